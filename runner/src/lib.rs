@@ -1,0 +1,8 @@
+//! loadline: a declarative, scenario-file test runner for storage workloads.
+//!
+//! A scenario (YAML) declares targets, payloads, phases and assertions; this
+//! crate validates it, runs every phase against every target, and writes
+//! CSV, JSON, JUnit and Markdown reports. See `shared/DESIGN.md` for the
+//! architecture and the README for the scenario format.
+
+pub mod store;

@@ -1,0 +1,299 @@
+//! The storage API every target implements: [`Store`] (opened once per
+//! target and shared by all workers) and [`Session`] (one per worker thread).
+//!
+//! Owns the vocabulary shared by stores and the engine: records, batches,
+//! offsets, read buffers, capabilities, statistics and [`StoreError`]. It does
+//! not own any store implementation, timing or counting: stores never read
+//! the clock, count operations or print; the engine's worker times each call
+//! in exactly one place.
+//!
+//! # Log semantics (checked by [`super::conformance`])
+//!
+//! - A store holds any number of *streams* (`u64` ids), each an independent
+//!   log whose records get dense offsets starting at 0.
+//! - [`Session::append`] writes a batch atomically and returns the offset of
+//!   its first record; the batch's records get consecutive offsets. When it
+//!   returns `Ok`, the batch is *acknowledged*: durable exactly as the
+//!   target's sync policy promises.
+//! - [`Session::read`] returns records from `max(from, trim_point)` onwards,
+//!   in offset order, up to `max_bytes` of bodies (always at least one record
+//!   when one is available), and returns the offset to read next.
+//! - [`Session::trim`] makes every record below `up_to` invisible forever
+//!   (also after a reopen). Trim points only move forward and are clamped to
+//!   the tail.
+//! - Key-value operations work only where [`Capabilities::kv`] is true.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The position of a record inside its stream: dense, starting at 0.
+pub type Offset = u64;
+
+/// Keys attached to a log record (as in Restate's loglet `Keys`): used by
+/// readers that filter, and written to the store with the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Keys {
+    /// No key.
+    #[default]
+    None,
+    /// One key.
+    Single(u64),
+    /// Two keys.
+    Pair(u64, u64),
+    /// An inclusive key range.
+    Range(u64, u64),
+}
+
+/// One record of a batch: its keys and its body, borrowed from a payload pool
+/// or a memory-mapped payload file so the hot path never copies or allocates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// Keys of the record.
+    pub keys: Keys,
+    /// The record's body bytes.
+    pub body: &'a [u8],
+}
+
+/// A record returned by a read: where its body lies inside [`ReadBuf::data`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadRecord {
+    /// Offset of the record in its stream.
+    pub offset: Offset,
+    /// Keys of the record.
+    pub keys: Keys,
+    /// Start of the body inside [`ReadBuf::data`].
+    pub start: usize,
+    /// Length of the body in bytes.
+    pub len: usize,
+}
+
+/// A reusable buffer that reads fill; cleared by each read.
+#[derive(Debug, Default, Clone)]
+pub struct ReadBuf {
+    /// Record bodies, back to back.
+    pub data: Vec<u8>,
+    /// One entry per record, in offset order.
+    pub records: Vec<ReadRecord>,
+}
+
+impl ReadBuf {
+    /// Empties the buffer, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.records.clear();
+    }
+
+    /// Appends one record (used by stores while filling the buffer).
+    pub fn push(&mut self, offset: Offset, keys: Keys, body: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(body);
+        self.records.push(ReadRecord {
+            offset,
+            keys,
+            start,
+            len: body.len(),
+        });
+    }
+
+    /// The body of the `i`th record.
+    pub fn body(&self, i: usize) -> &[u8] {
+        let r = &self.records[i];
+        &self.data[r.start..r.start + r.len]
+    }
+
+    /// Number of records held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when the buffer holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Total body bytes held.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// The visible extent of one stream: records in `trim_point..tail` can be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogBounds {
+    /// The first offset that is still visible.
+    pub trim_point: Offset,
+    /// The offset the next append will get.
+    pub tail: Offset,
+}
+
+/// What a store can do; validation checks every actor's op against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// append / read / trim / sync.
+    pub log: bool,
+    /// put / get / delete / scan.
+    pub kv: bool,
+    /// Data survives a close and reopen.
+    pub persistent: bool,
+}
+
+/// Unit of a store statistic, so reports and assertions can format and
+/// compare it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatUnit {
+    /// A plain count.
+    Count,
+    /// Bytes.
+    Bytes,
+    /// Nanoseconds.
+    Nanos,
+    /// Microseconds.
+    Micros,
+    /// A dimensionless ratio.
+    Ratio,
+}
+
+/// The static description of one statistic a store kind reports, used at
+/// validation time to check `target.store.<name>` assertions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatDesc {
+    /// Name under `target.store.`.
+    pub name: &'static str,
+    /// Unit of the value.
+    pub unit: StatUnit,
+    /// One line for the report and the docs.
+    pub help: &'static str,
+}
+
+/// A snapshot of a store's own statistics.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StoreStats {
+    /// Values by name (names as in the store's `STATS` list).
+    pub values: BTreeMap<String, f64>,
+    /// Free text for the report appendix (e.g. RocksDB's `rocksdb.stats`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appendix: Option<String>,
+}
+
+/// Everything that can go wrong inside a store. Messages are lowercase and
+/// name the operation, the path and the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O call failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// The operation, e.g. `fdatasync`.
+        op: &'static str,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Stored data failed a check (CRC, framing, ordering).
+    #[error("corrupt data in {path} at byte {offset}: {detail}")]
+    Corrupt {
+        /// The file holding the damage.
+        path: PathBuf,
+        /// Byte offset of the damage inside the file.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// An earlier failed sync poisoned the store; only a reopen recovers.
+    #[error("store is poisoned by an earlier failure ({cause}); reopen it to recover")]
+    Poisoned {
+        /// The original failure.
+        cause: String,
+    },
+    /// The store does not support the operation.
+    #[error("{op} is not supported by the {store} store")]
+    Unsupported {
+        /// The operation.
+        op: &'static str,
+        /// The store kind.
+        store: &'static str,
+    },
+    /// A caller broke the API contract (e.g. a record larger than a segment).
+    #[error("invalid {op}: {detail}")]
+    Invalid {
+        /// The operation.
+        op: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// An error reported by an embedded engine (e.g. RocksDB).
+    #[error("{op}: {detail}")]
+    Engine {
+        /// The operation.
+        op: &'static str,
+        /// The engine's message.
+        detail: String,
+    },
+}
+
+/// A store under test: opened once per target and shared by every worker.
+pub trait Store: Send + Sync {
+    /// What this store supports.
+    fn capabilities(&self) -> Capabilities;
+    /// A new session for one worker thread.
+    fn session(&self) -> Result<Box<dyn Session>, StoreError>;
+    /// A snapshot of the store's own statistics.
+    fn stats(&self) -> StoreStats;
+    /// Flushes and closes the store; the data directory stays.
+    fn close(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// One worker's handle on a store. Log operations; key-value operations
+/// where [`Capabilities::kv`] is true (the defaults say unsupported).
+pub trait Session: Send {
+    /// Appends a batch to `stream`; returns the offset of its first record.
+    fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError>;
+    /// Reads from `from` (or the trim point, if later) up to `max_bytes` of
+    /// bodies into `out` (cleared first); returns the next offset to read.
+    fn read(
+        &mut self,
+        stream: u64,
+        from: Offset,
+        max_bytes: usize,
+        out: &mut ReadBuf,
+    ) -> Result<Offset, StoreError>;
+    /// Makes records below `up_to` invisible; trim points never move back.
+    fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError>;
+    /// Makes every append acknowledged so far durable.
+    fn sync(&mut self) -> Result<(), StoreError>;
+    /// The visible extent of `stream`.
+    fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError>;
+
+    /// Sets `key` to `value`.
+    fn put(&mut self, _key: &[u8], _value: &[u8]) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported {
+            op: "put",
+            store: "this",
+        })
+    }
+    /// Reads `key` into `out`; returns false when absent.
+    fn get(&mut self, _key: &[u8], _out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        Err(StoreError::Unsupported {
+            op: "get",
+            store: "this",
+        })
+    }
+    /// Removes `key` (absent keys are fine).
+    fn delete(&mut self, _key: &[u8]) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported {
+            op: "delete",
+            store: "this",
+        })
+    }
+    /// Reads up to `limit` pairs with keys `>= start`, in key order, into
+    /// `out` (each record's body is the value; keys are not returned);
+    /// returns the number of pairs read.
+    fn scan(&mut self, _start: &[u8], _limit: usize, _out: &mut ReadBuf) -> Result<usize, StoreError> {
+        Err(StoreError::Unsupported {
+            op: "scan",
+            store: "this",
+        })
+    }
+}

@@ -1,0 +1,6 @@
+//! Stores under test: the [`Store`]/[`Session`] API, its implementations, and
+//! the one `match` that opens a target. A new store is one file plus one arm.
+
+mod api;
+
+pub use api::*;
