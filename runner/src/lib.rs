@@ -5,4 +5,9 @@
 //! CSV, JSON, JUnit and Markdown reports. See `shared/DESIGN.md` for the
 //! architecture and the README for the scenario format.
 
+pub mod assertions;
+pub mod cli;
+pub mod commands;
+pub mod metrics;
+pub mod scenario;
 pub mod store;

@@ -4,3 +4,28 @@
 mod api;
 
 pub use api::*;
+
+use crate::scenario::model::TargetKind;
+
+/// What a target kind supports, known before anything is opened (validation
+/// checks every actor's op against it).
+pub fn capabilities_of(kind: &TargetKind) -> Capabilities {
+    match kind {
+        TargetKind::Memory => Capabilities { log: true, kv: true, persistent: false },
+        TargetKind::Wal(_) => Capabilities { log: true, kv: false, persistent: true },
+        TargetKind::Rocksdb(_) => Capabilities { log: true, kv: true, persistent: true },
+    }
+}
+
+/// The statistics a target kind reports under `target.store.`.
+pub fn stats_of(kind: &TargetKind) -> &'static [StatDesc] {
+    match kind {
+        TargetKind::Memory => MEMORY_STATS,
+        TargetKind::Wal(_) => WAL_STATS,
+        TargetKind::Rocksdb(_) => ROCKSDB_STATS,
+    }
+}
+
+const MEMORY_STATS: &[StatDesc] = &[];
+const WAL_STATS: &[StatDesc] = &[];
+const ROCKSDB_STATS: &[StatDesc] = &[];

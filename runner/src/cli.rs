@@ -1,0 +1,128 @@
+//! The command line: clap types only. Each subcommand's work lives in
+//! `commands/`; `main` maps its result to an exit code.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// loadline version with the git revision it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("LOADLINE_GIT_REV"), ")");
+
+/// A declarative, scenario-file test runner for storage workloads.
+#[derive(Debug, Parser)]
+#[command(name = "loadline", version = VERSION, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 every assertion passed, 1 an assertion failed, \
+2 usage error or invalid scenario (nothing ran), 3 a store or I/O error stopped the run, 130 interrupted.";
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check scenario files without running them.
+    #[command(after_help = "Example:\n  loadline validate scenarios/*.yaml\n  loadline validate --format json my.yaml")]
+    Validate(ValidateArgs),
+    /// Print the expanded plan of a scenario: variants, targets, phases, actors, volumes.
+    #[command(after_help = "Example:\n  loadline explain scenarios/quickstart.yaml")]
+    Explain(ExplainArgs),
+    /// Run scenarios and write reports.
+    #[command(after_help = "Example:\n  loadline run scenarios/quickstart.yaml\n  loadline run my.yaml --target wal --set phases.write.records=1M --out /tmp/r")]
+    Run(RunArgs),
+    /// Print the scenario JSON Schema, or write it to `schemas/`.
+    #[command(after_help = "Example:\n  loadline schema --write   # from the repository root")]
+    Schema(SchemaArgs),
+    /// Print shell completions.
+    #[command(after_help = "Example:\n  loadline completions bash > ~/.local/share/bash-completion/completions/loadline")]
+    Completions(CompletionsArgs),
+}
+
+/// How diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// For people: source line, caret, suggestion.
+    #[default]
+    Human,
+    /// One JSON document on stdout, for tools.
+    Json,
+}
+
+/// `loadline validate`
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format of diagnostics.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Override a field before validating: `path=value` (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+/// `loadline explain`
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Scenario file.
+    pub file: PathBuf,
+    /// Override a field before explaining: `path=value` (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+/// `loadline run`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files, run one after another.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output directory (default `reports/runs/<name>-<UTC timestamp>/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seed of every random stream (overrides the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run only these targets (repeatable).
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+    /// Run only these phases (repeatable).
+    #[arg(long = "phase", value_name = "NAME")]
+    pub phases: Vec<String>,
+    /// Override a field: `path=value` (repeatable), validated like the file.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Keep each target's data directory after the run.
+    #[arg(long)]
+    pub keep_data: bool,
+    /// Where target data directories go (default: inside the output directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// No progress bars and no console summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// A minijinja template for `report.md` instead of the built-in one.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+}
+
+/// `loadline schema`
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write `schemas/scenario.schema.json` (and the draft-07 copy) under this directory instead of printing.
+    #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = ".")]
+    pub write: Option<PathBuf>,
+    /// Print the draft-07 variant (for older editors).
+    #[arg(long)]
+    pub draft07: bool,
+}
+
+/// `loadline completions`
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,211 @@
+//! `loadline explain`: prints the expanded plan of a scenario — variants,
+//! targets, phases, actors with worker counts, expected records, bytes and
+//! durations where they can be known, and payload pool memory.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use super::{CliError, Exit, print_diagnostics};
+use crate::cli::ExplainArgs;
+use crate::scenario::diagnostic::Diagnostics;
+use crate::scenario::model::{Actor, Op, PayloadSource, Phase, Scenario, TargetKind};
+use crate::scenario::units::{format_count, format_duration, format_size};
+use crate::scenario::{self};
+
+/// Prints the plan of one scenario file.
+pub fn explain(args: &ExplainArgs) -> Result<Exit, CliError> {
+    let loaded = scenario::load_file(&args.file, &args.overrides).map_err(|d| {
+        print_diagnostics(&d);
+        CliError::Invalid(d)
+    })?;
+    if !loaded.warnings.is_empty() {
+        print_diagnostics(&Diagnostics(loaded.warnings.clone()));
+    }
+    let mut out = String::new();
+    let first = &loaded.variants[0];
+    let _ = writeln!(out, "scenario {} ({})", first.name, args.file.display());
+    if let Some(d) = &first.description {
+        let _ = writeln!(out, "  {d}");
+    }
+    let _ = writeln!(
+        out,
+        "seed: {}",
+        first.seed.map_or_else(|| "drawn at run time (pass --seed to fix it)".to_owned(), |s| s.to_string())
+    );
+    let _ = writeln!(out, "variants: {}", loaded.variants.len());
+    for v in &loaded.variants {
+        explain_variant(&mut out, v, loaded.variants.len() > 1);
+    }
+    let _ = write!(std::io::stdout().lock(), "{out}");
+    Ok(Exit::Ok)
+}
+
+/// Appends the plan of one variant to `out`.
+pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
+    if labelled {
+        let _ = writeln!(out, "\nvariant {}", s.variant.label);
+    }
+    let _ = writeln!(out, "\ntargets ({}), each in a fresh directory:", s.targets.len());
+    for t in &s.targets {
+        let detail = match &t.kind {
+            TargetKind::Memory => "in-memory, no I/O".to_owned(),
+            TargetKind::Wal(w) => format!(
+                "segment {}, sync {:?}{}{}",
+                format_size(w.segment_size),
+                w.sync,
+                if w.sync == crate::scenario::model::WalSync::Batch { format!(" every {}", format_duration(w.sync_interval)) } else { String::new() },
+                if w.preallocate { ", preallocated" } else { "" }
+            )
+            .to_lowercase(),
+            TargetKind::Rocksdb(r) => format!(
+                "sync {}, wal {}, compression {}",
+                r.sync,
+                if r.disable_wal { "off" } else { "on" },
+                r.compression.map_or("none".to_owned(), |c| format!("{c:?}").to_lowercase())
+            ),
+        };
+        let _ = writeln!(out, "  {} [{}] {detail}", t.name, t.kind.name());
+    }
+    if !s.payloads.is_empty() {
+        let _ = writeln!(out, "\npayloads:");
+    }
+    for p in &s.payloads {
+        match &p.source {
+            PayloadSource::Generated { size, entropy, keys, pool } => {
+                let batch = max_batch(s, &p.name);
+                let mem = (*pool as f64 * batch as f64 * size.mean()) as u64;
+                let _ = writeln!(
+                    out,
+                    "  {}: mean record {}, max {}, entropy {entropy}, keys {}; pool {} batches x {} records = {} in memory",
+                    p.name,
+                    format_size(size.mean().round() as u64),
+                    format_size(size.max()),
+                    format!("{keys:?}").to_lowercase(),
+                    format_count(*pool),
+                    batch,
+                    format_size_approx(mem)
+                );
+            }
+            PayloadSource::File(path) => {
+                let _ = writeln!(out, "  {}: recorded file {} (memory-mapped)", p.name, path.display());
+            }
+        }
+    }
+    let _ = writeln!(out, "\nphases (run in order against each target):");
+    for (i, ph) in s.phases.iter().enumerate() {
+        explain_phase(out, s, i, ph);
+    }
+    if !s.assertions.is_empty() {
+        let _ = writeln!(out, "\nassertions ({}), checked on every target:", s.assertions.len());
+        for a in &s.assertions {
+            let _ = writeln!(out, "  {}", a.text);
+        }
+    }
+}
+
+fn max_batch(s: &Scenario, payload: &str) -> usize {
+    s.phases
+        .iter()
+        .flat_map(|p| &p.actors)
+        .filter(|a| a.payload.as_deref() == Some(payload))
+        .map(|a| a.batch)
+        .max()
+        .unwrap_or(1)
+}
+
+fn explain_phase(out: &mut String, s: &Scenario, i: usize, ph: &Phase) {
+    let mut ends = Vec::new();
+    if let Some(r) = ph.records {
+        ends.push(format!("{} records", format_count(r)));
+    }
+    if let Some(d) = ph.duration {
+        ends.push(format_duration(d));
+    }
+    let _ = writeln!(
+        out,
+        "  {}. {}{}{}",
+        i + 1,
+        ph.name,
+        if ph.warmup { " (warmup: excluded from results)" } else { "" },
+        if ends.is_empty() { String::new() } else { format!(", ends after {}", ends.join(" or ")) }
+    );
+    let writers: usize = ph.actors.iter().filter(|a| a.is_writer()).map(|a| a.workers).sum();
+    for a in &ph.actors {
+        let _ = writeln!(out, "     - {}", describe_actor(s, ph, a, writers));
+    }
+    if let Some(r) = &ph.restart {
+        let window = r.after.map_or(String::new(), |(a, b)| {
+            if a == b { format!(" after {}", format_duration(a)) } else { format!(" at a seeded moment in {}..{}", format_duration(a), format_duration(b)) }
+        });
+        let _ = writeln!(
+            out,
+            "     then restart: {:?}{window}{}{}{}",
+            r.kind,
+            r.after_records.map_or(String::new(), |n| format!(" after {} acknowledged records", format_count(n))),
+            if r.repeat > 1 { format!(", {} cycles", r.repeat) } else { String::new() },
+            if r.verify { ", verify every acknowledged record" } else { "" }
+        );
+        if let Some((bytes, payload)) = &r.prepare {
+            let _ = writeln!(out, "     prepared with {} of `{payload}`", format_size(*bytes));
+        }
+    }
+}
+
+fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) -> String {
+    let op = format!("{:?}", a.op).to_lowercase();
+    let mut parts = vec![format!("{} ({op}), {} worker{}", a.name, a.workers, if a.workers == 1 { "" } else { "s" })];
+    match a.op {
+        Op::Append => parts.push(format!("{} stream{}, batch {}", a.streams, if a.streams == 1 { "" } else { "s" }, a.batch)),
+        Op::Read => parts.push(format!("from {}, lag {}, up to {} per read", format!("{:?}", a.from).to_lowercase(), a.lag, format_size(a.max_bytes))),
+        Op::Trim => parts.push(format!("every {}, keeping {} records", format_duration(a.every), format_count(a.keep))),
+        Op::Sync => parts.push(format!("every {}", format_duration(a.every))),
+        Op::Put | Op::Get | Op::Delete | Op::Scan => parts.push(format!(
+            "{} keys of {}, {:?}",
+            format_count(a.keys.space),
+            format_size(a.keys.length as u64),
+            a.keys.distribution
+        )
+        .to_lowercase()),
+    }
+    match a.rate {
+        Some(r) => parts.push(format!("open loop at {r}/s")),
+        None if !a.is_periodic() => parts.push("closed loop".to_owned()),
+        None => {}
+    }
+    // Expected volume: a writer's share of `records`, or rate x duration.
+    let share = if a.is_writer() && writer_workers > 0 {
+        ph.records.map(|r| r * a.workers as u64 / writer_workers as u64)
+    } else {
+        None
+    };
+    let by_rate = a.rate.zip(ph.duration).map(|(r, d)| (r * d.as_secs_f64()) as u64);
+    let ops = match (share, by_rate) {
+        (Some(r), Some(b)) => Some(r.min(b * a.batch as u64)),
+        (Some(r), None) => Some(r),
+        (None, Some(b)) => Some(b * a.batch as u64),
+        (None, None) => None,
+    };
+    if let (Some(records), Some(p)) = (ops, a.payload.as_ref().and_then(|p| s.payload(p))) {
+        let bytes = match &p.source {
+            PayloadSource::Generated { size, .. } => Some((records as f64 * size.mean()) as u64),
+            PayloadSource::File(_) => None,
+        };
+        parts.push(format!(
+            "expects {} records{}",
+            format_count(records),
+            bytes.map_or(String::new(), |b| format!(" (~{})", format_size_approx(b)))
+        ));
+    }
+    parts.join(", ")
+}
+
+/// A size rounded for reading (explain output, not data).
+fn format_size_approx(bytes: u64) -> String {
+    let units = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (u, f) in units {
+        if bytes >= f {
+            return format!("{:.1}{u}", bytes as f64 / f as f64);
+        }
+    }
+    format!("{bytes}B")
+}

@@ -1,0 +1,63 @@
+//! `loadline validate`: checks scenario files and reports every problem.
+
+use std::io::Write;
+
+use super::{CliError, Exit, print_diagnostics};
+use crate::cli::{Format, ValidateArgs};
+use crate::scenario::{self, diagnostic::Diagnostics};
+
+/// Validates each file; prints one line per valid file, diagnostics for the rest.
+pub fn validate(args: &ValidateArgs) -> Result<Exit, CliError> {
+    let mut all = Vec::new();
+    let mut lines = Vec::new();
+    let mut invalid = false;
+    for file in &args.files {
+        match scenario::load_file(file, &args.overrides) {
+            Ok(loaded) => {
+                let s = &loaded.variants[0];
+                let variants = loaded.variants.len();
+                lines.push(format!(
+                    "ok: {} ({} target{}, {} phase{}, {} assertion{}{})",
+                    file.display(),
+                    s.targets.len(),
+                    plural(s.targets.len()),
+                    s.phases.len(),
+                    plural(s.phases.len()),
+                    s.assertions.len(),
+                    plural(s.assertions.len()),
+                    if variants > 1 { format!(", {variants} variants") } else { String::new() }
+                ));
+                all.extend(loaded.warnings);
+            }
+            Err(d) => {
+                invalid = true;
+                all.extend(d.0);
+            }
+        }
+    }
+    let diags = Diagnostics(all);
+    match args.format {
+        Format::Human => {
+            if !diags.0.is_empty() {
+                print_diagnostics(&diags);
+            }
+            let mut out = std::io::stdout().lock();
+            for l in &lines {
+                let _ = writeln!(out, "{l}");
+            }
+        }
+        Format::Json => {
+            let doc = serde_json::json!({ "valid": !invalid, "diagnostics": diags.0 });
+            let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+    }
+    if invalid {
+        Err(CliError::Invalid(Diagnostics::default()))
+    } else {
+        Ok(Exit::Ok)
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

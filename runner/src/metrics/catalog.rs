@@ -1,0 +1,114 @@
+//! The catalog of metric names and units: which metric paths exist for a
+//! scenario (`<phase>.<actor>.<metric>`, `<phase>.<metric>`,
+//! `target.store.*`, `target.process.*`) and the unit of each.
+//!
+//! Validation uses it to reject assertions on metrics that cannot exist;
+//! reports use it to format values. It does not compute anything.
+
+use serde::Serialize;
+
+/// The unit of a metric value as stored in a `RunReport` (base units only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricUnit {
+    /// Nanoseconds (latencies, durations, CPU time).
+    Nanos,
+    /// Microseconds (RocksDB's stall counter).
+    Micros,
+    /// Bytes.
+    Bytes,
+    /// A plain count.
+    Count,
+    /// Operations or records per second.
+    PerSecond,
+    /// Bytes per second.
+    BytesPerSecond,
+    /// A dimensionless ratio.
+    Ratio,
+}
+
+impl MetricUnit {
+    /// The unit column of CSV output.
+    pub fn label(self) -> &'static str {
+        match self {
+            MetricUnit::Nanos => "ns",
+            MetricUnit::Micros => "us",
+            MetricUnit::Bytes => "bytes",
+            MetricUnit::Count => "count",
+            MetricUnit::PerSecond => "per_s",
+            MetricUnit::BytesPerSecond => "bytes_per_s",
+            MetricUnit::Ratio => "ratio",
+        }
+    }
+}
+
+/// Latency statistics of an actor (and, under `rate`, of `service.`).
+pub const LATENCY_METRICS: &[&str] = &["mean", "p50", "p90", "p99", "p999", "p9999", "max"];
+
+/// Every per-actor metric and its unit.
+pub const ACTOR_METRICS: &[(&str, MetricUnit)] = &[
+    ("count", MetricUnit::Count),
+    ("records", MetricUnit::Count),
+    ("bytes", MetricUnit::Bytes),
+    ("errors", MetricUnit::Count),
+    ("late", MetricUnit::Count),
+    ("duration", MetricUnit::Nanos),
+    ("records_per_s", MetricUnit::PerSecond),
+    ("batches_per_s", MetricUnit::PerSecond),
+    ("bytes_per_s", MetricUnit::BytesPerSecond),
+    ("mean", MetricUnit::Nanos),
+    ("p50", MetricUnit::Nanos),
+    ("p90", MetricUnit::Nanos),
+    ("p99", MetricUnit::Nanos),
+    ("p999", MetricUnit::Nanos),
+    ("p9999", MetricUnit::Nanos),
+    ("max", MetricUnit::Nanos),
+];
+
+/// Phase-level metrics of every phase.
+pub const PHASE_METRICS: &[(&str, MetricUnit)] = &[("duration", MetricUnit::Nanos)];
+
+/// Phase-level metrics of restart phases.
+pub const RESTART_METRICS: &[(&str, MetricUnit)] = &[("reopen.duration", MetricUnit::Nanos)];
+
+/// Phase-level metrics of crash and power-loss phases.
+pub const CRASH_METRICS: &[(&str, MetricUnit)] = &[
+    ("recovered_records", MetricUnit::Count),
+    ("lost_records", MetricUnit::Count),
+    ("corrupt_records", MetricUnit::Count),
+    ("unacknowledged_survivors", MetricUnit::Count),
+    ("dropped_bytes", MetricUnit::Bytes),
+    ("reopen.p50", MetricUnit::Nanos),
+    ("reopen.p99", MetricUnit::Nanos),
+    ("reopen.max", MetricUnit::Nanos),
+];
+
+/// Process metrics, under `target.process.`.
+pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
+    ("cpu_user", MetricUnit::Nanos),
+    ("cpu_sys", MetricUnit::Nanos),
+    ("peak_rss", MetricUnit::Bytes),
+    ("disk_read_bytes", MetricUnit::Bytes),
+    ("disk_write_bytes", MetricUnit::Bytes),
+];
+
+/// The unit of a per-actor metric name (`p99`, `service.p99`, `records`).
+pub fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
+    let base = name.strip_prefix("service.").unwrap_or(name);
+    if name.starts_with("service.") && !LATENCY_METRICS.contains(&base) {
+        return None;
+    }
+    ACTOR_METRICS.iter().find(|(n, _)| *n == base).map(|(_, u)| *u)
+}
+
+/// Converts a store statistic's unit.
+pub fn stat_unit(unit: crate::store::StatUnit) -> MetricUnit {
+    use crate::store::StatUnit;
+    match unit {
+        StatUnit::Count => MetricUnit::Count,
+        StatUnit::Bytes => MetricUnit::Bytes,
+        StatUnit::Nanos => MetricUnit::Nanos,
+        StatUnit::Micros => MetricUnit::Micros,
+        StatUnit::Ratio => MetricUnit::Ratio,
+    }
+}

@@ -1,0 +1,338 @@
+//! The structural check: runs a parsed document through the generated JSON
+//! Schema and turns every schema error into a located [`Diagnostic`] that
+//! says what was expected, what was found, and what was probably meant.
+//!
+//! Owns the translation of `jsonschema` errors (unknown keys, types, enums,
+//! unit patterns, ranges, `oneOf` choices) into user language. Semantic
+//! rules (references, names, capabilities) live in `validate`.
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, paths::LocationSegment};
+use serde_json::Value;
+
+use super::diagnostic::{Diagnostic, did_you_mean, one_of};
+use super::load::{LocIndex, Source, escape_segment, human_path};
+use super::units;
+
+/// Checks `doc` against the scenario schema; returns every problem found.
+pub fn check(src: &Source, doc: &Value, index: &LocIndex) -> Vec<Diagnostic> {
+    let schema = super::schema::scenario_schema();
+    let mut out = Vec::new();
+    for err in super::schema::validator().iter_errors(doc) {
+        convert(&err, &schema, src, index, &mut out);
+    }
+    out.sort_by_key(|d| (d.line, d.column));
+    out.dedup_by(|a, b| a.line == b.line && a.column == b.column && a.message == b.message);
+    out
+}
+
+fn pointer_of(err: &ValidationError<'_>) -> String {
+    err.instance_path().as_str().to_owned()
+}
+
+/// Follows an evaluation path through the schema, resolving local `$ref`s,
+/// and returns the schema object that holds the failing keyword.
+fn schema_at<'a>(schema: &'a Value, err: &ValidationError<'_>) -> Option<&'a Value> {
+    let mut node = schema;
+    let segments: Vec<String> = err
+        .evaluation_path()
+        .segments()
+        .map(|s| match s {
+            LocationSegment::Property(p) => p.into_owned(),
+            LocationSegment::Index(i) => i.to_string(),
+        })
+        .collect();
+    // The last segment is the failing keyword itself.
+    let parents = segments.len().saturating_sub(1);
+    for seg in &segments[..parents] {
+        if seg == "$ref" {
+            node = resolve_ref(schema, node)?;
+            continue;
+        }
+        node = match node {
+            Value::Object(o) => o.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    if node.get("$ref").is_some() && node.get("properties").is_none() {
+        node = resolve_ref(schema, node)?;
+    }
+    Some(node)
+}
+
+fn resolve_ref<'a>(schema: &'a Value, node: &Value) -> Option<&'a Value> {
+    let r = node.get("$ref")?.as_str()?;
+    let pointer = r.strip_prefix('#')?;
+    schema.pointer(pointer)
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing (null)".to_owned(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) => format!("number `{n}`"),
+        Value::String(s) => format!("string `{s}`"),
+        Value::Array(a) => format!("a list of {} item{}", a.len(), if a.len() == 1 { "" } else { "s" }),
+        Value::Object(o) => {
+            let keys: Vec<&str> = o.keys().map(String::as_str).take(4).collect();
+            format!("a mapping with keys {}", one_of(&keys))
+        }
+    }
+}
+
+fn type_name(kind: &TypeKind) -> String {
+    let name = |t: &jsonschema::JsonType| match t.to_string().as_str() {
+        "object" => "a mapping".to_owned(),
+        "array" => "a list".to_owned(),
+        "integer" => "an integer".to_owned(),
+        "number" => "a number".to_owned(),
+        "string" => "a string".to_owned(),
+        "boolean" => "a boolean (`true` or `false`)".to_owned(),
+        "null" => "nothing".to_owned(),
+        other => other.to_owned(),
+    };
+    match kind {
+        TypeKind::Single(t) => name(t),
+        TypeKind::Multiple(ts) => {
+            let names: Vec<String> = ts.iter().filter(|t| t.to_string() != "null").map(|t| name(&t)).collect();
+            names.join(" or ")
+        }
+    }
+}
+
+fn convert(err: &ValidationError<'_>, schema: &Value, src: &Source, index: &LocIndex, out: &mut Vec<Diagnostic>) {
+    let pointer = pointer_of(err);
+    let located = index.find(&pointer);
+    let path = located
+        .filter(|l| index.get(&pointer).is_some() || l.path.is_empty())
+        .map_or_else(|| human_path(&pointer), |l| l.path.clone());
+    let span = located.map_or(super::load::Span { line: 1, col: 1, width: 1 }, |l| l.value);
+    let instance = err.instance();
+    match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let holder = schema_at(schema, err);
+            let allowed: Vec<String> = holder
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object)
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default();
+            for key in unexpected {
+                let child = format!("{pointer}/{}", escape_segment(key));
+                let loc = index.get(&child);
+                let key_span = loc.and_then(|l| l.key).unwrap_or(span);
+                let child_path = loc.map_or_else(|| human_path(&child), |l| l.path.clone());
+                let mut d = src.diagnostic(key_span, &child_path, format!("unknown key `{key}`"));
+                d.found = Some(format!("`{key}`"));
+                if !allowed.is_empty() {
+                    let context = if path.is_empty() { "the top level".to_owned() } else { format!("`{path}`") };
+                    d.expected = Some(format!("a key of {context}: {}", one_of(&allowed)));
+                }
+                if let Some(m) = did_you_mean(key, allowed.iter().map(String::as_str)) {
+                    d.help = Some(format!("did you mean `{m}`?"));
+                }
+                out.push(d);
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let key_span = located.and_then(|l| l.key).unwrap_or(span);
+            let mut d = src.diagnostic(key_span, &path, format!("missing required key `{name}`"));
+            let holder = if path.is_empty() { "the scenario".to_owned() } else { format!("`{path}`") };
+            d.expected = Some(format!("{holder} to have a `{name}` key"));
+            if let Some(obj) = instance.as_object() {
+                let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+                if let Some(near) = keys.iter().find(|k| did_you_mean(k, [name]).is_some()) {
+                    d.help = Some(format!("`{near}` is close: did you mean `{name}`?"));
+                }
+            }
+            out.push(d);
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = type_name(kind);
+            let mut d = src.diagnostic(span, &path, format!("wrong type for `{}`", last_name(&path)));
+            d.expected = Some(expected.clone());
+            d.found = Some(describe(instance));
+            let plain = located.and_then(|l| l.plain.as_deref()).unwrap_or_default();
+            if expected.contains("boolean")
+                && matches!(plain.to_ascii_lowercase().as_str(), "yes" | "no" | "on" | "off" | "y" | "n")
+            {
+                d.help = Some(format!(
+                    "`{plain}` is a string in YAML 1.2 (it was a boolean in YAML 1.1); write `{}`",
+                    matches!(plain.to_ascii_lowercase().as_str(), "yes" | "on" | "y")
+                ));
+            } else if expected.contains("integer") && instance.is_number() {
+                d.help = Some("write a whole number".to_owned());
+            } else if expected.contains("mapping") && instance.is_null() {
+                d.help = Some("write `{}` for a mapping with no keys".to_owned());
+            }
+            out.push(d);
+        }
+        ValidationErrorKind::Enum { options } => {
+            let names: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect())
+                .unwrap_or_default();
+            let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
+            let mut d = src.diagnostic(span, &path, format!("unknown value `{found}` for `{}`", last_name(&path)));
+            d.expected = Some(format!("one of {}", one_of(&names)));
+            d.found = Some(describe(instance));
+            if let Some(m) = did_you_mean(&found, names.iter().map(String::as_str)) {
+                d.help = Some(format!("did you mean `{m}`?"));
+            }
+            out.push(d);
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            let text = instance.as_str().unwrap_or_default();
+            let detail = units::reparse_by_pattern(pattern, text)
+                .unwrap_or_else(|| format!("`{text}` does not match `{pattern}`"));
+            let mut d = src.diagnostic(span, &path, detail);
+            d.expected = Some(units::pattern_expectation(pattern).map_or_else(|| format!("a match of `{pattern}`"), str::to_owned));
+            d.found = Some(describe(instance));
+            out.push(d);
+        }
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            let strict = matches!(err.kind(), ValidationErrorKind::ExclusiveMinimum { .. });
+            let mut d = src.diagnostic(span, &path, format!("`{}` is too small", last_name(&path)));
+            d.expected = Some(format!("a value {} {limit}", if strict { ">" } else { ">=" }));
+            d.found = Some(describe(instance));
+            out.push(d);
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            let strict = matches!(err.kind(), ValidationErrorKind::ExclusiveMaximum { .. });
+            let mut d = src.diagnostic(span, &path, format!("`{}` is too large", last_name(&path)));
+            d.expected = Some(format!("a value {} {limit}", if strict { "<" } else { "<=" }));
+            d.found = Some(describe(instance));
+            out.push(d);
+        }
+        ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
+            let min = matches!(err.kind(), ValidationErrorKind::MinItems { .. });
+            let n = instance.as_array().map_or(0, Vec::len);
+            let mut d = src.diagnostic(span, &path, format!("`{}` has {} items", last_name(&path), n));
+            d.expected = Some(format!("{} {limit} item{}", if min { "at least" } else { "at most" }, if *limit == 1 { "" } else { "s" }));
+            out.push(d);
+        }
+        ValidationErrorKind::MinLength { .. } => {
+            let mut d = src.diagnostic(span, &path, format!("`{}` must not be empty", last_name(&path)));
+            d.expected = Some("a non-empty string".to_owned());
+            out.push(d);
+        }
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            one_of_not_valid(err, context, schema, src, index, out);
+        }
+        _ => {
+            let mut d = src.diagnostic(span, &path, err.to_string());
+            d.found = Some(describe(instance));
+            out.push(d);
+        }
+    }
+}
+
+fn last_name(path: &str) -> &str {
+    let tail = path.rsplit('.').next().unwrap_or(path);
+    if tail.ends_with(']') && !tail.starts_with('[') {
+        tail.split('[').next().unwrap_or(tail)
+    } else {
+        tail
+    }
+}
+
+/// Picks the `oneOf` branch the user most plausibly meant and reports its
+/// errors. An externally tagged choice (every branch requires a different
+/// single key) becomes "unknown kind `x`, expected one of …".
+fn one_of_not_valid(
+    err: &ValidationError<'_>,
+    context: &[Vec<ValidationError<'static>>],
+    schema: &Value,
+    src: &Source,
+    index: &LocIndex,
+    out: &mut Vec<Diagnostic>,
+) {
+    let pointer = pointer_of(err);
+    let instance = err.instance();
+    // Branch tags: branches that are objects requiring exactly one key.
+    let holder = schema_at(schema, err);
+    let branches: Vec<&Value> = holder
+        .and_then(|h| h.get("oneOf").or_else(|| h.get("anyOf")))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(|b| if b.get("$ref").is_some() { resolve_ref(schema, b).unwrap_or(b) } else { b }).collect())
+        .unwrap_or_default();
+    // A documented enum: every branch is a `const`.
+    let consts: Vec<String> = branches
+        .iter()
+        .filter_map(|b| b.get("const").or_else(|| b.get("enum").and_then(|e| e.get(0))))
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        .collect();
+    if !branches.is_empty() && consts.len() == branches.len() {
+        let located = index.find(&pointer);
+        let (span, path) = located.map_or((super::load::Span { line: 1, col: 1, width: 1 }, human_path(&pointer)), |l| (l.value, l.path.clone()));
+        let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
+        let mut d = src.diagnostic(span, &path, format!("unknown value `{found}` for `{}`", last_name(&path)));
+        d.expected = Some(format!("one of {}", one_of(&consts)));
+        d.found = Some(describe(instance));
+        if let Some(m) = did_you_mean(&found, consts.iter().map(String::as_str)) {
+            d.help = Some(format!("did you mean `{m}`?"));
+        }
+        out.push(d);
+        return;
+    }
+    let tags: Vec<&str> = branches
+        .iter()
+        .filter_map(|b| {
+            let req = b.get("required")?.as_array()?;
+            (req.len() == 1 && b.get("additionalProperties") == Some(&Value::Bool(false)))
+                .then(|| req[0].as_str())
+                .flatten()
+        })
+        .collect();
+    if let Some(obj) = instance.as_object()
+        && !tags.is_empty()
+        && !obj.keys().any(|k| tags.contains(&k.as_str()))
+        && tags.len() == branches.len()
+    {
+        let located = index.find(&pointer);
+        let (span, path) = located.map_or((super::load::Span { line: 1, col: 1, width: 1 }, human_path(&pointer)), |l| (l.value, l.path.clone()));
+        let found: Vec<&str> = obj.keys().map(String::as_str).collect();
+        let first = found.first().copied().unwrap_or_default();
+        let key_span = index.get(&format!("{pointer}/{}", escape_segment(first))).and_then(|l| l.key).unwrap_or(span);
+        let mut d = src.diagnostic(key_span, &path, format!("unknown kind `{first}` for `{}`", last_name(&path)));
+        d.expected = Some(format!("exactly one of {}", one_of(&tags)));
+        d.found = Some(describe(instance));
+        if let Some(m) = did_you_mean(first, tags.iter().copied()) {
+            d.help = Some(format!("did you mean `{m}`?"));
+        }
+        out.push(d);
+        return;
+    }
+    // Otherwise: the branch whose errors reach deepest into the value, then
+    // prefers errors other than a plain type mismatch, then fewest errors.
+    let score = |errs: &Vec<ValidationError<'static>>| {
+        let depth = errs.iter().map(|e| e.instance_path().as_str().matches('/').count()).max().unwrap_or(0);
+        let non_type = errs.iter().any(|e| !matches!(e.kind(), ValidationErrorKind::Type { .. }));
+        (depth, non_type, usize::MAX - errs.len())
+    };
+    if let Some(best) = context.iter().filter(|e| !e.is_empty()).max_by_key(|e| score(e)) {
+        let plain_type_only = best.iter().all(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
+            && best.iter().all(|e| e.instance_path().as_str() == pointer);
+        if !plain_type_only {
+            for e in best {
+                convert(e, schema, src, index, out);
+            }
+            return;
+        }
+    }
+    let located = index.find(&pointer);
+    let (span, path) = located.map_or((super::load::Span { line: 1, col: 1, width: 1 }, human_path(&pointer)), |l| (l.value, l.path.clone()));
+    let mut d = src.diagnostic(span, &path, format!("`{}` has the wrong shape", last_name(&path)));
+    let shapes: Vec<String> = branches
+        .iter()
+        .filter_map(|b| b.get("description").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    d.expected = Some(if shapes.is_empty() {
+        holder.and_then(|h| h.get("description")).and_then(Value::as_str).unwrap_or("another shape").to_owned()
+    } else {
+        shapes.join("; or ")
+    });
+    d.found = Some(describe(instance));
+    out.push(d);
+}

@@ -1,0 +1,189 @@
+//! Scenario diagnostics: one problem in a scenario file, located by file,
+//! line, column and YAML path, with what was expected, what was found and a
+//! suggestion; rendered for humans (source line and caret) or as JSON.
+//!
+//! Owns the [`Diagnostic`] value and its rendering, plus "did you mean"
+//! suggestions. Does not decide what is an error: the loader, the schema
+//! check and validation do.
+
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The scenario cannot run.
+    Error,
+    /// The scenario runs, but probably not as intended.
+    Warning,
+}
+
+/// One problem in a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The scenario file, as the user named it.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// The YAML path, e.g. `phases[2].actors[0].batch` (empty for the document).
+    pub path: String,
+    /// What is wrong, lowercase.
+    pub message: String,
+    /// What was expected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// What was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+    /// A suggestion, e.g. "did you mean `segment_size`?".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The offending source line (without its newline).
+    #[serde(skip)]
+    pub source_line: Option<String>,
+    /// Width of the caret underline, in characters (at least 1).
+    #[serde(skip)]
+    pub width: usize,
+}
+
+impl Diagnostic {
+    /// Renders the diagnostic for a terminal: header, location, source line
+    /// with a caret, then the path, expectation, finding and help.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{label}: {}", self.message);
+        let gutter = self.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        let _ = writeln!(out, "{pad}--> {}:{}:{}", self.file, self.line, self.column);
+        if let Some(src) = &self.source_line {
+            let shown: String = src.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{} | {}", self.line, shown.trim_end());
+            let lead = " ".repeat(self.column.saturating_sub(1));
+            let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(self.width.max(1)));
+        }
+        if !self.path.is_empty() {
+            let _ = writeln!(out, "{pad} = path: {}", self.path);
+        }
+        if let Some(e) = &self.expected {
+            let _ = writeln!(out, "{pad} = expected: {e}");
+        }
+        if let Some(f) = &self.found {
+            let _ = writeln!(out, "{pad} = found: {f}");
+        }
+        if let Some(h) = &self.help {
+            let _ = writeln!(out, "{pad} = help: {h}");
+        }
+        out
+    }
+
+    /// A GitHub Actions workflow command that annotates the line.
+    pub fn github_annotation(&self) -> String {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut msg = self.message.clone();
+        if let Some(h) = &self.help {
+            msg.push_str("; ");
+            msg.push_str(h);
+        }
+        format!(
+            "::{level} file={},line={},col={}::{}",
+            self.file,
+            self.line,
+            self.column,
+            msg.replace('%', "%25").replace('\n', "%0A")
+        )
+    }
+}
+
+/// Returns the candidate closest to `input` when it is close enough to be a
+/// plausible typo (Jaro-Winkler ≥ 0.8, or a small edit distance).
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(&str, f64)> = None;
+    for c in candidates {
+        if c == input {
+            continue;
+        }
+        let score = strsim::jaro_winkler(&input.to_lowercase(), &c.to_lowercase());
+        let dist = strsim::levenshtein(input, c);
+        let plausible = score >= 0.8 || dist <= 2.max(input.len() / 4);
+        if plausible && best.is_none_or(|(_, s)| score > s) {
+            best = Some((c, score));
+        }
+    }
+    best.map(|(c, _)| c)
+}
+
+/// Formats a list of names as "`a`, `b` or `c`".
+pub fn one_of<S: AsRef<str>>(names: &[S]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
+    match quoted.len() {
+        0 => String::new(),
+        1 => quoted[0].clone(),
+        n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}
+
+/// Every diagnostic of one or more files, in source order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// True when at least one diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Renders all diagnostics, separated by blank lines, with a summary line.
+    pub fn render(&self) -> String {
+        let mut out: Vec<String> = self.0.iter().map(Diagnostic::render).collect();
+        let errors = self.0.iter().filter(|d| d.severity == Severity::Error).count();
+        if errors > 0 {
+            let file = self.0.first().map(|d| d.file.as_str()).unwrap_or_default();
+            out.push(format!(
+                "{file}: {errors} error{} found\n",
+                if errors == 1 { "" } else { "s" }
+            ));
+        }
+        out.join("\n")
+    }
+}
+
+impl std::fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_near_misses_only() {
+        let keys = ["segment_size", "sync", "sync_interval", "preallocate"];
+        assert_eq!(did_you_mean("segmnt_size", keys), Some("segment_size"));
+        assert_eq!(did_you_mean("sync_intervall", keys), Some("sync_interval"));
+        assert_eq!(did_you_mean("colour", keys), None);
+        assert_eq!(did_you_mean("apend", ["append", "read", "trim"]), Some("append"));
+    }
+
+    #[test]
+    fn lists_read_naturally() {
+        assert_eq!(one_of(&["a"]), "`a`");
+        assert_eq!(one_of(&["a", "b", "c"]), "`a`, `b` or `c`");
+    }
+}

@@ -1,0 +1,233 @@
+//! Scenario files: loading YAML with line and column, checking it against
+//! the generated JSON Schema, validating it into checked `model` types, and
+//! expanding the matrix into variants.
+//!
+//! The pipeline ([`load_file`]) reports *every* problem it can find, before
+//! anything runs: syntax and structural errors first (the schema), then
+//! semantic ones (references, names, capabilities, assertions), then
+//! problems that only appear in some matrix variants.
+
+mod check;
+pub mod diagnostic;
+pub mod load;
+pub mod matrix;
+pub mod model;
+pub mod schema;
+pub mod spec;
+pub mod units;
+mod validate;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use diagnostic::{Diagnostic, Diagnostics, Severity};
+use load::{Source, Span};
+pub use model::Scenario;
+use spec::ScenarioSpec;
+
+/// A loaded scenario file: its variants (one without a matrix) and warnings.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file as read.
+    pub source: Source,
+    /// The wire form, as written (before matrix and overrides).
+    pub spec: ScenarioSpec,
+    /// One checked scenario per matrix combination.
+    pub variants: Vec<Scenario>,
+    /// Problems that do not stop the run.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads and validates a scenario file. `overrides` are `--set path=value`
+/// pairs applied before validation.
+pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            severity: Severity::Error,
+            file: name.clone(),
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message: format!("cannot read scenario file: {e}"),
+            expected: None,
+            found: None,
+            help: None,
+            source_line: None,
+            width: 1,
+        }])
+    })?;
+    let source = load::decode(&name, bytes).map_err(|d| Diagnostics(vec![d]))?;
+    load_source(source, path, overrides)
+}
+
+/// Validates scenario text already in memory (`path` resolves payload files).
+pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
+    let (mut doc, index) = load::parse(&source).map_err(Diagnostics)?;
+    let mut diags = Vec::new();
+    let mut overridden: Vec<(String, String)> = Vec::new();
+
+    // `--set path=value` overrides, located on a pseudo-source line of their own.
+    for o in overrides {
+        let set_src = Source { name: "--set".to_owned(), text: o.clone() };
+        let Some((key, value)) = o.split_once('=') else {
+            let mut d = set_src.diagnostic(Span { line: 1, col: 1, width: o.chars().count() }, "", "an override is `path=value`");
+            d.expected = Some("e.g. `--set phases.write.records=1M`".to_owned());
+            diags.push(d);
+            continue;
+        };
+        match matrix::resolve(&doc, key.trim()) {
+            Ok(pointer) => {
+                let value = load::parse(&Source { name: "--set".to_owned(), text: value.to_owned() })
+                    .map(|(v, _)| v)
+                    .unwrap_or_else(|_| Value::String(value.to_owned()));
+                matrix::set(&mut doc, &pointer, value);
+                let path = index.get(&pointer).map_or_else(|| load::human_path(&pointer), |l| l.path.clone());
+                overridden.push((path, o.clone()));
+            }
+            Err(e) => {
+                let d = set_src.diagnostic(Span { line: 1, col: 1, width: key.chars().count().max(1) }, key, e);
+                diags.push(d);
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+
+    let explain_overrides = |mut ds: Vec<Diagnostic>| {
+        for d in &mut ds {
+            if let Some((_, o)) = overridden.iter().find(|(p, _)| d.path == *p || d.path.starts_with(&format!("{p}."))) {
+                let note = format!("the value comes from `--set {o}`");
+                d.help = Some(d.help.take().map_or(note.clone(), |h| format!("{h}; {note}")));
+            }
+        }
+        Diagnostics(ds)
+    };
+    let structural = check::check(&source, &doc, &index);
+    if !structural.is_empty() {
+        return Err(explain_overrides(structural));
+    }
+    let spec: ScenarioSpec = deserialize(&source, &index, &doc).map_err(|d| explain_overrides(d.0))?;
+
+    // Matrix dimensions: each key must resolve; each value is checked in its variant.
+    let mut dims = Vec::new();
+    for (key, values) in &spec.matrix {
+        let mptr = format!("/matrix/{}", load::escape_segment(key));
+        match matrix::resolve(&doc, key) {
+            Ok(pointer) if pointer.starts_with("/matrix") || pointer == "/version" => {
+                let (span, path) = locate(&index, &mptr, true);
+                diags.push(source.diagnostic(span, &path, format!("matrix key `{key}` cannot vary `{}`", key.split('.').next().unwrap_or(key))));
+            }
+            Ok(pointer) => dims.push((key.clone(), pointer, values.clone())),
+            Err(e) => {
+                let (span, path) = locate(&index, &mptr, true);
+                let mut d = source.diagnostic(span, &path, e);
+                d.expected = Some("a dotted path to a field, e.g. `payloads.small.size` or `phases.write.actors.0.batch`".to_owned());
+                diags.push(d);
+            }
+        }
+        if values.is_empty() {
+            let (span, path) = locate(&index, &mptr, false);
+            diags.push(source.diagnostic(span, &path, format!("matrix key `{key}` has no values")));
+        }
+    }
+    let combos = matrix::combinations(&dims);
+    if combos.len() > matrix::MAX_VARIANTS {
+        let (span, path) = locate(&index, "/matrix", true);
+        let mut d = source.diagnostic(span, &path, format!("the matrix expands to {} variants", combos.len()));
+        d.expected = Some(format!("at most {}", matrix::MAX_VARIANTS));
+        diags.push(d);
+    }
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        return Err(Diagnostics(diags));
+    }
+
+    let mut variants = Vec::new();
+    for combo in &combos {
+        let mut vdoc = doc.clone();
+        let mut vindex = index.clone();
+        for (key, pointer, i, value) in combo {
+            matrix::set(&mut vdoc, pointer, value.clone());
+            let vptr = format!("/matrix/{}/{i}", load::escape_segment(key));
+            if let Some(l) = index.get(&vptr) {
+                let mut l = l.clone();
+                l.path = load::human_path(pointer);
+                vindex.redirect(pointer, l);
+            }
+        }
+        let label = matrix::label(combo);
+        let note = |d: &mut Diagnostic| {
+            if !label.is_empty() {
+                let extra = format!("in matrix variant `{label}`");
+                d.help = Some(match d.help.take() {
+                    Some(h) => format!("{h} ({extra})"),
+                    None => extra,
+                });
+            }
+        };
+        let structural = if combo.is_empty() { Vec::new() } else { check::check(&source, &vdoc, &vindex) };
+        if !structural.is_empty() {
+            for mut d in structural {
+                note(&mut d);
+                diags.push(d);
+            }
+            continue;
+        }
+        let vspec: ScenarioSpec = match deserialize(&source, &vindex, &vdoc) {
+            Ok(s) => s,
+            Err(ds) => {
+                diags.extend(ds.0);
+                continue;
+            }
+        };
+        let variant = model::Variant {
+            label: label.clone(),
+            settings: combo.iter().map(|(k, _, _, v)| (k.clone(), v.clone())).collect(),
+        };
+        let (scenario, ds) = validate::validate(&source, &vindex, &vspec, &vdoc, variant, path);
+        for mut d in ds {
+            if combos.len() > 1 {
+                note(&mut d);
+            }
+            diags.push(d);
+        }
+        variants.extend(scenario);
+    }
+    // The same problem in several variants is reported once.
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.line, d.column, d.message.clone(), d.severity)));
+    diags.sort_by_key(|d| (d.line, d.column));
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        return Err(explain_overrides(diags));
+    }
+    Ok(Loaded { source, spec, variants, warnings: diags })
+}
+
+fn locate(index: &load::LocIndex, pointer: &str, key: bool) -> (Span, String) {
+    match index.find(pointer) {
+        Some(l) => (if key { l.key.unwrap_or(l.value) } else { l.value }, l.path.clone()),
+        None => (Span { line: 1, col: 1, width: 1 }, load::human_path(pointer)),
+    }
+}
+
+/// Deserializes the wire types; the schema has already accepted the
+/// document, so a failure here is a value the schema cannot express (e.g. a
+/// number too large), reported at its path.
+fn deserialize(source: &Source, index: &load::LocIndex, doc: &Value) -> Result<ScenarioSpec, Diagnostics> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let pointer: String = e
+            .path()
+            .iter()
+            .map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+                serde_path_to_error::Segment::Map { key } => format!("/{}", load::escape_segment(key)),
+                serde_path_to_error::Segment::Enum { variant } => format!("/{}", load::escape_segment(variant)),
+                serde_path_to_error::Segment::Unknown => String::new(),
+            })
+            .collect();
+        let (span, path) = locate(index, &pointer, false);
+        Diagnostics(vec![source.diagnostic(span, &path, e.inner().to_string())])
+    })
+}

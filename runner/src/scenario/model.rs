@@ -1,0 +1,335 @@
+//! Checked scenario types: what `validate` produces and the engine runs.
+//!
+//! Every default is filled in, every reference resolved, every unit
+//! converted (bytes, `Duration`, operations per second). Nothing here can be
+//! invalid; nothing here knows about YAML or line numbers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use super::spec::{
+    CompressionSpec as Compression, KeyDistributionSpec as KeyDistribution, KeyStyleSpec as KeyStyle, OpSpec as Op,
+    ReadFromSpec as ReadFrom, RestartSpec as RestartKind, WalSyncSpec as WalSync,
+};
+use crate::assertions::Assertion;
+
+/// One runnable variant of a scenario (a scenario without a matrix has one).
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// Scenario name.
+    pub name: String,
+    /// Scenario description.
+    pub description: Option<String>,
+    /// The seed given in the file or with `--seed`; `None` means draw one.
+    pub seed: Option<u64>,
+    /// Which matrix combination this is.
+    pub variant: Variant,
+    /// The stores under test, in file order.
+    pub targets: Vec<Target>,
+    /// Payloads, in file order.
+    pub payloads: Vec<Payload>,
+    /// Phases, in order.
+    pub phases: Vec<Phase>,
+    /// Assertions, checked at validation time.
+    pub assertions: Vec<Assertion>,
+    /// The resolved document (matrix values and `--set` overrides applied),
+    /// as recorded in reports.
+    pub resolved: serde_json::Value,
+}
+
+/// A matrix combination.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Variant {
+    /// Short label used in every output, e.g. `size=1KiB,batch=10`; empty
+    /// when the scenario has no matrix.
+    pub label: String,
+    /// The matrix key and value of each dimension.
+    pub settings: Vec<(String, serde_json::Value)>,
+}
+
+/// A store under test.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// Name from the file.
+    pub name: String,
+    /// Kind and options.
+    pub kind: TargetKind,
+}
+
+/// A store kind with its checked options.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// loadline's WAL.
+    Wal(WalConfig),
+    /// RocksDB.
+    Rocksdb(RocksdbConfig),
+    /// The in-memory baseline.
+    Memory,
+}
+
+impl TargetKind {
+    /// The kind's name as written in scenario files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TargetKind::Wal(_) => "wal",
+            TargetKind::Rocksdb(_) => "rocksdb",
+            TargetKind::Memory => "memory",
+        }
+    }
+}
+
+/// Checked WAL options.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WalConfig {
+    /// Bytes per segment before it is sealed.
+    pub segment_size: u64,
+    /// Sync policy.
+    pub sync: WalSync,
+    /// Group-commit window.
+    pub sync_interval: Duration,
+    /// Preallocate segments.
+    pub preallocate: bool,
+}
+
+/// Checked RocksDB options (sizes in bytes).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct RocksdbConfig {
+    /// `WriteOptions::set_sync`.
+    pub sync: bool,
+    /// `WriteOptions::disable_wal`.
+    pub disable_wal: bool,
+    /// Compression of every level.
+    pub compression: Option<Compression>,
+    /// Compression per level.
+    pub compression_per_level: Vec<Compression>,
+    /// Memtable size.
+    pub write_buffer_size: Option<u64>,
+    /// Memtables before stalling.
+    pub max_write_buffer_number: Option<u32>,
+    /// Block cache bytes.
+    pub block_cache: Option<u64>,
+    /// Bloom bits per key.
+    pub bloom_bits: Option<f64>,
+    /// Background jobs.
+    pub max_background_jobs: Option<u32>,
+    /// L1 target file size.
+    pub target_file_size: Option<u64>,
+    /// L0 compaction trigger.
+    pub level0_file_num_compaction_trigger: Option<u32>,
+    /// L0 slowdown trigger.
+    pub level0_slowdown_writes_trigger: Option<u32>,
+    /// L0 stop trigger.
+    pub level0_stop_writes_trigger: Option<u32>,
+    /// Memtable budget split between column families.
+    pub memory_budget: Option<u64>,
+    /// Raw options, passed through.
+    pub options: Vec<(String, String)>,
+    /// Include `rocksdb.stats` in the report.
+    pub raw_stats: bool,
+}
+
+/// A payload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Payload {
+    /// Name from the file.
+    pub name: String,
+    /// Generated or recorded.
+    pub source: PayloadSource,
+}
+
+/// Where a payload's bytes come from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayloadSource {
+    /// Generated from the seed before each phase.
+    Generated {
+        /// Record sizes.
+        size: SizeDist,
+        /// Random fraction of each body.
+        entropy: f64,
+        /// Keys per record.
+        keys: KeyStyle,
+        /// Batches pre-generated.
+        pool: u64,
+    },
+    /// A recorded payload file (path resolved against the scenario's directory).
+    File(PathBuf),
+}
+
+/// A record size distribution, in bytes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeDist {
+    /// Always this size.
+    Fixed(u64),
+    /// Uniform in `[min, max]`.
+    Uniform {
+        /// Smallest.
+        min: u64,
+        /// Largest.
+        max: u64,
+    },
+    /// Normal, clamped.
+    Normal {
+        /// Mean.
+        mean: u64,
+        /// Standard deviation.
+        stddev: u64,
+        /// Clamp low.
+        min: u64,
+        /// Clamp high.
+        max: u64,
+    },
+    /// Weighted `(size, weight)` choices.
+    Weighted(Vec<(u64, u32)>),
+}
+
+impl SizeDist {
+    /// Expected record size.
+    pub fn mean(&self) -> f64 {
+        match self {
+            SizeDist::Fixed(s) => *s as f64,
+            SizeDist::Uniform { min, max } => (*min + *max) as f64 / 2.0,
+            SizeDist::Normal { mean, .. } => *mean as f64,
+            SizeDist::Weighted(w) => {
+                let total: f64 = w.iter().map(|(_, wt)| f64::from(*wt)).sum();
+                w.iter().map(|(s, wt)| *s as f64 * f64::from(*wt)).sum::<f64>() / total.max(1.0)
+            }
+        }
+    }
+
+    /// Largest possible record size.
+    pub fn max(&self) -> u64 {
+        match self {
+            SizeDist::Fixed(s) => *s,
+            SizeDist::Uniform { max, .. } | SizeDist::Normal { max, .. } => *max,
+            SizeDist::Weighted(w) => w.iter().map(|(s, _)| *s).max().unwrap_or(0),
+        }
+    }
+}
+
+/// A phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    /// Unique name.
+    pub name: String,
+    /// Excluded from results and assertions.
+    pub warmup: bool,
+    /// Records the driving actors process in total.
+    pub records: Option<u64>,
+    /// Wall-clock limit.
+    pub duration: Option<Duration>,
+    /// Actors, run concurrently.
+    pub actors: Vec<Actor>,
+    /// Restart after the actors.
+    pub restart: Option<Restart>,
+}
+
+/// A restart step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restart {
+    /// Clean, crash or power loss.
+    pub kind: RestartKind,
+    /// Crash window.
+    pub after: Option<(Duration, Duration)>,
+    /// Crash after this many acknowledged records.
+    pub after_records: Option<u64>,
+    /// Verify acknowledged records.
+    pub verify: bool,
+    /// Crash cycles.
+    pub repeat: u64,
+    /// Fill before restarting: bytes and payload name.
+    pub prepare: Option<(u64, String)>,
+}
+
+/// An actor.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    /// Name in metric paths.
+    pub name: String,
+    /// Operation.
+    pub op: Op,
+    /// Streams spread over.
+    pub streams: u64,
+    /// Worker threads.
+    pub workers: usize,
+    /// Records per append.
+    pub batch: usize,
+    /// Payload name (writers).
+    pub payload: Option<String>,
+    /// Operations per second for the whole actor (open loop).
+    pub rate: Option<f64>,
+    /// Reader start.
+    pub from: ReadFrom,
+    /// Reader lag behind the tail.
+    pub lag: u64,
+    /// Reader bytes per read.
+    pub max_bytes: u64,
+    /// Period of trim and sync actors.
+    pub every: Duration,
+    /// Records a trimmer keeps.
+    pub keep: u64,
+    /// Key-value keys.
+    pub keys: KeyConfig,
+    /// Pairs per scan.
+    pub scan_length: u64,
+}
+
+impl Actor {
+    /// True for ops that write (append, put, delete): they drive `records`.
+    pub fn is_writer(&self) -> bool {
+        matches!(self.op, Op::Append | Op::Put | Op::Delete)
+    }
+
+    /// True for ops that read (read, get, scan).
+    pub fn is_reader(&self) -> bool {
+        matches!(self.op, Op::Read | Op::Get | Op::Scan)
+    }
+
+    /// True for periodic background ops (trim, sync).
+    pub fn is_periodic(&self) -> bool {
+        matches!(self.op, Op::Trim | Op::Sync)
+    }
+}
+
+/// Keys of key-value actors.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KeyConfig {
+    /// Distinct keys.
+    pub space: u64,
+    /// Bytes per key.
+    pub length: usize,
+    /// Distribution.
+    pub distribution: KeyDistribution,
+    /// Zipfian exponent.
+    pub theta: f64,
+    /// Hotspot key fraction.
+    pub hot_keys: f64,
+    /// Hotspot op fraction.
+    pub hot_ops: f64,
+}
+
+impl Default for KeyConfig {
+    fn default() -> Self {
+        KeyConfig {
+            space: 1_000_000,
+            length: 16,
+            distribution: KeyDistribution::Uniform,
+            theta: 0.99,
+            hot_keys: 0.2,
+            hot_ops: 0.8,
+        }
+    }
+}
+
+impl Scenario {
+    /// The payload called `name`.
+    pub fn payload(&self, name: &str) -> Option<&Payload> {
+        self.payloads.iter().find(|p| p.name == name)
+    }
+}

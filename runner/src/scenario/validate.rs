@@ -1,0 +1,796 @@
+//! Semantic validation: turns schema-valid wire types into a checked
+//! [`Scenario`], collecting *every* problem first.
+//!
+//! Owns the rules the schema cannot express: references (payloads, phases,
+//! actors, metrics) exist, names are unique and usable in metric paths,
+//! each op is supported by every target, fields apply to the op they are
+//! given on, ranges hold, and assertions parse and name real metrics.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::diagnostic::{Diagnostic, Severity, did_you_mean, one_of};
+use super::load::{LocIndex, Source, Span, escape_segment};
+use super::model::*;
+use super::spec::{self, ActorSpec, PayloadSpec, PhaseSpec, ScenarioSpec, SizeSpec, TargetSpec};
+use crate::assertions::{self, Assertion, MetricRef};
+use crate::metrics::catalog::{self, MetricUnit};
+
+struct Ctx<'a> {
+    src: &'a Source,
+    index: &'a LocIndex,
+    diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn locate(&self, pointer: &str, key: bool) -> (Span, String) {
+        match self.index.find(pointer) {
+            Some(l) => {
+                let exact = self.index.get(pointer).is_some();
+                let span = if key && exact { l.key.unwrap_or(l.value) } else { l.value };
+                let path = if exact { l.path.clone() } else { super::load::human_path(pointer) };
+                (span, path)
+            }
+            None => (Span { line: 1, col: 1, width: 1 }, super::load::human_path(pointer)),
+        }
+    }
+
+    fn push(&mut self, pointer: &str, key: bool, severity: Severity, message: String) -> &mut Diagnostic {
+        let (span, path) = self.locate(pointer, key);
+        let mut d = self.src.diagnostic(span, &path, message);
+        d.severity = severity;
+        self.diags.push(d);
+        let last = self.diags.len() - 1;
+        &mut self.diags[last]
+    }
+
+    /// An error at the value of `pointer`.
+    fn error(&mut self, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.push(pointer, false, Severity::Error, message.into())
+    }
+
+    /// An error at the key of `pointer` (the value when it has no key).
+    fn key_error(&mut self, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.push(pointer, true, Severity::Error, message.into())
+    }
+
+    fn warning(&mut self, pointer: &str, message: impl Into<String>) -> &mut Diagnostic {
+        self.push(pointer, true, Severity::Warning, message.into())
+    }
+}
+
+/// Characters allowed in target, payload, phase and actor names: they
+/// appear in metric paths, file names and report tables.
+fn check_name(ctx: &mut Ctx<'_>, pointer: &str, what: &str, name: &str) {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        let d = ctx.key_error(pointer, format!("{what} name `{name}` is not usable in metric paths"));
+        d.expected = Some("letters, digits, `_` and `-` (no dots or spaces)".to_owned());
+    }
+}
+
+/// Validates one variant of a scenario.
+pub fn validate(
+    src: &Source,
+    index: &LocIndex,
+    spec: &ScenarioSpec,
+    resolved: &Value,
+    variant: Variant,
+    file: &Path,
+) -> (Option<Scenario>, Vec<Diagnostic>) {
+    let mut ctx = Ctx {
+        src,
+        index,
+        diags: Vec::new(),
+    };
+    let targets = targets(&mut ctx, spec);
+    let payloads = payloads(&mut ctx, spec, file);
+    let phases = phases(&mut ctx, spec, &targets, &payloads);
+    let assertions = assertions(&mut ctx, spec, &phases, &targets);
+    let ok = !ctx.diags.iter().any(|d| d.severity == Severity::Error);
+    let scenario = ok.then(|| Scenario {
+        file: file.to_path_buf(),
+        name: spec.name.clone(),
+        description: spec.description.clone(),
+        seed: spec.seed,
+        variant,
+        targets,
+        payloads,
+        phases,
+        assertions,
+        resolved: resolved.clone(),
+    });
+    (scenario, ctx.diags)
+}
+
+fn targets(ctx: &mut Ctx<'_>, spec: &ScenarioSpec) -> Vec<Target> {
+    if spec.targets.is_empty() {
+        let d = ctx.key_error("/targets", "a scenario needs at least one target");
+        d.expected = Some("e.g. `targets: { mem: { memory: {} } }`".to_owned());
+    }
+    let mut out = Vec::new();
+    for (name, t) in &spec.targets {
+        let p = format!("/targets/{}", escape_segment(name));
+        check_name(ctx, &p, "target", name);
+        let kind = match t {
+            TargetSpec::Memory(_) => TargetKind::Memory,
+            TargetSpec::Wal(w) => {
+                let segment_size = w.segment_size.map_or(64 << 20, |s| s.0);
+                if !(4096..=(4u64 << 30)).contains(&segment_size) {
+                    let d = ctx.error(&format!("{p}/wal/segment_size"), "`segment_size` is out of range");
+                    d.expected = Some("between 4KiB and 4GiB".to_owned());
+                    d.found = Some(super::units::format_size(segment_size));
+                }
+                let sync = w.sync.unwrap_or(WalSync::Batch);
+                if w.sync_interval.is_some() && sync != WalSync::Batch {
+                    ctx.warning(&format!("{p}/wal/sync_interval"), "`sync_interval` has no effect unless `sync: batch`");
+                }
+                let sync_interval = w.sync_interval.map_or(Duration::from_millis(1), |d| d.0);
+                if sync == WalSync::Batch && sync_interval.is_zero() {
+                    ctx.error(&format!("{p}/wal/sync_interval"), "`sync_interval` must be greater than zero");
+                }
+                TargetKind::Wal(WalConfig {
+                    segment_size,
+                    sync,
+                    sync_interval,
+                    preallocate: w.preallocate.unwrap_or(false),
+                })
+            }
+            TargetSpec::Rocksdb(r) => TargetKind::Rocksdb(rocksdb(ctx, &p, r)),
+        };
+        out.push(Target { name: name.clone(), kind });
+    }
+    out
+}
+
+fn rocksdb(ctx: &mut Ctx<'_>, p: &str, r: &spec::RocksdbSpec) -> RocksdbConfig {
+    if let Some(levels) = &r.compression_per_level
+        && levels.len() > 7
+    {
+        let d = ctx.error(&format!("{p}/rocksdb/compression_per_level"), "too many levels in `compression_per_level`");
+        d.expected = Some("at most 7 entries (levels 0 to 6)".to_owned());
+    }
+    if let Some(b) = r.bloom_bits
+        && !(b > 0.0 && b <= 64.0)
+    {
+        let d = ctx.error(&format!("{p}/rocksdb/bloom_bits"), "`bloom_bits` is out of range");
+        d.expected = Some("bits per key in (0, 64]".to_owned());
+    }
+    for (k, v) in &r.options {
+        if k.trim().is_empty() || v.trim().is_empty() || k.contains(['=', ';']) || v.contains(';') {
+            let d = ctx.key_error(&format!("{p}/rocksdb/options/{}", escape_segment(k)), format!("raw option `{k}` cannot be passed to RocksDB"));
+            d.expected = Some("a RocksDB option name and a non-empty value without `;` or `=`".to_owned());
+        }
+    }
+    if r.disable_wal == Some(true) && r.sync == Some(true) {
+        let d = ctx.error(&format!("{p}/rocksdb/sync"), "`sync: true` has no effect with `disable_wal: true`");
+        d.help = Some("RocksDB rejects synced writes without a WAL; drop one of the two".to_owned());
+    }
+    RocksdbConfig {
+        sync: r.sync.unwrap_or(false),
+        disable_wal: r.disable_wal.unwrap_or(false),
+        compression: r.compression,
+        compression_per_level: r.compression_per_level.clone().unwrap_or_default(),
+        write_buffer_size: r.write_buffer_size.map(|s| s.0),
+        max_write_buffer_number: r.max_write_buffer_number,
+        block_cache: r.block_cache.map(|s| s.0),
+        bloom_bits: r.bloom_bits,
+        max_background_jobs: r.max_background_jobs,
+        target_file_size: r.target_file_size.map(|s| s.0),
+        level0_file_num_compaction_trigger: r.level0_file_num_compaction_trigger,
+        level0_slowdown_writes_trigger: r.level0_slowdown_writes_trigger,
+        level0_stop_writes_trigger: r.level0_stop_writes_trigger,
+        memory_budget: r.memory_budget.map(|s| s.0),
+        options: r.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        raw_stats: r.raw_stats.unwrap_or(false),
+    }
+}
+
+fn payloads(ctx: &mut Ctx<'_>, spec: &ScenarioSpec, file: &Path) -> Vec<Payload> {
+    let mut out = Vec::new();
+    for (name, p) in &spec.payloads {
+        let ptr = format!("/payloads/{}", escape_segment(name));
+        check_name(ctx, &ptr, "payload", name);
+        if let Some(source) = payload(ctx, &ptr, p, file) {
+            out.push(Payload { name: name.clone(), source });
+        }
+    }
+    out
+}
+
+fn payload(ctx: &mut Ctx<'_>, ptr: &str, p: &PayloadSpec, file: &Path) -> Option<PayloadSource> {
+    if let Some(path) = &p.file {
+        for (field, set) in [("size", p.size.is_some()), ("entropy", p.entropy.is_some()), ("keys", p.keys.is_some()), ("pool", p.pool.is_some())] {
+            if set {
+                let d = ctx.key_error(&format!("{ptr}/{field}"), format!("`{field}` cannot be combined with `file`"));
+                d.help = Some("a recorded payload file fixes sizes, entropy and keys when it is generated".to_owned());
+            }
+        }
+        let resolved = file.parent().unwrap_or(Path::new(".")).join(path);
+        if !resolved.is_file() {
+            let d = ctx.error(&format!("{ptr}/file"), format!("payload file `{}` does not exist", resolved.display()));
+            d.help = Some("make one with `loadline payload generate --out FILE ...`; the path is relative to the scenario file".to_owned());
+            return None;
+        }
+        return Some(PayloadSource::File(resolved));
+    }
+    let Some(size) = &p.size else {
+        let d = ctx.key_error(ptr, "payload has neither `size` nor `file`");
+        d.expected = Some("`size: 512B` (or a distribution), or `file: payloads.bin`".to_owned());
+        return None;
+    };
+    let size = size_dist(ctx, &format!("{ptr}/size"), size)?;
+    let pool = p.pool.map_or(1024, |c| c.0);
+    if pool == 0 {
+        let d = ctx.error(&format!("{ptr}/pool"), "`pool` must be at least 1");
+        d.found = Some("0".to_owned());
+    }
+    Some(PayloadSource::Generated {
+        size,
+        entropy: p.entropy.unwrap_or(1.0),
+        keys: p.keys.unwrap_or(KeyStyle::None),
+        pool,
+    })
+}
+
+fn size_dist(ctx: &mut Ctx<'_>, ptr: &str, s: &SizeSpec) -> Option<SizeDist> {
+    const MAX_RECORD: u64 = 64 << 20;
+    let check = |ctx: &mut Ctx<'_>, p: &str, v: u64| {
+        if v > MAX_RECORD {
+            let d = ctx.error(p, "record size is too large");
+            d.expected = Some("at most 64MiB per record".to_owned());
+            d.found = Some(super::units::format_size(v));
+        }
+    };
+    Some(match s {
+        SizeSpec::Fixed(b) => {
+            check(ctx, ptr, b.0);
+            SizeDist::Fixed(b.0)
+        }
+        SizeSpec::Uniform([lo, hi]) => {
+            check(ctx, &format!("{ptr}/uniform/1"), hi.0);
+            if lo.0 > hi.0 {
+                let d = ctx.error(&format!("{ptr}/uniform"), "uniform size range is reversed");
+                d.expected = Some("`[min, max]` with min <= max".to_owned());
+                d.found = Some(format!("[{lo}, {hi}]"));
+                return None;
+            }
+            SizeDist::Uniform { min: lo.0, max: hi.0 }
+        }
+        SizeSpec::Normal(n) => {
+            let min = n.min.map_or(1, |m| m.0);
+            let max = n.max.map_or(n.mean.0 + 4 * n.stddev.0, |m| m.0);
+            check(ctx, &format!("{ptr}/normal"), max);
+            if min > max || n.mean.0 < min || n.mean.0 > max {
+                let d = ctx.error(&format!("{ptr}/normal"), "normal size bounds do not hold the mean");
+                d.expected = Some("min <= mean <= max".to_owned());
+                d.found = Some(format!("min {}, mean {}, max {}", super::units::format_size(min), n.mean, super::units::format_size(max)));
+                return None;
+            }
+            SizeDist::Normal {
+                mean: n.mean.0,
+                stddev: n.stddev.0,
+                min,
+                max,
+            }
+        }
+        SizeSpec::Weighted(w) => {
+            for (i, e) in w.iter().enumerate() {
+                check(ctx, &format!("{ptr}/{i}/size"), e.size.0);
+            }
+            SizeDist::Weighted(w.iter().map(|e| (e.size.0, e.weight)).collect())
+        }
+    })
+}
+
+fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Append => "append",
+        Op::Read => "read",
+        Op::Trim => "trim",
+        Op::Sync => "sync",
+        Op::Put => "put",
+        Op::Get => "get",
+        Op::Delete => "delete",
+        Op::Scan => "scan",
+    }
+}
+
+fn phases(ctx: &mut Ctx<'_>, spec: &ScenarioSpec, targets: &[Target], payloads: &[Payload]) -> Vec<Phase> {
+    let mut out: Vec<Phase> = Vec::new();
+    for (i, ph) in spec.phases.iter().enumerate() {
+        let ptr = format!("/phases/{i}");
+        check_name(ctx, &format!("{ptr}/name"), "phase", &ph.name);
+        if ph.name == "target" {
+            ctx.error(&format!("{ptr}/name"), "`target` is reserved for target-level metrics; choose another phase name");
+        }
+        if let Some(first) = spec.phases[..i].iter().position(|p| p.name == ph.name) {
+            let d = ctx.error(&format!("{ptr}/name"), format!("duplicate phase name `{}`", ph.name));
+            d.help = Some(format!("`phases[{first}]` is also called `{}`; metric paths need unique names", ph.name));
+        }
+        if let Some(phase) = phase(ctx, &ptr, ph, targets, payloads, spec) {
+            out.push(phase);
+        }
+    }
+    out
+}
+
+fn parse_window(text: &str) -> Result<(Duration, Duration), String> {
+    let parse = |s: &str| super::units::parse_duration(s);
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (parse(a)?, parse(b)?);
+            if a > b {
+                return Err(format!("crash window `{text}` is reversed"));
+            }
+            Ok((a, b))
+        }
+        None => parse(text).map(|d| (d, d)),
+    }
+}
+
+fn phase(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    ph: &PhaseSpec,
+    targets: &[Target],
+    payloads: &[Payload],
+    spec: &ScenarioSpec,
+) -> Option<Phase> {
+    if ph.records.is_some_and(|r| r.0 == 0) {
+        let d = ctx.error(&format!("{ptr}/records"), "`records` must be greater than zero");
+        d.found = Some("0".to_owned());
+    }
+    if ph.duration.is_some_and(|d| d.0.is_zero()) {
+        ctx.error(&format!("{ptr}/duration"), "`duration` must be greater than zero");
+    }
+    let mut actors: Vec<Actor> = Vec::new();
+    for (j, a) in ph.actors.iter().enumerate() {
+        let aptr = format!("{ptr}/actors/{j}");
+        if let Some(actor) = actor(ctx, &aptr, a, targets, payloads) {
+            if let Some(k) = actors.iter().position(|x| x.name == actor.name) {
+                let d = ctx.error(&aptr, format!("duplicate actor name `{}` in phase `{}`", actor.name, ph.name));
+                d.help = Some(format!(
+                    "actors[{k}] has the same name (an actor's name defaults to its op); give each a `name:`"
+                ));
+            }
+            actors.push(actor);
+        }
+    }
+    let restart = restart(ctx, ptr, ph, targets, spec);
+    let drivers = actors.iter().filter(|a| !a.is_periodic()).count();
+    if ph.records.is_some() && drivers == 0 && !ph.actors.is_empty() {
+        let d = ctx.key_error(&format!("{ptr}/records"), "`records` needs an actor that writes or reads");
+        d.help = Some("trim and sync actors run until the phase's other actors finish; use `duration`".to_owned());
+    }
+    let bounded = ph.records.is_some() || ph.duration.is_some() || restart.as_ref().is_some_and(|r| r.after.is_some() || r.after_records.is_some());
+    if !ph.actors.is_empty() && !bounded {
+        let d = ctx.key_error(ptr, format!("phase `{}` never ends", ph.name));
+        d.expected = Some("`records`, `duration`, or both (the phase ends at whichever comes first)".to_owned());
+    }
+    if ph.actors.is_empty() && ph.restart.is_none() {
+        let d = ctx.key_error(ptr, format!("phase `{}` has nothing to do", ph.name));
+        d.expected = Some("`actors`, a `restart`, or both".to_owned());
+    }
+    Some(Phase {
+        name: ph.name.clone(),
+        warmup: ph.warmup.unwrap_or(false),
+        records: ph.records.map(|c| c.0),
+        duration: ph.duration.map(|d| d.0),
+        actors,
+        restart,
+    })
+}
+
+fn restart(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, targets: &[Target], spec: &ScenarioSpec) -> Option<Restart> {
+    let Some(kind) = ph.restart else {
+        for (field, set) in [
+            ("after", ph.after.is_some()),
+            ("after_records", ph.after_records.is_some()),
+            ("verify", ph.verify.is_some()),
+            ("repeat", ph.repeat.is_some()),
+            ("prepare", ph.prepare.is_some()),
+        ] {
+            if set {
+                let d = ctx.key_error(&format!("{ptr}/{field}"), format!("`{field}` only applies to phases with a `restart`"));
+                d.help = Some("add `restart: crash` (or `clean`, `power-loss`)".to_owned());
+            }
+        }
+        return None;
+    };
+    let after = match &ph.after {
+        Some(text) => match parse_window(text) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                let d = ctx.error(&format!("{ptr}/after"), e);
+                d.expected = Some("a duration or a window such as `2s..5s`".to_owned());
+                None
+            }
+        },
+        None => None,
+    };
+    let crashy = matches!(kind, RestartKind::Crash | RestartKind::PowerLoss);
+    if !crashy {
+        for (field, set) in [("after", ph.after.is_some()), ("after_records", ph.after_records.is_some()), ("repeat", ph.repeat.is_some())] {
+            if set {
+                ctx.key_error(&format!("{ptr}/{field}"), format!("`{field}` only applies to `restart: crash` or `power-loss`"));
+            }
+        }
+    } else if ph.after.is_none() && ph.after_records.is_none() && ph.records.is_none() && ph.duration.is_none() {
+        let d = ctx.key_error(&format!("{ptr}/restart"), "a crash phase needs a moment to crash");
+        d.expected = Some("`after: 2s..5s` or `after_records: 100k`".to_owned());
+    }
+    if crashy && !ph.actors.iter().any(|a| matches!(a.op, Op::Append | Op::Put)) {
+        let d = ctx.key_error(&format!("{ptr}/restart"), "a crash phase needs a writer to crash");
+        d.expected = Some("an `append` or `put` actor in this phase".to_owned());
+    }
+    for t in targets {
+        match (&t.kind, kind) {
+            (TargetKind::Memory, RestartKind::Crash | RestartKind::PowerLoss) => {
+                let d = ctx.warning(&format!("{ptr}/restart"), format!("target `{}` (memory) loses everything in a crash", t.name));
+                d.help = Some("its report will show every record lost; that is the truth, not a bug".to_owned());
+            }
+            (TargetKind::Rocksdb(_), RestartKind::PowerLoss) | (TargetKind::Memory, _) if kind == RestartKind::PowerLoss => {
+                let d = ctx.error(&format!("{ptr}/restart"), format!("`power-loss` needs the wal's I/O layer; target `{}` is {}", t.name, t.kind.name()));
+                d.help = Some("use `restart: crash` for this target, or run power loss in a wal-only scenario".to_owned());
+            }
+            _ => {}
+        }
+    }
+    let repeat = ph.repeat.map_or(1, |c| c.0);
+    if repeat == 0 {
+        ctx.error(&format!("{ptr}/repeat"), "`repeat` must be at least 1");
+    }
+    let prepare = ph.prepare.as_ref().and_then(|p| {
+        let name = p.payload.clone().or_else(|| spec.payloads.keys().next().cloned());
+        match name {
+            Some(n) if spec.payloads.contains_key(&n) => Some((p.bytes.0, n)),
+            Some(n) => {
+                let d = ctx.error(&format!("{ptr}/prepare/payload"), format!("undefined payload `{n}`"));
+                if let Some(m) = did_you_mean(&n, spec.payloads.keys().map(String::as_str)) {
+                    d.help = Some(format!("did you mean `{m}`?"));
+                }
+                None
+            }
+            None => {
+                ctx.error(&format!("{ptr}/prepare"), "`prepare` needs a payload, and the scenario defines none");
+                None
+            }
+        }
+    });
+    Some(Restart {
+        kind,
+        after,
+        after_records: ph.after_records.map(|c| c.0),
+        verify: ph.verify == Some(spec::VerifySpec::Acknowledged),
+        repeat,
+        prepare,
+    })
+}
+
+fn actor(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, targets: &[Target], payloads: &[Payload]) -> Option<Actor> {
+    let op = a.op;
+    let name = a.name.clone().unwrap_or_else(|| op_name(op).to_owned());
+    if a.name.is_some() {
+        check_name(ctx, &format!("{ptr}/name"), "actor", &name);
+    }
+    let kv = matches!(op, Op::Put | Op::Get | Op::Delete | Op::Scan);
+    for t in targets {
+        let caps = crate::store::capabilities_of(&t.kind);
+        if kv && !caps.kv {
+            let d = ctx.error(&format!("{ptr}/op"), format!("target `{}` ({}) does not support `{}`", t.name, t.kind.name(), op_name(op)));
+            d.expected = Some("key-value ops (`put`, `get`, `delete`, `scan`) on `rocksdb` or `memory` targets".to_owned());
+            d.help = Some("use `append` / `read` for log stores, or drop the target from this scenario".to_owned());
+        } else if !kv && !caps.log {
+            ctx.error(&format!("{ptr}/op"), format!("target `{}` ({}) does not support `{}`", t.name, t.kind.name(), op_name(op)));
+        }
+    }
+    // Fields that only make sense for some ops.
+    let applies: &[(&str, bool, &str)] = &[
+        ("batch", a.batch.is_some() && op != Op::Append, "`append`"),
+        ("payload", a.payload.is_some() && !matches!(op, Op::Append | Op::Put), "`append` and `put`"),
+        ("from", a.from.is_some() && op != Op::Read, "`read`"),
+        ("lag", a.lag.is_some() && op != Op::Read, "`read`"),
+        ("max_bytes", a.max_bytes.is_some() && op != Op::Read, "`read`"),
+        ("every", a.every.is_some() && !matches!(op, Op::Trim | Op::Sync), "`trim` and `sync`"),
+        ("keep", a.keep.is_some() && op != Op::Trim, "`trim`"),
+        ("keys", a.keys.is_some() && !kv, "`put`, `get`, `delete` and `scan`"),
+        ("scan_length", a.scan_length.is_some() && op != Op::Scan, "`scan`"),
+        ("streams", a.streams.is_some() && kv, "log ops (`append`, `read`, `trim`)"),
+        ("rate", a.rate.is_some() && matches!(op, Op::Trim | Op::Sync), "ops other than `trim` and `sync` (use `every`)"),
+    ];
+    for (field, bad, ops) in applies {
+        if *bad {
+            let d = ctx.key_error(&format!("{ptr}/{field}"), format!("`{field}` does not apply to `{}` actors", op_name(op)));
+            d.expected = Some(format!("`{field}` only on {ops}"));
+        }
+    }
+    let positive = |ctx: &mut Ctx<'_>, field: &str, v: Option<u64>, default: u64| -> u64 {
+        let v = v.unwrap_or(default);
+        if v == 0 {
+            let d = ctx.error(&format!("{ptr}/{field}"), format!("`{field}` must be at least 1"));
+            d.found = Some("0".to_owned());
+        }
+        v
+    };
+    let streams = positive(ctx, "streams", a.streams.map(|c| c.0), 1);
+    let workers = positive(ctx, "workers", a.workers.map(|c| c.0), 1);
+    if workers > 1024 {
+        let d = ctx.error(&format!("{ptr}/workers"), "too many workers");
+        d.expected = Some("at most 1024 threads per actor".to_owned());
+    }
+    let batch = positive(ctx, "batch", a.batch.map(|c| c.0), 1);
+    if batch > 1_000_000 {
+        let d = ctx.error(&format!("{ptr}/batch"), "`batch` is too large");
+        d.expected = Some("at most 1_000_000 records per append".to_owned());
+    }
+    let scan_length = positive(ctx, "scan_length", a.scan_length.map(|c| c.0), 100);
+    if let Some(r) = a.rate
+        && !(r.0 > 0.0 && r.0.is_finite())
+    {
+        ctx.error(&format!("{ptr}/rate"), "`rate` must be greater than zero");
+    }
+    if a.every.is_some_and(|e| e.0.is_zero()) {
+        ctx.error(&format!("{ptr}/every"), "`every` must be greater than zero");
+    }
+    let max_bytes = a.max_bytes.map_or(1 << 20, |b| b.0);
+    if max_bytes == 0 {
+        ctx.error(&format!("{ptr}/max_bytes"), "`max_bytes` must be greater than zero");
+    }
+    let payload = if matches!(op, Op::Append | Op::Put) {
+        match &a.payload {
+            Some(p) if payloads.iter().any(|x| &x.name == p) => Some(p.clone()),
+            Some(p) => {
+                let d = ctx.error(&format!("{ptr}/payload"), format!("undefined payload `{p}`"));
+                let names: Vec<&str> = payloads.iter().map(|x| x.name.as_str()).collect();
+                d.expected = Some(if names.is_empty() {
+                    "a payload defined under `payloads:` (there are none)".to_owned()
+                } else {
+                    format!("one of {}", one_of(&names))
+                });
+                if let Some(m) = did_you_mean(p, names.iter().copied()) {
+                    d.help = Some(format!("did you mean `{m}`?"));
+                }
+                None
+            }
+            None if payloads.len() == 1 => Some(payloads[0].name.clone()),
+            None => {
+                let d = ctx.key_error(&format!("{ptr}/op"), format!("`{}` actor needs a `payload`", op_name(op)));
+                let names: Vec<&str> = payloads.iter().map(|x| x.name.as_str()).collect();
+                d.expected = Some(if names.is_empty() {
+                    "a payload under `payloads:`, e.g. `small: { size: 512B }`".to_owned()
+                } else {
+                    format!("`payload:` naming one of {}", one_of(&names))
+                });
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let keys = match &a.keys {
+        None => KeyConfig::default(),
+        Some(k) => {
+            let kptr = format!("{ptr}/keys");
+            let d = KeyConfig::default();
+            let dist = k.distribution.unwrap_or(d.distribution);
+            for (field, set, for_dist) in [
+                ("theta", k.theta.is_some(), KeyDistribution::Zipfian),
+                ("hot_keys", k.hot_keys.is_some(), KeyDistribution::Hotspot),
+                ("hot_ops", k.hot_ops.is_some(), KeyDistribution::Hotspot),
+            ] {
+                if set && dist != for_dist {
+                    let d = ctx.key_error(&format!("{kptr}/{field}"), format!("`{field}` does not apply to this key distribution"));
+                    d.expected = Some(format!("`{field}` only with `distribution: {}`", if for_dist == KeyDistribution::Zipfian { "zipfian" } else { "hotspot" }));
+                }
+            }
+            for (field, v) in [("theta", k.theta), ("hot_keys", k.hot_keys), ("hot_ops", k.hot_ops)] {
+                if let Some(v) = v
+                    && !(v > 0.0 && v < 1.0)
+                {
+                    let d = ctx.error(&format!("{kptr}/{field}"), format!("`{field}` is out of range"));
+                    d.expected = Some("a number strictly between 0 and 1".to_owned());
+                    d.found = Some(v.to_string());
+                }
+            }
+            let space = k.space.map_or(d.space, |c| c.0);
+            if space == 0 {
+                ctx.error(&format!("{kptr}/space"), "`space` must be at least 1");
+            }
+            let length = k.length.map_or(d.length as u64, |b| b.0);
+            if !(8..=4096).contains(&length) {
+                let e = ctx.error(&format!("{kptr}/length"), "key `length` is out of range");
+                e.expected = Some("between 8B and 4KiB".to_owned());
+            }
+            KeyConfig {
+                space,
+                length: length as usize,
+                distribution: dist,
+                theta: k.theta.unwrap_or(d.theta),
+                hot_keys: k.hot_keys.unwrap_or(d.hot_keys),
+                hot_ops: k.hot_ops.unwrap_or(d.hot_ops),
+            }
+        }
+    };
+    Some(Actor {
+        name,
+        op,
+        streams,
+        workers: workers as usize,
+        batch: batch as usize,
+        payload,
+        rate: a.rate.map(|r| r.0),
+        from: a.from.unwrap_or(ReadFrom::Tail),
+        lag: a.lag.map_or(0, |c| c.0),
+        max_bytes,
+        every: a.every.map_or(Duration::from_secs(1), |d| d.0),
+        keep: a.keep.map_or(0, |c| c.0),
+        keys,
+        scan_length,
+    })
+}
+
+fn assertions(ctx: &mut Ctx<'_>, spec: &ScenarioSpec, phases: &[Phase], targets: &[Target]) -> Vec<Assertion> {
+    let mut out = Vec::new();
+    for (i, text) in spec.assertions.iter().enumerate() {
+        let ptr = format!("/assertions/{i}");
+        match assertion(text, phases, targets) {
+            Ok(a) => out.push(a),
+            Err(e) => {
+                let (mut span, path) = ctx.locate(&ptr, false);
+                let quoted = ctx.index.get(&ptr).is_some_and(|l| l.plain.is_none());
+                let on_one_line = span.width >= text.chars().count();
+                if on_one_line {
+                    span.col += text[..e.at].chars().count() + usize::from(quoted);
+                    span.width = text[e.at..e.at + e.len].chars().count().max(1);
+                }
+                let mut d = ctx.src.diagnostic(span, &path, e.message);
+                d.expected = e.expected;
+                d.help = e.help;
+                d.found = Some(format!("`{text}`"));
+                ctx.diags.push(d);
+            }
+        }
+    }
+    out
+}
+
+fn assertion_error(message: String, at: usize, len: usize) -> assertions::AssertionError {
+    assertions::AssertionError {
+        message,
+        at,
+        len,
+        expected: None,
+        help: None,
+    }
+}
+
+/// Resolves an assertion's metric against the scenario and parses its value.
+fn assertion(text: &str, phases: &[Phase], targets: &[Target]) -> Result<Assertion, assertions::AssertionError> {
+    let raw = assertions::parse(text)?;
+    let at = raw.metric_at;
+    let parts: Vec<&str> = raw.metric.split('.').collect();
+    let (metric, unit) = if parts[0] == "target" {
+        let scope = parts.get(1).copied().unwrap_or_default();
+        let name = parts[2..].join(".");
+        match scope {
+            "store" => {
+                let mut all: Vec<&str> = Vec::new();
+                let mut unit = None;
+                for t in targets {
+                    for s in crate::store::stats_of(&t.kind) {
+                        all.push(s.name);
+                        if s.name == name {
+                            unit = Some(catalog::stat_unit(s.unit));
+                        }
+                    }
+                }
+                let Some(unit) = unit else {
+                    let mut e = assertion_error(format!("no target in this scenario reports store statistic `{name}`"), at, raw.metric.len());
+                    all.sort_unstable();
+                    all.dedup();
+                    e.help = did_you_mean(&name, all.iter().copied()).map(|m| format!("did you mean `target.store.{m}`?"));
+                    e.expected = Some(format!("one of {}", one_of(&all)));
+                    return Err(e);
+                };
+                (MetricRef::Store { stat: name }, unit)
+            }
+            "process" => {
+                let Some((_, unit)) = catalog::PROCESS_METRICS.iter().find(|(n, _)| *n == name) else {
+                    let names: Vec<&str> = catalog::PROCESS_METRICS.iter().map(|(n, _)| *n).collect();
+                    let mut e = assertion_error(format!("unknown process metric `{name}`"), at, raw.metric.len());
+                    e.expected = Some(format!("one of {}", one_of(&names)));
+                    e.help = did_you_mean(&name, names.iter().copied()).map(|m| format!("did you mean `target.process.{m}`?"));
+                    return Err(e);
+                };
+                (MetricRef::Process { metric: name }, *unit)
+            }
+            other => {
+                let mut e = assertion_error(format!("unknown target metric group `{other}`"), at, raw.metric.len());
+                e.expected = Some("`target.store.<statistic>` or `target.process.<metric>`".to_owned());
+                return Err(e);
+            }
+        }
+    } else {
+        resolve_phase_metric(&raw.metric, at, phases)?
+    };
+    let threshold = assertions::parse_threshold(&raw.value, unit).map_err(|m| assertions::AssertionError {
+        message: m,
+        at: raw.value_at,
+        len: raw.value.len(),
+        expected: None,
+        help: None,
+    })?;
+    Ok(Assertion {
+        text: text.to_owned(),
+        metric_path: raw.metric.clone(),
+        metric,
+        op: raw.op,
+        threshold,
+        unit,
+    })
+}
+
+fn resolve_phase_metric(metric: &str, at: usize, phases: &[Phase]) -> Result<(MetricRef, MetricUnit), assertions::AssertionError> {
+    let (phase_name, rest) = metric.split_once('.').unwrap_or((metric, ""));
+    let Some(phase) = phases.iter().find(|p| p.name == phase_name) else {
+        let mut names: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
+        names.dedup();
+        let mut e = assertion_error(format!("unknown phase `{phase_name}` in metric `{metric}`"), at, phase_name.len());
+        e.expected = Some(format!("a phase name ({}) or `target`", one_of(&names)));
+        e.help = did_you_mean(phase_name, names.iter().copied()).map(|m| format!("did you mean `{m}`?"));
+        return Err(e);
+    };
+    if phase.warmup {
+        let mut e = assertion_error(format!("phase `{phase_name}` is a warmup phase; its results are excluded"), at, phase_name.len());
+        e.help = Some("assert on a measured phase, or remove `warmup: true`".to_owned());
+        return Err(e);
+    }
+    let rest_at = at + phase_name.len() + 1;
+    let mut phase_metrics: Vec<(&str, MetricUnit)> = catalog::PHASE_METRICS.to_vec();
+    if let Some(r) = &phase.restart {
+        phase_metrics.extend_from_slice(catalog::RESTART_METRICS);
+        if matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss) {
+            phase_metrics.extend_from_slice(catalog::CRASH_METRICS);
+        }
+    }
+    if let Some((_, unit)) = phase_metrics.iter().find(|(n, _)| *n == rest) {
+        return Ok((MetricRef::Phase { phase: phase_name.to_owned(), metric: rest.to_owned() }, *unit));
+    }
+    let (actor_name, m) = rest.split_once('.').unwrap_or((rest, ""));
+    let Some(actor) = phase.actors.iter().find(|a| a.name == actor_name) else {
+        let mut names: Vec<&str> = phase.actors.iter().map(|a| a.name.as_str()).collect();
+        names.extend(phase_metrics.iter().map(|(n, _)| *n));
+        let mut e = assertion_error(format!("phase `{phase_name}` has no actor or metric `{actor_name}`"), rest_at, actor_name.len().max(1));
+        e.expected = Some(format!("one of {}", one_of(&names)));
+        e.help = did_you_mean(actor_name, names.iter().copied())
+            .or_else(|| did_you_mean(rest, phase_metrics.iter().map(|(n, _)| *n)))
+            .map(|m| format!("did you mean `{phase_name}.{m}`?"));
+        if rest.starts_with("reopen") && phase.restart.is_none() {
+            e.help = Some("`reopen.duration` exists only for phases with a `restart`".to_owned());
+        }
+        return Err(e);
+    };
+    let m_at = rest_at + actor_name.len() + 1;
+    if m.starts_with("service.") && actor.rate.is_none() {
+        let mut e = assertion_error(format!("`{m}` needs an open-loop actor, and `{actor_name}` has no `rate`"), m_at, m.len());
+        e.help = Some(format!("without a rate, service time equals latency: use `{}`", m.trim_start_matches("service.")));
+        return Err(e);
+    }
+    let Some(unit) = catalog::actor_metric_unit(m) else {
+        let names: Vec<&str> = catalog::ACTOR_METRICS.iter().map(|(n, _)| *n).collect();
+        let mut e = assertion_error(format!("unknown metric `{m}` for actor `{actor_name}`"), m_at, m.len().max(1));
+        e.expected = Some(format!("one of {}", one_of(&names)));
+        e.help = did_you_mean(m.trim_start_matches("service."), names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+        return Err(e);
+    };
+    Ok((
+        MetricRef::Actor {
+            phase: phase_name.to_owned(),
+            actor: actor_name.to_owned(),
+            metric: m.to_owned(),
+        },
+        unit,
+    ))
+}
