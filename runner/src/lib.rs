@@ -6,3 +6,4 @@
 //! architecture and the README for the scenario format.
 
 pub mod store;
+pub mod workload;
