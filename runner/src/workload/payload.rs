@@ -475,4 +475,35 @@ pub(crate) mod tests {
             Err(PayloadParamsError::Entropy(_))
         ));
     }
+
+    /// The performance goal: pool generation at ≥ 1 GB/s at entropy 1.0 on
+    /// one core. Meaningful only in release builds:
+    /// `cargo test --release --no-default-features -p loadline --lib pool_generation_speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "performance figure; run in release with --ignored"]
+    fn pool_generation_speed() {
+        let p = PayloadParams {
+            size: SizeDist::Fixed(512),
+            entropy: 1.0,
+            keys: KeyStyle::None,
+            batch: 10,
+            pool: 100_000,
+        };
+        let mut best = f64::MAX;
+        let mut bytes = 0;
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            let pool = PayloadPool::generate(&p, &mut pool_stream(1, "speed")).expect("pool");
+            best = best.min(start.elapsed().as_secs_f64());
+            bytes = pool.body_bytes();
+        }
+        let gbps = bytes as f64 / best / 1e9;
+        eprintln!(
+            "pool generation: {bytes} bytes of 512-byte records in {best:.4} s = {gbps:.2} GB/s"
+        );
+        assert!(
+            gbps >= 1.0,
+            "pool generation at {gbps:.2} GB/s is below 1 GB/s"
+        );
+    }
 }

@@ -231,9 +231,93 @@ mod tests {
         h.write(b"a");
         // Published FNV-1a 64 test vector for "a".
         assert_eq!(h.0, 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(pool_stream(42, "small").next_u64(), 0x77a4_cff6_857a_d2ec);
+        assert_eq!(stream(&id(0)).next_u64(), 0x1757_52b7_33e6_dcbf);
         let k = key(42, b"pool", &[b"small"]);
         assert_eq!(&k[..8], &42u64.to_le_bytes());
         assert_eq!(k, key(42, b"pool", &[b"small"]));
         assert_ne!(k, key(42, b"pool", &[b"smalL"]));
+    }
+
+    /// Digest of a worker's first ops: sizes, key indices and raw draws,
+    /// all from its own stream.
+    fn worker_digest(worker: u64) -> u32 {
+        use crate::workload::keys::{KeyDist, KeyGen, KeyParams};
+        use crate::workload::size::SizeDist;
+        let mut rng = stream(&id(worker));
+        let sizes = SizeDist::Normal {
+            mean: 1024,
+            stddev: 256,
+            min: 64,
+            max: 4096,
+        };
+        let mut keys = KeyGen::new(&KeyParams {
+            dist: KeyDist::Zipfian {
+                theta: 0.99,
+                scrambled: true,
+            },
+            keyspace: 1_000_000,
+            key_len: 16,
+        })
+        .expect("key params");
+        let mut crc = 0;
+        for _ in 0..2_000 {
+            let size = sizes.sample(&mut rng) as u64;
+            let key = keys.next_key(&mut rng);
+            crc = crc32c::crc32c_append(crc, key);
+            crc = crc32c::crc32c_append(crc, &size.to_le_bytes());
+            crc = crc32c::crc32c_append(crc, &rng.next_u64().to_le_bytes());
+        }
+        crc
+    }
+
+    fn pool_digest() -> u32 {
+        use crate::workload::payload::tests::{digest, params};
+        use crate::workload::payload::{KeyStyle, PayloadPool};
+        use crate::workload::size::SizeDist;
+        let p = params(
+            SizeDist::Uniform { min: 1, max: 3000 },
+            0.5,
+            KeyStyle::Single,
+        );
+        let pool = PayloadPool::generate(&p, &mut pool_stream(42, "small")).expect("pool");
+        digest(&pool.view())
+    }
+
+    /// Same seed, same bytes and ops, whatever the thread interleaving: the
+    /// digests computed in order on one thread equal those computed on
+    /// threads started in reverse order alongside pool generation.
+    #[test]
+    fn streams_do_not_depend_on_scheduling() {
+        const WORKERS: u64 = 6;
+        let serial: Vec<u32> = (0..WORKERS).map(worker_digest).collect();
+        let serial_pool = pool_digest();
+        assert_eq!(serial, (0..WORKERS).map(worker_digest).collect::<Vec<_>>());
+        assert_eq!(serial_pool, pool_digest());
+
+        for order in [
+            (0..WORKERS).rev().collect::<Vec<_>>(),
+            vec![3, 0, 5, 1, 4, 2],
+        ] {
+            let (threaded, threaded_pool) = std::thread::scope(|s| {
+                let pool = s.spawn(pool_digest);
+                let handles: Vec<_> = order
+                    .iter()
+                    .map(|&w| (w, s.spawn(move || worker_digest(w))))
+                    .collect();
+                let mut out = vec![0; WORKERS as usize];
+                for (w, h) in handles {
+                    out[w as usize] = h.join().expect("worker thread");
+                }
+                (out, pool.join().expect("pool thread"))
+            });
+            assert_eq!(threaded, serial, "order {order:?}");
+            assert_eq!(threaded_pool, serial_pool);
+        }
+        // Distinct workers really draw distinct streams.
+        let mut unique = serial.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), serial.len());
     }
 }
