@@ -322,7 +322,12 @@ impl KeyGen {
             }
             Sampler::Latest(zipf) => {
                 let rank = zipf.sample(rng);
-                (self.latest + (n - rank)) % n
+                // latest - rank, wrapping within 0..n without overflowing.
+                if rank <= self.latest {
+                    self.latest - rank
+                } else {
+                    n - (rank - self.latest)
+                }
             }
             Sampler::Hotspot { hot_keys, hot_ops } => {
                 let (hot, cold) = (*hot_keys, n - *hot_keys);
@@ -577,6 +582,11 @@ mod tests {
         assert_eq!(hottest, 500);
         // Recently written keys (just below the head) beat older ones.
         assert!(h[499] > h[100] && h[498] > h[900]);
+        // Near the start of the key space the ranks wrap to its end.
+        g.set_latest(1);
+        let h = histogram(&mut g, 50_000);
+        assert!(h[0] > h[500] && h[999] > h[500] && h[998] > h[500]);
+        assert_eq!(h.iter().sum::<u64>(), 50_000);
     }
 
     #[test]

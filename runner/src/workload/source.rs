@@ -68,3 +68,46 @@ impl PayloadSource {
         compressibility(&self.view(), self.entropy())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::file::generate;
+    use crate::workload::payload::tests::digest;
+    use crate::workload::payload::{KeyStyle, PayloadParams};
+    use crate::workload::rng::file_stream;
+    use crate::workload::size::SizeDist;
+
+    /// The engine must be able to use a pool and a file interchangeably:
+    /// the same parameters and stream give the same batches either way.
+    #[test]
+    fn pool_and_file_are_interchangeable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("p.bin");
+        let params = PayloadParams {
+            size: SizeDist::Fixed(2048),
+            entropy: 0.5,
+            keys: KeyStyle::Single,
+            batch: 8,
+            pool: 12,
+        };
+        generate(&path, &params, 9).expect("generate");
+        let sources = [
+            PayloadSource::Pool(PayloadPool::generate(&params, &mut file_stream(9)).expect("pool")),
+            PayloadSource::File(PayloadFile::open(&path).expect("open")),
+        ];
+        let [pool, file] = &sources;
+        assert_eq!(digest(&pool.view()), digest(&file.view()));
+        assert_eq!(pool.view().batch(5), file.view().batch(5));
+        for s in &sources {
+            assert_eq!((s.batch_size(), s.batch_count(), s.entropy()), (8, 12, 0.5));
+            assert!(s.memory_bytes() >= 8 * 12 * 2048, "{}", s.memory_bytes());
+        }
+        let (a, b) = (
+            pool.compressibility().expect("pool check"),
+            file.compressibility().expect("file check"),
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.sample_bytes, 8 * 12 * 2048);
+    }
+}
