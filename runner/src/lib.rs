@@ -11,3 +11,4 @@ pub mod commands;
 pub mod metrics;
 pub mod scenario;
 pub mod store;
+pub mod workload;
