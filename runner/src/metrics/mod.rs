@@ -1,4 +1,5 @@
 //! Measurement: per-worker HDR recorders, counters, process and store
-//! statistics, and the metric catalog.
+//! statistics, the metric catalog and the serializable `RunReport`.
 
 pub mod catalog;
+pub mod report;

@@ -19,11 +19,22 @@ pub fn capabilities_of(kind: &TargetKind) -> Capabilities {
 
 /// The statistics a target kind reports under `target.store.`.
 pub fn stats_of(kind: &TargetKind) -> &'static [StatDesc] {
+    stats_of_kind(kind.name())
+}
+
+/// The statistics of the store kind called `kind` (`wal`, `rocksdb`, `memory`).
+pub fn stats_of_kind(kind: &str) -> &'static [StatDesc] {
     match kind {
-        TargetKind::Memory => MEMORY_STATS,
-        TargetKind::Wal(_) => WAL_STATS,
-        TargetKind::Rocksdb(_) => ROCKSDB_STATS,
+        "memory" => MEMORY_STATS,
+        "wal" => WAL_STATS,
+        "rocksdb" => ROCKSDB_STATS,
+        _ => &[],
     }
+}
+
+/// The description of statistic `name` of store kind `kind`.
+pub fn stat_desc(kind: &str, name: &str) -> Option<&'static StatDesc> {
+    stats_of_kind(kind).iter().find(|d| d.name == name)
 }
 
 const MEMORY_STATS: &[StatDesc] = &[];
