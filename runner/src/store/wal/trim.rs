@@ -70,7 +70,7 @@ impl TrimState {
         }
         let n = read_u32(b, 8) as usize;
         // The count is checked against the bytes present before use.
-        if (b.len() - 24) / 16 != n || (b.len() - 24) % 16 != 0 {
+        if (b.len() - 24) / 16 != n || !(b.len() - 24).is_multiple_of(16) {
             return Err(format!(
                 "trim file claims {n} streams but holds {} bytes",
                 b.len()
