@@ -654,6 +654,106 @@ fn reopen_persistence(open: OpenFn<'_>, dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::MemoryStore;
+    use crate::store::api::{Capabilities, LogBounds, StoreStats};
+
+    /// A memory store with one deliberate bug, to prove the suite catches it.
+    #[derive(Clone, Copy, Debug)]
+    enum Bug {
+        TrimIgnored,
+        OffsetsStartAtOne,
+        MaxBytesIgnored,
+        TrimGoesBack,
+    }
+
+    struct Broken(MemoryStore, Bug);
+    struct BrokenSession(Box<dyn Session>, Bug, u64);
+
+    impl Store for Broken {
+        fn capabilities(&self) -> Capabilities {
+            self.0.capabilities()
+        }
+        fn session(&self) -> Result<Box<dyn Session>, StoreError> {
+            Ok(Box::new(BrokenSession(self.0.session()?, self.1, 0)))
+        }
+        fn stats(&self) -> StoreStats {
+            self.0.stats()
+        }
+        fn close(self: Box<Self>) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    impl Session for BrokenSession {
+        fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
+            let o = self.0.append(stream, batch)?;
+            Ok(match self.1 {
+                Bug::OffsetsStartAtOne => o + 1,
+                _ => o,
+            })
+        }
+        fn read(
+            &mut self,
+            stream: u64,
+            from: Offset,
+            max_bytes: usize,
+            out: &mut ReadBuf,
+        ) -> Result<Offset, StoreError> {
+            let max = match self.1 {
+                Bug::MaxBytesIgnored => usize::MAX,
+                _ => max_bytes,
+            };
+            self.0.read(stream, from, max, out)
+        }
+        fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError> {
+            match self.1 {
+                Bug::TrimIgnored => Ok(()),
+                _ => {
+                    self.2 = up_to;
+                    self.0.trim(stream, up_to)
+                }
+            }
+        }
+        fn sync(&mut self) -> Result<(), StoreError> {
+            self.0.sync()
+        }
+        fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
+            let mut b = self.0.bounds(stream)?;
+            if let Bug::TrimGoesBack = self.1 {
+                // Reports the last requested trim point when it is lower.
+                b.trim_point = b.trim_point.min(self.2);
+            }
+            Ok(b)
+        }
+    }
+
+    #[test]
+    fn the_suite_catches_broken_stores_and_names_the_rule() {
+        for (bug, rule) in [
+            (Bug::TrimIgnored, "trim visibility"),
+            (Bug::OffsetsStartAtOne, "dense offsets"),
+            (Bug::MaxBytesIgnored, "max_bytes"),
+            (Bug::TrimGoesBack, "trim never goes back"),
+        ] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let open = move |_: &Path| -> Result<Box<dyn Store>, StoreError> {
+                Ok(Box::new(Broken(MemoryStore::new(), bug)))
+            };
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                check_log_store(&open, dir.path())
+            }));
+            let payload = r.expect_err(&format!("{bug:?} must be caught"));
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            assert!(
+                msg.contains(rule),
+                "{bug:?}: the panic names {rule:?}: {msg}"
+            );
+        }
+    }
 
     #[test]
     fn bodies_are_deterministic_and_distinct() {

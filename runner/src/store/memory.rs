@@ -208,6 +208,7 @@ impl Store for MemoryStore {
         Ok(Box::new(MemorySession {
             inner: Arc::clone(&self.inner),
             cache: HashMap::new(),
+            last: None,
         }))
     }
 
@@ -247,16 +248,27 @@ impl Store for MemoryStore {
 }
 
 /// One worker's handle: caches the streams it has used so appends skip the
-/// shared map.
+/// shared map, and the last one used so a worker appending to one stream
+/// skips even the hash lookup.
 struct MemorySession {
     inner: Arc<Inner>,
     cache: HashMap<u64, Arc<Mutex<MemStream>>>,
+    last: Option<(u64, Arc<Mutex<MemStream>>)>,
 }
 
 impl MemorySession {
     fn stream(&mut self, id: u64) -> &Mutex<MemStream> {
-        let inner = &self.inner;
-        self.cache.entry(id).or_insert_with(|| inner.stream(id))
+        let last = match self.last.take() {
+            Some((l, s)) if l == id => (l, s),
+            _ => {
+                let inner = &self.inner;
+                (
+                    id,
+                    Arc::clone(self.cache.entry(id).or_insert_with(|| inner.stream(id))),
+                )
+            }
+        };
+        &self.last.insert(last).1
     }
 }
 
