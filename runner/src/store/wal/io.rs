@@ -174,14 +174,24 @@ impl Io for RealIo {
             .truncate(false)
             .write(true)
             .open(dir.join("LOCK"))?;
-        f.try_lock().map_err(|e| match e {
-            std::fs::TryLockError::WouldBlock => io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "the log directory is locked by another open store",
-            ),
-            std::fs::TryLockError::Error(e) => e,
-        })?;
-        Ok(Box::new(f))
+        // flock locks belong to the open file description, which a child
+        // process shares between fork and exec: a store closed and reopened
+        // while any thread of this process spawns a child can find its own
+        // old lock briefly held. Retry for up to two seconds before calling
+        // the directory taken.
+        for _ in 0..200 {
+            match f.try_lock() {
+                Ok(()) => return Ok(Box::new(f)),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "the log directory is locked by another open store",
+        ))
     }
 }
 
