@@ -38,7 +38,13 @@ pub fn check_log_store(open: OpenFn<'_>, dir: &Path) {
     trim_visibility(open, &sub(dir, "trim"));
     sync_works(open, &sub(dir, "sync"));
     concurrent_appends(open, &sub(dir, "concurrent"));
-    let caps = must(open(&sub(dir, "caps")), "open").capabilities();
+    let store = must(open(&sub(dir, "caps")), "open");
+    let caps = store.capabilities();
+    must(store.close(), "close");
+    assert!(
+        caps.log,
+        "log capability: check_log_store called on a store without log"
+    );
     if caps.persistent {
         reopen_persistence(open, &sub(dir, "reopen"));
     }

@@ -60,8 +60,8 @@ impl fmt::Debug for WalStore {
 }
 
 /// State shared by the store and its sessions. Lock order: `trim_state`,
-/// then `writer`, then `index` / `segments`; `commit` is never held with
-/// another lock.
+/// then `writer`, then `index` / `segments`, then `commit` (taken last; a
+/// group-commit leader holds no lock while it captures and syncs).
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) dir: PathBuf,

@@ -155,7 +155,19 @@ pub(crate) fn recover(
             ));
         }
         Some(&first) => first,
-        None => trim.first_live.max(1),
+        // The active segment is never below the lowest live id and never
+        // deleted, so a trimmed log without any segment lost one.
+        None if trim.first_live > 0 => {
+            return Err(corrupt(
+                &dir.join(file_name(trim.first_live)),
+                0,
+                format!(
+                    "missing segment {}: the trim file says it is the lowest live one",
+                    trim.first_live
+                ),
+            ));
+        }
+        None => 1,
     };
     for &id in ids.keys() {
         if id != expect_id {

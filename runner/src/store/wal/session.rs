@@ -218,7 +218,7 @@ impl Session for WalSession {
         let mut next = persisted.clone();
         next.points.insert(stream, point);
         next.first_live = next.first_live.max(first_live);
-        if let Err(e) = next.store(sh.io.as_ref(), &sh.dir) {
+        if let Err(e) = next.store(sh.io.as_ref(), &sh.dir, &sh.counters) {
             sh.poison(&e);
             return Err(e);
         }

@@ -20,6 +20,8 @@ use std::path::Path;
 
 use super::format::{read_u32, read_u64};
 use super::io::{Io, OpenMode, read_exact_at, write_all_at};
+use super::stats::Counters;
+use super::writer::{sync_dir, sync_file};
 use crate::store::api::{Offset, StoreError};
 
 /// Name of the trim file inside the log directory.
@@ -112,19 +114,24 @@ impl TrimState {
         })
     }
 
-    /// Replaces the trim file of `dir` atomically and durably.
-    pub(crate) fn store(&self, io: &dyn Io, dir: &Path) -> Result<(), StoreError> {
+    /// Replaces the trim file of `dir` atomically and durably (its fsyncs
+    /// counted in `counters`).
+    pub(crate) fn store(
+        &self,
+        io: &dyn Io,
+        dir: &Path,
+        counters: &Counters,
+    ) -> Result<(), StoreError> {
         let tmp = dir.join(TRIM_TMP);
         let path = dir.join(TRIM_FILE);
         let f = io
             .open(&tmp, OpenMode::Truncate)
             .map_err(|e| io_err("create", &tmp, e))?;
         write_all_at(f.as_ref(), &self.encode(), 0).map_err(|e| io_err("write", &tmp, e))?;
-        f.sync_data().map_err(|e| io_err("fdatasync", &tmp, e))?;
+        sync_file(counters, f.as_ref(), &tmp)?;
         io.rename(&tmp, &path)
             .map_err(|e| io_err("rename", &tmp, e))?;
-        io.sync_dir(dir)
-            .map_err(|e| io_err("fsync directory", dir, e))
+        sync_dir(counters, io, dir)
     }
 }
 
@@ -146,7 +153,13 @@ mod tests {
             first_live: 7,
             points: [(1, 10), (u64::MAX, 3)].into_iter().collect(),
         };
-        st.store(&fs, dir).expect("store");
+        let c = Counters::default();
+        st.store(&fs, dir, &c).expect("store");
+        assert_eq!(
+            c.fsyncs.load(std::sync::atomic::Ordering::Relaxed),
+            2,
+            "file and directory"
+        );
         fs.power_loss();
         assert_eq!(
             TrimState::load(&fs, dir).expect("load"),
