@@ -1143,3 +1143,76 @@ fn kill9_loop_loses_no_acknowledged_record() {
         );
     }
 }
+
+#[test]
+fn preallocated_segment_with_a_torn_frame_is_cut_and_preallocated_again() {
+    let fs = SimFs::new();
+    let o = WalOptions {
+        preallocate: true,
+        ..opts(8192, WalSync::Always)
+    };
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 12);
+    drop(s);
+    Box::new(store).close().expect("close");
+    let (_, last) = segment_files(&fs).pop().expect("segment");
+    let mut b = fs.read(last.as_path()).expect("read");
+    assert_eq!(b.len(), 8192, "preallocated to segment_size");
+    let end = *frame_ends(&b).last().expect("ends");
+    // A torn frame: a header claiming 500 bytes, then 40 bytes of it.
+    let mut torn = vec![0u8; 40];
+    torn[0..4].copy_from_slice(&500u32.to_le_bytes());
+    torn[8..12].copy_from_slice(&super::format::FRAME_MAGIC.to_le_bytes());
+    torn[12] = 1;
+    torn[39] = 9;
+    b[end..end + 40].copy_from_slice(&torn);
+    fs.overwrite(&last, b).expect("tear");
+    let store = open_sim(&fs, &o).expect("open");
+    assert_eq!(
+        stat(&store, "recovery_dropped_bytes"),
+        40.0,
+        "the torn bytes, not the zeros"
+    );
+    let mut s = store.session().expect("session");
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    let b = fs.read(&last).expect("read");
+    assert_eq!(b.len(), 8192, "preallocated again");
+    assert!(b[end..].iter().all(|&x| x == 0), "the torn bytes are gone");
+    let off = s
+        .append(
+            0,
+            &[Record {
+                keys: Keys::Pair(0, tails[0]),
+                body: &body(0, tails[0]),
+            }],
+        )
+        .expect("append");
+    assert_eq!(off, tails[0]);
+}
+
+#[test]
+fn a_trimmed_log_whose_segments_all_vanished_fails_the_open() {
+    let fs = SimFs::new();
+    let o = opts(512, WalSync::Always);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 60);
+    for (stream, t) in tails.iter().enumerate() {
+        s.trim(stream as u64, *t).expect("trim");
+    }
+    drop(s);
+    Box::new(store).close().expect("close");
+    let segs = segment_files(&fs);
+    let first_live = segs[0].0;
+    assert!(first_live > 1, "trims unlinked the first segments");
+    for (_, p) in &segs {
+        fs.remove_file(p).expect("remove");
+    }
+    let e = open_sim(&fs, &o).expect_err("missing");
+    assert!(
+        e.to_string()
+            .contains(&format!("missing segment {first_live}")),
+        "{e}"
+    );
+}
