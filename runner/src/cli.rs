@@ -6,7 +6,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// loadline version with the git revision it was built from.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("LOADLINE_GIT_REV"), ")");
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("LOADLINE_GIT_REV"),
+    ")"
+);
 
 /// A declarative, scenario-file test runner for storage workloads.
 #[derive(Debug, Parser)]
@@ -24,19 +29,25 @@ const EXIT_CODES: &str = "Exit codes: 0 every assertion passed, 1 an assertion f
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check scenario files without running them.
-    #[command(after_help = "Example:\n  loadline validate scenarios/*.yaml\n  loadline validate --format json my.yaml")]
+    #[command(
+        after_help = "Example:\n  loadline validate scenarios/*.yaml\n  loadline validate --format json my.yaml"
+    )]
     Validate(ValidateArgs),
     /// Print the expanded plan of a scenario: variants, targets, phases, actors, volumes.
     #[command(after_help = "Example:\n  loadline explain scenarios/quickstart.yaml")]
     Explain(ExplainArgs),
     /// Run scenarios and write reports.
-    #[command(after_help = "Example:\n  loadline run scenarios/quickstart.yaml\n  loadline run my.yaml --target wal --set phases.write.records=1M --out /tmp/r")]
+    #[command(
+        after_help = "Example:\n  loadline run scenarios/quickstart.yaml\n  loadline run my.yaml --target wal --set phases.write.records=1M --out /tmp/r"
+    )]
     Run(RunArgs),
     /// Print the scenario JSON Schema, or write it to `schemas/`.
     #[command(after_help = "Example:\n  loadline schema --write   # from the repository root")]
     Schema(SchemaArgs),
     /// Print shell completions.
-    #[command(after_help = "Example:\n  loadline completions bash > ~/.local/share/bash-completion/completions/loadline")]
+    #[command(
+        after_help = "Example:\n  loadline completions bash > ~/.local/share/bash-completion/completions/loadline"
+    )]
     Completions(CompletionsArgs),
 }
 

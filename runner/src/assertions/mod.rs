@@ -162,7 +162,11 @@ pub fn parse(text: &str) -> Result<RawAssertion, AssertionError> {
     };
     let rest = &text[op_at..];
     let Some((sym, op)) = OPERATORS.iter().find(|(s, _)| rest.starts_with(s)) else {
-        let bad_len = rest.chars().take_while(|c| "<>=!".contains(*c)).count().max(1);
+        let bad_len = rest
+            .chars()
+            .take_while(|c| "<>=!".contains(*c))
+            .count()
+            .max(1);
         return Err(AssertionError {
             message: format!("unknown operator `{}`", &rest[..bad_len]),
             at: op_at,
@@ -244,7 +248,8 @@ pub fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
             .ok_or_else(|| format!("`{v}` is not a count; write e.g. `0`, `1000` or `5M`")),
         MetricUnit::PerSecond => {
             if v.contains('/') {
-                units::parse_rate(v).map_err(|e| format!("{e}; this metric is a rate, e.g. `100k/s`"))
+                units::parse_rate(v)
+                    .map_err(|e| format!("{e}; this metric is a rate, e.g. `100k/s`"))
             } else {
                 plain_number(v)
                     .or_else(|| units::parse_count(v).ok().map(|c| c as f64))
@@ -263,7 +268,9 @@ pub fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
                     .map(|n| n / 100.0)
                     .ok_or_else(|| format!("`{v}` is not a percentage"))
             } else {
-                plain_number(v).ok_or_else(|| format!("`{v}` is not a number; this metric is a ratio, e.g. `0.95` or `95%`"))
+                plain_number(v).ok_or_else(|| {
+                    format!("`{v}` is not a number; this metric is a ratio, e.g. `0.95` or `95%`")
+                })
             }
         }
     }
@@ -304,7 +311,12 @@ pub struct AssertionResult {
 }
 
 /// Evaluates `assertion` against an observed value.
-pub fn evaluate(assertion: &Assertion, observed: Option<f64>, target: &str, variant: &str) -> AssertionResult {
+pub fn evaluate(
+    assertion: &Assertion,
+    observed: Option<f64>,
+    target: &str,
+    variant: &str,
+) -> AssertionResult {
     let (verdict, margin) = match observed {
         None => (Verdict::NotApplicable, None),
         Some(o) => {
@@ -341,7 +353,10 @@ mod tests {
     #[test]
     fn splits_metric_operator_and_value() {
         let a = parse("write.append.p99 < 10ms").unwrap();
-        assert_eq!((a.metric.as_str(), a.op, a.value.as_str()), ("write.append.p99", CmpOp::Lt, "10ms"));
+        assert_eq!(
+            (a.metric.as_str(), a.op, a.value.as_str()),
+            ("write.append.p99", CmpOp::Lt, "10ms")
+        );
         assert_eq!(a.value_at, 19);
         let a = parse("x.records_per_s>=100k").unwrap();
         assert_eq!((a.op, a.value.as_str()), (CmpOp::Ge, "100k"));
@@ -352,8 +367,18 @@ mod tests {
         let e = parse("write.append.p99 => 10ms").unwrap_err();
         assert_eq!((e.at, e.len), (17, 2));
         assert!(e.help.unwrap().contains(">="));
-        assert!(parse("write.append.p99 10ms").unwrap_err().message.contains("no comparison"));
-        assert!(parse("write.append.p99 <<= 1").unwrap_err().message.contains("unknown operator"));
+        assert!(
+            parse("write.append.p99 10ms")
+                .unwrap_err()
+                .message
+                .contains("no comparison")
+        );
+        assert!(
+            parse("write.append.p99 <<= 1")
+                .unwrap_err()
+                .message
+                .contains("unknown operator")
+        );
         assert!(parse("< 1").unwrap_err().message.contains("no metric"));
         assert!(parse("a.b.c <").unwrap_err().message.contains("no value"));
     }
@@ -363,9 +388,18 @@ mod tests {
         assert_eq!(parse_threshold("10ms", MetricUnit::Nanos), Ok(10_000_000.0));
         assert_eq!(parse_threshold("0", MetricUnit::Nanos), Ok(0.0));
         assert!(parse_threshold("10", MetricUnit::Nanos).is_err());
-        assert_eq!(parse_threshold("100k", MetricUnit::PerSecond), Ok(100_000.0));
-        assert_eq!(parse_threshold("100k/s", MetricUnit::PerSecond), Ok(100_000.0));
-        assert_eq!(parse_threshold("64MiB/s", MetricUnit::BytesPerSecond), Ok(67_108_864.0));
+        assert_eq!(
+            parse_threshold("100k", MetricUnit::PerSecond),
+            Ok(100_000.0)
+        );
+        assert_eq!(
+            parse_threshold("100k/s", MetricUnit::PerSecond),
+            Ok(100_000.0)
+        );
+        assert_eq!(
+            parse_threshold("64MiB/s", MetricUnit::BytesPerSecond),
+            Ok(67_108_864.0)
+        );
         assert_eq!(parse_threshold("95%", MetricUnit::Ratio), Ok(0.95));
         assert_eq!(parse_threshold("1ms", MetricUnit::Micros), Ok(1000.0));
         assert!(parse_threshold("10 parsecs", MetricUnit::Bytes).is_err());
@@ -376,7 +410,11 @@ mod tests {
         let a = Assertion {
             text: "w.a.p99 < 10ms".into(),
             metric_path: "w.a.p99".into(),
-            metric: MetricRef::Actor { phase: "w".into(), actor: "a".into(), metric: "p99".into() },
+            metric: MetricRef::Actor {
+                phase: "w".into(),
+                actor: "a".into(),
+                metric: "p99".into(),
+            },
             op: CmpOp::Lt,
             threshold: 10.0,
             unit: MetricUnit::Nanos,

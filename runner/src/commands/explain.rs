@@ -30,7 +30,10 @@ pub fn explain(args: &ExplainArgs) -> Result<Exit, CliError> {
     let _ = writeln!(
         out,
         "seed: {}",
-        first.seed.map_or_else(|| "drawn at run time (pass --seed to fix it)".to_owned(), |s| s.to_string())
+        first.seed.map_or_else(
+            || "drawn at run time (pass --seed to fix it)".to_owned(),
+            |s| s.to_string()
+        )
     );
     let _ = writeln!(out, "variants: {}", loaded.variants.len());
     for v in &loaded.variants {
@@ -45,7 +48,11 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
     if labelled {
         let _ = writeln!(out, "\nvariant {}", s.variant.label);
     }
-    let _ = writeln!(out, "\ntargets ({}), each in a fresh directory:", s.targets.len());
+    let _ = writeln!(
+        out,
+        "\ntargets ({}), each in a fresh directory:",
+        s.targets.len()
+    );
     for t in &s.targets {
         let detail = match &t.kind {
             TargetKind::Memory => "in-memory, no I/O".to_owned(),
@@ -53,7 +60,11 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
                 "segment {}, sync {:?}{}{}",
                 format_size(w.segment_size),
                 w.sync,
-                if w.sync == crate::scenario::model::WalSync::Batch { format!(" every {}", format_duration(w.sync_interval)) } else { String::new() },
+                if w.sync == crate::scenario::model::WalSync::Batch {
+                    format!(" every {}", format_duration(w.sync_interval))
+                } else {
+                    String::new()
+                },
                 if w.preallocate { ", preallocated" } else { "" }
             )
             .to_lowercase(),
@@ -61,7 +72,8 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
                 "sync {}, wal {}, compression {}",
                 r.sync,
                 if r.disable_wal { "off" } else { "on" },
-                r.compression.map_or("none".to_owned(), |c| format!("{c:?}").to_lowercase())
+                r.compression
+                    .map_or("none".to_owned(), |c| format!("{c:?}").to_lowercase())
             ),
         };
         let _ = writeln!(out, "  {} [{}] {detail}", t.name, t.kind.name());
@@ -71,7 +83,12 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
     }
     for p in &s.payloads {
         match &p.source {
-            PayloadSource::Generated { size, entropy, keys, pool } => {
+            PayloadSource::Generated {
+                size,
+                entropy,
+                keys,
+                pool,
+            } => {
                 let batch = max_batch(s, &p.name);
                 let mem = (*pool as f64 * batch as f64 * size.mean()) as u64;
                 let _ = writeln!(
@@ -87,7 +104,12 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
                 );
             }
             PayloadSource::File(path) => {
-                let _ = writeln!(out, "  {}: recorded file {} (memory-mapped)", p.name, path.display());
+                let _ = writeln!(
+                    out,
+                    "  {}: recorded file {} (memory-mapped)",
+                    p.name,
+                    path.display()
+                );
             }
         }
     }
@@ -96,7 +118,11 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
         explain_phase(out, s, i, ph);
     }
     if !s.assertions.is_empty() {
-        let _ = writeln!(out, "\nassertions ({}), checked on every target:", s.assertions.len());
+        let _ = writeln!(
+            out,
+            "\nassertions ({}), checked on every target:",
+            s.assertions.len()
+        );
         for a in &s.assertions {
             let _ = writeln!(out, "  {}", a.text);
         }
@@ -126,46 +152,103 @@ fn explain_phase(out: &mut String, s: &Scenario, i: usize, ph: &Phase) {
         "  {}. {}{}{}",
         i + 1,
         ph.name,
-        if ph.warmup { " (warmup: excluded from results)" } else { "" },
-        if ends.is_empty() { String::new() } else { format!(", ends after {}", ends.join(" or ")) }
+        if ph.warmup {
+            " (warmup: excluded from results)"
+        } else {
+            ""
+        },
+        if ends.is_empty() {
+            String::new()
+        } else {
+            format!(", ends after {}", ends.join(" or "))
+        }
     );
-    let writers: usize = ph.actors.iter().filter(|a| a.is_writer()).map(|a| a.workers).sum();
+    let writers: usize = ph
+        .actors
+        .iter()
+        .filter(|a| a.is_writer())
+        .map(|a| a.workers)
+        .sum();
     for a in &ph.actors {
         let _ = writeln!(out, "     - {}", describe_actor(s, ph, a, writers));
     }
     if let Some(r) = &ph.restart {
         let window = r.after.map_or(String::new(), |(a, b)| {
-            if a == b { format!(" after {}", format_duration(a)) } else { format!(" at a seeded moment in {}..{}", format_duration(a), format_duration(b)) }
+            if a == b {
+                format!(" after {}", format_duration(a))
+            } else {
+                format!(
+                    " at a seeded moment in {}..{}",
+                    format_duration(a),
+                    format_duration(b)
+                )
+            }
         });
         let _ = writeln!(
             out,
             "     then restart: {:?}{window}{}{}{}",
             r.kind,
-            r.after_records.map_or(String::new(), |n| format!(" after {} acknowledged records", format_count(n))),
-            if r.repeat > 1 { format!(", {} cycles", r.repeat) } else { String::new() },
-            if r.verify { ", verify every acknowledged record" } else { "" }
+            r.after_records.map_or(String::new(), |n| format!(
+                " after {} acknowledged records",
+                format_count(n)
+            )),
+            if r.repeat > 1 {
+                format!(", {} cycles", r.repeat)
+            } else {
+                String::new()
+            },
+            if r.verify {
+                ", verify every acknowledged record"
+            } else {
+                ""
+            }
         );
         if let Some((bytes, payload)) = &r.prepare {
-            let _ = writeln!(out, "     prepared with {} of `{payload}`", format_size(*bytes));
+            let _ = writeln!(
+                out,
+                "     prepared with {} of `{payload}`",
+                format_size(*bytes)
+            );
         }
     }
 }
 
 fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) -> String {
     let op = format!("{:?}", a.op).to_lowercase();
-    let mut parts = vec![format!("{} ({op}), {} worker{}", a.name, a.workers, if a.workers == 1 { "" } else { "s" })];
+    let mut parts = vec![format!(
+        "{} ({op}), {} worker{}",
+        a.name,
+        a.workers,
+        if a.workers == 1 { "" } else { "s" }
+    )];
     match a.op {
-        Op::Append => parts.push(format!("{} stream{}, batch {}", a.streams, if a.streams == 1 { "" } else { "s" }, a.batch)),
-        Op::Read => parts.push(format!("from {}, lag {}, up to {} per read", format!("{:?}", a.from).to_lowercase(), a.lag, format_size(a.max_bytes))),
-        Op::Trim => parts.push(format!("every {}, keeping {} records", format_duration(a.every), format_count(a.keep))),
+        Op::Append => parts.push(format!(
+            "{} stream{}, batch {}",
+            a.streams,
+            if a.streams == 1 { "" } else { "s" },
+            a.batch
+        )),
+        Op::Read => parts.push(format!(
+            "from {}, lag {}, up to {} per read",
+            format!("{:?}", a.from).to_lowercase(),
+            a.lag,
+            format_size(a.max_bytes)
+        )),
+        Op::Trim => parts.push(format!(
+            "every {}, keeping {} records",
+            format_duration(a.every),
+            format_count(a.keep)
+        )),
         Op::Sync => parts.push(format!("every {}", format_duration(a.every))),
-        Op::Put | Op::Get | Op::Delete | Op::Scan => parts.push(format!(
-            "{} keys of {}, {:?}",
-            format_count(a.keys.space),
-            format_size(a.keys.length as u64),
-            a.keys.distribution
-        )
-        .to_lowercase()),
+        Op::Put | Op::Get | Op::Delete | Op::Scan => parts.push(
+            format!(
+                "{} keys of {}, {:?}",
+                format_count(a.keys.space),
+                format_size(a.keys.length as u64),
+                a.keys.distribution
+            )
+            .to_lowercase(),
+        ),
     }
     match a.rate {
         Some(r) => parts.push(format!("open loop at {r}/s")),
@@ -174,11 +257,15 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
     }
     // Expected volume: a writer's share of `records`, or rate x duration.
     let share = if a.is_writer() && writer_workers > 0 {
-        ph.records.map(|r| r * a.workers as u64 / writer_workers as u64)
+        ph.records
+            .map(|r| r * a.workers as u64 / writer_workers as u64)
     } else {
         None
     };
-    let by_rate = a.rate.zip(ph.duration).map(|(r, d)| (r * d.as_secs_f64()) as u64);
+    let by_rate = a
+        .rate
+        .zip(ph.duration)
+        .map(|(r, d)| (r * d.as_secs_f64()) as u64);
     let ops = match (share, by_rate) {
         (Some(r), Some(b)) => Some(r.min(b * a.batch as u64)),
         (Some(r), None) => Some(r),

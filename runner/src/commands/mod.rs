@@ -69,7 +69,9 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CliError> {
     match cli.command {
         Command::Validate(args) => validate(&args),
         Command::Explain(args) => explain(&args),
-        Command::Run(_args) => Err(CliError::Usage("`run` is not available in this build".to_owned())),
+        Command::Run(_args) => Err(CliError::Usage(
+            "`run` is not available in this build".to_owned(),
+        )),
         Command::Schema(args) => schema(&args),
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -10,16 +10,29 @@ use crate::scenario::schema::{self, SCHEMA_DRAFT07_PATH, SCHEMA_PATH};
 pub fn schema(args: &SchemaArgs) -> Result<Exit, CliError> {
     match &args.write {
         None => {
-            let s = if args.draft07 { schema::scenario_schema_draft07() } else { schema::scenario_schema() };
+            let s = if args.draft07 {
+                schema::scenario_schema_draft07()
+            } else {
+                schema::scenario_schema()
+            };
             let _ = write!(std::io::stdout().lock(), "{}", schema::render(&s));
         }
         Some(root) => {
-            for (rel, value) in [(SCHEMA_PATH, schema::scenario_schema()), (SCHEMA_DRAFT07_PATH, schema::scenario_schema_draft07())] {
+            for (rel, value) in [
+                (SCHEMA_PATH, schema::scenario_schema()),
+                (SCHEMA_DRAFT07_PATH, schema::scenario_schema_draft07()),
+            ] {
                 let path = root.join(rel);
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|source| CliError::Io { path: dir.to_path_buf(), source })?;
+                    std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
                 }
-                std::fs::write(&path, schema::render(&value)).map_err(|source| CliError::Io { path: path.clone(), source })?;
+                std::fs::write(&path, schema::render(&value)).map_err(|source| CliError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 eprintln!("wrote {}", path.display());
             }
         }

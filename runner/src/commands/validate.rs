@@ -25,7 +25,11 @@ pub fn validate(args: &ValidateArgs) -> Result<Exit, CliError> {
                     plural(s.phases.len()),
                     s.assertions.len(),
                     plural(s.assertions.len()),
-                    if variants > 1 { format!(", {variants} variants") } else { String::new() }
+                    if variants > 1 {
+                        format!(", {variants} variants")
+                    } else {
+                        String::new()
+                    }
                 ));
                 all.extend(loaded.warnings);
             }
@@ -48,7 +52,11 @@ pub fn validate(args: &ValidateArgs) -> Result<Exit, CliError> {
         }
         Format::Json => {
             let doc = serde_json::json!({ "valid": !invalid, "diagnostics": diags.0 });
-            let _ = writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            );
         }
     }
     if invalid {

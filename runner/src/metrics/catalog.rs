@@ -98,7 +98,10 @@ pub fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
     if name.starts_with("service.") && !LATENCY_METRICS.contains(&base) {
         return None;
     }
-    ACTOR_METRICS.iter().find(|(n, _)| *n == base).map(|(_, u)| *u)
+    ACTOR_METRICS
+        .iter()
+        .find(|(n, _)| *n == base)
+        .map(|(_, u)| *u)
 }
 
 /// Converts a store statistic's unit.

@@ -281,7 +281,11 @@ impl TargetReport {
     /// not run).
     pub fn lookup(&self, metric: &MetricRef) -> Option<f64> {
         match metric {
-            MetricRef::Actor { phase, actor, metric } => self
+            MetricRef::Actor {
+                phase,
+                actor,
+                metric,
+            } => self
                 .phases
                 .iter()
                 .find(|p| &p.name == phase)?
@@ -328,19 +332,26 @@ impl RunReport {
         let mut rows = Vec::new();
         for v in &self.variants {
             for t in &v.targets {
-                let mut push = |phase: &str, actor: &str, metric: &str, value: f64, unit: MetricUnit| {
-                    rows.push(MetricRow {
-                        variant: v.label.clone(),
-                        target: t.name.clone(),
-                        phase: phase.to_owned(),
-                        actor: actor.to_owned(),
-                        metric: metric.to_owned(),
-                        value,
-                        unit: unit.label(),
-                    });
-                };
+                let mut push =
+                    |phase: &str, actor: &str, metric: &str, value: f64, unit: MetricUnit| {
+                        rows.push(MetricRow {
+                            variant: v.label.clone(),
+                            target: t.name.clone(),
+                            phase: phase.to_owned(),
+                            actor: actor.to_owned(),
+                            metric: metric.to_owned(),
+                            value,
+                            unit: unit.label(),
+                        });
+                    };
                 for p in t.phases.iter().filter(|p| !p.warmup) {
-                    push(&p.name, "", "duration", p.duration_ns as f64, MetricUnit::Nanos);
+                    push(
+                        &p.name,
+                        "",
+                        "duration",
+                        p.duration_ns as f64,
+                        MetricUnit::Nanos,
+                    );
                     for (k, val) in &p.metrics {
                         let unit = if k.contains("duration") || k.starts_with("reopen.") {
                             MetricUnit::Nanos
@@ -373,7 +384,8 @@ impl RunReport {
                     }
                 }
                 for (name, val) in &t.store.values {
-                    let unit = crate::store::stat_desc(&t.kind, name).map_or(MetricUnit::Count, |d| super::catalog::stat_unit(d.unit));
+                    let unit = crate::store::stat_desc(&t.kind, name)
+                        .map_or(MetricUnit::Count, |d| super::catalog::stat_unit(d.unit));
                     push("target", "store", name, *val, unit);
                 }
             }

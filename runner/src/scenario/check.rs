@@ -73,7 +73,11 @@ fn describe(v: &Value) -> String {
         Value::Bool(b) => format!("boolean `{b}`"),
         Value::Number(n) => format!("number `{n}`"),
         Value::String(s) => format!("string `{s}`"),
-        Value::Array(a) => format!("a list of {} item{}", a.len(), if a.len() == 1 { "" } else { "s" }),
+        Value::Array(a) => format!(
+            "a list of {} item{}",
+            a.len(),
+            if a.len() == 1 { "" } else { "s" }
+        ),
         Value::Object(o) => {
             let keys: Vec<&str> = o.keys().map(String::as_str).take(4).collect();
             format!("a mapping with keys {}", one_of(&keys))
@@ -95,19 +99,36 @@ fn type_name(kind: &TypeKind) -> String {
     match kind {
         TypeKind::Single(t) => name(t),
         TypeKind::Multiple(ts) => {
-            let names: Vec<String> = ts.iter().filter(|t| t.to_string() != "null").map(|t| name(&t)).collect();
+            let names: Vec<String> = ts
+                .iter()
+                .filter(|t| t.to_string() != "null")
+                .map(|t| name(&t))
+                .collect();
             names.join(" or ")
         }
     }
 }
 
-fn convert(err: &ValidationError<'_>, schema: &Value, src: &Source, index: &LocIndex, out: &mut Vec<Diagnostic>) {
+fn convert(
+    err: &ValidationError<'_>,
+    schema: &Value,
+    src: &Source,
+    index: &LocIndex,
+    out: &mut Vec<Diagnostic>,
+) {
     let pointer = pointer_of(err);
     let located = index.find(&pointer);
     let path = located
         .filter(|l| index.get(&pointer).is_some() || l.path.is_empty())
         .map_or_else(|| human_path(&pointer), |l| l.path.clone());
-    let span = located.map_or(super::load::Span { line: 1, col: 1, width: 1 }, |l| l.value);
+    let span = located.map_or(
+        super::load::Span {
+            line: 1,
+            col: 1,
+            width: 1,
+        },
+        |l| l.value,
+    );
     let instance = err.instance();
     match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -125,7 +146,11 @@ fn convert(err: &ValidationError<'_>, schema: &Value, src: &Source, index: &LocI
                 let mut d = src.diagnostic(key_span, &child_path, format!("unknown key `{key}`"));
                 d.found = Some(format!("`{key}`"));
                 if !allowed.is_empty() {
-                    let context = if path.is_empty() { "the top level".to_owned() } else { format!("`{path}`") };
+                    let context = if path.is_empty() {
+                        "the top level".to_owned()
+                    } else {
+                        format!("`{path}`")
+                    };
                     d.expected = Some(format!("a key of {context}: {}", one_of(&allowed)));
                 }
                 if let Some(m) = did_you_mean(key, allowed.iter().map(String::as_str)) {
@@ -138,8 +163,12 @@ fn convert(err: &ValidationError<'_>, schema: &Value, src: &Source, index: &LocI
             let name = property.as_str().unwrap_or_default();
             let key_span = located.and_then(|l| l.key).unwrap_or(span);
             let mut d = src.diagnostic(key_span, &path, format!("missing required key `{name}`"));
-            let holder = if path.is_empty() { "the scenario".to_owned() } else { format!("`{path}`") };
-            d.expected = Some(format!("{holder} to have a `{name}` key"));
+            let holder = if path.is_empty() {
+                "the scenario".to_owned()
+            } else {
+                format!("`{path}`")
+            };
+            d.expected = Some(format!("{holder} to have the key `{name}`"));
             if let Some(obj) = instance.as_object() {
                 let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
                 if let Some(near) = keys.iter().find(|k| did_you_mean(k, [name]).is_some()) {
@@ -150,12 +179,19 @@ fn convert(err: &ValidationError<'_>, schema: &Value, src: &Source, index: &LocI
         }
         ValidationErrorKind::Type { kind } => {
             let expected = type_name(kind);
-            let mut d = src.diagnostic(span, &path, format!("wrong type for `{}`", last_name(&path)));
+            let mut d = src.diagnostic(
+                span,
+                &path,
+                format!("wrong type for `{}`", last_name(&path)),
+            );
             d.expected = Some(expected.clone());
             d.found = Some(describe(instance));
             let plain = located.and_then(|l| l.plain.as_deref()).unwrap_or_default();
             if expected.contains("boolean")
-                && matches!(plain.to_ascii_lowercase().as_str(), "yes" | "no" | "on" | "off" | "y" | "n")
+                && matches!(
+                    plain.to_ascii_lowercase().as_str(),
+                    "yes" | "no" | "on" | "off" | "y" | "n"
+                )
             {
                 d.help = Some(format!(
                     "`{plain}` is a string in YAML 1.2 (it was a boolean in YAML 1.1); write `{}`",
@@ -171,10 +207,20 @@ fn convert(err: &ValidationError<'_>, schema: &Value, src: &Source, index: &LocI
         ValidationErrorKind::Enum { options } => {
             let names: Vec<String> = options
                 .as_array()
-                .map(|a| a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect()
+                })
                 .unwrap_or_default();
-            let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
-            let mut d = src.diagnostic(span, &path, format!("unknown value `{found}` for `{}`", last_name(&path)));
+            let found = instance
+                .as_str()
+                .map_or_else(|| instance.to_string(), str::to_owned);
+            let mut d = src.diagnostic(
+                span,
+                &path,
+                format!("unknown value `{found}` for `{}`", last_name(&path)),
+            );
             d.expected = Some(format!("one of {}", one_of(&names)));
             d.found = Some(describe(instance));
             if let Some(m) = did_you_mean(&found, names.iter().map(String::as_str)) {
@@ -187,33 +233,56 @@ fn convert(err: &ValidationError<'_>, schema: &Value, src: &Source, index: &LocI
             let detail = units::reparse_by_pattern(pattern, text)
                 .unwrap_or_else(|| format!("`{text}` does not match `{pattern}`"));
             let mut d = src.diagnostic(span, &path, detail);
-            d.expected = Some(units::pattern_expectation(pattern).map_or_else(|| format!("a match of `{pattern}`"), str::to_owned));
+            d.expected = Some(
+                units::pattern_expectation(pattern)
+                    .map_or_else(|| format!("a match of `{pattern}`"), str::to_owned),
+            );
             d.found = Some(describe(instance));
             out.push(d);
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
             let strict = matches!(err.kind(), ValidationErrorKind::ExclusiveMinimum { .. });
             let mut d = src.diagnostic(span, &path, format!("`{}` is too small", last_name(&path)));
-            d.expected = Some(format!("a value {} {limit}", if strict { ">" } else { ">=" }));
+            d.expected = Some(format!(
+                "a value {} {limit}",
+                if strict { ">" } else { ">=" }
+            ));
             d.found = Some(describe(instance));
             out.push(d);
         }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
             let strict = matches!(err.kind(), ValidationErrorKind::ExclusiveMaximum { .. });
             let mut d = src.diagnostic(span, &path, format!("`{}` is too large", last_name(&path)));
-            d.expected = Some(format!("a value {} {limit}", if strict { "<" } else { "<=" }));
+            d.expected = Some(format!(
+                "a value {} {limit}",
+                if strict { "<" } else { "<=" }
+            ));
             d.found = Some(describe(instance));
             out.push(d);
         }
         ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MaxItems { limit } => {
             let min = matches!(err.kind(), ValidationErrorKind::MinItems { .. });
             let n = instance.as_array().map_or(0, Vec::len);
-            let mut d = src.diagnostic(span, &path, format!("`{}` has {} items", last_name(&path), n));
-            d.expected = Some(format!("{} {limit} item{}", if min { "at least" } else { "at most" }, if *limit == 1 { "" } else { "s" }));
+            let mut d = src.diagnostic(
+                span,
+                &path,
+                format!("`{}` has {} items", last_name(&path), n),
+            );
+            d.expected = Some(format!(
+                "{} {limit} item{}",
+                if min { "at least" } else { "at most" },
+                if *limit == 1 { "" } else { "s" }
+            ));
             out.push(d);
         }
         ValidationErrorKind::MinLength { .. } => {
-            let mut d = src.diagnostic(span, &path, format!("`{}` must not be empty", last_name(&path)));
+            let mut d = src.diagnostic(
+                span,
+                &path,
+                format!("`{}` must not be empty", last_name(&path)),
+            );
             d.expected = Some("a non-empty string".to_owned());
             out.push(d);
         }
@@ -255,19 +324,48 @@ fn one_of_not_valid(
     let branches: Vec<&Value> = holder
         .and_then(|h| h.get("oneOf").or_else(|| h.get("anyOf")))
         .and_then(Value::as_array)
-        .map(|a| a.iter().map(|b| if b.get("$ref").is_some() { resolve_ref(schema, b).unwrap_or(b) } else { b }).collect())
+        .map(|a| {
+            a.iter()
+                .map(|b| {
+                    if b.get("$ref").is_some() {
+                        resolve_ref(schema, b).unwrap_or(b)
+                    } else {
+                        b
+                    }
+                })
+                .collect()
+        })
         .unwrap_or_default();
     // A documented enum: every branch is a `const`.
     let consts: Vec<String> = branches
         .iter()
-        .filter_map(|b| b.get("const").or_else(|| b.get("enum").and_then(|e| e.get(0))))
+        .filter_map(|b| {
+            b.get("const")
+                .or_else(|| b.get("enum").and_then(|e| e.get(0)))
+        })
         .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
         .collect();
     if !branches.is_empty() && consts.len() == branches.len() {
         let located = index.find(&pointer);
-        let (span, path) = located.map_or((super::load::Span { line: 1, col: 1, width: 1 }, human_path(&pointer)), |l| (l.value, l.path.clone()));
-        let found = instance.as_str().map_or_else(|| instance.to_string(), str::to_owned);
-        let mut d = src.diagnostic(span, &path, format!("unknown value `{found}` for `{}`", last_name(&path)));
+        let (span, path) = located.map_or(
+            (
+                super::load::Span {
+                    line: 1,
+                    col: 1,
+                    width: 1,
+                },
+                human_path(&pointer),
+            ),
+            |l| (l.value, l.path.clone()),
+        );
+        let found = instance
+            .as_str()
+            .map_or_else(|| instance.to_string(), str::to_owned);
+        let mut d = src.diagnostic(
+            span,
+            &path,
+            format!("unknown value `{found}` for `{}`", last_name(&path)),
+        );
         d.expected = Some(format!("one of {}", one_of(&consts)));
         d.found = Some(describe(instance));
         if let Some(m) = did_you_mean(&found, consts.iter().map(String::as_str)) {
@@ -291,11 +389,28 @@ fn one_of_not_valid(
         && tags.len() == branches.len()
     {
         let located = index.find(&pointer);
-        let (span, path) = located.map_or((super::load::Span { line: 1, col: 1, width: 1 }, human_path(&pointer)), |l| (l.value, l.path.clone()));
+        let (span, path) = located.map_or(
+            (
+                super::load::Span {
+                    line: 1,
+                    col: 1,
+                    width: 1,
+                },
+                human_path(&pointer),
+            ),
+            |l| (l.value, l.path.clone()),
+        );
         let found: Vec<&str> = obj.keys().map(String::as_str).collect();
         let first = found.first().copied().unwrap_or_default();
-        let key_span = index.get(&format!("{pointer}/{}", escape_segment(first))).and_then(|l| l.key).unwrap_or(span);
-        let mut d = src.diagnostic(key_span, &path, format!("unknown kind `{first}` for `{}`", last_name(&path)));
+        let key_span = index
+            .get(&format!("{pointer}/{}", escape_segment(first)))
+            .and_then(|l| l.key)
+            .unwrap_or(span);
+        let mut d = src.diagnostic(
+            key_span,
+            &path,
+            format!("unknown kind `{first}` for `{}`", last_name(&path)),
+        );
         d.expected = Some(format!("exactly one of {}", one_of(&tags)));
         d.found = Some(describe(instance));
         if let Some(m) = did_you_mean(first, tags.iter().copied()) {
@@ -307,12 +422,24 @@ fn one_of_not_valid(
     // Otherwise: the branch whose errors reach deepest into the value, then
     // prefers errors other than a plain type mismatch, then fewest errors.
     let score = |errs: &Vec<ValidationError<'static>>| {
-        let depth = errs.iter().map(|e| e.instance_path().as_str().matches('/').count()).max().unwrap_or(0);
-        let non_type = errs.iter().any(|e| !matches!(e.kind(), ValidationErrorKind::Type { .. }));
+        let depth = errs
+            .iter()
+            .map(|e| e.instance_path().as_str().matches('/').count())
+            .max()
+            .unwrap_or(0);
+        let non_type = errs
+            .iter()
+            .any(|e| !matches!(e.kind(), ValidationErrorKind::Type { .. }));
         (depth, non_type, usize::MAX - errs.len())
     };
-    if let Some(best) = context.iter().filter(|e| !e.is_empty()).max_by_key(|e| score(e)) {
-        let plain_type_only = best.iter().all(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
+    if let Some(best) = context
+        .iter()
+        .filter(|e| !e.is_empty())
+        .max_by_key(|e| score(e))
+    {
+        let plain_type_only = best
+            .iter()
+            .all(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
             && best.iter().all(|e| e.instance_path().as_str() == pointer);
         if !plain_type_only {
             for e in best {
@@ -322,14 +449,36 @@ fn one_of_not_valid(
         }
     }
     let located = index.find(&pointer);
-    let (span, path) = located.map_or((super::load::Span { line: 1, col: 1, width: 1 }, human_path(&pointer)), |l| (l.value, l.path.clone()));
-    let mut d = src.diagnostic(span, &path, format!("`{}` has the wrong shape", last_name(&path)));
+    let (span, path) = located.map_or(
+        (
+            super::load::Span {
+                line: 1,
+                col: 1,
+                width: 1,
+            },
+            human_path(&pointer),
+        ),
+        |l| (l.value, l.path.clone()),
+    );
+    let mut d = src.diagnostic(
+        span,
+        &path,
+        format!("`{}` has the wrong shape", last_name(&path)),
+    );
     let shapes: Vec<String> = branches
         .iter()
-        .filter_map(|b| b.get("description").and_then(Value::as_str).map(str::to_owned))
+        .filter_map(|b| {
+            b.get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .collect();
     d.expected = Some(if shapes.is_empty() {
-        holder.and_then(|h| h.get("description")).and_then(Value::as_str).unwrap_or("another shape").to_owned()
+        holder
+            .and_then(|h| h.get("description"))
+            .and_then(Value::as_str)
+            .unwrap_or("another shape")
+            .to_owned()
     } else {
         shapes.join("; or ")
     });

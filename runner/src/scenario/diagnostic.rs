@@ -65,11 +65,32 @@ impl Diagnostic {
         let pad = " ".repeat(gutter);
         let _ = writeln!(out, "{pad}--> {}:{}:{}", self.file, self.line, self.column);
         if let Some(src) = &self.source_line {
-            let shown: String = src.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            // Long lines (minified or generated YAML) show a window around the column.
+            const WINDOW: usize = 100;
+            let chars: Vec<char> = src
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
+            let col = self.column.saturating_sub(1);
+            let start = if chars.len() > WINDOW && col > WINDOW / 2 {
+                col - WINDOW / 2
+            } else {
+                0
+            };
+            let end = (start + WINDOW).min(chars.len());
+            let mut shown: String = chars[start..end].iter().collect();
+            let mut lead = " ".repeat(col - start);
+            if start > 0 {
+                shown = format!("…{shown}");
+                lead.push(' ');
+            }
+            if end < chars.len() {
+                shown.push('…');
+            }
+            let width = self.width.max(1).min(end.saturating_sub(col).max(1));
             let _ = writeln!(out, "{pad} |");
             let _ = writeln!(out, "{} | {}", self.line, shown.trim_end());
-            let lead = " ".repeat(self.column.saturating_sub(1));
-            let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(self.width.max(1)));
+            let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(width));
         }
         if !self.path.is_empty() {
             let _ = writeln!(out, "{pad} = path: {}", self.path);
@@ -109,7 +130,10 @@ impl Diagnostic {
 
 /// Returns the candidate closest to `input` when it is close enough to be a
 /// plausible typo (Jaro-Winkler ≥ 0.8, or a small edit distance).
-pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(&str, f64)> = None;
     for c in candidates {
         if c == input {
@@ -148,7 +172,11 @@ impl Diagnostics {
     /// Renders all diagnostics, separated by blank lines, with a summary line.
     pub fn render(&self) -> String {
         let mut out: Vec<String> = self.0.iter().map(Diagnostic::render).collect();
-        let errors = self.0.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors = self
+            .0
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         if errors > 0 {
             let file = self.0.first().map(|d| d.file.as_str()).unwrap_or_default();
             out.push(format!(
@@ -178,7 +206,10 @@ mod tests {
         assert_eq!(did_you_mean("segmnt_size", keys), Some("segment_size"));
         assert_eq!(did_you_mean("sync_intervall", keys), Some("sync_interval"));
         assert_eq!(did_you_mean("colour", keys), None);
-        assert_eq!(did_you_mean("apend", ["append", "read", "trim"]), Some("append"));
+        assert_eq!(
+            did_you_mean("apend", ["append", "read", "trim"]),
+            Some("append")
+        );
     }
 
     #[test]

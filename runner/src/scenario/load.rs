@@ -85,7 +85,8 @@ impl LocIndex {
     /// matrix value or an override replaces a subtree).
     pub fn redirect(&mut self, pointer: &str, to: Located) {
         let prefix = format!("{pointer}/");
-        self.nodes.retain(|k, _| k != pointer && !k.starts_with(&prefix));
+        self.nodes
+            .retain(|k, _| k != pointer && !k.starts_with(&prefix));
         self.nodes.insert(pointer.to_owned(), to);
     }
 }
@@ -147,7 +148,15 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Diagnostic> {
             name: name.to_owned(),
             text: String::new(),
         };
-        let mut d = src.diagnostic(Span { line: 1, col: 1, width: 1 }, "", "scenario file is too large");
+        let mut d = src.diagnostic(
+            Span {
+                line: 1,
+                col: 1,
+                width: 1,
+            },
+            "",
+            "scenario file is too large",
+        );
         d.found = Some(format!("{} bytes", bytes.len()));
         d.expected = Some(format!("at most {MAX_BYTES} bytes"));
         return Err(d);
@@ -168,7 +177,15 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Diagnostic> {
                 name: name.to_owned(),
                 text,
             };
-            let mut d = src.diagnostic(Span { line, col, width: 1 }, "", "scenario file is not valid UTF-8");
+            let mut d = src.diagnostic(
+                Span {
+                    line,
+                    col,
+                    width: 1,
+                },
+                "",
+                "scenario file is not valid UTF-8",
+            );
             d.found = Some(format!("byte 0x{:02x} at offset {valid}", bytes[valid]));
             d.expected = Some("UTF-8 text".to_owned());
             Err(d)
@@ -279,14 +296,30 @@ impl Builder<'_> {
             None => (String::new(), String::new(), None),
             Some(Frame::Seq { items, pointer, .. }) => {
                 let i = items.len();
-                let parent = self.index.get(pointer).map(|l| l.path.clone()).unwrap_or_default();
+                let parent = self
+                    .index
+                    .get(pointer)
+                    .map(|l| l.path.clone())
+                    .unwrap_or_default();
                 (format!("{pointer}/{i}"), format!("{parent}[{i}]"), None)
             }
             Some(Frame::Map { pointer, key, .. }) => {
                 let (k, span) = key.clone().unwrap_or_default_key();
-                let parent = self.index.get(pointer).map(|l| l.path.clone()).unwrap_or_default();
-                let path = if parent.is_empty() { k.clone() } else { format!("{parent}.{k}") };
-                (format!("{pointer}/{}", escape_segment(&k)), path, Some(span))
+                let parent = self
+                    .index
+                    .get(pointer)
+                    .map(|l| l.path.clone())
+                    .unwrap_or_default();
+                let path = if parent.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{parent}.{k}")
+                };
+                (
+                    format!("{pointer}/{}", escape_segment(&k)),
+                    path,
+                    Some(span),
+                )
             }
         }
     }
@@ -324,10 +357,20 @@ impl Builder<'_> {
             seen.insert(text.clone(), span.line);
         }
         if let Some(first) = first {
-            let parent = self.index.get(&pointer).map(|l| l.path.clone()).unwrap_or_default();
-            let path = if parent.is_empty() { text.clone() } else { format!("{parent}.{text}") };
+            let parent = self
+                .index
+                .get(&pointer)
+                .map(|l| l.path.clone())
+                .unwrap_or_default();
+            let path = if parent.is_empty() {
+                text.clone()
+            } else {
+                format!("{parent}.{text}")
+            };
             let mut d = self.error(span, &path, format!("duplicate key `{text}`"));
-            d.help = Some(format!("`{text}` is already defined at line {first}; remove one of them"));
+            d.help = Some(format!(
+                "`{text}` is already defined at line {first}; remove one of them"
+            ));
             // Keep going so later problems are reported too: the later value wins.
             self.errors.push(d);
         }
@@ -362,20 +405,45 @@ impl Builder<'_> {
                 };
                 self.nodes += n;
                 if self.nodes > MAX_NODES {
-                    let mut d = self.error(span, &path, "aliases expand the document beyond the node limit");
+                    let mut d = self.error(
+                        span,
+                        &path,
+                        "aliases expand the document beyond the node limit",
+                    );
                     d.expected = Some(format!("at most {MAX_NODES} nodes after alias expansion"));
-                    d.help = Some("this looks like an alias bomb (\"billion laughs\"); write the values out".to_owned());
+                    d.help = Some(
+                        "this looks like an alias bomb (\"billion laughs\"); write the values out"
+                            .to_owned(),
+                    );
                     return Err(d);
                 }
-                self.index.nodes.insert(pointer, Located { key, value: span, path, plain: None });
+                self.index.nodes.insert(
+                    pointer,
+                    Located {
+                        key,
+                        value: span,
+                        path,
+                        plain: None,
+                    },
+                );
                 self.nodes -= 1; // attach counts one
                 self.attach(value, 0)?;
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if let Some(tag) = tag {
                     let (_, path, _) = self.next_slot();
-                    let mut d = self.error(span, &path, format!("YAML tags are not supported (`{}{}`)", tag.handle, tag.suffix));
-                    d.help = Some("write a store kind as a key instead, e.g. `wal: { sync: batch }`".to_owned());
+                    let mut d = self.error(
+                        span,
+                        &path,
+                        format!(
+                            "tags such as `{}{}` are not supported in scenario files",
+                            tag.handle, tag.suffix
+                        ),
+                    );
+                    d.help = Some(
+                        "write a store kind as a key instead, e.g. `wal: { sync: batch }`"
+                            .to_owned(),
+                    );
                     return Err(d);
                 }
                 if self.expecting_key() {
@@ -387,21 +455,44 @@ impl Builder<'_> {
                 } else {
                     (Value::String(text.into_owned()), None)
                 };
-                self.index.nodes.insert(pointer, Located { key, value: span, path, plain });
+                self.index.nodes.insert(
+                    pointer,
+                    Located {
+                        key,
+                        value: span,
+                        path,
+                        plain,
+                    },
+                );
                 self.attach(value, anchor)?;
             }
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 let is_map = matches!(event, Event::MappingStart(..));
-                let (Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)) = event else {
+                let (Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)) = event
+                else {
                     return Ok(false);
                 };
                 let (pointer, path, key) = self.next_slot();
                 if self.expecting_key() {
-                    return Err(self.error(span, &path, "a mapping key must be a plain name, not a list or mapping"));
+                    return Err(self.error(
+                        span,
+                        &path,
+                        "a mapping key must be a plain name, not a list or mapping",
+                    ));
                 }
                 if let Some(tag) = tag {
-                    let mut d = self.error(span, &path, format!("YAML tags are not supported (`{}{}`)", tag.handle, tag.suffix));
-                    d.help = Some("write a store kind as a key instead, e.g. `wal: { sync: batch }`".to_owned());
+                    let mut d = self.error(
+                        span,
+                        &path,
+                        format!(
+                            "tags such as `{}{}` are not supported in scenario files",
+                            tag.handle, tag.suffix
+                        ),
+                    );
+                    d.help = Some(
+                        "write a store kind as a key instead, e.g. `wal: { sync: batch }`"
+                            .to_owned(),
+                    );
                     return Err(d);
                 }
                 if self.stack.len() >= MAX_DEPTH {
@@ -409,7 +500,15 @@ impl Builder<'_> {
                     d.expected = Some(format!("at most {MAX_DEPTH} levels of nesting"));
                     return Err(d);
                 }
-                self.index.nodes.insert(pointer.clone(), Located { key, value: span, path, plain: None });
+                self.index.nodes.insert(
+                    pointer.clone(),
+                    Located {
+                        key,
+                        value: span,
+                        path,
+                        plain: None,
+                    },
+                );
                 self.stack.push(if is_map {
                     Frame::Map {
                         map: Map::new(),
@@ -445,7 +544,16 @@ trait DefaultKey {
 
 impl DefaultKey for Option<(String, Span)> {
     fn unwrap_or_default_key(self) -> (String, Span) {
-        self.unwrap_or_else(|| (String::new(), Span { line: 1, col: 1, width: 1 }))
+        self.unwrap_or_else(|| {
+            (
+                String::new(),
+                Span {
+                    line: 1,
+                    col: 1,
+                    width: 1,
+                },
+            )
+        })
     }
 }
 
@@ -456,13 +564,20 @@ fn scan_error(src: &Source, e: &ScanError) -> Diagnostic {
         col: m.col() + 1,
         width: 1,
     };
+    if e.info().contains("recursion limit") {
+        let mut d = src.diagnostic(span, "", "the document nests too deeply");
+        d.expected = Some(format!("at most {MAX_DEPTH} levels of nesting"));
+        return d;
+    }
     let mut d = src.diagnostic(span, "", format!("invalid YAML: {}", e.info()));
     let line = src.line(span.line).unwrap_or_default();
     let prev = src.line(span.line.saturating_sub(1)).unwrap_or_default();
     if line.contains('\t') || prev.contains('\t') {
         d.help = Some("YAML does not allow tabs for indentation; indent with spaces".to_owned());
     } else if e.info().contains("flow") || e.info().contains("did not find expected ',' or") {
-        d.help = Some("a `{` or `[` is not closed; check the brackets of this flow collection".to_owned());
+        d.help = Some(
+            "a `{` or `[` is not closed; check the brackets of this flow collection".to_owned(),
+        );
     }
     d
 }
@@ -503,15 +618,28 @@ pub fn parse(src: &Source) -> Result<(Value, LocIndex), Vec<Diagnostic>> {
     }
     match b.root {
         None | Some(Value::Null) => {
-            let mut d = src.diagnostic(Span { line: 1, col: 1, width: 1 }, "", "scenario file is empty");
-            d.expected = Some("a mapping with `version`, `name`, `targets` and `phases`".to_owned());
+            let mut d = src.diagnostic(
+                Span {
+                    line: 1,
+                    col: 1,
+                    width: 1,
+                },
+                "",
+                "scenario file is empty",
+            );
+            d.expected =
+                Some("a mapping with `version`, `name`, `targets` and `phases`".to_owned());
             d.help = Some("start from `scenarios/quickstart.yaml`".to_owned());
             Err(vec![d])
         }
         Some(root) => {
             b.index.nodes.entry(String::new()).or_insert(Located {
                 key: None,
-                value: Span { line: 1, col: 1, width: 1 },
+                value: Span {
+                    line: 1,
+                    col: 1,
+                    width: 1,
+                },
                 path: String::new(),
                 plain: None,
             });
@@ -533,7 +661,10 @@ mod tests {
 
     #[test]
     fn scalars_resolve_by_the_core_schema() {
-        let (v, _) = parse(&src("a: 1\nb: 1.5\nc: true\nd: no\ne: '1'\nf: 5_000_000\ng: ~\nh: 4KiB\n")).unwrap();
+        let (v, _) = parse(&src(
+            "a: 1\nb: 1.5\nc: true\nd: no\ne: '1'\nf: 5_000_000\ng: ~\nh: 4KiB\n",
+        ))
+        .unwrap();
         assert_eq!(
             v,
             serde_json::json!({"a": 1, "b": 1.5, "c": true, "d": "no", "e": "1", "f": "5_000_000", "g": null, "h": "4KiB"})
@@ -545,9 +676,19 @@ mod tests {
         let (_, idx) = parse(&src("name: x\nphases:\n  - name: w\n    batch: 10\n")).unwrap();
         let l = idx.get("/phases/0/batch").unwrap();
         assert_eq!(l.path, "phases[0].batch");
-        assert_eq!(l.key.unwrap(), Span { line: 4, col: 5, width: 5 });
+        assert_eq!(
+            l.key.unwrap(),
+            Span {
+                line: 4,
+                col: 5,
+                width: 5
+            }
+        );
         assert_eq!((l.value.line, l.value.col, l.value.width), (4, 12, 2));
-        assert_eq!(idx.find("/phases/0/batch/zz").unwrap().path, "phases[0].batch");
+        assert_eq!(
+            idx.find("/phases/0/batch/zz").unwrap().path,
+            "phases[0].batch"
+        );
     }
 
     #[test]
@@ -571,14 +712,22 @@ mod tests {
         assert!(e[0].message.contains("node limit"), "{}", e[0].message);
         let deep = format!("a: {}{}", "[".repeat(10_000), "]".repeat(10_000));
         let e = parse(&src(&deep)).unwrap_err();
-        assert!(e[0].message.contains("too deeply") || e[0].message.contains("recursion"), "{}", e[0].message);
+        assert!(
+            e[0].message.contains("too deeply") || e[0].message.contains("recursion"),
+            "{}",
+            e[0].message
+        );
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
     fn empty_and_non_utf8_files_are_explained() {
         assert!(parse(&src("")).unwrap_err()[0].message.contains("empty"));
-        assert!(parse(&src("# only a comment\n")).unwrap_err()[0].message.contains("empty"));
+        assert!(
+            parse(&src("# only a comment\n")).unwrap_err()[0]
+                .message
+                .contains("empty")
+        );
         let d = decode("x.yaml", b"name: ok\nbad: \xff\n".to_vec()).unwrap_err();
         assert_eq!((d.line, d.column), (2, 6));
     }

@@ -20,7 +20,9 @@ pub const MAX_VARIANTS: usize = 256;
 pub fn resolve(doc: &Value, path: &str) -> Result<String, String> {
     let parts: Vec<&str> = path.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(format!("`{path}` is not a field path; write e.g. `payloads.small.size`"));
+        return Err(format!(
+            "`{path}` is not a field path; write e.g. `payloads.small.size`"
+        ));
     }
     let mut node = doc;
     let mut pointer = String::new();
@@ -36,8 +38,16 @@ pub fn resolve(doc: &Value, path: &str) -> Result<String, String> {
                     None if last => return Ok(pointer),
                     None => {
                         let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-                        let mut msg = format!("`{path}` points at nothing: `{}` has no `{part}`", if so_far.is_empty() { "the scenario" } else { &so_far });
-                        if let Some(m) = super::diagnostic::did_you_mean(part, keys.iter().copied()) {
+                        let mut msg = format!(
+                            "`{path}` points at nothing: `{}` has no `{part}`",
+                            if so_far.is_empty() {
+                                "the scenario"
+                            } else {
+                                &so_far
+                            }
+                        );
+                        if let Some(m) = super::diagnostic::did_you_mean(part, keys.iter().copied())
+                        {
                             msg.push_str(&format!(" (did you mean `{m}`?)"));
                         }
                         return Err(msg);
@@ -56,16 +66,27 @@ pub fn resolve(doc: &Value, path: &str) -> Result<String, String> {
                         node = child;
                     }
                     None => {
-                        let names: Vec<&str> = items.iter().filter_map(|it| it.get("name").and_then(Value::as_str)).collect();
-                        let mut msg = format!("`{path}` points at nothing: `{so_far}` has no item `{part}`");
+                        let names: Vec<&str> = items
+                            .iter()
+                            .filter_map(|it| it.get("name").and_then(Value::as_str))
+                            .collect();
+                        let mut msg =
+                            format!("`{path}` points at nothing: `{so_far}` has no item `{part}`");
                         if !names.is_empty() {
-                            msg.push_str(&format!(" (items: {})", super::diagnostic::one_of(&names)));
+                            msg.push_str(&format!(
+                                " (items: {})",
+                                super::diagnostic::one_of(&names)
+                            ));
                         }
                         return Err(msg);
                     }
                 }
             }
-            _ => return Err(format!("`{path}` points inside `{so_far}`, which is a single value")),
+            _ => {
+                return Err(format!(
+                    "`{path}` points inside `{so_far}`, which is a single value"
+                ));
+            }
         }
     }
     Ok(pointer)
@@ -119,7 +140,12 @@ pub fn label(combo: &Combination) -> String {
     combo
         .iter()
         .zip(names)
-        .map(|((_, _, _, v), n)| format!("{n}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+        .map(|((_, _, _, v), n)| {
+            format!(
+                "{n}={}",
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+            )
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -137,19 +163,48 @@ mod tests {
     #[test]
     fn resolves_phases_by_name_or_index() {
         let d = doc();
-        assert_eq!(resolve(&d, "payloads.small.size").unwrap(), "/payloads/small/size");
-        assert_eq!(resolve(&d, "phases.write.actors.0.batch").unwrap(), "/phases/1/actors/0/batch");
-        assert_eq!(resolve(&d, "phases.1.actors.0.op").unwrap(), "/phases/1/actors/0/op");
-        assert!(resolve(&d, "phases.wirte.actors.0.batch").unwrap_err().contains("no item `wirte`"));
-        assert!(resolve(&d, "paylods.small.size").unwrap_err().contains("did you mean `payloads`"));
-        assert!(resolve(&d, "payloads.small.size.x").unwrap_err().contains("single value"));
+        assert_eq!(
+            resolve(&d, "payloads.small.size").unwrap(),
+            "/payloads/small/size"
+        );
+        assert_eq!(
+            resolve(&d, "phases.write.actors.0.batch").unwrap(),
+            "/phases/1/actors/0/batch"
+        );
+        assert_eq!(
+            resolve(&d, "phases.1.actors.0.op").unwrap(),
+            "/phases/1/actors/0/op"
+        );
+        assert!(
+            resolve(&d, "phases.wirte.actors.0.batch")
+                .unwrap_err()
+                .contains("no item `wirte`")
+        );
+        assert!(
+            resolve(&d, "paylods.small.size")
+                .unwrap_err()
+                .contains("did you mean `payloads`")
+        );
+        assert!(
+            resolve(&d, "payloads.small.size.x")
+                .unwrap_err()
+                .contains("single value")
+        );
     }
 
     #[test]
     fn expands_the_cartesian_product_with_labels() {
         let dims = vec![
-            ("payloads.small.size".to_owned(), "/a".to_owned(), vec![json!("64B"), json!("1KiB")]),
-            ("phases.write.actors.0.batch".to_owned(), "/b".to_owned(), vec![json!(1), json!(10), json!(100)]),
+            (
+                "payloads.small.size".to_owned(),
+                "/a".to_owned(),
+                vec![json!("64B"), json!("1KiB")],
+            ),
+            (
+                "phases.write.actors.0.batch".to_owned(),
+                "/b".to_owned(),
+                vec![json!(1), json!(10), json!(100)],
+            ),
         ];
         let c = combinations(&dims);
         assert_eq!(c.len(), 6);

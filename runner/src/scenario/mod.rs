@@ -63,31 +63,59 @@ pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostic
 }
 
 /// Validates scenario text already in memory (`path` resolves payload files).
-pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
+pub fn load_source(
+    source: Source,
+    path: &Path,
+    overrides: &[String],
+) -> Result<Loaded, Diagnostics> {
     let (mut doc, index) = load::parse(&source).map_err(Diagnostics)?;
     let mut diags = Vec::new();
     let mut overridden: Vec<(String, String)> = Vec::new();
 
     // `--set path=value` overrides, located on a pseudo-source line of their own.
     for o in overrides {
-        let set_src = Source { name: "--set".to_owned(), text: o.clone() };
+        let set_src = Source {
+            name: "--set".to_owned(),
+            text: o.clone(),
+        };
         let Some((key, value)) = o.split_once('=') else {
-            let mut d = set_src.diagnostic(Span { line: 1, col: 1, width: o.chars().count() }, "", "an override is `path=value`");
+            let mut d = set_src.diagnostic(
+                Span {
+                    line: 1,
+                    col: 1,
+                    width: o.chars().count(),
+                },
+                "",
+                "an override is `path=value`",
+            );
             d.expected = Some("e.g. `--set phases.write.records=1M`".to_owned());
             diags.push(d);
             continue;
         };
         match matrix::resolve(&doc, key.trim()) {
             Ok(pointer) => {
-                let value = load::parse(&Source { name: "--set".to_owned(), text: value.to_owned() })
-                    .map(|(v, _)| v)
-                    .unwrap_or_else(|_| Value::String(value.to_owned()));
+                let value = load::parse(&Source {
+                    name: "--set".to_owned(),
+                    text: value.to_owned(),
+                })
+                .map(|(v, _)| v)
+                .unwrap_or_else(|_| Value::String(value.to_owned()));
                 matrix::set(&mut doc, &pointer, value);
-                let path = index.get(&pointer).map_or_else(|| load::human_path(&pointer), |l| l.path.clone());
+                let path = index
+                    .get(&pointer)
+                    .map_or_else(|| load::human_path(&pointer), |l| l.path.clone());
                 overridden.push((path, o.clone()));
             }
             Err(e) => {
-                let d = set_src.diagnostic(Span { line: 1, col: 1, width: key.chars().count().max(1) }, key, e);
+                let d = set_src.diagnostic(
+                    Span {
+                        line: 1,
+                        col: 1,
+                        width: key.chars().count().max(1),
+                    },
+                    key,
+                    e,
+                );
                 diags.push(d);
             }
         }
@@ -98,9 +126,16 @@ pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<
 
     let explain_overrides = |mut ds: Vec<Diagnostic>| {
         for d in &mut ds {
-            if let Some((_, o)) = overridden.iter().find(|(p, _)| d.path == *p || d.path.starts_with(&format!("{p}."))) {
+            if let Some((_, o)) = overridden
+                .iter()
+                .find(|(p, _)| d.path == *p || d.path.starts_with(&format!("{p}.")))
+            {
                 let note = format!("the value comes from `--set {o}`");
-                d.help = Some(d.help.take().map_or(note.clone(), |h| format!("{h}; {note}")));
+                d.help = Some(
+                    d.help
+                        .take()
+                        .map_or(note.clone(), |h| format!("{h}; {note}")),
+                );
             }
         }
         Diagnostics(ds)
@@ -109,7 +144,8 @@ pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<
     if !structural.is_empty() {
         return Err(explain_overrides(structural));
     }
-    let spec: ScenarioSpec = deserialize(&source, &index, &doc).map_err(|d| explain_overrides(d.0))?;
+    let spec: ScenarioSpec =
+        deserialize(&source, &index, &doc).map_err(|d| explain_overrides(d.0))?;
 
     // Matrix dimensions: each key must resolve; each value is checked in its variant.
     let mut dims = Vec::new();
@@ -118,7 +154,14 @@ pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<
         match matrix::resolve(&doc, key) {
             Ok(pointer) if pointer.starts_with("/matrix") || pointer == "/version" => {
                 let (span, path) = locate(&index, &mptr, true);
-                diags.push(source.diagnostic(span, &path, format!("matrix key `{key}` cannot vary `{}`", key.split('.').next().unwrap_or(key))));
+                diags.push(source.diagnostic(
+                    span,
+                    &path,
+                    format!(
+                        "matrix key `{key}` cannot vary `{}`",
+                        key.split('.').next().unwrap_or(key)
+                    ),
+                ));
             }
             Ok(pointer) => dims.push((key.clone(), pointer, values.clone())),
             Err(e) => {
@@ -136,7 +179,11 @@ pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<
     let combos = matrix::combinations(&dims);
     if combos.len() > matrix::MAX_VARIANTS {
         let (span, path) = locate(&index, "/matrix", true);
-        let mut d = source.diagnostic(span, &path, format!("the matrix expands to {} variants", combos.len()));
+        let mut d = source.diagnostic(
+            span,
+            &path,
+            format!("the matrix expands to {} variants", combos.len()),
+        );
         d.expected = Some(format!("at most {}", matrix::MAX_VARIANTS));
         diags.push(d);
     }
@@ -167,7 +214,11 @@ pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<
                 });
             }
         };
-        let structural = if combo.is_empty() { Vec::new() } else { check::check(&source, &vdoc, &vindex) };
+        let structural = if combo.is_empty() {
+            Vec::new()
+        } else {
+            check::check(&source, &vdoc, &vindex)
+        };
         if !structural.is_empty() {
             for mut d in structural {
                 note(&mut d);
@@ -184,7 +235,10 @@ pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<
         };
         let variant = model::Variant {
             label: label.clone(),
-            settings: combo.iter().map(|(k, _, _, v)| (k.clone(), v.clone())).collect(),
+            settings: combo
+                .iter()
+                .map(|(k, _, _, v)| (k.clone(), v.clone()))
+                .collect(),
         };
         let (scenario, ds) = validate::validate(&source, &vindex, &vspec, &vdoc, variant, path);
         for mut d in ds {
@@ -202,28 +256,55 @@ pub fn load_source(source: Source, path: &Path, overrides: &[String]) -> Result<
     if diags.iter().any(|d| d.severity == Severity::Error) {
         return Err(explain_overrides(diags));
     }
-    Ok(Loaded { source, spec, variants, warnings: diags })
+    Ok(Loaded {
+        source,
+        spec,
+        variants,
+        warnings: diags,
+    })
 }
 
 fn locate(index: &load::LocIndex, pointer: &str, key: bool) -> (Span, String) {
     match index.find(pointer) {
-        Some(l) => (if key { l.key.unwrap_or(l.value) } else { l.value }, l.path.clone()),
-        None => (Span { line: 1, col: 1, width: 1 }, load::human_path(pointer)),
+        Some(l) => (
+            if key {
+                l.key.unwrap_or(l.value)
+            } else {
+                l.value
+            },
+            l.path.clone(),
+        ),
+        None => (
+            Span {
+                line: 1,
+                col: 1,
+                width: 1,
+            },
+            load::human_path(pointer),
+        ),
     }
 }
 
 /// Deserializes the wire types; the schema has already accepted the
 /// document, so a failure here is a value the schema cannot express (e.g. a
 /// number too large), reported at its path.
-fn deserialize(source: &Source, index: &load::LocIndex, doc: &Value) -> Result<ScenarioSpec, Diagnostics> {
+fn deserialize(
+    source: &Source,
+    index: &load::LocIndex,
+    doc: &Value,
+) -> Result<ScenarioSpec, Diagnostics> {
     serde_path_to_error::deserialize(doc).map_err(|e| {
         let pointer: String = e
             .path()
             .iter()
             .map(|seg| match seg {
                 serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
-                serde_path_to_error::Segment::Map { key } => format!("/{}", load::escape_segment(key)),
-                serde_path_to_error::Segment::Enum { variant } => format!("/{}", load::escape_segment(variant)),
+                serde_path_to_error::Segment::Map { key } => {
+                    format!("/{}", load::escape_segment(key))
+                }
+                serde_path_to_error::Segment::Enum { variant } => {
+                    format!("/{}", load::escape_segment(variant))
+                }
                 serde_path_to_error::Segment::Unknown => String::new(),
             })
             .collect();

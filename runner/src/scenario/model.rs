@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use super::spec::{
-    CompressionSpec as Compression, KeyDistributionSpec as KeyDistribution, KeyStyleSpec as KeyStyle, OpSpec as Op,
-    ReadFromSpec as ReadFrom, RestartSpec as RestartKind, WalSyncSpec as WalSync,
+    CompressionSpec as Compression, KeyDistributionSpec as KeyDistribution,
+    KeyStyleSpec as KeyStyle, OpSpec as Op, ReadFromSpec as ReadFrom, RestartSpec as RestartKind,
+    WalSyncSpec as WalSync,
 };
 use crate::assertions::Assertion;
 
@@ -198,7 +199,10 @@ impl SizeDist {
             SizeDist::Normal { mean, .. } => *mean as f64,
             SizeDist::Weighted(w) => {
                 let total: f64 = w.iter().map(|(_, wt)| f64::from(*wt)).sum();
-                w.iter().map(|(s, wt)| *s as f64 * f64::from(*wt)).sum::<f64>() / total.max(1.0)
+                w.iter()
+                    .map(|(s, wt)| *s as f64 * f64::from(*wt))
+                    .sum::<f64>()
+                    / total.max(1.0)
             }
         }
     }

@@ -76,6 +76,9 @@ mod tests {
                 }
             }
         }
-        assert!(undocumented.is_empty(), "fields without a description: {undocumented:?}");
+        assert!(
+            undocumented.is_empty(),
+            "fields without a description: {undocumented:?}"
+        );
     }
 }

@@ -15,10 +15,10 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Regex (JSON Schema `pattern`) for sizes; kept in sync with [`parse_size`].
-pub const SIZE_PATTERN: &str = r"^\s*[0-9][0-9_]*(\.[0-9]+)?\s*(B|KiB|MiB|GiB|TiB|KB|kB|MB|GB|TB)?\s*$";
+pub const SIZE_PATTERN: &str =
+    r"^\s*[0-9][0-9_]*(\.[0-9]+)?\s*(B|KiB|MiB|GiB|TiB|KB|kB|MB|GB|TB)?\s*$";
 /// Regex for durations; kept in sync with [`parse_duration`].
-pub const DURATION_PATTERN: &str =
-    r"^\s*([0-9][0-9_]*(\.[0-9]+)?\s*(ns|us|µs|ms|s|m|min|h)\s*)+$";
+pub const DURATION_PATTERN: &str = r"^\s*([0-9][0-9_]*(\.[0-9]+)?\s*(ns|us|µs|ms|s|m|min|h)\s*)+$";
 /// Regex for rates; kept in sync with [`parse_rate`].
 pub const RATE_PATTERN: &str = r"^\s*[0-9][0-9_]*(\.[0-9]+)?\s*[kMG]?\s*/\s*(s|ms|m|min)\s*$";
 /// Regex for counts; kept in sync with [`parse_count`].
@@ -48,7 +48,12 @@ const DURATION_UNITS: &[(&str, u64)] = &[
     ("h", 3_600_000_000_000),
 ];
 
-const COUNT_SUFFIXES: &[(&str, u64)] = &[("", 1), ("k", 1_000), ("M", 1_000_000), ("G", 1_000_000_000)];
+const COUNT_SUFFIXES: &[(&str, u64)] = &[
+    ("", 1),
+    ("k", 1_000),
+    ("M", 1_000_000),
+    ("G", 1_000_000_000),
+];
 
 /// Splits `text` into a number (underscores allowed) and the unit after it.
 fn split_number(text: &str) -> Result<(f64, bool, &str), String> {
@@ -190,7 +195,12 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 
 /// Formats bytes with the largest binary unit that divides them exactly.
 pub fn format_size(bytes: u64) -> String {
-    for (unit, factor) in [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+    for (unit, factor) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
         if bytes >= factor && bytes % factor == 0 {
             return format!("{}{unit}", bytes / factor);
         }
@@ -403,9 +413,21 @@ mod tests {
     fn bad_sizes_say_what_is_wrong() {
         let e = parse_size("10 parsecs").unwrap_err();
         assert!(e.contains("unknown size unit `parsecs`"), "{e}");
-        assert!(parse_size("KiB").unwrap_err().contains("does not start with a number"));
-        assert!(parse_size("1.3B").unwrap_err().contains("not a whole number"));
-        assert!(parse_size("99999999999TiB").unwrap_err().contains("too large"));
+        assert!(
+            parse_size("KiB")
+                .unwrap_err()
+                .contains("does not start with a number")
+        );
+        assert!(
+            parse_size("1.3B")
+                .unwrap_err()
+                .contains("not a whole number")
+        );
+        assert!(
+            parse_size("99999999999TiB")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 
     #[test]
@@ -416,7 +438,11 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("30").unwrap_err().contains("has no unit"));
-        assert!(parse_duration("3 fortnights").unwrap_err().contains("unknown duration unit"));
+        assert!(
+            parse_duration("3 fortnights")
+                .unwrap_err()
+                .contains("unknown duration unit")
+        );
     }
 
     #[test]
@@ -427,7 +453,11 @@ mod tests {
         assert_eq!(parse_rate("50k/s"), Ok(50_000.0));
         assert_eq!(parse_rate("10/ms"), Ok(10_000.0));
         assert!(parse_rate("50k").unwrap_err().contains("not a rate"));
-        assert!(parse_count("5X").unwrap_err().contains("unknown count suffix"));
+        assert!(
+            parse_count("5X")
+                .unwrap_err()
+                .contains("unknown count suffix")
+        );
     }
 
     #[test]
@@ -446,23 +476,37 @@ mod tests {
     fn patterns_agree_with_parsers() {
         // Every value a parser accepts must match its schema pattern, and
         // the examples in the docs must parse.
-        let re = |p: &str| jsonschema::validator_for(&serde_json::json!({"type": "string", "pattern": p})).unwrap();
+        let re = |p: &str| {
+            jsonschema::validator_for(&serde_json::json!({"type": "string", "pattern": p})).unwrap()
+        };
         let size = re(SIZE_PATTERN);
         for s in ["512B", "4KiB", "1.5MiB", "1_024", "1 GB"] {
-            assert!(parse_size(s).is_ok() && size.is_valid(&serde_json::json!(s)), "{s}");
+            assert!(
+                parse_size(s).is_ok() && size.is_valid(&serde_json::json!(s)),
+                "{s}"
+            );
         }
         assert!(!size.is_valid(&serde_json::json!("10 parsecs")));
         let dur = re(DURATION_PATTERN);
         for s in ["500us", "1m30s", "1.5s", "2 ms"] {
-            assert!(parse_duration(s).is_ok() && dur.is_valid(&serde_json::json!(s)), "{s}");
+            assert!(
+                parse_duration(s).is_ok() && dur.is_valid(&serde_json::json!(s)),
+                "{s}"
+            );
         }
         let rate = re(RATE_PATTERN);
         for s in ["50k/s", "1000/s", "10/ms", "1.5M/min"] {
-            assert!(parse_rate(s).is_ok() && rate.is_valid(&serde_json::json!(s)), "{s}");
+            assert!(
+                parse_rate(s).is_ok() && rate.is_valid(&serde_json::json!(s)),
+                "{s}"
+            );
         }
         let count = re(COUNT_PATTERN);
         for s in ["5M", "5_000_000", "100k"] {
-            assert!(parse_count(s).is_ok() && count.is_valid(&serde_json::json!(s)), "{s}");
+            assert!(
+                parse_count(s).is_ok() && count.is_valid(&serde_json::json!(s)),
+                "{s}"
+            );
         }
     }
 }

@@ -29,15 +29,36 @@ impl Ctx<'_> {
         match self.index.find(pointer) {
             Some(l) => {
                 let exact = self.index.get(pointer).is_some();
-                let span = if key && exact { l.key.unwrap_or(l.value) } else { l.value };
-                let path = if exact { l.path.clone() } else { super::load::human_path(pointer) };
+                let span = if key && exact {
+                    l.key.unwrap_or(l.value)
+                } else {
+                    l.value
+                };
+                let path = if exact {
+                    l.path.clone()
+                } else {
+                    super::load::human_path(pointer)
+                };
                 (span, path)
             }
-            None => (Span { line: 1, col: 1, width: 1 }, super::load::human_path(pointer)),
+            None => (
+                Span {
+                    line: 1,
+                    col: 1,
+                    width: 1,
+                },
+                super::load::human_path(pointer),
+            ),
         }
     }
 
-    fn push(&mut self, pointer: &str, key: bool, severity: Severity, message: String) -> &mut Diagnostic {
+    fn push(
+        &mut self,
+        pointer: &str,
+        key: bool,
+        severity: Severity,
+        message: String,
+    ) -> &mut Diagnostic {
         let (span, path) = self.locate(pointer, key);
         let mut d = self.src.diagnostic(span, &path, message);
         d.severity = severity;
@@ -64,8 +85,15 @@ impl Ctx<'_> {
 /// Characters allowed in target, payload, phase and actor names: they
 /// appear in metric paths, file names and report tables.
 fn check_name(ctx: &mut Ctx<'_>, pointer: &str, what: &str, name: &str) {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        let d = ctx.key_error(pointer, format!("{what} name `{name}` is not usable in metric paths"));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        let d = ctx.key_error(
+            pointer,
+            format!("{what} name `{name}` is not usable in metric paths"),
+        );
         d.expected = Some("letters, digits, `_` and `-` (no dots or spaces)".to_owned());
     }
 }
@@ -86,7 +114,10 @@ pub fn validate(
     };
     let targets = targets(&mut ctx, spec);
     let payloads = payloads(&mut ctx, spec, file);
-    let phases = phases(&mut ctx, spec, &targets, &payloads);
+    // Invalid payloads were reported already; references to them are not
+    // reported again as undefined.
+    let known: Vec<String> = spec.payloads.keys().cloned().collect();
+    let phases = phases(&mut ctx, spec, &targets, &known);
     let assertions = assertions(&mut ctx, spec, &phases, &targets);
     let ok = !ctx.diags.iter().any(|d| d.severity == Severity::Error);
     let scenario = ok.then(|| Scenario {
@@ -118,17 +149,26 @@ fn targets(ctx: &mut Ctx<'_>, spec: &ScenarioSpec) -> Vec<Target> {
             TargetSpec::Wal(w) => {
                 let segment_size = w.segment_size.map_or(64 << 20, |s| s.0);
                 if !(4096..=(4u64 << 30)).contains(&segment_size) {
-                    let d = ctx.error(&format!("{p}/wal/segment_size"), "`segment_size` is out of range");
+                    let d = ctx.error(
+                        &format!("{p}/wal/segment_size"),
+                        "`segment_size` is out of range",
+                    );
                     d.expected = Some("between 4KiB and 4GiB".to_owned());
                     d.found = Some(super::units::format_size(segment_size));
                 }
                 let sync = w.sync.unwrap_or(WalSync::Batch);
                 if w.sync_interval.is_some() && sync != WalSync::Batch {
-                    ctx.warning(&format!("{p}/wal/sync_interval"), "`sync_interval` has no effect unless `sync: batch`");
+                    ctx.warning(
+                        &format!("{p}/wal/sync_interval"),
+                        "`sync_interval` has no effect unless `sync: batch`",
+                    );
                 }
                 let sync_interval = w.sync_interval.map_or(Duration::from_millis(1), |d| d.0);
                 if sync == WalSync::Batch && sync_interval.is_zero() {
-                    ctx.error(&format!("{p}/wal/sync_interval"), "`sync_interval` must be greater than zero");
+                    ctx.error(
+                        &format!("{p}/wal/sync_interval"),
+                        "`sync_interval` must be greater than zero",
+                    );
                 }
                 TargetKind::Wal(WalConfig {
                     segment_size,
@@ -139,7 +179,10 @@ fn targets(ctx: &mut Ctx<'_>, spec: &ScenarioSpec) -> Vec<Target> {
             }
             TargetSpec::Rocksdb(r) => TargetKind::Rocksdb(rocksdb(ctx, &p, r)),
         };
-        out.push(Target { name: name.clone(), kind });
+        out.push(Target {
+            name: name.clone(),
+            kind,
+        });
     }
     out
 }
@@ -148,24 +191,38 @@ fn rocksdb(ctx: &mut Ctx<'_>, p: &str, r: &spec::RocksdbSpec) -> RocksdbConfig {
     if let Some(levels) = &r.compression_per_level
         && levels.len() > 7
     {
-        let d = ctx.error(&format!("{p}/rocksdb/compression_per_level"), "too many levels in `compression_per_level`");
+        let d = ctx.error(
+            &format!("{p}/rocksdb/compression_per_level"),
+            "too many levels in `compression_per_level`",
+        );
         d.expected = Some("at most 7 entries (levels 0 to 6)".to_owned());
     }
     if let Some(b) = r.bloom_bits
         && !(b > 0.0 && b <= 64.0)
     {
-        let d = ctx.error(&format!("{p}/rocksdb/bloom_bits"), "`bloom_bits` is out of range");
+        let d = ctx.error(
+            &format!("{p}/rocksdb/bloom_bits"),
+            "`bloom_bits` is out of range",
+        );
         d.expected = Some("bits per key in (0, 64]".to_owned());
     }
     for (k, v) in &r.options {
         if k.trim().is_empty() || v.trim().is_empty() || k.contains(['=', ';']) || v.contains(';') {
-            let d = ctx.key_error(&format!("{p}/rocksdb/options/{}", escape_segment(k)), format!("raw option `{k}` cannot be passed to RocksDB"));
-            d.expected = Some("a RocksDB option name and a non-empty value without `;` or `=`".to_owned());
+            let d = ctx.key_error(
+                &format!("{p}/rocksdb/options/{}", escape_segment(k)),
+                format!("raw option `{k}` cannot be passed to RocksDB"),
+            );
+            d.expected =
+                Some("a RocksDB option name and a non-empty value without `;` or `=`".to_owned());
         }
     }
     if r.disable_wal == Some(true) && r.sync == Some(true) {
-        let d = ctx.error(&format!("{p}/rocksdb/sync"), "`sync: true` has no effect with `disable_wal: true`");
-        d.help = Some("RocksDB rejects synced writes without a WAL; drop one of the two".to_owned());
+        let d = ctx.error(
+            &format!("{p}/rocksdb/sync"),
+            "`sync: true` has no effect with `disable_wal: true`",
+        );
+        d.help =
+            Some("RocksDB rejects synced writes without a WAL; drop one of the two".to_owned());
     }
     RocksdbConfig {
         sync: r.sync.unwrap_or(false),
@@ -182,7 +239,11 @@ fn rocksdb(ctx: &mut Ctx<'_>, p: &str, r: &spec::RocksdbSpec) -> RocksdbConfig {
         level0_slowdown_writes_trigger: r.level0_slowdown_writes_trigger,
         level0_stop_writes_trigger: r.level0_stop_writes_trigger,
         memory_budget: r.memory_budget.map(|s| s.0),
-        options: r.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        options: r
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         raw_stats: r.raw_stats.unwrap_or(false),
     }
 }
@@ -193,7 +254,10 @@ fn payloads(ctx: &mut Ctx<'_>, spec: &ScenarioSpec, file: &Path) -> Vec<Payload>
         let ptr = format!("/payloads/{}", escape_segment(name));
         check_name(ctx, &ptr, "payload", name);
         if let Some(source) = payload(ctx, &ptr, p, file) {
-            out.push(Payload { name: name.clone(), source });
+            out.push(Payload {
+                name: name.clone(),
+                source,
+            });
         }
     }
     out
@@ -201,15 +265,29 @@ fn payloads(ctx: &mut Ctx<'_>, spec: &ScenarioSpec, file: &Path) -> Vec<Payload>
 
 fn payload(ctx: &mut Ctx<'_>, ptr: &str, p: &PayloadSpec, file: &Path) -> Option<PayloadSource> {
     if let Some(path) = &p.file {
-        for (field, set) in [("size", p.size.is_some()), ("entropy", p.entropy.is_some()), ("keys", p.keys.is_some()), ("pool", p.pool.is_some())] {
+        for (field, set) in [
+            ("size", p.size.is_some()),
+            ("entropy", p.entropy.is_some()),
+            ("keys", p.keys.is_some()),
+            ("pool", p.pool.is_some()),
+        ] {
             if set {
-                let d = ctx.key_error(&format!("{ptr}/{field}"), format!("`{field}` cannot be combined with `file`"));
-                d.help = Some("a recorded payload file fixes sizes, entropy and keys when it is generated".to_owned());
+                let d = ctx.key_error(
+                    &format!("{ptr}/{field}"),
+                    format!("`{field}` cannot be combined with `file`"),
+                );
+                d.help = Some(
+                    "a recorded payload file fixes sizes, entropy and keys when it is generated"
+                        .to_owned(),
+                );
             }
         }
         let resolved = file.parent().unwrap_or(Path::new(".")).join(path);
         if !resolved.is_file() {
-            let d = ctx.error(&format!("{ptr}/file"), format!("payload file `{}` does not exist", resolved.display()));
+            let d = ctx.error(
+                &format!("{ptr}/file"),
+                format!("payload file `{}` does not exist", resolved.display()),
+            );
             d.help = Some("make one with `loadline payload generate --out FILE ...`; the path is relative to the scenario file".to_owned());
             return None;
         }
@@ -256,16 +334,27 @@ fn size_dist(ctx: &mut Ctx<'_>, ptr: &str, s: &SizeSpec) -> Option<SizeDist> {
                 d.found = Some(format!("[{lo}, {hi}]"));
                 return None;
             }
-            SizeDist::Uniform { min: lo.0, max: hi.0 }
+            SizeDist::Uniform {
+                min: lo.0,
+                max: hi.0,
+            }
         }
         SizeSpec::Normal(n) => {
             let min = n.min.map_or(1, |m| m.0);
             let max = n.max.map_or(n.mean.0 + 4 * n.stddev.0, |m| m.0);
             check(ctx, &format!("{ptr}/normal"), max);
             if min > max || n.mean.0 < min || n.mean.0 > max {
-                let d = ctx.error(&format!("{ptr}/normal"), "normal size bounds do not hold the mean");
+                let d = ctx.error(
+                    &format!("{ptr}/normal"),
+                    "normal size bounds do not hold the mean",
+                );
                 d.expected = Some("min <= mean <= max".to_owned());
-                d.found = Some(format!("min {}, mean {}, max {}", super::units::format_size(min), n.mean, super::units::format_size(max)));
+                d.found = Some(format!(
+                    "min {}, mean {}, max {}",
+                    super::units::format_size(min),
+                    n.mean,
+                    super::units::format_size(max)
+                ));
                 return None;
             }
             SizeDist::Normal {
@@ -297,17 +386,31 @@ fn op_name(op: Op) -> &'static str {
     }
 }
 
-fn phases(ctx: &mut Ctx<'_>, spec: &ScenarioSpec, targets: &[Target], payloads: &[Payload]) -> Vec<Phase> {
+fn phases(
+    ctx: &mut Ctx<'_>,
+    spec: &ScenarioSpec,
+    targets: &[Target],
+    payloads: &[String],
+) -> Vec<Phase> {
     let mut out: Vec<Phase> = Vec::new();
     for (i, ph) in spec.phases.iter().enumerate() {
         let ptr = format!("/phases/{i}");
         check_name(ctx, &format!("{ptr}/name"), "phase", &ph.name);
         if ph.name == "target" {
-            ctx.error(&format!("{ptr}/name"), "`target` is reserved for target-level metrics; choose another phase name");
+            ctx.error(
+                &format!("{ptr}/name"),
+                "`target` is reserved for target-level metrics; choose another phase name",
+            );
         }
         if let Some(first) = spec.phases[..i].iter().position(|p| p.name == ph.name) {
-            let d = ctx.error(&format!("{ptr}/name"), format!("duplicate phase name `{}`", ph.name));
-            d.help = Some(format!("`phases[{first}]` is also called `{}`; metric paths need unique names", ph.name));
+            let d = ctx.error(
+                &format!("{ptr}/name"),
+                format!("duplicate phase name `{}`", ph.name),
+            );
+            d.help = Some(format!(
+                "`phases[{first}]` is also called `{}`; metric paths need unique names",
+                ph.name
+            ));
         }
         if let Some(phase) = phase(ctx, &ptr, ph, targets, payloads, spec) {
             out.push(phase);
@@ -335,22 +438,34 @@ fn phase(
     ptr: &str,
     ph: &PhaseSpec,
     targets: &[Target],
-    payloads: &[Payload],
+    payloads: &[String],
     spec: &ScenarioSpec,
 ) -> Option<Phase> {
     if ph.records.is_some_and(|r| r.0 == 0) {
-        let d = ctx.error(&format!("{ptr}/records"), "`records` must be greater than zero");
+        let d = ctx.error(
+            &format!("{ptr}/records"),
+            "`records` must be greater than zero",
+        );
         d.found = Some("0".to_owned());
     }
     if ph.duration.is_some_and(|d| d.0.is_zero()) {
-        ctx.error(&format!("{ptr}/duration"), "`duration` must be greater than zero");
+        ctx.error(
+            &format!("{ptr}/duration"),
+            "`duration` must be greater than zero",
+        );
     }
     let mut actors: Vec<Actor> = Vec::new();
     for (j, a) in ph.actors.iter().enumerate() {
         let aptr = format!("{ptr}/actors/{j}");
         if let Some(actor) = actor(ctx, &aptr, a, targets, payloads) {
             if let Some(k) = actors.iter().position(|x| x.name == actor.name) {
-                let d = ctx.error(&aptr, format!("duplicate actor name `{}` in phase `{}`", actor.name, ph.name));
+                let d = ctx.error(
+                    &aptr,
+                    format!(
+                        "duplicate actor name `{}` in phase `{}`",
+                        actor.name, ph.name
+                    ),
+                );
                 d.help = Some(format!(
                     "actors[{k}] has the same name (an actor's name defaults to its op); give each a `name:`"
                 ));
@@ -361,13 +476,25 @@ fn phase(
     let restart = restart(ctx, ptr, ph, targets, spec);
     let drivers = actors.iter().filter(|a| !a.is_periodic()).count();
     if ph.records.is_some() && drivers == 0 && !ph.actors.is_empty() {
-        let d = ctx.key_error(&format!("{ptr}/records"), "`records` needs an actor that writes or reads");
-        d.help = Some("trim and sync actors run until the phase's other actors finish; use `duration`".to_owned());
+        let d = ctx.key_error(
+            &format!("{ptr}/records"),
+            "`records` needs an actor that writes or reads",
+        );
+        d.help = Some(
+            "trim and sync actors run until the phase's other actors finish; use `duration`"
+                .to_owned(),
+        );
     }
-    let bounded = ph.records.is_some() || ph.duration.is_some() || restart.as_ref().is_some_and(|r| r.after.is_some() || r.after_records.is_some());
+    let bounded = ph.records.is_some()
+        || ph.duration.is_some()
+        || restart
+            .as_ref()
+            .is_some_and(|r| r.after.is_some() || r.after_records.is_some());
     if !ph.actors.is_empty() && !bounded {
         let d = ctx.key_error(ptr, format!("phase `{}` never ends", ph.name));
-        d.expected = Some("`records`, `duration`, or both (the phase ends at whichever comes first)".to_owned());
+        d.expected = Some(
+            "`records`, `duration`, or both (the phase ends at whichever comes first)".to_owned(),
+        );
     }
     if ph.actors.is_empty() && ph.restart.is_none() {
         let d = ctx.key_error(ptr, format!("phase `{}` has nothing to do", ph.name));
@@ -383,7 +510,13 @@ fn phase(
     })
 }
 
-fn restart(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, targets: &[Target], spec: &ScenarioSpec) -> Option<Restart> {
+fn restart(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    ph: &PhaseSpec,
+    targets: &[Target],
+    spec: &ScenarioSpec,
+) -> Option<Restart> {
     let Some(kind) = ph.restart else {
         for (field, set) in [
             ("after", ph.after.is_some()),
@@ -393,7 +526,10 @@ fn restart(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, targets: &[Target], spe
             ("prepare", ph.prepare.is_some()),
         ] {
             if set {
-                let d = ctx.key_error(&format!("{ptr}/{field}"), format!("`{field}` only applies to phases with a `restart`"));
+                let d = ctx.key_error(
+                    &format!("{ptr}/{field}"),
+                    format!("`{field}` only applies to phases with a `restart`"),
+                );
                 d.help = Some("add `restart: crash` (or `clean`, `power-loss`)".to_owned());
             }
         }
@@ -412,27 +548,64 @@ fn restart(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, targets: &[Target], spe
     };
     let crashy = matches!(kind, RestartKind::Crash | RestartKind::PowerLoss);
     if !crashy {
-        for (field, set) in [("after", ph.after.is_some()), ("after_records", ph.after_records.is_some()), ("repeat", ph.repeat.is_some())] {
+        for (field, set) in [
+            ("after", ph.after.is_some()),
+            ("after_records", ph.after_records.is_some()),
+            ("repeat", ph.repeat.is_some()),
+        ] {
             if set {
-                ctx.key_error(&format!("{ptr}/{field}"), format!("`{field}` only applies to `restart: crash` or `power-loss`"));
+                ctx.key_error(
+                    &format!("{ptr}/{field}"),
+                    format!("`{field}` only applies to `restart: crash` or `power-loss`"),
+                );
             }
         }
-    } else if ph.after.is_none() && ph.after_records.is_none() && ph.records.is_none() && ph.duration.is_none() {
-        let d = ctx.key_error(&format!("{ptr}/restart"), "a crash phase needs a moment to crash");
+    } else if ph.after.is_none()
+        && ph.after_records.is_none()
+        && ph.records.is_none()
+        && ph.duration.is_none()
+    {
+        let d = ctx.key_error(
+            &format!("{ptr}/restart"),
+            "a crash phase needs a moment to crash",
+        );
         d.expected = Some("`after: 2s..5s` or `after_records: 100k`".to_owned());
     }
-    if crashy && !ph.actors.iter().any(|a| matches!(a.op, Op::Append | Op::Put)) {
-        let d = ctx.key_error(&format!("{ptr}/restart"), "a crash phase needs a writer to crash");
+    if crashy
+        && !ph
+            .actors
+            .iter()
+            .any(|a| matches!(a.op, Op::Append | Op::Put))
+    {
+        let d = ctx.key_error(
+            &format!("{ptr}/restart"),
+            "a crash phase needs a writer to crash",
+        );
         d.expected = Some("an `append` or `put` actor in this phase".to_owned());
     }
     for t in targets {
         match (&t.kind, kind) {
             (TargetKind::Memory, RestartKind::Crash | RestartKind::PowerLoss) => {
-                let d = ctx.warning(&format!("{ptr}/restart"), format!("target `{}` (memory) loses everything in a crash", t.name));
-                d.help = Some("its report will show every record lost; that is the truth, not a bug".to_owned());
+                let d = ctx.warning(
+                    &format!("{ptr}/restart"),
+                    format!("target `{}` (memory) loses everything in a crash", t.name),
+                );
+                d.help = Some(
+                    "its report will show every record lost; that is the truth, not a bug"
+                        .to_owned(),
+                );
             }
-            (TargetKind::Rocksdb(_), RestartKind::PowerLoss) | (TargetKind::Memory, _) if kind == RestartKind::PowerLoss => {
-                let d = ctx.error(&format!("{ptr}/restart"), format!("`power-loss` needs the wal's I/O layer; target `{}` is {}", t.name, t.kind.name()));
+            (TargetKind::Rocksdb(_), RestartKind::PowerLoss) | (TargetKind::Memory, _)
+                if kind == RestartKind::PowerLoss =>
+            {
+                let d = ctx.error(
+                    &format!("{ptr}/restart"),
+                    format!(
+                        "`power-loss` needs the wal's I/O layer; target `{}` is {}",
+                        t.name,
+                        t.kind.name()
+                    ),
+                );
                 d.help = Some("use `restart: crash` for this target, or run power loss in a wal-only scenario".to_owned());
             }
             _ => {}
@@ -443,18 +616,27 @@ fn restart(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, targets: &[Target], spe
         ctx.error(&format!("{ptr}/repeat"), "`repeat` must be at least 1");
     }
     let prepare = ph.prepare.as_ref().and_then(|p| {
-        let name = p.payload.clone().or_else(|| spec.payloads.keys().next().cloned());
+        let name = p
+            .payload
+            .clone()
+            .or_else(|| spec.payloads.keys().next().cloned());
         match name {
             Some(n) if spec.payloads.contains_key(&n) => Some((p.bytes.0, n)),
             Some(n) => {
-                let d = ctx.error(&format!("{ptr}/prepare/payload"), format!("undefined payload `{n}`"));
+                let d = ctx.error(
+                    &format!("{ptr}/prepare/payload"),
+                    format!("undefined payload `{n}`"),
+                );
                 if let Some(m) = did_you_mean(&n, spec.payloads.keys().map(String::as_str)) {
                     d.help = Some(format!("did you mean `{m}`?"));
                 }
                 None
             }
             None => {
-                ctx.error(&format!("{ptr}/prepare"), "`prepare` needs a payload, and the scenario defines none");
+                ctx.error(
+                    &format!("{ptr}/prepare"),
+                    "`prepare` needs a payload, and the scenario defines none",
+                );
                 None
             }
         }
@@ -469,7 +651,13 @@ fn restart(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, targets: &[Target], spe
     })
 }
 
-fn actor(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, targets: &[Target], payloads: &[Payload]) -> Option<Actor> {
+fn actor(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    a: &ActorSpec,
+    targets: &[Target],
+    payloads: &[String],
+) -> Option<Actor> {
     let op = a.op;
     let name = a.name.clone().unwrap_or_else(|| op_name(op).to_owned());
     if a.name.is_some() {
@@ -479,37 +667,93 @@ fn actor(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, targets: &[Target], payloa
     for t in targets {
         let caps = crate::store::capabilities_of(&t.kind);
         if kv && !caps.kv {
-            let d = ctx.error(&format!("{ptr}/op"), format!("target `{}` ({}) does not support `{}`", t.name, t.kind.name(), op_name(op)));
-            d.expected = Some("key-value ops (`put`, `get`, `delete`, `scan`) on `rocksdb` or `memory` targets".to_owned());
-            d.help = Some("use `append` / `read` for log stores, or drop the target from this scenario".to_owned());
+            let d = ctx.error(
+                &format!("{ptr}/op"),
+                format!(
+                    "target `{}` ({}) does not support `{}`",
+                    t.name,
+                    t.kind.name(),
+                    op_name(op)
+                ),
+            );
+            d.expected = Some(
+                "key-value ops (`put`, `get`, `delete`, `scan`) on `rocksdb` or `memory` targets"
+                    .to_owned(),
+            );
+            d.help = Some(
+                "use `append` / `read` for log stores, or drop the target from this scenario"
+                    .to_owned(),
+            );
         } else if !kv && !caps.log {
-            ctx.error(&format!("{ptr}/op"), format!("target `{}` ({}) does not support `{}`", t.name, t.kind.name(), op_name(op)));
+            ctx.error(
+                &format!("{ptr}/op"),
+                format!(
+                    "target `{}` ({}) does not support `{}`",
+                    t.name,
+                    t.kind.name(),
+                    op_name(op)
+                ),
+            );
         }
     }
     // Fields that only make sense for some ops.
     let applies: &[(&str, bool, &str)] = &[
         ("batch", a.batch.is_some() && op != Op::Append, "`append`"),
-        ("payload", a.payload.is_some() && !matches!(op, Op::Append | Op::Put), "`append` and `put`"),
+        (
+            "payload",
+            a.payload.is_some() && !matches!(op, Op::Append | Op::Put),
+            "`append` and `put`",
+        ),
         ("from", a.from.is_some() && op != Op::Read, "`read`"),
         ("lag", a.lag.is_some() && op != Op::Read, "`read`"),
-        ("max_bytes", a.max_bytes.is_some() && op != Op::Read, "`read`"),
-        ("every", a.every.is_some() && !matches!(op, Op::Trim | Op::Sync), "`trim` and `sync`"),
+        (
+            "max_bytes",
+            a.max_bytes.is_some() && op != Op::Read,
+            "`read`",
+        ),
+        (
+            "every",
+            a.every.is_some() && !matches!(op, Op::Trim | Op::Sync),
+            "`trim` and `sync`",
+        ),
         ("keep", a.keep.is_some() && op != Op::Trim, "`trim`"),
-        ("keys", a.keys.is_some() && !kv, "`put`, `get`, `delete` and `scan`"),
-        ("scan_length", a.scan_length.is_some() && op != Op::Scan, "`scan`"),
-        ("streams", a.streams.is_some() && kv, "log ops (`append`, `read`, `trim`)"),
-        ("rate", a.rate.is_some() && matches!(op, Op::Trim | Op::Sync), "ops other than `trim` and `sync` (use `every`)"),
+        (
+            "keys",
+            a.keys.is_some() && !kv,
+            "`put`, `get`, `delete` and `scan`",
+        ),
+        (
+            "scan_length",
+            a.scan_length.is_some() && op != Op::Scan,
+            "`scan`",
+        ),
+        (
+            "streams",
+            a.streams.is_some() && kv,
+            "log ops (`append`, `read`, `trim`)",
+        ),
+        (
+            "rate",
+            a.rate.is_some() && matches!(op, Op::Trim | Op::Sync),
+            "ops other than `trim` and `sync` (use `every`)",
+        ),
     ];
     for (field, bad, ops) in applies {
         if *bad {
-            let d = ctx.key_error(&format!("{ptr}/{field}"), format!("`{field}` does not apply to `{}` actors", op_name(op)));
+            let d = ctx.key_error(
+                &format!("{ptr}/{field}"),
+                format!("`{field}` does not apply to `{}` actors", op_name(op)),
+            );
             d.expected = Some(format!("`{field}` only on {ops}"));
         }
     }
     let positive = |ctx: &mut Ctx<'_>, field: &str, v: Option<u64>, default: u64| -> u64 {
         let v = v.unwrap_or(default);
         if v == 0 {
-            let d = ctx.error(&format!("{ptr}/{field}"), format!("`{field}` must be at least 1"));
+            let d = ctx.error(
+                &format!("{ptr}/{field}"),
+                format!("`{field}` must be at least 1"),
+            );
             d.found = Some("0".to_owned());
         }
         v
@@ -536,14 +780,20 @@ fn actor(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, targets: &[Target], payloa
     }
     let max_bytes = a.max_bytes.map_or(1 << 20, |b| b.0);
     if max_bytes == 0 {
-        ctx.error(&format!("{ptr}/max_bytes"), "`max_bytes` must be greater than zero");
+        ctx.error(
+            &format!("{ptr}/max_bytes"),
+            "`max_bytes` must be greater than zero",
+        );
     }
     let payload = if matches!(op, Op::Append | Op::Put) {
         match &a.payload {
-            Some(p) if payloads.iter().any(|x| &x.name == p) => Some(p.clone()),
+            Some(p) if payloads.contains(p) => Some(p.clone()),
             Some(p) => {
-                let d = ctx.error(&format!("{ptr}/payload"), format!("undefined payload `{p}`"));
-                let names: Vec<&str> = payloads.iter().map(|x| x.name.as_str()).collect();
+                let d = ctx.error(
+                    &format!("{ptr}/payload"),
+                    format!("undefined payload `{p}`"),
+                );
+                let names: Vec<&str> = payloads.iter().map(String::as_str).collect();
                 d.expected = Some(if names.is_empty() {
                     "a payload defined under `payloads:` (there are none)".to_owned()
                 } else {
@@ -554,10 +804,13 @@ fn actor(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, targets: &[Target], payloa
                 }
                 None
             }
-            None if payloads.len() == 1 => Some(payloads[0].name.clone()),
+            None if payloads.len() == 1 => Some(payloads[0].clone()),
             None => {
-                let d = ctx.key_error(&format!("{ptr}/op"), format!("`{}` actor needs a `payload`", op_name(op)));
-                let names: Vec<&str> = payloads.iter().map(|x| x.name.as_str()).collect();
+                let d = ctx.key_error(
+                    &format!("{ptr}/op"),
+                    format!("`{}` actor needs a `payload`", op_name(op)),
+                );
+                let names: Vec<&str> = payloads.iter().map(String::as_str).collect();
                 d.expected = Some(if names.is_empty() {
                     "a payload under `payloads:`, e.g. `small: { size: 512B }`".to_owned()
                 } else {
@@ -581,15 +834,32 @@ fn actor(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, targets: &[Target], payloa
                 ("hot_ops", k.hot_ops.is_some(), KeyDistribution::Hotspot),
             ] {
                 if set && dist != for_dist {
-                    let d = ctx.key_error(&format!("{kptr}/{field}"), format!("`{field}` does not apply to this key distribution"));
-                    d.expected = Some(format!("`{field}` only with `distribution: {}`", if for_dist == KeyDistribution::Zipfian { "zipfian" } else { "hotspot" }));
+                    let d = ctx.key_error(
+                        &format!("{kptr}/{field}"),
+                        format!("`{field}` does not apply to this key distribution"),
+                    );
+                    d.expected = Some(format!(
+                        "`{field}` only with `distribution: {}`",
+                        if for_dist == KeyDistribution::Zipfian {
+                            "zipfian"
+                        } else {
+                            "hotspot"
+                        }
+                    ));
                 }
             }
-            for (field, v) in [("theta", k.theta), ("hot_keys", k.hot_keys), ("hot_ops", k.hot_ops)] {
+            for (field, v) in [
+                ("theta", k.theta),
+                ("hot_keys", k.hot_keys),
+                ("hot_ops", k.hot_ops),
+            ] {
                 if let Some(v) = v
                     && !(v > 0.0 && v < 1.0)
                 {
-                    let d = ctx.error(&format!("{kptr}/{field}"), format!("`{field}` is out of range"));
+                    let d = ctx.error(
+                        &format!("{kptr}/{field}"),
+                        format!("`{field}` is out of range"),
+                    );
                     d.expected = Some("a number strictly between 0 and 1".to_owned());
                     d.found = Some(v.to_string());
                 }
@@ -631,7 +901,12 @@ fn actor(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, targets: &[Target], payloa
     })
 }
 
-fn assertions(ctx: &mut Ctx<'_>, spec: &ScenarioSpec, phases: &[Phase], targets: &[Target]) -> Vec<Assertion> {
+fn assertions(
+    ctx: &mut Ctx<'_>,
+    spec: &ScenarioSpec,
+    phases: &[Phase],
+    targets: &[Target],
+) -> Vec<Assertion> {
     let mut out = Vec::new();
     for (i, text) in spec.assertions.iter().enumerate() {
         let ptr = format!("/assertions/{i}");
@@ -667,7 +942,11 @@ fn assertion_error(message: String, at: usize, len: usize) -> assertions::Assert
 }
 
 /// Resolves an assertion's metric against the scenario and parses its value.
-fn assertion(text: &str, phases: &[Phase], targets: &[Target]) -> Result<Assertion, assertions::AssertionError> {
+fn assertion(
+    text: &str,
+    phases: &[Phase],
+    targets: &[Target],
+) -> Result<Assertion, assertions::AssertionError> {
     let raw = assertions::parse(text)?;
     let at = raw.metric_at;
     let parts: Vec<&str> = raw.metric.split('.').collect();
@@ -687,41 +966,59 @@ fn assertion(text: &str, phases: &[Phase], targets: &[Target]) -> Result<Asserti
                     }
                 }
                 let Some(unit) = unit else {
-                    let mut e = assertion_error(format!("no target in this scenario reports store statistic `{name}`"), at, raw.metric.len());
+                    let mut e = assertion_error(
+                        format!("no target in this scenario reports store statistic `{name}`"),
+                        at,
+                        raw.metric.len(),
+                    );
                     all.sort_unstable();
                     all.dedup();
-                    e.help = did_you_mean(&name, all.iter().copied()).map(|m| format!("did you mean `target.store.{m}`?"));
+                    e.help = did_you_mean(&name, all.iter().copied())
+                        .map(|m| format!("did you mean `target.store.{m}`?"));
                     e.expected = Some(format!("one of {}", one_of(&all)));
                     return Err(e);
                 };
                 (MetricRef::Store { stat: name }, unit)
             }
             "process" => {
-                let Some((_, unit)) = catalog::PROCESS_METRICS.iter().find(|(n, _)| *n == name) else {
-                    let names: Vec<&str> = catalog::PROCESS_METRICS.iter().map(|(n, _)| *n).collect();
-                    let mut e = assertion_error(format!("unknown process metric `{name}`"), at, raw.metric.len());
+                let Some((_, unit)) = catalog::PROCESS_METRICS.iter().find(|(n, _)| *n == name)
+                else {
+                    let names: Vec<&str> =
+                        catalog::PROCESS_METRICS.iter().map(|(n, _)| *n).collect();
+                    let mut e = assertion_error(
+                        format!("unknown process metric `{name}`"),
+                        at,
+                        raw.metric.len(),
+                    );
                     e.expected = Some(format!("one of {}", one_of(&names)));
-                    e.help = did_you_mean(&name, names.iter().copied()).map(|m| format!("did you mean `target.process.{m}`?"));
+                    e.help = did_you_mean(&name, names.iter().copied())
+                        .map(|m| format!("did you mean `target.process.{m}`?"));
                     return Err(e);
                 };
                 (MetricRef::Process { metric: name }, *unit)
             }
             other => {
-                let mut e = assertion_error(format!("unknown target metric group `{other}`"), at, raw.metric.len());
-                e.expected = Some("`target.store.<statistic>` or `target.process.<metric>`".to_owned());
+                let mut e = assertion_error(
+                    format!("unknown target metric group `{other}`"),
+                    at,
+                    raw.metric.len(),
+                );
+                e.expected =
+                    Some("`target.store.<statistic>` or `target.process.<metric>`".to_owned());
                 return Err(e);
             }
         }
     } else {
         resolve_phase_metric(&raw.metric, at, phases)?
     };
-    let threshold = assertions::parse_threshold(&raw.value, unit).map_err(|m| assertions::AssertionError {
-        message: m,
-        at: raw.value_at,
-        len: raw.value.len(),
-        expected: None,
-        help: None,
-    })?;
+    let threshold =
+        assertions::parse_threshold(&raw.value, unit).map_err(|m| assertions::AssertionError {
+            message: m,
+            at: raw.value_at,
+            len: raw.value.len(),
+            expected: None,
+            help: None,
+        })?;
     Ok(Assertion {
         text: text.to_owned(),
         metric_path: raw.metric.clone(),
@@ -732,18 +1029,31 @@ fn assertion(text: &str, phases: &[Phase], targets: &[Target]) -> Result<Asserti
     })
 }
 
-fn resolve_phase_metric(metric: &str, at: usize, phases: &[Phase]) -> Result<(MetricRef, MetricUnit), assertions::AssertionError> {
+fn resolve_phase_metric(
+    metric: &str,
+    at: usize,
+    phases: &[Phase],
+) -> Result<(MetricRef, MetricUnit), assertions::AssertionError> {
     let (phase_name, rest) = metric.split_once('.').unwrap_or((metric, ""));
     let Some(phase) = phases.iter().find(|p| p.name == phase_name) else {
         let mut names: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
         names.dedup();
-        let mut e = assertion_error(format!("unknown phase `{phase_name}` in metric `{metric}`"), at, phase_name.len());
+        let mut e = assertion_error(
+            format!("unknown phase `{phase_name}` in metric `{metric}`"),
+            at,
+            phase_name.len(),
+        );
         e.expected = Some(format!("a phase name ({}) or `target`", one_of(&names)));
-        e.help = did_you_mean(phase_name, names.iter().copied()).map(|m| format!("did you mean `{m}`?"));
+        e.help =
+            did_you_mean(phase_name, names.iter().copied()).map(|m| format!("did you mean `{m}`?"));
         return Err(e);
     };
     if phase.warmup {
-        let mut e = assertion_error(format!("phase `{phase_name}` is a warmup phase; its results are excluded"), at, phase_name.len());
+        let mut e = assertion_error(
+            format!("phase `{phase_name}` is a warmup phase; its results are excluded"),
+            at,
+            phase_name.len(),
+        );
         e.help = Some("assert on a measured phase, or remove `warmup: true`".to_owned());
         return Err(e);
     }
@@ -756,13 +1066,23 @@ fn resolve_phase_metric(metric: &str, at: usize, phases: &[Phase]) -> Result<(Me
         }
     }
     if let Some((_, unit)) = phase_metrics.iter().find(|(n, _)| *n == rest) {
-        return Ok((MetricRef::Phase { phase: phase_name.to_owned(), metric: rest.to_owned() }, *unit));
+        return Ok((
+            MetricRef::Phase {
+                phase: phase_name.to_owned(),
+                metric: rest.to_owned(),
+            },
+            *unit,
+        ));
     }
     let (actor_name, m) = rest.split_once('.').unwrap_or((rest, ""));
     let Some(actor) = phase.actors.iter().find(|a| a.name == actor_name) else {
         let mut names: Vec<&str> = phase.actors.iter().map(|a| a.name.as_str()).collect();
         names.extend(phase_metrics.iter().map(|(n, _)| *n));
-        let mut e = assertion_error(format!("phase `{phase_name}` has no actor or metric `{actor_name}`"), rest_at, actor_name.len().max(1));
+        let mut e = assertion_error(
+            format!("phase `{phase_name}` has no actor or metric `{actor_name}`"),
+            rest_at,
+            actor_name.len().max(1),
+        );
         e.expected = Some(format!("one of {}", one_of(&names)));
         e.help = did_you_mean(actor_name, names.iter().copied())
             .or_else(|| did_you_mean(rest, phase_metrics.iter().map(|(n, _)| *n)))
@@ -774,15 +1094,27 @@ fn resolve_phase_metric(metric: &str, at: usize, phases: &[Phase]) -> Result<(Me
     };
     let m_at = rest_at + actor_name.len() + 1;
     if m.starts_with("service.") && actor.rate.is_none() {
-        let mut e = assertion_error(format!("`{m}` needs an open-loop actor, and `{actor_name}` has no `rate`"), m_at, m.len());
-        e.help = Some(format!("without a rate, service time equals latency: use `{}`", m.trim_start_matches("service.")));
+        let mut e = assertion_error(
+            format!("`{m}` needs an open-loop actor, and `{actor_name}` has no `rate`"),
+            m_at,
+            m.len(),
+        );
+        e.help = Some(format!(
+            "without a rate, service time equals latency: use `{}`",
+            m.trim_start_matches("service.")
+        ));
         return Err(e);
     }
     let Some(unit) = catalog::actor_metric_unit(m) else {
         let names: Vec<&str> = catalog::ACTOR_METRICS.iter().map(|(n, _)| *n).collect();
-        let mut e = assertion_error(format!("unknown metric `{m}` for actor `{actor_name}`"), m_at, m.len().max(1));
+        let mut e = assertion_error(
+            format!("unknown metric `{m}` for actor `{actor_name}`"),
+            m_at,
+            m.len().max(1),
+        );
         e.expected = Some(format!("one of {}", one_of(&names)));
-        e.help = did_you_mean(m.trim_start_matches("service."), names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+        e.help = did_you_mean(m.trim_start_matches("service."), names.iter().copied())
+            .map(|s| format!("did you mean `{s}`?"));
         return Err(e);
     };
     Ok((

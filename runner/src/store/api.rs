@@ -290,7 +290,12 @@ pub trait Session: Send {
     /// Reads up to `limit` pairs with keys `>= start`, in key order, into
     /// `out` (each record's body is the value; keys are not returned);
     /// returns the number of pairs read.
-    fn scan(&mut self, _start: &[u8], _limit: usize, _out: &mut ReadBuf) -> Result<usize, StoreError> {
+    fn scan(
+        &mut self,
+        _start: &[u8],
+        _limit: usize,
+        _out: &mut ReadBuf,
+    ) -> Result<usize, StoreError> {
         Err(StoreError::Unsupported {
             op: "scan",
             store: "this",

@@ -2,8 +2,13 @@
 //! the one `match` that opens a target. A new store is one file plus one arm.
 
 mod api;
+pub mod conformance;
+pub mod memory;
+pub mod wal;
 
 pub use api::*;
+pub use memory::MemoryStore;
+pub use wal::{SimFs, WalOptions, WalStore, WalSync};
 
 use crate::scenario::model::TargetKind;
 
@@ -11,9 +16,21 @@ use crate::scenario::model::TargetKind;
 /// checks every actor's op against it).
 pub fn capabilities_of(kind: &TargetKind) -> Capabilities {
     match kind {
-        TargetKind::Memory => Capabilities { log: true, kv: true, persistent: false },
-        TargetKind::Wal(_) => Capabilities { log: true, kv: false, persistent: true },
-        TargetKind::Rocksdb(_) => Capabilities { log: true, kv: true, persistent: true },
+        TargetKind::Memory => Capabilities {
+            log: true,
+            kv: true,
+            persistent: false,
+        },
+        TargetKind::Wal(_) => Capabilities {
+            log: true,
+            kv: false,
+            persistent: true,
+        },
+        TargetKind::Rocksdb(_) => Capabilities {
+            log: true,
+            kv: true,
+            persistent: true,
+        },
     }
 }
 
@@ -25,8 +42,8 @@ pub fn stats_of(kind: &TargetKind) -> &'static [StatDesc] {
 /// The statistics of the store kind called `kind` (`wal`, `rocksdb`, `memory`).
 pub fn stats_of_kind(kind: &str) -> &'static [StatDesc] {
     match kind {
-        "memory" => MEMORY_STATS,
-        "wal" => WAL_STATS,
+        "memory" => memory::STATS,
+        "wal" => wal::STATS,
         "rocksdb" => ROCKSDB_STATS,
         _ => &[],
     }
@@ -37,6 +54,4 @@ pub fn stat_desc(kind: &str, name: &str) -> Option<&'static StatDesc> {
     stats_of_kind(kind).iter().find(|d| d.name == name)
 }
 
-const MEMORY_STATS: &[StatDesc] = &[];
-const WAL_STATS: &[StatDesc] = &[];
 const ROCKSDB_STATS: &[StatDesc] = &[];

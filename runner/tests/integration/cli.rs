@@ -16,26 +16,41 @@ fn validate_accepts_every_shipped_scenario_with_one_line_each() {
     let files = shipped_scenarios();
     let assert = loadline().arg("validate").args(&files).assert().success();
     let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-    assert_eq!(out.lines().filter(|l| l.starts_with("ok: ")).count(), files.len(), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("ok: ")).count(),
+        files.len(),
+        "{out}"
+    );
 }
 
 #[test]
 fn validate_rejects_an_invalid_file_with_exit_2_and_a_located_message() {
     loadline()
-        .args(["validate", "runner/tests/fixtures/invalid/unknown-key-typo.yaml"])
+        .args([
+            "validate",
+            "runner/tests/fixtures/invalid/unknown-key-typo.yaml",
+        ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("runner/tests/fixtures/invalid/unknown-key-typo.yaml:8:7"))
+        .stderr(predicate::str::contains(
+            "runner/tests/fixtures/invalid/unknown-key-typo.yaml:8:7",
+        ))
         .stderr(predicate::str::contains("did you mean `segment_size`?"));
 }
 
 #[test]
 fn validate_json_format_is_machine_readable() {
     let assert = loadline()
-        .args(["validate", "--format", "json", "runner/tests/fixtures/invalid/bad-enum-op.yaml"])
+        .args([
+            "validate",
+            "--format",
+            "json",
+            "runner/tests/fixtures/invalid/bad-enum-op.yaml",
+        ])
         .assert()
         .code(2);
-    let doc: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).expect("stdout is JSON");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).expect("stdout is JSON");
     assert_eq!(doc["valid"], false);
     assert_eq!(doc["diagnostics"][0]["help"], "did you mean `append`?");
 }
@@ -43,13 +58,25 @@ fn validate_json_format_is_machine_readable() {
 #[test]
 fn set_overrides_are_validated_like_the_file() {
     loadline()
-        .args(["validate", "scenarios/quickstart.yaml", "--set", "phases.write.records=0"])
+        .args([
+            "validate",
+            "scenarios/quickstart.yaml",
+            "--set",
+            "phases.write.records=0",
+        ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`records` must be greater than zero"))
+        .stderr(predicate::str::contains(
+            "`records` must be greater than zero",
+        ))
         .stderr(predicate::str::contains("--set phases.write.records=0"));
     loadline()
-        .args(["validate", "scenarios/quickstart.yaml", "--set", "phases.wirte.records=10"])
+        .args([
+            "validate",
+            "scenarios/quickstart.yaml",
+            "--set",
+            "phases.wirte.records=10",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no item `wirte`"));
@@ -61,21 +88,35 @@ fn explain_prints_the_plan() {
         .args(["explain", "scenarios/quickstart.yaml"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("phases (run in order against each target)"))
+        .stdout(predicate::str::contains(
+            "phases (run in order against each target)",
+        ))
         .stdout(predicate::str::contains("in memory"));
 }
 
 #[test]
 fn help_has_an_example_for_every_subcommand_and_version_names_the_revision() {
     for sub in ["validate", "explain", "run", "schema", "completions"] {
-        loadline().args([sub, "--help"]).assert().success().stdout(predicate::str::contains("Example:"));
+        loadline()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Example:"));
     }
-    loadline().arg("--version").assert().success().stdout(predicate::str::contains("loadline 0.1.0 ("));
+    loadline()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("loadline 0.1.0 ("));
 }
 
 #[test]
 fn completions_are_generated() {
-    loadline().args(["completions", "bash"]).assert().success().stdout(predicate::str::contains("loadline"));
+    loadline()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("loadline"));
 }
 
 #[test]
@@ -84,5 +125,7 @@ fn schema_prints_draft_2020_12() {
         .arg("schema")
         .assert()
         .success()
-        .stdout(predicate::str::contains("https://json-schema.org/draft/2020-12/schema"));
+        .stdout(predicate::str::contains(
+            "https://json-schema.org/draft/2020-12/schema",
+        ));
 }

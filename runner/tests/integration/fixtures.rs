@@ -21,7 +21,10 @@ fn fixtures() -> Vec<std::path::PathBuf> {
 
 #[test]
 fn corpus_is_large_enough() {
-    assert!(fixtures().len() >= 30, "the issue asks for at least 30 invalid fixtures");
+    assert!(
+        fixtures().len() >= 30,
+        "the issue asks for at least 30 invalid fixtures"
+    );
 }
 
 #[test]
@@ -29,19 +32,36 @@ fn every_invalid_fixture_is_rejected_with_a_pinned_message() {
     // Relative paths keep the snapshots independent of the checkout location.
     std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).expect("cd to runner/");
     for path in fixtures() {
-        let name = path.file_stem().expect("file name").to_string_lossy().into_owned();
+        let name = path
+            .file_stem()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
         let rel = Path::new("tests/fixtures/invalid").join(path.file_name().expect("file name"));
         let started = Instant::now();
         let result = scenario::load_file(&rel, &[]);
-        assert!(started.elapsed() < Duration::from_secs(2), "{name}: validation took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{name}: validation took {:?}",
+            started.elapsed()
+        );
         let diags = match result {
             Ok(_) => panic!("{name}: an invalid fixture validated"),
             Err(d) => d,
         };
         assert!(diags.has_errors(), "{name}: no error");
         for d in &diags.0 {
-            assert!(d.line >= 1 && d.column >= 1, "{name}: location {}:{}", d.line, d.column);
-            assert!(!d.message.starts_with(char::is_uppercase), "{name}: messages are lowercase: {}", d.message);
+            assert!(
+                d.line >= 1 && d.column >= 1,
+                "{name}: location {}:{}",
+                d.line,
+                d.column
+            );
+            assert!(
+                !d.message.starts_with(char::is_uppercase),
+                "{name}: messages are lowercase: {}",
+                d.message
+            );
         }
         insta::assert_snapshot!(name, diags.render());
     }
@@ -49,7 +69,8 @@ fn every_invalid_fixture_is_rejected_with_a_pinned_message() {
 
 #[test]
 fn json_diagnostics_carry_the_same_locations() {
-    let rel = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/unknown-key-typo.yaml");
+    let rel =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/unknown-key-typo.yaml");
     let diags = scenario::load_file(&rel, &[]).expect_err("invalid");
     let json = serde_json::to_value(&diags.0).expect("serializes");
     let first = &json[0];

@@ -20,7 +20,9 @@ pub fn shipped_scenarios() -> Vec<PathBuf> {
     for dir in ["scenarios", "examples"] {
         let mut stack = vec![repo_root().join(dir)];
         while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else { continue };
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for e in entries.flatten() {
                 let p = e.path();
                 if p.is_dir() {

@@ -3,13 +3,18 @@
 //! serde_yaml, not loadline's loader) and loadline's own loader, and starts
 //! with the editor modeline.
 
-use loadline::scenario::schema::{SCHEMA_DRAFT07_PATH, SCHEMA_PATH, render, scenario_schema, scenario_schema_draft07};
+use loadline::scenario::schema::{
+    SCHEMA_DRAFT07_PATH, SCHEMA_PATH, render, scenario_schema, scenario_schema_draft07,
+};
 
 use super::{repo_root, shipped_scenarios};
 
 #[test]
 fn committed_schema_is_current() {
-    for (rel, generated) in [(SCHEMA_PATH, scenario_schema()), (SCHEMA_DRAFT07_PATH, scenario_schema_draft07())] {
+    for (rel, generated) in [
+        (SCHEMA_PATH, scenario_schema()),
+        (SCHEMA_DRAFT07_PATH, scenario_schema_draft07()),
+    ] {
         let path = repo_root().join(rel);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
@@ -21,8 +26,10 @@ fn committed_schema_is_current() {
 
 #[test]
 fn every_shipped_scenario_validates_against_the_committed_schema() {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_root().join(SCHEMA_PATH)).expect("schema committed")).expect("schema is JSON");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join(SCHEMA_PATH)).expect("schema committed"),
+    )
+    .expect("schema is JSON");
     let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
     let files = shipped_scenarios();
     assert!(!files.is_empty(), "no scenarios found");
@@ -30,15 +37,28 @@ fn every_shipped_scenario_validates_against_the_committed_schema() {
         let text = std::fs::read_to_string(&file).expect("readable");
         let first = text.lines().next().unwrap_or_default();
         assert!(
-            first.starts_with("# yaml-language-server: $schema=") && first.ends_with("schemas/scenario.schema.json"),
+            first.starts_with("# yaml-language-server: $schema=")
+                && first.ends_with("schemas/scenario.schema.json"),
             "{} must start with the schema modeline, found {first:?}",
             file.display()
         );
-        let doc: serde_json::Value = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{}: {e}", e.instance_path())).collect();
-        assert!(errors.is_empty(), "{} fails the schema: {errors:#?}", file.display());
+        let doc: serde_json::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} fails the schema: {errors:#?}",
+            file.display()
+        );
         if let Err(d) = loadline::scenario::load_file(&file, &[]) {
-            panic!("{} fails loadline's validation:\n{}", file.display(), d.render());
+            panic!(
+                "{} fails loadline's validation:\n{}",
+                file.display(),
+                d.render()
+            );
         }
     }
 }

@@ -1,0 +1,477 @@
+//! The WAL's on-disk format: segment headers, batch frames and records, with
+//! their encoders and checkers. It owns byte layout and checksums only; it
+//! does no I/O and knows nothing of files, sync or recovery policy.
+//!
+//! All integers are little-endian. CRCs are CRC32C (Castagnoli, hardware
+//! accelerated through the `crc32c` crate).
+//!
+//! # Segment file `<id>.wal` (id: 20 decimal digits)
+//!
+//! | bytes | field | meaning |
+//! |---|---|---|
+//! | 0..8 | magic | `LLWALSEG` |
+//! | 8..12 | version | format version, [`FORMAT_VERSION`] |
+//! | 12..16 | header crc | CRC32C of bytes 0..12 and 16..32 |
+//! | 16..24 | segment id | equals the id in the file name; ids are consecutive |
+//! | 24..32 | base position | log position of byte 32: the previous segment's base plus its frame bytes |
+//! | 32.. | frames | batch frames back to back; then the end of file or zeros (clean end) |
+//!
+//! # Batch frame (one [`Session::append`](crate::store::Session::append), written as one contiguous unit)
+//!
+//! | bytes | field | meaning |
+//! |---|---|---|
+//! | 0..4 | length | frame bytes including this header, `>= 32`; never trusted beyond the bytes remaining |
+//! | 4..8 | crc | CRC32C of bytes 0..4 and 8..length: the header *and* every record header and body |
+//! | 8..12 | magic | [`FRAME_MAGIC`]; a zero here means clean end |
+//! | 12..16 | count | records in the batch, `>= 1` |
+//! | 16..24 | stream id | the stream all records belong to |
+//! | 24..32 | first offset | offset of the first record; record `i` has offset `first + i` |
+//! | 32..length | records | `count` records, back to back |
+//!
+//! One CRC per batch makes a batch atomic: a torn batch fails its CRC as a
+//! whole, so recovery never returns part of one.
+//!
+//! # Record (inside a frame)
+//!
+//! | bytes | field | meaning |
+//! |---|---|---|
+//! | 0 | keys tag | 0 none, 1 single, 2 pair, 3 range |
+//! | 1..5 | body length | bytes of body |
+//! | 5.. | keys | 0, 8 or 16 bytes (`u64`s) as the tag says |
+//! | then | body | the record's bytes |
+
+use crate::store::api::{Keys, Offset, Record};
+
+/// Magic at the start of every segment file.
+pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"LLWALSEG";
+/// On-disk format version written and accepted.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+/// Bytes of the segment header.
+pub(crate) const SEGMENT_HEADER_LEN: usize = 32;
+/// Magic in every frame header (`LLFB` read as little-endian bytes).
+pub(crate) const FRAME_MAGIC: u32 = u32::from_le_bytes(*b"LLFB");
+/// Bytes of a frame header.
+pub(crate) const FRAME_HEADER_LEN: usize = 32;
+/// Largest record header (tag, length, two keys).
+const MAX_RECORD_HEADER: usize = 21;
+/// Bodies at least this large get their CRC computed outside the writer's
+/// lock and combined with the header CRC inside it.
+const COMBINE_THRESHOLD: usize = 4096;
+
+/// A decoded segment header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SegmentHeader {
+    /// The segment id.
+    pub(crate) id: u64,
+    /// Log position of the first frame byte.
+    pub(crate) base: u64,
+}
+
+/// Encodes a segment header.
+pub(crate) fn encode_segment_header(h: SegmentHeader) -> [u8; SEGMENT_HEADER_LEN] {
+    let mut b = [0u8; SEGMENT_HEADER_LEN];
+    b[0..8].copy_from_slice(&SEGMENT_MAGIC);
+    b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    b[16..24].copy_from_slice(&h.id.to_le_bytes());
+    b[24..32].copy_from_slice(&h.base.to_le_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&b[0..12]), &b[16..32]);
+    b[12..16].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// Decodes and checks a segment header; the error says what is wrong.
+pub(crate) fn decode_segment_header(b: &[u8]) -> Result<SegmentHeader, String> {
+    if b.len() < SEGMENT_HEADER_LEN {
+        return Err(format!(
+            "segment header needs {SEGMENT_HEADER_LEN} bytes, file has {}",
+            b.len()
+        ));
+    }
+    if b[0..8] != SEGMENT_MAGIC {
+        return Err("bad segment magic".to_owned());
+    }
+    let version = u32_at(b, 8);
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&b[0..12]), &b[16..32]);
+    if crc != u32_at(b, 12) {
+        return Err("segment header crc mismatch".to_owned());
+    }
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "unsupported format version {version} (this build reads {FORMAT_VERSION})"
+        ));
+    }
+    Ok(SegmentHeader {
+        id: u64_at(b, 16),
+        base: u64_at(b, 24),
+    })
+}
+
+/// A checked frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameHeader {
+    /// Frame bytes including the header.
+    pub(crate) len: u32,
+    /// Records in the frame.
+    pub(crate) count: u32,
+    /// Stream of every record.
+    pub(crate) stream: u64,
+    /// Offset of the first record.
+    pub(crate) first: Offset,
+}
+
+/// Why the bytes at a position are not a valid frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FrameFault {
+    /// Only zeros from here on (the first 12 bytes at least): a clean end.
+    Zero,
+    /// The frame claims more bytes than remain, or its header is cut:
+    /// what a torn write at the end of the log looks like.
+    Incomplete(String),
+    /// The frame fits but is wrong (crc, magic, structure).
+    Bad(String),
+}
+
+/// Encoded size of one record.
+pub(crate) fn record_len(r: &Record<'_>) -> usize {
+    5 + keys_len(r.keys) + r.body.len()
+}
+
+fn keys_len(k: Keys) -> usize {
+    match k {
+        Keys::None => 0,
+        Keys::Single(_) => 8,
+        Keys::Pair(..) | Keys::Range(..) => 16,
+    }
+}
+
+/// Encoded size of a frame holding `batch`.
+pub(crate) fn frame_len(batch: &[Record<'_>]) -> usize {
+    FRAME_HEADER_LEN + batch.iter().map(record_len).sum::<usize>()
+}
+
+/// A frame encoded without its first offset and CRC, which are only known
+/// under the writer's lock; [`PendingFrame::seal`] fills them in.
+#[derive(Debug)]
+pub(crate) struct PendingFrame {
+    /// CRC of the records part when it was worth computing up front.
+    body_crc: Option<u32>,
+}
+
+/// Appends an encoded frame for `batch` to `out` (cleared first), with the
+/// first offset and CRC left for [`PendingFrame::seal`]. The caller checks
+/// that the batch is non-empty and that [`frame_len`] fits a `u32`.
+pub(crate) fn encode_frame(out: &mut Vec<u8>, stream: u64, batch: &[Record<'_>]) -> PendingFrame {
+    let len = frame_len(batch);
+    out.clear();
+    out.reserve(len);
+    out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&FRAME_MAGIC.to_le_bytes());
+    out.extend_from_slice(&u32::try_from(batch.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(&stream.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes());
+    for r in batch {
+        let mut h = [0u8; MAX_RECORD_HEADER];
+        let (tag, a, b) = match r.keys {
+            Keys::None => (0u8, 0, 0),
+            Keys::Single(a) => (1, a, 0),
+            Keys::Pair(a, b) => (2, a, b),
+            Keys::Range(a, b) => (3, a, b),
+        };
+        h[0] = tag;
+        h[1..5].copy_from_slice(
+            &u32::try_from(r.body.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
+        h[5..13].copy_from_slice(&a.to_le_bytes());
+        h[13..21].copy_from_slice(&b.to_le_bytes());
+        out.extend_from_slice(&h[..5 + keys_len(r.keys)]);
+        out.extend_from_slice(r.body);
+    }
+    let body_crc = (len - FRAME_HEADER_LEN >= COMBINE_THRESHOLD)
+        .then(|| crc32c::crc32c(&out[FRAME_HEADER_LEN..]));
+    PendingFrame { body_crc }
+}
+
+impl PendingFrame {
+    /// Writes the first offset and the CRC into `frame` (as made by
+    /// [`encode_frame`]).
+    pub(crate) fn seal(&self, frame: &mut [u8], first: Offset) {
+        frame[24..32].copy_from_slice(&first.to_le_bytes());
+        let crc = match self.body_crc {
+            Some(body) => {
+                let head = crc32c::crc32c_append(
+                    crc32c::crc32c(&frame[0..4]),
+                    &frame[8..FRAME_HEADER_LEN],
+                );
+                crc32c::crc32c_combine(head, body, frame.len() - FRAME_HEADER_LEN)
+            }
+            None => frame_crc(frame),
+        };
+        frame[4..8].copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
+fn frame_crc(frame: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&frame[0..4]), &frame[8..])
+}
+
+/// Checks the frame starting at `b[0]` (`b` runs to the end of the valid
+/// bytes of the file): header sanity, length against the bytes remaining,
+/// CRC, and that the records exactly fill the frame.
+pub(crate) fn check_frame(b: &[u8]) -> Result<FrameHeader, FrameFault> {
+    if b.len() < FRAME_HEADER_LEN {
+        if b.iter().all(|&x| x == 0) {
+            return Err(FrameFault::Zero);
+        }
+        return Err(FrameFault::Incomplete(format!(
+            "frame header cut short: {} of {FRAME_HEADER_LEN} bytes",
+            b.len()
+        )));
+    }
+    if b[0..12].iter().all(|&x| x == 0) {
+        return Err(FrameFault::Zero);
+    }
+    let len = u32_at(b, 0);
+    if u32_at(b, 8) != FRAME_MAGIC {
+        return Err(FrameFault::Bad("bad frame magic".to_owned()));
+    }
+    if (len as usize) < FRAME_HEADER_LEN + 5 {
+        return Err(FrameFault::Bad(format!(
+            "frame length {len} is below the minimum"
+        )));
+    }
+    if len as usize > b.len() {
+        return Err(FrameFault::Incomplete(format!(
+            "frame length {len} exceeds the {} bytes remaining",
+            b.len()
+        )));
+    }
+    let frame = &b[..len as usize];
+    if frame_crc(frame) != u32_at(b, 4) {
+        return Err(FrameFault::Bad("frame crc mismatch".to_owned()));
+    }
+    let h = FrameHeader {
+        len,
+        count: u32_at(b, 12),
+        stream: u64_at(b, 16),
+        first: u64_at(b, 24),
+    };
+    // Structure: exactly `count` records filling the frame.
+    let mut n = 0u32;
+    for r in Records::new(frame) {
+        r.map_err(FrameFault::Bad)?;
+        n += 1;
+    }
+    if n != h.count || n == 0 {
+        return Err(FrameFault::Bad(format!(
+            "frame header says {} records, frame holds {n}",
+            h.count
+        )));
+    }
+    if h.first.checked_add(u64::from(h.count)).is_none() {
+        return Err(FrameFault::Bad("frame offsets overflow".to_owned()));
+    }
+    Ok(h)
+}
+
+/// Iterates the records of a frame (`frame` is exactly one frame, already
+/// checked or written by this process), yielding keys and body.
+pub(crate) struct Records<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Records<'a> {
+    /// Records of `frame`.
+    pub(crate) fn new(frame: &'a [u8]) -> Self {
+        Self {
+            rest: frame.get(FRAME_HEADER_LEN..).unwrap_or(&[]),
+        }
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<(Keys, &'a [u8]), String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let b = self.rest;
+        if b.len() < 5 {
+            self.rest = &[];
+            return Some(Err("record header cut short".to_owned()));
+        }
+        let tag = b[0];
+        let body_len = u32_at(b, 1) as usize;
+        let klen = match tag {
+            0 => 0,
+            1 => 8,
+            2 | 3 => 16,
+            t => {
+                self.rest = &[];
+                return Some(Err(format!("unknown keys tag {t}")));
+            }
+        };
+        // The body length is checked against the bytes remaining before any
+        // slicing: a damaged length never reaches an allocation or index.
+        if b.len() - 5 < klen || b.len() - 5 - klen < body_len {
+            self.rest = &[];
+            return Some(Err(format!(
+                "record body length {body_len} exceeds the frame"
+            )));
+        }
+        let keys = match tag {
+            0 => Keys::None,
+            1 => Keys::Single(u64_at(b, 5)),
+            2 => Keys::Pair(u64_at(b, 5), u64_at(b, 13)),
+            _ => Keys::Range(u64_at(b, 5), u64_at(b, 13)),
+        };
+        let start = 5 + klen;
+        let body = &b[start..start + body_len];
+        self.rest = &b[start + body_len..];
+        Some(Ok((keys, body)))
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut x = [0u8; 4];
+    x.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(x)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(x)
+}
+
+/// Reads a little-endian `u64` (for the trim file).
+pub(crate) fn read_u64(b: &[u8], at: usize) -> u64 {
+    u64_at(b, at)
+}
+
+/// Reads a little-endian `u32` (for the trim file).
+pub(crate) fn read_u32(b: &[u8], at: usize) -> u32 {
+    u32_at(b, at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn keys_strategy() -> impl Strategy<Value = Keys> {
+        prop_oneof![
+            Just(Keys::None),
+            any::<u64>().prop_map(Keys::Single),
+            (any::<u64>(), any::<u64>()).prop_map(|(a, b)| Keys::Pair(a, b)),
+            (any::<u64>(), any::<u64>()).prop_map(|(a, b)| Keys::Range(a, b)),
+        ]
+    }
+
+    fn batch_strategy() -> impl Strategy<Value = Vec<(Keys, Vec<u8>)>> {
+        let body = prop_oneof![
+            4 => proptest::collection::vec(any::<u8>(), 0..64),
+            1 => proptest::collection::vec(any::<u8>(), 4000..9000),
+            1 => Just(Vec::new()),
+        ];
+        proptest::collection::vec((keys_strategy(), body), 1..12)
+    }
+
+    fn decode(frame: &[u8]) -> (FrameHeader, Vec<(Keys, Vec<u8>)>) {
+        let h = check_frame(frame).expect("valid frame");
+        let recs = Records::new(&frame[..h.len as usize])
+            .map(|r| r.map(|(k, b)| (k, b.to_vec())).expect("record"))
+            .collect();
+        (h, recs)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn frames_round_trip(batch in batch_strategy(), stream in any::<u64>(), first in 0u64..u64::MAX / 2) {
+            let recs: Vec<Record<'_>> = batch.iter().map(|(k, b)| Record { keys: *k, body: b }).collect();
+            let mut buf = Vec::new();
+            let p = encode_frame(&mut buf, stream, &recs);
+            p.seal(&mut buf, first);
+            prop_assert_eq!(buf.len(), frame_len(&recs));
+            // Trailing bytes after the frame do not matter.
+            buf.extend_from_slice(&[0xAB; 7]);
+            let (h, got) = decode(&buf);
+            prop_assert_eq!(h.stream, stream);
+            prop_assert_eq!(h.first, first);
+            prop_assert_eq!(h.count as usize, batch.len());
+            prop_assert_eq!(got, batch);
+        }
+
+        #[test]
+        fn every_single_bit_flip_is_detected(batch in batch_strategy(), bit in any::<prop::sample::Index>()) {
+            let recs: Vec<Record<'_>> = batch.iter().map(|(k, b)| Record { keys: *k, body: b }).collect();
+            let mut buf = Vec::new();
+            encode_frame(&mut buf, 9, &recs).seal(&mut buf, 3);
+            let i = bit.index(buf.len() * 8);
+            buf[i / 8] ^= 1 << (i % 8);
+            prop_assert!(check_frame(&buf).is_err(), "flip of bit {} accepted", i);
+        }
+    }
+
+    #[test]
+    fn combined_crc_equals_plain_crc() {
+        // Guards the crc32c_combine shortcut for large bodies.
+        let body = vec![0x5Au8; COMBINE_THRESHOLD + 10];
+        let recs = [Record {
+            keys: Keys::Single(4),
+            body: &body,
+        }];
+        let mut buf = Vec::new();
+        let p = encode_frame(&mut buf, 1, &recs);
+        assert!(p.body_crc.is_some());
+        p.seal(&mut buf, 77);
+        assert_eq!(read_u32(&buf, 4), frame_crc(&buf));
+    }
+
+    #[test]
+    fn segment_header_round_trips_and_rejects_damage() {
+        let h = SegmentHeader {
+            id: 42,
+            base: 1 << 40,
+        };
+        let mut b = encode_segment_header(h);
+        assert_eq!(decode_segment_header(&b), Ok(h));
+        b[20] ^= 1;
+        assert!(decode_segment_header(&b).expect_err("flip").contains("crc"));
+        assert!(
+            decode_segment_header(&b[..10])
+                .expect_err("short")
+                .contains("needs 32")
+        );
+    }
+
+    #[test]
+    fn zero_and_cut_frames_are_told_apart() {
+        assert_eq!(check_frame(&[0u8; 100]), Err(FrameFault::Zero));
+        assert_eq!(check_frame(&[0u8; 5]), Err(FrameFault::Zero));
+        let mut buf = Vec::new();
+        encode_frame(
+            &mut buf,
+            1,
+            &[Record {
+                keys: Keys::None,
+                body: b"hello",
+            }],
+        )
+        .seal(&mut buf, 0);
+        for cut in 1..buf.len() {
+            assert!(
+                matches!(check_frame(&buf[..cut]), Err(FrameFault::Incomplete(_))),
+                "cut at {cut}"
+            );
+        }
+        // A length claiming more than remains is never trusted.
+        let mut huge = buf.clone();
+        huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(check_frame(&huge), Err(FrameFault::Incomplete(_))));
+    }
+}

@@ -1,0 +1,261 @@
+//! The `wal` target: loadline's own segmented write-ahead log.
+//!
+//! Many streams share one log of segment files (as loglets do); each append
+//! is one CRC32C-checked batch frame; a per-stream in-memory index maps
+//! offsets to frames. This module declares the parts and holds
+//! [`WalStore`], which ties them together behind the [`Store`] API:
+//!
+//! | file | owns |
+//! |---|---|
+//! | `format` | on-disk layout (documented as tables) and checksums |
+//! | `segment` | segment handles, sealed-segment memory maps (the only `unsafe`) |
+//! | `writer` | options, sync policies, roll and seal, group commit, poisoning |
+//! | `recovery` | open-time scan: ordered ids, torn tails, damage, index rebuild |
+//! | `index` | the per-stream offset → (segment, position) index |
+//! | `trim` | persisted trim points and the lowest live segment |
+//! | `session` | the [`Session`] operations: append, read, trim, sync |
+//! | `stats` | the statistics it reports |
+//! | `io` | the I/O seam: real files, injected faults, simulated power loss |
+
+mod format;
+mod index;
+pub(crate) mod io;
+mod recovery;
+mod segment;
+mod session;
+mod stats;
+mod trim;
+mod writer;
+
+pub use io::SimFs;
+pub use stats::STATS;
+pub use writer::{MIN_SEGMENT_SIZE, WalOptions, WalSync};
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+
+use self::index::Index;
+use self::io::{Io, RealIo};
+use self::segment::Segment;
+use self::stats::{Counters, RecoveryStats};
+use self::trim::TrimState;
+use self::writer::{GroupCommit, SyncTarget, Writer, create_segment, io_err};
+use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
+
+/// The `wal` store: a durable, segmented write-ahead log in one directory.
+/// Log operations only; persistent.
+pub struct WalStore {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for WalStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WalStore")
+            .field("dir", &self.shared.dir)
+            .field("opts", &self.shared.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// State shared by the store and its sessions. Lock order: `trim_state`,
+/// then `writer`, then `index` / `segments`, then `commit` (taken last; a
+/// group-commit leader holds no lock while it captures and syncs).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: WalOptions,
+    pub(crate) io: Arc<dyn Io>,
+    pub(crate) writer: Mutex<Writer>,
+    pub(crate) commit: GroupCommit,
+    pub(crate) index: RwLock<Index>,
+    pub(crate) segments: RwLock<BTreeMap<u64, Arc<Segment>>>,
+    /// Serialises trims and holds the persisted trim state.
+    pub(crate) trim_state: Mutex<TrimState>,
+    /// Set (once) by the first failed fsync or write.
+    pub(crate) poison: OnceLock<String>,
+    pub(crate) counters: Counters,
+    pub(crate) recovery: RecoveryStats,
+    /// Keeps the directory locked while the store is open.
+    _lock: Box<dyn fmt::Debug + Send + Sync>,
+}
+
+impl WalStore {
+    /// Opens (creating if needed) the log in `dir` and recovers it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] for bad options; [`StoreError::Io`] when the
+    /// directory cannot be created, locked (another store has it open) or
+    /// read; [`StoreError::Corrupt`] when recovery finds damage that is not
+    /// a torn tail, or a missing or duplicate segment.
+    pub fn open(dir: &Path, opts: &WalOptions) -> Result<WalStore, StoreError> {
+        Self::open_with_io(dir, opts, Arc::new(RealIo))
+    }
+
+    /// [`WalStore::open`] on a simulated file system that can lose power
+    /// ([`SimFs::power_loss`]): what `restart: power-loss` uses. `dir` names
+    /// a directory inside `sim`, not on disk.
+    ///
+    /// # Errors
+    ///
+    /// As [`WalStore::open`].
+    pub fn open_simulated(
+        dir: &Path,
+        opts: &WalOptions,
+        sim: &SimFs,
+    ) -> Result<WalStore, StoreError> {
+        Self::open_with_io(dir, opts, Arc::new(sim.clone()))
+    }
+
+    /// [`WalStore::open`] through an I/O seam (fault injection, simulated
+    /// power loss).
+    pub(crate) fn open_with_io(
+        dir: &Path,
+        opts: &WalOptions,
+        io: Arc<dyn Io>,
+    ) -> Result<WalStore, StoreError> {
+        if opts.segment_size < MIN_SEGMENT_SIZE {
+            return Err(StoreError::Invalid {
+                op: "open wal",
+                detail: format!(
+                    "segment_size {} is below the minimum of {MIN_SEGMENT_SIZE} bytes",
+                    opts.segment_size
+                ),
+            });
+        }
+        io.create_dir_all(dir)
+            .map_err(|e| io_err("create directory", dir, e))?;
+        let lock = io.lock_dir(dir).map_err(|e| io_err("lock", dir, e))?;
+        let counters = Counters::default();
+        let rec = recovery::recover(io.as_ref(), dir, opts, &counters)?;
+        let mut segments = BTreeMap::new();
+        let mut active = None;
+        for s in rec.segments {
+            let seg = Arc::new(Segment::new(s.id, dir, s.file));
+            match s.map {
+                Some(map) => seg.set_sealed(map),
+                None => active = Some((Arc::clone(&seg), s.len, s.base)),
+            }
+            segments.insert(s.id, seg);
+        }
+        let (active, pos, base) = match active {
+            Some(a) => a,
+            None => {
+                let seg = create_segment(
+                    io.as_ref(),
+                    dir,
+                    opts,
+                    &counters,
+                    rec.next_id,
+                    rec.next_base,
+                )?;
+                segments.insert(seg.id, Arc::clone(&seg));
+                (seg, format::SEGMENT_HEADER_LEN as u64, rec.next_base)
+            }
+        };
+        let tails = rec.index.iter().map(|(s, i)| (*s, i.tail)).collect();
+        let writer = Writer {
+            active,
+            pos,
+            base,
+            tails,
+            counts: Default::default(),
+        };
+        let end = writer.end();
+        Ok(WalStore {
+            shared: Arc::new(Shared {
+                dir: dir.to_path_buf(),
+                opts: *opts,
+                io,
+                writer: Mutex::new(writer),
+                commit: GroupCommit::new(end),
+                index: RwLock::new(rec.index),
+                segments: RwLock::new(segments),
+                trim_state: Mutex::new(rec.trim),
+                poison: OnceLock::new(),
+                counters,
+                recovery: rec.stats,
+                _lock: lock,
+            }),
+        })
+    }
+}
+
+impl Shared {
+    /// The sync target a group-commit leader uses: the active file and the
+    /// log end, captured together under the writer lock.
+    pub(crate) fn sync_target(&self) -> SyncTarget {
+        let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        SyncTarget {
+            file: Arc::clone(&w.active.file),
+            path: w.active.path.clone(),
+            end: w.end(),
+            records: w.counts.records,
+        }
+    }
+
+    /// Waits until the log is durable up to `target` (group commit).
+    pub(crate) fn wait_durable(
+        &self,
+        target: u64,
+        window: Option<std::time::Duration>,
+    ) -> Result<(), StoreError> {
+        self.commit
+            .wait(target, window, &self.poison, &self.counters, &|| {
+                self.sync_target()
+            })
+    }
+
+    /// Poisons the store after a failed write or sync.
+    pub(crate) fn poison(&self, cause: &StoreError) {
+        let _ = self.poison.set(cause.to_string());
+        self.commit.wake_all();
+    }
+
+    /// The error for any write after poisoning, if poisoned.
+    pub(crate) fn check_poison(&self) -> Result<(), StoreError> {
+        match self.poison.get() {
+            Some(cause) => Err(StoreError::Poisoned {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Store for WalStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            log: true,
+            kv: false,
+            persistent: true,
+        }
+    }
+
+    fn session(&self) -> Result<Box<dyn Session>, StoreError> {
+        Ok(Box::new(session::WalSession::new(Arc::clone(&self.shared))))
+    }
+
+    fn stats(&self) -> StoreStats {
+        let counts = self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .counts;
+        stats::snapshot(&self.shared.counters, counts, self.shared.recovery)
+    }
+
+    /// Makes everything written durable (under every sync policy), then
+    /// closes. Fails with [`StoreError::Poisoned`] after an earlier failure.
+    fn close(self: Box<Self>) -> Result<(), StoreError> {
+        self.shared.check_poison()?;
+        let end = self.shared.sync_target().end;
+        self.shared.wait_durable(end, None)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,385 @@
+//! WAL recovery on open: finds the segments, checks every frame, rebuilds
+//! the per-stream index and decides where the log ends.
+//!
+//! Rules (compare RocksDB's WAL recovery modes: this is
+//! `kTolerateCorruptedTailRecords` for the last segment and
+//! `kAbsoluteConsistency` everywhere else):
+//! - Segments are read in id order; ids must be consecutive from the lowest
+//!   live id (from the trim file) and each header's base position must
+//!   continue the previous segment: a gap is a *missing segment*, two files
+//!   for one id a *duplicate*; both fail the open.
+//! - Segments below the lowest live id are leftovers of trims whose unlink
+//!   a crash undid; they are deleted again, never read.
+//! - Every frame's CRC is checked. A length is never trusted beyond the bytes
+//!   remaining in the file.
+//! - Zeros where a frame should start (through the end of the file) are a
+//!   clean end (preallocated space).
+//! - In the last segment, damage with no valid frame after it is a torn
+//!   tail: it is truncated (and the truncation fsynced) and its bytes are
+//!   reported as dropped (trailing zeros not counted). Damage followed by a
+//!   valid frame is not a torn write: the open fails naming the segment and
+//!   the byte offset. Sealed segments were fsynced before the next segment
+//!   existed, so any damage in them fails the open.
+//! - Records of each stream must continue densely; trim points from the
+//!   trim file hide what lies below them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::format::{
+    FRAME_HEADER_LEN, FRAME_MAGIC, FrameFault, SEGMENT_HEADER_LEN, check_frame,
+    decode_segment_header, read_u32,
+};
+use super::index::{BatchLoc, Index, StreamIndex};
+use super::io::{Io, IoFile, OpenMode};
+use super::segment::{Mapped, file_name, parse_file_name};
+use super::stats::{Counters, RecoveryStats};
+use super::trim::{TRIM_TMP, TrimState};
+use super::writer::{WalOptions, io_err, sync_dir, sync_file};
+use crate::store::api::StoreError;
+
+/// One recovered segment.
+#[derive(Debug)]
+pub(crate) struct RecoveredSegment {
+    pub(crate) id: u64,
+    pub(crate) file: Arc<dyn IoFile>,
+    /// Bytes of header plus valid frames.
+    pub(crate) len: u64,
+    pub(crate) base: u64,
+    /// The map used to scan it (kept for sealed segments).
+    pub(crate) map: Option<Mapped>,
+}
+
+/// Everything recovery found.
+#[derive(Debug)]
+pub(crate) struct Recovered {
+    /// Live segments in id order; the last one (if any) becomes active.
+    pub(crate) segments: Vec<RecoveredSegment>,
+    /// The id and base position for a new segment when none is left.
+    pub(crate) next_id: u64,
+    pub(crate) next_base: u64,
+    pub(crate) index: Index,
+    pub(crate) trim: TrimState,
+    pub(crate) stats: RecoveryStats,
+}
+
+fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        offset,
+        detail: detail.into(),
+    }
+}
+
+/// The first position after `from` where a valid frame starts, if any.
+fn find_valid_frame(b: &[u8], from: usize) -> Option<usize> {
+    let magic = FRAME_MAGIC.to_le_bytes();
+    let mut q = from;
+    while q + FRAME_HEADER_LEN <= b.len() {
+        if b[q + 8..q + 12] == magic
+            && read_u32(b, q) as usize >= FRAME_HEADER_LEN
+            && check_frame(&b[q..]).is_ok()
+        {
+            return Some(q);
+        }
+        q += 1;
+    }
+    None
+}
+
+/// Bytes from `from` up to and including the last non-zero byte.
+fn nonzero_extent(b: &[u8], from: usize) -> u64 {
+    b[from..]
+        .iter()
+        .rposition(|&x| x != 0)
+        .map_or(0, |i| i as u64 + 1)
+}
+
+/// Recovers the log in `dir` (see the module docs for the rules).
+pub(crate) fn recover(
+    io: &dyn Io,
+    dir: &Path,
+    opts: &WalOptions,
+    counters: &Counters,
+) -> Result<Recovered, StoreError> {
+    let started = Instant::now();
+    let mut stats = RecoveryStats::default();
+    let names = io
+        .list_dir(dir)
+        .map_err(|e| io_err("list directory", dir, e))?;
+    let mut ids: BTreeMap<u64, String> = BTreeMap::new();
+    for name in names {
+        if name == TRIM_TMP {
+            // A trim-file update that never got renamed into place.
+            let p = dir.join(&name);
+            io.remove_file(&p).map_err(|e| io_err("remove", &p, e))?;
+            continue;
+        }
+        if let Some(id) = parse_file_name(&name)
+            && let Some(other) = ids.insert(id, name.clone())
+        {
+            return Err(corrupt(
+                &dir.join(&name),
+                0,
+                format!("duplicate segment {id}: also in {other}"),
+            ));
+        }
+    }
+    let trim = TrimState::load(io, dir)?;
+
+    // Leftovers below the lowest live segment: delete again.
+    let stale: Vec<u64> = ids.range(..trim.first_live).map(|(id, _)| *id).collect();
+    for id in &stale {
+        if let Some(name) = ids.remove(id) {
+            let p = dir.join(name);
+            io.remove_file(&p)
+                .map_err(|e| io_err("remove trimmed segment", &p, e))?;
+        }
+    }
+    if !stale.is_empty() {
+        sync_dir(counters, io, dir)?;
+    }
+
+    // Consecutive ids, starting at the lowest live one.
+    let mut expect_id = match ids.keys().next() {
+        Some(&first) if trim.first_live > 0 && first != trim.first_live => {
+            return Err(corrupt(
+                &dir.join(file_name(trim.first_live)),
+                0,
+                format!(
+                    "missing segment {}: the trim file says it is the lowest live one",
+                    trim.first_live
+                ),
+            ));
+        }
+        Some(&first) => first,
+        // The active segment is never below the lowest live id and never
+        // deleted, so a trimmed log without any segment lost one.
+        None if trim.first_live > 0 => {
+            return Err(corrupt(
+                &dir.join(file_name(trim.first_live)),
+                0,
+                format!(
+                    "missing segment {}: the trim file says it is the lowest live one",
+                    trim.first_live
+                ),
+            ));
+        }
+        None => 1,
+    };
+    for &id in ids.keys() {
+        if id != expect_id {
+            return Err(corrupt(
+                &dir.join(file_name(expect_id)),
+                0,
+                format!(
+                    "missing segment {expect_id} (found segment {id} after {})",
+                    expect_id - 1
+                ),
+            ));
+        }
+        expect_id += 1;
+    }
+
+    let mut index = Index::new();
+    let mut segments = Vec::new();
+    let mut next_base: Option<u64> = None;
+    let n = ids.len();
+    let mut next_id = ids.keys().next().copied().unwrap_or(expect_id);
+    for (i, (&id, name)) in ids.iter().enumerate() {
+        let last = i + 1 == n;
+        let path = dir.join(name);
+        let file = io
+            .open(&path, OpenMode::Existing)
+            .map_err(|e| io_err("open segment", &path, e))?;
+        let file_len = file.len().map_err(|e| io_err("stat segment", &path, e))?;
+        let map = file
+            .map(file_len)
+            .map_err(|e| io_err("map segment", &path, e))?;
+        stats.bytes_scanned += file_len;
+        let header = match decode_segment_header(&map) {
+            Ok(h) => h,
+            Err(detail) => {
+                // A last segment whose creation was cut short (its header
+                // is synced before any frame is written, so nothing in it
+                // was ever acknowledged): remove it.
+                let rest_empty = map
+                    .get(SEGMENT_HEADER_LEN..)
+                    .is_none_or(|r| r.iter().all(|&x| x == 0));
+                if last && rest_empty {
+                    stats.dropped_bytes += nonzero_extent(&map, 0);
+                    drop(map);
+                    io.remove_file(&path)
+                        .map_err(|e| io_err("remove torn segment", &path, e))?;
+                    sync_dir(counters, io, dir)?;
+                    next_id = id;
+                    break;
+                }
+                return Err(corrupt(&path, 0, detail));
+            }
+        };
+        if header.id != id {
+            return Err(corrupt(
+                &path,
+                16,
+                format!("file of segment {id} holds segment {}", header.id),
+            ));
+        }
+        if let Some(b) = next_base
+            && header.base != b
+        {
+            return Err(corrupt(
+                &path,
+                24,
+                format!(
+                    "base position {} does not continue the previous segment (ends at {b})",
+                    header.base
+                ),
+            ));
+        }
+        // Scan frames.
+        let mut pos = SEGMENT_HEADER_LEN;
+        let mut torn = false;
+        loop {
+            let fault = match check_frame(&map[pos..]) {
+                Ok(h) => {
+                    push(
+                        &mut index, &trim, &path, pos as u64, id, h.len, h.count, h.stream, h.first,
+                    )?;
+                    stats.records += u64::from(h.count);
+                    pos += h.len as usize;
+                    continue;
+                }
+                Err(FrameFault::Zero) if map[pos..].iter().all(|&x| x == 0) => break,
+                Err(FrameFault::Zero) => "zeros followed by data".to_owned(),
+                Err(FrameFault::Incomplete(d) | FrameFault::Bad(d)) => d,
+            };
+            if !last {
+                return Err(corrupt(
+                    &path,
+                    pos as u64,
+                    format!("{fault} in a sealed segment"),
+                ));
+            }
+            if let Some(q) = find_valid_frame(&map, pos + 1) {
+                return Err(corrupt(
+                    &path,
+                    pos as u64,
+                    format!(
+                        "{fault}, followed by a valid frame at byte {q}: damage, not a torn tail"
+                    ),
+                ));
+            }
+            stats.dropped_bytes += nonzero_extent(&map, pos);
+            torn = true;
+            break;
+        }
+        let len = pos as u64;
+        next_base = Some(header.base + (len - SEGMENT_HEADER_LEN as u64));
+        next_id = id + 1;
+        if last {
+            drop(map);
+            // Cut the torn tail (or tidy trailing zeros when not
+            // preallocating); then make everything recovered durable, so the
+            // log is durable up to its recovered end.
+            if file_len > len && (torn || !opts.preallocate) {
+                file.set_len(len)
+                    .map_err(|e| io_err("truncate torn tail", &path, e))?;
+                if opts.preallocate {
+                    file.set_len(opts.segment_size.max(len))
+                        .map_err(|e| io_err("preallocate", &path, e))?;
+                }
+            }
+            sync_file(counters, file.as_ref(), &path)?;
+            segments.push(RecoveredSegment {
+                id,
+                file,
+                len,
+                base: header.base,
+                map: None,
+            });
+        } else {
+            segments.push(RecoveredSegment {
+                id,
+                file,
+                len,
+                base: header.base,
+                map: Some(map),
+            });
+        }
+    }
+
+    for (&stream, &t) in &trim.points {
+        index.entry(stream).or_default().set_trim_point(t);
+    }
+    stats.nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    Ok(Recovered {
+        segments,
+        next_id,
+        next_base: next_base.unwrap_or(0),
+        index,
+        trim,
+        stats,
+    })
+}
+
+/// Adds a recovered frame to the index, checking that its stream continues
+/// densely.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one frame's fields, kept flat on the recovery path"
+)]
+fn push(
+    index: &mut Index,
+    trim: &TrimState,
+    path: &Path,
+    pos: u64,
+    seg: u64,
+    len: u32,
+    count: u32,
+    stream: u64,
+    first: u64,
+) -> Result<(), StoreError> {
+    let trim_point = trim.points.get(&stream).copied().unwrap_or(0);
+    let s = match index.entry(stream) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            // Segments are only deleted below every stream's trim point, so
+            // a stream's first surviving record is at or below it.
+            if first > trim_point {
+                return Err(corrupt(
+                    path,
+                    pos,
+                    format!(
+                        "stream {stream} starts at offset {first}, above its trim point {trim_point}: records are missing"
+                    ),
+                ));
+            }
+            v.insert(StreamIndex {
+                trim_point,
+                tail: first,
+                batches: Default::default(),
+            })
+        }
+    };
+    if first != s.tail {
+        return Err(corrupt(
+            path,
+            pos,
+            format!(
+                "stream {stream} continues at offset {first}, expected {}",
+                s.tail
+            ),
+        ));
+    }
+    s.push(BatchLoc {
+        first,
+        count,
+        seg,
+        pos,
+        len,
+    });
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Segment files as the reader sees them: the open handle of one segment,
+//! its sealed read-only memory map, and the only `unsafe` code of the WAL
+//! (creating that map).
+//!
+//! A segment is *active* while the writer appends to it (read through
+//! `pread`) and *sealed* once it is full, truncated to its last frame and
+//! fsynced (read through a memory map of exactly its final length). Sealed
+//! files never change again until they are unlinked, and the log directory
+//! is locked by one store, so a mapped file never shrinks under a reader.
+//!
+//! It does not own the format (see `format`) or writing (see `writer`).
+#![expect(
+    unsafe_code,
+    reason = "memory-mapping sealed segments is the one unsafe operation of the WAL; see SAFETY notes"
+)]
+
+use std::fs::File;
+use std::io;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use super::io::{IoFile, read_exact_at};
+
+/// A read-only view of the start of a file: a memory map, or owned bytes
+/// (the simulated file system, and empty files, which cannot be mapped).
+#[derive(Debug)]
+pub(crate) enum Mapped {
+    /// A private read-only memory map.
+    Mmap(memmap2::Mmap),
+    /// Bytes held in memory.
+    Owned(Arc<[u8]>),
+}
+
+impl Deref for Mapped {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Mapped::Mmap(m) => m,
+            Mapped::Owned(b) => b,
+        }
+    }
+}
+
+/// Maps bytes `0..len` of `file` read-only, after checking the file holds
+/// at least `len` bytes (a map beyond the end of file faults on access).
+pub(crate) fn map_file(file: &File, len: u64) -> io::Result<Mapped> {
+    let actual = file.metadata()?.len();
+    if actual < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("cannot map {len} bytes of a {actual}-byte file"),
+        ));
+    }
+    if len == 0 {
+        return Ok(Mapped::Owned(Arc::from(&[][..])));
+    }
+    let map_len = usize::try_from(len)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "segment too large to map"))?;
+    // SAFETY: the map is read-only and private, and covers only bytes that
+    // exist (checked just above). Its callers map only (a) sealed segments,
+    // which are never written or truncated again before being unlinked
+    // (unlinking keeps the pages of a live map valid), and (b) segments during
+    // recovery, before any truncation and while the directory lock keeps
+    // every other store out. So the file never shrinks under the map, which
+    // is the condition under which reading it could fault (SIGBUS) or observe
+    // changing bytes.
+    let map = unsafe { memmap2::MmapOptions::new().len(map_len).map(file)? };
+    Ok(Mapped::Mmap(map))
+}
+
+/// The file name of segment `id`: 20 digits, so names sort as ids do.
+pub(crate) fn file_name(id: u64) -> String {
+    format!("{id:020}.wal")
+}
+
+/// Parses a segment file name (`<digits>.wal`) into its id.
+pub(crate) fn parse_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".wal")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// One segment as readers use it.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    /// Segment id.
+    pub(crate) id: u64,
+    /// Path of the file.
+    pub(crate) path: PathBuf,
+    /// The open file (written through by the writer while active).
+    pub(crate) file: Arc<dyn IoFile>,
+    /// The read-only map, set once the segment is sealed.
+    sealed: OnceLock<Mapped>,
+}
+
+impl Segment {
+    /// A handle on an open segment file.
+    pub(crate) fn new(id: u64, dir: &Path, file: Arc<dyn IoFile>) -> Self {
+        Self {
+            id,
+            path: dir.join(file_name(id)),
+            file,
+            sealed: OnceLock::new(),
+        }
+    }
+
+    /// Marks the segment sealed at `len` bytes (the file is final and
+    /// synced) and maps it for reads.
+    pub(crate) fn seal(&self, len: u64) -> io::Result<()> {
+        let map = self.file.map(len)?;
+        // A second seal cannot happen: the writer seals each segment once.
+        let _ = self.sealed.set(map);
+        Ok(())
+    }
+
+    /// Marks the segment sealed with an existing map of its final bytes
+    /// (recovery maps segments while scanning them).
+    pub(crate) fn set_sealed(&self, map: Mapped) {
+        let _ = self.sealed.set(map);
+    }
+
+    /// True once sealed.
+    #[cfg(test)]
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.sealed.get().is_some()
+    }
+
+    /// The bytes `pos..pos + len`: borrowed from the map of a sealed
+    /// segment, or read with `pread` into `scratch` for the active one.
+    pub(crate) fn bytes<'a>(
+        &'a self,
+        pos: u64,
+        len: usize,
+        scratch: &'a mut Vec<u8>,
+    ) -> io::Result<&'a [u8]> {
+        if let Some(map) = self.sealed.get() {
+            let start = usize::try_from(pos).unwrap_or(usize::MAX);
+            return map.get(start..start.saturating_add(len)).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "read beyond the sealed segment",
+                )
+            });
+        }
+        scratch.clear();
+        scratch.resize(len, 0);
+        read_exact_at(self.file.as_ref(), scratch, pos)?;
+        Ok(scratch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_round_trip_and_reject_others() {
+        assert_eq!(file_name(7), "00000000000000000007.wal");
+        assert_eq!(parse_file_name(&file_name(u64::MAX)), Some(u64::MAX));
+        assert_eq!(parse_file_name("7.wal"), Some(7));
+        for bad in ["trim", "x.wal", ".wal", "00001.wal.tmp", "-1.wal", "LOCK"] {
+            assert_eq!(parse_file_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn map_refuses_more_than_the_file_holds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"abcdef").expect("write");
+        let f = File::open(&p).expect("open");
+        assert_eq!(&*map_file(&f, 4).expect("map"), b"abcd");
+        assert!(map_file(&f, 7).is_err());
+        assert!(map_file(&f, 0).expect("empty").is_empty());
+    }
+}

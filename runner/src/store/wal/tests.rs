@@ -1,0 +1,1278 @@
+//! Store-level tests of the WAL: conformance under every sync policy,
+//! round trips across segment rolls, the truncation sweep, corruption
+//! fixtures, a bit-flip sweep, fault injection and simulated power loss.
+//! Most run on the simulated file system, so they are fast and exact.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::format::{SEGMENT_HEADER_LEN, check_frame};
+use super::io::{FaultyIo, Io, RealIo, SimFs};
+use super::segment::{file_name, parse_file_name};
+use super::{WalOptions, WalStore, WalSync};
+use crate::store::api::{Keys, ReadBuf, Record, Session, Store, StoreError};
+use crate::store::conformance;
+
+fn opts(segment_size: u64, sync: WalSync) -> WalOptions {
+    WalOptions {
+        segment_size,
+        sync,
+        sync_interval: Duration::from_micros(200),
+        preallocate: false,
+    }
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from("/log")
+}
+
+fn open_sim(fs: &SimFs, o: &WalOptions) -> Result<WalStore, StoreError> {
+    WalStore::open_simulated(&dir(), o, fs)
+}
+
+fn body(stream: u64, offset: u64) -> Vec<u8> {
+    let len = ((stream * 31 + offset * 7) % 90) as usize;
+    conformance::body(stream, offset, len)
+}
+
+/// Appends `batches` batches of 1..=3 records to streams 0..3; returns the
+/// tail of each stream.
+fn fill(s: &mut dyn Session, batches: u64) -> [u64; 3] {
+    let mut tails = [0u64; 3];
+    for i in 0..batches {
+        let stream = i % 3;
+        let n = 1 + i % 3;
+        let t = tails[stream as usize];
+        let bodies: Vec<Vec<u8>> = (t..t + n).map(|o| body(stream, o)).collect();
+        let recs: Vec<Record<'_>> = bodies
+            .iter()
+            .zip(t..)
+            .map(|(b, o)| Record {
+                keys: Keys::Pair(stream, o),
+                body: b,
+            })
+            .collect();
+        let first = s.append(stream, &recs).expect("append");
+        assert_eq!(first, t);
+        tails[stream as usize] += n;
+    }
+    tails
+}
+
+/// Reads each stream fully, checking every record against [`body`];
+/// returns the tails.
+fn verify(s: &mut dyn Session, streams: u64) -> Vec<u64> {
+    let mut tails = Vec::new();
+    let mut buf = ReadBuf::default();
+    for stream in 0..streams {
+        let b = s.bounds(stream).expect("bounds");
+        let mut at = b.trim_point;
+        loop {
+            let next = s.read(stream, at, 1000, &mut buf).expect("read");
+            if buf.is_empty() {
+                break;
+            }
+            for (i, r) in buf.records.iter().enumerate() {
+                assert_eq!(
+                    r.offset,
+                    at + i as u64,
+                    "stream {stream}: offsets are dense"
+                );
+                assert_eq!(
+                    buf.body(i),
+                    body(stream, r.offset),
+                    "stream {stream} offset {}",
+                    r.offset
+                );
+                assert_eq!(r.keys, Keys::Pair(stream, r.offset));
+            }
+            at = next;
+        }
+        assert_eq!(
+            at, b.tail,
+            "stream {stream}: everything up to the tail reads back"
+        );
+        tails.push(b.tail);
+    }
+    tails
+}
+
+fn segment_files(io: &dyn Io) -> Vec<(u64, PathBuf)> {
+    let mut v: Vec<(u64, PathBuf)> = io
+        .list_dir(&dir())
+        .expect("list")
+        .into_iter()
+        .filter_map(|n| parse_file_name(&n).map(|id| (id, dir().join(n))))
+        .collect();
+    v.sort();
+    v
+}
+
+fn stat(store: &WalStore, name: &str) -> f64 {
+    store.stats().values[name]
+}
+
+// ------------------------------------------------------------ conformance
+
+fn conformance_on_disk(sync: WalSync, preallocate: bool) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = WalOptions {
+        preallocate,
+        ..opts(64 << 10, sync)
+    };
+    let open = move |d: &Path| -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(WalStore::open(d, &o)?))
+    };
+    conformance::check_log_store(&open, tmp.path());
+}
+
+#[test]
+fn conformance_sync_always() {
+    conformance_on_disk(WalSync::Always, false);
+}
+
+#[test]
+fn conformance_sync_batch_preallocated() {
+    conformance_on_disk(WalSync::Batch, true);
+}
+
+#[test]
+fn conformance_sync_never() {
+    conformance_on_disk(WalSync::Never, false);
+}
+
+#[test]
+fn conformance_with_tiny_segments_on_the_simulated_fs() {
+    // 32 KiB segments: the suite's largest batch (about 17 KiB) still fits,
+    // and its checks cross rolls and read sealed (mapped) segments.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fs = SimFs::new();
+    let o = opts(32 << 10, WalSync::Always);
+    let open = move |d: &Path| -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(WalStore::open_simulated(d, &o, &fs)?))
+    };
+    conformance::check_log_store(&open, tmp.path());
+}
+
+#[test]
+fn wal_is_not_a_kv_store() {
+    let fs = SimFs::new();
+    let store = open_sim(&fs, &WalOptions::default()).expect("open");
+    assert_eq!(
+        store.capabilities(),
+        crate::store::Capabilities {
+            log: true,
+            kv: false,
+            persistent: true
+        }
+    );
+    let mut s = store.session().expect("session");
+    assert!(matches!(
+        s.put(b"k", b"v"),
+        Err(StoreError::Unsupported { .. })
+    ));
+}
+
+#[test]
+fn second_open_of_a_directory_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let _a = WalStore::open(tmp.path(), &WalOptions::default()).expect("first open");
+    let e = WalStore::open(tmp.path(), &WalOptions::default()).expect_err("second open");
+    assert!(e.to_string().contains("lock"), "{e}");
+}
+
+#[test]
+fn invalid_options_and_oversized_batches_are_rejected() {
+    let fs = SimFs::new();
+    let e = open_sim(&fs, &opts(64, WalSync::Never)).expect_err("tiny segments");
+    assert!(e.to_string().contains("segment_size 64 is below"), "{e}");
+    let store = open_sim(&fs, &opts(256, WalSync::Never)).expect("open");
+    let mut s = store.session().expect("session");
+    let big = vec![1u8; 300];
+    let e = s
+        .append(
+            1,
+            &[Record {
+                keys: Keys::None,
+                body: &big,
+            }],
+        )
+        .expect_err("too big");
+    assert!(matches!(e, StoreError::Invalid { .. }), "{e}");
+    assert_eq!(
+        s.bounds(1).expect("bounds").tail,
+        0,
+        "a rejected batch is not written"
+    );
+    // A batch of exactly the maximum size fits a fresh segment.
+    let max = vec![2u8; 256 - SEGMENT_HEADER_LEN - 32 - 5];
+    let max_rec = [Record {
+        keys: Keys::None,
+        body: &max,
+    }];
+    assert_eq!(super::format::frame_len(&max_rec), 256 - SEGMENT_HEADER_LEN);
+    assert_eq!(s.append(1, &max_rec).expect("maximum size"), 0);
+    assert_eq!(
+        s.append(1, &max_rec).expect("maximum size, after a roll"),
+        1
+    );
+    let mut buf = ReadBuf::default();
+    s.read(1, 0, usize::MAX, &mut buf).expect("read");
+    assert_eq!((buf.len(), buf.body(1)), (2, &max[..]));
+    assert_eq!(
+        s.append(1, &[]).expect("empty batch"),
+        2,
+        "an empty batch returns the tail"
+    );
+}
+
+// ------------------------------------------------------------ rolls, sealing, trim
+
+#[test]
+fn rolls_seal_and_read_sealed_segments_on_disk() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = opts(1024, WalSync::Never);
+    let store = WalStore::open(tmp.path(), &o).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 200);
+    assert!(stat(&store, "segments_sealed") >= 5.0);
+    {
+        let segs = store.shared.segments.read().expect("lock");
+        let sealed = segs.values().filter(|s| s.is_sealed()).count();
+        assert_eq!(
+            sealed,
+            segs.len() - 1,
+            "all but the active segment are sealed and mapped"
+        );
+    }
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    drop(s);
+    Box::new(store).close().expect("close");
+    let store = WalStore::open(tmp.path(), &o).expect("reopen");
+    let mut s = store.session().expect("session");
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    assert_eq!(
+        stat(&store, "recovery_records"),
+        tails.iter().sum::<u64>() as f64
+    );
+    assert_eq!(stat(&store, "recovery_dropped_bytes"), 0.0);
+}
+
+#[test]
+fn trim_unlinks_dead_segments_and_survives_reopen_and_power_loss() {
+    let fs = SimFs::new();
+    let o = opts(512, WalSync::Never);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 150);
+    s.trim(0, tails[0]).expect("trim");
+    s.trim(1, tails[1]).expect("trim");
+    let deleted_before = stat(&store, "segments_deleted");
+    let needed = {
+        let idx = store.shared.index.read().expect("index");
+        idx[&2].first_segment().expect("stream 2 has batches")
+    };
+    assert_eq!(
+        segment_files(&fs)[0].0,
+        needed,
+        "segments holding only trimmed records are unlinked; stream 2's are kept"
+    );
+    assert_eq!(verify(s.as_mut(), 3)[2], tails[2]);
+    let before = segment_files(&fs).len();
+    s.trim(2, tails[2] - 1).expect("trim");
+    let deleted = stat(&store, "segments_deleted") - deleted_before;
+    assert!(
+        deleted >= 3.0,
+        "whole dead segments are unlinked ({deleted})"
+    );
+    assert_eq!(segment_files(&fs).len() as f64, before as f64 - deleted);
+    s.sync().expect("sync");
+    drop(s);
+    // The unlinks were never made durable by a directory fsync: a power
+    // loss resurrects the files; recovery must delete them again and keep
+    // the trimmed records invisible.
+    fs.power_loss();
+    assert_eq!(segment_files(&fs).len(), before, "unlinks were not durable");
+    drop(store);
+    let store = open_sim(&fs, &o).expect("reopen");
+    let mut s = store.session().expect("session");
+    assert_eq!(segment_files(&fs).len() as f64, before as f64 - deleted);
+    for (stream, t) in tails.iter().enumerate() {
+        let b = s.bounds(stream as u64).expect("bounds");
+        let want = if stream == 2 { t - 1 } else { *t };
+        assert_eq!((b.trim_point, b.tail), (want, *t), "stream {stream}");
+    }
+    let mut buf = ReadBuf::default();
+    s.read(2, 0, usize::MAX, &mut buf).expect("read");
+    assert_eq!(buf.len(), 1);
+    assert_eq!(buf.records[0].offset, tails[2] - 1);
+    assert_eq!(buf.body(0), body(2, tails[2] - 1));
+}
+
+// ------------------------------------------------------------ round trips
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Arbitrary batches (empty bodies, bodies up to most of a segment,
+    /// several streams) across segment rolls, read back before and after a
+    /// reopen.
+    #[test]
+    fn arbitrary_batches_round_trip_across_rolls(
+        batches in proptest::collection::vec(
+            (0u64..3, proptest::collection::vec(
+                prop_oneof![3 => proptest::collection::vec(any::<u8>(), 0..40), 1 => proptest::collection::vec(any::<u8>(), 500..1500)],
+                1..5,
+            )),
+            1..40,
+        ),
+        preallocate in any::<bool>(),
+    ) {
+        let fs = SimFs::new();
+        let o = WalOptions { preallocate, ..opts(4096, WalSync::Never) };
+        let store = open_sim(&fs, &o).expect("open");
+        let mut s = store.session().expect("session");
+        let mut want: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 3];
+        for (stream, bodies) in &batches {
+            let recs: Vec<Record<'_>> = bodies.iter().map(|b| Record { keys: Keys::Single(b.len() as u64), body: b }).collect();
+            if super::format::frame_len(&recs) as u64 > o.segment_size - SEGMENT_HEADER_LEN as u64 {
+                let e = s.append(*stream, &recs).expect_err("larger than a segment");
+                let invalid = matches!(e, StoreError::Invalid { .. });
+                prop_assert!(invalid, "expected an invalid-batch error, got {}", e);
+                continue;
+            }
+            let first = s.append(*stream, &recs).expect("append");
+            prop_assert_eq!(first, want[*stream as usize].len() as u64);
+            want[*stream as usize].extend(bodies.iter().cloned());
+        }
+        let check = |s: &mut dyn Session| -> Result<(), TestCaseError> {
+            let mut buf = ReadBuf::default();
+            for (stream, bodies) in want.iter().enumerate() {
+                let mut got = Vec::new();
+                let mut at = 0;
+                loop {
+                    at = s.read(stream as u64, at, 2000, &mut buf).expect("read");
+                    if buf.is_empty() { break; }
+                    for i in 0..buf.len() {
+                        prop_assert_eq!(buf.records[i].keys, Keys::Single(buf.body(i).len() as u64));
+                        got.push(buf.body(i).to_vec());
+                    }
+                }
+                prop_assert_eq!(&got, bodies);
+            }
+            Ok(())
+        };
+        check(s.as_mut())?;
+        drop(s);
+        Box::new(store).close().expect("close");
+        let store = open_sim(&fs, &o).expect("reopen");
+        let mut s = store.session().expect("session");
+        check(s.as_mut())?;
+        prop_assert_eq!(store.stats().values["recovery_dropped_bytes"], 0.0);
+    }
+}
+
+// ------------------------------------------------------------ truncation sweep
+
+/// Frame end positions of a segment's bytes.
+fn frame_ends(b: &[u8]) -> Vec<usize> {
+    let mut ends = vec![SEGMENT_HEADER_LEN];
+    let mut pos = SEGMENT_HEADER_LEN;
+    while let Ok(h) = check_frame(&b[pos..]) {
+        pos += h.len as usize;
+        ends.push(pos);
+    }
+    ends
+}
+
+fn nonzero_len(b: &[u8]) -> usize {
+    b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1)
+}
+
+#[test]
+fn truncation_sweep_recovers_the_longest_complete_prefix() {
+    let fs = SimFs::new();
+    let o = opts(700, WalSync::Never);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    // Batches until the log has 4 segments and the last one is well filled.
+    let mut i = 0;
+    loop {
+        let segs = segment_files(&fs);
+        if segs.len() >= 4 && fs.read(&segs[segs.len() - 1].1).expect("read").len() >= 500 {
+            break;
+        }
+        fill_one(s.as_mut(), i);
+        i += 1;
+    }
+    drop(s);
+    Box::new(store).close().expect("close");
+    let segs = segment_files(&fs);
+    let (_, last) = segs.last().expect("segments");
+    let bytes = fs.read(last).expect("read last");
+    let ends = frame_ends(&bytes);
+    assert_eq!(
+        *ends.last().expect("ends"),
+        bytes.len(),
+        "the intact log parses completely"
+    );
+
+    // Reference: the stream tails after each complete prefix.
+    let earlier_records = {
+        let store = open_sim(&fs.fork(), &o).expect("open");
+        stat(&store, "recovery_records") as u64
+    };
+    for cut in 0..=bytes.len() {
+        let fork = fs.fork();
+        fork.overwrite(last, bytes[..cut].to_vec()).expect("cut");
+        let store =
+            open_sim(&fork, &o).unwrap_or_else(|e| panic!("cut at {cut}: open failed: {e}"));
+        let (keep, dropped) = if cut < SEGMENT_HEADER_LEN {
+            (0, nonzero_len(&bytes[..cut]))
+        } else {
+            let end = *ends
+                .iter()
+                .filter(|&&e| e <= cut)
+                .max()
+                .expect("header end");
+            (end, nonzero_len(&bytes[end..cut]))
+        };
+        assert_eq!(
+            stat(&store, "recovery_dropped_bytes"),
+            dropped as f64,
+            "cut at {cut}: dropped bytes"
+        );
+        let records_in_last: u64 = if keep == 0 {
+            0
+        } else {
+            let mut pos = SEGMENT_HEADER_LEN;
+            let mut n = 0;
+            while pos < keep {
+                let h = check_frame(&bytes[pos..]).expect("frame");
+                n += u64::from(h.count);
+                pos += h.len as usize;
+            }
+            n
+        };
+        let all_in_last: u64 = {
+            let mut pos = SEGMENT_HEADER_LEN;
+            let mut n = 0;
+            while let Ok(h) = check_frame(&bytes[pos..]) {
+                n += u64::from(h.count);
+                pos += h.len as usize;
+            }
+            n
+        };
+        assert_eq!(
+            stat(&store, "recovery_records") as u64,
+            earlier_records - all_in_last + records_in_last,
+            "cut at {cut}: the longest complete prefix is recovered"
+        );
+        let mut s = store.session().expect("session");
+        let tails = verify(s.as_mut(), 3);
+        // Appends continue at the recovered tails, and the truncation was
+        // made durable: a power loss now loses nothing recovered.
+        let off = s
+            .append(
+                1,
+                &[Record {
+                    keys: Keys::Pair(1, tails[1]),
+                    body: &body(1, tails[1]),
+                }],
+            )
+            .expect("append");
+        assert_eq!(off, tails[1], "cut at {cut}: appends continue at the tail");
+        s.sync().expect("sync");
+        drop(s);
+        drop(store);
+        fork.power_loss();
+        let store = open_sim(&fork, &o).expect("reopen");
+        assert_eq!(
+            stat(&store, "recovery_dropped_bytes"),
+            0.0,
+            "cut at {cut}: second recovery is clean"
+        );
+        let mut s = store.session().expect("session");
+        assert_eq!(verify(s.as_mut(), 3)[1], tails[1] + 1);
+    }
+}
+
+fn fill_one(s: &mut dyn Session, i: u64) {
+    let stream = i % 3;
+    let t = s.bounds(stream).expect("bounds").tail;
+    let n = 1 + i % 2;
+    let bodies: Vec<Vec<u8>> = (t..t + n).map(|o| body(stream, o)).collect();
+    let recs: Vec<Record<'_>> = bodies
+        .iter()
+        .zip(t..)
+        .map(|(b, o)| Record {
+            keys: Keys::Pair(stream, o),
+            body: b,
+        })
+        .collect();
+    s.append(stream, &recs).expect("append");
+}
+
+// ------------------------------------------------------------ corruption fixtures
+
+/// A closed log of several segments on a simulated fs, plus its segments.
+fn fixture() -> (SimFs, WalOptions, Vec<(u64, PathBuf)>, [u64; 3]) {
+    let fs = SimFs::new();
+    let o = opts(600, WalSync::Never);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let mut tails = fill(s.as_mut(), 60);
+    // Until the last segment holds at least four frames.
+    let mut i = 0;
+    while frame_ends(
+        &fs.read(&segment_files(&fs).last().expect("segments").1)
+            .expect("read"),
+    )
+    .len()
+        < 5
+    {
+        fill_one(s.as_mut(), i);
+        tails[(i % 3) as usize] += 1 + i % 2;
+        i += 1;
+    }
+    drop(s);
+    Box::new(store).close().expect("close");
+    let segs = segment_files(&fs);
+    assert!(segs.len() >= 4, "fixture has several segments");
+    (fs, o, segs, tails)
+}
+
+fn expect_corrupt(fs: &SimFs, o: &WalOptions, path: &Path, offset: u64, words: &str) {
+    let e = open_sim(fs, o).expect_err("open must fail");
+    match &e {
+        StoreError::Corrupt {
+            path: p,
+            offset: at,
+            detail,
+        } => {
+            assert_eq!(p, path, "names the segment: {e}");
+            assert_eq!(*at, offset, "names the offset: {e}");
+            assert!(detail.contains(words), "says {words:?}: {e}");
+        }
+        other => panic!("expected a corruption error, got {other}"),
+    }
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()) && msg.contains(&format!("byte {offset}")),
+        "{msg}"
+    );
+}
+
+#[test]
+fn flipped_byte_in_the_last_segment_followed_by_valid_records_fails_the_open() {
+    let (fs, o, segs, _) = fixture();
+    let (_, last) = segs.last().expect("last");
+    let mut b = fs.read(last).expect("read");
+    let ends = frame_ends(&b);
+    assert!(ends.len() >= 4, "last segment has at least 3 frames");
+    let victim = ends[1]; // the second frame; more follow
+    b[victim + 40] ^= 0x10;
+    fs.overwrite(last, b).expect("damage");
+    expect_corrupt(&fs, &o, last, victim as u64, "followed by a valid frame");
+}
+
+#[test]
+fn flipped_byte_in_a_sealed_segment_fails_the_open() {
+    let (fs, o, segs, _) = fixture();
+    let (_, first) = &segs[0];
+    let mut b = fs.read(first).expect("read");
+    let ends = frame_ends(&b);
+    let last_frame = ends[ends.len() - 2];
+    b[last_frame + 33] ^= 1;
+    fs.overwrite(first, b).expect("damage");
+    expect_corrupt(&fs, &o, first, last_frame as u64, "sealed segment");
+}
+
+#[test]
+fn zero_filled_tail_is_a_clean_end() {
+    let (fs, o, segs, tails) = fixture();
+    let (_, last) = segs.last().expect("last");
+    let mut b = fs.read(last).expect("read");
+    let len = b.len();
+    b.resize(len + 5000, 0);
+    fs.overwrite(last, b).expect("zeros");
+    let store = open_sim(&fs, &o).expect("open");
+    assert_eq!(stat(&store, "recovery_dropped_bytes"), 0.0);
+    let mut s = store.session().expect("session");
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    drop(s);
+    drop(store);
+    assert_eq!(
+        fs.read(last).expect("read").len(),
+        len,
+        "trailing zeros are tidied away"
+    );
+}
+
+#[test]
+fn garbage_tail_is_truncated_and_reported() {
+    let (fs, o, segs, tails) = fixture();
+    let (_, last) = segs.last().expect("last");
+    let mut b = fs.read(last).expect("read");
+    let len = b.len();
+    b.extend_from_slice(&[0xEE; 77]);
+    fs.overwrite(last, b).expect("garbage");
+    let store = open_sim(&fs, &o).expect("open");
+    assert_eq!(stat(&store, "recovery_dropped_bytes"), 77.0);
+    let mut s = store.session().expect("session");
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    drop(s);
+    drop(store);
+    assert_eq!(fs.read(last).expect("read").len(), len);
+}
+
+#[test]
+fn missing_and_duplicate_segments_fail_the_open() {
+    let (fs, o, segs, _) = fixture();
+    let missing = fs.fork();
+    missing.remove_file(&segs[1].1).expect("remove");
+    let e = open_sim(&missing, &o).expect_err("missing");
+    assert!(
+        e.to_string()
+            .contains(&format!("missing segment {}", segs[1].0)),
+        "{e}"
+    );
+
+    let dup = fs.fork();
+    let copy = dir().join(format!("{}.wal", segs[2].0));
+    assert_ne!(copy, segs[2].1);
+    let f = dup
+        .open(&copy, super::io::OpenMode::CreateNew)
+        .expect("create");
+    super::io::write_all_at(f.as_ref(), &fs.read(&segs[2].1).expect("read"), 0).expect("write");
+    let e = open_sim(&dup, &o).expect_err("duplicate");
+    assert!(
+        e.to_string()
+            .contains(&format!("duplicate segment {}", segs[2].0)),
+        "{e}"
+    );
+
+    let swapped = fs.fork();
+    let b1 = fs.read(&segs[1].1).expect("read");
+    swapped.overwrite(&segs[2].1, b1).expect("swap");
+    let e = open_sim(&swapped, &o).expect_err("wrong id");
+    assert!(
+        e.to_string().contains(&format!(
+            "file of segment {} holds segment {}",
+            segs[2].0, segs[1].0
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn bit_flip_sweep_never_returns_a_corrupt_record() {
+    // Every byte of the last segment and of the first sealed one, one bit
+    // flipped at a time: the open either fails naming the segment, or
+    // returns a prefix of the original records, all intact.
+    let (fs, o, segs, tails) = fixture();
+    for (seg_i, path) in [
+        (0usize, &segs[0].1),
+        (segs.len() - 1, &segs[segs.len() - 1].1),
+    ] {
+        let orig = fs.read(path).expect("read");
+        for byte in 0..orig.len() {
+            let fork = fs.fork();
+            let mut b = orig.clone();
+            b[byte] ^= 1 << (byte % 8);
+            fork.overwrite(path, b).expect("flip");
+            match open_sim(&fork, &o) {
+                Err(StoreError::Corrupt { path: p, .. }) => assert_eq!(&p, path, "byte {byte}"),
+                Err(e) => panic!("segment {seg_i} byte {byte}: unexpected error {e}"),
+                Ok(store) => {
+                    assert!(
+                        seg_i == segs.len() - 1,
+                        "damage in a sealed segment must fail the open (byte {byte})"
+                    );
+                    let mut s = store.session().expect("session");
+                    let got = verify(s.as_mut(), 3);
+                    for (g, t) in got.iter().zip(tails) {
+                        assert!(*g <= t, "byte {byte}: no record appears from nowhere");
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------ faults
+
+fn faulty(fs: &SimFs) -> FaultyIo {
+    FaultyIo::new(Arc::new(fs.clone()))
+}
+
+fn rec(b: &[u8]) -> [Record<'_>; 1] {
+    [Record {
+        keys: Keys::None,
+        body: b,
+    }]
+}
+
+#[test]
+fn fsync_failure_poisons_and_reopen_recovers_the_durable_prefix() {
+    let fs = SimFs::new();
+    let io = faulty(&fs);
+    let o = opts(4096, WalSync::Always);
+    let store = WalStore::open_with_io(&dir(), &o, Arc::new(io.clone())).expect("open");
+    let mut s = store.session().expect("session");
+    for i in 0..5u8 {
+        s.append(1, &rec(&[i; 10])).expect("append");
+    }
+    io.fail_sync(1, libc::EIO);
+    let e = s.append(1, &rec(b"lost")).expect_err("fsync fails");
+    assert!(
+        matches!(
+            &e,
+            StoreError::Io {
+                op: "fdatasync",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("Input/output error"), "{e}");
+    // The fault fired once; a retried fsync would "succeed". It must not be
+    // retried: everything after is refused.
+    let e = s.append(1, &rec(b"after")).expect_err("poisoned");
+    assert!(matches!(e, StoreError::Poisoned { .. }), "{e}");
+    assert!(matches!(s.sync(), Err(StoreError::Poisoned { .. })));
+    assert!(matches!(s.trim(1, 1), Err(StoreError::Poisoned { .. })));
+    drop(s);
+    assert!(matches!(
+        Box::new(store).close(),
+        Err(StoreError::Poisoned { .. })
+    ));
+    fs.power_loss();
+    let store = open_sim(&fs, &o).expect("reopen");
+    let mut s = store.session().expect("session");
+    assert_eq!(
+        s.bounds(1).expect("bounds").tail,
+        5,
+        "exactly the acknowledged records"
+    );
+    assert_eq!(s.append(1, &rec(b"again")).expect("append after reopen"), 5);
+}
+
+#[test]
+fn fsync_failure_under_group_commit_fails_every_waiter_of_that_sync() {
+    let fs = SimFs::new();
+    let io = faulty(&fs);
+    let o = WalOptions {
+        sync_interval: Duration::from_millis(20),
+        ..opts(1 << 20, WalSync::Batch)
+    };
+    let store = WalStore::open_with_io(&dir(), &o, Arc::new(io.clone())).expect("open");
+    io.fail_sync(3, libc::EIO);
+    let store_ref: &dyn Store = &store;
+    let acked: Vec<Vec<u64>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..4u64)
+            .map(|t| {
+                sc.spawn(move || {
+                    let mut s = store_ref.session().expect("session");
+                    let mut acked = Vec::new();
+                    let mut failed = false;
+                    for i in 0..20u64 {
+                        match s.append(t, &rec(&i.to_le_bytes())) {
+                            Ok(off) => {
+                                assert!(!failed, "an append was acknowledged after a failure");
+                                acked.push(off);
+                            }
+                            Err(_) => failed = true,
+                        }
+                    }
+                    assert!(failed, "every writer sees the poison");
+                    acked
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    assert!(stat(&store, "group_commit_records") >= 1.0);
+    drop(store);
+    fs.power_loss();
+    let store = open_sim(&fs, &o).expect("reopen");
+    let mut s = store.session().expect("session");
+    for (t, acked) in acked.iter().enumerate() {
+        let tail = s.bounds(t as u64).expect("bounds").tail;
+        assert!(
+            acked.len() as u64 <= tail,
+            "writer {t}: acknowledged records survive"
+        );
+        assert_eq!(acked, &(0..acked.len() as u64).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn enospc_on_write_is_a_clear_error_and_poisons() {
+    let fs = SimFs::new();
+    let io = faulty(&fs);
+    let o = opts(4096, WalSync::Never);
+    let store = WalStore::open_with_io(&dir(), &o, Arc::new(io.clone())).expect("open");
+    let mut s = store.session().expect("session");
+    s.append(2, &rec(b"fine")).expect("append");
+    io.fail_write(1, libc::ENOSPC);
+    let e = s.append(2, &rec(b"full")).expect_err("enospc");
+    let msg = e.to_string();
+    assert!(msg.starts_with("write /log/"), "{msg}");
+    assert!(
+        msg.contains(".wal") && msg.contains("No space left on device"),
+        "{msg}"
+    );
+    assert!(matches!(
+        s.append(2, &rec(b"x")),
+        Err(StoreError::Poisoned { .. })
+    ));
+    drop(s);
+    drop(store);
+    let store = open_sim(&fs, &o).expect("reopen");
+    assert_eq!(store.session().expect("s").bounds(2).expect("b").tail, 1);
+}
+
+#[test]
+fn enospc_while_creating_a_segment_names_the_operation() {
+    let fs = SimFs::new();
+    let io = faulty(&fs);
+    let o = opts(256, WalSync::Never);
+    let store = WalStore::open_with_io(&dir(), &o, Arc::new(io.clone())).expect("open");
+    let mut s = store.session().expect("session");
+    let b = [7u8; 150];
+    s.append(1, &rec(&b)).expect("append");
+    // The next append rolls: the header write of the new segment fails.
+    io.fail_write(1, libc::ENOSPC);
+    let e = s.append(1, &rec(&b)).expect_err("roll fails");
+    assert!(
+        e.to_string()
+            .starts_with("write segment header /log/00000000000000000002.wal"),
+        "{e}"
+    );
+    drop(s);
+    drop(store);
+    let store = open_sim(&fs, &o).expect("reopen");
+    let mut s = store.session().expect("session");
+    assert_eq!(s.bounds(1).expect("bounds").tail, 1);
+    assert_eq!(
+        s.append(1, &rec(&b)).expect("append"),
+        1,
+        "the empty torn segment is replaced"
+    );
+}
+
+#[test]
+fn short_writes_are_completed() {
+    let fs = SimFs::new();
+    let io = faulty(&fs);
+    io.short_writes(Some(7));
+    let o = opts(2048, WalSync::Always);
+    let store = WalStore::open_with_io(&dir(), &o, Arc::new(io.clone())).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 40);
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    assert!(io.counts().0 > 200, "writes really were split");
+    drop(s);
+    drop(store);
+    fs.power_loss();
+    let store = open_sim(&fs, &o).expect("reopen");
+    assert_eq!(verify(store.session().expect("s").as_mut(), 3), tails);
+}
+
+// ------------------------------------------------------------ power loss
+
+#[test]
+fn power_loss_under_always_loses_nothing_acknowledged() {
+    let fs = SimFs::new();
+    let o = opts(1024, WalSync::Always);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 100);
+    fs.power_loss();
+    drop(s);
+    drop(store);
+    let store = open_sim(&fs, &o).expect("reopen");
+    assert_eq!(verify(store.session().expect("s").as_mut(), 3), tails);
+}
+
+#[test]
+fn power_loss_under_batch_loses_nothing_acknowledged() {
+    let fs = SimFs::new();
+    let o = opts(1024, WalSync::Batch);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 30);
+    fs.power_loss();
+    drop(s);
+    drop(store);
+    let store = open_sim(&fs, &o).expect("reopen");
+    assert_eq!(verify(store.session().expect("s").as_mut(), 3), tails);
+}
+
+#[test]
+fn power_loss_under_never_drops_unsynced_records() {
+    let fs = SimFs::new();
+    let o = opts(1 << 20, WalSync::Never);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    fill(s.as_mut(), 10);
+    s.sync().expect("sync");
+    let synced = verify(s.as_mut(), 3);
+    let tails = fill_more(s.as_mut(), &synced);
+    assert!(tails.iter().zip(&synced).all(|(t, s)| t > s));
+    fs.power_loss();
+    drop(s);
+    drop(store);
+    let store = open_sim(&fs, &o).expect("reopen");
+    assert_eq!(
+        verify(store.session().expect("s").as_mut(), 3),
+        synced,
+        "exactly the records covered by the explicit sync survive"
+    );
+}
+
+fn fill_more(s: &mut dyn Session, tails: &[u64]) -> Vec<u64> {
+    let mut out = tails.to_vec();
+    for (stream, t) in out.iter_mut().enumerate() {
+        let stream = stream as u64;
+        for _ in 0..3 {
+            s.append(
+                stream,
+                &[Record {
+                    keys: Keys::Pair(stream, *t),
+                    body: &body(stream, *t),
+                }],
+            )
+            .expect("append");
+            *t += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn group_commit_shares_fsyncs_between_writers() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = WalOptions {
+        sync_interval: Duration::from_millis(30),
+        ..opts(1 << 20, WalSync::Batch)
+    };
+    let store = WalStore::open(tmp.path(), &o).expect("open");
+    let barrier = std::sync::Barrier::new(4);
+    std::thread::scope(|sc| {
+        for t in 0..4u64 {
+            let (store, barrier) = (&store, &barrier);
+            sc.spawn(move || {
+                let mut s = store.session().expect("session");
+                barrier.wait();
+                for i in 0..3u64 {
+                    s.append(t, &rec(&i.to_le_bytes())).expect("append");
+                }
+            });
+        }
+    });
+    let per = stat(&store, "group_commit_records");
+    assert!(
+        per > 1.0,
+        "a 30 ms window with 4 writers shares fsyncs ({per} records per fsync)"
+    );
+    assert_eq!(stat(&store, "records"), 12.0);
+    assert!(stat(&store, "fsync_nanos") > 0.0);
+}
+
+#[test]
+fn real_io_round_trip_of_the_io_seam() {
+    // The real implementation honours the same contract the simulated one
+    // is tested against.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let io = RealIo;
+    let p = tmp.path().join(file_name(1));
+    let f = io.open(&p, super::io::OpenMode::CreateNew).expect("create");
+    assert!(
+        io.open(&p, super::io::OpenMode::CreateNew).is_err(),
+        "create_new refuses existing"
+    );
+    super::io::write_all_at(f.as_ref(), b"abcdef", 0).expect("write");
+    f.sync_data().expect("sync");
+    io.sync_dir(tmp.path()).expect("sync dir");
+    assert_eq!(&*f.map(6).expect("map"), b"abcdef");
+    assert!(f.map(7).is_err());
+    assert_eq!(io.list_dir(tmp.path()).expect("list"), vec![file_name(1)]);
+}
+
+// ------------------------------------------------------------ kill -9
+
+/// Set (to `<dir>|<always|batch>`) in the environment of the child process
+/// that [`kill9_loop_loses_no_acknowledged_record`] spawns.
+const KILL_CHILD_ENV: &str = "LOADLINE_WAL_KILL_CHILD";
+/// Crash cycles per sync policy (default 20; CI or a soak run may raise it).
+const KILL_CYCLES_ENV: &str = "LOADLINE_WAL_KILL_CYCLES";
+
+fn policy_opts(name: &str) -> WalOptions {
+    let sync = if name == "always" {
+        WalSync::Always
+    } else {
+        WalSync::Batch
+    };
+    opts(64 << 10, sync)
+}
+
+/// The writer half of the kill -9 test: appends to four streams and prints
+/// `ack <stream> <first> <count>` after every acknowledged append, until the
+/// parent kills it. Not a test of its own: it only runs when spawned.
+#[test]
+#[ignore = "child process of kill9_loop_loses_no_acknowledged_record; runs only when spawned by it"]
+fn kill9_child_writer() {
+    use std::io::Write as _;
+    let spec = std::env::var(KILL_CHILD_ENV).expect("spawned by the kill -9 test");
+    let (dir, policy) = spec.split_once('|').expect("dir|policy");
+    let store = WalStore::open(Path::new(dir), &policy_opts(policy)).expect("child open");
+    let mut s = store.session().expect("session");
+    let mut out = std::io::stdout().lock();
+    for i in 0..200_000u64 {
+        let stream = i % 4;
+        let n = 1 + (i * 7) % 4;
+        let t = s.bounds(stream).expect("bounds").tail;
+        let bodies: Vec<Vec<u8>> = (t..t + n).map(|o| body(stream, o)).collect();
+        let recs: Vec<Record<'_>> = bodies
+            .iter()
+            .zip(t..)
+            .map(|(b, o)| Record {
+                keys: Keys::Pair(stream, o),
+                body: b,
+            })
+            .collect();
+        let first = s.append(stream, &recs).expect("child append");
+        assert_eq!(first, t);
+        writeln!(out, "ack {stream} {first} {n}").expect("stdout");
+        out.flush().expect("flush");
+    }
+}
+
+#[test]
+fn kill9_loop_loses_no_acknowledged_record() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    let cycles: u64 = std::env::var(KILL_CYCLES_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let exe = std::env::current_exe().expect("test binary");
+    for policy in ["always", "batch"] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut acked = [0u64; 4];
+        let mut total_acks = 0u64;
+        for cycle in 0..cycles {
+            let mut child = Command::new(&exe)
+                .args([
+                    "--exact",
+                    "store::wal::tests::kill9_child_writer",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(KILL_CHILD_ENV, format!("{}|{policy}", tmp.path().display()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn child");
+            let stdout = child.stdout.take().expect("piped stdout");
+            // A deterministic, varied kill point: after 1..=60 acks.
+            let kill_after = 1 + (cycle * 37 + 11) % 60;
+            let mut seen = 0u64;
+            let mut killed = false;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let f: Vec<u64> = line
+                    .strip_prefix("ack ")
+                    .map(|r| r.split(' ').filter_map(|x| x.parse().ok()).collect())
+                    .unwrap_or_default();
+                if let [stream, first, n] = f[..] {
+                    let s = usize::try_from(stream).expect("small");
+                    acked[s] = acked[s].max(first + n);
+                    seen += 1;
+                    total_acks += 1;
+                }
+                if seen >= kill_after && !killed {
+                    child.kill().expect("SIGKILL");
+                    killed = true;
+                }
+            }
+            let status = child.wait().expect("reap");
+            assert!(
+                killed,
+                "{policy} cycle {cycle}: the child ended before the kill ({status})"
+            );
+            let store = WalStore::open(tmp.path(), &policy_opts(policy))
+                .unwrap_or_else(|e| panic!("{policy} cycle {cycle}: reopen failed: {e}"));
+            let mut s = store.session().expect("session");
+            let mut buf = ReadBuf::default();
+            for (stream, want) in acked.iter().enumerate() {
+                let stream = stream as u64;
+                let tail = s.bounds(stream).expect("bounds").tail;
+                assert!(
+                    tail >= *want,
+                    "{policy} cycle {cycle}: stream {stream} lost acknowledged records (tail {tail}, acknowledged {want})"
+                );
+                let mut at = 0;
+                while at < tail {
+                    at = s.read(stream, at, 1 << 20, &mut buf).expect("read");
+                    for (i, r) in buf.records.iter().enumerate() {
+                        assert_eq!(
+                            buf.body(i),
+                            body(stream, r.offset),
+                            "{policy} cycle {cycle}: stream {stream} offset {} is damaged",
+                            r.offset
+                        );
+                    }
+                    assert!(
+                        !buf.is_empty(),
+                        "{policy} cycle {cycle}: hole in stream {stream} at {at}"
+                    );
+                }
+            }
+            drop(s);
+            Box::new(store).close().expect("close");
+        }
+        assert!(
+            total_acks >= cycles,
+            "{policy}: the children acknowledged appends"
+        );
+    }
+}
+
+#[test]
+fn preallocated_segment_with_a_torn_frame_is_cut_and_preallocated_again() {
+    let fs = SimFs::new();
+    let o = WalOptions {
+        preallocate: true,
+        ..opts(8192, WalSync::Always)
+    };
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 12);
+    drop(s);
+    Box::new(store).close().expect("close");
+    let (_, last) = segment_files(&fs).pop().expect("segment");
+    let mut b = fs.read(last.as_path()).expect("read");
+    assert_eq!(b.len(), 8192, "preallocated to segment_size");
+    let end = *frame_ends(&b).last().expect("ends");
+    // A torn frame: a header claiming 500 bytes, then 40 bytes of it.
+    let mut torn = vec![0u8; 40];
+    torn[0..4].copy_from_slice(&500u32.to_le_bytes());
+    torn[8..12].copy_from_slice(&super::format::FRAME_MAGIC.to_le_bytes());
+    torn[12] = 1;
+    torn[39] = 9;
+    b[end..end + 40].copy_from_slice(&torn);
+    fs.overwrite(&last, b).expect("tear");
+    let store = open_sim(&fs, &o).expect("open");
+    assert_eq!(
+        stat(&store, "recovery_dropped_bytes"),
+        40.0,
+        "the torn bytes, not the zeros"
+    );
+    let mut s = store.session().expect("session");
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    let b = fs.read(&last).expect("read");
+    assert_eq!(b.len(), 8192, "preallocated again");
+    assert!(b[end..].iter().all(|&x| x == 0), "the torn bytes are gone");
+    let off = s
+        .append(
+            0,
+            &[Record {
+                keys: Keys::Pair(0, tails[0]),
+                body: &body(0, tails[0]),
+            }],
+        )
+        .expect("append");
+    assert_eq!(off, tails[0]);
+}
+
+#[test]
+fn a_trimmed_log_whose_segments_all_vanished_fails_the_open() {
+    let fs = SimFs::new();
+    let o = opts(512, WalSync::Always);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let tails = fill(s.as_mut(), 60);
+    for (stream, t) in tails.iter().enumerate() {
+        s.trim(stream as u64, *t).expect("trim");
+    }
+    drop(s);
+    Box::new(store).close().expect("close");
+    let segs = segment_files(&fs);
+    let first_live = segs[0].0;
+    assert!(first_live > 1, "trims unlinked the first segments");
+    for (_, p) in &segs {
+        fs.remove_file(p).expect("remove");
+    }
+    let e = open_sim(&fs, &o).expect_err("missing");
+    assert!(
+        e.to_string()
+            .contains(&format!("missing segment {first_live}")),
+        "{e}"
+    );
+}
+
+#[test]
+fn tail_reader_and_trimmer_run_against_a_writer() {
+    // A writer rolls small segments, a trimmer unlinks them behind it, and
+    // a reader follows the tail: every record the reader gets is intact and
+    // in order, and it never gets one below a trim point it has seen.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = opts(2048, WalSync::Never);
+    let store = WalStore::open(tmp.path(), &o).expect("open");
+    const N: u64 = 3000;
+    std::thread::scope(|sc| {
+        let st = &store;
+        sc.spawn(move || {
+            let mut s = st.session().expect("session");
+            for o in 0..N {
+                let b = body(5, o);
+                s.append(
+                    5,
+                    &[Record {
+                        keys: Keys::Pair(5, o),
+                        body: &b,
+                    }],
+                )
+                .expect("append");
+            }
+        });
+        sc.spawn(move || {
+            let mut s = st.session().expect("session");
+            loop {
+                let b = s.bounds(5).expect("bounds");
+                s.trim(5, b.tail.saturating_sub(200)).expect("trim");
+                if b.tail >= N {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        });
+        sc.spawn(move || {
+            let mut s = st.session().expect("session");
+            let mut buf = ReadBuf::default();
+            let mut at = 0;
+            while at < N {
+                let trim_seen = s.bounds(5).expect("bounds").trim_point;
+                let next = s.read(5, at, 700, &mut buf).expect("read");
+                for (i, r) in buf.records.iter().enumerate() {
+                    assert!(
+                        r.offset >= at && r.offset >= trim_seen,
+                        "no record below the trim point"
+                    );
+                    assert_eq!(buf.body(i), body(5, r.offset), "offset {}", r.offset);
+                    if i > 0 {
+                        assert_eq!(r.offset, buf.records[i - 1].offset + 1);
+                    }
+                }
+                at = next.max(at);
+            }
+        });
+    });
+    assert!(stat(&store, "segments_deleted") > 10.0);
+}

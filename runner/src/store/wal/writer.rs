@@ -1,0 +1,280 @@
+//! The WAL's write side: options and sync policies, the active segment,
+//! segment creation, roll and seal, and group commit.
+//!
+//! - **Roll**: a batch that does not fit the active segment's remaining
+//!   space seals it — truncate to the last frame, `fdatasync` (under every
+//!   policy, so only the last segment can ever hold a torn tail), map it —
+//!   and creates the next one, whose header and directory entry are fsynced
+//!   before anything in it is written, let alone acknowledged.
+//! - **Group commit** ([`GroupCommit`]): the first appender that needs a
+//!   sync becomes the leader; under `batch` it waits `sync_interval` for
+//!   others to join, then issues one `fdatasync` that acknowledges every
+//!   append written before it; followers wait on a condition variable.
+//!   Under `always` the leader does not wait, but appends that arrive during
+//!   its fsync still share the next one.
+//! - **Poison**: a failed fsync (or write) is never retried — Linux may
+//!   drop the dirty pages and report success on a retry (the 2018
+//!   PostgreSQL fsync lesson). The store is poisoned: the waiters of that
+//!   sync get the error, and nothing later is acknowledged; only a reopen,
+//!   which recovers what is really on disk, clears it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::format::{SEGMENT_HEADER_LEN, SegmentHeader, encode_segment_header};
+use super::io::{Io, IoFile, OpenMode, write_all_at};
+use super::segment::{Segment, file_name};
+use super::stats::{Counters, WriteCounts};
+use crate::store::api::{Offset, StoreError};
+
+/// When an append is made durable before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WalSync {
+    /// `fdatasync` before every append returns; concurrent appends share
+    /// one fsync.
+    Always,
+    /// Group commit: one `fdatasync` per `sync_interval` window acknowledges
+    /// every append that arrived in it.
+    #[default]
+    Batch,
+    /// Never fsync on append (page cache only); segments are still synced
+    /// when sealed and the store when closed.
+    Never,
+}
+
+/// Options of the `wal` target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalOptions {
+    /// Bytes per segment file; a batch must fit in one segment (minus its
+    /// 32-byte header). At least [`MIN_SEGMENT_SIZE`].
+    pub segment_size: u64,
+    /// The sync policy.
+    pub sync: WalSync,
+    /// The group-commit window of [`WalSync::Batch`].
+    pub sync_interval: Duration,
+    /// Extend each new segment to `segment_size` up front (zeros, which
+    /// recovery reads as a clean end), so appends do not grow the file.
+    pub preallocate: bool,
+}
+
+/// The smallest accepted [`WalOptions::segment_size`].
+pub const MIN_SEGMENT_SIZE: u64 = 128;
+
+impl Default for WalOptions {
+    fn default() -> Self {
+        Self {
+            segment_size: 64 << 20,
+            sync: WalSync::Batch,
+            sync_interval: Duration::from_millis(1),
+            preallocate: false,
+        }
+    }
+}
+
+pub(crate) fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn nanos(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `fdatasync` of a file, counted and timed in the store's own stats.
+pub(crate) fn sync_file(c: &Counters, file: &dyn IoFile, path: &Path) -> Result<(), StoreError> {
+    let t = Instant::now();
+    let r = file.sync_data();
+    c.fsync(nanos(t));
+    r.map_err(|e| io_err("fdatasync", path, e))
+}
+
+/// fsync of a directory, counted and timed.
+pub(crate) fn sync_dir(c: &Counters, io: &dyn Io, dir: &Path) -> Result<(), StoreError> {
+    let t = Instant::now();
+    let r = io.sync_dir(dir);
+    c.fsync(nanos(t));
+    r.map_err(|e| io_err("fsync directory", dir, e))
+}
+
+/// Creates segment `id` starting at log position `base`: header written,
+/// optionally preallocated, file and directory fsynced.
+pub(crate) fn create_segment(
+    io: &dyn Io,
+    dir: &Path,
+    opts: &WalOptions,
+    c: &Counters,
+    id: u64,
+    base: u64,
+) -> Result<Arc<Segment>, StoreError> {
+    let path = dir.join(file_name(id));
+    let file = io
+        .open(&path, OpenMode::CreateNew)
+        .map_err(|e| io_err("create segment", &path, e))?;
+    write_all_at(
+        file.as_ref(),
+        &encode_segment_header(SegmentHeader { id, base }),
+        0,
+    )
+    .map_err(|e| io_err("write segment header", &path, e))?;
+    if opts.preallocate {
+        file.set_len(opts.segment_size)
+            .map_err(|e| io_err("preallocate", &path, e))?;
+    }
+    sync_file(c, file.as_ref(), &path)?;
+    sync_dir(c, io, dir)?;
+    c.segments_created
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(Arc::new(Segment::new(id, dir, file)))
+}
+
+/// The writer's state, behind the store's writer lock.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    /// The segment appends go to.
+    pub(crate) active: Arc<Segment>,
+    /// Next write position in the active file.
+    pub(crate) pos: u64,
+    /// Log position of the active segment's first frame byte.
+    pub(crate) base: u64,
+    /// The offset the next append to each stream gets.
+    pub(crate) tails: HashMap<u64, Offset>,
+    /// Counts for stats.
+    pub(crate) counts: WriteCounts,
+}
+
+impl Writer {
+    /// Log position one past the last frame written.
+    pub(crate) fn end(&self) -> u64 {
+        self.base + (self.pos - SEGMENT_HEADER_LEN as u64)
+    }
+
+    /// Seals the active segment and makes a new one active. The caller
+    /// inserts the returned segment into the segment map.
+    pub(crate) fn roll(
+        &mut self,
+        io: &dyn Io,
+        dir: &Path,
+        opts: &WalOptions,
+        c: &Counters,
+    ) -> Result<Arc<Segment>, StoreError> {
+        let old = Arc::clone(&self.active);
+        if opts.preallocate {
+            old.file
+                .set_len(self.pos)
+                .map_err(|e| io_err("truncate sealed segment", &old.path, e))?;
+        }
+        sync_file(c, old.file.as_ref(), &old.path)?;
+        old.seal(self.pos)
+            .map_err(|e| io_err("map sealed segment", &old.path, e))?;
+        c.segments_sealed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = self.end();
+        let new = create_segment(io, dir, opts, c, old.id + 1, base)?;
+        self.active = Arc::clone(&new);
+        self.pos = SEGMENT_HEADER_LEN as u64;
+        self.base = base;
+        Ok(new)
+    }
+}
+
+/// Group-commit coordination: who syncs, and how far the log is durable.
+#[derive(Debug, Default)]
+pub(crate) struct GroupCommit {
+    state: Mutex<CommitState>,
+    cv: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct CommitState {
+    /// The log is durable up to this position.
+    synced_to: u64,
+    /// A leader is syncing (or waiting out the window).
+    leader: bool,
+}
+
+/// What a leader syncs: captured under the writer lock.
+pub(crate) struct SyncTarget {
+    /// The active file and its path.
+    pub(crate) file: Arc<dyn IoFile>,
+    /// Its path, for errors.
+    pub(crate) path: PathBuf,
+    /// Log end at capture time: what the fsync makes durable.
+    pub(crate) end: u64,
+    /// Records written at capture time.
+    pub(crate) records: u64,
+}
+
+impl GroupCommit {
+    /// Starts with the log durable up to `synced_to` (recovered data is).
+    pub(crate) fn new(synced_to: u64) -> Self {
+        Self {
+            state: Mutex::new(CommitState {
+                synced_to,
+                leader: false,
+            }),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Returns once the log is durable up to `target`: as the leader (after
+    /// waiting `window`, if any, for others to join) by syncing what
+    /// `capture` names, or as a follower of another leader. On a failed
+    /// sync, poisons the store: the leader returns the I/O error, waiters
+    /// not covered by an earlier sync get [`StoreError::Poisoned`].
+    pub(crate) fn wait(
+        &self,
+        target: u64,
+        window: Option<Duration>,
+        poison: &OnceLock<String>,
+        counters: &Counters,
+        capture: &dyn Fn() -> SyncTarget,
+    ) -> Result<(), StoreError> {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if st.synced_to >= target {
+                return Ok(());
+            }
+            if let Some(cause) = poison.get() {
+                return Err(StoreError::Poisoned {
+                    cause: cause.clone(),
+                });
+            }
+            if st.leader {
+                st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            st.leader = true;
+            drop(st);
+            if let Some(w) = window.filter(|w| !w.is_zero()) {
+                std::thread::sleep(w);
+            }
+            let t = capture();
+            let result = sync_file(counters, t.file.as_ref(), &t.path);
+            st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            st.leader = false;
+            match result {
+                Ok(()) => {
+                    counters.commit(t.records);
+                    st.synced_to = st.synced_to.max(t.end);
+                    self.cv.notify_all();
+                }
+                Err(e) => {
+                    let _ = poison.set(e.to_string());
+                    self.cv.notify_all();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Wakes every waiter (after the store was poisoned elsewhere).
+    pub(crate) fn wake_all(&self) {
+        let _guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        self.cv.notify_all();
+    }
+}
