@@ -8,6 +8,7 @@
 pub mod assertions;
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod metrics;
 pub mod scenario;
 pub mod store;

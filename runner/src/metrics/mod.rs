@@ -2,4 +2,6 @@
 //! statistics, the metric catalog and the serializable `RunReport`.
 
 pub mod catalog;
+pub mod process;
+pub mod recorder;
 pub mod report;

@@ -15,6 +15,7 @@ pub use super::spec::{
     WalSyncSpec as WalSync,
 };
 use crate::assertions::Assertion;
+pub use crate::workload::SizeDist;
 
 /// One runnable variant of a scenario (a scenario without a matrix has one).
 #[derive(Debug, Clone, Serialize)]
@@ -160,61 +161,6 @@ pub enum PayloadSource {
     },
     /// A recorded payload file (path resolved against the scenario's directory).
     File(PathBuf),
-}
-
-/// A record size distribution, in bytes.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "snake_case")]
-pub enum SizeDist {
-    /// Always this size.
-    Fixed(u64),
-    /// Uniform in `[min, max]`.
-    Uniform {
-        /// Smallest.
-        min: u64,
-        /// Largest.
-        max: u64,
-    },
-    /// Normal, clamped.
-    Normal {
-        /// Mean.
-        mean: u64,
-        /// Standard deviation.
-        stddev: u64,
-        /// Clamp low.
-        min: u64,
-        /// Clamp high.
-        max: u64,
-    },
-    /// Weighted `(size, weight)` choices.
-    Weighted(Vec<(u64, u32)>),
-}
-
-impl SizeDist {
-    /// Expected record size.
-    pub fn mean(&self) -> f64 {
-        match self {
-            SizeDist::Fixed(s) => *s as f64,
-            SizeDist::Uniform { min, max } => (*min + *max) as f64 / 2.0,
-            SizeDist::Normal { mean, .. } => *mean as f64,
-            SizeDist::Weighted(w) => {
-                let total: f64 = w.iter().map(|(_, wt)| f64::from(*wt)).sum();
-                w.iter()
-                    .map(|(s, wt)| *s as f64 * f64::from(*wt))
-                    .sum::<f64>()
-                    / total.max(1.0)
-            }
-        }
-    }
-
-    /// Largest possible record size.
-    pub fn max(&self) -> u64 {
-        match self {
-            SizeDist::Fixed(s) => *s,
-            SizeDist::Uniform { max, .. } | SizeDist::Normal { max, .. } => *max,
-            SizeDist::Weighted(w) => w.iter().map(|(s, _)| *s).max().unwrap_or(0),
-        }
-    }
 }
 
 /// A phase.

@@ -12,6 +12,28 @@ pub use wal::{SimFs, WalOptions, WalStore, WalSync};
 
 use crate::scenario::model::TargetKind;
 
+/// Opens the store a target kind names, in `dir` — the one `match` over
+/// store kinds. A new store is one more arm.
+pub fn open(kind: &TargetKind, dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
+    match kind {
+        TargetKind::Memory => Ok(Box::new(MemoryStore::new())),
+        TargetKind::Wal(w) => {
+            let opts = WalOptions {
+                segment_size: w.segment_size,
+                sync: match w.sync {
+                    crate::scenario::model::WalSync::Always => WalSync::Always,
+                    crate::scenario::model::WalSync::Batch => WalSync::Batch,
+                    crate::scenario::model::WalSync::Never => WalSync::Never,
+                },
+                sync_interval: w.sync_interval,
+                preallocate: w.preallocate,
+            };
+            Ok(Box::new(WalStore::open(dir, &opts)?))
+        }
+        TargetKind::Rocksdb(_) => Err(StoreError::Unsupported { op: "open", store: "rocksdb" }),
+    }
+}
+
 /// What a target kind supports, known before anything is opened (validation
 /// checks every actor's op against it).
 pub fn capabilities_of(kind: &TargetKind) -> Capabilities {

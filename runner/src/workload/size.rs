@@ -8,7 +8,8 @@
 use rand::Rng;
 
 /// How record body sizes (in bytes) are drawn.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SizeDist {
     /// Every record has this size.
     Fixed(u64),

@@ -1,0 +1,364 @@
+//! The engine: runs every phase of every variant against every target and
+//! builds the [`RunReport`], telling an [`Observer`] as it goes.
+//!
+//! This is loadline's only async code: tokio orchestrates phases, the
+//! phase deadline, Ctrl-C and progress ticks, while workers run on OS
+//! threads (`worker`) and never touch the runtime. The engine never formats
+//! text; outputs subscribe through [`Observer`].
+
+pub mod phase;
+pub mod pools;
+pub mod schedule;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::assertions;
+use crate::metrics::process;
+use crate::metrics::report::{RunReport, RunStatus, TargetReport, VariantReport};
+use crate::scenario::model::{Phase, RestartKind, Scenario, Target};
+use crate::store::{self, StoreError};
+
+/// What the engine tells the outputs.
+pub trait Observer {
+    /// A phase is about to start on a target; `progress` holds one records
+    /// counter per worker, updated by the workers while it runs.
+    fn phase_started(&mut self, _variant: &str, _target: &str, _phase: &Phase, _progress: Arc<Vec<AtomicU64>>) {}
+    /// Called a few times a second while a phase runs.
+    fn tick(&mut self) {}
+    /// A phase finished and its results are in `report`.
+    fn phase_finished(&mut self, _report: &RunReport) {}
+    /// A problem that does not stop the run (e.g. an entropy mismatch).
+    fn warning(&mut self, _message: &str) {}
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Where target data directories are created.
+    pub data_dir: PathBuf,
+    /// Keep data directories after the run.
+    pub keep_data: bool,
+    /// Only these targets (empty: all).
+    pub targets: Vec<String>,
+    /// Only these phases (empty: all).
+    pub phases: Vec<String>,
+    /// Set to interrupt the run (Ctrl-C); finished phases are kept.
+    pub interrupt: Arc<AtomicBool>,
+}
+
+/// A failure that stops the run; finished phases stay in the report.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A store operation failed.
+    #[error("target `{target}`, phase `{phase}`: {source}")]
+    Store {
+        /// Target name.
+        target: String,
+        /// Phase name (empty while opening or closing).
+        phase: String,
+        /// The store's error.
+        #[source]
+        source: StoreError,
+    },
+    /// A data directory could not be prepared or removed.
+    #[error("data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A payload could not be prepared.
+    #[error(transparent)]
+    Payload(#[from] pools::PoolError),
+    /// This build cannot run the phase.
+    #[error("phase `{phase}`: {detail}")]
+    Unsupported {
+        /// Phase name.
+        phase: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Opens the store a target names — the one `match` over store kinds.
+pub fn open_store(target: &Target, dir: &Path) -> Result<Box<dyn store::Store>, StoreError> {
+    store::open(&target.kind, dir)
+}
+
+/// A phase this build can run; crash and power-loss restarts need the crash
+/// orchestration that is not built yet, and are refused before any I/O.
+pub fn check_supported(scenario: &Scenario) -> Result<(), EngineError> {
+    for ph in &scenario.phases {
+        if let Some(r) = &ph.restart
+            && matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss)
+        {
+            return Err(EngineError::Unsupported {
+                phase: ph.name.clone(),
+                detail: "`restart: crash` and `power-loss` phases are not implemented in this version of loadline".to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn fresh_dir(path: &Path) -> Result<(), EngineError> {
+    let err = |source| EngineError::DataDir { path: path.to_path_buf(), source };
+    if path.exists() {
+        std::fs::remove_dir_all(path).map_err(err)?;
+    }
+    std::fs::create_dir_all(path).map_err(err)
+}
+
+fn dir_name(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// Runs `variants` (the matrix expansion of one scenario) and returns the
+/// report; `report` is pre-filled by the caller (version, seed, environment).
+pub async fn run(
+    variants: &[Scenario],
+    opts: &RunOptions,
+    mut report: RunReport,
+    observer: &mut dyn Observer,
+) -> (RunReport, Option<EngineError>) {
+    let mut failure = None;
+    'variants: for (vi, scenario) in variants.iter().enumerate() {
+        let phase_filter: Vec<&str> = opts.phases.iter().map(String::as_str).collect();
+        let (pools, payloads) = match pools::Pools::prepare(scenario, opts.seed, &phase_filter) {
+            Ok(p) => p,
+            Err(e) => {
+                failure = Some(e.into());
+                break;
+            }
+        };
+        for p in &payloads {
+            if let Some(w) = &p.warning {
+                observer.warning(w);
+            }
+        }
+        report.variants.push(VariantReport {
+            label: scenario.variant.label.clone(),
+            settings: scenario.variant.settings.clone(),
+            resolved: scenario.resolved.clone(),
+            payloads,
+            targets: Vec::new(),
+            assertions: Vec::new(),
+        });
+        let pools = Arc::new(pools);
+        for target in &scenario.targets {
+            if !opts.targets.is_empty() && !opts.targets.contains(&target.name) {
+                continue;
+            }
+            let dir = opts.data_dir.join(if variants.len() > 1 {
+                format!("{vi}-{}", dir_name(&target.name))
+            } else {
+                dir_name(&target.name)
+            });
+            let result = run_target(scenario, target, &dir, &pools, opts, &mut report, observer).await;
+            if !opts.keep_data {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            if let Err(e) = result {
+                failure = Some(e);
+                break 'variants;
+            }
+            if opts.interrupt.load(Ordering::Acquire) {
+                break 'variants;
+            }
+        }
+        evaluate(scenario, &mut report);
+    }
+    report.status = if failure.is_some() {
+        RunStatus::Failed
+    } else if opts.interrupt.load(Ordering::Acquire) {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Complete
+    };
+    report.error = failure.as_ref().map(|e| {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(s) = src {
+            let s_text = s.to_string();
+            if !msg.contains(&s_text) {
+                msg.push_str(": ");
+                msg.push_str(&s_text);
+            }
+            src = s.source();
+        }
+        msg
+    });
+    (report, failure)
+}
+
+/// Evaluates the variant's assertions on each of its targets.
+fn evaluate(scenario: &Scenario, report: &mut RunReport) {
+    let Some(v) = report.variants.last_mut() else { return };
+    v.assertions.clear();
+    for a in &scenario.assertions {
+        for t in &v.targets {
+            v.assertions.push(assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label));
+        }
+    }
+}
+
+async fn run_target(
+    scenario: &Scenario,
+    target: &Target,
+    dir: &Path,
+    pools: &Arc<pools::Pools>,
+    opts: &RunOptions,
+    report: &mut RunReport,
+    observer: &mut dyn Observer,
+) -> Result<(), EngineError> {
+    fresh_dir(dir)?;
+    let before = process::sample();
+    let store_err = |phase: &str, source| EngineError::Store { target: target.name.clone(), phase: phase.to_owned(), source };
+    let mut store: Arc<Box<dyn store::Store>> = Arc::new(open_store(target, dir).map_err(|e| store_err("", e))?);
+    if let Some(v) = report.variants.last_mut() {
+        v.targets.push(TargetReport {
+            name: target.name.clone(),
+            kind: target.kind.name().to_owned(),
+            phases: Vec::new(),
+            store: store.stats(),
+            process: Default::default(),
+            error: None,
+        });
+    }
+    let label = scenario.variant.label.clone();
+    let mut outcome = Ok(());
+    for ph in &scenario.phases {
+        if !opts.phases.is_empty() && !opts.phases.contains(&ph.name) {
+            continue;
+        }
+        if opts.interrupt.load(Ordering::Acquire) {
+            break;
+        }
+        match run_phase(scenario, target, ph, pools, &store, opts, &label, observer).await {
+            Ok(Some(mut phase_report)) => {
+                if let Some(r) = &ph.restart
+                    && r.kind == RestartKind::Clean
+                {
+                    // Every session ended with the phase, so the store is ours alone.
+                    let stats = store.stats();
+                    let Ok(only) = Arc::try_unwrap(store) else {
+                        return Err(store_err(&ph.name, StoreError::Invalid { op: "restart", detail: "the store is still in use".to_owned() }));
+                    };
+                    only.close().map_err(|e| store_err(&ph.name, e))?;
+                    let t0 = Instant::now();
+                    store = Arc::new(open_store(target, dir).map_err(|e| store_err(&ph.name, e))?);
+                    phase_report.metrics.insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
+                    current_target(report).store = stats;
+                }
+                let t = current_target(report);
+                t.store = store.stats();
+                t.process = process::delta(before, process::sample());
+                t.phases.push(phase_report);
+                observer.phase_finished(report);
+            }
+            Ok(None) => break, // interrupted: the partial phase is discarded
+            Err(e) => {
+                current_target(report).error = Some(e.to_string());
+                outcome = Err(store_err(&ph.name, e));
+                break;
+            }
+        }
+    }
+    let t = current_target(report);
+    t.store = store.stats();
+    t.process = process::delta(before, process::sample());
+    // Close cleanly so persistent stores flush; a close error matters only
+    // when nothing else failed first.
+    if let Ok(only) = Arc::try_unwrap(store)
+        && let Err(e) = only.close()
+        && outcome.is_ok()
+    {
+        outcome = Err(store_err("", e));
+    }
+    outcome
+}
+
+fn current_target(report: &mut RunReport) -> &mut TargetReport {
+    report
+        .variants
+        .last_mut()
+        .and_then(|v| v.targets.last_mut())
+        .expect("run_target pushes its target before running phases")
+}
+
+/// Runs one phase on a blocking thread, ending it at its deadline or on
+/// interrupt. `Ok(None)` means it was interrupted.
+#[expect(clippy::too_many_arguments, reason = "the phase context is exactly these parts")]
+async fn run_phase(
+    scenario: &Scenario,
+    target: &Target,
+    ph: &Phase,
+    pools: &Arc<pools::Pools>,
+    store: &Arc<Box<dyn store::Store>>,
+    opts: &RunOptions,
+    label: &str,
+    observer: &mut dyn Observer,
+) -> Result<Option<crate::metrics::report::PhaseReport>, StoreError> {
+    let _ = scenario;
+    let control = Arc::new(worker::Control::default());
+    let progress: Arc<Vec<AtomicU64>> = Arc::new((0..phase::worker_count(ph)).map(|_| AtomicU64::new(0)).collect());
+    observer.phase_started(label, &target.name, ph, Arc::clone(&progress));
+    let (ph_owned, target_name, pools, store, ctl, prog, seed) =
+        (ph.clone(), target.name.clone(), Arc::clone(pools), Arc::clone(store), Arc::clone(&control), Arc::clone(&progress), opts.seed);
+    let mut handle = tokio::task::spawn_blocking(move || {
+        phase::run(&phase::PhaseRun {
+            seed,
+            target: &target_name,
+            phase: &ph_owned,
+            pools: &pools,
+            store: store.as_ref().as_ref(),
+            control: ctl,
+            progress: prog,
+        })
+    });
+    let started = Instant::now();
+    let deadline = ph.duration.map(|d| started + d);
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let result = loop {
+        tokio::select! {
+            joined = &mut handle => break joined,
+            _ = tick.tick() => {
+                observer.tick();
+                if opts.interrupt.load(Ordering::Acquire) {
+                    control.stop.store(true, Ordering::Release);
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    control.stop.store(true, Ordering::Release);
+                }
+            }
+            _ = sleep_until(deadline) => {
+                control.stop.store(true, Ordering::Release);
+            }
+        }
+    };
+    let report = match result {
+        Ok(r) => r?,
+        Err(join) => {
+            return Err(StoreError::Invalid { op: "phase", detail: format!("the phase task failed: {join}") });
+        }
+    };
+    if opts.interrupt.load(Ordering::Acquire) {
+        return Ok(None);
+    }
+    Ok(Some(report))
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}

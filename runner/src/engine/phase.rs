@@ -1,0 +1,193 @@
+//! One phase on one target: plans every worker of every actor, starts them
+//! together behind a barrier on their own OS threads, and turns their
+//! recorders into a [`PhaseReport`] when they are done.
+//!
+//! Synchronous on purpose: the async orchestrator (`engine::run`) calls it
+//! on a blocking thread and ends the phase by setting [`Control::stop`] at
+//! the deadline or on Ctrl-C.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+use super::pools::Pools;
+use super::worker::{self, Control, WorkerPlan, WorkerResult};
+use crate::metrics::recorder::{ActorInfo, Recorder, actor_report};
+use crate::metrics::report::PhaseReport;
+use crate::scenario::model::{Actor, KeyDistribution, Phase};
+use crate::store::{Store, StoreError};
+use crate::workload::{self, KeyDist, KeyGen, KeyParams, StreamId};
+
+/// Everything one phase run needs.
+pub struct PhaseRun<'a> {
+    /// The seed of the run.
+    pub seed: u64,
+    /// Target name (part of every random stream's identity).
+    pub target: &'a str,
+    /// The phase.
+    pub phase: &'a Phase,
+    /// Payload pools of this variant.
+    pub pools: &'a Pools,
+    /// The open store.
+    pub store: &'a dyn Store,
+    /// Stop flag and driver count.
+    pub control: Arc<Control>,
+    /// One progress counter (records) per worker, read by the progress display.
+    pub progress: Arc<Vec<AtomicU64>>,
+}
+
+/// Number of worker threads a phase starts.
+pub fn worker_count(phase: &Phase) -> usize {
+    phase.actors.iter().map(|a| a.workers).sum()
+}
+
+fn key_gen(actor: &Actor, index: usize) -> Result<Option<KeyGen>, StoreError> {
+    if !matches!(actor.op, crate::scenario::model::Op::Put | crate::scenario::model::Op::Get | crate::scenario::model::Op::Delete | crate::scenario::model::Op::Scan) {
+        return Ok(None);
+    }
+    let k = &actor.keys;
+    let dist = match k.distribution {
+        KeyDistribution::Sequential => KeyDist::Sequential,
+        KeyDistribution::Uniform => KeyDist::Uniform,
+        KeyDistribution::Zipfian => KeyDist::Zipfian { theta: k.theta, scrambled: true },
+        KeyDistribution::Latest => KeyDist::Latest,
+        KeyDistribution::Hotspot => KeyDist::Hotspot { hot_fraction_keys: k.hot_keys, hot_fraction_ops: k.hot_ops },
+    };
+    let params = KeyParams { dist, keyspace: k.space, key_len: k.length };
+    let key_gen = KeyGen::new(&params).map_err(|e| StoreError::Invalid { op: "keys", detail: e.to_string() })?;
+    // Sequential writers split the key space so workers do not overlap.
+    Ok(Some(if k.distribution == KeyDistribution::Sequential {
+        key_gen.partition(index as u64, actor.workers as u64)
+    } else {
+        key_gen
+    }))
+}
+
+/// Runs the phase's actors to completion; returns the phase report (or the
+/// first store error, with the partial report discarded).
+pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
+    let phase = run.phase;
+    let drivers: Vec<bool> = phase.actors.iter().map(|a| is_driver(phase, a)).collect();
+    let driver_workers: usize = phase.actors.iter().zip(&drivers).filter(|(_, d)| **d).map(|(a, _)| a.workers).sum();
+    run.control.drivers_left.store(driver_workers, Ordering::Release);
+
+    // Plan every worker before starting any, so a bad plan starts nothing.
+    let mut plans: Vec<(usize, WorkerPlan<'_>, Box<dyn crate::store::Session>)> = Vec::new();
+    let mut driver_slot = 0u64;
+    for (ai, actor) in phase.actors.iter().enumerate() {
+        for w in 0..actor.workers {
+            let quota = if drivers[ai] {
+                phase.records.map(|total| {
+                    // Split evenly; the first `total % n` drivers take one more.
+                    let n = driver_workers.max(1) as u64;
+                    let share = total / n + u64::from(driver_slot < total % n);
+                    driver_slot += 1;
+                    share
+                })
+            } else {
+                None
+            };
+            let id = StreamId { seed: run.seed, target: run.target, phase: &phase.name, actor: &actor.name, worker: w as u64 };
+            let payload = match &actor.payload {
+                Some(name) => Some(run.pools.get(name, actor.batch).ok_or_else(|| StoreError::Invalid {
+                    op: "plan",
+                    detail: format!("no pool for payload `{name}` with batch {}", actor.batch),
+                })?),
+                None => None,
+            };
+            plans.push((
+                ai,
+                WorkerPlan {
+                    op: actor.op,
+                    index: w,
+                    workers: actor.workers,
+                    streams: actor.streams,
+                    quota,
+                    driver: drivers[ai],
+                    rate: actor.rate.map(|r| r / actor.workers as f64),
+                    payload: payload.map(|p| p.view()),
+                    from: actor.from,
+                    lag: actor.lag,
+                    max_bytes: actor.max_bytes as usize,
+                    every: actor.every,
+                    keep: actor.keep,
+                    keys: key_gen(actor, w)?,
+                    scan_length: actor.scan_length as usize,
+                    rng: workload::stream(&id),
+                },
+                run.store.session()?,
+            ));
+        }
+    }
+
+    let barrier = Barrier::new(plans.len() + 1);
+    let started = Instant::now();
+    let mut per_actor: Vec<(Recorder, Option<StoreError>)> =
+        phase.actors.iter().map(|a| (Recorder::new(a.rate.is_some()), None)).collect();
+    let mut finished_at = Instant::now();
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for (slot, (ai, plan, session)) in plans.into_iter().enumerate() {
+            let control = &run.control;
+            let barrier = &barrier;
+            let progress = &run.progress[slot];
+            let handle = std::thread::Builder::new()
+                .name(format!("loadline-{}-{}", phase.actors[ai].name, plan.index))
+                .spawn_scoped(scope, move || worker::run(plan, session, control, barrier, progress));
+            match handle {
+                Ok(h) => handles.push((ai, h)),
+                Err(e) => {
+                    run.control.stop.store(true, Ordering::Release);
+                    per_actor[ai].1 = Some(StoreError::Io { op: "spawn worker thread", path: std::path::PathBuf::new(), source: e });
+                }
+            }
+        }
+        barrier.wait();
+        for (ai, h) in handles {
+            let WorkerResult { recorder, error } = match h.join() {
+                Ok(r) => r,
+                Err(_) => {
+                    run.control.stop.store(true, Ordering::Release);
+                    WorkerResult {
+                        recorder: Recorder::new(false),
+                        error: Some(StoreError::Invalid { op: "worker", detail: "a worker thread panicked".to_owned() }),
+                    }
+                }
+            };
+            per_actor[ai].0.merge(&recorder);
+            if per_actor[ai].1.is_none() {
+                per_actor[ai].1 = error;
+            }
+        }
+        finished_at = Instant::now();
+    });
+    let duration_ns = finished_at.duration_since(started).as_nanos() as u64;
+    if let Some(e) = per_actor.iter_mut().find_map(|(_, e)| e.take()) {
+        return Err(e);
+    }
+    let actors = phase
+        .actors
+        .iter()
+        .zip(&per_actor)
+        .map(|(a, (r, _))| {
+            let info = ActorInfo { name: a.name.clone(), op: format!("{:?}", a.op).to_lowercase(), workers: a.workers, rate: a.rate };
+            actor_report(&info, r, duration_ns)
+        })
+        .collect();
+    let hit_records = phase.records.is_some() && driver_workers > 0 && run.control.drivers_left.load(Ordering::Acquire) == 0 && !run.control.stop.load(Ordering::Acquire);
+    Ok(PhaseReport {
+        name: phase.name.clone(),
+        warmup: phase.warmup,
+        duration_ns,
+        ended_by: if hit_records { "records" } else if phase.duration.is_some() { "duration" } else { "done" }.to_owned(),
+        actors,
+        metrics: BTreeMap::new(),
+    })
+}
+
+/// Drivers decide when a phase ends: writers, or readers when there is no writer.
+pub fn is_driver(phase: &Phase, actor: &Actor) -> bool {
+    let has_writers = phase.actors.iter().any(Actor::is_writer);
+    if has_writers { actor.is_writer() } else { actor.is_reader() }
+}

@@ -1,0 +1,315 @@
+//! One worker: a synchronous op loop on its own OS thread. It waits at the
+//! phase barrier, then runs its op until its share of `records` is done, the
+//! phase is stopped (deadline, interrupt, error) or — for background actors —
+//! the phase's driving workers are finished.
+//!
+//! Timing happens here and only here: one clock read ends op *i* and starts
+//! op *i+1* in a closed loop; under a rate each op has an intended start and
+//! latency is measured from it (coordinated omission corrected), with
+//! service time measured from the actual start. Nothing is sent per op: the
+//! worker owns its [`Recorder`] and returns it.
+
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use super::schedule::Pacer;
+use crate::metrics::recorder::{LATE_AFTER_NS, Recorder};
+use crate::scenario::model::{Op, ReadFrom};
+use crate::store::{ReadBuf, Session, StoreError};
+use crate::workload::{KeyGen, PayloadView, WorkloadRng};
+
+/// State shared by all workers of one phase on one target.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Set when the phase must end now (deadline, interrupt, error).
+    pub stop: AtomicBool,
+    /// Driving workers still running; background actors stop at zero.
+    pub drivers_left: AtomicUsize,
+    /// Set by the first worker whose op fails.
+    pub failed: AtomicBool,
+}
+
+/// What one worker does.
+pub struct WorkerPlan<'a> {
+    /// The op.
+    pub op: Op,
+    /// This worker's index within its actor.
+    pub index: usize,
+    /// Workers of the actor.
+    pub workers: usize,
+    /// Streams of the actor.
+    pub streams: u64,
+    /// Records this worker must process (driving workers of a `records` phase).
+    pub quota: Option<u64>,
+    /// True when this worker counts towards the phase's end.
+    pub driver: bool,
+    /// Open loop: this worker's ops per second.
+    pub rate: Option<f64>,
+    /// Batches to append or values to put.
+    pub payload: Option<PayloadView<'a>>,
+    /// Readers: start position.
+    pub from: ReadFrom,
+    /// Readers: records behind the tail.
+    pub lag: u64,
+    /// Readers: bytes per read.
+    pub max_bytes: usize,
+    /// Periodic actors: period.
+    pub every: Duration,
+    /// Trimmers: records kept.
+    pub keep: u64,
+    /// Key-value ops: key generator.
+    pub keys: Option<KeyGen>,
+    /// Scans: pairs per scan.
+    pub scan_length: usize,
+    /// This worker's random stream.
+    pub rng: WorkloadRng,
+}
+
+/// A worker's result: its measurements and, if it stopped on one, the error.
+pub struct WorkerResult {
+    /// Measurements.
+    pub recorder: Recorder,
+    /// The error that stopped the worker.
+    pub error: Option<StoreError>,
+}
+
+/// Runs one worker to completion.
+pub fn run(
+    mut plan: WorkerPlan<'_>,
+    mut session: Box<dyn Session>,
+    ctl: &Control,
+    barrier: &Barrier,
+    progress: &AtomicU64,
+) -> WorkerResult {
+    let mut rec = Recorder::new(plan.rate.is_some());
+    let mut state = OpState::new(&plan);
+    barrier.wait();
+    let result = if matches!(plan.op, Op::Trim | Op::Sync) {
+        periodic(&mut plan, session.as_mut(), ctl, &mut rec, &mut state)
+    } else {
+        op_loop(&mut plan, session.as_mut(), ctl, &mut rec, &mut state, progress)
+    };
+    if plan.driver {
+        ctl.drivers_left.fetch_sub(1, Ordering::AcqRel);
+    }
+    let error = match result {
+        Ok(()) => None,
+        Err(e) => {
+            rec.error(e.to_string());
+            ctl.failed.store(true, Ordering::Release);
+            ctl.stop.store(true, Ordering::Release);
+            Some(e)
+        }
+    };
+    WorkerResult { recorder: rec, error }
+}
+
+/// Per-op mutable state kept out of the plan.
+struct OpState {
+    /// Next batch index (appends, puts).
+    batch: usize,
+    /// Op counter (stream choice).
+    i: u64,
+    /// Readers: next offset per stream (`None` until positioned).
+    positions: Vec<Option<u64>>,
+    buf: ReadBuf,
+    value: Vec<u8>,
+    /// Readers without writers: streams found exhausted.
+    exhausted: Vec<bool>,
+}
+
+impl OpState {
+    fn new(plan: &WorkerPlan<'_>) -> Self {
+        let n = plan.streams as usize;
+        OpState {
+            // Workers start at different pool positions so they do not all
+            // write the same bytes at the same moment.
+            batch: plan.index * 7919,
+            i: 0,
+            positions: vec![None; n],
+            buf: ReadBuf::default(),
+            value: Vec::new(),
+            exhausted: vec![false; n],
+        }
+    }
+}
+
+fn background_done(plan: &WorkerPlan<'_>, ctl: &Control) -> bool {
+    !plan.driver && ctl.drivers_left.load(Ordering::Acquire) == 0
+}
+
+fn op_loop(
+    plan: &mut WorkerPlan<'_>,
+    session: &mut dyn Session,
+    ctl: &Control,
+    rec: &mut Recorder,
+    st: &mut OpState,
+    progress: &AtomicU64,
+) -> Result<(), StoreError> {
+    let mut pacer = plan.rate.map(|r| Pacer::new(r, Instant::now()));
+    let mut done: u64 = 0;
+    let mut t0 = Instant::now();
+    loop {
+        if ctl.stop.load(Ordering::Relaxed) || background_done(plan, ctl) {
+            return Ok(());
+        }
+        if plan.quota.is_some_and(|q| done >= q) {
+            return Ok(());
+        }
+        let intended = match &mut pacer {
+            Some(p) => {
+                let intended = p.next_start();
+                let now = p.wait_until(intended, &ctl.stop);
+                if now.saturating_duration_since(intended).as_nanos() as u64 > LATE_AFTER_NS {
+                    rec.late += 1;
+                }
+                t0 = now;
+                Some(intended)
+            }
+            None => None,
+        };
+        let (records, bytes) = match one_op(plan, session, st)? {
+            Some(v) => v,
+            None => {
+                // Nothing to read yet (a tail reader caught up): back off
+                // briefly without counting an operation.
+                if plan.driver && st.exhausted.iter().all(|e| *e) {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_micros(50));
+                t0 = Instant::now();
+                continue;
+            }
+        };
+        let t1 = Instant::now();
+        match intended {
+            Some(i) => {
+                rec.record(t1.saturating_duration_since(i).as_nanos() as u64, records, bytes);
+                rec.record_service(t1.saturating_duration_since(t0).as_nanos() as u64);
+            }
+            None => {
+                rec.record(t1.saturating_duration_since(t0).as_nanos() as u64, records, bytes);
+                t0 = t1;
+            }
+        }
+        done += records;
+        progress.store(rec.records, Ordering::Relaxed);
+    }
+}
+
+/// Performs one op; `Ok(None)` means there was nothing to do (reader caught up).
+#[inline]
+fn one_op(plan: &mut WorkerPlan<'_>, session: &mut dyn Session, st: &mut OpState) -> Result<Option<(u64, u64)>, StoreError> {
+    let stream_slot = ((plan.index as u64 + st.i * plan.workers as u64) % plan.streams) as usize;
+    st.i += 1;
+    match plan.op {
+        Op::Append => {
+            let view = plan.payload.as_ref().ok_or(StoreError::Invalid { op: "append", detail: "no payload".to_owned() })?;
+            let batch = view.batch(st.batch);
+            st.batch = st.batch.wrapping_add(1);
+            let bytes: usize = batch.iter().map(|r| r.body.len()).sum();
+            session.append(stream_slot as u64, batch)?;
+            Ok(Some((batch.len() as u64, bytes as u64)))
+        }
+        Op::Read => {
+            let stream = stream_slot as u64;
+            let pos = match st.positions[stream_slot] {
+                Some(p) if plan.from != ReadFrom::Random => p,
+                _ => {
+                    let b = session.bounds(stream)?;
+                    match plan.from {
+                        ReadFrom::Head => b.trim_point,
+                        ReadFrom::Tail => b.tail.saturating_sub(plan.lag).max(b.trim_point),
+                        ReadFrom::Random if b.tail > b.trim_point => plan.rng.random_range(b.trim_point..b.tail),
+                        ReadFrom::Random => b.trim_point,
+                    }
+                }
+            };
+            let next = session.read(stream, pos, plan.max_bytes, &mut st.buf)?;
+            st.positions[stream_slot] = Some(next);
+            if st.buf.is_empty() {
+                if plan.from == ReadFrom::Head {
+                    st.exhausted[stream_slot] = true;
+                }
+                return Ok(None);
+            }
+            Ok(Some((st.buf.len() as u64, st.buf.bytes() as u64)))
+        }
+        Op::Put => {
+            let view = plan.payload.as_ref().ok_or(StoreError::Invalid { op: "put", detail: "no payload".to_owned() })?;
+            let body = view.batch(st.batch).first().map_or(&[][..], |r| r.body);
+            st.batch = st.batch.wrapping_add(1);
+            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid { op: "put", detail: "no keys".to_owned() })?;
+            let index = keys.next_index(&mut plan.rng);
+            keys.set_latest(index);
+            session.put(keys.key(index), body)?;
+            Ok(Some((1, body.len() as u64)))
+        }
+        Op::Get => {
+            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid { op: "get", detail: "no keys".to_owned() })?;
+            let key = keys.next_key(&mut plan.rng);
+            let found = session.get(key, &mut st.value)?;
+            Ok(Some((1, if found { st.value.len() as u64 } else { 0 })))
+        }
+        Op::Delete => {
+            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid { op: "delete", detail: "no keys".to_owned() })?;
+            let key = keys.next_key(&mut plan.rng);
+            session.delete(key)?;
+            Ok(Some((1, 0)))
+        }
+        Op::Scan => {
+            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid { op: "scan", detail: "no keys".to_owned() })?;
+            let key = keys.next_key(&mut plan.rng);
+            let n = session.scan(key, plan.scan_length, &mut st.buf)?;
+            Ok(Some((n as u64, st.buf.bytes() as u64)))
+        }
+        Op::Trim | Op::Sync => Ok(Some((0, 0))),
+    }
+}
+
+/// Trim and sync actors: one op every `every` until the phase ends.
+fn periodic(
+    plan: &mut WorkerPlan<'_>,
+    session: &mut dyn Session,
+    ctl: &Control,
+    rec: &mut Recorder,
+    _st: &mut OpState,
+) -> Result<(), StoreError> {
+    let start = Instant::now();
+    let mut n: u32 = 1;
+    loop {
+        let due = start + plan.every * n;
+        // Sleep in short slices so the phase's end is noticed promptly.
+        loop {
+            if ctl.stop.load(Ordering::Relaxed) || background_done(plan, ctl) {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= due {
+                break;
+            }
+            std::thread::sleep((due - now).min(Duration::from_millis(5)));
+        }
+        n += 1;
+        let t0 = Instant::now();
+        match plan.op {
+            Op::Sync => session.sync()?,
+            _ => {
+                // Each worker trims its share of the streams.
+                let mut s = plan.index as u64;
+                while s < plan.streams {
+                    let b = session.bounds(s)?;
+                    let up_to = b.tail.saturating_sub(plan.keep);
+                    if up_to > b.trim_point {
+                        session.trim(s, up_to)?;
+                    }
+                    s += plan.workers as u64;
+                }
+            }
+        }
+        rec.record(t0.elapsed().as_nanos() as u64, 0, 0);
+    }
+}
