@@ -9,6 +9,7 @@ pub mod assertions;
 pub mod cli;
 pub mod commands;
 pub mod metrics;
+pub mod report;
 pub mod scenario;
 pub mod store;
 pub mod workload;
