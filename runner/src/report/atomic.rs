@@ -12,14 +12,20 @@ use super::ReportError;
 /// The temporary sibling of `path`: `.name.tmp` in the same directory, so
 /// the rename never crosses file systems.
 fn tmp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp"))
 }
 
 /// Replaces `path` with `contents` atomically (write, fsync, rename).
 /// Creates the parent directory when missing.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    let err = |source| ReportError::Write { path: path.to_owned(), source };
+    let err = |source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(err)?;
     }
@@ -43,7 +49,10 @@ mod tests {
         write_atomic(&path, b"first version, longer").unwrap();
         write_atomic(&path, b"second").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "second");
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.txt")]);
     }
 
@@ -52,7 +61,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
         fs::write(&blocker, "x").unwrap();
-        let err = write_atomic(&blocker.join("out.csv"), b"x").unwrap_err().to_string();
-        assert!(err.starts_with("cannot write ") && err.contains("file/out.csv"), "{err}");
+        let err = write_atomic(&blocker.join("out.csv"), b"x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot write ") && err.contains("file/out.csv"),
+            "{err}"
+        );
     }
 }

@@ -37,8 +37,16 @@ fn ordered(results: &[AssertionResult]) -> Vec<&AssertionResult> {
 pub fn summary(report: &RunReport, out_dir: &Path) -> String {
     let mut s = String::new();
     let all: Vec<&AssertionResult> = report.variants.iter().flat_map(|v| &v.assertions).collect();
-    let target_w = all.iter().map(|r| r.target.chars().count()).max().unwrap_or(0);
-    let text_w = all.iter().map(|r| r.assertion.chars().count()).max().unwrap_or(0);
+    let target_w = all
+        .iter()
+        .map(|r| r.target.chars().count())
+        .max()
+        .unwrap_or(0);
+    let text_w = all
+        .iter()
+        .map(|r| r.assertion.chars().count())
+        .max()
+        .unwrap_or(0);
     for v in &report.variants {
         if v.assertions.is_empty() {
             continue;
@@ -59,13 +67,26 @@ pub fn summary(report: &RunReport, out_dir: &Path) -> String {
     }
     for v in &report.variants {
         for t in v.targets.iter().filter(|t| t.error.is_some()) {
-            let variant = if v.label.is_empty() { String::new() } else { format!(" [{}]", v.label) };
-            let _ = writeln!(s, "  ✗ {}{variant}: {}", t.name, t.error.as_deref().unwrap_or_default());
+            let variant = if v.label.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", v.label)
+            };
+            let _ = writeln!(
+                s,
+                "  ✗ {}{variant}: {}",
+                t.name,
+                t.error.as_deref().unwrap_or_default()
+            );
         }
     }
     let verdict = RunVerdict::of(report);
     let counts = Counts::of(report);
-    let detail = if counts.total == 0 { "no assertions".to_owned() } else { counts.describe() };
+    let detail = if counts.total == 0 {
+        "no assertions".to_owned()
+    } else {
+        counts.describe()
+    };
     let _ = writeln!(s, "{}: {detail}", verdict.label());
     match verdict {
         RunVerdict::Interrupted => s.push_str("interrupted; results of finished phases are kept\n"),
@@ -87,7 +108,10 @@ mod tests {
 
     #[test]
     fn console_summary_snapshot() {
-        insta::assert_snapshot!(summary(&run_report(1), Path::new("reports/runs/wal-vs-rocksdb-append-20261102T100000Z")));
+        insta::assert_snapshot!(summary(
+            &run_report(1),
+            Path::new("reports/runs/wal-vs-rocksdb-append-20261102T100000Z")
+        ));
     }
 
     #[test]
@@ -100,6 +124,9 @@ mod tests {
         let mut report = run_report(1);
         report.status = RunStatus::Interrupted;
         let text = summary(&report, Path::new("out"));
-        assert!(text.contains("\nINTERRUPTED: 4 passed, 1 failed, 1 not applicable"), "{text}");
+        assert!(
+            text.contains("\nINTERRUPTED: 4 passed, 1 failed, 1 not applicable"),
+            "{text}"
+        );
     }
 }

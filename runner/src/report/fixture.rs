@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use crate::assertions::{AssertionResult, Verdict};
 use crate::metrics::catalog::MetricUnit;
 use crate::metrics::report::{
-    ActorReport, Environment, Latency, PayloadReport, PhaseReport, ProcessStats, RunReport, RunStatus,
-    TargetReport, VariantReport,
+    ActorReport, Environment, Latency, PayloadReport, PhaseReport, ProcessStats, RunReport,
+    RunStatus, TargetReport, VariantReport,
 };
 use crate::store::StoreStats;
 
@@ -50,7 +50,8 @@ fn actor(name: &str, records_per_s: f64, lat: Latency, service: Option<Latency>)
         latency: lat,
         service,
         histogram: "HISTFAAAAB54nJNpmSzMwMDAxgABzFCaEUoz2X+AsQEAE1QBzw==".to_owned(),
-        service_histogram: service.map(|_| "HISTFAAAAB54nJNpmSzMwMDAxgABzFCaEUoz2X+AsQEAE1QBzw==".to_owned()),
+        service_histogram: service
+            .map(|_| "HISTFAAAAB54nJNpmSzMwMDAxgABzFCaEUoz2X+AsQEAE1QBzw==".to_owned()),
         first_error: None,
     }
 }
@@ -73,8 +74,18 @@ fn target(name: &str, kind: &str, scale: u64, stats: &[(&str, f64)]) -> TargetRe
         name: name.to_owned(),
         kind: kind.to_owned(),
         phases: vec![
-            phase("warmup", true, vec![actor("append", tput * 0.9, latency(100, scale), None)], "duration"),
-            phase("write", false, vec![actor("append", tput, latency(100, scale), None)], "records"),
+            phase(
+                "warmup",
+                true,
+                vec![actor("append", tput * 0.9, latency(100, scale), None)],
+                "duration",
+            ),
+            phase(
+                "write",
+                false,
+                vec![actor("append", tput, latency(100, scale), None)],
+                "records",
+            ),
             phase(
                 "mixed",
                 false,
@@ -102,7 +113,15 @@ fn target(name: &str, kind: &str, scale: u64, stats: &[(&str, f64)]) -> TargetRe
     }
 }
 
-fn result(text: &str, target: &str, variant: &str, observed: Option<f64>, threshold: f64, unit: MetricUnit, margin: Option<f64>) -> AssertionResult {
+fn result(
+    text: &str,
+    target: &str,
+    variant: &str,
+    observed: Option<f64>,
+    threshold: f64,
+    unit: MetricUnit,
+    margin: Option<f64>,
+) -> AssertionResult {
     let verdict = match (observed, margin) {
         (None, _) => Verdict::NotApplicable,
         (Some(_), Some(m)) if m < 0.0 => Verdict::Fail,
@@ -122,19 +141,61 @@ fn result(text: &str, target: &str, variant: &str, observed: Option<f64>, thresh
 
 fn variant(label: &str, settings: Vec<(String, serde_json::Value)>, slow: u64) -> VariantReport {
     let targets = vec![
-        target("wal-group-commit", "wal", 10 + slow, &[("fsyncs", 41_200.0), ("segments_sealed", 79.0), ("torn_tail_bytes", 0.0)]),
-        target("rocksdb-sync", "rocksdb", 20 + slow, &[("stall_micros", 0.0), ("compaction_bytes", 3.2e9), ("write_amplification", 2.31)]),
+        target(
+            "wal-group-commit",
+            "wal",
+            10 + slow,
+            &[
+                ("fsyncs", 41_200.0),
+                ("segments_sealed", 79.0),
+                ("torn_tail_bytes", 0.0),
+            ],
+        ),
+        target(
+            "rocksdb-sync",
+            "rocksdb",
+            20 + slow,
+            &[
+                ("stall_micros", 0.0),
+                ("compaction_bytes", 3.2e9),
+                ("write_amplification", 2.31),
+            ],
+        ),
     ];
     let mut assertions = Vec::new();
     for t in &targets {
         let write = &t.phases[1].actors[0];
         let mixed = &t.phases[2].actors[0];
         let p99 = write.latency.p99_ns as f64;
-        assertions.push(result("write.append.p99 < 10ms", &t.name, label, Some(p99), 1e7, MetricUnit::Nanos, Some((1e7 - p99) / 1e7)));
+        assertions.push(result(
+            "write.append.p99 < 10ms",
+            &t.name,
+            label,
+            Some(p99),
+            1e7,
+            MetricUnit::Nanos,
+            Some((1e7 - p99) / 1e7),
+        ));
         let rps = mixed.records_per_s;
-        assertions.push(result("mixed.writer.records_per_s >= 50k", &t.name, label, Some(rps), 5e4, MetricUnit::PerSecond, Some((rps - 5e4) / 5e4)));
+        assertions.push(result(
+            "mixed.writer.records_per_s >= 50k",
+            &t.name,
+            label,
+            Some(rps),
+            5e4,
+            MetricUnit::PerSecond,
+            Some((rps - 5e4) / 5e4),
+        ));
         let stall = t.store.values.get("stall_micros").copied();
-        assertions.push(result("target.store.stall_micros == 0", &t.name, label, stall, 0.0, MetricUnit::Micros, None));
+        assertions.push(result(
+            "target.store.stall_micros == 0",
+            &t.name,
+            label,
+            stall,
+            0.0,
+            MetricUnit::Micros,
+            None,
+        ));
     }
     VariantReport {
         label: label.to_owned(),
@@ -185,8 +246,22 @@ pub(crate) fn run_report(variants: usize) -> RunReport {
         vec![variant("", vec![], 0)]
     } else {
         vec![
-            variant("batch=10", vec![("phases.write.actors.0.batch".to_owned(), serde_json::json!(10))], 0),
-            variant("batch=100", vec![("phases.write.actors.0.batch".to_owned(), serde_json::json!(100))], 5),
+            variant(
+                "batch=10",
+                vec![(
+                    "phases.write.actors.0.batch".to_owned(),
+                    serde_json::json!(10),
+                )],
+                0,
+            ),
+            variant(
+                "batch=100",
+                vec![(
+                    "phases.write.actors.0.batch".to_owned(),
+                    serde_json::json!(100),
+                )],
+                5,
+            ),
         ]
     };
     RunReport {

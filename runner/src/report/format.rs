@@ -13,6 +13,8 @@ fn sig3(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }
+    // Round first so that 0.9996 prints as 1.00, not 1.000.
+    let x = round3(x);
     let magnitude = x.abs().log10().floor() as i32;
     let decimals = (2 - magnitude).max(0) as usize;
     format!("{x:.decimals$}")
@@ -37,7 +39,11 @@ fn scaled(x: f64, step: f64, units: &[&str], digits: fn(f64) -> String) -> Strin
         value /= step;
         unit += 1;
     }
-    let sep = if units[unit].starts_with('/') { "" } else { " " };
+    let sep = if units[unit].starts_with('/') {
+        ""
+    } else {
+        " "
+    };
     format!("{}{sep}{}", digits(value), units[unit])
 }
 
@@ -51,7 +57,11 @@ pub fn duration_ns(ns: f64) -> String {
 /// decimal below 100).
 pub fn size(bytes: f64) -> String {
     let one_decimal = |x: f64| {
-        if x.abs() >= 100.0 { format!("{x:.0}") } else { format!("{x:.1}") }
+        if x.abs() >= 100.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.1}")
+        }
     };
     if bytes.abs() < 1024.0 {
         return format!("{bytes:.0} B");
@@ -71,7 +81,7 @@ pub fn bytes_rate(bytes_per_s: f64) -> String {
     format!("{}/s", size(bytes_per_s))
 }
 
-/// Operations or records per second as `850/s`, `49.9k/s`, `1.23M/s`.
+/// Operations or records per second as `850/s`, `49.9 k/s`, `1.23 M/s`.
 pub fn rate(per_s: f64) -> String {
     scaled(per_s, 1000.0, &["/s", "k/s", "M/s", "G/s"], sig3)
 }
@@ -101,7 +111,11 @@ pub fn pct(fraction: f64) -> String {
 /// lines up with the plus sign).
 pub fn margin(fraction: f64) -> String {
     let p = fraction * 100.0;
-    if p < 0.0 { format!("\u{2212}{:.1}%", -p) } else { format!("+{p:.1}%") }
+    if p < 0.0 {
+        format!("\u{2212}{:.1}%", -p)
+    } else {
+        format!("+{p:.1}%")
+    }
 }
 
 /// A dimensionless ratio with two decimals: `0.42`.
@@ -160,8 +174,8 @@ mod tests {
         assert_eq!(size(300.0 * 1024.0), "300 KiB");
         assert_eq!(bytes_rate(25_600_000.0), "24.4 MiB/s");
         assert_eq!(rate(850.0), "850/s");
-        assert_eq!(rate(49_912.0), "49.9k/s");
-        assert_eq!(rate(1_234_000.0), "1.23M/s");
+        assert_eq!(rate(49_912.0), "49.9 k/s");
+        assert_eq!(rate(1_234_000.0), "1.23 M/s");
         assert_eq!(count(5_000_000.0), "5,000,000");
         assert_eq!(count(999.0), "999");
         assert_eq!(pct(0.183), "18.3%");

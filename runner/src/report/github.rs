@@ -45,14 +45,23 @@ pub fn step_summary(report: &RunReport) -> Result<String, ReportError> {
 /// Appends the step summary of `report` to `path`.
 pub fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), ReportError> {
     let text = step_summary(report)?;
-    let err = |source| ReportError::Write { path: path.to_owned(), source };
-    let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(err)?;
+    let err = |source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(err)?;
     file.write_all(text.as_bytes()).map_err(err)
 }
 
 /// Escapes workflow-command data (`%`, CR, LF).
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow-command property value (also `:` and `,`).
@@ -63,10 +72,18 @@ fn escape_property(s: &str) -> String {
 /// One `::error` line per failed assertion per target, plus one for an
 /// error that stopped the run, naming the scenario file.
 pub fn annotations(report: &RunReport) -> Vec<String> {
-    let file = if report.file.is_empty() { String::new() } else { format!("file={},", escape_property(&report.file)) };
+    let file = if report.file.is_empty() {
+        String::new()
+    } else {
+        format!("file={},", escape_property(&report.file))
+    };
     let mut lines = Vec::new();
     for v in &report.variants {
-        let variant = if v.label.is_empty() { String::new() } else { format!(" [{}]", v.label) };
+        let variant = if v.label.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", v.label)
+        };
         for a in v.assertions.iter().filter(|a| a.verdict == Verdict::Fail) {
             let title = escape_property(&format!("assertion failed on {}{variant}", a.target));
             let message = escape_data(&format!("{}: {}", a.assertion, describe_result(a)));
@@ -74,7 +91,10 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
         }
     }
     if let Some(e) = &report.error {
-        lines.push(format!("::error {file}title=run stopped::{}", escape_data(e)));
+        lines.push(format!(
+            "::error {file}title=run stopped::{}",
+            escape_data(e)
+        ));
     }
     lines
 }
@@ -82,7 +102,11 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
 /// [`annotations`] when running under GitHub Actions (`GITHUB_ACTIONS=true`),
 /// else nothing.
 pub fn annotations_from_env(report: &RunReport) -> Vec<String> {
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") { annotations(report) } else { Vec::new() }
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        annotations(report)
+    } else {
+        Vec::new()
+    }
 }
 
 /// Appends the step summary when the run finishes (nothing per phase: the
@@ -101,7 +125,9 @@ impl StepSummaryReporter {
     /// A reporter appending to `$GITHUB_STEP_SUMMARY`, when it is set and
     /// not empty.
     pub fn from_env() -> Option<Self> {
-        std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()).map(|p| Self::new(PathBuf::from(p)))
+        std::env::var_os("GITHUB_STEP_SUMMARY")
+            .filter(|p| !p.is_empty())
+            .map(|p| Self::new(PathBuf::from(p)))
     }
 }
 
@@ -125,7 +151,9 @@ mod tests {
         let lines = annotations(&run_report(1));
         assert_eq!(
             lines,
-            ["::error file=scenarios/wal-vs-rocksdb.yaml,title=assertion failed on rocksdb-sync::mixed.writer.records_per_s >= 50k: observed 49.0k/s vs threshold 50.0k/s (\u{2212}2.0%)"]
+            [
+                "::error file=scenarios/wal-vs-rocksdb.yaml,title=assertion failed on rocksdb-sync::mixed.writer.records_per_s >= 50k: observed 49.0 k/s vs threshold 50.0 k/s (\u{2212}2.0%25)"
+            ]
         );
     }
 
@@ -133,7 +161,12 @@ mod tests {
     fn annotation_data_is_escaped() {
         let mut report = run_report(1);
         report.error = Some("disk full: 100%\nretry".to_owned());
-        assert!(annotations(&report).last().unwrap().ends_with("::disk full: 100%25%0Aretry"));
+        assert!(
+            annotations(&report)
+                .last()
+                .unwrap()
+                .ends_with("::disk full: 100%25%0Aretry")
+        );
     }
 
     #[test]
@@ -145,7 +178,10 @@ mod tests {
         r.phase_finished(&run_report(2)).unwrap();
         r.run_finished(&run_report(2)).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("earlier step\n# wal-vs-rocksdb-append"), "{text}");
+        assert!(
+            text.starts_with("earlier step\n# wal-vs-rocksdb-append"),
+            "{text}"
+        );
         assert!(text.contains("variant `batch=100`"));
         assert!(!text.contains("```mermaid") && text.len() < SUMMARY_LIMIT);
     }

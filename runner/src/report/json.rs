@@ -12,7 +12,10 @@ pub const RUN_JSON: &str = "run.json";
 
 /// The contents of `run.json` for `report`.
 pub fn run_json(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
-    let mut bytes = serde_json::to_vec_pretty(report).map_err(|source| ReportError::Json { path: path.to_owned(), source })?;
+    let mut bytes = serde_json::to_vec_pretty(report).map_err(|source| ReportError::Json {
+        path: path.to_owned(),
+        source,
+    })?;
     bytes.push(b'\n');
     Ok(bytes)
 }
@@ -26,7 +29,9 @@ pub struct JsonReporter {
 impl JsonReporter {
     /// A reporter writing `out_dir/run.json`.
     pub fn new(out_dir: &Path) -> Self {
-        JsonReporter { path: out_dir.join(RUN_JSON) }
+        JsonReporter {
+            path: out_dir.join(RUN_JSON),
+        }
     }
 }
 
@@ -48,11 +53,23 @@ mod tests {
     #[test]
     fn run_json_holds_the_whole_report() {
         let report = run_report(1);
-        let value: serde_json::Value = serde_json::from_slice(&run_json(&report, Path::new(RUN_JSON)).unwrap()).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_slice(&run_json(&report, Path::new(RUN_JSON)).unwrap()).unwrap();
         assert_eq!(value["seed"], 42);
         assert_eq!(value["status"], "complete");
-        assert_eq!(value["variants"][0]["resolved"]["name"], "wal-vs-rocksdb-append");
-        assert_eq!(value["variants"][0]["targets"][0]["phases"][2]["actors"][0]["service"]["p99_ns"], 400_000);
-        assert!(value["variants"][0]["targets"][0]["phases"][1]["actors"][0]["histogram"].as_str().unwrap().starts_with("HIST"));
+        assert_eq!(
+            value["variants"][0]["resolved"]["name"],
+            "wal-vs-rocksdb-append"
+        );
+        assert_eq!(
+            value["variants"][0]["targets"][0]["phases"][2]["actors"][0]["service"]["p99_ns"],
+            400_000
+        );
+        assert!(
+            value["variants"][0]["targets"][0]["phases"][1]["actors"][0]["histogram"]
+                .as_str()
+                .unwrap()
+                .starts_with("HIST")
+        );
     }
 }

@@ -32,7 +32,11 @@ pub fn junit_report(report: &RunReport) -> Report {
     let mut run_error_placed = false;
     for v in &report.variants {
         for t in &v.targets {
-            let name = if v.label.is_empty() { t.name.clone() } else { format!("{} [{}]", t.name, v.label) };
+            let name = if v.label.is_empty() {
+                t.name.clone()
+            } else {
+                format!("{} [{}]", t.name, v.label)
+            };
             let mut suite = TestSuite::new(name);
             suite.add_property(Property::new("scenario", report.scenario.as_str()));
             suite.add_property(Property::new("seed", report.seed.to_string()));
@@ -40,7 +44,12 @@ pub fn junit_report(report: &RunReport) -> Report {
             if !v.label.is_empty() {
                 suite.add_property(Property::new("variant", v.label.as_str()));
             }
-            let measured: u64 = t.phases.iter().filter(|p| !p.warmup).map(|p| p.duration_ns).sum();
+            let measured: u64 = t
+                .phases
+                .iter()
+                .filter(|p| !p.warmup)
+                .map(|p| p.duration_ns)
+                .sum();
             suite.set_time(Duration::from_nanos(measured));
             let classname = format!("{}.{}", report.scenario, t.name);
             for a in v.assertions.iter().filter(|a| a.target == t.name) {
@@ -49,7 +58,8 @@ pub fn junit_report(report: &RunReport) -> Report {
                     Verdict::Pass => TestCaseStatus::success(),
                     Verdict::Fail => {
                         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                        s.set_message(format!("{}: {detail}", a.assertion)).set_type("assertion");
+                        s.set_message(format!("{}: {detail}", a.assertion))
+                            .set_type("assertion");
                         s
                     }
                     Verdict::NotApplicable => {
@@ -75,9 +85,13 @@ pub fn junit_report(report: &RunReport) -> Report {
         }
     }
     let stopped = match (&report.status, &report.error) {
-        (RunStatus::Interrupted, _) => Some("the run was interrupted; finished phases are kept".to_owned()),
+        (RunStatus::Interrupted, _) => {
+            Some("the run was interrupted; finished phases are kept".to_owned())
+        }
         (RunStatus::Failed, Some(e)) if !run_error_placed => Some(e.clone()),
-        (RunStatus::Failed, None) if !run_error_placed => Some("the run stopped with an error".to_owned()),
+        (RunStatus::Failed, None) if !run_error_placed => {
+            Some("the run stopped with an error".to_owned())
+        }
         _ => None,
     };
     if let Some(message) = stopped {
@@ -97,7 +111,9 @@ pub struct JunitReporter {
 impl JunitReporter {
     /// A reporter writing `out_dir/junit.xml`.
     pub fn new(out_dir: &Path) -> Self {
-        JunitReporter { path: out_dir.join(JUNIT_XML) }
+        JunitReporter {
+            path: out_dir.join(JUNIT_XML),
+        }
     }
 }
 
@@ -106,7 +122,10 @@ pub fn junit_xml(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError
     let mut out = Vec::new();
     junit_report(report)
         .serialize(&mut out)
-        .map_err(|source| ReportError::Junit { path: path.to_owned(), source })?;
+        .map_err(|source| ReportError::Junit {
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(out)
 }
 

@@ -20,7 +20,9 @@ use super::verdict::{Counts, RunVerdict};
 use super::{ReportError, Reporter};
 use crate::assertions::Verdict;
 use crate::metrics::catalog::{MetricUnit, PROCESS_METRICS};
-use crate::metrics::report::{Environment as HostEnvironment, Latency, PayloadReport, RunReport, TargetReport, VariantReport};
+use crate::metrics::report::{
+    Environment as HostEnvironment, Latency, PayloadReport, RunReport, TargetReport, VariantReport,
+};
 
 /// The file name of the Markdown report.
 pub const REPORT_MD: &str = "report.md";
@@ -45,8 +47,13 @@ const PALETTE: &[(&str, &str)] = &[
 ];
 
 /// Percentiles on the chart's x axis: (axis label, `Latency` field).
-const CHART_PERCENTILES: &[(&str, &str)] =
-    &[("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p99.9", "p999"), ("p99.99", "p9999")];
+const CHART_PERCENTILES: &[(&str, &str)] = &[
+    ("p50", "p50"),
+    ("p90", "p90"),
+    ("p99", "p99"),
+    ("p99.9", "p999"),
+    ("p99.99", "p9999"),
+];
 
 /// What a template sees.
 #[derive(Debug, Serialize)]
@@ -264,13 +271,29 @@ fn union<'a>(lists: impl IntoIterator<Item = impl IntoIterator<Item = &'a str>>)
 }
 
 fn phase_view(name: &str, targets: &[TargetReport]) -> PhaseView {
-    let on = |t: &'_ TargetReport| t.phases.iter().find(|p| p.name == name && !p.warmup).cloned();
+    let on = |t: &'_ TargetReport| {
+        t.phases
+            .iter()
+            .find(|p| p.name == name && !p.warmup)
+            .cloned()
+    };
     let phases: Vec<_> = targets.iter().map(|t| (t.name.clone(), on(t))).collect();
     let runs = phases
         .iter()
-        .filter_map(|(t, p)| p.as_ref().map(|p| PhaseRun { target: t.clone(), duration_ns: p.duration_ns, ended_by: p.ended_by.clone() }))
+        .filter_map(|(t, p)| {
+            p.as_ref().map(|p| PhaseRun {
+                target: t.clone(),
+                duration_ns: p.duration_ns,
+                ended_by: p.ended_by.clone(),
+            })
+        })
         .collect();
-    let actors = union(phases.iter().flatten().map(|(_, p)| p.actors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>()));
+    let actors = union(
+        phases
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .map(|p| p.actors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>()),
+    );
     let mut rows = Vec::new();
     let mut charts = Vec::new();
     for actor in &actors {
@@ -278,7 +301,12 @@ fn phase_view(name: &str, targets: &[TargetReport]) -> PhaseView {
         let mut series = Vec::new();
         let mut open_loop = false;
         for (i, (target, p)) in phases.iter().enumerate() {
-            let Some(a) = p.as_ref().and_then(|p| p.actors.iter().find(|a| &a.name == actor)) else { continue };
+            let Some(a) = p
+                .as_ref()
+                .and_then(|p| p.actors.iter().find(|a| &a.name == actor))
+            else {
+                continue;
+            };
             open_loop |= a.rate_per_s.is_some();
             rows.push(ActorRow {
                 actor: actor.clone(),
@@ -321,17 +349,29 @@ fn phase_view(name: &str, targets: &[TargetReport]) -> PhaseView {
                 actor: actor.clone(),
                 open_loop,
                 x: CHART_PERCENTILES.iter().map(|(l, _)| *l).collect(),
-                palette: series.iter().map(|s| s.color).collect::<Vec<_>>().join(", "),
+                palette: series
+                    .iter()
+                    .map(|s| s.color)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 series,
             });
         }
     }
-    let metric_names = union(phases.iter().flatten().map(|(_, p)| p.metrics.keys().map(String::as_str).collect::<Vec<_>>()));
+    let metric_names = union(
+        phases
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .map(|p| p.metrics.keys().map(String::as_str).collect::<Vec<_>>()),
+    );
     let metrics = metric_names
         .into_iter()
         .map(|m| StatRow {
             unit: phase_metric_unit(&m),
-            values: phases.iter().map(|(_, p)| p.as_ref().and_then(|p| p.metrics.get(&m).copied())).collect(),
+            values: phases
+                .iter()
+                .map(|(_, p)| p.as_ref().and_then(|p| p.metrics.get(&m).copied()))
+                .collect(),
             name: m,
         })
         .collect();
@@ -347,8 +387,15 @@ fn phase_view(name: &str, targets: &[TargetReport]) -> PhaseView {
 }
 
 fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>, ReportError> {
-    let targets: Vec<TargetHead<'_>> =
-        v.targets.iter().map(|t| TargetHead { name: &t.name, kind: &t.kind, error: t.error.as_deref() }).collect();
+    let targets: Vec<TargetHead<'_>> = v
+        .targets
+        .iter()
+        .map(|t| TargetHead {
+            name: &t.name,
+            kind: &t.kind,
+            error: t.error.as_deref(),
+        })
+        .collect();
     let texts = union([v.assertions.iter().map(|a| a.assertion.as_str())]);
     let assertions = texts
         .into_iter()
@@ -356,29 +403,84 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
             let cells = v
                 .targets
                 .iter()
-                .map(|t| match v.assertions.iter().find(|a| a.assertion == text && a.target == t.name) {
-                    Some(a) => AssertionCell { verdict: a.verdict, observed: a.observed, threshold: a.threshold, unit: a.unit, margin: a.margin },
-                    None => AssertionCell { verdict: Verdict::NotApplicable, observed: None, threshold: 0.0, unit: MetricUnit::Count, margin: None },
+                .map(|t| {
+                    match v
+                        .assertions
+                        .iter()
+                        .find(|a| a.assertion == text && a.target == t.name)
+                    {
+                        Some(a) => AssertionCell {
+                            verdict: a.verdict,
+                            observed: a.observed,
+                            threshold: a.threshold,
+                            unit: a.unit,
+                            margin: a.margin,
+                        },
+                        None => AssertionCell {
+                            verdict: Verdict::NotApplicable,
+                            observed: None,
+                            threshold: 0.0,
+                            unit: MetricUnit::Count,
+                            margin: None,
+                        },
+                    }
                 })
                 .collect();
             AssertionRow { text, cells }
         })
         .collect();
-    let phase_names = union(v.targets.iter().map(|t| t.phases.iter().filter(|p| !p.warmup).map(|p| p.name.as_str()).collect::<Vec<_>>()));
-    let warmups = union(v.targets.iter().map(|t| t.phases.iter().filter(|p| p.warmup).map(|p| p.name.as_str()).collect::<Vec<_>>()));
-    let phases = phase_names.iter().map(|p| phase_view(p, &v.targets)).collect();
-    let stat_names = union(v.targets.iter().map(|t| t.store.values.keys().map(String::as_str).collect::<Vec<_>>()));
+    let phase_names = union(v.targets.iter().map(|t| {
+        t.phases
+            .iter()
+            .filter(|p| !p.warmup)
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+    }));
+    let warmups = union(v.targets.iter().map(|t| {
+        t.phases
+            .iter()
+            .filter(|p| p.warmup)
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+    }));
+    let phases = phase_names
+        .iter()
+        .map(|p| phase_view(p, &v.targets))
+        .collect();
+    let stat_names = union(v.targets.iter().map(|t| {
+        t.store
+            .values
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    }));
     let (mut store, mut store_all_zero) = (Vec::new(), Vec::new());
     for name in stat_names {
-        let values: Vec<Option<f64>> = v.targets.iter().map(|t| t.store.values.get(&name).copied()).collect();
+        let values: Vec<Option<f64>> = v
+            .targets
+            .iter()
+            .map(|t| t.store.values.get(&name).copied())
+            .collect();
         if values.iter().flatten().all(|x| *x == 0.0) {
             store_all_zero.push(name);
         } else {
-            let kind = v.targets.iter().find(|t| t.store.values.contains_key(&name)).map_or("", |t| t.kind.as_str());
-            store.push(StatRow { unit: store_stat_unit(kind, &name), name, values });
+            let kind = v
+                .targets
+                .iter()
+                .find(|t| t.store.values.contains_key(&name))
+                .map_or("", |t| t.kind.as_str());
+            store.push(StatRow {
+                unit: store_stat_unit(kind, &name),
+                name,
+                values,
+            });
         }
     }
-    let store_appendix = v.targets.iter().filter_map(|t| t.store.appendix.clone().map(|a| (t.name.clone(), a))).collect();
+    let store_appendix = v
+        .targets
+        .iter()
+        .filter_map(|t| t.store.appendix.clone().map(|a| (t.name.clone(), a)))
+        .collect();
     let process = PROCESS_METRICS
         .iter()
         .map(|(name, unit)| StatRow {
@@ -388,11 +490,17 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
         })
         .filter(|r| r.values.iter().flatten().any(|x| *x != 0.0))
         .collect();
-    let resolved_yaml =
-        serde_yaml::to_string(&v.resolved).map_err(|source| ReportError::Yaml { path: path.to_owned(), source })?;
+    let resolved_yaml = serde_yaml::to_string(&v.resolved).map_err(|source| ReportError::Yaml {
+        path: path.to_owned(),
+        source,
+    })?;
     Ok(VariantView {
         label: &v.label,
-        settings: v.settings.iter().map(|(k, val)| format!("{k} = {val}")).collect(),
+        settings: v
+            .settings
+            .iter()
+            .map(|(k, val)| format!("{k} = {val}"))
+            .collect(),
         targets,
         assertions,
         phases,
@@ -415,7 +523,11 @@ impl<'a> Context<'a> {
             counts: Counts::of(report),
             environment: &report.environment,
             matrix: report.variants.len() > 1,
-            variants: report.variants.iter().map(|v| variant_view(v, path)).collect::<Result<_, _>>()?,
+            variants: report
+                .variants
+                .iter()
+                .map(|v| variant_view(v, path))
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -437,12 +549,18 @@ fn add_filters(env: &mut Environment<'static>) {
     env.add_filter("ratio", opt(format::ratio));
     // ns → µs as a bare number with three significant digits (chart values).
     env.add_filter("us", |ns: f64| format::round3(ns / 1000.0));
-    env.add_filter("metric", |v: Option<f64>, unit: String| -> Result<String, minijinja::Error> {
-        let unit = format::unit_named(&unit).ok_or_else(|| {
-            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("unknown unit `{unit}`"))
-        })?;
-        Ok(v.map_or_else(|| "–".to_owned(), |v| format::metric(v, unit)))
-    });
+    env.add_filter(
+        "metric",
+        |v: Option<f64>, unit: String| -> Result<String, minijinja::Error> {
+            let unit = format::unit_named(&unit).ok_or_else(|| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("unknown unit `{unit}`"),
+                )
+            })?;
+            Ok(v.map_or_else(|| "–".to_owned(), |v| format::metric(v, unit)))
+        },
+    );
 }
 
 /// A compiled report template: the built-in one or a `--template` file.
@@ -455,13 +573,19 @@ pub struct MarkdownTemplate {
 impl MarkdownTemplate {
     /// The built-in template.
     pub fn builtin() -> Result<Self, ReportError> {
-        Self::from_source(BUILTIN_TEMPLATE_NAME.to_owned(), BUILTIN_TEMPLATE.to_owned())
+        Self::from_source(
+            BUILTIN_TEMPLATE_NAME.to_owned(),
+            BUILTIN_TEMPLATE.to_owned(),
+        )
     }
 
     /// The template in `path` (`--template`), read and compiled now so that
     /// a syntax error is reported before anything runs.
     pub fn from_file(path: &Path) -> Result<Self, ReportError> {
-        let source = std::fs::read_to_string(path).map_err(|source| ReportError::ReadTemplate { path: path.to_owned(), source })?;
+        let source = std::fs::read_to_string(path).map_err(|source| ReportError::ReadTemplate {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_source(path.display().to_string(), source)
     }
 
@@ -474,7 +598,11 @@ impl MarkdownTemplate {
         env.set_keep_trailing_newline(true);
         add_filters(&mut env);
         env.add_template_owned(name.clone(), source)
-            .map_err(|source| ReportError::Template { path: PathBuf::from(&name), template: name.clone(), source })?;
+            .map_err(|source| ReportError::Template {
+                path: PathBuf::from(&name),
+                template: name.clone(),
+                source,
+            })?;
         Ok(MarkdownTemplate { env, name })
     }
 
@@ -485,7 +613,11 @@ impl MarkdownTemplate {
 
     fn err(&self, path: &Path) -> impl Fn(minijinja::Error) -> ReportError {
         let (path, template) = (path.to_owned(), self.name.clone());
-        move |source| ReportError::Template { path: path.clone(), template: template.clone(), source }
+        move |source| ReportError::Template {
+            path: path.clone(),
+            template: template.clone(),
+            source,
+        }
     }
 
     /// Renders the whole report; `path` names the output in errors.
@@ -499,8 +631,13 @@ impl MarkdownTemplate {
     pub fn render_summary(&self, report: &RunReport, path: &Path) -> Result<String, ReportError> {
         let ctx = Context::new(report, path)?;
         let tmpl = self.env.get_template(&self.name).map_err(self.err(path))?;
-        let mut state = tmpl.eval_to_state(&ctx).map_err(self.err(path))?;
-        state.render_block(SUMMARY_BLOCK).map_err(self.err(path))
+        // Renders the whole template into a sink, then its summary block alone.
+        let mut captured = tmpl
+            .render_captured_to(&ctx, std::io::sink())
+            .map_err(self.err(path))?;
+        captured
+            .with_state_mut(|state| state.render_block(SUMMARY_BLOCK))
+            .map_err(self.err(path))
     }
 }
 
@@ -514,7 +651,10 @@ pub struct MarkdownReporter {
 impl MarkdownReporter {
     /// A reporter writing `out_dir/report.md` with `template`.
     pub fn new(out_dir: &Path, template: MarkdownTemplate) -> Self {
-        MarkdownReporter { path: out_dir.join(REPORT_MD), template }
+        MarkdownReporter {
+            path: out_dir.join(REPORT_MD),
+            template,
+        }
     }
 }
 
@@ -535,7 +675,10 @@ mod tests {
     use crate::report::fixture::run_report;
 
     fn render(variants: usize) -> String {
-        MarkdownTemplate::builtin().unwrap().render(&run_report(variants), Path::new(REPORT_MD)).unwrap()
+        MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&run_report(variants), Path::new(REPORT_MD))
+            .unwrap()
     }
 
     #[test]
@@ -550,7 +693,10 @@ mod tests {
 
     #[test]
     fn summary_block_is_the_verdict_and_assertions_only() {
-        let s = MarkdownTemplate::builtin().unwrap().render_summary(&run_report(1), Path::new(REPORT_MD)).unwrap();
+        let s = MarkdownTemplate::builtin()
+            .unwrap()
+            .render_summary(&run_report(1), Path::new(REPORT_MD))
+            .unwrap();
         assert!(s.contains("FAIL"), "{s}");
         assert!(s.contains("write.append.p99 < 10ms"));
         assert!(!s.contains("xychart-beta"));
@@ -558,8 +704,15 @@ mod tests {
 
     #[test]
     fn strict_template_names_the_undefined_variable_and_template() {
-        let t = MarkdownTemplate::from_source("custom.md.j2".to_owned(), "# {{ report.scenario }}\n{{ nope }}\n".to_owned()).unwrap();
-        let err = t.render(&run_report(1), Path::new("out/report.md")).unwrap_err().to_string();
+        let t = MarkdownTemplate::from_source(
+            "custom.md.j2".to_owned(),
+            "# {{ report.scenario }}\n{{ nope }}\n".to_owned(),
+        )
+        .unwrap();
+        let err = t
+            .render(&run_report(1), Path::new("out/report.md"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("custom.md.j2"), "{err}");
         assert!(err.contains("undefined"), "{err}");
         assert!(err.contains("out/report.md"), "{err}");
@@ -571,12 +724,23 @@ mod tests {
         let good = dir.path().join("mine.md.j2");
         std::fs::write(&good, "{{ report.scenario }}: {{ verdict }} p99 {{ variants[0].phases[0].rows[0].latency.p99_ns | duration }}\n").unwrap();
         let t = MarkdownTemplate::from_file(&good).unwrap();
-        assert_eq!(t.render(&run_report(1), Path::new(REPORT_MD)).unwrap(), "wal-vs-rocksdb-append: FAIL p99 500 µs\n");
+        assert_eq!(
+            t.render(&run_report(1), Path::new(REPORT_MD)).unwrap(),
+            "wal-vs-rocksdb-append: FAIL p99 500 µs\n"
+        );
         let bad = dir.path().join("bad.md.j2");
         std::fs::write(&bad, "{% if %}").unwrap();
         let err = MarkdownTemplate::from_file(&bad).unwrap_err().to_string();
-        assert!(err.contains("bad.md.j2") && err.contains("syntax error"), "{err}");
-        let err = MarkdownTemplate::from_file(&dir.path().join("missing.j2")).unwrap_err().to_string();
-        assert!(err.starts_with("cannot read template ") && err.contains("missing.j2"), "{err}");
+        assert!(
+            err.contains("bad.md.j2") && err.contains("syntax error"),
+            "{err}"
+        );
+        let err = MarkdownTemplate::from_file(&dir.path().join("missing.j2"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read template ") && err.contains("missing.j2"),
+            "{err}"
+        );
     }
 }

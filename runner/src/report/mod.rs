@@ -55,14 +55,22 @@ pub enum FileOutput {
 
 impl FileOutput {
     /// Every file output, in the order they are written.
-    pub const ALL: &[FileOutput] = &[FileOutput::Json, FileOutput::Csv, FileOutput::Junit, FileOutput::Markdown];
+    pub const ALL: &[FileOutput] = &[
+        FileOutput::Json,
+        FileOutput::Csv,
+        FileOutput::Junit,
+        FileOutput::Markdown,
+    ];
 }
 
 /// The reporters writing every file output into `out_dir`, `report.md` from
 /// `template` when given (else the built-in template). A template that
 /// cannot be read or does not compile is an error here, before any phase
 /// runs.
-pub fn file_reporters(out_dir: &Path, template: Option<&Path>) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
+pub fn file_reporters(
+    out_dir: &Path,
+    template: Option<&Path>,
+) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
     FileOutput::ALL
         .iter()
         .map(|output| -> Result<Box<dyn Reporter>, ReportError> {
@@ -105,16 +113,31 @@ mod tests {
         for r in &mut reporters {
             r.phase_finished(&report).unwrap();
         }
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
         assert_eq!(json["status"], "running");
-        let rows = ::csv::Reader::from_path(out.join("results.csv")).unwrap().records().count();
+        let rows = ::csv::Reader::from_path(out.join("results.csv"))
+            .unwrap()
+            .records()
+            .count();
         assert_eq!(rows, report.rows().len());
         assert!(rows > 0);
-        assert_eq!(::csv::Reader::from_path(out.join("assertions.csv")).unwrap().records().count(), 0);
+        assert_eq!(
+            ::csv::Reader::from_path(out.join("assertions.csv"))
+                .unwrap()
+                .records()
+                .count(),
+            0
+        );
         let xml = std::fs::read_to_string(out.join("junit.xml")).unwrap();
-        assert!(xml.starts_with("<?xml") && xml.trim_end().ends_with("</testsuites>"), "{xml}");
+        assert!(
+            xml.starts_with("<?xml") && xml.trim_end().ends_with("</testsuites>"),
+            "{xml}"
+        );
         let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-        assert!(md.contains("RUNNING") && md.contains("Phase `write`") && !md.contains("Phase `mixed`"));
+        assert!(
+            md.contains("RUNNING") && md.contains("Phase `write`") && !md.contains("Phase `mixed`")
+        );
 
         // The next phase rewrites every file whole.
         let full = run_report(1);
@@ -123,16 +146,37 @@ mod tests {
         }
         let md = std::fs::read_to_string(out.join("report.md")).unwrap();
         assert!(md.contains("Phase `mixed`") && md.contains("FAIL"));
-        assert_eq!(::csv::Reader::from_path(out.join("assertions.csv")).unwrap().records().count(), 6);
-        let mut names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(
+            ::csv::Reader::from_path(out.join("assertions.csv"))
+                .unwrap()
+                .records()
+                .count(),
+            6
+        );
+        let mut names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         names.sort();
-        assert_eq!(names, ["assertions.csv", "junit.xml", "report.md", "results.csv", "run.json"]);
+        assert_eq!(
+            names,
+            [
+                "assertions.csv",
+                "junit.xml",
+                "report.md",
+                "results.csv",
+                "run.json"
+            ]
+        );
     }
 
     #[test]
     fn a_missing_template_fails_before_anything_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let err = file_reporters(dir.path(), Some(&dir.path().join("nope.j2"))).err().unwrap().to_string();
+        let err = file_reporters(dir.path(), Some(&dir.path().join("nope.j2")))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("nope.j2"), "{err}");
     }
 }

@@ -113,7 +113,11 @@ pub fn describe_result(r: &AssertionResult) -> String {
     match r.observed {
         None => "metric not available on this target".to_owned(),
         Some(o) => {
-            let mut s = format!("observed {} vs threshold {}", metric(o, r.unit), metric(r.threshold, r.unit));
+            let mut s = format!(
+                "observed {} vs threshold {}",
+                metric(o, r.unit),
+                metric(r.threshold, r.unit)
+            );
             if let Some(m) = r.margin {
                 s.push_str(&format!(" ({})", margin(m)));
             }
