@@ -705,11 +705,18 @@ mod tests {
     #[test]
     fn store_appendix_is_collapsed_and_errors_are_called_out() {
         let mut report = run_report(1);
-        report.variants[0].targets[1].store.appendix = Some("** DB Stats **\nUptime(secs): 65.0".to_owned());
+        report.variants[0].targets[1].store.appendix =
+            Some("** DB Stats **\nUptime(secs): 65.0".to_owned());
         report.status = crate::metrics::report::RunStatus::Failed;
         report.error = Some("append on rocksdb-sync: io error".to_owned());
-        let md = MarkdownTemplate::builtin().unwrap().render(&report, Path::new(REPORT_MD)).unwrap();
-        assert!(md.contains("<details><summary>rocksdb-sync: store statistics dump</summary>"), "{md}");
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        assert!(
+            md.contains("<details><summary>rocksdb-sync: store statistics dump</summary>"),
+            "{md}"
+        );
         assert!(md.contains("Uptime(secs): 65.0"));
         assert!(md.starts_with("# wal-vs-rocksdb-append: ⚠️ ERROR"), "{md}");
         assert!(md.contains("> The run stopped with an error: append on rocksdb-sync: io error."));
