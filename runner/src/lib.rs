@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod metrics;
+pub mod report;
 pub mod scenario;
 pub mod store;
 pub mod workload;

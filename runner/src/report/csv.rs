@@ -1,0 +1,211 @@
+//! `results.csv` and `assertions.csv`: flat, machine-readable tables with
+//! values in base units and the unit in its own column.
+//!
+//! `results.csv` has one row per variant × target × phase × actor × metric
+//! (from [`RunReport::rows`]); `assertions.csv` one row per assertion per
+//! target and variant. Formatting for humans lives elsewhere.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::atomic::write_atomic;
+use super::{ReportError, Reporter};
+use crate::assertions::Verdict;
+use crate::metrics::report::RunReport;
+
+/// The file name of the metrics table.
+pub const RESULTS_CSV: &str = "results.csv";
+/// The file name of the assertion table.
+pub const ASSERTIONS_CSV: &str = "assertions.csv";
+
+/// A number as CSV text: whole numbers without a trailing `.0` (counts and
+/// nanoseconds read as integers), others as Rust prints them (shortest
+/// round-trip form).
+#[derive(Clone, Copy)]
+struct Number(f64);
+
+impl Serialize for Number {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.0;
+        if x.fract() == 0.0 && x.abs() < 9e15 {
+            s.collect_str(&format_args!("{x:.0}"))
+        } else {
+            s.collect_str(&x)
+        }
+    }
+}
+
+/// One row of `results.csv`.
+#[derive(Serialize)]
+struct ResultRow {
+    variant: String,
+    target: String,
+    phase: String,
+    actor: String,
+    metric: String,
+    value: Number,
+    unit: &'static str,
+}
+
+/// One row of `assertions.csv`.
+#[derive(Serialize)]
+struct AssertionRow<'a> {
+    variant: &'a str,
+    target: &'a str,
+    assertion: &'a str,
+    observed: Option<Number>,
+    threshold: Number,
+    unit: &'static str,
+    verdict: Verdict,
+    margin: Option<f64>,
+}
+
+fn to_csv<T: Serialize>(
+    path: &Path,
+    header: &[&str],
+    rows: impl IntoIterator<Item = T>,
+) -> Result<Vec<u8>, ReportError> {
+    let err = |source| ReportError::Csv {
+        path: path.to_owned(),
+        source,
+    };
+    // The header is written by hand so an empty table still has one.
+    let mut w = ::csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(header).map_err(err)?;
+    for row in rows {
+        w.serialize(row).map_err(err)?;
+    }
+    w.into_inner().map_err(|e| ReportError::Write {
+        path: path.to_owned(),
+        source: e.into_error(),
+    })
+}
+
+/// The contents of `results.csv` for `report`.
+pub fn results_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+    let rows = report.rows().into_iter().map(|r| ResultRow {
+        variant: r.variant,
+        target: r.target,
+        phase: r.phase,
+        actor: r.actor,
+        metric: r.metric,
+        value: Number(r.value),
+        unit: r.unit,
+    });
+    to_csv(
+        path,
+        &[
+            "variant", "target", "phase", "actor", "metric", "value", "unit",
+        ],
+        rows,
+    )
+}
+
+/// The contents of `assertions.csv` for `report`.
+pub fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+    let rows = report
+        .variants
+        .iter()
+        .flat_map(|v| &v.assertions)
+        .map(|a| AssertionRow {
+            variant: &a.variant,
+            target: &a.target,
+            assertion: &a.assertion,
+            observed: a.observed.map(Number),
+            threshold: Number(a.threshold),
+            unit: a.unit.label(),
+            verdict: a.verdict,
+            margin: a.margin,
+        });
+    to_csv(
+        path,
+        &[
+            "variant",
+            "target",
+            "assertion",
+            "observed",
+            "threshold",
+            "unit",
+            "verdict",
+            "margin",
+        ],
+        rows,
+    )
+}
+
+/// Rewrites `results.csv` and `assertions.csv` in a directory.
+#[derive(Debug)]
+pub struct CsvReporter {
+    results: PathBuf,
+    assertions: PathBuf,
+}
+
+impl CsvReporter {
+    /// A reporter writing into `out_dir`.
+    pub fn new(out_dir: &Path) -> Self {
+        CsvReporter {
+            results: out_dir.join(RESULTS_CSV),
+            assertions: out_dir.join(ASSERTIONS_CSV),
+        }
+    }
+
+    fn write(&self, report: &RunReport) -> Result<(), ReportError> {
+        write_atomic(&self.results, &results_csv(report, &self.results)?)?;
+        write_atomic(&self.assertions, &assertions_csv(report, &self.assertions)?)
+    }
+}
+
+impl Reporter for CsvReporter {
+    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
+        self.write(report)
+    }
+
+    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
+        self.write(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::run_report;
+
+    #[test]
+    fn results_csv_snapshot() {
+        let report = run_report(2);
+        let text =
+            String::from_utf8(results_csv(&report, Path::new(RESULTS_CSV)).unwrap()).unwrap();
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn assertions_csv_snapshot() {
+        let report = run_report(2);
+        let text =
+            String::from_utf8(assertions_csv(&report, Path::new(ASSERTIONS_CSV)).unwrap()).unwrap();
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn results_csv_has_one_row_per_metric_and_parses_back() {
+        let report = run_report(2);
+        let bytes = results_csv(&report, Path::new(RESULTS_CSV)).unwrap();
+        let mut r = ::csv::Reader::from_reader(bytes.as_slice());
+        assert_eq!(
+            r.headers().unwrap(),
+            vec![
+                "variant", "target", "phase", "actor", "metric", "value", "unit"
+            ]
+        );
+        let rows: Vec<_> = r.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), report.rows().len());
+        assert!(rows.iter().all(|r| r[5].parse::<f64>().is_ok()));
+        assert!(
+            !rows.iter().any(|r| &r[2] == "warmup"),
+            "warmup phases are excluded"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! GitHub Actions integration: the summary part of the Markdown report
+//! appended to `$GITHUB_STEP_SUMMARY`, and `::error` workflow-command
+//! annotations for failed assertions when `GITHUB_ACTIONS=true`.
+//!
+//! Reads only those two environment variables; writes only the step
+//! summary file. See
+//! <https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions>.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::markdown::MarkdownTemplate;
+use super::verdict::describe_result;
+use super::{ReportError, Reporter};
+use crate::assertions::Verdict;
+use crate::metrics::report::RunReport;
+
+/// The step summary is limited to 1 MiB per step; stay far below it so
+/// other steps' summaries still fit.
+pub const SUMMARY_LIMIT: usize = 256 * 1024;
+
+/// The summary (verdict and assertion tables) of `report` as Markdown,
+/// rendered from the built-in template's `summary` block and cut at a line
+/// boundary to at most [`SUMMARY_LIMIT`] bytes.
+pub fn step_summary(report: &RunReport) -> Result<String, ReportError> {
+    let template = MarkdownTemplate::builtin()?;
+    let mut text = template.render_summary(report, Path::new("$GITHUB_STEP_SUMMARY"))?;
+    if text.len() > SUMMARY_LIMIT {
+        let note = "\n\n_… cut to fit the step summary; see `report.md` for the rest._\n";
+        let mut cut = SUMMARY_LIMIT - note.len();
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let cut = text[..cut].rfind('\n').unwrap_or(cut);
+        text.truncate(cut);
+        text.push_str(note);
+    }
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// Appends the step summary of `report` to `path`.
+pub fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), ReportError> {
+    let text = step_summary(report)?;
+    let err = |source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(err)?;
+    file.write_all(text.as_bytes()).map_err(err)
+}
+
+/// Escapes workflow-command data (`%`, CR, LF).
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow-command property value (also `:` and `,`).
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// One `::error` line per failed assertion per target, plus one for an
+/// error that stopped the run, naming the scenario file.
+pub fn annotations(report: &RunReport) -> Vec<String> {
+    let file = if report.file.is_empty() {
+        String::new()
+    } else {
+        format!("file={},", escape_property(&report.file))
+    };
+    let mut lines = Vec::new();
+    for v in &report.variants {
+        let variant = if v.label.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", v.label)
+        };
+        for a in v.assertions.iter().filter(|a| a.verdict == Verdict::Fail) {
+            let title = escape_property(&format!("assertion failed on {}{variant}", a.target));
+            let message = escape_data(&format!("{}: {}", a.assertion, describe_result(a)));
+            lines.push(format!("::error {file}title={title}::{message}"));
+        }
+    }
+    if let Some(e) = &report.error {
+        lines.push(format!(
+            "::error {file}title=run stopped::{}",
+            escape_data(e)
+        ));
+    }
+    lines
+}
+
+/// [`annotations`] when running under GitHub Actions (`GITHUB_ACTIONS=true`),
+/// else nothing.
+pub fn annotations_from_env(report: &RunReport) -> Vec<String> {
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        annotations(report)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Appends the step summary when the run finishes (nothing per phase: the
+/// file is append-only).
+#[derive(Debug)]
+pub struct StepSummaryReporter {
+    path: PathBuf,
+}
+
+impl StepSummaryReporter {
+    /// A reporter appending to `path`.
+    pub fn new(path: PathBuf) -> Self {
+        StepSummaryReporter { path }
+    }
+
+    /// A reporter appending to `$GITHUB_STEP_SUMMARY`, when it is set and
+    /// not empty.
+    pub fn from_env() -> Option<Self> {
+        std::env::var_os("GITHUB_STEP_SUMMARY")
+            .filter(|p| !p.is_empty())
+            .map(|p| Self::new(PathBuf::from(p)))
+    }
+}
+
+impl Reporter for StepSummaryReporter {
+    fn phase_finished(&mut self, _report: &RunReport) -> Result<(), ReportError> {
+        Ok(())
+    }
+
+    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
+        append_step_summary(&self.path, report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::run_report;
+
+    #[test]
+    fn annotations_name_the_failed_assertion_target_and_values() {
+        let lines = annotations(&run_report(1));
+        assert_eq!(
+            lines,
+            [
+                "::error file=scenarios/wal-vs-rocksdb.yaml,title=assertion failed on rocksdb-sync::mixed.writer.records_per_s >= 50k: observed 49.0 k/s vs threshold 50.0 k/s (\u{2212}2.0%25)"
+            ]
+        );
+    }
+
+    #[test]
+    fn annotation_data_is_escaped() {
+        let mut report = run_report(1);
+        report.error = Some("disk full: 100%\nretry".to_owned());
+        assert!(
+            annotations(&report)
+                .last()
+                .unwrap()
+                .ends_with("::disk full: 100%25%0Aretry")
+        );
+    }
+
+    #[test]
+    fn step_summary_is_appended_and_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.md");
+        std::fs::write(&path, "earlier step\n").unwrap();
+        let mut r = StepSummaryReporter::new(path.clone());
+        r.phase_finished(&run_report(2)).unwrap();
+        r.run_finished(&run_report(2)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("earlier step\n# wal-vs-rocksdb-append"),
+            "{text}"
+        );
+        assert!(text.contains("variant `batch=100`"));
+        assert!(!text.contains("```mermaid") && text.len() < SUMMARY_LIMIT);
+    }
+}

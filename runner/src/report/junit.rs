@@ -1,0 +1,182 @@
+//! `junit.xml`: assertions as JUnit test cases, so CI systems show a
+//! failing performance assertion like a failing test.
+//!
+//! One test suite per target (per variant, when there is a matrix), one
+//! test case per assertion: a failure carries "observed X vs threshold Y"
+//! with units; a metric not available on the target is skipped; an error
+//! that stopped a target or the run is an error test case.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::atomic::write_atomic;
+use super::verdict::describe_result;
+use super::{ReportError, Reporter};
+use crate::assertions::Verdict;
+use crate::metrics::report::{RunReport, RunStatus};
+
+/// The file name of the JUnit report.
+pub const JUNIT_XML: &str = "junit.xml";
+
+fn error_case(name: &str, message: &str) -> TestCase {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_message(message).set_type("error");
+    TestCase::new(name, status)
+}
+
+/// The JUnit report for `report`.
+pub fn junit_report(report: &RunReport) -> Report {
+    let mut junit = Report::new(format!("loadline {}", report.scenario));
+    let mut run_error_placed = false;
+    for v in &report.variants {
+        for t in &v.targets {
+            let name = if v.label.is_empty() {
+                t.name.clone()
+            } else {
+                format!("{} [{}]", t.name, v.label)
+            };
+            let mut suite = TestSuite::new(name);
+            suite.add_property(Property::new("scenario", report.scenario.as_str()));
+            suite.add_property(Property::new("seed", report.seed.to_string()));
+            suite.add_property(Property::new("store", t.kind.as_str()));
+            if !v.label.is_empty() {
+                suite.add_property(Property::new("variant", v.label.as_str()));
+            }
+            let measured: u64 = t
+                .phases
+                .iter()
+                .filter(|p| !p.warmup)
+                .map(|p| p.duration_ns)
+                .sum();
+            suite.set_time(Duration::from_nanos(measured));
+            let classname = format!("{}.{}", report.scenario, t.name);
+            for a in v.assertions.iter().filter(|a| a.target == t.name) {
+                let detail = describe_result(a);
+                let status = match a.verdict {
+                    Verdict::Pass => TestCaseStatus::success(),
+                    Verdict::Fail => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        s.set_message(format!("{}: {detail}", a.assertion))
+                            .set_type("assertion");
+                        s
+                    }
+                    Verdict::NotApplicable => {
+                        let mut s = TestCaseStatus::skipped();
+                        s.set_message(detail.clone());
+                        s
+                    }
+                };
+                let mut case = TestCase::new(a.assertion.as_str(), status);
+                case.set_classname(classname.as_str());
+                if a.verdict == Verdict::Pass {
+                    case.set_system_out(detail);
+                }
+                suite.add_test_case(case);
+            }
+            if let Some(e) = &t.error {
+                let mut case = error_case(&format!("run on {}", t.name), e);
+                case.set_classname(classname.as_str());
+                suite.add_test_case(case);
+                run_error_placed = true;
+            }
+            junit.add_test_suite(suite);
+        }
+    }
+    let stopped = match (&report.status, &report.error) {
+        (RunStatus::Interrupted, _) => {
+            Some("the run was interrupted; finished phases are kept".to_owned())
+        }
+        (RunStatus::Failed, Some(e)) if !run_error_placed => Some(e.clone()),
+        (RunStatus::Failed, None) if !run_error_placed => {
+            Some("the run stopped with an error".to_owned())
+        }
+        _ => None,
+    };
+    if let Some(message) = stopped {
+        let mut suite = TestSuite::new("run");
+        suite.add_test_case(error_case(&report.scenario, &message));
+        junit.add_test_suite(suite);
+    }
+    junit
+}
+
+/// Rewrites `junit.xml` in a directory.
+#[derive(Debug)]
+pub struct JunitReporter {
+    path: PathBuf,
+}
+
+impl JunitReporter {
+    /// A reporter writing `out_dir/junit.xml`.
+    pub fn new(out_dir: &Path) -> Self {
+        JunitReporter {
+            path: out_dir.join(JUNIT_XML),
+        }
+    }
+}
+
+/// The contents of `junit.xml` for `report`.
+pub fn junit_xml(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+    let mut out = Vec::new();
+    junit_report(report)
+        .serialize(&mut out)
+        .map_err(|source| ReportError::Junit {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(out)
+}
+
+impl Reporter for JunitReporter {
+    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
+        write_atomic(&self.path, &junit_xml(report, &self.path)?)
+    }
+
+    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
+        self.phase_finished(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::run_report;
+
+    fn xml(report: &RunReport) -> String {
+        String::from_utf8(junit_xml(report, Path::new(JUNIT_XML)).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn junit_snapshot() {
+        insta::assert_snapshot!(xml(&run_report(2)));
+    }
+
+    #[test]
+    fn counts_match_the_verdicts() {
+        let j = junit_report(&run_report(1));
+        assert_eq!((j.tests, j.failures, j.skipped, j.errors), (6, 1, 1, 0));
+    }
+
+    #[test]
+    fn a_run_stopped_by_an_error_is_an_error_case() {
+        let mut report = run_report(1);
+        report.status = RunStatus::Failed;
+        report.error = Some("fdatasync /data/wal/000001.log: input/output error".to_owned());
+        let j = junit_report(&report);
+        assert_eq!(j.errors, 1);
+        assert!(xml(&report).contains("fdatasync /data/wal/000001.log"));
+    }
+
+    #[test]
+    fn a_target_error_lands_in_its_suite() {
+        let mut report = run_report(1);
+        report.status = RunStatus::Failed;
+        report.error = Some("store error".to_owned());
+        report.variants[0].targets[1].error = Some("open /data: permission denied".to_owned());
+        let j = junit_report(&report);
+        assert_eq!(j.errors, 1, "the run error is not counted twice");
+        assert_eq!(j.test_suites[1].errors, 1);
+    }
+}

@@ -1,0 +1,766 @@
+//! `report.md`: the design-review report, rendered by minijinja from
+//! `reports/templates/report.md.j2` (embedded) or a `--template` file.
+//!
+//! Owns the template environment (strict undefined behaviour, the unit
+//! filters) and the [`Context`] a template sees: the whole `RunReport` as
+//! `report`, plus views arranged for tables (assertions × targets, phases
+//! side by side across targets, chart series, non-zero store statistics).
+//! Values stay in base units; templates format them with filters
+//! (`duration`, `size`, `rate`, `bytes_rate`, `count`, `pct`, `margin`,
+//! `ratio`, `metric(unit)`, `us`), never with arithmetic.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use super::atomic::write_atomic;
+use super::format;
+use super::verdict::{Counts, RunVerdict};
+use super::{ReportError, Reporter};
+use crate::assertions::Verdict;
+use crate::metrics::catalog::{MetricUnit, PROCESS_METRICS};
+use crate::metrics::report::{
+    Environment as HostEnvironment, Latency, PayloadReport, RunReport, TargetReport, VariantReport,
+};
+
+/// The file name of the Markdown report.
+pub const REPORT_MD: &str = "report.md";
+/// The name of the built-in template (as errors show it).
+pub const BUILTIN_TEMPLATE_NAME: &str = "report.md.j2";
+/// The built-in template, `reports/templates/report.md.j2`.
+pub const BUILTIN_TEMPLATE: &str = include_str!("../../../reports/templates/report.md.j2");
+
+/// The block of the template holding the verdict and the assertion table;
+/// it is what goes to `$GITHUB_STEP_SUMMARY`.
+pub const SUMMARY_BLOCK: &str = "summary";
+
+/// Line colours of the latency charts, with a matching emoji swatch for the
+/// legend (Mermaid's `xychart-beta` draws no legend of its own).
+const PALETTE: &[(&str, &str)] = &[
+    ("#3b82f6", "🟦"),
+    ("#ef4444", "🟥"),
+    ("#22c55e", "🟩"),
+    ("#f97316", "🟧"),
+    ("#a855f7", "🟪"),
+    ("#eab308", "🟨"),
+];
+
+/// Percentiles on the chart's x axis: (axis label, `Latency` field).
+const CHART_PERCENTILES: &[(&str, &str)] = &[
+    ("p50", "p50"),
+    ("p90", "p90"),
+    ("p99", "p99"),
+    ("p99.9", "p999"),
+    ("p99.99", "p9999"),
+];
+
+/// What a template sees.
+#[derive(Debug, Serialize)]
+pub struct Context<'a> {
+    /// The whole report, for custom templates.
+    pub report: &'a RunReport,
+    /// `PASS`, `FAIL`, `INTERRUPTED`, `ERROR` or `RUNNING`.
+    pub verdict: RunVerdict,
+    /// Assertion results by verdict, over all variants and targets.
+    pub counts: Counts,
+    /// Host and build.
+    pub environment: &'a HostEnvironment,
+    /// More than one matrix variant.
+    pub matrix: bool,
+    /// One view per variant.
+    pub variants: Vec<VariantView<'a>>,
+}
+
+/// One variant, arranged for tables.
+#[derive(Debug, Serialize)]
+pub struct VariantView<'a> {
+    /// Variant label (empty without a matrix).
+    pub label: &'a str,
+    /// `key = value` of each matrix dimension.
+    pub settings: Vec<String>,
+    /// Targets in run order: name, store kind, error.
+    pub targets: Vec<TargetHead<'a>>,
+    /// One row per assertion, one cell per target.
+    pub assertions: Vec<AssertionRow>,
+    /// Measured (non-warmup) phases in run order.
+    pub phases: Vec<PhaseView>,
+    /// Warmup phases that ran (names only).
+    pub warmups: Vec<String>,
+    /// Payload compressibility.
+    pub payloads: &'a [PayloadReport],
+    /// Store statistics that are non-zero on some target.
+    pub store: Vec<StatRow>,
+    /// Store statistics that were zero (or absent) on every target.
+    pub store_all_zero: Vec<String>,
+    /// Free-text store statistics appendices: (target, text).
+    pub store_appendix: Vec<(String, String)>,
+    /// Process statistics per target.
+    pub process: Vec<StatRow>,
+    /// The resolved scenario as YAML.
+    pub resolved_yaml: String,
+}
+
+/// A target's heading data.
+#[derive(Debug, Serialize)]
+pub struct TargetHead<'a> {
+    /// Target name.
+    pub name: &'a str,
+    /// Store kind.
+    pub kind: &'a str,
+    /// The error that stopped it.
+    pub error: Option<&'a str>,
+}
+
+/// One assertion across targets.
+#[derive(Debug, Serialize)]
+pub struct AssertionRow {
+    /// The text as written.
+    pub text: String,
+    /// One cell per target, in target order.
+    pub cells: Vec<AssertionCell>,
+}
+
+/// One assertion on one target.
+#[derive(Debug, Serialize)]
+pub struct AssertionCell {
+    /// The verdict (`pass`, `fail`, `not_applicable`).
+    pub verdict: Verdict,
+    /// Observed value in base units.
+    pub observed: Option<f64>,
+    /// Threshold in base units.
+    pub threshold: f64,
+    /// Unit of both (as serialized: `nanos`, `per_second` …).
+    pub unit: MetricUnit,
+    /// Fractional headroom (negative when failed).
+    pub margin: Option<f64>,
+}
+
+/// One measured phase across targets.
+#[derive(Debug, Serialize)]
+pub struct PhaseView {
+    /// Phase name.
+    pub name: String,
+    /// Per target: name, duration in ns, why it ended.
+    pub runs: Vec<PhaseRun>,
+    /// Actor × target rows (service-time rows follow their actor).
+    pub rows: Vec<ActorRow>,
+    /// Some row has errors (show the column).
+    pub has_errors: bool,
+    /// Some row has late starts (show the column).
+    pub has_late: bool,
+    /// One latency chart per actor.
+    pub charts: Vec<Chart>,
+    /// Phase-level metrics (e.g. `lost_records`), one row each.
+    pub metrics: Vec<StatRow>,
+}
+
+/// A phase on one target.
+#[derive(Debug, Serialize)]
+pub struct PhaseRun {
+    /// Target name.
+    pub target: String,
+    /// Wall-clock duration, ns.
+    pub duration_ns: u64,
+    /// Why it ended.
+    pub ended_by: String,
+}
+
+/// One actor on one target (or its service time).
+#[derive(Debug, Serialize)]
+pub struct ActorRow {
+    /// Actor name.
+    pub actor: String,
+    /// Target name.
+    pub target: String,
+    /// True for the service-time row of an open-loop actor.
+    pub service: bool,
+    /// Records per second (absent on service rows).
+    pub records_per_s: Option<f64>,
+    /// Body bytes per second (absent on service rows).
+    pub bytes_per_s: Option<f64>,
+    /// Target rate of an open-loop actor.
+    pub rate_per_s: Option<f64>,
+    /// Latency in ns.
+    pub latency: Latency,
+    /// Failed operations.
+    pub errors: Option<u64>,
+    /// Operations that started late (open loop).
+    pub late: Option<u64>,
+}
+
+/// A Mermaid latency-percentile chart: percentiles on x, one line per target.
+#[derive(Debug, Serialize)]
+pub struct Chart {
+    /// Actor name.
+    pub actor: String,
+    /// Latency measured from the intended start (open loop).
+    pub open_loop: bool,
+    /// x-axis labels.
+    pub x: Vec<&'static str>,
+    /// One series per target.
+    pub series: Vec<Series>,
+    /// Comma-separated line colours, in series order.
+    pub palette: String,
+}
+
+/// One line of a chart.
+#[derive(Debug, Serialize)]
+pub struct Series {
+    /// Target name.
+    pub target: String,
+    /// Line colour.
+    pub color: &'static str,
+    /// An emoji square of that colour, for the legend.
+    pub swatch: &'static str,
+    /// Latency at each percentile of `x`, in ns.
+    pub values_ns: Vec<u64>,
+}
+
+/// A named value per target, with its unit.
+#[derive(Debug, Serialize)]
+pub struct StatRow {
+    /// Name.
+    pub name: String,
+    /// Unit of the values.
+    pub unit: MetricUnit,
+    /// One value per target (absent where it does not exist).
+    pub values: Vec<Option<f64>>,
+}
+
+/// The unit of store statistic `name` of store kind `kind`: as the store
+/// declares it, else guessed from a conventional suffix.
+fn store_stat_unit(kind: &str, name: &str) -> MetricUnit {
+    if let Some(d) = crate::store::stat_desc(kind, name) {
+        return crate::metrics::catalog::stat_unit(d.unit);
+    }
+    if name.ends_with("_bytes") || name.ends_with("bytes_written") || name.ends_with("bytes_read") {
+        MetricUnit::Bytes
+    } else if name.ends_with("_micros") {
+        MetricUnit::Micros
+    } else if name.ends_with("_ns") || name.ends_with("_nanos") {
+        MetricUnit::Nanos
+    } else if name.ends_with("amplification") || name.ends_with("_ratio") {
+        MetricUnit::Ratio
+    } else {
+        MetricUnit::Count
+    }
+}
+
+fn phase_metric_unit(name: &str) -> MetricUnit {
+    if name.contains("duration") || name.starts_with("reopen.") {
+        MetricUnit::Nanos
+    } else if name.ends_with("bytes") {
+        MetricUnit::Bytes
+    } else {
+        MetricUnit::Count
+    }
+}
+
+/// Names in first-seen order across targets.
+fn union<'a>(lists: impl IntoIterator<Item = impl IntoIterator<Item = &'a str>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for list in lists {
+        for n in list {
+            if !out.iter().any(|o| o == n) {
+                out.push(n.to_owned());
+            }
+        }
+    }
+    out
+}
+
+fn phase_view(name: &str, targets: &[TargetReport]) -> PhaseView {
+    let on = |t: &'_ TargetReport| {
+        t.phases
+            .iter()
+            .find(|p| p.name == name && !p.warmup)
+            .cloned()
+    };
+    let phases: Vec<_> = targets.iter().map(|t| (t.name.clone(), on(t))).collect();
+    let runs = phases
+        .iter()
+        .filter_map(|(t, p)| {
+            p.as_ref().map(|p| PhaseRun {
+                target: t.clone(),
+                duration_ns: p.duration_ns,
+                ended_by: p.ended_by.clone(),
+            })
+        })
+        .collect();
+    let actors = union(
+        phases
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .map(|p| p.actors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>()),
+    );
+    let mut rows = Vec::new();
+    let mut charts = Vec::new();
+    for actor in &actors {
+        let mut service_rows = Vec::new();
+        let mut series = Vec::new();
+        let mut open_loop = false;
+        for (i, (target, p)) in phases.iter().enumerate() {
+            let Some(a) = p
+                .as_ref()
+                .and_then(|p| p.actors.iter().find(|a| &a.name == actor))
+            else {
+                continue;
+            };
+            open_loop |= a.rate_per_s.is_some();
+            rows.push(ActorRow {
+                actor: actor.clone(),
+                target: target.clone(),
+                service: false,
+                records_per_s: Some(a.records_per_s),
+                bytes_per_s: Some(a.bytes_per_s),
+                rate_per_s: a.rate_per_s,
+                latency: a.latency,
+                errors: Some(a.errors),
+                late: Some(a.late),
+            });
+            if let Some(s) = a.service {
+                service_rows.push(ActorRow {
+                    actor: actor.clone(),
+                    target: target.clone(),
+                    service: true,
+                    records_per_s: None,
+                    bytes_per_s: None,
+                    rate_per_s: None,
+                    latency: s,
+                    errors: None,
+                    late: None,
+                });
+            }
+            let (color, swatch) = PALETTE[i % PALETTE.len()];
+            series.push(Series {
+                target: target.clone(),
+                color,
+                swatch,
+                values_ns: CHART_PERCENTILES
+                    .iter()
+                    .map(|(_, field)| a.latency.get(field).map_or(0, |v| v as u64))
+                    .collect(),
+            });
+        }
+        rows.extend(service_rows);
+        if series.iter().any(|s| s.values_ns.iter().any(|v| *v > 0)) {
+            charts.push(Chart {
+                actor: actor.clone(),
+                open_loop,
+                x: CHART_PERCENTILES.iter().map(|(l, _)| *l).collect(),
+                palette: series
+                    .iter()
+                    .map(|s| s.color)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                series,
+            });
+        }
+    }
+    let metric_names = union(
+        phases
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .map(|p| p.metrics.keys().map(String::as_str).collect::<Vec<_>>()),
+    );
+    let metrics = metric_names
+        .into_iter()
+        .map(|m| StatRow {
+            unit: phase_metric_unit(&m),
+            values: phases
+                .iter()
+                .map(|(_, p)| p.as_ref().and_then(|p| p.metrics.get(&m).copied()))
+                .collect(),
+            name: m,
+        })
+        .collect();
+    PhaseView {
+        name: name.to_owned(),
+        runs,
+        has_errors: rows.iter().any(|r| r.errors.unwrap_or(0) > 0),
+        has_late: rows.iter().any(|r| r.late.unwrap_or(0) > 0),
+        rows,
+        charts,
+        metrics,
+    }
+}
+
+fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>, ReportError> {
+    let targets: Vec<TargetHead<'_>> = v
+        .targets
+        .iter()
+        .map(|t| TargetHead {
+            name: &t.name,
+            kind: &t.kind,
+            error: t.error.as_deref(),
+        })
+        .collect();
+    let texts = union([v.assertions.iter().map(|a| a.assertion.as_str())]);
+    let assertions = texts
+        .into_iter()
+        .map(|text| {
+            let cells = v
+                .targets
+                .iter()
+                .map(|t| {
+                    match v
+                        .assertions
+                        .iter()
+                        .find(|a| a.assertion == text && a.target == t.name)
+                    {
+                        Some(a) => AssertionCell {
+                            verdict: a.verdict,
+                            observed: a.observed,
+                            threshold: a.threshold,
+                            unit: a.unit,
+                            margin: a.margin,
+                        },
+                        None => AssertionCell {
+                            verdict: Verdict::NotApplicable,
+                            observed: None,
+                            threshold: 0.0,
+                            unit: MetricUnit::Count,
+                            margin: None,
+                        },
+                    }
+                })
+                .collect();
+            AssertionRow { text, cells }
+        })
+        .collect();
+    let phase_names = union(v.targets.iter().map(|t| {
+        t.phases
+            .iter()
+            .filter(|p| !p.warmup)
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+    }));
+    let warmups = union(v.targets.iter().map(|t| {
+        t.phases
+            .iter()
+            .filter(|p| p.warmup)
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+    }));
+    let phases = phase_names
+        .iter()
+        .map(|p| phase_view(p, &v.targets))
+        .collect();
+    let stat_names = union(v.targets.iter().map(|t| {
+        t.store
+            .values
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    }));
+    let (mut store, mut store_all_zero) = (Vec::new(), Vec::new());
+    for name in stat_names {
+        let values: Vec<Option<f64>> = v
+            .targets
+            .iter()
+            .map(|t| t.store.values.get(&name).copied())
+            .collect();
+        if values.iter().flatten().all(|x| *x == 0.0) {
+            store_all_zero.push(name);
+        } else {
+            let kind = v
+                .targets
+                .iter()
+                .find(|t| t.store.values.contains_key(&name))
+                .map_or("", |t| t.kind.as_str());
+            store.push(StatRow {
+                unit: store_stat_unit(kind, &name),
+                name,
+                values,
+            });
+        }
+    }
+    let store_appendix = v
+        .targets
+        .iter()
+        .filter_map(|t| t.store.appendix.clone().map(|a| (t.name.clone(), a)))
+        .collect();
+    let process = PROCESS_METRICS
+        .iter()
+        .map(|(name, unit)| StatRow {
+            name: (*name).to_owned(),
+            unit: *unit,
+            values: v.targets.iter().map(|t| t.process.metric(name)).collect(),
+        })
+        .filter(|r| r.values.iter().flatten().any(|x| *x != 0.0))
+        .collect();
+    let resolved_yaml = serde_yaml::to_string(&v.resolved).map_err(|source| ReportError::Yaml {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(VariantView {
+        label: &v.label,
+        settings: v
+            .settings
+            .iter()
+            .map(|(k, val)| format!("{k} = {val}"))
+            .collect(),
+        targets,
+        assertions,
+        phases,
+        warmups,
+        payloads: &v.payloads,
+        store,
+        store_all_zero,
+        store_appendix,
+        process,
+        resolved_yaml,
+    })
+}
+
+impl<'a> Context<'a> {
+    /// The context of `report`; `path` names the output in errors.
+    pub fn new(report: &'a RunReport, path: &Path) -> Result<Self, ReportError> {
+        Ok(Context {
+            report,
+            verdict: RunVerdict::of(report),
+            counts: Counts::of(report),
+            environment: &report.environment,
+            matrix: report.variants.len() > 1,
+            variants: report
+                .variants
+                .iter()
+                .map(|v| variant_view(v, path))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+fn opt(f: fn(f64) -> String) -> impl Fn(Option<f64>) -> String + Send + Sync + 'static {
+    move |v| v.map_or_else(|| "–".to_owned(), f)
+}
+
+/// Registers the unit filters every template can use. Each accepts a
+/// number or `none` (rendered as `–`).
+fn add_filters(env: &mut Environment<'static>) {
+    env.add_filter("duration", opt(format::duration_ns));
+    env.add_filter("size", opt(format::size));
+    env.add_filter("rate", opt(format::rate));
+    env.add_filter("bytes_rate", opt(format::bytes_rate));
+    env.add_filter("count", opt(format::count));
+    env.add_filter("pct", opt(format::pct));
+    env.add_filter("margin", opt(format::margin));
+    env.add_filter("ratio", opt(format::ratio));
+    // ns → µs as a bare number with three significant digits (chart values).
+    env.add_filter("us", |ns: f64| format::round3(ns / 1000.0));
+    env.add_filter(
+        "metric",
+        |v: Option<f64>, unit: String| -> Result<String, minijinja::Error> {
+            let unit = format::unit_named(&unit).ok_or_else(|| {
+                minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("unknown unit `{unit}`"),
+                )
+            })?;
+            Ok(v.map_or_else(|| "–".to_owned(), |v| format::metric(v, unit)))
+        },
+    );
+}
+
+/// A compiled report template: the built-in one or a `--template` file.
+#[derive(Debug)]
+pub struct MarkdownTemplate {
+    env: Environment<'static>,
+    name: String,
+}
+
+impl MarkdownTemplate {
+    /// The built-in template.
+    pub fn builtin() -> Result<Self, ReportError> {
+        Self::from_source(
+            BUILTIN_TEMPLATE_NAME.to_owned(),
+            BUILTIN_TEMPLATE.to_owned(),
+        )
+    }
+
+    /// The template in `path` (`--template`), read and compiled now so that
+    /// a syntax error is reported before anything runs.
+    pub fn from_file(path: &Path) -> Result<Self, ReportError> {
+        let source = std::fs::read_to_string(path).map_err(|source| ReportError::ReadTemplate {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_source(path.display().to_string(), source)
+    }
+
+    /// A template named `name` with `source`.
+    pub fn from_source(name: String, source: String) -> Result<Self, ReportError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_keep_trailing_newline(true);
+        add_filters(&mut env);
+        env.add_template_owned(name.clone(), source)
+            .map_err(|source| ReportError::Template {
+                path: PathBuf::from(&name),
+                template: name.clone(),
+                source,
+            })?;
+        Ok(MarkdownTemplate { env, name })
+    }
+
+    /// The template's name as errors show it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn err(&self, path: &Path) -> impl Fn(minijinja::Error) -> ReportError {
+        let (path, template) = (path.to_owned(), self.name.clone());
+        move |source| ReportError::Template {
+            path: path.clone(),
+            template: template.clone(),
+            source,
+        }
+    }
+
+    /// Renders the whole report; `path` names the output in errors.
+    pub fn render(&self, report: &RunReport, path: &Path) -> Result<String, ReportError> {
+        let ctx = Context::new(report, path)?;
+        let tmpl = self.env.get_template(&self.name).map_err(self.err(path))?;
+        tmpl.render(&ctx).map_err(self.err(path))
+    }
+
+    /// Renders only the `summary` block (verdict and assertion table).
+    pub fn render_summary(&self, report: &RunReport, path: &Path) -> Result<String, ReportError> {
+        let ctx = Context::new(report, path)?;
+        let tmpl = self.env.get_template(&self.name).map_err(self.err(path))?;
+        // Renders the whole template into a sink, then its summary block alone.
+        let mut captured = tmpl
+            .render_captured_to(&ctx, std::io::sink())
+            .map_err(self.err(path))?;
+        captured
+            .with_state_mut(|state| state.render_block(SUMMARY_BLOCK))
+            .map_err(self.err(path))
+    }
+}
+
+/// Rewrites `report.md` in a directory.
+#[derive(Debug)]
+pub struct MarkdownReporter {
+    path: PathBuf,
+    template: MarkdownTemplate,
+}
+
+impl MarkdownReporter {
+    /// A reporter writing `out_dir/report.md` with `template`.
+    pub fn new(out_dir: &Path, template: MarkdownTemplate) -> Self {
+        MarkdownReporter {
+            path: out_dir.join(REPORT_MD),
+            template,
+        }
+    }
+}
+
+impl Reporter for MarkdownReporter {
+    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
+        let text = self.template.render(report, &self.path)?;
+        write_atomic(&self.path, text.as_bytes())
+    }
+
+    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
+        self.phase_finished(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::run_report;
+
+    fn render(variants: usize) -> String {
+        MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&run_report(variants), Path::new(REPORT_MD))
+            .unwrap()
+    }
+
+    #[test]
+    fn markdown_report_snapshot() {
+        insta::assert_snapshot!(render(1));
+    }
+
+    #[test]
+    fn markdown_report_with_variants_snapshot() {
+        insta::assert_snapshot!(render(2));
+    }
+
+    #[test]
+    fn summary_block_is_the_verdict_and_assertions_only() {
+        let s = MarkdownTemplate::builtin()
+            .unwrap()
+            .render_summary(&run_report(1), Path::new(REPORT_MD))
+            .unwrap();
+        assert!(s.contains("FAIL"), "{s}");
+        assert!(s.contains("write.append.p99 < 10ms"));
+        assert!(!s.contains("xychart-beta"));
+    }
+
+    #[test]
+    fn store_appendix_is_collapsed_and_errors_are_called_out() {
+        let mut report = run_report(1);
+        report.variants[0].targets[1].store.appendix =
+            Some("** DB Stats **\nUptime(secs): 65.0".to_owned());
+        report.status = crate::metrics::report::RunStatus::Failed;
+        report.error = Some("append on rocksdb-sync: io error".to_owned());
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        assert!(
+            md.contains("<details><summary>rocksdb-sync: store statistics dump</summary>"),
+            "{md}"
+        );
+        assert!(md.contains("Uptime(secs): 65.0"));
+        assert!(md.starts_with("# wal-vs-rocksdb-append: ⚠️ ERROR"), "{md}");
+        assert!(md.contains("> The run stopped with an error: append on rocksdb-sync: io error."));
+    }
+
+    #[test]
+    fn strict_template_names_the_undefined_variable_and_template() {
+        let t = MarkdownTemplate::from_source(
+            "custom.md.j2".to_owned(),
+            "# {{ report.scenario }}\n{{ nope }}\n".to_owned(),
+        )
+        .unwrap();
+        let err = t
+            .render(&run_report(1), Path::new("out/report.md"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("custom.md.j2"), "{err}");
+        assert!(err.contains("undefined"), "{err}");
+        assert!(err.contains("out/report.md"), "{err}");
+    }
+
+    #[test]
+    fn template_file_override_and_syntax_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("mine.md.j2");
+        std::fs::write(&good, "{{ report.scenario }}: {{ verdict }} p99 {{ variants[0].phases[0].rows[0].latency.p99_ns | duration }}\n").unwrap();
+        let t = MarkdownTemplate::from_file(&good).unwrap();
+        assert_eq!(
+            t.render(&run_report(1), Path::new(REPORT_MD)).unwrap(),
+            "wal-vs-rocksdb-append: FAIL p99 500 µs\n"
+        );
+        let bad = dir.path().join("bad.md.j2");
+        std::fs::write(&bad, "{% if %}").unwrap();
+        let err = MarkdownTemplate::from_file(&bad).unwrap_err().to_string();
+        assert!(
+            err.contains("bad.md.j2") && err.contains("syntax error"),
+            "{err}"
+        );
+        let err = MarkdownTemplate::from_file(&dir.path().join("missing.j2"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read template ") && err.contains("missing.j2"),
+            "{err}"
+        );
+    }
+}

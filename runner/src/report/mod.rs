@@ -1,0 +1,182 @@
+//! Outputs of a run, every one derived from a [`RunReport`]: `results.csv`
+//! and `assertions.csv`, `run.json`, `junit.xml`, `report.md` (minijinja
+//! template), the console summary and the GitHub step summary and
+//! annotations.
+//!
+//! File outputs are [`Reporter`]s: the engine calls
+//! [`Reporter::phase_finished`] after every phase and
+//! [`Reporter::run_finished`] once at the end; each rewrites its whole file
+//! atomically, so results of finished phases are on disk before the next
+//! phase starts. Adding a format is one file plus one arm in
+//! [`file_reporters`]. This module does not measure, and the engine never
+//! formats text.
+
+mod atomic;
+pub mod console;
+pub mod csv;
+mod error;
+#[cfg(test)]
+mod fixture;
+pub mod format;
+pub mod github;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod verdict;
+
+use std::path::Path;
+
+pub use error::ReportError;
+pub use verdict::{Counts, RunVerdict};
+
+use crate::metrics::report::RunReport;
+
+/// An output fed with the report as the run progresses.
+pub trait Reporter {
+    /// Called after each phase on each target with the report so far
+    /// (status `running`).
+    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError>;
+    /// Called once when the run ends (complete, interrupted or failed).
+    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError>;
+}
+
+/// The file outputs of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOutput {
+    /// `results.csv` and `assertions.csv`.
+    Csv,
+    /// `run.json`.
+    Json,
+    /// `junit.xml`.
+    Junit,
+    /// `report.md`.
+    Markdown,
+}
+
+impl FileOutput {
+    /// Every file output, in the order they are written.
+    pub const ALL: &[FileOutput] = &[
+        FileOutput::Json,
+        FileOutput::Csv,
+        FileOutput::Junit,
+        FileOutput::Markdown,
+    ];
+}
+
+/// The reporters writing every file output into `out_dir`, `report.md` from
+/// `template` when given (else the built-in template). A template that
+/// cannot be read or does not compile is an error here, before any phase
+/// runs.
+pub fn file_reporters(
+    out_dir: &Path,
+    template: Option<&Path>,
+) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
+    FileOutput::ALL
+        .iter()
+        .map(|output| -> Result<Box<dyn Reporter>, ReportError> {
+            Ok(match output {
+                FileOutput::Csv => Box::new(csv::CsvReporter::new(out_dir)),
+                FileOutput::Json => Box::new(json::JsonReporter::new(out_dir)),
+                FileOutput::Junit => Box::new(junit::JunitReporter::new(out_dir)),
+                FileOutput::Markdown => {
+                    let t = match template {
+                        Some(path) => markdown::MarkdownTemplate::from_file(path)?,
+                        None => markdown::MarkdownTemplate::builtin()?,
+                    };
+                    Box::new(markdown::MarkdownReporter::new(out_dir, t))
+                }
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::report::RunStatus;
+    use fixture::run_report;
+
+    #[test]
+    fn every_file_is_on_disk_and_parses_after_a_phase() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run-1");
+        let mut reporters = file_reporters(&out, None).unwrap();
+        let mut report = run_report(1);
+        report.status = RunStatus::Running;
+        report.finished_at = None;
+        for v in &mut report.variants {
+            v.assertions.clear();
+            for t in &mut v.targets {
+                t.phases.truncate(2);
+            }
+        }
+        for r in &mut reporters {
+            r.phase_finished(&report).unwrap();
+        }
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(json["status"], "running");
+        let rows = ::csv::Reader::from_path(out.join("results.csv"))
+            .unwrap()
+            .records()
+            .count();
+        assert_eq!(rows, report.rows().len());
+        assert!(rows > 0);
+        assert_eq!(
+            ::csv::Reader::from_path(out.join("assertions.csv"))
+                .unwrap()
+                .records()
+                .count(),
+            0
+        );
+        let xml = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+        assert!(
+            xml.starts_with("<?xml") && xml.trim_end().ends_with("</testsuites>"),
+            "{xml}"
+        );
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(
+            md.contains("RUNNING") && md.contains("Phase `write`") && !md.contains("Phase `mixed`")
+        );
+
+        // The next phase rewrites every file whole.
+        let full = run_report(1);
+        for r in &mut reporters {
+            r.run_finished(&full).unwrap();
+        }
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(md.contains("Phase `mixed`") && md.contains("FAIL"));
+        assert_eq!(
+            ::csv::Reader::from_path(out.join("assertions.csv"))
+                .unwrap()
+                .records()
+                .count(),
+            6
+        );
+        let mut names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "assertions.csv",
+                "junit.xml",
+                "report.md",
+                "results.csv",
+                "run.json"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_template_fails_before_anything_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = file_reporters(dir.path(), Some(&dir.path().join("nope.j2")))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("nope.j2"), "{err}");
+    }
+}

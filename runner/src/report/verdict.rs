@@ -1,0 +1,127 @@
+//! The run's overall verdict and assertion counts, shared by the console
+//! summary, Markdown, JUnit and GitHub outputs so they always agree.
+
+use serde::Serialize;
+
+use crate::assertions::{AssertionResult, Verdict};
+use crate::metrics::report::{RunReport, RunStatus};
+
+/// The one-word outcome of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunVerdict {
+    /// Every phase ran and no assertion failed.
+    Pass,
+    /// Every phase ran and at least one assertion failed.
+    Fail,
+    /// Stopped by Ctrl-C; finished phases are kept.
+    Interrupted,
+    /// A store or I/O error stopped the run; finished phases are kept.
+    Error,
+    /// Still running (a report written between phases).
+    Running,
+}
+
+impl RunVerdict {
+    /// The verdict of `report`: its status first (an interrupted or failed
+    /// run is never reported as passing), then its assertions.
+    pub fn of(report: &RunReport) -> Self {
+        match report.status {
+            RunStatus::Running => RunVerdict::Running,
+            RunStatus::Interrupted => RunVerdict::Interrupted,
+            RunStatus::Failed => RunVerdict::Error,
+            RunStatus::Complete if report.passed() => RunVerdict::Pass,
+            RunStatus::Complete => RunVerdict::Fail,
+        }
+    }
+
+    /// The verdict as printed: `PASS`, `FAIL`, `INTERRUPTED`, `ERROR`, `RUNNING`.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunVerdict::Pass => "PASS",
+            RunVerdict::Fail => "FAIL",
+            RunVerdict::Interrupted => "INTERRUPTED",
+            RunVerdict::Error => "ERROR",
+            RunVerdict::Running => "RUNNING",
+        }
+    }
+
+    /// The process exit code DESIGN.md assigns to this outcome (0, 1, 3,
+    /// 130; a still-running report maps to 0).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            RunVerdict::Pass | RunVerdict::Running => 0,
+            RunVerdict::Fail => 1,
+            RunVerdict::Error => 3,
+            RunVerdict::Interrupted => 130,
+        }
+    }
+}
+
+/// How many assertion results had each verdict, over every variant and
+/// target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Results that held.
+    pub passed: usize,
+    /// Results that did not hold.
+    pub failed: usize,
+    /// Results whose metric does not exist on the target.
+    pub not_applicable: usize,
+    /// All results.
+    pub total: usize,
+}
+
+impl Counts {
+    /// Counts the assertion results of every variant of `report`.
+    pub fn of(report: &RunReport) -> Self {
+        Self::of_results(report.variants.iter().flat_map(|v| &v.assertions))
+    }
+
+    /// Counts `results`.
+    pub fn of_results<'a>(results: impl IntoIterator<Item = &'a AssertionResult>) -> Self {
+        let mut c = Counts::default();
+        for r in results {
+            c.total += 1;
+            match r.verdict {
+                Verdict::Pass => c.passed += 1,
+                Verdict::Fail => c.failed += 1,
+                Verdict::NotApplicable => c.not_applicable += 1,
+            }
+        }
+        c
+    }
+
+    /// `2 passed, 1 failed, 1 not applicable` (zero parts left out except
+    /// `passed`).
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("{} passed", self.passed)];
+        if self.failed > 0 {
+            parts.push(format!("{} failed", self.failed));
+        }
+        if self.not_applicable > 0 {
+            parts.push(format!("{} not applicable", self.not_applicable));
+        }
+        parts.join(", ")
+    }
+}
+
+/// `observed 8.20 ms vs threshold 10.0 ms (+18.0%)`, or `not applicable on
+/// this target` — the one sentence every output uses for a result.
+pub fn describe_result(r: &AssertionResult) -> String {
+    use super::format::{margin, metric};
+    match r.observed {
+        None => "metric not available on this target".to_owned(),
+        Some(o) => {
+            let mut s = format!(
+                "observed {} vs threshold {}",
+                metric(o, r.unit),
+                metric(r.threshold, r.unit)
+            );
+            if let Some(m) = r.margin {
+                s.push_str(&format!(" ({})", margin(m)));
+            }
+            s
+        }
+    }
+}
