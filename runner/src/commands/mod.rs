@@ -1,8 +1,9 @@
 //! Thin glue between the CLI and the library: one function per subcommand,
-//! each returning an [`Outcome`] or a [`CliError`] that `main` maps to a
+//! each returning an [`Exit`] or a [`CliError`] that `main` maps to a
 //! documented exit code.
 
 mod explain;
+mod run;
 mod schema;
 mod validate;
 
@@ -10,6 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 pub use explain::explain;
+pub use run::run;
 pub use schema::schema;
 pub use validate::validate;
 
@@ -69,9 +71,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CliError> {
     match cli.command {
         Command::Validate(args) => validate(&args),
         Command::Explain(args) => explain(&args),
-        Command::Run(_args) => Err(CliError::Usage(
-            "`run` is not available in this build".to_owned(),
-        )),
+        Command::Run(args) => run(&args),
         Command::Schema(args) => schema(&args),
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -1,0 +1,317 @@
+//! `loadline run`: validates every file first (nothing runs if any is
+//! invalid), then runs each scenario with the engine, with progress bars
+//! and file reporters subscribed, and maps the outcome to an exit code.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{CliError, Exit, print_diagnostics};
+use crate::cli::{RunArgs, VERSION};
+use crate::engine::{self, Observer, RunOptions};
+use crate::metrics::process;
+use crate::metrics::report::{RunReport, RunStatus};
+use crate::report::{self, Reporter};
+use crate::scenario::diagnostic::Diagnostics;
+use crate::scenario::model::{Phase, Scenario};
+use crate::scenario::{self, Loaded};
+
+/// Runs every file; returns the most serious outcome.
+pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
+    // Validate everything before any I/O.
+    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut diags = Vec::new();
+    for file in &args.files {
+        match scenario::load_file(file, &args.overrides) {
+            Ok(l) => {
+                diags.extend(l.warnings.clone());
+                loaded.push(l);
+            }
+            Err(d) => diags.extend(d.0),
+        }
+    }
+    if !diags.is_empty() {
+        print_diagnostics(&Diagnostics(diags.clone()));
+    }
+    if loaded.len() != args.files.len() {
+        return Err(CliError::Invalid(Diagnostics(diags)));
+    }
+    for l in &loaded {
+        check_filters(l, args)?;
+        for v in &l.variants {
+            engine::check_supported(v).map_err(|e| CliError::Usage(e.to_string()))?;
+        }
+    }
+
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io { path: PathBuf::from("tokio runtime"), source })?;
+    {
+        let interrupt = Arc::clone(&interrupt);
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupt.store(true, Ordering::Release);
+                eprintln!("\ninterrupted: finishing the current operations; finished phases are kept");
+            }
+        });
+    }
+
+    let mut worst = Exit::Ok;
+    let many = loaded.len() > 1;
+    for l in &loaded {
+        let out = output_dir(args, &l.spec.name, many);
+        let exit = runtime.block_on(run_one(l, args, &out, Arc::clone(&interrupt)))?;
+        worst = worse(worst, exit);
+        if exit == Exit::Interrupted {
+            break;
+        }
+    }
+    runtime.shutdown_background();
+    Ok(worst)
+}
+
+fn worse(a: Exit, b: Exit) -> Exit {
+    let rank = |e: Exit| match e {
+        Exit::Ok => 0,
+        Exit::AssertionFailed => 1,
+        Exit::StoreError => 2,
+        Exit::Invalid => 3,
+        Exit::Interrupted => 4,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn check_filters(l: &Loaded, args: &RunArgs) -> Result<(), CliError> {
+    let s = &l.variants[0];
+    for t in &args.targets {
+        if !s.targets.iter().any(|x| &x.name == t) {
+            let names: Vec<&str> = s.targets.iter().map(|x| x.name.as_str()).collect();
+            return Err(CliError::Usage(format!(
+                "--target {t}: {} has no target `{t}` (targets: {})",
+                l.source.name,
+                names.join(", ")
+            )));
+        }
+    }
+    for p in &args.phases {
+        if !s.phases.iter().any(|x| &x.name == p) {
+            let names: Vec<&str> = s.phases.iter().map(|x| x.name.as_str()).collect();
+            return Err(CliError::Usage(format!("--phase {p}: {} has no phase `{p}` (phases: {})", l.source.name, names.join(", "))));
+        }
+    }
+    Ok(())
+}
+
+fn output_dir(args: &RunArgs, name: &str, many: bool) -> PathBuf {
+    match &args.out {
+        Some(dir) if many => dir.join(name),
+        Some(dir) => dir.clone(),
+        None => PathBuf::from("reports/runs").join(format!("{name}-{}", utc_stamp(SystemTime::now(), true))),
+    }
+}
+
+/// `2026-11-21T10:42:07Z` (or `20261121T104207Z` for directory names).
+pub fn utc_stamp(t: SystemTime, compact: bool) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, mi, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    if compact {
+        format!("{y:04}{m:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+}
+
+/// A seed for runs that name none: from the clock and the process id.
+fn draw_seed() -> u64 {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let mixed = nanos ^ (u64::from(std::process::id()) << 32);
+    // SplitMix64 finaliser, so nearby clocks give unrelated seeds.
+    let mut z = mixed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn progress_hidden(args: &RunArgs) -> bool {
+    args.quiet || std::env::var_os("CI").is_some() || !std::io::IsTerminal::is_terminal(&std::io::stderr())
+}
+
+async fn run_one(l: &Loaded, args: &RunArgs, out: &Path, interrupt: Arc<AtomicBool>) -> Result<Exit, CliError> {
+    let first: &Scenario = &l.variants[0];
+    let seed = args.seed.or(first.seed).unwrap_or_else(|| {
+        let s = draw_seed();
+        eprintln!("seed: {s} (drawn; pass --seed {s} to repeat this run)");
+        s
+    });
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| out.join("data"));
+    std::fs::create_dir_all(&data_dir).map_err(|source| CliError::Io { path: data_dir.clone(), source })?;
+    let reporters = report::file_reporters(out, args.template.as_deref()).map_err(|e| CliError::Run(e.to_string()))?;
+    let mut observer = RunObserver {
+        reporters,
+        hidden: progress_hidden(args),
+        bar: None,
+        progress: None,
+        started: Instant::now(),
+        records_goal: None,
+        errors: Vec::new(),
+    };
+    let report = RunReport {
+        loadline_version: VERSION.to_owned(),
+        scenario: first.name.clone(),
+        description: first.description.clone(),
+        file: l.source.name.clone(),
+        seed,
+        started_at: utc_stamp(SystemTime::now(), false),
+        finished_at: None,
+        status: RunStatus::Running,
+        error: None,
+        environment: process::environment(&data_dir),
+        variants: Vec::new(),
+    };
+    let opts = RunOptions {
+        seed,
+        data_dir: data_dir.clone(),
+        keep_data: args.keep_data,
+        targets: args.targets.clone(),
+        phases: args.phases.clone(),
+        interrupt,
+    };
+    let (mut report, failure) = engine::run(&l.variants, &opts, report, &mut observer).await;
+    observer.finish_bar();
+    report.finished_at = Some(utc_stamp(SystemTime::now(), false));
+    for r in observer.reporters.iter_mut() {
+        if let Err(e) = r.run_finished(&report) {
+            observer.errors.push(e.to_string());
+        }
+    }
+    if let Some(mut gh) = report::github::StepSummaryReporter::from_env()
+        && let Err(e) = gh.run_finished(&report)
+    {
+        observer.errors.push(e.to_string());
+    }
+    if !args.keep_data {
+        let _ = std::fs::remove_dir(&data_dir);
+    }
+    let mut stdout = std::io::stdout().lock();
+    for line in report::github::annotations_from_env(&report) {
+        let _ = writeln!(stdout, "{line}");
+    }
+    if !args.quiet {
+        let _ = write!(stdout, "{}", report::console::summary(&report, out));
+    }
+    if let Some(e) = &failure {
+        eprintln!("error: {}", report.error.clone().unwrap_or_else(|| e.to_string()));
+    }
+    for e in &observer.errors {
+        eprintln!("error: {e}");
+    }
+    Ok(match report.status {
+        RunStatus::Interrupted => Exit::Interrupted,
+        RunStatus::Failed => Exit::StoreError,
+        _ if !observer.errors.is_empty() => Exit::StoreError,
+        _ if report.passed() => Exit::Ok,
+        _ => Exit::AssertionFailed,
+    })
+}
+
+/// Progress bars and file reporters, subscribed to the engine.
+struct RunObserver {
+    reporters: Vec<Box<dyn Reporter>>,
+    hidden: bool,
+    bar: Option<ProgressBar>,
+    progress: Option<Arc<Vec<AtomicU64>>>,
+    started: Instant,
+    records_goal: Option<u64>,
+    errors: Vec<String>,
+}
+
+impl RunObserver {
+    fn finish_bar(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for RunObserver {
+    fn phase_started(&mut self, variant: &str, target: &str, phase: &Phase, progress: Arc<Vec<AtomicU64>>) {
+        self.finish_bar();
+        self.started = Instant::now();
+        self.records_goal = phase.records;
+        self.progress = Some(progress);
+        if self.hidden {
+            return;
+        }
+        let len = phase.records.or(phase.duration.map(|d| d.as_millis() as u64)).unwrap_or(0);
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        let template = if phase.records.is_some() {
+            "{prefix} [{bar:30}] {pos}/{len} records {msg}"
+        } else {
+            "{prefix} [{bar:30}] {elapsed}/{len}ms {msg}"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let label = if variant.is_empty() { String::new() } else { format!(" [{variant}]") };
+        bar.set_prefix(format!("{target}{label} {}", phase.name));
+        self.bar = Some(bar);
+    }
+
+    fn tick(&mut self) {
+        let (Some(bar), Some(progress)) = (&self.bar, &self.progress) else { return };
+        let done: u64 = progress.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        if self.records_goal.is_some() {
+            bar.set_position(done);
+        } else {
+            bar.set_position(self.started.elapsed().as_millis() as u64);
+        }
+        bar.set_message(format!("{}/s", report::format::rate(done as f64 / secs)));
+    }
+
+    fn phase_finished(&mut self, report: &RunReport) {
+        self.finish_bar();
+        for r in self.reporters.iter_mut() {
+            if let Err(e) = r.phase_finished(report) {
+                self.errors.push(e.to_string());
+            }
+        }
+    }
+
+    fn warning(&mut self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn utc_stamps_are_civil_dates() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_257_727);
+        assert_eq!(utc_stamp(t, false), "2026-11-21T09:22:07Z");
+        assert_eq!(utc_stamp(t, true), "20261121T092207Z");
+        assert_eq!(utc_stamp(UNIX_EPOCH, false), "1970-01-01T00:00:00Z");
+    }
+}
