@@ -362,3 +362,166 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::report::{ActorReport, Environment};
+    use crate::scenario::load::Source;
+    use crate::store::{Capabilities, LogBounds, MemoryStore, Offset, ReadBuf, Record, Session, Store, StoreStats};
+    use std::sync::atomic::AtomicU64;
+
+    fn scenario(yaml: &str) -> Scenario {
+        let src = Source { name: "test.yaml".to_owned(), text: yaml.to_owned() };
+        match crate::scenario::load_source(src, Path::new("test.yaml"), &[]) {
+            Ok(l) => l.variants.into_iter().next().expect("one variant"),
+            Err(d) => panic!("{}", d.render()),
+        }
+    }
+
+    fn empty_report() -> RunReport {
+        RunReport {
+            loadline_version: "test".into(),
+            scenario: "test".into(),
+            description: None,
+            file: "test.yaml".into(),
+            seed: 1,
+            started_at: String::new(),
+            finished_at: None,
+            status: RunStatus::Running,
+            error: None,
+            environment: Environment::default(),
+            variants: Vec::new(),
+        }
+    }
+
+    struct Nothing;
+    impl Observer for Nothing {}
+
+    fn opts(dir: &Path) -> RunOptions {
+        RunOptions {
+            seed: 7,
+            data_dir: dir.to_path_buf(),
+            keep_data: false,
+            targets: vec![],
+            phases: vec![],
+            interrupt: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn actor<'a>(r: &'a RunReport, phase: &str, actor: &str) -> &'a ActorReport {
+        let t = &r.variants[0].targets[0];
+        let p = t.phases.iter().find(|p| p.name == phase).expect("phase ran");
+        p.actors.iter().find(|a| a.name == actor).expect("actor ran")
+    }
+
+    const BASE: &str = "version: 1\nname: t\ntargets:\n  mem:\n    memory: {}\npayloads:\n  p:\n    size: 64B\n    pool: 16\n";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn records_are_split_between_workers_and_warmup_is_flagged() {
+        let s = scenario(&format!(
+            "{BASE}phases:\n  - name: warm\n    warmup: true\n    records: 1000\n    actors:\n      - {{ op: append }}\n  - name: write\n    records: 10_001\n    actors:\n      - {{ op: append, workers: 3, batch: 1, streams: 4 }}\n"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let (r, err) = run(&[s], &opts(dir.path()), empty_report(), &mut Nothing).await;
+        assert!(err.is_none(), "{err:?}");
+        let a = actor(&r, "write", "append");
+        assert_eq!(a.records, 10_001, "every record of the quota, split with the remainder");
+        assert_eq!(a.count, 10_001);
+        assert_eq!(a.bytes, 10_001 * 64);
+        assert!(r.variants[0].targets[0].phases[0].warmup);
+        assert_eq!(r.variants[0].targets[0].phases[1].ended_by, "records");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn duration_ends_a_phase_and_readers_follow_writers() {
+        let s = scenario(&format!(
+            "{BASE}phases:\n  - name: mixed\n    duration: 300ms\n    actors:\n      - {{ op: append, batch: 4 }}\n      - {{ op: read, from: head }}\n      - {{ op: trim, every: 50ms, keep: 100 }}\n"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let (r, err) = run(&[s], &opts(dir.path()), empty_report(), &mut Nothing).await;
+        assert!(err.is_none(), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(actor(&r, "mixed", "append").records > 0);
+        assert!(actor(&r, "mixed", "read").records > 0, "the reader read what the writer wrote");
+        assert!(actor(&r, "mixed", "trim").count >= 2, "the trimmer ran every 50ms");
+    }
+
+    /// A store that stalls for 50 ms once every `every` appends.
+    struct Stalling {
+        inner: MemoryStore,
+        every: u64,
+        n: Arc<AtomicU64>,
+    }
+    struct StallingSession {
+        inner: Box<dyn Session>,
+        every: u64,
+        n: Arc<AtomicU64>,
+    }
+    impl Store for Stalling {
+        fn capabilities(&self) -> Capabilities {
+            self.inner.capabilities()
+        }
+        fn session(&self) -> Result<Box<dyn Session>, StoreError> {
+            Ok(Box::new(StallingSession { inner: self.inner.session()?, every: self.every, n: Arc::clone(&self.n) }))
+        }
+        fn stats(&self) -> StoreStats {
+            self.inner.stats()
+        }
+        fn close(self: Box<Self>) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+    impl Session for StallingSession {
+        fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
+            if self.n.fetch_add(1, Ordering::Relaxed) % self.every == self.every - 1 {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            self.inner.append(stream, batch)
+        }
+        fn read(&mut self, s: u64, f: Offset, m: usize, o: &mut ReadBuf) -> Result<Offset, StoreError> {
+            self.inner.read(s, f, m, o)
+        }
+        fn trim(&mut self, s: u64, u: Offset) -> Result<(), StoreError> {
+            self.inner.trim(s, u)
+        }
+        fn sync(&mut self) -> Result<(), StoreError> {
+            self.inner.sync()
+        }
+        fn bounds(&mut self, s: u64) -> Result<LogBounds, StoreError> {
+            self.inner.bounds(s)
+        }
+    }
+
+    /// Guards the coordinated-omission correction: under a rate, a store
+    /// stall delays every queued operation, and p99 latency (from the
+    /// intended start) must show it while service time does not.
+    #[test]
+    fn open_loop_latency_includes_queueing_behind_a_stall_but_service_time_does_not() {
+        let s = scenario(&format!(
+            "{BASE}phases:\n  - name: w\n    records: 2000\n    actors:\n      - {{ op: append, rate: 1000/s }}\n"
+        ));
+        let (pools, _) = pools::Pools::prepare(&s, 1, &[]).unwrap();
+        let store = Stalling { inner: MemoryStore::new(), every: 500, n: Arc::new(AtomicU64::new(0)) };
+        let progress = Arc::new(vec![AtomicU64::new(0)]);
+        let report = phase::run(&phase::PhaseRun {
+            seed: 1,
+            target: "stall",
+            phase: &s.phases[0],
+            pools: &pools,
+            store: &store,
+            control: Arc::new(worker::Control::default()),
+            progress,
+        })
+        .unwrap();
+        let a = &report.actors[0];
+        let service = a.service.expect("open loop has service time");
+        // 4 stalls of 50 ms at 1 op/ms: ~50 ops queue behind each stall, so
+        // about 10% of ops wait and p99 latency is tens of milliseconds.
+        assert!(a.latency.p99_ns > 20_000_000, "p99 latency {} ns should include queueing", a.latency.p99_ns);
+        assert!(service.p99_ns < 5_000_000, "p99 service time {} ns should exclude queueing", service.p99_ns);
+        assert!(service.max_ns >= 50_000_000, "the stall itself is a service time");
+        assert!(a.late > 0, "operations behind the stall started late");
+    }
+}

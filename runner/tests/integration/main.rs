@@ -2,6 +2,7 @@
 
 mod cli;
 mod fixtures;
+mod run;
 mod schema;
 
 use std::path::{Path, PathBuf};
