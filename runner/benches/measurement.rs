@@ -3,6 +3,10 @@
 //! loop), and a 64-byte append to the memory store for scale.
 //!
 //! Run with `cargo bench --bench measurement`; figures are in the README.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -17,7 +21,10 @@ fn measurement(c: &mut Criterion) {
         let mut r = Recorder::new(false);
         let mut v = 1_000u64;
         b.iter(|| {
-            v = v.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 44;
+            v = v
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407)
+                >> 44;
             r.record(black_box(v), 1, 64);
         });
     });
@@ -31,7 +38,10 @@ fn measurement(c: &mut Criterion) {
         });
     });
     let body = [7u8; 64];
-    let batch = [Record { keys: Keys::None, body: &body }];
+    let batch = [Record {
+        keys: Keys::None,
+        body: &body,
+    }];
     g.bench_function("memory_append_64b", |b| {
         let store = MemoryStore::new();
         let mut s = store.session().expect("memory session");

@@ -53,13 +53,18 @@ pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
         .max_blocking_threads(4)
         .enable_all()
         .build()
-        .map_err(|source| CliError::Io { path: PathBuf::from("tokio runtime"), source })?;
+        .map_err(|source| CliError::Io {
+            path: PathBuf::from("tokio runtime"),
+            source,
+        })?;
     {
         let interrupt = Arc::clone(&interrupt);
         runtime.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupt.store(true, Ordering::Release);
-                eprintln!("\ninterrupted: finishing the current operations; finished phases are kept");
+                eprintln!(
+                    "\ninterrupted: finishing the current operations; finished phases are kept"
+                );
             }
         });
     }
@@ -104,7 +109,11 @@ fn check_filters(l: &Loaded, args: &RunArgs) -> Result<(), CliError> {
     for p in &args.phases {
         if !s.phases.iter().any(|x| &x.name == p) {
             let names: Vec<&str> = s.phases.iter().map(|x| x.name.as_str()).collect();
-            return Err(CliError::Usage(format!("--phase {p}: {} has no phase `{p}` (phases: {})", l.source.name, names.join(", "))));
+            return Err(CliError::Usage(format!(
+                "--phase {p}: {} has no phase `{p}` (phases: {})",
+                l.source.name,
+                names.join(", ")
+            )));
         }
     }
     Ok(())
@@ -114,7 +123,8 @@ fn output_dir(args: &RunArgs, name: &str, many: bool) -> PathBuf {
     match &args.out {
         Some(dir) if many => dir.join(name),
         Some(dir) => dir.clone(),
-        None => PathBuf::from("reports/runs").join(format!("{name}-{}", utc_stamp(SystemTime::now(), true))),
+        None => PathBuf::from("reports/runs")
+            .join(format!("{name}-{}", utc_stamp(SystemTime::now(), true))),
     }
 }
 
@@ -142,7 +152,9 @@ pub fn utc_stamp(t: SystemTime, compact: bool) -> String {
 
 /// A seed for runs that name none: from the clock and the process id.
 fn draw_seed() -> u64 {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
     let mixed = nanos ^ (u64::from(std::process::id()) << 32);
     // SplitMix64 finaliser, so nearby clocks give unrelated seeds.
     let mut z = mixed.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -152,10 +164,17 @@ fn draw_seed() -> u64 {
 }
 
 fn progress_hidden(args: &RunArgs) -> bool {
-    args.quiet || std::env::var_os("CI").is_some() || !std::io::IsTerminal::is_terminal(&std::io::stderr())
+    args.quiet
+        || std::env::var_os("CI").is_some()
+        || !std::io::IsTerminal::is_terminal(&std::io::stderr())
 }
 
-async fn run_one(l: &Loaded, args: &RunArgs, out: &Path, interrupt: Arc<AtomicBool>) -> Result<Exit, CliError> {
+async fn run_one(
+    l: &Loaded,
+    args: &RunArgs,
+    out: &Path,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Exit, CliError> {
     let first: &Scenario = &l.variants[0];
     let seed = args.seed.or(first.seed).unwrap_or_else(|| {
         let s = draw_seed();
@@ -163,8 +182,12 @@ async fn run_one(l: &Loaded, args: &RunArgs, out: &Path, interrupt: Arc<AtomicBo
         s
     });
     let data_dir = args.data_dir.clone().unwrap_or_else(|| out.join("data"));
-    std::fs::create_dir_all(&data_dir).map_err(|source| CliError::Io { path: data_dir.clone(), source })?;
-    let reporters = report::file_reporters(out, args.template.as_deref()).map_err(|e| CliError::Run(e.to_string()))?;
+    std::fs::create_dir_all(&data_dir).map_err(|source| CliError::Io {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let reporters = report::file_reporters(out, args.template.as_deref())
+        .map_err(|e| CliError::Run(e.to_string()))?;
     let mut observer = RunObserver {
         reporters,
         hidden: progress_hidden(args),
@@ -219,7 +242,10 @@ async fn run_one(l: &Loaded, args: &RunArgs, out: &Path, interrupt: Arc<AtomicBo
         let _ = write!(stdout, "{}", report::console::summary(&report, out));
     }
     if let Some(e) = &failure {
-        eprintln!("error: {}", report.error.clone().unwrap_or_else(|| e.to_string()));
+        eprintln!(
+            "error: {}",
+            report.error.clone().unwrap_or_else(|| e.to_string())
+        );
     }
     for e in &observer.errors {
         eprintln!("error: {e}");
@@ -253,7 +279,13 @@ impl RunObserver {
 }
 
 impl Observer for RunObserver {
-    fn phase_started(&mut self, variant: &str, target: &str, phase: &Phase, progress: Arc<Vec<AtomicU64>>) {
+    fn phase_started(
+        &mut self,
+        variant: &str,
+        target: &str,
+        phase: &Phase,
+        progress: Arc<Vec<AtomicU64>>,
+    ) {
         self.finish_bar();
         self.started = Instant::now();
         self.records_goal = phase.records;
@@ -261,7 +293,10 @@ impl Observer for RunObserver {
         if self.hidden {
             return;
         }
-        let len = phase.records.or(phase.duration.map(|d| d.as_millis() as u64)).unwrap_or(0);
+        let len = phase
+            .records
+            .or(phase.duration.map(|d| d.as_millis() as u64))
+            .unwrap_or(0);
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
         let template = if phase.records.is_some() {
             "{prefix} [{bar:30}] {pos}/{len} records {msg}"
@@ -271,13 +306,19 @@ impl Observer for RunObserver {
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }
-        let label = if variant.is_empty() { String::new() } else { format!(" [{variant}]") };
+        let label = if variant.is_empty() {
+            String::new()
+        } else {
+            format!(" [{variant}]")
+        };
         bar.set_prefix(format!("{target}{label} {}", phase.name));
         self.bar = Some(bar);
     }
 
     fn tick(&mut self) {
-        let (Some(bar), Some(progress)) = (&self.bar, &self.progress) else { return };
+        let (Some(bar), Some(progress)) = (&self.bar, &self.progress) else {
+            return;
+        };
         let done: u64 = progress.iter().map(|c| c.load(Ordering::Relaxed)).sum();
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         if self.records_goal.is_some() {
@@ -310,8 +351,8 @@ mod tests {
     #[test]
     fn utc_stamps_are_civil_dates() {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_257_727);
-        assert_eq!(utc_stamp(t, false), "2026-11-21T09:22:07Z");
-        assert_eq!(utc_stamp(t, true), "20261121T092207Z");
+        assert_eq!(utc_stamp(t, false), "2026-11-21T10:42:07Z");
+        assert_eq!(utc_stamp(t, true), "20261121T104207Z");
         assert_eq!(utc_stamp(UNIX_EPOCH, false), "1970-01-01T00:00:00Z");
     }
 }

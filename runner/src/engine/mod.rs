@@ -26,7 +26,14 @@ use crate::store::{self, StoreError};
 pub trait Observer {
     /// A phase is about to start on a target; `progress` holds one records
     /// counter per worker, updated by the workers while it runs.
-    fn phase_started(&mut self, _variant: &str, _target: &str, _phase: &Phase, _progress: Arc<Vec<AtomicU64>>) {}
+    fn phase_started(
+        &mut self,
+        _variant: &str,
+        _target: &str,
+        _phase: &Phase,
+        _progress: Arc<Vec<AtomicU64>>,
+    ) {
+    }
     /// Called a few times a second while a phase runs.
     fn tick(&mut self) {}
     /// A phase finished and its results are in `report`.
@@ -110,7 +117,10 @@ pub fn check_supported(scenario: &Scenario) -> Result<(), EngineError> {
 }
 
 fn fresh_dir(path: &Path) -> Result<(), EngineError> {
-    let err = |source| EngineError::DataDir { path: path.to_path_buf(), source };
+    let err = |source| EngineError::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
     if path.exists() {
         std::fs::remove_dir_all(path).map_err(err)?;
     }
@@ -118,7 +128,15 @@ fn fresh_dir(path: &Path) -> Result<(), EngineError> {
 }
 
 fn dir_name(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Runs `variants` (the matrix expansion of one scenario) and returns the
@@ -162,7 +180,8 @@ pub async fn run(
             } else {
                 dir_name(&target.name)
             });
-            let result = run_target(scenario, target, &dir, &pools, opts, &mut report, observer).await;
+            let result =
+                run_target(scenario, target, &dir, &pools, opts, &mut report, observer).await;
             if !opts.keep_data {
                 let _ = std::fs::remove_dir_all(&dir);
             }
@@ -201,11 +220,18 @@ pub async fn run(
 
 /// Evaluates the variant's assertions on each of its targets.
 fn evaluate(scenario: &Scenario, report: &mut RunReport) {
-    let Some(v) = report.variants.last_mut() else { return };
+    let Some(v) = report.variants.last_mut() else {
+        return;
+    };
     v.assertions.clear();
     for a in &scenario.assertions {
         for t in &v.targets {
-            v.assertions.push(assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label));
+            v.assertions.push(assertions::evaluate(
+                a,
+                t.lookup(&a.metric),
+                &t.name,
+                &v.label,
+            ));
         }
     }
 }
@@ -221,8 +247,13 @@ async fn run_target(
 ) -> Result<(), EngineError> {
     fresh_dir(dir)?;
     let before = process::sample();
-    let store_err = |phase: &str, source| EngineError::Store { target: target.name.clone(), phase: phase.to_owned(), source };
-    let mut store: Arc<Box<dyn store::Store>> = Arc::new(open_store(target, dir).map_err(|e| store_err("", e))?);
+    let store_err = |phase: &str, source| EngineError::Store {
+        target: target.name.clone(),
+        phase: phase.to_owned(),
+        source,
+    };
+    let mut store: Arc<Box<dyn store::Store>> =
+        Arc::new(open_store(target, dir).map_err(|e| store_err("", e))?);
     if let Some(v) = report.variants.last_mut() {
         v.targets.push(TargetReport {
             name: target.name.clone(),
@@ -250,12 +281,20 @@ async fn run_target(
                     // Every session ended with the phase, so the store is ours alone.
                     let stats = store.stats();
                     let Ok(only) = Arc::try_unwrap(store) else {
-                        return Err(store_err(&ph.name, StoreError::Invalid { op: "restart", detail: "the store is still in use".to_owned() }));
+                        return Err(store_err(
+                            &ph.name,
+                            StoreError::Invalid {
+                                op: "restart",
+                                detail: "the store is still in use".to_owned(),
+                            },
+                        ));
                     };
                     only.close().map_err(|e| store_err(&ph.name, e))?;
                     let t0 = Instant::now();
                     store = Arc::new(open_store(target, dir).map_err(|e| store_err(&ph.name, e))?);
-                    phase_report.metrics.insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
+                    phase_report
+                        .metrics
+                        .insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
                     current_target(report).store = stats;
                 }
                 let t = current_target(report);
@@ -296,7 +335,10 @@ fn current_target(report: &mut RunReport) -> &mut TargetReport {
 
 /// Runs one phase on a blocking thread, ending it at its deadline or on
 /// interrupt. `Ok(None)` means it was interrupted.
-#[expect(clippy::too_many_arguments, reason = "the phase context is exactly these parts")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the phase context is exactly these parts"
+)]
 async fn run_phase(
     scenario: &Scenario,
     target: &Target,
@@ -309,10 +351,21 @@ async fn run_phase(
 ) -> Result<Option<crate::metrics::report::PhaseReport>, StoreError> {
     let _ = scenario;
     let control = Arc::new(worker::Control::default());
-    let progress: Arc<Vec<AtomicU64>> = Arc::new((0..phase::worker_count(ph)).map(|_| AtomicU64::new(0)).collect());
+    let progress: Arc<Vec<AtomicU64>> = Arc::new(
+        (0..phase::worker_count(ph))
+            .map(|_| AtomicU64::new(0))
+            .collect(),
+    );
     observer.phase_started(label, &target.name, ph, Arc::clone(&progress));
-    let (ph_owned, target_name, pools, store, ctl, prog, seed) =
-        (ph.clone(), target.name.clone(), Arc::clone(pools), Arc::clone(store), Arc::clone(&control), Arc::clone(&progress), opts.seed);
+    let (ph_owned, target_name, pools, store, ctl, prog, seed) = (
+        ph.clone(),
+        target.name.clone(),
+        Arc::clone(pools),
+        Arc::clone(store),
+        Arc::clone(&control),
+        Arc::clone(&progress),
+        opts.seed,
+    );
     let mut handle = tokio::task::spawn_blocking(move || {
         phase::run(&phase::PhaseRun {
             seed,
@@ -347,7 +400,10 @@ async fn run_phase(
     let report = match result {
         Ok(r) => r?,
         Err(join) => {
-            return Err(StoreError::Invalid { op: "phase", detail: format!("the phase task failed: {join}") });
+            return Err(StoreError::Invalid {
+                op: "phase",
+                detail: format!("the phase task failed: {join}"),
+            });
         }
     };
     if opts.interrupt.load(Ordering::Acquire) {
@@ -368,11 +424,16 @@ mod tests {
     use super::*;
     use crate::metrics::report::{ActorReport, Environment};
     use crate::scenario::load::Source;
-    use crate::store::{Capabilities, LogBounds, MemoryStore, Offset, ReadBuf, Record, Session, Store, StoreStats};
+    use crate::store::{
+        Capabilities, LogBounds, MemoryStore, Offset, ReadBuf, Record, Session, Store, StoreStats,
+    };
     use std::sync::atomic::AtomicU64;
 
     fn scenario(yaml: &str) -> Scenario {
-        let src = Source { name: "test.yaml".to_owned(), text: yaml.to_owned() };
+        let src = Source {
+            name: "test.yaml".to_owned(),
+            text: yaml.to_owned(),
+        };
         match crate::scenario::load_source(src, Path::new("test.yaml"), &[]) {
             Ok(l) => l.variants.into_iter().next().expect("one variant"),
             Err(d) => panic!("{}", d.render()),
@@ -411,8 +472,15 @@ mod tests {
 
     fn actor<'a>(r: &'a RunReport, phase: &str, actor: &str) -> &'a ActorReport {
         let t = &r.variants[0].targets[0];
-        let p = t.phases.iter().find(|p| p.name == phase).expect("phase ran");
-        p.actors.iter().find(|a| a.name == actor).expect("actor ran")
+        let p = t
+            .phases
+            .iter()
+            .find(|p| p.name == phase)
+            .expect("phase ran");
+        p.actors
+            .iter()
+            .find(|a| a.name == actor)
+            .expect("actor ran")
     }
 
     const BASE: &str = "version: 1\nname: t\ntargets:\n  mem:\n    memory: {}\npayloads:\n  p:\n    size: 64B\n    pool: 16\n";
@@ -426,7 +494,10 @@ mod tests {
         let (r, err) = run(&[s], &opts(dir.path()), empty_report(), &mut Nothing).await;
         assert!(err.is_none(), "{err:?}");
         let a = actor(&r, "write", "append");
-        assert_eq!(a.records, 10_001, "every record of the quota, split with the remainder");
+        assert_eq!(
+            a.records, 10_001,
+            "every record of the quota, split with the remainder"
+        );
         assert_eq!(a.count, 10_001);
         assert_eq!(a.bytes, 10_001 * 64);
         assert!(r.variants[0].targets[0].phases[0].warmup);
@@ -444,8 +515,14 @@ mod tests {
         assert!(err.is_none(), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
         assert!(actor(&r, "mixed", "append").records > 0);
-        assert!(actor(&r, "mixed", "read").records > 0, "the reader read what the writer wrote");
-        assert!(actor(&r, "mixed", "trim").count >= 2, "the trimmer ran every 50ms");
+        assert!(
+            actor(&r, "mixed", "read").records > 0,
+            "the reader read what the writer wrote"
+        );
+        assert!(
+            actor(&r, "mixed", "trim").count >= 2,
+            "the trimmer ran every 50ms"
+        );
     }
 
     /// A store that stalls for 50 ms once every `every` appends.
@@ -464,7 +541,11 @@ mod tests {
             self.inner.capabilities()
         }
         fn session(&self) -> Result<Box<dyn Session>, StoreError> {
-            Ok(Box::new(StallingSession { inner: self.inner.session()?, every: self.every, n: Arc::clone(&self.n) }))
+            Ok(Box::new(StallingSession {
+                inner: self.inner.session()?,
+                every: self.every,
+                n: Arc::clone(&self.n),
+            }))
         }
         fn stats(&self) -> StoreStats {
             self.inner.stats()
@@ -480,7 +561,13 @@ mod tests {
             }
             self.inner.append(stream, batch)
         }
-        fn read(&mut self, s: u64, f: Offset, m: usize, o: &mut ReadBuf) -> Result<Offset, StoreError> {
+        fn read(
+            &mut self,
+            s: u64,
+            f: Offset,
+            m: usize,
+            o: &mut ReadBuf,
+        ) -> Result<Offset, StoreError> {
             self.inner.read(s, f, m, o)
         }
         fn trim(&mut self, s: u64, u: Offset) -> Result<(), StoreError> {
@@ -503,7 +590,11 @@ mod tests {
             "{BASE}phases:\n  - name: w\n    records: 2000\n    actors:\n      - {{ op: append, rate: 1000/s }}\n"
         ));
         let (pools, _) = pools::Pools::prepare(&s, 1, &[]).unwrap();
-        let store = Stalling { inner: MemoryStore::new(), every: 500, n: Arc::new(AtomicU64::new(0)) };
+        let store = Stalling {
+            inner: MemoryStore::new(),
+            every: 500,
+            n: Arc::new(AtomicU64::new(0)),
+        };
         let progress = Arc::new(vec![AtomicU64::new(0)]);
         let report = phase::run(&phase::PhaseRun {
             seed: 1,
@@ -519,9 +610,20 @@ mod tests {
         let service = a.service.expect("open loop has service time");
         // 4 stalls of 50 ms at 1 op/ms: ~50 ops queue behind each stall, so
         // about 10% of ops wait and p99 latency is tens of milliseconds.
-        assert!(a.latency.p99_ns > 20_000_000, "p99 latency {} ns should include queueing", a.latency.p99_ns);
-        assert!(service.p99_ns < 5_000_000, "p99 service time {} ns should exclude queueing", service.p99_ns);
-        assert!(service.max_ns >= 50_000_000, "the stall itself is a service time");
+        assert!(
+            a.latency.p99_ns > 20_000_000,
+            "p99 latency {} ns should include queueing",
+            a.latency.p99_ns
+        );
+        assert!(
+            service.p99_ns < 5_000_000,
+            "p99 service time {} ns should exclude queueing",
+            service.p99_ns
+        );
+        assert!(
+            service.max_ns >= 50_000_000,
+            "the stall itself is a service time"
+        );
         assert!(a.late > 0, "operations behind the stall started late");
     }
 }

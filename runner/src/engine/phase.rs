@@ -43,19 +43,38 @@ pub fn worker_count(phase: &Phase) -> usize {
 }
 
 fn key_gen(actor: &Actor, index: usize) -> Result<Option<KeyGen>, StoreError> {
-    if !matches!(actor.op, crate::scenario::model::Op::Put | crate::scenario::model::Op::Get | crate::scenario::model::Op::Delete | crate::scenario::model::Op::Scan) {
+    if !matches!(
+        actor.op,
+        crate::scenario::model::Op::Put
+            | crate::scenario::model::Op::Get
+            | crate::scenario::model::Op::Delete
+            | crate::scenario::model::Op::Scan
+    ) {
         return Ok(None);
     }
     let k = &actor.keys;
     let dist = match k.distribution {
         KeyDistribution::Sequential => KeyDist::Sequential,
         KeyDistribution::Uniform => KeyDist::Uniform,
-        KeyDistribution::Zipfian => KeyDist::Zipfian { theta: k.theta, scrambled: true },
+        KeyDistribution::Zipfian => KeyDist::Zipfian {
+            theta: k.theta,
+            scrambled: true,
+        },
         KeyDistribution::Latest => KeyDist::Latest,
-        KeyDistribution::Hotspot => KeyDist::Hotspot { hot_fraction_keys: k.hot_keys, hot_fraction_ops: k.hot_ops },
+        KeyDistribution::Hotspot => KeyDist::Hotspot {
+            hot_fraction_keys: k.hot_keys,
+            hot_fraction_ops: k.hot_ops,
+        },
     };
-    let params = KeyParams { dist, keyspace: k.space, key_len: k.length };
-    let key_gen = KeyGen::new(&params).map_err(|e| StoreError::Invalid { op: "keys", detail: e.to_string() })?;
+    let params = KeyParams {
+        dist,
+        keyspace: k.space,
+        key_len: k.length,
+    };
+    let key_gen = KeyGen::new(&params).map_err(|e| StoreError::Invalid {
+        op: "keys",
+        detail: e.to_string(),
+    })?;
     // Sequential writers split the key space so workers do not overlap.
     Ok(Some(if k.distribution == KeyDistribution::Sequential {
         key_gen.partition(index as u64, actor.workers as u64)
@@ -69,8 +88,16 @@ fn key_gen(actor: &Actor, index: usize) -> Result<Option<KeyGen>, StoreError> {
 pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
     let phase = run.phase;
     let drivers: Vec<bool> = phase.actors.iter().map(|a| is_driver(phase, a)).collect();
-    let driver_workers: usize = phase.actors.iter().zip(&drivers).filter(|(_, d)| **d).map(|(a, _)| a.workers).sum();
-    run.control.drivers_left.store(driver_workers, Ordering::Release);
+    let driver_workers: usize = phase
+        .actors
+        .iter()
+        .zip(&drivers)
+        .filter(|(_, d)| **d)
+        .map(|(a, _)| a.workers)
+        .sum();
+    run.control
+        .drivers_left
+        .store(driver_workers, Ordering::Release);
 
     // Plan every worker before starting any, so a bad plan starts nothing.
     let mut plans: Vec<(usize, WorkerPlan<'_>, Box<dyn crate::store::Session>)> = Vec::new();
@@ -88,14 +115,26 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
             } else {
                 None
             };
-            let id = StreamId { seed: run.seed, target: run.target, phase: &phase.name, actor: &actor.name, worker: w as u64 };
-            let payload = match &actor.payload {
-                Some(name) => Some(run.pools.get(name, actor.batch).ok_or_else(|| StoreError::Invalid {
-                    op: "plan",
-                    detail: format!("no pool for payload `{name}` with batch {}", actor.batch),
-                })?),
-                None => None,
+            let id = StreamId {
+                seed: run.seed,
+                target: run.target,
+                phase: &phase.name,
+                actor: &actor.name,
+                worker: w as u64,
             };
+            let payload =
+                match &actor.payload {
+                    Some(name) => Some(run.pools.get(name, actor.batch).ok_or_else(|| {
+                        StoreError::Invalid {
+                            op: "plan",
+                            detail: format!(
+                                "no pool for payload `{name}` with batch {}",
+                                actor.batch
+                            ),
+                        }
+                    })?),
+                    None => None,
+                };
             plans.push((
                 ai,
                 WorkerPlan {
@@ -123,8 +162,11 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
 
     let barrier = Barrier::new(plans.len() + 1);
     let started = Instant::now();
-    let mut per_actor: Vec<(Recorder, Option<StoreError>)> =
-        phase.actors.iter().map(|a| (Recorder::new(a.rate.is_some()), None)).collect();
+    let mut per_actor: Vec<(Recorder, Option<StoreError>)> = phase
+        .actors
+        .iter()
+        .map(|a| (Recorder::new(a.rate.is_some()), None))
+        .collect();
     let mut finished_at = Instant::now();
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
@@ -134,12 +176,18 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
             let progress = &run.progress[slot];
             let handle = std::thread::Builder::new()
                 .name(format!("loadline-{}-{}", phase.actors[ai].name, plan.index))
-                .spawn_scoped(scope, move || worker::run(plan, session, control, barrier, progress));
+                .spawn_scoped(scope, move || {
+                    worker::run(plan, session, control, barrier, progress)
+                });
             match handle {
                 Ok(h) => handles.push((ai, h)),
                 Err(e) => {
                     run.control.stop.store(true, Ordering::Release);
-                    per_actor[ai].1 = Some(StoreError::Io { op: "spawn worker thread", path: std::path::PathBuf::new(), source: e });
+                    per_actor[ai].1 = Some(StoreError::Io {
+                        op: "spawn worker thread",
+                        path: std::path::PathBuf::new(),
+                        source: e,
+                    });
                 }
             }
         }
@@ -151,7 +199,10 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
                     run.control.stop.store(true, Ordering::Release);
                     WorkerResult {
                         recorder: Recorder::new(false),
-                        error: Some(StoreError::Invalid { op: "worker", detail: "a worker thread panicked".to_owned() }),
+                        error: Some(StoreError::Invalid {
+                            op: "worker",
+                            detail: "a worker thread panicked".to_owned(),
+                        }),
                     }
                 }
             };
@@ -171,16 +222,31 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
         .iter()
         .zip(&per_actor)
         .map(|(a, (r, _))| {
-            let info = ActorInfo { name: a.name.clone(), op: format!("{:?}", a.op).to_lowercase(), workers: a.workers, rate: a.rate };
+            let info = ActorInfo {
+                name: a.name.clone(),
+                op: format!("{:?}", a.op).to_lowercase(),
+                workers: a.workers,
+                rate: a.rate,
+            };
             actor_report(&info, r, duration_ns)
         })
         .collect();
-    let hit_records = phase.records.is_some() && driver_workers > 0 && run.control.drivers_left.load(Ordering::Acquire) == 0 && !run.control.stop.load(Ordering::Acquire);
+    let hit_records = phase.records.is_some()
+        && driver_workers > 0
+        && run.control.drivers_left.load(Ordering::Acquire) == 0
+        && !run.control.stop.load(Ordering::Acquire);
     Ok(PhaseReport {
         name: phase.name.clone(),
         warmup: phase.warmup,
         duration_ns,
-        ended_by: if hit_records { "records" } else if phase.duration.is_some() { "duration" } else { "done" }.to_owned(),
+        ended_by: if hit_records {
+            "records"
+        } else if phase.duration.is_some() {
+            "duration"
+        } else {
+            "done"
+        }
+        .to_owned(),
         actors,
         metrics: BTreeMap::new(),
     })
@@ -189,5 +255,9 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
 /// Drivers decide when a phase ends: writers, or readers when there is no writer.
 pub fn is_driver(phase: &Phase, actor: &Actor) -> bool {
     let has_writers = phase.actors.iter().any(Actor::is_writer);
-    if has_writers { actor.is_writer() } else { actor.is_reader() }
+    if has_writers {
+        actor.is_writer()
+    } else {
+        actor.is_reader()
+    }
 }

@@ -50,7 +50,11 @@ fn key_style(k: SpecKeyStyle) -> KeyStyle {
 impl Pools {
     /// Generates every (payload, batch) pool the scenario's actors use
     /// (or the restricted `phases`), and reports their compressibility.
-    pub fn prepare(scenario: &Scenario, seed: u64, phases: &[&str]) -> Result<(Pools, Vec<PayloadReport>), PoolError> {
+    pub fn prepare(
+        scenario: &Scenario,
+        seed: u64,
+        phases: &[&str],
+    ) -> Result<(Pools, Vec<PayloadReport>), PoolError> {
         let mut pools = Pools::default();
         let mut reports: Vec<PayloadReport> = Vec::new();
         let mut wanted: Vec<(String, usize)> = Vec::new();
@@ -61,7 +65,11 @@ impl Pools {
             for a in &ph.actors {
                 if let Some(p) = &a.payload {
                     // Puts write one value per op; pools hold batches of one.
-                    let batch = if a.op == crate::scenario::model::Op::Append { a.batch } else { 1 };
+                    let batch = if a.op == crate::scenario::model::Op::Append {
+                        a.batch
+                    } else {
+                        1
+                    };
                     if !wanted.contains(&(p.clone(), batch)) {
                         wanted.push((p.clone(), batch));
                     }
@@ -69,16 +77,37 @@ impl Pools {
             }
         }
         for (name, batch) in wanted {
-            let Some(payload) = scenario.payload(&name) else { continue };
+            let Some(payload) = scenario.payload(&name) else {
+                continue;
+            };
             let source = match &payload.source {
-                ModelSource::Generated { size, entropy, keys, pool } => {
-                    let params = PayloadParams { size: size.clone(), entropy: *entropy, keys: key_style(*keys), batch, pool: *pool as usize };
+                ModelSource::Generated {
+                    size,
+                    entropy,
+                    keys,
+                    pool,
+                } => {
+                    let params = PayloadParams {
+                        size: size.clone(),
+                        entropy: *entropy,
+                        keys: key_style(*keys),
+                        batch,
+                        pool: *pool as usize,
+                    };
                     let mut rng = workload::pool_stream(seed, &name);
-                    let pool = PayloadPool::generate(&params, &mut rng).map_err(|e| PoolError::Params { name: name.clone(), detail: e.to_string() })?;
+                    let pool = PayloadPool::generate(&params, &mut rng).map_err(|e| {
+                        PoolError::Params {
+                            name: name.clone(),
+                            detail: e.to_string(),
+                        }
+                    })?;
                     PayloadSource::Pool(pool)
                 }
                 ModelSource::File(path) => {
-                    let file = PayloadFile::open(path).map_err(|source| PoolError::File { name: name.clone(), source })?;
+                    let file = PayloadFile::open(path).map_err(|source| PoolError::File {
+                        name: name.clone(),
+                        source,
+                    })?;
                     PayloadSource::File(file)
                 }
             };
@@ -92,7 +121,8 @@ impl Pools {
                         lz4_ratio: c.lz4_ratio,
                         sample_bytes: c.sample_bytes as u64,
                         memory_bytes,
-                        warning: workload::entropy_warning(&c).map(|w| format!("payload `{name}`: {w}")),
+                        warning: workload::entropy_warning(&c)
+                            .map(|w| format!("payload `{name}`: {w}")),
                     });
                 }
             }

@@ -90,7 +90,14 @@ pub fn run(
     let result = if matches!(plan.op, Op::Trim | Op::Sync) {
         periodic(&mut plan, session.as_mut(), ctl, &mut rec, &mut state)
     } else {
-        op_loop(&mut plan, session.as_mut(), ctl, &mut rec, &mut state, progress)
+        op_loop(
+            &mut plan,
+            session.as_mut(),
+            ctl,
+            &mut rec,
+            &mut state,
+            progress,
+        )
     };
     if plan.driver {
         ctl.drivers_left.fetch_sub(1, Ordering::AcqRel);
@@ -104,7 +111,10 @@ pub fn run(
             Some(e)
         }
     };
-    WorkerResult { recorder: rec, error }
+    WorkerResult {
+        recorder: rec,
+        error,
+    }
 }
 
 /// Per-op mutable state kept out of the plan.
@@ -187,11 +197,19 @@ fn op_loop(
         let t1 = Instant::now();
         match intended {
             Some(i) => {
-                rec.record(t1.saturating_duration_since(i).as_nanos() as u64, records, bytes);
+                rec.record(
+                    t1.saturating_duration_since(i).as_nanos() as u64,
+                    records,
+                    bytes,
+                );
                 rec.record_service(t1.saturating_duration_since(t0).as_nanos() as u64);
             }
             None => {
-                rec.record(t1.saturating_duration_since(t0).as_nanos() as u64, records, bytes);
+                rec.record(
+                    t1.saturating_duration_since(t0).as_nanos() as u64,
+                    records,
+                    bytes,
+                );
                 t0 = t1;
             }
         }
@@ -202,12 +220,19 @@ fn op_loop(
 
 /// Performs one op; `Ok(None)` means there was nothing to do (reader caught up).
 #[inline]
-fn one_op(plan: &mut WorkerPlan<'_>, session: &mut dyn Session, st: &mut OpState) -> Result<Option<(u64, u64)>, StoreError> {
+fn one_op(
+    plan: &mut WorkerPlan<'_>,
+    session: &mut dyn Session,
+    st: &mut OpState,
+) -> Result<Option<(u64, u64)>, StoreError> {
     let stream_slot = ((plan.index as u64 + st.i * plan.workers as u64) % plan.streams) as usize;
     st.i += 1;
     match plan.op {
         Op::Append => {
-            let view = plan.payload.as_ref().ok_or(StoreError::Invalid { op: "append", detail: "no payload".to_owned() })?;
+            let view = plan.payload.as_ref().ok_or(StoreError::Invalid {
+                op: "append",
+                detail: "no payload".to_owned(),
+            })?;
             let batch = view.batch(st.batch);
             st.batch = st.batch.wrapping_add(1);
             let bytes: usize = batch.iter().map(|r| r.body.len()).sum();
@@ -223,7 +248,9 @@ fn one_op(plan: &mut WorkerPlan<'_>, session: &mut dyn Session, st: &mut OpState
                     match plan.from {
                         ReadFrom::Head => b.trim_point,
                         ReadFrom::Tail => b.tail.saturating_sub(plan.lag).max(b.trim_point),
-                        ReadFrom::Random if b.tail > b.trim_point => plan.rng.random_range(b.trim_point..b.tail),
+                        ReadFrom::Random if b.tail > b.trim_point => {
+                            plan.rng.random_range(b.trim_point..b.tail)
+                        }
                         ReadFrom::Random => b.trim_point,
                     }
                 }
@@ -239,29 +266,44 @@ fn one_op(plan: &mut WorkerPlan<'_>, session: &mut dyn Session, st: &mut OpState
             Ok(Some((st.buf.len() as u64, st.buf.bytes() as u64)))
         }
         Op::Put => {
-            let view = plan.payload.as_ref().ok_or(StoreError::Invalid { op: "put", detail: "no payload".to_owned() })?;
+            let view = plan.payload.as_ref().ok_or(StoreError::Invalid {
+                op: "put",
+                detail: "no payload".to_owned(),
+            })?;
             let body = view.batch(st.batch).first().map_or(&[][..], |r| r.body);
             st.batch = st.batch.wrapping_add(1);
-            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid { op: "put", detail: "no keys".to_owned() })?;
+            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
+                op: "put",
+                detail: "no keys".to_owned(),
+            })?;
             let index = keys.next_index(&mut plan.rng);
             keys.set_latest(index);
             session.put(keys.key(index), body)?;
             Ok(Some((1, body.len() as u64)))
         }
         Op::Get => {
-            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid { op: "get", detail: "no keys".to_owned() })?;
+            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
+                op: "get",
+                detail: "no keys".to_owned(),
+            })?;
             let key = keys.next_key(&mut plan.rng);
             let found = session.get(key, &mut st.value)?;
             Ok(Some((1, if found { st.value.len() as u64 } else { 0 })))
         }
         Op::Delete => {
-            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid { op: "delete", detail: "no keys".to_owned() })?;
+            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
+                op: "delete",
+                detail: "no keys".to_owned(),
+            })?;
             let key = keys.next_key(&mut plan.rng);
             session.delete(key)?;
             Ok(Some((1, 0)))
         }
         Op::Scan => {
-            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid { op: "scan", detail: "no keys".to_owned() })?;
+            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
+                op: "scan",
+                detail: "no keys".to_owned(),
+            })?;
             let key = keys.next_key(&mut plan.rng);
             let n = session.scan(key, plan.scan_length, &mut st.buf)?;
             Ok(Some((n as u64, st.buf.bytes() as u64)))

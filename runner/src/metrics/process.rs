@@ -39,7 +39,9 @@ pub fn sample() -> Sample {
     if let Ok(io) = std::fs::read_to_string("/proc/self/io") {
         for line in io.lines() {
             let mut it = line.split(':');
-            let (Some(k), Some(v)) = (it.next(), it.next()) else { continue };
+            let (Some(k), Some(v)) = (it.next(), it.next()) else {
+                continue;
+            };
             let v = v.trim().parse().unwrap_or(0);
             match k {
                 "read_bytes" => s.read_bytes = v,
@@ -80,7 +82,9 @@ pub fn delta(before: Sample, after: Sample) -> ProcessStats {
 }
 
 fn read_trim(path: &str) -> String {
-    std::fs::read_to_string(path).map(|s| s.trim().to_owned()).unwrap_or_default()
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// The filesystem type holding `dir`, from the longest matching mount point.

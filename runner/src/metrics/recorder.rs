@@ -128,7 +128,9 @@ pub fn encode(h: &Histogram<u64>) -> String {
 
 /// Decodes a histogram written by [`encode`].
 pub fn decode(text: &str) -> Option<Histogram<u64>> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
     hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut bytes.as_slice())
         .ok()
@@ -187,7 +189,10 @@ mod tests {
         a.merge(&b);
         assert_eq!((a.count, a.records, a.bytes), (1001, 10_010, 100_100));
         let l = latency(&a.latency);
-        assert!((l.p50_ns as f64 - 500_000.0).abs() / 500_000.0 < 0.01, "{l:?}");
+        assert!(
+            (l.p50_ns as f64 - 500_000.0).abs() / 500_000.0 < 0.01,
+            "{l:?}"
+        );
         assert!((l.max_ns as f64 - 5_000_000.0).abs() / 5_000_000.0 < 0.001);
     }
 
@@ -205,8 +210,16 @@ mod tests {
     fn rates_derive_from_duration() {
         let mut r = Recorder::new(false);
         r.record(10, 10, 1000);
-        let info = ActorInfo { name: "a".into(), op: "append".into(), workers: 1, rate: None };
+        let info = ActorInfo {
+            name: "a".into(),
+            op: "append".into(),
+            workers: 1,
+            rate: None,
+        };
         let rep = actor_report(&info, &r, 2_000_000_000);
-        assert_eq!((rep.records_per_s, rep.batches_per_s, rep.bytes_per_s), (5.0, 0.5, 500.0));
+        assert_eq!(
+            (rep.records_per_s, rep.batches_per_s, rep.bytes_per_s),
+            (5.0, 0.5, 500.0)
+        );
     }
 }

@@ -142,7 +142,7 @@ impl Source {
 }
 
 /// Decodes file bytes, pointing at the first invalid byte.
-pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Diagnostic> {
+pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<Diagnostic>> {
     if bytes.len() > MAX_BYTES {
         let src = Source {
             name: name.to_owned(),
@@ -159,7 +159,7 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Diagnostic> {
         );
         d.found = Some(format!("{} bytes", bytes.len()));
         d.expected = Some(format!("at most {MAX_BYTES} bytes"));
-        return Err(d);
+        return Err(Box::new(d));
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source {
@@ -188,7 +188,7 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Diagnostic> {
             );
             d.found = Some(format!("byte 0x{:02x} at offset {valid}", bytes[valid]));
             d.expected = Some("UTF-8 text".to_owned());
-            Err(d)
+            Err(Box::new(d))
         }
     }
 }
@@ -286,8 +286,8 @@ fn count_nodes(v: &Value) -> usize {
 }
 
 impl Builder<'_> {
-    fn error(&mut self, span: Span, path: &str, message: impl Into<String>) -> Diagnostic {
-        self.src.diagnostic(span, path, message)
+    fn error(&mut self, span: Span, path: &str, message: impl Into<String>) -> Box<Diagnostic> {
+        Box::new(self.src.diagnostic(span, path, message))
     }
 
     /// Where the next value goes: its pointer, human path and key span.
@@ -329,7 +329,7 @@ impl Builder<'_> {
     }
 
     /// Attaches a finished value to its parent.
-    fn attach(&mut self, value: Value, anchor: usize) -> Result<(), Diagnostic> {
+    fn attach(&mut self, value: Value, anchor: usize) -> Result<(), Box<Diagnostic>> {
         self.nodes += 1;
         if anchor > 0 {
             let n = count_nodes(&value);
@@ -347,7 +347,7 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn key(&mut self, text: String, span: Span) -> Result<(), Diagnostic> {
+    fn key(&mut self, text: String, span: Span) -> Result<(), Box<Diagnostic>> {
         let Some(Frame::Map { pointer, seen, .. }) = self.stack.last_mut() else {
             return Ok(());
         };
@@ -372,7 +372,7 @@ impl Builder<'_> {
                 "`{text}` is already defined at line {first}; remove one of them"
             ));
             // Keep going so later problems are reported too: the later value wins.
-            self.errors.push(d);
+            self.errors.push(*d);
         }
         if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
             *key = Some((text, span));
@@ -380,7 +380,11 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn event(&mut self, event: Event<'_>, raw: &saphyr_parser::Span) -> Result<bool, Diagnostic> {
+    fn event(
+        &mut self,
+        event: Event<'_>,
+        raw: &saphyr_parser::Span,
+    ) -> Result<bool, Box<Diagnostic>> {
         let span = span_of(raw, self.src);
         match event {
             Event::StreamStart | Event::Nothing => {}
@@ -607,7 +611,7 @@ pub fn parse(src: &Source) -> Result<(Value, LocIndex), Vec<Diagnostic>> {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(d) => {
-                    b.errors.push(d);
+                    b.errors.push(*d);
                     return Err(b.errors);
                 }
             },
@@ -728,7 +732,7 @@ mod tests {
                 .message
                 .contains("empty")
         );
-        let d = decode("x.yaml", b"name: ok\nbad: \xff\n".to_vec()).unwrap_err();
+        let d = *decode("x.yaml", b"name: ok\nbad: \xff\n".to_vec()).unwrap_err();
         assert_eq!((d.line, d.column), (2, 6));
     }
 }

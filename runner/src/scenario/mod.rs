@@ -58,7 +58,7 @@ pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostic
             width: 1,
         }])
     })?;
-    let source = load::decode(&name, bytes).map_err(|d| Diagnostics(vec![d]))?;
+    let source = load::decode(&name, bytes).map_err(|d| Diagnostics(vec![*d]))?;
     load_source(source, path, overrides)
 }
 

@@ -30,7 +30,10 @@ pub fn open(kind: &TargetKind, dir: &std::path::Path) -> Result<Box<dyn Store>, 
             };
             Ok(Box::new(WalStore::open(dir, &opts)?))
         }
-        TargetKind::Rocksdb(_) => Err(StoreError::Unsupported { op: "open", store: "rocksdb" }),
+        TargetKind::Rocksdb(_) => Err(StoreError::Unsupported {
+            op: "open",
+            store: "rocksdb",
+        }),
     }
 }
 

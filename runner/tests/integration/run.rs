@@ -16,7 +16,13 @@ fn loadline() -> Command {
     cmd
 }
 
-const FILES: [&str; 5] = ["results.csv", "assertions.csv", "run.json", "junit.xml", "report.md"];
+const FILES: [&str; 5] = [
+    "results.csv",
+    "assertions.csv",
+    "run.json",
+    "junit.xml",
+    "report.md",
+];
 
 #[test]
 fn quickstart_passes_and_writes_all_five_files() {
@@ -31,17 +37,28 @@ fn quickstart_passes_and_writes_all_five_files() {
         assert!(p.is_file(), "{f} missing");
         assert!(std::fs::metadata(&p).expect("stat").len() > 0, "{f} empty");
     }
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).expect("read")).expect("json");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).expect("read"))
+            .expect("json");
     assert_eq!(run["status"], "complete");
     assert_eq!(run["seed"], 42);
-    assert!(!out.path().join("data").exists(), "data directories are removed unless --keep-data");
+    assert!(
+        !out.path().join("data").exists(),
+        "data directories are removed unless --keep-data"
+    );
 }
 
 #[test]
 fn a_failing_assertion_exits_1_with_a_failing_junit_case_and_a_cross() {
     let out = tempfile::tempdir().expect("tempdir");
     let assert = loadline()
-        .args(["run", "scenarios/quickstart.yaml", "--set", "assertions.0=write.append.p99 < 1ns", "--out"])
+        .args([
+            "run",
+            "scenarios/quickstart.yaml",
+            "--set",
+            "assertions.0=write.append.p99 < 1ns",
+            "--out",
+        ])
         .arg(out.path())
         .assert()
         .code(1)
@@ -56,11 +73,20 @@ fn a_failing_assertion_exits_1_with_a_failing_junit_case_and_a_cross() {
 fn an_invalid_override_runs_nothing_and_exits_2() {
     let out = tempfile::tempdir().expect("tempdir");
     loadline()
-        .args(["run", "scenarios/quickstart.yaml", "--set", "phases.write.records=0", "--out"])
+        .args([
+            "run",
+            "scenarios/quickstart.yaml",
+            "--set",
+            "phases.write.records=0",
+            "--out",
+        ])
         .arg(out.path())
         .assert()
         .code(2);
-    assert!(!out.path().join("run.json").exists(), "nothing runs when validation fails");
+    assert!(
+        !out.path().join("run.json").exists(),
+        "nothing runs when validation fails"
+    );
 }
 
 fn two_phase_scenario(dir: &Path) -> std::path::PathBuf {
@@ -81,7 +107,10 @@ fn wait_for_phase_one(out: &Path) {
         if csv.contains(",first,") {
             return;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "phase one never reached the disk");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "phase one never reached the disk"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -105,9 +134,15 @@ fn results_of_finished_phases_survive_a_kill_during_the_next() {
     child.kill().expect("kill -9");
     let _ = child.wait();
     let mut rdr = csv::Reader::from_path(out.join("results.csv")).expect("results.csv parses");
-    let rows = rdr.records().map(|r| r.expect("row")).filter(|r| &r[2] == "first").count();
+    let rows = rdr
+        .records()
+        .map(|r| r.expect("row"))
+        .filter(|r| &r[2] == "first")
+        .count();
     assert!(rows > 10, "phase one's metrics are on disk");
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json")).expect("json");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+            .expect("json");
     assert_eq!(run["status"], "running");
 }
 
@@ -127,18 +162,29 @@ fn ctrl_c_keeps_finished_phases_marks_the_run_interrupted_and_exits_130() {
         .spawn()
         .expect("spawn");
     wait_for_phase_one(&out);
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill -INT");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
     assert!(status.success());
     let started = Instant::now();
     let code = loop {
         if let Some(s) = child.try_wait().expect("wait") {
             break s.code();
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "loadline did not stop after Ctrl-C");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "loadline did not stop after Ctrl-C"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(code, Some(130));
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json")).expect("json");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+            .expect("json");
     assert_eq!(run["status"], "interrupted");
-    assert_eq!(run["variants"][0]["targets"][0]["phases"][0]["name"], "first");
+    assert_eq!(
+        run["variants"][0]["targets"][0]["phases"][0]["name"],
+        "first"
+    );
 }
