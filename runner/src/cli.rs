@@ -41,6 +41,12 @@ pub enum Command {
         after_help = "Example:\n  loadline run scenarios/quickstart.yaml\n  loadline run my.yaml --target wal --set phases.write.records=1M --out /tmp/r"
     )]
     Run(RunArgs),
+    /// Generate or inspect recorded payload files.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  loadline payload generate --out payloads.bin --size 1KiB --batch 10 --batches 2048 --entropy 0.8 --keys none --seed 42\n  loadline payload inspect payloads.bin"
+    )]
+    Payload(PayloadCommand),
     /// Print the scenario JSON Schema, or write it to `schemas/`.
     #[command(after_help = "Example:\n  loadline schema --write   # from the repository root")]
     Schema(SchemaArgs),
@@ -136,4 +142,63 @@ pub struct SchemaArgs {
 pub struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+/// `loadline payload …`
+#[derive(Debug, Subcommand)]
+pub enum PayloadCommand {
+    /// Write a recorded payload file that scenarios reference with `file:`.
+    #[command(
+        after_help = "Example:\n  loadline payload generate --out payloads.bin --size 1KiB --batch 10 --batches 2048 --entropy 0.8 --keys none --seed 42"
+    )]
+    Generate(PayloadGenerateArgs),
+    /// Print a payload file's header and achieved compressibility.
+    #[command(after_help = "Example:\n  loadline payload inspect payloads.bin")]
+    Inspect(PayloadInspectArgs),
+}
+
+/// `loadline payload generate`
+#[derive(Debug, Args)]
+pub struct PayloadGenerateArgs {
+    /// The file to write (replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Record size: a size (`1KiB`), `uniform:64B..4KiB`, `normal:1KiB,256B`, or `weighted:64B=70,4KiB=30`.
+    #[arg(long)]
+    pub size: String,
+    /// Records per batch (must equal the `batch` of actors that use the file).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Number of batches in the file.
+    #[arg(long, default_value_t = 1024)]
+    pub batches: usize,
+    /// Random fraction of each body, 0.0-1.0.
+    #[arg(long, default_value_t = 1.0)]
+    pub entropy: f64,
+    /// Keys per record.
+    #[arg(long, value_enum, default_value = "none")]
+    pub keys: KeysArg,
+    /// Seed of the generating stream.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Key styles on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeysArg {
+    /// No keys.
+    None,
+    /// One key per record.
+    Single,
+    /// Two keys per record.
+    Pair,
+    /// A key range per record.
+    Range,
+}
+
+/// `loadline payload inspect`
+#[derive(Debug, Args)]
+pub struct PayloadInspectArgs {
+    /// The payload file.
+    pub file: PathBuf,
 }

@@ -103,10 +103,10 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
                     format_size_approx(mem)
                 );
             }
-            PayloadSource::File(path) => {
+            PayloadSource::File { path, batch } => {
                 let _ = writeln!(
                     out,
-                    "  {}: recorded file {} (memory-mapped)",
+                    "  {}: recorded file {} (memory-mapped, batches of {batch})",
                     p.name,
                     path.display()
                 );
@@ -275,7 +275,7 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
     if let (Some(records), Some(p)) = (ops, a.payload.as_ref().and_then(|p| s.payload(p))) {
         let bytes = match &p.source {
             PayloadSource::Generated { size, .. } => Some((records as f64 * size.mean()) as u64),
-            PayloadSource::File(_) => None,
+            PayloadSource::File { .. } => None,
         };
         parts.push(format!(
             "expects {} records{}",

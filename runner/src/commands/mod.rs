@@ -3,6 +3,7 @@
 //! documented exit code.
 
 mod explain;
+mod payload;
 mod run;
 mod schema;
 mod validate;
@@ -11,6 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 pub use explain::explain;
+pub use payload::payload;
 pub use run::run;
 pub use schema::schema;
 pub use validate::validate;
@@ -72,6 +74,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Validate(args) => validate(&args),
         Command::Explain(args) => explain(&args),
         Command::Run(args) => run(&args),
+        Command::Payload(cmd) => payload(&cmd),
         Command::Schema(args) => schema(&args),
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

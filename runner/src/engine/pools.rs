@@ -103,7 +103,7 @@ impl Pools {
                     })?;
                     PayloadSource::Pool(pool)
                 }
-                ModelSource::File(path) => {
+                ModelSource::File { path, .. } => {
                     let file = PayloadFile::open(path).map_err(|source| PoolError::File {
                         name: name.clone(),
                         source,

@@ -160,7 +160,12 @@ pub enum PayloadSource {
         pool: u64,
     },
     /// A recorded payload file (path resolved against the scenario's directory).
-    File(PathBuf),
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Records per batch the file was recorded with.
+        batch: usize,
+    },
 }
 
 /// A phase.

@@ -117,7 +117,14 @@ pub fn validate(
     // Invalid payloads were reported already; references to them are not
     // reported again as undefined.
     let known: Vec<String> = spec.payloads.keys().cloned().collect();
-    let phases = phases(&mut ctx, spec, &targets, &known);
+    let recorded: Vec<(String, usize)> = payloads
+        .iter()
+        .filter_map(|p| match &p.source {
+            PayloadSource::File { batch, .. } => Some((p.name.clone(), *batch)),
+            PayloadSource::Generated { .. } => None,
+        })
+        .collect();
+    let phases = phases(&mut ctx, spec, &targets, &known, &recorded);
     let assertions = assertions(&mut ctx, spec, &phases, &targets);
     let ok = !ctx.diags.iter().any(|d| d.severity == Severity::Error);
     let scenario = ok.then(|| Scenario {
@@ -291,7 +298,17 @@ fn payload(ctx: &mut Ctx<'_>, ptr: &str, p: &PayloadSpec, file: &Path) -> Option
             d.help = Some("make one with `loadline payload generate --out FILE ...`; the path is relative to the scenario file".to_owned());
             return None;
         }
-        return Some(PayloadSource::File(resolved));
+        return match crate::workload::PayloadFile::open(&resolved) {
+            Ok(f) => Some(PayloadSource::File {
+                path: resolved,
+                batch: f.batch_size(),
+            }),
+            Err(e) => {
+                let d = ctx.error(&format!("{ptr}/file"), e.to_string());
+                d.help = Some("regenerate it with `loadline payload generate`".to_owned());
+                None
+            }
+        };
     }
     let Some(size) = &p.size else {
         let d = ctx.key_error(ptr, "payload has neither `size` nor `file`");
@@ -391,6 +408,7 @@ fn phases(
     spec: &ScenarioSpec,
     targets: &[Target],
     payloads: &[String],
+    recorded: &[(String, usize)],
 ) -> Vec<Phase> {
     let mut out: Vec<Phase> = Vec::new();
     for (i, ph) in spec.phases.iter().enumerate() {
@@ -412,7 +430,7 @@ fn phases(
                 ph.name
             ));
         }
-        if let Some(phase) = phase(ctx, &ptr, ph, targets, payloads, spec) {
+        if let Some(phase) = phase(ctx, &ptr, ph, targets, payloads, recorded, spec) {
             out.push(phase);
         }
     }
@@ -439,6 +457,7 @@ fn phase(
     ph: &PhaseSpec,
     targets: &[Target],
     payloads: &[String],
+    recorded: &[(String, usize)],
     spec: &ScenarioSpec,
 ) -> Option<Phase> {
     if ph.records.is_some_and(|r| r.0 == 0) {
@@ -457,7 +476,7 @@ fn phase(
     let mut actors: Vec<Actor> = Vec::new();
     for (j, a) in ph.actors.iter().enumerate() {
         let aptr = format!("{ptr}/actors/{j}");
-        if let Some(actor) = actor(ctx, &aptr, a, targets, payloads) {
+        if let Some(actor) = actor(ctx, &aptr, a, targets, payloads, recorded) {
             if let Some(k) = actors.iter().position(|x| x.name == actor.name) {
                 let d = ctx.error(
                     &aptr,
@@ -657,6 +676,7 @@ fn actor(
     a: &ActorSpec,
     targets: &[Target],
     payloads: &[String],
+    recorded: &[(String, usize)],
 ) -> Option<Actor> {
     let op = a.op;
     let name = a.name.clone().unwrap_or_else(|| op_name(op).to_owned());
@@ -822,6 +842,26 @@ fn actor(
     } else {
         None
     };
+    // A recorded file fixes the batch size: default to it, reject others.
+    let mut batch = batch;
+    if let Some(p) = &payload
+        && let Some((_, file_batch)) = recorded.iter().find(|(n, _)| n == p)
+        && op == Op::Append
+    {
+        match a.batch {
+            None => batch = *file_batch as u64,
+            Some(b) if b.0 as usize != *file_batch => {
+                let d = ctx.error(
+                    &format!("{ptr}/batch"),
+                    format!("payload `{p}` was recorded with batches of {file_batch} records"),
+                );
+                d.expected = Some(format!("`batch: {file_batch}` (or leave `batch` out)"));
+                d.found = Some(format!("`batch: {}`", b.0));
+                d.help = Some("regenerate the file with `loadline payload generate --batch N` to use another batch size".to_owned());
+            }
+            Some(_) => {}
+        }
+    }
     let keys = match &a.keys {
         None => KeyConfig::default(),
         Some(k) => {

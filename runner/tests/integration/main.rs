@@ -2,6 +2,7 @@
 
 mod cli;
 mod fixtures;
+mod payload;
 mod run;
 mod schema;
 

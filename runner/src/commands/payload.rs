@@ -1,0 +1,128 @@
+//! `loadline payload generate|inspect`: recorded payload files.
+
+use std::io::Write;
+
+use super::{CliError, Exit};
+use crate::cli::{KeysArg, PayloadCommand, PayloadGenerateArgs};
+use crate::scenario::units::parse_size;
+use crate::workload::{self, KeyStyle, PayloadParams, SizeDist};
+
+/// Runs a `payload` subcommand.
+pub fn payload(cmd: &PayloadCommand) -> Result<Exit, CliError> {
+    match cmd {
+        PayloadCommand::Generate(args) => generate(args),
+        PayloadCommand::Inspect(args) => {
+            let text = workload::inspect(&args.file).map_err(|e| CliError::Run(e.to_string()))?;
+            let _ = write!(std::io::stdout().lock(), "{text}");
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// Parses `--size`: `1KiB`, `uniform:64B..4KiB`, `normal:1KiB,256B`, `weighted:64B=70,4KiB=30`.
+pub fn parse_size_dist(text: &str) -> Result<SizeDist, String> {
+    let size = |s: &str| parse_size(s.trim());
+    match text.split_once(':') {
+        None => size(text).map(SizeDist::Fixed),
+        Some(("uniform", range)) => {
+            let (lo, hi) = range
+                .split_once("..")
+                .ok_or_else(|| format!("`{range}` is not a range; write `uniform:64B..4KiB`"))?;
+            Ok(SizeDist::Uniform {
+                min: size(lo)?,
+                max: size(hi)?,
+            })
+        }
+        Some(("normal", spec)) => {
+            let (mean, stddev) = spec.split_once(',').ok_or_else(|| {
+                format!("`{spec}` needs a mean and a stddev; write `normal:1KiB,256B`")
+            })?;
+            Ok(SizeDist::normal(size(mean)?, size(stddev)?))
+        }
+        Some(("weighted", list)) => {
+            let mut out = Vec::new();
+            for entry in list.split(',') {
+                let (s, w) = entry
+                    .split_once('=')
+                    .ok_or_else(|| format!("`{entry}` is not `size=weight`"))?;
+                let w: u32 = w
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{w}` is not a weight"))?;
+                out.push((size(s)?, w));
+            }
+            Ok(SizeDist::Weighted(out))
+        }
+        Some((other, _)) => Err(format!(
+            "unknown size distribution `{other}`; use a size, `uniform:`, `normal:` or `weighted:`"
+        )),
+    }
+}
+
+fn generate(args: &PayloadGenerateArgs) -> Result<Exit, CliError> {
+    let size = parse_size_dist(&args.size).map_err(|e| CliError::Usage(format!("--size: {e}")))?;
+    if !(0.0..=1.0).contains(&args.entropy) {
+        return Err(CliError::Usage(format!(
+            "--entropy: {} is not between 0 and 1",
+            args.entropy
+        )));
+    }
+    let params = PayloadParams {
+        size,
+        entropy: args.entropy,
+        keys: match args.keys {
+            KeysArg::None => KeyStyle::None,
+            KeysArg::Single => KeyStyle::Single,
+            KeysArg::Pair => KeyStyle::Pair,
+            KeysArg::Range => KeyStyle::Range,
+        },
+        batch: args.batch,
+        pool: args.batches,
+    };
+    let header = workload::generate(&args.out, &params, args.seed)
+        .map_err(|e| CliError::Run(e.to_string()))?;
+    eprintln!(
+        "wrote {}: {} batches of {} records, {} bytes of records",
+        args.out.display(),
+        header.batch_count,
+        header.batch_size,
+        header.records_len
+    );
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_flags_parse_every_distribution() {
+        assert_eq!(parse_size_dist("1KiB"), Ok(SizeDist::Fixed(1024)));
+        assert_eq!(
+            parse_size_dist("uniform:64B..4KiB"),
+            Ok(SizeDist::Uniform { min: 64, max: 4096 })
+        );
+        assert_eq!(
+            parse_size_dist("weighted:64B=70,4KiB=30"),
+            Ok(SizeDist::Weighted(vec![(64, 70), (4096, 30)]))
+        );
+        assert!(matches!(
+            parse_size_dist("normal:1KiB,256B"),
+            Ok(SizeDist::Normal {
+                mean: 1024,
+                stddev: 256,
+                ..
+            })
+        ));
+        assert!(
+            parse_size_dist("zipf:1")
+                .unwrap_err()
+                .contains("unknown size distribution")
+        );
+        assert!(
+            parse_size_dist("10 parsecs")
+                .unwrap_err()
+                .contains("unknown size unit")
+        );
+    }
+}
