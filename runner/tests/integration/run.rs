@@ -210,9 +210,14 @@ phases:\n  - name: fine\n    records: 100\n    actors:\n      - { op: append, pa
         .assert()
         .code(3)
         .stderr(predicate::str::contains("target `tiny`, phase `boom`"));
-    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json")).expect("json");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+            .expect("json");
     assert_eq!(run["status"], "failed");
-    assert_eq!(run["variants"][0]["targets"][0]["phases"][0]["name"], "fine");
+    assert_eq!(
+        run["variants"][0]["targets"][0]["phases"][0]["name"],
+        "fine"
+    );
     let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit");
     assert!(junit.contains("<error"), "{junit}");
 }

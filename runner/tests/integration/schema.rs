@@ -68,7 +68,10 @@ fn every_shipped_scenario_validates_against_the_committed_schema() {
 #[test]
 fn the_readme_example_validates_and_a_typo_in_it_is_caught() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
-    let start = readme.find("```yaml\n# yaml-language-server").expect("README has the format example") + "```yaml\n".len();
+    let start = readme
+        .find("```yaml\n# yaml-language-server")
+        .expect("README has the format example")
+        + "```yaml\n".len();
     let end = start + readme[start..].find("```").expect("closed block");
     let example = &readme[start..end];
     let dir = tempfile::tempdir().expect("tempdir");
@@ -79,7 +82,11 @@ fn the_readme_example_validates_and_a_typo_in_it_is_caught() {
     }
     std::fs::write(&file, example.replace("segment_size", "segmnt_size")).expect("write");
     let d = loadline::scenario::load_file(&file, &[]).expect_err("typo caught");
-    assert!(d.render().contains("did you mean `segment_size`?"), "{}", d.render());
+    assert!(
+        d.render().contains("did you mean `segment_size`?"),
+        "{}",
+        d.render()
+    );
 }
 
 /// Every field of the format is documented in the README's tables.
