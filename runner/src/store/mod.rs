@@ -4,6 +4,8 @@
 mod api;
 pub mod conformance;
 pub mod memory;
+#[cfg(feature = "rocksdb")]
+pub mod rocksdb;
 pub mod wal;
 
 pub use api::*;
@@ -44,7 +46,8 @@ pub fn stats_of_kind(kind: &str) -> &'static [StatDesc] {
     match kind {
         "memory" => memory::STATS,
         "wal" => wal::STATS,
-        "rocksdb" => ROCKSDB_STATS,
+        #[cfg(feature = "rocksdb")]
+        "rocksdb" => rocksdb::STATS,
         _ => &[],
     }
 }
@@ -53,5 +56,3 @@ pub fn stats_of_kind(kind: &str) -> &'static [StatDesc] {
 pub fn stat_desc(kind: &str, name: &str) -> Option<&'static StatDesc> {
     stats_of_kind(kind).iter().find(|d| d.name == name)
 }
-
-const ROCKSDB_STATS: &[StatDesc] = &[];
