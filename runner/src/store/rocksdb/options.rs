@@ -119,7 +119,7 @@ fn describe_option_error(name: &str, value: &str, rocksdb: &str) -> String {
         .unwrap_or(rocksdb)
         .trim()
         .to_lowercase();
-    if detail.contains("could not find option") || detail.contains("unrecognized option") {
+    if detail.contains("could not find option") || detail.contains("not recognized") {
         format!("unknown rocksdb option `{name}`")
     } else {
         format!("invalid value `{value}` for rocksdb option `{name}`: {detail}")

@@ -214,7 +214,7 @@ fn appendix(db: &DB, opts: &Options) -> String {
     let mut out = String::new();
     for name in COLUMN_FAMILIES {
         if let Some(cf) = db.cf_handle(name)
-            && let Ok(Some(text)) = db.property_value_cf(cf, properties::CFSTATS)
+            && let Ok(Some(text)) = db.property_value_cf(cf, "rocksdb.cfstats")
         {
             out.push_str(&format!("== column family `{name}` (rocksdb.cfstats) ==\n"));
             out.push_str(&text);
