@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn data_keys_sort_by_stream_then_offset() {
-        let mut keys = vec![
+        let mut keys = [
             data_key(1, 256),
             data_key(0, u64::MAX),
             data_key(1, 2),
