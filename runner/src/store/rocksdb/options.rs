@@ -154,10 +154,7 @@ pub(super) fn build(cfg: &RocksdbConfig) -> Result<Built, StoreError> {
             None => Ok(o),
             Some(s) => o
                 .get_options_from_string(s)
-                .map_err(|e| StoreError::Engine {
-                    op: "apply rocksdb options",
-                    detail: e.into_string().to_lowercase(),
-                }),
+                .map_err(super::store::engine("apply rocksdb options")),
         }
     };
 

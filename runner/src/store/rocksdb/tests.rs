@@ -514,6 +514,123 @@ fn close_with_an_open_session_is_refused() {
     Box::new(store).close().expect("close");
 }
 
+// ------------------------------------------------------------ errors and concurrency
+
+#[test]
+fn a_second_open_of_a_locked_directory_is_an_engine_error_keeping_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir.path().join("CaseSensitive");
+    let store = RocksdbStore::open(&sub, &cfg(false)).expect("open");
+    let Err(e) = RocksdbStore::open(&sub, &cfg(false)) else {
+        panic!("the directory is locked by the first store");
+    };
+    let msg = e.to_string();
+    assert!(msg.starts_with("open: io error: "), "{msg}");
+    assert!(
+        msg.contains("CaseSensitive"),
+        "paths keep their case: {msg}"
+    );
+    Box::new(store).close().expect("close");
+}
+
+#[test]
+fn tail_readers_and_a_trimmer_race_two_appenders_of_one_stream() {
+    // Guards the read path when a trim lands between loading the trim point
+    // and creating the iterator, and the offset lock under two appenders.
+    const STREAM: u64 = 3;
+    const PER_WRITER: u64 = 400;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = RocksdbStore::open(dir.path(), &cfg(false)).expect("open");
+    let store: &RocksdbStore = &store;
+    let writing = std::sync::atomic::AtomicUsize::new(2);
+    let writing = &writing;
+    let check = |buf: &ReadBuf, from: u64| {
+        for (i, r) in buf.records.iter().enumerate() {
+            assert_eq!(r.offset, buf.records[0].offset + i as u64, "dense reads");
+            let Keys::Pair(w, seq) = r.keys else {
+                panic!("keys lost at {}", r.offset)
+            };
+            assert_eq!(
+                buf.body(i),
+                conformance::body(w, seq, 30),
+                "body of {}",
+                r.offset
+            );
+        }
+        if let Some(r) = buf.records.first() {
+            assert!(r.offset >= from, "read from {from} returned {}", r.offset);
+        }
+    };
+    let acked: Vec<Vec<(u64, u64)>> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..2u64)
+            .map(|w| {
+                scope.spawn(move || {
+                    let mut s = store.session().expect("session");
+                    let mut mine = Vec::new();
+                    for seq in 0..PER_WRITER {
+                        let body = conformance::body(w, seq, 30);
+                        let rec = [Record {
+                            keys: Keys::Pair(w, seq),
+                            body: &body,
+                        }];
+                        mine.push((s.append(STREAM, &rec).expect("append"), seq));
+                    }
+                    writing.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    mine
+                })
+            })
+            .collect();
+        scope.spawn(move || {
+            let mut s = store.session().expect("session");
+            while writing.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                let tail = s.bounds(STREAM).expect("bounds").tail;
+                s.trim(STREAM, tail.saturating_sub(20)).expect("trim");
+                std::thread::yield_now();
+            }
+        });
+        for _ in 0..2 {
+            scope.spawn(move || {
+                let mut s = store.session().expect("session");
+                let mut buf = ReadBuf::default();
+                let mut at = 0;
+                while writing.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                    let next = s.read(STREAM, at, 200, &mut buf).expect("read under trims");
+                    check(&buf, at);
+                    assert!(next >= at, "reads never go back");
+                    at = next;
+                }
+            });
+        }
+        writers
+            .into_iter()
+            .map(|h| h.join().expect("writer"))
+            .collect()
+    });
+    let mut s = store.session().expect("session");
+    let b = s.bounds(STREAM).expect("bounds");
+    assert_eq!(b.tail, 2 * PER_WRITER, "every append got its own offset");
+    let mut offsets: Vec<u64> = acked.iter().flatten().map(|(o, _)| *o).collect();
+    offsets.sort_unstable();
+    assert_eq!(
+        offsets,
+        (0..2 * PER_WRITER).collect::<Vec<_>>(),
+        "dense, unique offsets"
+    );
+    let mut buf = ReadBuf::default();
+    s.read(STREAM, 0, usize::MAX, &mut buf).expect("read");
+    check(&buf, b.trim_point);
+    for (w, mine) in acked.iter().enumerate() {
+        for (o, seq) in mine.iter().filter(|(o, _)| *o >= b.trim_point) {
+            let r = buf.records[usize::try_from(o - b.trim_point).expect("small")];
+            assert_eq!(
+                r.keys,
+                Keys::Pair(w as u64, *seq),
+                "offset {o} holds its append"
+            );
+        }
+    }
+}
+
 // ------------------------------------------------------------ kill -9
 
 /// Set (to the directory) in the environment of the child process that
