@@ -538,7 +538,7 @@ fn tail_readers_and_a_trimmer_race_two_appenders_of_one_stream() {
     // Guards the read path when a trim lands between loading the trim point
     // and creating the iterator, and the offset lock under two appenders.
     const STREAM: u64 = 3;
-    const PER_WRITER: u64 = 400;
+    const PER_WRITER: u64 = 3000;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = RocksdbStore::open(dir.path(), &cfg(false)).expect("open");
     let store: &RocksdbStore = &store;
@@ -584,7 +584,7 @@ fn tail_readers_and_a_trimmer_race_two_appenders_of_one_stream() {
             let mut s = store.session().expect("session");
             while writing.load(std::sync::atomic::Ordering::SeqCst) > 0 {
                 let tail = s.bounds(STREAM).expect("bounds").tail;
-                s.trim(STREAM, tail.saturating_sub(20)).expect("trim");
+                s.trim(STREAM, tail.saturating_sub(3)).expect("trim");
                 std::thread::yield_now();
             }
         });
