@@ -770,3 +770,52 @@ fn kill9_loop_loses_no_acknowledged_append() {
     }
     assert!(total_acks >= cycles, "the children acknowledged appends");
 }
+
+// ------------------------------------------------------------ fidelity
+
+/// The store-level half of the fidelity comparison with `db_bench
+/// --benchmarks=fillseq`: one writer appends `LOADLINE_FILLSEQ_NUM`
+/// (default 1,000,000) single-record batches to one stream, with keys and
+/// values of db_bench's default sizes (16-byte key; 1-byte header + 99-byte
+/// body = 100-byte value), compression none, WAL on, `sync` from
+/// `LOADLINE_FILLSEQ_SYNC=1`, in `LOADLINE_FILLSEQ_DIR` (default a temporary
+/// directory). Prints records/s. It times the store calls only, so it bounds
+/// what loadline's engine can reach; the engine's own overhead is measured
+/// by the `memory` target.
+#[test]
+#[ignore = "fidelity figure, run by hand: --ignored --nocapture fillseq_throughput"]
+fn fillseq_throughput() {
+    let num: u64 = std::env::var("LOADLINE_FILLSEQ_NUM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let sync = std::env::var("LOADLINE_FILLSEQ_SYNC").is_ok_and(|v| v == "1");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = std::env::var("LOADLINE_FILLSEQ_DIR")
+        .map_or_else(|_| tmp.path().to_path_buf(), std::path::PathBuf::from);
+    let c = RocksdbConfig {
+        sync,
+        compression: Some(Compression::None),
+        ..RocksdbConfig::default()
+    };
+    let store = RocksdbStore::open(&dir, &c).expect("open");
+    let mut s = store.session().expect("session");
+    let body = vec![0x5au8; 99];
+    let rec = [Record {
+        keys: Keys::None,
+        body: &body,
+    }];
+    let started = std::time::Instant::now();
+    for _ in 0..num {
+        s.append(0, &rec).expect("append");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "loadline rocksdb store fillseq: sync={sync} num={num} {:.0} records/s, {:.1} MB/s ({:.3} s)",
+        num as f64 / secs,
+        num as f64 * 116.0 / secs / 1e6,
+        secs
+    );
+    drop(s);
+    Box::new(store).close().expect("close");
+}
