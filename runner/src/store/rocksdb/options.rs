@@ -46,7 +46,8 @@ pub(super) struct Built {
 /// say whether the name is unknown or the value does not parse, e.g.
 /// `unknown rocksdb option \`max_backgound_jobs\`` or
 /// `invalid value \`lots\` for rocksdb option \`write_buffer_size\`: …`.
-/// Values RocksDB parses but rejects at open (out-of-range numbers) are
+/// Values RocksDB parses but rejects at open (out-of-range numbers, a
+/// compression type not compiled in, such as `kSnappyCompression`) are
 /// reported by [`super::RocksdbStore::open`] instead.
 pub fn check_raw_options(options: &[(String, String)]) -> Vec<(String, String)> {
     let mut base = Options::default();
