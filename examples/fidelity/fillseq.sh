@@ -6,6 +6,8 @@
 # to back on the same filesystem, with sync off and on, and prints the
 # throughput of each and the ratio loadline / db_bench. Same shape on both
 # sides: one writer, 16-byte keys, 100-byte values, compression none, WAL on.
+# It also runs loadline's own `wal` target on the same appends (sync never /
+# always) and prints the WAL / RocksDB ratio.
 #
 # The two sides link different RocksDB versions (db_bench: Debian's, e.g.
 # 7.8.3; loadline: the crate's bundled 11.8.1), which the output states.
@@ -45,10 +47,12 @@ loadline_ops() {
 
 echo "db_bench: $(db_bench --version 2>&1 | head -1 || true)"
 echo "loadline: $("$loadline" --version) (bundled RocksDB, see Cargo.lock librocksdb-sys)"
-for row in "0 $num rocksdb-nosync" "1 $sync_num rocksdb-sync"; do
+for row in "0 $num rocksdb-nosync wal-nosync" "1 $sync_num rocksdb-sync wal-sync"; do
   set -- $row
   d=$(db_bench_ops "$1" "$2")
   l=$(loadline_ops "$3" "$2")
-  awk -v s="$1" -v n="$2" -v d="$d" -v l="$l" 'BEGIN {
-    printf "sync=%s records=%s  db_bench %.0f ops/s  loadline %.0f records/s  ratio %.3f\n", s, n, d, l, l / d }'
+  w=$(loadline_ops "$4" "$2")
+  awk -v s="$1" -v n="$2" -v d="$d" -v l="$l" -v w="$w" 'BEGIN {
+    printf "sync=%s records=%s  db_bench %.0f ops/s  loadline rocksdb %.0f records/s  ratio %.3f\n", s, n, d, l, l / d
+    printf "sync=%s records=%s  loadline wal %.0f records/s  wal / rocksdb %.3f\n", s, n, w, w / l }'
 done
