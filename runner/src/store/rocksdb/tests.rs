@@ -779,26 +779,44 @@ fn kill9_loop_loses_no_acknowledged_append() {
 /// values of db_bench's default sizes (16-byte key; 1-byte header + 99-byte
 /// body = 100-byte value), compression none, WAL on, `sync` from
 /// `LOADLINE_FILLSEQ_SYNC=1`, in `LOADLINE_FILLSEQ_DIR` (default a temporary
-/// directory). Prints records/s. It times the store calls only, so it bounds
-/// what loadline's engine can reach; the engine's own overhead is measured
-/// by the `memory` target.
+/// directory). `LOADLINE_FILLSEQ_STORE=wal` runs loadline's WAL instead
+/// (sync `always` / `never`, 64 MiB segments) for the WAL / RocksDB ratio.
+/// Prints records/s. It times the store calls only, so it bounds what
+/// loadline's engine can reach; the engine's own overhead is measured by the
+/// `memory` target.
 #[test]
 #[ignore = "fidelity figure, run by hand: --ignored --nocapture fillseq_throughput"]
 fn fillseq_throughput() {
+    use crate::store::{WalOptions, WalStore, WalSync};
     let num: u64 = std::env::var("LOADLINE_FILLSEQ_NUM")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let sync = std::env::var("LOADLINE_FILLSEQ_SYNC").is_ok_and(|v| v == "1");
+    let kind = std::env::var("LOADLINE_FILLSEQ_STORE").unwrap_or_else(|_| "rocksdb".to_owned());
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = std::env::var("LOADLINE_FILLSEQ_DIR")
         .map_or_else(|_| tmp.path().to_path_buf(), std::path::PathBuf::from);
-    let c = RocksdbConfig {
-        sync,
-        compression: Some(Compression::None),
-        ..RocksdbConfig::default()
+    let store: Box<dyn Store> = if kind == "wal" {
+        let o = WalOptions {
+            segment_size: 64 << 20,
+            sync: if sync {
+                WalSync::Always
+            } else {
+                WalSync::Never
+            },
+            sync_interval: std::time::Duration::from_millis(1),
+            preallocate: false,
+        };
+        Box::new(WalStore::open(&dir, &o).expect("open wal"))
+    } else {
+        let c = RocksdbConfig {
+            sync,
+            compression: Some(Compression::None),
+            ..RocksdbConfig::default()
+        };
+        Box::new(RocksdbStore::open(&dir, &c).expect("open"))
     };
-    let store = RocksdbStore::open(&dir, &c).expect("open");
     let mut s = store.session().expect("session");
     let body = vec![0x5au8; 99];
     let rec = [Record {
@@ -811,11 +829,10 @@ fn fillseq_throughput() {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "loadline rocksdb store fillseq: sync={sync} num={num} {:.0} records/s, {:.1} MB/s ({:.3} s)",
+        "loadline {kind} store fillseq: sync={sync} num={num} {:.0} records/s ({:.3} s)",
         num as f64 / secs,
-        num as f64 * 116.0 / secs / 1e6,
         secs
     );
     drop(s);
-    Box::new(store).close().expect("close");
+    store.close().expect("close");
 }
