@@ -8,6 +8,8 @@ pub mod memory;
 pub mod rocksdb;
 pub mod wal;
 
+#[cfg(feature = "rocksdb")]
+pub use self::rocksdb::RocksdbStore;
 pub use api::*;
 pub use memory::MemoryStore;
 pub use wal::{SimFs, WalOptions, WalStore, WalSync};

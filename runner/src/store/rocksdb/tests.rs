@@ -290,6 +290,18 @@ fn every_typed_option_and_raw_options_reach_rocksdb() {
         .expect("property")
         .expect("capacity");
     assert_eq!(cap, 5 << 20);
+    // Raw options rebuild the Options object: statistics must survive it.
+    let mut s = store.session().expect("session");
+    append(s.as_mut(), 1, 10, 50);
+    drop(s);
+    assert!(
+        stat(&store, "wal_syncs") > 0.0,
+        "statistics survive raw options"
+    );
+    assert!(
+        stat(&store, "wal_bytes") > 0.0,
+        "statistics survive raw options"
+    );
     Box::new(store).close().expect("close");
 }
 
