@@ -501,3 +501,17 @@ impl Session for RocksdbSession {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::lowercase_status;
+
+    #[test]
+    fn status_codes_are_lowercased_and_paths_kept() {
+        assert_eq!(
+            lowercase_status("IO error: While lock file: /Data/LOCK: Resource busy"),
+            "io error: While lock file: /Data/LOCK: Resource busy"
+        );
+        assert_eq!(lowercase_status("Corruption"), "corruption");
+    }
+}
