@@ -4,8 +4,12 @@
 mod api;
 pub mod conformance;
 pub mod memory;
+#[cfg(feature = "rocksdb")]
+pub mod rocksdb;
 pub mod wal;
 
+#[cfg(feature = "rocksdb")]
+pub use self::rocksdb::RocksdbStore;
 pub use api::*;
 pub use memory::MemoryStore;
 pub use wal::{SimFs, WalOptions, WalStore, WalSync};
@@ -69,7 +73,8 @@ pub fn stats_of_kind(kind: &str) -> &'static [StatDesc] {
     match kind {
         "memory" => memory::STATS,
         "wal" => wal::STATS,
-        "rocksdb" => ROCKSDB_STATS,
+        #[cfg(feature = "rocksdb")]
+        "rocksdb" => rocksdb::STATS,
         _ => &[],
     }
 }
@@ -78,5 +83,3 @@ pub fn stats_of_kind(kind: &str) -> &'static [StatDesc] {
 pub fn stat_desc(kind: &str, name: &str) -> Option<&'static StatDesc> {
     stats_of_kind(kind).iter().find(|d| d.name == name)
 }
-
-const ROCKSDB_STATS: &[StatDesc] = &[];
