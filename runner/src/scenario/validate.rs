@@ -213,14 +213,24 @@ fn rocksdb(ctx: &mut Ctx<'_>, p: &str, r: &spec::RocksdbSpec) -> RocksdbConfig {
         );
         d.expected = Some("bits per key in (0, 64]".to_owned());
     }
-    for (k, v) in &r.options {
-        if k.trim().is_empty() || v.trim().is_empty() || k.contains(['=', ';']) || v.contains(';') {
-            let d = ctx.key_error(
-                &format!("{p}/rocksdb/options/{}", escape_segment(k)),
-                format!("raw option `{k}` cannot be passed to RocksDB"),
-            );
-            d.expected =
-                Some("a RocksDB option name and a non-empty value without `;` or `=`".to_owned());
+    let raw: Vec<(String, String)> = r
+        .options
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (k, message) in crate::store::check_rocksdb_options(&raw) {
+        let bad_name = message.starts_with("unknown");
+        let ptr = format!("{p}/rocksdb/options/{}", escape_segment(&k));
+        let d = if bad_name {
+            ctx.key_error(&ptr, message)
+        } else {
+            ctx.error(&ptr, message)
+        };
+        d.expected = Some(
+            "a RocksDB option name (as in an OPTIONS file) and a value RocksDB accepts".to_owned(),
+        );
+        if bad_name && let Some(m) = did_you_mean(&k, COMMON_ROCKSDB_OPTIONS.iter().copied()) {
+            d.help = Some(format!("did you mean `{m}`?"));
         }
     }
     if r.disable_wal == Some(true) && r.sync == Some(true) {
@@ -254,6 +264,41 @@ fn rocksdb(ctx: &mut Ctx<'_>, p: &str, r: &spec::RocksdbSpec) -> RocksdbConfig {
         raw_stats: r.raw_stats.unwrap_or(false),
     }
 }
+
+/// Frequently tuned RocksDB options, for "did you mean" on raw option names
+/// (RocksDB itself decides what is valid).
+const COMMON_ROCKSDB_OPTIONS: &[&str] = &[
+    "max_background_jobs",
+    "max_background_compactions",
+    "max_background_flushes",
+    "write_buffer_size",
+    "max_write_buffer_number",
+    "min_write_buffer_number_to_merge",
+    "db_write_buffer_size",
+    "target_file_size_base",
+    "max_bytes_for_level_base",
+    "max_bytes_for_level_multiplier",
+    "level0_file_num_compaction_trigger",
+    "level0_slowdown_writes_trigger",
+    "level0_stop_writes_trigger",
+    "compaction_style",
+    "compression",
+    "bottommost_compression",
+    "bytes_per_sync",
+    "wal_bytes_per_sync",
+    "max_total_wal_size",
+    "max_open_files",
+    "enable_pipelined_write",
+    "allow_concurrent_memtable_write",
+    "unordered_write",
+    "manual_wal_flush",
+    "avoid_flush_during_shutdown",
+    "soft_pending_compaction_bytes_limit",
+    "hard_pending_compaction_bytes_limit",
+    "block_based_table_factory",
+    "max_subcompactions",
+    "delayed_write_rate",
+];
 
 fn payloads(ctx: &mut Ctx<'_>, spec: &ScenarioSpec, file: &Path) -> Vec<Payload> {
     let mut out = Vec::new();

@@ -34,6 +34,9 @@ pub fn open(kind: &TargetKind, dir: &std::path::Path) -> Result<Box<dyn Store>, 
             };
             Ok(Box::new(WalStore::open(dir, &opts)?))
         }
+        #[cfg(feature = "rocksdb")]
+        TargetKind::Rocksdb(r) => Ok(Box::new(RocksdbStore::open(dir, r)?)),
+        #[cfg(not(feature = "rocksdb"))]
         TargetKind::Rocksdb(_) => Err(StoreError::Unsupported {
             op: "open",
             store: "rocksdb",
@@ -66,6 +69,21 @@ pub fn capabilities_of(kind: &TargetKind) -> Capabilities {
 /// The statistics a target kind reports under `target.store.`.
 pub fn stats_of(kind: &TargetKind) -> &'static [StatDesc] {
     stats_of_kind(kind.name())
+}
+
+/// Problems with raw RocksDB option strings, as `(option, message)`, found
+/// without opening anything (empty when the `rocksdb` feature is off: the
+/// run then refuses the target when it opens it).
+pub fn check_rocksdb_options(options: &[(String, String)]) -> Vec<(String, String)> {
+    #[cfg(feature = "rocksdb")]
+    {
+        self::rocksdb::check_raw_options(options)
+    }
+    #[cfg(not(feature = "rocksdb"))]
+    {
+        let _ = options;
+        Vec::new()
+    }
 }
 
 /// The statistics of the store kind called `kind` (`wal`, `rocksdb`, `memory`).
