@@ -1104,6 +1104,9 @@ fn resolve_phase_metric(
         if matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss) {
             phase_metrics.extend_from_slice(catalog::CRASH_METRICS);
         }
+        if r.kind == RestartKind::PowerLoss {
+            phase_metrics.extend_from_slice(catalog::POWER_LOSS_METRICS);
+        }
     }
     if let Some((_, unit)) = phase_metrics.iter().find(|(n, _)| *n == rest) {
         return Ok((
