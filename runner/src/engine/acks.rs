@@ -140,7 +140,9 @@ impl AckState {
     /// Takes the buffered acknowledgements (empty for a pipe sink).
     pub fn take(&self) -> Vec<Ack> {
         match &self.sink {
-            AckSink::Buffer(b) => std::mem::take(&mut *b.lock().unwrap_or_else(PoisonError::into_inner)),
+            AckSink::Buffer(b) => {
+                std::mem::take(&mut *b.lock().unwrap_or_else(PoisonError::into_inner))
+            }
             AckSink::Pipe(_) => Vec::new(),
         }
     }
@@ -308,6 +310,9 @@ mod tests {
         assert_eq!(acks[3].crc, crc32c::crc32c(b"bc"));
         state.crashed.store(true, Ordering::Release);
         s.append(1, &recs).unwrap();
-        assert!(state.take().is_empty(), "nothing is recorded after the crash");
+        assert!(
+            state.take().is_empty(),
+            "nothing is recorded after the crash"
+        );
     }
 }

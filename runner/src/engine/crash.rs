@@ -208,13 +208,16 @@ enum Mode {
     Drop,
 }
 
+/// What a crash phase returns: the phase report (`None` when interrupted)
+/// or the error that stopped it, and the store to continue with (`None`
+/// only when it could not be reopened).
+pub type CrashOutcome = (
+    Result<Option<PhaseReport>, StoreError>,
+    Option<Box<dyn Store>>,
+);
+
 /// Runs a crash or power-loss phase on `store` (the target's open store).
-/// Returns the phase report (`None` when interrupted) and the store to use
-/// afterwards (`None` only when it could not be reopened).
-pub fn run(
-    run: &CrashRun<'_>,
-    store: Box<dyn Store>,
-) -> (Result<Option<PhaseReport>, StoreError>, Option<Box<dyn Store>>) {
+pub fn run(run: &CrashRun<'_>, store: Box<dyn Store>) -> CrashOutcome {
     let started = Instant::now();
     match run.restart.kind {
         RestartKind::PowerLoss => {
@@ -396,10 +399,13 @@ fn prepare(
     bytes: u64,
     payload: &str,
 ) -> Result<bool, StoreError> {
-    let source = run.pools.get(payload, 1).ok_or_else(|| StoreError::Invalid {
-        op: "prepare",
-        detail: format!("no pool for payload `{payload}`"),
-    })?;
+    let source = run
+        .pools
+        .get(payload, 1)
+        .ok_or_else(|| StoreError::Invalid {
+            op: "prepare",
+            detail: format!("no pool for payload `{payload}`"),
+        })?;
     let view = source.view();
     let records = view.records();
     if records.is_empty() {
@@ -415,7 +421,8 @@ fn prepare(
     while start < records.len() {
         let mut end = start;
         let mut size = 0u64;
-        while end < records.len() && (end == start || size + records[end].body.len() as u64 <= limit)
+        while end < records.len()
+            && (end == start || size + records[end].body.len() as u64 <= limit)
         {
             size += records[end].body.len() as u64;
             end += 1;
@@ -703,11 +710,12 @@ pub fn child_main(
     dir: &Path,
     out: Box<dyn Write + Send>,
 ) -> Result<std::convert::Infallible, StoreError> {
-    let (pools, _) =
-        Pools::prepare(scenario, seed, &[phase.name.as_str()]).map_err(|e| StoreError::Invalid {
+    let (pools, _) = Pools::prepare(scenario, seed, &[phase.name.as_str()]).map_err(|e| {
+        StoreError::Invalid {
             op: "prepare payloads",
             detail: e.to_string(),
-        })?;
+        }
+    })?;
     let store = store::open(&target.kind, dir)?;
     let state = AckState::new(AckSink::Pipe(Mutex::new(out)));
     let acking = AckingStore::new(store.as_ref(), Arc::clone(&state));
@@ -741,15 +749,84 @@ pub fn child_main(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::load::Source;
+
+    fn scenario(yaml: &str) -> Scenario {
+        let src = Source {
+            name: "test.yaml".to_owned(),
+            text: yaml.to_owned(),
+        };
+        match crate::scenario::load_source(src, Path::new("test.yaml"), &[]) {
+            Ok(l) => l.variants.into_iter().next().expect("one variant"),
+            Err(d) => panic!("{}", d.render()),
+        }
+    }
+
+    /// A scenario with one crashing phase on one target.
+    fn crash_scenario(target: &str, restart: &str, extra: &str) -> Scenario {
+        scenario(&format!(
+            "version: 1\nname: t\ntargets:\n  t:\n    {target}\npayloads:\n  p:\n    size: 256B\n    pool: 32\nphases:\n  - name: recover\n    actors:\n      - {{ op: append, streams: 3, batch: 4, workers: 2, payload: p }}\n    restart: {restart}\n    verify: acknowledged\n{extra}"
+        ))
+    }
+
+    /// Runs the scenario's only phase through `run`, on `store`.
+    fn run_phase(
+        s: &Scenario,
+        dir: &Path,
+        store: Box<dyn Store>,
+        interrupt: &AtomicBool,
+        child: ChildCommand,
+    ) -> CrashOutcome {
+        let (pools, _) = Pools::prepare(s, 3, &[]).unwrap();
+        let phase = &s.phases[0];
+        run(
+            &CrashRun {
+                scenario: s,
+                target: &s.targets[0],
+                phase,
+                restart: phase.restart.as_ref().unwrap(),
+                pools: &pools,
+                seed: 3,
+                dir,
+                interrupt,
+                progress: Arc::new(vec![AtomicU64::new(0)]),
+                child,
+            },
+            store,
+        )
+    }
+
+    fn no_child() -> ChildCommand {
+        ChildCommand {
+            program: PathBuf::from("/nonexistent/loadline"),
+            prefix: Vec::new(),
+        }
+    }
+
+    fn metric(r: &PhaseReport, name: &str) -> f64 {
+        *r.metrics
+            .get(name)
+            .unwrap_or_else(|| panic!("no metric {name}"))
+    }
 
     #[test]
     fn crash_moments_are_seeded_and_inside_the_window() {
-        let w = Some((Duration::from_millis(100), Duration::from_millis(200)));
+        let (lo, hi) = (Duration::from_millis(100), Duration::from_millis(200));
+        let w = Some((lo, hi));
         let a = crash_delay(1, "t", "p", 0, w).unwrap();
-        assert_eq!(a, crash_delay(1, "t", "p", 0, w).unwrap(), "same seed, same moment");
-        let all: Vec<Duration> = (0..50).map(|c| crash_delay(1, "t", "p", c, w).unwrap()).collect();
-        assert!(all.iter().all(|d| *d >= w.unwrap().0 && *d <= w.unwrap().1));
-        assert!(all.iter().any(|d| *d != a), "cycles crash at different moments");
+        assert_eq!(
+            a,
+            crash_delay(1, "t", "p", 0, w).unwrap(),
+            "same seed, same moment"
+        );
+        let all: Vec<Duration> = (0..50)
+            .map(|c| crash_delay(1, "t", "p", c, w).unwrap())
+            .collect();
+        assert!(all.iter().all(|d| *d >= lo && *d <= hi));
+        assert!(
+            all.iter().any(|d| *d != a),
+            "cycles crash at different moments"
+        );
         assert_eq!(crash_delay(1, "t", "p", 0, None), None);
     }
 
@@ -760,5 +837,164 @@ mod tests {
         assert_eq!(percentile(&v, 99.0), 99.0);
         assert_eq!(percentile(&[7], 99.0), 7.0);
         assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+
+    /// Guards the durability contract of `sync: always` under simulated
+    /// power loss, over several cycles on top of each other.
+    #[test]
+    fn power_loss_under_sync_always_loses_nothing_acknowledged() {
+        let s = crash_scenario(
+            "wal: { sync: always, segment_size: 64KiB }",
+            "power-loss",
+            "    after: 30ms..60ms\n    repeat: 3\n    prepare: { bytes: 200KiB }\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (r, back) = run_phase(
+            &s,
+            dir.path(),
+            Box::new(MemoryStore::new()),
+            &AtomicBool::new(false),
+            no_child(),
+        );
+        let r = r.unwrap().unwrap();
+        assert!(back.is_some(), "the target's store is handed back");
+        assert_eq!(metric(&r, "cycles"), 3.0);
+        assert!(metric(&r, "acknowledged_records") > 0.0);
+        assert_eq!(metric(&r, "lost_records"), 0.0);
+        assert_eq!(metric(&r, "corrupt_records"), 0.0);
+        assert_eq!(metric(&r, "holes"), 0.0);
+        assert_eq!(
+            metric(&r, "recovered_records"),
+            metric(&r, "acknowledged_records")
+        );
+        assert!(metric(&r, "reopen.duration") >= metric(&r, "reopen.p50"));
+    }
+
+    /// Proof the check can fail: `sync: never` acknowledges before anything
+    /// is durable, so a power loss must show lost acknowledged records.
+    #[test]
+    fn power_loss_under_sync_never_reports_lost_acknowledged_records() {
+        let s = crash_scenario(
+            "wal: { sync: never }",
+            "power-loss",
+            "    after_records: 2000\n    repeat: 2\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (r, _) = run_phase(
+            &s,
+            dir.path(),
+            Box::new(MemoryStore::new()),
+            &AtomicBool::new(false),
+            no_child(),
+        );
+        let r = r.unwrap().unwrap();
+        assert!(metric(&r, "acknowledged_records") >= 4000.0);
+        assert!(metric(&r, "lost_records") >= 4000.0, "{:?}", r.metrics);
+        assert!(metric(&r, "loss_window_records") >= metric(&r, "lost_records"));
+    }
+
+    #[test]
+    fn a_crashed_memory_store_honestly_loses_everything() {
+        let s = crash_scenario("memory: {}", "crash", "    records: 1000\n");
+        let dir = tempfile::tempdir().unwrap();
+        let (r, back) = run_phase(
+            &s,
+            dir.path(),
+            Box::new(MemoryStore::new()),
+            &AtomicBool::new(false),
+            no_child(),
+        );
+        let r = r.unwrap().unwrap();
+        assert!(back.is_some());
+        assert_eq!(metric(&r, "acknowledged_records"), 1000.0);
+        assert_eq!(metric(&r, "lost_records"), 1000.0);
+        assert_eq!(metric(&r, "recovered_records"), 0.0);
+    }
+
+    fn alive(pid: u32) -> bool {
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    #[test]
+    fn a_dropped_guard_kills_and_reaps_its_child() {
+        let child = Command::new("sleep")
+            .arg("60")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let guard = ChildGuard::new(child);
+        let pid = guard.id();
+        assert!(alive(pid));
+        drop(guard);
+        assert!(!alive(pid), "killed and reaped: no zombie left in /proc");
+    }
+
+    /// A stand-in child that records its pid and never becomes ready.
+    fn sleeper(pid_file: &Path) -> ChildCommand {
+        ChildCommand {
+            program: PathBuf::from("sh"),
+            prefix: vec![
+                "-c".to_owned(),
+                format!("echo $$ > {}; exec sleep 60", pid_file.display()),
+                "sh".to_owned(),
+            ],
+        }
+    }
+
+    #[test]
+    fn an_interrupt_mid_phase_kills_and_reaps_the_child() {
+        let s = crash_scenario("wal: {}", "crash", "    after: 30s\n");
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let store = store::open(&s.targets[0].kind, &dir.path().join("data")).unwrap();
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let setter = {
+            let interrupt = Arc::clone(&interrupt);
+            let pid_file = pid_file.clone();
+            std::thread::spawn(move || {
+                while !pid_file.exists() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                interrupt.store(true, Ordering::Release);
+            })
+        };
+        let t0 = Instant::now();
+        let (r, back) = run_phase(
+            &s,
+            &dir.path().join("data"),
+            store,
+            &interrupt,
+            sleeper(&pid_file),
+        );
+        setter.join().unwrap();
+        assert!(r.unwrap().is_none(), "an interrupted phase is discarded");
+        assert!(back.is_some(), "the store is reopened for the final close");
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        let pid: u32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(!alive(pid), "child {pid} was reaped");
+    }
+
+    #[test]
+    fn a_child_that_dies_on_its_own_is_an_error_naming_its_stderr() {
+        let s = crash_scenario("wal: {}", "crash", "    after: 30s\n");
+        let dir = tempfile::tempdir().unwrap();
+        let store = store::open(&s.targets[0].kind, dir.path()).unwrap();
+        let child = ChildCommand {
+            program: PathBuf::from("sh"),
+            prefix: vec![
+                "-c".to_owned(),
+                "echo 'error: no space left' >&2; exit 3".to_owned(),
+                "sh".to_owned(),
+            ],
+        };
+        let (r, _) = run_phase(&s, dir.path(), store, &AtomicBool::new(false), child);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("no space left"), "{e}");
+        assert!(e.contains("before it was killed"), "{e}");
     }
 }

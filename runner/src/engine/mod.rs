@@ -303,9 +303,10 @@ async fn run_target(
                     },
                 ));
             };
-            let (result, back) =
-                run_crash_phase(scenario, target, ph, pools, only, dir, opts, &label, observer)
-                    .await;
+            let (result, back) = run_crash_phase(
+                scenario, target, ph, pools, only, dir, opts, &label, observer,
+            )
+            .await;
             match back {
                 Some(s) => store = Arc::new(s),
                 None => {
@@ -478,10 +479,7 @@ async fn run_crash_phase(
     opts: &RunOptions,
     label: &str,
     observer: &mut dyn Observer,
-) -> (
-    Result<Option<crate::metrics::report::PhaseReport>, StoreError>,
-    Option<Box<dyn store::Store>>,
-) {
+) -> crash::CrashOutcome {
     let child = match crash::ChildCommand::current_exe() {
         Ok(c) => c,
         Err(e) => return (Err(e), Some(store)),

@@ -90,8 +90,7 @@ pub const CRASH_METRICS: &[(&str, MetricUnit)] = &[
 
 /// Phase-level metrics of power-loss phases only: records the store had
 /// written (acknowledged or not) that the power loss took, summed over cycles.
-pub const POWER_LOSS_METRICS: &[(&str, MetricUnit)] =
-    &[("loss_window_records", MetricUnit::Count)];
+pub const POWER_LOSS_METRICS: &[(&str, MetricUnit)] = &[("loss_window_records", MetricUnit::Count)];
 
 /// Process metrics, under `target.process.`.
 pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
