@@ -57,17 +57,16 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
         let detail = match &t.kind {
             TargetKind::Memory => "in-memory, no I/O".to_owned(),
             TargetKind::Wal(w) => format!(
-                "segment {}, sync {:?}{}{}",
+                "segment {}, sync {}{}{}",
                 format_size(w.segment_size),
-                w.sync,
+                format!("{:?}", w.sync).to_lowercase(),
                 if w.sync == crate::scenario::model::WalSync::Batch {
                     format!(" every {}", format_duration(w.sync_interval))
                 } else {
                     String::new()
                 },
                 if w.preallocate { ", preallocated" } else { "" }
-            )
-            .to_lowercase(),
+            ),
             TargetKind::Rocksdb(r) => format!(
                 "sync {}, wal {}, compression {}",
                 r.sync,
@@ -186,8 +185,8 @@ fn explain_phase(out: &mut String, s: &Scenario, i: usize, ph: &Phase) {
         });
         let _ = writeln!(
             out,
-            "     then restart: {:?}{window}{}{}{}",
-            r.kind,
+            "     then restart: {}{window}{}{}{}",
+            format!("{:?}", r.kind).to_lowercase(),
             r.after_records.map_or(String::new(), |n| format!(
                 " after {} acknowledged records",
                 format_count(n)

@@ -285,6 +285,9 @@ async fn run_target(
     }
     let label = scenario.variant.label.clone();
     let mut outcome = Ok(());
+    // Statistics of store instances closed by clean restarts, so counters
+    // cover the whole run rather than restart at each reopen.
+    let mut carried = store::StoreStats::default();
     for ph in &scenario.phases {
         if !opts.phases.is_empty() && !opts.phases.contains(&ph.name) {
             continue;
@@ -293,6 +296,16 @@ async fn run_target(
             break;
         }
         let result = if is_crash(ph) {
+            // A crash replaces the store instance (the writes of a crash
+            // child are its own and not counted here); a power loss runs
+            // on a simulated store and hands this one back untouched.
+            if ph
+                .restart
+                .as_ref()
+                .is_some_and(|r| r.kind == RestartKind::Crash)
+            {
+                carried = carry(&target.kind, carried, store.stats());
+            }
             // Every session of the previous phase has ended: the store is ours.
             let Ok(only) = Arc::try_unwrap(store) else {
                 return Err(store_err(
@@ -329,7 +342,7 @@ async fn run_target(
                     && r.kind == RestartKind::Clean
                 {
                     // Every session ended with the phase, so the store is ours alone.
-                    let stats = store.stats();
+                    carried = carry(&target.kind, carried, store.stats());
                     let Ok(only) = Arc::try_unwrap(store) else {
                         return Err(store_err(
                             &ph.name,
@@ -345,10 +358,9 @@ async fn run_target(
                     phase_report
                         .metrics
                         .insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
-                    current_target(report).store = stats;
                 }
                 let t = current_target(report);
-                t.store = store.stats();
+                t.store = carry(&target.kind, carried.clone(), store.stats());
                 t.process = process::delta(before, process::sample());
                 t.phases.push(phase_report);
                 observer.phase_finished(report);
@@ -362,7 +374,7 @@ async fn run_target(
         }
     }
     let t = current_target(report);
-    t.store = store.stats();
+    t.store = carry(&target.kind, carried, store.stats());
     t.process = process::delta(before, process::sample());
     // Close cleanly so persistent stores flush; a close error matters only
     // when nothing else failed first.
@@ -373,6 +385,25 @@ async fn run_target(
         outcome = Err(store_err("", e));
     }
     outcome
+}
+
+/// Adds a reopened store's statistics to those of its earlier instances:
+/// counters add up; ratios (e.g. records per fsync) keep the larger value.
+fn carry(
+    kind: &crate::scenario::model::TargetKind,
+    mut earlier: store::StoreStats,
+    now: store::StoreStats,
+) -> store::StoreStats {
+    for (k, v) in now.values {
+        let ratio =
+            store::stat_desc(kind.name(), &k).is_some_and(|d| d.unit == store::StatUnit::Ratio);
+        let slot = earlier.values.entry(k).or_insert(0.0);
+        *slot = if ratio { slot.max(v) } else { *slot + v };
+    }
+    if now.appendix.is_some() {
+        earlier.appendix = now.appendix;
+    }
+    earlier
 }
 
 fn current_target(report: &mut RunReport) -> &mut TargetReport {

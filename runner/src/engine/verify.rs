@@ -69,6 +69,14 @@ impl Known {
             .sum()
     }
 
+    /// True when the record at (`stream`, `offset`) is known.
+    pub fn contains(&self, stream: u64, offset: u64) -> bool {
+        self.streams
+            .get(&stream)
+            .and_then(|v| v.get(offset as usize))
+            .is_some_and(Option::is_some)
+    }
+
     /// True when nothing is known.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -88,9 +88,14 @@ pub const CRASH_METRICS: &[(&str, MetricUnit)] = &[
     ("reopen.max", MetricUnit::Nanos),
 ];
 
-/// Phase-level metrics of power-loss phases only: records the store had
-/// written (acknowledged or not) that the power loss took, summed over cycles.
-pub const POWER_LOSS_METRICS: &[(&str, MetricUnit)] = &[("loss_window_records", MetricUnit::Count)];
+/// Phase-level metrics of power-loss phases only, summed over cycles:
+/// records the store had written (acknowledged or not) that the power loss
+/// took, and cycles after which the log could not be reopened at all
+/// (every record of it counted lost).
+pub const POWER_LOSS_METRICS: &[(&str, MetricUnit)] = &[
+    ("loss_window_records", MetricUnit::Count),
+    ("unrecoverable_cycles", MetricUnit::Count),
+];
 
 /// Process metrics, under `target.process.`.
 pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[

@@ -87,7 +87,7 @@ pub enum TargetSpec {
 pub enum WalSyncSpec {
     /// fdatasync before every append is acknowledged.
     Always,
-    /// Group commit: one fdatasync per `sync_interval` acknowledges every append in the window.
+    /// Group commit: at most one fdatasync per `sync_interval`; every append that arrives meanwhile shares it.
     Batch,
     /// Never fsync; data reaches the page cache only.
     Never,
@@ -104,7 +104,7 @@ pub struct WalSpec {
     /// Sync policy: `always`, `batch` (group commit) or `never`. Default `batch`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<WalSyncSpec>,
-    /// Group-commit window for `sync: batch`. Default `1ms`.
+    /// Group-commit window for `sync: batch`: the shortest time between two syncs. Default `1ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"1ms")]
     pub sync_interval: Option<HumanDuration>,

@@ -188,3 +188,36 @@ fn ctrl_c_keeps_finished_phases_marks_the_run_interrupted_and_exits_130() {
         "first"
     );
 }
+
+#[test]
+fn a_store_error_stops_the_run_with_exit_3_and_keeps_finished_phases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("too-big.yaml");
+    // A 64 KiB record cannot fit a 4 KiB segment: the WAL refuses the append.
+    std::fs::write(
+        &file,
+        "version: 1\nname: too-big\nseed: 1\ntargets:\n  tiny:\n    wal: { segment_size: 4KiB, sync: never }\npayloads:\n  small:\n    size: 64B\n    pool: 4\n  huge:\n    size: 64KiB\n    pool: 4\n\
+phases:\n  - name: fine\n    records: 100\n    actors:\n      - { op: append, payload: small }\n  - name: boom\n    records: 10\n    actors:\n      - { op: append, payload: huge }\n",
+    )
+    .expect("write scenario");
+    let out = dir.path().join("out");
+    loadline()
+        .arg("run")
+        .arg(&file)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("target `tiny`, phase `boom`"));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+            .expect("json");
+    assert_eq!(run["status"], "failed");
+    assert_eq!(
+        run["variants"][0]["targets"][0]["phases"][0]["name"],
+        "fine"
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit");
+    assert!(junit.contains("<error"), "{junit}");
+}

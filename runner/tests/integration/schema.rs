@@ -62,3 +62,55 @@ fn every_shipped_scenario_validates_against_the_committed_schema() {
         }
     }
 }
+
+/// The README's format example is a scenario a reader would copy: it must
+/// validate, and a typo in it must be caught with a suggestion.
+#[test]
+fn the_readme_example_validates_and_a_typo_in_it_is_caught() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    let start = readme
+        .find("```yaml\n# yaml-language-server")
+        .expect("README has the format example")
+        + "```yaml\n".len();
+    let end = start + readme[start..].find("```").expect("closed block");
+    let example = &readme[start..end];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("example.yaml");
+    std::fs::write(&file, example).expect("write");
+    if let Err(d) = loadline::scenario::load_file(&file, &[]) {
+        panic!("the README example fails validation:\n{}", d.render());
+    }
+    std::fs::write(&file, example.replace("segment_size", "segmnt_size")).expect("write");
+    let d = loadline::scenario::load_file(&file, &[]).expect_err("typo caught");
+    assert!(
+        d.render().contains("did you mean `segment_size`?"),
+        "{}",
+        d.render()
+    );
+}
+
+/// Every field of the format is documented in the README's tables.
+#[test]
+fn the_readme_documents_every_field() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    let schema = scenario_schema();
+    let mut missing = Vec::new();
+    let mut visit = |props: &serde_json::Map<String, serde_json::Value>| {
+        for name in props.keys() {
+            if !readme.contains(&format!("`{name}`")) {
+                missing.push(name.clone());
+            }
+        }
+    };
+    if let Some(p) = schema["properties"].as_object() {
+        visit(p);
+    }
+    for def in schema["$defs"].as_object().expect("defs").values() {
+        if let Some(p) = def["properties"].as_object() {
+            visit(p);
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(missing.is_empty(), "README does not document: {missing:?}");
+}

@@ -1008,7 +1008,7 @@ fn real_io_round_trip_of_the_io_seam() {
 /// Set (to `<dir>|<always|batch>`) in the environment of the child process
 /// that [`kill9_loop_loses_no_acknowledged_record`] spawns.
 const KILL_CHILD_ENV: &str = "LOADLINE_WAL_KILL_CHILD";
-/// Crash cycles per sync policy (default 20; CI or a soak run may raise it).
+/// Crash cycles per sync policy (default 100, as CI runs it; `LOADLINE_WAL_KILL_CYCLES=1000` for a soak run).
 const KILL_CYCLES_ENV: &str = "LOADLINE_WAL_KILL_CYCLES";
 
 fn policy_opts(name: &str) -> WalOptions {
@@ -1059,7 +1059,7 @@ fn kill9_loop_loses_no_acknowledged_record() {
     let cycles: u64 = std::env::var(KILL_CYCLES_ENV)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(100);
     let exe = std::env::current_exe().expect("test binary");
     for policy in ["always", "batch"] {
         let tmp = tempfile::tempdir().expect("tempdir");

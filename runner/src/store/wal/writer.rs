@@ -2,16 +2,20 @@
 //! segment creation, roll and seal, and group commit.
 //!
 //! - **Roll**: a batch that does not fit the active segment's remaining
-//!   space seals it — truncate to the last frame, `fdatasync` (under every
-//!   policy, so only the last segment can ever hold a torn tail), map it —
+//!   space seals it — truncate to the last frame, `fdatasync` (under
+//!   `always` and `batch`, so only the last segment can hold a torn tail;
+//!   `never` skips it and a power loss may then tear any unsynced segment),
+//!   map it —
 //!   and creates the next one, whose header and directory entry are fsynced
 //!   before anything in it is written, let alone acknowledged.
 //! - **Group commit** ([`GroupCommit`]): the first appender that needs a
-//!   sync becomes the leader; under `batch` it waits `sync_interval` for
-//!   others to join, then issues one `fdatasync` that acknowledges every
-//!   append written before it; followers wait on a condition variable.
-//!   Under `always` the leader does not wait, but appends that arrive during
-//!   its fsync still share the next one.
+//!   sync becomes the leader; under `batch` syncs start at most once per
+//!   `sync_interval` — the leader waits out what is left of the window since
+//!   the previous sync started (an idle log syncs at once), so others can
+//!   join — then issues one `fdatasync` that acknowledges every append
+//!   written before it; followers wait on a condition variable. Under
+//!   `always` the leader does not wait, but appends that arrive during its
+//!   fsync still share the next one.
 //! - **Poison**: a failed fsync (or write) is never retried — Linux may
 //!   drop the dirty pages and report success on a retry (the 2018
 //!   PostgreSQL fsync lesson). The store is poisoned: the waiters of that
@@ -168,7 +172,13 @@ impl Writer {
                 .set_len(self.pos)
                 .map_err(|e| io_err("truncate sealed segment", &old.path, e))?;
         }
-        sync_file(c, old.file.as_ref(), &old.path)?;
+        // `always` and `batch` have synced everything acknowledged already,
+        // so this fsync is cheap for them and makes "only the last segment
+        // can be torn" hold. `never` promises nothing across a power loss
+        // and must not stall an appender on 64 MiB of writeback per roll.
+        if opts.sync != WalSync::Never {
+            sync_file(c, old.file.as_ref(), &old.path)?;
+        }
         old.seal(self.pos)
             .map_err(|e| io_err("map sealed segment", &old.path, e))?;
         c.segments_sealed
@@ -195,6 +205,8 @@ struct CommitState {
     synced_to: u64,
     /// A leader is syncing (or waiting out the window).
     leader: bool,
+    /// When the last sync started: `batch` starts at most one per window.
+    last_sync: Option<std::time::Instant>,
 }
 
 /// What a leader syncs: captured under the writer lock.
@@ -216,6 +228,7 @@ impl GroupCommit {
             state: Mutex::new(CommitState {
                 synced_to,
                 leader: false,
+                last_sync: None,
             }),
             cv: Condvar::new(),
         }
@@ -249,10 +262,18 @@ impl GroupCommit {
                 continue;
             }
             st.leader = true;
+            let last = st.last_sync;
             drop(st);
-            if let Some(w) = window.filter(|w| !w.is_zero()) {
-                std::thread::sleep(w);
+            if let (Some(w), Some(last)) = (window.filter(|w| !w.is_zero()), last) {
+                let left = (last + w).saturating_duration_since(std::time::Instant::now());
+                if !left.is_zero() {
+                    std::thread::sleep(left);
+                }
             }
+            self.state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .last_sync = Some(std::time::Instant::now());
             let t = capture();
             let result = sync_file(counters, t.file.as_ref(), &t.path);
             st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
