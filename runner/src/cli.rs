@@ -55,6 +55,10 @@ pub enum Command {
         after_help = "Example:\n  loadline completions bash > ~/.local/share/bash-completion/completions/loadline"
     )]
     Completions(CompletionsArgs),
+    /// Internal: the writer process of a `restart: crash` phase, started and
+    /// killed by `loadline run`. Reads the resolved scenario on stdin.
+    #[command(name = "__crash-child", hide = true)]
+    CrashChild(CrashChildArgs),
 }
 
 /// How diagnostics are printed.
@@ -201,4 +205,25 @@ pub enum KeysArg {
 pub struct PayloadInspectArgs {
     /// The payload file.
     pub file: PathBuf,
+}
+
+/// `loadline __crash-child` (internal; see `engine::crash`)
+#[derive(Debug, Args)]
+pub struct CrashChildArgs {
+    /// The scenario file (resolves payload files); its resolved document
+    /// comes on stdin as `<length>\n<json>`.
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Target name.
+    #[arg(long)]
+    pub target: String,
+    /// Phase name.
+    #[arg(long)]
+    pub phase: String,
+    /// Seed of the run.
+    #[arg(long)]
+    pub seed: u64,
+    /// The target's data directory.
+    #[arg(long)]
+    pub data: PathBuf,
 }

@@ -2,6 +2,7 @@
 //! each returning an [`Exit`] or a [`CliError`] that `main` maps to a
 //! documented exit code.
 
+mod crash_child;
 mod explain;
 mod payload;
 mod run;
@@ -11,6 +12,7 @@ mod validate;
 use std::io::Write;
 use std::path::PathBuf;
 
+pub use crash_child::crash_child;
 pub use explain::explain;
 pub use payload::payload;
 pub use run::run;
@@ -76,6 +78,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Run(args) => run(&args),
         Command::Payload(cmd) => payload(&cmd),
         Command::Schema(args) => schema(&args),
+        Command::CrashChild(args) => crash_child(&args),
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cmd, "loadline", &mut std::io::stdout());

@@ -6,9 +6,12 @@
 //! threads (`worker`) and never touch the runtime. The engine never formats
 //! text; outputs subscribe through [`Observer`].
 
+pub mod acks;
+pub mod crash;
 pub mod phase;
 pub mod pools;
 pub mod schedule;
+pub mod verify;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
@@ -100,20 +103,36 @@ pub fn open_store(target: &Target, dir: &Path) -> Result<Box<dyn store::Store>, 
     store::open(&target.kind, dir)
 }
 
-/// A phase this build can run; crash and power-loss restarts need the crash
-/// orchestration that is not built yet, and are refused before any I/O.
+/// Refuses, before any I/O, a phase this build cannot run: simulated power
+/// loss needs the wal's I/O seam, so `restart: power-loss` runs on `wal`
+/// targets only (validation reports the same; this guards library callers).
 pub fn check_supported(scenario: &Scenario) -> Result<(), EngineError> {
     for ph in &scenario.phases {
         if let Some(r) = &ph.restart
-            && matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss)
+            && r.kind == RestartKind::PowerLoss
+            && let Some(t) = scenario
+                .targets
+                .iter()
+                .find(|t| !matches!(t.kind, crate::scenario::model::TargetKind::Wal(_)))
         {
             return Err(EngineError::Unsupported {
                 phase: ph.name.clone(),
-                detail: "`restart: crash` and `power-loss` phases are not implemented in this version of loadline".to_owned(),
+                detail: format!(
+                    "`restart: power-loss` needs the wal's I/O layer; target `{}` is {}",
+                    t.name,
+                    t.kind.name()
+                ),
             });
         }
     }
     Ok(())
+}
+
+/// True for the restarts `crash` orchestrates (crash, power loss).
+fn is_crash(ph: &Phase) -> bool {
+    ph.restart
+        .as_ref()
+        .is_some_and(|r| matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss))
 }
 
 fn fresh_dir(path: &Path) -> Result<(), EngineError> {
@@ -276,7 +295,48 @@ async fn run_target(
         if opts.interrupt.load(Ordering::Acquire) {
             break;
         }
-        match run_phase(scenario, target, ph, pools, &store, opts, &label, observer).await {
+        let result = if is_crash(ph) {
+            // A crash replaces the store instance (the writes of a crash
+            // child are its own and not counted here); a power loss runs
+            // on a simulated store and hands this one back untouched.
+            if ph
+                .restart
+                .as_ref()
+                .is_some_and(|r| r.kind == RestartKind::Crash)
+            {
+                carried = carry(&target.kind, carried, store.stats());
+            }
+            // Every session of the previous phase has ended: the store is ours.
+            let Ok(only) = Arc::try_unwrap(store) else {
+                return Err(store_err(
+                    &ph.name,
+                    StoreError::Invalid {
+                        op: "restart",
+                        detail: "the store is still in use".to_owned(),
+                    },
+                ));
+            };
+            let (result, back) = run_crash_phase(
+                scenario, target, ph, pools, only, dir, opts, &label, observer,
+            )
+            .await;
+            match back {
+                Some(s) => store = Arc::new(s),
+                None => {
+                    // The store could not be reopened: nothing is left to close.
+                    let e = result.err().unwrap_or_else(|| StoreError::Invalid {
+                        op: "restart",
+                        detail: "the store was not reopened".to_owned(),
+                    });
+                    current_target(report).error = Some(e.to_string());
+                    return Err(store_err(&ph.name, e));
+                }
+            }
+            result
+        } else {
+            run_phase(scenario, target, ph, pools, &store, opts, &label, observer).await
+        };
+        match result {
             Ok(Some(mut phase_report)) => {
                 if let Some(r) = &ph.restart
                     && r.kind == RestartKind::Clean
@@ -431,6 +491,85 @@ async fn run_phase(
         return Ok(None);
     }
     Ok(Some(report))
+}
+
+/// Runs a crash or power-loss phase on a blocking thread (see `crash`),
+/// ticking the observer meanwhile. Returns the phase's outcome and the
+/// store to continue with (`None` only when it could not be reopened).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the phase context is exactly these parts"
+)]
+async fn run_crash_phase(
+    scenario: &Scenario,
+    target: &Target,
+    ph: &Phase,
+    pools: &Arc<pools::Pools>,
+    store: Box<dyn store::Store>,
+    dir: &Path,
+    opts: &RunOptions,
+    label: &str,
+    observer: &mut dyn Observer,
+) -> crash::CrashOutcome {
+    let child = match crash::ChildCommand::current_exe() {
+        Ok(c) => c,
+        Err(e) => return (Err(e), Some(store)),
+    };
+    let progress: Arc<Vec<AtomicU64>> = Arc::new(vec![AtomicU64::new(0)]);
+    observer.phase_started(label, &target.name, ph, Arc::clone(&progress));
+    let (scenario, target, ph, pools, dir, interrupt, seed) = (
+        scenario.clone(),
+        target.clone(),
+        ph.clone(),
+        Arc::clone(pools),
+        dir.to_path_buf(),
+        Arc::clone(&opts.interrupt),
+        opts.seed,
+    );
+    let mut handle = tokio::task::spawn_blocking(move || {
+        let Some(restart) = ph.restart.as_ref() else {
+            return (
+                Err(StoreError::Invalid {
+                    op: "restart",
+                    detail: "not a crash phase".to_owned(),
+                }),
+                Some(store),
+            );
+        };
+        crash::run(
+            &crash::CrashRun {
+                scenario: &scenario,
+                target: &target,
+                phase: &ph,
+                restart,
+                pools: &pools,
+                seed,
+                dir: &dir,
+                interrupt: &interrupt,
+                progress,
+                child,
+            },
+            store,
+        )
+    });
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            joined = &mut handle => {
+                return match joined {
+                    Ok((result, store)) => (result, store),
+                    Err(join) => (
+                        Err(StoreError::Invalid {
+                            op: "phase",
+                            detail: format!("the crash phase task failed: {join}"),
+                        }),
+                        None,
+                    ),
+                };
+            }
+            _ = tick.tick() => observer.tick(),
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -62,6 +62,13 @@ impl Pools {
             if !phases.is_empty() && !phases.contains(&ph.name.as_str()) {
                 continue;
             }
+            // `prepare` appends runs of single records from a batch-1 pool.
+            if let Some(r) = &ph.restart
+                && let Some((_, p)) = &r.prepare
+                && !wanted.contains(&(p.clone(), 1))
+            {
+                wanted.push((p.clone(), 1));
+            }
             for a in &ph.actors {
                 if let Some(p) = &a.payload {
                     // Puts write one value per op; pools hold batches of one.

@@ -71,16 +71,30 @@ pub const PHASE_METRICS: &[(&str, MetricUnit)] = &[("duration", MetricUnit::Nano
 /// Phase-level metrics of restart phases.
 pub const RESTART_METRICS: &[(&str, MetricUnit)] = &[("reopen.duration", MetricUnit::Nanos)];
 
-/// Phase-level metrics of crash and power-loss phases.
+/// Phase-level metrics of crash and power-loss phases, summed over
+/// `repeat` cycles; `reopen.duration` is the maximum over cycles. The
+/// record counts exist only with `verify: acknowledged`.
 pub const CRASH_METRICS: &[(&str, MetricUnit)] = &[
+    ("cycles", MetricUnit::Count),
+    ("acknowledged_records", MetricUnit::Count),
     ("recovered_records", MetricUnit::Count),
     ("lost_records", MetricUnit::Count),
     ("corrupt_records", MetricUnit::Count),
     ("unacknowledged_survivors", MetricUnit::Count),
+    ("holes", MetricUnit::Count),
     ("dropped_bytes", MetricUnit::Bytes),
     ("reopen.p50", MetricUnit::Nanos),
     ("reopen.p99", MetricUnit::Nanos),
     ("reopen.max", MetricUnit::Nanos),
+];
+
+/// Phase-level metrics of power-loss phases only, summed over cycles:
+/// records the store had written (acknowledged or not) that the power loss
+/// took, and cycles after which the log could not be reopened at all
+/// (every record of it counted lost).
+pub const POWER_LOSS_METRICS: &[(&str, MetricUnit)] = &[
+    ("loss_window_records", MetricUnit::Count),
+    ("unrecoverable_cycles", MetricUnit::Count),
 ];
 
 /// Process metrics, under `target.process.`.

@@ -155,7 +155,8 @@ pub struct PhaseReport {
     pub warmup: bool,
     /// Wall-clock duration, ns.
     pub duration_ns: u64,
-    /// Why the phase ended: `records`, `duration`, `interrupted`, `error`, `done`.
+    /// Why the phase ended: `records`, `duration`, `interrupted`, `error`, `done`,
+    /// or `crash` (crash and power-loss phases).
     pub ended_by: String,
     /// One entry per actor.
     pub actors: Vec<ActorReport>,

@@ -1149,6 +1149,9 @@ fn resolve_phase_metric(
         if matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss) {
             phase_metrics.extend_from_slice(catalog::CRASH_METRICS);
         }
+        if r.kind == RestartKind::PowerLoss {
+            phase_metrics.extend_from_slice(catalog::POWER_LOSS_METRICS);
+        }
     }
     if let Some((_, unit)) = phase_metrics.iter().find(|(n, _)| *n == rest) {
         return Ok((
@@ -1178,6 +1181,25 @@ fn resolve_phase_metric(
         return Err(e);
     };
     let m_at = rest_at + actor_name.len() + 1;
+    if phase
+        .restart
+        .as_ref()
+        .is_some_and(|r| matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss))
+    {
+        let mut e = assertion_error(
+            format!("actor metrics are not measured in crash phase `{phase_name}`"),
+            rest_at,
+            rest.len().max(1),
+        );
+        e.expected = Some(format!(
+            "a phase metric such as `{phase_name}.lost_records` or `{phase_name}.reopen.duration`"
+        ));
+        e.help = Some(
+            "the writers are killed with their histograms; measure latency in a phase without a crash"
+                .to_owned(),
+        );
+        return Err(e);
+    }
     if m.starts_with("service.") && actor.rate.is_none() {
         let mut e = assertion_error(
             format!("`{m}` needs an open-loop actor, and `{actor_name}` has no `rate`"),

@@ -44,6 +44,21 @@ pub fn open(kind: &TargetKind, dir: &std::path::Path) -> Result<Box<dyn Store>, 
     }
 }
 
+/// The WAL options a `wal` target's checked config names (as [`open`] uses
+/// them; also what simulated power loss opens its WAL with).
+pub fn wal_options(w: &crate::scenario::model::WalConfig) -> WalOptions {
+    WalOptions {
+        segment_size: w.segment_size,
+        sync: match w.sync {
+            crate::scenario::model::WalSync::Always => WalSync::Always,
+            crate::scenario::model::WalSync::Batch => WalSync::Batch,
+            crate::scenario::model::WalSync::Never => WalSync::Never,
+        },
+        sync_interval: w.sync_interval,
+        preallocate: w.preallocate,
+    }
+}
+
 /// What a target kind supports, known before anything is opened (validation
 /// checks every actor's op against it).
 pub fn capabilities_of(kind: &TargetKind) -> Capabilities {

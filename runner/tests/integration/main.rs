@@ -1,6 +1,7 @@
 //! loadline's one integration test binary: a module per area.
 
 mod cli;
+mod crash;
 mod fixtures;
 mod payload;
 mod run;

@@ -1,0 +1,157 @@
+//! Crash and power-loss phases end to end through the binary: the crash
+//! child is re-executed, killed and reaped; `lost_records` holds under
+//! `sync: always` and fails under `sync: never` + power loss; an interrupt
+//! mid-phase leaves no child behind.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+use super::repo_root;
+
+fn loadline() -> Command {
+    let mut cmd = Command::cargo_bin("loadline").expect("binary built");
+    cmd.current_dir(repo_root());
+    cmd
+}
+
+fn write_scenario(dir: &Path, sync: &str, phase: &str) -> std::path::PathBuf {
+    let path = dir.join("crash.yaml");
+    let text = format!(
+        "version: 1\nname: crash-test\nseed: 3\ntargets:\n  wal:\n    wal: {{ sync: {sync}, segment_size: 1MiB }}\npayloads:\n  p:\n    size: 256B\n    pool: 64\nphases:\n  - name: write\n    records: 2000\n    actors:\n      - {{ op: append, streams: 2, batch: 5, payload: p }}\n{phase}assertions:\n  - recover.lost_records == 0\n"
+    );
+    std::fs::write(&path, text).expect("write scenario");
+    path
+}
+
+fn metrics(out: &Path) -> serde_json::Value {
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+            .expect("json");
+    run["variants"][0]["targets"][0]["phases"][1]["metrics"].clone()
+}
+
+/// Processes whose command line mentions `needle` (a crash child started
+/// for a data directory of this test).
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains("__crash-child") && cmd.contains(needle) {
+                found.push(cmd);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_crash_phase_on_the_wal_loses_nothing_acknowledged_under_sync_always() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = write_scenario(
+        tmp.path(),
+        "always",
+        "  - name: recover\n    actors:\n      - { op: append, streams: 2, batch: 5, workers: 2, payload: p }\n    restart: crash\n    after: 50ms..150ms\n    verify: acknowledged\n    repeat: 3\n",
+    );
+    let out = tmp.path().join("out");
+    loadline()
+        .arg("run")
+        .arg(&file)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let m = metrics(&out);
+    assert_eq!(m["cycles"], 3.0);
+    assert_eq!(m["lost_records"], 0.0, "{m}");
+    assert_eq!(m["corrupt_records"], 0.0, "{m}");
+    assert!(
+        m["acknowledged_records"].as_f64().expect("acked") > 0.0,
+        "{m}"
+    );
+    // The 2000 records of `write` were there before and are not counted again.
+    assert_eq!(m["recovered_records"], m["acknowledged_records"], "{m}");
+    assert!(m["reopen.duration"].as_f64().expect("reopen") > 0.0);
+    assert!(processes_mentioning(&tmp.path().display().to_string()).is_empty());
+}
+
+/// Proof the check can fail: under `sync: never` a power loss takes
+/// acknowledged records, and the assertion on them fails the run.
+#[test]
+fn power_loss_under_sync_never_fails_the_lost_records_assertion() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = write_scenario(
+        tmp.path(),
+        "never",
+        "  - name: recover\n    actors:\n      - { op: append, streams: 2, batch: 5, payload: p }\n    restart: power-loss\n    after_records: 1000\n    verify: acknowledged\n    repeat: 2\n",
+    );
+    let out = tmp.path().join("out");
+    loadline()
+        .arg("run")
+        .arg(&file)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1);
+    let m = metrics(&out);
+    assert!(m["lost_records"].as_f64().expect("lost") > 0.0, "{m}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit");
+    assert!(junit.contains("<failure"), "{junit}");
+}
+
+#[test]
+fn an_interrupt_during_a_crash_phase_leaves_no_child_behind() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = write_scenario(
+        tmp.path(),
+        "batch",
+        "  - name: recover\n    actors:\n      - { op: append, streams: 2, batch: 5, payload: p }\n    restart: crash\n    after: 60s\n    verify: acknowledged\n",
+    );
+    let out = tmp.path().join("out");
+    let needle = tmp.path().display().to_string();
+    let mut parent = std::process::Command::new(env!("CARGO_BIN_EXE_loadline"))
+        .arg("run")
+        .arg(&file)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start loadline");
+    // Wait until the crash child is writing.
+    let t0 = Instant::now();
+    while processes_mentioning(&needle).is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no crash child started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &parent.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let t1 = Instant::now();
+    let status = loop {
+        if let Some(s) = parent.try_wait().expect("wait") {
+            break s;
+        }
+        if t1.elapsed() > Duration::from_secs(20) {
+            let _ = parent.kill();
+            panic!("loadline did not stop after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        processes_mentioning(&needle).is_empty(),
+        "a crash child outlived the interrupted run"
+    );
+}
