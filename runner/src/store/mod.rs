@@ -21,19 +21,7 @@ use crate::scenario::model::TargetKind;
 pub fn open(kind: &TargetKind, dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
     match kind {
         TargetKind::Memory => Ok(Box::new(MemoryStore::new())),
-        TargetKind::Wal(w) => {
-            let opts = WalOptions {
-                segment_size: w.segment_size,
-                sync: match w.sync {
-                    crate::scenario::model::WalSync::Always => WalSync::Always,
-                    crate::scenario::model::WalSync::Batch => WalSync::Batch,
-                    crate::scenario::model::WalSync::Never => WalSync::Never,
-                },
-                sync_interval: w.sync_interval,
-                preallocate: w.preallocate,
-            };
-            Ok(Box::new(WalStore::open(dir, &opts)?))
-        }
+        TargetKind::Wal(w) => Ok(Box::new(WalStore::open(dir, &wal_options(w))?)),
         #[cfg(feature = "rocksdb")]
         TargetKind::Rocksdb(r) => Ok(Box::new(RocksdbStore::open(dir, r)?)),
         #[cfg(not(feature = "rocksdb"))]

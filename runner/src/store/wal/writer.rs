@@ -2,10 +2,8 @@
 //! segment creation, roll and seal, and group commit.
 //!
 //! - **Roll**: a batch that does not fit the active segment's remaining
-//!   space seals it — truncate to the last frame, `fdatasync` (under
-//!   `always` and `batch`, so only the last segment can hold a torn tail;
-//!   `never` skips it and a power loss may then tear any unsynced segment),
-//!   map it —
+//!   space seals it — truncate to the last frame, `fdatasync` (under every
+//!   policy, so only the last segment can ever hold a torn tail), map it —
 //!   and creates the next one, whose header and directory entry are fsynced
 //!   before anything in it is written, let alone acknowledged.
 //! - **Group commit** ([`GroupCommit`]): the first appender that needs a
@@ -172,13 +170,11 @@ impl Writer {
                 .set_len(self.pos)
                 .map_err(|e| io_err("truncate sealed segment", &old.path, e))?;
         }
-        // `always` and `batch` have synced everything acknowledged already,
-        // so this fsync is cheap for them and makes "only the last segment
-        // can be torn" hold. `never` promises nothing across a power loss
-        // and must not stall an appender on 64 MiB of writeback per roll.
-        if opts.sync != WalSync::Never {
-            sync_file(c, old.file.as_ref(), &old.path)?;
-        }
+        // Under every policy, so only the last segment can ever be torn and
+        // recovery can refuse damage followed by valid records. Under
+        // `never` this costs a stall per roll (a segment's writeback); an
+        // off-path sealer is future work (see the WAL issue note).
+        sync_file(c, old.file.as_ref(), &old.path)?;
         old.seal(self.pos)
             .map_err(|e| io_err("map sealed segment", &old.path, e))?;
         c.segments_sealed
