@@ -155,3 +155,52 @@ fn an_interrupt_during_a_crash_phase_leaves_no_child_behind() {
         "a crash child outlived the interrupted run"
     );
 }
+
+#[test]
+fn a_crash_phase_on_rocksdb_with_synced_writes_loses_nothing_acknowledged() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("crash-rocksdb.yaml");
+    std::fs::write(
+        &path,
+        r#"version: 1
+name: crash-rocksdb
+seed: 4
+targets:
+  db:
+    rocksdb: { sync: true }
+payloads:
+  p:
+    size: 256B
+    pool: 64
+phases:
+  - name: write
+    records: 2000
+    actors:
+      - { op: append, streams: 2, batch: 5, payload: p }
+  - name: recover
+    actors:
+      - { op: append, streams: 2, batch: 5, workers: 2, payload: p }
+    restart: crash
+    after: 50ms..150ms
+    verify: acknowledged
+    repeat: 3
+assertions:
+  - recover.lost_records == 0
+"#,
+    )
+    .expect("write scenario");
+    let out = tmp.path().join("out");
+    loadline()
+        .arg("run")
+        .arg(&path)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let m = metrics(&out);
+    assert_eq!(m["cycles"], 3.0);
+    assert_eq!(m["lost_records"], 0.0, "{m}");
+    assert!(m["acknowledged_records"].as_f64().expect("acked") > 0.0, "{m}");
+    assert_eq!(m["recovered_records"], m["acknowledged_records"], "{m}");
+}
