@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -264,7 +264,7 @@ struct RunObserver {
     reporters: Vec<Box<dyn Reporter>>,
     hidden: bool,
     bar: Option<ProgressBar>,
-    progress: Option<Arc<Vec<AtomicU64>>>,
+    progress: Option<Arc<Vec<crate::engine::worker::Progress>>>,
     started: Instant,
     records_goal: Option<u64>,
     errors: Vec<String>,
@@ -284,7 +284,7 @@ impl Observer for RunObserver {
         variant: &str,
         target: &str,
         phase: &Phase,
-        progress: Arc<Vec<AtomicU64>>,
+        progress: Arc<Vec<crate::engine::worker::Progress>>,
     ) {
         self.finish_bar();
         self.started = Instant::now();
@@ -301,7 +301,7 @@ impl Observer for RunObserver {
         let template = if phase.records.is_some() {
             "{prefix} [{bar:30}] {pos}/{len} records {msg}"
         } else {
-            "{prefix} [{bar:30}] {elapsed}/{len}ms {msg}"
+            "{prefix} [{bar:30}] {pos}/{len} ms {msg}"
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
@@ -319,14 +319,30 @@ impl Observer for RunObserver {
         let (Some(bar), Some(progress)) = (&self.bar, &self.progress) else {
             return;
         };
-        let done: u64 = progress.iter().map(|c| c.load(Ordering::Relaxed)).sum();
+        let done: u64 = progress
+            .iter()
+            .map(|p| p.records.load(Ordering::Relaxed))
+            .sum();
+        let p99 = progress
+            .iter()
+            .map(|p| p.p99_ns.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0);
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         if self.records_goal.is_some() {
             bar.set_position(done);
         } else {
             bar.set_position(self.started.elapsed().as_millis() as u64);
         }
-        bar.set_message(format!("{}/s", report::format::rate(done as f64 / secs)));
+        let p99 = if p99 > 0 {
+            format!(", p99 {}", report::format::duration_ns(p99 as f64))
+        } else {
+            String::new()
+        };
+        bar.set_message(format!(
+            "{}/s{p99}",
+            report::format::rate(done as f64 / secs)
+        ));
     }
 
     fn phase_finished(&mut self, report: &RunReport) {

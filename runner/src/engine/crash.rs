@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -102,7 +102,7 @@ pub struct CrashRun<'a> {
     /// Set to interrupt: the child is killed and reaped, the phase discarded.
     pub interrupt: &'a AtomicBool,
     /// One counter: records acknowledged in the current cycle.
-    pub progress: Arc<Vec<AtomicU64>>,
+    pub progress: Arc<Vec<crate::engine::worker::Progress>>,
     /// What a crash child runs.
     pub child: ChildCommand,
 }
@@ -292,7 +292,7 @@ fn cycles(
     let mut unrecoverable = 0u64;
     let mut mode = mode;
     for cycle in 0..run.restart.repeat {
-        run.progress[0].store(0, Ordering::Relaxed);
+        run.progress[0].records.store(0, Ordering::Relaxed);
         let tail_before = total_tail(cur.as_ref(), streams.clone())?;
         let mut log_lost = false;
         let crashed = match &mut mode {
@@ -491,9 +491,9 @@ fn in_process_cycle(
     let control = Arc::new(Control::default());
     let state = AckState::new(AckSink::Buffer(Mutex::new(Vec::new())));
     let acking = AckingStore::new(store, Arc::clone(&state));
-    let progress: Arc<Vec<AtomicU64>> = Arc::new(
+    let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
         (0..phase::worker_count(run.phase))
-            .map(|_| AtomicU64::new(0))
+            .map(|_| crate::engine::worker::Progress::default())
             .collect(),
     );
     let limit = deadline(run, cycle);
@@ -514,7 +514,7 @@ fn in_process_cycle(
         let mut ended_early = false;
         loop {
             let count = state.count.load(Ordering::Acquire);
-            run.progress[0].store(count, Ordering::Relaxed);
+            run.progress[0].records.store(count, Ordering::Relaxed);
             if handle.is_finished() {
                 ended_early = true;
                 break;
@@ -642,7 +642,9 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
                 }
                 Ok(Some(Message::Ack(a))) => {
                     acks.push(a);
-                    progress[0].store(acks.len() as u64, Ordering::Relaxed);
+                    progress[0]
+                        .records
+                        .store(acks.len() as u64, Ordering::Relaxed);
                     if !limit_sent && after_records.is_some_and(|n| acks.len() as u64 >= n) {
                         limit_sent = true;
                         let _ = tx.send(Event::Limit);
@@ -752,9 +754,9 @@ pub fn child_main(
         source,
     };
     state.send(Message::Ready).map_err(pipe_err)?;
-    let progress: Arc<Vec<AtomicU64>> = Arc::new(
+    let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
         (0..phase::worker_count(phase))
-            .map(|_| AtomicU64::new(0))
+            .map(|_| crate::engine::worker::Progress::default())
             .collect(),
     );
     phase::run(&PhaseRun {
@@ -816,7 +818,7 @@ mod tests {
                 seed: 3,
                 dir,
                 interrupt,
-                progress: Arc::new(vec![AtomicU64::new(0)]),
+                progress: Arc::new(vec![crate::engine::worker::Progress::default()]),
                 child,
             },
             store,

@@ -16,7 +16,7 @@ pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::assertions;
@@ -34,7 +34,7 @@ pub trait Observer {
         _variant: &str,
         _target: &str,
         _phase: &Phase,
-        _progress: Arc<Vec<AtomicU64>>,
+        _progress: Arc<Vec<crate::engine::worker::Progress>>,
     ) {
     }
     /// Called a few times a second while a phase runs.
@@ -432,9 +432,9 @@ async fn run_phase(
 ) -> Result<Option<crate::metrics::report::PhaseReport>, StoreError> {
     let _ = scenario;
     let control = Arc::new(worker::Control::default());
-    let progress: Arc<Vec<AtomicU64>> = Arc::new(
+    let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
         (0..phase::worker_count(ph))
-            .map(|_| AtomicU64::new(0))
+            .map(|_| crate::engine::worker::Progress::default())
             .collect(),
     );
     observer.phase_started(label, &target.name, ph, Arc::clone(&progress));
@@ -515,7 +515,8 @@ async fn run_crash_phase(
         Ok(c) => c,
         Err(e) => return (Err(e), Some(store)),
     };
-    let progress: Arc<Vec<AtomicU64>> = Arc::new(vec![AtomicU64::new(0)]);
+    let progress: Arc<Vec<crate::engine::worker::Progress>> =
+        Arc::new(vec![crate::engine::worker::Progress::default()]);
     observer.phase_started(label, &target.name, ph, Arc::clone(&progress));
     let (scenario, target, ph, pools, dir, interrupt, seed) = (
         scenario.clone(),
@@ -755,7 +756,7 @@ mod tests {
             every: 500,
             n: Arc::new(AtomicU64::new(0)),
         };
-        let progress = Arc::new(vec![AtomicU64::new(0)]);
+        let progress = Arc::new(vec![crate::engine::worker::Progress::default()]);
         let report = phase::run(&phase::PhaseRun {
             seed: 1,
             target: "stall",

@@ -7,7 +7,7 @@
 //! the deadline or on Ctrl-C.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
@@ -33,8 +33,8 @@ pub struct PhaseRun<'a> {
     pub store: &'a dyn Store,
     /// Stop flag and driver count.
     pub control: Arc<Control>,
-    /// One progress counter (records) per worker, read by the progress display.
-    pub progress: Arc<Vec<AtomicU64>>,
+    /// One progress slot (records, recent p99) per worker, read by the progress display.
+    pub progress: Arc<Vec<crate::engine::worker::Progress>>,
 }
 
 /// Number of worker threads a phase starts.

@@ -32,6 +32,19 @@ pub struct Control {
     pub failed: AtomicBool,
 }
 
+/// What a worker shows the progress display while it runs: records done
+/// and a recent p99, published a few times a second (never per operation).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Records processed so far.
+    pub records: AtomicU64,
+    /// The worker's p99 latency so far, ns (0 until first published).
+    pub p99_ns: AtomicU64,
+}
+
+/// How often a worker publishes its p99 for the progress display.
+const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+
 /// What one worker does.
 pub struct WorkerPlan<'a> {
     /// The op.
@@ -82,7 +95,7 @@ pub fn run(
     mut session: Box<dyn Session>,
     ctl: &Control,
     barrier: &Barrier,
-    progress: &AtomicU64,
+    progress: &Progress,
 ) -> WorkerResult {
     let mut rec = Recorder::new(plan.rate.is_some());
     let mut state = OpState::new(&plan);
@@ -157,11 +170,12 @@ fn op_loop(
     ctl: &Control,
     rec: &mut Recorder,
     st: &mut OpState,
-    progress: &AtomicU64,
+    progress: &Progress,
 ) -> Result<(), StoreError> {
     let mut pacer = plan.rate.map(|r| Pacer::new(r, Instant::now()));
     let mut done: u64 = 0;
     let mut t0 = Instant::now();
+    let mut next_publish = t0 + PUBLISH_EVERY;
     loop {
         if ctl.stop.load(Ordering::Relaxed) || background_done(plan, ctl) {
             return Ok(());
@@ -214,7 +228,15 @@ fn op_loop(
             }
         }
         done += records;
-        progress.store(rec.records, Ordering::Relaxed);
+        progress.records.store(rec.records, Ordering::Relaxed);
+        if t1 >= next_publish {
+            // A quantile walks the histogram (microseconds), so only a few
+            // times a second; the comparison above is all a normal op pays.
+            progress
+                .p99_ns
+                .store(rec.latency.value_at_quantile(0.99), Ordering::Relaxed);
+            next_publish = t1 + PUBLISH_EVERY;
+        }
     }
 }
 

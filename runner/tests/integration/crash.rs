@@ -201,6 +201,9 @@ assertions:
     let m = metrics(&out);
     assert_eq!(m["cycles"], 3.0);
     assert_eq!(m["lost_records"], 0.0, "{m}");
-    assert!(m["acknowledged_records"].as_f64().expect("acked") > 0.0, "{m}");
+    assert!(
+        m["acknowledged_records"].as_f64().expect("acked") > 0.0,
+        "{m}"
+    );
     assert_eq!(m["recovered_records"], m["acknowledged_records"], "{m}");
 }
