@@ -340,7 +340,7 @@ impl Observer for RunObserver {
             String::new()
         };
         bar.set_message(format!(
-            "{}/s{p99}",
+            "{} records{p99}",
             report::format::rate(done as f64 / secs)
         ));
     }
