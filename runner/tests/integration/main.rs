@@ -17,7 +17,8 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every `.yaml` file under `scenarios/` and `examples/`.
+/// Every `.yaml` file under `scenarios/` and `examples/` (except
+/// `examples/ci/`, which holds CI workflow files, not scenarios).
 pub fn shipped_scenarios() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in ["scenarios", "examples"] {
@@ -29,7 +30,9 @@ pub fn shipped_scenarios() -> Vec<PathBuf> {
             for e in entries.flatten() {
                 let p = e.path();
                 if p.is_dir() {
-                    stack.push(p);
+                    if !p.ends_with("examples/ci") {
+                        stack.push(p);
+                    }
                 } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
                     out.push(p);
                 }
