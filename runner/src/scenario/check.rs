@@ -213,20 +213,7 @@ fn convert(
                         .collect()
                 })
                 .unwrap_or_default();
-            let found = instance
-                .as_str()
-                .map_or_else(|| instance.to_string(), str::to_owned);
-            let mut d = src.diagnostic(
-                span,
-                &path,
-                format!("unknown value `{found}` for `{}`", last_name(&path)),
-            );
-            d.expected = Some(format!("one of {}", one_of(&names)));
-            d.found = Some(describe(instance));
-            if let Some(m) = did_you_mean(&found, names.iter().map(String::as_str)) {
-                d.help = Some(format!("did you mean `{m}`?"));
-            }
-            out.push(d);
+            out.push(unknown_value(src, span, &path, instance, &names));
         }
         ValidationErrorKind::Pattern { pattern } => {
             let text = instance.as_str().unwrap_or_default();
@@ -297,6 +284,30 @@ fn convert(
     }
 }
 
+/// "unknown value `x` for `field`", the allowed values, and a suggestion.
+fn unknown_value(
+    src: &Source,
+    span: super::load::Span,
+    path: &str,
+    instance: &Value,
+    allowed: &[String],
+) -> Diagnostic {
+    let found = instance
+        .as_str()
+        .map_or_else(|| instance.to_string(), str::to_owned);
+    let mut d = src.diagnostic(
+        span,
+        path,
+        format!("unknown value `{found}` for `{}`", last_name(path)),
+    );
+    d.expected = Some(format!("one of {}", one_of(allowed)));
+    d.found = Some(describe(instance));
+    if let Some(m) = did_you_mean(&found, allowed.iter().map(String::as_str)) {
+        d.help = Some(format!("did you mean `{m}`?"));
+    }
+    d
+}
+
 fn last_name(path: &str) -> &str {
     let tail = path.rsplit('.').next().unwrap_or(path);
     if tail.ends_with(']') && !tail.starts_with('[') {
@@ -358,20 +369,7 @@ fn one_of_not_valid(
             ),
             |l| (l.value, l.path.clone()),
         );
-        let found = instance
-            .as_str()
-            .map_or_else(|| instance.to_string(), str::to_owned);
-        let mut d = src.diagnostic(
-            span,
-            &path,
-            format!("unknown value `{found}` for `{}`", last_name(&path)),
-        );
-        d.expected = Some(format!("one of {}", one_of(&consts)));
-        d.found = Some(describe(instance));
-        if let Some(m) = did_you_mean(&found, consts.iter().map(String::as_str)) {
-            d.help = Some(format!("did you mean `{m}`?"));
-        }
-        out.push(d);
+        out.push(unknown_value(src, span, &path, instance, &consts));
         return;
     }
     let tags: Vec<&str> = branches

@@ -290,6 +290,21 @@ impl Builder<'_> {
         Box::new(self.src.diagnostic(span, path, message))
     }
 
+    /// YAML tags (`!wal`) cannot be described by the schema: refused.
+    fn tag_error(&mut self, span: Span, path: &str, tag: &saphyr_parser::Tag) -> Box<Diagnostic> {
+        let mut d = self.error(
+            span,
+            path,
+            format!(
+                "tags such as `{}{}` are not supported in scenario files",
+                tag.handle, tag.suffix
+            ),
+        );
+        d.help =
+            Some("write a store kind as a key instead, e.g. `wal: { sync: batch }`".to_owned());
+        d
+    }
+
     /// Where the next value goes: its pointer, human path and key span.
     fn next_slot(&mut self) -> (String, String, Option<Span>) {
         match self.stack.last() {
@@ -436,19 +451,7 @@ impl Builder<'_> {
             Event::Scalar(text, style, anchor, tag) => {
                 if let Some(tag) = tag {
                     let (_, path, _) = self.next_slot();
-                    let mut d = self.error(
-                        span,
-                        &path,
-                        format!(
-                            "tags such as `{}{}` are not supported in scenario files",
-                            tag.handle, tag.suffix
-                        ),
-                    );
-                    d.help = Some(
-                        "write a store kind as a key instead, e.g. `wal: { sync: batch }`"
-                            .to_owned(),
-                    );
-                    return Err(d);
+                    return Err(self.tag_error(span, &path, &tag));
                 }
                 if self.expecting_key() {
                     return self.key(text.into_owned(), span).map(|()| false);
@@ -485,19 +488,7 @@ impl Builder<'_> {
                     ));
                 }
                 if let Some(tag) = tag {
-                    let mut d = self.error(
-                        span,
-                        &path,
-                        format!(
-                            "tags such as `{}{}` are not supported in scenario files",
-                            tag.handle, tag.suffix
-                        ),
-                    );
-                    d.help = Some(
-                        "write a store kind as a key instead, e.g. `wal: { sync: batch }`"
-                            .to_owned(),
-                    );
-                    return Err(d);
+                    return Err(self.tag_error(span, &path, &tag));
                 }
                 if self.stack.len() >= MAX_DEPTH {
                     let mut d = self.error(span, &path, "the document nests too deeply");
