@@ -87,7 +87,7 @@ pub enum TargetSpec {
 pub enum WalSyncSpec {
     /// fdatasync before every append is acknowledged.
     Always,
-    /// Group commit: at most one fdatasync per `sync_interval`; every append that arrives meanwhile shares it.
+    /// Group commit: one fdatasync acknowledges every append waiting for it; the leader waits up to `sync_interval` for the other writers to join.
     Batch,
     /// Never fsync; data reaches the page cache only.
     Never,
@@ -104,7 +104,7 @@ pub struct WalSpec {
     /// Sync policy: `always`, `batch` (group commit) or `never`. Default `batch`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<WalSyncSpec>,
-    /// Group-commit window for `sync: batch`: the shortest time between two syncs. Default `1ms`.
+    /// Group-commit window for `sync: batch`: the longest a sync waits for other writers to join (a lone writer syncs at once). Default `1ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"1ms")]
     pub sync_interval: Option<HumanDuration>,

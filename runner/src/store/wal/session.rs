@@ -30,6 +30,16 @@ pub(crate) struct WalSession {
     locs: Vec<BatchLoc>,
     /// `pread` buffer for frames of the active segment.
     scratch: Vec<u8>,
+    /// This session has appended, so group commit counts it as a writer.
+    writer: bool,
+}
+
+impl Drop for WalSession {
+    fn drop(&mut self) {
+        if self.writer {
+            self.shared.commit.writer_left();
+        }
+    }
 }
 
 impl WalSession {
@@ -39,6 +49,7 @@ impl WalSession {
             frame: Vec::new(),
             locs: Vec::new(),
             scratch: Vec::new(),
+            writer: false,
         }
     }
 
@@ -147,6 +158,10 @@ impl Session for WalSession {
                     batch.len()
                 ),
             });
+        }
+        if !self.writer {
+            self.writer = true;
+            self.shared.commit.writer_joined();
         }
         let pending = encode_frame(&mut self.frame, stream, batch);
         let body_bytes = batch.iter().map(|r| r.body.len() as u64).sum();

@@ -7,13 +7,12 @@
 //!   and creates the next one, whose header and directory entry are fsynced
 //!   before anything in it is written, let alone acknowledged.
 //! - **Group commit** ([`GroupCommit`]): the first appender that needs a
-//!   sync becomes the leader; under `batch` syncs start at most once per
-//!   `sync_interval` — the leader waits out what is left of the window since
-//!   the previous sync started (an idle log syncs at once), so others can
-//!   join — then issues one `fdatasync` that acknowledges every append
-//!   written before it; followers wait on a condition variable. Under
-//!   `always` the leader does not wait, but appends that arrive during its
-//!   fsync still share the next one.
+//!   sync becomes the leader; under `batch` it gathers: it waits until every
+//!   session that writes is waiting for durability too, or `sync_interval`
+//!   has passed (a lone writer syncs at once), then issues one `fdatasync`
+//!   that acknowledges every append written before it; followers wait on a
+//!   condition variable. Under `always` the leader does not wait, but
+//!   appends that arrive during its fsync still share the next one.
 //! - **Poison**: a failed fsync (or write) is never retried — Linux may
 //!   drop the dirty pages and report success on a retry (the 2018
 //!   PostgreSQL fsync lesson). The store is poisoned: the waiters of that
@@ -193,6 +192,10 @@ impl Writer {
 pub(crate) struct GroupCommit {
     state: Mutex<CommitState>,
     cv: Condvar,
+    /// Wakes a gathering leader when another appender starts waiting.
+    gather: Condvar,
+    /// Live sessions that have appended: how many a full group holds.
+    writers: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -201,8 +204,8 @@ struct CommitState {
     synced_to: u64,
     /// A leader is syncing (or waiting out the window).
     leader: bool,
-    /// When the last sync started: `batch` starts at most one per window.
-    last_sync: Option<std::time::Instant>,
+    /// Appenders inside [`GroupCommit::wait`] (the leader included).
+    waiting: usize,
 }
 
 /// What a leader syncs: captured under the writer lock.
@@ -224,10 +227,26 @@ impl GroupCommit {
             state: Mutex::new(CommitState {
                 synced_to,
                 leader: false,
-                last_sync: None,
+                waiting: 0,
             }),
             cv: Condvar::new(),
+            gather: Condvar::new(),
+            writers: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// A session appended for the first time.
+    pub(crate) fn writer_joined(&self) {
+        self.writers
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// A session that had appended was dropped.
+    pub(crate) fn writer_left(&self) {
+        self.writers
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        let _guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        self.gather.notify_all();
     }
 
     /// Returns once the log is durable up to `target`: as the leader (after
@@ -236,6 +255,27 @@ impl GroupCommit {
     /// sync, poisons the store: the leader returns the I/O error, waiters
     /// not covered by an earlier sync get [`StoreError::Poisoned`].
     pub(crate) fn wait(
+        &self,
+        target: u64,
+        window: Option<Duration>,
+        poison: &OnceLock<String>,
+        counters: &Counters,
+        capture: &dyn Fn() -> SyncTarget,
+    ) -> Result<(), StoreError> {
+        {
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            st.waiting += 1;
+            self.gather.notify_all();
+        }
+        let result = self.wait_inner(target, window, poison, counters, capture);
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .waiting -= 1;
+        result
+    }
+
+    fn wait_inner(
         &self,
         target: u64,
         window: Option<Duration>,
@@ -258,18 +298,27 @@ impl GroupCommit {
                 continue;
             }
             st.leader = true;
-            let last = st.last_sync;
-            drop(st);
-            if let (Some(w), Some(last)) = (window.filter(|w| !w.is_zero()), last) {
-                let left = (last + w).saturating_duration_since(std::time::Instant::now());
-                if !left.is_zero() {
-                    std::thread::sleep(left);
+            if let Some(w) = window.filter(|w| !w.is_zero()) {
+                // Gather: wait for every writing session to be waiting too
+                // (a full group), but never longer than the window.
+                let deadline = std::time::Instant::now() + w;
+                loop {
+                    let writers = self
+                        .writers
+                        .load(std::sync::atomic::Ordering::Acquire)
+                        .max(1);
+                    let now = std::time::Instant::now();
+                    if st.waiting >= writers || now >= deadline || poison.get().is_some() {
+                        break;
+                    }
+                    st = self
+                        .gather
+                        .wait_timeout(st, deadline - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
                 }
             }
-            self.state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .last_sync = Some(std::time::Instant::now());
+            drop(st);
             let t = capture();
             let result = sync_file(counters, t.file.as_ref(), &t.path);
             st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
