@@ -312,3 +312,95 @@ fn deserialize(
         Diagnostics(vec![source.diagnostic(span, &path, e.inner().to_string())])
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn load(text: String) -> Result<Loaded, Diagnostics> {
+        load_source(
+            Source {
+                name: "fuzz.yaml".to_owned(),
+                text,
+            },
+            Path::new("fuzz.yaml"),
+            &[],
+        )
+    }
+
+    /// Fragments that reach deep into the loader: keys of the format, units,
+    /// YAML syntax (flow, anchors, aliases, tags, documents) and odd bytes.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "version: 1\n",
+            "name: x\n",
+            "targets:\n",
+            "  t:\n",
+            "    wal: {}\n",
+            "    memory:\n",
+            "payloads:\n",
+            "  p: { size: 512B }\n",
+            "phases:\n",
+            "  - name: w\n",
+            "    records: 5M\n",
+            "    duration: 1s\n",
+            "    actors:\n",
+            "      - { op: append }\n",
+            "      - { op: put, keys: { distribution: zipfian } }\n",
+            "assertions:\n",
+            "  - w.append.p99 < 1ms\n",
+            "  - w.append.p99 =< \n",
+            "matrix:\n",
+            "  phases.w.actors.0.batch: [1, 0]\n",
+            "  payloads.p.size: [64B, {uniform: [1B]}]\n",
+            "&a ",
+            "*a ",
+            "!tag ",
+            "[",
+            "]",
+            "{",
+            "}",
+            ": ",
+            "- ",
+            "---\n",
+            "...\n",
+            "\t",
+            "\"",
+            "'",
+            "#",
+            "\n",
+            "  ",
+            "~",
+            "1e999",
+            "-0",
+            "0x",
+            "é",
+            "\u{feff}",
+            "no",
+            "10 parsecs",
+            "1.5",
+            "?",
+            "|\n",
+            ">-\n",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The loader never panics, whatever the text.
+        #[test]
+        fn never_panics_on_arbitrary_text(text in ".{0,300}") {
+            let _ = load(text);
+        }
+
+        /// Nor on text built from the format's own pieces, which gets past
+        /// the parser into the schema check, validation and the matrix.
+        #[test]
+        fn never_panics_on_scenario_like_text(parts in prop::collection::vec(fragment(), 0..40)) {
+            let _ = load(parts.concat());
+        }
+    }
+}
