@@ -204,8 +204,9 @@ struct CommitState {
     synced_to: u64,
     /// A leader is syncing (or waiting out the window).
     leader: bool,
-    /// Appenders inside [`GroupCommit::wait`] (the leader included).
-    waiting: usize,
+    /// The target of every appender inside [`GroupCommit::wait`] (the
+    /// leader included); those above `synced_to` still need a sync.
+    waiting: Vec<u64>,
 }
 
 /// What a leader syncs: captured under the writer lock.
@@ -227,7 +228,7 @@ impl GroupCommit {
             state: Mutex::new(CommitState {
                 synced_to,
                 leader: false,
-                waiting: 0,
+                waiting: Vec::new(),
             }),
             cv: Condvar::new(),
             gather: Condvar::new(),
@@ -264,14 +265,14 @@ impl GroupCommit {
     ) -> Result<(), StoreError> {
         {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            st.waiting += 1;
+            st.waiting.push(target);
             self.gather.notify_all();
         }
         let result = self.wait_inner(target, window, poison, counters, capture);
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .waiting -= 1;
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = st.waiting.iter().position(|t| *t == target) {
+            st.waiting.swap_remove(i);
+        }
         result
     }
 
@@ -308,7 +309,8 @@ impl GroupCommit {
                         .load(std::sync::atomic::Ordering::Acquire)
                         .max(1);
                     let now = std::time::Instant::now();
-                    if st.waiting >= writers || now >= deadline || poison.get().is_some() {
+                    let uncovered = st.waiting.iter().filter(|t| **t > st.synced_to).count();
+                    if uncovered >= writers || now >= deadline || poison.get().is_some() {
                         break;
                     }
                     st = self
