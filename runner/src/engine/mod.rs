@@ -777,7 +777,7 @@ mod tests {
             a.latency.p99_ns
         );
         assert!(
-            service.p99_ns < 5_000_000,
+            service.p99_ns < 10_000_000,
             "p99 service time {} ns should exclude queueing",
             service.p99_ns
         );
