@@ -183,9 +183,10 @@ pub(crate) fn recover(
         expect_id += 1;
     }
 
-    let mut index = Index::new();
-    let mut segments = Vec::new();
-    let mut next_base: Option<u64> = None;
+    // 1. Open and map every segment, in id order. A last segment whose
+    // creation was cut short (its header is synced before any frame is
+    // written, so nothing in it was ever acknowledged) is removed here.
+    let mut opened: Vec<Opened> = Vec::new();
     let n = ids.len();
     let mut next_id = ids.keys().next().copied().unwrap_or(expect_id);
     for (i, (&id, name)) in ids.iter().enumerate() {
@@ -199,27 +200,53 @@ pub(crate) fn recover(
             .map(file_len)
             .map_err(|e| io_err("map segment", &path, e))?;
         stats.bytes_scanned += file_len;
-        let header = match decode_segment_header(&map) {
-            Ok(h) => h,
-            Err(detail) => {
-                // A last segment whose creation was cut short (its header
-                // is synced before any frame is written, so nothing in it
-                // was ever acknowledged): remove it.
-                let rest_empty = map
-                    .get(SEGMENT_HEADER_LEN..)
-                    .is_none_or(|r| r.iter().all(|&x| x == 0));
-                if last && rest_empty {
-                    stats.dropped_bytes += nonzero_extent(&map, 0);
-                    drop(map);
-                    io.remove_file(&path)
-                        .map_err(|e| io_err("remove torn segment", &path, e))?;
-                    sync_dir(counters, io, dir)?;
-                    next_id = id;
-                    break;
-                }
-                return Err(corrupt(&path, 0, detail));
+        let header = decode_segment_header(&map);
+        if header.is_err() && last {
+            let rest_empty = map
+                .get(SEGMENT_HEADER_LEN..)
+                .is_none_or(|r| r.iter().all(|&x| x == 0));
+            if rest_empty {
+                stats.dropped_bytes += nonzero_extent(&map, 0);
+                drop(map);
+                io.remove_file(&path)
+                    .map_err(|e| io_err("remove torn segment", &path, e))?;
+                sync_dir(counters, io, dir)?;
+                next_id = id;
+                break;
             }
-        };
+        }
+        opened.push(Opened {
+            id,
+            path,
+            file,
+            file_len,
+            map,
+            header,
+            last,
+        });
+    }
+
+    // 2. Check every frame's CRC, segments in parallel: the expensive part
+    // of recovery, and independent per segment.
+    let scans = scan_all(&opened);
+
+    // 3. Apply the results in id order, with the same rules as before:
+    // damage in a sealed segment, or damage followed by a valid frame,
+    // fails the open; a torn tail of the last segment is cut.
+    let mut index = Index::new();
+    let mut segments = Vec::new();
+    let mut next_base: Option<u64> = None;
+    for (o, scan) in opened.into_iter().zip(scans) {
+        let Opened {
+            id,
+            path,
+            file,
+            file_len,
+            map,
+            header,
+            last,
+        } = o;
+        let header = header.map_err(|detail| corrupt(&path, 0, detail))?;
         if header.id != id {
             return Err(corrupt(
                 &path,
@@ -239,23 +266,23 @@ pub(crate) fn recover(
                 ),
             ));
         }
-        // Scan frames.
-        let mut pos = SEGMENT_HEADER_LEN;
+        for (pos, h) in &scan.frames {
+            push(
+                &mut index,
+                &trim,
+                &path,
+                *pos as u64,
+                id,
+                h.len,
+                h.count,
+                h.stream,
+                h.first,
+            )?;
+            stats.records += u64::from(h.count);
+        }
+        let pos = scan.end;
         let mut torn = false;
-        loop {
-            let fault = match check_frame(&map[pos..]) {
-                Ok(h) => {
-                    push(
-                        &mut index, &trim, &path, pos as u64, id, h.len, h.count, h.stream, h.first,
-                    )?;
-                    stats.records += u64::from(h.count);
-                    pos += h.len as usize;
-                    continue;
-                }
-                Err(FrameFault::Zero) if map[pos..].iter().all(|&x| x == 0) => break,
-                Err(FrameFault::Zero) => "zeros followed by data".to_owned(),
-                Err(FrameFault::Incomplete(d) | FrameFault::Bad(d)) => d,
-            };
+        if let Some(fault) = scan.fault {
             if !last {
                 return Err(corrupt(
                     &path,
@@ -274,7 +301,6 @@ pub(crate) fn recover(
             }
             stats.dropped_bytes += nonzero_extent(&map, pos);
             torn = true;
-            break;
         }
         let len = pos as u64;
         next_base = Some(header.base + (len - SEGMENT_HEADER_LEN as u64));
@@ -322,6 +348,95 @@ pub(crate) fn recover(
         index,
         trim,
         stats,
+    })
+}
+
+/// A segment opened and mapped for recovery, its header not yet judged.
+struct Opened {
+    id: u64,
+    path: std::path::PathBuf,
+    file: Arc<dyn IoFile>,
+    file_len: u64,
+    map: Mapped,
+    header: Result<super::format::SegmentHeader, String>,
+    last: bool,
+}
+
+/// The frames of one segment up to the first one that is not valid.
+#[derive(Default)]
+struct Scan {
+    /// Position and header of each valid frame, in order.
+    frames: Vec<(usize, super::format::FrameHeader)>,
+    /// Where the valid frames end.
+    end: usize,
+    /// Why scanning stopped before the end of the file (`None`: a clean
+    /// end, only zeros after `end`).
+    fault: Option<String>,
+}
+
+/// Checks the frames of one segment (pure: no I/O besides reading the map).
+fn scan_segment(map: &[u8]) -> Scan {
+    let mut scan = Scan {
+        end: SEGMENT_HEADER_LEN,
+        ..Scan::default()
+    };
+    loop {
+        let pos = scan.end;
+        let rest = map.get(pos..).unwrap_or_default();
+        match check_frame(rest) {
+            Ok(h) => {
+                scan.end += h.len as usize;
+                scan.frames.push((pos, h));
+            }
+            Err(FrameFault::Zero) if rest.iter().all(|&x| x == 0) => return scan,
+            Err(FrameFault::Zero) => {
+                scan.fault = Some("zeros followed by data".to_owned());
+                return scan;
+            }
+            Err(FrameFault::Incomplete(d) | FrameFault::Bad(d)) => {
+                scan.fault = Some(d);
+                return scan;
+            }
+        }
+    }
+}
+
+/// Scans every segment whose header decoded, spread over the machine's
+/// cores; results come back in segment order.
+fn scan_all(opened: &[Opened]) -> Vec<Scan> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(opened.len().max(1));
+    let scan_one = |o: &Opened| {
+        if o.header.is_ok() {
+            scan_segment(&o.map)
+        } else {
+            Scan::default()
+        }
+    };
+    if threads <= 1 {
+        return opened.iter().map(scan_one).collect();
+    }
+    let chunk = opened.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = opened
+            .chunks(chunk)
+            .map(|part| {
+                (
+                    part,
+                    scope.spawn(move || part.iter().map(scan_one).collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(part, h)| match h.join() {
+                Ok(scans) => scans,
+                // A scan thread that could not finish (it cannot panic by
+                // design): scan its part here, keeping the results aligned.
+                Err(_) => part.iter().map(scan_one).collect(),
+            })
+            .collect()
     })
 }
 
