@@ -42,9 +42,6 @@ pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
     }
     for l in &loaded {
         check_filters(l, args)?;
-        for v in &l.variants {
-            engine::check_supported(v).map_err(|e| CliError::Usage(e.to_string()))?;
-        }
     }
 
     let interrupt = Arc::new(AtomicBool::new(false));

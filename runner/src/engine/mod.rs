@@ -88,44 +88,6 @@ pub enum EngineError {
     /// A payload could not be prepared.
     #[error(transparent)]
     Payload(#[from] pools::PoolError),
-    /// This build cannot run the phase.
-    #[error("phase `{phase}`: {detail}")]
-    Unsupported {
-        /// Phase name.
-        phase: String,
-        /// Why.
-        detail: String,
-    },
-}
-
-/// Opens the store a target names — the one `match` over store kinds.
-pub fn open_store(target: &Target, dir: &Path) -> Result<Box<dyn store::Store>, StoreError> {
-    store::open(&target.kind, dir)
-}
-
-/// Refuses, before any I/O, a phase this build cannot run: simulated power
-/// loss needs the wal's I/O seam, so `restart: power-loss` runs on `wal`
-/// targets only (validation reports the same; this guards library callers).
-pub fn check_supported(scenario: &Scenario) -> Result<(), EngineError> {
-    for ph in &scenario.phases {
-        if let Some(r) = &ph.restart
-            && r.kind == RestartKind::PowerLoss
-            && let Some(t) = scenario
-                .targets
-                .iter()
-                .find(|t| !matches!(t.kind, crate::scenario::model::TargetKind::Wal(_)))
-        {
-            return Err(EngineError::Unsupported {
-                phase: ph.name.clone(),
-                detail: format!(
-                    "`restart: power-loss` needs the wal's I/O layer; target `{}` is {}",
-                    t.name,
-                    t.kind.name()
-                ),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// True for the restarts `crash` orchestrates (crash, power loss).
@@ -272,7 +234,7 @@ async fn run_target(
         source,
     };
     let mut store: Arc<Box<dyn store::Store>> =
-        Arc::new(open_store(target, dir).map_err(|e| store_err("", e))?);
+        Arc::new(store::open(&target.kind, dir).map_err(|e| store_err("", e))?);
     if let Some(v) = report.variants.last_mut() {
         v.targets.push(TargetReport {
             name: target.name.clone(),
@@ -334,7 +296,7 @@ async fn run_target(
             }
             result
         } else {
-            run_phase(scenario, target, ph, pools, &store, opts, &label, observer).await
+            run_phase(target, ph, pools, &store, opts, &label, observer).await
         };
         match result {
             Ok(Some(mut phase_report)) => {
@@ -354,7 +316,9 @@ async fn run_target(
                     };
                     only.close().map_err(|e| store_err(&ph.name, e))?;
                     let t0 = Instant::now();
-                    store = Arc::new(open_store(target, dir).map_err(|e| store_err(&ph.name, e))?);
+                    store = Arc::new(
+                        store::open(&target.kind, dir).map_err(|e| store_err(&ph.name, e))?,
+                    );
                     phase_report
                         .metrics
                         .insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
@@ -416,12 +380,7 @@ fn current_target(report: &mut RunReport) -> &mut TargetReport {
 
 /// Runs one phase on a blocking thread, ending it at its deadline or on
 /// interrupt. `Ok(None)` means it was interrupted.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the phase context is exactly these parts"
-)]
 async fn run_phase(
-    scenario: &Scenario,
     target: &Target,
     ph: &Phase,
     pools: &Arc<pools::Pools>,
@@ -430,7 +389,6 @@ async fn run_phase(
     label: &str,
     observer: &mut dyn Observer,
 ) -> Result<Option<crate::metrics::report::PhaseReport>, StoreError> {
-    let _ = scenario;
     let control = Arc::new(worker::Control::default());
     let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
         (0..phase::worker_count(ph))

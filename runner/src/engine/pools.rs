@@ -140,9 +140,6 @@ impl Pools {
 
     /// The pool of `payload` for batches of `batch` records (puts use 1).
     pub fn get(&self, payload: &str, batch: usize) -> Option<&PayloadSource> {
-        self.map
-            .get(&(payload.to_owned(), batch))
-            .or_else(|| self.map.get(&(payload.to_owned(), 1)))
-            .map(Arc::as_ref)
+        self.map.get(&(payload.to_owned(), batch)).map(Arc::as_ref)
     }
 }

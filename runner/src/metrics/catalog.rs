@@ -106,6 +106,21 @@ pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
     ("disk_write_bytes", MetricUnit::Bytes),
 ];
 
+/// The unit of a phase-level metric name (`duration`, `reopen.duration`,
+/// `lost_records`, …); `None` for names no phase reports.
+pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
+    [
+        PHASE_METRICS,
+        RESTART_METRICS,
+        CRASH_METRICS,
+        POWER_LOSS_METRICS,
+    ]
+    .iter()
+    .flat_map(|list| list.iter())
+    .find(|(n, _)| *n == name)
+    .map(|(_, u)| *u)
+}
+
 /// The unit of a per-actor metric name (`p99`, `service.p99`, `records`).
 pub fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
     let base = name.strip_prefix("service.").unwrap_or(name);

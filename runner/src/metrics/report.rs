@@ -354,13 +354,8 @@ impl RunReport {
                         MetricUnit::Nanos,
                     );
                     for (k, val) in &p.metrics {
-                        let unit = if k.contains("duration") || k.starts_with("reopen.") {
-                            MetricUnit::Nanos
-                        } else if k.ends_with("bytes") {
-                            MetricUnit::Bytes
-                        } else {
-                            MetricUnit::Count
-                        };
+                        let unit =
+                            super::catalog::phase_metric_unit(k).unwrap_or(MetricUnit::Count);
                         push(&p.name, "", k, *val, unit);
                     }
                     for a in &p.actors {

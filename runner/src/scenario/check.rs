@@ -228,24 +228,18 @@ fn convert(
             out.push(d);
         }
         ValidationErrorKind::Minimum { limit }
-        | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            let strict = matches!(err.kind(), ValidationErrorKind::ExclusiveMinimum { .. });
-            let mut d = src.diagnostic(span, &path, format!("`{}` is too small", last_name(&path)));
-            d.expected = Some(format!(
-                "a value {} {limit}",
-                if strict { ">" } else { ">=" }
-            ));
-            d.found = Some(describe(instance));
-            out.push(d);
-        }
-        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit }
+        | ValidationErrorKind::Maximum { limit }
         | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            let strict = matches!(err.kind(), ValidationErrorKind::ExclusiveMaximum { .. });
-            let mut d = src.diagnostic(span, &path, format!("`{}` is too large", last_name(&path)));
-            d.expected = Some(format!(
-                "a value {} {limit}",
-                if strict { "<" } else { "<=" }
-            ));
+            let (word, op) = match err.kind() {
+                ValidationErrorKind::Minimum { .. } => ("small", ">="),
+                ValidationErrorKind::ExclusiveMinimum { .. } => ("small", ">"),
+                ValidationErrorKind::Maximum { .. } => ("large", "<="),
+                _ => ("large", "<"),
+            };
+            let mut d =
+                src.diagnostic(span, &path, format!("`{}` is too {word}", last_name(&path)));
+            d.expected = Some(format!("a value {op} {limit}"));
             d.found = Some(describe(instance));
             out.push(d);
         }
