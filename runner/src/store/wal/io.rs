@@ -94,6 +94,19 @@ pub(crate) fn write_all_at(f: &dyn IoFile, mut buf: &[u8], mut pos: u64) -> io::
     Ok(())
 }
 
+/// Writes zeros over bytes `from..to` (allocating and writing the blocks,
+/// unlike `set_len`, which leaves a hole).
+pub(crate) fn write_zeros(f: &dyn IoFile, mut from: u64, to: u64) -> io::Result<()> {
+    const CHUNK: usize = 1 << 20;
+    let zeros = vec![0u8; CHUNK.min(usize::try_from(to.saturating_sub(from)).unwrap_or(CHUNK))];
+    while from < to {
+        let n = usize::try_from(to - from).map_or(zeros.len(), |n| n.min(zeros.len()));
+        write_all_at(f, &zeros[..n], from)?;
+        from += n as u64;
+    }
+    Ok(())
+}
+
 /// Reads exactly `buf.len()` bytes at `pos`.
 pub(crate) fn read_exact_at(f: &dyn IoFile, mut buf: &mut [u8], mut pos: u64) -> io::Result<()> {
     while !buf.is_empty() {

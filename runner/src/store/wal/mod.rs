@@ -10,6 +10,7 @@
 //! | `format` | on-disk layout (documented as tables) and checksums |
 //! | `segment` | segment handles, sealed-segment memory maps (the only `unsafe`) |
 //! | `writer` | options, sync policies, roll and seal, group commit, poisoning |
+//! | `prepare` | preallocation: zero-filled segment files made ahead of need |
 //! | `recovery` | open-time scan: ordered ids, torn tails, damage, index rebuild |
 //! | `index` | the per-stream offset → (segment, position) index |
 //! | `trim` | persisted trim points and the lowest live segment |
@@ -20,6 +21,7 @@
 mod format;
 mod index;
 pub(crate) mod io;
+mod prepare;
 mod recovery;
 mod segment;
 mod session;
@@ -41,7 +43,8 @@ use self::io::{Io, RealIo};
 use self::segment::Segment;
 use self::stats::{Counters, RecoveryStats};
 use self::trim::TrimState;
-use self::writer::{GroupCommit, SyncTarget, Writer, create_segment, io_err};
+use self::prepare::Preparer;
+use self::writer::{GroupCommit, SyncTarget, Writer, create_segment, install_prepared, io_err};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
 
 /// The `wal` store: a durable, segmented write-ahead log in one directory.
@@ -73,6 +76,8 @@ pub(crate) struct Shared {
     pub(crate) segments: RwLock<BTreeMap<u64, Arc<Segment>>>,
     /// Serialises trims and holds the persisted trim state.
     pub(crate) trim_state: Mutex<TrimState>,
+    /// The preallocation thread, when `preallocate` is on.
+    pub(crate) prep: Option<Preparer>,
     /// Set (once) by the first failed fsync or write.
     pub(crate) poison: OnceLock<String>,
     pub(crate) counters: Counters,
@@ -130,6 +135,11 @@ impl WalStore {
         let lock = io.lock_dir(dir).map_err(|e| io_err("lock", dir, e))?;
         let counters = Counters::default();
         let rec = recovery::recover(io.as_ref(), dir, opts, &counters)?;
+        let prep = if opts.preallocate {
+            Some(Preparer::start(Arc::clone(&io), dir, opts.segment_size)?)
+        } else {
+            None
+        };
         let mut segments = BTreeMap::new();
         let mut active = None;
         for s in rec.segments {
@@ -143,14 +153,19 @@ impl WalStore {
         let (active, pos, base) = match active {
             Some(a) => a,
             None => {
-                let seg = create_segment(
-                    io.as_ref(),
-                    dir,
-                    opts,
-                    &counters,
-                    rec.next_id,
-                    rec.next_base,
-                )?;
+                let seg = match &prep {
+                    Some(p) => install_prepared(
+                        io.as_ref(),
+                        dir,
+                        &counters,
+                        p,
+                        rec.next_id,
+                        rec.next_base,
+                    )?,
+                    None => {
+                        create_segment(io.as_ref(), dir, &counters, rec.next_id, rec.next_base)?
+                    }
+                };
                 segments.insert(seg.id, Arc::clone(&seg));
                 (seg, format::SEGMENT_HEADER_LEN as u64, rec.next_base)
             }
@@ -174,6 +189,7 @@ impl WalStore {
                 index: RwLock::new(rec.index),
                 segments: RwLock::new(segments),
                 trim_state: Mutex::new(rec.trim),
+                prep,
                 poison: OnceLock::new(),
                 counters,
                 recovery: rec.stats,
@@ -245,7 +261,13 @@ impl Store for WalStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .counts;
-        stats::snapshot(&self.shared.counters, counts, self.shared.recovery)
+        let prepared = self.shared.prep.as_ref().map(Preparer::counts);
+        stats::snapshot(
+            &self.shared.counters,
+            counts,
+            self.shared.recovery,
+            prepared.unwrap_or_default(),
+        )
     }
 
     /// Makes everything written durable (under every sync policy), then

@@ -33,9 +33,10 @@ use super::format::{
     decode_segment_header, read_u32,
 };
 use super::index::{BatchLoc, Index, StreamIndex};
-use super::io::{Io, IoFile, OpenMode};
+use super::io::{Io, IoFile, OpenMode, write_zeros};
 use super::segment::{Mapped, file_name, parse_file_name};
 use super::stats::{Counters, RecoveryStats};
+use super::prepare::PREPARED_TMP;
 use super::trim::{TRIM_TMP, TrimState};
 use super::writer::{WalOptions, io_err, sync_dir, sync_file};
 use crate::store::api::StoreError;
@@ -111,8 +112,9 @@ pub(crate) fn recover(
         .map_err(|e| io_err("list directory", dir, e))?;
     let mut ids: BTreeMap<u64, String> = BTreeMap::new();
     for name in names {
-        if name == TRIM_TMP {
-            // A trim-file update that never got renamed into place.
+        if name == TRIM_TMP || name == PREPARED_TMP {
+            // A trim-file update that never got renamed into place, or a
+            // preallocated file no segment was made of.
             let p = dir.join(&name);
             io.remove_file(&p).map_err(|e| io_err("remove", &p, e))?;
             continue;
@@ -306,17 +308,20 @@ pub(crate) fn recover(
         next_base = Some(header.base + (len - SEGMENT_HEADER_LEN as u64));
         next_id = id + 1;
         if last {
+            let torn_end = len + if torn { nonzero_extent(&map, pos) } else { 0 };
             drop(map);
-            // Cut the torn tail (or tidy trailing zeros when not
-            // preallocating); then make everything recovered durable, so the
-            // log is durable up to its recovered end.
-            if file_len > len && (torn || !opts.preallocate) {
+            // Cut the torn tail and make everything recovered durable, so
+            // the log is durable up to its recovered end. Preallocating,
+            // zero the torn bytes in place and write zeros up to the
+            // segment size instead (written blocks keep syncs data-only);
+            // otherwise truncate, tidying trailing zeros too.
+            if opts.preallocate {
+                write_zeros(file.as_ref(), len, torn_end)
+                    .and_then(|()| write_zeros(file.as_ref(), file_len, opts.segment_size))
+                    .map_err(|e| io_err("zero torn tail", &path, e))?;
+            } else if file_len > len {
                 file.set_len(len)
                     .map_err(|e| io_err("truncate torn tail", &path, e))?;
-                if opts.preallocate {
-                    file.set_len(opts.segment_size.max(len))
-                        .map_err(|e| io_err("preallocate", &path, e))?;
-                }
             }
             sync_file(counters, file.as_ref(), &path)?;
             segments.push(RecoveredSegment {

@@ -67,7 +67,7 @@ impl WalSession {
         sh.check_poison()?;
         let flen = self.frame.len() as u64;
         if w.pos + flen > sh.opts.segment_size {
-            match w.roll(sh.io.as_ref(), &sh.dir, &sh.opts, &sh.counters) {
+            match w.roll(sh.io.as_ref(), &sh.dir, &sh.counters, sh.prep.as_ref()) {
                 Ok(seg) => {
                     sh.segments
                         .write()

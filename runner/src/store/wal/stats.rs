@@ -63,6 +63,16 @@ pub const STATS: &[StatDesc] = &[
         help: "segments unlinked by trims",
     },
     StatDesc {
+        name: "segments_preallocated",
+        unit: StatUnit::Count,
+        help: "segment files zero-filled and synced ahead of need (preallocate)",
+    },
+    StatDesc {
+        name: "preallocate_waits",
+        unit: StatUnit::Count,
+        help: "segment rolls that waited for the preallocation thread",
+    },
+    StatDesc {
         name: "recovery_bytes_scanned",
         unit: StatUnit::Bytes,
         help: "segment bytes scanned by recovery on open",
@@ -136,7 +146,13 @@ pub(crate) struct RecoveryStats {
 }
 
 /// A snapshot with every name in [`STATS`].
-pub(crate) fn snapshot(c: &Counters, w: WriteCounts, r: RecoveryStats) -> StoreStats {
+/// `prepared`: (segments preallocated, rolls that waited for one).
+pub(crate) fn snapshot(
+    c: &Counters,
+    w: WriteCounts,
+    r: RecoveryStats,
+    prepared: (u64, u64),
+) -> StoreStats {
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
     let commits = get(&c.commit_fsyncs);
     let values: BTreeMap<String, f64> = [
@@ -157,6 +173,8 @@ pub(crate) fn snapshot(c: &Counters, w: WriteCounts, r: RecoveryStats) -> StoreS
         ("segments_created", get(&c.segments_created)),
         ("segments_sealed", get(&c.segments_sealed)),
         ("segments_deleted", get(&c.segments_deleted)),
+        ("segments_preallocated", prepared.0 as f64),
+        ("preallocate_waits", prepared.1 as f64),
         ("recovery_bytes_scanned", r.bytes_scanned as f64),
         ("recovery_records", r.records as f64),
         ("recovery_dropped_bytes", r.dropped_bytes as f64),
@@ -181,6 +199,7 @@ mod tests {
             &Counters::default(),
             WriteCounts::default(),
             RecoveryStats::default(),
+            (0, 0),
         );
         let mut want: Vec<&str> = STATS.iter().map(|d| d.name).collect();
         want.sort_unstable();
@@ -194,7 +213,7 @@ mod tests {
         c.commit(10);
         c.commit(30);
         c.commit(30);
-        let s = snapshot(&c, WriteCounts::default(), RecoveryStats::default());
+        let s = snapshot(&c, WriteCounts::default(), RecoveryStats::default(), (0, 0));
         assert_eq!(s.values["group_commit_records"], 10.0);
     }
 }

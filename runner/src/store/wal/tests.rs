@@ -886,15 +886,73 @@ fn short_writes_are_completed() {
 
 #[test]
 fn power_loss_under_always_loses_nothing_acknowledged() {
-    let fs = SimFs::new();
-    let o = opts(1024, WalSync::Always);
-    let store = open_sim(&fs, &o).expect("open");
+    for preallocate in [false, true] {
+        let fs = SimFs::new();
+        let o = WalOptions {
+            preallocate,
+            ..opts(1024, WalSync::Always)
+        };
+        let store = open_sim(&fs, &o).expect("open");
+        let mut s = store.session().expect("session");
+        let tails = fill(s.as_mut(), 100);
+        fs.power_loss();
+        drop(s);
+        drop(store);
+        let store = open_sim(&fs, &o).expect("reopen");
+        assert_eq!(
+            verify(store.session().expect("s").as_mut(), 3),
+            tails,
+            "preallocate: {preallocate}"
+        );
+    }
+}
+
+#[test]
+fn preallocated_segments_on_disk_are_zero_filled_ahead_and_sealed_to_their_frames() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = WalOptions {
+        preallocate: true,
+        ..opts(16 << 10, WalSync::Always)
+    };
+    let store = WalStore::open(tmp.path(), &o).expect("open");
     let mut s = store.session().expect("session");
-    let tails = fill(s.as_mut(), 100);
-    fs.power_loss();
+    let tails = fill(s.as_mut(), 600);
+    assert!(stat(&store, "segments_created") >= 3.0, "the log rolled");
+    assert!(
+        stat(&store, "segments_preallocated") >= stat(&store, "segments_created"),
+        "every segment came from the preparer"
+    );
     drop(s);
-    drop(store);
-    let store = open_sim(&fs, &o).expect("reopen");
+    Box::new(store).close().expect("close");
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.ends_with(".tmp")),
+        "a closed log holds no prepared file: {names:?}"
+    );
+    let mut segs: Vec<PathBuf> = names
+        .iter()
+        .filter(|n| n.ends_with(".wal"))
+        .map(|n| tmp.path().join(n))
+        .collect();
+    segs.sort();
+    let (last, sealed) = segs.split_last().expect("segments");
+    for p in sealed {
+        let b = std::fs::read(p).expect("read");
+        assert_eq!(
+            frame_ends(&b).last().copied(),
+            Some(b.len()),
+            "sealed {p:?} ends at its last frame"
+        );
+    }
+    assert_eq!(
+        std::fs::metadata(last).expect("stat").len(),
+        16 << 10,
+        "the active segment keeps its written zeros"
+    );
+    let store = WalStore::open(tmp.path(), &o).expect("reopen");
     assert_eq!(verify(store.session().expect("s").as_mut(), 3), tails);
 }
 
@@ -1011,13 +1069,17 @@ const KILL_CHILD_ENV: &str = "LOADLINE_WAL_KILL_CHILD";
 /// Crash cycles per sync policy (default 100, as CI runs it; `LOADLINE_WAL_KILL_CYCLES=1000` for a soak run).
 const KILL_CYCLES_ENV: &str = "LOADLINE_WAL_KILL_CYCLES";
 
+/// The options of a kill -9 policy: `always`, `batch`, or `preallocated`
+/// (`always` writing into segments the preallocation thread zero-filled).
 fn policy_opts(name: &str) -> WalOptions {
-    let sync = if name == "always" {
-        WalSync::Always
-    } else {
-        WalSync::Batch
-    };
-    opts(64 << 10, sync)
+    match name {
+        "always" => opts(64 << 10, WalSync::Always),
+        "preallocated" => WalOptions {
+            preallocate: true,
+            ..opts(64 << 10, WalSync::Always)
+        },
+        _ => opts(64 << 10, WalSync::Batch),
+    }
 }
 
 /// The writer half of the kill -9 test: appends to four streams and prints
@@ -1061,7 +1123,7 @@ fn kill9_loop_loses_no_acknowledged_record() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
     let exe = std::env::current_exe().expect("test binary");
-    for policy in ["always", "batch"] {
+    for policy in ["always", "batch", "preallocated"] {
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut acked = [0u64; 4];
         let mut total_acks = 0u64;

@@ -21,11 +21,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::format::{SEGMENT_HEADER_LEN, SegmentHeader, encode_segment_header};
 use super::io::{Io, IoFile, OpenMode, write_all_at};
+use super::prepare::Preparer;
 use super::segment::{Segment, file_name};
 use super::stats::{Counters, WriteCounts};
 use crate::store::api::{Offset, StoreError};
@@ -55,8 +56,10 @@ pub struct WalOptions {
     pub sync: WalSync,
     /// The group-commit window of [`WalSync::Batch`].
     pub sync_interval: Duration,
-    /// Extend each new segment to `segment_size` up front (zeros, which
-    /// recovery reads as a clean end), so appends do not grow the file.
+    /// Write each segment full of zeros (and sync it) before it is used, in
+    /// a background thread, so synced appends overwrite written blocks and
+    /// `fdatasync` flushes data only, with no size or extent change to
+    /// journal. Zeros after the last frame are a clean end to recovery.
     pub preallocate: bool,
 }
 
@@ -103,11 +106,10 @@ pub(crate) fn sync_dir(c: &Counters, io: &dyn Io, dir: &Path) -> Result<(), Stor
 }
 
 /// Creates segment `id` starting at log position `base`: header written,
-/// optionally preallocated, file and directory fsynced.
+/// file and directory fsynced.
 pub(crate) fn create_segment(
     io: &dyn Io,
     dir: &Path,
-    opts: &WalOptions,
     c: &Counters,
     id: u64,
     base: u64,
@@ -122,11 +124,37 @@ pub(crate) fn create_segment(
         0,
     )
     .map_err(|e| io_err("write segment header", &path, e))?;
-    if opts.preallocate {
-        file.set_len(opts.segment_size)
-            .map_err(|e| io_err("preallocate", &path, e))?;
-    }
     sync_file(c, file.as_ref(), &path)?;
+    sync_dir(c, io, dir)?;
+    c.segments_created
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(Arc::new(Segment::new(id, dir, file)))
+}
+
+/// Makes segment `id` (starting at log position `base`) out of the
+/// preparer's zero-filled file: header written and synced, renamed to its
+/// segment name, directory fsynced — the same guarantees as
+/// [`create_segment`], without writing the file on the append path.
+pub(crate) fn install_prepared(
+    io: &dyn Io,
+    dir: &Path,
+    c: &Counters,
+    prep: &Preparer,
+    id: u64,
+    base: u64,
+) -> Result<Arc<Segment>, StoreError> {
+    let (file, tmp) = prep.take()?;
+    let path = dir.join(file_name(id));
+    write_all_at(
+        file.as_ref(),
+        &encode_segment_header(SegmentHeader { id, base }),
+        0,
+    )
+    .map_err(|e| io_err("write segment header", tmp, e))?;
+    sync_file(c, file.as_ref(), tmp)?;
+    io.rename(tmp, &path)
+        .map_err(|e| io_err("rename preallocated segment", &path, e))?;
+    prep.request();
     sync_dir(c, io, dir)?;
     c.segments_created
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -154,17 +182,18 @@ impl Writer {
         self.base + (self.pos - SEGMENT_HEADER_LEN as u64)
     }
 
-    /// Seals the active segment and makes a new one active. The caller
-    /// inserts the returned segment into the segment map.
+    /// Seals the active segment and makes a new one active (the prepared
+    /// file when preallocating). The caller inserts the returned segment
+    /// into the segment map.
     pub(crate) fn roll(
         &mut self,
         io: &dyn Io,
         dir: &Path,
-        opts: &WalOptions,
         c: &Counters,
+        prep: Option<&Preparer>,
     ) -> Result<Arc<Segment>, StoreError> {
         let old = Arc::clone(&self.active);
-        if opts.preallocate {
+        if prep.is_some() {
             old.file
                 .set_len(self.pos)
                 .map_err(|e| io_err("truncate sealed segment", &old.path, e))?;
@@ -179,7 +208,10 @@ impl Writer {
         c.segments_sealed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let base = self.end();
-        let new = create_segment(io, dir, opts, c, old.id + 1, base)?;
+        let new = match prep {
+            Some(p) => install_prepared(io, dir, c, p, old.id + 1, base)?,
+            None => create_segment(io, dir, c, old.id + 1, base)?,
+        };
         self.active = Arc::clone(&new);
         self.pos = SEGMENT_HEADER_LEN as u64;
         self.base = base;
@@ -204,6 +236,8 @@ struct CommitState {
     synced_to: u64,
     /// A leader is syncing (or waiting out the window).
     leader: bool,
+    /// The leader is gathering its group (waiting on `gather`).
+    gathering: bool,
     /// The target of every appender inside [`GroupCommit::wait`] (the
     /// leader included); those above `synced_to` still need a sync.
     waiting: Vec<u64>,
@@ -228,6 +262,7 @@ impl GroupCommit {
             state: Mutex::new(CommitState {
                 synced_to,
                 leader: false,
+                gathering: false,
                 waiting: Vec::new(),
             }),
             cv: Condvar::new(),
@@ -263,36 +298,45 @@ impl GroupCommit {
         counters: &Counters,
         capture: &dyn Fn() -> SyncTarget,
     ) -> Result<(), StoreError> {
-        {
-            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            st.waiting.push(target);
-            self.gather.notify_all();
-        }
-        let result = self.wait_inner(target, window, poison, counters, capture);
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.waiting.push(target);
+        // Wake a gathering leader only when its group is complete: one
+        // wake-up per group, not one per arrival.
+        if st.gathering && self.group_complete(&st) {
+            self.gather.notify_one();
+        }
+        let (mut st, result) = self.wait_locked(st, target, window, poison, counters, capture);
         if let Some(i) = st.waiting.iter().position(|t| *t == target) {
             st.waiting.swap_remove(i);
         }
         result
     }
 
-    fn wait_inner(
-        &self,
+    /// Every live writing session is waiting for a sync not yet done.
+    fn group_complete(&self, st: &CommitState) -> bool {
+        let writers = self
+            .writers
+            .load(std::sync::atomic::Ordering::Acquire)
+            .max(1);
+        st.waiting.iter().filter(|t| **t > st.synced_to).count() >= writers
+    }
+
+    fn wait_locked<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, CommitState>,
         target: u64,
         window: Option<Duration>,
         poison: &OnceLock<String>,
         counters: &Counters,
         capture: &dyn Fn() -> SyncTarget,
-    ) -> Result<(), StoreError> {
-        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+    ) -> (MutexGuard<'a, CommitState>, Result<(), StoreError>) {
         loop {
             if st.synced_to >= target {
-                return Ok(());
+                return (st, Ok(()));
             }
             if let Some(cause) = poison.get() {
-                return Err(StoreError::Poisoned {
-                    cause: cause.clone(),
-                });
+                let cause = cause.clone();
+                return (st, Err(StoreError::Poisoned { cause }));
             }
             if st.leader {
                 st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
@@ -302,15 +346,11 @@ impl GroupCommit {
             if let Some(w) = window.filter(|w| !w.is_zero()) {
                 // Gather: wait for every writing session to be waiting too
                 // (a full group), but never longer than the window.
-                let deadline = std::time::Instant::now() + w;
-                loop {
-                    let writers = self
-                        .writers
-                        .load(std::sync::atomic::Ordering::Acquire)
-                        .max(1);
-                    let now = std::time::Instant::now();
-                    let uncovered = st.waiting.iter().filter(|t| **t > st.synced_to).count();
-                    if uncovered >= writers || now >= deadline || poison.get().is_some() {
+                let deadline = Instant::now() + w;
+                st.gathering = true;
+                while !self.group_complete(&st) && poison.get().is_none() {
+                    let now = Instant::now();
+                    if now >= deadline {
                         break;
                     }
                     st = self
@@ -319,22 +359,22 @@ impl GroupCommit {
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
                 }
+                st.gathering = false;
             }
             drop(st);
             let t = capture();
             let result = sync_file(counters, t.file.as_ref(), &t.path);
             st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             st.leader = false;
+            self.cv.notify_all();
             match result {
                 Ok(()) => {
                     counters.commit(t.records);
                     st.synced_to = st.synced_to.max(t.end);
-                    self.cv.notify_all();
                 }
                 Err(e) => {
                     let _ = poison.set(e.to_string());
-                    self.cv.notify_all();
-                    return Err(e);
+                    return (st, Err(e));
                 }
             }
         }

@@ -1,0 +1,218 @@
+//! Segment preallocation (`preallocate: true`): segment files zero-filled
+//! and synced *ahead of need* by a background thread, so the append path
+//! never waits for one.
+//!
+//! Why zeros are written rather than a size set: `fdatasync` after an
+//! append that grows a file, or that lands in a sparse or `fallocate`d
+//! (unwritten) extent, must also commit the file's metadata (its size, its
+//! block allocation, the written/unwritten extent state) through the
+//! file-system journal. Blocks that already hold written zeros need none of
+//! that: the sync flushes the data pages only. On ext4 here that is the
+//! difference between ~240 µs (growing file), ~175 µs (fallocated, fio's
+//! default layout) and ~105 µs (written) per 4 KiB `write` + `fdatasync`.
+//! The cost is writing each segment twice (zeros, then frames); it is paid
+//! off the append path, by this thread.
+//!
+//! The file is prepared under the temporary name [`PREPARED_TMP`], which
+//! recovery deletes; the writer takes it on roll, writes the segment header,
+//! syncs it, renames it to its segment name and syncs the directory, so the
+//! rules of segment creation (header and directory entry durable before any
+//! frame) hold unchanged. Zeros past the last frame are a clean end to
+//! recovery.
+//!
+//! It owns the thread and the temporary file only, not segment creation
+//! (see `writer`).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use super::io::{Io, IoFile, OpenMode, write_zeros};
+use super::writer::io_err;
+use crate::store::api::StoreError;
+
+/// The name a segment file has while it is prepared.
+pub(crate) const PREPARED_TMP: &str = "prepared.wal.tmp";
+
+/// The background preparer of one store.
+#[derive(Debug)]
+pub(crate) struct Preparer {
+    shared: Arc<PrepShared>,
+    path: PathBuf,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct PrepShared {
+    state: Mutex<PrepState>,
+    cv: Condvar,
+    /// Segment files prepared (zero-filled and synced).
+    prepared: AtomicU64,
+    /// Rolls that had to wait for the preparer.
+    waits: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct PrepState {
+    /// A prepared file, or the error preparing it.
+    ready: Option<Result<Arc<dyn IoFile>, StoreError>>,
+    /// The thread should prepare a file (none is ready or in progress).
+    wanted: bool,
+    /// The store is closing.
+    stop: bool,
+}
+
+fn lock(m: &Mutex<PrepState>) -> MutexGuard<'_, PrepState> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Preparer {
+    /// Starts the thread, which prepares the first file at once.
+    pub(crate) fn start(
+        io: Arc<dyn Io>,
+        dir: &Path,
+        segment_size: u64,
+    ) -> Result<Self, StoreError> {
+        let shared = Arc::new(PrepShared::default());
+        lock(&shared.state).wanted = true;
+        let path = dir.join(PREPARED_TMP);
+        let thread = {
+            let shared = Arc::clone(&shared);
+            let path = path.clone();
+            std::thread::Builder::new()
+                .name("wal-preallocate".to_owned())
+                .spawn(move || run(&shared, io.as_ref(), &path, segment_size))
+                .map_err(|e| io_err("start preallocation thread", dir, e))?
+        };
+        Ok(Self {
+            shared,
+            path,
+            thread: Some(thread),
+        })
+    }
+
+    /// The prepared file (waiting for it if it is still being written).
+    /// The caller must rename it away, then call [`Preparer::request`].
+    pub(crate) fn take(&self) -> Result<(Arc<dyn IoFile>, &Path), StoreError> {
+        let mut st = lock(&self.shared.state);
+        if st.ready.is_none() {
+            self.shared.waits.fetch_add(1, Ordering::Relaxed);
+        }
+        loop {
+            if let Some(r) = st.ready.take() {
+                return r.map(|f| (f, self.path.as_path()));
+            }
+            st = self
+                .shared
+                .cv
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Asks for the next file (after the taken one was renamed away).
+    pub(crate) fn request(&self) {
+        lock(&self.shared.state).wanted = true;
+        self.shared.cv.notify_all();
+    }
+
+    /// (files prepared, rolls that waited for one).
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.shared.prepared.load(Ordering::Relaxed),
+            self.shared.waits.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Drop for Preparer {
+    fn drop(&mut self) {
+        lock(&self.shared.state).stop = true;
+        self.shared.cv.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The thread: prepare a file whenever one is wanted, until stopped; then
+/// remove a prepared file nobody took, so a closed log holds segments only.
+fn run(shared: &PrepShared, io: &dyn Io, path: &Path, size: u64) {
+    loop {
+        {
+            let mut st = lock(&shared.state);
+            while !st.wanted && !st.stop {
+                st = shared.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
+            }
+            if st.stop {
+                if matches!(st.ready, Some(Ok(_))) {
+                    let _ = io.remove_file(path);
+                }
+                return;
+            }
+            st.wanted = false;
+        }
+        let result = prepare(io, path, size);
+        if result.is_ok() {
+            shared.prepared.fetch_add(1, Ordering::Relaxed);
+        }
+        lock(&shared.state).ready = Some(result);
+        shared.cv.notify_all();
+    }
+}
+
+/// Writes a file of `size` zeros at `path` and syncs it.
+fn prepare(io: &dyn Io, path: &Path, size: u64) -> Result<Arc<dyn IoFile>, StoreError> {
+    let file = io
+        .open(path, OpenMode::Truncate)
+        .map_err(|e| io_err("create preallocated segment", path, e))?;
+    write_zeros(file.as_ref(), 0, size).map_err(|e| io_err("preallocate", path, e))?;
+    file.sync_data()
+        .map_err(|e| io_err("fdatasync preallocated segment", path, e))?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::wal::io::{FaultyIo, SimFs};
+
+    fn sim() -> (SimFs, PathBuf) {
+        let fs = SimFs::new();
+        let dir = PathBuf::from("/log");
+        fs.create_dir_all(&dir).expect("mkdir");
+        (fs, dir)
+    }
+
+    #[test]
+    fn prepares_a_synced_zero_file_and_another_on_request() {
+        let (fs, dir) = sim();
+        let p = Preparer::start(Arc::new(fs.clone()), &dir, 4096).expect("start");
+        let (f, path) = p.take().expect("take");
+        assert_eq!(path, dir.join(PREPARED_TMP));
+        assert_eq!(f.len().expect("len"), 4096);
+        fs.rename(&dir.join(PREPARED_TMP), &dir.join("a")).expect("rename");
+        p.request();
+        let (f2, _) = p.take().expect("second");
+        assert_eq!(f2.len().expect("len"), 4096);
+        assert_eq!(p.counts().0, 2);
+        // Synced: a power loss keeps every byte of a prepared file.
+        fs.sync_dir(&dir).expect("sync dir");
+        fs.power_loss();
+        assert_eq!(fs.read(&dir.join("a")).expect("read"), vec![0; 4096]);
+        assert_eq!(fs.read(&dir.join(PREPARED_TMP)).expect("read"), vec![0; 4096]);
+    }
+
+    #[test]
+    fn a_failed_preparation_is_returned_by_take() {
+        let (fs, dir) = sim();
+        let faulty = FaultyIo::new(Arc::new(fs));
+        faulty.fail_write(1, libc::ENOSPC);
+        let p = Preparer::start(Arc::new(faulty), &dir, 4096).expect("start");
+        let e = p.take().expect_err("ENOSPC");
+        let text = e.to_string();
+        assert!(text.contains("preallocate"), "{text}");
+        assert!(text.contains(PREPARED_TMP), "{text}");
+    }
+}
