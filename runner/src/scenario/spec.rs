@@ -108,7 +108,7 @@ pub struct WalSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"1ms")]
     pub sync_interval: Option<HumanDuration>,
-    /// Preallocate each segment file to `segment_size` when it is created. Default `false`.
+    /// Zero-fill and sync each segment file to `segment_size` ahead of need, in a background thread, so synced appends overwrite written blocks and `fdatasync` flushes data only (no size or extent change to journal). Writes each segment twice; worth it for `sync: always` and `batch`. Default `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preallocate: Option<bool>,
 }

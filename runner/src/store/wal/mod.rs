@@ -40,10 +40,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use self::index::Index;
 use self::io::{Io, RealIo};
+use self::prepare::Preparer;
 use self::segment::Segment;
 use self::stats::{Counters, RecoveryStats};
 use self::trim::TrimState;
-use self::prepare::Preparer;
 use self::writer::{GroupCommit, SyncTarget, Writer, create_segment, install_prepared, io_err};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
 

@@ -192,7 +192,8 @@ mod tests {
         let (f, path) = p.take().expect("take");
         assert_eq!(path, dir.join(PREPARED_TMP));
         assert_eq!(f.len().expect("len"), 4096);
-        fs.rename(&dir.join(PREPARED_TMP), &dir.join("a")).expect("rename");
+        fs.rename(&dir.join(PREPARED_TMP), &dir.join("a"))
+            .expect("rename");
         p.request();
         let (f2, _) = p.take().expect("second");
         assert_eq!(f2.len().expect("len"), 4096);
@@ -201,7 +202,10 @@ mod tests {
         fs.sync_dir(&dir).expect("sync dir");
         fs.power_loss();
         assert_eq!(fs.read(&dir.join("a")).expect("read"), vec![0; 4096]);
-        assert_eq!(fs.read(&dir.join(PREPARED_TMP)).expect("read"), vec![0; 4096]);
+        assert_eq!(
+            fs.read(&dir.join(PREPARED_TMP)).expect("read"),
+            vec![0; 4096]
+        );
     }
 
     #[test]

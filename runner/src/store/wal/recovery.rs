@@ -34,9 +34,9 @@ use super::format::{
 };
 use super::index::{BatchLoc, Index, StreamIndex};
 use super::io::{Io, IoFile, OpenMode, write_zeros};
+use super::prepare::PREPARED_TMP;
 use super::segment::{Mapped, file_name, parse_file_name};
 use super::stats::{Counters, RecoveryStats};
-use super::prepare::PREPARED_TMP;
 use super::trim::{TRIM_TMP, TrimState};
 use super::writer::{WalOptions, io_err, sync_dir, sync_file};
 use crate::store::api::StoreError;
