@@ -4,8 +4,9 @@
 //! - **Roll**: a batch that does not fit the active segment's remaining
 //!   space seals it — truncate to the last frame, `fdatasync` (under every
 //!   policy, so only the last segment can ever hold a torn tail), map it —
-//!   and creates the next one, whose header and directory entry are fsynced
-//!   before anything in it is written, let alone acknowledged.
+//!   and creates the next one (or, with `preallocate`, takes the file the
+//!   `prepare` thread zero-filled), whose header and directory entry are
+//!   fsynced before anything in it is written, let alone acknowledged.
 //! - **Group commit** ([`GroupCommit`]): the first appender that needs a
 //!   sync becomes the leader; under `batch` it gathers: it waits until every
 //!   session that writes is waiting for durability too, or `sync_interval`
