@@ -9,6 +9,11 @@
 //! panics with a message that starts with the rule it found broken, so a
 //! failing store's test output says what to fix.
 //!
+//! [`crash_child_writer`] and [`check_kill9_durability`] are the two halves
+//! of the kill -9 check for persistent stores: a child process appends and
+//! reports what was acknowledged, the parent SIGKILLs it and checks the
+//! reopened store.
+//!
 //! It does not time or benchmark anything.
 
 use std::path::{Path, PathBuf};
@@ -150,6 +155,139 @@ pub fn check_kv_store(open: OpenFn<'_>, dir: &Path) {
     } else {
         must(store.close(), "close");
     }
+}
+
+/// The body the kill -9 check writes at (`stream`, `offset`): 100–399 bytes.
+fn crash_body(stream: u64, offset: Offset) -> Vec<u8> {
+    body(
+        stream,
+        offset,
+        100 + usize::try_from(offset % 300).unwrap_or(0),
+    )
+}
+
+/// The child half of the kill -9 check: opens the store in `dir`, appends
+/// batches of 1–4 records to four streams and prints `ack <stream> <first>
+/// <count>` after every acknowledged append, until it is killed. Call it
+/// from an `#[ignore]`d test that the parent's `spawn` re-executes.
+///
+/// # Panics
+///
+/// When the store fails to open or to append.
+pub fn crash_child_writer(open: OpenFn<'_>, dir: &Path) {
+    use std::io::Write as _;
+    let store = must(open(dir), "child open");
+    let mut s = must(store.session(), "session");
+    let mut out = std::io::stdout().lock();
+    for i in 0..1_000_000u64 {
+        let stream = i % 4;
+        let n = 1 + (i * 7) % 4;
+        let t = must(s.bounds(stream), "bounds").tail;
+        let bodies: Vec<Vec<u8>> = (t..t + n).map(|o| crash_body(stream, o)).collect();
+        let recs: Vec<Record<'_>> = bodies
+            .iter()
+            .zip(t..)
+            .map(|(b, o)| Record {
+                keys: Keys::Pair(stream, o),
+                body: b,
+            })
+            .collect();
+        let first = must(s.append(stream, &recs), "child append");
+        assert_eq!(first, t, "dense offsets: the child's append");
+        writeln!(out, "ack {stream} {first} {n}").expect("stdout");
+        out.flush().expect("flush");
+    }
+}
+
+/// The parent half of the kill -9 check, `cycles` times on one directory:
+/// `spawn` starts a child running [`crash_child_writer`] on `dir` (stdout
+/// piped); it is SIGKILLed after a varied number (1–60) of
+/// acknowledgements; then the store is reopened with `open` and every
+/// acknowledged record must be present and intact, each stream a prefix
+/// with no holes. Records that survived beyond the acknowledgements must
+/// survive later cycles too.
+///
+/// # Panics
+///
+/// On a lost, damaged or missing record, a failed reopen, or a child that
+/// ended before its kill.
+pub fn check_kill9_durability(
+    open: OpenFn<'_>,
+    dir: &Path,
+    cycles: u64,
+    spawn: &dyn Fn() -> std::process::Child,
+) {
+    use std::io::BufRead as _;
+    let mut acked = [0u64; 4];
+    let mut total_acks = 0u64;
+    for cycle in 0..cycles {
+        let mut child = spawn();
+        let stdout = child.stdout.take().expect("the child's stdout is piped");
+        let kill_after = 1 + (cycle * 37 + 11) % 60;
+        let mut seen = 0u64;
+        let mut killed = false;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let f: Vec<u64> = line
+                .strip_prefix("ack ")
+                .map(|r| r.split(' ').filter_map(|x| x.parse().ok()).collect())
+                .unwrap_or_default();
+            if let [stream, first, n] = f[..] {
+                let s = usize::try_from(stream).expect("small");
+                acked[s] = acked[s].max(first + n);
+                seen += 1;
+                total_acks += 1;
+            }
+            if seen >= kill_after && !killed {
+                child.kill().expect("SIGKILL");
+                killed = true;
+            }
+        }
+        let status = child.wait().expect("reap");
+        assert!(
+            killed,
+            "kill -9 cycle {cycle}: the child ended before the kill ({status})"
+        );
+        let store =
+            open(dir).unwrap_or_else(|e| panic!("kill -9 cycle {cycle}: reopen failed: {e}"));
+        let mut s = must(store.session(), "session");
+        let mut buf = ReadBuf::default();
+        for (stream, want) in acked.iter_mut().enumerate() {
+            let stream = stream as u64;
+            let tail = must(s.bounds(stream), "bounds").tail;
+            assert!(
+                tail >= *want,
+                "durability: kill -9 cycle {cycle}: stream {stream} lost acknowledged records (tail {tail}, acknowledged {want})"
+            );
+            let mut at = 0;
+            while at < tail {
+                let next = must(s.read(stream, at, 1 << 20, &mut buf), "read");
+                assert!(
+                    !buf.is_empty(),
+                    "durability: kill -9 cycle {cycle}: hole in stream {stream} at {at}"
+                );
+                for (i, r) in buf.records.iter().enumerate() {
+                    assert_eq!(
+                        (r.keys, buf.body(i)),
+                        (
+                            Keys::Pair(stream, r.offset),
+                            crash_body(stream, r.offset).as_slice()
+                        ),
+                        "durability: kill -9 cycle {cycle}: stream {stream} offset {} is damaged",
+                        r.offset
+                    );
+                }
+                at = next;
+            }
+            *want = tail;
+        }
+        drop(s);
+        must(store.close(), "close");
+    }
+    assert!(
+        total_acks >= cycles,
+        "kill -9: the children acknowledged appends"
+    );
 }
 
 /// The body the suite writes at (`stream`, `offset`): recognisable, of a

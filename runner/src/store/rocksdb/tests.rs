@@ -651,49 +651,21 @@ const KILL_CHILD_ENV: &str = "LOADLINE_ROCKSDB_KILL_CHILD";
 /// Crash cycles (default 50; a soak run may raise it).
 const KILL_CYCLES_ENV: &str = "LOADLINE_ROCKSDB_KILL_CYCLES";
 
-fn kill_body(stream: u64, offset: u64) -> Vec<u8> {
-    conformance::body(
-        stream,
-        offset,
-        100 + usize::try_from(offset % 300).unwrap_or(0),
-    )
-}
-
-/// The writer half of the kill -9 test: appends to four streams with
-/// `sync: true` and prints `ack <stream> <first> <count>` after every
-/// acknowledged append, until the parent kills it. Not a test of its own:
+/// The child half of [`kill9_loop_loses_no_acknowledged_append`] (the
+/// conformance suite's crash writer, `sync: true`). Not a test of its own:
 /// it only runs when spawned.
 #[test]
 #[ignore = "child process of kill9_loop_loses_no_acknowledged_append; runs only when spawned by it"]
 fn kill9_child_writer() {
-    use std::io::Write as _;
     let dir = std::env::var(KILL_CHILD_ENV).expect("spawned by the kill -9 test");
-    let store = RocksdbStore::open(Path::new(&dir), &cfg(true)).expect("child open");
-    let mut s = store.session().expect("session");
-    let mut out = std::io::stdout().lock();
-    for i in 0..1_000_000u64 {
-        let stream = i % 4;
-        let n = 1 + (i * 7) % 4;
-        let t = s.bounds(stream).expect("bounds").tail;
-        let bodies: Vec<Vec<u8>> = (t..t + n).map(|o| kill_body(stream, o)).collect();
-        let recs: Vec<Record<'_>> = bodies
-            .iter()
-            .zip(t..)
-            .map(|(b, o)| Record {
-                keys: Keys::Pair(stream, o),
-                body: b,
-            })
-            .collect();
-        let first = s.append(stream, &recs).expect("child append");
-        assert_eq!(first, t);
-        writeln!(out, "ack {stream} {first} {n}").expect("stdout");
-        out.flush().expect("flush");
-    }
+    conformance::crash_child_writer(
+        &|d| Ok(Box::new(RocksdbStore::open(d, &cfg(true))?)),
+        Path::new(&dir),
+    );
 }
 
 #[test]
 fn kill9_loop_loses_no_acknowledged_append() {
-    use std::io::BufRead as _;
     use std::process::{Command, Stdio};
     let cycles: u64 = std::env::var(KILL_CYCLES_ENV)
         .ok()
@@ -701,10 +673,8 @@ fn kill9_loop_loses_no_acknowledged_append() {
         .unwrap_or(50);
     let exe = std::env::current_exe().expect("test binary");
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut acked = [0u64; 4];
-    let mut total_acks = 0u64;
-    for cycle in 0..cycles {
-        let mut child = Command::new(&exe)
+    let spawn = || {
+        Command::new(&exe)
             .args([
                 "--exact",
                 "store::rocksdb::tests::kill9_child_writer",
@@ -716,71 +686,14 @@ fn kill9_loop_loses_no_acknowledged_append() {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("spawn child");
-        let stdout = child.stdout.take().expect("piped stdout");
-        // A deterministic, varied kill point: after 1..=40 acks.
-        let kill_after = 1 + (cycle * 37 + 11) % 40;
-        let mut seen = 0u64;
-        let mut killed = false;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            let f: Vec<u64> = line
-                .strip_prefix("ack ")
-                .map(|r| r.split(' ').filter_map(|x| x.parse().ok()).collect())
-                .unwrap_or_default();
-            if let [stream, first, n] = f[..] {
-                let s = usize::try_from(stream).expect("small");
-                acked[s] = acked[s].max(first + n);
-                seen += 1;
-                total_acks += 1;
-            }
-            if seen >= kill_after && !killed {
-                child.kill().expect("SIGKILL");
-                killed = true;
-            }
-        }
-        let status = child.wait().expect("reap");
-        assert!(
-            killed,
-            "cycle {cycle}: the child ended before the kill ({status})"
-        );
-        let store = RocksdbStore::open(tmp.path(), &cfg(true))
-            .unwrap_or_else(|e| panic!("cycle {cycle}: reopen failed: {e}"));
-        let mut s = store.session().expect("session");
-        let mut buf = ReadBuf::default();
-        for (stream, want) in acked.iter_mut().enumerate() {
-            let stream = stream as u64;
-            let tail = s.bounds(stream).expect("bounds").tail;
-            assert!(
-                tail >= *want,
-                "cycle {cycle}: stream {stream} lost acknowledged records (tail {tail}, acknowledged {want})"
-            );
-            let mut at = 0;
-            while at < tail {
-                let next = s.read(stream, at, 1 << 20, &mut buf).expect("read");
-                assert!(
-                    !buf.is_empty(),
-                    "cycle {cycle}: hole in stream {stream} at {at}"
-                );
-                for (i, r) in buf.records.iter().enumerate() {
-                    assert_eq!(r.keys, Keys::Pair(stream, r.offset));
-                    assert_eq!(
-                        buf.body(i),
-                        kill_body(stream, r.offset),
-                        "cycle {cycle}: stream {stream} offset {} is damaged",
-                        r.offset
-                    );
-                }
-                at = next;
-            }
-            // What survived beyond the acknowledgements is the child's next
-            // tail: record it so the next cycle checks it too.
-            *want = tail;
-        }
-        drop(s);
-        Box::new(store).close().expect("close");
-    }
-    assert!(total_acks >= cycles, "the children acknowledged appends");
+            .expect("spawn child")
+    };
+    conformance::check_kill9_durability(
+        &|d| Ok(Box::new(RocksdbStore::open(d, &cfg(true))?)),
+        tmp.path(),
+        cycles,
+        &spawn,
+    );
 }
 
 // ------------------------------------------------------------ fidelity

@@ -18,7 +18,8 @@
 //! syncs it, renames it to its segment name and syncs the directory, so the
 //! rules of segment creation (header and directory entry durable before any
 //! frame) hold unchanged. Zeros past the last frame are a clean end to
-//! recovery.
+//! recovery. The thread's own sync is for speed, not safety: it moves the
+//! zeros' writeback off the roll (whose header sync would cover them too).
 //!
 //! It owns the thread and the temporary file only, not segment creation
 //! (see `writer`).

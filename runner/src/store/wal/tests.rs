@@ -1082,41 +1082,20 @@ fn policy_opts(name: &str) -> WalOptions {
     }
 }
 
-/// The writer half of the kill -9 test: appends to four streams and prints
-/// `ack <stream> <first> <count>` after every acknowledged append, until the
-/// parent kills it. Not a test of its own: it only runs when spawned.
+/// The child half of [`kill9_loop_loses_no_acknowledged_record`] (the
+/// conformance suite's crash writer). Not a test of its own: it only runs
+/// when spawned.
 #[test]
 #[ignore = "child process of kill9_loop_loses_no_acknowledged_record; runs only when spawned by it"]
 fn kill9_child_writer() {
-    use std::io::Write as _;
     let spec = std::env::var(KILL_CHILD_ENV).expect("spawned by the kill -9 test");
     let (dir, policy) = spec.split_once('|').expect("dir|policy");
-    let store = WalStore::open(Path::new(dir), &policy_opts(policy)).expect("child open");
-    let mut s = store.session().expect("session");
-    let mut out = std::io::stdout().lock();
-    for i in 0..200_000u64 {
-        let stream = i % 4;
-        let n = 1 + (i * 7) % 4;
-        let t = s.bounds(stream).expect("bounds").tail;
-        let bodies: Vec<Vec<u8>> = (t..t + n).map(|o| body(stream, o)).collect();
-        let recs: Vec<Record<'_>> = bodies
-            .iter()
-            .zip(t..)
-            .map(|(b, o)| Record {
-                keys: Keys::Pair(stream, o),
-                body: b,
-            })
-            .collect();
-        let first = s.append(stream, &recs).expect("child append");
-        assert_eq!(first, t);
-        writeln!(out, "ack {stream} {first} {n}").expect("stdout");
-        out.flush().expect("flush");
-    }
+    let o = policy_opts(policy);
+    conformance::crash_child_writer(&|d| Ok(Box::new(WalStore::open(d, &o)?)), Path::new(dir));
 }
 
 #[test]
 fn kill9_loop_loses_no_acknowledged_record() {
-    use std::io::BufRead as _;
     use std::process::{Command, Stdio};
     let cycles: u64 = std::env::var(KILL_CYCLES_ENV)
         .ok()
@@ -1125,10 +1104,9 @@ fn kill9_loop_loses_no_acknowledged_record() {
     let exe = std::env::current_exe().expect("test binary");
     for policy in ["always", "batch", "preallocated"] {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let mut acked = [0u64; 4];
-        let mut total_acks = 0u64;
-        for cycle in 0..cycles {
-            let mut child = Command::new(&exe)
+        let o = policy_opts(policy);
+        let spawn = || {
+            Command::new(&exe)
                 .args([
                     "--exact",
                     "store::wal::tests::kill9_child_writer",
@@ -1140,68 +1118,13 @@ fn kill9_loop_loses_no_acknowledged_record() {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("spawn child");
-            let stdout = child.stdout.take().expect("piped stdout");
-            // A deterministic, varied kill point: after 1..=60 acks.
-            let kill_after = 1 + (cycle * 37 + 11) % 60;
-            let mut seen = 0u64;
-            let mut killed = false;
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let f: Vec<u64> = line
-                    .strip_prefix("ack ")
-                    .map(|r| r.split(' ').filter_map(|x| x.parse().ok()).collect())
-                    .unwrap_or_default();
-                if let [stream, first, n] = f[..] {
-                    let s = usize::try_from(stream).expect("small");
-                    acked[s] = acked[s].max(first + n);
-                    seen += 1;
-                    total_acks += 1;
-                }
-                if seen >= kill_after && !killed {
-                    child.kill().expect("SIGKILL");
-                    killed = true;
-                }
-            }
-            let status = child.wait().expect("reap");
-            assert!(
-                killed,
-                "{policy} cycle {cycle}: the child ended before the kill ({status})"
-            );
-            let store = WalStore::open(tmp.path(), &policy_opts(policy))
-                .unwrap_or_else(|e| panic!("{policy} cycle {cycle}: reopen failed: {e}"));
-            let mut s = store.session().expect("session");
-            let mut buf = ReadBuf::default();
-            for (stream, want) in acked.iter().enumerate() {
-                let stream = stream as u64;
-                let tail = s.bounds(stream).expect("bounds").tail;
-                assert!(
-                    tail >= *want,
-                    "{policy} cycle {cycle}: stream {stream} lost acknowledged records (tail {tail}, acknowledged {want})"
-                );
-                let mut at = 0;
-                while at < tail {
-                    at = s.read(stream, at, 1 << 20, &mut buf).expect("read");
-                    for (i, r) in buf.records.iter().enumerate() {
-                        assert_eq!(
-                            buf.body(i),
-                            body(stream, r.offset),
-                            "{policy} cycle {cycle}: stream {stream} offset {} is damaged",
-                            r.offset
-                        );
-                    }
-                    assert!(
-                        !buf.is_empty(),
-                        "{policy} cycle {cycle}: hole in stream {stream} at {at}"
-                    );
-                }
-            }
-            drop(s);
-            Box::new(store).close().expect("close");
-        }
-        assert!(
-            total_acks >= cycles,
-            "{policy}: the children acknowledged appends"
+                .expect("spawn child")
+        };
+        conformance::check_kill9_durability(
+            &|d| Ok(Box::new(WalStore::open(d, &o)?)),
+            tmp.path(),
+            cycles,
+            &spawn,
         );
     }
 }
