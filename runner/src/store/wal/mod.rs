@@ -44,7 +44,7 @@ use self::prepare::Preparer;
 use self::segment::Segment;
 use self::stats::{Counters, RecoveryStats};
 use self::trim::TrimState;
-use self::writer::{GroupCommit, SyncTarget, Writer, create_segment, install_prepared, io_err};
+use self::writer::{GroupCommit, SyncTarget, Writer, create_segment, io_err};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
 
 /// The `wal` store: a durable, segmented write-ahead log in one directory.
@@ -153,19 +153,14 @@ impl WalStore {
         let (active, pos, base) = match active {
             Some(a) => a,
             None => {
-                let seg = match &prep {
-                    Some(p) => install_prepared(
-                        io.as_ref(),
-                        dir,
-                        &counters,
-                        p,
-                        rec.next_id,
-                        rec.next_base,
-                    )?,
-                    None => {
-                        create_segment(io.as_ref(), dir, &counters, rec.next_id, rec.next_base)?
-                    }
-                };
+                let seg = create_segment(
+                    io.as_ref(),
+                    dir,
+                    &counters,
+                    prep.as_ref(),
+                    rec.next_id,
+                    rec.next_base,
+                )?;
                 segments.insert(seg.id, Arc::clone(&seg));
                 (seg, format::SEGMENT_HEADER_LEN as u64, rec.next_base)
             }

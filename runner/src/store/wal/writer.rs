@@ -107,14 +107,19 @@ pub(crate) fn sync_dir(c: &Counters, io: &dyn Io, dir: &Path) -> Result<(), Stor
 }
 
 /// Creates segment `id` starting at log position `base`: header written,
-/// file and directory fsynced.
+/// file and directory fsynced — from the preparer's zero-filled file when
+/// preallocating.
 pub(crate) fn create_segment(
     io: &dyn Io,
     dir: &Path,
     c: &Counters,
+    prep: Option<&Preparer>,
     id: u64,
     base: u64,
 ) -> Result<Arc<Segment>, StoreError> {
+    if let Some(p) = prep {
+        return install_prepared(io, dir, c, p, id, base);
+    }
     let path = dir.join(file_name(id));
     let file = io
         .open(&path, OpenMode::CreateNew)
@@ -136,7 +141,7 @@ pub(crate) fn create_segment(
 /// preparer's zero-filled file: header written and synced, renamed to its
 /// segment name, directory fsynced — the same guarantees as
 /// [`create_segment`], without writing the file on the append path.
-pub(crate) fn install_prepared(
+fn install_prepared(
     io: &dyn Io,
     dir: &Path,
     c: &Counters,
@@ -209,10 +214,7 @@ impl Writer {
         c.segments_sealed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let base = self.end();
-        let new = match prep {
-            Some(p) => install_prepared(io, dir, c, p, old.id + 1, base)?,
-            None => create_segment(io, dir, c, old.id + 1, base)?,
-        };
+        let new = create_segment(io, dir, c, prep, old.id + 1, base)?;
         self.active = Arc::clone(&new);
         self.pos = SEGMENT_HEADER_LEN as u64;
         self.base = base;
