@@ -1042,6 +1042,74 @@ fn group_commit_shares_fsyncs_between_writers() {
 }
 
 #[test]
+fn complete_groups_never_wait_out_the_window() {
+    // A 10 s window: every group of the 4 writers is complete long before
+    // it, and the appender that completes a group syncs at once. (Nothing
+    // else may block a writer here: one stuck elsewhere, say on a barrier,
+    // leaves the others' group incomplete until the window passes.)
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = WalOptions {
+        sync_interval: Duration::from_secs(10),
+        ..opts(1 << 20, WalSync::Batch)
+    };
+    let store = WalStore::open(tmp.path(), &o).expect("open");
+    let barrier = std::sync::Barrier::new(4);
+    let start = std::time::Instant::now();
+    std::thread::scope(|sc| {
+        for t in 0..4u64 {
+            let (store, barrier) = (&store, &barrier);
+            sc.spawn(move || {
+                let mut s = store.session().expect("session");
+                barrier.wait();
+                for i in 0..50u64 {
+                    s.append(t, &rec(&i.to_le_bytes())).expect("append");
+                }
+            });
+        }
+    });
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "200 appends in complete groups took {took:?}"
+    );
+    assert_eq!(stat(&store, "records"), 200.0);
+    let per = stat(&store, "group_commit_records");
+    assert!(per > 2.0, "groups of up to 4 ({per} records per fsync)");
+}
+
+#[test]
+fn the_window_bounds_the_wait_for_an_idle_writer() {
+    // Two sessions have appended; only one goes on. Its group never
+    // completes, so it syncs when the window passes — not before, not never.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = WalOptions {
+        sync_interval: Duration::from_secs(1),
+        ..opts(1 << 20, WalSync::Batch)
+    };
+    let store = WalStore::open(tmp.path(), &o).expect("open");
+    let mut a = store.session().expect("session");
+    let mut b = store.session().expect("session");
+    a.append(1, &rec(b"a")).expect("append");
+    b.append(2, &rec(b"b")).expect("append");
+    let start = std::time::Instant::now();
+    a.append(1, &rec(b"again")).expect("append");
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(10),
+        "a lone append among two writers waits out the 1 s window ({took:?})"
+    );
+    drop(b);
+    // With the idle writer gone, a lone writer syncs at once.
+    let start = std::time::Instant::now();
+    a.append(1, &rec(b"alone")).expect("append");
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_millis(500),
+        "a lone writer syncs at once ({took:?})"
+    );
+}
+
+#[test]
 fn real_io_round_trip_of_the_io_seam() {
     // The real implementation honours the same contract the simulated one
     // is tested against.

@@ -7,13 +7,14 @@
 //!   and creates the next one (or, with `preallocate`, takes the file the
 //!   `prepare` thread zero-filled), whose header and directory entry are
 //!   fsynced before anything in it is written, let alone acknowledged.
-//! - **Group commit** ([`GroupCommit`]): the first appender that needs a
-//!   sync becomes the leader; under `batch` it gathers: it waits until every
-//!   session that writes is waiting for durability too, or `sync_interval`
-//!   has passed (a lone writer syncs at once), then issues one `fdatasync`
-//!   that acknowledges every append written before it; followers wait on a
-//!   condition variable. Under `always` the leader does not wait, but
-//!   appends that arrive during its fsync still share the next one.
+//! - **Group commit** ([`GroupCommit`]): one `fdatasync` at a time
+//!   acknowledges every append written before it; appenders that arrive
+//!   during it wait on a condition variable and share the next one. Under
+//!   `batch` the first appender to find no sync running gathers: it waits
+//!   until every session that writes is waiting for durability too, or
+//!   until `sync_interval` has passed, and then syncs; the appender that
+//!   completes the group syncs at once instead of waking the gatherer (a
+//!   lone writer syncs at once). Under `always` nobody gathers.
 //! - **Poison**: a failed fsync (or write) is never retried — Linux may
 //!   drop the dirty pages and report success on a retry (the 2018
 //!   PostgreSQL fsync lesson). The store is poisoned: the waiters of that
@@ -226,9 +227,8 @@ impl Writer {
 #[derive(Debug, Default)]
 pub(crate) struct GroupCommit {
     state: Mutex<CommitState>,
+    /// Wakes waiters when a sync ends, and a gatherer when a writer leaves.
     cv: Condvar,
-    /// Wakes a gathering leader when another appender starts waiting.
-    gather: Condvar,
     /// Live sessions that have appended: how many a full group holds.
     writers: std::sync::atomic::AtomicUsize,
 }
@@ -237,15 +237,15 @@ pub(crate) struct GroupCommit {
 struct CommitState {
     /// The log is durable up to this position.
     synced_to: u64,
-    /// A leader is syncing (or waiting out the window).
+    /// A leader is syncing.
     leader: bool,
-    /// The leader is gathering its group (waiting on `gather`).
+    /// An appender is gathering a group: it waits out the window unless
+    /// the group completes first (then the completing appender syncs).
     gathering: bool,
     /// The target of every appender inside [`GroupCommit::wait`] (the
     /// leader included); those above `synced_to` still need a sync.
     waiting: Vec<u64>,
 }
-
 /// What a leader syncs: captured under the writer lock.
 pub(crate) struct SyncTarget {
     /// The active file and its path.
@@ -269,7 +269,6 @@ impl GroupCommit {
                 waiting: Vec::new(),
             }),
             cv: Condvar::new(),
-            gather: Condvar::new(),
             writers: std::sync::atomic::AtomicUsize::new(0),
         }
     }
@@ -285,14 +284,20 @@ impl GroupCommit {
         self.writers
             .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
         let _guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        self.gather.notify_all();
+        // A gatherer may now have its complete group.
+        self.cv.notify_all();
     }
 
-    /// Returns once the log is durable up to `target`: as the leader (after
-    /// waiting `window`, if any, for others to join) by syncing what
-    /// `capture` names, or as a follower of another leader. On a failed
-    /// sync, poisons the store: the leader returns the I/O error, waiters
-    /// not covered by an earlier sync get [`StoreError::Poisoned`].
+    /// Returns once the log is durable up to `target`, by syncing what
+    /// `capture` names or by following another appender's sync. With a
+    /// `window` (group commit) the first appender to find no sync running
+    /// gathers: it waits up to `window` for every writing session to be
+    /// waiting too; the appender that completes the group syncs at once
+    /// (it is running; waking the gatherer would add a context switch to
+    /// every group), and a gatherer whose window passes syncs itself.
+    /// On a failed sync, poisons the store: the leader returns the I/O
+    /// error, waiters not covered by an earlier sync get
+    /// [`StoreError::Poisoned`].
     pub(crate) fn wait(
         &self,
         target: u64,
@@ -303,11 +308,6 @@ impl GroupCommit {
     ) -> Result<(), StoreError> {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.waiting.push(target);
-        // Wake a gathering leader only when its group is complete: one
-        // wake-up per group, not one per arrival.
-        if st.gathering && self.group_complete(&st) {
-            self.gather.notify_one();
-        }
         let (mut st, result) = self.wait_locked(st, target, window, poison, counters, capture);
         if let Some(i) = st.waiting.iter().position(|t| *t == target) {
             st.waiting.swap_remove(i);
@@ -333,54 +333,76 @@ impl GroupCommit {
         counters: &Counters,
         capture: &dyn Fn() -> SyncTarget,
     ) -> (MutexGuard<'a, CommitState>, Result<(), StoreError>) {
-        loop {
+        // Set while this appender is the gatherer.
+        let mut deadline: Option<Instant> = None;
+        let result = loop {
             if st.synced_to >= target {
-                return (st, Ok(()));
+                break Ok(());
             }
             if let Some(cause) = poison.get() {
-                let cause = cause.clone();
-                return (st, Err(StoreError::Poisoned { cause }));
+                break Err(StoreError::Poisoned {
+                    cause: cause.clone(),
+                });
             }
             if st.leader {
                 st = self.cv.wait(st).unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
-            st.leader = true;
-            if let Some(w) = window.filter(|w| !w.is_zero()) {
-                // Gather: wait for every writing session to be waiting too
-                // (a full group), but never longer than the window.
-                let deadline = Instant::now() + w;
-                st.gathering = true;
-                while !self.group_complete(&st) && poison.get().is_none() {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        break;
+            let now = Instant::now();
+            let window = window.filter(|w| !w.is_zero());
+            let lead = match window {
+                None => true,
+                Some(_) => self.group_complete(&st) || deadline.is_some_and(|d| now >= d),
+            };
+            if lead {
+                if deadline.take().is_some() {
+                    st.gathering = false;
+                }
+                st.leader = true;
+                drop(st);
+                let t = capture();
+                let result = sync_file(counters, t.file.as_ref(), &t.path);
+                st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                st.leader = false;
+                self.cv.notify_all();
+                match result {
+                    Ok(()) => {
+                        counters.commit(t.records);
+                        st.synced_to = st.synced_to.max(t.end);
                     }
-                    st = self
-                        .gather
-                        .wait_timeout(st, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+                    Err(e) => {
+                        let _ = poison.set(e.to_string());
+                        break Err(e);
+                    }
                 }
-                st.gathering = false;
+                continue;
             }
-            drop(st);
-            let t = capture();
-            let result = sync_file(counters, t.file.as_ref(), &t.path);
-            st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            st.leader = false;
-            self.cv.notify_all();
-            match result {
-                Ok(()) => {
-                    counters.commit(t.records);
-                    st.synced_to = st.synced_to.max(t.end);
+            if deadline.is_none()
+                && !st.gathering
+                && let Some(w) = window
+            {
+                st.gathering = true;
+                deadline = Some(now + w);
+            }
+            st = match deadline {
+                Some(d) => {
+                    self.cv
+                        .wait_timeout(st, d.saturating_duration_since(now))
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
                 }
-                Err(e) => {
-                    let _ = poison.set(e.to_string());
-                    return (st, Err(e));
-                }
+                None => self.cv.wait(st).unwrap_or_else(PoisonError::into_inner),
+            };
+        };
+        if deadline.is_some() {
+            st.gathering = false;
+            // Appenders that arrived after the sync that covered this one
+            // wait untimed while a gatherer exists; one of them gathers now.
+            if st.waiting.iter().any(|t| *t > st.synced_to) {
+                self.cv.notify_all();
             }
         }
+        (st, result)
     }
 
     /// Wakes every waiter (after the store was poisoned elsewhere).
