@@ -5,18 +5,22 @@
 #   1. sync: never, 512 B x 10, one writer   vs fio buffered sequential write
 #   2. sync: always, one writer, 4 KiB       vs fio write + fdatasync, p50
 #   3. sync: batch, 16 writers               vs the sync: always one-writer figure
+#      (and the same ratio for a minimal group commit: the machine's ceiling)
 #   4. recovery of a 1 GiB log (warm cache)  vs `cat` of the same segment files
 #   5. sealed-segment sequential reads, 1 MiB fetches
 #
 # Usage: examples/wal-vs-fio.sh [WORK_DIR]   (from the repository root)
-# Needs fio (apt-get install fio) and a release build of loadline.
+# Needs fio (apt-get install fio) and a release build of loadline and its
+# examples (cargo build --release --examples).
 set -euo pipefail
 
 WORK=${1:-$PWD/reports/runs/wal-vs-fio}
 LOADLINE=${LOADLINE:-${CARGO_TARGET_DIR:-target}/release/loadline}
 SCENARIO=scenarios/wal-performance.yaml
 command -v fio >/dev/null || { echo "fio is not installed (apt-get install fio)" >&2; exit 2; }
+CEILING=${CEILING:-${CARGO_TARGET_DIR:-target}/release/examples/group_commit_ceiling}
 [ -x "$LOADLINE" ] || { echo "build loadline first: cargo build --release (or set LOADLINE)" >&2; exit 2; }
+[ -x "$CEILING" ] || { echo "build the ceiling probe first: cargo build --release --examples (or set CEILING)" >&2; exit 2; }
 rm -rf "$WORK" && mkdir -p "$WORK/fio"
 
 metric() { # run-dir phase actor metric -> value
@@ -67,6 +71,12 @@ run "$WORK/group" --target batch --phase group
 one=$(metric "$WORK/synced" synced append records_per_s)
 sixteen=$(metric "$WORK/group" group append records_per_s)
 python3 -c "import sys; o,s=map(float,sys.argv[1:]); print(f'always x1 {o:.0f} rec/s, batch x16 {s:.0f} rec/s, ratio {s/o:.1f} (goal >= 8)')" "$one" "$sixteen"
+# The same comparison for a minimal group commit with nothing of loadline in
+# it (runner/examples/group_commit_ceiling.rs): what this machine allows.
+"$CEILING" "$WORK" 1 20000 | tee "$WORK/ceiling-1.txt" | sed 's/^/  ceiling: /'
+"$CEILING" "$WORK" 16 200000 | tee "$WORK/ceiling-16.txt" | sed 's/^/  ceiling: /'
+c1=$(awk '{print $3}' "$WORK/ceiling-1.txt"); c16=$(awk '{print $3}' "$WORK/ceiling-16.txt")
+python3 -c "import sys; a,b,o,s=map(float,sys.argv[1:]); print(f'  ceiling ratio {b/a:.1f}; wal always x1 = {o/a:.2f} and batch x16 = {s/b:.2f} of the ceiling')" "$c1" "$c16" "$one" "$sixteen"
 
 echo "== 4. recovery of a 1 GiB log (warm page cache) and 5. sealed-segment reads"
 run "$WORK/recover" --target never --phase fill --phase recover --phase scan --keep-data --data-dir "$WORK/data"
