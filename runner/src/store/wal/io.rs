@@ -64,6 +64,11 @@ pub(crate) trait IoFile: Send + Sync + fmt::Debug {
     fn read_at(&self, buf: &mut [u8], pos: u64) -> io::Result<usize>;
     /// Makes the file's data (and the size needed to read it) durable.
     fn sync_data(&self) -> io::Result<()>;
+    /// Starts writing back the dirty pages of bytes `pos..pos + len`
+    /// without waiting for them: a hint that makes a later
+    /// [`IoFile::sync_data`] quicker, with no durability promise of its own
+    /// (implementations that cannot start writeback do nothing).
+    fn start_writeback(&self, pos: u64, len: u64) -> io::Result<()>;
     /// The file's current length.
     fn len(&self) -> io::Result<u64>;
     /// Truncates or extends (with zeros) to `len`.
@@ -221,6 +226,10 @@ impl IoFile for RealFile {
         self.file.sync_data()
     }
 
+    fn start_writeback(&self, pos: u64, len: u64) -> io::Result<()> {
+        start_writeback(&self.file, pos, len)
+    }
+
     fn len(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
     }
@@ -231,6 +240,32 @@ impl IoFile for RealFile {
 
     fn map(&self, len: u64) -> io::Result<Mapped> {
         map_file(&self.file, len)
+    }
+}
+
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)`: queue the range's dirty pages
+/// for writeback and return (RocksDB's `bytes_per_sync` does the same).
+/// Only the `WRITE` flag is passed: the `WAIT_*` flags would check and
+/// clear the file's writeback error state, so a later `fdatasync` — the
+/// call that decides durability — could miss an error. With `WRITE` alone
+/// an I/O error still surfaces there.
+#[expect(
+    unsafe_code,
+    reason = "sync_file_range has no safe std or rustix wrapper; see the SAFETY note"
+)]
+fn start_writeback(file: &File, pos: u64, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (Ok(pos), Ok(len)) = (i64::try_from(pos), i64::try_from(len)) else {
+        return Ok(());
+    };
+    // SAFETY: the descriptor belongs to `file`, which this call borrows, so
+    // it stays open for the call; sync_file_range reads no memory of ours.
+    let r =
+        unsafe { libc::sync_file_range(file.as_raw_fd(), pos, len, libc::SYNC_FILE_RANGE_WRITE) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 
@@ -248,6 +283,8 @@ struct FaultPlan {
     short_writes: Option<usize>,
     writes: u64,
     syncs: u64,
+    /// Writeback requests seen: (position, length).
+    writebacks: Vec<(u64, u64)>,
 }
 
 /// An [`Io`] that passes through to another and injects armed faults. Each
@@ -296,6 +333,11 @@ impl FaultyIo {
     pub(crate) fn counts(&self) -> (u64, u64) {
         let p = lock(&self.plan);
         (p.writes, p.syncs)
+    }
+
+    /// Writeback requests seen so far: (position, length).
+    pub(crate) fn writebacks(&self) -> Vec<(u64, u64)> {
+        lock(&self.plan).writebacks.clone()
     }
 }
 
@@ -378,6 +420,11 @@ impl IoFile for FaultyFile {
     fn sync_data(&self) -> io::Result<()> {
         sync_fault(&self.plan)?;
         self.inner.sync_data()
+    }
+
+    fn start_writeback(&self, pos: u64, len: u64) -> io::Result<()> {
+        lock(&self.plan).writebacks.push((pos, len));
+        self.inner.start_writeback(pos, len)
     }
 
     fn len(&self) -> io::Result<u64> {
@@ -697,6 +744,11 @@ impl IoFile for SimFile {
     fn sync_data(&self) -> io::Result<()> {
         self.live()?.sync();
         Ok(())
+    }
+
+    fn start_writeback(&self, _pos: u64, _len: u64) -> io::Result<()> {
+        // No page cache to write back: bytes become durable only when synced.
+        self.live().map(drop)
     }
 
     fn len(&self) -> io::Result<u64> {

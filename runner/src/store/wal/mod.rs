@@ -8,15 +8,16 @@
 //! | file | owns |
 //! |---|---|
 //! | `format` | on-disk layout (documented as tables) and checksums |
-//! | `segment` | segment handles, sealed-segment memory maps (the only `unsafe`) |
+//! | `segment` | segment handles, sealed-segment memory maps (`unsafe`: the maps) |
 //! | `writer` | options, sync policies, roll and seal, group commit, poisoning |
 //! | `prepare` | preallocation: zero-filled segment files made ahead of need |
+//! | `writeback` | `sync: never`: writeback of the active segment started off the append path |
 //! | `recovery` | open-time scan: ordered ids, torn tails, damage, index rebuild |
 //! | `index` | the per-stream offset → (segment, position) index |
 //! | `trim` | persisted trim points and the lowest live segment |
 //! | `session` | the [`Session`] operations: append, read, trim, sync |
 //! | `stats` | the statistics it reports |
-//! | `io` | the I/O seam: real files, injected faults, simulated power loss |
+//! | `io` | the I/O seam: real files, injected faults, simulated power loss (one `unsafe` FFI call: `sync_file_range`) |
 
 mod format;
 mod index;
@@ -27,6 +28,7 @@ mod segment;
 mod session;
 mod stats;
 mod trim;
+mod writeback;
 mod writer;
 
 pub use io::SimFs;
@@ -44,6 +46,7 @@ use self::prepare::Preparer;
 use self::segment::Segment;
 use self::stats::{Counters, RecoveryStats};
 use self::trim::TrimState;
+use self::writeback::Writeback;
 use self::writer::{GroupCommit, SyncTarget, Writer, create_segment, io_err};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
 
@@ -78,6 +81,8 @@ pub(crate) struct Shared {
     pub(crate) trim_state: Mutex<TrimState>,
     /// The preallocation thread, when `preallocate` is on.
     pub(crate) prep: Option<Preparer>,
+    /// The writeback thread, under `sync: never`.
+    pub(crate) writeback: Option<Writeback>,
     /// Set (once) by the first failed fsync or write.
     pub(crate) poison: OnceLock<String>,
     pub(crate) counters: Counters,
@@ -172,8 +177,14 @@ impl WalStore {
             base,
             tails,
             counts: Default::default(),
+            writeback_from: pos,
         };
         let end = writer.end();
+        let writeback = if opts.sync == WalSync::Never {
+            Some(Writeback::start().map_err(|e| io_err("start writeback thread", dir, e))?)
+        } else {
+            None
+        };
         Ok(WalStore {
             shared: Arc::new(Shared {
                 dir: dir.to_path_buf(),
@@ -185,6 +196,7 @@ impl WalStore {
                 segments: RwLock::new(segments),
                 trim_state: Mutex::new(rec.trim),
                 prep,
+                writeback,
                 poison: OnceLock::new(),
                 counters,
                 recovery: rec.stats,

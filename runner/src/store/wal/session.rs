@@ -91,6 +91,9 @@ impl WalSession {
             return Err(e);
         }
         w.pos += flen;
+        if let Some(wb) = &sh.writeback {
+            w.start_writeback(wb);
+        }
         w.tails.insert(stream, first + u64::from(records));
         w.counts.appends += 1;
         w.counts.records += u64::from(records);

@@ -1110,6 +1110,47 @@ fn the_window_bounds_the_wait_for_an_idle_writer() {
 }
 
 #[test]
+fn sync_never_starts_writeback_every_mebibyte_and_only_never() {
+    // Each 1 MiB written under `never` is handed to the writeback thread
+    // (contiguous stretches of the active segment, restarting after a
+    // roll); the synced policies sync instead and never ask.
+    for sync in [WalSync::Never, WalSync::Always] {
+        let fs = SimFs::new();
+        let faulty = FaultyIo::new(Arc::new(fs));
+        let o = opts(2 << 20, sync);
+        let store = WalStore::open_with_io(&dir(), &o, Arc::new(faulty.clone())).expect("open");
+        let mut s = store.session().expect("session");
+        let body = vec![7u8; 64 << 10];
+        // 48 frames of a little over 64 KiB: one roll on the way.
+        for _ in 0..48 {
+            s.append(1, &rec(&body)).expect("append");
+        }
+        drop(s);
+        drop(store); // joins the writeback thread
+        let wb = faulty.writebacks();
+        if sync == WalSync::Always {
+            assert!(wb.is_empty(), "{wb:?}");
+            continue;
+        }
+        // The writer's positions, replayed: a roll restarts the stretch.
+        let frame = super::format::frame_len(&rec(&body)) as u64;
+        let header = SEGMENT_HEADER_LEN as u64;
+        let (mut pos, mut from, mut expect) = (header, header, Vec::new());
+        for _ in 0..48 {
+            if pos + frame > o.segment_size {
+                (pos, from) = (header, header);
+            }
+            pos += frame;
+            if pos - from >= 1 << 20 {
+                expect.push((from, pos - from));
+                from = pos;
+            }
+        }
+        assert_eq!(wb, expect);
+    }
+}
+
+#[test]
 fn real_io_round_trip_of_the_io_seam() {
     // The real implementation honours the same contract the simulated one
     // is tested against.
@@ -1122,6 +1163,7 @@ fn real_io_round_trip_of_the_io_seam() {
         "create_new refuses existing"
     );
     super::io::write_all_at(f.as_ref(), b"abcdef", 0).expect("write");
+    f.start_writeback(0, 6).expect("start writeback");
     f.sync_data().expect("sync");
     io.sync_dir(tmp.path()).expect("sync dir");
     assert_eq!(&*f.map(6).expect("map"), b"abcdef");

@@ -31,6 +31,7 @@ use super::io::{Io, IoFile, OpenMode, write_all_at};
 use super::prepare::Preparer;
 use super::segment::{Segment, file_name};
 use super::stats::{Counters, WriteCounts};
+use super::writeback::{WRITEBACK_BYTES, Writeback};
 use crate::store::api::{Offset, StoreError};
 
 /// When an append is made durable before it is acknowledged.
@@ -181,9 +182,21 @@ pub(crate) struct Writer {
     pub(crate) tails: HashMap<u64, Offset>,
     /// Counts for stats.
     pub(crate) counts: WriteCounts,
+    /// Writeback was started for the active file up to here (`never`).
+    pub(crate) writeback_from: u64,
 }
 
 impl Writer {
+    /// Under `sync: never`: once [`WRITEBACK_BYTES`] are written since the
+    /// last request, hands them to the writeback thread.
+    pub(crate) fn start_writeback(&mut self, wb: &Writeback) {
+        if self.pos - self.writeback_from >= WRITEBACK_BYTES {
+            let from = self.writeback_from;
+            wb.request(&self.active.file, from, self.pos - from);
+            self.writeback_from = self.pos;
+        }
+    }
+
     /// Log position one past the last frame written.
     pub(crate) fn end(&self) -> u64 {
         self.base + (self.pos - SEGMENT_HEADER_LEN as u64)
@@ -207,8 +220,8 @@ impl Writer {
         }
         // Under every policy, so only the last segment can ever be torn and
         // recovery can refuse damage followed by valid records. Under
-        // `never` this costs a stall per roll (a segment's writeback); an
-        // off-path sealer is future work (see the WAL issue note).
+        // `never` the `writeback` thread has already started writing all
+        // but the last stretch, so this waits for that stretch only.
         sync_file(c, old.file.as_ref(), &old.path)?;
         old.seal(self.pos)
             .map_err(|e| io_err("map sealed segment", &old.path, e))?;
@@ -218,6 +231,7 @@ impl Writer {
         let new = create_segment(io, dir, c, prep, old.id + 1, base)?;
         self.active = Arc::clone(&new);
         self.pos = SEGMENT_HEADER_LEN as u64;
+        self.writeback_from = self.pos;
         self.base = base;
         Ok(new)
     }
