@@ -184,15 +184,10 @@ pub fn crash_child_writer(open: OpenFn<'_>, dir: &Path) {
         let n = 1 + (i * 7) % 4;
         let t = must(s.bounds(stream), "bounds").tail;
         let bodies: Vec<Vec<u8>> = (t..t + n).map(|o| crash_body(stream, o)).collect();
-        let recs: Vec<Record<'_>> = bodies
-            .iter()
-            .zip(t..)
-            .map(|(b, o)| Record {
-                keys: Keys::Pair(stream, o),
-                body: b,
-            })
-            .collect();
-        let first = must(s.append(stream, &recs), "child append");
+        let first = must(
+            s.append(stream, &pair_records(stream, t, &bodies)),
+            "child append",
+        );
         assert_eq!(first, t, "dense offsets: the child's append");
         writeln!(out, "ack {stream} {first} {n}").expect("stdout");
         out.flush().expect("flush");
@@ -288,6 +283,19 @@ pub fn check_kill9_durability(
         total_acks >= cycles,
         "kill -9: the children acknowledged appends"
     );
+}
+
+/// Records of `bodies` keyed `(stream, offset)`, offsets counting from
+/// `first`: the batch a test appends at a stream's tail `first`.
+pub fn pair_records(stream: u64, first: Offset, bodies: &[Vec<u8>]) -> Vec<Record<'_>> {
+    bodies
+        .iter()
+        .zip(first..)
+        .map(|(b, o)| Record {
+            keys: Keys::Pair(stream, o),
+            body: b,
+        })
+        .collect()
 }
 
 /// The body the suite writes at (`stream`, `offset`): recognisable, of a

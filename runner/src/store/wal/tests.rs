@@ -47,15 +47,9 @@ fn fill(s: &mut dyn Session, batches: u64) -> [u64; 3] {
         let n = 1 + i % 3;
         let t = tails[stream as usize];
         let bodies: Vec<Vec<u8>> = (t..t + n).map(|o| body(stream, o)).collect();
-        let recs: Vec<Record<'_>> = bodies
-            .iter()
-            .zip(t..)
-            .map(|(b, o)| Record {
-                keys: Keys::Pair(stream, o),
-                body: b,
-            })
-            .collect();
-        let first = s.append(stream, &recs).expect("append");
+        let first = s
+            .append(stream, &conformance::pair_records(stream, t, &bodies))
+            .expect("append");
         assert_eq!(first, t);
         tails[stream as usize] += n;
     }
