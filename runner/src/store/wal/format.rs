@@ -2,8 +2,9 @@
 //! their encoders and checkers. It owns byte layout and checksums only; it
 //! does no I/O and knows nothing of files, sync or recovery policy.
 //!
-//! All integers are little-endian. CRCs are CRC32C (Castagnoli, hardware
-//! accelerated through the `crc32c` crate).
+//! All integers are little-endian. CRCs are CRC32C (Castagnoli), hardware
+//! accelerated: frame records through `crc-fast` (carry-less multiply),
+//! short headers through the `crc32c` crate (the `crc32` instruction).
 //!
 //! # Segment file `<id>.wal` (id: 20 decimal digits)
 //!
