@@ -17,6 +17,17 @@ fn loadline() -> Command {
     cmd
 }
 
+/// `loadline run FILE --quiet --out OUT`, bounded to a minute.
+fn run_quiet(file: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    loadline()
+        .arg("run")
+        .arg(file)
+        .args(["--quiet", "--out"])
+        .arg(out)
+        .timeout(Duration::from_secs(60))
+        .assert()
+}
+
 /// A scenario with one `wal` target (`wal` holds its options), a 2000-record
 /// `write` phase, then `phase`.
 fn write_scenario(dir: &Path, wal: &str, phase: &str) -> std::path::PathBuf {
@@ -59,14 +70,7 @@ fn a_crash_phase_on_the_wal_loses_nothing_acknowledged_under_sync_always() {
         "  - name: recover\n    actors:\n      - { op: append, streams: 2, batch: 5, workers: 2, payload: p }\n    restart: crash\n    after: 50ms..150ms\n    verify: acknowledged\n    repeat: 3\n",
     );
     let out = tmp.path().join("out");
-    loadline()
-        .arg("run")
-        .arg(&file)
-        .args(["--quiet", "--out"])
-        .arg(&out)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success();
+    run_quiet(&file, &out).success();
     let m = metrics(&out);
     assert_eq!(m["cycles"], 3.0);
     assert_eq!(m["lost_records"], 0.0, "{m}");
@@ -95,14 +99,7 @@ fn power_loss_under_sync_never_fails_the_lost_records_assertion() {
         "  - name: recover\n    actors:\n      - { op: append, streams: 2, batch: 5, payload: p }\n    restart: power-loss\n    after_records: 1000\n    verify: acknowledged\n    repeat: 2\n",
     );
     let out = tmp.path().join("out");
-    loadline()
-        .arg("run")
-        .arg(&file)
-        .args(["--quiet", "--out"])
-        .arg(&out)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .code(1);
+    run_quiet(&file, &out).code(1);
     let m = metrics(&out);
     assert!(m["lost_records"].as_f64().expect("lost") > 0.0, "{m}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit");
@@ -195,14 +192,7 @@ assertions:
     )
     .expect("write scenario");
     let out = tmp.path().join("out");
-    loadline()
-        .arg("run")
-        .arg(&path)
-        .args(["--quiet", "--out"])
-        .arg(&out)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .success();
+    run_quiet(&path, &out).success();
     let m = metrics(&out);
     assert_eq!(m["cycles"], 3.0);
     assert_eq!(m["lost_records"], 0.0, "{m}");

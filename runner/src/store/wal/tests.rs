@@ -1005,27 +1005,41 @@ fn fill_more(s: &mut dyn Session, tails: &[u64]) -> Vec<u64> {
     out
 }
 
-#[test]
-fn group_commit_shares_fsyncs_between_writers() {
+/// A real-file log under `sync: batch` with group-commit window `window`.
+fn open_batch(window: Duration) -> (tempfile::TempDir, WalStore) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let o = WalOptions {
-        sync_interval: Duration::from_millis(30),
+        sync_interval: window,
         ..opts(1 << 20, WalSync::Batch)
     };
     let store = WalStore::open(tmp.path(), &o).expect("open");
-    let barrier = std::sync::Barrier::new(4);
+    (tmp, store)
+}
+
+/// `writers` threads, released together, each append `appends` one-record
+/// batches to its own stream; returns how long they took.
+fn append_from_writers(store: &WalStore, writers: u64, appends: u64) -> Duration {
+    let barrier = std::sync::Barrier::new(writers as usize);
+    let start = std::time::Instant::now();
     std::thread::scope(|sc| {
-        for t in 0..4u64 {
-            let (store, barrier) = (&store, &barrier);
+        for t in 0..writers {
+            let barrier = &barrier;
             sc.spawn(move || {
                 let mut s = store.session().expect("session");
                 barrier.wait();
-                for i in 0..3u64 {
+                for i in 0..appends {
                     s.append(t, &rec(&i.to_le_bytes())).expect("append");
                 }
             });
         }
     });
+    start.elapsed()
+}
+
+#[test]
+fn group_commit_shares_fsyncs_between_writers() {
+    let (_tmp, store) = open_batch(Duration::from_millis(30));
+    append_from_writers(&store, 4, 3);
     let per = stat(&store, "group_commit_records");
     assert!(
         per > 1.0,
@@ -1041,27 +1055,8 @@ fn complete_groups_never_wait_out_the_window() {
     // it, and the appender that completes a group syncs at once. (Nothing
     // else may block a writer here: one stuck elsewhere, say on a barrier,
     // leaves the others' group incomplete until the window passes.)
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let o = WalOptions {
-        sync_interval: Duration::from_secs(10),
-        ..opts(1 << 20, WalSync::Batch)
-    };
-    let store = WalStore::open(tmp.path(), &o).expect("open");
-    let barrier = std::sync::Barrier::new(4);
-    let start = std::time::Instant::now();
-    std::thread::scope(|sc| {
-        for t in 0..4u64 {
-            let (store, barrier) = (&store, &barrier);
-            sc.spawn(move || {
-                let mut s = store.session().expect("session");
-                barrier.wait();
-                for i in 0..50u64 {
-                    s.append(t, &rec(&i.to_le_bytes())).expect("append");
-                }
-            });
-        }
-    });
-    let took = start.elapsed();
+    let (_tmp, store) = open_batch(Duration::from_secs(10));
+    let took = append_from_writers(&store, 4, 50);
     assert!(
         took < Duration::from_secs(5),
         "200 appends in complete groups took {took:?}"
@@ -1075,12 +1070,7 @@ fn complete_groups_never_wait_out_the_window() {
 fn the_window_bounds_the_wait_for_an_idle_writer() {
     // Two sessions have appended; only one goes on. Its group never
     // completes, so it syncs when the window passes — not before, not never.
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let o = WalOptions {
-        sync_interval: Duration::from_secs(2),
-        ..opts(1 << 20, WalSync::Batch)
-    };
-    let store = WalStore::open(tmp.path(), &o).expect("open");
+    let (_tmp, store) = open_batch(Duration::from_secs(2));
     let mut a = store.session().expect("session");
     let mut b = store.session().expect("session");
     a.append(1, &rec(b"a")).expect("append");

@@ -260,6 +260,7 @@ struct CommitState {
     /// leader included); those above `synced_to` still need a sync.
     waiting: Vec<u64>,
 }
+
 /// What a leader syncs: captured under the writer lock.
 pub(crate) struct SyncTarget {
     /// The active file and its path.
@@ -347,6 +348,7 @@ impl GroupCommit {
         counters: &Counters,
         capture: &dyn Fn() -> SyncTarget,
     ) -> (MutexGuard<'a, CommitState>, Result<(), StoreError>) {
+        let window = window.filter(|w| !w.is_zero());
         // Set while this appender is the gatherer.
         let mut deadline: Option<Instant> = None;
         let result = loop {
@@ -363,7 +365,6 @@ impl GroupCommit {
                 continue;
             }
             let now = Instant::now();
-            let window = window.filter(|w| !w.is_zero());
             let lead = match window {
                 None => true,
                 Some(_) => self.group_complete(&st) || deadline.is_some_and(|d| now >= d),
