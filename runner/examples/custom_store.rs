@@ -1,20 +1,59 @@
 //! How to add a store to loadline: implement [`Store`] (opened once per
-//! target, shared by workers) and [`Session`] (one per worker thread), then
-//! prove the semantics with the conformance suite every store runs.
+//! target, shared by workers) and [`Session`] (one per worker thread),
+//! describe the kind with [`StoreKind`] (its YAML name, config, capabilities,
+//! statistics and `open`), and hand it to [`loadline::App`]: the binary is
+//! the whole loadline command line with `vec:` targets next to the built-in
+//! ones. The test at the bottom proves the semantics with one call of the
+//! conformance suite.
 //!
-//! This one keeps each stream in a `Vec` behind a mutex: correct, simple,
-//! and not fast. To make it a target, add a variant to `TargetSpec` /
-//! `TargetKind` and one arm to `store::open`.
+//! This store keeps each stream in a `Vec` behind a mutex: correct, simple,
+//! and not fast.
 //!
-//! Run with `cargo run --release --example custom_store`.
+//! ```text
+//! cargo run --release --example custom_store -- validate my.yaml   # targets: { v: { vec: {} } }
+//! cargo run --release --example custom_store -- schema             # includes `vec`
+//! cargo test --release --example custom_store                      # conformance
+//! ```
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use loadline::store::{
-    Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, Store, StoreError, StoreStats,
-    conformance,
+    Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, StatDesc, Store, StoreError,
+    StoreKind, StoreStats,
+};
+
+/// The `vec` store kind.
+struct VecKind;
+
+/// Options of the `vec` store (none; write `vec: {}`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+struct VecConfig {}
+
+impl StoreKind for VecKind {
+    const NAME: &'static str = "vec";
+    const ABOUT: &'static str = "An example log store: a Vec per stream behind a mutex.";
+    type Config = VecConfig;
+
+    fn capabilities(_: &VecConfig) -> Capabilities {
+        CAPABILITIES
+    }
+
+    fn statistics() -> &'static [StatDesc] {
+        &[]
+    }
+
+    fn open(_: &VecConfig, _dir: &Path) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(VecStore::default()))
+    }
+}
+
+/// Log operations only, in memory.
+const CAPABILITIES: Capabilities = Capabilities {
+    log: true,
+    ..Capabilities::NONE
 };
 
 #[derive(Default)]
@@ -31,11 +70,7 @@ struct VecStore {
 
 impl Store for VecStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            log: true,
-            kv: false,
-            persistent: false,
-        }
+        CAPABILITIES
     }
     fn session(&self) -> Result<Box<dyn Session>, StoreError> {
         Ok(Box::new(self.clone()))
@@ -109,9 +144,20 @@ impl Session for VecStore {
 }
 
 fn main() {
-    let dir = std::env::temp_dir();
-    let open =
-        |_: &Path| -> Result<Box<dyn Store>, StoreError> { Ok(Box::new(VecStore::default())) };
-    conformance::check_log_store(&open, &dir);
-    println!("VecStore passes loadline's log conformance suite");
+    loadline::App::new()
+        .name("custom_store")
+        .store::<VecKind>()
+        .main()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The conformance suite, in one call: log semantics (the kind claims
+    /// nothing else).
+    #[test]
+    fn vec_store_conforms() {
+        loadline::store::conformance::check_kind::<VecKind>(&VecConfig::default());
+    }
 }

@@ -1,16 +1,79 @@
 //! loadline: a declarative, scenario-file test runner for storage workloads.
 //!
-//! A scenario (YAML) declares targets, payloads, phases and assertions; this
-//! crate validates it, runs every phase against every target, and writes
-//! CSV, JSON, JUnit and Markdown reports. See `shared/DESIGN.md` for the
-//! architecture and the README for the scenario format.
+//! A scenario (YAML) declares targets (the stores under test), payloads,
+//! phases and assertions; loadline validates it, runs every phase against
+//! every target, and writes CSV, JSON, JUnit and Markdown reports; its exit
+//! code gates CI. See the README for the scenario format.
+//!
+//! # Your own store
+//!
+//! The public API is what a team needs to benchmark its own store with
+//! the whole loadline command line:
+//!
+//! - [`store::Store`] and [`store::Session`]: the data path (opened once
+//!   per target; one session per worker thread);
+//! - [`store::StoreKind`]: one type naming a kind of store for scenario
+//!   files, with its config type, checks, capabilities, statistics and
+//!   `open`;
+//! - [`App`]: the command line, with your kinds next to the built-in ones;
+//! - [`store::conformance`]: the semantics every store must keep, checked
+//!   in one call ([`store::conformance::check_kind`]);
+//! - [`units`]: human units (`64MiB`, `5ms`) for config fields.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use loadline::store::{Capabilities, MemoryStore, StatDesc, Store, StoreError, StoreKind};
+//!
+//! /// Options of the `mine` kind.
+//! #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+//! #[serde(deny_unknown_fields, rename_all = "snake_case")]
+//! struct MineConfig {}
+//!
+//! struct Mine;
+//!
+//! impl StoreKind for Mine {
+//!     const NAME: &'static str = "mine";
+//!     const ABOUT: &'static str = "Our store.";
+//!     type Config = MineConfig;
+//!     fn capabilities(_: &MineConfig) -> Capabilities {
+//!         Capabilities { log: true, ..Capabilities::NONE }
+//!     }
+//!     fn statistics() -> &'static [StatDesc] {
+//!         &[]
+//!     }
+//!     fn open(_: &MineConfig, _: &Path) -> Result<Box<dyn Store>, StoreError> {
+//!         Ok(Box::new(MemoryStore::new()))
+//!     }
+//! }
+//!
+//! fn main() {
+//!     loadline::App::new().name("mine-bench").store::<Mine>().main()
+//! }
+//! ```
+//!
+//! Modules hidden from these docs are loadline's internals, public only
+//! for its own integration tests and benchmarks; they may change at any
+//! time.
 
-pub mod assertions;
-pub mod cli;
-pub mod commands;
-pub mod engine;
-pub mod metrics;
-pub mod report;
-pub mod scenario;
+mod app;
 pub mod store;
+pub mod units;
+
+pub use app::App;
+
+#[doc(hidden)]
+pub mod assertions;
+#[doc(hidden)]
+pub mod cli;
+#[doc(hidden)]
+pub mod commands;
+#[doc(hidden)]
+pub mod engine;
+#[doc(hidden)]
+pub mod metrics;
+#[doc(hidden)]
+pub mod report;
+#[doc(hidden)]
+pub mod scenario;
+#[doc(hidden)]
 pub mod workload;

@@ -1,5 +1,7 @@
-//! `loadline __crash-child` (hidden): the writer process of a crash phase.
-//! Reads the resolved scenario from stdin, then hands over to
+//! `loadline __crash-child` (hidden): the writer process of a crash phase,
+//! run by re-executing the running binary (so a binary built on loadline
+//! with its own store kinds crashes them too). Reads the resolved scenario
+//! from stdin, then hands over to
 //! [`engine::crash::child_main`](crate::engine::crash::child_main), which
 //! streams acknowledgements on stdout until the parent kills it. Exits on
 //! its own when stdin closes, so it never outlives its parent.
@@ -9,10 +11,10 @@ use std::io::{BufRead, Read};
 use super::{CliError, Exit};
 use crate::cli::CrashChildArgs;
 use crate::engine::crash;
-use crate::scenario::{self, load::Source};
+use crate::scenario::{Loader, load::Source};
 
 /// Runs the crash child; returns only on error (or when the parent is gone).
-pub fn crash_child(args: &CrashChildArgs) -> Result<Exit, CliError> {
+pub fn crash_child(args: &CrashChildArgs, loader: &Loader) -> Result<Exit, CliError> {
     let io_err = |source| CliError::Io {
         path: "stdin".into(),
         source,
@@ -33,7 +35,8 @@ pub fn crash_child(args: &CrashChildArgs) -> Result<Exit, CliError> {
         name: args.file.display().to_string(),
         text,
     };
-    let loaded = scenario::load_source(source, &args.file, &[])
+    let loaded = loader
+        .load_source(source, &args.file, &[])
         .map_err(|d| CliError::Usage(format!("crash child: {}", d.render())))?;
     let Some(s) = loaded.variants.first() else {
         return Err(CliError::Usage("crash child: no variant".to_owned()));

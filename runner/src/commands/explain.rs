@@ -7,14 +7,14 @@ use std::io::Write;
 
 use super::{CliError, Exit, print_diagnostics};
 use crate::cli::ExplainArgs;
+use crate::scenario::Loader;
 use crate::scenario::diagnostic::Diagnostics;
-use crate::scenario::model::{Actor, Op, PayloadSource, Phase, Scenario, TargetKind};
-use crate::scenario::units::{format_count, format_duration, format_size};
-use crate::scenario::{self};
+use crate::scenario::model::{Actor, Op, PayloadSource, Phase, Scenario};
+use crate::units::{format_count, format_duration, format_size};
 
 /// Prints the plan of one scenario file.
-pub fn explain(args: &ExplainArgs) -> Result<Exit, CliError> {
-    let loaded = scenario::load_file(&args.file, &args.overrides).map_err(|d| {
+pub fn explain(args: &ExplainArgs, loader: &Loader) -> Result<Exit, CliError> {
+    let loaded = loader.load_file(&args.file, &args.overrides).map_err(|d| {
         print_diagnostics(&d);
         CliError::Invalid(d)
     })?;
@@ -54,27 +54,7 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
         s.targets.len()
     );
     for t in &s.targets {
-        let detail = match &t.kind {
-            TargetKind::Memory => "in-memory, no I/O".to_owned(),
-            TargetKind::Wal(w) => format!(
-                "segment {}, sync {}{}{}",
-                format_size(w.segment_size),
-                format!("{:?}", w.sync).to_lowercase(),
-                if w.sync == crate::scenario::model::WalSync::Batch {
-                    format!(" every {}", format_duration(w.sync_interval))
-                } else {
-                    String::new()
-                },
-                if w.preallocate { ", preallocated" } else { "" }
-            ),
-            TargetKind::Rocksdb(r) => format!(
-                "sync {}, wal {}, compression {}",
-                r.sync,
-                if r.disable_wal { "off" } else { "on" },
-                r.compression
-                    .map_or("none".to_owned(), |c| format!("{c:?}").to_lowercase())
-            ),
-        };
+        let detail = t.kind.describe();
         let _ = writeln!(out, "  {} [{}] {detail}", t.name, t.kind.name());
     }
     if !s.payloads.is_empty() {

@@ -20,6 +20,7 @@ pub use schema::schema;
 pub use validate::validate;
 
 use crate::cli::{Cli, Command};
+use crate::scenario::Loader;
 use crate::scenario::diagnostic::Diagnostics;
 
 /// The documented exit codes.
@@ -70,18 +71,21 @@ impl CliError {
     }
 }
 
-/// Runs the parsed command line; returns the exit code.
-pub fn dispatch(cli: Cli) -> Result<Exit, CliError> {
+/// Runs the parsed command line with the store kinds `loader` knows;
+/// returns the exit code. `cmd` is the clap command (for completions),
+/// named as the binary is.
+pub fn dispatch(cli: Cli, loader: &Loader, cmd: clap::Command) -> Result<Exit, CliError> {
     match cli.command {
-        Command::Validate(args) => validate(&args),
-        Command::Explain(args) => explain(&args),
-        Command::Run(args) => run(&args),
+        Command::Validate(args) => validate(&args, loader),
+        Command::Explain(args) => explain(&args, loader),
+        Command::Run(args) => run(&args, loader),
         Command::Payload(cmd) => payload(&cmd),
-        Command::Schema(args) => schema(&args),
-        Command::CrashChild(args) => crash_child(&args),
+        Command::Schema(args) => schema(&args, loader),
+        Command::CrashChild(args) => crash_child(&args, loader),
         Command::Completions(args) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut cmd, "loadline", &mut std::io::stdout());
+            let mut cmd = cmd;
+            let name = cmd.get_name().to_owned();
+            clap_complete::generate(args.shell, &mut cmd, name, &mut std::io::stdout());
             Ok(Exit::Ok)
         }
     }

@@ -18,15 +18,15 @@ use crate::metrics::report::{RunReport, RunStatus};
 use crate::report::{self, Reporter};
 use crate::scenario::diagnostic::Diagnostics;
 use crate::scenario::model::{Phase, Scenario};
-use crate::scenario::{self, Loaded};
+use crate::scenario::{Loaded, Loader};
 
 /// Runs every file; returns the most serious outcome.
-pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
+pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
     // Validate everything before any I/O.
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut diags = Vec::new();
     for file in &args.files {
-        match scenario::load_file(file, &args.overrides) {
+        match loader.load_file(file, &args.overrides) {
             Ok(l) => {
                 diags.extend(l.warnings.clone());
                 loaded.push(l);

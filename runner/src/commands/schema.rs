@@ -1,26 +1,33 @@
-//! `loadline schema`: prints or writes the generated JSON Schema.
+//! `loadline schema`: prints or writes the generated JSON Schema, with the
+//! running binary's store kinds.
 
 use std::io::Write;
 
 use super::{CliError, Exit};
 use crate::cli::SchemaArgs;
+use crate::scenario::Loader;
 use crate::scenario::schema::{self, SCHEMA_DRAFT07_PATH, SCHEMA_PATH};
 
-/// Prints the schema, or writes both schema files under `--write ROOT`.
-pub fn schema(args: &SchemaArgs) -> Result<Exit, CliError> {
+/// Prints the schema of this binary's store kinds, or writes both schema
+/// files under `--write ROOT`.
+pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
+    let registry = loader.registry();
     match &args.write {
         None => {
             let s = if args.draft07 {
-                schema::scenario_schema_draft07()
+                schema::scenario_schema_draft07_for(registry)
             } else {
-                schema::scenario_schema()
+                loader.schema().clone()
             };
             let _ = write!(std::io::stdout().lock(), "{}", schema::render(&s));
         }
         Some(root) => {
             for (rel, value) in [
-                (SCHEMA_PATH, schema::scenario_schema()),
-                (SCHEMA_DRAFT07_PATH, schema::scenario_schema_draft07()),
+                (SCHEMA_PATH, loader.schema().clone()),
+                (
+                    SCHEMA_DRAFT07_PATH,
+                    schema::scenario_schema_draft07_for(registry),
+                ),
             ] {
                 let path = root.join(rel);
                 if let Some(dir) = path.parent() {

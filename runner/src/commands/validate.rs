@@ -4,15 +4,15 @@ use std::io::Write;
 
 use super::{CliError, Exit, print_diagnostics};
 use crate::cli::{Format, ValidateArgs};
-use crate::scenario::{self, diagnostic::Diagnostics};
+use crate::scenario::{Loader, diagnostic::Diagnostics};
 
 /// Validates each file; prints one line per valid file, diagnostics for the rest.
-pub fn validate(args: &ValidateArgs) -> Result<Exit, CliError> {
+pub fn validate(args: &ValidateArgs, loader: &Loader) -> Result<Exit, CliError> {
     let mut all = Vec::new();
     let mut lines = Vec::new();
     let mut invalid = false;
     for file in &args.files {
-        match scenario::load_file(file, &args.overrides) {
+        match loader.load_file(file, &args.overrides) {
             Ok(loaded) => {
                 let s = &loaded.variants[0];
                 let variants = loaded.variants.len();

@@ -4,7 +4,7 @@
 //! them to its parent over a pipe.
 //!
 //! It owns no orchestration (see `crash`) and no verification (see
-//! `verify`). The wrapper adds one CRC32C per record body to each append;
+//! `verify`). Key-value ops pass through unrecorded. The wrapper adds one CRC32C per record body to each append;
 //! that cost lands inside the measured call, which is why crash phases do
 //! not report writer latency.
 
@@ -253,6 +253,25 @@ impl Session for AckingSession {
 
     fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
         self.inner.bounds(stream)
+    }
+
+    // Key-value ops pass through unrecorded: a crash phase's `put` writers
+    // run (and are crashed) like appenders, but only appended records are
+    // acknowledged and verified.
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.inner.put(key, value)
+    }
+
+    fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        self.inner.get(key, out)
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
+        self.inner.delete(key)
+    }
+
+    fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
+        self.inner.scan(start, limit, out)
     }
 }
 

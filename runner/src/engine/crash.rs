@@ -14,14 +14,16 @@
 //!   phase's `duration`, or when its `records` are written — whichever comes
 //!   first — and always reaps it ([`ChildGuard`]). The page cache survives
 //!   a kill, so this tests the store's own recovery, not its sync policy.
-//! - **Simulated power loss** (`power-loss`, wal only): the writers run in
-//!   this process on a WAL over [`SimFs`]; at the moment, while appends are
-//!   in flight, [`SimFs::power_loss`] forgets every byte and directory
-//!   entry not covered by an fsync. This tells sync policies apart. The
-//!   simulated log starts empty (earlier phases wrote to disk) and lives in
-//!   memory, so size `prepare` accordingly.
-//! - **Dropping a non-persistent store** (`crash` on `memory`): the reopen
-//!   is a fresh store and every record is honestly reported lost.
+//! - **Simulated power loss** (`power-loss`, kinds with
+//!   [`Capabilities::power_loss`](crate::store::Capabilities::power_loss),
+//!   e.g. wal): the writers run in this process on a store opened over
+//!   [`SimFs`]; at the moment, while appends are in flight,
+//!   [`SimFs::power_loss`] forgets every byte and directory entry not
+//!   covered by an fsync. This tells sync policies apart. The simulated
+//!   store starts empty (earlier phases wrote to disk) and lives in memory,
+//!   so size `prepare` accordingly.
+//! - **Dropping a non-persistent store** (`crash` on e.g. `memory`): the
+//!   reopen is a fresh store and every record is honestly reported lost.
 //!
 //! Metrics go into [`PhaseReport::metrics`]; counts are summed over cycles,
 //! and `reopen.duration` is the **maximum** over cycles (so an assertion on
@@ -46,8 +48,8 @@ use super::pools::Pools;
 use super::verify::{self, Known, Tally};
 use super::worker::Control;
 use crate::metrics::report::PhaseReport;
-use crate::scenario::model::{Phase, Restart, RestartKind, Scenario, Target, TargetKind};
-use crate::store::{self, MemoryStore, SimFs, Store, StoreError, WalStore};
+use crate::scenario::model::{Phase, Restart, RestartKind, Scenario, Target};
+use crate::store::{self, SimFs, Store, StoreError};
 use crate::workload::{self, StreamId};
 
 /// The hidden subcommand a crash child runs.
@@ -204,7 +206,7 @@ struct Crashed {
 /// Which way this phase crashes.
 enum Mode {
     Child,
-    PowerLoss(SimFs, PathBuf, store::WalOptions),
+    PowerLoss(SimFs, PathBuf),
     Drop,
 }
 
@@ -221,7 +223,7 @@ pub fn run(run: &CrashRun<'_>, store: Box<dyn Store>) -> CrashOutcome {
     let started = Instant::now();
     match run.restart.kind {
         RestartKind::PowerLoss => {
-            let TargetKind::Wal(w) = &run.target.kind else {
+            if !run.target.kind.capabilities().power_loss {
                 return (
                     Err(StoreError::Unsupported {
                         op: "restart: power-loss",
@@ -229,11 +231,10 @@ pub fn run(run: &CrashRun<'_>, store: Box<dyn Store>) -> CrashOutcome {
                     }),
                     Some(store),
                 );
-            };
+            }
             let mode = Mode::PowerLoss(
                 SimFs::new(),
                 PathBuf::from("/power-loss").join(&run.target.name),
-                store::wal_options(w),
             );
             // The target's own store sits out the phase, untouched.
             let result = cycles(run, mode, None, started);
@@ -257,9 +258,8 @@ type CycleResult = Result<(Option<PhaseReport>, Option<Box<dyn Store>>), StoreEr
 
 fn open_mode(run: &CrashRun<'_>, mode: &Mode) -> Result<Box<dyn Store>, StoreError> {
     match mode {
-        Mode::Child => store::open(&run.target.kind, run.dir),
-        Mode::PowerLoss(sim, dir, opts) => Ok(Box::new(WalStore::open_simulated(dir, opts, sim)?)),
-        Mode::Drop => Ok(Box::new(MemoryStore::new())),
+        Mode::Child | Mode::Drop => store::open(&run.target.kind, run.dir),
+        Mode::PowerLoss(sim, dir) => run.target.kind.open_simulated(sim, dir),
     }
 }
 
@@ -304,19 +304,19 @@ fn cycles(
                 reopen_ns.push(t0.elapsed().as_nanos() as u64);
                 c
             }
-            Mode::PowerLoss(sim, dir, opts) => {
+            Mode::PowerLoss(sim, dir) => {
                 let c = in_process_cycle(run, cur.as_ref(), cycle, Some(sim))?;
                 drop(cur);
                 let t0 = Instant::now();
-                match WalStore::open_simulated(dir, opts, sim) {
-                    Ok(s) => cur = Box::new(s),
+                match run.target.kind.open_simulated(sim, dir) {
+                    Ok(s) => cur = s,
                     // The log did not survive the power loss: a finding of
                     // the phase, not a failure of the run. Its records are
                     // lost; the next cycle starts on a fresh simulated disk.
                     Err(StoreError::Corrupt { .. }) => {
                         log_lost = true;
                         *sim = SimFs::new();
-                        cur = Box::new(WalStore::open_simulated(dir, opts, sim)?);
+                        cur = run.target.kind.open_simulated(sim, dir)?;
                     }
                     Err(e) => return Err(e),
                 }
@@ -327,7 +327,8 @@ fn cycles(
                 let c = in_process_cycle(run, cur.as_ref(), cycle, None)?;
                 drop(cur);
                 let t0 = Instant::now();
-                cur = Box::new(MemoryStore::new());
+                // Not persistent: opening again is a fresh, empty store.
+                cur = store::open(&run.target.kind, run.dir)?;
                 reopen_ns.push(t0.elapsed().as_nanos() as u64);
                 c
             }
@@ -438,10 +439,12 @@ fn prepare(
     if records.is_empty() {
         return Ok(true);
     }
-    let limit = match &run.target.kind {
-        TargetKind::Wal(w) => PREPARE_BATCH_BYTES.min(w.segment_size / 4),
-        _ => PREPARE_BATCH_BYTES,
-    };
+    let limit = run
+        .target
+        .kind
+        .capabilities()
+        .max_batch_bytes
+        .map_or(PREPARE_BATCH_BYTES, |m| PREPARE_BATCH_BYTES.min(m / 4));
     // Batches: consecutive runs of pool records up to `limit` body bytes.
     let mut batches: Vec<(usize, usize, u64)> = Vec::new();
     let mut start = 0;
@@ -779,6 +782,7 @@ pub fn child_main(
 mod tests {
     use super::*;
     use crate::scenario::load::Source;
+    use crate::store::MemoryStore;
 
     fn scenario(yaml: &str) -> Scenario {
         let src = Source {

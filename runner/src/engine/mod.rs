@@ -359,8 +359,9 @@ fn carry(
     now: store::StoreStats,
 ) -> store::StoreStats {
     for (k, v) in now.values {
-        let ratio =
-            store::stat_desc(kind.name(), &k).is_some_and(|d| d.unit == store::StatUnit::Ratio);
+        let ratio = kind
+            .stat(&k)
+            .is_some_and(|d| d.unit == store::StatUnit::Ratio);
         let slot = earlier.values.entry(k).or_insert(0.0);
         *slot = if ratio { slot.max(v) } else { *slot + v };
     }

@@ -14,12 +14,18 @@ use super::diagnostic::{Diagnostic, did_you_mean, one_of};
 use super::load::{LocIndex, Source, escape_segment, human_path};
 use super::units;
 
-/// Checks `doc` against the scenario schema; returns every problem found.
-pub fn check(src: &Source, doc: &Value, index: &LocIndex) -> Vec<Diagnostic> {
-    let schema = super::schema::scenario_schema();
+/// Checks `doc` against the scenario schema (`schema`, compiled as
+/// `validator`); returns every problem found.
+pub fn check(
+    src: &Source,
+    doc: &Value,
+    index: &LocIndex,
+    schema: &Value,
+    validator: &jsonschema::Validator,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for err in super::schema::validator().iter_errors(doc) {
-        convert(&err, &schema, src, index, &mut out);
+    for err in validator.iter_errors(doc) {
+        convert(&err, schema, src, index, &mut out);
     }
     out.sort_by_key(|d| (d.line, d.column));
     out.dedup_by(|a, b| a.line == b.line && a.column == b.column && a.message == b.message);
@@ -398,10 +404,16 @@ fn one_of_not_valid(
             .get(&format!("{pointer}/{}", escape_segment(first)))
             .and_then(|l| l.key)
             .unwrap_or(span);
+        // Under `targets`, the choice is the store kind.
+        let what = if pointer.starts_with("/targets/") {
+            "store kind"
+        } else {
+            "kind"
+        };
         let mut d = src.diagnostic(
             key_span,
             &path,
-            format!("unknown kind `{first}` for `{}`", last_name(&path)),
+            format!("unknown {what} `{first}` for `{}`", last_name(&path)),
         );
         d.expected = Some(format!("exactly one of {}", one_of(&tags)));
         d.found = Some(describe(instance));

@@ -128,26 +128,7 @@ impl Diagnostic {
     }
 }
 
-/// Returns the candidate closest to `input` when it is close enough to be a
-/// plausible typo (Jaro-Winkler ≥ 0.8, or a small edit distance).
-pub fn did_you_mean<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let mut best: Option<(&str, f64)> = None;
-    for c in candidates {
-        if c == input {
-            continue;
-        }
-        let score = strsim::jaro_winkler(&input.to_lowercase(), &c.to_lowercase());
-        let dist = strsim::levenshtein(input, c);
-        let plausible = score >= 0.8 || dist <= 2.max(input.len() / 4);
-        if plausible && best.is_none_or(|(_, s)| score > s) {
-            best = Some((c, score));
-        }
-    }
-    best.map(|(c, _)| c)
-}
+pub use crate::store::did_you_mean;
 
 /// Formats a list of names as "`a`, `b` or `c`".
 pub fn one_of<S: AsRef<str>>(names: &[S]) -> String {

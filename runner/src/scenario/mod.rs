@@ -14,8 +14,9 @@ pub mod matrix;
 pub mod model;
 pub mod schema;
 pub mod spec;
-pub mod units;
 mod validate;
+
+pub use crate::units;
 
 use std::path::Path;
 
@@ -25,6 +26,8 @@ use diagnostic::{Diagnostic, Diagnostics, Severity};
 use load::{Source, Span};
 pub use model::Scenario;
 use spec::ScenarioSpec;
+
+use crate::store::Registry;
 
 /// A loaded scenario file: its variants (one without a matrix) and warnings.
 #[derive(Debug, Clone)]
@@ -39,31 +42,102 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Reads and validates a scenario file. `overrides` are `--set path=value`
-/// pairs applied before validation.
-pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostics(vec![Diagnostic {
-            severity: Severity::Error,
-            file: name.clone(),
-            line: 1,
-            column: 1,
-            path: String::new(),
-            message: format!("cannot read scenario file: {e}"),
-            expected: None,
-            found: None,
-            help: None,
-            source_line: None,
-            width: 1,
-        }])
-    })?;
-    let source = load::decode(&name, bytes).map_err(|d| Diagnostics(vec![*d]))?;
-    load_source(source, path, overrides)
+/// The scenario format of one binary: its store kinds, the JSON Schema
+/// generated for them and the compiled validator. Built once per process.
+pub struct Loader {
+    registry: Registry,
+    schema: Value,
+    validator: jsonschema::Validator,
 }
 
-/// Validates scenario text already in memory (`path` resolves payload files).
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loader")
+            .field("kinds", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loader {
+    /// A loader for the kinds of `registry`.
+    pub fn new(registry: Registry) -> Loader {
+        let schema = schema::scenario_schema_for(&registry);
+        let validator = schema::compile(&schema);
+        Loader {
+            registry,
+            schema,
+            validator,
+        }
+    }
+
+    /// The loader of plain `loadline`: the built-in kinds.
+    pub fn builtin() -> &'static Loader {
+        static BUILTIN: std::sync::OnceLock<Loader> = std::sync::OnceLock::new();
+        BUILTIN.get_or_init(|| Loader::new(Registry::builtin()))
+    }
+
+    /// The store kinds this loader knows.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The scenario schema (draft 2020-12) for these kinds.
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+
+    /// Reads and validates a scenario file. `overrides` are `--set
+    /// path=value` pairs applied before validation.
+    pub fn load_file(&self, path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| {
+            Diagnostics(vec![Diagnostic {
+                severity: Severity::Error,
+                file: name.clone(),
+                line: 1,
+                column: 1,
+                path: String::new(),
+                message: format!("cannot read scenario file: {e}"),
+                expected: None,
+                found: None,
+                help: None,
+                source_line: None,
+                width: 1,
+            }])
+        })?;
+        let source = load::decode(&name, bytes).map_err(|d| Diagnostics(vec![*d]))?;
+        self.load_source(source, path, overrides)
+    }
+
+    /// Validates scenario text already in memory (`path` resolves payload files).
+    pub fn load_source(
+        &self,
+        source: Source,
+        path: &Path,
+        overrides: &[String],
+    ) -> Result<Loaded, Diagnostics> {
+        load_with(self, source, path, overrides)
+    }
+}
+
+/// Reads and validates a scenario file with the built-in store kinds (see
+/// [`Loader::load_file`]).
+pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
+    Loader::builtin().load_file(path, overrides)
+}
+
+/// Validates scenario text with the built-in store kinds (see
+/// [`Loader::load_source`]).
 pub fn load_source(
+    source: Source,
+    path: &Path,
+    overrides: &[String],
+) -> Result<Loaded, Diagnostics> {
+    Loader::builtin().load_source(source, path, overrides)
+}
+
+fn load_with(
+    loader: &Loader,
     source: Source,
     path: &Path,
     overrides: &[String],
@@ -140,7 +214,7 @@ pub fn load_source(
         }
         Diagnostics(ds)
     };
-    let structural = check::check(&source, &doc, &index);
+    let structural = check::check(&source, &doc, &index, &loader.schema, &loader.validator);
     if !structural.is_empty() {
         return Err(explain_overrides(structural));
     }
@@ -217,7 +291,7 @@ pub fn load_source(
         let structural = if combo.is_empty() {
             Vec::new()
         } else {
-            check::check(&source, &vdoc, &vindex)
+            check::check(&source, &vdoc, &vindex, &loader.schema, &loader.validator)
         };
         if !structural.is_empty() {
             for mut d in structural {
@@ -240,7 +314,15 @@ pub fn load_source(
                 .map(|(k, _, _, v)| (k.clone(), v.clone()))
                 .collect(),
         };
-        let (scenario, ds) = validate::validate(&source, &vindex, &vspec, &vdoc, variant, path);
+        let (scenario, ds) = validate::validate(
+            &loader.registry,
+            &source,
+            &vindex,
+            &vspec,
+            &vdoc,
+            variant,
+            path,
+        );
         for mut d in ds {
             if combos.len() > 1 {
                 note(&mut d);

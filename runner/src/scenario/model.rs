@@ -10,11 +10,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use super::spec::{
-    CompressionSpec as Compression, KeyDistributionSpec as KeyDistribution,
-    KeyStyleSpec as KeyStyle, OpSpec as Op, ReadFromSpec as ReadFrom, RestartSpec as RestartKind,
-    WalSyncSpec as WalSync,
+    KeyDistributionSpec as KeyDistribution, KeyStyleSpec as KeyStyle, OpSpec as Op,
+    ReadFromSpec as ReadFrom, RestartSpec as RestartKind,
 };
 use crate::assertions::Assertion;
+/// A target's store kind with its checked config (the kind owns both).
+pub use crate::store::TargetKind;
 pub use crate::workload::SizeDist;
 
 /// One runnable variant of a scenario (a scenario without a matrix has one).
@@ -60,79 +61,6 @@ pub struct Target {
     pub name: String,
     /// Kind and options.
     pub kind: TargetKind,
-}
-
-/// A store kind with its checked options.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    /// loadline's WAL.
-    Wal(WalConfig),
-    /// RocksDB.
-    Rocksdb(RocksdbConfig),
-    /// The in-memory baseline.
-    Memory,
-}
-
-impl TargetKind {
-    /// The kind's name as written in scenario files.
-    pub fn name(&self) -> &'static str {
-        match self {
-            TargetKind::Wal(_) => "wal",
-            TargetKind::Rocksdb(_) => "rocksdb",
-            TargetKind::Memory => "memory",
-        }
-    }
-}
-
-/// Checked WAL options.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct WalConfig {
-    /// Bytes per segment before it is sealed.
-    pub segment_size: u64,
-    /// Sync policy.
-    pub sync: WalSync,
-    /// Group-commit window.
-    pub sync_interval: Duration,
-    /// Preallocate segments.
-    pub preallocate: bool,
-}
-
-/// Checked RocksDB options (sizes in bytes).
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
-pub struct RocksdbConfig {
-    /// `WriteOptions::set_sync`.
-    pub sync: bool,
-    /// `WriteOptions::disable_wal`.
-    pub disable_wal: bool,
-    /// Compression of every level.
-    pub compression: Option<Compression>,
-    /// Compression per level.
-    pub compression_per_level: Vec<Compression>,
-    /// Memtable size.
-    pub write_buffer_size: Option<u64>,
-    /// Memtables before stalling.
-    pub max_write_buffer_number: Option<u32>,
-    /// Block cache bytes.
-    pub block_cache: Option<u64>,
-    /// Bloom bits per key.
-    pub bloom_bits: Option<f64>,
-    /// Background jobs.
-    pub max_background_jobs: Option<u32>,
-    /// L1 target file size.
-    pub target_file_size: Option<u64>,
-    /// L0 compaction trigger.
-    pub level0_file_num_compaction_trigger: Option<u32>,
-    /// L0 slowdown trigger.
-    pub level0_slowdown_writes_trigger: Option<u32>,
-    /// L0 stop trigger.
-    pub level0_stop_writes_trigger: Option<u32>,
-    /// Memtable budget split between column families.
-    pub memory_budget: Option<u64>,
-    /// Raw options, passed through.
-    pub options: Vec<(String, String)>,
-    /// Include `rocksdb.stats` in the report.
-    pub raw_stats: bool,
 }
 
 /// A payload.

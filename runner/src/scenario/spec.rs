@@ -69,121 +69,62 @@ fn example_scenario() -> serde_json::Value {
     })
 }
 
-/// A store under test. Exactly one key, naming the store kind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub enum TargetSpec {
-    /// loadline's own segmented write-ahead log.
-    Wal(WalSpec),
-    /// RocksDB, with the log mapped onto (stream, offset) keys.
-    Rocksdb(RocksdbSpec),
-    /// An in-memory store with no I/O: measures the runner's own overhead.
-    Memory(MemorySpec),
+/// A store under test: exactly one key, naming the store kind, whose value
+/// is that kind's config (`wal: { sync: batch }`).
+///
+/// The kinds are not fixed here: each binary's registry of store kinds
+/// fills in the schema (one branch per kind, see `scenario::schema`), and
+/// validation deserializes `config` with the kind's own config type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSpec {
+    /// The store kind (the key).
+    pub kind: String,
+    /// The kind's config, as written.
+    pub config: serde_json::Value,
 }
 
-/// When the WAL makes an append durable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WalSyncSpec {
-    /// fdatasync before every append is acknowledged.
-    Always,
-    /// Group commit: one fdatasync acknowledges every append waiting for it; the leader waits up to `sync_interval` for the other writers to join.
-    Batch,
-    /// Never fsync; data reaches the page cache only.
-    Never,
+impl Serialize for TargetSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(&self.kind, &self.config)?;
+        m.end()
+    }
 }
 
-/// Options of the `wal` store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub struct WalSpec {
-    /// Size at which a segment file is sealed and a new one started. Default `64MiB`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(example = &"64MiB")]
-    pub segment_size: Option<ByteSize>,
-    /// Sync policy: `always`, `batch` (group commit) or `never`. Default `batch`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sync: Option<WalSyncSpec>,
-    /// Group-commit window for `sync: batch`: the longest a sync waits for other writers to join (a lone writer syncs at once). Default `1ms`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(example = &"1ms")]
-    pub sync_interval: Option<HumanDuration>,
-    /// Zero-fill and sync each segment file to `segment_size` ahead of need, in a background thread, so synced appends overwrite written blocks and `fdatasync` flushes data only (no size or extent change to journal). Writes each segment twice; worth it for `sync: always` and `batch`. Default `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preallocate: Option<bool>,
+impl<'de> Deserialize<'de> for TargetSpec {
+    // A single-key map, as the schema already checked: the key is the kind.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let map = IndexMap::<String, serde_json::Value>::deserialize(d)?;
+        if map.len() != 1 {
+            return Err(D::Error::custom(format!(
+                "a target has exactly one key, the store kind; found {}",
+                map.len()
+            )));
+        }
+        let Some((kind, config)) = map.into_iter().next() else {
+            return Err(D::Error::custom("a target names its store kind"));
+        };
+        Ok(TargetSpec { kind, config })
+    }
 }
 
-/// Compression of RocksDB blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CompressionSpec {
-    /// No compression.
-    None,
-    /// LZ4.
-    Lz4,
-    /// Zstandard.
-    Zstd,
+impl JsonSchema for TargetSpec {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("TargetSpec")
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // Replaced by one branch per registered kind when the scenario
+        // schema is generated (`scenario::schema`).
+        json_schema!({
+            "description": "A store under test. Exactly one key, naming the store kind.",
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1
+        })
+    }
 }
-
-/// Options of the `rocksdb` store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub struct RocksdbSpec {
-    /// Sync the WAL on every write batch (`WriteOptions::set_sync`). Default `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sync: Option<bool>,
-    /// Write without RocksDB's own WAL (data since the last flush is lost on a crash). Default `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disable_wal: Option<bool>,
-    /// Block compression for every level. Default `none`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compression: Option<CompressionSpec>,
-    /// Compression per level, from level 0 up; overrides `compression`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compression_per_level: Option<Vec<CompressionSpec>>,
-    /// Size of one memtable. Default RocksDB's (64MiB).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub write_buffer_size: Option<ByteSize>,
-    /// Number of memtables before writes stall.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_write_buffer_number: Option<u32>,
-    /// Size of the shared LRU block cache.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub block_cache: Option<ByteSize>,
-    /// Bloom filter bits per key; absent means no filter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bloom_bits: Option<f64>,
-    /// Maximum concurrent flushes and compactions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_background_jobs: Option<u32>,
-    /// Target size of an SST file at level 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_file_size: Option<ByteSize>,
-    /// Number of level-0 files that triggers a compaction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub level0_file_num_compaction_trigger: Option<u32>,
-    /// Number of level-0 files at which writes are slowed down.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub level0_slowdown_writes_trigger: Option<u32>,
-    /// Number of level-0 files at which writes stop.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub level0_stop_writes_trigger: Option<u32>,
-    /// Total memtable memory, split between the column families.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_budget: Option<ByteSize>,
-    /// Raw RocksDB options, passed through as option strings
-    /// (`{ max_background_jobs: "4" }`), so anything RocksDB supports is reachable.
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub options: IndexMap<String, String>,
-    /// Add the full `rocksdb.stats` text to the report appendix. Default `false`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw_stats: Option<bool>,
-}
-
-/// Options of the `memory` store (none yet; write `memory: {}`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub struct MemorySpec {}
 
 /// What gets written: record sizes, compressibility and keys, or a recorded file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -372,7 +313,8 @@ pub struct PhaseSpec {
     pub actors: Vec<ActorSpec>,
     /// After (or instead of) the actors, restart the store: `clean` closes and
     /// reopens it; `crash` runs the writers in a child process killed at a
-    /// seeded moment; `power-loss` (wal only) also drops every byte not fsynced.
+    /// seeded moment; `power-loss` (store kinds that simulate it, such as wal)
+    /// also drops every byte not fsynced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<RestartSpec>,
     /// Window in which a crash happens: `2s..5s`, or a single duration.
@@ -402,7 +344,7 @@ pub enum RestartSpec {
     Clean,
     /// Kill the writer process with SIGKILL, then reopen.
     Crash,
-    /// Kill and drop everything that was not fsynced (wal only).
+    /// Kill and drop everything that was not fsynced (store kinds that simulate it, such as wal).
     PowerLoss,
 }
 

@@ -126,15 +126,52 @@ pub struct LogBounds {
     pub tail: Offset,
 }
 
-/// What a store can do; validation checks every actor's op against it.
+/// What a store can do. Validation decides from a kind's capabilities,
+/// before anything runs, whether each phase's ops and restart are possible
+/// on a target: every combination it accepts runs.
+///
+/// Build one from [`Capabilities::NONE`] so that fields added later
+/// default to "cannot":
+///
+/// ```
+/// use loadline::store::Capabilities;
+/// let caps = Capabilities { log: true, persistent: true, crash_durable: true, ..Capabilities::NONE };
+/// assert!(!caps.kv);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
-    /// append / read / trim / sync.
+    /// append / read / trim / sync ([`Session`]'s required methods).
     pub log: bool,
-    /// put / get / delete / scan.
+    /// put / get / delete / scan (the provided [`Session`] methods, overridden).
     pub kv: bool,
-    /// Data survives a close and reopen.
+    /// Data survives a close and reopen of the store in the same
+    /// directory, also by another process (`restart: clean` keeps it, and
+    /// `restart: crash` runs the writers in a child process).
     pub persistent: bool,
+    /// Every acknowledged write survives a kill -9 of the writing process
+    /// (the page cache survives; the store must not hold acknowledged data
+    /// only in its own memory). Without it, `restart: crash` with `verify:
+    /// acknowledged` is allowed but warned about: losses are the finding.
+    pub crash_durable: bool,
+    /// The store can be opened on loadline's simulated file system
+    /// ([`StoreKind::open_simulated`](super::StoreKind::open_simulated)),
+    /// which `restart: power-loss` needs.
+    pub power_loss: bool,
+    /// The largest batch one append accepts, in body and key bytes, when
+    /// the store has such a limit (the WAL: what a segment holds).
+    pub max_batch_bytes: Option<u64>,
+}
+
+impl Capabilities {
+    /// A store that can do nothing: the base to build capabilities from.
+    pub const NONE: Capabilities = Capabilities {
+        log: false,
+        kv: false,
+        persistent: false,
+        crash_durable: false,
+        power_loss: false,
+        max_batch_bytes: None,
+    };
 }
 
 /// Unit of a store statistic, so reports and assertions can format and

@@ -14,11 +14,106 @@
 //! reports what was acknowledged, the parent SIGKILLs it and checks the
 //! reopened store.
 //!
+//! [`check_kind`] runs all of it for a [`StoreKind`] in one call, as its
+//! capabilities say.
+//!
 //! It does not time or benchmark anything.
 
 use std::path::{Path, PathBuf};
 
 use super::api::{Keys, Offset, ReadBuf, Record, Session, Store, StoreError};
+use super::kind::StoreKind;
+
+/// Set in the environment of the child processes [`check_kind`] starts to
+/// the directory the child writes to.
+pub const CHILD_ENV: &str = "LOADLINE_CONFORMANCE_CHILD";
+/// Crash cycles of [`check_kind`]'s kill -9 check (default 20; a soak run
+/// may raise it).
+pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
+
+/// Checks store kind `K`, opened with `config`, in one call: the log suite
+/// ([`check_log_store`]) when the kind has [`Capabilities::log`], the
+/// key-value suite ([`check_kv_store`]) when it has
+/// [`Capabilities::kv`], and, when it has
+/// [`Capabilities::crash_durable`], the kill -9 check
+/// ([`check_kill9_durability`]): child processes append until they are
+/// SIGKILLed, and every acknowledged record must survive.
+///
+/// The children re-execute the running program. Call it from a `#[test]`
+/// (the children run that test alone), or first thing in a program's
+/// `main` (the children run `main` again): either way the call in the
+/// child sees [`CHILD_ENV`], writes, and never returns.
+///
+/// ```no_run
+/// use loadline::store::{MemoryKind, MemoryConfig, conformance};
+///
+/// #[test]
+/// fn memory_conforms() {
+///     conformance::check_kind::<MemoryKind>(&MemoryConfig::default());
+/// }
+/// ```
+///
+/// [`Capabilities::log`]: super::Capabilities::log
+/// [`Capabilities::kv`]: super::Capabilities::kv
+/// [`Capabilities::crash_durable`]: super::Capabilities::crash_durable
+///
+/// # Panics
+///
+/// On the first broken rule, naming it.
+pub fn check_kind<K: StoreKind>(config: &K::Config) {
+    let open = |d: &Path| K::open(config, d);
+    if let Some(dir) = std::env::var_os(CHILD_ENV) {
+        crash_child_writer(&open, Path::new(&dir));
+        std::process::exit(0);
+    }
+    let caps = K::capabilities(config);
+    let root = std::env::temp_dir().join(format!(
+        "loadline-conformance-{}-{}-{}",
+        K::NAME,
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    if caps.log {
+        check_log_store(&open, &sub(&root, "log"));
+    }
+    if caps.kv {
+        check_kv_store(&open, &sub(&root, "kv"));
+    }
+    if caps.log && caps.persistent && caps.crash_durable {
+        let cycles: u64 = std::env::var(KILL_CYCLES_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20);
+        let dir = sub(&root, "kill9");
+        let exe = std::env::current_exe().expect("the running program");
+        // Under libtest each test runs on a thread named after it.
+        let test = std::thread::current()
+            .name()
+            .filter(|n| *n != "main")
+            .map(str::to_owned);
+        let spawn = || {
+            let mut cmd = std::process::Command::new(&exe);
+            if let Some(t) = &test {
+                cmd.args([
+                    t.as_str(),
+                    "--exact",
+                    "--include-ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ]);
+            }
+            cmd.env(CHILD_ENV, &dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn the kill -9 child")
+        };
+        check_kill9_durability(&open, &dir, cycles, &spawn);
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
 
 /// How a test opens the store under check: called with a directory that the
 /// suite owns (created, empty on first use); called again with the same

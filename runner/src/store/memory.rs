@@ -20,6 +20,49 @@ use super::api::{
     Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, StatDesc, StatUnit, Store,
     StoreError, StoreStats,
 };
+use super::kind::StoreKind;
+
+/// The `memory` store kind: [`MemoryStore`] under a target.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryKind;
+
+/// Options of the `memory` store (none yet; write `memory: {}`).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct MemoryConfig {}
+
+impl StoreKind for MemoryKind {
+    const NAME: &'static str = "memory";
+    const ABOUT: &'static str =
+        "An in-memory store with no I/O: measures the runner's own overhead.";
+    type Config = MemoryConfig;
+
+    fn capabilities(_: &MemoryConfig) -> Capabilities {
+        CAPABILITIES
+    }
+
+    fn statistics() -> &'static [StatDesc] {
+        STATS
+    }
+
+    fn describe(_: &MemoryConfig) -> String {
+        "in-memory, no I/O".to_owned()
+    }
+
+    fn open(_: &MemoryConfig, _dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(MemoryStore::new()))
+    }
+}
+
+/// Log and key-value operations; nothing survives a close, so a crash
+/// honestly loses everything.
+const CAPABILITIES: Capabilities = Capabilities {
+    log: true,
+    kv: true,
+    ..Capabilities::NONE
+};
 
 /// Statistics the memory store reports under `target.store.*`.
 pub const STATS: &[StatDesc] = &[
@@ -197,11 +240,7 @@ impl Inner {
 
 impl Store for MemoryStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            log: true,
-            kv: true,
-            persistent: false,
-        }
+        CAPABILITIES
     }
 
     fn session(&self) -> Result<Box<dyn Session>, StoreError> {

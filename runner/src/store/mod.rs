@@ -1,106 +1,69 @@
-//! Stores under test: the [`Store`]/[`Session`] API, its implementations, and
-//! the one `match` that opens a target. A new store is one file plus one arm.
+//! Stores under test: the [`Store`]/[`Session`] data path, the
+//! [`StoreKind`] trait a kind of store implements, the [`Registry`] of
+//! kinds, the built-in kinds (`memory`, `wal`, `rocksdb`) and the
+//! [`conformance`] suite.
+//!
+//! A store kind is one type owning its YAML name, config type, config
+//! checks, capabilities, statistics and `open`; a checked scenario holds it
+//! as a [`TargetKind`]. A new built-in kind is its file plus one line in
+//! [`Registry::builtin`]; a binary built on loadline adds its own with
+//! [`App::store`](crate::App::store). Nothing outside a kind's file
+//! matches on a kind or its name.
+//!
+//! This module does not depend on the scenario model: configs live with
+//! their stores, and the scenario holds them.
 
 mod api;
 pub mod conformance;
-pub mod memory;
+mod kind;
+mod memory;
 #[cfg(feature = "rocksdb")]
-pub mod rocksdb;
-pub mod wal;
+mod rocksdb;
+mod wal;
 
-#[cfg(feature = "rocksdb")]
-pub use self::rocksdb::RocksdbStore;
 pub use api::*;
-pub use memory::MemoryStore;
-pub use wal::{SimFs, WalOptions, WalStore, WalSync};
+pub(crate) use kind::ProblemAt;
+pub use kind::{
+    AppendPlan, ConfigError, DuplicateKind, Problem, Registry, StoreKind, TargetKind, Workload,
+    did_you_mean,
+};
+pub use memory::{MemoryConfig, MemoryKind, MemoryStore};
+#[cfg(feature = "rocksdb")]
+pub use rocksdb::{
+    Compression, RocksdbConfig, RocksdbKind, RocksdbSettings, RocksdbStore, check_raw_options,
+};
+pub use wal::{
+    MIN_SEGMENT_SIZE, SimFs, WalConfig, WalKind, WalOptions, WalStore, WalSync, WalSyncPolicy,
+};
 
-use crate::scenario::model::TargetKind;
+impl Registry {
+    /// The kinds every loadline binary has, in the order the schema and
+    /// messages list them: the one list of built-in kinds.
+    pub fn builtin() -> Registry {
+        let r = Registry::empty().with::<WalKind>();
+        #[cfg(feature = "rocksdb")]
+        let r = r.and_then(Registry::with::<RocksdbKind>);
+        r.and_then(Registry::with::<MemoryKind>)
+            .expect("built-in kind names are distinct")
+    }
+}
 
-/// Opens the store a target kind names, in `dir` — the one `match` over
-/// store kinds. A new store is one more arm.
+/// Opens the store a target's kind names, in `dir`.
+///
+/// # Errors
+///
+/// Whatever the kind's `open` reports.
 pub fn open(kind: &TargetKind, dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
-    match kind {
-        TargetKind::Memory => Ok(Box::new(MemoryStore::new())),
-        TargetKind::Wal(w) => Ok(Box::new(WalStore::open(dir, &wal_options(w))?)),
-        #[cfg(feature = "rocksdb")]
-        TargetKind::Rocksdb(r) => Ok(Box::new(RocksdbStore::open(dir, r)?)),
-        #[cfg(not(feature = "rocksdb"))]
-        TargetKind::Rocksdb(_) => Err(StoreError::Unsupported {
-            op: "open",
-            store: "rocksdb",
-        }),
-    }
+    kind.open(dir)
 }
 
-/// The WAL options a `wal` target's checked config names (as [`open`] uses
-/// them; also what simulated power loss opens its WAL with).
-pub fn wal_options(w: &crate::scenario::model::WalConfig) -> WalOptions {
-    WalOptions {
-        segment_size: w.segment_size,
-        sync: match w.sync {
-            crate::scenario::model::WalSync::Always => WalSync::Always,
-            crate::scenario::model::WalSync::Batch => WalSync::Batch,
-            crate::scenario::model::WalSync::Never => WalSync::Never,
-        },
-        sync_interval: w.sync_interval,
-        preallocate: w.preallocate,
-    }
-}
-
-/// What a target kind supports, known before anything is opened (validation
-/// checks every actor's op against it).
-pub fn capabilities_of(kind: &TargetKind) -> Capabilities {
-    match kind {
-        TargetKind::Memory => Capabilities {
-            log: true,
-            kv: true,
-            persistent: false,
-        },
-        TargetKind::Wal(_) => Capabilities {
-            log: true,
-            kv: false,
-            persistent: true,
-        },
-        TargetKind::Rocksdb(_) => Capabilities {
-            log: true,
-            kv: true,
-            persistent: true,
-        },
-    }
-}
-
-/// The statistics a target kind reports under `target.store.`.
-pub fn stats_of(kind: &TargetKind) -> &'static [StatDesc] {
-    stats_of_kind(kind.name())
-}
-
-/// Problems with raw RocksDB option strings, as `(option, message)`, found
-/// without opening anything (empty when the `rocksdb` feature is off: the
-/// run then refuses the target when it opens it).
-pub fn check_rocksdb_options(options: &[(String, String)]) -> Vec<(String, String)> {
-    #[cfg(feature = "rocksdb")]
-    {
-        self::rocksdb::check_raw_options(options)
-    }
-    #[cfg(not(feature = "rocksdb"))]
-    {
-        let _ = options;
-        Vec::new()
-    }
-}
-
-/// The statistics of the store kind called `kind` (`wal`, `rocksdb`, `memory`).
-pub fn stats_of_kind(kind: &str) -> &'static [StatDesc] {
-    match kind {
-        "memory" => memory::STATS,
-        "wal" => wal::STATS,
-        #[cfg(feature = "rocksdb")]
-        "rocksdb" => rocksdb::STATS,
-        _ => &[],
-    }
-}
-
-/// The description of statistic `name` of store kind `kind`.
+/// The description of statistic `name` of the built-in store kind called
+/// `kind` (for reports read back from disk, which name their kind).
 pub fn stat_desc(kind: &str, name: &str) -> Option<&'static StatDesc> {
-    stats_of_kind(kind).iter().find(|d| d.name == name)
+    static BUILTIN: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    BUILTIN
+        .get_or_init(Registry::builtin)
+        .statistics(kind)
+        .iter()
+        .find(|d| d.name == name)
 }

@@ -4,14 +4,15 @@
 //! `target.store.*` metrics.
 //!
 //! Owns the RocksDB store only: the layout (`layout`), the options mapping
-//! and raw option checks (`options`), the statistics (`stats`) and the
-//! store and sessions (`store`). It does not choose which store a target
-//! opens (that is the one `match` in [`crate::store`]) and never times,
-//! counts operations or prints.
+//! and raw option checks (`options`), the statistics (`stats`), the
+//! store and sessions (`store`) and the `rocksdb` store kind: its scenario
+//! config, checks and capabilities (`kind`). It never times, counts
+//! operations or prints.
 //!
 //! Built only with the `rocksdb` cargo feature (on by default), which
 //! compiles the bundled RocksDB with lz4 and zstd.
 
+mod kind;
 mod layout;
 mod options;
 mod stats;
@@ -20,6 +21,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+pub use kind::{Compression, RocksdbConfig, RocksdbKind, RocksdbSettings};
 pub use options::check_raw_options;
 pub use stats::STATS;
 pub use store::RocksdbStore;

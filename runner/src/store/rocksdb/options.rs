@@ -1,4 +1,4 @@
-//! Turns a checked [`RocksdbConfig`] into RocksDB `Options` (one for the DB,
+//! Turns a checked [`RocksdbSettings`] into RocksDB `Options` (one for the DB,
 //! one per column family) and the `WriteOptions` of every write, and checks
 //! raw option strings before anything is opened.
 //!
@@ -18,8 +18,8 @@ use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, WriteOptions,
 };
 
+use super::kind::{Compression, RocksdbSettings};
 use super::layout::{CF_DATA, CF_KV, CF_METADATA, COLUMN_FAMILIES, MAX_MERGE_NAME, max_merge};
-use crate::scenario::model::{Compression, RocksdbConfig};
 use crate::store::api::StoreError;
 
 /// RocksDB's default `max_write_buffer_number`, used to size memtables from
@@ -134,7 +134,7 @@ fn describe_option_error(name: &str, value: &str, rocksdb: &str) -> String {
 /// [`StoreError::Engine`] when RocksDB rejects a raw option (the same check
 /// as [`check_raw_options`], repeated here because a store may be opened
 /// without validation, e.g. from the library).
-pub(super) fn build(cfg: &RocksdbConfig) -> Result<Built, StoreError> {
+pub(super) fn build(cfg: &RocksdbSettings) -> Result<Built, StoreError> {
     // One block cache shared by every column family, so `block_cache` is the
     // store's total.
     let cache = cfg
@@ -206,7 +206,7 @@ fn compression(c: Compression) -> DBCompressionType {
 }
 
 /// The typed (non-raw) options of column family `cf`.
-fn cf_options(cfg: &RocksdbConfig, cf: &str, cache: Option<&Cache>) -> Options {
+fn cf_options(cfg: &RocksdbSettings, cf: &str, cache: Option<&Cache>) -> Options {
     let mut o = Options::default();
     o.set_compression_type(compression(cfg.compression.unwrap_or(Compression::None)));
     if !cfg.compression_per_level.is_empty() {

@@ -21,12 +21,12 @@ use std::time::Instant;
 
 use rocksdb::{ColumnFamily, DB, Options, ReadOptions, WriteBatch, WriteOptions};
 
+use super::kind::RocksdbSettings;
 use super::layout::{
     CF_DATA, CF_KV, CF_METADATA, COLUMN_FAMILIES, data_key, decode_u64, decode_value, encode_value,
     parse_data_key, trim_key,
 };
 use super::{options, stats};
-use crate::scenario::model::RocksdbConfig;
 use crate::store::api::{
     Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, Store, StoreError, StoreStats,
 };
@@ -99,7 +99,7 @@ impl RocksdbStore {
     /// [`StoreError::Engine`] when a raw option does not parse, RocksDB
     /// rejects an option value, the directory is locked by another open
     /// store, or recovery fails.
-    pub fn open(dir: &Path, cfg: &RocksdbConfig) -> Result<RocksdbStore, StoreError> {
+    pub fn open(dir: &Path, cfg: &RocksdbSettings) -> Result<RocksdbStore, StoreError> {
         let built = options::build(cfg)?;
         // Timing our own open is the statistic itself, not a measurement of
         // an operation the engine times.
@@ -244,9 +244,8 @@ impl Inner {
 impl Store for RocksdbStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            log: true,
-            kv: true,
-            persistent: true,
+            crash_durable: !self.inner.disable_wal,
+            ..super::kind::capabilities(&RocksdbSettings::default())
         }
     }
 

@@ -5,20 +5,20 @@
 
 use std::path::Path;
 
+use super::kind::{Compression, RocksdbSettings};
 use super::layout::{CF_DATA, CF_METADATA, data_key, decode_u64, parse_data_key, trim_key};
 use super::*;
-use crate::scenario::model::{Compression, RocksdbConfig};
 use crate::store::api::{Keys, ReadBuf, Record, Session, Store, StoreError};
 use crate::store::conformance;
 
-fn cfg(sync: bool) -> RocksdbConfig {
-    RocksdbConfig {
+fn cfg(sync: bool) -> RocksdbSettings {
+    RocksdbSettings {
         sync,
-        ..RocksdbConfig::default()
+        ..RocksdbSettings::default()
     }
 }
 
-fn boxed(dir: &Path, c: &RocksdbConfig) -> Result<Box<dyn Store>, StoreError> {
+fn boxed(dir: &Path, c: &RocksdbSettings) -> Result<Box<dyn Store>, StoreError> {
     Ok(Box::new(RocksdbStore::open(dir, c)?))
 }
 
@@ -90,9 +90,9 @@ fn rocksdb_store_passes_the_log_conformance_suite_without_wal() {
     // Guards close and sync with `disable_wal`: they must flush memtables,
     // or the reopen checks lose everything.
     let dir = tempfile::tempdir().expect("tempdir");
-    let c = RocksdbConfig {
+    let c = RocksdbSettings {
         disable_wal: true,
-        ..RocksdbConfig::default()
+        ..RocksdbSettings::default()
     };
     conformance::check_log_store(&|d: &Path| boxed(d, &c), dir.path());
 }
@@ -173,9 +173,9 @@ fn raw_option_errors_name_the_option_and_the_problem() {
 #[test]
 fn a_bad_raw_option_fails_open_with_an_engine_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let c = RocksdbConfig {
+    let c = RocksdbSettings {
         options: vec![("no_such_option".to_owned(), "1".to_owned())],
-        ..RocksdbConfig::default()
+        ..RocksdbSettings::default()
     };
     let Err(e) = RocksdbStore::open(dir.path(), &c) else {
         panic!("open must fail");
@@ -225,7 +225,7 @@ fn has(sections: &std::collections::BTreeMap<String, Vec<String>>, section: &str
 #[test]
 fn every_typed_option_and_raw_options_reach_rocksdb() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let c = RocksdbConfig {
+    let c = RocksdbSettings {
         sync: true,
         disable_wal: false,
         compression: Some(Compression::Lz4),
@@ -308,9 +308,9 @@ fn every_typed_option_and_raw_options_reach_rocksdb() {
 #[test]
 fn memory_budget_is_split_between_column_families() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let c = RocksdbConfig {
+    let c = RocksdbSettings {
         memory_budget: Some(64 << 20),
-        ..RocksdbConfig::default()
+        ..RocksdbSettings::default()
     };
     let store = RocksdbStore::open(dir.path(), &c).expect("open");
     let o = options_file(dir.path());
@@ -338,7 +338,10 @@ fn stats_names_match_the_stat_list() {
     let mut want: Vec<&str> = STATS.iter().map(|d| d.name).collect();
     want.sort_unstable();
     assert_eq!(got, want);
-    assert_eq!(crate::store::stats_of_kind("rocksdb"), STATS);
+    assert_eq!(
+        crate::store::Registry::builtin().statistics("rocksdb"),
+        STATS
+    );
     assert!(store.stats().appendix.is_none(), "raw_stats is off");
     Box::new(store).close().expect("close");
 }
@@ -346,12 +349,12 @@ fn stats_names_match_the_stat_list() {
 #[test]
 fn stats_are_non_zero_after_a_write_phase() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let c = RocksdbConfig {
+    let c = RocksdbSettings {
         sync: true,
         block_cache: Some(8 << 20),
         write_buffer_size: Some(256 << 10),
         raw_stats: true,
-        ..RocksdbConfig::default()
+        ..RocksdbSettings::default()
     };
     let store = RocksdbStore::open(dir.path(), &c).expect("open");
     let mut s = store.session().expect("session");
@@ -735,10 +738,10 @@ fn fillseq_throughput() {
         };
         Box::new(WalStore::open(&dir, &o).expect("open wal"))
     } else {
-        let c = RocksdbConfig {
+        let c = RocksdbSettings {
             sync,
             compression: Some(Compression::None),
-            ..RocksdbConfig::default()
+            ..RocksdbSettings::default()
         };
         Box::new(RocksdbStore::open(&dir, &c).expect("open"))
     };

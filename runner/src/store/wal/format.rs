@@ -129,9 +129,13 @@ pub(crate) enum FrameFault {
     Bad(String),
 }
 
+/// Bytes of a record's own header (key tag and body length), before its
+/// keys and body.
+pub(crate) const RECORD_HEADER_LEN: u64 = 5;
+
 /// Encoded size of one record.
 pub(crate) fn record_len(r: &Record<'_>) -> usize {
-    5 + keys_len(r.keys) + r.body.len()
+    RECORD_HEADER_LEN as usize + keys_len(r.keys) + r.body.len()
 }
 
 fn keys_len(k: Keys) -> usize {

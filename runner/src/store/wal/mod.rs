@@ -7,6 +7,7 @@
 //!
 //! | file | owns |
 //! |---|---|
+//! | `kind` | the `wal` store kind: scenario config, its checks, capabilities |
 //! | `format` | on-disk layout (documented as tables) and checksums |
 //! | `segment` | segment handles, sealed-segment memory maps (`unsafe`: the maps) |
 //! | `writer` | options, sync policies, roll and seal, group commit, poisoning |
@@ -22,6 +23,7 @@
 mod format;
 mod index;
 pub(crate) mod io;
+mod kind;
 mod prepare;
 mod recovery;
 mod segment;
@@ -32,6 +34,7 @@ mod writeback;
 mod writer;
 
 pub use io::SimFs;
+pub use kind::{WalConfig, WalKind, WalSyncPolicy};
 pub use stats::STATS;
 pub use writer::{MIN_SEGMENT_SIZE, WalOptions, WalSync};
 
@@ -250,11 +253,7 @@ impl Shared {
 
 impl Store for WalStore {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            log: true,
-            kv: false,
-            persistent: true,
-        }
+        kind::capabilities(&self.shared.opts)
     }
 
     fn session(&self) -> Result<Box<dyn Session>, StoreError> {

@@ -159,8 +159,13 @@ fn wal_is_not_a_kv_store() {
         store.capabilities(),
         crate::store::Capabilities {
             log: true,
-            kv: false,
-            persistent: true
+            persistent: true,
+            crash_durable: true,
+            power_loss: true,
+            max_batch_bytes: Some(super::kind::max_batch_bytes(
+                WalOptions::default().segment_size
+            )),
+            ..crate::store::Capabilities::NONE
         }
     );
     let mut s = store.session().expect("session");
