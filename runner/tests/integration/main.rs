@@ -17,9 +17,44 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every `.yaml` file under `scenarios/` and `examples/` (except
-/// `examples/ci/`, which holds CI workflow files, not scenarios).
+/// The schema a scenario's modeline names, resolved against its directory.
+pub fn modeline_schema(file: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let rel = text
+        .lines()
+        .next()?
+        .strip_prefix("# yaml-language-server: $schema=")?;
+    let dir = file.parent()?;
+    std::fs::canonicalize(dir.join(rel.trim())).ok()
+}
+
+/// True when the scenario's modeline names plain loadline's schema (the
+/// others use kinds of a binary built on loadline, e.g. `loadline-stores`).
+fn for_plain_loadline(file: &Path) -> bool {
+    let root = std::fs::canonicalize(repo_root().join("schemas/scenario.schema.json")).ok();
+    modeline_schema(file).is_none() || modeline_schema(file) == root
+}
+
+/// Every shipped scenario for plain `loadline`: the `.yaml` files under
+/// `scenarios/` and `examples/` (except `examples/ci/`, which holds CI
+/// workflow files) whose modeline names `schemas/scenario.schema.json`.
 pub fn shipped_scenarios() -> Vec<PathBuf> {
+    all_scenarios()
+        .into_iter()
+        .filter(|f| for_plain_loadline(f))
+        .collect()
+}
+
+/// Every shipped scenario for a binary with plug-in store kinds: its
+/// modeline names that binary's schema (`examples/stores/schemas/`).
+pub fn plug_in_scenarios() -> Vec<PathBuf> {
+    all_scenarios()
+        .into_iter()
+        .filter(|f| !for_plain_loadline(f))
+        .collect()
+}
+
+fn all_scenarios() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in ["scenarios", "examples"] {
         let mut stack = vec![repo_root().join(dir)];

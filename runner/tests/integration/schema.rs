@@ -7,7 +7,7 @@ use loadline::scenario::schema::{
     SCHEMA_DRAFT07_PATH, SCHEMA_PATH, render, scenario_schema, scenario_schema_draft07,
 };
 
-use super::{repo_root, shipped_scenarios};
+use super::{modeline_schema, plug_in_scenarios, repo_root, shipped_scenarios};
 
 #[test]
 fn committed_schema_is_current() {
@@ -60,6 +60,46 @@ fn every_shipped_scenario_validates_against_the_committed_schema() {
                 d.render()
             );
         }
+    }
+}
+
+/// Scenarios for `loadline-stores` (plug-in kinds) validate against the
+/// schema their modeline names, which that binary writes; plain loadline
+/// refuses their plug-in kinds with a located "unknown store kind" that
+/// lists the kinds it has.
+#[test]
+fn plug_in_scenarios_validate_against_their_schema_and_plain_loadline_refuses_them() {
+    let files = plug_in_scenarios();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with("scenarios/embedded-stores.yaml")),
+        "{files:?}"
+    );
+    for file in files {
+        let schema_file = modeline_schema(&file).expect("modeline names a schema file");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&schema_file).expect("schema"))
+                .expect("schema is JSON");
+        let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let doc: serde_json::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+        let d = loadline::scenario::load_file(&file, &[]).expect_err("plain loadline refuses");
+        let fjall =
+            d.0.iter()
+                .find(|d| d.message == "unknown store kind `fjall` for `fjall`")
+                .unwrap_or_else(|| panic!("{}", d.render()));
+        assert!(fjall.line > 1, "located: {}", d.render());
+        assert_eq!(
+            fjall.expected.as_deref(),
+            Some("exactly one of `wal`, `rocksdb` or `memory`")
+        );
     }
 }
 

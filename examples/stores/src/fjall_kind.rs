@@ -1,0 +1,574 @@
+//! The `fjall` store kind: loadline's log and key-value operations on a
+//! [fjall](https://github.com/fjall-rs/fjall) LSM database, written only
+//! against loadline's public API.
+//!
+//! Layout, as the built-in `rocksdb` kind lays out its column families:
+//!
+//! | keyspace | key | value |
+//! |---|---|---|
+//! | `data` | stream (u64 BE) ‖ offset (u64 BE) | key tag (1 byte) ‖ keys (0, 8 or 16 bytes BE) ‖ body |
+//! | `meta` | stream (u64 BE) | trim point (u64 BE) |
+//! | `kv` | the key | the value |
+//!
+//! An append is one fjall write batch (atomic across keyspaces, one
+//! journal entry); a trim removes the trimmed records and writes the new
+//! trim point in one batch, so trims survive a reopen. Each stream's tail
+//! and trim point are kept in memory and recovered on open from the last
+//! `data` key and the `meta` entry.
+//!
+//! Durability is fjall's journal persist mode ([`FjallPersist`]): by
+//! default every batch reaches the operating system before the append
+//! returns, so an acknowledged append survives a kill -9.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch, PersistMode};
+use loadline::store::{
+    Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, StatDesc, StatUnit, Store,
+    StoreError, StoreKind, StoreStats,
+};
+use loadline::units::{ByteSize, format_size};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The `fjall` store kind.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FjallKind;
+
+/// When a write reaches the journal on disk (fjall's `PersistMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FjallPersist {
+    /// Every batch is flushed to the operating system before it is acknowledged: it survives a process crash (kill -9), not a power loss.
+    #[default]
+    Buffer,
+    /// fdatasync of the journal before every acknowledgement: survives a power loss, as far as the device honours it.
+    SyncData,
+    /// fsync (data and metadata) of the journal before every acknowledgement.
+    SyncAll,
+    /// fjall's `manual_journal_persist`: batches stay in fjall's journal buffer until a `sync` actor or the close; an acknowledged write can be lost in a crash.
+    Manual,
+}
+
+/// Options of the `fjall` store.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct FjallConfig {
+    /// Durability of each acknowledged write: `buffer`, `sync_data`, `sync_all` or `manual`. Default `buffer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persist: Option<FjallPersist>,
+    /// Size of fjall's block cache. Default fjall's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"64MiB")]
+    pub cache_size: Option<ByteSize>,
+    /// Journal size at which fjall flushes memtables so old journals can go. Default fjall's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_journaling_size: Option<ByteSize>,
+    /// Background flush and compaction threads (at least 1). Default fjall's (`min(cores, 4)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_threads: Option<u32>,
+}
+
+impl FjallConfig {
+    fn persist(&self) -> FjallPersist {
+        self.persist.unwrap_or_default()
+    }
+}
+
+/// Statistics the fjall store reports under `target.store.*`.
+const STATS: &[StatDesc] = &[
+    StatDesc {
+        name: "records",
+        unit: StatUnit::Count,
+        help: "records appended since open",
+    },
+    StatDesc {
+        name: "bytes",
+        unit: StatUnit::Bytes,
+        help: "record body bytes appended since open",
+    },
+    StatDesc {
+        name: "kv_bytes",
+        unit: StatUnit::Bytes,
+        help: "key and value bytes put since open",
+    },
+    StatDesc {
+        name: "disk_bytes",
+        unit: StatUnit::Bytes,
+        help: "disk space of the whole database (journals and tables)",
+    },
+    StatDesc {
+        name: "journals",
+        unit: StatUnit::Count,
+        help: "journal files on disk",
+    },
+];
+
+impl StoreKind for FjallKind {
+    const NAME: &'static str = "fjall";
+    const ABOUT: &'static str =
+        "fjall, an LSM-tree store with a journal, with the log mapped onto (stream, offset) keys.";
+    type Config = FjallConfig;
+
+    fn check(config: &FjallConfig, _: &loadline::store::Workload) -> Vec<loadline::store::Problem> {
+        let mut out = Vec::new();
+        if config.worker_threads == Some(0) {
+            out.push(
+                loadline::store::Problem::error(
+                    "worker_threads",
+                    "`worker_threads` must be at least 1",
+                )
+                .found("0"),
+            );
+        }
+        out
+    }
+
+    fn capabilities(config: &FjallConfig) -> Capabilities {
+        Capabilities {
+            log: true,
+            kv: true,
+            persistent: true,
+            crash_durable: config.persist() != FjallPersist::Manual,
+            ..Capabilities::NONE
+        }
+    }
+
+    fn statistics() -> &'static [StatDesc] {
+        STATS
+    }
+
+    fn describe(config: &FjallConfig) -> String {
+        let mut s = format!(
+            "persist {}",
+            serde_json::to_value(config.persist())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        );
+        if let Some(c) = config.cache_size {
+            s.push_str(&format!(", cache {}", format_size(c.0)));
+        }
+        s
+    }
+
+    fn open(config: &FjallConfig, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(FjallStore::open(config, dir)?))
+    }
+}
+
+fn engine(op: &'static str) -> impl FnOnce(fjall::Error) -> StoreError {
+    move |e| StoreError::Engine {
+        op,
+        detail: format!("fjall: {e:?}").to_lowercase(),
+    }
+}
+
+/// The fjall store: one database in the target's directory.
+struct FjallStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    data: Keyspace,
+    meta: Keyspace,
+    kv: Keyspace,
+    persist: FjallPersist,
+    dir: PathBuf,
+    streams: RwLock<HashMap<u64, Arc<Stream>>>,
+    records: AtomicU64,
+    bytes: AtomicU64,
+    kv_bytes: AtomicU64,
+}
+
+/// One stream: `tail` and `trim` change only under `write`.
+#[derive(Default)]
+struct Stream {
+    write: Mutex<()>,
+    tail: AtomicU64,
+    trim: AtomicU64,
+}
+
+fn data_key(stream: u64, offset: Offset) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&stream.to_be_bytes());
+    k[8..].copy_from_slice(&offset.to_be_bytes());
+    k
+}
+
+fn parse_data_key(k: &[u8]) -> Option<(u64, Offset)> {
+    let s = u64::from_be_bytes(k.get(..8)?.try_into().ok()?);
+    let o = u64::from_be_bytes(k.get(8..16)?.try_into().ok()?);
+    Some((s, o))
+}
+
+fn encode_value(keys: Keys, body: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    match keys {
+        Keys::None => out.push(0),
+        Keys::Single(a) => {
+            out.push(1);
+            out.extend_from_slice(&a.to_be_bytes());
+        }
+        Keys::Pair(a, b) => {
+            out.push(2);
+            out.extend_from_slice(&a.to_be_bytes());
+            out.extend_from_slice(&b.to_be_bytes());
+        }
+        Keys::Range(a, b) => {
+            out.push(3);
+            out.extend_from_slice(&a.to_be_bytes());
+            out.extend_from_slice(&b.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(body);
+}
+
+fn decode_value(v: &[u8]) -> Option<(Keys, &[u8])> {
+    let u =
+        |i: usize| -> Option<u64> { Some(u64::from_be_bytes(v.get(i..i + 8)?.try_into().ok()?)) };
+    match v.first()? {
+        0 => Some((Keys::None, &v[1..])),
+        1 => Some((Keys::Single(u(1)?), v.get(9..)?)),
+        2 => Some((Keys::Pair(u(1)?, u(9)?), v.get(17..)?)),
+        3 => Some((Keys::Range(u(1)?, u(9)?), v.get(17..)?)),
+        _ => None,
+    }
+}
+
+impl FjallStore {
+    fn open(config: &FjallConfig, dir: &Path) -> Result<FjallStore, StoreError> {
+        let mut b =
+            Database::builder(dir).manual_journal_persist(config.persist() == FjallPersist::Manual);
+        if let Some(c) = config.cache_size {
+            b = b.cache_size(c.0);
+        }
+        if let Some(j) = config.max_journaling_size {
+            b = b.max_journaling_size(j.0);
+        }
+        if let Some(n) = config.worker_threads {
+            b = b.worker_threads(usize::try_from(n.max(1)).unwrap_or(1));
+        }
+        let db = b.open().map_err(engine("open"))?;
+        let ks = |name| db.keyspace(name, KeyspaceCreateOptions::default);
+        let data = ks("data").map_err(engine("open keyspace data"))?;
+        let meta = ks("meta").map_err(engine("open keyspace meta"))?;
+        let kv = ks("kv").map_err(engine("open keyspace kv"))?;
+        Ok(FjallStore {
+            inner: Arc::new(Inner {
+                db,
+                data,
+                meta,
+                kv,
+                persist: config.persist(),
+                dir: dir.to_path_buf(),
+                streams: RwLock::new(HashMap::new()),
+                records: AtomicU64::new(0),
+                bytes: AtomicU64::new(0),
+                kv_bytes: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+impl Inner {
+    /// A batch acknowledged as the persist mode says.
+    fn batch(&self) -> OwnedWriteBatch {
+        let b = self.db.batch();
+        match self.persist {
+            FjallPersist::SyncData => b.durability(Some(PersistMode::SyncData)),
+            FjallPersist::SyncAll => b.durability(Some(PersistMode::SyncAll)),
+            // `Buffer` is the database's default for batches; `Manual`
+            // leaves them in fjall's buffer.
+            FjallPersist::Buffer | FjallPersist::Manual => b,
+        }
+    }
+
+    fn corrupt(&self, stream: u64, detail: &str) -> StoreError {
+        StoreError::Corrupt {
+            path: self.dir.clone(),
+            offset: 0,
+            detail: format!("stream {stream}: {detail}"),
+        }
+    }
+
+    fn stream(&self, id: u64) -> Result<Arc<Stream>, StoreError> {
+        if let Some(s) = self
+            .streams
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(Arc::clone(s));
+        }
+        // Loaded under the write lock, so no append is lost to a stale copy.
+        let mut map = self.streams.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = map.get(&id) {
+            return Ok(Arc::clone(s));
+        }
+        let trim = match self
+            .meta
+            .get(id.to_be_bytes())
+            .map_err(engine("read trim point"))?
+        {
+            Some(v) => u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| self.corrupt(id, "trim point is not 8 bytes"))?,
+            ),
+            None => 0,
+        };
+        let last = match self
+            .data
+            .range(data_key(id, 0)..=data_key(id, u64::MAX))
+            .next_back()
+        {
+            Some(g) => {
+                let k = g.key().map_err(engine("read tail"))?;
+                Some(
+                    parse_data_key(&k)
+                        .ok_or_else(|| self.corrupt(id, "a data key is not 16 bytes"))?
+                        .1,
+                )
+            }
+            None => None,
+        };
+        let tail = last.map_or(0, |o| o + 1).max(trim);
+        let s = Arc::new(Stream {
+            write: Mutex::new(()),
+            tail: AtomicU64::new(tail),
+            trim: AtomicU64::new(trim),
+        });
+        map.insert(id, Arc::clone(&s));
+        Ok(s)
+    }
+}
+
+impl Store for FjallStore {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            log: true,
+            kv: true,
+            persistent: true,
+            crash_durable: self.inner.persist != FjallPersist::Manual,
+            ..Capabilities::NONE
+        }
+    }
+
+    fn session(&self) -> Result<Box<dyn Session>, StoreError> {
+        Ok(Box::new(FjallSession {
+            inner: Arc::clone(&self.inner),
+            value: Vec::new(),
+        }))
+    }
+
+    fn stats(&self) -> StoreStats {
+        let i = &self.inner;
+        let mut values = BTreeMap::new();
+        values.insert(
+            "records".to_owned(),
+            i.records.load(Ordering::Relaxed) as f64,
+        );
+        values.insert("bytes".to_owned(), i.bytes.load(Ordering::Relaxed) as f64);
+        values.insert(
+            "kv_bytes".to_owned(),
+            i.kv_bytes.load(Ordering::Relaxed) as f64,
+        );
+        values.insert(
+            "disk_bytes".to_owned(),
+            i.db.disk_space().unwrap_or(0) as f64,
+        );
+        values.insert("journals".to_owned(), i.db.journal_count() as f64);
+        StoreStats {
+            values,
+            appendix: None,
+        }
+    }
+
+    fn close(self: Box<Self>) -> Result<(), StoreError> {
+        self.inner
+            .db
+            .persist(PersistMode::SyncAll)
+            .map_err(engine("close"))
+    }
+}
+
+/// One worker's handle; reuses one value buffer.
+struct FjallSession {
+    inner: Arc<Inner>,
+    value: Vec<u8>,
+}
+
+impl Session for FjallSession {
+    fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
+        let inner = &*self.inner;
+        let st = inner.stream(stream)?;
+        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = st.tail.load(Ordering::Acquire);
+        if batch.is_empty() {
+            return Ok(first);
+        }
+        let mut b = inner.batch();
+        let mut bytes = 0u64;
+        for (r, offset) in batch.iter().zip(first..) {
+            encode_value(r.keys, r.body, &mut self.value);
+            b.insert(
+                &inner.data,
+                &data_key(stream, offset)[..],
+                self.value.as_slice(),
+            );
+            bytes += r.body.len() as u64;
+        }
+        b.commit().map_err(engine("append"))?;
+        st.tail.store(first + batch.len() as u64, Ordering::Release);
+        inner
+            .records
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        inner.bytes.fetch_add(bytes, Ordering::Relaxed);
+        Ok(first)
+    }
+
+    fn read(
+        &mut self,
+        stream: u64,
+        from: Offset,
+        max_bytes: usize,
+        out: &mut ReadBuf,
+    ) -> Result<Offset, StoreError> {
+        out.clear();
+        let inner = &*self.inner;
+        let st = inner.stream(stream)?;
+        let start = from.max(st.trim.load(Ordering::Acquire));
+        // Bounded by the published tail: a batch still being written is
+        // not acknowledged, so it is not read.
+        let tail = st.tail.load(Ordering::Acquire);
+        if start >= tail {
+            return Ok(start);
+        }
+        let mut next = start;
+        for g in inner
+            .data
+            .range(data_key(stream, start)..data_key(stream, tail))
+        {
+            let (k, v) = g.into_inner().map_err(engine("read"))?;
+            let Some((_, offset)) = parse_data_key(&k) else {
+                return Err(inner.corrupt(stream, "a data key is not 16 bytes"));
+            };
+            if offset != next {
+                // A trim that ran since the trim point was loaded.
+                if out.is_empty() && offset <= st.trim.load(Ordering::Acquire) {
+                    next = offset;
+                } else {
+                    return Err(inner.corrupt(
+                        stream,
+                        &format!("record {next} is missing (found {offset})"),
+                    ));
+                }
+            }
+            let Some((keys, body)) = decode_value(&v) else {
+                return Err(inner.corrupt(stream, &format!("record {offset} has a bad header")));
+            };
+            if !out.is_empty() && out.bytes() + body.len() > max_bytes {
+                break;
+            }
+            out.push(offset, keys, body);
+            next = offset + 1;
+        }
+        if out.is_empty() {
+            let trim = st.trim.load(Ordering::Acquire);
+            if trim >= tail {
+                return Ok(trim);
+            }
+            return Err(inner.corrupt(stream, &format!("records {start}..{tail} are missing")));
+        }
+        Ok(next)
+    }
+
+    fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let st = inner.stream(stream)?;
+        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let tail = st.tail.load(Ordering::Acquire);
+        let current = st.trim.load(Ordering::Acquire);
+        let new = up_to.min(tail);
+        if new <= current {
+            return Ok(());
+        }
+        // One atomic batch: the trim point (which keeps the records hidden
+        // and the tail known after a reopen) and the removal of the records.
+        let mut b = inner.batch();
+        b.insert(
+            &inner.meta,
+            &stream.to_be_bytes()[..],
+            &new.to_be_bytes()[..],
+        );
+        for offset in current..new {
+            b.remove(&inner.data, &data_key(stream, offset)[..]);
+        }
+        b.commit().map_err(engine("trim"))?;
+        st.trim.store(new, Ordering::Release);
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.inner
+            .db
+            .persist(PersistMode::SyncData)
+            .map_err(engine("sync"))
+    }
+
+    fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
+        let st = self.inner.stream(stream)?;
+        // Trim point first: it never exceeds the tail, and both only grow.
+        let trim_point = st.trim.load(Ordering::Acquire);
+        let tail = st.tail.load(Ordering::Acquire);
+        Ok(LogBounds { trim_point, tail })
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let mut b = inner.batch();
+        b.insert(&inner.kv, key, value);
+        b.commit().map_err(engine("put"))?;
+        inner
+            .kv_bytes
+            .fetch_add((key.len() + value.len()) as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        out.clear();
+        match self.inner.kv.get(key).map_err(engine("get"))? {
+            Some(v) => {
+                out.extend_from_slice(&v);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let mut b = inner.batch();
+        b.remove(&inner.kv, key);
+        b.commit().map_err(engine("delete"))
+    }
+
+    fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
+        out.clear();
+        let mut n = 0;
+        for g in self.inner.kv.range(start..) {
+            if n >= limit {
+                break;
+            }
+            let v = g.value().map_err(engine("scan"))?;
+            out.push(n as Offset, Keys::None, &v);
+            n += 1;
+        }
+        Ok(n)
+    }
+}

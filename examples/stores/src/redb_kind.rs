@@ -1,0 +1,546 @@
+//! The `redb` store kind: loadline's log and key-value operations on a
+//! [redb](https://github.com/cberner/redb) copy-on-write B-tree file,
+//! written only against loadline's public API.
+//!
+//! Layout (one file, `redb.db`, in the target's directory):
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `data` | (stream, offset) | key tag (1 byte) ‖ keys (0, 8 or 16 bytes BE) ‖ body |
+//! | `trim` | stream | trim point |
+//! | `kv` | the key | the value |
+//!
+//! An append is one write transaction; a trim removes the trimmed records
+//! and writes the new trim point in one transaction, so trims survive a
+//! reopen. redb runs one write transaction at a time, so appenders queue
+//! on it. Each stream's tail and trim point are kept in memory and
+//! recovered on open.
+//!
+//! Durability is redb's per-transaction [`RedbDurability`]: by default
+//! every commit is fsynced before the append returns.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use loadline::store::{
+    Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, StatDesc, StatUnit, Store,
+    StoreError, StoreKind, StoreStats,
+};
+use loadline::units::{ByteSize, format_size};
+use redb::{Database, Durability, ReadableDatabase, TableDefinition};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The `redb` store kind.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RedbKind;
+
+/// When a committed write is durable (redb's `Durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RedbDurability {
+    /// Every commit is fsynced before it is acknowledged (redb's default): it survives a process crash and a power loss, as far as the device honours fsync.
+    #[default]
+    Immediate,
+    /// Commits are not durable until a later immediate commit (a `sync` actor or the close): an acknowledged write can be lost in a crash.
+    None,
+}
+
+/// Options of the `redb` store.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RedbConfig {
+    /// Durability of each acknowledged write: `immediate` or `none`. Default `immediate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<RedbDurability>,
+    /// Size of redb's page cache. Default redb's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"64MiB")]
+    pub cache_size: Option<ByteSize>,
+}
+
+impl RedbConfig {
+    fn durability(&self) -> RedbDurability {
+        self.durability.unwrap_or_default()
+    }
+}
+
+const DATA: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("data");
+const TRIM: TableDefinition<u64, u64> = TableDefinition::new("trim");
+const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
+
+/// The database file inside the target's directory.
+const FILE: &str = "redb.db";
+
+/// Statistics the redb store reports under `target.store.*`.
+const STATS: &[StatDesc] = &[
+    StatDesc {
+        name: "records",
+        unit: StatUnit::Count,
+        help: "records appended since open",
+    },
+    StatDesc {
+        name: "bytes",
+        unit: StatUnit::Bytes,
+        help: "record body bytes appended since open",
+    },
+    StatDesc {
+        name: "kv_bytes",
+        unit: StatUnit::Bytes,
+        help: "key and value bytes put since open",
+    },
+    StatDesc {
+        name: "commits",
+        unit: StatUnit::Count,
+        help: "write transactions committed since open",
+    },
+    StatDesc {
+        name: "file_bytes",
+        unit: StatUnit::Bytes,
+        help: "size of the database file",
+    },
+];
+
+impl StoreKind for RedbKind {
+    const NAME: &'static str = "redb";
+    const ABOUT: &'static str =
+        "redb, a copy-on-write B-tree file, with the log mapped onto (stream, offset) keys.";
+    type Config = RedbConfig;
+
+    fn capabilities(config: &RedbConfig) -> Capabilities {
+        capabilities(config.durability())
+    }
+
+    fn statistics() -> &'static [StatDesc] {
+        STATS
+    }
+
+    fn describe(config: &RedbConfig) -> String {
+        let mut s = format!(
+            "durability {}",
+            match config.durability() {
+                RedbDurability::Immediate => "immediate",
+                RedbDurability::None => "none",
+            }
+        );
+        if let Some(c) = config.cache_size {
+            s.push_str(&format!(", cache {}", format_size(c.0)));
+        }
+        s
+    }
+
+    fn open(config: &RedbConfig, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(RedbStore::open(config, dir)?))
+    }
+}
+
+fn capabilities(d: RedbDurability) -> Capabilities {
+    Capabilities {
+        log: true,
+        kv: true,
+        persistent: true,
+        crash_durable: d == RedbDurability::Immediate,
+        ..Capabilities::NONE
+    }
+}
+
+fn engine<E: Display>(op: &'static str) -> impl FnOnce(E) -> StoreError {
+    move |e| StoreError::Engine {
+        op,
+        detail: format!("redb: {e}"),
+    }
+}
+
+/// The redb store: one database file in the target's directory.
+struct RedbStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    durability: RedbDurability,
+    path: PathBuf,
+    streams: RwLock<HashMap<u64, Arc<Stream>>>,
+    records: AtomicU64,
+    bytes: AtomicU64,
+    kv_bytes: AtomicU64,
+    commits: AtomicU64,
+}
+
+/// One stream: `tail` and `trim` change only under `write`, which is
+/// always taken before the database's write transaction.
+#[derive(Default)]
+struct Stream {
+    write: Mutex<()>,
+    tail: AtomicU64,
+    trim: AtomicU64,
+}
+
+fn encode_value(keys: Keys, body: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    match keys {
+        Keys::None => out.push(0),
+        Keys::Single(a) => {
+            out.push(1);
+            out.extend_from_slice(&a.to_be_bytes());
+        }
+        Keys::Pair(a, b) => {
+            out.push(2);
+            out.extend_from_slice(&a.to_be_bytes());
+            out.extend_from_slice(&b.to_be_bytes());
+        }
+        Keys::Range(a, b) => {
+            out.push(3);
+            out.extend_from_slice(&a.to_be_bytes());
+            out.extend_from_slice(&b.to_be_bytes());
+        }
+    }
+    out.extend_from_slice(body);
+}
+
+fn decode_value(v: &[u8]) -> Option<(Keys, &[u8])> {
+    let u =
+        |i: usize| -> Option<u64> { Some(u64::from_be_bytes(v.get(i..i + 8)?.try_into().ok()?)) };
+    match v.first()? {
+        0 => Some((Keys::None, &v[1..])),
+        1 => Some((Keys::Single(u(1)?), v.get(9..)?)),
+        2 => Some((Keys::Pair(u(1)?, u(9)?), v.get(17..)?)),
+        3 => Some((Keys::Range(u(1)?, u(9)?), v.get(17..)?)),
+        _ => None,
+    }
+}
+
+impl RedbStore {
+    fn open(config: &RedbConfig, dir: &Path) -> Result<RedbStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            op: "create directory",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(FILE);
+        let mut b = Database::builder();
+        if let Some(c) = config.cache_size {
+            b.set_cache_size(usize::try_from(c.0).unwrap_or(usize::MAX));
+        }
+        let db = b.create(&path).map_err(engine("open"))?;
+        // Create the tables, so readers never find them missing.
+        let tx = db.begin_write().map_err(engine("open"))?;
+        tx.open_table(DATA).map_err(engine("open table data"))?;
+        tx.open_table(TRIM).map_err(engine("open table trim"))?;
+        tx.open_table(KV).map_err(engine("open table kv"))?;
+        tx.commit().map_err(engine("open"))?;
+        Ok(RedbStore {
+            inner: Arc::new(Inner {
+                db,
+                durability: config.durability(),
+                path,
+                streams: RwLock::new(HashMap::new()),
+                records: AtomicU64::new(0),
+                bytes: AtomicU64::new(0),
+                kv_bytes: AtomicU64::new(0),
+                commits: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+impl Inner {
+    /// A write transaction committed as the durability setting says.
+    fn begin(&self, op: &'static str) -> Result<redb::WriteTransaction, StoreError> {
+        let mut tx = self.db.begin_write().map_err(engine(op))?;
+        tx.set_durability(match self.durability {
+            RedbDurability::Immediate => Durability::Immediate,
+            RedbDurability::None => Durability::None,
+        })
+        .map_err(engine(op))?;
+        Ok(tx)
+    }
+
+    fn commit(&self, tx: redb::WriteTransaction, op: &'static str) -> Result<(), StoreError> {
+        tx.commit().map_err(engine(op))?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes every earlier commit durable: an empty immediate commit.
+    fn persist(&self, op: &'static str) -> Result<(), StoreError> {
+        let mut tx = self.db.begin_write().map_err(engine(op))?;
+        tx.set_durability(Durability::Immediate)
+            .map_err(engine(op))?;
+        self.commit(tx, op)
+    }
+
+    fn corrupt(&self, stream: u64, detail: &str) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            offset: 0,
+            detail: format!("stream {stream}: {detail}"),
+        }
+    }
+
+    fn stream(&self, id: u64) -> Result<Arc<Stream>, StoreError> {
+        if let Some(s) = self
+            .streams
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(Arc::clone(s));
+        }
+        // Loaded under the write lock, so no append is lost to a stale copy.
+        let mut map = self.streams.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = map.get(&id) {
+            return Ok(Arc::clone(s));
+        }
+        let tx = self.db.begin_read().map_err(engine("read tail"))?;
+        let trim = tx
+            .open_table(TRIM)
+            .map_err(engine("read trim point"))?
+            .get(id)
+            .map_err(engine("read trim point"))?
+            .map_or(0, |g| g.value());
+        let data = tx.open_table(DATA).map_err(engine("read tail"))?;
+        let last = data
+            .range((id, 0)..=(id, u64::MAX))
+            .map_err(engine("read tail"))?
+            .next_back()
+            .transpose()
+            .map_err(engine("read tail"))?
+            .map(|(k, _)| k.value().1);
+        let tail = last.map_or(0, |o| o + 1).max(trim);
+        let s = Arc::new(Stream {
+            write: Mutex::new(()),
+            tail: AtomicU64::new(tail),
+            trim: AtomicU64::new(trim),
+        });
+        map.insert(id, Arc::clone(&s));
+        Ok(s)
+    }
+}
+
+impl Store for RedbStore {
+    fn capabilities(&self) -> Capabilities {
+        capabilities(self.inner.durability)
+    }
+
+    fn session(&self) -> Result<Box<dyn Session>, StoreError> {
+        Ok(Box::new(RedbSession {
+            inner: Arc::clone(&self.inner),
+            value: Vec::new(),
+        }))
+    }
+
+    fn stats(&self) -> StoreStats {
+        let i = &self.inner;
+        let mut values = BTreeMap::new();
+        for (name, v) in [
+            ("records", i.records.load(Ordering::Relaxed)),
+            ("bytes", i.bytes.load(Ordering::Relaxed)),
+            ("kv_bytes", i.kv_bytes.load(Ordering::Relaxed)),
+            ("commits", i.commits.load(Ordering::Relaxed)),
+            (
+                "file_bytes",
+                std::fs::metadata(&i.path).map_or(0, |m| m.len()),
+            ),
+        ] {
+            values.insert(name.to_owned(), v as f64);
+        }
+        StoreStats {
+            values,
+            appendix: None,
+        }
+    }
+
+    fn close(self: Box<Self>) -> Result<(), StoreError> {
+        if self.inner.durability == RedbDurability::None {
+            self.inner.persist("close")?;
+        }
+        Ok(())
+    }
+}
+
+/// One worker's handle; reuses one value buffer.
+struct RedbSession {
+    inner: Arc<Inner>,
+    value: Vec<u8>,
+}
+
+impl Session for RedbSession {
+    fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
+        let inner = &*self.inner;
+        let st = inner.stream(stream)?;
+        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = st.tail.load(Ordering::Acquire);
+        if batch.is_empty() {
+            return Ok(first);
+        }
+        let tx = inner.begin("append")?;
+        let mut bytes = 0u64;
+        {
+            let mut t = tx.open_table(DATA).map_err(engine("append"))?;
+            for (r, offset) in batch.iter().zip(first..) {
+                encode_value(r.keys, r.body, &mut self.value);
+                t.insert((stream, offset), self.value.as_slice())
+                    .map_err(engine("append"))?;
+                bytes += r.body.len() as u64;
+            }
+        }
+        inner.commit(tx, "append")?;
+        st.tail.store(first + batch.len() as u64, Ordering::Release);
+        inner
+            .records
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        inner.bytes.fetch_add(bytes, Ordering::Relaxed);
+        Ok(first)
+    }
+
+    fn read(
+        &mut self,
+        stream: u64,
+        from: Offset,
+        max_bytes: usize,
+        out: &mut ReadBuf,
+    ) -> Result<Offset, StoreError> {
+        out.clear();
+        let inner = &*self.inner;
+        let st = inner.stream(stream)?;
+        let start = from.max(st.trim.load(Ordering::Acquire));
+        // Bounded by the published tail: a batch still being written is
+        // not acknowledged, so it is not read.
+        let tail = st.tail.load(Ordering::Acquire);
+        if start >= tail {
+            return Ok(start);
+        }
+        let tx = inner.db.begin_read().map_err(engine("read"))?;
+        let t = tx.open_table(DATA).map_err(engine("read"))?;
+        let mut next = start;
+        for item in t
+            .range((stream, start)..(stream, tail))
+            .map_err(engine("read"))?
+        {
+            let (k, v) = item.map_err(engine("read"))?;
+            let offset = k.value().1;
+            if offset != next {
+                // A trim that ran since the trim point was loaded.
+                if out.is_empty() && offset <= st.trim.load(Ordering::Acquire) {
+                    next = offset;
+                } else {
+                    return Err(inner.corrupt(
+                        stream,
+                        &format!("record {next} is missing (found {offset})"),
+                    ));
+                }
+            }
+            let value = v.value();
+            let Some((keys, body)) = decode_value(value) else {
+                return Err(inner.corrupt(stream, &format!("record {offset} has a bad header")));
+            };
+            if !out.is_empty() && out.bytes() + body.len() > max_bytes {
+                break;
+            }
+            out.push(offset, keys, body);
+            next = offset + 1;
+        }
+        if out.is_empty() {
+            let trim = st.trim.load(Ordering::Acquire);
+            if trim >= tail {
+                return Ok(trim);
+            }
+            return Err(inner.corrupt(stream, &format!("records {start}..{tail} are missing")));
+        }
+        Ok(next)
+    }
+
+    fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let st = inner.stream(stream)?;
+        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
+        let tail = st.tail.load(Ordering::Acquire);
+        let current = st.trim.load(Ordering::Acquire);
+        let new = up_to.min(tail);
+        if new <= current {
+            return Ok(());
+        }
+        // One transaction: the trim point (which keeps the records hidden
+        // and the tail known after a reopen) and the removal of the records.
+        let tx = inner.begin("trim")?;
+        {
+            let mut t = tx.open_table(TRIM).map_err(engine("trim"))?;
+            t.insert(stream, new).map_err(engine("trim"))?;
+            let mut d = tx.open_table(DATA).map_err(engine("trim"))?;
+            d.retain_in((stream, current)..(stream, new), |_, _| false)
+                .map_err(engine("trim"))?;
+        }
+        inner.commit(tx, "trim")?;
+        st.trim.store(new, Ordering::Release);
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.inner.persist("sync")
+    }
+
+    fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
+        let st = self.inner.stream(stream)?;
+        // Trim point first: it never exceeds the tail, and both only grow.
+        let trim_point = st.trim.load(Ordering::Acquire);
+        let tail = st.tail.load(Ordering::Acquire);
+        Ok(LogBounds { trim_point, tail })
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let tx = inner.begin("put")?;
+        {
+            let mut t = tx.open_table(KV).map_err(engine("put"))?;
+            t.insert(key, value).map_err(engine("put"))?;
+        }
+        inner.commit(tx, "put")?;
+        inner
+            .kv_bytes
+            .fetch_add((key.len() + value.len()) as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        out.clear();
+        let tx = self.inner.db.begin_read().map_err(engine("get"))?;
+        let t = tx.open_table(KV).map_err(engine("get"))?;
+        match t.get(key).map_err(engine("get"))? {
+            Some(v) => {
+                out.extend_from_slice(v.value());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let tx = inner.begin("delete")?;
+        {
+            let mut t = tx.open_table(KV).map_err(engine("delete"))?;
+            t.remove(key).map_err(engine("delete"))?;
+        }
+        inner.commit(tx, "delete")
+    }
+
+    fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
+        out.clear();
+        let tx = self.inner.db.begin_read().map_err(engine("scan"))?;
+        let t = tx.open_table(KV).map_err(engine("scan"))?;
+        let mut n = 0;
+        for item in t.range(start..).map_err(engine("scan"))? {
+            if n >= limit {
+                break;
+            }
+            let (_, v) = item.map_err(engine("scan"))?;
+            out.push(n as Offset, Keys::None, v.value());
+            n += 1;
+        }
+        Ok(n)
+    }
+}
