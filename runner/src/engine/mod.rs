@@ -241,6 +241,12 @@ async fn run_target(
             kind: target.kind.name().to_owned(),
             phases: Vec::new(),
             store: store.stats(),
+            store_units: target
+                .kind
+                .statistics()
+                .iter()
+                .map(|d| (d.name.to_owned(), d.unit))
+                .collect(),
             process: Default::default(),
             error: None,
         });

@@ -125,6 +125,10 @@ pub struct TargetReport {
     pub phases: Vec<PhaseReport>,
     /// The store's statistics at the end of the run.
     pub store: StoreStats,
+    /// The unit of each statistic the store kind declares (so reports
+    /// format plug-in kinds' statistics too).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub store_units: BTreeMap<String, crate::store::StatUnit>,
     /// Process statistics over this target's phases.
     pub process: ProcessStats,
     /// The error that stopped this target, if any.
@@ -277,6 +281,16 @@ impl ProcessStats {
 }
 
 impl TargetReport {
+    /// The unit of store statistic `name`: as the target's kind declared
+    /// it, else as a built-in kind of the same name declares it.
+    pub fn store_unit(&self, name: &str) -> Option<MetricUnit> {
+        self.store_units
+            .get(name)
+            .copied()
+            .or_else(|| crate::store::stat_desc(&self.kind, name).map(|d| d.unit))
+            .map(super::catalog::stat_unit)
+    }
+
     /// The value of a metric on this target; `None` when it does not exist
     /// here (e.g. a RocksDB statistic on a WAL target, or a phase that did
     /// not run).
@@ -380,8 +394,7 @@ impl RunReport {
                     }
                 }
                 for (name, val) in &t.store.values {
-                    let unit = crate::store::stat_desc(&t.kind, name)
-                        .map_or(MetricUnit::Count, |d| super::catalog::stat_unit(d.unit));
+                    let unit = t.store_unit(name).unwrap_or(MetricUnit::Count);
                     push("target", "store", name, *val, unit);
                 }
             }

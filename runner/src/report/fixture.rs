@@ -73,6 +73,7 @@ fn target(name: &str, kind: &str, scale: u64, stats: &[(&str, f64)]) -> TargetRe
     TargetReport {
         name: name.to_owned(),
         kind: kind.to_owned(),
+        store_units: BTreeMap::new(),
         phases: vec![
             phase(
                 "warmup",

@@ -464,16 +464,14 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
         if values.iter().flatten().all(|x| *x == 0.0) {
             store_all_zero.push(name);
         } else {
-            let kind = v
+            let holder = v
                 .targets
                 .iter()
-                .find(|t| t.store.values.contains_key(&name))
-                .map_or("", |t| t.kind.as_str());
-            store.push(StatRow {
-                unit: store_stat_unit(kind, &name),
-                name,
-                values,
-            });
+                .find(|t| t.store.values.contains_key(&name));
+            let unit = holder
+                .and_then(|t| t.store_unit(&name))
+                .unwrap_or_else(|| store_stat_unit(holder.map_or("", |t| t.kind.as_str()), &name));
+            store.push(StatRow { unit, name, values });
         }
     }
     let store_appendix = v
