@@ -85,7 +85,11 @@ pub fn dispatch(cli: Cli, loader: &Loader, cmd: clap::Command) -> Result<Exit, C
         Command::Completions(args) => {
             let mut cmd = cmd;
             let name = cmd.get_name().to_owned();
-            clap_complete::generate(args.shell, &mut cmd, name, &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics when stdout is a
+            // closed pipe (`… completions bash | head`).
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, name, &mut script);
+            let _ = std::io::stdout().lock().write_all(&script);
             Ok(Exit::Ok)
         }
     }
