@@ -128,9 +128,14 @@ fn explain_phase(out: &mut String, s: &Scenario, i: usize, ph: &Phase) {
     }
     let _ = writeln!(
         out,
-        "  {}. {}{}{}",
+        "  {}. {}{}{}{}",
         i + 1,
         ph.name,
+        if ph.targets.is_empty() {
+            String::new()
+        } else {
+            format!(" (on {} only)", ph.targets.join(", "))
+        },
         if ph.warmup {
             " (warmup: excluded from results)"
         } else {

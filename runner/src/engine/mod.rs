@@ -257,7 +257,7 @@ async fn run_target(
     // cover the whole run rather than restart at each reopen.
     let mut carried = store::StoreStats::default();
     for ph in &scenario.phases {
-        if !opts.phases.is_empty() && !opts.phases.contains(&ph.name) {
+        if !opts.phases.is_empty() && !opts.phases.contains(&ph.name) || !ph.runs_on(&target.name) {
             continue;
         }
         if opts.interrupt.load(Ordering::Acquire) {

@@ -107,10 +107,19 @@ pub struct Phase {
     pub records: Option<u64>,
     /// Wall-clock limit.
     pub duration: Option<Duration>,
+    /// The targets the phase runs on; empty means every target.
+    pub targets: Vec<String>,
     /// Actors, run concurrently.
     pub actors: Vec<Actor>,
     /// Restart after the actors.
     pub restart: Option<Restart>,
+}
+
+impl Phase {
+    /// True when the phase runs on the target called `target`.
+    pub fn runs_on(&self, target: &str) -> bool {
+        self.targets.is_empty() || self.targets.iter().any(|t| t == target)
+    }
 }
 
 /// A restart step.

@@ -308,6 +308,13 @@ pub struct PhaseSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"30s")]
     pub duration: Option<HumanDuration>,
+    /// Run this phase only on these targets (by name); default every
+    /// target. For ops some targets' store kinds do not have, e.g. `put`
+    /// on a log-only `wal`; their assertions on the phase are not
+    /// applicable there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub targets: Option<Vec<String>>,
     /// What runs, concurrently.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actors: Vec<ActorSpec>,

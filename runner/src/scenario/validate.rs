@@ -129,8 +129,8 @@ pub fn validate(
         })
         .collect();
     let phases = phases(&mut ctx, spec, &targets, &known, &recorded);
-    let workload = workload(spec, &phases, &payloads);
     for t in &targets {
+        let workload = workload(spec, &phases, &payloads, &t.name);
         let base = format!(
             "/targets/{}/{}",
             escape_segment(&t.name),
@@ -219,12 +219,15 @@ fn problem(ctx: &mut Ctx<'_>, base: &str, p: Problem) {
     d.help = p.help;
 }
 
-/// What the phases ask of the targets: every append actor with its batch
+/// What the phases ask of target `target`: every append actor with its batch
 /// and the largest record its payload can produce (for kinds' checks).
-fn workload(spec: &ScenarioSpec, phases: &[Phase], payloads: &[Payload]) -> Workload {
+fn workload(spec: &ScenarioSpec, phases: &[Phase], payloads: &[Payload], target: &str) -> Workload {
     let mut appends = Vec::new();
     for (i, ph) in spec.phases.iter().enumerate() {
-        let Some(phase) = phases.iter().find(|p| p.name == ph.name) else {
+        let Some(phase) = phases
+            .iter()
+            .find(|p| p.name == ph.name && p.runs_on(target))
+        else {
             continue;
         };
         for (j, a) in ph.actors.iter().enumerate() {
@@ -484,6 +487,35 @@ fn phase(
     recorded: &[(String, usize)],
     spec: &ScenarioSpec,
 ) -> Option<Phase> {
+    // The phase's targets: every one, or those it names.
+    let mut selected: Vec<Target> = targets.to_vec();
+    if let Some(names) = &ph.targets {
+        selected.clear();
+        for (j, n) in names.iter().enumerate() {
+            match targets.iter().find(|t| &t.name == n) {
+                Some(t) if !selected.iter().any(|s| s.name == t.name) => selected.push(t.clone()),
+                Some(_) => {
+                    ctx.error(
+                        &format!("{ptr}/targets/{j}"),
+                        format!("target `{n}` is listed twice"),
+                    );
+                }
+                None if spec.targets.contains_key(n) => {} // invalid, reported already
+                None => {
+                    let names: Vec<&str> = spec.targets.keys().map(String::as_str).collect();
+                    let d = ctx.error(
+                        &format!("{ptr}/targets/{j}"),
+                        format!("undefined target `{n}`"),
+                    );
+                    d.expected = Some(format!("one of {}", one_of(&names)));
+                    if let Some(m) = did_you_mean(n, names.iter().copied()) {
+                        d.help = Some(format!("did you mean `{m}`?"));
+                    }
+                }
+            }
+        }
+    }
+    let targets = selected.as_slice();
     if ph.records.is_some_and(|r| r.0 == 0) {
         let d = ctx.error(
             &format!("{ptr}/records"),
@@ -548,6 +580,7 @@ fn phase(
         warmup: ph.warmup.unwrap_or(false),
         records: ph.records.map(|c| c.0),
         duration: ph.duration.map(|d| d.0),
+        targets: ph.targets.clone().unwrap_or_default(),
         actors,
         restart,
     })
@@ -1344,5 +1377,46 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod phase_targets {
+    use std::path::Path;
+
+    use crate::scenario::load::Source;
+
+    fn load(
+        targets: &str,
+    ) -> Result<crate::scenario::Loaded, crate::scenario::diagnostic::Diagnostics> {
+        crate::scenario::load_source(
+            Source {
+                name: "t.yaml".to_owned(),
+                text: format!(
+                    "version: 1\nname: t\ntargets:\n  log:\n    wal: {{}}\n  kv:\n    memory: {{}}\npayloads:\n  p: {{ size: 64B }}\nphases:\n  - name: puts\n{targets}    records: 10\n    actors:\n      - {{ op: put }}\n"
+                ),
+            },
+            Path::new("t.yaml"),
+            &[],
+        )
+    }
+
+    /// A phase naming its targets is checked against those only: `put` on
+    /// the memory target alone validates, on every target it does not.
+    #[test]
+    fn a_phase_is_checked_against_the_targets_it_names() {
+        let l = load("    targets: [kv]\n").expect("valid");
+        assert!(l.variants[0].phases[0].runs_on("kv"));
+        assert!(!l.variants[0].phases[0].runs_on("log"));
+        let d = load("").expect_err("put on the wal");
+        assert!(
+            d.render()
+                .contains("target `log` (wal) does not support `put`")
+        );
+        let d = load("    targets: [kb]\n").expect_err("typo");
+        let r = d.render();
+        assert!(r.contains("undefined target `kb`"), "{r}");
+        assert!(r.contains("did you mean `kv`?"), "{r}");
+        assert!(r.contains("t.yaml:12:15"), "{r}");
     }
 }
