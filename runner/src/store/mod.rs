@@ -67,3 +67,38 @@ pub fn stat_desc(kind: &str, name: &str) -> Option<&'static StatDesc> {
         .iter()
         .find(|d| d.name == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in kinds pass the same one-call conformance check as
+    /// plug-in kinds (log and key-value as their capabilities say, kill -9
+    /// for the crash-durable ones), at their default configs.
+    #[test]
+    fn memory_kind_conforms() {
+        conformance::check_kind::<MemoryKind>(&MemoryConfig::default());
+    }
+
+    #[test]
+    fn wal_kind_conforms() {
+        conformance::check_kind::<WalKind>(&WalConfig::default());
+    }
+
+    #[cfg(feature = "rocksdb")]
+    #[test]
+    fn rocksdb_kind_conforms() {
+        conformance::check_kind::<RocksdbKind>(&RocksdbConfig::default());
+    }
+
+    #[test]
+    fn the_builtin_registry_lists_each_kind_once() {
+        let r = Registry::builtin();
+        assert_eq!(r.names(), ["wal", "rocksdb", "memory"]);
+        assert_eq!(
+            Registry::builtin().with::<WalKind>().err(),
+            Some(DuplicateKind("wal"))
+        );
+        assert!(r.configure("fjall", &serde_json::json!({})).is_none());
+    }
+}
