@@ -120,8 +120,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub keep_data: bool,
     /// Where target data directories go (default: inside the output directory).
+    /// loadline creates `DIR/<target>/` and deletes only directories it created.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Open the data a kept `--data-dir` holds (from a run with `--keep-data`)
+    /// instead of starting each target empty; the data is kept afterwards.
+    #[arg(long, requires = "data_dir")]
+    pub reuse_data: bool,
     /// No progress bars and no console summary.
     #[arg(long, short)]
     pub quiet: bool,

@@ -14,6 +14,7 @@ use crate::scenario::{self, load::Source};
 /// Runs the crash child; returns only on error (or when the parent is gone).
 pub fn crash_child(args: &CrashChildArgs) -> Result<Exit, CliError> {
     let io_err = |source| CliError::Io {
+        op: "read",
         path: "stdin".into(),
         source,
     };

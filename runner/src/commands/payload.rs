@@ -1,7 +1,5 @@
 //! `loadline payload generate|inspect`: recorded payload files.
 
-use std::io::Write;
-
 use super::{CliError, Exit};
 use crate::cli::{KeysArg, PayloadCommand, PayloadGenerateArgs};
 use crate::scenario::units::parse_size;
@@ -13,7 +11,7 @@ pub fn payload(cmd: &PayloadCommand) -> Result<Exit, CliError> {
         PayloadCommand::Generate(args) => generate(args),
         PayloadCommand::Inspect(args) => {
             let text = workload::inspect(&args.file).map_err(|e| CliError::Run(e.to_string()))?;
-            let _ = write!(std::io::stdout().lock(), "{text}");
+            super::print_text(&text);
             Ok(Exit::Ok)
         }
     }
@@ -81,13 +79,13 @@ fn generate(args: &PayloadGenerateArgs) -> Result<Exit, CliError> {
     };
     let header = workload::generate(&args.out, &params, args.seed)
         .map_err(|e| CliError::Run(e.to_string()))?;
-    eprintln!(
+    super::eprint_line(&format!(
         "wrote {}: {} batches of {} records, {} bytes of records",
         args.out.display(),
         header.batch_count,
         header.batch_size,
         header.records_len
-    );
+    ));
     Ok(Exit::Ok)
 }
 

@@ -5,6 +5,7 @@ mod crash;
 mod fixtures;
 mod payload;
 mod run;
+mod safety;
 mod schema;
 
 use std::path::{Path, PathBuf};
