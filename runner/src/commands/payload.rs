@@ -77,6 +77,22 @@ fn generate(args: &PayloadGenerateArgs) -> Result<Exit, CliError> {
         batch: args.batch,
         pool: args.batches,
     };
+    // The pool is built in memory before it is written: refuse one that
+    // cannot fit instead of letting the allocator abort the process.
+    let bytes = args.batches as f64 * args.batch as f64 * params.size.mean();
+    if let Some(available) = crate::scenario::budget::available_memory()
+        && bytes > available as f64
+    {
+        return Err(CliError::Usage(format!(
+            "--batches {} x --batch {} x {} records is {}, built in memory before it is written; \
+             this machine has {} of memory available",
+            args.batches,
+            args.batch,
+            crate::report::format::size(params.size.mean()),
+            crate::report::format::size(bytes),
+            crate::report::format::size(available as f64)
+        )));
+    }
     let header = workload::generate(&args.out, &params, args.seed)
         .map_err(|e| CliError::Run(e.to_string()))?;
     super::eprint_line(&format!(

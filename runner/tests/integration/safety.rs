@@ -326,3 +326,126 @@ fn a_byte_order_mark_is_accepted() {
     std::fs::write(&file, format!("\u{feff}{text}")).expect("write");
     loadline().arg("validate").arg(&file).assert().success();
 }
+
+#[test]
+fn a_payload_file_bigger_than_memory_is_refused_before_allocating() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let file = t.path().join("huge.bin");
+    let out = loadline()
+        .args([
+            "payload",
+            "generate",
+            "--size",
+            "1MiB",
+            "--batch",
+            "1000",
+            "--batches",
+            "100000",
+            "--out",
+        ])
+        .arg(&file)
+        .output()
+        .expect("generate");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("of memory available"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!file.exists());
+}
+
+#[test]
+fn a_bad_template_is_refused_before_the_output_directory_exists() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let broken = t.path().join("broken.j2");
+    std::fs::write(&broken, "{% for x in %}").expect("write");
+    let undefined = t.path().join("undefined.j2");
+    std::fs::write(
+        &undefined,
+        "# {{ report.scenario }}\n{% for v in variants %}{{ v.no_such_field }}{% endfor %}\n",
+    )
+    .expect("write");
+    let cases = [
+        (t.path().join("missing.j2"), "cannot read template"),
+        (t.path().to_path_buf(), "cannot read template"),
+        (broken, "syntax error"),
+        (undefined, "undefined"),
+    ];
+    for (template, want) in cases {
+        let out_dir = t.path().join("out");
+        let out = loadline()
+            .args(["run", "scenarios/quickstart.yaml", "--quiet", "--template"])
+            .arg(&template)
+            .arg("--out")
+            .arg(&out_dir)
+            .output()
+            .expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            template.display(),
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(want),
+            "{}: {}",
+            template.display(),
+            stderr(&out)
+        );
+        assert!(!out_dir.exists(), "nothing ran");
+    }
+}
+
+#[test]
+fn assertions_on_phases_left_out_by_phase_are_named_in_a_warning() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let out = loadline()
+        .args([
+            "run",
+            "scenarios/quickstart.yaml",
+            "--quiet",
+            "--phase",
+            "mixed",
+            "--out",
+        ])
+        .arg(t.path().join("out"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains("warning: --phase mixed: 2 assertion(s)")
+            && msg.contains("write.append.p99 < 10ms"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn set_on_a_matrix_field_replaces_the_axis_with_a_warning() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let file = t.path().join("m.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nname: m\ntargets:\n  m: { memory: {} }\n\
+         payloads:\n  p: { size: 64B, pool: 4 }\n\
+         phases:\n  - name: w\n    records: 1k\n    actors:\n      - { op: append, payload: p }\n\
+         matrix:\n  phases.w.records: [2k, 3k]\n",
+    )
+    .expect("write");
+    let out = loadline()
+        .arg("explain")
+        .arg(&file)
+        .args(["--set", "phases.w.records=5k"])
+        .output()
+        .expect("explain");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("replaces matrix key `phases.w.records`"),
+        "{}",
+        stderr(&out)
+    );
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(plan.contains("variants: 1"), "{plan}");
+}
