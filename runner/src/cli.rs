@@ -44,7 +44,7 @@ pub enum Command {
     /// Generate or inspect recorded payload files.
     #[command(
         subcommand,
-        after_help = "Example:\n  loadline payload generate --out payloads.bin --size 1KiB --batch 10 --batches 2048 --entropy 0.8 --keys none --seed 42\n  loadline payload inspect payloads.bin"
+        after_help = "Examples:\n  loadline payload generate --out payloads.bin --size 1KiB \\\n      --batch 10 --batches 2048 --entropy 0.8 --keys none --seed 42\n  loadline payload inspect payloads.bin"
     )]
     Payload(PayloadCommand),
     /// Print the scenario JSON Schema, or write it to `schemas/`.

@@ -82,11 +82,30 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Schema(args) => schema(&args),
         Command::CrashChild(args) => crash_child(&args),
         Command::Completions(args) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = completion_command();
             clap_complete::generate(args.shell, &mut cmd, "loadline", &mut std::io::stdout());
             Ok(Exit::Ok)
         }
     }
+}
+
+/// The command tree shells complete: the CLI without its hidden
+/// subcommands (`__crash-child` is loadline's own, never typed).
+fn completion_command() -> clap::Command {
+    let full = <Cli as clap::CommandFactory>::command();
+    let visible: Vec<clap::Command> = full
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .cloned()
+        .collect();
+    let mut cmd = clap::Command::new("loadline")
+        .version(crate::cli::VERSION)
+        .subcommands(visible)
+        .args(full.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+    if let Some(a) = full.get_about() {
+        cmd = cmd.about(a.clone());
+    }
+    cmd
 }
 
 /// Text as printed: under GitHub Actions, lines that would run as workflow

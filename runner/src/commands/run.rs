@@ -72,8 +72,18 @@ pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
 
     let mut worst = Exit::Ok;
     let many = loaded.len() > 1;
+    let mut used: Vec<String> = Vec::new();
     for l in &loaded {
-        let out = output_dir(args, &l.spec.name, many);
+        // Two files with one `name:` get `name`, `name-2`, … rather than
+        // one output directory overwritten by the other.
+        let mut name = l.spec.name.clone();
+        let mut n = 1;
+        while used.contains(&name) {
+            n += 1;
+            name = format!("{}-{n}", l.spec.name);
+        }
+        used.push(name.clone());
+        let out = output_dir(args, &name, many);
         let exit = runtime.block_on(run_one(l, args, &out, Arc::clone(&interrupt)))?;
         worst = worse(worst, exit);
         if exit == Exit::Interrupted {

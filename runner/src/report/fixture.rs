@@ -137,6 +137,12 @@ fn result(
         unit,
         verdict,
         margin,
+        // The assertions' lines in the (imagined) scenario file.
+        line: Some(match text.split('.').next() {
+            Some("write") => 21,
+            Some("mixed") => 22,
+            _ => 23,
+        }),
     }
 }
 

@@ -115,7 +115,12 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
         for a in v.assertions.iter().filter(|a| a.verdict == Verdict::Fail) {
             let title = escape_property(&format!("assertion failed on {}{variant}", a.target));
             let message = escape_data(&format!("{}: {}", a.assertion, describe_result(a)));
-            lines.push(format!("::error {file}title={title}::{message}"));
+            // The assertion's line, so the annotation sits on it in the diff.
+            let line = match (a.line, file.is_empty()) {
+                (Some(n), false) => format!("line={n},"),
+                _ => String::new(),
+            };
+            lines.push(format!("::error {file}{line}title={title}::{message}"));
         }
     }
     if let Some(e) = &report.error {
@@ -196,7 +201,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "::error file=scenarios/wal-vs-rocksdb.yaml,title=assertion failed on rocksdb-sync::mixed.writer.records_per_s >= 50k: observed 49.0 k/s vs threshold 50.0 k/s (\u{2212}2.0%25)"
+                "::error file=scenarios/wal-vs-rocksdb.yaml,line=22,title=assertion failed on rocksdb-sync::mixed.writer.records_per_s >= 50k: observed 49.0 k/s vs threshold 50.0 k/s (\u{2212}2.0%25)"
             ]
         );
     }

@@ -1110,7 +1110,10 @@ fn assertions(
     for (i, text) in spec.assertions.iter().enumerate() {
         let ptr = format!("/assertions/{i}");
         match assertion(text, phases, targets) {
-            Ok(a) => out.push(a),
+            Ok(mut a) => {
+                a.line = ctx.index.get(&ptr).map(|l| l.value.line);
+                out.push(a);
+            }
             Err(e) => {
                 let (mut span, path) = ctx.locate(&ptr, false);
                 let quoted = ctx.index.get(&ptr).is_some_and(|l| l.plain.is_none());
@@ -1236,6 +1239,7 @@ fn assertion(
         op: raw.op,
         threshold,
         unit,
+        line: None,
     })
 }
 
