@@ -3,6 +3,7 @@
 mod cli;
 mod crash;
 mod fixtures;
+mod junit;
 mod payload;
 mod run;
 mod safety;
