@@ -92,7 +92,7 @@ impl App {
         T: Into<OsString> + Clone,
     {
         let cmd = Cli::command().name(self.name).bin_name(self.name);
-        let matches = match cmd.clone().try_get_matches_from(args) {
+        let matches = match cmd.try_get_matches_from(args) {
             Ok(m) => m,
             Err(e) => {
                 let _ = e.print();
@@ -107,7 +107,7 @@ impl App {
             }
         };
         let loader = Loader::new(self.registry.clone());
-        match commands::dispatch(cli, &loader, cmd) {
+        match commands::dispatch(cli, &loader, self.name) {
             Ok(exit) => exit as i32,
             Err(e) => {
                 // Invalid scenarios' diagnostics were printed where they arose.
@@ -118,7 +118,7 @@ impl App {
                         msg.push_str(&format!(": {s}"));
                         source = s.source();
                     }
-                    eprintln!("{msg}");
+                    commands::eprint_error(&msg);
                 }
                 e.exit() as i32
             }

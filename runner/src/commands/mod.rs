@@ -48,8 +48,10 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// Reading or writing a file failed.
-    #[error("{}", path.display())]
+    #[error("cannot {op} {}", path.display())]
     Io {
+        /// What was being done: `create`, `write`, `read` …
+        op: &'static str,
         /// The file.
         path: PathBuf,
         /// The cause.
@@ -72,9 +74,8 @@ impl CliError {
 }
 
 /// Runs the parsed command line with the store kinds `loader` knows;
-/// returns the exit code. `cmd` is the clap command (for completions),
-/// named as the binary is.
-pub fn dispatch(cli: Cli, loader: &Loader, cmd: clap::Command) -> Result<Exit, CliError> {
+/// returns the exit code. `name` is the binary's (for completions).
+pub fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, CliError> {
     match cli.command {
         Command::Validate(args) => validate(&args, loader),
         Command::Explain(args) => explain(&args, loader),
@@ -83,8 +84,7 @@ pub fn dispatch(cli: Cli, loader: &Loader, cmd: clap::Command) -> Result<Exit, C
         Command::Schema(args) => schema(&args, loader),
         Command::CrashChild(args) => crash_child(&args, loader),
         Command::Completions(args) => {
-            let mut cmd = cmd;
-            let name = cmd.get_name().to_owned();
+            let mut cmd = completion_command(name);
             // Into a buffer first: clap_complete panics when stdout is a
             // closed pipe (`… completions bash | head`).
             let mut script = Vec::new();
@@ -95,11 +95,59 @@ pub fn dispatch(cli: Cli, loader: &Loader, cmd: clap::Command) -> Result<Exit, C
     }
 }
 
+/// The command tree shells complete: the CLI without its hidden
+/// subcommands (`__crash-child` is loadline's own, never typed).
+fn completion_command(name: &'static str) -> clap::Command {
+    let full = <Cli as clap::CommandFactory>::command();
+    let visible: Vec<clap::Command> = full
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .cloned()
+        .collect();
+    let mut cmd = clap::Command::new(name)
+        .version(crate::cli::VERSION)
+        .subcommands(visible)
+        .args(full.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+    if let Some(a) = full.get_about() {
+        cmd = cmd.about(a.clone());
+    }
+    cmd
+}
+
+/// Text as printed: under GitHub Actions, lines that would run as workflow
+/// commands are defused (see [`crate::report::github::neutralize`]).
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if crate::report::github::under_actions() {
+        crate::report::github::neutralize(text).into()
+    } else {
+        text.into()
+    }
+}
+
+/// Writes free text to stderr; every line of it is safe under Actions.
+pub(crate) fn eprint_text(text: &str) {
+    let _ = write!(std::io::stderr().lock(), "{}", printable(text));
+}
+
+/// Prints an error chain line from `main`, safe under Actions.
+pub fn eprint_error(msg: &str) {
+    eprint_line(msg);
+}
+
+/// Writes one line to stderr (a newline is added), safe under Actions.
+pub(crate) fn eprint_line(line: &str) {
+    eprint_text(&format!("{line}\n"));
+}
+
+/// Writes free text to stdout; every line of it is safe under Actions.
+pub(crate) fn print_text(text: &str) {
+    let _ = write!(std::io::stdout().lock(), "{}", printable(text));
+}
+
 /// Prints diagnostics to stderr, plus GitHub annotations under Actions.
 pub(crate) fn print_diagnostics(diags: &Diagnostics) {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{}", diags.render());
-    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+    eprint_text(&diags.render());
+    if crate::report::github::under_actions() {
         let mut out = std::io::stdout().lock();
         for d in &diags.0 {
             let _ = writeln!(out, "{}", d.github_annotation());

@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{CliError, Exit, print_diagnostics};
+use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
 use crate::engine::{self, Observer, RunOptions};
 use crate::metrics::process;
@@ -43,6 +43,9 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
     for l in &loaded {
         check_filters(l, args)?;
     }
+    if let Some(t) = &args.template {
+        report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
+    }
 
     let interrupt = Arc::new(AtomicBool::new(false));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -51,7 +54,8 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         .enable_all()
         .build()
         .map_err(|source| CliError::Io {
-            path: PathBuf::from("tokio runtime"),
+            op: "start",
+            path: PathBuf::from("the tokio runtime"),
             source,
         })?;
     {
@@ -59,8 +63,8 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         runtime.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 interrupt.store(true, Ordering::Release);
-                eprintln!(
-                    "\ninterrupted: finishing the current operations; finished phases are kept"
+                eprint_line(
+                    "\ninterrupted: finishing the current operations; finished phases are kept",
                 );
             }
         });
@@ -68,8 +72,18 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
 
     let mut worst = Exit::Ok;
     let many = loaded.len() > 1;
+    let mut used: Vec<String> = Vec::new();
     for l in &loaded {
-        let out = output_dir(args, &l.spec.name, many);
+        // Two files with one `name:` get `name`, `name-2`, … rather than
+        // one output directory overwritten by the other.
+        let mut name = l.spec.name.clone();
+        let mut n = 1;
+        while used.contains(&name) {
+            n += 1;
+            name = format!("{}-{n}", l.spec.name);
+        }
+        used.push(name.clone());
+        let out = output_dir(args, &name, many);
         let exit = runtime.block_on(run_one(l, args, &out, Arc::clone(&interrupt)))?;
         worst = worse(worst, exit);
         if exit == Exit::Interrupted {
@@ -101,6 +115,28 @@ fn check_filters(l: &Loaded, args: &RunArgs) -> Result<(), CliError> {
                 l.source.name,
                 names.join(", ")
             )));
+        }
+    }
+    if !args.phases.is_empty() {
+        // An assertion on a phase left out is not evaluated: say so, loudly,
+        // rather than let exit 0 read as "it passed".
+        let skipped: Vec<&str> = s
+            .assertions
+            .iter()
+            .filter(|a| match &a.metric {
+                crate::assertions::MetricRef::Actor { phase, .. }
+                | crate::assertions::MetricRef::Phase { phase, .. } => !args.phases.contains(phase),
+                _ => false,
+            })
+            .map(|a| a.text.as_str())
+            .collect();
+        if !skipped.is_empty() {
+            eprint_line(&format!(
+                "warning: --phase {}: {} assertion(s) name phases that will not run and are not evaluated (reported as not applicable): {}",
+                args.phases.join(" --phase "),
+                skipped.len(),
+                skipped.join("; ")
+            ));
         }
     }
     for p in &args.phases {
@@ -175,11 +211,18 @@ async fn run_one(
     let first: &Scenario = &l.variants[0];
     let seed = args.seed.or(first.seed).unwrap_or_else(|| {
         let s = draw_seed();
-        eprintln!("seed: {s} (drawn; pass --seed {s} to repeat this run)");
+        eprint_line(&format!(
+            "seed: {s} (drawn; pass --seed {s} to repeat this run)"
+        ));
         s
     });
+    // Held until the run ends: a second run writing the same `--out` is refused.
+    let _out_lock =
+        engine::datadir::OutLock::acquire(out).map_err(|e| CliError::Run(e.to_string()))?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| out.join("data"));
+    let data_root_existed = data_dir.exists();
     std::fs::create_dir_all(&data_dir).map_err(|source| CliError::Io {
+        op: "create the data directory",
         path: data_dir.clone(),
         source,
     })?;
@@ -211,6 +254,7 @@ async fn run_one(
         seed,
         data_dir: data_dir.clone(),
         keep_data: args.keep_data,
+        reuse_data: args.reuse_data,
         targets: args.targets.clone(),
         phases: args.phases.clone(),
         interrupt,
@@ -228,24 +272,26 @@ async fn run_one(
     {
         observer.errors.push(e.to_string());
     }
-    if !args.keep_data {
+    if !args.keep_data && !args.reuse_data && !data_root_existed {
+        // Only the directory this run created, and only when empty.
         let _ = std::fs::remove_dir(&data_dir);
     }
     let mut stdout = std::io::stdout().lock();
     for line in report::github::annotations_from_env(&report) {
         let _ = writeln!(stdout, "{line}");
     }
+    drop(stdout);
     if !args.quiet {
-        let _ = write!(stdout, "{}", report::console::summary(&report, out));
+        print_text(&report::console::summary(&report, out));
     }
     if let Some(e) = &failure {
-        eprintln!(
+        eprint_line(&format!(
             "error: {}",
             report.error.clone().unwrap_or_else(|| e.to_string())
-        );
+        ));
     }
     for e in &observer.errors {
-        eprintln!("error: {e}");
+        eprint_line(&format!("error: {e}"));
     }
     Ok(match report.status {
         RunStatus::Interrupted => Exit::Interrupted,
@@ -352,7 +398,7 @@ impl Observer for RunObserver {
     }
 
     fn warning(&mut self, message: &str) {
-        eprintln!("warning: {message}");
+        eprint_line(&format!("warning: {message}"));
     }
 }
 

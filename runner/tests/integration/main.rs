@@ -3,8 +3,10 @@
 mod cli;
 mod crash;
 mod fixtures;
+mod junit;
 mod payload;
 mod run;
+mod safety;
 mod schema;
 
 use std::path::{Path, PathBuf};
