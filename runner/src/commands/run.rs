@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{CliError, Exit, print_diagnostics};
 use crate::cli::{RunArgs, VERSION};
-use crate::engine::{self, Observer, RunOptions};
+use crate::engine::signals::{self, StopSignal, StopSignals};
+use crate::engine::{self, Observer, ObserverError, RunOptions};
 use crate::metrics::process;
 use crate::metrics::report::{RunReport, RunStatus};
 use crate::report::{self, Reporter};
@@ -44,40 +45,62 @@ pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
         check_filters(l, args)?;
     }
 
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(4)
-        .enable_all()
-        .build()
-        .map_err(|source| CliError::Io {
-            path: PathBuf::from("tokio runtime"),
+    // tokio panics (rather than failing) when the OS refuses its worker
+    // thread, e.g. under a process limit: make that an error too.
+    let built = std::panic::catch_unwind(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(4)
+            .enable_all()
+            .build()
+    })
+    .unwrap_or_else(|_| {
+        Err(std::io::Error::other(
+            "the OS refused its thread (a process or thread limit?)",
+        ))
+    });
+    let runtime = built.map_err(|source| CliError::Io {
+        path: PathBuf::from("tokio runtime"),
+        source,
+    })?;
+    let stop = Arc::new(StopSignals::new(Arc::new(AtomicBool::new(false))));
+    signals::watch(&runtime, Arc::clone(&stop), Arc::new(on_stop_signal)).map_err(|source| {
+        CliError::Io {
+            path: PathBuf::from("signal handlers"),
             source,
-        })?;
-    {
-        let interrupt = Arc::clone(&interrupt);
-        runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupt.store(true, Ordering::Release);
-                eprintln!(
-                    "\ninterrupted: finishing the current operations; finished phases are kept"
-                );
-            }
-        });
-    }
+        }
+    })?;
 
     let mut worst = Exit::Ok;
     let many = loaded.len() > 1;
     for l in &loaded {
         let out = output_dir(args, &l.spec.name, many);
-        let exit = runtime.block_on(run_one(l, args, &out, Arc::clone(&interrupt)))?;
+        let exit = runtime.block_on(run_one(l, args, &out, &stop))?;
         worst = worse(worst, exit);
-        if exit == Exit::Interrupted {
+        if exit.is_stopped() {
             break;
         }
     }
     runtime.shutdown_background();
     Ok(worst)
+}
+
+/// What the user sees on a stop signal: the first stops the run
+/// gracefully, a second ends the process at once with the same code a
+/// signal death would give.
+fn on_stop_signal(signal: StopSignal, first: bool) {
+    if first {
+        eprintln!(
+            "\n{}: stopping the current phase; finished phases are kept and data is cleaned (send it again to exit at once)",
+            signal.name()
+        );
+    } else {
+        eprintln!(
+            "\n{} again: exiting now; the last phase written is on disk, data directories may be left",
+            signal.name()
+        );
+        std::process::exit(signal.exit_code());
+    }
 }
 
 fn worse(a: Exit, b: Exit) -> Exit {
@@ -86,7 +109,7 @@ fn worse(a: Exit, b: Exit) -> Exit {
         Exit::AssertionFailed => 1,
         Exit::StoreError => 2,
         Exit::Invalid => 3,
-        Exit::Interrupted => 4,
+        Exit::Interrupted | Exit::Terminated | Exit::Hangup => 4,
     };
     if rank(b) > rank(a) { b } else { a }
 }
@@ -170,7 +193,7 @@ async fn run_one(
     l: &Loaded,
     args: &RunArgs,
     out: &Path,
-    interrupt: Arc<AtomicBool>,
+    stop: &StopSignals,
 ) -> Result<Exit, CliError> {
     let first: &Scenario = &l.variants[0];
     let seed = args.seed.or(first.seed).unwrap_or_else(|| {
@@ -183,10 +206,10 @@ async fn run_one(
         path: data_dir.clone(),
         source,
     })?;
-    let reporters = report::file_reporters(out, args.template.as_deref())
+    let files = report::file_outputs(out, args.template.as_deref())
         .map_err(|e| CliError::Run(e.to_string()))?;
     let mut observer = RunObserver {
-        reporters,
+        files,
         hidden: progress_hidden(args),
         bar: None,
         progress: None,
@@ -213,15 +236,15 @@ async fn run_one(
         keep_data: args.keep_data,
         targets: args.targets.clone(),
         phases: args.phases.clone(),
-        interrupt,
+        interrupt: stop.interrupt(),
     };
     let (mut report, failure) = engine::run(&l.variants, &opts, report, &mut observer).await;
     observer.finish_bar();
     report.finished_at = Some(utc_stamp(SystemTime::now(), false));
-    for r in observer.reporters.iter_mut() {
-        if let Err(e) = r.run_finished(&report) {
-            observer.errors.push(e.to_string());
-        }
+    // The last generation: complete, failed or stopped. If it cannot be
+    // written, the files stay at the last generation that could.
+    if let Err(e) = observer.files.run_finished(&report) {
+        observer.errors.push(e.to_string());
     }
     if let Some(mut gh) = report::github::StepSummaryReporter::from_env()
         && let Err(e) = gh.run_finished(&report)
@@ -238,17 +261,24 @@ async fn run_one(
     if !args.quiet {
         let _ = write!(stdout, "{}", report::console::summary(&report, out));
     }
+    let stopped_by = report.error.clone();
     if let Some(e) = &failure {
         eprintln!(
             "error: {}",
-            report.error.clone().unwrap_or_else(|| e.to_string())
+            stopped_by.clone().unwrap_or_else(|| e.to_string())
         );
     }
     for e in &observer.errors {
-        eprintln!("error: {e}");
+        // The same write failing again at the end is said once.
+        if !stopped_by
+            .as_deref()
+            .is_some_and(|s| s.contains(e.as_str()))
+        {
+            eprintln!("error: {e}");
+        }
     }
     Ok(match report.status {
-        RunStatus::Interrupted => Exit::Interrupted,
+        RunStatus::Interrupted => stop.first().map_or(Exit::Interrupted, Exit::stopped_by),
         RunStatus::Failed => Exit::StoreError,
         _ if !observer.errors.is_empty() => Exit::StoreError,
         _ if report.passed() => Exit::Ok,
@@ -258,7 +288,7 @@ async fn run_one(
 
 /// Progress bars and file reporters, subscribed to the engine.
 struct RunObserver {
-    reporters: Vec<Box<dyn Reporter>>,
+    files: report::OutputFiles,
     hidden: bool,
     bar: Option<ProgressBar>,
     progress: Option<Arc<Vec<crate::engine::worker::Progress>>>,
@@ -342,13 +372,9 @@ impl Observer for RunObserver {
         ));
     }
 
-    fn phase_finished(&mut self, report: &RunReport) {
+    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ObserverError> {
         self.finish_bar();
-        for r in self.reporters.iter_mut() {
-            if let Err(e) = r.phase_finished(report) {
-                self.errors.push(e.to_string());
-            }
-        }
+        self.files.phase_finished(report).map_err(Into::into)
     }
 
     fn warning(&mut self, message: &str) {

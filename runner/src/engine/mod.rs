@@ -8,9 +8,11 @@
 
 pub mod acks;
 pub mod crash;
+pub mod gate;
 pub mod phase;
 pub mod pools;
 pub mod schedule;
+pub mod signals;
 pub mod verify;
 pub mod worker;
 
@@ -39,11 +41,18 @@ pub trait Observer {
     }
     /// Called a few times a second while a phase runs.
     fn tick(&mut self) {}
-    /// A phase finished and its results are in `report`.
-    fn phase_finished(&mut self, _report: &RunReport) {}
+    /// A phase finished and its results are in `report`. An error (its
+    /// results could not be saved, e.g. the output disk is full) stops the
+    /// run: measuring on would produce results that cannot be kept.
+    fn phase_finished(&mut self, _report: &RunReport) -> Result<(), ObserverError> {
+        Ok(())
+    }
     /// A problem that does not stop the run (e.g. an entropy mismatch).
     fn warning(&mut self, _message: &str) {}
 }
+
+/// Why an observer could not take a finished phase (its own error type).
+pub type ObserverError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -88,6 +97,17 @@ pub enum EngineError {
     /// A payload could not be prepared.
     #[error(transparent)]
     Payload(#[from] pools::PoolError),
+    /// The results of a finished phase could not be saved.
+    #[error("target `{target}`, phase `{phase}`: saving the results: {source}")]
+    Output {
+        /// Target name.
+        target: String,
+        /// The phase whose results were not saved.
+        phase: String,
+        /// The observer's error (e.g. "cannot write out/run.json: no space left").
+        #[source]
+        source: ObserverError,
+    },
 }
 
 /// True for the restarts `crash` orchestrates (crash, power loss).
@@ -168,13 +188,15 @@ pub async fn run(
             }
             if let Err(e) = result {
                 failure = Some(e);
+                evaluate(scenario, opts, &mut report);
                 break 'variants;
             }
             if opts.interrupt.load(Ordering::Acquire) {
+                evaluate(scenario, opts, &mut report);
                 break 'variants;
             }
         }
-        evaluate(scenario, &mut report);
+        evaluate(scenario, opts, &mut report);
     }
     report.status = if failure.is_some() {
         RunStatus::Failed
@@ -199,20 +221,46 @@ pub async fn run(
     (report, failure)
 }
 
-/// Evaluates the variant's assertions on each of its targets.
-fn evaluate(scenario: &Scenario, report: &mut RunReport) {
+/// Evaluates the variant's assertions on each target it was to run on,
+/// also when the run stopped early: an assertion on a phase that finished
+/// is judged as usual; one on a phase that did not (or on target totals of
+/// a target whose phases did not all finish, or on a target never started)
+/// is [`Verdict::NotRun`](assertions::Verdict::NotRun).
+fn evaluate(scenario: &Scenario, opts: &RunOptions, report: &mut RunReport) {
     let Some(v) = report.variants.last_mut() else {
         return;
     };
+    let planned: Vec<&str> = scenario
+        .phases
+        .iter()
+        .filter(|p| opts.phases.is_empty() || opts.phases.contains(&p.name))
+        .map(|p| p.name.as_str())
+        .collect();
+    let targets: Vec<&str> = scenario
+        .targets
+        .iter()
+        .filter(|t| opts.targets.is_empty() || opts.targets.contains(&t.name))
+        .map(|t| t.name.as_str())
+        .collect();
     v.assertions.clear();
     for a in &scenario.assertions {
-        for t in &v.targets {
-            v.assertions.push(assertions::evaluate(
-                a,
-                t.lookup(&a.metric),
-                &t.name,
-                &v.label,
-            ));
+        for name in &targets {
+            let Some(t) = v.targets.iter().find(|t| t.name == *name) else {
+                v.assertions.push(assertions::not_run(a, name, &v.label));
+                continue;
+            };
+            let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
+            let measured = match a.metric.phase() {
+                // A phase left out with `--phase` is judged as before
+                // (its metric is absent); one the run never reached is not run.
+                Some(phase) => finished(phase) || !planned.contains(&phase),
+                None => planned.iter().all(|p| finished(p)),
+            };
+            v.assertions.push(if measured {
+                assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label)
+            } else {
+                assertions::not_run(a, &t.name, &v.label)
+            });
         }
     }
 }
@@ -327,7 +375,14 @@ async fn run_target(
                 t.store = carry(&target.kind, carried.clone(), store.stats());
                 t.process = process::delta(before, process::sample());
                 t.phases.push(phase_report);
-                observer.phase_finished(report);
+                if let Err(source) = observer.phase_finished(report) {
+                    outcome = Err(EngineError::Output {
+                        target: target.name.clone(),
+                        phase: ph.name.clone(),
+                        source,
+                    });
+                    break;
+                }
             }
             Ok(None) => break, // interrupted: the partial phase is discarded
             Err(e) => {
@@ -405,7 +460,7 @@ async fn run_phase(
         Arc::clone(&progress),
         opts.seed,
     );
-    let mut handle = tokio::task::spawn_blocking(move || {
+    let mut handle = phase_thread("loadline-phase", move || {
         phase::run(&phase::PhaseRun {
             seed,
             target: &target_name,
@@ -415,7 +470,7 @@ async fn run_phase(
             control: ctl,
             progress: prog,
         })
-    });
+    })?;
     let started = Instant::now();
     let deadline = ph.duration.map(|d| started + d);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -438,10 +493,10 @@ async fn run_phase(
     };
     let report = match result {
         Ok(r) => r?,
-        Err(join) => {
+        Err(_) => {
             return Err(StoreError::Invalid {
                 op: "phase",
-                detail: format!("the phase task failed: {join}"),
+                detail: "the phase thread panicked".to_owned(),
             });
         }
     };
@@ -485,7 +540,7 @@ async fn run_crash_phase(
         Arc::clone(&opts.interrupt),
         opts.seed,
     );
-    let mut handle = tokio::task::spawn_blocking(move || {
+    let handle = phase_thread("loadline-crash", move || {
         let Some(restart) = ph.restart.as_ref() else {
             return (
                 Err(StoreError::Invalid {
@@ -511,16 +566,21 @@ async fn run_crash_phase(
             store,
         )
     });
+    // A failed spawn dropped the store with the closure: nothing to go on with.
+    let mut handle = match handle {
+        Ok(h) => h,
+        Err(e) => return (Err(e), None),
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             joined = &mut handle => {
                 return match joined {
                     Ok((result, store)) => (result, store),
-                    Err(join) => (
+                    Err(_) => (
                         Err(StoreError::Invalid {
                             op: "phase",
-                            detail: format!("the crash phase task failed: {join}"),
+                            detail: "the crash phase thread panicked".to_owned(),
                         }),
                         None,
                     ),
@@ -529,6 +589,29 @@ async fn run_crash_phase(
             _ = tick.tick() => observer.tick(),
         }
     }
+}
+
+/// Runs `f` on an OS thread of its own and returns a future of its result
+/// (an error if it panicked). Unlike `tokio::task::spawn_blocking`, which
+/// panics when the OS refuses a thread (a process limit), a failed spawn
+/// is an error the run reports.
+fn phase_thread<T: Send + 'static>(
+    name: &'static str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<tokio::sync::oneshot::Receiver<T>, StoreError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            // A panic drops `tx`, which the receiver sees as an error.
+            let _ = tx.send(f());
+        })
+        .map_err(|source| StoreError::Io {
+            op: "start thread",
+            path: PathBuf::from(name),
+            source,
+        })?;
+    Ok(rx)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -1,5 +1,5 @@
 //! One phase on one target: plans every worker of every actor, starts them
-//! together behind a barrier on their own OS threads, and turns their
+//! together behind a [`StartGate`] on their own OS threads, and turns their
 //! recorders into a [`PhaseReport`] when they are done.
 //!
 //! Synchronous on purpose: the async orchestrator (`engine::run`) calls it
@@ -7,10 +7,11 @@
 //! the deadline or on Ctrl-C.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
+use super::gate::StartGate;
 use super::pools::Pools;
 use super::worker::{self, Control, WorkerPlan, WorkerResult};
 use crate::metrics::recorder::{ActorInfo, Recorder, actor_report};
@@ -160,7 +161,9 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
         }
     }
 
-    let barrier = Barrier::new(plans.len() + 1);
+    // Every worker plus this thread; opened early when a spawn fails, so
+    // the workers already started are not left waiting for a missing one.
+    let gate = StartGate::new(plans.len() + 1);
     let started = Instant::now();
     let mut per_actor: Vec<(Recorder, Option<StoreError>)> = phase
         .actors
@@ -170,28 +173,40 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
     let mut finished_at = Instant::now();
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
+        let mut spawn_failed = false;
         for (slot, (ai, plan, session)) in plans.into_iter().enumerate() {
             let control = &run.control;
-            let barrier = &barrier;
+            let gate = &gate;
             let progress = &run.progress[slot];
+            let name = format!("loadline-{}-{}", phase.actors[ai].name, plan.index);
             let handle = std::thread::Builder::new()
-                .name(format!("loadline-{}-{}", phase.actors[ai].name, plan.index))
+                .name(name.clone())
                 .spawn_scoped(scope, move || {
-                    worker::run(plan, session, control, barrier, progress)
+                    worker::run(plan, session, control, gate, progress)
                 });
             match handle {
                 Ok(h) => handles.push((ai, h)),
                 Err(e) => {
+                    // Stop before opening the gate: the started workers
+                    // see the flag first thing and return without an op.
                     run.control.stop.store(true, Ordering::Release);
                     per_actor[ai].1 = Some(StoreError::Io {
-                        op: "spawn worker thread",
-                        path: std::path::PathBuf::new(),
+                        op: "start worker thread",
+                        path: std::path::PathBuf::from(name),
                         source: e,
                     });
+                    spawn_failed = true;
+                    // The remaining plans (and their sessions) are dropped
+                    // unstarted: one failure is enough to report.
+                    break;
                 }
             }
         }
-        barrier.wait();
+        if spawn_failed {
+            gate.open();
+        } else {
+            gate.wait();
+        }
         for (ai, h) in handles {
             let WorkerResult { recorder, error } = match h.join() {
                 Ok(r) => r,

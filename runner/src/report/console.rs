@@ -1,5 +1,5 @@
 //! The console summary that ends every run: one line per assertion per
-//! target (✓ passed, ✗ failed, - not applicable) with observed vs
+//! target (✓ passed, ✗ failed, - not applicable, ○ not run) with observed vs
 //! threshold, a verdict line and where the reports are.
 //!
 //! Returns text; the caller decides where to print it.
@@ -16,6 +16,7 @@ fn mark(v: Verdict) -> char {
         Verdict::Pass => '✓',
         Verdict::Fail => '✗',
         Verdict::NotApplicable => '-',
+        Verdict::NotRun => '○',
     }
 }
 

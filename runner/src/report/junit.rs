@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::atomic::write_atomic;
 use super::verdict::describe_result;
-use super::{ReportError, Reporter};
+use super::{FileFormat, OutputFile, ReportError};
 use crate::assertions::Verdict;
 use crate::metrics::report::{RunReport, RunStatus};
 
@@ -62,7 +61,7 @@ pub fn junit_report(report: &RunReport) -> Report {
                             .set_type("assertion");
                         s
                     }
-                    Verdict::NotApplicable => {
+                    Verdict::NotApplicable | Verdict::NotRun => {
                         let mut s = TestCaseStatus::skipped();
                         s.set_message(detail.clone());
                         s
@@ -80,6 +79,33 @@ pub fn junit_report(report: &RunReport) -> Report {
                 case.set_classname(classname.as_str());
                 suite.add_test_case(case);
                 run_error_placed = true;
+            }
+            junit.add_test_suite(suite);
+        }
+        // Targets the run stopped before starting: their assertions are
+        // skipped cases ("not run"), so CI shows what was never judged.
+        let mut not_started: Vec<&str> = Vec::new();
+        for a in &v.assertions {
+            if !v.targets.iter().any(|t| t.name == a.target)
+                && !not_started.contains(&a.target.as_str())
+            {
+                not_started.push(&a.target);
+            }
+        }
+        for target in not_started {
+            let name = if v.label.is_empty() {
+                target.to_owned()
+            } else {
+                format!("{target} [{}]", v.label)
+            };
+            let mut suite = TestSuite::new(name);
+            let classname = format!("{}.{target}", report.scenario);
+            for a in v.assertions.iter().filter(|a| a.target == target) {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(describe_result(a));
+                let mut case = TestCase::new(a.assertion.as_str(), status);
+                case.set_classname(classname.as_str());
+                suite.add_test_case(case);
             }
             junit.add_test_suite(suite);
         }
@@ -102,16 +128,16 @@ pub fn junit_report(report: &RunReport) -> Report {
     junit
 }
 
-/// Rewrites `junit.xml` in a directory.
+/// `junit.xml` in a directory.
 #[derive(Debug)]
-pub struct JunitReporter {
+pub struct JunitOutput {
     path: PathBuf,
 }
 
-impl JunitReporter {
-    /// A reporter writing `out_dir/junit.xml`.
+impl JunitOutput {
+    /// `out_dir/junit.xml`.
     pub fn new(out_dir: &Path) -> Self {
-        JunitReporter {
+        JunitOutput {
             path: out_dir.join(JUNIT_XML),
         }
     }
@@ -129,13 +155,12 @@ pub fn junit_xml(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError
     Ok(out)
 }
 
-impl Reporter for JunitReporter {
-    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        write_atomic(&self.path, &junit_xml(report, &self.path)?)
-    }
-
-    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        self.phase_finished(report)
+impl FileFormat for JunitOutput {
+    fn render(&self, report: &RunReport) -> Result<Vec<OutputFile>, ReportError> {
+        Ok(vec![OutputFile {
+            path: self.path.clone(),
+            contents: junit_xml(report, &self.path)?,
+        }])
     }
 }
 

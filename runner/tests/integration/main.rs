@@ -3,9 +3,12 @@
 mod cli;
 mod crash;
 mod fixtures;
+mod limits;
+mod outputs;
 mod payload;
 mod run;
 mod schema;
+mod signals;
 
 use std::path::{Path, PathBuf};
 
