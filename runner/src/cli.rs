@@ -44,7 +44,7 @@ pub enum Command {
     /// Generate or inspect recorded payload files.
     #[command(
         subcommand,
-        after_help = "Example:\n  loadline payload generate --out payloads.bin --size 1KiB --batch 10 --batches 2048 --entropy 0.8 --keys none --seed 42\n  loadline payload inspect payloads.bin"
+        after_help = "Examples:\n  loadline payload generate --out payloads.bin --size 1KiB \\\n      --batch 10 --batches 2048 --entropy 0.8 --keys none --seed 42\n  loadline payload inspect payloads.bin"
     )]
     Payload(PayloadCommand),
     /// Print the scenario JSON Schema, or write it to `schemas/`.
@@ -120,8 +120,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub keep_data: bool,
     /// Where target data directories go (default: inside the output directory).
+    /// loadline creates `DIR/<target>/` and deletes only directories it created.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Open the data a kept `--data-dir` holds (from a run with `--keep-data`)
+    /// instead of starting each target empty; the data is kept afterwards.
+    #[arg(long, requires = "data_dir")]
+    pub reuse_data: bool,
     /// No progress bars and no console summary.
     #[arg(long, short)]
     pub quiet: bool,

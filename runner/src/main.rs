@@ -20,7 +20,7 @@ fn main() {
                         msg.push_str(&format!(": {s}"));
                         source = s.source();
                     }
-                    eprintln!("{msg}");
+                    commands::eprint_error(&msg);
                 }
             }
             e.exit() as i32

@@ -106,6 +106,9 @@ pub struct Assertion {
     pub threshold: f64,
     /// The metric's unit.
     pub unit: MetricUnit,
+    /// Line of the assertion in the scenario file (for annotations and
+    /// JUnit), when it has one.
+    pub line: Option<usize>,
 }
 
 /// The parts of an assertion before its metric is resolved.
@@ -312,6 +315,9 @@ pub struct AssertionResult {
     /// How far from the threshold, as a fraction of it: positive means
     /// headroom, negative means by how much it failed.
     pub margin: Option<f64>,
+    /// Line of the assertion in the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 /// Evaluates `assertion` against an observed value.
@@ -347,6 +353,7 @@ pub fn evaluate(
         unit: assertion.unit,
         verdict,
         margin,
+        line: assertion.line,
     }
 }
 
@@ -362,6 +369,7 @@ pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionR
         unit: assertion.unit,
         verdict: Verdict::NotRun,
         margin: None,
+        line: assertion.line,
     }
 }
 
@@ -447,6 +455,7 @@ mod tests {
             op: CmpOp::Lt,
             threshold: 10.0,
             unit: MetricUnit::Nanos,
+            line: None,
         };
         let r = evaluate(&a, Some(8.0), "t", "");
         assert_eq!(r.verdict, Verdict::Pass);

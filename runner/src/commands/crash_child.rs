@@ -14,6 +14,7 @@ use crate::scenario::{self, load::Source};
 /// Runs the crash child; returns only on error (or when the parent is gone).
 pub fn crash_child(args: &CrashChildArgs) -> Result<Exit, CliError> {
     let io_err = |source| CliError::Io {
+        op: "read",
         path: "stdin".into(),
         source,
     };
@@ -57,7 +58,8 @@ pub fn crash_child(args: &CrashChildArgs) -> Result<Exit, CliError> {
             std::process::exit(Exit::Interrupted as i32);
         })
         .map_err(|source| CliError::Io {
-            path: "crash child: start the thread watching stdin".into(),
+            op: "start",
+            path: "the crash child's thread watching stdin".into(),
             source,
         })?;
     match crash::child_main(

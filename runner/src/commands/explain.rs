@@ -3,7 +3,6 @@
 //! durations where they can be known, and payload pool memory.
 
 use std::fmt::Write as _;
-use std::io::Write;
 
 use super::{CliError, Exit, print_diagnostics};
 use crate::cli::ExplainArgs;
@@ -39,7 +38,7 @@ pub fn explain(args: &ExplainArgs) -> Result<Exit, CliError> {
     for v in &loaded.variants {
         explain_variant(&mut out, v, loaded.variants.len() > 1);
     }
-    let _ = write!(std::io::stdout().lock(), "{out}");
+    super::print_text(&out);
     Ok(Exit::Ok)
 }
 
@@ -89,7 +88,7 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
                 pool,
             } => {
                 let batch = max_batch(s, &p.name);
-                let mem = (*pool as f64 * batch as f64 * size.mean()) as u64;
+                let mem = crate::scenario::budget::pool_bytes(p, batch);
                 let _ = writeln!(
                     out,
                     "  {}: mean record {}, max {}, entropy {entropy}, keys {}; pool {} batches x {} records = {} in memory",

@@ -69,8 +69,10 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// Reading or writing a file failed.
-    #[error("{}", path.display())]
+    #[error("cannot {op} {}", path.display())]
     Io {
+        /// What was being done: `create`, `write`, `read` …
+        op: &'static str,
         /// The file.
         path: PathBuf,
         /// The cause.
@@ -102,18 +104,66 @@ pub fn dispatch(cli: Cli) -> Result<Exit, CliError> {
         Command::Schema(args) => schema(&args),
         Command::CrashChild(args) => crash_child(&args),
         Command::Completions(args) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut cmd = completion_command();
             clap_complete::generate(args.shell, &mut cmd, "loadline", &mut std::io::stdout());
             Ok(Exit::Ok)
         }
     }
 }
 
+/// The command tree shells complete: the CLI without its hidden
+/// subcommands (`__crash-child` is loadline's own, never typed).
+fn completion_command() -> clap::Command {
+    let full = <Cli as clap::CommandFactory>::command();
+    let visible: Vec<clap::Command> = full
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .cloned()
+        .collect();
+    let mut cmd = clap::Command::new("loadline")
+        .version(crate::cli::VERSION)
+        .subcommands(visible)
+        .args(full.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+    if let Some(a) = full.get_about() {
+        cmd = cmd.about(a.clone());
+    }
+    cmd
+}
+
+/// Text as printed: under GitHub Actions, lines that would run as workflow
+/// commands are defused (see [`crate::report::github::neutralize`]).
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if crate::report::github::under_actions() {
+        crate::report::github::neutralize(text).into()
+    } else {
+        text.into()
+    }
+}
+
+/// Writes free text to stderr; every line of it is safe under Actions.
+pub(crate) fn eprint_text(text: &str) {
+    let _ = write!(std::io::stderr().lock(), "{}", printable(text));
+}
+
+/// Prints an error chain line from `main`, safe under Actions.
+pub fn eprint_error(msg: &str) {
+    eprint_line(msg);
+}
+
+/// Writes one line to stderr (a newline is added), safe under Actions.
+pub(crate) fn eprint_line(line: &str) {
+    eprint_text(&format!("{line}\n"));
+}
+
+/// Writes free text to stdout; every line of it is safe under Actions.
+pub(crate) fn print_text(text: &str) {
+    let _ = write!(std::io::stdout().lock(), "{}", printable(text));
+}
+
 /// Prints diagnostics to stderr, plus GitHub annotations under Actions.
 pub(crate) fn print_diagnostics(diags: &Diagnostics) {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{}", diags.render());
-    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+    eprint_text(&diags.render());
+    if crate::report::github::under_actions() {
         let mut out = std::io::stdout().lock();
         for d in &diags.0 {
             let _ = writeln!(out, "{}", d.github_annotation());

@@ -1,7 +1,5 @@
 //! `loadline payload generate|inspect`: recorded payload files.
 
-use std::io::Write;
-
 use super::{CliError, Exit};
 use crate::cli::{KeysArg, PayloadCommand, PayloadGenerateArgs};
 use crate::scenario::units::parse_size;
@@ -13,7 +11,7 @@ pub fn payload(cmd: &PayloadCommand) -> Result<Exit, CliError> {
         PayloadCommand::Generate(args) => generate(args),
         PayloadCommand::Inspect(args) => {
             let text = workload::inspect(&args.file).map_err(|e| CliError::Run(e.to_string()))?;
-            let _ = write!(std::io::stdout().lock(), "{text}");
+            super::print_text(&text);
             Ok(Exit::Ok)
         }
     }
@@ -89,15 +87,31 @@ fn generate(args: &PayloadGenerateArgs) -> Result<Exit, CliError> {
     params
         .validate()
         .map_err(|e| CliError::Usage(usage_message(&e)))?;
+    // The pool is built in memory before it is written: refuse one that
+    // cannot fit instead of letting the allocator abort the process.
+    let bytes = args.batches as f64 * args.batch as f64 * params.size.mean();
+    if let Some(available) = crate::scenario::budget::available_memory()
+        && bytes > available as f64
+    {
+        return Err(CliError::Usage(format!(
+            "--batches {} x --batch {} x {} records is {}, built in memory before it is written; \
+             this machine has {} of memory available",
+            args.batches,
+            args.batch,
+            crate::report::format::size(params.size.mean()),
+            crate::report::format::size(bytes),
+            crate::report::format::size(available as f64)
+        )));
+    }
     let header = workload::generate(&args.out, &params, args.seed)
         .map_err(|e| CliError::Run(e.to_string()))?;
-    eprintln!(
+    super::eprint_line(&format!(
         "wrote {}: {} batches of {} records, {} bytes of records",
         args.out.display(),
         header.batch_count,
         header.batch_size,
         header.records_len
-    );
+    ));
     Ok(Exit::Ok)
 }
 

@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{CliError, Exit, print_diagnostics};
+use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
 use crate::engine::signals::{self, StopSignal, StopSignals};
 use crate::engine::{self, Observer, ObserverError, RunOptions};
@@ -44,6 +44,9 @@ pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
     for l in &loaded {
         check_filters(l, args)?;
     }
+    if let Some(t) = &args.template {
+        report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
+    }
 
     // tokio panics (rather than failing) when the OS refuses its worker
     // thread, e.g. under a process limit: make that an error too.
@@ -60,21 +63,33 @@ pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
         ))
     });
     let runtime = built.map_err(|source| CliError::Io {
-        path: PathBuf::from("tokio runtime"),
+        op: "start",
+        path: PathBuf::from("the tokio runtime"),
         source,
     })?;
     let stop = Arc::new(StopSignals::new(Arc::new(AtomicBool::new(false))));
     signals::watch(&runtime, Arc::clone(&stop), Arc::new(on_stop_signal)).map_err(|source| {
         CliError::Io {
-            path: PathBuf::from("signal handlers"),
+            op: "install",
+            path: PathBuf::from("the signal handlers"),
             source,
         }
     })?;
 
     let mut worst = Exit::Ok;
     let many = loaded.len() > 1;
+    let mut used: Vec<String> = Vec::new();
     for l in &loaded {
-        let out = output_dir(args, &l.spec.name, many);
+        // Two files with one `name:` get `name`, `name-2`, … rather than
+        // one output directory overwritten by the other.
+        let mut name = l.spec.name.clone();
+        let mut n = 1;
+        while used.contains(&name) {
+            n += 1;
+            name = format!("{}-{n}", l.spec.name);
+        }
+        used.push(name.clone());
+        let out = output_dir(args, &name, many);
         let exit = runtime.block_on(run_one(l, args, &out, &stop))?;
         worst = worse(worst, exit);
         if exit.is_stopped() {
@@ -90,15 +105,15 @@ pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
 /// signal death would give.
 fn on_stop_signal(signal: StopSignal, first: bool) {
     if first {
-        eprintln!(
+        eprint_line(&format!(
             "\n{}: stopping the current phase; finished phases are kept and data is cleaned (send it again to exit at once)",
             signal.name()
-        );
+        ));
     } else {
-        eprintln!(
+        eprint_line(&format!(
             "\n{} again: exiting now; the last phase written is on disk, data directories may be left",
             signal.name()
-        );
+        ));
         std::process::exit(signal.exit_code());
     }
 }
@@ -124,6 +139,28 @@ fn check_filters(l: &Loaded, args: &RunArgs) -> Result<(), CliError> {
                 l.source.name,
                 names.join(", ")
             )));
+        }
+    }
+    if !args.phases.is_empty() {
+        // An assertion on a phase left out is not evaluated: say so, loudly,
+        // rather than let exit 0 read as "it passed".
+        let skipped: Vec<&str> = s
+            .assertions
+            .iter()
+            .filter(|a| match &a.metric {
+                crate::assertions::MetricRef::Actor { phase, .. }
+                | crate::assertions::MetricRef::Phase { phase, .. } => !args.phases.contains(phase),
+                _ => false,
+            })
+            .map(|a| a.text.as_str())
+            .collect();
+        if !skipped.is_empty() {
+            eprint_line(&format!(
+                "warning: --phase {}: {} assertion(s) name phases that will not run and are not evaluated (reported as not applicable): {}",
+                args.phases.join(" --phase "),
+                skipped.len(),
+                skipped.join("; ")
+            ));
         }
     }
     for p in &args.phases {
@@ -198,11 +235,18 @@ async fn run_one(
     let first: &Scenario = &l.variants[0];
     let seed = args.seed.or(first.seed).unwrap_or_else(|| {
         let s = draw_seed();
-        eprintln!("seed: {s} (drawn; pass --seed {s} to repeat this run)");
+        eprint_line(&format!(
+            "seed: {s} (drawn; pass --seed {s} to repeat this run)"
+        ));
         s
     });
+    // Held until the run ends: a second run writing the same `--out` is refused.
+    let _out_lock =
+        engine::datadir::OutLock::acquire(out).map_err(|e| CliError::Run(e.to_string()))?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| out.join("data"));
+    let data_root_existed = data_dir.exists();
     std::fs::create_dir_all(&data_dir).map_err(|source| CliError::Io {
+        op: "create the data directory",
         path: data_dir.clone(),
         source,
     })?;
@@ -234,6 +278,7 @@ async fn run_one(
         seed,
         data_dir: data_dir.clone(),
         keep_data: args.keep_data,
+        reuse_data: args.reuse_data,
         targets: args.targets.clone(),
         phases: args.phases.clone(),
         interrupt: stop.interrupt(),
@@ -251,22 +296,24 @@ async fn run_one(
     {
         observer.errors.push(e.to_string());
     }
-    if !args.keep_data {
+    if !args.keep_data && !args.reuse_data && !data_root_existed {
+        // Only the directory this run created, and only when empty.
         let _ = std::fs::remove_dir(&data_dir);
     }
     let mut stdout = std::io::stdout().lock();
     for line in report::github::annotations_from_env(&report) {
         let _ = writeln!(stdout, "{line}");
     }
+    drop(stdout);
     if !args.quiet {
-        let _ = write!(stdout, "{}", report::console::summary(&report, out));
+        print_text(&report::console::summary(&report, out));
     }
     let stopped_by = report.error.clone();
     if let Some(e) = &failure {
-        eprintln!(
+        eprint_line(&format!(
             "error: {}",
             stopped_by.clone().unwrap_or_else(|| e.to_string())
-        );
+        ));
     }
     for e in &observer.errors {
         // The same write failing again at the end is said once.
@@ -274,7 +321,7 @@ async fn run_one(
             .as_deref()
             .is_some_and(|s| s.contains(e.as_str()))
         {
-            eprintln!("error: {e}");
+            eprint_line(&format!("error: {e}"));
         }
     }
     Ok(match report.status {
@@ -378,7 +425,7 @@ impl Observer for RunObserver {
     }
 
     fn warning(&mut self, message: &str) {
-        eprintln!("warning: {message}");
+        eprint_line(&format!("warning: {message}"));
     }
 }
 

@@ -25,15 +25,17 @@ pub fn schema(args: &SchemaArgs) -> Result<Exit, CliError> {
                 let path = root.join(rel);
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
+                        op: "create the directory",
                         path: dir.to_path_buf(),
                         source,
                     })?;
                 }
                 std::fs::write(&path, schema::render(&value)).map_err(|source| CliError::Io {
+                    op: "write",
                     path: path.clone(),
                     source,
                 })?;
-                eprintln!("wrote {}", path.display());
+                super::eprint_line(&format!("wrote {}", path.display()));
             }
         }
     }

@@ -45,9 +45,8 @@ pub fn validate(args: &ValidateArgs) -> Result<Exit, CliError> {
             if !diags.0.is_empty() {
                 print_diagnostics(&diags);
             }
-            let mut out = std::io::stdout().lock();
             for l in &lines {
-                let _ = writeln!(out, "{l}");
+                super::print_text(&format!("{l}\n"));
             }
         }
         Format::Json => {

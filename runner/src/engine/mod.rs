@@ -8,6 +8,7 @@
 
 pub mod acks;
 pub mod crash;
+pub mod datadir;
 pub mod gate;
 pub mod phase;
 pub mod pools;
@@ -63,6 +64,9 @@ pub struct RunOptions {
     pub data_dir: PathBuf,
     /// Keep data directories after the run.
     pub keep_data: bool,
+    /// Open the data a kept directory holds instead of starting empty
+    /// (`--reuse-data`); implies `keep_data`.
+    pub reuse_data: bool,
     /// Only these targets (empty: all).
     pub targets: Vec<String>,
     /// Only these phases (empty: all).
@@ -75,7 +79,7 @@ pub struct RunOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// A store operation failed.
-    #[error("target `{target}`, phase `{phase}`: {source}")]
+    #[error("target `{target}`, {}: {source}", during(phase))]
     Store {
         /// Target name.
         target: String,
@@ -85,15 +89,9 @@ pub enum EngineError {
         #[source]
         source: StoreError,
     },
-    /// A data directory could not be prepared or removed.
-    #[error("data directory {}: {source}", path.display())]
-    DataDir {
-        /// The directory.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A data directory could not be claimed, cleared or removed.
+    #[error(transparent)]
+    DataDir(#[from] datadir::DirError),
     /// A payload could not be prepared.
     #[error(transparent)]
     Payload(#[from] pools::PoolError),
@@ -110,22 +108,20 @@ pub enum EngineError {
     },
 }
 
+/// Where a store error happened: a phase, or (empty) opening or closing.
+fn during(phase: &str) -> String {
+    if phase.is_empty() {
+        "opening or closing the store".to_owned()
+    } else {
+        format!("phase `{phase}`")
+    }
+}
+
 /// True for the restarts `crash` orchestrates (crash, power loss).
 fn is_crash(ph: &Phase) -> bool {
     ph.restart
         .as_ref()
         .is_some_and(|r| matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss))
-}
-
-fn fresh_dir(path: &Path) -> Result<(), EngineError> {
-    let err = |source| EngineError::DataDir {
-        path: path.to_path_buf(),
-        source,
-    };
-    if path.exists() {
-        std::fs::remove_dir_all(path).map_err(err)?;
-    }
-    std::fs::create_dir_all(path).map_err(err)
 }
 
 fn dir_name(s: &str) -> String {
@@ -140,6 +136,42 @@ fn dir_name(s: &str) -> String {
         .collect()
 }
 
+/// Claims the data directory of every selected target of every variant.
+fn claim_dirs(
+    variants: &[Scenario],
+    opts: &RunOptions,
+) -> Result<std::collections::BTreeMap<(usize, String), datadir::OwnedDir>, EngineError> {
+    let reuse = if opts.reuse_data {
+        datadir::Reuse::Existing
+    } else {
+        datadir::Reuse::Fresh
+    };
+    let mut dirs = std::collections::BTreeMap::new();
+    for (vi, scenario) in variants.iter().enumerate() {
+        for target in &scenario.targets {
+            if !opts.targets.is_empty() && !opts.targets.contains(&target.name) {
+                continue;
+            }
+            let dir = opts.data_dir.join(if variants.len() > 1 {
+                format!("{vi}-{}", dir_name(&target.name))
+            } else {
+                dir_name(&target.name)
+            });
+            let owned = datadir::OwnedDir::claim(&dir, target.kind.name(), reuse)?;
+            dirs.insert((vi, target.name.clone()), owned);
+        }
+    }
+    Ok(dirs)
+}
+
+/// Deletes a target's directory after its run unless the data is kept.
+fn release(owned: datadir::OwnedDir, opts: &RunOptions) -> Result<(), EngineError> {
+    if opts.keep_data || opts.reuse_data {
+        return Ok(());
+    }
+    Ok(owned.remove()?)
+}
+
 /// Runs `variants` (the matrix expansion of one scenario) and returns the
 /// report; `report` is pre-filled by the caller (version, seed, environment).
 pub async fn run(
@@ -149,6 +181,16 @@ pub async fn run(
     observer: &mut dyn Observer,
 ) -> (RunReport, Option<EngineError>) {
     let mut failure = None;
+    // Every target directory is claimed (and locked) before anything runs,
+    // so a directory in use or not ours stops the run before any work.
+    let mut dirs = match claim_dirs(variants, opts) {
+        Ok(d) => d,
+        Err(e) => {
+            report.status = RunStatus::Failed;
+            report.error = Some(e.to_string());
+            return (report, Some(e));
+        }
+    };
     'variants: for (vi, scenario) in variants.iter().enumerate() {
         let phase_filter: Vec<&str> = opts.phases.iter().map(String::as_str).collect();
         let (pools, payloads) = match pools::Pools::prepare(scenario, opts.seed, &phase_filter) {
@@ -176,16 +218,23 @@ pub async fn run(
             if !opts.targets.is_empty() && !opts.targets.contains(&target.name) {
                 continue;
             }
-            let dir = opts.data_dir.join(if variants.len() > 1 {
-                format!("{vi}-{}", dir_name(&target.name))
-            } else {
-                dir_name(&target.name)
-            });
-            let result =
-                run_target(scenario, target, &dir, &pools, opts, &mut report, observer).await;
-            if !opts.keep_data {
-                let _ = std::fs::remove_dir_all(&dir);
-            }
+            let Some(owned) = dirs.remove(&(vi, target.name.clone())) else {
+                continue;
+            };
+            let result = run_target(
+                scenario,
+                target,
+                owned.path(),
+                &pools,
+                opts,
+                &mut report,
+                observer,
+            )
+            .await;
+            // The directory goes even when the target failed (unless kept);
+            // the target's own error takes precedence.
+            let released = release(owned, opts);
+            let result = result.and(released);
             if let Err(e) = result {
                 failure = Some(e);
                 evaluate(scenario, opts, &mut report);
@@ -197,6 +246,14 @@ pub async fn run(
             }
         }
         evaluate(scenario, opts, &mut report);
+    }
+    // Directories of targets that never ran (a failure or an interrupt came first).
+    for (_, owned) in dirs {
+        if let Err(e) = release(owned, opts)
+            && failure.is_none()
+        {
+            failure = Some(e);
+        }
     }
     report.status = if failure.is_some() {
         RunStatus::Failed
@@ -274,7 +331,6 @@ async fn run_target(
     report: &mut RunReport,
     observer: &mut dyn Observer,
 ) -> Result<(), EngineError> {
-    fresh_dir(dir)?;
     let before = process::sample();
     let store_err = |phase: &str, source| EngineError::Store {
         target: target.name.clone(),
@@ -666,6 +722,7 @@ mod tests {
             seed: 7,
             data_dir: dir.to_path_buf(),
             keep_data: false,
+            reuse_data: false,
             targets: vec![],
             phases: vec![],
             interrupt: Arc::new(AtomicBool::new(false)),

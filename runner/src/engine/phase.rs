@@ -246,16 +246,21 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
             actor_report(&info, r, duration_ns)
         })
         .collect();
-    let hit_records = phase.records.is_some()
-        && driver_workers > 0
+    let drivers_done = driver_workers > 0
         && run.control.drivers_left.load(Ordering::Acquire) == 0
         && !run.control.stop.load(Ordering::Acquire);
+    let exhausted = drivers_done && run.control.exhausted.load(Ordering::Acquire) > 0;
+    let hit_records = phase.records.is_some() && drivers_done && !exhausted;
     Ok(PhaseReport {
         name: phase.name.clone(),
         warmup: phase.warmup,
         duration_ns,
         ended_by: if hit_records {
             "records"
+        } else if exhausted {
+            // Readers without writers read everything there was before
+            // reaching their `records` (or before the `duration` ran out).
+            "exhausted"
         } else if phase.duration.is_some() {
             "duration"
         } else {

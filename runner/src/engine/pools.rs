@@ -57,32 +57,7 @@ impl Pools {
     ) -> Result<(Pools, Vec<PayloadReport>), PoolError> {
         let mut pools = Pools::default();
         let mut reports: Vec<PayloadReport> = Vec::new();
-        let mut wanted: Vec<(String, usize)> = Vec::new();
-        for ph in &scenario.phases {
-            if !phases.is_empty() && !phases.contains(&ph.name.as_str()) {
-                continue;
-            }
-            // `prepare` appends runs of single records from a batch-1 pool.
-            if let Some(r) = &ph.restart
-                && let Some((_, p)) = &r.prepare
-                && !wanted.contains(&(p.clone(), 1))
-            {
-                wanted.push((p.clone(), 1));
-            }
-            for a in &ph.actors {
-                if let Some(p) = &a.payload {
-                    // Puts write one value per op; pools hold batches of one.
-                    let batch = if a.op == crate::scenario::model::Op::Append {
-                        a.batch
-                    } else {
-                        1
-                    };
-                    if !wanted.contains(&(p.clone(), batch)) {
-                        wanted.push((p.clone(), batch));
-                    }
-                }
-            }
-        }
+        let wanted = crate::scenario::budget::pool_batches(&scenario.phases, phases);
         for (name, batch) in wanted {
             let Some(payload) = scenario.payload(&name) else {
                 continue;

@@ -30,6 +30,9 @@ pub struct Control {
     pub drivers_left: AtomicUsize,
     /// Set by the first worker whose op fails.
     pub failed: AtomicBool,
+    /// Driving readers that ended because they had read everything there
+    /// was (a phase with readers and no writers: nothing more will come).
+    pub exhausted: AtomicUsize,
 }
 
 /// What a worker shows the progress display while it runs: records done
@@ -201,6 +204,7 @@ fn op_loop(
                 // Nothing to read yet (a tail reader caught up): back off
                 // briefly without counting an operation.
                 if plan.driver && st.exhausted.iter().all(|e| *e) {
+                    ctl.exhausted.fetch_add(1, Ordering::AcqRel);
                     return Ok(());
                 }
                 std::thread::sleep(Duration::from_micros(50));
@@ -280,7 +284,11 @@ fn one_op(
             let next = session.read(stream, pos, plan.max_bytes, &mut st.buf)?;
             st.positions[stream_slot] = Some(next);
             if st.buf.is_empty() {
-                if plan.from == ReadFrom::Head {
+                // A head reader has read the stream to its end. A driving
+                // reader is one in a phase without writers: whatever it
+                // starts from, once a stream is read to its end nothing more
+                // will come (so `from: tail` or `random` cannot wait forever).
+                if plan.from == ReadFrom::Head || plan.driver {
                     st.exhausted[stream_slot] = true;
                 }
                 return Ok(None);

@@ -106,6 +106,22 @@ pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
     ("disk_write_bytes", MetricUnit::Bytes),
 ];
 
+/// True when `name` is the first part of a phase-level metric (`duration`,
+/// `reopen`, `lost_records`, …) or `store`: an actor of that name would
+/// shadow it in metric paths (`<phase>.<actor>.<metric>`).
+pub fn is_phase_metric_word(name: &str) -> bool {
+    name == "store"
+        || [
+            PHASE_METRICS,
+            RESTART_METRICS,
+            CRASH_METRICS,
+            POWER_LOSS_METRICS,
+        ]
+        .iter()
+        .flat_map(|list| list.iter())
+        .any(|(n, _)| n.split('.').next() == Some(name))
+}
+
 /// The unit of a phase-level metric name (`duration`, `reopen.duration`,
 /// `lost_records`, …); `None` for names no phase reports.
 pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {

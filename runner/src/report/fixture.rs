@@ -1,4 +1,5 @@
-//! A fixed `RunReport` for the report tests: two targets, a warmup and two
+//! A fixed `RunReport` for the report tests, and the sample a `--template`
+//! is rendered against before a run (`check_template`): two targets, a warmup and two
 //! measured phases (the second with an open-loop actor and service time),
 //! three assertions per target (pass, fail, not applicable), and an
 //! optional second matrix variant. Timings, paths and host details are
@@ -136,6 +137,12 @@ fn result(
         unit,
         verdict,
         margin,
+        // The assertions' lines in the (imagined) scenario file.
+        line: Some(match text.split('.').next() {
+            Some("write") => 21,
+            Some("mixed") => 22,
+            _ => 23,
+        }),
     }
 }
 

@@ -57,15 +57,43 @@ pub fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), Report
     file.write_all(text.as_bytes()).map_err(err)
 }
 
+/// True when running under GitHub Actions (`GITHUB_ACTIONS=true`).
+pub fn under_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Makes free text safe to print under GitHub Actions, which runs any
+/// output line that starts (after leading white space) with `::` as a
+/// workflow command (`::add-mask::`, `::warning …`, `::stop-commands::`),
+/// and any `##[` as a legacy one. A scenario comes from a pull request, so
+/// a key or an assertion holding a newline and `::warning …` must not
+/// become a command: such lines get a zero-width space (U+200B) before the
+/// `::`, and `##[` becomes `#\u{200B}#[`. Nothing changes for other lines.
+/// loadline's own annotations are printed without this.
+pub fn neutralize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    // The runner splits lines at CR as well as LF.
+    for line in text.split_inclusive(['\n', '\r']) {
+        let body = line.trim_start();
+        let lead = line.len() - body.len();
+        out.push_str(&line[..lead]);
+        if body.starts_with("::") {
+            out.push('\u{200B}');
+        }
+        out.push_str(&body.replace("##[", "#\u{200B}#["));
+    }
+    out
+}
+
 /// Escapes workflow-command data (`%`, CR, LF).
-fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Escapes a workflow-command property value (also `:` and `,`).
-fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -87,7 +115,12 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
         for a in v.assertions.iter().filter(|a| a.verdict == Verdict::Fail) {
             let title = escape_property(&format!("assertion failed on {}{variant}", a.target));
             let message = escape_data(&format!("{}: {}", a.assertion, describe_result(a)));
-            lines.push(format!("::error {file}title={title}::{message}"));
+            // The assertion's line, so the annotation sits on it in the diff.
+            let line = match (a.line, file.is_empty()) {
+                (Some(n), false) => format!("line={n},"),
+                _ => String::new(),
+            };
+            lines.push(format!("::error {file}{line}title={title}::{message}"));
         }
     }
     if let Some(e) = &report.error {
@@ -102,7 +135,7 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
 /// [`annotations`] when running under GitHub Actions (`GITHUB_ACTIONS=true`),
 /// else nothing.
 pub fn annotations_from_env(report: &RunReport) -> Vec<String> {
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    if under_actions() {
         annotations(report)
     } else {
         Vec::new()
@@ -147,12 +180,28 @@ mod tests {
     use crate::report::fixture::run_report;
 
     #[test]
+    fn neutralize_defuses_workflow_commands_in_free_text() {
+        let evil = "unknown key `a\n::warning file=x::pwned`\r  ::add-mask::secret\nsee ##[error]x";
+        let safe = neutralize(evil);
+        for line in safe.split(['\n', '\r']) {
+            assert!(!line.trim_start().starts_with("::"), "{line:?}");
+            assert!(!line.contains("##["), "{line:?}");
+        }
+        assert_eq!(
+            safe.replace('\u{200B}', ""),
+            evil,
+            "only zero-width spaces are added"
+        );
+        assert_eq!(neutralize("plain\n  text: a::b\n"), "plain\n  text: a::b\n");
+    }
+
+    #[test]
     fn annotations_name_the_failed_assertion_target_and_values() {
         let lines = annotations(&run_report(1));
         assert_eq!(
             lines,
             [
-                "::error file=scenarios/wal-vs-rocksdb.yaml,title=assertion failed on rocksdb-sync::mixed.writer.records_per_s >= 50k: observed 49.0 k/s vs threshold 50.0 k/s (\u{2212}2.0%25)"
+                "::error file=scenarios/wal-vs-rocksdb.yaml,line=22,title=assertion failed on rocksdb-sync::mixed.writer.records_per_s >= 50k: observed 49.0 k/s vs threshold 50.0 k/s (\u{2212}2.0%25)"
             ]
         );
     }

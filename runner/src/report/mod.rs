@@ -17,8 +17,7 @@ mod atomic;
 pub mod console;
 pub mod csv;
 mod error;
-#[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 pub mod format;
 pub mod generation;
 pub mod github;
@@ -74,6 +73,19 @@ impl FileOutput {
         FileOutput::Markdown,
         FileOutput::Json,
     ];
+}
+
+/// Checks a `--template` before anything runs: it must be a readable
+/// file that compiles and renders a complete sample report (two targets,
+/// every kind of phase and verdict, a matrix) under strict undefined
+/// behaviour, so a typo in a variable name is found now, not after the
+/// benchmark.
+pub fn check_template(path: &Path) -> Result<(), ReportError> {
+    let template = markdown::MarkdownTemplate::from_file(path)?;
+    for variants in [1, 2] {
+        template.render(&fixture::run_report(variants), Path::new("report.md"))?;
+    }
+    Ok(())
 }
 
 /// Every file output of `out_dir`, `report.md` from `template` when given

@@ -197,6 +197,14 @@ fn convert(
                     "`{plain}` is a string in YAML 1.2 (it was a boolean in YAML 1.1); write `{}`",
                     matches!(plain.to_ascii_lowercase().as_str(), "yes" | "on" | "y")
                 ));
+            } else if expected.contains("integer")
+                && instance
+                    .as_f64()
+                    .is_some_and(|x| x.fract() == 0.0 && x.abs() >= 1.8e19)
+            {
+                // YAML reads a whole number past u64 as a float.
+                d.found = Some("a whole number too large to count".to_owned());
+                d.help = Some(format!("write at most {} (or use a unit: `10M`)", u64::MAX));
             } else if expected.contains("integer") && instance.is_number() {
                 d.help = Some("write a whole number".to_owned());
             } else if expected.contains("mapping") && instance.is_null() {
@@ -269,6 +277,31 @@ fn convert(
         }
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             one_of_not_valid(err, context, schema, src, index, out);
+        }
+        ValidationErrorKind::FalseSchema => {
+            // Keys under a mapping that allows none (`memory: { x: 1 }`).
+            // jsonschema reports such a key at the mapping's path with the
+            // key's value as the instance, so every key there is unknown.
+            let holder = pointer.clone();
+            let keys = index.child_keys(&holder);
+            if keys.is_empty() {
+                let mut d = src.diagnostic(span, &path, format!("nothing is allowed at `{path}`"));
+                d.found = Some(describe(instance));
+                out.push(d);
+            }
+            for key in keys {
+                let child = format!("{holder}/{}", escape_segment(&key));
+                let loc = index.get(&child);
+                let key_span = loc.and_then(|l| l.key).unwrap_or(span);
+                let child_path = loc.map_or_else(|| human_path(&child), |l| l.path.clone());
+                let mut d = src.diagnostic(key_span, &child_path, format!("unknown key `{key}`"));
+                d.found = Some(format!("`{key}`"));
+                d.expected = Some(format!(
+                    "no keys under `{}` (write `{{}}`)",
+                    human_path(&holder)
+                ));
+                out.push(d);
+            }
         }
         _ => {
             let mut d = src.diagnostic(span, &path, err.to_string());
@@ -375,11 +408,40 @@ fn one_of_not_valid(
                 .flatten()
         })
         .collect();
+    // Branches a mapping could match: a choice such as `size` also has a
+    // string branch (`512B`), which does not make its mappings untagged.
+    let object_branches = branches
+        .iter()
+        .filter(|b| {
+            b.get("type").and_then(Value::as_str) == Some("object") || b.get("required").is_some()
+        })
+        .count();
     if let Some(obj) = instance.as_object()
         && !tags.is_empty()
         && !obj.keys().any(|k| tags.contains(&k.as_str()))
-        && tags.len() == branches.len()
+        && tags.len() == object_branches
     {
+        if obj.is_empty() {
+            let (span, path) = index.find(&pointer).map_or(
+                (
+                    super::load::Span {
+                        line: 1,
+                        col: 1,
+                        width: 1,
+                    },
+                    human_path(&pointer),
+                ),
+                |l| (l.value, l.path.clone()),
+            );
+            let mut d = src.diagnostic(
+                span,
+                &path,
+                format!("`{}` is an empty mapping", last_name(&path)),
+            );
+            d.expected = Some(format!("exactly one of {}", one_of(&tags)));
+            out.push(d);
+            return;
+        }
         let located = index.find(&pointer);
         let (span, path) = located.map_or(
             (

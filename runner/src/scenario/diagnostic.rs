@@ -120,10 +120,10 @@ impl Diagnostic {
         }
         format!(
             "::{level} file={},line={},col={}::{}",
-            self.file,
+            crate::report::github::escape_property(&self.file),
             self.line,
             self.column,
-            msg.replace('%', "%25").replace('\n', "%0A")
+            crate::report::github::escape_data(&msg)
         )
     }
 }

@@ -81,6 +81,20 @@ impl LocIndex {
         self.nodes.get(pointer)
     }
 
+    /// Keys of the mapping at `pointer` (unescaped), sorted.
+    pub fn child_keys(&self, pointer: &str) -> Vec<String> {
+        let prefix = format!("{pointer}/");
+        let mut keys: Vec<String> = self
+            .nodes
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .filter(|rest| !rest.contains('/'))
+            .map(|k| k.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        keys.sort();
+        keys
+    }
+
     /// Makes `pointer` and everything below it resolve to `to` (used when a
     /// matrix value or an override replaces a subtree).
     pub fn redirect(&mut self, pointer: &str, to: Located) {
@@ -157,15 +171,22 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<Diagnostic>> {
             "",
             "scenario file is too large",
         );
-        d.found = Some(format!("{} bytes", bytes.len()));
+        d.found = Some(format!("more than {MAX_BYTES} bytes"));
         d.expected = Some(format!("at most {MAX_BYTES} bytes"));
         return Err(Box::new(d));
     }
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(Source {
-            name: name.to_owned(),
-            text,
-        }),
+        Ok(mut text) => {
+            // Windows editors start UTF-8 files with a byte-order mark; it
+            // is not part of the document (YAML 1.2 allows it there).
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            Ok(Source {
+                name: name.to_owned(),
+                text,
+            })
+        }
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
@@ -570,11 +591,70 @@ fn scan_error(src: &Source, e: &ScanError) -> Diagnostic {
     if line.contains('\t') || prev.contains('\t') {
         d.help = Some("YAML does not allow tabs for indentation; indent with spaces".to_owned());
     } else if e.info().contains("flow") || e.info().contains("did not find expected ',' or") {
+        // The parser notices a missing `}` where it gives up, often lines
+        // later; point at the bracket that was never closed instead.
+        if let Some((line, col, open)) = unclosed_opener(&src.text, span.line, span.col) {
+            let close = if open == '{' { '}' } else { ']' };
+            let mut opened = src.diagnostic(
+                Span {
+                    line,
+                    col,
+                    width: 1,
+                },
+                "",
+                format!("invalid YAML: this `{open}` is never closed"),
+            );
+            opened.expected = Some(format!("a `{close}` closing it"));
+            opened.help = Some(format!(
+                "the parser gave up at line {}, column {}: {}",
+                span.line,
+                span.col,
+                e.info()
+            ));
+            return opened;
+        }
         d.help = Some(
             "a `{` or `[` is not closed; check the brackets of this flow collection".to_owned(),
         );
     }
     d
+}
+
+/// The last `{` or `[` before (`line`, `col`) that no bracket closes, as
+/// 1-based (line, column, bracket). Skips quoted strings and comments; a
+/// quote only opens a string where a YAML token can start, so `don't` in a
+/// plain scalar is not taken for one.
+fn unclosed_opener(text: &str, line: usize, col: usize) -> Option<(usize, usize, char)> {
+    let mut open: Vec<(usize, usize, char)> = Vec::new();
+    for (i, l) in text.lines().enumerate().take(line) {
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for (j, c) in l.chars().enumerate() {
+            if i + 1 == line && j + 1 >= col {
+                break;
+            }
+            match quote {
+                Some(q) => {
+                    if c == q {
+                        quote = None;
+                    }
+                }
+                None => match c {
+                    '#' if prev.is_whitespace() => break,
+                    '"' | '\'' if matches!(prev, ' ' | '\t' | '{' | '[' | ',' | ':') => {
+                        quote = Some(c);
+                    }
+                    '{' | '[' => open.push((i + 1, j + 1, c)),
+                    '}' | ']' => {
+                        open.pop();
+                    }
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+    }
+    open.pop()
 }
 
 /// Parses `src` into a JSON value and a location index. Structural problems
@@ -652,6 +732,14 @@ mod tests {
             name: "t.yaml".to_owned(),
             text: text.to_owned(),
         }
+    }
+
+    #[test]
+    fn an_unclosed_bracket_is_found_where_it_opens() {
+        let text = "a: 1\nb: { x: 1, y: '}' # }\nc: [1, 2]\nd: 3\n";
+        assert_eq!(unclosed_opener(text, 5, 1), Some((2, 4, '{')));
+        assert_eq!(unclosed_opener("a: [1, {b: 2}]\n", 2, 1), None);
+        assert_eq!(unclosed_opener("a: don't [x\n", 2, 1), Some((1, 10, '[')));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! semantic ones (references, names, capabilities, assertions), then
 //! problems that only appear in some matrix variants.
 
+pub mod budget;
 mod check;
 pub mod diagnostic;
 pub mod load;
@@ -39,11 +40,23 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// Reads at most one byte more than [`load::MAX_BYTES`], so `/dev/zero`,
+/// `/dev/urandom` or a huge file is refused as too large after 8 MiB
+/// instead of being read to the end (or forever).
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(load::MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads and validates a scenario file. `overrides` are `--set path=value`
 /// pairs applied before validation.
 pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_capped(path).map_err(|e| {
         Diagnostics(vec![Diagnostic {
             severity: Severity::Error,
             file: name.clone(),
@@ -71,6 +84,8 @@ pub fn load_source(
     let (mut doc, index) = load::parse(&source).map_err(Diagnostics)?;
     let mut diags = Vec::new();
     let mut overridden: Vec<(String, String)> = Vec::new();
+    // JSON pointers set by `--set`, with the override as written.
+    let mut set_pointers: Vec<(String, String)> = Vec::new();
 
     // `--set path=value` overrides, located on a pseudo-source line of their own.
     for o in overrides {
@@ -101,6 +116,7 @@ pub fn load_source(
                 .map(|(v, _)| v)
                 .unwrap_or_else(|_| Value::String(value.to_owned()));
                 matrix::set(&mut doc, &pointer, value);
+                set_pointers.push((pointer.clone(), o.clone()));
                 let path = index
                     .get(&pointer)
                     .map_or_else(|| load::human_path(&pointer), |l| l.path.clone());
@@ -163,7 +179,43 @@ pub fn load_source(
                     ),
                 ));
             }
-            Ok(pointer) => dims.push((key.clone(), pointer, values.clone())),
+            Ok(pointer) => {
+                // Two keys on one field (`phases.0.records` and
+                // `phases.write.records`): both would apply and the variant
+                // label would name values that were overwritten.
+                let under = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+                if let Some((other, _, _)) =
+                    dims.iter()
+                        .find(|(_, p, _): &&(String, String, Vec<Value>)| {
+                            under(&pointer, p) || under(p, &pointer)
+                        })
+                {
+                    let (span, path) = locate(&index, &mptr, true);
+                    let mut d = source.diagnostic(
+                        span,
+                        &path,
+                        format!("matrix keys `{other}` and `{key}` set the same field"),
+                    );
+                    d.expected = Some("one matrix key per field".to_owned());
+                    diags.push(d);
+                } else if let Some((_, o)) = set_pointers
+                    .iter()
+                    .find(|(p, _)| under(&pointer, p) || under(p, &pointer))
+                {
+                    // `--set` wins over the file, the matrix included: the
+                    // axis is dropped so every variant uses the value given.
+                    let (span, path) = locate(&index, &mptr, true);
+                    let mut d = source.diagnostic(
+                        span,
+                        &path,
+                        format!("`--set {o}` replaces matrix key `{key}`: every variant uses the `--set` value"),
+                    );
+                    d.severity = Severity::Warning;
+                    diags.push(d);
+                } else {
+                    dims.push((key.clone(), pointer, values.clone()));
+                }
+            }
             Err(e) => {
                 let (span, path) = locate(&index, &mptr, true);
                 let mut d = source.diagnostic(span, &path, e);

@@ -297,6 +297,18 @@ macro_rules! unit_type {
                             Err(_) => Err(E::custom(format!("`{v}` is negative"))),
                         }
                     }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$name, E> {
+                        // YAML reads a whole number beyond u64 as a float;
+                        // "floating point" would name the wrong problem.
+                        if v.fract() == 0.0 && v.abs() >= u64::MAX as f64 {
+                            Err(E::custom(format!(
+                                "`{v:e}` is too large: at most {} here",
+                                u64::MAX
+                            )))
+                        } else {
+                            Err(E::invalid_type(de::Unexpected::Float(v), &self))
+                        }
+                    }
                 }
                 d.deserialize_any(V)
             }

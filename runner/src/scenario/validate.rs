@@ -98,6 +98,77 @@ fn check_name(ctx: &mut Ctx<'_>, pointer: &str, what: &str, name: &str) {
     }
 }
 
+/// Longest scenario name: it becomes a directory name.
+const MAX_SCENARIO_NAME: usize = 100;
+
+/// The scenario name names the output directory (`reports/runs/<name>-…`),
+/// and a scenario file may come from a pull request: it must be one plain
+/// path component, so `../x`, `/etc`, `a/b`, control characters and huge
+/// names are refused rather than written to.
+fn check_scenario_name(ctx: &mut Ctx<'_>, name: &str) {
+    let ok = (1..=MAX_SCENARIO_NAME).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !ok {
+        let d = ctx.error(
+            "/name",
+            format!(
+                "scenario name `{}` is not usable as a directory name",
+                shown(name)
+            ),
+        );
+        d.expected = Some(format!(
+            "1 to {MAX_SCENARIO_NAME} letters, digits, `_`, `-` and `.`, not starting with `.` \
+             (it names the output directory)"
+        ));
+    }
+}
+
+/// A name as shown in a message: control characters escaped, long names cut.
+fn shown(name: &str) -> String {
+    let escaped: String = name.chars().flat_map(char::escape_debug).collect();
+    match escaped.char_indices().nth(60) {
+        Some((i, _)) => format!("{}… ({} bytes)", &escaped[..i], name.len()),
+        None => escaped,
+    }
+}
+
+/// Refuses a scenario whose up-front allocations (payload pools, simulated
+/// disks) exceed the machine's available memory: the allocator would abort
+/// the run with no report. `available` is `None` where it is unknown.
+fn check_memory(ctx: &mut Ctx<'_>, payloads: &[Payload], phases: &[Phase], available: Option<u64>) {
+    let Some(available) = available else {
+        return;
+    };
+    let all = super::budget::allocations(payloads, phases);
+    let total: u64 = all.iter().map(|a| a.bytes).fold(0, u64::saturating_add);
+    if total <= available {
+        return;
+    }
+    let Some(largest) = all.iter().max_by_key(|a| a.bytes) else {
+        return;
+    };
+    let approx = |b: u64| crate::report::format::size(b as f64);
+    let d = ctx.error(
+        &largest.pointer,
+        format!(
+            "the scenario allocates {} before it runs; this machine has {} of memory available",
+            approx(total),
+            approx(available)
+        ),
+    );
+    d.found = Some(format!("{}: {}", largest.what, approx(largest.bytes)));
+    d.expected = Some(format!(
+        "at most {} in payload pools and simulated disks together (a pool holds `pool` batches of the actors' batch size)",
+        approx(available)
+    ));
+    d.help = Some(
+        "lower `pool` (batches are cycled, so a few hundred suffice) or the record size".to_owned(),
+    );
+}
+
 /// Validates one variant of a scenario.
 pub fn validate(
     src: &Source,
@@ -112,6 +183,7 @@ pub fn validate(
         index,
         diags: Vec::new(),
     };
+    check_scenario_name(&mut ctx, &spec.name);
     let targets = targets(&mut ctx, spec);
     let payloads = payloads(&mut ctx, spec, file);
     // Invalid payloads were reported already; references to them are not
@@ -125,6 +197,12 @@ pub fn validate(
         })
         .collect();
     let phases = phases(&mut ctx, spec, &targets, &known, &recorded);
+    check_memory(
+        &mut ctx,
+        &payloads,
+        &phases,
+        super::budget::available_memory(),
+    );
     let assertions = assertions(&mut ctx, spec, &phases, &targets);
     let ok = !ctx.diags.iter().any(|d| d.severity == Severity::Error);
     let scenario = ok.then(|| Scenario {
@@ -519,6 +597,8 @@ fn phase(
         );
     }
     let mut actors: Vec<Actor> = Vec::new();
+    // Index in the file of each valid actor, for locating later errors.
+    let mut actor_at: Vec<usize> = Vec::new();
     for (j, a) in ph.actors.iter().enumerate() {
         let aptr = format!("{ptr}/actors/{j}");
         if let Some(actor) = actor(ctx, &aptr, a, targets, payloads, recorded) {
@@ -535,6 +615,26 @@ fn phase(
                 ));
             }
             actors.push(actor);
+            actor_at.push(j);
+        }
+    }
+    if !actors.iter().any(Actor::is_writer) {
+        // Without writers, a reader that starts at the tail has nothing to
+        // read, ever: say so instead of running a phase that reads nothing.
+        for (&j, actor) in actor_at.iter().zip(&actors) {
+            if actor.op == Op::Read && actor.from == ReadFrom::Tail && actor.lag == 0 {
+                let d = ctx.error(
+                    &format!("{ptr}/actors/{j}"),
+                    format!(
+                        "reader `{}` starts at the tail of a phase with no writer, so it would read nothing",
+                        actor.name
+                    ),
+                );
+                d.expected = Some(
+                    "`from: head` or `from: random` (read what is there), or a `lag` (start that many records behind the tail)"
+                        .to_owned(),
+                );
+            }
         }
     }
     let restart = restart(ctx, ptr, ph, targets, spec);
@@ -616,6 +716,10 @@ fn restart(
             ("after", ph.after.is_some()),
             ("after_records", ph.after_records.is_some()),
             ("repeat", ph.repeat.is_some()),
+            // A clean restart loses nothing to verify, and runs no prepare:
+            // accepting them would promise a check that never happens.
+            ("verify", ph.verify.is_some()),
+            ("prepare", ph.prepare.is_some()),
         ] {
             if set {
                 ctx.key_error(
@@ -727,6 +831,16 @@ fn actor(
     let name = a.name.clone().unwrap_or_else(|| op_name(op).to_owned());
     if a.name.is_some() {
         check_name(ctx, &format!("{ptr}/name"), "actor", &name);
+        if catalog::is_phase_metric_word(&name) {
+            let d = ctx.error(
+                &format!("{ptr}/name"),
+                format!("actor name `{name}` is taken by a phase metric (`<phase>.{name}…`)"),
+            );
+            d.expected = Some(
+                "a name that is not `duration`, `reopen`, `store` or another phase metric"
+                    .to_owned(),
+            );
+        }
     }
     let kv = matches!(op, Op::Put | Op::Get | Op::Delete | Op::Scan);
     for t in targets {
@@ -996,14 +1110,23 @@ fn assertions(
     for (i, text) in spec.assertions.iter().enumerate() {
         let ptr = format!("/assertions/{i}");
         match assertion(text, phases, targets) {
-            Ok(a) => out.push(a),
+            Ok(mut a) => {
+                a.line = ctx.index.get(&ptr).map(|l| l.value.line);
+                out.push(a);
+            }
             Err(e) => {
                 let (mut span, path) = ctx.locate(&ptr, false);
                 let quoted = ctx.index.get(&ptr).is_some_and(|l| l.plain.is_none());
                 let on_one_line = span.width >= text.chars().count();
-                if on_one_line {
-                    span.col += text[..e.at].chars().count() + usize::from(quoted);
-                    span.width = text[e.at..e.at + e.len].chars().count().max(1);
+                // The parser's byte range, clamped: an empty or short text
+                // must not index past its end (`assertions: [""]`).
+                let at = e.at.min(text.len());
+                let end = (e.at + e.len).clamp(at, text.len());
+                if on_one_line
+                    && let (Some(before), Some(marked)) = (text.get(..at), text.get(at..end))
+                {
+                    span.col += before.chars().count() + usize::from(quoted);
+                    span.width = marked.chars().count().max(1);
                 }
                 let mut d = ctx.src.diagnostic(span, &path, e.message);
                 d.expected = e.expected;
@@ -1032,6 +1155,11 @@ fn assertion(
     phases: &[Phase],
     targets: &[Target],
 ) -> Result<Assertion, assertions::AssertionError> {
+    if text.trim().is_empty() {
+        let mut e = assertion_error("empty assertion".to_owned(), 0, 0);
+        e.expected = Some("`<metric> <op> <value>`, e.g. `write.append.p99 < 10ms`".to_owned());
+        return Err(e);
+    }
     let raw = assertions::parse(text)?;
     let at = raw.metric_at;
     let parts: Vec<&str> = raw.metric.split('.').collect();
@@ -1111,6 +1239,7 @@ fn assertion(
         op: raw.op,
         threshold,
         unit,
+        line: None,
     })
 }
 

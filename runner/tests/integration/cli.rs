@@ -111,12 +111,40 @@ fn help_has_an_example_for_every_subcommand_and_version_names_the_revision() {
 }
 
 #[test]
-fn completions_are_generated() {
+fn completions_are_generated_without_the_hidden_crash_child() {
+    for shell in ["bash", "zsh", "fish"] {
+        loadline()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("validate"))
+            .stdout(predicate::str::contains("crash-child").not());
+    }
+}
+
+#[test]
+fn two_files_with_one_name_write_two_output_directories() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let text = "version: 1\nname: same\ntargets:\n  m: { memory: {} }\n\
+                payloads:\n  p: { size: 64B, pool: 4 }\n\
+                phases:\n  - name: w\n    records: 1k\n    actors:\n      - { op: append, payload: p }\n";
+    let (one, two) = (t.path().join("one.yaml"), t.path().join("two.yaml"));
+    std::fs::write(&one, text).expect("write");
+    std::fs::write(&two, text).expect("write");
     loadline()
-        .args(["completions", "bash"])
+        .arg("run")
+        .arg(&one)
+        .arg(&two)
+        .args(["--quiet", "--out"])
+        .arg(t.path().join("out"))
         .assert()
-        .success()
-        .stdout(predicate::str::contains("loadline"));
+        .success();
+    for dir in ["same", "same-2"] {
+        assert!(
+            t.path().join("out").join(dir).join("run.json").is_file(),
+            "{dir}"
+        );
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod limits;
 mod outputs;
 mod payload;
 mod run;
+mod safety;
 mod schema;
 mod signals;
 

@@ -28,7 +28,7 @@ const FILES: [&str; 5] = [
 fn quickstart_passes_and_writes_all_five_files() {
     let out = tempfile::tempdir().expect("tempdir");
     loadline()
-        .args(["run", "scenarios/quickstart.yaml", "--quiet", "--out"])
+        .args(["run", "scenarios/quickstart.yaml", "--out"])
         .arg(out.path())
         .assert()
         .success();
@@ -55,6 +55,8 @@ fn a_failing_assertion_exits_1_with_a_failing_junit_case_and_a_cross() {
         .args([
             "run",
             "scenarios/quickstart.yaml",
+            "--target",
+            "mem",
             "--set",
             "assertions.0=write.append.p99 < 1ns",
             "--out",
