@@ -14,12 +14,13 @@ fn loadline_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("loadline")
 }
 
-/// A first phase of 1000 records, then a 60 s phase the signal lands in.
+/// A first phase of 1000 records, then a 60 s phase the signal lands in,
+/// on a WAL (so there is data on disk to clean).
 fn two_phase_scenario(dir: &Path) -> PathBuf {
     let file = dir.join("two-phase.yaml");
     std::fs::write(
         &file,
-        "version: 1\nname: two-phase\nseed: 3\ntargets:\n  mem:\n    memory: {}\npayloads:\n  p:\n    size: 64B\n    pool: 16\n\
+        "version: 1\nname: two-phase\nseed: 3\ntargets:\n  log:\n    wal: { sync: never }\npayloads:\n  p:\n    size: 64B\n    pool: 16\n\
 phases:\n  - name: first\n    records: 1000\n    actors:\n      - { op: append }\n  - name: second\n    duration: 60s\n    actors:\n      - { op: append, rate: 100/s }\n\
 assertions:\n  - first.append.records == 1000\n  - second.append.records > 0\n",
     )
@@ -116,6 +117,11 @@ fn stop_mid_phase(signal: &str, expected_code: i32) -> String {
     let out = dir.path().join("out");
     let child = spawn_run(&file, &out);
     wait_for_phase_one(&out);
+    let data = out.join("data");
+    assert!(
+        std::fs::read_dir(&data).is_ok_and(|mut d| d.next().is_some()),
+        "the WAL's data is on disk mid-run"
+    );
     kill(signal, &child.id().to_string());
     let (code, stderr) = exit_of(child);
     assert_eq!(code, Some(expected_code), "SIG{signal}: {stderr}");
@@ -130,7 +136,7 @@ fn stop_mid_phase(signal: &str, expected_code: i32) -> String {
             .contains("INTERRUPTED")
     );
     assert!(
-        !out.join("data").join("mem").exists(),
+        std::fs::read_dir(&data).map_or(true, |mut d| d.next().is_none()),
         "the target's data directory is cleaned"
     );
     // Issue 18 item 10: the finished phase's assertion is judged; the
