@@ -20,7 +20,8 @@ use super::{FileFormat, OutputFile, ReportError};
 use crate::assertions::Verdict;
 use crate::metrics::catalog::{MetricUnit, PROCESS_METRICS};
 use crate::metrics::report::{
-    Environment as HostEnvironment, Latency, PayloadReport, RunReport, TargetReport, VariantReport,
+    Environment as HostEnvironment, Latency, PayloadReport, PhaseReport, RunReport, TargetReport,
+    VariantReport,
 };
 
 /// The file name of the Markdown report.
@@ -277,14 +278,29 @@ fn union<'a>(lists: impl IntoIterator<Item = impl IntoIterator<Item = &'a str>>)
     out
 }
 
-fn phase_view(name: &str, targets: &[TargetReport]) -> PhaseView {
-    let on = |t: &'_ TargetReport| {
-        t.phases
-            .iter()
-            .find(|p| p.name == name && !p.warmup)
-            .cloned()
-    };
-    let phases: Vec<_> = targets.iter().map(|t| (t.name.clone(), on(t))).collect();
+/// Each target's measured phases by name (the first of a name), so a
+/// report of many phases is laid out in linear time.
+type PhaseIndex<'a> = Vec<std::collections::HashMap<&'a str, &'a PhaseReport>>;
+
+fn phase_index(targets: &[TargetReport]) -> PhaseIndex<'_> {
+    targets
+        .iter()
+        .map(|t| {
+            let mut m = std::collections::HashMap::new();
+            for p in t.phases.iter().filter(|p| !p.warmup) {
+                m.entry(p.name.as_str()).or_insert(p);
+            }
+            m
+        })
+        .collect()
+}
+
+fn phase_view(name: &str, targets: &[TargetReport], index: &PhaseIndex<'_>) -> PhaseView {
+    let phases: Vec<(String, Option<&PhaseReport>)> = targets
+        .iter()
+        .zip(index)
+        .map(|(t, by_name)| (t.name.clone(), by_name.get(name).copied()))
+        .collect();
     let runs = phases
         .iter()
         .filter_map(|(t, p)| {
@@ -460,9 +476,10 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
             .map(|p| p.name.as_str())
             .collect::<Vec<_>>()
     }));
+    let index = phase_index(&v.targets);
     let phases = phase_names
         .iter()
-        .map(|p| phase_view(p, &v.targets))
+        .map(|p| phase_view(p, &v.targets, &index))
         .collect();
     let stat_names = union(v.targets.iter().map(|t| {
         t.store
