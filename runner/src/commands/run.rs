@@ -289,7 +289,16 @@ async fn run_one(
     // The last generation: complete, failed or stopped. If it cannot be
     // written, the files stay at the last generation that could.
     if let Err(e) = observer.files.run_finished(&report) {
-        observer.errors.push(e.to_string());
+        let kept = match observer.files.stats().generations {
+            0 => "nothing was written".to_owned(),
+            _ => format!(
+                "{} keeps the files written after an earlier phase (they say `running`)",
+                out.display()
+            ),
+        };
+        observer.errors.push(format!(
+            "the final results could not be written: {e}; {kept}"
+        ));
     }
     if let Some(mut gh) = report::github::StepSummaryReporter::from_env()
         && let Err(e) = gh.run_finished(&report)
@@ -308,21 +317,14 @@ async fn run_one(
     if !args.quiet {
         print_text(&report::console::summary(&report, out));
     }
-    let stopped_by = report.error.clone();
     if let Some(e) = &failure {
         eprint_line(&format!(
             "error: {}",
-            stopped_by.clone().unwrap_or_else(|| e.to_string())
+            report.error.clone().unwrap_or_else(|| e.to_string())
         ));
     }
     for e in &observer.errors {
-        // The same write failing again at the end is said once.
-        if !stopped_by
-            .as_deref()
-            .is_some_and(|s| s.contains(e.as_str()))
-        {
-            eprint_line(&format!("error: {e}"));
-        }
+        eprint_line(&format!("error: {e}"));
     }
     Ok(match report.status {
         RunStatus::Interrupted => stop.first().map_or(Exit::Interrupted, Exit::stopped_by),
