@@ -543,12 +543,13 @@ fn in_process_cycle(
             sim.power_loss();
         }
         control.stop.store(true, Ordering::Release);
-        let result = handle.join().unwrap_or_else(|_| {
-            Err(StoreError::Invalid {
+        let result = match handle.join() {
+            Ok(r) => r.map_err(phase::PhaseError::into_store_error),
+            Err(_) => Err(StoreError::Invalid {
                 op: "crash phase",
                 detail: "a writer thread panicked".to_owned(),
-            })
-        });
+            }),
+        };
         (ended_early, result)
     });
     // Errors after a power loss are the loss itself (EIO, poisoning).
@@ -838,7 +839,8 @@ pub fn child_main(
         store: &acking,
         control: Arc::new(Control::default()),
         progress,
-    })?;
+    })
+    .map_err(phase::PhaseError::into_store_error)?;
     state.send(Message::Done).map_err(pipe_err)?;
     // Crash, not close: the parent kills this process now.
     loop {

@@ -89,6 +89,17 @@ pub enum EngineError {
         #[source]
         source: StoreError,
     },
+    /// An OS thread could not be started (a process or thread limit).
+    #[error("target `{target}`, {}: {source}", during(phase))]
+    Thread {
+        /// Target name.
+        target: String,
+        /// Phase name.
+        phase: String,
+        /// Which thread, how many were running, the OS error.
+        #[source]
+        source: phase::SpawnError,
+    },
     /// A data directory could not be claimed, cleared or removed.
     #[error(transparent)]
     DataDir(#[from] datadir::DirError),
@@ -337,6 +348,14 @@ async fn run_target(
         phase: phase.to_owned(),
         source,
     };
+    let phase_err = |phase: &str, e: phase::PhaseError| match e {
+        phase::PhaseError::Store(source) => store_err(phase, source),
+        phase::PhaseError::Spawn(source) => EngineError::Thread {
+            target: target.name.clone(),
+            phase: phase.to_owned(),
+            source,
+        },
+    };
     let mut store: Arc<Box<dyn store::Store>> =
         Arc::new(store::open(&target.kind, dir).map_err(|e| store_err("", e))?);
     if let Some(v) = report.variants.last_mut() {
@@ -390,12 +409,14 @@ async fn run_target(
                 Some(s) => store = Arc::new(s),
                 None => {
                     // The store could not be reopened: nothing is left to close.
-                    let e = result.err().unwrap_or_else(|| StoreError::Invalid {
-                        op: "restart",
-                        detail: "the store was not reopened".to_owned(),
+                    let e = result.err().unwrap_or_else(|| {
+                        phase::PhaseError::Store(StoreError::Invalid {
+                            op: "restart",
+                            detail: "the store was not reopened".to_owned(),
+                        })
                     });
                     current_target(report).error = Some(e.to_string());
-                    return Err(store_err(&ph.name, e));
+                    return Err(phase_err(&ph.name, e));
                 }
             }
             result
@@ -443,7 +464,7 @@ async fn run_target(
             Ok(None) => break, // interrupted: the partial phase is discarded
             Err(e) => {
                 current_target(report).error = Some(e.to_string());
-                outcome = Err(store_err(&ph.name, e));
+                outcome = Err(phase_err(&ph.name, e));
                 break;
             }
         }
@@ -499,7 +520,7 @@ async fn run_phase(
     opts: &RunOptions,
     label: &str,
     observer: &mut dyn Observer,
-) -> Result<Option<crate::metrics::report::PhaseReport>, StoreError> {
+) -> Result<Option<crate::metrics::report::PhaseReport>, phase::PhaseError> {
     let control = Arc::new(worker::Control::default());
     let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
         (0..phase::worker_count(ph))
@@ -553,7 +574,8 @@ async fn run_phase(
             return Err(StoreError::Invalid {
                 op: "phase",
                 detail: "the phase thread panicked".to_owned(),
-            });
+            }
+            .into());
         }
     };
     if opts.interrupt.load(Ordering::Acquire) {
@@ -579,10 +601,13 @@ async fn run_crash_phase(
     opts: &RunOptions,
     label: &str,
     observer: &mut dyn Observer,
-) -> crash::CrashOutcome {
+) -> (
+    Result<Option<crate::metrics::report::PhaseReport>, phase::PhaseError>,
+    Option<Box<dyn store::Store>>,
+) {
     let child = match crash::ChildCommand::current_exe() {
         Ok(c) => c,
-        Err(e) => return (Err(e), Some(store)),
+        Err(e) => return (Err(e.into()), Some(store)),
     };
     let progress: Arc<Vec<crate::engine::worker::Progress>> =
         Arc::new(vec![crate::engine::worker::Progress::default()]);
@@ -625,19 +650,20 @@ async fn run_crash_phase(
     // A failed spawn dropped the store with the closure: nothing to go on with.
     let mut handle = match handle {
         Ok(h) => h,
-        Err(e) => return (Err(e), None),
+        Err(e) => return (Err(e.into()), None),
     };
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             joined = &mut handle => {
                 return match joined {
-                    Ok((result, store)) => (result, store),
+                    Ok((result, store)) => (result.map_err(Into::into), store),
                     Err(_) => (
                         Err(StoreError::Invalid {
                             op: "phase",
                             detail: "the crash phase thread panicked".to_owned(),
-                        }),
+                        }
+                        .into()),
                         None,
                     ),
                 };
@@ -654,7 +680,7 @@ async fn run_crash_phase(
 fn phase_thread<T: Send + 'static>(
     name: &'static str,
     f: impl FnOnce() -> T + Send + 'static,
-) -> Result<tokio::sync::oneshot::Receiver<T>, StoreError> {
+) -> Result<tokio::sync::oneshot::Receiver<T>, phase::SpawnError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name(name.to_owned())
@@ -662,9 +688,10 @@ fn phase_thread<T: Send + 'static>(
             // A panic drops `tx`, which the receiver sees as an error.
             let _ = tx.send(f());
         })
-        .map_err(|source| StoreError::Io {
-            op: "start thread",
-            path: PathBuf::from(name),
+        .map_err(|source| phase::SpawnError {
+            thread: name.to_owned(),
+            started: 0,
+            planned: 1,
             source,
         })?;
     Ok(rx)

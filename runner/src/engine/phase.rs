@@ -84,9 +84,54 @@ fn key_gen(actor: &Actor, index: usize) -> Result<Option<KeyGen>, StoreError> {
     }))
 }
 
+/// An OS thread the engine needed could not be started (typically a
+/// process or thread limit: `ulimit -u`, a container's pids limit).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot start thread {thread} ({started} of the {planned} threads it needed were running; a process or thread limit such as `ulimit -u`?): {source}"
+)]
+pub struct SpawnError {
+    /// The thread's name, e.g. `loadline-append-44`.
+    pub thread: String,
+    /// Threads of the same batch already running when it failed.
+    pub started: usize,
+    /// Threads the batch needed.
+    pub planned: usize,
+    /// The OS error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Why a phase stopped without a report.
+#[derive(Debug, thiserror::Error)]
+pub enum PhaseError {
+    /// A store operation failed (the first worker error).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A thread could not be started; the workers already started were
+    /// released and stopped before doing any operation.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+}
+
+impl PhaseError {
+    /// The error as a store-layer error, for the crash phase's code, which
+    /// reports every failure as one.
+    pub fn into_store_error(self) -> StoreError {
+        match self {
+            PhaseError::Store(e) => e,
+            PhaseError::Spawn(e) => StoreError::Io {
+                op: "start thread",
+                path: std::path::PathBuf::from(e.thread),
+                source: e.source,
+            },
+        }
+    }
+}
+
 /// Runs the phase's actors to completion; returns the phase report (or the
-/// first store error, with the partial report discarded).
-pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
+/// first error, with the partial report discarded).
+pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
     let phase = run.phase;
     let drivers: Vec<bool> = phase.actors.iter().map(|a| is_driver(phase, a)).collect();
     let driver_workers: usize = phase
@@ -171,9 +216,10 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
         .map(|a| (Recorder::new(a.rate.is_some()), None))
         .collect();
     let mut finished_at = Instant::now();
+    let planned = plans.len();
+    let mut spawn_failed: Option<SpawnError> = None;
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
-        let mut spawn_failed = false;
         for (slot, (ai, plan, session)) in plans.into_iter().enumerate() {
             let control = &run.control;
             let gate = &gate;
@@ -190,19 +236,19 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
                     // Stop before opening the gate: the started workers
                     // see the flag first thing and return without an op.
                     run.control.stop.store(true, Ordering::Release);
-                    per_actor[ai].1 = Some(StoreError::Io {
-                        op: "start worker thread",
-                        path: std::path::PathBuf::from(name),
+                    spawn_failed = Some(SpawnError {
+                        thread: name,
+                        started: handles.len(),
+                        planned,
                         source: e,
                     });
-                    spawn_failed = true;
                     // The remaining plans (and their sessions) are dropped
                     // unstarted: one failure is enough to report.
                     break;
                 }
             }
         }
-        if spawn_failed {
+        if spawn_failed.is_some() {
             gate.open();
         } else {
             gate.wait();
@@ -229,8 +275,11 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
         finished_at = Instant::now();
     });
     let duration_ns = finished_at.duration_since(started).as_nanos() as u64;
+    if let Some(e) = spawn_failed {
+        return Err(e.into());
+    }
     if let Some(e) = per_actor.iter_mut().find_map(|(_, e)| e.take()) {
-        return Err(e);
+        return Err(e.into());
     }
     let actors = phase
         .actors

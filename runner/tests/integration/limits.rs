@@ -97,13 +97,19 @@ phases:\n  - name: fine\n    records: 100\n    actors:\n      - { op: append }\n
     }
     assert_eq!(status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("phase `crowd`") && stderr.contains("start worker thread"),
+        stderr.contains("phase `crowd`") && stderr.contains("cannot start thread loadline-append-"),
         "the spawn error is reported: {stderr}"
     );
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
             .expect("json");
     assert_eq!(run["status"], "failed");
+    assert!(
+        run["variants"][0]["targets"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("of the 200 threads it needed were running")),
+        "{run}"
+    );
     assert_eq!(
         run["variants"][0]["targets"][0]["phases"][0]["name"],
         "fine"
