@@ -271,6 +271,7 @@ async fn run_one(
         finished_at: None,
         status: RunStatus::Running,
         error: None,
+        stopped_by: None,
         environment: process::environment(&data_dir),
         variants: Vec::new(),
     };
@@ -286,6 +287,9 @@ async fn run_one(
     let (mut report, failure) = engine::run(&l.variants, &opts, report, &mut observer).await;
     observer.finish_bar();
     report.finished_at = Some(utc_stamp(SystemTime::now(), false));
+    if report.status == RunStatus::Interrupted {
+        report.stopped_by = stop.first().map(|s| s.name().to_owned());
+    }
     // The last generation: complete, failed or stopped. If it cannot be
     // written, the files stay at the last generation that could.
     if let Err(e) = observer.files.run_finished(&report) {

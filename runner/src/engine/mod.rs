@@ -736,6 +736,7 @@ mod tests {
             finished_at: None,
             status: RunStatus::Running,
             error: None,
+            stopped_by: None,
             environment: Environment::default(),
             variants: Vec::new(),
         }

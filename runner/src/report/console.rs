@@ -90,7 +90,15 @@ pub fn summary(report: &RunReport, out_dir: &Path) -> String {
     };
     let _ = writeln!(s, "{}: {detail}", verdict.label());
     match verdict {
-        RunVerdict::Interrupted => s.push_str("interrupted; results of finished phases are kept\n"),
+        RunVerdict::Interrupted => match &report.stopped_by {
+            Some(signal) => {
+                let _ = writeln!(
+                    s,
+                    "interrupted by {signal}; results of finished phases are kept"
+                );
+            }
+            None => s.push_str("interrupted; results of finished phases are kept\n"),
+        },
         RunVerdict::Error => {
             let cause = report.error.as_deref().unwrap_or("a store or i/o error");
             let _ = writeln!(s, "stopped by {cause}; results of finished phases are kept");

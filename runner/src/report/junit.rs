@@ -137,9 +137,10 @@ pub fn junit_report(report: &RunReport) -> Report {
         }
     }
     let stopped = match (&report.status, &report.error) {
-        (RunStatus::Interrupted, _) => {
-            Some("the run was interrupted; finished phases are kept".to_owned())
-        }
+        (RunStatus::Interrupted, _) => Some(match &report.stopped_by {
+            Some(signal) => format!("the run was stopped by {signal}; finished phases are kept"),
+            None => "the run was interrupted; finished phases are kept".to_owned(),
+        }),
         (RunStatus::Failed, Some(e)) if !run_error_placed => Some(e.clone()),
         (RunStatus::Failed, None) if !run_error_placed => {
             Some("the run stopped with an error".to_owned())

@@ -127,13 +127,14 @@ fn stop_mid_phase(signal: &str, expected_code: i32) -> String {
     assert_eq!(code, Some(expected_code), "SIG{signal}: {stderr}");
     let run = run_json(&out);
     assert_eq!(run["status"], "interrupted", "SIG{signal}");
+    assert_eq!(run["stopped_by"], format!("SIG{signal}"));
     let phases = &run["variants"][0]["targets"][0]["phases"];
     assert_eq!(phases[0]["name"], "first", "the finished phase is kept");
     assert!(phases.get(1).is_none(), "the stopped phase is discarded");
     assert!(
         std::fs::read_to_string(out.join("report.md"))
             .expect("report.md")
-            .contains("INTERRUPTED")
+            .contains(&format!("interrupted by SIG{signal}"))
     );
     assert!(
         std::fs::read_dir(&data).map_or(true, |mut d| d.next().is_none()),
