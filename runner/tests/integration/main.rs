@@ -3,6 +3,7 @@
 mod cli;
 mod crash;
 mod fixtures;
+mod junit;
 mod limits;
 mod outputs;
 mod payload;
