@@ -285,3 +285,93 @@ fn sigterm_to_loadline_and_its_crash_child_at_once_exits_143() {
     let (code, stderr) = exit_of(child);
     assert_interrupted_crash_run(&out, code, 143, &stderr);
 }
+
+/// Pids whose parent is `parent` (from `/proc/*/stat`).
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent)
+            && let Ok(pid) = e.file_name().to_string_lossy().parse()
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Guards issue 18 item 8 for `docker stop`: in a container loadline is
+/// PID 1, and the kernel drops signals PID 1 has no handler for, so
+/// SIGTERM used to do nothing at all (the run went on until Docker's
+/// SIGKILL 10 s later). As PID 1 of a PID namespace it must stop with 143.
+#[test]
+fn as_pid_1_of_a_container_sigterm_stops_the_run_with_143() {
+    let uid = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("id");
+    let prefix: &[&str] = if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+        &["unshare", "--pid", "--fork", "--mount-proc"]
+    } else {
+        &[
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+        ]
+    };
+    let probe = std::process::Command::new(prefix[0])
+        .args(&prefix[1..])
+        .arg("true")
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no PID namespace available here");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = two_phase_scenario(dir.path());
+    let out = dir.path().join("out");
+    let mut wrapper = std::process::Command::new(prefix[0])
+        .args(&prefix[1..])
+        .arg(loadline_bin())
+        .arg("run")
+        .arg(&file)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn unshare");
+    wait_for_phase_one(&out);
+    let pid1 = children_of(wrapper.id());
+    assert_eq!(pid1.len(), 1, "unshare forks loadline as PID 1: {pid1:?}");
+    kill("TERM", &pid1[0].to_string());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = wrapper.try_wait().expect("wait") {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid1[0].to_string()])
+                .status();
+            let _ = wrapper.wait();
+            panic!("SIGTERM to PID 1 did not stop the run");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "unshare passes on loadline's code"
+    );
+    assert_eq!(run_json(&out)["status"], "interrupted");
+}
