@@ -49,15 +49,19 @@ pub fn run(args: &RunArgs) -> Result<Exit, CliError> {
     }
 
     // tokio panics (rather than failing) when the OS refuses its worker
-    // thread, e.g. under a process limit: make that an error too.
+    // thread, e.g. under a process limit: make that an error too, without
+    // the panic message (the error below says it).
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let built = std::panic::catch_unwind(|| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .max_blocking_threads(4)
             .enable_all()
             .build()
-    })
-    .unwrap_or_else(|_| {
+    });
+    std::panic::set_hook(hook);
+    let built = built.unwrap_or_else(|_| {
         Err(std::io::Error::other(
             "the OS refused its thread (a process or thread limit?)",
         ))

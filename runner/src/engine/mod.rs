@@ -2,9 +2,12 @@
 //! builds the [`RunReport`], telling an [`Observer`] as it goes.
 //!
 //! This is loadline's only async code: tokio orchestrates phases, the
-//! phase deadline, Ctrl-C and progress ticks, while workers run on OS
-//! threads (`worker`) and never touch the runtime. The engine never formats
-//! text; outputs subscribe through [`Observer`].
+//! phase deadline, stop signals (`signals`: SIGINT, SIGTERM, SIGHUP) and
+//! progress ticks, while workers run on OS threads (`worker`, started
+//! together behind a `gate`) and never touch the runtime. Every thread is
+//! spawned fallibly: one the OS refuses stops the run with
+//! [`EngineError::Thread`], never a panic or a hang. The engine never
+//! formats text; outputs subscribe through [`Observer`].
 
 pub mod acks;
 pub mod crash;
