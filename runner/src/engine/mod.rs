@@ -261,6 +261,21 @@ pub async fn run(
         }
         evaluate(scenario, opts, &mut report);
     }
+    // Variants the run stopped before starting: listed, with every
+    // assertion not run, so the report shows what was never judged.
+    if failure.is_some() || opts.interrupt.load(Ordering::Acquire) {
+        for scenario in variants.iter().skip(report.variants.len()) {
+            report.variants.push(VariantReport {
+                label: scenario.variant.label.clone(),
+                settings: scenario.variant.settings.clone(),
+                resolved: scenario.resolved.clone(),
+                payloads: Vec::new(),
+                targets: Vec::new(),
+                assertions: Vec::new(),
+            });
+            evaluate(scenario, opts, &mut report);
+        }
+    }
     // Directories of targets that never ran (a failure or an interrupt came first).
     for (_, owned) in dirs {
         if let Err(e) = release(owned, opts)
@@ -295,8 +310,8 @@ pub async fn run(
 /// Evaluates the variant's assertions on each target it was to run on,
 /// also when the run stopped early: an assertion on a phase that finished
 /// is judged as usual; one on a phase that did not (or on target totals of
-/// a target whose phases did not all finish, or on a target never started)
-/// is [`Verdict::NotRun`](assertions::Verdict::NotRun).
+/// a target whose phases did not all finish, or on a target or variant
+/// never started) is [`Verdict::NotRun`](assertions::Verdict::NotRun).
 fn evaluate(scenario: &Scenario, opts: &RunOptions, report: &mut RunReport) {
     let Some(v) = report.variants.last_mut() else {
         return;
@@ -792,6 +807,41 @@ mod tests {
         assert_eq!(a.bytes, 10_001 * 64);
         assert!(r.variants[0].targets[0].phases[0].warmup);
         assert_eq!(r.variants[0].targets[0].phases[1].ended_by, "records");
+    }
+
+    /// Guards issue 18 item 10: a run stopped before anything finished
+    /// still lists every variant and target with its assertions, marked
+    /// not run (it used to say "no assertions").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_stopped_run_marks_unmeasured_assertions_of_every_variant_not_run() {
+        let src = Source {
+            name: "test.yaml".to_owned(),
+            text: format!(
+                "{BASE}phases:\n  - name: write\n    records: 100\n    actors:\n      - {{ op: append }}\nassertions:\n  - write.append.records == 100\nmatrix:\n  payloads.p.size: [64B, 128B]\n"
+            ),
+        };
+        let variants = match crate::scenario::load_source(src, Path::new("test.yaml"), &[]) {
+            Ok(l) => l.variants,
+            Err(d) => panic!("{}", d.render()),
+        };
+        assert_eq!(variants.len(), 2);
+        let dir = tempfile::tempdir().unwrap();
+        let o = opts(dir.path());
+        o.interrupt.store(true, Ordering::Release);
+        let (r, err) = run(&variants, &o, empty_report(), &mut Nothing).await;
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(r.status, RunStatus::Interrupted);
+        assert_eq!(r.variants.len(), 2, "the variant never started is listed");
+        for v in &r.variants {
+            assert_eq!(v.assertions.len(), 1, "{}", v.label);
+            assert_eq!(
+                v.assertions[0].verdict,
+                assertions::Verdict::NotRun,
+                "{}",
+                v.label
+            );
+        }
+        assert!(r.variants[1].targets.is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
