@@ -91,7 +91,8 @@ pub(crate) fn write_generation(files: &[OutputFile]) -> Result<u64, ReportError>
     };
     let mut bytes = 0u64;
     for f in files {
-        let err = |source| ReportError::Write {
+        let err = |op, source| ReportError::Write {
+            op,
             path: f.path.clone(),
             source,
         };
@@ -99,14 +100,18 @@ pub(crate) fn write_generation(files: &[OutputFile]) -> Result<u64, ReportError>
             && let Err(e) = fs::create_dir_all(dir)
         {
             cleanup(&written);
-            return Err(err(e));
+            return Err(ReportError::Write {
+                op: "create the output directory",
+                path: dir.to_path_buf(),
+                source: e,
+            });
         }
         let tmp = tmp_path(&f.path);
         // Pushed before writing, so a half-written temporary is removed too.
         written.push(tmp.clone());
         if let Err(e) = write_synced(&tmp, &f.contents) {
             cleanup(&written);
-            return Err(err(e));
+            return Err(err("write", e));
         }
         bytes += f.contents.len() as u64;
     }
@@ -129,6 +134,7 @@ pub(crate) fn write_generation(files: &[OutputFile]) -> Result<u64, ReportError>
             cleanup(&written[i..]);
             release(&held);
             return Err(ReportError::Write {
+                op: "rename into place",
                 path: f.path.clone(),
                 source,
             });
@@ -207,16 +213,16 @@ impl GenerationWriter {
         if !self.linked || !in_dir {
             return write_generation(files);
         }
-        let err = |path: &Path| {
+        let err = |op: &'static str, path: &Path| {
             let path = path.to_path_buf();
-            move |source| ReportError::Write { path, source }
+            move |source| ReportError::Write { op, path, source }
         };
-        fs::create_dir_all(&self.dir).map_err(err(&self.dir))?;
+        fs::create_dir_all(&self.dir).map_err(err("create the output directory", &self.dir))?;
         let name = Self::generation_name(self.next);
         self.next += 1;
         let generation = self.dir.join(&name);
         let _ = fs::remove_dir_all(&generation);
-        fs::create_dir(&generation).map_err(err(&generation))?;
+        fs::create_dir(&generation).map_err(err("create the generation directory", &generation))?;
         let mut bytes = 0u64;
         for f in files {
             let mut written = write_synced(&generation.join(file_name(&f.path)), &f.contents);
@@ -230,7 +236,7 @@ impl GenerationWriter {
             }
             if let Err(e) = written {
                 let _ = fs::remove_dir_all(&generation);
-                return Err(err(&f.path)(e));
+                return Err(err("write", &f.path)(e));
             }
             bytes += f.contents.len() as u64;
         }
@@ -246,13 +252,13 @@ impl GenerationWriter {
             }
             Err(CommitError::NoSymlinks) => {
                 let _ = fs::remove_dir_all(&generation);
-                return Err(err(&self.dir.join(CURRENT))(std::io::Error::other(
+                return Err(err("link", &self.dir.join(CURRENT))(std::io::Error::other(
                     "symbolic links stopped working",
                 )));
             }
             Err(CommitError::Io(path, e)) => {
                 let _ = fs::remove_dir_all(&generation);
-                return Err(err(&path)(e));
+                return Err(err("commit", &path)(e));
             }
         }
         self.previous = self.current.replace(name.clone());
@@ -318,6 +324,7 @@ impl GenerationWriter {
         for f in files {
             fs::rename(generation.join(file_name(&f.path)), &f.path).map_err(|source| {
                 ReportError::Write {
+                    op: "rename into place",
                     path: f.path.clone(),
                     source,
                 }
@@ -497,7 +504,8 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_file() {
+    fn errors_name_the_operation_and_the_path() {
+        // Guards issue 18 item 15: the error says what failed, not only where.
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
         fs::write(&blocker, "x").unwrap();
@@ -505,7 +513,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("cannot write ") && err.contains("file/out.csv"),
+            err.starts_with("cannot create the output directory ") && err.contains("/file:"),
             "{err}"
         );
     }
