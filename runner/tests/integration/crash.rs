@@ -221,7 +221,7 @@ fn a_crash_phase_still_runs_after_the_binary_file_is_deleted() {
          assertions:\n  - recover.lost_records == 0\n",
     )
     .expect("write scenario");
-    let mut child = std::process::Command::new(&bin)
+    let child = std::process::Command::new(&bin)
         .arg("run")
         .arg(&file)
         .arg("--quiet")
