@@ -280,7 +280,9 @@ pub fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
 }
 
 /// The verdict of one assertion on one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The condition held.
@@ -296,7 +298,7 @@ pub enum Verdict {
 }
 
 /// One assertion evaluated on one target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AssertionResult {
     /// The assertion text.
     pub assertion: String,

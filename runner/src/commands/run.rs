@@ -266,6 +266,7 @@ async fn run_one(
         errors: Vec::new(),
     };
     let report = RunReport {
+        format_version: crate::metrics::report::RUN_FORMAT_VERSION,
         loadline_version: VERSION.to_owned(),
         scenario: first.name.clone(),
         description: first.description.clone(),

@@ -5,11 +5,12 @@ use std::io::Write;
 
 use super::{CliError, Exit};
 use crate::cli::SchemaArgs;
+use crate::metrics::report::{RUN_SCHEMA_PATH, RunReport};
 use crate::scenario::Loader;
 use crate::scenario::schema::{self, SCHEMA_DRAFT07_PATH, SCHEMA_PATH};
 
-/// Prints the schema of this binary's store kinds, or writes both schema
-/// files under `--write ROOT`.
+/// Prints the schema of this binary's store kinds, or writes the scenario
+/// schemas (2020-12 and draft-07) and the `run.json` schema under `--write ROOT`.
 pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
     let registry = loader.registry();
     match &args.write {
@@ -28,6 +29,7 @@ pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
                     SCHEMA_DRAFT07_PATH,
                     schema::scenario_schema_draft07_for(registry),
                 ),
+                (RUN_SCHEMA_PATH, RunReport::schema()),
             ] {
                 let path = root.join(rel);
                 if let Some(dir) = path.parent() {

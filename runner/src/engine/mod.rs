@@ -752,6 +752,7 @@ mod tests {
 
     fn empty_report() -> RunReport {
         RunReport {
+            format_version: crate::metrics::report::RUN_FORMAT_VERSION,
             loadline_version: "test".into(),
             scenario: "test".into(),
             description: None,

@@ -8,7 +8,9 @@
 use serde::Serialize;
 
 /// The unit of a metric value as stored in a `RunReport` (base units only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricUnit {
     /// Nanoseconds (latencies, durations, CPU time).

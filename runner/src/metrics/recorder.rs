@@ -6,7 +6,7 @@
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Serializer as _, V2Serializer};
+use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 
 use super::report::{ActorReport, Latency};
 
@@ -117,10 +117,13 @@ pub fn latency(h: &Histogram<u64>) -> Latency {
     }
 }
 
-/// A histogram as HDR V2 bytes in base64 (what `run.json` stores).
+/// A histogram in the standard compressed HDR V2 encoding (deflate), in
+/// base64: what `run.json` stores, and what stock decoders read (Python
+/// `hdrhistogram`'s `HdrHistogram.decode`, HdrHistogram Java's
+/// `decodeFromCompressedByteBuffer`, hdr-histogram-js's `decodeFromCompressedBase64`).
 pub fn encode(h: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
-    match V2Serializer::new().serialize(h, &mut bytes) {
+    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
         Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
         Err(_) => String::new(),
     }

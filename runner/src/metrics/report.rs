@@ -8,14 +8,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::catalog::{MetricUnit, PROCESS_METRICS};
 use crate::assertions::{AssertionResult, MetricRef};
 use crate::store::StoreStats;
 
 /// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Still running (a report written after a phase).
@@ -28,9 +29,55 @@ pub enum RunStatus {
     Failed,
 }
 
-/// The whole run.
-#[derive(Debug, Clone, Serialize)]
+/// The version of the `run.json` format this build writes and reads.
+/// Bumped on any change a reader must know about; `schemas/run.schema.json`
+/// is generated from these types.
+pub const RUN_FORMAT_VERSION: u32 = 1;
+
+/// Where `loadline schema --write` puts the schema of `run.json`.
+pub const RUN_SCHEMA_PATH: &str = "schemas/run.schema.json";
+
+/// `run.json` could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a `run.json` of a known shape.
+    #[error("{}: not a loadline run.json: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: std::path::PathBuf,
+        /// serde_json's error, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Written by a loadline with another format version.
+    #[error(
+        "{}: run.json format_version {found}; this loadline reads version {RUN_FORMAT_VERSION}",
+        path.display()
+    )]
+    Version {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The version it declares.
+        found: u64,
+    },
+}
+
+/// The whole run: what `run.json` holds, written by every run and read
+/// back by [`RunReport::read`].
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "loadline run.json")]
 pub struct RunReport {
+    /// Version of this format ([`RUN_FORMAT_VERSION`]).
+    pub format_version: u32,
     /// loadline version and git revision.
     pub loadline_version: String,
     /// Scenario name.
@@ -59,7 +106,7 @@ pub struct RunReport {
 }
 
 /// The machine and build a run happened on.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Environment {
     /// Host name.
     pub hostname: String,
@@ -82,7 +129,7 @@ pub struct Environment {
 }
 
 /// One matrix variant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct VariantReport {
     /// Label such as `size=1KiB,batch=10` (empty without a matrix).
     pub label: String,
@@ -99,7 +146,7 @@ pub struct VariantReport {
 }
 
 /// Requested entropy vs achieved compression of one payload.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PayloadReport {
     /// Payload name.
     pub name: String,
@@ -118,7 +165,7 @@ pub struct PayloadReport {
 }
 
 /// Results on one target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct TargetReport {
     /// Target name.
     pub name: String,
@@ -130,7 +177,7 @@ pub struct TargetReport {
     pub store: StoreStats,
     /// The unit of each statistic the store kind declares (so reports
     /// format plug-in kinds' statistics too).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub store_units: BTreeMap<String, crate::store::StatUnit>,
     /// Process statistics over this target's phases.
     pub process: ProcessStats,
@@ -139,7 +186,7 @@ pub struct TargetReport {
 }
 
 /// Process statistics from `/proc`, as deltas over a target's run.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ProcessStats {
     /// User CPU time, ns.
     pub cpu_user_ns: u64,
@@ -154,7 +201,7 @@ pub struct ProcessStats {
 }
 
 /// Results of one phase on one target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct PhaseReport {
     /// Phase name.
     pub name: String,
@@ -172,7 +219,7 @@ pub struct PhaseReport {
 }
 
 /// Latency statistics in nanoseconds.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Latency {
     /// Mean, ns.
     pub mean_ns: f64,
@@ -207,7 +254,7 @@ impl Latency {
 }
 
 /// Results of one actor in one phase on one target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ActorReport {
     /// Actor name.
     pub name: String,
@@ -326,7 +373,7 @@ impl TargetReport {
 }
 
 /// One row of `results.csv`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct MetricRow {
     /// Variant label.
     pub variant: String,
@@ -345,6 +392,45 @@ pub struct MetricRow {
 }
 
 impl RunReport {
+    /// Reads a `run.json`, refusing other format versions with a message
+    /// that names both.
+    pub fn read(path: &std::path::Path) -> Result<RunReport, ReadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parses `run.json` text (`path` names it in errors).
+    pub fn from_json(text: &str, path: &std::path::Path) -> Result<RunReport, ReadError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|source| ReadError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let found = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        if found != u64::from(RUN_FORMAT_VERSION) {
+            return Err(ReadError::Version {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        serde_json::from_value(value).map_err(|source| ReadError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The JSON Schema of `run.json` (draft 2020-12), as committed in
+    /// `schemas/run.schema.json`.
+    pub fn schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(RunReport)).unwrap_or_default()
+    }
+
     /// Every metric of every measured (non-warmup) phase, one row each.
     pub fn rows(&self) -> Vec<MetricRow> {
         let mut rows = Vec::new();
@@ -411,5 +497,46 @@ impl RunReport {
             .iter()
             .flat_map(|v| &v.assertions)
             .all(|a| a.verdict != crate::assertions::Verdict::Fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::run_report;
+    use std::path::Path;
+
+    #[test]
+    fn run_json_round_trips_byte_for_byte() {
+        for variants in [1, 2] {
+            let first = serde_json::to_string_pretty(&run_report(variants)).expect("writes");
+            let read = RunReport::from_json(&first, Path::new("run.json")).expect("reads back");
+            let second = serde_json::to_string_pretty(&read).expect("writes again");
+            assert_eq!(first, second);
+        }
+    }
+
+    #[test]
+    fn another_format_version_is_refused_by_name() {
+        let mut v = serde_json::to_value(run_report(1)).expect("json");
+        v["format_version"] = serde_json::json!(7);
+        let err = RunReport::from_json(&v.to_string(), Path::new("old/run.json"))
+            .expect_err("refused")
+            .to_string();
+        assert_eq!(
+            err,
+            "old/run.json: run.json format_version 7; this loadline reads version 1"
+        );
+        let err = RunReport::from_json("{", Path::new("x.json")).expect_err("not json");
+        assert!(matches!(err, ReadError::Parse { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_report_validates_against_its_own_schema() {
+        let schema = RunReport::schema();
+        let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
+        let doc = serde_json::to_value(run_report(2)).expect("json");
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
     }
 }

@@ -273,6 +273,7 @@ pub(crate) fn run_report(variants: usize) -> RunReport {
         ]
     };
     RunReport {
+        format_version: crate::metrics::report::RUN_FORMAT_VERSION,
         loadline_version: "0.1.0 (abc1234)".to_owned(),
         scenario: "wal-vs-rocksdb-append".to_owned(),
         description: Some("512-byte records in batches of 10 across 8 streams".to_owned()),

@@ -176,7 +176,9 @@ impl Capabilities {
 
 /// Unit of a store statistic, so reports and assertions can format and
 /// compare it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StatUnit {
     /// A plain count.
@@ -204,12 +206,14 @@ pub struct StatDesc {
 }
 
 /// A snapshot of a store's own statistics.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct StoreStats {
     /// Values by name (names as in the store's `STATS` list).
     pub values: BTreeMap<String, f64>,
     /// Free text for the report appendix (e.g. RocksDB's `rocksdb.stats`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appendix: Option<String>,
 }
 

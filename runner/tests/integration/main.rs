@@ -8,6 +8,7 @@ mod limits;
 mod outputs;
 mod payload;
 mod run;
+mod run_json;
 mod safety;
 mod schema;
 mod signals;

@@ -25,6 +25,16 @@ fn committed_schema_is_current() {
 }
 
 #[test]
+fn committed_run_schema_is_current() {
+    let path = repo_root().join(loadline::metrics::report::RUN_SCHEMA_PATH);
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == render(&loadline::metrics::report::RunReport::schema()),
+        "schemas/run.schema.json is stale or missing; regenerate it from the repository root with:\n\n    cargo run --release -- schema --write\n"
+    );
+}
+
+#[test]
 fn every_shipped_scenario_validates_against_the_committed_schema() {
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join(SCHEMA_PATH)).expect("schema committed"),
