@@ -289,6 +289,10 @@ pub enum Verdict {
     Fail,
     /// The metric does not exist on this target (e.g. a RocksDB statistic on the WAL).
     NotApplicable,
+    /// The run stopped (error or stop signal) before the phase it measures
+    /// finished on this target, or — for target-level metrics — before
+    /// every phase did; nothing was measured to judge.
+    NotRun,
 }
 
 /// One assertion evaluated on one target.
@@ -350,6 +354,32 @@ pub fn evaluate(
         verdict,
         margin,
         line: assertion.line,
+    }
+}
+
+/// `assertion` on `target` when what it measures never finished: verdict
+/// [`Verdict::NotRun`], nothing observed.
+pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionResult {
+    AssertionResult {
+        assertion: assertion.text.clone(),
+        target: target.to_owned(),
+        variant: variant.to_owned(),
+        observed: None,
+        threshold: assertion.threshold,
+        unit: assertion.unit,
+        verdict: Verdict::NotRun,
+        margin: None,
+        line: assertion.line,
+    }
+}
+
+impl MetricRef {
+    /// The phase a metric belongs to (`None` for target-level metrics).
+    pub fn phase(&self) -> Option<&str> {
+        match self {
+            MetricRef::Actor { phase, .. } | MetricRef::Phase { phase, .. } => Some(phase),
+            MetricRef::Store { .. } | MetricRef::Process { .. } => None,
+        }
     }
 }
 

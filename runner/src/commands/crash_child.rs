@@ -54,10 +54,17 @@ pub fn crash_child(args: &CrashChildArgs, loader: &Loader) -> Result<Exit, CliEr
         .ok_or_else(|| CliError::Usage(format!("crash child: no phase `{}`", args.phase)))?;
     // The parent holds our stdin open until it kills us; end of file means
     // it died without reaping us, so stop writing to its store.
-    std::thread::spawn(|| {
-        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
-        std::process::exit(Exit::Interrupted as i32);
-    });
+    std::thread::Builder::new()
+        .name("loadline-parent-watch".to_owned())
+        .spawn(|| {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            std::process::exit(Exit::Interrupted as i32);
+        })
+        .map_err(|source| CliError::Io {
+            op: "start",
+            path: "the crash child's thread watching stdin".into(),
+            source,
+        })?;
     match crash::child_main(
         s,
         target,

@@ -34,8 +34,30 @@ pub enum Exit {
     Invalid = 2,
     /// A store or I/O error stopped the run; finished phases are kept.
     StoreError = 3,
-    /// Interrupted; finished phases are kept.
+    /// Stopped by SIGHUP (128 + 1); finished phases are kept.
+    Hangup = 129,
+    /// Interrupted by SIGINT (Ctrl-C, 128 + 2); finished phases are kept.
     Interrupted = 130,
+    /// Stopped by SIGTERM (128 + 15: `timeout`, `docker stop`, systemd,
+    /// CI cancellation); finished phases are kept.
+    Terminated = 143,
+}
+
+impl Exit {
+    /// The exit code of a run stopped by `signal` (128 + its number).
+    pub fn stopped_by(signal: crate::engine::signals::StopSignal) -> Exit {
+        use crate::engine::signals::StopSignal;
+        match signal {
+            StopSignal::Interrupt => Exit::Interrupted,
+            StopSignal::Terminate => Exit::Terminated,
+            StopSignal::Hangup => Exit::Hangup,
+        }
+    }
+
+    /// True for the codes of a run stopped by a signal.
+    pub fn is_stopped(self) -> bool {
+        matches!(self, Exit::Interrupted | Exit::Terminated | Exit::Hangup)
+    }
 }
 
 /// A failure of a command, with the exit code it maps to.

@@ -3,7 +3,7 @@
 use super::{CliError, Exit};
 use crate::cli::{KeysArg, PayloadCommand, PayloadGenerateArgs};
 use crate::scenario::units::parse_size;
-use crate::workload::{self, KeyStyle, PayloadParams, SizeDist};
+use crate::workload::{self, KeyStyle, PayloadParams, PayloadParamsError, SizeDist};
 
 /// Runs a `payload` subcommand.
 pub fn payload(cmd: &PayloadCommand) -> Result<Exit, CliError> {
@@ -47,6 +47,10 @@ pub fn parse_size_dist(text: &str) -> Result<SizeDist, String> {
                     .trim()
                     .parse()
                     .map_err(|_| format!("`{w}` is not a weight"))?;
+                if w == 0 {
+                    // A size that is never drawn is a typo, not a choice.
+                    return Err(format!("`{entry}`: a weight must be at least 1"));
+                }
                 out.push((size(s)?, w));
             }
             Ok(SizeDist::Weighted(out))
@@ -77,6 +81,12 @@ fn generate(args: &PayloadGenerateArgs) -> Result<Exit, CliError> {
         batch: args.batch,
         pool: args.batches,
     };
+    // Every check on the arguments happens here, before any I/O, so a bad
+    // argument is a usage error (exit 2) naming its flag, never a failure
+    // of the generator (exit 3).
+    params
+        .validate()
+        .map_err(|e| CliError::Usage(usage_message(&e)))?;
     // The pool is built in memory before it is written: refuse one that
     // cannot fit instead of letting the allocator abort the process.
     let bytes = args.batches as f64 * args.batch as f64 * params.size.mean();
@@ -103,6 +113,18 @@ fn generate(args: &PayloadGenerateArgs) -> Result<Exit, CliError> {
         header.records_len
     ));
     Ok(Exit::Ok)
+}
+
+/// `--flag: what is wrong` for parameters that fail validation.
+fn usage_message(e: &PayloadParamsError) -> String {
+    let flag = match e {
+        PayloadParamsError::Size(_) => "--size",
+        PayloadParamsError::Entropy(_) => "--entropy",
+        PayloadParamsError::EmptyBatch => "--batch",
+        PayloadParamsError::EmptyPool => "--batches",
+        PayloadParamsError::TooManyRecords { .. } => "--batch × --batches",
+    };
+    format!("{flag}: {e}")
 }
 
 #[cfg(test)]
@@ -132,6 +154,11 @@ mod tests {
             parse_size_dist("zipf:1")
                 .unwrap_err()
                 .contains("unknown size distribution")
+        );
+        assert!(
+            parse_size_dist("weighted:64B=0,4KiB=1")
+                .unwrap_err()
+                .contains("at least 1")
         );
         assert!(
             parse_size_dist("10 parsecs")

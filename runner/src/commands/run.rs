@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
-use crate::engine::{self, Observer, RunOptions};
+use crate::engine::signals::{self, StopSignal, StopSignals};
+use crate::engine::{self, Observer, ObserverError, RunOptions};
 use crate::metrics::process;
 use crate::metrics::report::{RunReport, RunStatus};
 use crate::report::{self, Reporter};
@@ -47,28 +48,37 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
     }
 
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .max_blocking_threads(4)
-        .enable_all()
-        .build()
-        .map_err(|source| CliError::Io {
-            op: "start",
-            path: PathBuf::from("the tokio runtime"),
+    // tokio panics (rather than failing) when the OS refuses its worker
+    // thread, e.g. under a process limit: make that an error too, without
+    // the panic message (the error below says it).
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let built = std::panic::catch_unwind(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(4)
+            .enable_all()
+            .build()
+    });
+    std::panic::set_hook(hook);
+    let built = built.unwrap_or_else(|_| {
+        Err(std::io::Error::other(
+            "the OS refused its thread (a process or thread limit?)",
+        ))
+    });
+    let runtime = built.map_err(|source| CliError::Io {
+        op: "start",
+        path: PathBuf::from("the tokio runtime"),
+        source,
+    })?;
+    let stop = Arc::new(StopSignals::new(Arc::new(AtomicBool::new(false))));
+    signals::watch(&runtime, Arc::clone(&stop), Arc::new(on_stop_signal)).map_err(|source| {
+        CliError::Io {
+            op: "install",
+            path: PathBuf::from("the signal handlers"),
             source,
-        })?;
-    {
-        let interrupt = Arc::clone(&interrupt);
-        runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                interrupt.store(true, Ordering::Release);
-                eprint_line(
-                    "\ninterrupted: finishing the current operations; finished phases are kept",
-                );
-            }
-        });
-    }
+        }
+    })?;
 
     let mut worst = Exit::Ok;
     let many = loaded.len() > 1;
@@ -84,14 +94,32 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         }
         used.push(name.clone());
         let out = output_dir(args, &name, many);
-        let exit = runtime.block_on(run_one(l, args, &out, Arc::clone(&interrupt)))?;
+        let exit = runtime.block_on(run_one(l, args, &out, &stop))?;
         worst = worse(worst, exit);
-        if exit == Exit::Interrupted {
+        if exit.is_stopped() {
             break;
         }
     }
     runtime.shutdown_background();
     Ok(worst)
+}
+
+/// What the user sees on a stop signal: the first stops the run
+/// gracefully, a second ends the process at once with the same code a
+/// signal death would give.
+fn on_stop_signal(signal: StopSignal, first: bool) {
+    if first {
+        eprint_line(&format!(
+            "\n{}: stopping the current phase; finished phases are kept and data is cleaned (send it again to exit at once)",
+            signal.name()
+        ));
+    } else {
+        eprint_line(&format!(
+            "\n{} again: exiting now; the last phase written is on disk, data directories may be left",
+            signal.name()
+        ));
+        std::process::exit(signal.exit_code());
+    }
 }
 
 fn worse(a: Exit, b: Exit) -> Exit {
@@ -100,7 +128,7 @@ fn worse(a: Exit, b: Exit) -> Exit {
         Exit::AssertionFailed => 1,
         Exit::StoreError => 2,
         Exit::Invalid => 3,
-        Exit::Interrupted => 4,
+        Exit::Interrupted | Exit::Terminated | Exit::Hangup => 4,
     };
     if rank(b) > rank(a) { b } else { a }
 }
@@ -206,7 +234,7 @@ async fn run_one(
     l: &Loaded,
     args: &RunArgs,
     out: &Path,
-    interrupt: Arc<AtomicBool>,
+    stop: &StopSignals,
 ) -> Result<Exit, CliError> {
     let first: &Scenario = &l.variants[0];
     let seed = args.seed.or(first.seed).unwrap_or_else(|| {
@@ -226,10 +254,10 @@ async fn run_one(
         path: data_dir.clone(),
         source,
     })?;
-    let reporters = report::file_reporters(out, args.template.as_deref())
+    let files = report::file_outputs(out, args.template.as_deref())
         .map_err(|e| CliError::Run(e.to_string()))?;
     let mut observer = RunObserver {
-        reporters,
+        files,
         hidden: progress_hidden(args),
         bar: None,
         progress: None,
@@ -247,6 +275,7 @@ async fn run_one(
         finished_at: None,
         status: RunStatus::Running,
         error: None,
+        stopped_by: None,
         environment: process::environment(&data_dir),
         variants: Vec::new(),
     };
@@ -257,15 +286,27 @@ async fn run_one(
         reuse_data: args.reuse_data,
         targets: args.targets.clone(),
         phases: args.phases.clone(),
-        interrupt,
+        interrupt: stop.interrupt(),
     };
     let (mut report, failure) = engine::run(&l.variants, &opts, report, &mut observer).await;
     observer.finish_bar();
     report.finished_at = Some(utc_stamp(SystemTime::now(), false));
-    for r in observer.reporters.iter_mut() {
-        if let Err(e) = r.run_finished(&report) {
-            observer.errors.push(e.to_string());
-        }
+    if report.status == RunStatus::Interrupted {
+        report.stopped_by = stop.first().map(|s| s.name().to_owned());
+    }
+    // The last generation: complete, failed or stopped. If it cannot be
+    // written, the files stay at the last generation that could.
+    if let Err(e) = observer.files.run_finished(&report) {
+        let kept = match observer.files.stats().generations {
+            0 => "nothing was written".to_owned(),
+            _ => format!(
+                "{} keeps the files written after an earlier phase (they say `running`)",
+                out.display()
+            ),
+        };
+        observer.errors.push(format!(
+            "the final results could not be written: {e}; {kept}"
+        ));
     }
     if let Some(mut gh) = report::github::StepSummaryReporter::from_env()
         && let Err(e) = gh.run_finished(&report)
@@ -294,7 +335,7 @@ async fn run_one(
         eprint_line(&format!("error: {e}"));
     }
     Ok(match report.status {
-        RunStatus::Interrupted => Exit::Interrupted,
+        RunStatus::Interrupted => stop.first().map_or(Exit::Interrupted, Exit::stopped_by),
         RunStatus::Failed => Exit::StoreError,
         _ if !observer.errors.is_empty() => Exit::StoreError,
         _ if report.passed() => Exit::Ok,
@@ -304,7 +345,7 @@ async fn run_one(
 
 /// Progress bars and file reporters, subscribed to the engine.
 struct RunObserver {
-    reporters: Vec<Box<dyn Reporter>>,
+    files: report::OutputFiles,
     hidden: bool,
     bar: Option<ProgressBar>,
     progress: Option<Arc<Vec<crate::engine::worker::Progress>>>,
@@ -388,13 +429,9 @@ impl Observer for RunObserver {
         ));
     }
 
-    fn phase_finished(&mut self, report: &RunReport) {
+    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ObserverError> {
         self.finish_bar();
-        for r in self.reporters.iter_mut() {
-            if let Err(e) = r.phase_finished(report) {
-                self.errors.push(e.to_string());
-            }
-        }
+        self.files.phase_finished(report).map_err(Into::into)
     }
 
     fn warning(&mut self, message: &str) {

@@ -512,7 +512,13 @@ fn in_process_cycle(
             control: Arc::clone(&control),
             progress,
         };
-        let handle = scope.spawn(move || phase::run(&phase_run));
+        let handle = match std::thread::Builder::new()
+            .name("loadline-crash-phase".to_owned())
+            .spawn_scoped(scope, move || phase::run(&phase_run))
+        {
+            Ok(h) => h,
+            Err(source) => return (true, Err(spawn_err("loadline-crash-phase", source))),
+        };
         let t0 = Instant::now();
         let mut ended_early = false;
         loop {
@@ -540,12 +546,13 @@ fn in_process_cycle(
             sim.power_loss();
         }
         control.stop.store(true, Ordering::Release);
-        let result = handle.join().unwrap_or_else(|_| {
-            Err(StoreError::Invalid {
+        let result = match handle.join() {
+            Ok(r) => r.map_err(phase::PhaseError::into_store_error),
+            Err(_) => Err(StoreError::Invalid {
                 op: "crash phase",
                 detail: "a writer thread panicked".to_owned(),
-            })
-        });
+            }),
+        };
         (ended_early, result)
     });
     // Errors after a power loss are the loss itself (EIO, poisoning).
@@ -585,6 +592,52 @@ fn child_document(scenario: &Scenario) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
+/// True when `status` is a death by SIGINT, SIGTERM or SIGHUP — what a
+/// terminal, `timeout`, `docker stop` or systemd sends to stop a run.
+fn killed_by_stop_signal(status: &ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        matches!(
+            status.signal(),
+            Some(libc::SIGINT | libc::SIGTERM | libc::SIGHUP)
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        false
+    }
+}
+
+/// How long a child's death by a stop signal waits for the same signal to
+/// reach this process's handler (it is delivered to both at once, but the
+/// handler sets the flag from the runtime's thread, later than the pipe
+/// reports the child's end).
+const STOP_SIGNAL_GRACE: Duration = Duration::from_secs(2);
+
+/// Waits up to [`STOP_SIGNAL_GRACE`] for `interrupt`; true if it was set.
+fn interrupt_follows(interrupt: &AtomicBool) -> bool {
+    let until = Instant::now() + STOP_SIGNAL_GRACE;
+    while Instant::now() < until {
+        if interrupt.load(Ordering::Acquire) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    interrupt.load(Ordering::Acquire)
+}
+
+/// A helper thread of a crash phase could not be started (e.g. under a
+/// process limit); the guards kill and reap the child on the way out.
+fn spawn_err(thread: &str, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        op: "start thread",
+        path: PathBuf::from(thread),
+        source,
+    }
+}
+
 fn child_err(detail: String) -> StoreError {
     StoreError::Invalid {
         op: "crash child",
@@ -611,6 +664,12 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // A process group of its own: a Ctrl-C in a terminal (or `timeout`)
+    // signals the whole foreground group, and a child that died of it
+    // would look like a failed phase. Only the parent decides when the
+    // child dies; it still exits on its own when the parent does (stdin).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().map_err(|source| StoreError::Io {
         op: "start crash child",
         path: run.child.program.clone(),
@@ -627,7 +686,8 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
     let (tx, rx) = mpsc::channel();
     let after_records = run.restart.after_records;
     let progress = Arc::clone(&run.progress);
-    let reader = std::thread::spawn(move || {
+    let reader = std::thread::Builder::new().name("loadline-crash-acks".to_owned());
+    let reader = reader.spawn(move || {
         let mut acks = Vec::new();
         let Some(out) = stdout else {
             let _ = tx.send(Event::Eof(None));
@@ -664,13 +724,17 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
             }
         }
     });
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut e) = stderr {
-            let _ = e.read_to_string(&mut text);
-        }
-        text
-    });
+    let reader = reader.map_err(|source| spawn_err("loadline-crash-acks", source))?;
+    let errors = std::thread::Builder::new()
+        .name("loadline-crash-stderr".to_owned())
+        .spawn(move || {
+            let mut text = String::new();
+            if let Some(mut e) = stderr {
+                let _ = e.read_to_string(&mut text);
+            }
+            text
+        })
+        .map_err(|source| spawn_err("loadline-crash-stderr", source))?;
     let limit = deadline(run, cycle);
     let mut ready_at: Option<Instant> = None;
     let mut died: Option<Option<std::io::Error>> = None;
@@ -710,6 +774,14 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
         .map_err(|_| child_err("the pipe reader panicked".to_owned()))?;
     let stderr_text = errors.join().unwrap_or_default();
     if interrupted {
+        return Ok(None);
+    }
+    if died.is_some()
+        && status.as_ref().is_ok_and(killed_by_stop_signal)
+        && interrupt_follows(run.interrupt)
+    {
+        // Signalled along with us (e.g. systemd stops the whole cgroup):
+        // the child's death is the interrupt, not a finding of the phase.
         return Ok(None);
     }
     if let Some(e) = died {
@@ -770,7 +842,8 @@ pub fn child_main(
         store: &acking,
         control: Arc::new(Control::default()),
         progress,
-    })?;
+    })
+    .map_err(phase::PhaseError::into_store_error)?;
     state.send(Message::Done).map_err(pipe_err)?;
     // Crash, not close: the parent kills this process now.
     loop {

@@ -2,16 +2,21 @@
 //! builds the [`RunReport`], telling an [`Observer`] as it goes.
 //!
 //! This is loadline's only async code: tokio orchestrates phases, the
-//! phase deadline, Ctrl-C and progress ticks, while workers run on OS
-//! threads (`worker`) and never touch the runtime. The engine never formats
-//! text; outputs subscribe through [`Observer`].
+//! phase deadline, stop signals (`signals`: SIGINT, SIGTERM, SIGHUP) and
+//! progress ticks, while workers run on OS threads (`worker`, started
+//! together behind a `gate`) and never touch the runtime. Every thread is
+//! spawned fallibly: one the OS refuses stops the run with
+//! [`EngineError::Thread`], never a panic or a hang. The engine never
+//! formats text; outputs subscribe through [`Observer`].
 
 pub mod acks;
 pub mod crash;
 pub mod datadir;
+pub mod gate;
 pub mod phase;
 pub mod pools;
 pub mod schedule;
+pub mod signals;
 pub mod verify;
 pub mod worker;
 
@@ -40,11 +45,18 @@ pub trait Observer {
     }
     /// Called a few times a second while a phase runs.
     fn tick(&mut self) {}
-    /// A phase finished and its results are in `report`.
-    fn phase_finished(&mut self, _report: &RunReport) {}
+    /// A phase finished and its results are in `report`. An error (its
+    /// results could not be saved, e.g. the output disk is full) stops the
+    /// run: measuring on would produce results that cannot be kept.
+    fn phase_finished(&mut self, _report: &RunReport) -> Result<(), ObserverError> {
+        Ok(())
+    }
     /// A problem that does not stop the run (e.g. an entropy mismatch).
     fn warning(&mut self, _message: &str) {}
 }
+
+/// Why an observer could not take a finished phase (its own error type).
+pub type ObserverError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -80,12 +92,34 @@ pub enum EngineError {
         #[source]
         source: StoreError,
     },
+    /// An OS thread could not be started (a process or thread limit).
+    #[error("target `{target}`, {}: {source}", during(phase))]
+    Thread {
+        /// Target name.
+        target: String,
+        /// Phase name.
+        phase: String,
+        /// Which thread, how many were running, the OS error.
+        #[source]
+        source: phase::SpawnError,
+    },
     /// A data directory could not be claimed, cleared or removed.
     #[error(transparent)]
     DataDir(#[from] datadir::DirError),
     /// A payload could not be prepared.
     #[error(transparent)]
     Payload(#[from] pools::PoolError),
+    /// The results of a finished phase could not be saved.
+    #[error("target `{target}`, phase `{phase}`: saving the results: {source}")]
+    Output {
+        /// Target name.
+        target: String,
+        /// The phase whose results were not saved.
+        phase: String,
+        /// The observer's error (e.g. "cannot write out/run.json: no space left").
+        #[source]
+        source: ObserverError,
+    },
 }
 
 /// Where a store error happened: a phase, or (empty) opening or closing.
@@ -217,13 +251,30 @@ pub async fn run(
             let result = result.and(released);
             if let Err(e) = result {
                 failure = Some(e);
+                evaluate(scenario, opts, &mut report);
                 break 'variants;
             }
             if opts.interrupt.load(Ordering::Acquire) {
+                evaluate(scenario, opts, &mut report);
                 break 'variants;
             }
         }
-        evaluate(scenario, &mut report);
+        evaluate(scenario, opts, &mut report);
+    }
+    // Variants the run stopped before starting: listed, with every
+    // assertion not run, so the report shows what was never judged.
+    if failure.is_some() || opts.interrupt.load(Ordering::Acquire) {
+        for scenario in variants.iter().skip(report.variants.len()) {
+            report.variants.push(VariantReport {
+                label: scenario.variant.label.clone(),
+                settings: scenario.variant.settings.clone(),
+                resolved: scenario.resolved.clone(),
+                payloads: Vec::new(),
+                targets: Vec::new(),
+                assertions: Vec::new(),
+            });
+            evaluate(scenario, opts, &mut report);
+        }
     }
     // Directories of targets that never ran (a failure or an interrupt came first).
     for (_, owned) in dirs {
@@ -256,20 +307,46 @@ pub async fn run(
     (report, failure)
 }
 
-/// Evaluates the variant's assertions on each of its targets.
-fn evaluate(scenario: &Scenario, report: &mut RunReport) {
+/// Evaluates the variant's assertions on each target it was to run on,
+/// also when the run stopped early: an assertion on a phase that finished
+/// is judged as usual; one on a phase that did not (or on target totals of
+/// a target whose phases did not all finish, or on a target or variant
+/// never started) is [`Verdict::NotRun`](assertions::Verdict::NotRun).
+fn evaluate(scenario: &Scenario, opts: &RunOptions, report: &mut RunReport) {
     let Some(v) = report.variants.last_mut() else {
         return;
     };
+    let planned: Vec<&str> = scenario
+        .phases
+        .iter()
+        .filter(|p| opts.phases.is_empty() || opts.phases.contains(&p.name))
+        .map(|p| p.name.as_str())
+        .collect();
+    let targets: Vec<&str> = scenario
+        .targets
+        .iter()
+        .filter(|t| opts.targets.is_empty() || opts.targets.contains(&t.name))
+        .map(|t| t.name.as_str())
+        .collect();
     v.assertions.clear();
     for a in &scenario.assertions {
-        for t in &v.targets {
-            v.assertions.push(assertions::evaluate(
-                a,
-                t.lookup(&a.metric),
-                &t.name,
-                &v.label,
-            ));
+        for name in &targets {
+            let Some(t) = v.targets.iter().find(|t| t.name == *name) else {
+                v.assertions.push(assertions::not_run(a, name, &v.label));
+                continue;
+            };
+            let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
+            let measured = match a.metric.phase() {
+                // A phase left out with `--phase` is judged as before
+                // (its metric is absent); one the run never reached is not run.
+                Some(phase) => finished(phase) || !planned.contains(&phase),
+                None => planned.iter().all(|p| finished(p)),
+            };
+            v.assertions.push(if measured {
+                assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label)
+            } else {
+                assertions::not_run(a, &t.name, &v.label)
+            });
         }
     }
 }
@@ -288,6 +365,14 @@ async fn run_target(
         target: target.name.clone(),
         phase: phase.to_owned(),
         source,
+    };
+    let phase_err = |phase: &str, e: phase::PhaseError| match e {
+        phase::PhaseError::Store(source) => store_err(phase, source),
+        phase::PhaseError::Spawn(source) => EngineError::Thread {
+            target: target.name.clone(),
+            phase: phase.to_owned(),
+            source,
+        },
     };
     let mut store: Arc<Box<dyn store::Store>> =
         Arc::new(store::open(&target.kind, dir).map_err(|e| store_err("", e))?);
@@ -348,12 +433,14 @@ async fn run_target(
                 Some(s) => store = Arc::new(s),
                 None => {
                     // The store could not be reopened: nothing is left to close.
-                    let e = result.err().unwrap_or_else(|| StoreError::Invalid {
-                        op: "restart",
-                        detail: "the store was not reopened".to_owned(),
+                    let e = result.err().unwrap_or_else(|| {
+                        phase::PhaseError::Store(StoreError::Invalid {
+                            op: "restart",
+                            detail: "the store was not reopened".to_owned(),
+                        })
                     });
                     current_target(report).error = Some(e.to_string());
-                    return Err(store_err(&ph.name, e));
+                    return Err(phase_err(&ph.name, e));
                 }
             }
             result
@@ -389,12 +476,19 @@ async fn run_target(
                 t.store = carry(&target.kind, carried.clone(), store.stats());
                 t.process = process::delta(before, process::sample());
                 t.phases.push(phase_report);
-                observer.phase_finished(report);
+                if let Err(source) = observer.phase_finished(report) {
+                    outcome = Err(EngineError::Output {
+                        target: target.name.clone(),
+                        phase: ph.name.clone(),
+                        source,
+                    });
+                    break;
+                }
             }
             Ok(None) => break, // interrupted: the partial phase is discarded
             Err(e) => {
                 current_target(report).error = Some(e.to_string());
-                outcome = Err(store_err(&ph.name, e));
+                outcome = Err(phase_err(&ph.name, e));
                 break;
             }
         }
@@ -451,7 +545,7 @@ async fn run_phase(
     opts: &RunOptions,
     label: &str,
     observer: &mut dyn Observer,
-) -> Result<Option<crate::metrics::report::PhaseReport>, StoreError> {
+) -> Result<Option<crate::metrics::report::PhaseReport>, phase::PhaseError> {
     let control = Arc::new(worker::Control::default());
     let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
         (0..phase::worker_count(ph))
@@ -468,7 +562,7 @@ async fn run_phase(
         Arc::clone(&progress),
         opts.seed,
     );
-    let mut handle = tokio::task::spawn_blocking(move || {
+    let mut handle = phase_thread("loadline-phase", move || {
         phase::run(&phase::PhaseRun {
             seed,
             target: &target_name,
@@ -478,7 +572,7 @@ async fn run_phase(
             control: ctl,
             progress: prog,
         })
-    });
+    })?;
     let started = Instant::now();
     let deadline = ph.duration.map(|d| started + d);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -501,11 +595,12 @@ async fn run_phase(
     };
     let report = match result {
         Ok(r) => r?,
-        Err(join) => {
+        Err(_) => {
             return Err(StoreError::Invalid {
                 op: "phase",
-                detail: format!("the phase task failed: {join}"),
-            });
+                detail: "the phase thread panicked".to_owned(),
+            }
+            .into());
         }
     };
     if opts.interrupt.load(Ordering::Acquire) {
@@ -531,10 +626,13 @@ async fn run_crash_phase(
     opts: &RunOptions,
     label: &str,
     observer: &mut dyn Observer,
-) -> crash::CrashOutcome {
+) -> (
+    Result<Option<crate::metrics::report::PhaseReport>, phase::PhaseError>,
+    Option<Box<dyn store::Store>>,
+) {
     let child = match crash::ChildCommand::current_exe() {
         Ok(c) => c,
-        Err(e) => return (Err(e), Some(store)),
+        Err(e) => return (Err(e.into()), Some(store)),
     };
     let progress: Arc<Vec<crate::engine::worker::Progress>> =
         Arc::new(vec![crate::engine::worker::Progress::default()]);
@@ -548,7 +646,7 @@ async fn run_crash_phase(
         Arc::clone(&opts.interrupt),
         opts.seed,
     );
-    let mut handle = tokio::task::spawn_blocking(move || {
+    let handle = phase_thread("loadline-crash", move || {
         let Some(restart) = ph.restart.as_ref() else {
             return (
                 Err(StoreError::Invalid {
@@ -574,17 +672,23 @@ async fn run_crash_phase(
             store,
         )
     });
+    // A failed spawn dropped the store with the closure: nothing to go on with.
+    let mut handle = match handle {
+        Ok(h) => h,
+        Err(e) => return (Err(e.into()), None),
+    };
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             joined = &mut handle => {
                 return match joined {
-                    Ok((result, store)) => (result, store),
-                    Err(join) => (
+                    Ok((result, store)) => (result.map_err(Into::into), store),
+                    Err(_) => (
                         Err(StoreError::Invalid {
                             op: "phase",
-                            detail: format!("the crash phase task failed: {join}"),
-                        }),
+                            detail: "the crash phase thread panicked".to_owned(),
+                        }
+                        .into()),
                         None,
                     ),
                 };
@@ -592,6 +696,30 @@ async fn run_crash_phase(
             _ = tick.tick() => observer.tick(),
         }
     }
+}
+
+/// Runs `f` on an OS thread of its own and returns a future of its result
+/// (an error if it panicked). Unlike `tokio::task::spawn_blocking`, which
+/// panics when the OS refuses a thread (a process limit), a failed spawn
+/// is an error the run reports.
+fn phase_thread<T: Send + 'static>(
+    name: &'static str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<tokio::sync::oneshot::Receiver<T>, phase::SpawnError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            // A panic drops `tx`, which the receiver sees as an error.
+            let _ = tx.send(f());
+        })
+        .map_err(|source| phase::SpawnError {
+            thread: name.to_owned(),
+            started: 0,
+            planned: 1,
+            source,
+        })?;
+    Ok(rx)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -633,6 +761,7 @@ mod tests {
             finished_at: None,
             status: RunStatus::Running,
             error: None,
+            stopped_by: None,
             environment: Environment::default(),
             variants: Vec::new(),
         }
@@ -685,6 +814,41 @@ mod tests {
         assert_eq!(a.bytes, 10_001 * 64);
         assert!(r.variants[0].targets[0].phases[0].warmup);
         assert_eq!(r.variants[0].targets[0].phases[1].ended_by, "records");
+    }
+
+    /// Guards issue 18 item 10: a run stopped before anything finished
+    /// still lists every variant and target with its assertions, marked
+    /// not run (it used to say "no assertions").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_stopped_run_marks_unmeasured_assertions_of_every_variant_not_run() {
+        let src = Source {
+            name: "test.yaml".to_owned(),
+            text: format!(
+                "{BASE}phases:\n  - name: write\n    records: 100\n    actors:\n      - {{ op: append }}\nassertions:\n  - write.append.records == 100\nmatrix:\n  payloads.p.size: [64B, 128B]\n"
+            ),
+        };
+        let variants = match crate::scenario::load_source(src, Path::new("test.yaml"), &[]) {
+            Ok(l) => l.variants,
+            Err(d) => panic!("{}", d.render()),
+        };
+        assert_eq!(variants.len(), 2);
+        let dir = tempfile::tempdir().unwrap();
+        let o = opts(dir.path());
+        o.interrupt.store(true, Ordering::Release);
+        let (r, err) = run(&variants, &o, empty_report(), &mut Nothing).await;
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(r.status, RunStatus::Interrupted);
+        assert_eq!(r.variants.len(), 2, "the variant never started is listed");
+        for v in &r.variants {
+            assert_eq!(v.assertions.len(), 1, "{}", v.label);
+            assert_eq!(
+                v.assertions[0].verdict,
+                assertions::Verdict::NotRun,
+                "{}",
+                v.label
+            );
+        }
+        assert!(r.variants[1].targets.is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]

@@ -1,5 +1,5 @@
 //! One phase on one target: plans every worker of every actor, starts them
-//! together behind a barrier on their own OS threads, and turns their
+//! together behind a [`StartGate`] on their own OS threads, and turns their
 //! recorders into a [`PhaseReport`] when they are done.
 //!
 //! Synchronous on purpose: the async orchestrator (`engine::run`) calls it
@@ -7,10 +7,11 @@
 //! the deadline or on Ctrl-C.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
+use super::gate::StartGate;
 use super::pools::Pools;
 use super::worker::{self, Control, WorkerPlan, WorkerResult};
 use crate::metrics::recorder::{ActorInfo, Recorder, actor_report};
@@ -83,9 +84,54 @@ fn key_gen(actor: &Actor, index: usize) -> Result<Option<KeyGen>, StoreError> {
     }))
 }
 
+/// An OS thread the engine needed could not be started (typically a
+/// process or thread limit: `ulimit -u`, a container's pids limit).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot start thread {thread} ({started} of the {planned} threads it needed were running; a process or thread limit such as `ulimit -u`?): {source}"
+)]
+pub struct SpawnError {
+    /// The thread's name, e.g. `loadline-append-44`.
+    pub thread: String,
+    /// Threads of the same batch already running when it failed.
+    pub started: usize,
+    /// Threads the batch needed.
+    pub planned: usize,
+    /// The OS error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Why a phase stopped without a report.
+#[derive(Debug, thiserror::Error)]
+pub enum PhaseError {
+    /// A store operation failed (the first worker error).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A thread could not be started; the workers already started were
+    /// released and stopped before doing any operation.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+}
+
+impl PhaseError {
+    /// The error as a store-layer error, for the crash phase's code, which
+    /// reports every failure as one.
+    pub fn into_store_error(self) -> StoreError {
+        match self {
+            PhaseError::Store(e) => e,
+            PhaseError::Spawn(e) => StoreError::Io {
+                op: "start thread",
+                path: std::path::PathBuf::from(e.thread),
+                source: e.source,
+            },
+        }
+    }
+}
+
 /// Runs the phase's actors to completion; returns the phase report (or the
-/// first store error, with the partial report discarded).
-pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
+/// first error, with the partial report discarded).
+pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
     let phase = run.phase;
     let drivers: Vec<bool> = phase.actors.iter().map(|a| is_driver(phase, a)).collect();
     let driver_workers: usize = phase
@@ -160,7 +206,9 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
         }
     }
 
-    let barrier = Barrier::new(plans.len() + 1);
+    // Every worker plus this thread; opened early when a spawn fails, so
+    // the workers already started are not left waiting for a missing one.
+    let gate = StartGate::new(plans.len() + 1);
     let started = Instant::now();
     let mut per_actor: Vec<(Recorder, Option<StoreError>)> = phase
         .actors
@@ -168,30 +216,43 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
         .map(|a| (Recorder::new(a.rate.is_some()), None))
         .collect();
     let mut finished_at = Instant::now();
+    let planned = plans.len();
+    let mut spawn_failed: Option<SpawnError> = None;
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for (slot, (ai, plan, session)) in plans.into_iter().enumerate() {
             let control = &run.control;
-            let barrier = &barrier;
+            let gate = &gate;
             let progress = &run.progress[slot];
+            let name = format!("loadline-{}-{}", phase.actors[ai].name, plan.index);
             let handle = std::thread::Builder::new()
-                .name(format!("loadline-{}-{}", phase.actors[ai].name, plan.index))
+                .name(name.clone())
                 .spawn_scoped(scope, move || {
-                    worker::run(plan, session, control, barrier, progress)
+                    worker::run(plan, session, control, gate, progress)
                 });
             match handle {
                 Ok(h) => handles.push((ai, h)),
                 Err(e) => {
+                    // Stop before opening the gate: the started workers
+                    // see the flag first thing and return without an op.
                     run.control.stop.store(true, Ordering::Release);
-                    per_actor[ai].1 = Some(StoreError::Io {
-                        op: "spawn worker thread",
-                        path: std::path::PathBuf::new(),
+                    spawn_failed = Some(SpawnError {
+                        thread: name,
+                        started: handles.len(),
+                        planned,
                         source: e,
                     });
+                    // The remaining plans (and their sessions) are dropped
+                    // unstarted: one failure is enough to report.
+                    break;
                 }
             }
         }
-        barrier.wait();
+        if spawn_failed.is_some() {
+            gate.open();
+        } else {
+            gate.wait();
+        }
         for (ai, h) in handles {
             let WorkerResult { recorder, error } = match h.join() {
                 Ok(r) => r,
@@ -214,8 +275,11 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, StoreError> {
         finished_at = Instant::now();
     });
     let duration_ns = finished_at.duration_since(started).as_nanos() as u64;
+    if let Some(e) = spawn_failed {
+        return Err(e.into());
+    }
     if let Some(e) = per_actor.iter_mut().find_map(|(_, e)| e.take()) {
-        return Err(e);
+        return Err(e.into());
     }
     let actors = phase
         .actors

@@ -1,5 +1,5 @@
 //! One worker: a synchronous op loop on its own OS thread. It waits at the
-//! phase barrier, then runs its op until its share of `records` is done, the
+//! phase's start gate, then runs its op until its share of `records` is done, the
 //! phase is stopped (deadline, interrupt, error) or — for background actors —
 //! the phase's driving workers are finished.
 //!
@@ -9,12 +9,12 @@
 //! service time measured from the actual start. Nothing is sent per op: the
 //! worker owns its [`Recorder`] and returns it.
 
-use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 
+use super::gate::StartGate;
 use super::schedule::Pacer;
 use crate::metrics::recorder::{LATE_AFTER_NS, Recorder};
 use crate::scenario::model::{Op, ReadFrom};
@@ -97,12 +97,12 @@ pub fn run(
     mut plan: WorkerPlan<'_>,
     mut session: Box<dyn Session>,
     ctl: &Control,
-    barrier: &Barrier,
+    gate: &StartGate,
     progress: &Progress,
 ) -> WorkerResult {
     let mut rec = Recorder::new(plan.rate.is_some());
     let mut state = OpState::new(&plan);
-    barrier.wait();
+    gate.wait();
     let result = if matches!(plan.op, Op::Trim | Op::Sync) {
         periodic(&mut plan, session.as_mut(), ctl, &mut rec, &mut state)
     } else {

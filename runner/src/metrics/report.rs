@@ -49,6 +49,9 @@ pub struct RunReport {
     pub status: RunStatus,
     /// The error that stopped the run, if any.
     pub error: Option<String>,
+    /// The signal that stopped an interrupted run: `SIGINT`, `SIGTERM` or
+    /// `SIGHUP` (`null` otherwise).
+    pub stopped_by: Option<String>,
     /// Where and on what it ran.
     pub environment: Environment,
     /// One entry per matrix variant (one when there is no matrix).

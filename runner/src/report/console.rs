@@ -1,5 +1,5 @@
 //! The console summary that ends every run: one line per assertion per
-//! target (✓ passed, ✗ failed, - not applicable) with observed vs
+//! target (✓ passed, ✗ failed, - not applicable, ○ not run) with observed vs
 //! threshold, a verdict line and where the reports are.
 //!
 //! Returns text; the caller decides where to print it.
@@ -16,6 +16,7 @@ fn mark(v: Verdict) -> char {
         Verdict::Pass => '✓',
         Verdict::Fail => '✗',
         Verdict::NotApplicable => '-',
+        Verdict::NotRun => '○',
     }
 }
 
@@ -89,7 +90,15 @@ pub fn summary(report: &RunReport, out_dir: &Path) -> String {
     };
     let _ = writeln!(s, "{}: {detail}", verdict.label());
     match verdict {
-        RunVerdict::Interrupted => s.push_str("interrupted; results of finished phases are kept\n"),
+        RunVerdict::Interrupted => match &report.stopped_by {
+            Some(signal) => {
+                let _ = writeln!(
+                    s,
+                    "interrupted by {signal}; results of finished phases are kept"
+                );
+            }
+            None => s.push_str("interrupted; results of finished phases are kept\n"),
+        },
         RunVerdict::Error => {
             let cause = report.error.as_deref().unwrap_or("a store or i/o error");
             let _ = writeln!(s, "stopped by {cause}; results of finished phases are kept");

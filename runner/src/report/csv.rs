@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::atomic::write_atomic;
-use super::{ReportError, Reporter};
+use super::{FileFormat, OutputFile, ReportError};
 use crate::assertions::Verdict;
 use crate::metrics::report::RunReport;
 
@@ -136,35 +135,35 @@ pub fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, Report
     )
 }
 
-/// Rewrites `results.csv` and `assertions.csv` in a directory.
+/// `results.csv` and `assertions.csv` in a directory.
 #[derive(Debug)]
-pub struct CsvReporter {
+pub struct CsvOutput {
     results: PathBuf,
     assertions: PathBuf,
 }
 
-impl CsvReporter {
-    /// A reporter writing into `out_dir`.
+impl CsvOutput {
+    /// The tables of `out_dir`.
     pub fn new(out_dir: &Path) -> Self {
-        CsvReporter {
+        CsvOutput {
             results: out_dir.join(RESULTS_CSV),
             assertions: out_dir.join(ASSERTIONS_CSV),
         }
     }
-
-    fn write(&self, report: &RunReport) -> Result<(), ReportError> {
-        write_atomic(&self.results, &results_csv(report, &self.results)?)?;
-        write_atomic(&self.assertions, &assertions_csv(report, &self.assertions)?)
-    }
 }
 
-impl Reporter for CsvReporter {
-    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        self.write(report)
-    }
-
-    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        self.write(report)
+impl FileFormat for CsvOutput {
+    fn render(&self, report: &RunReport) -> Result<Vec<OutputFile>, ReportError> {
+        Ok(vec![
+            OutputFile {
+                path: self.results.clone(),
+                contents: results_csv(report, &self.results)?,
+            },
+            OutputFile {
+                path: self.assertions.clone(),
+                contents: assertions_csv(report, &self.assertions)?,
+            },
+        ])
     }
 }
 

@@ -282,6 +282,7 @@ pub(crate) fn run_report(variants: usize) -> RunReport {
         finished_at: Some("2026-11-02T10:01:05Z".to_owned()),
         status: RunStatus::Complete,
         error: None,
+        stopped_by: None,
         environment: Environment {
             hostname: "bench-1".to_owned(),
             kernel: "6.8.0-45-generic".to_owned(),

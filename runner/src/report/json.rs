@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::atomic::write_atomic;
-use super::{ReportError, Reporter};
+use super::{FileFormat, OutputFile, ReportError};
 use crate::metrics::report::RunReport;
 
 /// The file name of the JSON report.
@@ -20,28 +19,27 @@ pub fn run_json(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError>
     Ok(bytes)
 }
 
-/// Rewrites `run.json` in a directory.
+/// `run.json` in a directory.
 #[derive(Debug)]
-pub struct JsonReporter {
+pub struct JsonOutput {
     path: PathBuf,
 }
 
-impl JsonReporter {
-    /// A reporter writing `out_dir/run.json`.
+impl JsonOutput {
+    /// `out_dir/run.json`.
     pub fn new(out_dir: &Path) -> Self {
-        JsonReporter {
+        JsonOutput {
             path: out_dir.join(RUN_JSON),
         }
     }
 }
 
-impl Reporter for JsonReporter {
-    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        write_atomic(&self.path, &run_json(report, &self.path)?)
-    }
-
-    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        self.phase_finished(report)
+impl FileFormat for JsonOutput {
+    fn render(&self, report: &RunReport) -> Result<Vec<OutputFile>, ReportError> {
+        Ok(vec![OutputFile {
+            path: self.path.clone(),
+            contents: run_json(report, &self.path)?,
+        }])
     }
 }
 

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::atomic::write_atomic;
 use super::verdict::describe_result;
-use super::{ReportError, Reporter};
+use super::{FileFormat, OutputFile, ReportError};
 use crate::assertions::Verdict;
 use crate::metrics::report::{RunReport, RunStatus};
 
@@ -77,7 +76,7 @@ pub fn junit_report(report: &RunReport) -> Report {
                             .set_description(failure_body(report, a));
                         s
                     }
-                    Verdict::NotApplicable => {
+                    Verdict::NotApplicable | Verdict::NotRun => {
                         let mut s = TestCaseStatus::skipped();
                         s.set_message(detail.clone());
                         s
@@ -109,11 +108,39 @@ pub fn junit_report(report: &RunReport) -> Report {
             }
             junit.add_test_suite(suite);
         }
+        // Targets the run stopped before starting: their assertions are
+        // skipped cases ("not run"), so CI shows what was never judged.
+        let mut not_started: Vec<&str> = Vec::new();
+        for a in &v.assertions {
+            if !v.targets.iter().any(|t| t.name == a.target)
+                && !not_started.contains(&a.target.as_str())
+            {
+                not_started.push(&a.target);
+            }
+        }
+        for target in not_started {
+            let name = if v.label.is_empty() {
+                target.to_owned()
+            } else {
+                format!("{target} [{}]", v.label)
+            };
+            let mut suite = TestSuite::new(name);
+            let classname = format!("{}.{target}", report.scenario);
+            for a in v.assertions.iter().filter(|a| a.target == target) {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(describe_result(a));
+                let mut case = TestCase::new(a.assertion.as_str(), status);
+                case.set_classname(classname.as_str());
+                suite.add_test_case(case);
+            }
+            junit.add_test_suite(suite);
+        }
     }
     let stopped = match (&report.status, &report.error) {
-        (RunStatus::Interrupted, _) => {
-            Some("the run was interrupted; finished phases are kept".to_owned())
-        }
+        (RunStatus::Interrupted, _) => Some(match &report.stopped_by {
+            Some(signal) => format!("the run was stopped by {signal}; finished phases are kept"),
+            None => "the run was interrupted; finished phases are kept".to_owned(),
+        }),
         (RunStatus::Failed, Some(e)) if !run_error_placed => Some(e.clone()),
         (RunStatus::Failed, None) if !run_error_placed => {
             Some("the run stopped with an error".to_owned())
@@ -181,16 +208,16 @@ fn timestamp(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         .single()
 }
 
-/// Rewrites `junit.xml` in a directory.
+/// `junit.xml` in a directory.
 #[derive(Debug)]
-pub struct JunitReporter {
+pub struct JunitOutput {
     path: PathBuf,
 }
 
-impl JunitReporter {
-    /// A reporter writing `out_dir/junit.xml`.
+impl JunitOutput {
+    /// `out_dir/junit.xml`.
     pub fn new(out_dir: &Path) -> Self {
-        JunitReporter {
+        JunitOutput {
             path: out_dir.join(JUNIT_XML),
         }
     }
@@ -233,13 +260,12 @@ fn without_root_skipped(xml: Vec<u8>) -> Vec<u8> {
     out.into_bytes()
 }
 
-impl Reporter for JunitReporter {
-    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        write_atomic(&self.path, &junit_xml(report, &self.path)?)
-    }
-
-    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        self.phase_finished(report)
+impl FileFormat for JunitOutput {
+    fn render(&self, report: &RunReport) -> Result<Vec<OutputFile>, ReportError> {
+        Ok(vec![OutputFile {
+            path: self.path.clone(),
+            contents: junit_xml(report, &self.path)?,
+        }])
     }
 }
 

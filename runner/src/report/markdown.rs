@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::atomic::write_atomic;
 use super::format;
 use super::verdict::{Counts, RunVerdict};
-use super::{ReportError, Reporter};
+use super::{FileFormat, OutputFile, ReportError};
 use crate::assertions::Verdict;
 use crate::metrics::catalog::{MetricUnit, PROCESS_METRICS};
 use crate::metrics::report::{
-    Environment as HostEnvironment, Latency, PayloadReport, RunReport, TargetReport, VariantReport,
+    Environment as HostEnvironment, Latency, PayloadReport, PhaseReport, RunReport, TargetReport,
+    VariantReport,
 };
 
 /// The file name of the Markdown report.
@@ -81,6 +81,11 @@ pub struct VariantView<'a> {
     pub settings: Vec<String>,
     /// Targets in run order: name, store kind, error.
     pub targets: Vec<TargetHead<'a>>,
+    /// Columns of the assertion table: `targets`, then targets the run
+    /// stopped before starting (their assertions are not run).
+    pub assertion_targets: Vec<&'a str>,
+    /// Targets with assertions that the run stopped before starting.
+    pub not_started: Vec<&'a str>,
     /// One row per assertion, one cell per target.
     pub assertions: Vec<AssertionRow>,
     /// Measured (non-warmup) phases in run order.
@@ -257,12 +262,15 @@ fn phase_metric_unit(name: &str) -> MetricUnit {
     }
 }
 
-/// Names in first-seen order across targets.
+/// Names in first-seen order across targets. A set keeps it linear: a
+/// report is rendered after every few phases, and with thousands of phases
+/// a quadratic union dominated the run.
 fn union<'a>(lists: impl IntoIterator<Item = impl IntoIterator<Item = &'a str>>) -> Vec<String> {
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for list in lists {
         for n in list {
-            if !out.iter().any(|o| o == n) {
+            if seen.insert(n) {
                 out.push(n.to_owned());
             }
         }
@@ -270,14 +278,29 @@ fn union<'a>(lists: impl IntoIterator<Item = impl IntoIterator<Item = &'a str>>)
     out
 }
 
-fn phase_view(name: &str, targets: &[TargetReport]) -> PhaseView {
-    let on = |t: &'_ TargetReport| {
-        t.phases
-            .iter()
-            .find(|p| p.name == name && !p.warmup)
-            .cloned()
-    };
-    let phases: Vec<_> = targets.iter().map(|t| (t.name.clone(), on(t))).collect();
+/// Each target's measured phases by name (the first of a name), so a
+/// report of many phases is laid out in linear time.
+type PhaseIndex<'a> = Vec<std::collections::HashMap<&'a str, &'a PhaseReport>>;
+
+fn phase_index(targets: &[TargetReport]) -> PhaseIndex<'_> {
+    targets
+        .iter()
+        .map(|t| {
+            let mut m = std::collections::HashMap::new();
+            for p in t.phases.iter().filter(|p| !p.warmup) {
+                m.entry(p.name.as_str()).or_insert(p);
+            }
+            m
+        })
+        .collect()
+}
+
+fn phase_view(name: &str, targets: &[TargetReport], index: &PhaseIndex<'_>) -> PhaseView {
+    let phases: Vec<(String, Option<&PhaseReport>)> = targets
+        .iter()
+        .zip(index)
+        .map(|(t, by_name)| (t.name.clone(), by_name.get(name).copied()))
+        .collect();
     let runs = phases
         .iter()
         .filter_map(|(t, p)| {
@@ -396,18 +419,28 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
             error: t.error.as_deref(),
         })
         .collect();
+    let mut assertion_targets: Vec<&str> = v.targets.iter().map(|t| t.name.as_str()).collect();
+    for a in &v.assertions {
+        if !assertion_targets.contains(&a.target.as_str()) {
+            assertion_targets.push(&a.target);
+        }
+    }
+    let not_started: Vec<&str> = assertion_targets
+        .iter()
+        .copied()
+        .filter(|n| !v.targets.iter().any(|t| t.name == *n))
+        .collect();
     let texts = union([v.assertions.iter().map(|a| a.assertion.as_str())]);
     let assertions = texts
         .into_iter()
         .map(|text| {
-            let cells = v
-                .targets
+            let cells = assertion_targets
                 .iter()
-                .map(|t| {
+                .map(|target| {
                     match v
                         .assertions
                         .iter()
-                        .find(|a| a.assertion == text && a.target == t.name)
+                        .find(|a| a.assertion == text && a.target == *target)
                     {
                         Some(a) => AssertionCell {
                             verdict: a.verdict,
@@ -443,9 +476,10 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
             .map(|p| p.name.as_str())
             .collect::<Vec<_>>()
     }));
+    let index = phase_index(&v.targets);
     let phases = phase_names
         .iter()
-        .map(|p| phase_view(p, &v.targets))
+        .map(|p| phase_view(p, &v.targets, &index))
         .collect();
     let stat_names = union(v.targets.iter().map(|t| {
         t.store
@@ -500,6 +534,8 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
             .map(|(k, val)| format!("{k} = {val}"))
             .collect(),
         targets,
+        assertion_targets,
+        not_started,
         assertions,
         phases,
         warmups,
@@ -639,31 +675,29 @@ impl MarkdownTemplate {
     }
 }
 
-/// Rewrites `report.md` in a directory.
+/// `report.md` in a directory.
 #[derive(Debug)]
-pub struct MarkdownReporter {
+pub struct MarkdownOutput {
     path: PathBuf,
     template: MarkdownTemplate,
 }
 
-impl MarkdownReporter {
-    /// A reporter writing `out_dir/report.md` with `template`.
+impl MarkdownOutput {
+    /// `out_dir/report.md`, rendered with `template`.
     pub fn new(out_dir: &Path, template: MarkdownTemplate) -> Self {
-        MarkdownReporter {
+        MarkdownOutput {
             path: out_dir.join(REPORT_MD),
             template,
         }
     }
 }
 
-impl Reporter for MarkdownReporter {
-    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        let text = self.template.render(report, &self.path)?;
-        write_atomic(&self.path, text.as_bytes())
-    }
-
-    fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        self.phase_finished(report)
+impl FileFormat for MarkdownOutput {
+    fn render(&self, report: &RunReport) -> Result<Vec<OutputFile>, ReportError> {
+        Ok(vec![OutputFile {
+            path: self.path.clone(),
+            contents: self.template.render(report, &self.path)?.into_bytes(),
+        }])
     }
 }
 

@@ -3,13 +3,15 @@
 //! template), the console summary and the GitHub step summary and
 //! annotations.
 //!
-//! File outputs are [`Reporter`]s: the engine calls
+//! Outputs subscribe as [`Reporter`]s: the engine calls
 //! [`Reporter::phase_finished`] after every phase and
-//! [`Reporter::run_finished`] once at the end; each rewrites its whole file
-//! atomically, so results of finished phases are on disk before the next
-//! phase starts. Adding a format is one file plus one arm in
-//! [`file_reporters`]. This module does not measure, and the engine never
-//! formats text.
+//! [`Reporter::run_finished`] once at the end. The run directory's files
+//! are one reporter, [`OutputFiles`]: each [`FileFormat`] renders its whole
+//! file(s), and they are written together as one *generation* (all or
+//! none replaced, `run.json` last) on a schedule that keeps the cost
+//! linear in the number of phases (see `generation`). Adding a format is
+//! one file plus one arm in [`file_outputs`]. This module does not
+//! measure, and the engine never formats text.
 
 mod atomic;
 pub mod console;
@@ -17,6 +19,7 @@ pub mod csv;
 mod error;
 pub(crate) mod fixture;
 pub mod format;
+pub mod generation;
 pub mod github;
 pub mod json;
 pub mod junit;
@@ -25,7 +28,9 @@ pub mod verdict;
 
 use std::path::Path;
 
+pub use atomic::OutputFile;
 pub use error::ReportError;
+pub use generation::OutputFiles;
 pub use verdict::{Counts, RunVerdict};
 
 use crate::metrics::report::RunReport;
@@ -37,6 +42,13 @@ pub trait Reporter {
     fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError>;
     /// Called once when the run ends (complete, interrupted or failed).
     fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError>;
+}
+
+/// One file format of the run directory: renders its whole file(s) from
+/// the report; [`OutputFiles`] decides when and writes them.
+pub trait FileFormat {
+    /// The files of this format for `report`.
+    fn render(&self, report: &RunReport) -> Result<Vec<OutputFile>, ReportError>;
 }
 
 /// The file outputs of a run.
@@ -53,12 +65,13 @@ pub enum FileOutput {
 }
 
 impl FileOutput {
-    /// Every file output, in the order they are written.
+    /// Every file output, in the order a generation renames them:
+    /// `run.json`, which holds everything, last — it is the commit point.
     pub const ALL: &[FileOutput] = &[
-        FileOutput::Json,
         FileOutput::Csv,
         FileOutput::Junit,
         FileOutput::Markdown,
+        FileOutput::Json,
     ];
 }
 
@@ -75,31 +88,28 @@ pub fn check_template(path: &Path) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// The reporters writing every file output into `out_dir`, `report.md` from
-/// `template` when given (else the built-in template). A template that
-/// cannot be read or does not compile is an error here, before any phase
-/// runs.
-pub fn file_reporters(
-    out_dir: &Path,
-    template: Option<&Path>,
-) -> Result<Vec<Box<dyn Reporter>>, ReportError> {
-    FileOutput::ALL
+/// Every file output of `out_dir`, `report.md` from `template` when given
+/// (else the built-in template). A template that cannot be read or does
+/// not compile is an error here, before any phase runs.
+pub fn file_outputs(out_dir: &Path, template: Option<&Path>) -> Result<OutputFiles, ReportError> {
+    let formats = FileOutput::ALL
         .iter()
-        .map(|output| -> Result<Box<dyn Reporter>, ReportError> {
+        .map(|output| -> Result<Box<dyn FileFormat>, ReportError> {
             Ok(match output {
-                FileOutput::Csv => Box::new(csv::CsvReporter::new(out_dir)),
-                FileOutput::Json => Box::new(json::JsonReporter::new(out_dir)),
-                FileOutput::Junit => Box::new(junit::JunitReporter::new(out_dir)),
+                FileOutput::Csv => Box::new(csv::CsvOutput::new(out_dir)),
+                FileOutput::Json => Box::new(json::JsonOutput::new(out_dir)),
+                FileOutput::Junit => Box::new(junit::JunitOutput::new(out_dir)),
                 FileOutput::Markdown => {
                     let t = match template {
                         Some(path) => markdown::MarkdownTemplate::from_file(path)?,
                         None => markdown::MarkdownTemplate::builtin()?,
                     };
-                    Box::new(markdown::MarkdownReporter::new(out_dir, t))
+                    Box::new(markdown::MarkdownOutput::new(out_dir, t))
                 }
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(OutputFiles::new(out_dir, formats))
 }
 
 #[cfg(test)]
@@ -112,7 +122,7 @@ mod tests {
     fn every_file_is_on_disk_and_parses_after_a_phase() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("run-1");
-        let mut reporters = file_reporters(&out, None).unwrap();
+        let mut reporters = file_outputs(&out, None).unwrap();
         let mut report = run_report(1);
         report.status = RunStatus::Running;
         report.finished_at = None;
@@ -122,9 +132,7 @@ mod tests {
                 t.phases.truncate(2);
             }
         }
-        for r in &mut reporters {
-            r.phase_finished(&report).unwrap();
-        }
+        reporters.phase_finished(&report).unwrap();
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
         assert_eq!(json["status"], "running");
@@ -153,9 +161,7 @@ mod tests {
 
         // The next phase rewrites every file whole.
         let full = run_report(1);
-        for r in &mut reporters {
-            r.run_finished(&full).unwrap();
-        }
+        reporters.run_finished(&full).unwrap();
         let md = std::fs::read_to_string(out.join("report.md")).unwrap();
         assert!(md.contains("Phase `mixed`") && md.contains("FAIL"));
         assert_eq!(
@@ -185,7 +191,7 @@ mod tests {
     #[test]
     fn a_missing_template_fails_before_anything_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let err = file_reporters(dir.path(), Some(&dir.path().join("nope.j2")))
+        let err = file_outputs(dir.path(), Some(&dir.path().join("nope.j2")))
             .err()
             .unwrap()
             .to_string();

@@ -47,7 +47,9 @@ impl RunVerdict {
     }
 
     /// The process exit code DESIGN.md assigns to this outcome (0, 1, 3,
-    /// 130; a still-running report maps to 0).
+    /// 130; a still-running report maps to 0). An interrupted run stopped
+    /// by SIGTERM or SIGHUP exits 143 or 129 instead (128 + the signal,
+    /// which the report does not record).
     pub fn exit_code(self) -> i32 {
         match self {
             RunVerdict::Pass | RunVerdict::Running => 0,
@@ -68,6 +70,8 @@ pub struct Counts {
     pub failed: usize,
     /// Results whose metric does not exist on the target.
     pub not_applicable: usize,
+    /// Results the run stopped before measuring.
+    pub not_run: usize,
     /// All results.
     pub total: usize,
 }
@@ -87,6 +91,7 @@ impl Counts {
                 Verdict::Pass => c.passed += 1,
                 Verdict::Fail => c.failed += 1,
                 Verdict::NotApplicable => c.not_applicable += 1,
+                Verdict::NotRun => c.not_run += 1,
             }
         }
         c
@@ -102,6 +107,9 @@ impl Counts {
         if self.not_applicable > 0 {
             parts.push(format!("{} not applicable", self.not_applicable));
         }
+        if self.not_run > 0 {
+            parts.push(format!("{} not run", self.not_run));
+        }
         parts.join(", ")
     }
 }
@@ -110,6 +118,9 @@ impl Counts {
 /// this target` — the one sentence every output uses for a result.
 pub fn describe_result(r: &AssertionResult) -> String {
     use super::format::{margin, metric};
+    if r.verdict == Verdict::NotRun {
+        return "not run: the run stopped before this was measured".to_owned();
+    }
     match r.observed {
         None => "metric not available on this target".to_owned(),
         Some(o) => {

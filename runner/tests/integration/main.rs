@@ -4,10 +4,13 @@ mod cli;
 mod crash;
 mod fixtures;
 mod junit;
+mod limits;
+mod outputs;
 mod payload;
 mod run;
 mod safety;
 mod schema;
+mod signals;
 
 use std::path::{Path, PathBuf};
 

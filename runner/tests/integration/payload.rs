@@ -108,3 +108,36 @@ fn a_corrupt_file_is_a_validation_error_naming_it() {
         .stderr(predicate::str::contains("payloads.bin"))
         .stderr(predicate::str::contains("payloads.rec.file"));
 }
+
+/// Guards issue 18 item 12: a bad `payload generate` argument is a usage
+/// error (exit 2) naming its flag, found before any file is written — not a
+/// generator failure (exit 3).
+#[test]
+fn bad_payload_generate_arguments_exit_2_and_write_nothing() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--size", "1KiB", "--batch", "0"], "--batch"),
+        (&["--size", "1KiB", "--batches", "0"], "--batches"),
+        (&["--size", "uniform:4KiB..64B"], "--size"),
+        (&["--size", "weighted:64B=0"], "--size"),
+        (&["--size", "weighted:64B=70,4KiB=0"], "--size"),
+        (&["--size", "1KiB", "--entropy", "1.5"], "--entropy"),
+        (&["--size", "12 parsecs"], "--size"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (args, flag) in cases {
+        let out = dir.path().join("payloads.bin");
+        let assert = loadline()
+            .args(["payload", "generate"])
+            .args(*args)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains(&format!("error: {flag}")),
+            "{args:?}: names {flag}: {stderr}"
+        );
+        assert!(!out.exists(), "{args:?}: nothing is written");
+    }
+}
