@@ -71,8 +71,17 @@ pub struct ChildCommand {
 }
 
 impl ChildCommand {
-    /// This executable (`std::env::current_exe`).
+    /// This executable: `/proc/self/exe` where it exists, which names the
+    /// running image even after its file was replaced or deleted (a
+    /// rebuild during a long run), else `std::env::current_exe`.
     pub fn current_exe() -> Result<ChildCommand, StoreError> {
+        let proc_self = PathBuf::from("/proc/self/exe");
+        if proc_self.exists() {
+            return Ok(ChildCommand {
+                program: proc_self,
+                prefix: Vec::new(),
+            });
+        }
         let program = std::env::current_exe().map_err(|source| StoreError::Io {
             op: "find the loadline executable",
             path: PathBuf::new(),

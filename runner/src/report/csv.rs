@@ -78,6 +78,7 @@ fn to_csv<T: Serialize>(
         w.serialize(row).map_err(err)?;
     }
     w.into_inner().map_err(|e| ReportError::Write {
+        op: "write",
         path: path.to_owned(),
         source: e.into_error(),
     })

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// Creating, writing or renaming an output file failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot {op} {}: {source}", path.display())]
     Write {
+        /// What failed: `create the directory`, `write`, `rename into place` …
+        op: &'static str,
         /// The file being written.
         path: PathBuf,
         /// The I/O error.

@@ -23,7 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::atomic::{OutputFile, write_generation};
+use super::atomic::{GenerationWriter, OutputFile};
 use super::{FileFormat, ReportError, Reporter};
 use crate::metrics::report::RunReport;
 
@@ -105,6 +105,7 @@ pub struct OutputFiles {
     schedule: Schedule,
     last_write: Option<Instant>,
     stats: WriteStats,
+    writer: GenerationWriter,
 }
 
 impl std::fmt::Debug for OutputFiles {
@@ -128,6 +129,7 @@ impl OutputFiles {
             schedule: Schedule::new(),
             last_write: None,
             stats: WriteStats::default(),
+            writer: GenerationWriter::new(dir),
         }
     }
 
@@ -141,14 +143,15 @@ impl OutputFiles {
         self.stats
     }
 
-    /// Renders every format and writes them as one generation.
-    fn write(&mut self, report: &RunReport) -> Result<(), ReportError> {
+    /// Renders every format and writes them as one generation (`last`:
+    /// the run is over).
+    fn write(&mut self, report: &RunReport, last: bool) -> Result<(), ReportError> {
         let started = Instant::now();
         let mut files: Vec<OutputFile> = Vec::new();
         for f in &self.formats {
             files.extend(f.render(report)?);
         }
-        let bytes = write_generation(&files)?;
+        let bytes = self.writer.write(&files, last)?;
         let now = Instant::now();
         self.schedule
             .written(finished_phases(report), now.duration_since(started));
@@ -163,14 +166,14 @@ impl Reporter for OutputFiles {
     fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
         let since = self.last_write.map_or(Duration::MAX, |t| t.elapsed());
         if self.schedule.due(finished_phases(report), since) {
-            self.write(report)
+            self.write(report, false)
         } else {
             Ok(())
         }
     }
 
     fn run_finished(&mut self, report: &RunReport) -> Result<(), ReportError> {
-        self.write(report)
+        self.write(report, true)
     }
 }
 

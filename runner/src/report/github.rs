@@ -46,6 +46,7 @@ pub fn step_summary(report: &RunReport) -> Result<String, ReportError> {
 pub fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), ReportError> {
     let text = step_summary(report)?;
     let err = |source| ReportError::Write {
+        op: "append to",
         path: path.to_owned(),
         source,
     };

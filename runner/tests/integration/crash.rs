@@ -202,3 +202,42 @@ assertions:
     );
     assert_eq!(m["recovered_records"], m["acknowledged_records"], "{m}");
 }
+
+/// A rebuild (or an upgrade) that replaces the binary during a long run
+/// must not break its crash phases: the child is started from the running
+/// image (`/proc/self/exe`), not from the path, which may be gone.
+#[test]
+fn a_crash_phase_still_runs_after_the_binary_file_is_deleted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("loadline-copy");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("loadline"), &bin).expect("copy binary");
+    let file = dir.path().join("slow-then-crash.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nname: deleted-binary\nseed: 3\ntargets:\n  wal:\n    wal: { sync: always }\n\
+         payloads:\n  p:\n    size: 256B\n    pool: 16\n\
+         phases:\n  - name: write\n    duration: 1500ms\n    actors:\n      - { op: append, payload: p, rate: 200/s }\n\
+         \x20 - name: recover\n    actors:\n      - { op: append, payload: p }\n    restart: crash\n    after: 50ms..100ms\n    verify: acknowledged\n\
+         assertions:\n  - recover.lost_records == 0\n",
+    )
+    .expect("write scenario");
+    let child = std::process::Command::new(&bin)
+        .arg("run")
+        .arg(&file)
+        .arg("--quiet")
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .env("CI", "true")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(400));
+    std::fs::remove_file(&bin).expect("delete the running binary's file");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
