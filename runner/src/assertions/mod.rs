@@ -225,9 +225,43 @@ fn plain_number(text: &str) -> Option<f64> {
     t.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
+/// A threshold with a decimal point and a unit (`3.9GiB/s`, `1.5ms`,
+/// `2.5M`): the number times the unit's factor. Thresholds are not byte
+/// counts or durations to configure, so fractions are fine; `None` when `v`
+/// has no decimal point or its unit does not fit `unit` (the whole-number
+/// parsers then report the problem).
+fn decimal_threshold(v: &str, unit: MetricUnit) -> Option<f64> {
+    if !v.contains('.') {
+        return None;
+    }
+    let split = v.find(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '%')?;
+    let (number, suffix) = v.split_at(split);
+    let x: f64 = number.replace('_', "").parse().ok()?;
+    if !x.is_finite() || x < 0.0 {
+        return None;
+    }
+    let one = format!("1{suffix}");
+    let factor = match unit {
+        MetricUnit::Nanos => units::parse_duration(&one).ok()?.as_nanos() as f64,
+        MetricUnit::Micros => units::parse_duration(&one).ok()?.as_nanos() as f64 / 1_000.0,
+        MetricUnit::Bytes => units::parse_size(&one).ok()? as f64,
+        MetricUnit::BytesPerSecond => {
+            units::parse_size(one.strip_suffix("/s").unwrap_or(&one)).ok()? as f64
+        }
+        MetricUnit::Count => units::parse_count(&one).ok()? as f64,
+        MetricUnit::PerSecond if one.contains('/') => units::parse_rate(&one).ok()?,
+        MetricUnit::PerSecond => units::parse_count(&one).ok()? as f64,
+        _ => return None,
+    };
+    Some(x * factor)
+}
+
 /// Parses a threshold written for a metric of `unit`, into the base unit.
 pub fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
     let v = value.trim();
+    if let Some(x) = decimal_threshold(v, unit) {
+        return Ok(x);
+    }
     match unit {
         MetricUnit::Nanos => {
             if plain_number(v) == Some(0.0) {
@@ -442,6 +476,28 @@ mod tests {
         assert_eq!(parse_threshold("95%", MetricUnit::Ratio), Ok(0.95));
         assert_eq!(parse_threshold("1ms", MetricUnit::Micros), Ok(1000.0));
         assert!(parse_threshold("10 parsecs", MetricUnit::Bytes).is_err());
+    }
+
+    #[test]
+    fn thresholds_take_decimals() {
+        // RustLog's "≥ 3.9 GiB/s": a threshold is not a byte count.
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        assert_eq!(
+            parse_threshold("3.9GiB/s", MetricUnit::BytesPerSecond),
+            Ok(3.9 * gib)
+        );
+        assert_eq!(parse_threshold("1.5ms", MetricUnit::Nanos), Ok(1_500_000.0));
+        assert_eq!(parse_threshold("2.5M", MetricUnit::Count), Ok(2_500_000.0));
+        assert_eq!(
+            parse_threshold("1.5k/s", MetricUnit::PerSecond),
+            Ok(1_500.0)
+        );
+        assert_eq!(parse_threshold("0.5KiB", MetricUnit::Bytes), Ok(512.0));
+        assert!(parse_threshold("1.5parsecs", MetricUnit::Bytes).is_err());
+        assert!(
+            parse_threshold("1.5", MetricUnit::Nanos).is_err(),
+            "a time needs a unit"
+        );
     }
 
     #[test]

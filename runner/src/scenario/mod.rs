@@ -327,6 +327,13 @@ fn load_with(
             if let Some(l) = index.get(&vptr) {
                 let mut l = l.clone();
                 l.path = load::human_path(pointer);
+                if doc.pointer(pointer).is_none() {
+                    // The matrix adds a key the file does not have: a
+                    // problem with that key is the matrix entry's, so its
+                    // key span is the matrix key (`payloads.p.colour:`).
+                    let mptr = format!("/matrix/{}", load::escape_segment(key));
+                    l.key = index.get(&mptr).and_then(|m| m.key);
+                }
                 vindex.redirect(pointer, l);
             }
         }

@@ -35,8 +35,9 @@ pub struct ScenarioSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = 42)]
     pub seed: Option<u64>,
-    /// The stores under test, by name. Every phase runs against each target,
-    /// in a fresh data directory.
+    /// The stores under test, by name. Every phase runs against each target.
+    /// Each target starts the run in an empty data directory of its own,
+    /// which its phases share.
     pub targets: IndexMap<String, TargetSpec>,
     /// Named payloads that actors write.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
