@@ -83,6 +83,9 @@ pub struct ValidateArgs {
     /// Override a field before validating: `path=value` (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
+    /// Apply the scenario's profile NAME (its `profiles:` entry) before any `--set`.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 /// `loadline explain`
@@ -93,6 +96,9 @@ pub struct ExplainArgs {
     /// Override a field before explaining: `path=value` (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
+    /// Apply the scenario's profile NAME (its `profiles:` entry) before any `--set`.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 /// `loadline run`
@@ -116,6 +122,9 @@ pub struct RunArgs {
     /// Override a field: `path=value` (repeatable), validated like the file.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
+    /// Apply the scenario's profile NAME (its `profiles:` entry) before any `--set`.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     /// Keep each target's data directory after the run.
     #[arg(long)]
     pub keep_data: bool,

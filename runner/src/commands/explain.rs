@@ -13,10 +13,15 @@ use crate::units::{format_count, format_duration, format_size};
 
 /// Prints the plan of one scenario file.
 pub fn explain(args: &ExplainArgs, loader: &Loader) -> Result<Exit, CliError> {
-    let loaded = loader.load_file(&args.file, &args.overrides).map_err(|d| {
-        print_diagnostics(&d);
-        CliError::Invalid(d)
-    })?;
+    let loaded = loader
+        .load_file(
+            &args.file,
+            &super::with_profile(&args.overrides, args.profile.as_deref()),
+        )
+        .map_err(|d| {
+            print_diagnostics(&d);
+            CliError::Invalid(d)
+        })?;
     if !loaded.warnings.is_empty() {
         print_diagnostics(&Diagnostics(loaded.warnings.clone()));
     }

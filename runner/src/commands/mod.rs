@@ -151,6 +151,17 @@ pub(crate) fn eprint_text(text: &str) {
     let _ = write!(std::io::stderr().lock(), "{}", printable(text));
 }
 
+/// `--set` overrides with `--profile NAME` in front (as `profile=NAME`,
+/// which the loader applies before every other override).
+pub(crate) fn with_profile(overrides: &[String], profile: Option<&str>) -> Vec<String> {
+    let mut all: Vec<String> = profile
+        .map(|p| format!("profile={p}"))
+        .into_iter()
+        .collect();
+    all.extend(overrides.iter().cloned());
+    all
+}
+
 /// Prints an error chain line from `main`, safe under Actions.
 pub fn eprint_error(msg: &str) {
     eprint_line(msg);

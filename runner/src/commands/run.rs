@@ -27,7 +27,10 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut diags = Vec::new();
     for file in &args.files {
-        match loader.load_file(file, &args.overrides) {
+        match loader.load_file(
+            file,
+            &super::with_profile(&args.overrides, args.profile.as_deref()),
+        ) {
             Ok(l) => {
                 diags.extend(l.warnings.clone());
                 loaded.push(l);

@@ -12,11 +12,14 @@ pub fn validate(args: &ValidateArgs, loader: &Loader) -> Result<Exit, CliError> 
     let mut lines = Vec::new();
     let mut invalid = false;
     for file in &args.files {
-        match loader.load_file(file, &args.overrides) {
+        match loader.load_file(
+            file,
+            &super::with_profile(&args.overrides, args.profile.as_deref()),
+        ) {
             Ok(loaded) => {
                 let s = &loaded.variants[0];
                 let variants = loaded.variants.len();
-                lines.push(format!(
+                let ok_line = format!(
                     "ok: {} ({} target{}, {} phase{}, {} assertion{}{})",
                     file.display(),
                     s.targets.len(),
@@ -30,8 +33,31 @@ pub fn validate(args: &ValidateArgs, loader: &Loader) -> Result<Exit, CliError> 
                     } else {
                         String::new()
                     }
-                ));
+                );
                 all.extend(loaded.warnings);
+                let mut profile_failed = false;
+                // Without `--profile`, every profile is checked too: a
+                // profile that breaks the file is found before CI picks it.
+                if args.profile.is_none() {
+                    for name in loaded.spec.profiles.keys() {
+                        let overrides = super::with_profile(&args.overrides, Some(name));
+                        if let Err(d) = loader.load_file(file, &overrides) {
+                            invalid = true;
+                            profile_failed = true;
+                            all.extend(d.0.into_iter().map(|mut diag| {
+                                let note = format!("with profile `{name}`");
+                                diag.help = Some(match diag.help.take() {
+                                    Some(h) => format!("{h} ({note})"),
+                                    None => note,
+                                });
+                                diag
+                            }));
+                        }
+                    }
+                }
+                if !profile_failed {
+                    lines.push(ok_line);
+                }
             }
             Err(d) => {
                 invalid = true;

@@ -149,17 +149,119 @@ pub fn load_source(
     Loader::builtin().load_source(source, path, overrides)
 }
 
+/// Applies the selected profile's overrides to `doc`, locating each at its
+/// entry under `profiles:`; then drops `profile`, so a document passed on
+/// (the crash child's) is not overridden twice.
+fn apply_profile(
+    source: &Source,
+    doc: &mut Value,
+    index: &mut load::LocIndex,
+    overrides: &[String],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let from_cli = overrides
+        .iter()
+        .rev()
+        .find_map(|o| o.split_once('=').filter(|(k, _)| k.trim() == "profile"))
+        .map(|(_, v)| v.trim().to_owned());
+    let from_file = doc
+        .get("profile")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let Some(name) = from_cli.clone().or(from_file) else {
+        return;
+    };
+    let profiles = doc
+        .get("profiles")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let Some(entries) = profiles.get(&name).and_then(Value::as_object).cloned() else {
+        let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+        let mut d = if from_cli.is_some() {
+            let text = format!("profile={name}");
+            let src = Source {
+                name: "--profile".to_owned(),
+                text: text.clone(),
+            };
+            src.diagnostic(
+                Span {
+                    line: 1,
+                    col: 1,
+                    width: text.chars().count(),
+                },
+                "",
+                format!("unknown profile `{name}`"),
+            )
+        } else {
+            let (span, path) = locate(index, "/profile", false);
+            source.diagnostic(span, &path, format!("unknown profile `{name}`"))
+        };
+        d.expected = Some(if names.is_empty() {
+            "a profile defined under `profiles:` (this file defines none)".to_owned()
+        } else {
+            format!("one of {}", diagnostic::one_of(&names))
+        });
+        d.help = diagnostic::did_you_mean(&name, names.iter().copied())
+            .map(|m| format!("did you mean `{m}`?"));
+        diags.push(d);
+        return;
+    };
+    for (key, value) in entries {
+        let eptr = format!(
+            "/profiles/{}/{}",
+            load::escape_segment(&name),
+            load::escape_segment(&key)
+        );
+        match matrix::resolve(doc, &key) {
+            Ok(pointer) if pointer.starts_with("/profile") || pointer.starts_with("/matrix") => {
+                let (span, path) = locate(index, &eptr, true);
+                diags.push(source.diagnostic(
+                    span,
+                    &path,
+                    format!("profile `{name}` cannot set `{key}`"),
+                ));
+            }
+            Ok(pointer) => {
+                matrix::set(doc, &pointer, value);
+                // Problems with the value point at the profile's entry.
+                if let Some(l) = index.get(&eptr) {
+                    let mut l = l.clone();
+                    l.path = load::human_path(&pointer);
+                    index.redirect(&pointer, l);
+                }
+            }
+            Err(e) => {
+                let (span, path) = locate(index, &eptr, true);
+                let mut d = source.diagnostic(span, &path, e);
+                d.expected = Some("a dotted path to a field, as for `--set`".to_owned());
+                diags.push(d);
+            }
+        }
+    }
+    if let Some(obj) = doc.as_object_mut() {
+        obj.remove("profile");
+    }
+}
+
 fn load_with(
     loader: &Loader,
     source: Source,
     path: &Path,
     overrides: &[String],
 ) -> Result<Loaded, Diagnostics> {
-    let (mut doc, index) = load::parse(&source).map_err(Diagnostics)?;
+    let (mut doc, mut index) = load::parse(&source).map_err(Diagnostics)?;
     let mut diags = Vec::new();
     let mut overridden: Vec<(String, String)> = Vec::new();
     // JSON pointers set by `--set`, with the override as written.
     let mut set_pointers: Vec<(String, String)> = Vec::new();
+
+    // A profile (`--profile NAME`, i.e. `--set profile=NAME`, or `profile:`
+    // in the file) applies its overrides first, so `--set` still wins.
+    apply_profile(&source, &mut doc, &mut index, overrides, &mut diags);
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
 
     // `--set path=value` overrides, located on a pseudo-source line of their own.
     for o in overrides {
@@ -167,6 +269,11 @@ fn load_with(
             name: "--set".to_owned(),
             text: o.clone(),
         };
+        if o.split_once('=')
+            .is_some_and(|(k, _)| k.trim() == "profile")
+        {
+            continue; // applied above, before every other override
+        }
         let Some((key, value)) = o.split_once('=') else {
             let mut d = set_src.diagnostic(
                 Span {

@@ -56,6 +56,22 @@ pub struct ScenarioSpec {
     /// lists of values for that field.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub matrix: IndexMap<String, Vec<serde_json::Value>>,
+    /// Named sets of overrides (`quick`, `comprehensive`, `ci` …): each maps
+    /// field paths, as for `--set` and `matrix`, to values. One is applied
+    /// with `--profile NAME` (or `profile:` here), before any `--set`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(example = example_profiles())]
+    pub profiles: IndexMap<String, IndexMap<String, serde_json::Value>>,
+    /// The profile applied when the command line names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+fn example_profiles() -> serde_json::Value {
+    serde_json::json!({
+        "quick": { "phases.write.records": "100k" },
+        "ci": { "phases.write.records": "1M", "assertions.0": "write.append.p99 < 20ms" }
+    })
 }
 
 fn example_scenario() -> serde_json::Value {

@@ -157,3 +157,63 @@ fn schema_prints_draft_2020_12() {
             "https://json-schema.org/draft/2020-12/schema",
         ));
 }
+
+/// Named profiles (issue 16: the Kaelix suite's quick / comprehensive /
+/// ci modes in one file): `--profile` applies one before `--set`, an
+/// unknown name is refused with the names there are, and `validate`
+/// checks every profile, locating a problem at the profile's entry.
+#[test]
+fn profiles_apply_before_set_and_are_all_validated() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let file = t.path().join("prof.yaml");
+    let base = "version: 1\nname: prof\nseed: 1\ntargets:\n  m: { memory: {} }\n\
+                payloads:\n  p: { size: 64B, pool: 4 }\n\
+                phases:\n  - name: w\n    records: 1k\n    actors:\n      - { op: append, payload: p }\n\
+                assertions:\n  - w.append.records == 1000\n\
+                profiles:\n  quick:\n    phases.w.records: 100\n    assertions.0: w.append.records == 100\n";
+    std::fs::write(&file, base).expect("write");
+    let run = |extra: &[&str]| {
+        loadline()
+            .arg("run")
+            .arg(&file)
+            .args(["--quiet", "--out"])
+            .arg(t.path().join(format!("out-{}", extra.len())))
+            .args(extra)
+            .output()
+            .expect("run")
+            .status
+            .code()
+    };
+    assert_eq!(run(&[]), Some(0), "no profile: 1000 records");
+    assert_eq!(run(&["--profile", "quick"]), Some(0), "quick: 100 records");
+    assert_eq!(
+        run(&[
+            "--profile",
+            "quick",
+            "--set",
+            "phases.w.records=50",
+            "--set",
+            "assertions.0=w.append.records == 50"
+        ]),
+        Some(0),
+        "--set wins over the profile"
+    );
+    loadline()
+        .arg("validate")
+        .arg(&file)
+        .args(["--profile", "quik"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown profile `quik`"))
+        .stderr(predicate::str::contains("did you mean `quick`?"));
+    std::fs::write(&file, format!("{base}  broken:\n    phases.w.recrods: 5\n")).expect("write");
+    loadline()
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown key `recrods`"))
+        .stderr(predicate::str::contains(":20:5"))
+        .stderr(predicate::str::contains("with profile `broken`"))
+        .stdout(predicate::str::contains("ok:").not());
+}
