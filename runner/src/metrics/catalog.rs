@@ -141,6 +141,10 @@ pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
 
 /// The unit of a per-actor metric name (`p99`, `service.p99`, `records`).
 pub fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
+    // Amortized over the records of each op (`per_record.p99`): latency.
+    if let Some(stat) = name.strip_prefix("per_record.") {
+        return LATENCY_METRICS.contains(&stat).then_some(MetricUnit::Nanos);
+    }
     let base = name.strip_prefix("service.").unwrap_or(name);
     if name.starts_with("service.") && !LATENCY_METRICS.contains(&base) {
         return None;
