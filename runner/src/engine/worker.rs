@@ -145,6 +145,9 @@ struct OpState {
     value: Vec<u8>,
     /// Readers without writers: streams found exhausted.
     exhausted: Vec<bool>,
+    /// Batched puts: the batch's keys, back to back, and each key's range.
+    keys: Vec<u8>,
+    key_ranges: Vec<std::ops::Range<usize>>,
 }
 
 impl OpState {
@@ -159,6 +162,8 @@ impl OpState {
             buf: ReadBuf::default(),
             value: Vec::new(),
             exhausted: vec![false; n],
+            keys: Vec::new(),
+            key_ranges: Vec::new(),
         }
     }
 }
@@ -300,16 +305,34 @@ fn one_op(
                 op: "put",
                 detail: "no payload".to_owned(),
             })?;
-            let body = view.batch(st.batch).first().map_or(&[][..], |r| r.body);
+            let records = view.batch(st.batch);
             st.batch = st.batch.wrapping_add(1);
             let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
                 op: "put",
                 detail: "no keys".to_owned(),
             })?;
-            let index = keys.next_index(&mut plan.rng);
-            keys.set_latest(index);
-            session.put(keys.key(index), body)?;
-            Ok(Some((1, body.len() as u64)))
+            if records.len() <= 1 {
+                let body = records.first().map_or(&[][..], |r| r.body);
+                let index = keys.next_index(&mut plan.rng);
+                keys.set_latest(index);
+                session.put(keys.key(index), body)?;
+                return Ok(Some((1, body.len() as u64)));
+            }
+            // A batch of puts: one key per record, copied into a reused
+            // buffer (the generator's key slice is overwritten per key).
+            st.keys.clear();
+            st.key_ranges.clear();
+            let mut bytes = 0u64;
+            for r in records {
+                let index = keys.next_index(&mut plan.rng);
+                keys.set_latest(index);
+                let start = st.keys.len();
+                st.keys.extend_from_slice(keys.key(index));
+                st.key_ranges.push(start..st.keys.len());
+                bytes += r.body.len() as u64;
+            }
+            session.put_batch(&st.keys, &st.key_ranges, records)?;
+            Ok(Some((records.len() as u64, bytes)))
         }
         Op::Get => {
             let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {

@@ -10,8 +10,9 @@
 
 use super::model::{Op, Payload, PayloadSource, Phase, RestartKind};
 
-/// The (payload, batch size) pools the phases' actors use: appends use
-/// their batch, puts one value per op, and `prepare` batches of one.
+/// The (payload, batch size) pools the phases' actors use: appends and
+/// puts their batch (a put of batch N sets N keys in one operation), and
+/// `prepare` batches of one.
 /// `only`, when not empty, restricts to those phases.
 pub fn pool_batches(phases: &[Phase], only: &[&str]) -> Vec<(String, usize)> {
     let mut wanted: Vec<(String, usize)> = Vec::new();
@@ -31,7 +32,14 @@ pub fn pool_batches(phases: &[Phase], only: &[&str]) -> Vec<(String, usize)> {
         }
         for a in &ph.actors {
             if let Some(p) = &a.payload {
-                want(p, if a.op == Op::Append { a.batch } else { 1 });
+                want(
+                    p,
+                    if matches!(a.op, Op::Append | Op::Put) {
+                        a.batch
+                    } else {
+                        1
+                    },
+                );
             }
         }
     }

@@ -929,7 +929,11 @@ fn actor(
     }
     // Fields that only make sense for some ops.
     let applies: &[(&str, bool, &str)] = &[
-        ("batch", a.batch.is_some() && op != Op::Append, "`append`"),
+        (
+            "batch",
+            a.batch.is_some() && !matches!(op, Op::Append | Op::Put),
+            "`append` and `put`",
+        ),
         (
             "payload",
             a.payload.is_some() && !matches!(op, Op::Append | Op::Put),

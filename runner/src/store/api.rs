@@ -314,6 +314,21 @@ pub trait Session: Send {
             store: "this",
         })
     }
+    /// Sets key `i` to `values[i].body` for every `i`, as one operation
+    /// where the store can (a write batch); by default one `put` after
+    /// another. Key `i` is `keys[key_ranges[i]]`; both slices have the same
+    /// length.
+    fn put_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+        values: &[Record<'_>],
+    ) -> Result<(), StoreError> {
+        for (k, v) in key_ranges.iter().zip(values) {
+            self.put(&keys[k.clone()], v.body)?;
+        }
+        Ok(())
+    }
     /// Reads `key` into `out`; returns false when absent.
     fn get(&mut self, _key: &[u8], _out: &mut Vec<u8>) -> Result<bool, StoreError> {
         Err(StoreError::Unsupported {

@@ -232,6 +232,34 @@ pub fn check_kv_store(open: OpenFn<'_>, dir: &Path) {
         "kv scan: nothing at or after a start past the last key"
     );
     assert!(buf.is_empty(), "kv scan: the buffer must be cleared");
+
+    // A batch of puts (`put_batch`, what a `put` actor with `batch: N`
+    // calls): every pair lands, and a key set twice keeps the later value.
+    let keys = b"y1y2y1";
+    let ranges = [0..2, 2..4, 4..6];
+    let values = [
+        Record {
+            keys: Keys::None,
+            body: b"first",
+        },
+        Record {
+            keys: Keys::None,
+            body: b"second",
+        },
+        Record {
+            keys: Keys::None,
+            body: b"again",
+        },
+    ];
+    must(s.put_batch(keys, &ranges, &values), "put_batch");
+    assert!(
+        must(other.get(b"y2", &mut v), "get") && v == b"second",
+        "kv put_batch: every pair of the batch must be set"
+    );
+    assert!(
+        must(other.get(b"y1", &mut v), "get") && v == b"again",
+        "kv put_batch: a key set twice in one batch keeps the later value"
+    );
     drop((s, other));
     if caps.persistent {
         must(store.close(), "close");

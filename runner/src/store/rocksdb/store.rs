@@ -460,6 +460,30 @@ impl Session for RocksdbSession {
         Ok(())
     }
 
+    /// A batch of puts is one RocksDB `WriteBatch`: one WAL record, and one
+    /// sync under `sync: true`.
+    fn put_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+        values: &[Record<'_>],
+    ) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let cf = inner.cf(CF_KV)?;
+        let mut wb = WriteBatch::default();
+        let mut bytes = 0usize;
+        for (k, v) in key_ranges.iter().zip(values) {
+            wb.put_cf(cf, &keys[k.clone()], v.body);
+            bytes += k.len() + v.body.len();
+        }
+        inner
+            .db
+            .write_opt(wb, &inner.write)
+            .map_err(engine("put"))?;
+        inner.kv_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
         out.clear();
         let inner = &*self.inner;
