@@ -350,6 +350,22 @@ fn last_name(path: &str) -> &str {
     }
 }
 
+/// The value span and path at `pointer`, or the document's first column
+/// (with the pointer as a path) where nothing is located.
+fn value_at(index: &LocIndex, pointer: &str) -> (super::load::Span, String) {
+    index.find(pointer).map_or(
+        (
+            super::load::Span {
+                line: 1,
+                col: 1,
+                width: 1,
+            },
+            human_path(pointer),
+        ),
+        |l| (l.value, l.path.clone()),
+    )
+}
+
 /// Picks the `oneOf` branch the user most plausibly meant and reports its
 /// errors. An externally tagged choice (every branch requires a different
 /// single key) becomes "unknown kind `x`, expected one of …".
@@ -390,18 +406,7 @@ fn one_of_not_valid(
         .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
         .collect();
     if !branches.is_empty() && consts.len() == branches.len() {
-        let located = index.find(&pointer);
-        let (span, path) = located.map_or(
-            (
-                super::load::Span {
-                    line: 1,
-                    col: 1,
-                    width: 1,
-                },
-                human_path(&pointer),
-            ),
-            |l| (l.value, l.path.clone()),
-        );
+        let (span, path) = value_at(index, &pointer);
         out.push(unknown_value(src, span, &path, instance, &consts));
         return;
     }
@@ -428,17 +433,7 @@ fn one_of_not_valid(
         && tags.len() == object_branches
     {
         if obj.is_empty() {
-            let (span, path) = index.find(&pointer).map_or(
-                (
-                    super::load::Span {
-                        line: 1,
-                        col: 1,
-                        width: 1,
-                    },
-                    human_path(&pointer),
-                ),
-                |l| (l.value, l.path.clone()),
-            );
+            let (span, path) = value_at(index, &pointer);
             let mut d = src.diagnostic(
                 span,
                 &path,
@@ -448,18 +443,7 @@ fn one_of_not_valid(
             out.push(d);
             return;
         }
-        let located = index.find(&pointer);
-        let (span, path) = located.map_or(
-            (
-                super::load::Span {
-                    line: 1,
-                    col: 1,
-                    width: 1,
-                },
-                human_path(&pointer),
-            ),
-            |l| (l.value, l.path.clone()),
-        );
+        let (span, path) = value_at(index, &pointer);
         let found: Vec<&str> = obj.keys().map(String::as_str).collect();
         let first = found.first().copied().unwrap_or_default();
         let key_span = index
@@ -514,18 +498,7 @@ fn one_of_not_valid(
             return;
         }
     }
-    let located = index.find(&pointer);
-    let (span, path) = located.map_or(
-        (
-            super::load::Span {
-                line: 1,
-                col: 1,
-                width: 1,
-            },
-            human_path(&pointer),
-        ),
-        |l| (l.value, l.path.clone()),
-    );
+    let (span, path) = value_at(index, &pointer);
     let mut d = src.diagnostic(
         span,
         &path,

@@ -7,9 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
-use assert_cmd::Command;
-
-use super::repo_root;
+use super::{quickstart_on_memory, repo_root};
 
 const PYTEST: &str = "pytest==8.3.5";
 const MEMBER: &str = "pytest-8.3.5/testing/example_scripts/junit-10.xsd";
@@ -85,17 +83,10 @@ fn xmllint(schema: &Path, xml: &Path) -> std::process::Output {
 fn junit_validates_against_the_jenkins_schema() {
     let t = tempfile::tempdir().expect("tempdir");
     let schema = extended(&jenkins_xsd(), t.path());
-    // Passing, failing and not-applicable cases, and two targets.
+    // Passing, failing and not-applicable cases (phases left out).
     let out = t.path().join("out");
-    Command::cargo_bin("loadline")
-        .expect("binary")
-        .current_dir(repo_root())
+    quickstart_on_memory()
         .args([
-            "run",
-            "scenarios/quickstart.yaml",
-            "--quiet",
-            "--target",
-            "mem",
             "--phase",
             "write",
             "--set",
@@ -152,17 +143,10 @@ fn junit_validates_against_the_jenkins_schema() {
 #[test]
 fn failed_assertions_are_annotated_on_their_line_under_actions() {
     let t = tempfile::tempdir().expect("tempdir");
-    let out = Command::cargo_bin("loadline")
-        .expect("binary")
-        .current_dir(repo_root())
+    let out = quickstart_on_memory()
         .env("GITHUB_ACTIONS", "true")
         .env_remove("GITHUB_STEP_SUMMARY")
         .args([
-            "run",
-            "scenarios/quickstart.yaml",
-            "--quiet",
-            "--target",
-            "mem",
             "--phase",
             "write",
             "--set",

@@ -15,6 +15,21 @@ mod signals;
 
 use std::path::{Path, PathBuf};
 
+/// `loadline run scenarios/quickstart.yaml --quiet --target mem` from the
+/// repository root: the quick real run the output tests inspect (add
+/// `--phase`, `--set`, `--out`).
+pub fn quickstart_on_memory() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("loadline").expect("binary built");
+    cmd.current_dir(repo_root()).args([
+        "run",
+        "scenarios/quickstart.yaml",
+        "--quiet",
+        "--target",
+        "mem",
+    ]);
+    cmd
+}
+
 /// The repository root (the workspace around `runner/`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -7,10 +7,9 @@
 use std::path::PathBuf;
 use std::process::Command as Std;
 
-use assert_cmd::Command;
 use loadline::metrics::report::{RUN_SCHEMA_PATH, RunReport};
 
-use super::repo_root;
+use super::{quickstart_on_memory, repo_root};
 
 /// A directory holding Python's `hdrhistogram` package, installed once
 /// from PyPI (`pip install --target`) into a cache under the temp dir.
@@ -39,21 +38,8 @@ fn python_hdrhistogram() -> PathBuf {
 fn quick_run() -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().expect("tempdir");
     let out = t.path().join("out");
-    Command::cargo_bin("loadline")
-        .expect("binary")
-        .current_dir(repo_root())
-        .args([
-            "run",
-            "scenarios/quickstart.yaml",
-            "--quiet",
-            "--target",
-            "mem",
-            "--phase",
-            "write",
-            "--phase",
-            "mixed",
-            "--out",
-        ])
+    quickstart_on_memory()
+        .args(["--phase", "write", "--phase", "mixed", "--out"])
         .arg(&out)
         .assert()
         .success();
