@@ -19,7 +19,7 @@ fn committed_schema_is_current() {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == render(&generated),
-            "{rel} is stale or missing; regenerate it from the repository root with:\n\n    cargo run --release -- schema --write\n"
+            "{rel} is stale or missing; regenerate it from the repository root with:\n\n    cargo run --release --bin loadline -- schema --write\n"
         );
     }
 }
@@ -30,7 +30,7 @@ fn committed_run_schema_is_current() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == render(&loadline::metrics::report::RunReport::schema()),
-        "schemas/run.schema.json is stale or missing; regenerate it from the repository root with:\n\n    cargo run --release -- schema --write\n"
+        "schemas/run.schema.json is stale or missing; regenerate it from the repository root with:\n\n    cargo run --release --bin loadline -- schema --write\n"
     );
 }
 
