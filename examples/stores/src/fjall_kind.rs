@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch, PersistMode};
+use loadline::store::layout::{data_key, decode_value, encode_value, parse_data_key};
 use loadline::store::{
     Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, StatDesc, StatUnit, Store,
     StoreError, StoreKind, StoreStats,
@@ -191,53 +192,6 @@ struct Stream {
     write: Mutex<()>,
     tail: AtomicU64,
     trim: AtomicU64,
-}
-
-fn data_key(stream: u64, offset: Offset) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&stream.to_be_bytes());
-    k[8..].copy_from_slice(&offset.to_be_bytes());
-    k
-}
-
-fn parse_data_key(k: &[u8]) -> Option<(u64, Offset)> {
-    let s = u64::from_be_bytes(k.get(..8)?.try_into().ok()?);
-    let o = u64::from_be_bytes(k.get(8..16)?.try_into().ok()?);
-    Some((s, o))
-}
-
-fn encode_value(keys: Keys, body: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    match keys {
-        Keys::None => out.push(0),
-        Keys::Single(a) => {
-            out.push(1);
-            out.extend_from_slice(&a.to_be_bytes());
-        }
-        Keys::Pair(a, b) => {
-            out.push(2);
-            out.extend_from_slice(&a.to_be_bytes());
-            out.extend_from_slice(&b.to_be_bytes());
-        }
-        Keys::Range(a, b) => {
-            out.push(3);
-            out.extend_from_slice(&a.to_be_bytes());
-            out.extend_from_slice(&b.to_be_bytes());
-        }
-    }
-    out.extend_from_slice(body);
-}
-
-fn decode_value(v: &[u8]) -> Option<(Keys, &[u8])> {
-    let u =
-        |i: usize| -> Option<u64> { Some(u64::from_be_bytes(v.get(i..i + 8)?.try_into().ok()?)) };
-    match v.first()? {
-        0 => Some((Keys::None, &v[1..])),
-        1 => Some((Keys::Single(u(1)?), v.get(9..)?)),
-        2 => Some((Keys::Pair(u(1)?, u(9)?), v.get(17..)?)),
-        3 => Some((Keys::Range(u(1)?, u(9)?), v.get(17..)?)),
-        _ => None,
-    }
 }
 
 impl FjallStore {

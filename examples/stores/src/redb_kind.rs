@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use loadline::store::layout::{decode_value, encode_value};
 use loadline::store::{
     Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, StatDesc, StatUnit, Store,
     StoreError, StoreKind, StoreStats,
@@ -177,40 +178,6 @@ struct Stream {
     write: Mutex<()>,
     tail: AtomicU64,
     trim: AtomicU64,
-}
-
-fn encode_value(keys: Keys, body: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    match keys {
-        Keys::None => out.push(0),
-        Keys::Single(a) => {
-            out.push(1);
-            out.extend_from_slice(&a.to_be_bytes());
-        }
-        Keys::Pair(a, b) => {
-            out.push(2);
-            out.extend_from_slice(&a.to_be_bytes());
-            out.extend_from_slice(&b.to_be_bytes());
-        }
-        Keys::Range(a, b) => {
-            out.push(3);
-            out.extend_from_slice(&a.to_be_bytes());
-            out.extend_from_slice(&b.to_be_bytes());
-        }
-    }
-    out.extend_from_slice(body);
-}
-
-fn decode_value(v: &[u8]) -> Option<(Keys, &[u8])> {
-    let u =
-        |i: usize| -> Option<u64> { Some(u64::from_be_bytes(v.get(i..i + 8)?.try_into().ok()?)) };
-    match v.first()? {
-        0 => Some((Keys::None, &v[1..])),
-        1 => Some((Keys::Single(u(1)?), v.get(9..)?)),
-        2 => Some((Keys::Pair(u(1)?, u(9)?), v.get(17..)?)),
-        3 => Some((Keys::Range(u(1)?, u(9)?), v.get(17..)?)),
-        _ => None,
-    }
 }
 
 impl RedbStore {

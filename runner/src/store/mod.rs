@@ -16,6 +16,7 @@
 mod api;
 pub mod conformance;
 mod kind;
+pub mod layout;
 mod memory;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
