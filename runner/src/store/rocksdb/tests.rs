@@ -735,6 +735,7 @@ fn fillseq_throughput() {
             },
             sync_interval: std::time::Duration::from_millis(1),
             preallocate: false,
+            recycle_segments: 0,
         };
         Box::new(WalStore::open(&dir, &o).expect("open wal"))
     } else {

@@ -13,7 +13,7 @@
 //! | 0..8 | magic | `LLWALSEG` |
 //! | 8..12 | version | format version, [`FORMAT_VERSION`] |
 //! | 12..16 | header crc | CRC32C of bytes 0..12 and 16..32 |
-//! | 16..24 | segment id | equals the id in the file name; ids are consecutive |
+//! | 16..24 | segment id | equals the id in the file name; ids are consecutive. Also the file's *generation*: a recycled file gets a new id, and its frames carry it (below) |
 //! | 24..32 | base position | log position of byte 32: the previous segment's base plus its frame bytes |
 //! | 32.. | frames | batch frames back to back; then the end of file or zeros (clean end) |
 //!
@@ -21,16 +21,25 @@
 //!
 //! | bytes | field | meaning |
 //! |---|---|---|
-//! | 0..4 | length | frame bytes including this header, `>= 32`; never trusted beyond the bytes remaining |
-//! | 4..8 | crc | CRC32C of bytes 32..length (every record header and body), continued over bytes 0..4 and 8..32 (the frame header) |
+//! | 0..4 | length | frame bytes including this header, `>= 40`; never trusted beyond the bytes remaining |
+//! | 4..8 | crc | CRC32C of bytes 40..length (every record header and body), continued over bytes 0..4 and 8..40 (the frame header) |
 //! | 8..12 | magic | [`FRAME_MAGIC`]; a zero here means clean end |
 //! | 12..16 | count | records in the batch, `>= 1` |
 //! | 16..24 | stream id | the stream all records belong to |
 //! | 24..32 | first offset | offset of the first record; record `i` has offset `first + i` |
-//! | 32..length | records | `count` records, back to back |
+//! | 32..40 | segment | id of the segment the frame was written in (its generation) |
+//! | 40..length | records | `count` records, back to back |
 //!
 //! One CRC per batch makes a batch atomic: a torn batch fails its CRC as a
 //! whole, so recovery never returns part of one.
+//!
+//! The segment field makes recycled files safe (segment recycling, as
+//! RocksDB's `recycle_log_file_num` does with its log number in each
+//! record): a recycled file keeps the frames of its earlier use after the
+//! new ones, intact and with valid CRCs, but they name an older segment.
+//! [`check_frame`] reports such a frame as [`FrameFault::Stale`], which
+//! recovery treats as the end of the segment: old records never come back.
+//! A frame naming a *later* segment than its file is damage.
 //!
 //! # Record (inside a frame)
 //!
@@ -46,13 +55,13 @@ use crate::store::api::{Keys, Offset, Record};
 /// Magic at the start of every segment file.
 pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"LLWALSEG";
 /// On-disk format version written and accepted.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 /// Bytes of the segment header.
 pub(crate) const SEGMENT_HEADER_LEN: usize = 32;
 /// Magic in every frame header (`LLFB` read as little-endian bytes).
 pub(crate) const FRAME_MAGIC: u32 = u32::from_le_bytes(*b"LLFB");
 /// Bytes of a frame header.
-pub(crate) const FRAME_HEADER_LEN: usize = 32;
+pub(crate) const FRAME_HEADER_LEN: usize = 40;
 /// Largest record header (tag, length, two keys).
 const MAX_RECORD_HEADER: usize = 21;
 
@@ -115,6 +124,8 @@ pub(crate) struct FrameHeader {
     pub(crate) stream: u64,
     /// Offset of the first record.
     pub(crate) first: Offset,
+    /// The segment (generation) it was written in.
+    pub(crate) segment: u64,
 }
 
 /// Why the bytes at a position are not a valid frame.
@@ -127,6 +138,9 @@ pub(crate) enum FrameFault {
     Incomplete(String),
     /// The frame fits but is wrong (crc, magic, structure).
     Bad(String),
+    /// A valid frame of an earlier use of a recycled file (it names the
+    /// older segment it was written in): where the current segment ends.
+    Stale(u64),
 }
 
 /// Bytes of a record's own header (key tag and body length), before its
@@ -151,15 +165,15 @@ pub(crate) fn frame_len(batch: &[Record<'_>]) -> usize {
     FRAME_HEADER_LEN + batch.iter().map(record_len).sum::<usize>()
 }
 
-/// A frame encoded without its first offset and CRC, which are only known
-/// under the writer's lock; [`PendingFrame::seal`] fills them in.
+/// A frame encoded without its first offset, segment and CRC, which are
+/// only known under the writer's lock; [`PendingFrame::seal`] fills them in.
 ///
 /// The CRC runs over the records first and the frame header last, so the
 /// expensive part is computed outside the lock and sealing only continues
-/// it over 28 header bytes (no `crc32c_combine`, which costs microseconds).
+/// it over 36 header bytes (no `crc32c_combine`, which costs microseconds).
 #[derive(Debug)]
 pub(crate) struct PendingFrame {
-    /// CRC of the records part (bytes 32..length).
+    /// CRC of the records part (bytes 40..length).
     body_crc: u32,
 }
 
@@ -175,6 +189,7 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, stream: u64, batch: &[Record<'_>])
     out.extend_from_slice(&FRAME_MAGIC.to_le_bytes());
     out.extend_from_slice(&u32::try_from(batch.len()).unwrap_or(u32::MAX).to_le_bytes());
     out.extend_from_slice(&stream.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes());
     out.extend_from_slice(&0u64.to_le_bytes());
     for r in batch {
         let mut h = [0u8; MAX_RECORD_HEADER];
@@ -200,10 +215,11 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, stream: u64, batch: &[Record<'_>])
 }
 
 impl PendingFrame {
-    /// Writes the first offset and the CRC into `frame` (as made by
-    /// [`encode_frame`]).
-    pub(crate) fn seal(&self, frame: &mut [u8], first: Offset) {
+    /// Writes the first offset, the segment it goes into and the CRC into
+    /// `frame` (as made by [`encode_frame`]).
+    pub(crate) fn seal(&self, frame: &mut [u8], first: Offset, segment: u64) {
         frame[24..32].copy_from_slice(&first.to_le_bytes());
+        frame[32..40].copy_from_slice(&segment.to_le_bytes());
         let crc = header_crc(self.body_crc, frame);
         frame[4..8].copy_from_slice(&crc.to_le_bytes());
     }
@@ -231,9 +247,11 @@ fn records_crc(records: &[u8]) -> u32 {
 }
 
 /// Checks the frame starting at `b[0]` (`b` runs to the end of the valid
-/// bytes of the file): header sanity, length against the bytes remaining,
-/// CRC, and that the records exactly fill the frame.
-pub(crate) fn check_frame(b: &[u8]) -> Result<FrameHeader, FrameFault> {
+/// bytes of the file) as a frame of segment `segment`: header sanity,
+/// length against the bytes remaining, CRC, that the records exactly fill
+/// the frame, and that it was written in this segment
+/// ([`FrameFault::Stale`] for an earlier one).
+pub(crate) fn check_frame(b: &[u8], segment: u64) -> Result<FrameHeader, FrameFault> {
     if b.len() < FRAME_HEADER_LEN {
         if b.iter().all(|&x| x == 0) {
             return Err(FrameFault::Zero);
@@ -270,6 +288,7 @@ pub(crate) fn check_frame(b: &[u8]) -> Result<FrameHeader, FrameFault> {
         count: u32_at(b, 12),
         stream: u64_at(b, 16),
         first: u64_at(b, 24),
+        segment: u64_at(b, 32),
     };
     // Structure: exactly `count` records filling the frame.
     let mut n = 0u32;
@@ -285,6 +304,15 @@ pub(crate) fn check_frame(b: &[u8]) -> Result<FrameHeader, FrameFault> {
     }
     if h.first.checked_add(u64::from(h.count)).is_none() {
         return Err(FrameFault::Bad("frame offsets overflow".to_owned()));
+    }
+    if h.segment < segment {
+        return Err(FrameFault::Stale(h.segment));
+    }
+    if h.segment > segment {
+        return Err(FrameFault::Bad(format!(
+            "frame of segment {} in segment {segment}",
+            h.segment
+        )));
     }
     Ok(h)
 }
@@ -393,8 +421,8 @@ mod tests {
         proptest::collection::vec((keys_strategy(), body), 1..12)
     }
 
-    fn decode(frame: &[u8]) -> (FrameHeader, Vec<(Keys, Vec<u8>)>) {
-        let h = check_frame(frame).expect("valid frame");
+    fn decode(frame: &[u8], segment: u64) -> (FrameHeader, Vec<(Keys, Vec<u8>)>) {
+        let h = check_frame(frame, segment).expect("valid frame");
         let recs = Records::new(&frame[..h.len as usize])
             .map(|r| r.map(|(k, b)| (k, b.to_vec())).expect("record"))
             .collect();
@@ -404,29 +432,51 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
-        fn frames_round_trip(batch in batch_strategy(), stream in any::<u64>(), first in 0u64..u64::MAX / 2) {
+        fn frames_round_trip(batch in batch_strategy(), stream in any::<u64>(), first in 0u64..u64::MAX / 2, segment in 1u64..u64::MAX) {
             let recs: Vec<Record<'_>> = batch.iter().map(|(k, b)| Record { keys: *k, body: b }).collect();
             let mut buf = Vec::new();
             let p = encode_frame(&mut buf, stream, &recs);
-            p.seal(&mut buf, first);
+            p.seal(&mut buf, first, segment);
             prop_assert_eq!(buf.len(), frame_len(&recs));
             // Trailing bytes after the frame do not matter.
             buf.extend_from_slice(&[0xAB; 7]);
-            let (h, got) = decode(&buf);
+            let (h, got) = decode(&buf, segment);
             prop_assert_eq!(h.stream, stream);
             prop_assert_eq!(h.first, first);
+            prop_assert_eq!(h.segment, segment);
             prop_assert_eq!(h.count as usize, batch.len());
             prop_assert_eq!(got, batch);
+        }
+
+        #[test]
+        fn a_frame_is_valid_only_in_the_segment_it_was_written_in(
+            batch in batch_strategy(),
+            segment in 2u64..u64::MAX - 1,
+            later in 1u64..1000,
+        ) {
+            // Guards recycling: read in a later segment (the same file,
+            // recycled) a frame is stale, never valid; read in an earlier
+            // one it is damage.
+            let recs: Vec<Record<'_>> = batch.iter().map(|(k, b)| Record { keys: *k, body: b }).collect();
+            let mut buf = Vec::new();
+            encode_frame(&mut buf, 5, &recs).seal(&mut buf, 0, segment);
+            let reader = segment.saturating_add(later);
+            prop_assert_eq!(check_frame(&buf, reader), Err(FrameFault::Stale(segment)));
+            prop_assert!(matches!(check_frame(&buf, segment - 1), Err(FrameFault::Bad(_))));
+            // Rewriting the segment field without the CRC is damage.
+            let mut forged = buf.clone();
+            forged[32..40].copy_from_slice(&reader.to_le_bytes());
+            prop_assert!(matches!(check_frame(&forged, reader), Err(FrameFault::Bad(_))));
         }
 
         #[test]
         fn every_single_bit_flip_is_detected(batch in batch_strategy(), bit in any::<prop::sample::Index>()) {
             let recs: Vec<Record<'_>> = batch.iter().map(|(k, b)| Record { keys: *k, body: b }).collect();
             let mut buf = Vec::new();
-            encode_frame(&mut buf, 9, &recs).seal(&mut buf, 3);
+            encode_frame(&mut buf, 9, &recs).seal(&mut buf, 3, 7);
             let i = bit.index(buf.len() * 8);
             buf[i / 8] ^= 1 << (i % 8);
-            prop_assert!(check_frame(&buf).is_err(), "flip of bit {} accepted", i);
+            prop_assert!(check_frame(&buf, 7).is_err(), "flip of bit {} accepted", i);
         }
 
         #[test]
@@ -447,7 +497,7 @@ mod tests {
         }];
         let mut buf = Vec::new();
         let p = encode_frame(&mut buf, 1, &recs);
-        p.seal(&mut buf, 77);
+        p.seal(&mut buf, 77, 3);
         assert_eq!(read_u32(&buf, 4), frame_crc(&buf));
     }
 
@@ -470,8 +520,8 @@ mod tests {
 
     #[test]
     fn zero_and_cut_frames_are_told_apart() {
-        assert_eq!(check_frame(&[0u8; 100]), Err(FrameFault::Zero));
-        assert_eq!(check_frame(&[0u8; 5]), Err(FrameFault::Zero));
+        assert_eq!(check_frame(&[0u8; 100], 1), Err(FrameFault::Zero));
+        assert_eq!(check_frame(&[0u8; 5], 1), Err(FrameFault::Zero));
         let mut buf = Vec::new();
         encode_frame(
             &mut buf,
@@ -481,16 +531,19 @@ mod tests {
                 body: b"hello",
             }],
         )
-        .seal(&mut buf, 0);
+        .seal(&mut buf, 0, 1);
         for cut in 1..buf.len() {
             assert!(
-                matches!(check_frame(&buf[..cut]), Err(FrameFault::Incomplete(_))),
+                matches!(check_frame(&buf[..cut], 1), Err(FrameFault::Incomplete(_))),
                 "cut at {cut}"
             );
         }
         // A length claiming more than remains is never trusted.
         let mut huge = buf.clone();
         huge[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(check_frame(&huge), Err(FrameFault::Incomplete(_))));
+        assert!(matches!(
+            check_frame(&huge, 1),
+            Err(FrameFault::Incomplete(_))
+        ));
     }
 }

@@ -49,6 +49,10 @@ pub struct WalConfig {
     /// Zero-fill and sync each segment file to `segment_size` ahead of need, in a background thread, so synced appends overwrite written blocks and `fdatasync` flushes data only (no size or extent change to journal). Writes each segment twice; worth it for `sync: always` and `batch`. Default `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preallocate: Option<bool>,
+    /// Keep up to this many segment files that trims made dead and reuse them as the next segments (their header rewritten; every frame names its segment, so recovery never reads a recycled file's old records), as RocksDB's `recycle_log_file_num` does. With `preallocate`, a recycled file replaces zero-filling a new one. Only a log that trims has dead segments. Default `0` (dead segments are unlinked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 1024))]
+    pub recycle_segments: Option<u32>,
 }
 
 /// Default segment size.
@@ -68,6 +72,8 @@ impl WalConfig {
             },
             sync_interval: self.sync_interval.map_or(Duration::from_millis(1), |d| d.0),
             preallocate: self.preallocate.unwrap_or(false),
+            recycle_segments: usize::try_from(self.recycle_segments.unwrap_or(0))
+                .unwrap_or(usize::MAX),
         }
     }
 }
@@ -169,7 +175,7 @@ impl StoreKind for WalKind {
     fn describe(config: &WalConfig) -> String {
         let o = config.options();
         format!(
-            "segment {}, sync {}{}{}",
+            "segment {}, sync {}{}{}{}",
             format_size(o.segment_size),
             format!("{:?}", o.sync).to_lowercase(),
             if o.sync == WalSync::Batch {
@@ -177,7 +183,12 @@ impl StoreKind for WalKind {
             } else {
                 String::new()
             },
-            if o.preallocate { ", preallocated" } else { "" }
+            if o.preallocate { ", preallocated" } else { "" },
+            if o.recycle_segments > 0 {
+                format!(", recycling {} segments", o.recycle_segments)
+            } else {
+                String::new()
+            }
         )
     }
 

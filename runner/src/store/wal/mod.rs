@@ -11,7 +11,8 @@
 //! | `format` | on-disk layout (documented as tables) and checksums |
 //! | `segment` | segment handles, sealed-segment memory maps (`unsafe`: the maps) |
 //! | `writer` | options, sync policies, roll and seal, group commit, poisoning |
-//! | `prepare` | preallocation: zero-filled segment files made ahead of need |
+//! | `prepare` | preallocation: segment files made ahead of need (recycled, else zero-filled) |
+//! | `recycle` | the pool of dead segment files kept for reuse (`recycle_segments`) |
 //! | `writeback` | `sync: never`: writeback of the active segment started off the append path |
 //! | `recovery` | open-time scan: ordered ids, torn tails, damage, index rebuild |
 //! | `index` | the per-stream offset → (segment, position) index |
@@ -26,6 +27,7 @@ pub(crate) mod io;
 mod kind;
 mod prepare;
 mod recovery;
+mod recycle;
 mod segment;
 mod session;
 mod stats;
@@ -46,6 +48,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use self::index::Index;
 use self::io::{Io, RealIo};
 use self::prepare::Preparer;
+use self::recycle::Recycler;
 use self::segment::Segment;
 use self::stats::{Counters, RecoveryStats};
 use self::trim::TrimState;
@@ -84,6 +87,8 @@ pub(crate) struct Shared {
     pub(crate) trim_state: Mutex<TrimState>,
     /// The preallocation thread, when `preallocate` is on.
     pub(crate) prep: Option<Preparer>,
+    /// Dead segment files kept for reuse (`recycle_segments`).
+    pub(crate) recycler: Arc<Recycler>,
     /// The writeback thread, under `sync: never`.
     pub(crate) writeback: Option<Writeback>,
     /// Set (once) by the first failed fsync or write.
@@ -142,9 +147,19 @@ impl WalStore {
             .map_err(|e| io_err("create directory", dir, e))?;
         let lock = io.lock_dir(dir).map_err(|e| io_err("lock", dir, e))?;
         let counters = Counters::default();
-        let rec = recovery::recover(io.as_ref(), dir, opts, &counters)?;
+        let mut rec = recovery::recover(io.as_ref(), dir, opts, &counters)?;
+        let recycler = Arc::new(Recycler::new(
+            dir,
+            opts.recycle_segments,
+            std::mem::take(&mut rec.recycled),
+        ));
         let prep = if opts.preallocate {
-            Some(Preparer::start(Arc::clone(&io), dir, opts.segment_size)?)
+            Some(Preparer::start(
+                Arc::clone(&io),
+                dir,
+                opts.segment_size,
+                Arc::clone(&recycler),
+            )?)
         } else {
             None
         };
@@ -166,6 +181,7 @@ impl WalStore {
                     dir,
                     &counters,
                     prep.as_ref(),
+                    &recycler,
                     rec.next_id,
                     rec.next_base,
                 )?;
@@ -199,6 +215,7 @@ impl WalStore {
                 segments: RwLock::new(segments),
                 trim_state: Mutex::new(rec.trim),
                 prep,
+                recycler,
                 writeback,
                 poison: OnceLock::new(),
                 counters,
@@ -273,6 +290,7 @@ impl Store for WalStore {
             counts,
             self.shared.recovery,
             prepared.unwrap_or_default(),
+            self.shared.recycler.reused(),
         )
     }
 

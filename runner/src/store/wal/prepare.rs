@@ -21,6 +21,12 @@
 //! recovery. The thread's own sync is for speed, not safety: it moves the
 //! zeros' writeback off the roll (whose header sync would cover them too).
 //!
+//! With `recycle_segments`, the thread first takes a recycled file (see
+//! `recycle`), renamed to [`PREPARED_TMP`], and zero-fills only what its
+//! earlier use truncated away at its seal (less than one frame), so a log
+//! that trims writes each segment once: the zeros are written only when no
+//! recycled file is there.
+//!
 //! It owns the thread and the temporary file only, not segment creation
 //! (see `writer`).
 
@@ -30,6 +36,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use super::io::{Io, IoFile, OpenMode, write_zeros};
+use super::recycle::Recycler;
 use super::writer::io_err;
 use crate::store::api::StoreError;
 
@@ -74,6 +81,7 @@ impl Preparer {
         io: Arc<dyn Io>,
         dir: &Path,
         segment_size: u64,
+        recycler: Arc<Recycler>,
     ) -> Result<Self, StoreError> {
         let shared = Arc::new(PrepShared::default());
         lock(&shared.state).wanted = true;
@@ -83,7 +91,7 @@ impl Preparer {
             let path = path.clone();
             std::thread::Builder::new()
                 .name("wal-preallocate".to_owned())
-                .spawn(move || run(&shared, io.as_ref(), &path, segment_size))
+                .spawn(move || run(&shared, io.as_ref(), &recycler, &path, segment_size))
                 .map_err(|e| io_err("start preallocation thread", dir, e))?
         };
         Ok(Self {
@@ -139,7 +147,7 @@ impl Drop for Preparer {
 
 /// The thread: prepare a file whenever one is wanted, until stopped; then
 /// remove a prepared file nobody took, so a closed log holds segments only.
-fn run(shared: &PrepShared, io: &dyn Io, path: &Path, size: u64) {
+fn run(shared: &PrepShared, io: &dyn Io, recycler: &Recycler, path: &Path, size: u64) {
     loop {
         {
             let mut st = lock(&shared.state);
@@ -154,30 +162,54 @@ fn run(shared: &PrepShared, io: &dyn Io, path: &Path, size: u64) {
             }
             st.wanted = false;
         }
-        let result = prepare(io, path, size);
-        if result.is_ok() {
-            shared.prepared.fetch_add(1, Ordering::Relaxed);
-        }
+        let result = prepare(io, recycler, path, size).map(|(file, zero_filled)| {
+            if zero_filled {
+                shared.prepared.fetch_add(1, Ordering::Relaxed);
+            }
+            file
+        });
         lock(&shared.state).ready = Some(result);
         shared.cv.notify_all();
     }
 }
 
-/// Writes a file of `size` zeros at `path` and syncs it.
-fn prepare(io: &dyn Io, path: &Path, size: u64) -> Result<Arc<dyn IoFile>, StoreError> {
-    let file = io
-        .open(path, OpenMode::Truncate)
-        .map_err(|e| io_err("create preallocated segment", path, e))?;
-    write_zeros(file.as_ref(), 0, size).map_err(|e| io_err("preallocate", path, e))?;
+/// Makes a file of `size` bytes at `path` and syncs it: a recycled file,
+/// its truncated end zero-filled back to `size`, or else a file of zeros.
+/// Returns the file and whether it was zero-filled whole.
+fn prepare(
+    io: &dyn Io,
+    recycler: &Recycler,
+    path: &Path,
+    size: u64,
+) -> Result<(Arc<dyn IoFile>, bool), StoreError> {
+    let (file, from, zero_filled) = match recycler.take(io, path)? {
+        Some(file) => {
+            let len = file
+                .len()
+                .map_err(|e| io_err("stat recycled segment", path, e))?;
+            (file, len, false)
+        }
+        None => {
+            let file = io
+                .open(path, OpenMode::Truncate)
+                .map_err(|e| io_err("create preallocated segment", path, e))?;
+            (file, 0, true)
+        }
+    };
+    write_zeros(file.as_ref(), from, size).map_err(|e| io_err("preallocate", path, e))?;
     file.sync_data()
         .map_err(|e| io_err("fdatasync preallocated segment", path, e))?;
-    Ok(file)
+    Ok((file, zero_filled))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::wal::io::{FaultyIo, SimFs};
+
+    fn no_recycling(dir: &Path) -> Arc<Recycler> {
+        Arc::new(Recycler::new(dir, 0, Vec::new()))
+    }
 
     fn sim() -> (SimFs, PathBuf) {
         let fs = SimFs::new();
@@ -189,7 +221,8 @@ mod tests {
     #[test]
     fn prepares_a_synced_zero_file_and_another_on_request() {
         let (fs, dir) = sim();
-        let p = Preparer::start(Arc::new(fs.clone()), &dir, 4096).expect("start");
+        let p =
+            Preparer::start(Arc::new(fs.clone()), &dir, 4096, no_recycling(&dir)).expect("start");
         let (f, path) = p.take().expect("take");
         assert_eq!(path, dir.join(PREPARED_TMP));
         assert_eq!(f.len().expect("len"), 4096);
@@ -214,7 +247,7 @@ mod tests {
         let (fs, dir) = sim();
         let faulty = FaultyIo::new(Arc::new(fs));
         faulty.fail_write(1, libc::ENOSPC);
-        let p = Preparer::start(Arc::new(faulty), &dir, 4096).expect("start");
+        let p = Preparer::start(Arc::new(faulty), &dir, 4096, no_recycling(&dir)).expect("start");
         let e = p.take().expect_err("ENOSPC");
         let text = e.to_string();
         assert!(text.contains("preallocate"), "{text}");

@@ -13,12 +13,16 @@
 //! - Every frame's CRC is checked. A length is never trusted beyond the bytes
 //!   remaining in the file.
 //! - Zeros where a frame should start (through the end of the file) are a
-//!   clean end (preallocated space).
+//!   clean end (preallocated space), and so is a valid frame of an earlier
+//!   segment (a recycled file's earlier use: every frame names its segment).
+//!   Recycled files waiting for reuse (`<id>.recycle`) are kept for the
+//!   pool, up to `recycle_segments`; the rest are deleted.
 //! - In the last segment, damage with no valid frame after it is a torn
 //!   tail: it is truncated (and the truncation fsynced) and its bytes are
-//!   reported as dropped (trailing zeros not counted). Damage followed by a
-//!   valid frame is not a torn write: the open fails naming the segment and
-//!   the byte offset. Sealed segments were fsynced before the next segment
+//!   reported as dropped (trailing zeros not counted; in a recycled file,
+//!   the bytes up to the next frame of its earlier use). Damage followed by
+//!   a valid frame of this segment is not a torn write: the open fails
+//!   naming the segment and the byte offset. Sealed segments were fsynced before the next segment
 //!   existed, so any damage in them fails the open.
 //! - Records of each stream must continue densely; trim points from the
 //!   trim file hide what lies below them.
@@ -35,10 +39,11 @@ use super::format::{
 use super::index::{BatchLoc, Index, StreamIndex};
 use super::io::{Io, IoFile, OpenMode, write_zeros};
 use super::prepare::PREPARED_TMP;
+use super::recycle::parse_recycle_name;
 use super::segment::{Mapped, file_name, parse_file_name};
 use super::stats::{Counters, RecoveryStats};
 use super::trim::{TRIM_TMP, TrimState};
-use super::writer::{WalOptions, io_err, sync_dir, sync_file};
+use super::writer::{RECYCLED_TMP, WalOptions, io_err, sync_dir, sync_file};
 use crate::store::api::StoreError;
 
 /// One recovered segment.
@@ -64,6 +69,8 @@ pub(crate) struct Recovered {
     pub(crate) index: Index,
     pub(crate) trim: TrimState,
     pub(crate) stats: RecoveryStats,
+    /// Recycled files kept for reuse, oldest first.
+    pub(crate) recycled: Vec<std::path::PathBuf>,
 }
 
 fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StoreError {
@@ -74,16 +81,27 @@ fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StoreError {
     }
 }
 
-/// The first position after `from` where a valid frame starts, if any.
-fn find_valid_frame(b: &[u8], from: usize) -> Option<usize> {
+/// A frame found after damage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// A valid frame of this segment: the damage is not a torn tail.
+    Current(usize),
+    /// A frame of the file's earlier use (recycled): the old bytes begin.
+    Stale(usize),
+}
+
+/// The first position after `from` where a frame with a valid CRC starts
+/// (of segment `segment` or of an earlier use of the file), if any.
+fn find_valid_frame(b: &[u8], from: usize, segment: u64) -> Option<Found> {
     let magic = FRAME_MAGIC.to_le_bytes();
     let mut q = from;
     while q + FRAME_HEADER_LEN <= b.len() {
-        if b[q + 8..q + 12] == magic
-            && read_u32(b, q) as usize >= FRAME_HEADER_LEN
-            && check_frame(&b[q..]).is_ok()
-        {
-            return Some(q);
+        if b[q + 8..q + 12] == magic && read_u32(b, q) as usize >= FRAME_HEADER_LEN {
+            match check_frame(&b[q..], segment) {
+                Ok(_) => return Some(Found::Current(q)),
+                Err(FrameFault::Stale(_)) => return Some(Found::Stale(q)),
+                Err(_) => {}
+            }
         }
         q += 1;
     }
@@ -111,10 +129,15 @@ pub(crate) fn recover(
         .list_dir(dir)
         .map_err(|e| io_err("list directory", dir, e))?;
     let mut ids: BTreeMap<u64, String> = BTreeMap::new();
+    let mut recycled: BTreeMap<u64, std::path::PathBuf> = BTreeMap::new();
     for name in names {
-        if name == TRIM_TMP || name == PREPARED_TMP {
+        if let Some(old) = parse_recycle_name(&name) {
+            recycled.insert(old, dir.join(&name));
+            continue;
+        }
+        if name == TRIM_TMP || name == PREPARED_TMP || name == RECYCLED_TMP {
             // A trim-file update that never got renamed into place, or a
-            // preallocated file no segment was made of.
+            // preallocated or recycled file no segment was made of.
             let p = dir.join(&name);
             io.remove_file(&p).map_err(|e| io_err("remove", &p, e))?;
             continue;
@@ -130,6 +153,13 @@ pub(crate) fn recover(
         }
     }
     let trim = TrimState::load(io, dir)?;
+    // Recycled files beyond what the pool keeps (the option was lowered).
+    while recycled.len() > opts.recycle_segments {
+        if let Some((_, p)) = recycled.pop_first() {
+            io.remove_file(&p)
+                .map_err(|e| io_err("remove recycled segment", &p, e))?;
+        }
+    }
 
     // Leftovers below the lowest live segment: delete again.
     let stale: Vec<u64> = ids.range(..trim.first_live).map(|(id, _)| *id).collect();
@@ -283,7 +313,17 @@ pub(crate) fn recover(
             stats.records += u64::from(h.count);
         }
         let pos = scan.end;
-        let mut torn = false;
+        if let Some(old) = scan.stale
+            && !last
+        {
+            // Sealed segments are truncated to their last frame.
+            return Err(corrupt(
+                &path,
+                pos as u64,
+                format!("frame of earlier segment {old} in a sealed segment"),
+            ));
+        }
+        let mut torn_len = 0;
         if let Some(fault) = scan.fault {
             if !last {
                 return Err(corrupt(
@@ -292,23 +332,28 @@ pub(crate) fn recover(
                     format!("{fault} in a sealed segment"),
                 ));
             }
-            if let Some(q) = find_valid_frame(&map, pos + 1) {
-                return Err(corrupt(
-                    &path,
-                    pos as u64,
-                    format!(
-                        "{fault}, followed by a valid frame at byte {q}: damage, not a torn tail"
-                    ),
-                ));
-            }
-            stats.dropped_bytes += nonzero_extent(&map, pos);
-            torn = true;
+            // The torn bytes end where a recycled file's old frames begin.
+            let old_from = match find_valid_frame(&map, pos + 1, id) {
+                Some(Found::Current(q)) => {
+                    return Err(corrupt(
+                        &path,
+                        pos as u64,
+                        format!(
+                            "{fault}, followed by a valid frame at byte {q}: damage, not a torn tail"
+                        ),
+                    ));
+                }
+                Some(Found::Stale(q)) => q,
+                None => map.len(),
+            };
+            torn_len = nonzero_extent(&map[..old_from], pos);
+            stats.dropped_bytes += torn_len;
         }
         let len = pos as u64;
         next_base = Some(header.base + (len - SEGMENT_HEADER_LEN as u64));
         next_id = id + 1;
         if last {
-            let torn_end = len + if torn { nonzero_extent(&map, pos) } else { 0 };
+            let torn_end = len + torn_len;
             drop(map);
             // Cut the torn tail and make everything recovered durable, so
             // the log is durable up to its recovered end. Preallocating,
@@ -353,6 +398,7 @@ pub(crate) fn recover(
         index,
         trim,
         stats,
+        recycled: recycled.into_values().collect(),
     })
 }
 
@@ -375,12 +421,15 @@ struct Scan {
     /// Where the valid frames end.
     end: usize,
     /// Why scanning stopped before the end of the file (`None`: a clean
-    /// end, only zeros after `end`).
+    /// end, only zeros after `end`, or a recycled file's old frames).
     fault: Option<String>,
+    /// The segment of the old frame scanning stopped at (recycled file).
+    stale: Option<u64>,
 }
 
-/// Checks the frames of one segment (pure: no I/O besides reading the map).
-fn scan_segment(map: &[u8]) -> Scan {
+/// Checks the frames of segment `id` (pure: no I/O besides reading the
+/// map); a frame of an earlier segment (recycled file) ends it cleanly.
+fn scan_segment(map: &[u8], id: u64) -> Scan {
     let mut scan = Scan {
         end: SEGMENT_HEADER_LEN,
         ..Scan::default()
@@ -388,10 +437,14 @@ fn scan_segment(map: &[u8]) -> Scan {
     loop {
         let pos = scan.end;
         let rest = map.get(pos..).unwrap_or_default();
-        match check_frame(rest) {
+        match check_frame(rest, id) {
             Ok(h) => {
                 scan.end += h.len as usize;
                 scan.frames.push((pos, h));
+            }
+            Err(FrameFault::Stale(old)) => {
+                scan.stale = Some(old);
+                return scan;
             }
             Err(FrameFault::Zero) if rest.iter().all(|&x| x == 0) => return scan,
             Err(FrameFault::Zero) => {
@@ -414,7 +467,7 @@ fn scan_all(opened: &[Opened]) -> Vec<Scan> {
         .min(opened.len().max(1));
     let scan_one = |o: &Opened| {
         if o.header.is_ok() {
-            scan_segment(&o.map)
+            scan_segment(&o.map, o.id)
         } else {
             Scan::default()
         }

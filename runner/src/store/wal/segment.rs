@@ -5,8 +5,9 @@
 //! A segment is *active* while the writer appends to it (read through
 //! `pread`) and *sealed* once it is full, truncated to its last frame and
 //! fsynced (read through a memory map of exactly its final length). Sealed
-//! files never change again until they are unlinked, and the log directory
-//! is locked by one store, so a mapped file never shrinks under a reader.
+//! files never change again while mapped (until unlinked, or recycled once
+//! the last handle and its map are gone), and the log directory is locked
+//! by one store, so a mapped file never shrinks under a reader.
 //!
 //! It does not own the format (see `format`) or writing (see `writer`).
 #![expect(
@@ -61,7 +62,9 @@ pub(crate) fn map_file(file: &File, len: u64) -> io::Result<Mapped> {
     // SAFETY: the map is read-only and private, and covers only bytes that
     // exist (checked just above). Its callers map only (a) sealed segments,
     // which are never written or truncated again before being unlinked
-    // (unlinking keeps the pages of a live map valid), and (b) segments during
+    // (unlinking keeps the pages of a live map valid) or recycled (a trim
+    // recycles a file only when it holds the segment's last handle, so the
+    // map is dropped before the file can change: see `recycle`), and (b) segments during
     // recovery, before any truncation and while the directory lock keeps
     // every other store out. So the file never shrinks under the map, which
     // is the condition under which reading it could fault (SIGBUS) or observe

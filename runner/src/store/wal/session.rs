@@ -1,6 +1,7 @@
 //! A worker's session on the WAL: append (encode, write under the writer
 //! lock, wait for durability per the sync policy), read (index lookup, then
-//! mapped or `pread` bytes), trim (persist, then unlink dead segments),
+//! mapped or `pread` bytes), trim (persist, then recycle or unlink dead
+//! segments),
 //! sync and bounds.
 //!
 //! Each session owns its encode and read buffers, so steady-state appends
@@ -67,7 +68,13 @@ impl WalSession {
         sh.check_poison()?;
         let flen = self.frame.len() as u64;
         if w.pos + flen > sh.opts.segment_size {
-            match w.roll(sh.io.as_ref(), &sh.dir, &sh.counters, sh.prep.as_ref()) {
+            match w.roll(
+                sh.io.as_ref(),
+                &sh.dir,
+                &sh.counters,
+                sh.prep.as_ref(),
+                &sh.recycler,
+            ) {
                 Ok(seg) => {
                     sh.segments
                         .write()
@@ -81,7 +88,7 @@ impl WalSession {
             }
         }
         let first = w.tails.get(&stream).copied().unwrap_or(0);
-        pending.seal(&mut self.frame, first);
+        pending.seal(&mut self.frame, first, w.active.id);
         let pos = w.pos;
         if let Err(e) = write_all_at(w.active.file.as_ref(), &self.frame, pos) {
             // The file may now hold part of this frame: never write after it
@@ -247,9 +254,9 @@ impl Session for WalSession {
             std::mem::replace(&mut *segs, keep).into_values().collect()
         };
         for seg in doomed {
-            sh.io
-                .remove_file(&seg.path)
-                .map_err(|e| io_err("remove trimmed segment", &seg.path, e))?;
+            // Kept for reuse when there is room and no reader holds it;
+            // unlinked otherwise. Either way it is gone from the log.
+            sh.recycler.offer(sh.io.as_ref(), seg)?;
             sh.counters.segments_deleted.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())

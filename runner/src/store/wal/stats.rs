@@ -60,12 +60,17 @@ pub const STATS: &[StatDesc] = &[
     StatDesc {
         name: "segments_deleted",
         unit: StatUnit::Count,
-        help: "segments unlinked by trims",
+        help: "segments removed from the log by trims (unlinked, or kept for reuse with recycle_segments)",
     },
     StatDesc {
         name: "segments_preallocated",
         unit: StatUnit::Count,
         help: "segment files zero-filled and synced ahead of need (preallocate)",
+    },
+    StatDesc {
+        name: "segments_recycled",
+        unit: StatUnit::Count,
+        help: "segments made out of a recycled file instead of a new or zero-filled one (recycle_segments)",
     },
     StatDesc {
         name: "preallocate_waits",
@@ -146,12 +151,14 @@ pub(crate) struct RecoveryStats {
 }
 
 /// A snapshot with every name in [`STATS`].
-/// `prepared`: (segments preallocated, rolls that waited for one).
+/// `prepared`: (segments preallocated, rolls that waited for one);
+/// `recycled`: segments made out of recycled files.
 pub(crate) fn snapshot(
     c: &Counters,
     w: WriteCounts,
     r: RecoveryStats,
     prepared: (u64, u64),
+    recycled: u64,
 ) -> StoreStats {
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
     let commits = get(&c.commit_fsyncs);
@@ -175,6 +182,7 @@ pub(crate) fn snapshot(
         ("segments_deleted", get(&c.segments_deleted)),
         ("segments_preallocated", prepared.0 as f64),
         ("preallocate_waits", prepared.1 as f64),
+        ("segments_recycled", recycled as f64),
         ("recovery_bytes_scanned", r.bytes_scanned as f64),
         ("recovery_records", r.records as f64),
         ("recovery_dropped_bytes", r.dropped_bytes as f64),
@@ -200,6 +208,7 @@ mod tests {
             WriteCounts::default(),
             RecoveryStats::default(),
             (0, 0),
+            0,
         );
         let mut want: Vec<&str> = STATS.iter().map(|d| d.name).collect();
         want.sort_unstable();
@@ -213,7 +222,13 @@ mod tests {
         c.commit(10);
         c.commit(30);
         c.commit(30);
-        let s = snapshot(&c, WriteCounts::default(), RecoveryStats::default(), (0, 0));
+        let s = snapshot(
+            &c,
+            WriteCounts::default(),
+            RecoveryStats::default(),
+            (0, 0),
+            0,
+        );
         assert_eq!(s.values["group_commit_records"], 10.0);
     }
 }

@@ -22,7 +22,14 @@ fn opts(segment_size: u64, sync: WalSync) -> WalOptions {
         sync,
         sync_interval: Duration::from_micros(200),
         preallocate: false,
+        recycle_segments: 0,
     }
+}
+
+/// The segment id in a segment file's header (what its frames must name).
+fn header_id(b: &[u8]) -> u64 {
+    b.get(16..24)
+        .map_or(0, |x| u64::from_le_bytes(x.try_into().expect("8 bytes")))
 }
 
 fn dir() -> PathBuf {
@@ -207,7 +214,7 @@ fn invalid_options_and_oversized_batches_are_rejected() {
         "a rejected batch is not written"
     );
     // A batch of exactly the maximum size fits a fresh segment.
-    let max = vec![2u8; 256 - SEGMENT_HEADER_LEN - 32 - 5];
+    let max = vec![2u8; 256 - SEGMENT_HEADER_LEN - super::format::FRAME_HEADER_LEN - 5];
     let max_rec = [Record {
         keys: Keys::None,
         body: &max,
@@ -379,7 +386,7 @@ proptest! {
 fn frame_ends(b: &[u8]) -> Vec<usize> {
     let mut ends = vec![SEGMENT_HEADER_LEN];
     let mut pos = SEGMENT_HEADER_LEN;
-    while let Ok(h) = check_frame(&b[pos..]) {
+    while let Ok(h) = check_frame(&b[pos..], header_id(b)) {
         pos += h.len as usize;
         ends.push(pos);
     }
@@ -449,7 +456,7 @@ fn truncation_sweep_recovers_the_longest_complete_prefix() {
             let mut pos = SEGMENT_HEADER_LEN;
             let mut n = 0;
             while pos < keep {
-                let h = check_frame(&bytes[pos..]).expect("frame");
+                let h = check_frame(&bytes[pos..], header_id(&bytes)).expect("frame");
                 n += u64::from(h.count);
                 pos += h.len as usize;
             }
@@ -458,7 +465,7 @@ fn truncation_sweep_recovers_the_longest_complete_prefix() {
         let all_in_last: u64 = {
             let mut pos = SEGMENT_HEADER_LEN;
             let mut n = 0;
-            while let Ok(h) = check_frame(&bytes[pos..]) {
+            while let Ok(h) = check_frame(&bytes[pos..], header_id(&bytes)) {
                 n += u64::from(h.count);
                 pos += h.len as usize;
             }
@@ -1168,14 +1175,20 @@ const KILL_CHILD_ENV: &str = "LOADLINE_WAL_KILL_CHILD";
 /// Crash cycles per sync policy (default 100, as CI runs it; `LOADLINE_WAL_KILL_CYCLES=1000` for a soak run).
 const KILL_CYCLES_ENV: &str = "LOADLINE_WAL_KILL_CYCLES";
 
-/// The options of a kill -9 policy: `always`, `batch`, or `preallocated`
-/// (`always` writing into segments the preallocation thread zero-filled).
+/// The options of a kill -9 policy: `always`, `batch`, `preallocated`
+/// (`always` writing into segments the preallocation thread zero-filled),
+/// or `recycled` (`always`, preallocated, 4 KiB segments, a child that
+/// trims as it writes, so most segments are recycled files).
 fn policy_opts(name: &str) -> WalOptions {
     match name {
         "always" => opts(64 << 10, WalSync::Always),
         "preallocated" => WalOptions {
             preallocate: true,
             ..opts(64 << 10, WalSync::Always)
+        },
+        "recycled" => WalOptions {
+            preallocate: true,
+            ..recycling(4096, WalSync::Always, 2)
         },
         _ => opts(64 << 10, WalSync::Batch),
     }
@@ -1190,7 +1203,14 @@ fn kill9_child_writer() {
     let spec = std::env::var(KILL_CHILD_ENV).expect("spawned by the kill -9 test");
     let (dir, policy) = spec.split_once('|').expect("dir|policy");
     let o = policy_opts(policy);
-    conformance::crash_child_writer(&|d| Ok(Box::new(WalStore::open(d, &o)?)), Path::new(dir));
+    if policy == "recycled" {
+        conformance::crash_child_writer(
+            &|d| Ok(Box::new(Trimming(WalStore::open(d, &o)?))),
+            Path::new(dir),
+        );
+    } else {
+        conformance::crash_child_writer(&|d| Ok(Box::new(WalStore::open(d, &o)?)), Path::new(dir));
+    }
 }
 
 #[test]
@@ -1201,7 +1221,7 @@ fn kill9_loop_loses_no_acknowledged_record() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
     let exe = std::env::current_exe().expect("test binary");
-    for policy in ["always", "batch", "preallocated"] {
+    for policy in ["always", "batch", "preallocated", "recycled"] {
         let tmp = tempfile::tempdir().expect("tempdir");
         let o = policy_opts(policy);
         let spawn = || {
@@ -1225,6 +1245,20 @@ fn kill9_loop_loses_no_acknowledged_record() {
             cycles,
             &spawn,
         );
+        if policy == "recycled" {
+            // The policy does recycle: a writer like the child's reuses
+            // the files its trims kept.
+            let store = Trimming(WalStore::open(tmp.path(), &o).expect("open"));
+            let mut s = store.session().expect("session");
+            let big = vec![7u8; 1000];
+            for _ in 0..100 {
+                s.append(9, &rec(&big)).expect("append");
+            }
+            assert!(
+                stat(&store.0, "segments_recycled") > 0.0,
+                "rolls reuse trimmed files"
+            );
+        }
     }
 }
 
@@ -1359,4 +1393,345 @@ fn tail_reader_and_trimmer_run_against_a_writer() {
         });
     });
     assert!(stat(&store, "segments_deleted") > 10.0);
+}
+
+// ------------------------------------------------------------ recycling
+
+fn recycling(segment_size: u64, sync: WalSync, keep: usize) -> WalOptions {
+    WalOptions {
+        recycle_segments: keep,
+        ..opts(segment_size, sync)
+    }
+}
+
+/// Names of the recycled files waiting in the log directory.
+fn recycled_files(io: &dyn Io) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = io
+        .list_dir(&dir())
+        .expect("list")
+        .into_iter()
+        .filter(|n| super::recycle::parse_recycle_name(n).is_some())
+        .map(|n| dir().join(n))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Trims every stream of `s` (0..3) to its tail.
+fn trim_all(s: &mut dyn Session) {
+    for stream in 0..3 {
+        let t = s.bounds(stream).expect("bounds").tail;
+        s.trim(stream, t).expect("trim");
+    }
+}
+
+/// A closed log whose last segment is a recycled file: returns the fs, the
+/// options, the last segment's path, the bytes the file held before its
+/// reuse (its earlier use's frames) and the tails.
+fn recycled_fixture() -> (SimFs, WalOptions, PathBuf, Vec<u8>, [u64; 3]) {
+    let fs = SimFs::new();
+    let o = recycling(700, WalSync::Never, 1);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    for i in 0..40 {
+        fill_one(s.as_mut(), i);
+    }
+    trim_all(s.as_mut());
+    let pool = recycled_files(&fs);
+    assert_eq!(pool.len(), 1, "one dead segment kept, the others unlinked");
+    let old = fs.read(&pool[0]).expect("read recycled");
+    assert!(old.len() > 500, "the recycled file holds its old frames");
+    let mut i = 40;
+    // Until the recycled file is the active segment with a few frames in it.
+    while stat(&store, "segments_recycled") < 1.0
+        || frame_ends(
+            &fs.read(&segment_files(&fs).last().expect("segment").1)
+                .expect("read"),
+        )
+        .len()
+            < 4
+    {
+        fill_one(s.as_mut(), i);
+        i += 1;
+    }
+    assert_eq!(stat(&store, "segments_recycled"), 1.0);
+    let tails = [0, 1, 2].map(|st| s.bounds(st).expect("bounds").tail);
+    drop(s);
+    Box::new(store).close().expect("close");
+    let (_, last) = segment_files(&fs).pop().expect("segment");
+    let b = fs.read(&last).expect("read");
+    let end = *frame_ends(&b).last().expect("ends");
+    assert!(
+        end < b.len() && b[end..].iter().any(|&x| x != 0),
+        "old frames follow the new ones"
+    );
+    (fs, o, last, old, tails)
+}
+
+#[test]
+fn trimmed_segments_are_recycled_and_their_records_never_return() {
+    let fs = SimFs::new();
+    let o = recycling(600, WalSync::Always, 2);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    let mut tails = fill(s.as_mut(), 30);
+    trim_all(s.as_mut());
+    assert_eq!(
+        recycled_files(&fs).len(),
+        2,
+        "pool holds recycle_segments files"
+    );
+    let created = segment_files(&fs).last().expect("active").0;
+    // More appends roll into the recycled files, not into new ones.
+    for i in 0..40 {
+        fill_one(s.as_mut(), i);
+        tails[(i % 3) as usize] += 1 + i % 2;
+    }
+    assert_eq!(stat(&store, "segments_recycled"), 2.0);
+    assert!(recycled_files(&fs).is_empty(), "both reused");
+    assert!(segment_files(&fs).last().expect("active").0 > created);
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    drop(s);
+    drop(store);
+    // Nothing trimmed reappears after a power loss (and the files waiting
+    // in the pool survive a reopen).
+    fs.power_loss();
+    let store = open_sim(&fs, &o).expect("reopen");
+    let mut s = store.session().expect("session");
+    assert_eq!(verify(s.as_mut(), 3), tails);
+    trim_all(s.as_mut());
+    drop(s);
+    Box::new(store).close().expect("close");
+    let waiting = recycled_files(&fs);
+    assert!(!waiting.is_empty(), "trims fill the pool again");
+    let store = open_sim(&fs, &o).expect("reopen");
+    assert_eq!(
+        store.shared.recycler.waiting(),
+        waiting.len(),
+        "kept across a reopen"
+    );
+    drop(store);
+    // With recycling off, a reopen deletes what waits.
+    let off = opts(600, WalSync::Always);
+    drop(open_sim(&fs, &off).expect("reopen"));
+    assert!(recycled_files(&fs).is_empty());
+}
+
+#[test]
+fn preallocation_takes_a_recycled_file_before_zero_filling() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = WalOptions {
+        preallocate: true,
+        ..recycling(8192, WalSync::Always, 4)
+    };
+    let store = WalStore::open(tmp.path(), &o).expect("open");
+    let mut s = store.session().expect("session");
+    let mut tails = fill(s.as_mut(), 150);
+    trim_all(s.as_mut());
+    let zero_filled = stat(&store, "segments_preallocated");
+    for i in 0..300 {
+        fill_one(s.as_mut(), i);
+        tails[(i % 3) as usize] += 1 + i % 2;
+        if i % 50 == 49 {
+            trim_all(s.as_mut());
+        }
+    }
+    assert!(
+        stat(&store, "segments_recycled") >= 3.0,
+        "rolls reuse trimmed files"
+    );
+    assert!(
+        stat(&store, "segments_preallocated") <= zero_filled + 1.0,
+        "no zero-filling while recycled files are there"
+    );
+    drop(s);
+    Box::new(store).close().expect("close");
+    let store = WalStore::open(tmp.path(), &o).expect("reopen");
+    let mut s = store.session().expect("session");
+    assert_eq!(verify(s.as_mut(), 3), tails);
+}
+
+#[test]
+fn torn_writes_into_a_recycled_segment_recover_the_longest_complete_prefix() {
+    // The truncation sweep for a recycled file: a write torn at any byte
+    // leaves the file's *old* bytes after the cut, intact old frames
+    // included; recovery keeps the complete new frames and never one of
+    // the old ones.
+    let (fs, o, last, old, tails) = recycled_fixture();
+    let bytes = fs.read(&last).expect("read");
+    let ends = frame_ends(&bytes);
+    let end = *ends.last().expect("ends");
+    let id = header_id(&bytes);
+    let all_records = stat(&open_sim(&fs.fork(), &o).expect("open"), "recovery_records") as u64;
+    let records_before = |cut: usize| -> u64 {
+        let mut pos = SEGMENT_HEADER_LEN;
+        let mut n = 0;
+        while let Ok(h) = check_frame(&bytes[pos..cut], id) {
+            n += u64::from(h.count);
+            pos += h.len as usize;
+        }
+        n
+    };
+    let in_last = records_before(end);
+    for cut in SEGMENT_HEADER_LEN..=end {
+        let fork = fs.fork();
+        let mut torn = bytes[..cut].to_vec();
+        torn.extend_from_slice(old.get(cut..).unwrap_or_default());
+        fork.overwrite(&last, torn.clone()).expect("tear");
+        let store =
+            open_sim(&fork, &o).unwrap_or_else(|e| panic!("cut at {cut}: open failed: {e}"));
+        assert_eq!(
+            stat(&store, "recovery_records") as u64,
+            all_records - in_last + records_before(cut),
+            "cut at {cut}: the longest complete prefix"
+        );
+        let keep = *ends.iter().filter(|&&e| e <= cut).max().expect("end");
+        assert!(
+            stat(&store, "recovery_dropped_bytes") <= (torn.len() - keep) as f64,
+            "cut at {cut}"
+        );
+        let mut s = store.session().expect("session");
+        let got = verify(s.as_mut(), 3);
+        for (g, t) in got.iter().zip(tails) {
+            assert!(*g <= t, "cut at {cut}: no old record comes back");
+        }
+        // Appends continue, and survive a power loss with the old bytes.
+        let off = s
+            .append(
+                1,
+                &[Record {
+                    keys: Keys::Pair(1, got[1]),
+                    body: &body(1, got[1]),
+                }],
+            )
+            .expect("append");
+        assert_eq!(off, got[1], "cut at {cut}: appends continue at the tail");
+        s.sync().expect("sync");
+        drop(s);
+        drop(store);
+        fork.power_loss();
+        let store = open_sim(&fork, &o).expect("reopen");
+        let mut s = store.session().expect("session");
+        assert_eq!(verify(s.as_mut(), 3)[1], got[1] + 1, "cut at {cut}");
+    }
+}
+
+#[test]
+fn bit_flip_sweep_of_a_recycled_segment_never_returns_a_corrupt_or_old_record() {
+    let (fs, o, last, _, tails) = recycled_fixture();
+    let orig = fs.read(&last).expect("read");
+    for byte in 0..orig.len() {
+        let fork = fs.fork();
+        let mut b = orig.clone();
+        b[byte] ^= 1 << (byte % 8);
+        fork.overwrite(&last, b).expect("flip");
+        match open_sim(&fork, &o) {
+            Err(StoreError::Corrupt { path, .. }) => assert_eq!(path, last, "byte {byte}"),
+            Err(e) => panic!("byte {byte}: unexpected error {e}"),
+            Ok(store) => {
+                let mut s = store.session().expect("session");
+                let got = verify(s.as_mut(), 3);
+                for (g, t) in got.iter().zip(tails) {
+                    assert!(*g <= t, "byte {byte}: no record appears from nowhere");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_recycled_sealed_segment_is_cut_to_its_frames() {
+    // A sealed segment ends at its last frame, whatever file it was made
+    // of: an old frame in it would be damage, so the seal truncates.
+    let (fs, o, _, _, _) = recycled_fixture();
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    for i in 0..30 {
+        fill_one(s.as_mut(), i);
+    }
+    drop(s);
+    Box::new(store).close().expect("close");
+    for (_, p) in segment_files(&fs).iter().rev().skip(1) {
+        let b = fs.read(p).expect("read");
+        assert_eq!(
+            *frame_ends(&b).last().expect("ends"),
+            b.len(),
+            "{}",
+            p.display()
+        );
+    }
+    // And an old frame appended to a sealed segment fails the open.
+    let segs = segment_files(&fs);
+    let (_, sealed) = &segs[segs.len() - 2];
+    let (_, prev) = &segs[segs.len() - 3];
+    let mut b = fs.read(sealed).expect("read");
+    let len = b.len();
+    let p = fs.read(prev).expect("read");
+    let frame_end = frame_ends(&p)[1];
+    b.extend_from_slice(&p[SEGMENT_HEADER_LEN..frame_end]);
+    fs.overwrite(sealed, b).expect("append old frame");
+    expect_corrupt(&fs, &o, sealed, len as u64, "earlier segment");
+}
+
+/// A [`WalStore`] whose sessions trim every stream they appended to, to 8
+/// records below its tail, every 4th append: the kill -9 child of the
+/// `recycled` policy, so segments die and are reused while it is killed.
+struct Trimming(WalStore);
+
+struct TrimmingSession {
+    inner: Box<dyn Session>,
+    appends: u64,
+    streams: std::collections::BTreeSet<u64>,
+}
+
+impl Store for Trimming {
+    fn capabilities(&self) -> crate::store::api::Capabilities {
+        self.0.capabilities()
+    }
+    fn session(&self) -> Result<Box<dyn Session>, StoreError> {
+        Ok(Box::new(TrimmingSession {
+            inner: self.0.session()?,
+            appends: 0,
+            streams: Default::default(),
+        }))
+    }
+    fn stats(&self) -> crate::store::api::StoreStats {
+        self.0.stats()
+    }
+    fn close(self: Box<Self>) -> Result<(), StoreError> {
+        Box::new(self.0).close()
+    }
+}
+
+impl Session for TrimmingSession {
+    fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<u64, StoreError> {
+        let first = self.inner.append(stream, batch)?;
+        self.appends += 1;
+        self.streams.insert(stream);
+        if self.appends.is_multiple_of(4) {
+            for &s in &self.streams {
+                let tail = self.inner.bounds(s)?.tail;
+                self.inner.trim(s, tail.saturating_sub(8))?;
+            }
+        }
+        Ok(first)
+    }
+    fn read(
+        &mut self,
+        stream: u64,
+        from: u64,
+        max_bytes: usize,
+        out: &mut ReadBuf,
+    ) -> Result<u64, StoreError> {
+        self.inner.read(stream, from, max_bytes, out)
+    }
+    fn trim(&mut self, stream: u64, up_to: u64) -> Result<(), StoreError> {
+        self.inner.trim(stream, up_to)
+    }
+    fn sync(&mut self) -> Result<(), StoreError> {
+        self.inner.sync()
+    }
+    fn bounds(&mut self, stream: u64) -> Result<crate::store::api::LogBounds, StoreError> {
+        self.inner.bounds(stream)
+    }
 }

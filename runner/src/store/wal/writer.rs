@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use super::format::{SEGMENT_HEADER_LEN, SegmentHeader, encode_segment_header};
 use super::io::{Io, IoFile, OpenMode, write_all_at};
 use super::prepare::Preparer;
+use super::recycle::Recycler;
 use super::segment::{Segment, file_name};
 use super::stats::{Counters, WriteCounts};
 use super::writeback::{WRITEBACK_BYTES, Writeback};
@@ -53,7 +54,7 @@ pub enum WalSync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WalOptions {
     /// Bytes per segment file; a batch must fit in one segment (minus its
-    /// 32-byte header). At least [`MIN_SEGMENT_SIZE`].
+    /// 32-byte header and the 40-byte frame header). At least [`MIN_SEGMENT_SIZE`].
     pub segment_size: u64,
     /// The sync policy.
     pub sync: WalSync,
@@ -64,6 +65,11 @@ pub struct WalOptions {
     /// `fdatasync` flushes data only, with no size or extent change to
     /// journal. Zeros after the last frame are a clean end to recovery.
     pub preallocate: bool,
+    /// Keep up to this many segment files that trims made dead and reuse
+    /// them as new segments (header rewritten, old frames made unreadable
+    /// by the segment id in every frame) before creating or zero-filling a
+    /// file. 0 unlinks dead segments.
+    pub recycle_segments: usize,
 }
 
 /// The smallest accepted [`WalOptions::segment_size`].
@@ -76,6 +82,7 @@ impl Default for WalOptions {
             sync: WalSync::Batch,
             sync_interval: Duration::from_millis(1),
             preallocate: false,
+            recycle_segments: 0,
         }
     }
 }
@@ -109,13 +116,15 @@ pub(crate) fn sync_dir(c: &Counters, io: &dyn Io, dir: &Path) -> Result<(), Stor
 }
 
 /// Creates segment `id` starting at log position `base`: header written,
-/// file and directory fsynced — from the preparer's zero-filled file when
-/// preallocating.
+/// file and directory fsynced — from the preparer's file when
+/// preallocating, else from a recycled file when there is one (its header
+/// rewritten and synced under its recycled name, then renamed).
 pub(crate) fn create_segment(
     io: &dyn Io,
     dir: &Path,
     c: &Counters,
     prep: Option<&Preparer>,
+    recycler: &Recycler,
     id: u64,
     base: u64,
 ) -> Result<Arc<Segment>, StoreError> {
@@ -123,6 +132,22 @@ pub(crate) fn create_segment(
         return install_prepared(io, dir, c, p, id, base);
     }
     let path = dir.join(file_name(id));
+    let tmp = dir.join(RECYCLED_TMP);
+    if let Some(file) = recycler.take(io, &tmp)? {
+        write_all_at(
+            file.as_ref(),
+            &encode_segment_header(SegmentHeader { id, base }),
+            0,
+        )
+        .map_err(|e| io_err("write segment header", &tmp, e))?;
+        sync_file(c, file.as_ref(), &tmp)?;
+        io.rename(&tmp, &path)
+            .map_err(|e| io_err("rename recycled segment", &path, e))?;
+        sync_dir(c, io, dir)?;
+        c.segments_created
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Ok(Arc::new(Segment::new(id, dir, file)));
+    }
     let file = io
         .open(&path, OpenMode::CreateNew)
         .map_err(|e| io_err("create segment", &path, e))?;
@@ -169,6 +194,10 @@ fn install_prepared(
     Ok(Arc::new(Segment::new(id, dir, file)))
 }
 
+/// The name a recycled file has while its new header is written (without
+/// preallocation; the preparer uses its own name). Recovery deletes it.
+pub(crate) const RECYCLED_TMP: &str = "recycled.wal.tmp";
+
 /// The writer's state, behind the store's writer lock.
 #[derive(Debug)]
 pub(crate) struct Writer {
@@ -211,9 +240,17 @@ impl Writer {
         dir: &Path,
         c: &Counters,
         prep: Option<&Preparer>,
+        recycler: &Recycler,
     ) -> Result<Arc<Segment>, StoreError> {
         let old = Arc::clone(&self.active);
-        if prep.is_some() {
+        // A preallocated or recycled file is longer than its frames (zeros,
+        // or an earlier use's frames): a sealed segment ends at its last
+        // frame, so recovery can call anything after it damage.
+        let file_len = old
+            .file
+            .len()
+            .map_err(|e| io_err("stat sealed segment", &old.path, e))?;
+        if file_len > self.pos {
             old.file
                 .set_len(self.pos)
                 .map_err(|e| io_err("truncate sealed segment", &old.path, e))?;
@@ -228,7 +265,7 @@ impl Writer {
         c.segments_sealed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let base = self.end();
-        let new = create_segment(io, dir, c, prep, old.id + 1, base)?;
+        let new = create_segment(io, dir, c, prep, recycler, old.id + 1, base)?;
         self.active = Arc::clone(&new);
         self.pos = SEGMENT_HEADER_LEN as u64;
         self.writeback_from = self.pos;
