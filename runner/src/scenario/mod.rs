@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod load;
 pub mod matrix;
 pub mod model;
+mod repair;
 pub mod schema;
 pub mod spec;
 mod validate;
@@ -337,14 +338,32 @@ fn load_with(
         }
         Diagnostics(ds)
     };
+    // Schema errors do not stop validation: what the schema refused is
+    // removed (`repair`), and the rest is checked for semantic and
+    // reference errors too, so a file's every error is reported in one run.
     let structural = check::check(&source, &doc, &index, &loader.schema, &loader.validator);
-    if !structural.is_empty() {
-        return Err(explain_overrides(structural));
-    }
-    let spec: ScenarioSpec =
-        deserialize(&source, &index, &doc).map_err(|d| explain_overrides(d.0))?;
+    let base_repair = if structural.is_empty() {
+        repair::Repair::default()
+    } else {
+        match repair::repair(&doc, &loader.validator, &repair::Repair::default()) {
+            Some((repaired, r)) => {
+                doc = repaired;
+                diags.extend(structural);
+                r
+            }
+            None => return Err(explain_overrides(structural)),
+        }
+    };
+    let spec: ScenarioSpec = match deserialize(&source, &index, &doc) {
+        Ok(spec) => spec,
+        Err(d) => {
+            diags.extend(d.0);
+            return Err(explain_overrides(diags));
+        }
+    };
 
     // Matrix dimensions: each key must resolve; each value is checked in its variant.
+    let matrix_from = diags.len();
     let mut dims = Vec::new();
     for (key, values) in &spec.matrix {
         let mptr = format!("/matrix/{}", load::escape_segment(key));
@@ -420,9 +439,16 @@ fn load_with(
         d.expected = Some(format!("at most {}", matrix::MAX_VARIANTS));
         diags.push(d);
     }
-    if diags.iter().any(|d| d.severity == Severity::Error) {
-        return Err(Diagnostics(diags));
-    }
+    // A matrix that cannot be expanded still leaves the file as written
+    // to validate: its other errors are reported with the matrix's.
+    let combos = if diags[matrix_from..]
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
+        vec![Vec::new()]
+    } else {
+        combos
+    };
 
     let mut variants = Vec::new();
     for combo in &combos {
@@ -459,13 +485,21 @@ fn load_with(
         } else {
             check::check(&source, &vdoc, &vindex, &loader.schema, &loader.validator)
         };
-        if !structural.is_empty() {
+        let vrepair = if structural.is_empty() {
+            base_repair.clone()
+        } else {
             for mut d in structural {
                 note(&mut d);
                 diags.push(d);
             }
-            continue;
-        }
+            match repair::repair(&vdoc, &loader.validator, &base_repair) {
+                Some((repaired, r)) => {
+                    vdoc = repaired;
+                    r
+                }
+                None => continue,
+            }
+        };
         let vspec: ScenarioSpec = match deserialize(&source, &vindex, &vdoc) {
             Ok(s) => s,
             Err(ds) => {
@@ -488,6 +522,7 @@ fn load_with(
             &vdoc,
             variant,
             path,
+            &vrepair,
         );
         for mut d in ds {
             if combos.len() > 1 {

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::diagnostic::{Diagnostic, Severity, did_you_mean, one_of};
 use super::load::{LocIndex, Source, Span, escape_segment};
 use super::model::*;
+use super::repair::Repair;
 use super::spec::{self, ActorSpec, PayloadSpec, PhaseSpec, ScenarioSpec, SizeSpec};
 use crate::assertions::{self, Assertion, MetricRef};
 use crate::metrics::catalog::{self, MetricUnit};
@@ -24,10 +25,16 @@ struct Ctx<'a> {
     src: &'a Source,
     index: &'a LocIndex,
     diags: Vec<Diagnostic>,
+    /// What the schema stage removed from the document validated here;
+    /// problems that are consequences of a removal are not reported.
+    repair: &'a Repair,
+    /// Problems hidden as such consequences (kept so `push` can hand one out).
+    hidden: Vec<Diagnostic>,
 }
 
 impl Ctx<'_> {
     fn locate(&self, pointer: &str, key: bool) -> (Span, String) {
+        let pointer = &self.repair.original(pointer);
         match self.index.find(pointer) {
             Some(l) => {
                 let exact = self.index.get(pointer).is_some();
@@ -62,11 +69,19 @@ impl Ctx<'_> {
         message: String,
     ) -> &mut Diagnostic {
         let (span, path) = self.locate(pointer, key);
+        let hidden = self
+            .repair
+            .hides(&self.repair.original(pointer), &message, None);
         let mut d = self.src.diagnostic(span, &path, message);
         d.severity = severity;
-        self.diags.push(d);
-        let last = self.diags.len() - 1;
-        &mut self.diags[last]
+        let list = if hidden {
+            &mut self.hidden
+        } else {
+            &mut self.diags
+        };
+        list.push(d);
+        let last = list.len() - 1;
+        &mut list[last]
     }
 
     /// An error at the value of `pointer`.
@@ -171,8 +186,15 @@ fn check_memory(ctx: &mut Ctx<'_>, payloads: &[Payload], phases: &[Phase], avail
     );
 }
 
-/// Validates one variant of a scenario against the store kinds of `registry`.
-pub fn validate(
+/// Validates one variant of a scenario against the store kinds of
+/// `registry`. `repair` says what the schema stage removed from the
+/// document (empty when the schema accepted it); problems that follow from
+/// a removal are not reported again.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the inputs are distinct"
+)]
+pub(crate) fn validate(
     registry: &Registry,
     src: &Source,
     index: &LocIndex,
@@ -180,12 +202,15 @@ pub fn validate(
     resolved: &Value,
     variant: Variant,
     file: &Path,
+    repair: &Repair,
 ) -> (Option<Scenario>, Vec<Diagnostic>) {
     let mut ctx = Ctx {
         registry,
         src,
         index,
         diags: Vec::new(),
+        repair,
+        hidden: Vec::new(),
     };
     check_scenario_name(&mut ctx, &spec.name);
     let targets = targets(&mut ctx, spec);
@@ -219,7 +244,7 @@ pub fn validate(
         super::budget::available_memory(),
     );
     let assertions = assertions(&mut ctx, spec, &phases, &targets);
-    let ok = !ctx.diags.iter().any(|d| d.severity == Severity::Error);
+    let ok = !ctx.diags.iter().any(|d| d.severity == Severity::Error) && repair.is_empty();
     let scenario = ok.then(|| Scenario {
         file: file.to_path_buf(),
         name: spec.name.clone(),
@@ -285,6 +310,10 @@ fn problem(ctx: &mut Ctx<'_>, base: &str, p: Problem) {
             };
             ctx.push(&ptr, *key, severity, p.message.clone())
         }
+        // A `prepare` has no `batch`: the problem is at the `prepare`.
+        ProblemAt::Append { pointer } if pointer.ends_with("/prepare") => {
+            ctx.push(pointer, true, severity, p.message.clone())
+        }
         ProblemAt::Append { pointer } => ctx.push(
             &format!("{pointer}/batch"),
             false,
@@ -298,16 +327,54 @@ fn problem(ctx: &mut Ctx<'_>, base: &str, p: Problem) {
 }
 
 /// What the phases ask of target `target`: every append actor with its batch
-/// and the largest record its payload can produce (for kinds' checks).
+/// and the largest record its payload can produce, and every `prepare` (one
+/// record must fit; its batches adapt to the store's limit), for kinds' checks.
 fn workload(spec: &ScenarioSpec, phases: &[Phase], payloads: &[Payload], target: &str) -> Workload {
+    // (largest record body, key bytes per record) of a payload.
+    let records = |name: &str| -> Option<(u64, u64)> {
+        let payload = payloads.iter().find(|p| p.name == name)?;
+        let key_bytes = |k: crate::workload::KeyStyle| match k {
+            crate::workload::KeyStyle::None => 0,
+            crate::workload::KeyStyle::Single => 8,
+            crate::workload::KeyStyle::Pair | crate::workload::KeyStyle::Range => 16,
+        };
+        match &payload.source {
+            PayloadSource::Generated { size, keys, .. } => Some((
+                size.max(),
+                match keys {
+                    KeyStyle::None => 0,
+                    KeyStyle::Single => 8,
+                    KeyStyle::Pair | KeyStyle::Range => 16,
+                },
+            )),
+            PayloadSource::File { path, .. } => {
+                let f = crate::workload::PayloadFile::open(path).ok()?;
+                Some((f.header().size.max(), key_bytes(f.header().keys)))
+            }
+        }
+    };
     let mut appends = Vec::new();
     for (i, ph) in spec.phases.iter().enumerate() {
+        // `phases` holds one entry per phase of the file, in order (two
+        // phases of one name are an error, but both are checked).
         let Some(phase) = phases
-            .iter()
-            .find(|p| p.name == ph.name && p.runs_on(target))
+            .get(i)
+            .filter(|p| p.name == ph.name && p.runs_on(target))
         else {
             continue;
         };
+        if let Some((_, name)) = phase.restart.as_ref().and_then(|r| r.prepare.as_ref())
+            && let Some((max_record_bytes, key_bytes)) = records(name)
+        {
+            appends.push(AppendPlan {
+                phase: phase.name.clone(),
+                actor: "prepare".to_owned(),
+                batch: 1,
+                max_record_bytes,
+                key_bytes,
+                pointer: format!("/phases/{i}/prepare"),
+            });
+        }
         for (j, a) in ph.actors.iter().enumerate() {
             if a.op != Op::Append {
                 continue;
@@ -316,36 +383,9 @@ fn workload(spec: &ScenarioSpec, phases: &[Phase], payloads: &[Payload], target:
             let Some(actor) = phase.actors.iter().find(|x| x.name == name) else {
                 continue;
             };
-            let Some(payload) = actor
-                .payload
-                .as_deref()
-                .and_then(|n| payloads.iter().find(|p| p.name == n))
+            let Some((max_record_bytes, key_bytes)) = actor.payload.as_deref().and_then(records)
             else {
                 continue;
-            };
-            let (max_record_bytes, key_bytes) = match &payload.source {
-                PayloadSource::Generated { size, keys, .. } => (
-                    size.max(),
-                    match keys {
-                        KeyStyle::None => 0,
-                        KeyStyle::Single => 8,
-                        KeyStyle::Pair | KeyStyle::Range => 16,
-                    },
-                ),
-                PayloadSource::File { path, .. } => {
-                    match crate::workload::PayloadFile::open(path) {
-                        Ok(f) => (
-                            f.header().size.max(),
-                            match f.header().keys {
-                                crate::workload::KeyStyle::None => 0,
-                                crate::workload::KeyStyle::Single => 8,
-                                crate::workload::KeyStyle::Pair
-                                | crate::workload::KeyStyle::Range => 16,
-                            },
-                        ),
-                        Err(_) => continue,
-                    }
-                }
             };
             appends.push(AppendPlan {
                 phase: phase.name.clone(),
@@ -1167,12 +1207,18 @@ fn assertions(
         let ptr = format!("/assertions/{i}");
         match assertion(text, phases, targets) {
             Ok(mut a) => {
-                a.line = ctx.index.get(&ptr).map(|l| l.value.line);
+                a.line = ctx
+                    .index
+                    .get(&ctx.repair.original(&ptr))
+                    .map(|l| l.value.line);
                 out.push(a);
             }
             Err(e) => {
                 let (mut span, path) = ctx.locate(&ptr, false);
-                let quoted = ctx.index.get(&ptr).is_some_and(|l| l.plain.is_none());
+                let quoted = ctx
+                    .index
+                    .get(&ctx.repair.original(&ptr))
+                    .is_some_and(|l| l.plain.is_none());
                 let on_one_line = span.width >= text.chars().count();
                 // The parser's byte range, clamped: an empty or short text
                 // must not index past its end (`assertions: [""]`).
@@ -1184,11 +1230,18 @@ fn assertions(
                     span.col += before.chars().count() + usize::from(quoted);
                     span.width = marked.chars().count().max(1);
                 }
+                let hidden = ctx
+                    .repair
+                    .hides(&ctx.repair.original(&ptr), &e.message, Some(text));
                 let mut d = ctx.src.diagnostic(span, &path, e.message);
                 d.expected = e.expected;
                 d.help = e.help;
                 d.found = Some(format!("`{text}`"));
-                ctx.diags.push(d);
+                if hidden {
+                    ctx.hidden.push(d);
+                } else {
+                    ctx.diags.push(d);
+                }
             }
         }
     }
@@ -1553,5 +1606,29 @@ mod phase_targets {
         assert!(r.contains("undefined target `kb`"), "{r}");
         assert!(r.contains("did you mean `kv`?"), "{r}");
         assert!(r.contains("t.yaml:12:15"), "{r}");
+    }
+
+    /// Guards issue 16 (segment-size checks): a `prepare` whose payload
+    /// has records larger than a WAL segment used to pass validation and
+    /// stop the run at the first prepared append; it is refused, at the
+    /// `prepare`, before anything runs.
+    #[test]
+    fn a_prepare_record_larger_than_a_wal_segment_is_refused_at_the_prepare() {
+        let text = "version: 1\nname: t\ntargets:\n  log:\n    wal: { segment_size: 4KiB }\npayloads:\n  small: { size: 64B }\n  huge: { size: 64KiB }\nphases:\n  - name: crash\n    restart: crash\n    after: 1s\n    prepare: { bytes: 1MiB, payload: huge }\n    actors:\n      - { op: append, payload: small }\n";
+        let d = crate::scenario::load_source(
+            Source {
+                name: "t.yaml".to_owned(),
+                text: text.to_owned(),
+            },
+            Path::new("t.yaml"),
+            &[],
+        )
+        .expect_err("a 64 KiB record does not fit a 4 KiB segment");
+        let r = d.render();
+        assert!(
+            r.contains("a batch of `prepare` can be larger than a wal segment holds"),
+            "{r}"
+        );
+        assert!(r.contains("t.yaml:13:5"), "{r}");
     }
 }

@@ -85,3 +85,40 @@ fn json_diagnostics_carry_the_same_locations() {
     assert_eq!(first["path"], "targets.log.wal.segmnt_size");
     assert_eq!(first["help"], "did you mean `segment_size`?");
 }
+
+/// Guards issue 16 ("validation is staged"): a file holding one error of
+/// every validation stage — schema (unknown key, bad unit), reference
+/// (undefined payload), semantic (duplicate phase name), store kind (a
+/// record larger than a WAL segment), assertion (unknown actor) and matrix
+/// (a key the payload does not have) — reports all of them in one run, each
+/// at its own line; none hides the others.
+#[test]
+fn errors_of_every_stage_are_reported_at_once() {
+    let rel = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/invalid/every-stage-at-once.yaml");
+    let diags = scenario::load_file(&rel, &[]).expect_err("invalid");
+    let found: Vec<(usize, &str)> = diags
+        .0
+        .iter()
+        .map(|d| (d.line, d.message.as_str()))
+        .collect();
+    for (line, message) in [
+        (6, "unknown key `preallocte`"),
+        (10, "unknown size unit `parsecs`"),
+        (15, "undefined payload `smal`"),
+        (16, "duplicate phase name `write`"),
+        (
+            19,
+            "a batch of `append` can be larger than a wal segment holds",
+        ),
+        (22, "phase `write` has no actor or metric `apend`"),
+        (24, "unknown key `colour`"),
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|(l, m)| *l == line && m.starts_with(message)),
+            "no `{message}` at line {line}: {found:#?}"
+        );
+    }
+}
