@@ -68,4 +68,12 @@ pub enum ReportError {
         /// The serde_yaml error.
         source: serde_yaml::Error,
     },
+    /// A chart could not be drawn.
+    #[error("cannot draw chart {}: {message}", path.display())]
+    Chart {
+        /// The SVG file.
+        path: PathBuf,
+        /// plotters' error.
+        message: String,
+    },
 }

@@ -4,7 +4,8 @@
 //! Owns the template environment (strict undefined behaviour, the unit
 //! filters) and the [`Context`] a template sees: the whole `RunReport` as
 //! `report`, plus views arranged for tables (assertions × targets, phases
-//! side by side across targets, chart series, non-zero store statistics).
+//! side by side across targets, links to the SVG charts beside it (see
+//! `charts`), non-zero store statistics).
 //! Values stay in base units; templates format them with filters
 //! (`duration`, `size`, `rate`, `bytes_rate`, `count`, `pct`, `margin`,
 //! `ratio`, `metric(unit)`, `us`), never with arithmetic.
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+use super::charts::{self, ChartKind, ChartSpec};
 use super::format;
 use super::verdict::{Counts, RunVerdict};
 use super::{FileFormat, OutputFile, ReportError};
@@ -35,26 +37,6 @@ pub const BUILTIN_TEMPLATE: &str = include_str!("../../../reports/templates/repo
 /// it is what goes to `$GITHUB_STEP_SUMMARY`.
 pub const SUMMARY_BLOCK: &str = "summary";
 
-/// Line colours of the latency charts, with a matching emoji swatch for the
-/// legend (Mermaid's `xychart-beta` draws no legend of its own).
-const PALETTE: &[(&str, &str)] = &[
-    ("#3b82f6", "🟦"),
-    ("#ef4444", "🟥"),
-    ("#22c55e", "🟩"),
-    ("#f97316", "🟧"),
-    ("#a855f7", "🟪"),
-    ("#eab308", "🟨"),
-];
-
-/// Percentiles on the chart's x axis: (axis label, `Latency` field).
-const CHART_PERCENTILES: &[(&str, &str)] = &[
-    ("p50", "p50"),
-    ("p90", "p90"),
-    ("p99", "p99"),
-    ("p99.9", "p999"),
-    ("p99.99", "p9999"),
-];
-
 /// What a template sees.
 #[derive(Debug, Serialize)]
 pub struct Context<'a> {
@@ -70,6 +52,12 @@ pub struct Context<'a> {
     pub matrix: bool,
     /// One view per variant.
     pub variants: Vec<VariantView<'a>>,
+    /// Matrix sweep charts (swept value on x), one per phase and actor.
+    pub sweeps: Vec<ChartLink>,
+    /// Charts not drawn because the report has more than `MAX_CHARTS`.
+    pub charts_omitted: usize,
+    /// The most charts a report draws.
+    pub max_charts: usize,
 }
 
 /// One variant, arranged for tables.
@@ -154,8 +142,9 @@ pub struct PhaseView {
     pub has_errors: bool,
     /// Some row has late starts (show the column).
     pub has_late: bool,
-    /// One latency chart per actor.
-    pub charts: Vec<Chart>,
+    /// The SVG charts of this phase (latency spectrum and timeline per
+    /// actor), files beside `report.md`.
+    pub charts: Vec<ChartLink>,
     /// Phase-level metrics (e.g. `lost_records`), one row each.
     pub metrics: Vec<StatRow>,
 }
@@ -194,32 +183,22 @@ pub struct ActorRow {
     pub late: Option<u64>,
 }
 
-/// A Mermaid latency-percentile chart: percentiles on x, one line per target.
-#[derive(Debug, Serialize)]
-pub struct Chart {
-    /// Actor name.
-    pub actor: String,
-    /// Latency measured from the intended start (open loop).
-    pub open_loop: bool,
-    /// x-axis labels.
-    pub x: Vec<&'static str>,
-    /// One series per target.
-    pub series: Vec<Series>,
-    /// Comma-separated line colours, in series order.
-    pub palette: String,
+/// A chart file beside `report.md`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartLink {
+    /// What it shows (alt text).
+    pub title: String,
+    /// File name, relative to `report.md`.
+    pub file: String,
 }
 
-/// One line of a chart.
-#[derive(Debug, Serialize)]
-pub struct Series {
-    /// Target name.
-    pub target: String,
-    /// Line colour.
-    pub color: &'static str,
-    /// An emoji square of that colour, for the legend.
-    pub swatch: &'static str,
-    /// Latency at each percentile of `x`, in ns.
-    pub values_ns: Vec<u64>,
+impl From<&ChartSpec> for ChartLink {
+    fn from(spec: &ChartSpec) -> Self {
+        ChartLink {
+            title: spec.title.clone(),
+            file: spec.file.clone(),
+        }
+    }
 }
 
 /// A named value per target, with its unit.
@@ -295,7 +274,12 @@ fn phase_index(targets: &[TargetReport]) -> PhaseIndex<'_> {
         .collect()
 }
 
-fn phase_view(name: &str, targets: &[TargetReport], index: &PhaseIndex<'_>) -> PhaseView {
+fn phase_view(
+    name: &str,
+    targets: &[TargetReport],
+    index: &PhaseIndex<'_>,
+    charts: Vec<ChartLink>,
+) -> PhaseView {
     let phases: Vec<(String, Option<&PhaseReport>)> = targets
         .iter()
         .zip(index)
@@ -318,19 +302,15 @@ fn phase_view(name: &str, targets: &[TargetReport], index: &PhaseIndex<'_>) -> P
             .map(|p| p.actors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>()),
     );
     let mut rows = Vec::new();
-    let mut charts = Vec::new();
     for actor in &actors {
         let mut service_rows = Vec::new();
-        let mut series = Vec::new();
-        let mut open_loop = false;
-        for (i, (target, p)) in phases.iter().enumerate() {
+        for (target, p) in &phases {
             let Some(a) = p
                 .as_ref()
                 .and_then(|p| p.actors.iter().find(|a| &a.name == actor))
             else {
                 continue;
             };
-            open_loop |= a.rate_per_s.is_some();
             rows.push(ActorRow {
                 actor: actor.clone(),
                 target: target.clone(),
@@ -355,31 +335,8 @@ fn phase_view(name: &str, targets: &[TargetReport], index: &PhaseIndex<'_>) -> P
                     late: None,
                 });
             }
-            let (color, swatch) = PALETTE[i % PALETTE.len()];
-            series.push(Series {
-                target: target.clone(),
-                color,
-                swatch,
-                values_ns: CHART_PERCENTILES
-                    .iter()
-                    .map(|(_, field)| a.latency.get(field).map_or(0, |v| v as u64))
-                    .collect(),
-            });
         }
         rows.extend(service_rows);
-        if series.iter().any(|s| s.values_ns.iter().any(|v| *v > 0)) {
-            charts.push(Chart {
-                actor: actor.clone(),
-                open_loop,
-                x: CHART_PERCENTILES.iter().map(|(l, _)| *l).collect(),
-                palette: series
-                    .iter()
-                    .map(|s| s.color)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                series,
-            });
-        }
     }
     let metric_names = union(
         phases
@@ -409,7 +366,11 @@ fn phase_view(name: &str, targets: &[TargetReport], index: &PhaseIndex<'_>) -> P
     }
 }
 
-fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>, ReportError> {
+fn variant_view<'a>(
+    v: &'a VariantReport,
+    path: &Path,
+    charts: &[&ChartSpec],
+) -> Result<VariantView<'a>, ReportError> {
     let targets: Vec<TargetHead<'_>> = v
         .targets
         .iter()
@@ -479,7 +440,14 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
     let index = phase_index(&v.targets);
     let phases = phase_names
         .iter()
-        .map(|p| phase_view(p, &v.targets, &index))
+        .map(|p| {
+            let links = charts
+                .iter()
+                .filter(|c| c.phase == *p)
+                .map(|c| ChartLink::from(*c))
+                .collect();
+            phase_view(p, &v.targets, &index, links)
+        })
         .collect();
     let stat_names = union(v.targets.iter().map(|t| {
         t.store
@@ -551,7 +519,16 @@ fn variant_view<'a>(v: &'a VariantReport, path: &Path) -> Result<VariantView<'a>
 impl<'a> Context<'a> {
     /// The context of `report`; `path` names the output in errors.
     pub fn new(report: &'a RunReport, path: &Path) -> Result<Self, ReportError> {
+        let (specs, charts_omitted) = charts::plan(report);
+        let sweeps = specs
+            .iter()
+            .filter(|c| matches!(c.kind, ChartKind::Sweep { .. }))
+            .map(ChartLink::from)
+            .collect();
         Ok(Context {
+            sweeps,
+            charts_omitted,
+            max_charts: charts::MAX_CHARTS,
             report,
             verdict: RunVerdict::of(report),
             counts: Counts::of(report),
@@ -560,7 +537,14 @@ impl<'a> Context<'a> {
             variants: report
                 .variants
                 .iter()
-                .map(|v| variant_view(v, path))
+                .enumerate()
+                .map(|(i, v)| {
+                    let mine: Vec<&ChartSpec> = specs
+                        .iter()
+                        .filter(|c| c.variant == i && !matches!(c.kind, ChartKind::Sweep { .. }))
+                        .collect();
+                    variant_view(v, path, &mine)
+                })
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -731,7 +715,7 @@ mod tests {
             .unwrap();
         assert!(s.contains("FAIL"), "{s}");
         assert!(s.contains("write.append.p99 < 10ms"));
-        assert!(!s.contains("xychart-beta"));
+        assert!(!s.contains(".svg"), "no charts in the step summary: {s}");
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! measure, and the engine never formats text.
 
 mod atomic;
+pub mod charts;
 pub mod console;
 pub mod csv;
 mod error;
@@ -62,6 +63,8 @@ pub enum FileOutput {
     Junit,
     /// `report.md`.
     Markdown,
+    /// The SVG charts `report.md` links, beside it.
+    Charts,
 }
 
 impl FileOutput {
@@ -71,6 +74,7 @@ impl FileOutput {
         FileOutput::Csv,
         FileOutput::Junit,
         FileOutput::Markdown,
+        FileOutput::Charts,
         FileOutput::Json,
     ];
 }
@@ -99,6 +103,7 @@ pub fn file_outputs(out_dir: &Path, template: Option<&Path>) -> Result<OutputFil
                 FileOutput::Csv => Box::new(csv::CsvOutput::new(out_dir)),
                 FileOutput::Json => Box::new(json::JsonOutput::new(out_dir)),
                 FileOutput::Junit => Box::new(junit::JunitOutput::new(out_dir)),
+                FileOutput::Charts => Box::new(charts::ChartsOutput::new(out_dir)),
                 FileOutput::Markdown => {
                     let t = match template {
                         Some(path) => markdown::MarkdownTemplate::from_file(path)?,
@@ -181,6 +186,8 @@ mod tests {
             [
                 "assertions.csv",
                 "junit.xml",
+                "latency-mixed-writer.svg",
+                "latency-write-append.svg",
                 "report.md",
                 "results.csv",
                 "run.json"

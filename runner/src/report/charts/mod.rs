@@ -1,0 +1,11 @@
+//! SVG charts beside `report.md`, drawn with plotters' SVG backend (no
+//! bitmap backend, no font files): `plan` decides which charts a report
+//! gets and shapes their data, `plot` draws a figure, `output` writes the
+//! files as part of each generation.
+
+mod output;
+pub mod plan;
+pub(crate) mod plot;
+
+pub use output::ChartsOutput;
+pub use plan::{ChartKind, ChartSpec, IntervalPoint, MAX_CHARTS, actor_timeline, plan};

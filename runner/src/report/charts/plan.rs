@@ -1,0 +1,688 @@
+//! Which charts a [`RunReport`] gets, what each is called on disk, and
+//! the [`Figure`] each draws — every chart overlaying all targets:
+//!
+//! - **latency spectrum** per measured phase and actor: latency by
+//!   percentile on a log axis (x = -log10(1 - q): 0, 90, 99, 99.9,
+//!   99.99 %), from each target's HDR histogram; an open-loop actor's
+//!   service time dashed beside its latency;
+//! - **timeline** per phase and actor: throughput and p99 over time, from
+//!   per-interval data ([`actor_timeline`] is the one place that reads it
+//!   out of the report);
+//! - **matrix sweep** per phase and actor when the scenario has a matrix:
+//!   the swept value on x, throughput and p99 on y.
+//!
+//! An assertion on a charted metric (`write.append.p99 < 10ms`,
+//! `…records_per_s >= 100k`) is drawn as a threshold line. This module
+//! picks and shapes data; drawing is `plot`'s.
+
+use std::collections::HashSet;
+
+use super::plot::{Figure, Line, Panel, Threshold, XAxis, YAxis};
+use crate::metrics::recorder;
+use crate::metrics::report::{ActorReport, Latency, PhaseReport, RunReport, VariantReport};
+
+/// At most this many charts per report: a scenario of thousands of phases
+/// would otherwise write thousands of SVGs with every generation. The
+/// report says how many were left out.
+pub const MAX_CHARTS: usize = 64;
+
+/// One chart of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartSpec {
+    /// File name, beside `report.md`.
+    pub file: String,
+    /// What it shows (the image's alt text).
+    pub title: String,
+    /// Variant index (0 without a matrix; 0 for sweeps, which span all).
+    pub variant: usize,
+    /// The measured phase it belongs to.
+    pub phase: String,
+    /// Which chart.
+    pub kind: ChartKind,
+}
+
+/// The kinds of chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChartKind {
+    /// Latency by percentile of one actor.
+    Spectrum {
+        /// Actor name.
+        actor: String,
+    },
+    /// Throughput and p99 over time of one actor.
+    Timeline {
+        /// Actor name.
+        actor: String,
+    },
+    /// Throughput and p99 of one actor across the matrix's swept values.
+    Sweep {
+        /// Actor name.
+        actor: String,
+    },
+}
+
+/// The charts of `report` and how many were left out over [`MAX_CHARTS`].
+pub fn plan(report: &RunReport) -> (Vec<ChartSpec>, usize) {
+    let matrix = report.variants.len() > 1;
+    let mut all = Vec::new();
+    let mut used = HashSet::new();
+    let mut name = |parts: &[&str]| unique_name(parts, &mut used);
+    if matrix && report.variants.iter().any(|v| !v.settings.is_empty()) {
+        for (phase, actor) in phase_actors(report.variants.iter()) {
+            all.push(ChartSpec {
+                file: name(&["sweep", &phase, &actor]),
+                title: format!("{phase} · {actor}: throughput and p99 across the matrix"),
+                variant: 0,
+                phase,
+                kind: ChartKind::Sweep { actor },
+            });
+        }
+    }
+    for (vi, v) in report.variants.iter().enumerate() {
+        let prefix = if matrix {
+            format!("v{}", vi + 1)
+        } else {
+            String::new()
+        };
+        for (phase, actor) in phase_actors(std::iter::once(v)) {
+            let runs = actor_runs(v, &phase, &actor);
+            if runs.iter().any(|(_, a)| a.count > 0) {
+                all.push(ChartSpec {
+                    file: name(&["latency", &prefix, &phase, &actor]),
+                    title: format!("{phase} · {actor}: latency by percentile"),
+                    variant: vi,
+                    phase: phase.clone(),
+                    kind: ChartKind::Spectrum {
+                        actor: actor.clone(),
+                    },
+                });
+            }
+            if runs.iter().any(|(_, a)| actor_timeline(a).is_some()) {
+                all.push(ChartSpec {
+                    file: name(&["timeline", &prefix, &phase, &actor]),
+                    title: format!("{phase} · {actor}: throughput and p99 over time"),
+                    variant: vi,
+                    phase,
+                    kind: ChartKind::Timeline { actor },
+                });
+            }
+        }
+    }
+    let omitted = all.len().saturating_sub(MAX_CHARTS);
+    all.truncate(MAX_CHARTS);
+    (all, omitted)
+}
+
+/// `latency-write-append.svg`: the parts joined by `-`, each reduced to
+/// `[A-Za-z0-9_.]`, made unique with a counter.
+fn unique_name(parts: &[&str], used: &mut HashSet<String>) -> String {
+    let clean: Vec<String> = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let base = clean.join("-");
+    let mut file = format!("{base}.svg");
+    let mut n = 2;
+    while !used.insert(file.clone()) {
+        file = format!("{base}-{n}.svg");
+        n += 1;
+    }
+    file
+}
+
+/// (phase, actor) of every measured phase in first-seen order over the
+/// variants' targets.
+fn phase_actors<'a>(variants: impl Iterator<Item = &'a VariantReport>) -> Vec<(String, String)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for v in variants {
+        for t in &v.targets {
+            for p in t.phases.iter().filter(|p| !p.warmup) {
+                for a in &p.actors {
+                    if seen.insert((p.name.as_str(), a.name.as_str())) {
+                        out.push((p.name.clone(), a.name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn measured<'a>(phases: &'a [PhaseReport], name: &str) -> Option<&'a PhaseReport> {
+    phases.iter().find(|p| !p.warmup && p.name == name)
+}
+
+/// (target index, actor) on every target of `v` that ran `phase`/`actor`.
+fn actor_runs<'a>(v: &'a VariantReport, phase: &str, actor: &str) -> Vec<(usize, &'a ActorReport)> {
+    v.targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            measured(&t.phases, phase)?
+                .actors
+                .iter()
+                .find(|a| a.name == actor)
+                .map(|a| (i, a))
+        })
+        .collect()
+}
+
+/// One interval of an actor's timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntervalPoint {
+    /// End of the interval, seconds from the phase start.
+    pub t_s: f64,
+    /// Records per second over the interval.
+    pub records_per_s: f64,
+    /// p99 latency over the interval, ns.
+    pub p99_ns: f64,
+}
+
+/// **The timeline adapter**: the per-interval series of `actor`, from
+/// whatever per-interval data the report carries; `None` when it has
+/// none. `run.json` holds no per-interval data yet (issue 14 items 1–3
+/// add it per actor: `t_s`, records, p99 …): this is the one function to
+/// fill in when it does; everything downstream (the chart, its file, its
+/// link in `report.md`) is in place and tested on synthetic series.
+pub fn actor_timeline(actor: &ActorReport) -> Option<Vec<IntervalPoint>> {
+    let _ = actor;
+    None
+}
+
+/// The metric an assertion is about: the text before its operator.
+fn assertion_metric(text: &str) -> &str {
+    text.find(['<', '>', '=', '!'])
+        .map_or(text, |i| &text[..i])
+        .trim()
+}
+
+/// Where on the percentile axis a latency statistic sits.
+fn percentile_x(stat: &str) -> Option<Option<f64>> {
+    Some(match stat {
+        "p50" => Some(2f64.log10()),
+        "p90" => Some(1.0),
+        "p99" => Some(2.0),
+        "p999" => Some(3.0),
+        "p9999" | "max" => Some(4.0),
+        "mean" => None,
+        _ => return None,
+    })
+}
+
+/// Thresholds of the assertions of `variants` on `phase.actor.<stat>`
+/// for each `stat` that `accept` maps to an x position.
+fn thresholds<'a>(
+    variants: impl Iterator<Item = &'a VariantReport>,
+    phase: &str,
+    actor: &str,
+    accept: impl Fn(&str) -> Option<Option<f64>>,
+) -> Vec<Threshold> {
+    let prefix = format!("{phase}.{actor}.");
+    let mut out: Vec<Threshold> = Vec::new();
+    for r in variants.flat_map(|v| &v.assertions) {
+        let Some(stat) = assertion_metric(&r.assertion).strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(at_x) = accept(stat) else { continue };
+        if !r.threshold.is_finite()
+            || out
+                .iter()
+                .any(|t| t.value == r.threshold && t.label.starts_with(&r.assertion))
+        {
+            continue;
+        }
+        let label = if out.iter().any(|t| t.label == r.assertion) {
+            // Same assertion, another threshold (a relational one): say whose.
+            format!("{} ({})", r.assertion, r.target)
+        } else {
+            r.assertion.clone()
+        };
+        out.push(Threshold {
+            label,
+            value: r.threshold,
+            at_x,
+        });
+    }
+    out
+}
+
+/// Quantile positions of the spectrum: x = -log10(1 - q) from 0 to 4 in
+/// steps of 0.05.
+fn spectrum_xs() -> impl Iterator<Item = f64> {
+    (0..=80).map(|i| f64::from(i) * 0.05)
+}
+
+/// Latency by percentile from an encoded HDR histogram, or — when it does
+/// not decode or is empty — the report's own percentiles.
+fn spectrum(histogram: Option<&str>, latency: &Latency) -> Vec<(f64, f64)> {
+    if let Some(h) = histogram
+        .and_then(recorder::decode)
+        .filter(|h| !h.is_empty())
+    {
+        return spectrum_xs()
+            .map(|x| {
+                let q = 1.0 - 10f64.powf(-x);
+                (x, h.value_at_quantile(q) as f64)
+            })
+            .collect();
+    }
+    [
+        (2f64.log10(), latency.p50_ns),
+        (1.0, latency.p90_ns),
+        (2.0, latency.p99_ns),
+        (3.0, latency.p999_ns),
+        (4.0, latency.p9999_ns),
+    ]
+    .into_iter()
+    .filter(|(_, v)| *v > 0)
+    .map(|(x, v)| (x, v as f64))
+    .collect()
+}
+
+/// The figure of `spec` in `report`.
+pub(crate) fn figure(report: &RunReport, spec: &ChartSpec) -> Figure {
+    match &spec.kind {
+        ChartKind::Spectrum { actor } => spectrum_figure(report, spec, actor),
+        ChartKind::Timeline { actor } => {
+            let v = &report.variants[spec.variant.min(report.variants.len().saturating_sub(1))];
+            let series: Vec<(String, usize, Vec<IntervalPoint>)> =
+                actor_runs(v, &spec.phase, actor)
+                    .into_iter()
+                    .filter_map(|(i, a)| Some((v.targets[i].name.clone(), i, actor_timeline(a)?)))
+                    .collect();
+            timeline_figure(
+                &spec.title,
+                &series,
+                thresholds(std::iter::once(v), &spec.phase, actor, rate_stat),
+                thresholds(std::iter::once(v), &spec.phase, actor, p99_stat),
+            )
+        }
+        ChartKind::Sweep { actor } => sweep_figure(report, spec, actor),
+    }
+}
+
+fn rate_stat(stat: &str) -> Option<Option<f64>> {
+    (stat == "records_per_s").then_some(None)
+}
+
+fn p99_stat(stat: &str) -> Option<Option<f64>> {
+    (stat == "p99").then_some(None)
+}
+
+fn spectrum_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {
+    let Some(v) = report.variants.get(spec.variant) else {
+        return empty(&spec.title);
+    };
+    let mut lines = Vec::new();
+    let mut open_loop = false;
+    for (i, a) in actor_runs(v, &spec.phase, actor) {
+        let target = &v.targets[i].name;
+        lines.push(Line {
+            label: target.clone(),
+            color: i,
+            dashed: false,
+            points: spectrum(Some(&a.histogram), &a.latency),
+        });
+        if let Some(service) = &a.service {
+            open_loop = true;
+            lines.push(Line {
+                label: format!("{target} · service time"),
+                color: i,
+                dashed: true,
+                points: spectrum(a.service_histogram.as_deref(), service),
+            });
+        }
+    }
+    let accept = |stat: &str| percentile_x(stat.strip_prefix("service.").unwrap_or(stat));
+    Figure {
+        title: spec.title.clone(),
+        x: XAxis::Percentile,
+        x_label: "percentile (spaced by 1/(1 − q), as HdrHistogram plots)".to_owned(),
+        panels: vec![Panel {
+            title: if open_loop {
+                "latency from the intended start; dashed: service time (log scale)".to_owned()
+            } else {
+                "latency (log scale)".to_owned()
+            },
+            y: YAxis::LatencyLog,
+            lines,
+            thresholds: thresholds(std::iter::once(v), &spec.phase, actor, accept),
+        }],
+    }
+}
+
+fn empty(title: &str) -> Figure {
+    Figure {
+        title: title.to_owned(),
+        x: XAxis::Seconds,
+        x_label: String::new(),
+        panels: Vec::new(),
+    }
+}
+
+/// Throughput (top) and p99 (bottom) over time, one line per target:
+/// `series` is (target, colour index, intervals).
+pub(crate) fn timeline_figure(
+    title: &str,
+    series: &[(String, usize, Vec<IntervalPoint>)],
+    rate_thresholds: Vec<Threshold>,
+    p99_thresholds: Vec<Threshold>,
+) -> Figure {
+    let lines = |f: fn(&IntervalPoint) -> f64| {
+        series
+            .iter()
+            .map(|(target, color, points)| Line {
+                label: target.clone(),
+                color: *color,
+                dashed: false,
+                points: points.iter().map(|p| (p.t_s, f(p))).collect(),
+            })
+            .collect()
+    };
+    Figure {
+        title: title.to_owned(),
+        x: XAxis::Seconds,
+        x_label: "seconds since the phase started".to_owned(),
+        panels: vec![
+            Panel {
+                title: "records per second".to_owned(),
+                y: YAxis::Rate,
+                lines: lines(|p| p.records_per_s),
+                thresholds: rate_thresholds,
+            },
+            Panel {
+                title: "p99 latency per interval (log scale)".to_owned(),
+                y: YAxis::LatencyLog,
+                lines: lines(|p| p.p99_ns),
+                thresholds: p99_thresholds,
+            },
+        ],
+    }
+}
+
+/// A matrix value as an axis label: strings bare, others as JSON.
+fn setting_label(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One line pair of a sweep: a target (and the other dimensions' values).
+struct SweepSeries {
+    label: String,
+    rate: Vec<(f64, f64)>,
+    p99: Vec<(f64, f64)>,
+}
+
+fn sweep_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {
+    // x: the first matrix dimension; one line per target and combination
+    // of the other dimensions.
+    let key = report
+        .variants
+        .iter()
+        .find_map(|v| v.settings.first().map(|(k, _)| k.clone()))
+        .unwrap_or_default();
+    let mut categories: Vec<String> = Vec::new();
+    let mut series: Vec<SweepSeries> = Vec::new();
+    for v in &report.variants {
+        let Some(x_value) = v
+            .settings
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, x)| setting_label(x))
+        else {
+            continue;
+        };
+        let x = match categories.iter().position(|c| *c == x_value) {
+            Some(i) => i,
+            None => {
+                categories.push(x_value);
+                categories.len() - 1
+            }
+        } as f64;
+        let rest: Vec<String> = v
+            .settings
+            .iter()
+            .filter(|(k, _)| *k != key)
+            .map(|(k, x)| format!("{}={}", short_key(k), setting_label(x)))
+            .collect();
+        for (i, a) in actor_runs(v, &spec.phase, actor) {
+            let target = &v.targets[i].name;
+            let label = if rest.is_empty() {
+                target.clone()
+            } else {
+                format!("{target} · {}", rest.join(", "))
+            };
+            let at = match series.iter().position(|s| s.label == label) {
+                Some(p) => p,
+                None => {
+                    series.push(SweepSeries {
+                        label,
+                        rate: Vec::new(),
+                        p99: Vec::new(),
+                    });
+                    series.len() - 1
+                }
+            };
+            series[at].rate.push((x, a.records_per_s));
+            series[at].p99.push((x, a.latency.p99_ns as f64));
+        }
+    }
+    let lines = |which: fn(&SweepSeries) -> &Vec<(f64, f64)>| {
+        series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Line {
+                label: s.label.clone(),
+                color: i,
+                dashed: false,
+                points: which(s).clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    Figure {
+        title: spec.title.clone(),
+        x: XAxis::Categories(categories),
+        x_label: format!("matrix: {key}"),
+        panels: vec![
+            Panel {
+                title: "records per second".to_owned(),
+                y: YAxis::Rate,
+                lines: lines(|s| &s.rate),
+                thresholds: thresholds(report.variants.iter(), &spec.phase, actor, rate_stat),
+            },
+            Panel {
+                title: "p99 latency (log scale)".to_owned(),
+                y: YAxis::LatencyLog,
+                lines: lines(|s| &s.p99),
+                thresholds: thresholds(report.variants.iter(), &spec.phase, actor, p99_stat),
+            },
+        ],
+    }
+}
+
+/// The last part of a matrix key (`phases.write.actors.0.batch` → `batch`).
+fn short_key(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::charts::plot;
+    use crate::report::fixture::run_report;
+
+    #[test]
+    fn one_spectrum_per_measured_phase_and_actor_and_a_sweep_per_matrix() {
+        let (specs, omitted) = plan(&run_report(1));
+        let files: Vec<&str> = specs.iter().map(|s| s.file.as_str()).collect();
+        assert_eq!(omitted, 0);
+        assert_eq!(
+            files,
+            ["latency-write-append.svg", "latency-mixed-writer.svg"]
+        );
+        let (specs, _) = plan(&run_report(2));
+        let files: Vec<&str> = specs.iter().map(|s| s.file.as_str()).collect();
+        assert!(files.contains(&"sweep-write-append.svg"), "{files:?}");
+        assert!(files.contains(&"latency-v2-write-append.svg"), "{files:?}");
+    }
+
+    #[test]
+    fn file_names_are_safe_and_unique() {
+        let mut used = HashSet::new();
+        assert_eq!(
+            unique_name(&["latency", "", "a/b", "x y"], &mut used),
+            "latency-a_b-x_y.svg"
+        );
+        assert_eq!(
+            unique_name(&["latency", "a b", "x/y"], &mut used),
+            "latency-a_b-x_y-2.svg"
+        );
+    }
+
+    #[test]
+    fn spectrum_reads_the_hdr_histogram_at_log_spaced_quantiles() {
+        let mut h = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
+        for v in 1..=10_000u64 {
+            h.record(v * 1_000).expect("records");
+        }
+        let points = spectrum(Some(&recorder::encode(&h)), &Latency::default());
+        assert_eq!(points.len(), 81);
+        let at = |x: f64| {
+            points
+                .iter()
+                .find(|p| (p.0 - x).abs() < 1e-9)
+                .expect("point")
+                .1
+        };
+        // q = 0.99 at x = 2: the 9,900th of 10,000 values, 9.9 ms (3 digits).
+        assert!(
+            (at(2.0) - 9_900_000.0).abs() / 9_900_000.0 < 0.002,
+            "{}",
+            at(2.0)
+        );
+        assert!(
+            (at(1.0) - 9_000_000.0).abs() / 9_000_000.0 < 0.002,
+            "{}",
+            at(1.0)
+        );
+        assert!(
+            points.windows(2).all(|w| w[0].1 <= w[1].1),
+            "non-decreasing"
+        );
+        // Without a histogram: the report's percentiles at their positions.
+        let lat = Latency {
+            p50_ns: 10,
+            p90_ns: 20,
+            p99_ns: 30,
+            p999_ns: 40,
+            p9999_ns: 50,
+            ..Latency::default()
+        };
+        assert_eq!(spectrum(Some("not base64"), &lat).len(), 5);
+    }
+
+    #[test]
+    fn assertions_on_charted_metrics_become_thresholds() {
+        let report = run_report(1);
+        let specs = plan(&report).0;
+        let fig = figure(&report, &specs[0]);
+        let t = &fig.panels[0].thresholds;
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0].label, "write.append.p99 < 10ms");
+        assert_eq!(t[0].value, 10_000_000.0);
+        assert_eq!(t[0].at_x, Some(2.0));
+        assert_eq!(fig.panels[0].lines.len(), 2, "one line per target");
+        let mixed = figure(&report, &specs[1]);
+        assert!(
+            mixed.panels[0]
+                .lines
+                .iter()
+                .any(|l| l.dashed && l.label.ends_with("service time")),
+            "open-loop service time is dashed: {:?}",
+            mixed.panels[0].lines
+        );
+    }
+
+    #[test]
+    fn the_timeline_chart_draws_synthetic_series() {
+        let series: Vec<(String, usize, Vec<IntervalPoint>)> = ["wal", "rocksdb"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let points = (1..=12)
+                    .map(|s| IntervalPoint {
+                        t_s: f64::from(s) * 0.25,
+                        records_per_s: 100_000.0 * (i + 1) as f64 + f64::from(s) * 1_000.0,
+                        p99_ns: 50_000.0 * f64::from(s),
+                    })
+                    .collect();
+                ((*t).to_owned(), i, points)
+            })
+            .collect();
+        let fig = timeline_figure(
+            "mixed · writer: throughput and p99 over time",
+            &series,
+            vec![Threshold {
+                label: "mixed.writer.records_per_s >= 100k".into(),
+                value: 100_000.0,
+                at_x: None,
+            }],
+            Vec::new(),
+        );
+        assert_eq!(fig.panels.len(), 2);
+        assert_eq!(fig.panels[0].lines[1].points[0], (0.25, 201_000.0));
+        assert_eq!(fig.panels[1].lines[0].points[11], (3.0, 600_000.0));
+        let svg = plot::render(&fig).expect("renders");
+        assert!(
+            svg.contains("records per second") && svg.contains("3 s"),
+            "{svg}"
+        );
+        assert!(svg.contains("mixed.writer.records_per_s &gt;= 100k"));
+    }
+
+    #[test]
+    fn the_sweep_puts_the_swept_value_on_x() {
+        let report = run_report(2);
+        let (specs, _) = plan(&report);
+        let sweep = specs
+            .iter()
+            .find(|s| matches!(s.kind, ChartKind::Sweep { .. }))
+            .expect("a sweep");
+        let fig = figure(&report, sweep);
+        let XAxis::Categories(c) = &fig.x else {
+            panic!("categories: {:?}", fig.x)
+        };
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(fig.panels[0].lines.len(), 2, "one line per target");
+        assert!(fig.panels[0].lines.iter().all(|l| l.points.len() == 2));
+    }
+
+    #[test]
+    fn every_planned_chart_renders() {
+        for variants in [1, 2] {
+            let report = run_report(variants);
+            for spec in plan(&report).0 {
+                let svg = plot::render(&figure(&report, &spec)).expect("renders");
+                assert!(
+                    svg.contains(&spec.title.replace('<', "&lt;")),
+                    "{}",
+                    spec.file
+                );
+            }
+        }
+    }
+}
