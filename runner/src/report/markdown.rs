@@ -70,6 +70,8 @@ pub struct Context<'a> {
     pub matrix: bool,
     /// One view per variant.
     pub variants: Vec<VariantView<'a>>,
+    /// With `--repeat N` (N > 1): the rounds and each shown metric's spread.
+    pub rounds: Option<super::rounds::RoundsView>,
 }
 
 /// One variant, arranged for tables.
@@ -562,6 +564,7 @@ impl<'a> Context<'a> {
                 .iter()
                 .map(|v| variant_view(v, path))
                 .collect::<Result<_, _>>()?,
+            rounds: super::rounds::view(report),
         })
     }
 }

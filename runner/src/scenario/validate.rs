@@ -225,6 +225,7 @@ pub fn validate(
         name: spec.name.clone(),
         description: spec.description.clone(),
         seed: spec.seed,
+        repeat: spec.repeat,
         variant,
         targets,
         payloads,
