@@ -7,6 +7,7 @@ mod junit;
 mod limits;
 mod outputs;
 mod payload;
+mod results;
 mod run;
 mod run_json;
 mod safety;
