@@ -49,6 +49,14 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
     }
     for l in &loaded {
         check_filters(l, args)?;
+        let rounds = args.repeat.or(l.variants[0].repeat).unwrap_or(1);
+        if rounds > 1 && args.reuse_data {
+            // Round 2 would open what round 1 wrote: not a repetition.
+            return Err(CliError::Usage(format!(
+                "--reuse-data with {rounds} rounds ({}): every round must start from the same data; run the rounds without --reuse-data",
+                l.source.name
+            )));
+        }
     }
     if let Some(text) = &args.shard {
         text.parse::<ShardSpec>()

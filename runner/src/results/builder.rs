@@ -1,7 +1,9 @@
 //! The one builder of the [`RunReport`]: subscribes to the engine's
 //! [`Event`]s, owns the report, folds `--repeat` rounds (see `fold`) and
 //! evaluates the assertions — in [`judge`], the one place they are
-//! evaluated, for runs and for `merge` alike.
+//! evaluated. `merge` uses the same builder: each input's cells are one
+//! more round ([`ReportBuilder::add_round`]), so shards and repeated runs
+//! fold exactly as a run's own rounds do.
 //!
 //! Cells (variant × target) are placed in file order whatever order they
 //! ran in (rounds rotate the targets; shards run a part), so a report's
@@ -94,6 +96,34 @@ impl ReportBuilder {
             ending: None,
             distinct: BTreeSet::new(),
         }
+    }
+
+    /// Adds a finished measurement of some cells as one more round: the
+    /// variants of another report of the same scenario (a shard, or a
+    /// repeated run, for `merge`), matched by variant index and target name.
+    pub fn add_round(&mut self, variants: &[VariantReport]) {
+        let mut round = Round::default();
+        for (vi, scenario) in self.scenarios.iter().enumerate() {
+            let Some(v) = variants.get(vi) else {
+                round.variants.push(None);
+                continue;
+            };
+            let targets = scenario
+                .targets
+                .iter()
+                .map(|t| v.targets.iter().find(|x| x.name == t.name).cloned())
+                .collect();
+            for t in &v.targets {
+                for p in &t.phases {
+                    self.distinct.insert((vi, t.name.clone(), p.name.clone()));
+                }
+            }
+            round.variants.push(Some(VariantSlot {
+                payloads: v.payloads.clone(),
+                targets,
+            }));
+        }
+        self.rounds.push(round);
     }
 
     /// Phases the report holds so far (each cell's phase once, however
@@ -197,6 +227,13 @@ impl ReportBuilder {
     }
 }
 
+impl ReportBuilder {
+    /// The run is over: [`ReportBuilder::report`] now judges every variant.
+    pub fn finish(&mut self, ending: Ending, error: Option<String>) {
+        self.ending = Some((ending, error));
+    }
+}
+
 impl Observer for ReportBuilder {
     fn event(&mut self, event: &Event<'_>) -> Result<(), ObserverError> {
         match event {
@@ -275,9 +312,7 @@ impl Observer for ReportBuilder {
             Event::VariantFinished { variant } => {
                 self.judged.insert(*variant);
             }
-            Event::RunFinished { ending, error } => {
-                self.ending = Some((*ending, error.map(str::to_owned)));
-            }
+            Event::RunFinished { ending, error } => self.finish(*ending, error.map(str::to_owned)),
             Event::PhaseStarted { .. } | Event::Tick | Event::Warning(_) => {}
         }
         Ok(())

@@ -13,14 +13,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::engine::Ending;
 use crate::metrics::report::{
-    CellId, MergedInput, RepeatInfo, RunReport, RunStatus, TargetReport, VariantReport,
+    CellId, MergedInput, RepeatInfo, RunReport, RunStatus, VariantReport,
 };
 use crate::scenario::Loader;
 use crate::scenario::load::Source;
 use crate::scenario::model::Scenario;
 
-use super::builder::{Selection, judge};
+use super::builder::{ReportBuilder, Selection};
 
 /// Why the inputs cannot be merged.
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +91,15 @@ fn scenarios(
         .variants
         .iter()
         .map(|v| {
+            // Without its matrix: this variant's values are already in it
+            // (as the crash child loads it).
+            let mut doc = v.resolved.clone();
+            if let Some(o) = doc.as_object_mut() {
+                o.remove("matrix");
+            }
             let source = Source {
                 name: report.file.clone(),
-                text: v.resolved.to_string(),
+                text: doc.to_string(),
             };
             let loaded = loader
                 .load_source(source, Path::new(&report.file), &[])
@@ -110,6 +117,7 @@ fn scenarios(
                 })?;
             s.variant.label = v.label.clone();
             s.variant.settings = v.settings.clone();
+            s.resolved = v.resolved.clone();
             Ok(s)
         })
         .collect()
@@ -230,32 +238,21 @@ pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunRepo
         }
     }
 
-    let mut out = first.clone();
-    out.variants.clear();
-    out.shard = None;
-    out.started_at = inputs
+    let mut header = first.clone();
+    header.variants.clear();
+    header.shard = None;
+    header.repeat = None;
+    header.started_at = inputs
         .iter()
         .map(|(_, r)| r.started_at.clone())
         .min()
         .unwrap_or_default();
-    out.finished_at = inputs
+    header.finished_at = inputs
         .iter()
         .filter_map(|(_, r)| r.finished_at.clone())
         .max();
-    let rank = |s: &RunStatus| match s {
-        RunStatus::Complete => 0,
-        RunStatus::Running => 1,
-        RunStatus::Interrupted => 2,
-        RunStatus::Failed => 3,
-    };
-    out.status = inputs
-        .iter()
-        .map(|(_, r)| r.status.clone())
-        .max_by_key(rank)
-        .unwrap_or(RunStatus::Complete);
-    out.error = inputs.iter().find_map(|(_, r)| r.error.clone());
-    out.stopped_by = inputs.iter().find_map(|(_, r)| r.stopped_by.clone());
-    out.merged_from = inputs
+    header.stopped_by = inputs.iter().find_map(|(_, r)| r.stopped_by.clone());
+    header.merged_from = inputs
         .iter()
         .map(|(path, r)| MergedInput {
             path: path.display().to_string(),
@@ -264,57 +261,64 @@ pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunRepo
             started_at: r.started_at.clone(),
         })
         .collect();
-
-    // Each cell: every input that measured it, in the order given.
-    let mut overlapping = false;
+    // The run's own builder, each input one more round of the cells it holds.
+    let mut builder = ReportBuilder::new(
+        header,
+        &variants,
+        Selection {
+            cells: Some(held),
+            ..sel
+        },
+    );
+    for (_, r) in inputs {
+        builder.add_round(&r.variants);
+    }
+    let rank = |s: &RunStatus| match s {
+        RunStatus::Complete => 0,
+        RunStatus::Running => 1,
+        RunStatus::Interrupted => 2,
+        RunStatus::Failed => 3,
+    };
+    let status = inputs
+        .iter()
+        .map(|(_, r)| r.status.clone())
+        .max_by_key(rank)
+        .unwrap_or(RunStatus::Complete);
+    let ending = match status {
+        RunStatus::Complete => Ending::Complete,
+        RunStatus::Failed => Ending::Failed,
+        RunStatus::Interrupted | RunStatus::Running => Ending::Interrupted,
+    };
+    builder.finish(ending, inputs.iter().find_map(|(_, r)| r.error.clone()));
+    let mut out = builder.report();
+    out.status = status;
+    // Lines as in the scenario file (the rebuilt scenario is the resolved JSON).
     let lines: BTreeMap<String, Option<usize>> = inputs
         .iter()
         .flat_map(|(_, r)| r.variants.iter().flat_map(|v| &v.assertions))
         .map(|a| (a.assertion.clone(), a.line))
         .collect();
-    for (vi, scenario) in variants.iter().enumerate() {
-        let of_inputs: Vec<&VariantReport> = inputs
-            .iter()
-            .filter_map(|(_, r)| r.variants.get(vi))
-            .collect();
-        let targets: Vec<TargetReport> = scenario
-            .targets
-            .iter()
-            .filter_map(|t| {
-                let parts: Vec<&TargetReport> = of_inputs
-                    .iter()
-                    .filter_map(|v| v.targets.iter().find(|x| x.name == t.name))
-                    .collect();
-                overlapping |= parts.len() > 1;
-                super::fold::fold_targets(&parts)
-            })
-            .collect();
-        let head = &first.variants[vi];
-        let mut v = VariantReport {
-            label: head.label.clone(),
-            settings: head.settings.clone(),
-            resolved: head.resolved.clone(),
-            payloads: of_inputs
-                .iter()
-                .find(|v| !v.payloads.is_empty())
-                .map(|v| v.payloads.clone())
-                .unwrap_or_default(),
-            targets,
-            assertions: Vec::new(),
-        };
-        let cell_sel = Selection {
-            cells: Some(held.clone()),
-            ..sel.clone()
-        };
-        judge(&mut v, scenario, vi, &cell_sel);
-        // Lines as in the scenario file (the rebuilt one is the resolved JSON).
-        for a in &mut v.assertions {
-            a.line = lines.get(&a.assertion).copied().flatten();
-        }
-        out.variants.push(v);
+    for a in out.variants.iter_mut().flat_map(|v| &mut v.assertions) {
+        a.line = lines.get(&a.assertion).copied().flatten();
     }
+    let overlapping = cells_overlap(inputs);
     out.repeat = repeat_info(inputs, overlapping);
     Ok(out)
+}
+
+/// True when some cell is in more than one input (repeated runs, not shards).
+fn cells_overlap(inputs: &[(PathBuf, RunReport)]) -> bool {
+    let mut seen = BTreeSet::new();
+    for (_, r) in inputs {
+        for (vi, v) in r.variants.iter().enumerate() {
+            for t in &v.targets {
+                if !seen.insert((vi, t.name.clone())) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 fn labels(r: &RunReport) -> String {
