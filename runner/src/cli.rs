@@ -41,6 +41,11 @@ pub enum Command {
         after_help = "Example:\n  loadline run scenarios/quickstart.yaml\n  loadline run my.yaml --target wal --set phases.write.records=1M --out /tmp/r"
     )]
     Run(RunArgs),
+    /// Merge run directories (shards of one run, or repeated runs) into one.
+    #[command(
+        after_help = "Example:\n  loadline run s.yaml --shard 1/3 --out r/1   # … 2/3, 3/3 on other machines\n  loadline merge r/1 r/2 r/3 --out r/all"
+    )]
+    Merge(MergeArgs),
     /// Generate or inspect recorded payload files.
     #[command(
         subcommand,
@@ -142,6 +147,34 @@ pub struct RunArgs {
     /// A minijinja template for `report.md` instead of the built-in one.
     #[arg(long)]
     pub template: Option<PathBuf>,
+    /// Run N rounds (overrides the file's `repeat:`): targets in turn, the
+    /// order rotated between rounds; metrics are the medians of the rounds,
+    /// with min-max and a confidence interval beside them.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: Option<u32>,
+    /// Run only shard I of N (1-based) of the (variant × target) cells: a
+    /// deterministic part balanced by expected work; `loadline merge`
+    /// puts the shards' run directories back together.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+/// `loadline merge`
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Run directories (or their `run.json` files) to merge: the shards of
+    /// one run, or repeated runs of one scenario (their rounds add up).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The run directory to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A minijinja template for `report.md` instead of the built-in one.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+    /// No console summary.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `loadline schema`

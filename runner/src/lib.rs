@@ -74,6 +74,8 @@ pub mod metrics;
 #[doc(hidden)]
 pub mod report;
 #[doc(hidden)]
+pub mod results;
+#[doc(hidden)]
 pub mod scenario;
 #[doc(hidden)]
 pub mod workload;

@@ -4,6 +4,7 @@
 
 mod crash_child;
 mod explain;
+mod merge;
 mod payload;
 mod run;
 mod schema;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 
 pub use crash_child::crash_child;
 pub use explain::explain;
+pub use merge::merge;
 pub use payload::payload;
 pub use run::run;
 pub use schema::schema;
@@ -102,6 +104,7 @@ pub fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, C
         Command::Validate(args) => validate(&args, loader),
         Command::Explain(args) => explain(&args, loader),
         Command::Run(args) => run(&args, loader),
+        Command::Merge(args) => merge(&args, loader),
         Command::Payload(cmd) => payload(&cmd),
         Command::Schema(args) => schema(&args, loader),
         Command::CrashChild(args) => crash_child(&args, loader),

@@ -13,10 +13,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
 use crate::engine::signals::{self, StopSignal, StopSignals};
-use crate::engine::{self, Observer, ObserverError, RunOptions};
+use crate::engine::{self, Event, Observer, ObserverError, RunOptions};
 use crate::metrics::process;
+use crate::metrics::report::{CellId, ShardInfo};
 use crate::metrics::report::{RunReport, RunStatus};
 use crate::report::{self, Reporter};
+use crate::results::builder::{ReportBuilder, Selection};
+use crate::results::shard::{self, ShardSpec};
 use crate::scenario::diagnostic::Diagnostics;
 use crate::scenario::model::{Phase, Scenario};
 use crate::scenario::{Loaded, Loader};
@@ -46,6 +49,18 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
     }
     for l in &loaded {
         check_filters(l, args)?;
+        let rounds = args.repeat.or(l.variants[0].repeat).unwrap_or(1);
+        if rounds > 1 && args.reuse_data {
+            // Round 2 would open what round 1 wrote: not a repetition.
+            return Err(CliError::Usage(format!(
+                "--reuse-data with {rounds} rounds ({}): every round must start from the same data; run the rounds without --reuse-data",
+                l.source.name
+            )));
+        }
+    }
+    if let Some(text) = &args.shard {
+        text.parse::<ShardSpec>()
+            .map_err(|e| CliError::Usage(e.to_string()))?;
     }
     if let Some(t) = &args.template {
         report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
@@ -259,16 +274,7 @@ async fn run_one(
     })?;
     let files = report::file_outputs(out, args.template.as_deref())
         .map_err(|e| CliError::Run(e.to_string()))?;
-    let mut observer = RunObserver {
-        files,
-        hidden: progress_hidden(args),
-        bar: None,
-        progress: None,
-        started: Instant::now(),
-        records_goal: None,
-        errors: Vec::new(),
-    };
-    let report = RunReport {
+    let header = RunReport {
         format_version: crate::metrics::report::RUN_FORMAT_VERSION,
         loadline_version: VERSION.to_owned(),
         scenario: first.name.clone(),
@@ -282,7 +288,44 @@ async fn run_one(
         stopped_by: None,
         environment: process::environment(&data_dir),
         variants: Vec::new(),
+        repeat: None,
+        shard: None,
+        only_phases: Vec::new(),
+        only_targets: Vec::new(),
+        merged_from: Vec::new(),
     };
+    let repeat = args.repeat.or(first.repeat).unwrap_or(1).max(1);
+    let shard = match &args.shard {
+        Some(text) => Some(
+            text.parse::<ShardSpec>()
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let cells = shard.map(|spec| {
+        shard::assign(&l.variants, spec, |t| {
+            args.targets.is_empty() || args.targets.iter().any(|x| x == t)
+        })
+    });
+    let mut header = header;
+    if let (Some(spec), Some(cells)) = (shard, &cells) {
+        header.shard = Some(ShardInfo {
+            index: spec.index,
+            count: spec.count,
+            cells: cells
+                .iter()
+                .map(|(vi, t)| CellId {
+                    variant: l.variants[*vi].variant.label.clone(),
+                    target: t.clone(),
+                })
+                .collect(),
+        });
+        if cells.is_empty() {
+            eprint_line(&format!(
+                "warning: --shard {spec}: this shard has no cells (more shards than variant x target cells)"
+            ));
+        }
+    }
     let opts = RunOptions {
         seed,
         data_dir: data_dir.clone(),
@@ -291,13 +334,29 @@ async fn run_one(
         targets: args.targets.clone(),
         phases: args.phases.clone(),
         interrupt: stop.interrupt(),
+        repeat: repeat as usize,
+        cells,
     };
-    let (mut report, failure) = engine::run(&l.variants, &opts, report, &mut observer).await;
-    observer.finish_bar();
+    let mut subscribers = Subscribers {
+        builder: ReportBuilder::new(header, &l.variants, Selection::of(&opts)),
+        progress: Progress {
+            hidden: progress_hidden(args),
+            bar: None,
+            progress: None,
+            started: Instant::now(),
+            records_goal: None,
+        },
+        files,
+        errors: Vec::new(),
+    };
+    let failure = engine::run(&l.variants, &opts, &mut subscribers).await;
+    subscribers.progress.finish_bar();
+    let mut report = subscribers.builder.report();
     report.finished_at = Some(utc_stamp(SystemTime::now(), false));
     if report.status == RunStatus::Interrupted {
         report.stopped_by = stop.first().map(|s| s.name().to_owned());
     }
+    let mut observer = subscribers;
     // The last generation: complete, failed or stopped. If it cannot be
     // written, the files stay at the last generation that could.
     if let Err(e) = observer.files.run_finished(&report) {
@@ -347,26 +406,61 @@ async fn run_one(
     })
 }
 
-/// Progress bars and file reporters, subscribed to the engine.
-struct RunObserver {
+/// The engine's subscribers during a run: the report builder, then the
+/// progress bars, then the run directory's files (fed the builder's
+/// report after each phase, when a generation is due).
+struct Subscribers {
+    builder: ReportBuilder,
+    progress: Progress,
     files: report::OutputFiles,
+    errors: Vec<String>,
+}
+
+impl Observer for Subscribers {
+    fn event(&mut self, event: &Event<'_>) -> Result<(), ObserverError> {
+        self.builder.event(event)?;
+        self.progress.event(event);
+        if let Event::PhaseFinished { .. } = event
+            && self.files.due(self.builder.finished_phases())
+        {
+            self.files.phase_finished(&self.builder.report())?;
+        }
+        Ok(())
+    }
+}
+
+/// Progress bars (indicatif), hidden off a terminal, under CI or `--quiet`.
+struct Progress {
     hidden: bool,
     bar: Option<ProgressBar>,
     progress: Option<Arc<Vec<crate::engine::worker::Progress>>>,
     started: Instant,
     records_goal: Option<u64>,
-    errors: Vec<String>,
 }
 
-impl RunObserver {
+impl Progress {
     fn finish_bar(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
     }
-}
 
-impl Observer for RunObserver {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::PhaseStarted {
+                label,
+                target,
+                phase,
+                progress,
+                ..
+            } => self.phase_started(label, target, phase, Arc::clone(progress)),
+            Event::Tick => self.tick(),
+            Event::PhaseFinished { .. } => self.finish_bar(),
+            Event::Warning(message) => eprint_line(&format!("warning: {message}")),
+            _ => {}
+        }
+    }
+
     fn phase_started(
         &mut self,
         variant: &str,
@@ -431,15 +525,6 @@ impl Observer for RunObserver {
             "{} records{p99}",
             report::format::rate(done as f64 / secs)
         ));
-    }
-
-    fn phase_finished(&mut self, report: &RunReport) -> Result<(), ObserverError> {
-        self.finish_bar();
-        self.files.phase_finished(report).map_err(Into::into)
-    }
-
-    fn warning(&mut self, message: &str) {
-        eprint_line(&format!("warning: {message}"));
     }
 }
 

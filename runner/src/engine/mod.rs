@@ -1,5 +1,8 @@
-//! The engine: runs every phase of every variant against every target and
-//! builds the [`RunReport`], telling an [`Observer`] as it goes.
+//! The engine: runs every phase of every variant against every target,
+//! `--repeat` rounds of it with the target order rotated between rounds,
+//! on the cells `--target` and `--shard` select, and tells an
+//! [`Observer`] each step as an [`Event`]. It holds no report: the report
+//! builder subscribes and assembles one (see `results::builder`).
 //!
 //! This is loadline's only async code: tokio orchestrates phases, the
 //! phase deadline, stop signals (`signals`: SIGINT, SIGTERM, SIGHUP) and
@@ -12,6 +15,7 @@
 pub mod acks;
 pub mod crash;
 pub mod datadir;
+pub mod events;
 pub mod gate;
 pub mod phase;
 pub mod pools;
@@ -20,43 +24,18 @@ pub mod signals;
 pub mod verify;
 pub mod worker;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::assertions;
+pub use events::{Ending, Event, Observer, ObserverError};
+
 use crate::metrics::process;
-use crate::metrics::report::{RunReport, RunStatus, TargetReport, VariantReport};
+use crate::metrics::report::PayloadReport;
 use crate::scenario::model::{Phase, RestartKind, Scenario, Target};
 use crate::store::{self, StoreError};
-
-/// What the engine tells the outputs.
-pub trait Observer {
-    /// A phase is about to start on a target; `progress` holds one records
-    /// counter per worker, updated by the workers while it runs.
-    fn phase_started(
-        &mut self,
-        _variant: &str,
-        _target: &str,
-        _phase: &Phase,
-        _progress: Arc<Vec<crate::engine::worker::Progress>>,
-    ) {
-    }
-    /// Called a few times a second while a phase runs.
-    fn tick(&mut self) {}
-    /// A phase finished and its results are in `report`. An error (its
-    /// results could not be saved, e.g. the output disk is full) stops the
-    /// run: measuring on would produce results that cannot be kept.
-    fn phase_finished(&mut self, _report: &RunReport) -> Result<(), ObserverError> {
-        Ok(())
-    }
-    /// A problem that does not stop the run (e.g. an entropy mismatch).
-    fn warning(&mut self, _message: &str) {}
-}
-
-/// Why an observer could not take a finished phase (its own error type).
-pub type ObserverError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -76,6 +55,38 @@ pub struct RunOptions {
     pub phases: Vec<String>,
     /// Set to interrupt the run (Ctrl-C); finished phases are kept.
     pub interrupt: Arc<AtomicBool>,
+    /// Rounds (`--repeat`, at least 1): each runs every selected cell once;
+    /// round `r` starts with the target `r` places down the list.
+    pub repeat: usize,
+    /// The (variant index, target name) cells to run (`--shard`); `None`: all.
+    pub cells: Option<BTreeSet<(usize, String)>>,
+}
+
+impl RunOptions {
+    /// True when the target called `target` of variant `variant` is to run
+    /// (`--target` and `--shard` select it).
+    pub fn selects(&self, variant: usize, target: &str) -> bool {
+        (self.targets.is_empty() || self.targets.iter().any(|t| t == target))
+            && self
+                .cells
+                .as_ref()
+                .is_none_or(|c| c.contains(&(variant, target.to_owned())))
+    }
+}
+
+/// The targets of `scenario` that `selected` admits, in the order round
+/// `round` runs them: the file order rotated left by `round`, so each
+/// target is first once every `targets` rounds and a noisy minute falls
+/// on every target in turn.
+pub fn round_order(
+    scenario: &Scenario,
+    round: usize,
+    selected: impl Fn(&Target) -> bool,
+) -> Vec<&Target> {
+    let mut order: Vec<&Target> = scenario.targets.iter().filter(|t| selected(t)).collect();
+    let n = order.len().max(1);
+    order.rotate_left(round % n);
+    order
 }
 
 /// A failure that stops the run; finished phases stay in the report.
@@ -163,7 +174,7 @@ fn claim_dirs(
     let mut dirs = std::collections::BTreeMap::new();
     for (vi, scenario) in variants.iter().enumerate() {
         for target in &scenario.targets {
-            if !opts.targets.is_empty() && !opts.targets.contains(&target.name) {
+            if !opts.selects(vi, &target.name) {
                 continue;
             }
             let dir = opts.data_dir.join(if variants.len() > 1 {
@@ -186,94 +197,124 @@ fn release(owned: datadir::OwnedDir, opts: &RunOptions) -> Result<(), EngineErro
     Ok(owned.remove()?)
 }
 
-/// Runs `variants` (the matrix expansion of one scenario) and returns the
-/// report; `report` is pre-filled by the caller (version, seed, environment).
+/// Runs `variants` (the matrix expansion of one scenario), `opts.repeat`
+/// rounds, telling `observer` every step; returns the error that stopped
+/// the run, if any (after [`Event::RunFinished`] said so).
 pub async fn run(
     variants: &[Scenario],
     opts: &RunOptions,
-    mut report: RunReport,
     observer: &mut dyn Observer,
-) -> (RunReport, Option<EngineError>) {
+) -> Option<EngineError> {
     let mut failure = None;
+    'rounds: for round in 0..opts.repeat.max(1) {
+        if let Some(first) = variants.first() {
+            let order: Vec<String> = round_order(first, round, |t| {
+                (0..variants.len()).any(|vi| opts.selects(vi, &t.name))
+            })
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
+            let _ = observer.event(&Event::RoundStarted {
+                round,
+                order: &order,
+            });
+        }
+        if let Err(e) = run_round(variants, opts, round, observer).await {
+            failure = Some(e);
+            break 'rounds;
+        }
+        if opts.interrupt.load(Ordering::Acquire) {
+            break 'rounds;
+        }
+    }
+    let ending = if failure.is_some() {
+        Ending::Failed
+    } else if opts.interrupt.load(Ordering::Acquire) {
+        Ending::Interrupted
+    } else {
+        Ending::Complete
+    };
+    let error = failure.as_ref().map(error_chain);
+    let _ = observer.event(&Event::RunFinished {
+        ending,
+        error: error.as_deref(),
+    });
+    failure
+}
+
+/// `e` and its sources, each once: "a: b: c".
+fn error_chain(e: &EngineError) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let s_text = s.to_string();
+        if !msg.contains(&s_text) {
+            msg.push_str(": ");
+            msg.push_str(&s_text);
+        }
+        src = s.source();
+    }
+    msg
+}
+
+/// One round: every selected cell of every variant once, in a fresh data
+/// directory each.
+async fn run_round(
+    variants: &[Scenario],
+    opts: &RunOptions,
+    round: usize,
+    observer: &mut dyn Observer,
+) -> Result<(), EngineError> {
     // Every target directory is claimed (and locked) before anything runs,
     // so a directory in use or not ours stops the run before any work.
-    let mut dirs = match claim_dirs(variants, opts) {
-        Ok(d) => d,
-        Err(e) => {
-            report.status = RunStatus::Failed;
-            report.error = Some(e.to_string());
-            return (report, Some(e));
+    let mut dirs = claim_dirs(variants, opts)?;
+    let mut failure = None;
+    for (vi, scenario) in variants.iter().enumerate() {
+        if !scenario.targets.iter().any(|t| opts.selects(vi, &t.name)) {
+            continue;
         }
-    };
-    'variants: for (vi, scenario) in variants.iter().enumerate() {
         let phase_filter: Vec<&str> = opts.phases.iter().map(String::as_str).collect();
-        let (pools, payloads) = match pools::Pools::prepare(scenario, opts.seed, &phase_filter) {
-            Ok(p) => p,
-            Err(e) => {
-                failure = Some(e.into());
-                break;
-            }
-        };
+        let (pools, payloads): (_, Vec<PayloadReport>) =
+            match pools::Pools::prepare(scenario, opts.seed, &phase_filter) {
+                Ok(p) => p,
+                Err(e) => {
+                    failure = Some(e.into());
+                    break;
+                }
+            };
         for p in &payloads {
             if let Some(w) = &p.warning {
-                observer.warning(w);
+                let _ = observer.event(&Event::Warning(w));
             }
         }
-        report.variants.push(VariantReport {
-            label: scenario.variant.label.clone(),
-            settings: scenario.variant.settings.clone(),
-            resolved: scenario.resolved.clone(),
-            payloads,
-            targets: Vec::new(),
-            assertions: Vec::new(),
+        let _ = observer.event(&Event::VariantStarted {
+            variant: vi,
+            payloads: &payloads,
         });
         let pools = Arc::new(pools);
-        for target in &scenario.targets {
-            if !opts.targets.is_empty() && !opts.targets.contains(&target.name) {
-                continue;
-            }
+        let mut stop = false;
+        for target in round_order(scenario, round, |t| opts.selects(vi, &t.name)) {
             let Some(owned) = dirs.remove(&(vi, target.name.clone())) else {
                 continue;
             };
-            let result = run_target(
-                scenario,
-                target,
-                owned.path(),
-                &pools,
-                opts,
-                &mut report,
-                observer,
-            )
-            .await;
+            let result =
+                run_target(scenario, vi, target, owned.path(), &pools, opts, observer).await;
             // The directory goes even when the target failed (unless kept);
             // the target's own error takes precedence.
             let released = release(owned, opts);
-            let result = result.and(released);
-            if let Err(e) = result {
+            if let Err(e) = result.and(released) {
                 failure = Some(e);
-                evaluate(scenario, opts, &mut report);
-                break 'variants;
+                stop = true;
+                break;
             }
             if opts.interrupt.load(Ordering::Acquire) {
-                evaluate(scenario, opts, &mut report);
-                break 'variants;
+                stop = true;
+                break;
             }
         }
-        evaluate(scenario, opts, &mut report);
-    }
-    // Variants the run stopped before starting: listed, with every
-    // assertion not run, so the report shows what was never judged.
-    if failure.is_some() || opts.interrupt.load(Ordering::Acquire) {
-        for scenario in variants.iter().skip(report.variants.len()) {
-            report.variants.push(VariantReport {
-                label: scenario.variant.label.clone(),
-                settings: scenario.variant.settings.clone(),
-                resolved: scenario.resolved.clone(),
-                payloads: Vec::new(),
-                targets: Vec::new(),
-                assertions: Vec::new(),
-            });
-            evaluate(scenario, opts, &mut report);
+        let _ = observer.event(&Event::VariantFinished { variant: vi });
+        if stop {
+            break;
         }
     }
     // Directories of targets that never ran (a failure or an interrupt came first).
@@ -284,80 +325,18 @@ pub async fn run(
             failure = Some(e);
         }
     }
-    report.status = if failure.is_some() {
-        RunStatus::Failed
-    } else if opts.interrupt.load(Ordering::Acquire) {
-        RunStatus::Interrupted
-    } else {
-        RunStatus::Complete
-    };
-    report.error = failure.as_ref().map(|e| {
-        let mut msg = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(s) = src {
-            let s_text = s.to_string();
-            if !msg.contains(&s_text) {
-                msg.push_str(": ");
-                msg.push_str(&s_text);
-            }
-            src = s.source();
-        }
-        msg
-    });
-    (report, failure)
+    failure.map_or(Ok(()), Err)
 }
 
-/// Evaluates the variant's assertions on each target it was to run on,
-/// also when the run stopped early: an assertion on a phase that finished
-/// is judged as usual; one on a phase that did not (or on target totals of
-/// a target whose phases did not all finish, or on a target or variant
-/// never started) is [`Verdict::NotRun`](assertions::Verdict::NotRun).
-fn evaluate(scenario: &Scenario, opts: &RunOptions, report: &mut RunReport) {
-    let Some(v) = report.variants.last_mut() else {
-        return;
-    };
-    let planned: Vec<&str> = scenario
-        .phases
-        .iter()
-        .filter(|p| opts.phases.is_empty() || opts.phases.contains(&p.name))
-        .map(|p| p.name.as_str())
-        .collect();
-    let targets: Vec<&str> = scenario
-        .targets
-        .iter()
-        .filter(|t| opts.targets.is_empty() || opts.targets.contains(&t.name))
-        .map(|t| t.name.as_str())
-        .collect();
-    v.assertions.clear();
-    for a in &scenario.assertions {
-        for name in &targets {
-            let Some(t) = v.targets.iter().find(|t| t.name == *name) else {
-                v.assertions.push(assertions::not_run(a, name, &v.label));
-                continue;
-            };
-            let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
-            let measured = match a.metric.phase() {
-                // A phase left out with `--phase` is judged as before
-                // (its metric is absent); one the run never reached is not run.
-                Some(phase) => finished(phase) || !planned.contains(&phase),
-                None => planned.iter().all(|p| finished(p)),
-            };
-            v.assertions.push(if measured {
-                assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label)
-            } else {
-                assertions::not_run(a, &t.name, &v.label)
-            });
-        }
-    }
-}
-
+/// Runs every phase of `scenario` (variant `vi`) on `target`, telling
+/// `observer` as it opens the store, finishes each phase and closes it.
 async fn run_target(
     scenario: &Scenario,
+    vi: usize,
     target: &Target,
     dir: &Path,
     pools: &Arc<pools::Pools>,
     opts: &RunOptions,
-    report: &mut RunReport,
     observer: &mut dyn Observer,
 ) -> Result<(), EngineError> {
     let before = process::sample();
@@ -376,24 +355,24 @@ async fn run_target(
     };
     let mut store: Arc<Box<dyn store::Store>> =
         Arc::new(store::open(&target.kind, dir).map_err(|e| store_err("", e))?);
-    if let Some(v) = report.variants.last_mut() {
-        v.targets.push(TargetReport {
-            name: target.name.clone(),
-            kind: target.kind.name().to_owned(),
-            phases: Vec::new(),
-            store: store.stats(),
-            store_units: target
-                .kind
-                .statistics()
-                .iter()
-                .map(|d| (d.name.to_owned(), d.unit))
-                .collect(),
-            process: Default::default(),
-            error: None,
+    let _ = observer.event(&Event::TargetOpened {
+        variant: vi,
+        target,
+        store: &store.stats(),
+    });
+    // Says the target is done (with `error` when it failed).
+    let closed = |observer: &mut dyn Observer, stats: store::StoreStats, error: Option<&str>| {
+        let _ = observer.event(&Event::TargetClosed {
+            variant: vi,
+            target: &target.name,
+            store: &stats,
+            process: &process::delta(before, process::sample()),
+            error,
         });
-    }
+    };
     let label = scenario.variant.label.clone();
     let mut outcome = Ok(());
+    let mut target_error: Option<String> = None;
     // Statistics of store instances closed by clean restarts, so counters
     // cover the whole run rather than restart at each reopen.
     let mut carried = store::StoreStats::default();
@@ -426,7 +405,7 @@ async fn run_target(
                 ));
             };
             let (result, back) = run_crash_phase(
-                scenario, target, ph, pools, only, dir, opts, &label, observer,
+                scenario, vi, target, ph, pools, only, dir, opts, &label, observer,
             )
             .await;
             match back {
@@ -439,13 +418,13 @@ async fn run_target(
                             detail: "the store was not reopened".to_owned(),
                         })
                     });
-                    current_target(report).error = Some(e.to_string());
+                    closed(observer, carried, Some(&e.to_string()));
                     return Err(phase_err(&ph.name, e));
                 }
             }
             result
         } else {
-            run_phase(target, ph, pools, &store, opts, &label, observer).await
+            run_phase(vi, target, ph, pools, &store, opts, &label, observer).await
         };
         match result {
             Ok(Some(mut phase_report)) => {
@@ -472,11 +451,14 @@ async fn run_target(
                         .metrics
                         .insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
                 }
-                let t = current_target(report);
-                t.store = carry(&target.kind, carried.clone(), store.stats());
-                t.process = process::delta(before, process::sample());
-                t.phases.push(phase_report);
-                if let Err(source) = observer.phase_finished(report) {
+                let finished = Event::PhaseFinished {
+                    variant: vi,
+                    target: &target.name,
+                    phase: &phase_report,
+                    store: &carry(&target.kind, carried.clone(), store.stats()),
+                    process: &process::delta(before, process::sample()),
+                };
+                if let Err(source) = observer.event(&finished) {
                     outcome = Err(EngineError::Output {
                         target: target.name.clone(),
                         phase: ph.name.clone(),
@@ -487,15 +469,17 @@ async fn run_target(
             }
             Ok(None) => break, // interrupted: the partial phase is discarded
             Err(e) => {
-                current_target(report).error = Some(e.to_string());
+                target_error = Some(e.to_string());
                 outcome = Err(phase_err(&ph.name, e));
                 break;
             }
         }
     }
-    let t = current_target(report);
-    t.store = carry(&target.kind, carried, store.stats());
-    t.process = process::delta(before, process::sample());
+    closed(
+        observer,
+        carry(&target.kind, carried, store.stats()),
+        target_error.as_deref(),
+    );
     // Close cleanly so persistent stores flush; a close error matters only
     // when nothing else failed first.
     if let Ok(only) = Arc::try_unwrap(store)
@@ -527,17 +511,14 @@ fn carry(
     earlier
 }
 
-fn current_target(report: &mut RunReport) -> &mut TargetReport {
-    report
-        .variants
-        .last_mut()
-        .and_then(|v| v.targets.last_mut())
-        .expect("run_target pushes its target before running phases")
-}
-
 /// Runs one phase on a blocking thread, ending it at its deadline or on
 /// interrupt. `Ok(None)` means it was interrupted.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the phase context is exactly these parts"
+)]
 async fn run_phase(
+    vi: usize,
     target: &Target,
     ph: &Phase,
     pools: &Arc<pools::Pools>,
@@ -552,7 +533,13 @@ async fn run_phase(
             .map(|_| crate::engine::worker::Progress::default())
             .collect(),
     );
-    observer.phase_started(label, &target.name, ph, Arc::clone(&progress));
+    let _ = observer.event(&Event::PhaseStarted {
+        variant: vi,
+        label,
+        target: &target.name,
+        phase: ph,
+        progress: Arc::clone(&progress),
+    });
     let (ph_owned, target_name, pools, store, ctl, prog, seed) = (
         ph.clone(),
         target.name.clone(),
@@ -580,7 +567,7 @@ async fn run_phase(
         tokio::select! {
             joined = &mut handle => break joined,
             _ = tick.tick() => {
-                observer.tick();
+                let _ = observer.event(&Event::Tick);
                 if opts.interrupt.load(Ordering::Acquire) {
                     control.stop.store(true, Ordering::Release);
                 }
@@ -618,6 +605,7 @@ async fn run_phase(
 )]
 async fn run_crash_phase(
     scenario: &Scenario,
+    vi: usize,
     target: &Target,
     ph: &Phase,
     pools: &Arc<pools::Pools>,
@@ -636,7 +624,13 @@ async fn run_crash_phase(
     };
     let progress: Arc<Vec<crate::engine::worker::Progress>> =
         Arc::new(vec![crate::engine::worker::Progress::default()]);
-    observer.phase_started(label, &target.name, ph, Arc::clone(&progress));
+    let _ = observer.event(&Event::PhaseStarted {
+        variant: vi,
+        label,
+        target: &target.name,
+        phase: ph,
+        progress: Arc::clone(&progress),
+    });
     let (scenario, target, ph, pools, dir, interrupt, seed) = (
         scenario.clone(),
         target.clone(),
@@ -693,7 +687,9 @@ async fn run_crash_phase(
                     ),
                 };
             }
-            _ = tick.tick() => observer.tick(),
+            _ = tick.tick() => {
+                let _ = observer.event(&Event::Tick);
+            }
         }
     }
 }
@@ -732,7 +728,8 @@ async fn sleep_until(deadline: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::report::{ActorReport, Environment};
+    use crate::metrics::report::{ActorReport, Environment, RunReport, RunStatus};
+    use crate::results::builder::{ReportBuilder, Selection};
     use crate::scenario::load::Source;
     use crate::store::{
         Capabilities, LogBounds, MemoryStore, Offset, ReadBuf, Record, Session, Store, StoreStats,
@@ -765,11 +762,23 @@ mod tests {
             stopped_by: None,
             environment: Environment::default(),
             variants: Vec::new(),
+            repeat: None,
+            shard: None,
+            only_phases: Vec::new(),
+            only_targets: Vec::new(),
+            merged_from: Vec::new(),
         }
     }
 
-    struct Nothing;
-    impl Observer for Nothing {}
+    /// Runs `variants` with the report builder subscribed; its report.
+    async fn run_built(
+        variants: &[Scenario],
+        opts: &RunOptions,
+    ) -> (RunReport, Option<EngineError>) {
+        let mut builder = ReportBuilder::new(empty_report(), variants, Selection::of(opts));
+        let err = run(variants, opts, &mut builder).await;
+        (builder.report(), err)
+    }
 
     fn opts(dir: &Path) -> RunOptions {
         RunOptions {
@@ -780,6 +789,8 @@ mod tests {
             targets: vec![],
             phases: vec![],
             interrupt: Arc::new(AtomicBool::new(false)),
+            repeat: 1,
+            cells: None,
         }
     }
 
@@ -804,7 +815,7 @@ mod tests {
             "{BASE}phases:\n  - name: warm\n    warmup: true\n    records: 1000\n    actors:\n      - {{ op: append }}\n  - name: write\n    records: 10_001\n    actors:\n      - {{ op: append, workers: 3, batch: 1, streams: 4 }}\n"
         ));
         let dir = tempfile::tempdir().unwrap();
-        let (r, err) = run(&[s], &opts(dir.path()), empty_report(), &mut Nothing).await;
+        let (r, err) = run_built(&[s], &opts(dir.path())).await;
         assert!(err.is_none(), "{err:?}");
         let a = actor(&r, "write", "append");
         assert_eq!(
@@ -836,7 +847,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let o = opts(dir.path());
         o.interrupt.store(true, Ordering::Release);
-        let (r, err) = run(&variants, &o, empty_report(), &mut Nothing).await;
+        let (r, err) = run_built(&variants, &o).await;
         assert!(err.is_none(), "{err:?}");
         assert_eq!(r.status, RunStatus::Interrupted);
         assert_eq!(r.variants.len(), 2, "the variant never started is listed");
@@ -844,12 +855,47 @@ mod tests {
             assert_eq!(v.assertions.len(), 1, "{}", v.label);
             assert_eq!(
                 v.assertions[0].verdict,
-                assertions::Verdict::NotRun,
+                crate::assertions::Verdict::NotRun,
                 "{}",
                 v.label
             );
         }
         assert!(r.variants[1].targets.is_empty());
+    }
+
+    /// Guards issue 13 item 2: rounds rotate the target order, and the
+    /// report keeps file order with every metric's per-round values.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn rounds_rotate_the_targets_and_fold_into_medians() {
+        let s = scenario(
+            "version: 1\nname: t\ntargets:\n  a:\n    memory: {}\n  b:\n    memory: {}\n  c:\n    memory: {}\npayloads:\n  p:\n    size: 64B\n    pool: 16\nphases:\n  - name: write\n    records: 500\n    actors:\n      - { op: append }\nassertions:\n  - write.append.records == 500\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = opts(dir.path());
+        o.repeat = 3;
+        let (r, err) = run_built(&[s], &o).await;
+        assert!(err.is_none(), "{err:?}");
+        let repeat = r.repeat.clone().expect("rounds recorded");
+        assert_eq!((repeat.rounds, repeat.completed), (3, 3));
+        assert_eq!(
+            repeat.orders,
+            [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]
+        );
+        let names: Vec<&str> = r.variants[0]
+            .targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"], "file order, whatever ran first");
+        for t in &r.variants[0].targets {
+            let s = &t.spread["write.append.records"];
+            assert_eq!(s.values, [500.0, 500.0, 500.0]);
+            assert_eq!(t.spread["write.append.p99"].values.len(), 3);
+            let h = crate::metrics::recorder::decode(&t.phases[0].actors[0].histogram).unwrap();
+            assert_eq!(h.len(), 1_500, "the rounds' histograms are added");
+        }
+        assert_eq!(r.variants[0].assertions.len(), 3);
+        assert!(r.passed());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
@@ -859,7 +905,7 @@ mod tests {
         ));
         let dir = tempfile::tempdir().unwrap();
         let started = Instant::now();
-        let (r, err) = run(&[s], &opts(dir.path()), empty_report(), &mut Nothing).await;
+        let (r, err) = run_built(&[s], &opts(dir.path())).await;
         assert!(err.is_none(), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
         assert!(actor(&r, "mixed", "append").records > 0);

@@ -103,6 +103,102 @@ pub struct RunReport {
     pub environment: Environment,
     /// One entry per matrix variant (one when there is no matrix).
     pub variants: Vec<VariantReport>,
+    /// `--repeat N` (or `repeat:`) with N > 1: how many rounds were planned
+    /// and ran, and the target order of each. Every metric's per-round
+    /// values are in its target's `spread`; the metrics themselves are the
+    /// medians. Absent for a single round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<RepeatInfo>,
+    /// `--shard I/N`: which part of the (variant × target) cells this run
+    /// holds. Absent for an unsharded run (and for the output of `merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// `--phase` filter the run was started with (empty: every phase), so
+    /// `merge` judges assertions as the run did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only_phases: Vec<String>,
+    /// `--target` filter the run was started with (empty: every target).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only_targets: Vec<String>,
+    /// `loadline merge`: the run directories this report was merged from,
+    /// in the order given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<MergedInput>,
+}
+
+/// Rounds of a repeated run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RepeatInfo {
+    /// Rounds asked for (`--repeat N`).
+    pub rounds: u32,
+    /// Rounds that ran to their end (fewer when the run stopped early; a
+    /// merge of repeated runs adds theirs up).
+    pub completed: u32,
+    /// Each round's target order (rotated by one between rounds, so a
+    /// noisy minute hits every target), as target names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orders: Vec<Vec<String>>,
+}
+
+/// The part of the cells a sharded run holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShardInfo {
+    /// This shard, 1-based.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+    /// The cells of this shard: variant label (empty without a matrix) and target name.
+    pub cells: Vec<CellId>,
+}
+
+/// One (variant × target) cell.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct CellId {
+    /// Variant label (empty without a matrix).
+    pub variant: String,
+    /// Target name.
+    pub target: String,
+}
+
+/// One input of `loadline merge`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MergedInput {
+    /// The `run.json` read.
+    pub path: String,
+    /// Its shard (`2/3`), if it was one.
+    pub shard: Option<String>,
+    /// The host it ran on.
+    pub hostname: String,
+    /// When it started (UTC, RFC 3339).
+    pub started_at: String,
+}
+
+/// A metric over the rounds of a repeated run: its per-round values and
+/// their median, range and a distribution-free confidence interval of the
+/// median.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Spread {
+    /// The value of each round that measured it, in round order (a merge
+    /// of repeated runs appends the runs' rounds in the order given).
+    pub values: Vec<f64>,
+    /// Median of `values` (the mean of the middle two for an even count):
+    /// what the metric reports and what assertions judge.
+    pub median: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Lower end of the confidence interval of the median: an order
+    /// statistic of `values` chosen from the binomial distribution
+    /// (no assumption about the shape of the distribution).
+    pub ci_low: f64,
+    /// Upper end of the confidence interval of the median.
+    pub ci_high: f64,
+    /// The interval's confidence: the smallest interval of order
+    /// statistics with at least 95 %; with fewer than 6 rounds no interval
+    /// reaches 95 % and this is `[min, max]` with its lower confidence
+    /// (75 % for 3 rounds, 87.5 % for 4, 93.75 % for 5).
+    pub ci_level: f64,
 }
 
 /// The machine and build a run happened on.
@@ -183,6 +279,12 @@ pub struct TargetReport {
     pub process: ProcessStats,
     /// The error that stopped this target, if any.
     pub error: Option<String>,
+    /// With more than one round: every measured metric's per-round values
+    /// and spread, keyed by its assertion path (`write.append.p99`,
+    /// `write.duration`, `target.store.fsyncs`, `target.process.cpu_user`);
+    /// the metric fields above hold the medians. Empty for one round.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spread: BTreeMap<String, Spread>,
 }
 
 /// Process statistics from `/proc`, as deltas over a target's run.
@@ -353,10 +455,78 @@ impl TargetReport {
             .map(super::catalog::stat_unit)
     }
 
+    /// Every metric of its measured (non-warmup) phases and its target
+    /// totals, in `results.csv` order, with the values this report holds
+    /// (for a folded report, see [`TargetReport::spread`] for the medians).
+    pub fn measured(&self) -> Vec<MetricValue> {
+        let mut out = Vec::new();
+        let mut push = |phase: &str, actor: &str, metric: &str, value: f64, unit: MetricUnit| {
+            out.push(MetricValue {
+                phase: phase.to_owned(),
+                actor: actor.to_owned(),
+                metric: metric.to_owned(),
+                value,
+                unit,
+            });
+        };
+        for p in self.phases.iter().filter(|p| !p.warmup) {
+            push(
+                &p.name,
+                "",
+                "duration",
+                p.duration_ns as f64,
+                MetricUnit::Nanos,
+            );
+            for (k, val) in &p.metrics {
+                let unit = super::catalog::phase_metric_unit(k).unwrap_or(MetricUnit::Count);
+                push(&p.name, "", k, *val, unit);
+            }
+            for a in &p.actors {
+                for (name, unit) in super::catalog::ACTOR_METRICS {
+                    if let Some(val) = a.metric(name) {
+                        push(&p.name, &a.name, name, val, *unit);
+                    }
+                }
+                if a.records > a.count {
+                    // Batched ops: latency amortized per record.
+                    for name in super::catalog::LATENCY_METRICS {
+                        let key = format!("per_record.{name}");
+                        if let Some(val) = a.metric(&key) {
+                            push(&p.name, &a.name, &key, val, MetricUnit::Nanos);
+                        }
+                    }
+                }
+                if a.service.is_some() {
+                    for name in super::catalog::LATENCY_METRICS {
+                        let key = format!("service.{name}");
+                        if let Some(val) = a.metric(&key) {
+                            push(&p.name, &a.name, &key, val, MetricUnit::Nanos);
+                        }
+                    }
+                }
+            }
+        }
+        for (name, unit) in PROCESS_METRICS {
+            if let Some(val) = self.process.metric(name) {
+                push("target", "process", name, val, *unit);
+            }
+        }
+        for (name, val) in &self.store.values {
+            let unit = self.store_unit(name).unwrap_or(MetricUnit::Count);
+            push("target", "store", name, *val, unit);
+        }
+        out
+    }
+
     /// The value of a metric on this target; `None` when it does not exist
     /// here (e.g. a RocksDB statistic on a WAL target, or a phase that did
-    /// not run).
+    /// not run). With rounds, the median of the rounds.
     pub fn lookup(&self, metric: &MetricRef) -> Option<f64> {
+        if !self.spread.is_empty()
+            && let Some(s) = self.spread.get(&metric_path(metric))
+        {
+            return Some(s.median);
+        }
         match metric {
             MetricRef::Actor {
                 phase,
@@ -381,6 +551,47 @@ impl TargetReport {
             MetricRef::Store { stat } => self.store.values.get(stat).copied(),
             MetricRef::Process { metric } => self.process.metric(metric),
         }
+    }
+}
+
+/// One measured metric of a target, as [`TargetReport::measured`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricValue {
+    /// Phase name (`target` for target-level metrics).
+    pub phase: String,
+    /// Actor name (`store` or `process` for target-level metrics; empty
+    /// for phase-level metrics).
+    pub actor: String,
+    /// Metric name.
+    pub metric: String,
+    /// Value in base units, as this report holds it.
+    pub value: f64,
+    /// Unit.
+    pub unit: MetricUnit,
+}
+
+impl MetricValue {
+    /// Its assertion path: `write.append.p99`, `write.duration`, `target.store.fsyncs`.
+    pub fn path(&self) -> String {
+        if self.actor.is_empty() {
+            format!("{}.{}", self.phase, self.metric)
+        } else {
+            format!("{}.{}.{}", self.phase, self.actor, self.metric)
+        }
+    }
+}
+
+/// The assertion path of `metric` (the key of [`TargetReport::spread`]).
+pub fn metric_path(metric: &MetricRef) -> String {
+    match metric {
+        MetricRef::Actor {
+            phase,
+            actor,
+            metric,
+        } => format!("{phase}.{actor}.{metric}"),
+        MetricRef::Phase { phase, metric } => format!("{phase}.{metric}"),
+        MetricRef::Store { stat } => format!("target.store.{stat}"),
+        MetricRef::Process { metric } => format!("target.process.{metric}"),
     }
 }
 
@@ -443,69 +654,23 @@ impl RunReport {
         serde_json::to_value(schemars::schema_for!(RunReport)).unwrap_or_default()
     }
 
-    /// Every metric of every measured (non-warmup) phase, one row each.
+    /// Every metric of every measured (non-warmup) phase, one row each;
+    /// with rounds, the value is the median of the rounds.
     pub fn rows(&self) -> Vec<MetricRow> {
         let mut rows = Vec::new();
         for v in &self.variants {
             for t in &v.targets {
-                let mut push =
-                    |phase: &str, actor: &str, metric: &str, value: f64, unit: MetricUnit| {
-                        rows.push(MetricRow {
-                            variant: v.label.clone(),
-                            target: t.name.clone(),
-                            phase: phase.to_owned(),
-                            actor: actor.to_owned(),
-                            metric: metric.to_owned(),
-                            value,
-                            unit: unit.label(),
-                        });
-                    };
-                for p in t.phases.iter().filter(|p| !p.warmup) {
-                    push(
-                        &p.name,
-                        "",
-                        "duration",
-                        p.duration_ns as f64,
-                        MetricUnit::Nanos,
-                    );
-                    for (k, val) in &p.metrics {
-                        let unit =
-                            super::catalog::phase_metric_unit(k).unwrap_or(MetricUnit::Count);
-                        push(&p.name, "", k, *val, unit);
-                    }
-                    for a in &p.actors {
-                        for (name, unit) in super::catalog::ACTOR_METRICS {
-                            if let Some(val) = a.metric(name) {
-                                push(&p.name, &a.name, name, val, *unit);
-                            }
-                        }
-                        if a.records > a.count {
-                            // Batched ops: latency amortized per record.
-                            for name in super::catalog::LATENCY_METRICS {
-                                let key = format!("per_record.{name}");
-                                if let Some(val) = a.metric(&key) {
-                                    push(&p.name, &a.name, &key, val, MetricUnit::Nanos);
-                                }
-                            }
-                        }
-                        if a.service.is_some() {
-                            for name in super::catalog::LATENCY_METRICS {
-                                let key = format!("service.{name}");
-                                if let Some(val) = a.metric(&key) {
-                                    push(&p.name, &a.name, &key, val, MetricUnit::Nanos);
-                                }
-                            }
-                        }
-                    }
-                }
-                for (name, unit) in PROCESS_METRICS {
-                    if let Some(val) = t.process.metric(name) {
-                        push("target", "process", name, val, *unit);
-                    }
-                }
-                for (name, val) in &t.store.values {
-                    let unit = t.store_unit(name).unwrap_or(MetricUnit::Count);
-                    push("target", "store", name, *val, unit);
+                for m in t.measured() {
+                    let value = t.spread.get(&m.path()).map_or(m.value, |s| s.median);
+                    rows.push(MetricRow {
+                        variant: v.label.clone(),
+                        target: t.name.clone(),
+                        phase: m.phase,
+                        actor: m.actor,
+                        metric: m.metric,
+                        value,
+                        unit: m.unit.label(),
+                    });
                 }
             }
         }

@@ -84,8 +84,67 @@ fn to_csv<T: Serialize>(
     })
 }
 
-/// The contents of `results.csv` for `report`.
+/// One row of `results.csv` of a run with rounds: the median as `value`,
+/// then the spread.
+#[derive(Serialize)]
+struct RoundsRow {
+    variant: String,
+    target: String,
+    phase: String,
+    actor: String,
+    metric: String,
+    value: Number,
+    unit: &'static str,
+    min: Option<Number>,
+    max: Option<Number>,
+    ci_low: Option<Number>,
+    ci_high: Option<Number>,
+    ci_level: Option<Number>,
+    rounds: usize,
+}
+
+/// `results.csv` with the spread columns (`--repeat N`, N > 1).
+fn results_csv_with_rounds(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+    let mut rows = Vec::new();
+    for v in &report.variants {
+        for t in &v.targets {
+            for m in t.measured() {
+                let s = t.spread.get(&m.path());
+                rows.push(RoundsRow {
+                    variant: v.label.clone(),
+                    target: t.name.clone(),
+                    value: Number(s.map_or(m.value, |s| s.median)),
+                    unit: m.unit.label(),
+                    min: s.map(|s| Number(s.min)),
+                    max: s.map(|s| Number(s.max)),
+                    ci_low: s.map(|s| Number(s.ci_low)),
+                    ci_high: s.map(|s| Number(s.ci_high)),
+                    ci_level: s.map(|s| Number(s.ci_level)),
+                    rounds: s.map_or(1, |s| s.values.len()),
+                    phase: m.phase,
+                    actor: m.actor,
+                    metric: m.metric,
+                });
+            }
+        }
+    }
+    to_csv(
+        path,
+        &[
+            "variant", "target", "phase", "actor", "metric", "value", "unit", "min", "max",
+            "ci_low", "ci_high", "ci_level", "rounds",
+        ],
+        rows,
+    )
+}
+
+/// The contents of `results.csv` for `report`: one row per metric with
+/// its value and unit; with rounds, the value is the median and the
+/// columns `min`, `max`, `ci_low`, `ci_high`, `ci_level`, `rounds` follow.
 pub fn results_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+    if report.repeat.is_some() {
+        return results_csv_with_rounds(report, path);
+    }
     let rows = report.rows().into_iter().map(|r| ResultRow {
         variant: r.variant,
         target: r.target,

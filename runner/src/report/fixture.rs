@@ -112,6 +112,7 @@ fn target(name: &str, kind: &str, scale: u64, stats: &[(&str, f64)]) -> TargetRe
             disk_write_bytes: 5_120 << 20,
         },
         error: None,
+        spread: BTreeMap::new(),
     }
 }
 
@@ -296,5 +297,10 @@ pub(crate) fn run_report(variants: usize) -> RunReport {
             data_dir: "/tmp/loadline-data".to_owned(),
         },
         variants,
+        repeat: None,
+        shard: None,
+        only_phases: Vec::new(),
+        only_targets: Vec::new(),
+        merged_from: Vec::new(),
     }
 }

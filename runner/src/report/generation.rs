@@ -138,6 +138,14 @@ impl OutputFiles {
         &self.dir
     }
 
+    /// True when a generation is due after `finished_phases` phases (what
+    /// [`Reporter::phase_finished`] decides), so a caller can assemble the
+    /// report only when it will be written.
+    pub fn due(&self, finished_phases: usize) -> bool {
+        let since = self.last_write.map_or(Duration::MAX, |t| t.elapsed());
+        self.schedule.due(finished_phases, since)
+    }
+
     /// Generations and bytes written so far.
     pub fn stats(&self) -> WriteStats {
         self.stats

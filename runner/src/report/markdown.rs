@@ -58,6 +58,8 @@ pub struct Context<'a> {
     pub charts_omitted: usize,
     /// The most charts a report draws.
     pub max_charts: usize,
+    /// With `--repeat N` (N > 1): the rounds and each shown metric's spread.
+    pub rounds: Option<super::rounds::RoundsView>,
 }
 
 /// One variant, arranged for tables.
@@ -546,6 +548,7 @@ impl<'a> Context<'a> {
                     variant_view(v, path, &mine)
                 })
                 .collect::<Result<_, _>>()?,
+            rounds: super::rounds::view(report),
         })
     }
 }

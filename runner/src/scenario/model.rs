@@ -29,6 +29,8 @@ pub struct Scenario {
     pub description: Option<String>,
     /// The seed given in the file or with `--seed`; `None` means draw one.
     pub seed: Option<u64>,
+    /// Rounds (`repeat:`); `None` means one, unless `--repeat` says otherwise.
+    pub repeat: Option<u32>,
     /// Which matrix combination this is.
     pub variant: Variant,
     /// The stores under test, in file order.

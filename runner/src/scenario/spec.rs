@@ -35,6 +35,13 @@ pub struct ScenarioSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = 42)]
     pub seed: Option<u64>,
+    /// Rounds to run (`--repeat N` overrides): each round runs every
+    /// target in turn, the order rotated by one between rounds, and every
+    /// metric reports the median of the rounds with its range and a
+    /// confidence interval; assertions judge the median. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000), example = 3)]
+    pub repeat: Option<u32>,
     /// The stores under test, by name. Every phase runs against each target.
     /// Each target starts the run in an empty data directory of its own,
     /// which its phases share.

@@ -250,6 +250,7 @@ pub(crate) fn validate(
         name: spec.name.clone(),
         description: spec.description.clone(),
         seed: spec.seed,
+        repeat: spec.repeat,
         variant,
         targets,
         payloads,

@@ -7,6 +7,7 @@ mod junit;
 mod limits;
 mod outputs;
 mod payload;
+mod results;
 mod run;
 mod run_json;
 mod safety;
@@ -57,8 +58,8 @@ fn for_plain_loadline(file: &Path) -> bool {
 }
 
 /// Every shipped scenario for plain `loadline`: the `.yaml` files under
-/// `scenarios/` and `examples/` (except `examples/ci/`, which holds CI
-/// workflow files) whose modeline names `schemas/scenario.schema.json`.
+/// `scenarios/` and `examples/` (except `examples/ci/` and `examples/k8s/`,
+/// which hold CI workflows and Kubernetes manifests) whose modeline names `schemas/scenario.schema.json`.
 pub fn shipped_scenarios() -> Vec<PathBuf> {
     all_scenarios()
         .into_iter()
@@ -86,7 +87,7 @@ fn all_scenarios() -> Vec<PathBuf> {
             for e in entries.flatten() {
                 let p = e.path();
                 if p.is_dir() {
-                    if !p.ends_with("examples/ci") {
+                    if !p.ends_with("examples/ci") && !p.ends_with("examples/k8s") {
                         stack.push(p);
                     }
                 } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {

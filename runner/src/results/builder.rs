@@ -1,0 +1,362 @@
+//! The one builder of the [`RunReport`]: subscribes to the engine's
+//! [`Event`]s, owns the report, folds `--repeat` rounds (see `fold`) and
+//! evaluates the assertions — in [`judge`], the one place they are
+//! evaluated. `merge` uses the same builder: each input's cells are one
+//! more round ([`ReportBuilder::add_round`]), so shards and repeated runs
+//! fold exactly as a run's own rounds do.
+//!
+//! Cells (variant × target) are placed in file order whatever order they
+//! ran in (rounds rotate the targets; shards run a part), so a report's
+//! shape depends on the scenario, not on the schedule.
+
+use std::collections::BTreeSet;
+
+use crate::assertions;
+use crate::engine::{Ending, Event, Observer, ObserverError, RunOptions};
+use crate::metrics::report::{
+    PayloadReport, RepeatInfo, RunReport, RunStatus, TargetReport, VariantReport,
+};
+use crate::scenario::model::Scenario;
+
+/// One variant as measured in one round.
+#[derive(Debug, Clone)]
+struct VariantSlot {
+    payloads: Vec<PayloadReport>,
+    /// By the target's index in the scenario.
+    targets: Vec<Option<TargetReport>>,
+}
+
+/// One round of the run.
+#[derive(Debug, Clone, Default)]
+struct Round {
+    order: Vec<String>,
+    /// By variant index.
+    variants: Vec<Option<VariantSlot>>,
+}
+
+/// Assembles the report of a run from its events.
+#[derive(Debug)]
+pub struct ReportBuilder {
+    /// Top-level fields (version, seed, environment …); `variants` empty.
+    header: RunReport,
+    scenarios: Vec<Scenario>,
+    opts: Selection,
+    rounds: Vec<Round>,
+    /// Variants whose assertions snapshots show (they finished a round).
+    judged: BTreeSet<usize>,
+    ending: Option<(Ending, Option<String>)>,
+    /// Distinct (variant, target, phase) finished: the folded report's phase count.
+    distinct: BTreeSet<(usize, String, String)>,
+}
+
+/// Which cells and phases a run planned, for judging assertions.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--phase` (empty: every phase).
+    pub phases: Vec<String>,
+    /// `--target` (empty: every target).
+    pub targets: Vec<String>,
+    /// `--shard`'s cells by (variant index, target); `None`: every cell.
+    pub cells: Option<BTreeSet<(usize, String)>>,
+    /// Rounds planned.
+    pub repeat: usize,
+}
+
+impl Selection {
+    /// The selection `opts` runs.
+    pub fn of(opts: &RunOptions) -> Self {
+        Selection {
+            phases: opts.phases.clone(),
+            targets: opts.targets.clone(),
+            cells: opts.cells.clone(),
+            repeat: opts.repeat.max(1),
+        }
+    }
+
+    /// True when the run was to measure `target` of variant `variant`.
+    pub fn selects(&self, variant: usize, target: &str) -> bool {
+        (self.targets.is_empty() || self.targets.iter().any(|t| t == target))
+            && self
+                .cells
+                .as_ref()
+                .is_none_or(|c| c.contains(&(variant, target.to_owned())))
+    }
+}
+
+impl ReportBuilder {
+    /// A builder for a run of `scenarios` (the variants of one file)
+    /// selected by `opts`; `header` carries the top-level fields.
+    pub fn new(header: RunReport, scenarios: &[Scenario], opts: Selection) -> Self {
+        ReportBuilder {
+            header,
+            scenarios: scenarios.to_vec(),
+            opts,
+            rounds: Vec::new(),
+            judged: BTreeSet::new(),
+            ending: None,
+            distinct: BTreeSet::new(),
+        }
+    }
+
+    /// Adds a finished measurement of some cells as one more round: the
+    /// variants of another report of the same scenario (a shard, or a
+    /// repeated run, for `merge`), matched by variant index and target name.
+    pub fn add_round(&mut self, variants: &[VariantReport]) {
+        let mut round = Round::default();
+        for (vi, scenario) in self.scenarios.iter().enumerate() {
+            let Some(v) = variants.get(vi) else {
+                round.variants.push(None);
+                continue;
+            };
+            let targets = scenario
+                .targets
+                .iter()
+                .map(|t| v.targets.iter().find(|x| x.name == t.name).cloned())
+                .collect();
+            for t in &v.targets {
+                for p in &t.phases {
+                    self.distinct.insert((vi, t.name.clone(), p.name.clone()));
+                }
+            }
+            round.variants.push(Some(VariantSlot {
+                payloads: v.payloads.clone(),
+                targets,
+            }));
+        }
+        self.rounds.push(round);
+    }
+
+    /// Phases the report holds so far (each cell's phase once, however
+    /// many rounds ran it).
+    pub fn finished_phases(&self) -> usize {
+        self.distinct.len()
+    }
+
+    fn round(&mut self) -> &mut Round {
+        if self.rounds.is_empty() {
+            self.rounds.push(Round::default());
+        }
+        let n = self.scenarios.len();
+        let r = self.rounds.last_mut().expect("a round was just pushed");
+        if r.variants.len() < n {
+            r.variants.resize(n, None);
+        }
+        r
+    }
+
+    fn slot(&mut self, vi: usize, target: &str) -> Option<&mut TargetReport> {
+        let ti = self
+            .scenarios
+            .get(vi)?
+            .targets
+            .iter()
+            .position(|t| t.name == target)?;
+        self.round()
+            .variants
+            .get_mut(vi)?
+            .as_mut()?
+            .targets
+            .get_mut(ti)?
+            .as_mut()
+    }
+
+    /// The report so far: rounds folded, assertions judged on the variants
+    /// that finished (on every variant once the run is over).
+    pub fn report(&self) -> RunReport {
+        let finished = self.ending.is_some();
+        let mut report = self.header.clone();
+        for (vi, scenario) in self.scenarios.iter().enumerate() {
+            let slots: Vec<&VariantSlot> = self
+                .rounds
+                .iter()
+                .filter_map(|r| r.variants.get(vi)?.as_ref())
+                .collect();
+            if slots.is_empty() && !finished {
+                continue;
+            }
+            let targets = (0..scenario.targets.len())
+                .filter_map(|ti| {
+                    let parts: Vec<&TargetReport> = slots
+                        .iter()
+                        .filter_map(|s| s.targets.get(ti)?.as_ref())
+                        .collect();
+                    super::fold::fold_targets(&parts)
+                })
+                .collect();
+            let mut v = VariantReport {
+                label: scenario.variant.label.clone(),
+                settings: scenario.variant.settings.clone(),
+                resolved: scenario.resolved.clone(),
+                payloads: slots
+                    .first()
+                    .map(|s| s.payloads.clone())
+                    .unwrap_or_default(),
+                targets,
+                assertions: Vec::new(),
+            };
+            if finished || self.judged.contains(&vi) {
+                judge(&mut v, scenario, vi, &self.opts);
+            }
+            report.variants.push(v);
+        }
+        if self.opts.repeat > 1 {
+            let complete = match self.ending {
+                Some((Ending::Complete, _)) => self.rounds.len(),
+                _ => self.rounds.len().saturating_sub(1),
+            };
+            report.repeat = Some(RepeatInfo {
+                rounds: self.opts.repeat as u32,
+                completed: complete as u32,
+                orders: self.rounds.iter().map(|r| r.order.clone()).collect(),
+            });
+        }
+        report.only_phases = self.opts.phases.clone();
+        report.only_targets = self.opts.targets.clone();
+        match &self.ending {
+            None => report.status = RunStatus::Running,
+            Some((ending, error)) => {
+                report.status = match ending {
+                    Ending::Complete => RunStatus::Complete,
+                    Ending::Interrupted => RunStatus::Interrupted,
+                    Ending::Failed => RunStatus::Failed,
+                };
+                report.error = error.clone();
+            }
+        }
+        report
+    }
+}
+
+impl ReportBuilder {
+    /// The run is over: [`ReportBuilder::report`] now judges every variant.
+    pub fn finish(&mut self, ending: Ending, error: Option<String>) {
+        self.ending = Some((ending, error));
+    }
+}
+
+impl Observer for ReportBuilder {
+    fn event(&mut self, event: &Event<'_>) -> Result<(), ObserverError> {
+        match event {
+            Event::RoundStarted { order, .. } => self.rounds.push(Round {
+                order: order.to_vec(),
+                variants: Vec::new(),
+            }),
+            Event::VariantStarted { variant, payloads } => {
+                let n = self.scenarios.get(*variant).map_or(0, |s| s.targets.len());
+                if let Some(v) = self.round().variants.get_mut(*variant) {
+                    *v = Some(VariantSlot {
+                        payloads: payloads.to_vec(),
+                        targets: vec![None; n],
+                    });
+                }
+            }
+            Event::TargetOpened {
+                variant,
+                target,
+                store,
+            } => {
+                let report = TargetReport {
+                    name: target.name.clone(),
+                    kind: target.kind.name().to_owned(),
+                    phases: Vec::new(),
+                    store: (*store).clone(),
+                    store_units: target
+                        .kind
+                        .statistics()
+                        .iter()
+                        .map(|d| (d.name.to_owned(), d.unit))
+                        .collect(),
+                    process: Default::default(),
+                    error: None,
+                    spread: Default::default(),
+                };
+                let ti = self
+                    .scenarios
+                    .get(*variant)
+                    .and_then(|s| s.targets.iter().position(|t| t.name == target.name));
+                if let Some(ti) = ti
+                    && let Some(Some(v)) = self.round().variants.get_mut(*variant)
+                    && let Some(t) = v.targets.get_mut(ti)
+                {
+                    *t = Some(report);
+                }
+            }
+            Event::PhaseFinished {
+                variant,
+                target,
+                phase,
+                store,
+                process,
+            } => {
+                self.distinct
+                    .insert((*variant, (*target).to_owned(), phase.name.clone()));
+                if let Some(t) = self.slot(*variant, target) {
+                    t.phases.push((*phase).clone());
+                    t.store = (*store).clone();
+                    t.process = **process;
+                }
+            }
+            Event::TargetClosed {
+                variant,
+                target,
+                store,
+                process,
+                error,
+            } => {
+                if let Some(t) = self.slot(*variant, target) {
+                    t.store = (*store).clone();
+                    t.process = **process;
+                    t.error = error.map(str::to_owned);
+                }
+            }
+            Event::VariantFinished { variant } => {
+                self.judged.insert(*variant);
+            }
+            Event::RunFinished { ending, error } => self.finish(*ending, error.map(str::to_owned)),
+            Event::PhaseStarted { .. } | Event::Tick | Event::Warning(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Evaluates the variant's assertions on each target the run was to
+/// measure, also when it stopped early: an assertion on a phase that
+/// finished is judged as usual; one on a phase that did not (or on target
+/// totals of a target whose phases did not all finish, or on a target or
+/// variant never started) is [`Verdict::NotRun`](assertions::Verdict::NotRun).
+/// With rounds, every metric is the median of the rounds.
+pub fn judge(v: &mut VariantReport, scenario: &Scenario, vi: usize, sel: &Selection) {
+    let planned: Vec<&str> = scenario
+        .phases
+        .iter()
+        .filter(|p| sel.phases.is_empty() || sel.phases.contains(&p.name))
+        .map(|p| p.name.as_str())
+        .collect();
+    let targets: Vec<&str> = scenario
+        .targets
+        .iter()
+        .filter(|t| sel.selects(vi, &t.name))
+        .map(|t| t.name.as_str())
+        .collect();
+    v.assertions.clear();
+    for a in &scenario.assertions {
+        for name in &targets {
+            let Some(t) = v.targets.iter().find(|t| t.name == *name) else {
+                v.assertions.push(assertions::not_run(a, name, &v.label));
+                continue;
+            };
+            let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
+            let measured = match a.metric.phase() {
+                // A phase left out with `--phase` is judged as before
+                // (its metric is absent); one the run never reached is not run.
+                Some(phase) => finished(phase) || !planned.contains(&phase),
+                None => planned.iter().all(|p| finished(p)),
+            };
+            v.assertions.push(if measured {
+                assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label)
+            } else {
+                assertions::not_run(a, &t.name, &v.label)
+            });
+        }
+    }
+}
