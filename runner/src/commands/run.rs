@@ -291,6 +291,7 @@ async fn run_one(
         targets: args.targets.clone(),
         phases: args.phases.clone(),
         interrupt: stop.interrupt(),
+        baseline: None,
     };
     let (mut report, failure) = engine::run(&l.variants, &opts, report, &mut observer).await;
     observer.finish_bar();

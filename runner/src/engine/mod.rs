@@ -76,6 +76,8 @@ pub struct RunOptions {
     pub phases: Vec<String>,
     /// Set to interrupt the run (Ctrl-C); finished phases are kept.
     pub interrupt: Arc<AtomicBool>,
+    /// The run `… of baseline` assertions compare with (`--baseline`).
+    pub baseline: Option<Arc<RunReport>>,
 }
 
 /// A failure that stops the run; finished phases stay in the report.
@@ -251,15 +253,15 @@ pub async fn run(
             let result = result.and(released);
             if let Err(e) = result {
                 failure = Some(e);
-                evaluate(scenario, opts, &mut report);
+                evaluate(variants, opts, &mut report);
                 break 'variants;
             }
             if opts.interrupt.load(Ordering::Acquire) {
-                evaluate(scenario, opts, &mut report);
+                evaluate(variants, opts, &mut report);
                 break 'variants;
             }
         }
-        evaluate(scenario, opts, &mut report);
+        evaluate(variants, opts, &mut report);
     }
     // Variants the run stopped before starting: listed, with every
     // assertion not run, so the report shows what was never judged.
@@ -273,8 +275,8 @@ pub async fn run(
                 targets: Vec::new(),
                 assertions: Vec::new(),
             });
-            evaluate(scenario, opts, &mut report);
         }
+        evaluate(variants, opts, &mut report);
     }
     // Directories of targets that never ran (a failure or an interrupt came first).
     for (_, owned) in dirs {
@@ -307,48 +309,15 @@ pub async fn run(
     (report, failure)
 }
 
-/// Evaluates the variant's assertions on each target it was to run on,
-/// also when the run stopped early: an assertion on a phase that finished
-/// is judged as usual; one on a phase that did not (or on target totals of
-/// a target whose phases did not all finish, or on a target or variant
-/// never started) is [`Verdict::NotRun`](assertions::Verdict::NotRun).
-fn evaluate(scenario: &Scenario, opts: &RunOptions, report: &mut RunReport) {
-    let Some(v) = report.variants.last_mut() else {
-        return;
+/// Evaluates every assertion of the run so far (see
+/// [`assertions::judge::evaluate_run`]); called after each variant, so
+/// the files written between variants carry verdicts, and once at the end.
+fn evaluate(variants: &[Scenario], opts: &RunOptions, report: &mut RunReport) {
+    let plan = assertions::judge::Plan {
+        phases: &opts.phases,
+        targets: &opts.targets,
     };
-    let planned: Vec<&str> = scenario
-        .phases
-        .iter()
-        .filter(|p| opts.phases.is_empty() || opts.phases.contains(&p.name))
-        .map(|p| p.name.as_str())
-        .collect();
-    let targets: Vec<&str> = scenario
-        .targets
-        .iter()
-        .filter(|t| opts.targets.is_empty() || opts.targets.contains(&t.name))
-        .map(|t| t.name.as_str())
-        .collect();
-    v.assertions.clear();
-    for a in &scenario.assertions {
-        for name in &targets {
-            let Some(t) = v.targets.iter().find(|t| t.name == *name) else {
-                v.assertions.push(assertions::not_run(a, name, &v.label));
-                continue;
-            };
-            let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
-            let measured = match a.metric.phase() {
-                // A phase left out with `--phase` is judged as before
-                // (its metric is absent); one the run never reached is not run.
-                Some(phase) => finished(phase) || !planned.contains(&phase),
-                None => planned.iter().all(|p| finished(p)),
-            };
-            v.assertions.push(if measured {
-                assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label)
-            } else {
-                assertions::not_run(a, &t.name, &v.label)
-            });
-        }
-    }
+    assertions::judge::evaluate_run(variants, &plan, report, opts.baseline.as_deref());
 }
 
 async fn run_target(
@@ -780,6 +749,7 @@ mod tests {
             targets: vec![],
             phases: vec![],
             interrupt: Arc::new(AtomicBool::new(false)),
+            baseline: None,
         }
     }
 
