@@ -2,6 +2,7 @@
 //! each returning an [`Exit`] or a [`CliError`] that `main` maps to a
 //! documented exit code.
 
+mod compare;
 mod crash_child;
 mod explain;
 mod payload;
@@ -12,6 +13,7 @@ mod validate;
 use std::io::Write;
 use std::path::PathBuf;
 
+pub use compare::compare;
 pub use crash_child::crash_child;
 pub use explain::explain;
 pub use payload::payload;
@@ -28,7 +30,7 @@ use crate::scenario::diagnostic::Diagnostics;
 pub enum Exit {
     /// Every assertion passed (or the command succeeded).
     Ok = 0,
-    /// At least one assertion failed.
+    /// At least one assertion failed (`compare`: a regression).
     AssertionFailed = 1,
     /// Usage error or invalid scenario; nothing ran.
     Invalid = 2,
@@ -102,6 +104,7 @@ pub fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, C
         Command::Validate(args) => validate(&args, loader),
         Command::Explain(args) => explain(&args, loader),
         Command::Run(args) => run(&args, loader),
+        Command::Compare(args) => compare(&args),
         Command::Payload(cmd) => payload(&cmd),
         Command::Schema(args) => schema(&args, loader),
         Command::CrashChild(args) => crash_child(&args, loader),

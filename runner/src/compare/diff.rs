@@ -18,9 +18,9 @@ use crate::metrics::report::{RunReport, RunStatus};
 /// The default `--threshold`: a change within ±10 % is no change.
 pub const DEFAULT_THRESHOLD: f64 = 0.10;
 
-/// The change beyond which a cell counts as changed: one default and
-/// overrides by metric name (`p99`) or path (`write.append.p99`,
-/// `target.store.fsyncs`).
+/// The change beyond which a cell counts as changed, as a factor: with
+/// 10 %, latency × 1.1 or throughput ÷ 1.1. One default and overrides by
+/// metric name (`p99`) or path (`write.append.p99`, `target.store.fsyncs`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
     /// For cells no override names, as a fraction (0.10 = 10 %).
@@ -40,6 +40,9 @@ impl Default for Thresholds {
 
 fn fraction(text: &str) -> Result<f64, String> {
     let t = text.trim();
+    if t == "off" {
+        return Ok(f64::INFINITY);
+    }
     let value = match t.strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
         None => t.parse::<f64>(),
@@ -47,14 +50,15 @@ fn fraction(text: &str) -> Result<f64, String> {
     match value {
         Ok(f) if f.is_finite() && f >= 0.0 => Ok(f),
         _ => Err(format!(
-            "`{text}` is not a threshold; write a percentage such as `10%` (or a fraction, `0.1`)"
+            "`{text}` is not a threshold; write a percentage such as `10%`, a fraction (`0.1`) or `off`"
         )),
     }
 }
 
 impl Thresholds {
     /// Parses `--threshold` values: `10%` sets the default, `p99=20%` or
-    /// `write.append.p99=5%` overrides it (the last of each wins).
+    /// `write.append.p99=5%` overrides it, `max=off` never judges it (the
+    /// last of each wins).
     pub fn parse(args: &[String]) -> Result<Thresholds, String> {
         let mut t = Thresholds::default();
         for a in args {
@@ -92,6 +96,19 @@ impl Thresholds {
 pub struct CompareOptions {
     /// The thresholds.
     pub thresholds: Thresholds,
+    /// Compare only cells whose metric name (`p99`) or path
+    /// (`write.append.p99`) is listed; empty: every cell.
+    pub metrics: Vec<String>,
+}
+
+impl CompareOptions {
+    fn selects(&self, key: &CellKey) -> bool {
+        self.metrics.is_empty()
+            || self
+                .metrics
+                .iter()
+                .any(|m| *m == key.metric || *m == key.path())
+    }
 }
 
 /// What happened to a cell.
@@ -195,10 +212,20 @@ fn judge(base: &MetricCell, new: &MetricCell, threshold: f64) -> Change {
     let status = match new.better {
         None => Status::Info,
         Some(better) => {
-            // How much worse, as a signed fraction (positive: worse);
-            // from zero to something is infinitely so.
-            let worse_by =
-                change.unwrap_or(f64::INFINITY) * if better == Better::Lower { 1.0 } else { -1.0 };
+            // The factor by which it got worse (>1) or better (<1):
+            // new/base for latency, base/new for throughput, so a
+            // threshold means the same both ways (×1.1 or ÷1.1).
+            let ratio = |num: f64, den: f64| {
+                if den == 0.0 {
+                    if num == 0.0 { 1.0 } else { f64::INFINITY }
+                } else {
+                    num / den
+                }
+            };
+            let worse = match better {
+                Better::Lower => ratio(n, b),
+                Better::Higher => ratio(b, n),
+            };
             // Whether the interval of new/base lies wholly on the worse
             // (or better) side of 1; without one, noise is not judged.
             let lies = |worse: bool| match interval {
@@ -211,13 +238,13 @@ fn judge(base: &MetricCell, new: &MetricCell, threshold: f64) -> Change {
                     }
                 }
             };
-            if worse_by > threshold {
+            if worse > 1.0 + threshold {
                 if lies(true) {
                     Status::Regression
                 } else {
                     Status::Noise
                 }
-            } else if worse_by < -threshold {
+            } else if worse * (1.0 + threshold) < 1.0 {
                 if lies(false) {
                     Status::Improvement
                 } else {
@@ -247,9 +274,13 @@ fn judge(base: &MetricCell, new: &MetricCell, threshold: f64) -> Change {
 pub fn compare(base: &RunReport, new: &RunReport, opts: &CompareOptions) -> Comparison {
     let base_cells: BTreeMap<CellKey, MetricCell> = cells(base)
         .into_iter()
+        .filter(|c| opts.selects(&c.key))
         .map(|c| (c.key.clone(), c))
         .collect();
-    let new_cells = cells(new);
+    let new_cells: Vec<MetricCell> = cells(new)
+        .into_iter()
+        .filter(|c| opts.selects(&c.key))
+        .collect();
     let mut changes = Vec::new();
     let mut missing_in_base = Vec::new();
     for n in &new_cells {
@@ -331,6 +362,10 @@ mod tests {
         other.metric = "p50".into();
         assert_eq!(t.of(&other), 0.05);
         assert!(Thresholds::parse(&["ten".into()]).is_err());
+        let off = Thresholds::parse(&["max=off".into()]).expect("parses");
+        let mut max = p99.clone();
+        max.metric = "max".into();
+        assert_eq!(off.of(&max), f64::INFINITY);
         assert!(Thresholds::parse(&["=5%".into()]).is_err());
     }
 
@@ -361,6 +396,20 @@ mod tests {
             0.1,
         );
         assert_eq!(drop.status, Status::Regression);
+        // A threshold is a factor both ways: 300% is a quarter of the
+        // throughput or four times the latency.
+        let quarter = judge(
+            &cell("records_per_s", MetricUnit::PerSecond, &[100.0]),
+            &cell("records_per_s", MetricUnit::PerSecond, &[24.0]),
+            3.0,
+        );
+        assert_eq!(quarter.status, Status::Regression);
+        let third = judge(
+            &cell("records_per_s", MetricUnit::PerSecond, &[100.0]),
+            &cell("records_per_s", MetricUnit::PerSecond, &[34.0]),
+            3.0,
+        );
+        assert_eq!(third.status, Status::Unchanged);
         let info = judge(
             &cell("records", MetricUnit::Count, &[100.0]),
             &cell("records", MetricUnit::Count, &[200.0]),

@@ -251,7 +251,7 @@ pub fn junit_xml(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError
 /// Drops the `skipped` count quick-junit writes on `<testsuites>`: the
 /// Jenkins JUnit schema (which Jenkins and most reporters validate against)
 /// has no such attribute there; every `<testsuite>` keeps its own.
-fn without_root_skipped(xml: Vec<u8>) -> Vec<u8> {
+pub(crate) fn without_root_skipped(xml: Vec<u8>) -> Vec<u8> {
     let text = match String::from_utf8(xml) {
         Ok(t) => t,
         Err(e) => return e.into_bytes(),

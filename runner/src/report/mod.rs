@@ -14,6 +14,7 @@
 //! measure, and the engine never formats text.
 
 mod atomic;
+pub mod compare;
 pub mod console;
 pub mod csv;
 mod error;
