@@ -1,6 +1,6 @@
 //! Outputs of a run, every one derived from a [`RunReport`]: `results.csv`
 //! and `assertions.csv`, `run.json`, `junit.xml`, `report.md` (minijinja
-//! template), the console summary and the GitHub step summary and
+//! template), `bencher.json`, the console summary and the GitHub step summary and
 //! annotations.
 //!
 //! Outputs subscribe as [`Reporter`]s: the engine calls
@@ -14,6 +14,7 @@
 //! measure, and the engine never formats text.
 
 mod atomic;
+pub mod bencher;
 pub mod compare;
 pub mod console;
 pub mod csv;
@@ -63,6 +64,8 @@ pub enum FileOutput {
     Junit,
     /// `report.md`.
     Markdown,
+    /// `bencher.json` (Bencher Metric Format).
+    Bencher,
 }
 
 impl FileOutput {
@@ -72,6 +75,7 @@ impl FileOutput {
         FileOutput::Csv,
         FileOutput::Junit,
         FileOutput::Markdown,
+        FileOutput::Bencher,
         FileOutput::Json,
     ];
 }
@@ -100,6 +104,7 @@ pub fn file_outputs(out_dir: &Path, template: Option<&Path>) -> Result<OutputFil
                 FileOutput::Csv => Box::new(csv::CsvOutput::new(out_dir)),
                 FileOutput::Json => Box::new(json::JsonOutput::new(out_dir)),
                 FileOutput::Junit => Box::new(junit::JunitOutput::new(out_dir)),
+                FileOutput::Bencher => Box::new(bencher::BencherOutput::new(out_dir)),
                 FileOutput::Markdown => {
                     let t = match template {
                         Some(path) => markdown::MarkdownTemplate::from_file(path)?,
@@ -181,6 +186,7 @@ mod tests {
             names,
             [
                 "assertions.csv",
+                "bencher.json",
                 "junit.xml",
                 "report.md",
                 "results.csv",

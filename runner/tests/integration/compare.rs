@@ -212,6 +212,26 @@ fn relational_assertions_show_both_sides_in_every_output() {
     );
     let md = std::fs::read_to_string(a.join("report.md")).expect("report.md");
     assert!(md.contains(" vs 2 × "), "{md}");
+    // bencher.json: one benchmark per actor, Bencher's latency and throughput measures.
+    let bmf: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(a.join("bencher.json")).expect("bencher.json"),
+    )
+    .expect("json");
+    for target in ["fast", "slow"] {
+        let b = &bmf[format!("rel/{target}/write/append")];
+        assert!(
+            b["latency"]["value"].as_f64().is_some_and(|v| v > 0.0),
+            "{bmf}"
+        );
+        assert!(
+            b["latency-p99"]["value"].as_f64().is_some_and(|v| v > 0.0),
+            "{bmf}"
+        );
+        assert!(
+            b["throughput"]["value"].as_f64().is_some_and(|v| v > 0.0),
+            "{bmf}"
+        );
+    }
     // With the run itself as the baseline, the third passes on both targets.
     let b = dir.path().join("b");
     run(
