@@ -40,12 +40,17 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  loadline run scenarios/quickstart.yaml\n  loadline run my.yaml --target wal --set phases.write.records=1M --out /tmp/r"
     )]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Merge run directories (shards of one run, or repeated runs) into one.
     #[command(
         after_help = "Example:\n  loadline run s.yaml --shard 1/3 --out r/1   # … 2/3, 3/3 on other machines\n  loadline merge r/1 r/2 r/3 --out r/all"
     )]
     Merge(MergeArgs),
+    /// Compare two runs cell by cell: regressions beyond the threshold and the noise.
+    #[command(
+        after_help = "Exit codes: 0 no regression, 1 a regression, 2 incomparable runs or usage error.\n\nExamples:\n  loadline compare reports/runs/main-… reports/runs/pr-… --out compare/\n  loadline compare main new/run.json --threshold 5% --threshold p99=20% --threshold max=off"
+    )]
+    Compare(CompareArgs),
     /// Generate or inspect recorded payload files.
     #[command(
         subcommand,
@@ -157,6 +162,17 @@ pub struct RunArgs {
     /// puts the shards' run directories back together.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Compare this run with a baseline (a run directory, a run.json, or a
+    /// saved baseline's name) and gate on regressions; `… of baseline`
+    /// assertions read it.
+    #[arg(long, value_name = "DIR|NAME")]
+    pub baseline: Option<String>,
+    /// Save this run (if it completes) as the named baseline.
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
+    /// How a change against `--baseline` is judged.
+    #[command(flatten)]
+    pub judge: JudgeArgs,
 }
 
 /// `loadline merge`
@@ -173,6 +189,40 @@ pub struct MergeArgs {
     #[arg(long)]
     pub template: Option<PathBuf>,
     /// No console summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// How `compare` (and `run --baseline`) judge a change.
+#[derive(Debug, Clone, Args)]
+pub struct JudgeArgs {
+    /// A change within this is no change: `10%` (the default), or per metric
+    /// name or path, `p99=20%`, `write.append.p99=5%`, `max=off` (repeatable).
+    #[arg(long = "threshold", value_name = "[METRIC=]PERCENT")]
+    pub thresholds: Vec<String>,
+    /// Compare only these metrics, by name (`p99`) or path
+    /// (`write.append.p99`) (repeatable; default every metric).
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metrics: Vec<String>,
+    /// Where named baselines are kept (`<DIR>/<name>/run.json`).
+    #[arg(long, value_name = "DIR", default_value = crate::compare::source::DEFAULT_BASELINES_DIR)]
+    pub baselines_dir: PathBuf,
+}
+
+/// `loadline compare`
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The base run: a run directory, its run.json, or a saved baseline's name.
+    pub base: String,
+    /// The new run: a run directory, its run.json, or a saved baseline's name.
+    pub new: String,
+    /// Write compare.md, compare.csv and junit.xml into this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// How a change is judged.
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// No console table.
     #[arg(long, short)]
     pub quiet: bool,
 }

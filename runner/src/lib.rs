@@ -68,6 +68,8 @@ pub mod cli;
 #[doc(hidden)]
 pub mod commands;
 #[doc(hidden)]
+pub mod compare;
+#[doc(hidden)]
 pub mod engine;
 #[doc(hidden)]
 pub mod metrics;

@@ -1,9 +1,15 @@
-//! Assertions: `<metric> <op> <value>` parsed at validation time and
-//! evaluated per target and variant against a finished run's metrics.
+//! Assertions: `<metric> <op> <value>` — or `<metric> <op> <factor>x
+//! <reference>`, scoped with `on <targets>` and `where <settings>` —
+//! parsed at validation time and evaluated once over a finished run (and
+//! an optional baseline run) by [`judge::evaluate_run`].
 //!
-//! Owns the expression syntax, thresholds in the metric's unit, and the
-//! verdict with its margin. Which metric names exist is decided by
+//! Owns the expression syntax (`relation` for the right side and scope),
+//! thresholds in the metric's unit, and the verdict with its margin. Which
+//! metric names, targets and matrix settings exist is decided by
 //! `metrics::catalog` and `scenario::validate`.
+
+pub mod judge;
+pub mod relation;
 
 use serde::Serialize;
 
@@ -109,6 +115,54 @@ pub struct Assertion {
     /// Line of the assertion in the scenario file (for annotations and
     /// JUnit), when it has one.
     pub line: Option<usize>,
+    /// The right side when it is a reference (`2x target rocksdb`);
+    /// `None` for a constant `threshold`.
+    pub relation: Option<Relation>,
+    /// The targets and variants it is checked on.
+    pub scope: Scope,
+}
+
+/// The right side of a relational assertion: `factor` × `metric` of `cell`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Relation {
+    /// The factor (1 when none is written).
+    pub factor: f64,
+    /// The metric referred to.
+    pub metric: MetricRef,
+    /// Its path as written (or the left side's when omitted).
+    pub metric_path: String,
+    /// Where it is measured.
+    pub cell: Cell,
+    /// The right side as written (`2x target rocksdb`).
+    pub text: String,
+}
+
+/// Which run, target and variant a reference reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cell {
+    /// The same target and variant.
+    Same,
+    /// The same target and variant in the baseline run.
+    Baseline,
+    /// Another target and/or variant of this run.
+    Other {
+        /// Another target (`None`: the same).
+        target: Option<String>,
+        /// Matrix settings replaced in the evaluated variant's settings,
+        /// as (full matrix key, value as in labels).
+        variant: Vec<(String, String)>,
+    },
+}
+
+/// Where an assertion is checked; empty lists mean everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Scope {
+    /// Only these targets (`on a, b`).
+    pub targets: Vec<String>,
+    /// Only variants whose setting of each full matrix key is one of the
+    /// values (`where workers=8|16`).
+    pub variants: Vec<(String, Vec<String>)>,
 }
 
 /// The parts of an assertion before its metric is resolved.
@@ -354,24 +408,52 @@ pub struct AssertionResult {
     /// Line of the assertion in the scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// The right side of a relational assertion (`threshold` is then
+    /// `factor` × its `value`, or 0 when that value is missing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right: Option<RightSide>,
 }
 
-/// Evaluates `assertion` against an observed value.
+/// The right side of a relational assertion as evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct RightSide {
+    /// What it refers to, e.g. `write.append.records_per_s of target rocksdb`.
+    pub reference: String,
+    /// The factor written in front of it.
+    pub factor: f64,
+    /// The referenced metric's value in base units (`None` when it does not
+    /// exist or was not measured).
+    pub value: Option<f64>,
+}
+
+/// Evaluates `assertion` against an observed value and its constant threshold.
 pub fn evaluate(
     assertion: &Assertion,
     observed: Option<f64>,
     target: &str,
     variant: &str,
 ) -> AssertionResult {
+    evaluate_against(assertion, observed, assertion.threshold, target, variant)
+}
+
+/// Evaluates `assertion`'s operator on `observed` against `threshold`
+/// (the constant, or a relational assertion's factor × right side).
+pub fn evaluate_against(
+    assertion: &Assertion,
+    observed: Option<f64>,
+    threshold: f64,
+    target: &str,
+    variant: &str,
+) -> AssertionResult {
     let (verdict, margin) = match observed {
         None => (Verdict::NotApplicable, None),
         Some(o) => {
-            let verdict = if assertion.op.holds(o, assertion.threshold) {
+            let verdict = if assertion.op.holds(o, threshold) {
                 Verdict::Pass
             } else {
                 Verdict::Fail
             };
-            let t = assertion.threshold;
+            let t = threshold;
             let margin = match assertion.op {
                 CmpOp::Lt | CmpOp::Le if t != 0.0 => Some((t - o) / t.abs()),
                 CmpOp::Gt | CmpOp::Ge if t != 0.0 => Some((o - t) / t.abs()),
@@ -385,11 +467,12 @@ pub fn evaluate(
         target: target.to_owned(),
         variant: variant.to_owned(),
         observed,
-        threshold: assertion.threshold,
+        threshold,
         unit: assertion.unit,
         verdict,
         margin,
         line: assertion.line,
+        right: None,
     }
 }
 
@@ -406,6 +489,7 @@ pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionR
         verdict: Verdict::NotRun,
         margin: None,
         line: assertion.line,
+        right: None,
     }
 }
 
@@ -514,6 +598,8 @@ mod tests {
             threshold: 10.0,
             unit: MetricUnit::Nanos,
             line: None,
+            relation: None,
+            scope: Scope::default(),
         };
         let r = evaluate(&a, Some(8.0), "t", "");
         assert_eq!(r.verdict, Verdict::Pass);

@@ -2,6 +2,7 @@
 //! each returning an [`Exit`] or a [`CliError`] that `main` maps to a
 //! documented exit code.
 
+mod compare;
 mod crash_child;
 mod explain;
 mod merge;
@@ -13,6 +14,7 @@ mod validate;
 use std::io::Write;
 use std::path::PathBuf;
 
+pub use compare::compare;
 pub use crash_child::crash_child;
 pub use explain::explain;
 pub use merge::merge;
@@ -30,7 +32,7 @@ use crate::scenario::diagnostic::Diagnostics;
 pub enum Exit {
     /// Every assertion passed (or the command succeeded).
     Ok = 0,
-    /// At least one assertion failed.
+    /// At least one assertion failed (`compare`: a regression).
     AssertionFailed = 1,
     /// Usage error or invalid scenario; nothing ran.
     Invalid = 2,
@@ -105,6 +107,7 @@ pub fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, C
         Command::Explain(args) => explain(&args, loader),
         Command::Run(args) => run(&args, loader),
         Command::Merge(args) => merge(&args, loader),
+        Command::Compare(args) => compare(&args),
         Command::Payload(cmd) => payload(&cmd),
         Command::Schema(args) => schema(&args, loader),
         Command::CrashChild(args) => crash_child(&args, loader),

@@ -65,6 +65,7 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
     if let Some(t) = &args.template {
         report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
     }
+    let baseline = baseline(args)?;
 
     // tokio panics (rather than failing) when the OS refuses its worker
     // thread, e.g. under a process limit: make that an error too, without
@@ -112,7 +113,7 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         }
         used.push(name.clone());
         let out = output_dir(args, &name, many);
-        let exit = runtime.block_on(run_one(l, args, &out, &stop))?;
+        let exit = runtime.block_on(run_one(l, args, &out, &stop, baseline.as_ref()))?;
         worst = worse(worst, exit);
         if exit.is_stopped() {
             break;
@@ -149,6 +150,80 @@ fn worse(a: Exit, b: Exit) -> Exit {
         Exit::Interrupted | Exit::Terminated | Exit::Hangup => 4,
     };
     if rank(b) > rank(a) { b } else { a }
+}
+
+/// The `--baseline` run, read before anything runs (and the baseline
+/// options checked), so a missing baseline or a bad `--threshold` is a
+/// usage error with nothing run.
+fn baseline(args: &RunArgs) -> Result<Option<Baseline>, CliError> {
+    if (args.baseline.is_some() || args.save_baseline.is_some()) && args.files.len() > 1 {
+        return Err(CliError::Usage(
+            "--baseline and --save-baseline take one scenario file".to_owned(),
+        ));
+    }
+    if let Some(name) = &args.save_baseline {
+        crate::compare::BaselineStore::check_name(name)
+            .map_err(|e| CliError::Usage(format!("--save-baseline: {e}")))?;
+    }
+    let opts = super::compare::options(&args.judge)?;
+    let Some(arg) = &args.baseline else {
+        return Ok(None);
+    };
+    let store = crate::compare::BaselineStore::new(Some(&args.judge.baselines_dir));
+    let (from, run) = super::compare::resolve(&store, arg)
+        .map_err(|e| CliError::Usage(format!("--baseline: {e}")))?;
+    Ok(Some(Baseline {
+        from,
+        run: Arc::new(run),
+        opts,
+    }))
+}
+
+/// The run `--baseline` named, and how to compare with it.
+struct Baseline {
+    from: String,
+    run: Arc<RunReport>,
+    opts: crate::compare::CompareOptions,
+}
+
+/// After a run: saves it as a baseline (`--save-baseline`, complete runs
+/// only) and compares it with `--baseline`, whose verdict joins the run's
+/// exit code (a regression is 1, incomparable runs 2).
+fn after_run(
+    args: &RunArgs,
+    out: &Path,
+    report: &RunReport,
+    baseline: Option<&Baseline>,
+    exit: Exit,
+) -> Result<Exit, CliError> {
+    if report.status != RunStatus::Complete {
+        if args.save_baseline.is_some() || baseline.is_some() {
+            eprint_line(
+                "warning: the run did not complete: not compared with the baseline, not saved as one",
+            );
+        }
+        return Ok(exit);
+    }
+    let mut exit = exit;
+    if let Some(b) = baseline {
+        let c = crate::compare::compare(&b.run, report, &b.opts);
+        let sides = report::compare::Sides {
+            base: b.from.clone(),
+            new: out.join("run.json").display().to_string(),
+        };
+        let verdict = super::compare::report(&c, &sides, Some(&out.join("compare")), args.quiet)?;
+        exit = worse(exit, verdict);
+    }
+    if let Some(name) = &args.save_baseline {
+        let store = crate::compare::BaselineStore::new(Some(&args.judge.baselines_dir));
+        let saved = store
+            .save(name, &out.join("run.json"))
+            .map_err(|e| CliError::Run(e.to_string()))?;
+        if !args.quiet {
+            print_text(&format!("baseline `{name}` saved: {}\n", saved.display()));
+        }
+    }
+    Ok(exit)
 }
 
 fn check_filters(l: &Loaded, args: &RunArgs) -> Result<(), CliError> {
@@ -253,6 +328,7 @@ async fn run_one(
     args: &RunArgs,
     out: &Path,
     stop: &StopSignals,
+    baseline: Option<&Baseline>,
 ) -> Result<Exit, CliError> {
     let first: &Scenario = &l.variants[0];
     let seed = args.seed.or(first.seed).unwrap_or_else(|| {
@@ -336,6 +412,7 @@ async fn run_one(
         interrupt: stop.interrupt(),
         repeat: repeat as usize,
         cells,
+        baseline: baseline.map(|b| Arc::clone(&b.run)),
     };
     let mut subscribers = Subscribers {
         builder: ReportBuilder::new(header, &l.variants, Selection::of(&opts)),
@@ -397,13 +474,17 @@ async fn run_one(
     for e in &observer.errors {
         eprint_line(&format!("error: {e}"));
     }
-    Ok(match report.status {
+    let exit = match report.status {
         RunStatus::Interrupted => stop.first().map_or(Exit::Interrupted, Exit::stopped_by),
         RunStatus::Failed => Exit::StoreError,
         _ if !observer.errors.is_empty() => Exit::StoreError,
         _ if report.passed() => Exit::Ok,
         _ => Exit::AssertionFailed,
-    })
+    };
+    if exit == Exit::StoreError {
+        return Ok(exit);
+    }
+    after_run(args, out, &report, baseline, exit)
 }
 
 /// The engine's subscribers during a run: the report builder, then the

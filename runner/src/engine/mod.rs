@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 pub use events::{Ending, Event, Observer, ObserverError};
 
 use crate::metrics::process;
-use crate::metrics::report::PayloadReport;
+use crate::metrics::report::{PayloadReport, RunReport};
 use crate::scenario::model::{Phase, RestartKind, Scenario, Target};
 use crate::store::{self, StoreError};
 
@@ -60,6 +60,8 @@ pub struct RunOptions {
     pub repeat: usize,
     /// The (variant index, target name) cells to run (`--shard`); `None`: all.
     pub cells: Option<BTreeSet<(usize, String)>>,
+    /// The run `… of baseline` assertions compare with (`--baseline`).
+    pub baseline: Option<Arc<RunReport>>,
 }
 
 impl RunOptions {
@@ -791,6 +793,7 @@ mod tests {
             interrupt: Arc::new(AtomicBool::new(false)),
             repeat: 1,
             cells: None,
+            baseline: None,
         }
     }
 

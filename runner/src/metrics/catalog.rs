@@ -44,6 +44,61 @@ impl MetricUnit {
     }
 }
 
+impl MetricUnit {
+    /// The unit whose [`label`](Self::label) is `label` (as `results.csv`
+    /// and [`MetricRow`](super::report::MetricRow) carry it).
+    pub fn from_label(label: &str) -> Option<MetricUnit> {
+        [
+            MetricUnit::Nanos,
+            MetricUnit::Micros,
+            MetricUnit::Bytes,
+            MetricUnit::Count,
+            MetricUnit::PerSecond,
+            MetricUnit::BytesPerSecond,
+            MetricUnit::Ratio,
+        ]
+        .into_iter()
+        .find(|u| u.label() == label)
+    }
+}
+
+/// Which way a metric improves: what `compare` calls a regression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    /// Latency, durations, CPU time, errors, losses: less is better.
+    Lower,
+    /// Throughput: more is better.
+    Higher,
+}
+
+/// Counts where every one is bad (errors, losses); other counts (records,
+/// cycles, bytes) are set by the workload and have no better direction.
+const BAD_COUNTS: &[&str] = &[
+    "errors",
+    "late",
+    "lost_records",
+    "corrupt_records",
+    "holes",
+    "unrecoverable_cycles",
+    "loss_window_records",
+];
+
+/// Which way metric `name` (the last part of its path: `p99`,
+/// `records_per_s`, `service.p99`, a store statistic) of `unit` improves;
+/// `None` when the workload, not the store, sets it (records, bytes,
+/// cycles).
+pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
+    match unit {
+        MetricUnit::PerSecond | MetricUnit::BytesPerSecond => Some(Better::Higher),
+        MetricUnit::Nanos | MetricUnit::Micros => Some(Better::Lower),
+        MetricUnit::Count if BAD_COUNTS.contains(&name) => Some(Better::Lower),
+        MetricUnit::Bytes if name == "peak_rss" => Some(Better::Lower),
+        MetricUnit::Ratio if name == "write_amplification" => Some(Better::Lower),
+        _ => None,
+    }
+}
+
 /// Latency statistics of an actor (and, under `rate`, of `service.`).
 pub const LATENCY_METRICS: &[&str] = &["mean", "p50", "p90", "p99", "p999", "p9999", "max"];
 
@@ -164,5 +219,24 @@ pub fn stat_unit(unit: crate::store::StatUnit) -> MetricUnit {
         StatUnit::Nanos => MetricUnit::Nanos,
         StatUnit::Micros => MetricUnit::Micros,
         StatUnit::Ratio => MetricUnit::Ratio,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_better_lower_and_throughput_higher() {
+        assert_eq!(better("p99", MetricUnit::Nanos), Some(Better::Lower));
+        assert_eq!(
+            better("records_per_s", MetricUnit::PerSecond),
+            Some(Better::Higher)
+        );
+        assert_eq!(better("errors", MetricUnit::Count), Some(Better::Lower));
+        assert_eq!(better("records", MetricUnit::Count), None);
+        for (name, unit) in ACTOR_METRICS {
+            assert_eq!(MetricUnit::from_label(unit.label()), Some(*unit), "{name}");
+        }
     }
 }

@@ -58,6 +58,10 @@ struct AssertionRow<'a> {
     unit: &'static str,
     verdict: Verdict,
     margin: Option<f64>,
+    /// A relational assertion's right side (`… of target rocksdb`).
+    reference: Option<&'a str>,
+    /// Its value before the factor.
+    reference_value: Option<Number>,
 }
 
 fn to_csv<T: Serialize>(
@@ -178,6 +182,8 @@ pub fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, Report
             unit: a.unit.label(),
             verdict: a.verdict,
             margin: a.margin,
+            reference: a.right.as_ref().map(|r| r.reference.as_str()),
+            reference_value: a.right.as_ref().and_then(|r| r.value).map(Number),
         });
     to_csv(
         path,
@@ -190,6 +196,8 @@ pub fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, Report
             "unit",
             "verdict",
             "margin",
+            "reference",
+            "reference_value",
         ],
         rows,
     )

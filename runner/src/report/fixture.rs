@@ -145,6 +145,7 @@ fn result(
             Some("mixed") => 22,
             _ => 23,
         }),
+        right: None,
     }
 }
 

@@ -118,6 +118,12 @@ pub fn margin(fraction: f64) -> String {
     }
 }
 
+/// A relational assertion's factor: `2`, `1.1`, `0.25` (no trailing zeros).
+pub fn factor(x: f64) -> String {
+    let s = format!("{x:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// A dimensionless ratio with two decimals: `0.42`.
 pub fn ratio(x: f64) -> String {
     format!("{x:.2}")
@@ -181,6 +187,10 @@ mod tests {
         assert_eq!(pct(0.183), "18.3%");
         assert_eq!(margin(-0.036), "\u{2212}3.6%");
         assert_eq!(margin(0.2), "+20.0%");
+        assert_eq!(
+            (factor(2.0), factor(1.1), factor(0.25)),
+            ("2".into(), "1.1".into(), "0.25".into())
+        );
         assert_eq!(metric(250.0, MetricUnit::Micros), "250 µs");
         assert_eq!(unit_named("per_s"), Some(MetricUnit::PerSecond));
     }

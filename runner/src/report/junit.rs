@@ -166,7 +166,20 @@ fn failure_body(report: &RunReport, a: &crate::assertions::AssertionResult) -> S
     if let Some(o) = a.observed {
         body.push_str(&format!("observed: {}\n", metric(o, a.unit)));
     }
-    body.push_str(&format!("threshold: {}\n", metric(a.threshold, a.unit)));
+    match &a.right {
+        Some(r) => {
+            if let Some(v) = r.value {
+                body.push_str(&format!("{}: {}\n", r.reference, metric(v, a.unit)));
+            }
+            body.push_str(&format!(
+                "threshold: {} × {} = {}\n",
+                super::format::factor(r.factor),
+                r.reference,
+                metric(a.threshold, a.unit)
+            ));
+        }
+        None => body.push_str(&format!("threshold: {}\n", metric(a.threshold, a.unit))),
+    }
     if let Some(m) = a.margin {
         body.push_str(&format!("margin: {}\n", margin(m)));
     }
@@ -238,7 +251,7 @@ pub fn junit_xml(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError
 /// Drops the `skipped` count quick-junit writes on `<testsuites>`: the
 /// Jenkins JUnit schema (which Jenkins and most reporters validate against)
 /// has no such attribute there; every `<testsuite>` keeps its own.
-fn without_root_skipped(xml: Vec<u8>) -> Vec<u8> {
+pub(crate) fn without_root_skipped(xml: Vec<u8>) -> Vec<u8> {
     let text = match String::from_utf8(xml) {
         Ok(t) => t,
         Err(e) => return e.into_bytes(),

@@ -129,6 +129,10 @@ pub struct AssertionCell {
     pub unit: MetricUnit,
     /// Fractional headroom (negative when failed).
     pub margin: Option<f64>,
+    /// A relational assertion's factor, formatted (`2`, `1.1`).
+    pub factor: Option<String>,
+    /// The value of its right side before the factor.
+    pub reference_value: Option<f64>,
 }
 
 /// One measured phase across targets.
@@ -411,6 +415,8 @@ fn variant_view<'a>(
                             threshold: a.threshold,
                             unit: a.unit,
                             margin: a.margin,
+                            factor: a.right.as_ref().map(|r| format::factor(r.factor)),
+                            reference_value: a.right.as_ref().and_then(|r| r.value),
                         },
                         None => AssertionCell {
                             verdict: Verdict::NotApplicable,
@@ -418,6 +424,8 @@ fn variant_view<'a>(
                             threshold: 0.0,
                             unit: MetricUnit::Count,
                             margin: None,
+                            factor: None,
+                            reference_value: None,
                         },
                     }
                 })

@@ -1,6 +1,6 @@
 //! Outputs of a run, every one derived from a [`RunReport`]: `results.csv`
 //! and `assertions.csv`, `run.json`, `junit.xml`, `report.md` (minijinja
-//! template), the console summary and the GitHub step summary and
+//! template), `bencher.json`, the console summary and the GitHub step summary and
 //! annotations.
 //!
 //! Outputs subscribe as [`Reporter`]s: the engine calls
@@ -14,7 +14,9 @@
 //! measure, and the engine never formats text.
 
 mod atomic;
+pub mod bencher;
 pub mod charts;
+pub mod compare;
 pub mod console;
 pub mod csv;
 mod error;
@@ -66,6 +68,8 @@ pub enum FileOutput {
     Markdown,
     /// The SVG charts `report.md` links, beside it.
     Charts,
+    /// `bencher.json` (Bencher Metric Format).
+    Bencher,
 }
 
 impl FileOutput {
@@ -76,6 +80,7 @@ impl FileOutput {
         FileOutput::Junit,
         FileOutput::Markdown,
         FileOutput::Charts,
+        FileOutput::Bencher,
         FileOutput::Json,
     ];
 }
@@ -105,6 +110,7 @@ pub fn file_outputs(out_dir: &Path, template: Option<&Path>) -> Result<OutputFil
                 FileOutput::Json => Box::new(json::JsonOutput::new(out_dir)),
                 FileOutput::Junit => Box::new(junit::JunitOutput::new(out_dir)),
                 FileOutput::Charts => Box::new(charts::ChartsOutput::new(out_dir)),
+                FileOutput::Bencher => Box::new(bencher::BencherOutput::new(out_dir)),
                 FileOutput::Markdown => {
                     let t = match template {
                         Some(path) => markdown::MarkdownTemplate::from_file(path)?,
@@ -186,6 +192,7 @@ mod tests {
             names,
             [
                 "assertions.csv",
+                "bencher.json",
                 "junit.xml",
                 "latency-mixed-writer.svg",
                 "latency-write-append.svg",

@@ -121,18 +121,67 @@ pub fn describe_result(r: &AssertionResult) -> String {
     if r.verdict == Verdict::NotRun {
         return "not run: the run stopped before this was measured".to_owned();
     }
-    match r.observed {
-        None => "metric not available on this target".to_owned(),
-        Some(o) => {
-            let mut s = format!(
-                "observed {} vs threshold {}",
-                metric(o, r.unit),
-                metric(r.threshold, r.unit)
-            );
+    match (r.observed, &r.right) {
+        (None, _) => "metric not available on this target".to_owned(),
+        (Some(o), Some(right)) if right.value.is_none() => format!(
+            "observed {}; {} not available",
+            metric(o, r.unit),
+            right.reference
+        ),
+        (Some(o), right) => {
+            let threshold = match right {
+                Some(rs) => format!(
+                    "{} × {} ({}) = {}",
+                    super::format::factor(rs.factor),
+                    metric(rs.value.unwrap_or_default(), r.unit),
+                    rs.reference,
+                    metric(r.threshold, r.unit)
+                ),
+                None => format!("threshold {}", metric(r.threshold, r.unit)),
+            };
+            let mut s = format!("observed {} vs {threshold}", metric(o, r.unit));
             if let Some(m) = r.margin {
                 s.push_str(&format!(" ({})", margin(m)));
             }
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assertions::RightSide;
+    use crate::metrics::catalog::MetricUnit;
+
+    fn relational(observed: Option<f64>, value: Option<f64>) -> AssertionResult {
+        AssertionResult {
+            assertion: "write.append.records_per_s >= 2x target rocksdb".into(),
+            target: "wal".into(),
+            variant: String::new(),
+            observed,
+            threshold: value.map_or(0.0, |v| 2.0 * v),
+            unit: MetricUnit::PerSecond,
+            verdict: Verdict::Pass,
+            margin: value.zip(observed).map(|(v, o)| (o - 2.0 * v) / (2.0 * v)),
+            line: None,
+            right: Some(RightSide {
+                reference: "write.append.records_per_s of target rocksdb".into(),
+                factor: 2.0,
+                value,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_relational_result_shows_both_sides() {
+        assert_eq!(
+            describe_result(&relational(Some(250_000.0), Some(100_000.0))),
+            "observed 250 k/s vs 2 × 100 k/s (write.append.records_per_s of target rocksdb) = 200 k/s (+25.0%)"
+        );
+        assert_eq!(
+            describe_result(&relational(Some(250_000.0), None)),
+            "observed 250 k/s; write.append.records_per_s of target rocksdb not available"
+        );
     }
 }

@@ -60,6 +60,8 @@ pub struct Selection {
     pub cells: Option<BTreeSet<(usize, String)>>,
     /// Rounds planned.
     pub repeat: usize,
+    /// The run `… of baseline` assertions read (`--baseline`).
+    pub baseline: Option<std::sync::Arc<RunReport>>,
 }
 
 impl Selection {
@@ -70,6 +72,7 @@ impl Selection {
             targets: opts.targets.clone(),
             cells: opts.cells.clone(),
             repeat: opts.repeat.max(1),
+            baseline: opts.baseline.clone(),
         }
     }
 
@@ -183,7 +186,7 @@ impl ReportBuilder {
                     super::fold::fold_targets(&parts)
                 })
                 .collect();
-            let mut v = VariantReport {
+            let v = VariantReport {
                 label: scenario.variant.label.clone(),
                 settings: scenario.variant.settings.clone(),
                 resolved: scenario.resolved.clone(),
@@ -194,10 +197,17 @@ impl ReportBuilder {
                 targets,
                 assertions: Vec::new(),
             };
-            if finished || self.judged.contains(&vi) {
-                judge(&mut v, scenario, vi, &self.opts);
-            }
             report.variants.push(v);
+        }
+        judge(&mut report, &self.scenarios, &self.opts);
+        // Snapshots written between variants carry the verdicts of the
+        // variants that finished; the others are judged at the end.
+        if !finished {
+            for (vi, v) in report.variants.iter_mut().enumerate() {
+                if !self.judged.contains(&vi) {
+                    v.assertions.clear();
+                }
+            }
         }
         if self.opts.repeat > 1 {
             let complete = match self.ending {
@@ -319,44 +329,15 @@ impl Observer for ReportBuilder {
     }
 }
 
-/// Evaluates the variant's assertions on each target the run was to
-/// measure, also when it stopped early: an assertion on a phase that
-/// finished is judged as usual; one on a phase that did not (or on target
-/// totals of a target whose phases did not all finish, or on a target or
-/// variant never started) is [`Verdict::NotRun`](assertions::Verdict::NotRun).
-/// With rounds, every metric is the median of the rounds.
-pub fn judge(v: &mut VariantReport, scenario: &Scenario, vi: usize, sel: &Selection) {
-    let planned: Vec<&str> = scenario
-        .phases
-        .iter()
-        .filter(|p| sel.phases.is_empty() || sel.phases.contains(&p.name))
-        .map(|p| p.name.as_str())
-        .collect();
-    let targets: Vec<&str> = scenario
-        .targets
-        .iter()
-        .filter(|t| sel.selects(vi, &t.name))
-        .map(|t| t.name.as_str())
-        .collect();
-    v.assertions.clear();
-    for a in &scenario.assertions {
-        for name in &targets {
-            let Some(t) = v.targets.iter().find(|t| t.name == *name) else {
-                v.assertions.push(assertions::not_run(a, name, &v.label));
-                continue;
-            };
-            let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
-            let measured = match a.metric.phase() {
-                // A phase left out with `--phase` is judged as before
-                // (its metric is absent); one the run never reached is not run.
-                Some(phase) => finished(phase) || !planned.contains(&phase),
-                None => planned.iter().all(|p| finished(p)),
-            };
-            v.assertions.push(if measured {
-                assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label)
-            } else {
-                assertions::not_run(a, &t.name, &v.label)
-            });
-        }
-    }
+/// Evaluates every assertion of the run on the (folded) report, in
+/// [`assertions::judge::evaluate_run`], the one place assertions are
+/// judged (not-run rules included); with rounds, every metric is the
+/// median of the rounds.
+pub fn judge(report: &mut RunReport, scenarios: &[Scenario], sel: &Selection) {
+    let plan = assertions::judge::Plan {
+        phases: &sel.phases,
+        targets: &sel.targets,
+        cells: sel.cells.as_ref(),
+    };
+    assertions::judge::evaluate_run(scenarios, &plan, report, sel.baseline.as_deref());
 }

@@ -190,6 +190,7 @@ pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunRepo
         targets: first.only_targets.clone(),
         cells: None,
         repeat: 1,
+        baseline: None,
     };
     let all_shards = inputs.iter().all(|(_, r)| r.shard.is_some());
     let mut held: BTreeSet<(usize, String)> = BTreeSet::new();

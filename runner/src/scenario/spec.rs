@@ -52,10 +52,25 @@ pub struct ScenarioSpec {
     /// The phases, run in order against each target.
     #[schemars(length(min = 1))]
     pub phases: Vec<PhaseSpec>,
-    /// Conditions that must hold on every target: `<metric> <op> <value>`,
-    /// e.g. `write.append.p99 < 10ms`. Operators: `<`, `<=`, `>`, `>=`, `==`, `!=`.
+    /// Conditions that must hold, checked on every target of every variant
+    /// unless scoped: `<metric> <op> <value>`, e.g. `write.append.p99 < 10ms`
+    /// (operators `<`, `<=`, `>`, `>=`, `==`, `!=`). The right side may
+    /// instead be a factor times another metric: of the same target
+    /// (`sealed.read.bytes_per_s >= 3x active.read.bytes_per_s`), of another
+    /// target (`… >= 2x target rocksdb`, or `2x <metric> of target rocksdb`),
+    /// of another matrix variant (`… >= 8x variant workers=1`: this variant
+    /// with that setting changed) or of the baseline run given with
+    /// `--baseline` (`write.append.p99 <= 1.1x baseline`). End with
+    /// `on <target>, …` and/or `where <key>=<value>[|<value>], …` to check it
+    /// only on those targets and matrix variants.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(example = vec!["write.append.p99 < 10ms", "write.append.records_per_s >= 100k"])]
+    #[schemars(example = vec![
+        "write.append.p99 < 10ms",
+        "write.append.records_per_s >= 100k",
+        "write.append.records_per_s >= 2x target rocksdb on wal",
+        "write.append.records_per_s >= 8x variant workers=1 where workers=16",
+        "write.append.p99 <= 1.1x baseline",
+    ])]
     pub assertions: Vec<String>,
     /// Expands the scenario into one variant per combination of values. Keys
     /// are dotted paths to fields (`payloads.small.size`,

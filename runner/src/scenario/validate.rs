@@ -1204,9 +1204,10 @@ fn assertions(
     targets: &[Target],
 ) -> Vec<Assertion> {
     let mut out = Vec::new();
+    let matrix = matrix_dims(spec);
     for (i, text) in spec.assertions.iter().enumerate() {
         let ptr = format!("/assertions/{i}");
-        match assertion(text, phases, targets) {
+        match assertion(text, phases, targets, &matrix) {
             Ok(mut a) => {
                 a.line = ctx
                     .index
@@ -1259,11 +1260,13 @@ fn assertion_error(message: String, at: usize, len: usize) -> assertions::Assert
     }
 }
 
-/// Resolves an assertion's metric against the scenario and parses its value.
+/// Resolves an assertion's metric against the scenario and parses its
+/// right side (a value, or a reference with a factor) and its scope.
 fn assertion(
     text: &str,
     phases: &[Phase],
     targets: &[Target],
+    matrix: &[MatrixDim],
 ) -> Result<Assertion, assertions::AssertionError> {
     if text.trim().is_empty() {
         let mut e = assertion_error("empty assertion".to_owned(), 0, 0);
@@ -1271,11 +1274,211 @@ fn assertion(
         return Err(e);
     }
     let raw = assertions::parse(text)?;
-    let at = raw.metric_at;
-    let parts: Vec<&str> = raw.metric.split('.').collect();
-    let (metric, unit) = if parts[0] == "target" {
+    let (metric, unit) = resolve_metric(&raw.metric, raw.metric_at, phases, targets)?;
+    let tail = assertions::relation::parse_tail(text, raw.value_at)?;
+    let scope = assertions::Scope {
+        targets: tail
+            .scope
+            .targets
+            .iter()
+            .map(|w| target_name(w, targets))
+            .collect::<Result<_, _>>()?,
+        variants: tail
+            .scope
+            .variants
+            .iter()
+            .map(|s| matrix_setting(s, matrix))
+            .collect::<Result<_, _>>()?,
+    };
+    let (threshold, relation) = match tail.right {
+        assertions::relation::RawRight::Value { text: value, at } => {
+            let threshold = assertions::parse_threshold(&value, unit).map_err(|m| {
+                assertions::AssertionError {
+                    message: m,
+                    at,
+                    len: value.len(),
+                    expected: None,
+                    help: None,
+                }
+            })?;
+            (threshold, None)
+        }
+        assertions::relation::RawRight::Reference {
+            factor,
+            metric: right_metric,
+            cell,
+            text: right_text,
+        } => {
+            let (rmetric, rpath) = match &right_metric {
+                Some(w) => {
+                    let (m, u) = resolve_metric(&w.text, w.at, phases, targets)?;
+                    if u != unit {
+                        let mut e = assertion_error(
+                            format!(
+                                "`{}` is in {}, `{}` in {}: a factor cannot relate different units",
+                                raw.metric,
+                                unit.label(),
+                                w.text,
+                                u.label()
+                            ),
+                            w.at,
+                            w.text.len(),
+                        );
+                        e.expected = Some(format!("a metric in {}", unit.label()));
+                        return Err(e);
+                    }
+                    if cell.is_same() && m == metric {
+                        let mut e = assertion_error(
+                            format!("`{}` is compared with itself", w.text),
+                            w.at,
+                            w.text.len(),
+                        );
+                        e.help = Some(format!(
+                            "name another cell: `{} of target <name>`, `of variant <key>=<value>` or `of baseline`",
+                            w.text
+                        ));
+                        return Err(e);
+                    }
+                    (m, w.text.clone())
+                }
+                None => (metric.clone(), raw.metric.clone()),
+            };
+            let cell = if cell.baseline {
+                assertions::Cell::Baseline
+            } else if cell.is_same() {
+                assertions::Cell::Same
+            } else {
+                assertions::Cell::Other {
+                    target: cell
+                        .target
+                        .as_ref()
+                        .map(|w| target_name(w, targets))
+                        .transpose()?,
+                    variant: cell
+                        .variant
+                        .iter()
+                        .map(|s| matrix_setting(s, matrix).map(|(k, mut v)| (k, v.remove(0))))
+                        .collect::<Result<_, _>>()?,
+                }
+            };
+            (
+                0.0,
+                Some(assertions::Relation {
+                    factor,
+                    metric: rmetric,
+                    metric_path: rpath,
+                    cell,
+                    text: right_text,
+                }),
+            )
+        }
+    };
+    Ok(Assertion {
+        text: text.to_owned(),
+        metric_path: raw.metric.clone(),
+        metric,
+        op: raw.op,
+        threshold,
+        unit,
+        line: None,
+        relation,
+        scope,
+    })
+}
+
+/// A matrix axis as assertions name it: the full key, the short name
+/// variant labels use, and its values as labels show them.
+struct MatrixDim {
+    key: String,
+    short: String,
+    values: Vec<String>,
+}
+
+fn matrix_dims(spec: &ScenarioSpec) -> Vec<MatrixDim> {
+    let short = |k: &str| k.rsplit('.').next().unwrap_or(k).to_owned();
+    let shorts: Vec<String> = spec.matrix.keys().map(|k| short(k)).collect();
+    let unique = shorts
+        .iter()
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+        == shorts.len();
+    spec.matrix
+        .iter()
+        .map(|(k, values)| MatrixDim {
+            key: k.clone(),
+            short: if unique { short(k) } else { k.clone() },
+            values: values.iter().map(assertions::judge::setting_text).collect(),
+        })
+        .collect()
+}
+
+fn target_name(
+    w: &assertions::relation::Word,
+    targets: &[Target],
+) -> Result<String, assertions::AssertionError> {
+    if targets.iter().any(|t| t.name == w.text) {
+        return Ok(w.text.clone());
+    }
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let mut e = assertion_error(format!("undefined target `{}`", w.text), w.at, w.text.len());
+    e.expected = Some(format!("a target: {}", one_of(&names)));
+    e.help = did_you_mean(&w.text, names.iter().copied()).map(|m| format!("did you mean `{m}`?"));
+    Err(e)
+}
+
+fn matrix_setting(
+    s: &assertions::relation::RawSetting,
+    matrix: &[MatrixDim],
+) -> Result<(String, Vec<String>), assertions::AssertionError> {
+    let key = &s.key.text;
+    let Some(dim) = matrix.iter().find(|d| d.short == *key || d.key == *key) else {
+        let names: Vec<&str> = matrix.iter().map(|d| d.short.as_str()).collect();
+        let mut e = assertion_error(
+            if matrix.is_empty() {
+                format!("`{key}` is not a matrix setting: the scenario has no `matrix`")
+            } else {
+                format!("`{key}` is not a matrix setting")
+            },
+            s.key.at,
+            key.len(),
+        );
+        if !matrix.is_empty() {
+            e.expected = Some(format!("a matrix key: {}", one_of(&names)));
+        }
+        e.help = did_you_mean(key, names.iter().copied()).map(|m| format!("did you mean `{m}`?"));
+        return Err(e);
+    };
+    let mut at = s.key.at + key.len() + 1;
+    for v in &s.values {
+        if !dim.values.contains(v) {
+            let values: Vec<&str> = dim.values.iter().map(String::as_str).collect();
+            let mut e = assertion_error(
+                format!("matrix key `{key}` has no value `{v}`"),
+                at,
+                v.len(),
+            );
+            e.expected = Some(format!("one of {}", one_of(&values)));
+            e.help =
+                did_you_mean(v, values.iter().copied()).map(|m| format!("did you mean `{m}`?"));
+            return Err(e);
+        }
+        at += v.len() + 1;
+    }
+    Ok((dim.key.clone(), s.values.clone()))
+}
+
+/// Resolves a metric path (`write.append.p99`, `recover.reopen.duration`,
+/// `target.store.fsyncs`) to what it measures and its unit.
+fn resolve_metric(
+    metric: &str,
+    at: usize,
+    phases: &[Phase],
+    targets: &[Target],
+) -> Result<(MetricRef, MetricUnit), assertions::AssertionError> {
+    let parts: Vec<&str> = metric.split('.').collect();
+    Ok(if parts[0] == "target" {
         let scope = parts.get(1).copied().unwrap_or_default();
-        let name = parts[2..].join(".");
+        let name = parts.get(2..).map(|p| p.join(".")).unwrap_or_default();
         match scope {
             "store" => {
                 let mut all: Vec<&str> = Vec::new();
@@ -1292,7 +1495,7 @@ fn assertion(
                     let mut e = assertion_error(
                         format!("no target in this scenario reports store statistic `{name}`"),
                         at,
-                        raw.metric.len(),
+                        metric.len(),
                     );
                     all.sort_unstable();
                     all.dedup();
@@ -1311,7 +1514,7 @@ fn assertion(
                     let mut e = assertion_error(
                         format!("unknown process metric `{name}`"),
                         at,
-                        raw.metric.len(),
+                        metric.len(),
                     );
                     e.expected = Some(format!("one of {}", one_of(&names)));
                     e.help = did_you_mean(&name, names.iter().copied())
@@ -1324,7 +1527,7 @@ fn assertion(
                 let mut e = assertion_error(
                     format!("unknown target metric group `{other}`"),
                     at,
-                    raw.metric.len(),
+                    metric.len(),
                 );
                 e.expected =
                     Some("`target.store.<statistic>` or `target.process.<metric>`".to_owned());
@@ -1332,24 +1535,7 @@ fn assertion(
             }
         }
     } else {
-        resolve_phase_metric(&raw.metric, at, phases)?
-    };
-    let threshold =
-        assertions::parse_threshold(&raw.value, unit).map_err(|m| assertions::AssertionError {
-            message: m,
-            at: raw.value_at,
-            len: raw.value.len(),
-            expected: None,
-            help: None,
-        })?;
-    Ok(Assertion {
-        text: text.to_owned(),
-        metric_path: raw.metric.clone(),
-        metric,
-        op: raw.op,
-        threshold,
-        unit,
-        line: None,
+        resolve_phase_metric(metric, at, phases)?
     })
 }
 

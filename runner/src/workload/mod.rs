@@ -27,6 +27,8 @@ pub use keys::{
     KeyDist, KeyGen, KeyParams, KeyParamsError, YCSB_ZIPFIAN_THETA, Zipfian, write_key, zeta,
 };
 pub use payload::{KeyStyle, PayloadParams, PayloadParamsError, PayloadPool, PayloadView};
-pub use rng::{StreamId, WorkloadRng, file_stream, pool_stream, stream, substream};
+pub use rng::{
+    StreamId, WorkloadRng, bootstrap_stream, file_stream, pool_stream, stream, substream,
+};
 pub use size::{SizeDist, SizeDistError};
 pub use source::PayloadSource;

@@ -86,6 +86,13 @@ pub fn file_stream(seed: u64) -> WorkloadRng {
     derive(seed, b"file", &[])
 }
 
+/// The stream `compare` resamples a cell's rounds with (bootstrap): it
+/// depends on the seed and the cell's name only, so a comparison of the
+/// same two runs gives the same confidence intervals every time.
+pub fn bootstrap_stream(seed: u64, cell: &str) -> WorkloadRng {
+    derive(seed, b"bootstrap", &[cell.as_bytes()])
+}
+
 /// Builds a ChaCha stream from the seed, a domain tag and identifying fields.
 fn derive(seed: u64, domain: &[u8], fields: &[&[u8]]) -> WorkloadRng {
     WorkloadRng::from_seed(key(seed, domain, fields))

@@ -1,6 +1,7 @@
 //! loadline's one integration test binary: a module per area.
 
 mod cli;
+mod compare;
 mod crash;
 mod fixtures;
 mod junit;

@@ -1,0 +1,449 @@
+//! Evaluating every assertion of a run at once: [`evaluate_run`] judges
+//! each assertion on each target and variant in its scope against the
+//! whole [`RunReport`] — so a right side can read another target, phase or
+//! variant of the run, or the baseline run — and stores the results in
+//! each variant's `assertions`.
+//!
+//! Owns the not-run rules (what a stopped run could not measure) and how a
+//! reference finds its cell. It does not parse (see `relation`) or decide
+//! which names exist (see `scenario::validate`).
+
+use super::{Assertion, AssertionResult, Cell, Relation, RightSide};
+use crate::metrics::report::{RunReport, TargetReport};
+use crate::scenario::model::Scenario;
+
+/// What a run set out to measure: the `--phase` and `--target` filters
+/// (empty: every phase, every target) and `--shard`'s cells.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Plan<'a> {
+    /// Only these phases ran.
+    pub phases: &'a [String],
+    /// Only these targets ran.
+    pub targets: &'a [String],
+    /// Only these (variant index, target) cells ran; `None`: every cell.
+    pub cells: Option<&'a std::collections::BTreeSet<(usize, String)>>,
+}
+
+impl Plan<'_> {
+    /// True when the run was to measure `target` of variant `vi`.
+    fn selects(&self, vi: usize, target: &str) -> bool {
+        selected(self.targets, target)
+            && self
+                .cells
+                .is_none_or(|c| c.contains(&(vi, target.to_owned())))
+    }
+}
+
+/// A value a run measured, could not have, or did not get to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Measure {
+    /// Measured: the value, or `None` when the metric does not exist there.
+    Done(Option<f64>),
+    /// The run stopped before it was measured.
+    NotRun,
+}
+
+/// Evaluates the assertions of `variants` (the matrix expansion the run
+/// ran) over `report`, replacing each variant's `assertions`; `baseline`
+/// is what `… of baseline` reads.
+///
+/// Called when the run is over, also when it stopped early: an assertion
+/// on a phase that finished is judged as usual; one on a phase that did
+/// not (or on target totals of a target whose phases did not all finish,
+/// or on a target or variant never started) — on either side — is
+/// [`Verdict::NotRun`](super::Verdict::NotRun). A phase left out with `--phase`, or one that does
+/// not run on the target, is judged as before: its metric is absent
+/// ([`Verdict::NotApplicable`](super::Verdict::NotApplicable)). An assertion that refers to another
+/// target or variant is not checked on the very cell it refers to.
+pub fn evaluate_run(
+    variants: &[Scenario],
+    plan: &Plan<'_>,
+    report: &mut RunReport,
+    baseline: Option<&RunReport>,
+) {
+    let judged: Vec<Vec<AssertionResult>> = (0..report.variants.len().min(variants.len()))
+        .map(|vi| judge_variant(variants, plan, report, baseline, vi))
+        .collect();
+    for (v, results) in report.variants.iter_mut().zip(judged) {
+        v.assertions = results;
+    }
+}
+
+fn selected(filter: &[String], name: &str) -> bool {
+    filter.is_empty() || filter.iter().any(|f| f == name)
+}
+
+/// A matrix value as variant labels show it.
+pub(crate) fn setting_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
+fn in_scope(a: &Assertion, scenario: &Scenario) -> bool {
+    a.scope.variants.iter().all(|(key, values)| {
+        scenario
+            .variant
+            .settings
+            .iter()
+            .find(|(k, _)| k == key)
+            .is_some_and(|(_, v)| values.contains(&setting_text(v)))
+    })
+}
+
+/// The variant `cell` names, seen from variant `vi`: its settings with the
+/// named ones replaced.
+fn variant_of(variants: &[Scenario], vi: usize, replaced: &[(String, String)]) -> Option<usize> {
+    if replaced.is_empty() {
+        return Some(vi);
+    }
+    let here = &variants[vi].variant.settings;
+    variants.iter().position(|s| {
+        s.variant.settings.len() == here.len()
+            && s.variant.settings.iter().all(|(k, v)| {
+                match replaced.iter().find(|(rk, _)| rk == k) {
+                    Some((_, want)) => setting_text(v) == *want,
+                    None => here.iter().any(|(hk, hv)| hk == k && hv == v),
+                }
+            })
+    })
+}
+
+/// The metric `metric` of target `target` in variant `vi` of the run.
+fn measure(
+    variants: &[Scenario],
+    plan: &Plan<'_>,
+    report: &RunReport,
+    vi: usize,
+    target: &str,
+    metric: &super::MetricRef,
+) -> Measure {
+    let scenario = &variants[vi];
+    if !plan.selects(vi, target) || !scenario.targets.iter().any(|t| t.name == target) {
+        return Measure::Done(None);
+    }
+    let Some(t) = report
+        .variants
+        .get(vi)
+        .and_then(|v| v.targets.iter().find(|t| t.name == target))
+    else {
+        return Measure::NotRun;
+    };
+    let planned: Vec<&str> = scenario
+        .phases
+        .iter()
+        .filter(|p| selected(plan.phases, &p.name) && p.runs_on(target))
+        .map(|p| p.name.as_str())
+        .collect();
+    let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
+    let measured = match metric.phase() {
+        Some(phase) => finished(phase) || !planned.contains(&phase),
+        None => planned.iter().all(|p| finished(p)),
+    };
+    if measured {
+        Measure::Done(t.lookup(metric))
+    } else {
+        Measure::NotRun
+    }
+}
+
+fn baseline_target<'a>(
+    baseline: &'a RunReport,
+    variant: &str,
+    target: &str,
+) -> Option<&'a TargetReport> {
+    baseline
+        .variants
+        .iter()
+        .find(|v| v.label == variant)?
+        .targets
+        .iter()
+        .find(|t| t.name == target)
+}
+
+/// `write.append.records_per_s of target rocksdb`.
+fn describe(rel: &Relation) -> String {
+    match &rel.cell {
+        Cell::Same => rel.metric_path.clone(),
+        Cell::Baseline => format!("{} of baseline", rel.metric_path),
+        Cell::Other { target, variant } => {
+            let mut s = format!("{} of", rel.metric_path);
+            if let Some(t) = target {
+                s.push_str(&format!(" target {t}"));
+            }
+            if !variant.is_empty() {
+                let settings: Vec<String> = variant
+                    .iter()
+                    .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+                    .collect();
+                s.push_str(&format!(" variant {}", settings.join(",")));
+            }
+            s
+        }
+    }
+}
+
+fn judge_variant(
+    variants: &[Scenario],
+    plan: &Plan<'_>,
+    report: &RunReport,
+    baseline: Option<&RunReport>,
+    vi: usize,
+) -> Vec<AssertionResult> {
+    let scenario = &variants[vi];
+    let label = scenario.variant.label.as_str();
+    let targets: Vec<&str> = scenario
+        .targets
+        .iter()
+        .filter(|t| plan.selects(vi, &t.name))
+        .map(|t| t.name.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for a in scenario.assertions.iter().filter(|a| in_scope(a, scenario)) {
+        for &name in targets.iter().filter(|n| selected(&a.scope.targets, n)) {
+            let left = measure(variants, plan, report, vi, name, &a.metric);
+            let Some(rel) = &a.relation else {
+                out.push(match left {
+                    Measure::NotRun => super::not_run(a, name, label),
+                    Measure::Done(observed) => super::evaluate(a, observed, name, label),
+                });
+                continue;
+            };
+            let right = match &rel.cell {
+                Cell::Same => measure(variants, plan, report, vi, name, &rel.metric),
+                Cell::Baseline => Measure::Done(
+                    baseline
+                        .and_then(|b| baseline_target(b, label, name))
+                        .and_then(|t| t.lookup(&rel.metric)),
+                ),
+                Cell::Other { target, variant } => {
+                    let other = target.as_deref().unwrap_or(name);
+                    match variant_of(variants, vi, variant) {
+                        // The cell it refers to: comparing it with itself says nothing.
+                        Some(vj) if vj == vi && other == name && rel.metric == a.metric => {
+                            continue;
+                        }
+                        Some(vj) => measure(variants, plan, report, vj, other, &rel.metric),
+                        None => Measure::Done(None),
+                    }
+                }
+            };
+            let side = |value| RightSide {
+                reference: describe(rel),
+                factor: rel.factor,
+                value,
+            };
+            let result = match (left, right) {
+                (Measure::NotRun, _) | (_, Measure::NotRun) => {
+                    let mut res = super::not_run(a, name, label);
+                    res.threshold = 0.0;
+                    res.right = Some(side(None));
+                    res
+                }
+                (Measure::Done(observed), Measure::Done(value)) => {
+                    let threshold = value.map(|v| rel.factor * v);
+                    let mut res = match threshold {
+                        Some(t) => super::evaluate_against(a, observed, t, name, label),
+                        None => {
+                            let mut r = super::evaluate_against(a, None, 0.0, name, label);
+                            r.observed = observed;
+                            r
+                        }
+                    };
+                    res.right = Some(side(value));
+                    res
+                }
+            };
+            out.push(result);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Verdict;
+    use super::*;
+    use crate::scenario::load::Source;
+    use std::path::Path;
+
+    fn load(yaml: &str) -> Vec<Scenario> {
+        let src = Source {
+            name: "t.yaml".to_owned(),
+            text: yaml.to_owned(),
+        };
+        match crate::scenario::load_source(src, Path::new("t.yaml"), &[]) {
+            Ok(l) => l.variants,
+            Err(d) => panic!("{}", d.render()),
+        }
+    }
+
+    /// A report of `variants` in which every target ran every phase, with
+    /// `rate(variant, target)` as each append actor's records_per_s.
+    fn report(variants: &[Scenario], rate: impl Fn(usize, &str) -> f64) -> RunReport {
+        let mut r = crate::report::fixture::run_report(1);
+        let template = r.variants[0].clone();
+        let phase = template.targets[0].phases[1].clone();
+        r.variants = variants
+            .iter()
+            .enumerate()
+            .map(|(vi, s)| {
+                let mut v = template.clone();
+                v.label = s.variant.label.clone();
+                v.settings = s.variant.settings.clone();
+                v.assertions.clear();
+                v.targets = s
+                    .targets
+                    .iter()
+                    .map(|t| {
+                        let mut tr = template.targets[0].clone();
+                        tr.name = t.name.clone();
+                        tr.phases = s
+                            .phases
+                            .iter()
+                            .map(|p| {
+                                let mut pr = phase.clone();
+                                pr.name = p.name.clone();
+                                pr.warmup = false;
+                                pr.actors.truncate(1);
+                                pr.actors[0].name = "append".into();
+                                pr.actors[0].records_per_s = rate(vi, &t.name);
+                                pr
+                            })
+                            .collect();
+                        tr
+                    })
+                    .collect();
+                v
+            })
+            .collect();
+        r
+    }
+
+    const BASE: &str = "version: 1\nname: t\ntargets:\n  wal:\n    memory: {}\n  rocks:\n    memory: {}\n  mem:\n    memory: {}\npayloads:\n  p:\n    size: 64B\nphases:\n  - name: w\n    records: 10\n    actors:\n      - { op: append, workers: 1 }\n";
+
+    fn verdicts(r: &RunReport) -> Vec<(String, String, Verdict)> {
+        r.variants
+            .iter()
+            .flat_map(|v| {
+                v.assertions
+                    .iter()
+                    .map(|a| (v.label.clone(), a.target.clone(), a.verdict))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn another_target_times_a_factor_with_both_values_in_the_result() {
+        let vs = load(&format!(
+            "{BASE}assertions:\n  - w.append.records_per_s >= 2x target rocks on wal, mem\n"
+        ));
+        let mut r = report(&vs, |_, t| match t {
+            "wal" => 250.0,
+            "rocks" => 100.0,
+            _ => 150.0,
+        });
+        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        let a = &r.variants[0].assertions;
+        assert_eq!(a.len(), 2, "scoped to wal and mem");
+        assert_eq!((a[0].target.as_str(), a[0].verdict), ("wal", Verdict::Pass));
+        assert_eq!(a[0].observed, Some(250.0));
+        assert_eq!(a[0].threshold, 200.0);
+        let right = a[0].right.as_ref().expect("right side");
+        assert_eq!(right.value, Some(100.0));
+        assert_eq!(right.factor, 2.0);
+        assert_eq!(right.reference, "w.append.records_per_s of target rocks");
+        assert_eq!((a[1].target.as_str(), a[1].verdict), ("mem", Verdict::Fail));
+    }
+
+    #[test]
+    fn a_reference_to_another_target_skips_that_target() {
+        let vs = load(&format!(
+            "{BASE}assertions:\n  - w.append.records_per_s >= 1x target rocks\n"
+        ));
+        let mut r = report(&vs, |_, _| 1.0);
+        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        let targets: Vec<String> = verdicts(&r).into_iter().map(|(_, t, _)| t).collect();
+        assert_eq!(targets, ["wal", "mem"]);
+    }
+
+    #[test]
+    fn another_variant_is_the_same_variant_with_the_setting_replaced() {
+        let vs = load(&format!(
+            "{BASE}assertions:\n  - w.append.records_per_s >= 8x variant workers=1 where workers=16\nmatrix:\n  phases.w.actors.0.workers: [1, 16]\n  payloads.p.size: [64B, 1KiB]\n"
+        ));
+        assert_eq!(vs.len(), 4);
+        // workers=16 reaches 10× workers=1 with 64 B, 5× with 1 KiB.
+        let mut r = report(&vs, |vi, _| match vi {
+            0 => 10.0,
+            1 => 20.0,
+            2 => 100.0,
+            _ => 100.0,
+        });
+        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        let v = verdicts(&r);
+        assert_eq!(v.len(), 6, "three targets × the two workers=16 variants");
+        assert!(
+            v.iter()
+                .all(|(l, _, verdict)| (l == "workers=16,size=64B") == (*verdict == Verdict::Pass)),
+            "{v:?}"
+        );
+        let a = &r.variants[3].assertions[0];
+        assert_eq!(a.right.as_ref().and_then(|r| r.value), Some(20.0));
+    }
+
+    #[test]
+    fn the_baseline_side_reads_the_baseline_run_and_is_not_applicable_without_one() {
+        let vs = load(&format!(
+            "{BASE}assertions:\n  - w.append.records_per_s >= 0.9x baseline on wal\n"
+        ));
+        let mut r = report(&vs, |_, _| 95.0);
+        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        assert_eq!(r.variants[0].assertions[0].verdict, Verdict::NotApplicable);
+        assert_eq!(r.variants[0].assertions[0].observed, Some(95.0));
+        let base = report(&vs, |_, _| 100.0);
+        evaluate_run(&vs, &Plan::default(), &mut r, Some(&base));
+        assert_eq!(r.variants[0].assertions[0].verdict, Verdict::Pass);
+        let base = report(&vs, |_, _| 120.0);
+        evaluate_run(&vs, &Plan::default(), &mut r, Some(&base));
+        assert_eq!(r.variants[0].assertions[0].verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn a_side_the_run_never_measured_is_not_run() {
+        let vs = load(&format!(
+            "{BASE}assertions:\n  - w.append.records_per_s >= 2x target rocks on wal\n  - w.append.records_per_s > 0\n"
+        ));
+        let mut r = report(&vs, |_, _| 1.0);
+        // rocks (the referenced target) never started.
+        r.variants[0].targets.retain(|t| t.name != "rocks");
+        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        let v = verdicts(&r);
+        assert_eq!(v[0], (String::new(), "wal".into(), Verdict::NotRun));
+        assert_eq!(v[1].2, Verdict::Pass, "wal's own value is judged");
+        assert_eq!(v[2].2, Verdict::NotRun, "rocks itself");
+    }
+
+    #[test]
+    fn a_phase_left_out_by_the_plan_is_not_applicable_not_unrun() {
+        let vs = load(&format!(
+            "{BASE}assertions:\n  - w.append.records_per_s > 0\n"
+        ));
+        let mut r = report(&vs, |_, _| 1.0);
+        for t in &mut r.variants[0].targets {
+            t.phases.clear();
+        }
+        let phases = ["other".to_owned()];
+        let plan = Plan {
+            phases: &phases,
+            targets: &[],
+            cells: None,
+        };
+        evaluate_run(&vs, &plan, &mut r, None);
+        assert!(
+            verdicts(&r)
+                .iter()
+                .all(|(_, _, v)| *v == Verdict::NotApplicable)
+        );
+        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        assert!(verdicts(&r).iter().all(|(_, _, v)| *v == Verdict::NotRun));
+    }
+}

@@ -1,0 +1,84 @@
+//! `loadline compare BASE NEW`, and the comparison step of `run
+//! --baseline`: reads both runs, compares them, prints the table, writes
+//! the files and GitHub outputs, and maps the verdict to an exit code
+//! (0 no regression, 1 regression, 2 incomparable).
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{CliError, Exit, eprint_line, print_text};
+use crate::cli::{CompareArgs, JudgeArgs};
+use crate::compare::{BaselineStore, CompareOptions, Comparison, Thresholds};
+use crate::metrics::report::RunReport;
+use crate::report::compare::{self as out, CompareVerdict, Sides};
+
+/// The options `args` ask for (a bad `--threshold` is a usage error).
+pub(crate) fn options(args: &JudgeArgs) -> Result<CompareOptions, CliError> {
+    Ok(CompareOptions {
+        thresholds: Thresholds::parse(&args.thresholds).map_err(CliError::Usage)?,
+        metrics: args.metrics.clone(),
+    })
+}
+
+/// Finds a run or saved baseline; not found is a usage error.
+pub(crate) fn resolve(store: &BaselineStore, arg: &str) -> Result<(String, RunReport), CliError> {
+    store
+        .resolve(arg)
+        .map(|(path, run)| (path.display().to_string(), run))
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// Compares, prints and writes; returns the exit code of the verdict.
+pub(crate) fn report(
+    c: &Comparison,
+    sides: &Sides,
+    out_dir: Option<&Path>,
+    quiet: bool,
+) -> Result<Exit, CliError> {
+    if !quiet {
+        print_text(&out::console(c, sides));
+    }
+    if let Some(dir) = out_dir {
+        let files = out::files(c, sides, dir).map_err(|e| CliError::Run(e.to_string()))?;
+        out::write_files(&files).map_err(|e| CliError::Run(e.to_string()))?;
+        if !quiet {
+            print_text(&format!("comparison: {}\n", dir.display()));
+        }
+    }
+    if crate::report::github::under_actions() {
+        let mut stdout = std::io::stdout().lock();
+        for line in out::annotations(c) {
+            let _ = writeln!(stdout, "{line}");
+        }
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty())
+        && let Err(e) = out::append_step_summary(Path::new(&path), c, sides)
+    {
+        eprint_line(&format!("error: {e}"));
+    }
+    Ok(match CompareVerdict::of(c) {
+        CompareVerdict::Pass => Exit::Ok,
+        CompareVerdict::Regression => Exit::AssertionFailed,
+        CompareVerdict::Incomparable => Exit::Invalid,
+    })
+}
+
+/// `loadline compare`.
+pub fn compare(args: &CompareArgs) -> Result<Exit, CliError> {
+    let opts = options(&args.judge)?;
+    let store = BaselineStore::new(Some(&args.judge.baselines_dir));
+    let (base_from, base) = resolve(&store, &args.base)?;
+    let (new_from, new) = resolve(&store, &args.new)?;
+    let c = crate::compare::compare(&base, &new, &opts);
+    let sides = Sides {
+        base: base_from,
+        new: new_from,
+    };
+    let exit = report(&c, &sides, args.out.as_deref(), args.quiet)?;
+    if exit == Exit::Invalid {
+        eprint_line(
+            "error: the runs are not comparable: cells are missing on one side (listed above)",
+        );
+    }
+    Ok(exit)
+}

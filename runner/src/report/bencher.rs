@@ -1,0 +1,160 @@
+//! `bencher.json`: the run in the Bencher Metric Format
+//! (<https://bencher.dev/docs/reference/bencher-metric-format>), so
+//! Bencher (`bencher run --adapter json --file bencher.json`) or a GitHub
+//! benchmark action can track history without glue.
+//!
+//! One benchmark per actor, named `scenario/variant/target/phase/actor`
+//! (`scenario/target/phase/actor` without a matrix); measures `latency`
+//! (p50, ns — Bencher's built-in Latency measure), `latency-p99` (ns) and
+//! `throughput` (records/s — the built-in Throughput measure). With more
+//! than one round, `lower_value`/`upper_value` are the rounds' minimum and
+//! maximum; with one they are left out. Values come from
+//! [`compare::cells`](crate::compare::cells), like every per-round reader.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{FileFormat, OutputFile, ReportError};
+use crate::metrics::report::RunReport;
+
+/// The file name.
+pub const BENCHER_JSON: &str = "bencher.json";
+
+/// One measure's metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    /// The median of the rounds.
+    pub value: f64,
+    /// The smallest round (absent with one round).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lower_value: Option<f64>,
+    /// The largest round (absent with one round).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upper_value: Option<f64>,
+}
+
+/// Which cells become which measure.
+const MEASURES: &[(&str, &str)] = &[
+    ("p50", "latency"),
+    ("p99", "latency-p99"),
+    ("records_per_s", "throughput"),
+];
+
+/// The BMF document: benchmark → measure → metric.
+pub fn bencher(report: &RunReport) -> BTreeMap<String, BTreeMap<&'static str, Metric>> {
+    let mut out: BTreeMap<String, BTreeMap<&'static str, Metric>> = BTreeMap::new();
+    for cell in crate::compare::cells(report) {
+        let k = &cell.key;
+        if k.phase == "target" || k.actor.is_empty() {
+            continue;
+        }
+        let Some((_, measure)) = MEASURES.iter().find(|(m, _)| *m == k.metric) else {
+            continue;
+        };
+        let Some(value) = crate::compare::stats::median(&cell.rounds) else {
+            continue;
+        };
+        // A throughput of nothing (a trimmer moves no records) is not one.
+        if *measure == "throughput" && value == 0.0 {
+            continue;
+        }
+        let mut parts = vec![report.scenario.as_str()];
+        if !k.variant.is_empty() {
+            parts.push(&k.variant);
+        }
+        parts.extend([k.target.as_str(), &k.phase, &k.actor]);
+        let spread = cell.rounds.len() > 1;
+        let lo = cell.rounds.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = cell
+            .rounds
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        out.entry(parts.join("/")).or_default().insert(
+            measure,
+            Metric {
+                value,
+                lower_value: spread.then_some(lo),
+                upper_value: spread.then_some(hi),
+            },
+        );
+    }
+    out
+}
+
+/// `bencher.json` in a run directory.
+#[derive(Debug)]
+pub struct BencherOutput {
+    path: PathBuf,
+}
+
+impl BencherOutput {
+    /// `out_dir/bencher.json`.
+    pub fn new(out_dir: &Path) -> Self {
+        BencherOutput {
+            path: out_dir.join(BENCHER_JSON),
+        }
+    }
+}
+
+impl FileFormat for BencherOutput {
+    fn render(&self, report: &RunReport) -> Result<Vec<OutputFile>, ReportError> {
+        let mut contents =
+            serde_json::to_vec_pretty(&bencher(report)).map_err(|source| ReportError::Write {
+                op: "serialize",
+                path: self.path.clone(),
+                source: source.into(),
+            })?;
+        contents.push(b'\n');
+        Ok(vec![OutputFile {
+            path: self.path.clone(),
+            contents,
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::run_report;
+
+    #[test]
+    fn one_benchmark_per_actor_with_latency_and_throughput() {
+        let doc = bencher(&run_report(2));
+        let b = &doc["wal-vs-rocksdb-append/batch=10/wal-group-commit/write/append"];
+        assert_eq!(b["latency"].value, 100_000.0);
+        assert_eq!(b["latency-p99"].value, 500_000.0);
+        assert_eq!(b["throughput"].value, 1_000_000.0);
+        assert_eq!(b["latency"].lower_value, None, "one round: no spread");
+        let one = bencher(&run_report(1));
+        assert!(one.contains_key("wal-vs-rocksdb-append/rocksdb-sync/mixed/writer"));
+        assert!(one.keys().all(|k| !k.contains("/target/")));
+    }
+
+    #[test]
+    fn the_document_validates_against_the_bmf_schema() {
+        // https://bencher.dev/bmf.json, as the format's reference page gives it.
+        let schema = serde_json::json!({
+            "$schema": "http://json-schema.org/draft-07/schema",
+            "type": "object",
+            "patternProperties": { ".+": {
+                "type": "object",
+                "patternProperties": { ".+": {
+                    "type": "object",
+                    "properties": {
+                        "value": { "type": "number" },
+                        "lower_value": { "type": "number" },
+                        "upper_value": { "type": "number" }
+                    },
+                    "required": ["value"]
+                }}
+            }}
+        });
+        let doc = serde_json::to_value(bencher(&run_report(2))).expect("json");
+        let v = jsonschema::draft7::new(&schema).expect("schema");
+        assert!(v.is_valid(&doc));
+        assert!(!doc.as_object().expect("object").is_empty());
+    }
+}
