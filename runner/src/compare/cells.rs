@@ -4,7 +4,8 @@
 //!
 //! Every consumer of per-round values — `compare`, `bencher.json` — goes
 //! through [`cells`], so how rounds are stored in a `RunReport` is known in
-//! this one place. Today a run has one round, so each cell holds one value.
+//! this one place: a target's `spread` (one entry per metric path, every
+//! round's value) when the run had rounds, the metric's field otherwise.
 
 use serde::Serialize;
 
@@ -60,30 +61,37 @@ pub struct MetricCell {
     pub rounds: Vec<f64>,
 }
 
-/// Every measured cell of `report`, in the order of `results.csv`.
+/// Every measured cell of `report`, in the order of `results.csv`; with
+/// `--repeat` (or merged runs) each cell holds every round's value, as the
+/// target's `spread` keeps them, otherwise its one value.
 pub fn cells(report: &RunReport) -> Vec<MetricCell> {
-    report
-        .rows()
-        .into_iter()
-        .map(|row| {
-            let unit = MetricUnit::from_label(row.unit).unwrap_or(MetricUnit::Count);
-            let name = row.metric.rsplit('.').next().unwrap_or(&row.metric);
-            // `service.p99`, `per_record.p99`: latency; `reopen.duration`: time.
-            let better = catalog::better(name, unit);
-            MetricCell {
-                key: CellKey {
-                    variant: row.variant,
-                    target: row.target,
-                    phase: row.phase,
-                    actor: row.actor,
-                    metric: row.metric,
-                },
-                unit,
-                better,
-                rounds: vec![row.value],
+    let mut out = Vec::new();
+    for v in &report.variants {
+        for t in &v.targets {
+            for m in t.measured() {
+                let rounds = t
+                    .spread
+                    .get(&m.path())
+                    .map_or_else(|| vec![m.value], |s| s.values.clone());
+                let name = m.metric.rsplit('.').next().unwrap_or(&m.metric);
+                // `service.p99`, `per_record.p99`: latency; `reopen.duration`: time.
+                let better = catalog::better(name, m.unit);
+                out.push(MetricCell {
+                    key: CellKey {
+                        variant: v.label.clone(),
+                        target: t.name.clone(),
+                        phase: m.phase,
+                        actor: m.actor,
+                        metric: m.metric,
+                    },
+                    unit: m.unit,
+                    better,
+                    rounds,
+                });
             }
-        })
-        .collect()
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -115,5 +123,28 @@ mod tests {
             p99.key.describe(),
             format!("write.append.p99 on {} [batch=100]", p99.key.target)
         );
+    }
+
+    #[test]
+    fn rounds_come_from_the_targets_spread() {
+        let mut r = run_report(1);
+        let t = &mut r.variants[0].targets[0];
+        let values = vec![3.0e6, 1.0e6, 2.0e6];
+        t.spread.insert(
+            "write.append.p99".to_owned(),
+            crate::results::stats::spread(values.clone()).expect("three values"),
+        );
+        let target = t.name.clone();
+        let all = cells(&r);
+        let p99 = all
+            .iter()
+            .find(|c| c.key.path() == "write.append.p99" && c.key.target == target)
+            .expect("p99 cell");
+        assert_eq!(p99.rounds, values);
+        let other = all
+            .iter()
+            .find(|c| c.key.metric == "records_per_s" && c.key.target == target)
+            .expect("throughput cell");
+        assert_eq!(other.rounds.len(), 1, "a metric without spread has one round");
     }
 }
