@@ -145,6 +145,10 @@ mod tests {
             .iter()
             .find(|c| c.key.metric == "records_per_s" && c.key.target == target)
             .expect("throughput cell");
-        assert_eq!(other.rounds.len(), 1, "a metric without spread has one round");
+        assert_eq!(
+            other.rounds.len(),
+            1,
+            "a metric without spread has one round"
+        );
     }
 }

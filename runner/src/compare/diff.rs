@@ -190,11 +190,12 @@ impl Comparison {
         self.changes.iter().filter(|c| c.status == status).count()
     }
 
-    /// True when noise was judged on no cell (some side has fewer than 3 rounds).
+    /// True when some judged cell has fewer than 3 rounds on a side, so its
+    /// noise was not judged and the threshold alone decided.
     pub fn noise_unjudged(&self) -> bool {
         self.changes
             .iter()
-            .any(|c| c.better.is_some() && c.interval.is_none())
+            .any(|c| c.better.is_some() && c.base_rounds.min(c.new_rounds) < stats::MIN_ROUNDS)
     }
 }
 
