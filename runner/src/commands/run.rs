@@ -5,10 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::AtomicBool;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
@@ -227,12 +225,6 @@ fn draw_seed() -> u64 {
     z ^ (z >> 31)
 }
 
-fn progress_hidden(args: &RunArgs) -> bool {
-    args.quiet
-        || std::env::var_os("CI").is_some()
-        || !std::io::IsTerminal::is_terminal(&std::io::stderr())
-}
-
 async fn run_one(
     l: &Loaded,
     args: &RunArgs,
@@ -261,11 +253,10 @@ async fn run_one(
         .map_err(|e| CliError::Run(e.to_string()))?;
     let mut observer = RunObserver {
         files,
-        hidden: progress_hidden(args),
-        bar: None,
-        progress: None,
-        started: Instant::now(),
-        records_goal: None,
+        live: report::progress::LiveProgress::new(
+            report::progress::Mode::detect(args.quiet),
+            Box::new(eprint_line),
+        ),
         errors: Vec::new(),
     };
     let report = RunReport {
@@ -293,7 +284,7 @@ async fn run_one(
         interrupt: stop.interrupt(),
     };
     let (mut report, failure) = engine::run(&l.variants, &opts, report, &mut observer).await;
-    observer.finish_bar();
+    observer.live.finish();
     report.finished_at = Some(utc_stamp(SystemTime::now(), false));
     if report.status == RunStatus::Interrupted {
         report.stopped_by = stop.first().map(|s| s.name().to_owned());
@@ -347,23 +338,11 @@ async fn run_one(
     })
 }
 
-/// Progress bars and file reporters, subscribed to the engine.
+/// Live progress and file reporters, subscribed to the engine.
 struct RunObserver {
     files: report::OutputFiles,
-    hidden: bool,
-    bar: Option<ProgressBar>,
-    progress: Option<Arc<Vec<crate::engine::worker::Progress>>>,
-    started: Instant,
-    records_goal: Option<u64>,
+    live: report::progress::LiveProgress,
     errors: Vec<String>,
-}
-
-impl RunObserver {
-    fn finish_bar(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 impl Observer for RunObserver {
@@ -374,67 +353,15 @@ impl Observer for RunObserver {
         phase: &Phase,
         progress: Arc<Vec<crate::engine::worker::Progress>>,
     ) {
-        self.finish_bar();
-        self.started = Instant::now();
-        self.records_goal = phase.records;
-        self.progress = Some(progress);
-        if self.hidden {
-            return;
-        }
-        let len = phase
-            .records
-            .or(phase.duration.map(|d| d.as_millis() as u64))
-            .unwrap_or(0);
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-        let template = if phase.records.is_some() {
-            "{prefix} [{bar:30}] {pos}/{len} records {msg}"
-        } else {
-            "{prefix} [{bar:30}] {pos}/{len} ms {msg}"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        let label = if variant.is_empty() {
-            String::new()
-        } else {
-            format!(" [{variant}]")
-        };
-        bar.set_prefix(format!("{target}{label} {}", phase.name));
-        self.bar = Some(bar);
+        self.live.phase_started(variant, target, phase, progress);
     }
 
     fn tick(&mut self) {
-        let (Some(bar), Some(progress)) = (&self.bar, &self.progress) else {
-            return;
-        };
-        let done: u64 = progress
-            .iter()
-            .map(|p| p.records.load(Ordering::Relaxed))
-            .sum();
-        let p99 = progress
-            .iter()
-            .map(|p| p.p99_ns.load(Ordering::Relaxed))
-            .max()
-            .unwrap_or(0);
-        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-        if self.records_goal.is_some() {
-            bar.set_position(done);
-        } else {
-            bar.set_position(self.started.elapsed().as_millis() as u64);
-        }
-        let p99 = if p99 > 0 {
-            format!(", p99 {}", report::format::duration_ns(p99 as f64))
-        } else {
-            String::new()
-        };
-        bar.set_message(format!(
-            "{} records{p99}",
-            report::format::rate(done as f64 / secs)
-        ));
+        self.live.tick();
     }
 
     fn phase_finished(&mut self, report: &RunReport) -> Result<(), ObserverError> {
-        self.finish_bar();
+        self.live.phase_finished(report);
         self.files.phase_finished(report).map_err(Into::into)
     }
 

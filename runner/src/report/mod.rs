@@ -25,6 +25,7 @@ pub mod github;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod progress;
 pub mod verdict;
 
 use std::path::Path;
