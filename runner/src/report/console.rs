@@ -41,7 +41,7 @@ fn periodic(op: &str) -> bool {
 }
 
 /// `977 k records/s`, `850 records/s`.
-fn records_rate(per_s: f64) -> String {
+pub(crate) fn records_rate(per_s: f64) -> String {
     let r = format::rate(per_s);
     match r.strip_suffix("/s") {
         Some(n) => format!("{} records/s", n.trim_end()),

@@ -121,7 +121,7 @@ fn read(all: &[Slot], slots: std::ops::Range<usize>) -> (u64, u64) {
 
 /// `12 s`, `3 m 05 s`: a short, coarse duration for ETAs and elapsed time.
 pub fn short_duration(d: Duration) -> String {
-    let s = d.as_secs();
+    let s = d.as_secs_f64().round() as u64;
     if s < 60 {
         format!("{s} s")
     } else if s < 3600 {
@@ -131,32 +131,47 @@ pub fn short_duration(d: Duration) -> String {
     }
 }
 
-/// The line printed every [`LINE_EVERY`] of a long phase off a terminal.
+/// What one actor has done so far: name, records, p99 in ns (0: none yet).
+pub type ActorSoFar<'a> = (&'a str, u64, u64);
+
+/// The line printed every [`LINE_EVERY`] of a long phase off a terminal:
+/// elapsed time, how far the phase is and the time left (from `driven`,
+/// the records of the actors that end it), then records, rate and p99 so
+/// far per actor.
 pub fn interval_line(
     label: &str,
     goal: Goal,
     elapsed: Duration,
-    records: u64,
-    p99_ns: u64,
+    driven: u64,
+    actors: &[ActorSoFar<'_>],
 ) -> String {
-    let rate = records as f64 / elapsed.as_secs_f64().max(1e-3);
-    let mut s = format!(
-        "{label}: {} elapsed, {} records ({}), p99 {}",
-        short_duration(elapsed),
-        format::count(records as f64),
-        format::rate(rate),
-        if p99_ns > 0 {
-            format::duration_ns(p99_ns as f64)
-        } else {
-            "–".to_owned()
-        },
-    );
-    if let Some((f, left)) = goal.progress(records, elapsed) {
+    let secs = elapsed.as_secs_f64().max(1e-3);
+    let mut s = format!("{label}: {} elapsed", short_duration(elapsed));
+    if let Some((f, left)) = goal.progress(driven, elapsed) {
         s.push_str(&format!(
             ", {:.0}% done, about {} left",
             f * 100.0,
             short_duration(left)
         ));
+    }
+    let parts: Vec<String> = actors
+        .iter()
+        .map(|(name, records, p99)| {
+            format!(
+                "{name} {} records ({}), p99 {}",
+                format::count(*records as f64),
+                console::records_rate(*records as f64 / secs),
+                if *p99 > 0 {
+                    format::duration_ns(*p99 as f64)
+                } else {
+                    "–".to_owned()
+                },
+            )
+        })
+        .collect();
+    if !parts.is_empty() {
+        s.push_str(" — ");
+        s.push_str(&parts.join(" · "));
     }
     s
 }
@@ -341,20 +356,23 @@ impl LiveProgress {
                         String::new()
                     };
                     bar.set_message(format!(
-                        "{eta} · {} records{p99}",
-                        format::rate(records as f64 / secs)
+                        "{eta} · {}{p99}",
+                        console::records_rate(records as f64 / secs)
                     ));
                 }
             }
             Mode::Lines => {
                 if now >= run.next_line {
                     run.next_line = now + self.every;
-                    let (records, p99) = run
+                    let so_far: Vec<(&str, u64, u64)> = run
                         .actors
                         .iter()
-                        .map(|a| read(&run.slots, a.slots.clone()))
-                        .fold((0, 0), |(r, p), (r2, p2)| (r + r2, p.max(p2)));
-                    let line = interval_line(&run.label, run.goal, elapsed, records, p99);
+                        .map(|a| {
+                            let (records, p99) = read(&run.slots, a.slots.clone());
+                            (a.name.as_str(), records, p99)
+                        })
+                        .collect();
+                    let line = interval_line(&run.label, run.goal, elapsed, done, &so_far);
                     (self.out)(&line);
                 }
             }
@@ -471,7 +489,7 @@ mod tests {
         assert_eq!(got.len(), 2, "at 10 s and 20 s: {got:?}");
         assert_eq!(
             got[0],
-            "wal · mixed: 10 s elapsed, 500,000 records (50.0 k/s), p99 1.20 ms, 17% done, about 50 s left"
+            "wal · mixed: 10 s elapsed, 17% done, about 50 s left — writer 500,000 records (50.0 k records/s), p99 1.20 ms · reader 0 records (0 records/s), p99 –"
         );
         assert!(
             got[1].starts_with("wal · mixed: 20 s elapsed"),

@@ -63,7 +63,11 @@ pub enum ChartKind {
 
 /// The charts of `report` and how many were left out over [`MAX_CHARTS`].
 pub fn plan(report: &RunReport) -> (Vec<ChartSpec>, usize) {
-    let matrix = report.variants.len() > 1;
+    // From the settings, not the number of variants so far: a report
+    // written after the first variant's phases must name files as the
+    // final one does, or the first generation's files would be left over.
+    let matrix =
+        report.variants.len() > 1 || report.variants.iter().any(|v| !v.settings.is_empty());
     let mut all = Vec::new();
     let mut used = HashSet::new();
     let mut name = |parts: &[&str]| unique_name(parts, &mut used);
@@ -538,6 +542,19 @@ mod tests {
         let files: Vec<&str> = specs.iter().map(|s| s.file.as_str()).collect();
         assert!(files.contains(&"sweep-write-append.svg"), "{files:?}");
         assert!(files.contains(&"latency-v2-write-append.svg"), "{files:?}");
+    }
+
+    #[test]
+    fn file_names_do_not_change_as_matrix_variants_finish() {
+        let mut report = run_report(2);
+        let all: Vec<String> = plan(&report).0.into_iter().map(|s| s.file).collect();
+        report.variants.truncate(1);
+        let first: Vec<String> = plan(&report).0.into_iter().map(|s| s.file).collect();
+        assert!(first.iter().all(|f| all.contains(f)), "{first:?} ⊄ {all:?}");
+        assert!(
+            first.contains(&"latency-v1-write-append.svg".to_owned()),
+            "{first:?}"
+        );
     }
 
     #[test]
