@@ -504,15 +504,17 @@ fn sweep_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {
             })
             .collect::<Vec<_>>()
     };
+    let rate_lines = lines(|s| &s.rate);
+    let (rate_axis, rate_title) = rate_axis(&rate_lines);
     Figure {
         title: spec.title.clone(),
         x: XAxis::Categories(categories),
         x_label: format!("matrix: {key}"),
         panels: vec![
             Panel {
-                title: "records per second".to_owned(),
-                y: YAxis::Rate,
-                lines: lines(|s| &s.rate),
+                title: rate_title.to_owned(),
+                y: rate_axis,
+                lines: rate_lines,
                 thresholds: thresholds(report.variants.iter(), &spec.phase, actor, rate_stat),
             },
             Panel {
@@ -522,6 +524,21 @@ fn sweep_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {
                 thresholds: thresholds(report.variants.iter(), &spec.phase, actor, p99_stat),
             },
         ],
+    }
+}
+
+/// A linear throughput axis, or a logarithmic one when the values span
+/// 30× or more (a matrix over sizes or batches: a linear axis would
+/// flatten the slow variants to zero).
+fn rate_axis(lines: &[Line]) -> (YAxis, &'static str) {
+    let values = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let (lo, hi) = values
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if hi > 0.0 && hi / lo >= 30.0 {
+        (YAxis::RateLog, "records per second (log scale)")
+    } else {
+        (YAxis::Rate, "records per second")
     }
 }
 
@@ -721,6 +738,30 @@ mod tests {
         assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(fig.panels[0].lines.len(), 2, "one line per target");
         assert!(fig.panels[0].lines.iter().all(|l| l.points.len() == 2));
+        assert_eq!(
+            fig.panels[0].y,
+            YAxis::Rate,
+            "the fixture spans less than 30×"
+        );
+    }
+
+    #[test]
+    fn throughput_across_orders_of_magnitude_gets_a_log_axis() {
+        let line = |points: Vec<(f64, f64)>| Line {
+            label: "t".into(),
+            color: 0,
+            dashed: false,
+            points,
+        };
+        assert_eq!(
+            rate_axis(&[line(vec![(0.0, 6.8e6)]), line(vec![(0.0, 40e3)])]).0,
+            YAxis::RateLog
+        );
+        assert_eq!(
+            rate_axis(&[line(vec![(0.0, 1e6), (1.0, 5e5)])]).0,
+            YAxis::Rate
+        );
+        assert_eq!(rate_axis(&[]).0, YAxis::Rate);
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub(crate) enum YAxis {
     LatencyLog,
     /// Records per second on a linear axis from zero.
     Rate,
+    /// Records per second on a logarithmic axis (values that span orders
+    /// of magnitude, as across a matrix).
+    RateLog,
 }
 
 /// One line: a target (or its service time).
@@ -198,7 +201,7 @@ fn y_range(panel: &Panel) -> (f64, f64) {
         .chain(panel.thresholds.iter().map(|t| t.value))
         .filter(|v| v.is_finite());
     match panel.y {
-        YAxis::LatencyLog => {
+        YAxis::LatencyLog | YAxis::RateLog => {
             let (mut lo, mut hi) = (f64::MAX, f64::MIN);
             for v in values {
                 let l = v.max(1.0).log10();
@@ -240,7 +243,7 @@ fn y_range(panel: &Panel) -> (f64, f64) {
 
 fn plotted(y: YAxis, v: f64) -> f64 {
     match y {
-        YAxis::LatencyLog => v.max(1.0).log10(),
+        YAxis::LatencyLog | YAxis::RateLog => v.max(1.0).log10(),
         YAxis::Rate => v,
     }
 }
@@ -249,6 +252,7 @@ fn y_label(y: YAxis, v: f64) -> String {
     match y {
         YAxis::LatencyLog => trim_zeros(&format::duration_ns(10f64.powf(v).round())),
         YAxis::Rate => trim_zeros(&format::rate(v)),
+        YAxis::RateLog => trim_zeros(&format::rate(10f64.powf(v).round())),
     }
 }
 
@@ -473,7 +477,7 @@ fn draw(
         let tick_text =
             TextStyle::from((FONT, TICK_FONT).into_font()).color(&RGBColor(0x33, 0x41, 0x55));
         for t in match panel.y {
-            YAxis::LatencyLog => log_ticks(y0, y1),
+            YAxis::LatencyLog | YAxis::RateLog => log_ticks(y0, y1),
             YAxis::Rate => linear_ticks(y0, y1, 5.0),
         } {
             chart.draw_series(std::iter::once(PathElement::new(
