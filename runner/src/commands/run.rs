@@ -5,10 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::AtomicBool;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
@@ -21,7 +19,7 @@ use crate::report::{self, Reporter};
 use crate::results::builder::{ReportBuilder, Selection};
 use crate::results::shard::{self, ShardSpec};
 use crate::scenario::diagnostic::Diagnostics;
-use crate::scenario::model::{Phase, Scenario};
+use crate::scenario::model::Scenario;
 use crate::scenario::{Loaded, Loader};
 
 /// Runs every file; returns the most serious outcome.
@@ -317,12 +315,6 @@ fn draw_seed() -> u64 {
     z ^ (z >> 31)
 }
 
-fn progress_hidden(args: &RunArgs) -> bool {
-    args.quiet
-        || std::env::var_os("CI").is_some()
-        || !std::io::IsTerminal::is_terminal(&std::io::stderr())
-}
-
 async fn run_one(
     l: &Loaded,
     args: &RunArgs,
@@ -416,18 +408,15 @@ async fn run_one(
     };
     let mut subscribers = Subscribers {
         builder: ReportBuilder::new(header, &l.variants, Selection::of(&opts)),
-        progress: Progress {
-            hidden: progress_hidden(args),
-            bar: None,
-            progress: None,
-            started: Instant::now(),
-            records_goal: None,
-        },
+        live: report::progress::LiveProgress::new(
+            report::progress::Mode::detect(args.quiet),
+            Box::new(eprint_line),
+        ),
         files,
         errors: Vec::new(),
     };
     let failure = engine::run(&l.variants, &opts, &mut subscribers).await;
-    subscribers.progress.finish_bar();
+    subscribers.live.finish();
     let mut report = subscribers.builder.report();
     report.finished_at = Some(utc_stamp(SystemTime::now(), false));
     if report.status == RunStatus::Interrupted {
@@ -488,11 +477,12 @@ async fn run_one(
 }
 
 /// The engine's subscribers during a run: the report builder, then the
-/// progress bars, then the run directory's files (fed the builder's
-/// report after each phase, when a generation is due).
+/// live progress (bars on a terminal, a line per phase in a CI log), then
+/// the run directory's files (fed the builder's report after each phase,
+/// when a generation is due).
 struct Subscribers {
     builder: ReportBuilder,
-    progress: Progress,
+    live: report::progress::LiveProgress,
     files: report::OutputFiles,
     errors: Vec<String>,
 }
@@ -500,33 +490,6 @@ struct Subscribers {
 impl Observer for Subscribers {
     fn event(&mut self, event: &Event<'_>) -> Result<(), ObserverError> {
         self.builder.event(event)?;
-        self.progress.event(event);
-        if let Event::PhaseFinished { .. } = event
-            && self.files.due(self.builder.finished_phases())
-        {
-            self.files.phase_finished(&self.builder.report())?;
-        }
-        Ok(())
-    }
-}
-
-/// Progress bars (indicatif), hidden off a terminal, under CI or `--quiet`.
-struct Progress {
-    hidden: bool,
-    bar: Option<ProgressBar>,
-    progress: Option<Arc<Vec<crate::engine::worker::Progress>>>,
-    started: Instant,
-    records_goal: Option<u64>,
-}
-
-impl Progress {
-    fn finish_bar(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
-    }
-
-    fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::PhaseStarted {
                 label,
@@ -534,78 +497,20 @@ impl Progress {
                 phase,
                 progress,
                 ..
-            } => self.phase_started(label, target, phase, Arc::clone(progress)),
-            Event::Tick => self.tick(),
-            Event::PhaseFinished { .. } => self.finish_bar(),
+            } => self
+                .live
+                .phase_started(label, target, phase, Arc::clone(progress)),
+            Event::Tick => self.live.tick(),
+            Event::PhaseFinished { target, phase, .. } => {
+                self.live.phase_finished(target, phase);
+                if self.files.due(self.builder.finished_phases()) {
+                    self.files.phase_finished(&self.builder.report())?;
+                }
+            }
             Event::Warning(message) => eprint_line(&format!("warning: {message}")),
             _ => {}
         }
-    }
-
-    fn phase_started(
-        &mut self,
-        variant: &str,
-        target: &str,
-        phase: &Phase,
-        progress: Arc<Vec<crate::engine::worker::Progress>>,
-    ) {
-        self.finish_bar();
-        self.started = Instant::now();
-        self.records_goal = phase.records;
-        self.progress = Some(progress);
-        if self.hidden {
-            return;
-        }
-        let len = phase
-            .records
-            .or(phase.duration.map(|d| d.as_millis() as u64))
-            .unwrap_or(0);
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-        let template = if phase.records.is_some() {
-            "{prefix} [{bar:30}] {pos}/{len} records {msg}"
-        } else {
-            "{prefix} [{bar:30}] {pos}/{len} ms {msg}"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        let label = if variant.is_empty() {
-            String::new()
-        } else {
-            format!(" [{variant}]")
-        };
-        bar.set_prefix(format!("{target}{label} {}", phase.name));
-        self.bar = Some(bar);
-    }
-
-    fn tick(&mut self) {
-        let (Some(bar), Some(progress)) = (&self.bar, &self.progress) else {
-            return;
-        };
-        let done: u64 = progress
-            .iter()
-            .map(|p| p.records.load(Ordering::Relaxed))
-            .sum();
-        let p99 = progress
-            .iter()
-            .map(|p| p.p99_ns.load(Ordering::Relaxed))
-            .max()
-            .unwrap_or(0);
-        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-        if self.records_goal.is_some() {
-            bar.set_position(done);
-        } else {
-            bar.set_position(self.started.elapsed().as_millis() as u64);
-        }
-        let p99 = if p99 > 0 {
-            format!(", p99 {}", report::format::duration_ns(p99 as f64))
-        } else {
-            String::new()
-        };
-        bar.set_message(format!(
-            "{} records{p99}",
-            report::format::rate(done as f64 / secs)
-        ));
+        Ok(())
     }
 }
 

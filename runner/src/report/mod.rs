@@ -27,6 +27,7 @@ pub mod github;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod progress;
 pub mod rounds;
 pub mod verdict;
 

@@ -1,5 +1,6 @@
 //! loadline's one integration test binary: a module per area.
 
+mod charts;
 mod cli;
 mod compare;
 mod crash;

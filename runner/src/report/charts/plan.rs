@@ -1,5 +1,5 @@
 //! Which charts a [`RunReport`] gets, what each is called on disk, and
-//! the [`Figure`] each draws — every chart overlaying all targets:
+//! the figure each draws — every chart overlaying all targets:
 //!
 //! - **latency spectrum** per measured phase and actor: latency by
 //!   percentile on a log axis (x = -log10(1 - q): 0, 90, 99, 99.9,
@@ -63,8 +63,13 @@ pub enum ChartKind {
 
 /// The charts of `report` and how many were left out over [`MAX_CHARTS`].
 pub fn plan(report: &RunReport) -> (Vec<ChartSpec>, usize) {
-    let matrix = report.variants.len() > 1;
+    // From the settings, not the number of variants so far: a report
+    // written after the first variant's phases must name files as the
+    // final one does, or the first generation's files would be left over.
+    let matrix =
+        report.variants.len() > 1 || report.variants.iter().any(|v| !v.settings.is_empty());
     let mut all = Vec::new();
+    let mut skipped = 0;
     let mut used = HashSet::new();
     let mut name = |parts: &[&str]| unique_name(parts, &mut used);
     if matrix && report.variants.iter().any(|v| !v.settings.is_empty()) {
@@ -85,6 +90,12 @@ pub fn plan(report: &RunReport) -> (Vec<ChartSpec>, usize) {
             String::new()
         };
         for (phase, actor) in phase_actors(std::iter::once(v)) {
+            if all.len() >= MAX_CHARTS {
+                // Counted, not looked at: finding an actor's runs scans
+                // the phases, which over thousands of phases is quadratic.
+                skipped += 1;
+                continue;
+            }
             let runs = actor_runs(v, &phase, &actor);
             if runs.iter().any(|(_, a)| a.count > 0) {
                 all.push(ChartSpec {
@@ -108,7 +119,7 @@ pub fn plan(report: &RunReport) -> (Vec<ChartSpec>, usize) {
             }
         }
     }
-    let omitted = all.len().saturating_sub(MAX_CHARTS);
+    let omitted = skipped + all.len().saturating_sub(MAX_CHARTS);
     all.truncate(MAX_CHARTS);
     (all, omitted)
 }
@@ -493,15 +504,17 @@ fn sweep_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {
             })
             .collect::<Vec<_>>()
     };
+    let rate_lines = lines(|s| &s.rate);
+    let (rate_axis, rate_title) = rate_axis(&rate_lines);
     Figure {
         title: spec.title.clone(),
         x: XAxis::Categories(categories),
         x_label: format!("matrix: {key}"),
         panels: vec![
             Panel {
-                title: "records per second".to_owned(),
-                y: YAxis::Rate,
-                lines: lines(|s| &s.rate),
+                title: rate_title.to_owned(),
+                y: rate_axis,
+                lines: rate_lines,
                 thresholds: thresholds(report.variants.iter(), &spec.phase, actor, rate_stat),
             },
             Panel {
@@ -511,6 +524,21 @@ fn sweep_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {
                 thresholds: thresholds(report.variants.iter(), &spec.phase, actor, p99_stat),
             },
         ],
+    }
+}
+
+/// A linear throughput axis, or a logarithmic one when the values span
+/// 30× or more (a matrix over sizes or batches: a linear axis would
+/// flatten the slow variants to zero).
+fn rate_axis(lines: &[Line]) -> (YAxis, &'static str) {
+    let values = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let (lo, hi) = values
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if hi > 0.0 && hi / lo >= 30.0 {
+        (YAxis::RateLog, "records per second (log scale)")
+    } else {
+        (YAxis::Rate, "records per second")
     }
 }
 
@@ -538,6 +566,47 @@ mod tests {
         let files: Vec<&str> = specs.iter().map(|s| s.file.as_str()).collect();
         assert!(files.contains(&"sweep-write-append.svg"), "{files:?}");
         assert!(files.contains(&"latency-v2-write-append.svg"), "{files:?}");
+    }
+
+    #[test]
+    fn file_names_do_not_change_as_matrix_variants_finish() {
+        let mut report = run_report(2);
+        let all: Vec<String> = plan(&report).0.into_iter().map(|s| s.file).collect();
+        report.variants.truncate(1);
+        let first: Vec<String> = plan(&report).0.into_iter().map(|s| s.file).collect();
+        assert!(first.iter().all(|f| all.contains(f)), "{first:?} ⊄ {all:?}");
+        assert!(
+            first.contains(&"latency-v1-write-append.svg".to_owned()),
+            "{first:?}"
+        );
+    }
+
+    #[test]
+    fn a_report_of_many_phases_draws_the_first_charts_and_counts_the_rest() {
+        let mut report = run_report(1);
+        for t in &mut report.variants[0].targets {
+            let write = t.phases[1].clone();
+            for i in 0..100 {
+                let mut p = write.clone();
+                p.name = format!("p{i}");
+                t.phases.push(p);
+            }
+        }
+        let (specs, omitted) = plan(&report);
+        assert_eq!(specs.len(), MAX_CHARTS);
+        assert_eq!(
+            specs.len() + omitted,
+            102,
+            "two phases and a hundred more, one actor each"
+        );
+        let md = crate::report::markdown::MarkdownTemplate::builtin()
+            .expect("template")
+            .render(&report, std::path::Path::new("report.md"))
+            .expect("renders");
+        assert!(
+            md.contains("38 more charts were not drawn: a report draws at most the first 64."),
+            "{md}"
+        );
     }
 
     #[test]
@@ -669,6 +738,30 @@ mod tests {
         assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(fig.panels[0].lines.len(), 2, "one line per target");
         assert!(fig.panels[0].lines.iter().all(|l| l.points.len() == 2));
+        assert_eq!(
+            fig.panels[0].y,
+            YAxis::Rate,
+            "the fixture spans less than 30×"
+        );
+    }
+
+    #[test]
+    fn throughput_across_orders_of_magnitude_gets_a_log_axis() {
+        let line = |points: Vec<(f64, f64)>| Line {
+            label: "t".into(),
+            color: 0,
+            dashed: false,
+            points,
+        };
+        assert_eq!(
+            rate_axis(&[line(vec![(0.0, 6.8e6)]), line(vec![(0.0, 40e3)])]).0,
+            YAxis::RateLog
+        );
+        assert_eq!(
+            rate_axis(&[line(vec![(0.0, 1e6), (1.0, 5e5)])]).0,
+            YAxis::Rate
+        );
+        assert_eq!(rate_axis(&[]).0, YAxis::Rate);
     }
 
     #[test]

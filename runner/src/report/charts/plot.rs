@@ -61,6 +61,9 @@ pub(crate) enum YAxis {
     LatencyLog,
     /// Records per second on a linear axis from zero.
     Rate,
+    /// Records per second on a logarithmic axis (values that span orders
+    /// of magnitude, as across a matrix).
+    RateLog,
 }
 
 /// One line: a target (or its service time).
@@ -113,10 +116,11 @@ pub(crate) struct Figure {
     pub panels: Vec<Panel>,
 }
 
-/// The text width plotters' estimate gives (0.7 em per character, in
-/// characters not bytes, so `µs` is not counted as three).
+/// About how wide a browser draws `text` in `sans-serif` at plotters
+/// font size `size` (drawn at size / 1.24 px, about half an em a
+/// character); for laying out the legend, which plotters does not.
 fn text_width(text: &str, size: f64) -> i32 {
-    (size / 1.24 / 1.24 * 0.7 * text.chars().count() as f64).round() as i32
+    (size / 1.24 * 0.5 * text.chars().count() as f64).round() as i32
 }
 
 /// `1.00 µs` → `1 µs`, `2.50 ms` → `2.5 ms`: tick labels without
@@ -197,7 +201,7 @@ fn y_range(panel: &Panel) -> (f64, f64) {
         .chain(panel.thresholds.iter().map(|t| t.value))
         .filter(|v| v.is_finite());
     match panel.y {
-        YAxis::LatencyLog => {
+        YAxis::LatencyLog | YAxis::RateLog => {
             let (mut lo, mut hi) = (f64::MAX, f64::MIN);
             for v in values {
                 let l = v.max(1.0).log10();
@@ -239,7 +243,7 @@ fn y_range(panel: &Panel) -> (f64, f64) {
 
 fn plotted(y: YAxis, v: f64) -> f64 {
     match y {
-        YAxis::LatencyLog => v.max(1.0).log10(),
+        YAxis::LatencyLog | YAxis::RateLog => v.max(1.0).log10(),
         YAxis::Rate => v,
     }
 }
@@ -248,6 +252,7 @@ fn y_label(y: YAxis, v: f64) -> String {
     match y {
         YAxis::LatencyLog => trim_zeros(&format::duration_ns(10f64.powf(v).round())),
         YAxis::Rate => trim_zeros(&format::rate(v)),
+        YAxis::RateLog => trim_zeros(&format::rate(10f64.powf(v).round())),
     }
 }
 
@@ -310,7 +315,7 @@ fn legend_layout(entries: &[(&str, usize, bool)]) -> Vec<(u32, i32)> {
     let (mut row, mut x) = (0u32, 0i32);
     let mut out = Vec::new();
     for (label, _, _) in entries {
-        let w = LEGEND_SAMPLE + 6 + text_width(label, LEGEND_FONT) + 18;
+        let w = LEGEND_SAMPLE + 6 + text_width(label, LEGEND_FONT) + 14;
         if x > 0 && x + w > usable {
             row += 1;
             x = 0;
@@ -326,6 +331,54 @@ fn style(c: &RGBColor, width: u32) -> ShapeStyle {
         color: c.to_rgba(),
         filled: false,
         stroke_width: width,
+    }
+}
+
+/// Where a threshold label was drawn, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LabelBox {
+    left: i32,
+    right: i32,
+    top: i32,
+}
+
+/// Height of a threshold label, pixels.
+const LABEL_HEIGHT: i32 = 15;
+
+/// Where to draw a threshold label of `width` for a line at pixel `line_y`
+/// ending at `right`: above the line, else below it, else further left —
+/// the first that overlaps no label in `placed`. Returns (right edge,
+/// top, above).
+fn place_label(placed: &[LabelBox], right: i32, line_y: i32, width: i32) -> (i32, i32, bool) {
+    let clear = |r: i32, top: i32| {
+        placed.iter().all(|b| {
+            r - width >= b.right
+                || r <= b.left
+                || top + LABEL_HEIGHT <= b.top
+                || top >= b.top + LABEL_HEIGHT
+        })
+    };
+    let above = line_y - 3 - LABEL_HEIGHT;
+    let below = line_y + 3;
+    let mut r = right;
+    loop {
+        if clear(r, above) {
+            return (r, above, true);
+        }
+        if clear(r, below) {
+            return (r, below, false);
+        }
+        // Left of everything in the way.
+        let next = placed
+            .iter()
+            .filter(|b| b.left < r)
+            .map(|b| b.left - 12)
+            .min()
+            .unwrap_or(r - width - 12);
+        if next >= r || next - width < 0 {
+            return (right, above, true);
+        }
+        r = next;
     }
 }
 
@@ -424,7 +477,7 @@ fn draw(
         let tick_text =
             TextStyle::from((FONT, TICK_FONT).into_font()).color(&RGBColor(0x33, 0x41, 0x55));
         for t in match panel.y {
-            YAxis::LatencyLog => log_ticks(y0, y1),
+            YAxis::LatencyLog | YAxis::RateLog => log_ticks(y0, y1),
             YAxis::Rate => linear_ticks(y0, y1, 5.0),
         } {
             chart.draw_series(std::iter::once(PathElement::new(
@@ -495,6 +548,7 @@ fn draw(
             }
         }
         let ink = RGBColor(0x11, 0x18, 0x27);
+        let mut placed: Vec<LabelBox> = Vec::new();
         for t in &panel.thresholds {
             let y = plotted(panel.y, t.value);
             chart.draw_series(DashedLineSeries::new(
@@ -507,12 +561,27 @@ fn draw(
                 chart.draw_series(std::iter::once(Circle::new((x, y), 5, style(&ink, 2))))?;
             }
             let (px, py) = chart.backend_coord(&(x1, y));
+            let width = text_width(&t.label, NOTE_FONT);
+            let (right, top, above) = place_label(&placed, px - 4, py, width);
+            placed.push(LabelBox {
+                left: right - width,
+                right,
+                top,
+            });
+            // A light backing, so a label over a line stays legible.
+            root.draw(&Rectangle::new(
+                [(right - width - 3, top), (right + 2, top + LABEL_HEIGHT)],
+                WHITE.mix(0.85).filled(),
+            ))?;
             root.draw(&Text::new(
                 t.label.clone(),
-                (px - 4, py - 3),
+                (right, if above { py - 3 } else { py + 3 }),
                 TextStyle::from((FONT, NOTE_FONT).into_font())
                     .color(&ink)
-                    .pos(Pos::new(HPos::Right, VPos::Bottom)),
+                    .pos(Pos::new(
+                        HPos::Right,
+                        if above { VPos::Bottom } else { VPos::Top },
+                    )),
             ))?;
         }
     }
@@ -557,6 +626,30 @@ mod tests {
         assert_eq!(y_label(YAxis::Rate, 200_000.0), "200 k/s");
         assert_eq!(trim_zeros("1.50 ms"), "1.5 ms");
         assert_eq!(trim_zeros("100 ns"), "100 ns");
+    }
+
+    #[test]
+    fn threshold_labels_close_together_do_not_overlap() {
+        let first = place_label(&[], 800, 100, 150);
+        assert_eq!(first, (800, 82, true), "above its line");
+        let placed = [LabelBox {
+            left: 650,
+            right: 800,
+            top: 82,
+        }];
+        // A line 8 px lower: below it.
+        assert_eq!(place_label(&placed, 800, 108, 150), (800, 111, false));
+        let placed = [
+            placed[0],
+            LabelBox {
+                left: 650,
+                right: 800,
+                top: 111,
+            },
+        ];
+        // A third line between them: left of both.
+        let (right, _, _) = place_label(&placed, 800, 104, 150);
+        assert!(right <= 638, "{right}");
     }
 
     #[test]
