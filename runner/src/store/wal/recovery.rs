@@ -10,8 +10,9 @@
 //!   for one id a *duplicate*; both fail the open.
 //! - Segments below the lowest live id are leftovers of trims whose unlink
 //!   a crash undid; they are deleted again, never read.
-//! - Every frame's CRC is checked. A length is never trusted beyond the bytes
-//!   remaining in the file.
+//! - Every frame's CRC is checked, segments in parallel, each read with
+//!   1 MiB `pread`s (see `scan_segment` for why not through its map). A
+//!   length is never trusted beyond the bytes remaining in the file.
 //! - Zeros where a frame should start (through the end of the file) are a
 //!   clean end (preallocated space), and so is a valid frame of an earlier
 //!   segment (a recycled file's earlier use: every frame names its segment).
