@@ -129,7 +129,10 @@ impl Segment {
     /// Asks the kernel to map every page of the sealed map in now
     /// (`MADV_POPULATE_READ`), so later reads do not fault page by page. A
     /// hint: does nothing for the active segment, on the simulated file
-    /// system, or when the kernel refuses.
+    /// system, or when the kernel refuses. It reads nothing through the
+    /// map, and the kernel reports (never signals) a range the file no
+    /// longer covers, so it is safe even on a map a closed store's
+    /// populate thread still holds while a reopened store recycles the file.
     pub(crate) fn populate(&self) {
         if let Some(Mapped::Mmap(m)) = self.sealed.get() {
             let _ = m.advise(memmap2::Advice::PopulateRead);
