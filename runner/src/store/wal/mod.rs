@@ -199,31 +199,69 @@ impl WalStore {
             writeback_from: pos,
         };
         let end = writer.end();
+        let sealed: Vec<u64> = segments
+            .keys()
+            .copied()
+            .filter(|id| *id != writer.active.id)
+            .collect();
         let writeback = if opts.sync == WalSync::Never {
             Some(Writeback::start().map_err(|e| io_err("start writeback thread", dir, e))?)
         } else {
             None
         };
-        Ok(WalStore {
-            shared: Arc::new(Shared {
-                dir: dir.to_path_buf(),
-                opts: *opts,
-                io,
-                writer: Mutex::new(writer),
-                commit: GroupCommit::new(end),
-                index: RwLock::new(rec.index),
-                segments: RwLock::new(segments),
-                trim_state: Mutex::new(rec.trim),
-                prep,
-                recycler,
-                writeback,
-                poison: OnceLock::new(),
-                counters,
-                recovery: rec.stats,
-                _lock: lock,
-            }),
-        })
+        let shared = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            opts: *opts,
+            io,
+            writer: Mutex::new(writer),
+            commit: GroupCommit::new(end),
+            index: RwLock::new(rec.index),
+            segments: RwLock::new(segments),
+            trim_state: Mutex::new(rec.trim),
+            prep,
+            recycler,
+            writeback,
+            poison: OnceLock::new(),
+            counters,
+            recovery: rec.stats,
+            _lock: lock,
+        });
+        populate_in_background(&shared, sealed);
+        Ok(WalStore { shared })
     }
+}
+
+/// Maps the pages of the recovered sealed segments in, on a thread of its
+/// own, after the open has returned. Recovery checks segments with `pread`
+/// (cheaper than faulting a map in page by page, see `recovery`), so their
+/// maps start untouched; this moves the page-table work of later reads off
+/// both the reopen and the readers. It holds the store only weakly and
+/// stops when the store is gone; a segment it holds for a moment is
+/// unlinked rather than recycled by a trim at that moment.
+fn populate_in_background(shared: &Arc<Shared>, ids: Vec<u64>) {
+    if ids.is_empty() {
+        return;
+    }
+    let weak = Arc::downgrade(shared);
+    // A hint: if no thread can be started, reads fault the pages in.
+    let _ = std::thread::Builder::new()
+        .name("wal-populate".to_owned())
+        .spawn(move || {
+            for id in ids {
+                let Some(sh) = weak.upgrade() else { return };
+                let seg = sh
+                    .segments
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&id)
+                    .cloned();
+                // Not kept while populating: the store may close meanwhile.
+                drop(sh);
+                if let Some(seg) = seg {
+                    seg.populate();
+                }
+            }
+        });
 }
 
 impl Shared {

@@ -126,6 +126,19 @@ impl Segment {
         let _ = self.sealed.set(map);
     }
 
+    /// Asks the kernel to map every page of the sealed map in now
+    /// (`MADV_POPULATE_READ`), so later reads do not fault page by page. A
+    /// hint: does nothing for the active segment, on the simulated file
+    /// system, or when the kernel refuses. It reads nothing through the
+    /// map, and the kernel reports (never signals) a range the file no
+    /// longer covers, so it is safe even on a map a closed store's
+    /// populate thread still holds while a reopened store recycles the file.
+    pub(crate) fn populate(&self) {
+        if let Some(Mapped::Mmap(m)) = self.sealed.get() {
+            let _ = m.advise(memmap2::Advice::PopulateRead);
+        }
+    }
+
     /// True once sealed.
     #[cfg(test)]
     pub(crate) fn is_sealed(&self) -> bool {
