@@ -142,6 +142,23 @@ pub struct RunArgs {
     /// A minijinja template for `report.md` instead of the built-in one.
     #[arg(long)]
     pub template: Option<PathBuf>,
+    /// Timeline interval of every phase (`250ms`, `1s`), overriding the
+    /// scenario's `interval:` (default 1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<std::time::Duration>,
+    /// Serve live Prometheus metrics at `http://ADDR/metrics` while the run
+    /// goes on (e.g. `127.0.0.1:9090`). Off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+/// `--interval`: a human duration of at least 1 ms.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::units::parse_duration(text)?;
+    if d < std::time::Duration::from_millis(1) {
+        return Err(format!("`{text}` is shorter than 1ms"));
+    }
+    Ok(d)
 }
 
 /// `loadline schema`

@@ -50,6 +50,23 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
     if let Some(t) = &args.template {
         report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
     }
+    // The metrics endpoint listens before anything runs: an address that
+    // cannot be bound is a usage error, not a failure after the benchmark.
+    let live = args
+        .metrics_addr
+        .map(|_| Arc::new(crate::metrics::live::Live::default()));
+    let _server = match (args.metrics_addr, &live) {
+        (Some(addr), Some(live)) => {
+            let server = report::prometheus::MetricsServer::start(addr, Arc::clone(live))
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            eprint_line(&format!(
+                "metrics: serving http://{}/metrics",
+                server.addr()
+            ));
+            Some(server)
+        }
+        _ => None,
+    };
 
     // tokio panics (rather than failing) when the OS refuses its worker
     // thread, e.g. under a process limit: make that an error too, without
@@ -97,7 +114,10 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         }
         used.push(name.clone());
         let out = output_dir(args, &name, many);
-        let exit = runtime.block_on(run_one(l, args, &out, &stop))?;
+        if let Some(live) = &live {
+            live.set_scenario(&l.spec.name);
+        }
+        let exit = runtime.block_on(run_one(l, args, &out, &stop, live.clone()))?;
         worst = worse(worst, exit);
         if exit.is_stopped() {
             break;
@@ -238,6 +258,7 @@ async fn run_one(
     args: &RunArgs,
     out: &Path,
     stop: &StopSignals,
+    live: Option<Arc<crate::metrics::live::Live>>,
 ) -> Result<Exit, CliError> {
     let first: &Scenario = &l.variants[0];
     let seed = args.seed.or(first.seed).unwrap_or_else(|| {
@@ -291,6 +312,8 @@ async fn run_one(
         targets: args.targets.clone(),
         phases: args.phases.clone(),
         interrupt: stop.interrupt(),
+        interval: args.interval,
+        live,
     };
     let (mut report, failure) = engine::run(&l.variants, &opts, report, &mut observer).await;
     observer.finish_bar();

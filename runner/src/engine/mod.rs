@@ -76,6 +76,11 @@ pub struct RunOptions {
     pub phases: Vec<String>,
     /// Set to interrupt the run (Ctrl-C); finished phases are kept.
     pub interrupt: Arc<AtomicBool>,
+    /// Timeline interval for every phase (`--interval`), overriding the
+    /// scenario's `interval:`.
+    pub interval: Option<Duration>,
+    /// The live metrics endpoint's state, told of every phase (`--metrics-addr`).
+    pub live: Option<Arc<crate::metrics::live::Live>>,
 }
 
 /// A failure that stops the run; finished phases stay in the report.
@@ -381,7 +386,7 @@ async fn run_target(
             name: target.name.clone(),
             kind: target.kind.name().to_owned(),
             phases: Vec::new(),
-            store: store.stats(),
+            store: crate::metrics::store_stats::target_totals(&target.kind, &[], &store.stats()),
             store_units: target
                 .kind
                 .statistics()
@@ -404,6 +409,8 @@ async fn run_target(
         if opts.interrupt.load(Ordering::Acquire) {
             break;
         }
+        // The store's cumulative statistics before the phase, for its change.
+        let stats_before = carry(&target.kind, carried.clone(), store.stats());
         let result = if is_crash(ph) {
             // A crash replaces the store instance (the writes of a crash
             // child are its own and not counted here); a power loss runs
@@ -472,10 +479,23 @@ async fn run_target(
                         .metrics
                         .insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
                 }
+                let stats_after = carry(&target.kind, carried.clone(), store.stats());
+                phase_report.stats.store = crate::metrics::store_stats::phase_change(
+                    &target.kind,
+                    &stats_before,
+                    &stats_after,
+                );
+                if let Some(live) = &opts.live {
+                    live.phase_finished(&label, &target.name, &phase_report);
+                }
                 let t = current_target(report);
-                t.store = carry(&target.kind, carried.clone(), store.stats());
                 t.process = process::delta(before, process::sample());
                 t.phases.push(phase_report);
+                t.store = crate::metrics::store_stats::target_totals(
+                    &target.kind,
+                    &t.phases,
+                    &stats_after,
+                );
                 if let Err(source) = observer.phase_finished(report) {
                     outcome = Err(EngineError::Output {
                         target: target.name.clone(),
@@ -494,7 +514,11 @@ async fn run_target(
         }
     }
     let t = current_target(report);
-    t.store = carry(&target.kind, carried, store.stats());
+    t.store = crate::metrics::store_stats::target_totals(
+        &target.kind,
+        &t.phases,
+        &carry(&target.kind, carried, store.stats()),
+    );
     t.process = process::delta(before, process::sample());
     // Close cleanly so persistent stores flush; a close error matters only
     // when nothing else failed first.
@@ -508,18 +532,16 @@ async fn run_target(
 }
 
 /// Adds a reopened store's statistics to those of its earlier instances:
-/// counters add up; ratios (e.g. records per fsync) keep the larger value.
+/// counters add up; levels (gauges and ratios) are the current instance's.
 fn carry(
     kind: &crate::scenario::model::TargetKind,
     mut earlier: store::StoreStats,
     now: store::StoreStats,
 ) -> store::StoreStats {
     for (k, v) in now.values {
-        let ratio = kind
-            .stat(&k)
-            .is_some_and(|d| d.unit == store::StatUnit::Ratio);
+        let level = kind.is_level(&k);
         let slot = earlier.values.entry(k).or_insert(0.0);
-        *slot = if ratio { slot.max(v) } else { *slot + v };
+        *slot = if level { v } else { *slot + v };
     }
     if now.appendix.is_some() {
         earlier.appendix = now.appendix;
@@ -553,6 +575,17 @@ async fn run_phase(
             .collect(),
     );
     observer.phase_started(label, &target.name, ph, Arc::clone(&progress));
+    if let Some(live) = &opts.live {
+        live.set_units(
+            target
+                .kind
+                .statistics()
+                .iter()
+                .map(|d| (d.name.to_owned(), d.unit))
+                .collect(),
+        );
+        live.phase_started(label, &target.name, ph, &progress, Arc::clone(store));
+    }
     let (ph_owned, target_name, pools, store, ctl, prog, seed) = (
         ph.clone(),
         target.name.clone(),
@@ -562,6 +595,7 @@ async fn run_phase(
         Arc::clone(&progress),
         opts.seed,
     );
+    let (interval, kind) = (opts.interval.unwrap_or(ph.interval), target.kind.clone());
     let mut handle = phase_thread("loadline-phase", move || {
         phase::run(&phase::PhaseRun {
             seed,
@@ -571,6 +605,8 @@ async fn run_phase(
             store: store.as_ref().as_ref(),
             control: ctl,
             progress: prog,
+            interval,
+            kind: Some(&kind),
         })
     })?;
     let started = Instant::now();
@@ -780,6 +816,8 @@ mod tests {
             targets: vec![],
             phases: vec![],
             interrupt: Arc::new(AtomicBool::new(false)),
+            interval: None,
+            live: None,
         }
     }
 
@@ -952,6 +990,8 @@ mod tests {
             store: &store,
             control: Arc::new(worker::Control::default()),
             progress,
+            interval: Duration::from_secs(1),
+            kind: None,
         })
         .unwrap();
         let a = &report.actors[0];

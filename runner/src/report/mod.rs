@@ -1,7 +1,8 @@
 //! Outputs of a run, every one derived from a [`RunReport`]: `results.csv`
 //! and `assertions.csv`, `run.json`, `junit.xml`, `report.md` (minijinja
-//! template), the console summary and the GitHub step summary and
-//! annotations.
+//! template), `timeline.csv` and `.hlog` interval logs, the console
+//! summary, the GitHub step summary and annotations — and, live, the
+//! Prometheus endpoint (`prometheus`).
 //!
 //! Outputs subscribe as [`Reporter`]s: the engine calls
 //! [`Reporter::phase_finished`] after every phase and
@@ -24,6 +25,8 @@ pub mod github;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod prometheus;
+pub mod timeline;
 pub mod verdict;
 
 use std::path::Path;
@@ -62,6 +65,8 @@ pub enum FileOutput {
     Junit,
     /// `report.md`.
     Markdown,
+    /// `timeline.csv` and one `.hlog` interval log per actor and phase.
+    Timeline,
 }
 
 impl FileOutput {
@@ -71,6 +76,7 @@ impl FileOutput {
         FileOutput::Csv,
         FileOutput::Junit,
         FileOutput::Markdown,
+        FileOutput::Timeline,
         FileOutput::Json,
     ];
 }
@@ -99,6 +105,7 @@ pub fn file_outputs(out_dir: &Path, template: Option<&Path>) -> Result<OutputFil
                 FileOutput::Csv => Box::new(csv::CsvOutput::new(out_dir)),
                 FileOutput::Json => Box::new(json::JsonOutput::new(out_dir)),
                 FileOutput::Junit => Box::new(junit::JunitOutput::new(out_dir)),
+                FileOutput::Timeline => Box::new(timeline::TimelineOutput::new(out_dir)),
                 FileOutput::Markdown => {
                     let t = match template {
                         Some(path) => markdown::MarkdownTemplate::from_file(path)?,
@@ -183,7 +190,10 @@ mod tests {
                 "junit.xml",
                 "report.md",
                 "results.csv",
-                "run.json"
+                "rocksdb-sync.write.append.hlog",
+                "run.json",
+                "timeline.csv",
+                "wal-group-commit.write.append.hlog",
             ]
         );
     }

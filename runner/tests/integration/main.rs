@@ -7,11 +7,13 @@ mod junit;
 mod limits;
 mod outputs;
 mod payload;
+mod prometheus;
 mod run;
 mod run_json;
 mod safety;
 mod schema;
 mod signals;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 
