@@ -58,6 +58,24 @@ fn main() {
         }
         black_box(r.count);
     });
+    // The same with the worker's timeline bookkeeping: the comparison with
+    // the next event per op, closing an interval every 250 ms.
+    let clock_record_timeline = median_ns_per_op(|n| {
+        let mut t0 = Instant::now();
+        let mut r = Recorder::with_intervals(false, t0, Duration::from_millis(250));
+        let mut next_event = r.next_boundary().expect("intervals");
+        for _ in 0..n {
+            let t1 = Instant::now();
+            if t1 >= next_event {
+                r.roll(t1);
+                next_event = r.next_boundary().expect("intervals");
+            }
+            r.record(t1.duration_since(t0).as_nanos() as u64, 1, 64);
+            t0 = t1;
+        }
+        r.finish();
+        black_box(r.count);
+    });
     let body = [7u8; 64];
     let batch = [Record {
         keys: Keys::None,
@@ -104,6 +122,7 @@ fn main() {
     });
     println!("hdr_record                  {hdr:>7.1} ns/op");
     println!("clock_plus_record           {clock_record:>7.1} ns/op");
+    println!("clock_plus_record_timeline  {clock_record_timeline:>7.1} ns/op");
     println!("memory_append_64b           {append:>7.1} ns/op");
     println!("memory_append_64b_measured  {measured:>7.1} ns/op");
     println!("memory_append_64b_timeline  {timeline:>7.1} ns/op");

@@ -629,6 +629,10 @@ async fn run_phase(
             }
         }
     };
+    if let Some(live) = &opts.live {
+        // Before a restart or close needs the store to itself.
+        live.phase_ended();
+    }
     let report = match result {
         Ok(r) => r?,
         Err(_) => {

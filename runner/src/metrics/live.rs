@@ -159,6 +159,13 @@ impl Live {
         });
     }
 
+    /// The running phase's workers are done: its store is let go at once
+    /// (waiting for a scrape that is reading it), so the engine can close
+    /// or restart it. Its figures stay until [`phase_finished`](Self::phase_finished).
+    pub fn phase_ended(&self) {
+        lock(&self.state).current = None;
+    }
+
     /// Sets the units of the running target's store statistics.
     pub fn set_units(&self, units: BTreeMap<String, StatUnit>) {
         *lock(&self.units) = units;

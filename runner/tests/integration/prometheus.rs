@@ -2,7 +2,8 @@
 //! `prometheus` package (installed here with `apt-get` when missing; `.ci/run`
 //! installs it too) scrapes a running `loadline run --metrics-addr`, its
 //! HTTP API is asked for a loadline series, and `promtool check metrics`
-//! lints a scrape. And: an address that cannot be bound is a usage error
+//! lints a scrape; the run then restarts its stores cleanly (the endpoint
+//! must not hold on to a store the engine needs to itself). And: an address that cannot be bound is a usage error
 //! (exit 2) naming it, before anything runs.
 
 use std::io::{Read, Write};
@@ -73,7 +74,7 @@ fn scenario(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("live.yaml");
     std::fs::write(
         &path,
-        "version: 1\nname: live\nseed: 3\ntargets:\n  mem: { memory: {} }\n  log: { wal: { sync: never } }\npayloads:\n  p: { size: 128B, pool: 64 }\nphases:\n  - name: write\n    duration: 6s\n    actors:\n      - { op: append, batch: 10, payload: p, rate: 2k/s }\n      - { op: read, from: tail, lag: 100 }\n",
+        "version: 1\nname: live\nseed: 3\ntargets:\n  mem: { memory: {} }\n  log: { wal: { sync: never } }\npayloads:\n  p: { size: 128B, pool: 64 }\nphases:\n  - name: write\n    duration: 6s\n    actors:\n      - { op: append, batch: 10, payload: p, rate: 2k/s }\n      - { op: read, from: tail, lag: 100 }\n  - name: reopen\n    restart: clean\n",
     )
     .expect("scenario written");
     path
