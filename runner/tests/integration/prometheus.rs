@@ -74,7 +74,7 @@ fn scenario(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("live.yaml");
     std::fs::write(
         &path,
-        "version: 1\nname: live\nseed: 3\ntargets:\n  mem: { memory: {} }\n  log: { wal: { sync: never } }\npayloads:\n  p: { size: 128B, pool: 64 }\nphases:\n  - name: write\n    duration: 6s\n    actors:\n      - { op: append, batch: 10, payload: p, rate: 2k/s }\n      - { op: read, from: tail, lag: 100 }\n  - name: reopen\n    restart: clean\n",
+        "version: 1\nname: live\nseed: 3\ntargets:\n  lsm: { rocksdb: {} }\n  mem: { memory: {} }\n  log: { wal: { sync: never } }\npayloads:\n  p: { size: 128B, pool: 64 }\nphases:\n  - name: write\n    duration: 5s\n    actors:\n      - { op: append, batch: 10, payload: p, rate: 2k/s }\n      - { op: read, from: tail, lag: 100 }\n  - name: reopen\n    restart: clean\n",
     )
     .expect("scenario written");
     path
@@ -107,15 +107,28 @@ fn a_real_prometheus_scrapes_a_running_loadline_and_promtool_passes_the_scrape()
         .expect("loadline starts");
     let mut run = Reaped(run);
 
-    // A scrape in the classic text format, linted by promtool.
-    let body = wait_for(Duration::from_secs(20), || {
+    // A scrape in the classic text format while the RocksDB target runs
+    // (first), with its tickers, histograms and properties, linted by promtool.
+    let body = wait_for(Duration::from_secs(30), || {
         let (status, body) = get(port, "/metrics", "*/*")?;
-        (status.contains("200") && body.contains("loadline_records_total{")).then_some(body)
+        (status.contains("200")
+            && body.contains("loadline_records_total{")
+            && body.contains("loadline_store_rocksdb_ticker_total{")
+            && body.contains("loadline_store_rocksdb_distribution{"))
+        .then_some(body)
     })
     .expect("loadline serves /metrics while it runs");
     assert!(body.contains(r#"phase="write",actor="append"}"#), "{body}");
     assert!(body.contains("loadline_latency_seconds_bucket{"), "{body}");
-    assert!(body.contains("loadline_store_records{"), "{body}");
+    assert!(body.contains("loadline_store_stall_micros{"), "{body}");
+    assert!(
+        body.contains(r#"property="rocksdb.num-files-at-level0"}"#),
+        "{body}"
+    );
+    assert!(
+        body.contains("loadline_store_rocksdb_distribution{"),
+        "{body}"
+    );
     let scrape = dir.path().join("scrape.txt");
     std::fs::write(&scrape, &body).expect("scrape saved");
     let lint = Command::new("promtool")

@@ -276,8 +276,8 @@ pub(super) fn series(db: &DB, opts: &Options) -> Vec<StoreSeries> {
             ("sum", d.sum() as f64),
         ] {
             out.push(StoreSeries {
-                family: "rocksdb_histogram",
-                help: "RocksDB histogram statistic (label stat: p50, p95, p99, max, mean in the histogram's unit, mostly micros; count; sum)",
+                family: "rocksdb_distribution",
+                help: "RocksDB histogram (label histogram) statistic (label stat: p50, p95, p99, max, mean in the histogram's unit, mostly micros; count; sum)",
                 labels: vec![("histogram", h.name().to_owned()), ("stat", stat.to_owned())],
                 counter: false,
                 value: v,
