@@ -971,6 +971,56 @@ mod tests {
         }
     }
 
+    /// Guards issue 14 item 1: a store stall shows in the timeline as
+    /// intervals without operations, the ops of every interval add up to
+    /// the actor's totals, and the op that waited counts in the interval
+    /// it completed in.
+    #[test]
+    fn a_stall_leaves_empty_intervals_and_intervals_add_up_to_the_totals() {
+        let s = scenario(&format!(
+            "{BASE}phases:\n  - name: w\n    records: 400\n    actors:\n      - {{ op: append, workers: 2 }}\n"
+        ));
+        let (pools, _) = pools::Pools::prepare(&s, 1, &[]).unwrap();
+        let store = Stalling {
+            inner: MemoryStore::new(),
+            every: 100,
+            n: Arc::new(AtomicU64::new(0)),
+        };
+        let progress = Arc::new(vec![
+            crate::engine::worker::Progress::default(),
+            crate::engine::worker::Progress::default(),
+        ]);
+        let report = phase::run(&phase::PhaseRun {
+            seed: 1,
+            target: "stall",
+            phase: &s.phases[0],
+            pools: &pools,
+            store: &store,
+            control: Arc::new(worker::Control::default()),
+            progress,
+            interval: Duration::from_millis(10),
+            kind: None,
+        })
+        .unwrap();
+        let a = &report.actors[0];
+        assert_eq!(a.records, 400);
+        // 4 stalls of 50 ms, two workers: at least ~100 ms of 10 ms intervals.
+        assert!(a.timeline.len() >= 10, "{} intervals", a.timeline.len());
+        assert_eq!(a.timeline.iter().map(|i| i.records).sum::<u64>(), a.records);
+        assert_eq!(a.timeline.iter().map(|i| i.ops).sum::<u64>(), a.count);
+        let empty = a.timeline.iter().filter(|i| i.ops == 0).count();
+        assert!(
+            empty >= 2,
+            "stalls leave empty intervals: {:?}",
+            a.timeline.iter().map(|i| i.ops).collect::<Vec<_>>()
+        );
+        assert!(
+            a.timeline.iter().any(|i| i.max_ns >= 50_000_000),
+            "the stalled op is in the interval it completed in"
+        );
+        assert!(!report.stats.timeline.is_empty(), "the store was sampled");
+    }
+
     /// Guards the coordinated-omission correction: under a rate, a store
     /// stall delays every queued operation, and p99 latency (from the
     /// intended start) must show it while service time does not.
