@@ -173,6 +173,14 @@ pub struct RunArgs {
     /// How a change against `--baseline` is judged.
     #[command(flatten)]
     pub judge: JudgeArgs,
+    /// Timeline interval of every phase (`250ms`, `1s`), overriding the
+    /// scenario's `interval:` (default 1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<std::time::Duration>,
+    /// Serve live Prometheus metrics at `http://ADDR/metrics` while the run
+    /// goes on (e.g. `127.0.0.1:9090`). Off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// `loadline merge`
@@ -225,6 +233,15 @@ pub struct CompareArgs {
     /// No console table.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `--interval`: a human duration of at least 1 ms.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let d = crate::units::parse_duration(text)?;
+    if d < std::time::Duration::from_millis(1) {
+        return Err(format!("`{text}` is shorter than 1ms"));
+    }
+    Ok(d)
 }
 
 /// `loadline schema`

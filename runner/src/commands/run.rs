@@ -64,6 +64,23 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
     }
     let baseline = baseline(args)?;
+    // The metrics endpoint listens before anything runs: an address that
+    // cannot be bound is a usage error, not a failure after the benchmark.
+    let live = args
+        .metrics_addr
+        .map(|_| Arc::new(crate::metrics::live::Live::default()));
+    let _server = match (args.metrics_addr, &live) {
+        (Some(addr), Some(live)) => {
+            let server = report::prometheus::MetricsServer::start(addr, Arc::clone(live))
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            eprint_line(&format!(
+                "metrics: serving http://{}/metrics",
+                server.addr()
+            ));
+            Some(server)
+        }
+        _ => None,
+    };
 
     // tokio panics (rather than failing) when the OS refuses its worker
     // thread, e.g. under a process limit: make that an error too, without
@@ -111,7 +128,17 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         }
         used.push(name.clone());
         let out = output_dir(args, &name, many);
-        let exit = runtime.block_on(run_one(l, args, &out, &stop, baseline.as_ref()))?;
+        if let Some(live) = &live {
+            live.set_scenario(&l.spec.name);
+        }
+        let exit = runtime.block_on(run_one(
+            l,
+            args,
+            &out,
+            &stop,
+            live.clone(),
+            baseline.as_ref(),
+        ))?;
         worst = worse(worst, exit);
         if exit.is_stopped() {
             break;
@@ -320,6 +347,7 @@ async fn run_one(
     args: &RunArgs,
     out: &Path,
     stop: &StopSignals,
+    live: Option<Arc<crate::metrics::live::Live>>,
     baseline: Option<&Baseline>,
 ) -> Result<Exit, CliError> {
     let first: &Scenario = &l.variants[0];
@@ -405,6 +433,8 @@ async fn run_one(
         repeat: repeat as usize,
         cells,
         baseline: baseline.map(|b| Arc::clone(&b.run)),
+        interval: args.interval,
+        live,
     };
     let mut subscribers = Subscribers {
         builder: ReportBuilder::new(header, &l.variants, Selection::of(&opts)),

@@ -52,6 +52,10 @@ use crate::scenario::model::{Phase, Restart, RestartKind, Scenario, Target};
 use crate::store::{self, SimFs, Store, StoreError};
 use crate::workload::{self, StreamId};
 
+/// The interval of a crash phase's writers: one (an hour) that never ends
+/// before they are killed, since their measurements die with them.
+const NO_TIMELINE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The hidden subcommand a crash child runs.
 pub const CHILD_SUBCOMMAND: &str = "__crash-child";
 
@@ -405,6 +409,7 @@ fn cycles(
         ended_by: "crash".to_owned(),
         actors: Vec::new(),
         metrics: m,
+        stats: Default::default(),
     };
     Ok((Some(report), Some(cur)))
 }
@@ -520,6 +525,9 @@ fn in_process_cycle(
             store: &acking,
             control: Arc::clone(&control),
             progress,
+            // The writers' measurements die with the child: no timeline.
+            interval: NO_TIMELINE,
+            kind: None,
         };
         let handle = match std::thread::Builder::new()
             .name("loadline-crash-phase".to_owned())
@@ -851,6 +859,8 @@ pub fn child_main(
         store: &acking,
         control: Arc::new(Control::default()),
         progress,
+        interval: NO_TIMELINE,
+        kind: None,
     })
     .map_err(phase::PhaseError::into_store_error)?;
     state.send(Message::Done).map_err(pipe_err)?;

@@ -9,6 +9,7 @@
 //! then see the phase's stop flag and return at once.
 
 use std::sync::{Condvar, Mutex, PoisonError};
+use std::time::Instant;
 
 /// A start line for `parties` threads that can be opened before all arrive.
 #[derive(Debug)]
@@ -21,7 +22,8 @@ pub struct StartGate {
 #[derive(Debug, Default)]
 struct GateState {
     arrived: usize,
-    open: bool,
+    /// When the gate opened: the phase's time zero for every party.
+    opened_at: Option<Instant>,
 }
 
 impl StartGate {
@@ -34,17 +36,22 @@ impl StartGate {
         }
     }
 
-    /// Arrives at the gate and blocks until it is open.
-    pub fn wait(&self) {
+    /// Arrives at the gate and blocks until it is open; returns the instant
+    /// it opened, the same for every party (the phase's time zero, from
+    /// which interval boundaries are counted).
+    pub fn wait(&self) -> Instant {
         // A poisoned lock only means another party panicked while holding
         // it; the counters are still meaningful, so carry on.
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         s.arrived += 1;
-        if s.arrived >= self.parties {
-            s.open = true;
+        if s.arrived >= self.parties && s.opened_at.is_none() {
+            s.opened_at = Some(Instant::now());
             self.opened.notify_all();
         }
-        while !s.open {
+        loop {
+            if let Some(at) = s.opened_at {
+                return at;
+            }
             s = self.opened.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
     }
@@ -52,7 +59,7 @@ impl StartGate {
     /// Opens the gate now, releasing every party waiting or yet to come.
     pub fn open(&self) {
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        s.open = true;
+        s.opened_at.get_or_insert_with(Instant::now);
         self.opened.notify_all();
     }
 }
@@ -102,7 +109,9 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
-        // A late arrival passes straight through an open gate.
-        gate.wait();
+        // A late arrival passes straight through an open gate, with the
+        // instant it opened.
+        let at = gate.wait();
+        assert_eq!(gate.wait(), at);
     }
 }

@@ -62,6 +62,11 @@ pub struct RunOptions {
     pub cells: Option<BTreeSet<(usize, String)>>,
     /// The run `… of baseline` assertions compare with (`--baseline`).
     pub baseline: Option<Arc<RunReport>>,
+    /// Timeline interval for every phase (`--interval`), overriding the
+    /// scenario's `interval:`.
+    pub interval: Option<Duration>,
+    /// The live metrics endpoint's state, told of every phase (`--metrics-addr`).
+    pub live: Option<Arc<crate::metrics::live::Live>>,
 }
 
 impl RunOptions {
@@ -385,6 +390,8 @@ async fn run_target(
         if opts.interrupt.load(Ordering::Acquire) {
             break;
         }
+        // The store's cumulative statistics before the phase, for its change.
+        let stats_before = carry(&target.kind, carried.clone(), store.stats());
         let result = if is_crash(ph) {
             // A crash replaces the store instance (the writes of a crash
             // child are its own and not counted here); a power loss runs
@@ -453,11 +460,20 @@ async fn run_target(
                         .metrics
                         .insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
                 }
+                let stats_after = carry(&target.kind, carried.clone(), store.stats());
+                phase_report.stats.store = crate::metrics::store_stats::phase_change(
+                    &target.kind,
+                    &stats_before,
+                    &stats_after,
+                );
+                if let Some(live) = &opts.live {
+                    live.phase_finished(&label, &target.name, &phase_report);
+                }
                 let finished = Event::PhaseFinished {
                     variant: vi,
                     target: &target.name,
                     phase: &phase_report,
-                    store: &carry(&target.kind, carried.clone(), store.stats()),
+                    store: &stats_after,
                     process: &process::delta(before, process::sample()),
                 };
                 if let Err(source) = observer.event(&finished) {
@@ -494,18 +510,16 @@ async fn run_target(
 }
 
 /// Adds a reopened store's statistics to those of its earlier instances:
-/// counters add up; ratios (e.g. records per fsync) keep the larger value.
+/// counters add up; levels (gauges and ratios) are the current instance's.
 fn carry(
     kind: &crate::scenario::model::TargetKind,
     mut earlier: store::StoreStats,
     now: store::StoreStats,
 ) -> store::StoreStats {
     for (k, v) in now.values {
-        let ratio = kind
-            .stat(&k)
-            .is_some_and(|d| d.unit == store::StatUnit::Ratio);
+        let level = kind.is_level(&k);
         let slot = earlier.values.entry(k).or_insert(0.0);
-        *slot = if ratio { slot.max(v) } else { *slot + v };
+        *slot = if level { v } else { *slot + v };
     }
     if now.appendix.is_some() {
         earlier.appendix = now.appendix;
@@ -542,6 +556,17 @@ async fn run_phase(
         phase: ph,
         progress: Arc::clone(&progress),
     });
+    if let Some(live) = &opts.live {
+        live.set_units(
+            target
+                .kind
+                .statistics()
+                .iter()
+                .map(|d| (d.name.to_owned(), d.unit))
+                .collect(),
+        );
+        live.phase_started(label, &target.name, ph, &progress, Arc::clone(store));
+    }
     let (ph_owned, target_name, pools, store, ctl, prog, seed) = (
         ph.clone(),
         target.name.clone(),
@@ -551,6 +576,7 @@ async fn run_phase(
         Arc::clone(&progress),
         opts.seed,
     );
+    let (interval, kind) = (opts.interval.unwrap_or(ph.interval), target.kind.clone());
     let mut handle = phase_thread("loadline-phase", move || {
         phase::run(&phase::PhaseRun {
             seed,
@@ -560,6 +586,8 @@ async fn run_phase(
             store: store.as_ref().as_ref(),
             control: ctl,
             progress: prog,
+            interval,
+            kind: Some(&kind),
         })
     })?;
     let started = Instant::now();
@@ -582,6 +610,10 @@ async fn run_phase(
             }
         }
     };
+    if let Some(live) = &opts.live {
+        // Before a restart or close needs the store to itself.
+        live.phase_ended();
+    }
     let report = match result {
         Ok(r) => r?,
         Err(_) => {
@@ -794,6 +826,8 @@ mod tests {
             repeat: 1,
             cells: None,
             baseline: None,
+            interval: None,
+            live: None,
         }
     }
 
@@ -978,6 +1012,56 @@ mod tests {
         }
     }
 
+    /// Guards issue 14 item 1: a store stall shows in the timeline as
+    /// intervals without operations, the ops of every interval add up to
+    /// the actor's totals, and the op that waited counts in the interval
+    /// it completed in.
+    #[test]
+    fn a_stall_leaves_empty_intervals_and_intervals_add_up_to_the_totals() {
+        let s = scenario(&format!(
+            "{BASE}phases:\n  - name: w\n    records: 400\n    actors:\n      - {{ op: append, workers: 2 }}\n"
+        ));
+        let (pools, _) = pools::Pools::prepare(&s, 1, &[]).unwrap();
+        let store = Stalling {
+            inner: MemoryStore::new(),
+            every: 100,
+            n: Arc::new(AtomicU64::new(0)),
+        };
+        let progress = Arc::new(vec![
+            crate::engine::worker::Progress::default(),
+            crate::engine::worker::Progress::default(),
+        ]);
+        let report = phase::run(&phase::PhaseRun {
+            seed: 1,
+            target: "stall",
+            phase: &s.phases[0],
+            pools: &pools,
+            store: &store,
+            control: Arc::new(worker::Control::default()),
+            progress,
+            interval: Duration::from_millis(10),
+            kind: None,
+        })
+        .unwrap();
+        let a = &report.actors[0];
+        assert_eq!(a.records, 400);
+        // 4 stalls of 50 ms, two workers: at least ~100 ms of 10 ms intervals.
+        assert!(a.timeline.len() >= 10, "{} intervals", a.timeline.len());
+        assert_eq!(a.timeline.iter().map(|i| i.records).sum::<u64>(), a.records);
+        assert_eq!(a.timeline.iter().map(|i| i.ops).sum::<u64>(), a.count);
+        let empty = a.timeline.iter().filter(|i| i.ops == 0).count();
+        assert!(
+            empty >= 2,
+            "stalls leave empty intervals: {:?}",
+            a.timeline.iter().map(|i| i.ops).collect::<Vec<_>>()
+        );
+        assert!(
+            a.timeline.iter().any(|i| i.max_ns >= 50_000_000),
+            "the stalled op is in the interval it completed in"
+        );
+        assert!(!report.stats.timeline.is_empty(), "the store was sampled");
+    }
+
     /// Guards the coordinated-omission correction: under a rate, a store
     /// stall delays every queued operation, and p99 latency (from the
     /// intended start) must show it while service time does not.
@@ -1001,6 +1085,8 @@ mod tests {
             store: &store,
             control: Arc::new(worker::Control::default()),
             progress,
+            interval: Duration::from_secs(1),
+            kind: None,
         })
         .unwrap();
         let a = &report.actors[0];

@@ -9,13 +9,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::gate::StartGate;
 use super::pools::Pools;
 use super::worker::{self, Control, WorkerPlan, WorkerResult};
+use crate::metrics::process;
 use crate::metrics::recorder::{ActorInfo, Recorder, actor_report};
-use crate::metrics::report::PhaseReport;
+use crate::metrics::report::{PhaseReport, PhaseSample, PhaseStats};
+use crate::metrics::store_stats;
 use crate::scenario::model::{Actor, KeyDistribution, Phase};
 use crate::store::{Store, StoreError};
 use crate::workload::{self, KeyDist, KeyGen, KeyParams, StreamId};
@@ -36,6 +38,12 @@ pub struct PhaseRun<'a> {
     pub control: Arc<Control>,
     /// One progress slot (records, recent p99) per worker, read by the progress display.
     pub progress: Arc<Vec<crate::engine::worker::Progress>>,
+    /// Length of a timeline interval: workers close one, and the store and
+    /// the process are sampled, at every boundary from the phase start.
+    pub interval: Duration,
+    /// The target's kind, which says which store statistics are levels
+    /// (`None`: every statistic is a counter).
+    pub kind: Option<&'a crate::store::TargetKind>,
 }
 
 /// Number of worker threads a phase starts.
@@ -200,6 +208,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                     keys: key_gen(actor, w)?,
                     scan_length: actor.scan_length as usize,
                     rng: workload::stream(&id),
+                    interval: run.interval,
                 },
                 run.store.session()?,
             ));
@@ -210,6 +219,16 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
     // the workers already started are not left waiting for a missing one.
     let gate = StartGate::new(plans.len() + 1);
     let started = Instant::now();
+    let store_before = run.store.stats();
+    let process_before = process::sample();
+    let mut zero = started;
+    let mut samples: Vec<PhaseSample> = Vec::new();
+    let mut sampler = Sampler {
+        run,
+        stats: store_before.clone(),
+        process: process_before,
+        at: started,
+    };
     let mut per_actor: Vec<(Recorder, Option<StoreError>)> = phase
         .actors
         .iter()
@@ -251,7 +270,22 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         if spawn_failed.is_some() {
             gate.open();
         } else {
-            gate.wait();
+            zero = gate.wait();
+            sampler.at = zero;
+            // Sample the store and the process at every interval boundary
+            // until the workers are done (never touched by them).
+            let every = run.interval.max(Duration::from_millis(1));
+            let mut next = zero + every;
+            while !handles.iter().all(|(_, h)| h.is_finished()) {
+                let now = Instant::now();
+                if now >= next {
+                    samples.push(sampler.sample(zero, now));
+                    let n = now.duration_since(zero).as_nanos() / every.as_nanos().max(1);
+                    next = zero + every * (n as u32 + 1);
+                } else {
+                    std::thread::sleep((next - now).min(Duration::from_millis(10)));
+                }
+            }
         }
         for (ai, h) in handles {
             let WorkerResult { recorder, error } = match h.join() {
@@ -275,6 +309,20 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         finished_at = Instant::now();
     });
     let duration_ns = finished_at.duration_since(started).as_nanos() as u64;
+    let span_ns = finished_at.saturating_duration_since(zero).as_nanos() as u64;
+    if spawn_failed.is_none() {
+        // The last (partial) interval.
+        samples.push(sampler.sample(zero, finished_at));
+    }
+    let phase_stats = PhaseStats {
+        store: store_stats::change(&|n| sampler.is_level(n), &store_before, &sampler.stats),
+        process: Some(process::phase_delta(
+            process_before,
+            sampler.process,
+            duration_ns,
+        )),
+        timeline: samples,
+    };
     if let Some(e) = spawn_failed {
         return Err(e.into());
     }
@@ -292,7 +340,10 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                 workers: a.workers,
                 rate: a.rate,
             };
-            actor_report(&info, r, duration_ns)
+            let mut report = actor_report(&info, r, duration_ns);
+            report.timeline =
+                crate::metrics::timeline::actor_timeline(&r.intervals, run.interval, span_ns);
+            report
         })
         .collect();
     let drivers_done = driver_workers > 0
@@ -318,7 +369,43 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         .to_owned(),
         actors,
         metrics: BTreeMap::new(),
+        stats: phase_stats,
     })
+}
+
+/// Takes the store and process samples of a phase's intervals, each the
+/// change since the one before.
+struct Sampler<'r, 'a> {
+    run: &'r PhaseRun<'a>,
+    /// The store's statistics at the last sample.
+    stats: crate::store::StoreStats,
+    /// The process's counters at the last sample.
+    process: process::Sample,
+    /// When the last sample was taken.
+    at: Instant,
+}
+
+impl Sampler<'_, '_> {
+    fn is_level(&self, name: &str) -> bool {
+        self.run.kind.is_some_and(|k| k.is_level(name))
+    }
+
+    /// The interval from the last sample to `now` (`zero`: the phase start).
+    fn sample(&mut self, zero: Instant, now: Instant) -> PhaseSample {
+        let stats = self.run.store.stats();
+        let proc_now = process::sample();
+        let wall = now.saturating_duration_since(self.at);
+        let sample = PhaseSample {
+            t_s: self.at.saturating_duration_since(zero).as_secs_f64(),
+            duration_s: wall.as_secs_f64(),
+            store: store_stats::change(&|n| self.is_level(n), &self.stats, &stats),
+            process: process::phase_delta(self.process, proc_now, wall.as_nanos() as u64),
+        };
+        self.stats = stats;
+        self.process = proc_now;
+        self.at = now;
+        sample
+    }
 }
 
 /// Drivers decide when a phase ends: writers, or readers when there is no writer.

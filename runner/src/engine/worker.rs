@@ -8,6 +8,13 @@
 //! latency is measured from it (coordinated omission corrected), with
 //! service time measured from the actual start. Nothing is sent per op: the
 //! worker owns its [`Recorder`] and returns it.
+//!
+//! The timeline adds nothing per op either: the loop already compares the
+//! op's end time with the next progress publication; that one comparison
+//! now watches the earlier of that and the recorder's next interval
+//! boundary, and only when it is passed does the worker close intervals
+//! (see `metrics::recorder`) and publish. An op is attributed to the
+//! interval in which it completed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -35,14 +42,76 @@ pub struct Control {
     pub exhausted: AtomicUsize,
 }
 
-/// What a worker shows the progress display while it runs: records done
-/// and a recent p99, published a few times a second (never per operation).
+/// What a worker shows the progress display and the live metrics endpoint
+/// while it runs: records done, published per op as before; the rest a
+/// few times a second and at each interval boundary (never per operation).
 #[derive(Debug, Default)]
 pub struct Progress {
     /// Records processed so far.
     pub records: AtomicU64,
-    /// The worker's p99 latency so far, ns (0 until first published).
+    /// The worker's recent p99 latency (its current interval's), ns (0
+    /// until first published).
     pub p99_ns: AtomicU64,
+    /// Operations completed so far (as of the last publication).
+    pub ops: AtomicU64,
+    /// Body bytes so far (as of the last publication).
+    pub bytes: AtomicU64,
+    /// Failed operations so far.
+    pub errors: AtomicU64,
+    /// Latency buckets of every closed interval, (ns, count) sparse and
+    /// merged: a live histogram one interval behind. Locked once per
+    /// interval by the worker, and by a scrape.
+    pub latency: std::sync::Mutex<Vec<(u64, u64)>>,
+}
+
+impl Progress {
+    /// Publishes the recorder's counters, and the buckets of the intervals
+    /// closed since `published` (how many the worker had published).
+    fn publish(&self, rec: &Recorder, published: &mut usize) {
+        self.ops.store(rec.count, Ordering::Relaxed);
+        self.bytes.store(rec.bytes, Ordering::Relaxed);
+        self.errors.store(rec.errors, Ordering::Relaxed);
+        self.records.store(rec.records, Ordering::Relaxed);
+        if rec.intervals.len() > *published {
+            let mut live = self
+                .latency
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for i in &rec.intervals[*published..] {
+                merge_buckets(&mut live, &i.buckets);
+            }
+            *published = rec.intervals.len();
+        }
+    }
+}
+
+impl Progress {
+    /// Publishes a finished recorder: its totals and whole histogram.
+    fn publish_final(&self, rec: &Recorder) {
+        self.ops.store(rec.count, Ordering::Relaxed);
+        self.bytes.store(rec.bytes, Ordering::Relaxed);
+        self.errors.store(rec.errors, Ordering::Relaxed);
+        self.records.store(rec.records, Ordering::Relaxed);
+        let mut live = self
+            .latency
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *live = rec
+            .latency
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect();
+    }
+}
+
+/// Adds sparse `(value, count)` buckets into sorted `into`.
+fn merge_buckets(into: &mut Vec<(u64, u64)>, add: &[(u64, u64)]) {
+    for (v, n) in add {
+        match into.binary_search_by_key(v, |(x, _)| *x) {
+            Ok(i) => into[i].1 += n,
+            Err(i) => into.insert(i, (*v, *n)),
+        }
+    }
 }
 
 /// How often a worker publishes its p99 for the progress display.
@@ -82,6 +151,8 @@ pub struct WorkerPlan<'a> {
     pub scan_length: usize,
     /// This worker's random stream.
     pub rng: WorkloadRng,
+    /// Length of a timeline interval.
+    pub interval: Duration,
 }
 
 /// A worker's result: its measurements and, if it stopped on one, the error.
@@ -100,9 +171,9 @@ pub fn run(
     gate: &StartGate,
     progress: &Progress,
 ) -> WorkerResult {
-    let mut rec = Recorder::new(plan.rate.is_some());
     let mut state = OpState::new(&plan);
-    gate.wait();
+    let start = gate.wait();
+    let mut rec = Recorder::with_intervals(plan.rate.is_some(), start, plan.interval);
     let result = if matches!(plan.op, Op::Trim | Op::Sync) {
         periodic(&mut plan, session.as_mut(), ctl, &mut rec, &mut state)
     } else {
@@ -121,12 +192,16 @@ pub fn run(
     let error = match result {
         Ok(()) => None,
         Err(e) => {
+            rec.roll(Instant::now());
             rec.error(e.to_string());
             ctl.failed.store(true, Ordering::Release);
             ctl.stop.store(true, Ordering::Release);
             Some(e)
         }
     };
+    rec.roll(Instant::now());
+    rec.finish();
+    progress.publish_final(&rec);
     WorkerResult {
         recorder: rec,
         error,
@@ -184,6 +259,10 @@ fn op_loop(
     let mut done: u64 = 0;
     let mut t0 = Instant::now();
     let mut next_publish = t0 + PUBLISH_EVERY;
+    // The earlier of the next publication and the next interval boundary:
+    // the one comparison every op pays.
+    let mut next_event = next_publish.min(rec.next_boundary().unwrap_or(next_publish));
+    let mut published = 0usize;
     loop {
         if ctl.stop.load(Ordering::Relaxed) || background_done(plan, ctl) {
             return Ok(());
@@ -218,6 +297,22 @@ fn op_loop(
             }
         };
         let t1 = Instant::now();
+        if t1 >= next_event {
+            // Close the intervals that ended before this op completed, so
+            // it counts in its own; publish a few times a second. A
+            // quantile walks the histogram (microseconds), so only here.
+            if rec.roll(t1) || t1 >= next_publish {
+                progress.publish(rec, &mut published);
+            }
+            if t1 >= next_publish {
+                let p99 = rec.current().value_at_quantile(0.99);
+                if p99 > 0 {
+                    progress.p99_ns.store(p99, Ordering::Relaxed);
+                }
+                next_publish = t1 + PUBLISH_EVERY;
+            }
+            next_event = next_publish.min(rec.next_boundary().unwrap_or(next_publish));
+        }
         match intended {
             Some(i) => {
                 rec.record(
@@ -238,14 +333,6 @@ fn op_loop(
         }
         done += records;
         progress.records.store(rec.records, Ordering::Relaxed);
-        if t1 >= next_publish {
-            // A quantile walks the histogram (microseconds), so only a few
-            // times a second; the comparison above is all a normal op pays.
-            progress
-                .p99_ns
-                .store(rec.latency.value_at_quantile(0.99), Ordering::Relaxed);
-            next_publish = t1 + PUBLISH_EVERY;
-        }
     }
 }
 
@@ -405,6 +492,8 @@ fn periodic(
                 }
             }
         }
-        rec.record(t0.elapsed().as_nanos() as u64, 0, 0);
+        let t1 = Instant::now();
+        rec.roll(t1);
+        rec.record(t1.duration_since(t0).as_nanos() as u64, 0, 0);
     }
 }

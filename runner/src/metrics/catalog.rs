@@ -154,13 +154,35 @@ pub const POWER_LOSS_METRICS: &[(&str, MetricUnit)] = &[
     ("unrecoverable_cycles", MetricUnit::Count),
 ];
 
-/// Process metrics, under `target.process.`.
+/// Process metrics, under `target.process.` (over the target's phases,
+/// warmup included: CPU and disk bytes; RSS and jemalloc at the end of its
+/// last phase; `peak_rss` is the process's high-water mark).
 pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
     ("cpu_user", MetricUnit::Nanos),
     ("cpu_sys", MetricUnit::Nanos),
     ("peak_rss", MetricUnit::Bytes),
+    ("rss", MetricUnit::Bytes),
     ("disk_read_bytes", MetricUnit::Bytes),
     ("disk_write_bytes", MetricUnit::Bytes),
+    ("allocated", MetricUnit::Bytes),
+    ("active", MetricUnit::Bytes),
+    ("resident", MetricUnit::Bytes),
+    ("mapped", MetricUnit::Bytes),
+    ("retained", MetricUnit::Bytes),
+];
+
+/// Process metrics of one phase, under `<phase>.process.`: CPU over the
+/// phase, utilisation (cores busy), RSS and jemalloc at its end.
+pub const PHASE_PROCESS_METRICS: &[(&str, MetricUnit)] = &[
+    ("cpu_user", MetricUnit::Nanos),
+    ("cpu_sys", MetricUnit::Nanos),
+    ("cpu_utilisation", MetricUnit::Ratio),
+    ("rss", MetricUnit::Bytes),
+    ("allocated", MetricUnit::Bytes),
+    ("active", MetricUnit::Bytes),
+    ("resident", MetricUnit::Bytes),
+    ("mapped", MetricUnit::Bytes),
+    ("retained", MetricUnit::Bytes),
 ];
 
 /// True when `name` is the first part of a phase-level metric (`duration`,
@@ -168,6 +190,7 @@ pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
 /// shadow it in metric paths (`<phase>.<actor>.<metric>`).
 pub fn is_phase_metric_word(name: &str) -> bool {
     name == "store"
+        || name == "process"
         || [
             PHASE_METRICS,
             RESTART_METRICS,

@@ -2,6 +2,10 @@
 //! statistics, the metric catalog and the serializable `RunReport`.
 
 pub mod catalog;
+pub mod live;
+pub mod memory;
 pub mod process;
 pub mod recorder;
 pub mod report;
+pub mod store_stats;
+pub mod timeline;

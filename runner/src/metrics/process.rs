@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::report::{Environment, ProcessStats};
+use super::report::{Environment, PhaseProcess, ProcessStats};
 
 /// A point-in-time sample of this process's counters.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,6 +53,31 @@ pub fn sample() -> Sample {
     s
 }
 
+/// Resident set size of this process now (`VmRSS`), bytes.
+pub fn rss() -> u64 {
+    status_kib("/proc/self/status", "VmRSS:") * 1024
+}
+
+/// Process statistics between two samples `wall_ns` apart, with RSS and
+/// jemalloc's figures now.
+pub fn phase_delta(before: Sample, after: Sample, wall_ns: u64) -> PhaseProcess {
+    let (user, sys) = (
+        after.cpu_user_ns.saturating_sub(before.cpu_user_ns),
+        after.cpu_sys_ns.saturating_sub(before.cpu_sys_ns),
+    );
+    PhaseProcess {
+        cpu_user_ns: user,
+        cpu_sys_ns: sys,
+        cpu_utilisation: if wall_ns == 0 {
+            0.0
+        } else {
+            (user + sys) as f64 / wall_ns as f64
+        },
+        rss_bytes: rss(),
+        memory: super::memory::sample(),
+    }
+}
+
 /// Peak resident set size of this process (`VmHWM`), bytes.
 pub fn peak_rss() -> u64 {
     status_kib("/proc/self/status", "VmHWM:") * 1024
@@ -76,6 +101,8 @@ pub fn delta(before: Sample, after: Sample) -> ProcessStats {
         cpu_user_ns: after.cpu_user_ns.saturating_sub(before.cpu_user_ns),
         cpu_sys_ns: after.cpu_sys_ns.saturating_sub(before.cpu_sys_ns),
         peak_rss_bytes: peak_rss(),
+        rss_bytes: rss(),
+        memory: super::memory::sample(),
         disk_read_bytes: after.read_bytes.saturating_sub(before.read_bytes),
         disk_write_bytes: after.write_bytes.saturating_sub(before.write_bytes),
     }
@@ -153,6 +180,7 @@ mod tests {
         std::hint::black_box(x);
         assert!(d.cpu_user_ns + d.cpu_sys_ns >= 100_000_000, "{d:?}");
         assert!(d.peak_rss_bytes > 0);
+        assert!(d.rss_bytes > 0 && d.rss_bytes <= d.peak_rss_bytes, "{d:?}");
     }
 
     #[test]

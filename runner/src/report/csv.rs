@@ -22,7 +22,7 @@ pub const ASSERTIONS_CSV: &str = "assertions.csv";
 /// nanoseconds read as integers), others as Rust prints them (shortest
 /// round-trip form).
 #[derive(Clone, Copy)]
-struct Number(f64);
+pub(crate) struct Number(pub(crate) f64);
 
 impl Serialize for Number {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

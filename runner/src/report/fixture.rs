@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use crate::assertions::{AssertionResult, Verdict};
 use crate::metrics::catalog::MetricUnit;
 use crate::metrics::report::{
-    ActorReport, Environment, Latency, PayloadReport, PhaseReport, ProcessStats, RunReport,
-    RunStatus, TargetReport, VariantReport,
+    ActorReport, Environment, IntervalReport, Latency, MemoryStats, PayloadReport, PhaseProcess,
+    PhaseReport, PhaseSample, PhaseStats, ProcessStats, RunReport, RunStatus, TargetReport,
+    VariantReport,
 };
 use crate::store::StoreStats;
 
@@ -54,6 +55,49 @@ fn actor(name: &str, records_per_s: f64, lat: Latency, service: Option<Latency>)
         service_histogram: service
             .map(|_| "HISTFAAAAB54nJNpmSzMwMDAxgABzFCaEUoz2X+AsQEAE1QBzw==".to_owned()),
         first_error: None,
+        timeline: Vec::new(),
+    }
+}
+
+/// Three intervals (1 s, 1 s, 0.5 s) with real histograms: `ops` ops each
+/// at `base_ns`, one slow op in the second (a stall).
+fn timeline(ops: u64, base_ns: u64) -> Vec<IntervalReport> {
+    (0..3u64)
+        .map(|i| {
+            let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 3)
+                .expect("static bounds");
+            let n = if i == 2 { ops / 2 } else { ops };
+            h.saturating_record_n(base_ns, n.saturating_sub(1));
+            h.saturating_record(if i == 1 { base_ns * 40 } else { base_ns * 2 });
+            IntervalReport {
+                t_s: i as f64,
+                duration_s: if i == 2 { 0.5 } else { 1.0 },
+                ops: n,
+                records: n * 10,
+                bytes: n * 5_120,
+                errors: 0,
+                p50_ns: h.value_at_quantile(0.5),
+                p99_ns: h.value_at_quantile(0.99),
+                max_ns: h.max(),
+                histogram: crate::metrics::recorder::encode(&h),
+            }
+        })
+        .collect()
+}
+
+fn process(scale: u64) -> PhaseProcess {
+    PhaseProcess {
+        cpu_user_ns: 900 * MS * scale / 10,
+        cpu_sys_ns: 300 * MS * scale / 10,
+        cpu_utilisation: 1.2 * scale as f64 / 10.0,
+        rss_bytes: 80 << 20,
+        memory: Some(MemoryStats {
+            allocated_bytes: 40 << 20,
+            active_bytes: 44 << 20,
+            resident_bytes: 50 << 20,
+            mapped_bytes: 60 << 20,
+            retained_bytes: 8 << 20,
+        }),
     }
 }
 
@@ -65,6 +109,7 @@ fn phase(name: &str, warmup: bool, actors: Vec<ActorReport>, ended_by: &str) -> 
         ended_by: ended_by.to_owned(),
         actors,
         metrics: BTreeMap::new(),
+        stats: PhaseStats::default(),
     }
 }
 
@@ -82,12 +127,28 @@ fn target(name: &str, kind: &str, scale: u64, stats: &[(&str, f64)]) -> TargetRe
                 vec![actor("append", tput * 0.9, latency(100, scale), None)],
                 "duration",
             ),
-            phase(
-                "write",
-                false,
-                vec![actor("append", tput, latency(100, scale), None)],
-                "records",
-            ),
+            {
+                let mut a = actor("append", tput, latency(100, scale), None);
+                a.timeline = timeline(1_000, 100 * US * scale / 10);
+                let mut p = phase("write", false, vec![a], "records");
+                let store: BTreeMap<String, f64> = stats
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), *v / 2.0))
+                    .collect();
+                p.stats = PhaseStats {
+                    store: store.clone(),
+                    process: Some(process(scale)),
+                    timeline: (0..3u64)
+                        .map(|i| PhaseSample {
+                            t_s: i as f64,
+                            duration_s: if i == 2 { 0.5 } else { 1.0 },
+                            store: store.iter().map(|(k, v)| (k.clone(), v / 3.0)).collect(),
+                            process: process(scale),
+                        })
+                        .collect(),
+                };
+                p
+            },
             phase(
                 "mixed",
                 false,
@@ -108,6 +169,8 @@ fn target(name: &str, kind: &str, scale: u64, stats: &[(&str, f64)]) -> TargetRe
             cpu_user_ns: 12_300 * MS * scale / 10,
             cpu_sys_ns: 4_560 * MS * scale / 10,
             peak_rss_bytes: 96 << 20,
+            rss_bytes: 80 << 20,
+            memory: process(scale).memory,
             disk_read_bytes: 0,
             disk_write_bytes: 5_120 << 20,
         },

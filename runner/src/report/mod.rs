@@ -1,7 +1,8 @@
 //! Outputs of a run, every one derived from a [`RunReport`]: `results.csv`
 //! and `assertions.csv`, `run.json`, `junit.xml`, `report.md` (minijinja
-//! template), `bencher.json`, the console summary and the GitHub step summary and
-//! annotations.
+//! template), `bencher.json`, `timeline.csv` and `.hlog` interval logs, the console
+//! summary, the GitHub step summary and annotations — and, live, the
+//! Prometheus endpoint (`prometheus`).
 //!
 //! Outputs subscribe as [`Reporter`]s: the engine calls
 //! [`Reporter::phase_finished`] after every phase and
@@ -28,7 +29,9 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod progress;
+pub mod prometheus;
 pub mod rounds;
+pub mod timeline;
 pub mod verdict;
 
 use std::path::Path;
@@ -71,6 +74,8 @@ pub enum FileOutput {
     Charts,
     /// `bencher.json` (Bencher Metric Format).
     Bencher,
+    /// `timeline.csv` and one `.hlog` interval log per actor and phase.
+    Timeline,
 }
 
 impl FileOutput {
@@ -82,6 +87,7 @@ impl FileOutput {
         FileOutput::Markdown,
         FileOutput::Charts,
         FileOutput::Bencher,
+        FileOutput::Timeline,
         FileOutput::Json,
     ];
 }
@@ -112,6 +118,7 @@ pub fn file_outputs(out_dir: &Path, template: Option<&Path>) -> Result<OutputFil
                 FileOutput::Junit => Box::new(junit::JunitOutput::new(out_dir)),
                 FileOutput::Charts => Box::new(charts::ChartsOutput::new(out_dir)),
                 FileOutput::Bencher => Box::new(bencher::BencherOutput::new(out_dir)),
+                FileOutput::Timeline => Box::new(timeline::TimelineOutput::new(out_dir)),
                 FileOutput::Markdown => {
                     let t = match template {
                         Some(path) => markdown::MarkdownTemplate::from_file(path)?,
@@ -199,7 +206,10 @@ mod tests {
                 "latency-write-append.svg",
                 "report.md",
                 "results.csv",
-                "run.json"
+                "rocksdb-sync.write.append.hlog",
+                "run.json",
+                "timeline.csv",
+                "wal-group-commit.write.append.hlog",
             ]
         );
     }

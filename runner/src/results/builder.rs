@@ -147,6 +147,17 @@ impl ReportBuilder {
         r
     }
 
+    /// The kind of target `target` of variant `vi`.
+    fn kind(&self, vi: usize, target: &str) -> Option<crate::store::TargetKind> {
+        let t = self
+            .scenarios
+            .get(vi)?
+            .targets
+            .iter()
+            .find(|t| t.name == target)?;
+        Some(t.kind.clone())
+    }
+
     fn slot(&mut self, vi: usize, target: &str) -> Option<&mut TargetReport> {
         let ti = self
             .scenarios
@@ -269,7 +280,7 @@ impl Observer for ReportBuilder {
                     name: target.name.clone(),
                     kind: target.kind.name().to_owned(),
                     phases: Vec::new(),
-                    store: (*store).clone(),
+                    store: crate::metrics::store_stats::target_totals(&target.kind, &[], store),
                     store_units: target
                         .kind
                         .statistics()
@@ -300,9 +311,10 @@ impl Observer for ReportBuilder {
             } => {
                 self.distinct
                     .insert((*variant, (*target).to_owned(), phase.name.clone()));
+                let kind = self.kind(*variant, target);
                 if let Some(t) = self.slot(*variant, target) {
                     t.phases.push((*phase).clone());
-                    t.store = (*store).clone();
+                    t.store = totals(kind.as_ref(), &t.phases, store);
                     t.process = **process;
                 }
             }
@@ -313,8 +325,9 @@ impl Observer for ReportBuilder {
                 process,
                 error,
             } => {
+                let kind = self.kind(*variant, target);
                 if let Some(t) = self.slot(*variant, target) {
-                    t.store = (*store).clone();
+                    t.store = totals(kind.as_ref(), &t.phases, store);
                     t.process = **process;
                     t.error = error.map(str::to_owned);
                 }
@@ -326,6 +339,19 @@ impl Observer for ReportBuilder {
             Event::PhaseStarted { .. } | Event::Tick | Event::Warning(_) => {}
         }
         Ok(())
+    }
+}
+
+/// A target's store totals after `phases`: counters summed over its
+/// measured phases (warmup excluded), levels as the store reports them now.
+fn totals(
+    kind: Option<&crate::store::TargetKind>,
+    phases: &[crate::metrics::report::PhaseReport],
+    now: &crate::store::StoreStats,
+) -> crate::store::StoreStats {
+    match kind {
+        Some(kind) => crate::metrics::store_stats::target_totals(kind, phases, now),
+        None => now.clone(),
     }
 }
 

@@ -109,6 +109,8 @@ pub struct Phase {
     pub records: Option<u64>,
     /// Wall-clock limit.
     pub duration: Option<Duration>,
+    /// Timeline interval (the phase's `interval`, else the scenario's, else 1 s).
+    pub interval: Duration,
     /// The targets the phase runs on; empty means every target.
     pub targets: Vec<String>,
     /// Actors, run concurrently.
@@ -123,6 +125,9 @@ impl Phase {
         self.targets.is_empty() || self.targets.iter().any(|t| t == target)
     }
 }
+
+/// The timeline interval when neither the scenario nor the phase names one.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A restart step.
 #[derive(Debug, Clone, Serialize)]

@@ -42,6 +42,14 @@ pub struct ScenarioSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000), example = 3)]
     pub repeat: Option<u32>,
+    /// Length of a timeline interval for every phase (a phase's own
+    /// `interval` overrides it, `--interval` on the command line overrides
+    /// both). Each actor records per interval records, bytes, ops, errors
+    /// and latency p50/p99/max (`timeline.csv`, one `.hlog` per actor), and
+    /// the store and process are sampled at each boundary. Default `1s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"250ms")]
+    pub interval: Option<HumanDuration>,
     /// The stores under test, by name. Every phase runs against each target.
     /// Each target starts the run in an empty data directory of its own,
     /// which its phases share.
@@ -347,6 +355,11 @@ pub struct PhaseSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"30s")]
     pub duration: Option<HumanDuration>,
+    /// Timeline interval of this phase, overriding the scenario's
+    /// `interval` (`--interval` overrides both). Default `1s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"250ms")]
+    pub interval: Option<HumanDuration>,
     /// Run this phase only on these targets (by name); default every
     /// target. For ops some targets' store kinds do not have, e.g. `put`
     /// on a log-only `wal`; their assertions on the phase are not

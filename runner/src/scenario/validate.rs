@@ -118,6 +118,10 @@ fn check_name(ctx: &mut Ctx<'_>, pointer: &str, what: &str, name: &str) {
 /// Longest scenario name: it becomes a directory name.
 const MAX_SCENARIO_NAME: usize = 100;
 
+/// The shortest timeline interval (`interval:`): below it the per-interval
+/// bookkeeping would cost more than it shows.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
 /// The scenario name names the output directory (`reports/runs/<name>-…`),
 /// and a scenario file may come from a pull request: it must be one plain
 /// path component, so `../x`, `/etc`, `a/b`, control characters and huge
@@ -243,6 +247,9 @@ pub(crate) fn validate(
         &phases,
         super::budget::available_memory(),
     );
+    if spec.interval.is_some_and(|d| d.0 < MIN_INTERVAL) {
+        ctx.error("/interval", "`interval` must be at least 1ms");
+    }
     let assertions = assertions(&mut ctx, spec, &phases, &targets);
     let ok = !ctx.diags.iter().any(|d| d.severity == Severity::Error) && repair.is_empty();
     let scenario = ok.then(|| Scenario {
@@ -648,6 +655,12 @@ fn phase(
             "`duration` must be greater than zero",
         );
     }
+    if ph.interval.is_some_and(|d| d.0 < MIN_INTERVAL) {
+        ctx.error(
+            &format!("{ptr}/interval"),
+            "`interval` must be at least 1ms",
+        );
+    }
     let mut actors: Vec<Actor> = Vec::new();
     // Index in the file of each valid actor, for locating later errors.
     let mut actor_at: Vec<usize> = Vec::new();
@@ -721,6 +734,10 @@ fn phase(
         warmup: ph.warmup.unwrap_or(false),
         records: ph.records.map(|c| c.0),
         duration: ph.duration.map(|d| d.0),
+        interval: ph
+            .interval
+            .or(spec.interval)
+            .map_or(crate::scenario::model::DEFAULT_INTERVAL, |d| d.0),
         targets: ph.targets.clone().unwrap_or_default(),
         actors,
         restart,
@@ -1534,9 +1551,73 @@ fn resolve_metric(
                 return Err(e);
             }
         }
+    } else if matches!(parts.get(1).copied(), Some("store" | "process")) {
+        phase_stat_metric(metric, at, &parts, phases, targets)?
     } else {
         resolve_phase_metric(metric, at, phases)?
     })
+}
+
+/// `<phase>.store.<stat>` (the change of a store statistic over the
+/// phase) and `<phase>.process.<metric>`.
+fn phase_stat_metric(
+    metric: &str,
+    at: usize,
+    parts: &[&str],
+    phases: &[Phase],
+    targets: &[Target],
+) -> Result<(MetricRef, MetricUnit), assertions::AssertionError> {
+    // The phase itself (exists, not a warmup) is checked as for any metric.
+    let phase_name = parts[0];
+    if phases.iter().all(|p| p.name != phase_name)
+        || phases.iter().any(|p| p.name == phase_name && p.warmup)
+    {
+        return resolve_phase_metric(metric, at, phases);
+    }
+    let name = parts[2..].join(".");
+    let (unit, names): (Option<MetricUnit>, Vec<&str>) = if parts[1] == "store" {
+        let mut names = Vec::new();
+        let mut unit = None;
+        for s in targets.iter().flat_map(|t| t.kind.statistics()) {
+            names.push(s.name);
+            if s.name == name {
+                unit = Some(catalog::stat_unit(s.unit));
+            }
+        }
+        (unit, names)
+    } else {
+        let list = catalog::PHASE_PROCESS_METRICS;
+        (
+            list.iter().find(|(n, _)| *n == name).map(|(_, u)| *u),
+            list.iter().map(|(n, _)| *n).collect(),
+        )
+    };
+    let Some(unit) = unit else {
+        let mut names = names;
+        names.sort_unstable();
+        names.dedup();
+        let scope = parts[1];
+        let mut e = assertion_error(
+            if scope == "store" {
+                format!("no target in this scenario reports store statistic `{name}`")
+            } else {
+                format!("unknown process metric `{name}`")
+            },
+            at,
+            metric.len(),
+        );
+        e.help = did_you_mean(&name, names.iter().copied())
+            .map(|m| format!("did you mean `{phase_name}.{scope}.{m}`?"));
+        e.expected = Some(format!("one of {}", one_of(&names)));
+        return Err(e);
+    };
+    Ok((
+        MetricRef::Phase {
+            phase: phase_name.to_owned(),
+            metric: format!("{}.{name}", parts[1]),
+        },
+        unit,
+    ))
 }
 
 fn resolve_phase_metric(

@@ -217,6 +217,26 @@ pub struct StoreStats {
     pub appendix: Option<String>,
 }
 
+/// A statistic a store offers the live metrics endpoint beyond its
+/// declared list (RocksDB: every ticker, histogram and column-family
+/// property): a family, the labels that tell its members apart, and the
+/// value as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreSeries {
+    /// Family name, `[a-z0-9_]` (`rocksdb_ticker`); the endpoint serves it
+    /// as `loadline_store_<family>`.
+    pub family: &'static str,
+    /// What the family measures, for the endpoint's help text.
+    pub help: &'static str,
+    /// Labels telling the family's members apart (`ticker` →
+    /// `rocksdb.block.cache.miss`).
+    pub labels: Vec<(&'static str, String)>,
+    /// True for a counter (only ever grows while the store is open).
+    pub counter: bool,
+    /// The value now.
+    pub value: f64,
+}
+
 /// Everything that can go wrong inside a store. Messages are lowercase and
 /// name the operation, the path and the cause.
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +302,11 @@ pub trait Store: Send + Sync {
     fn session(&self) -> Result<Box<dyn Session>, StoreError>;
     /// A snapshot of the store's own statistics.
     fn stats(&self) -> StoreStats;
+    /// Everything else the store can tell a live metrics endpoint (read at
+    /// each scrape while a phase runs). Default: nothing beyond [`stats`](Self::stats).
+    fn series(&self) -> Vec<StoreSeries> {
+        Vec::new()
+    }
     /// Flushes and closes the store; the data directory stays.
     fn close(self: Box<Self>) -> Result<(), StoreError>;
 }

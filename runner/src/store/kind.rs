@@ -109,6 +109,16 @@ pub trait StoreKind: 'static {
     /// (`target.store.<name>` in assertions and reports).
     fn statistics() -> &'static [StatDesc];
 
+    /// The statistics of [`statistics`](Self::statistics) that are *levels*
+    /// (a value at a moment: files at level 0, pending compaction bytes,
+    /// memtable size) rather than counters. A phase reports a counter's
+    /// change over the phase and a level's value at the phase's end; target
+    /// totals add up counters over measured phases. Ratios are always
+    /// levels. Default: none (every statistic counts up).
+    fn levels() -> &'static [&'static str] {
+        &[]
+    }
+
     /// One line describing `config` for `loadline explain`. The default
     /// prints the config as JSON.
     fn describe(config: &Self::Config) -> String {
@@ -304,6 +314,7 @@ trait Configured: Send + Sync + fmt::Debug {
     fn name(&self) -> &'static str;
     fn capabilities(&self) -> Capabilities;
     fn statistics(&self) -> &'static [StatDesc];
+    fn levels(&self) -> &'static [&'static str];
     fn check(&self, workload: &Workload) -> Vec<Problem>;
     fn describe(&self) -> String;
     fn open(&self, dir: &Path) -> Result<Box<dyn Store>, StoreError>;
@@ -328,6 +339,9 @@ impl<K: StoreKind> Configured for WithConfig<K> {
     }
     fn statistics(&self) -> &'static [StatDesc] {
         K::statistics()
+    }
+    fn levels(&self) -> &'static [&'static str] {
+        K::levels()
     }
     fn check(&self, workload: &Workload) -> Vec<Problem> {
         K::check(&self.0, workload)
@@ -381,6 +395,15 @@ impl TargetKind {
     /// The description of statistic `name`.
     pub fn stat(&self, name: &str) -> Option<&'static StatDesc> {
         self.statistics().iter().find(|d| d.name == name)
+    }
+
+    /// True when statistic `name` is a level (a gauge or a ratio), not a
+    /// counter: see [`StoreKind::levels`].
+    pub fn is_level(&self, name: &str) -> bool {
+        self.0.levels().contains(&name)
+            || self
+                .stat(name)
+                .is_some_and(|d| d.unit == super::api::StatUnit::Ratio)
     }
 
     /// The kind's checks of its config against the scenario's workload.

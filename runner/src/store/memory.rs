@@ -47,6 +47,10 @@ impl StoreKind for MemoryKind {
         STATS
     }
 
+    fn levels() -> &'static [&'static str] {
+        &["retained_bytes"]
+    }
+
     fn describe(_: &MemoryConfig) -> String {
         "in-memory, no I/O".to_owned()
     }

@@ -9,12 +9,14 @@ mod junit;
 mod limits;
 mod outputs;
 mod payload;
+mod prometheus;
 mod results;
 mod run;
 mod run_json;
 mod safety;
 mod schema;
 mod signals;
+mod timeline;
 
 use std::path::{Path, PathBuf};
 

@@ -263,6 +263,10 @@ impl StoreKind for RocksdbKind {
         STATS
     }
 
+    fn levels() -> &'static [&'static str] {
+        super::stats::LEVEL_STATS
+    }
+
     fn describe(config: &RocksdbConfig) -> String {
         let r = config.settings();
         format!(

@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use rocksdb::statistics::Ticker;
+use rocksdb::statistics::{Histogram, Ticker};
 use rocksdb::{DB, Options, properties};
 
 use super::layout::COLUMN_FAMILIES;
-use crate::store::api::{StatDesc, StatUnit, StoreStats};
+use crate::store::api::{StatDesc, StatUnit, StoreSeries, StoreStats};
 
 /// Number of LSM levels reported as `files_l0` … `files_l6`.
 const LEVELS: usize = 7;
@@ -134,6 +134,28 @@ pub const STATS: &[StatDesc] = &[
         unit: StatUnit::Nanos,
         help: "time the last open of the database took (WAL replay included)",
     },
+    StatDesc {
+        name: "write_stopped",
+        unit: StatUnit::Count,
+        help: "1 while writes are stopped by flush or compaction backlog, else 0 (rocksdb.is-write-stopped, any column family)",
+    },
+];
+
+/// The statistics of [`STATS`] that are levels (values at a moment), not
+/// counters: a phase reports their value at its end.
+pub const LEVEL_STATS: &[&str] = &[
+    "live_sst_bytes",
+    "pending_compaction_bytes",
+    "memtable_bytes",
+    "files_l0",
+    "files_l1",
+    "files_l2",
+    "files_l3",
+    "files_l4",
+    "files_l5",
+    "files_l6",
+    "reopen_nanos",
+    "write_stopped",
 ];
 
 /// A snapshot with every name in [`STATS`]. `user_bytes` and `reopen_nanos`
@@ -190,10 +212,95 @@ pub(super) fn snapshot(
         );
     }
     put("reopen_nanos", reopen_nanos as f64);
+    put(
+        "write_stopped",
+        f64::from(sum_property(db, properties::IS_WRITE_STOPPED) > 0),
+    );
     StoreStats {
         values: v,
         appendix: raw.then(|| appendix(db, opts)),
     }
+}
+
+/// Integer properties served per column family on the live endpoint.
+const CF_PROPERTIES: &[&str] = &[
+    "rocksdb.num-files-at-level0",
+    "rocksdb.num-files-at-level1",
+    "rocksdb.num-files-at-level2",
+    "rocksdb.num-files-at-level3",
+    "rocksdb.num-files-at-level4",
+    "rocksdb.num-files-at-level5",
+    "rocksdb.num-files-at-level6",
+    "rocksdb.estimate-pending-compaction-bytes",
+    "rocksdb.live-sst-files-size",
+    "rocksdb.total-sst-files-size",
+    "rocksdb.cur-size-all-mem-tables",
+    "rocksdb.size-all-mem-tables",
+    "rocksdb.num-immutable-mem-table",
+    "rocksdb.mem-table-flush-pending",
+    "rocksdb.compaction-pending",
+    "rocksdb.num-running-compactions",
+    "rocksdb.num-running-flushes",
+    "rocksdb.estimate-num-keys",
+    "rocksdb.is-write-stopped",
+    "rocksdb.actual-delayed-write-rate",
+    "rocksdb.block-cache-usage",
+];
+
+/// Every ticker, every histogram with data and the integer properties of
+/// every column family, as they are now: what the log-server bench's
+/// endpoint shows, for `loadline run --metrics-addr`.
+pub(super) fn series(db: &DB, opts: &Options) -> Vec<StoreSeries> {
+    let mut out = Vec::new();
+    for t in Ticker::iter() {
+        out.push(StoreSeries {
+            family: "rocksdb_ticker",
+            help: "RocksDB ticker (Options::enable_statistics), by name",
+            labels: vec![("ticker", t.name().to_owned())],
+            counter: true,
+            value: opts.get_ticker_count(*t) as f64,
+        });
+    }
+    for h in Histogram::iter() {
+        let d = opts.get_histogram_data(*h);
+        if d.count() == 0 {
+            continue;
+        }
+        for (stat, v) in [
+            ("p50", d.median()),
+            ("p95", d.p95()),
+            ("p99", d.p99()),
+            ("max", d.max()),
+            ("mean", d.average()),
+            ("count", d.count() as f64),
+            ("sum", d.sum() as f64),
+        ] {
+            out.push(StoreSeries {
+                family: "rocksdb_distribution",
+                help: "RocksDB histogram (label histogram) statistic (label stat: p50, p95, p99, max, mean in the histogram's unit, mostly micros; count; sum)",
+                labels: vec![("histogram", h.name().to_owned()), ("stat", stat.to_owned())],
+                counter: false,
+                value: v,
+            });
+        }
+    }
+    for name in COLUMN_FAMILIES {
+        let Some(cf) = db.cf_handle(name) else {
+            continue;
+        };
+        for p in CF_PROPERTIES {
+            if let Ok(Some(v)) = db.property_int_value_cf(cf, *p) {
+                out.push(StoreSeries {
+                    family: "rocksdb_cf_property",
+                    help: "RocksDB integer property of a column family (labels cf, property)",
+                    labels: vec![("cf", (*name).to_owned()), ("property", (*p).to_owned())],
+                    counter: false,
+                    value: v as f64,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

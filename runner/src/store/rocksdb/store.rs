@@ -268,6 +268,10 @@ impl Store for RocksdbStore {
         )
     }
 
+    fn series(&self) -> Vec<crate::store::StoreSeries> {
+        stats::series(&self.inner.db, &self.inner.db_options)
+    }
+
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         let inner = self.inner;
         if inner.disable_wal {
