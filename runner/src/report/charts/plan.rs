@@ -201,15 +201,30 @@ pub struct IntervalPoint {
     pub p99_ns: f64,
 }
 
-/// **The timeline adapter**: the per-interval series of `actor`, from
-/// whatever per-interval data the report carries; `None` when it has
-/// none. `run.json` holds no per-interval data yet (issue 14 items 1–3
-/// add it per actor: `t_s`, records, p99 …): this is the one function to
-/// fill in when it does; everything downstream (the chart, its file, its
-/// link in `report.md`) is in place and tested on synthetic series.
+/// The per-interval series of `actor` from its `timeline` (see
+/// [`IntervalReport`](crate::metrics::report::IntervalReport)); `None` when
+/// it has none (warmup, crash phases, reports written before timelines).
+/// An interval in which no op completed has no p99: it is left out of the
+/// latency line (NaN) rather than drawn at the axis floor.
 pub fn actor_timeline(actor: &ActorReport) -> Option<Vec<IntervalPoint>> {
-    let _ = actor;
-    None
+    if actor.timeline.is_empty() {
+        return None;
+    }
+    Some(
+        actor
+            .timeline
+            .iter()
+            .map(|i| IntervalPoint {
+                t_s: i.t_s + i.duration_s,
+                records_per_s: if i.duration_s > 0.0 {
+                    i.records as f64 / i.duration_s
+                } else {
+                    0.0
+                },
+                p99_ns: if i.ops > 0 { i.p99_ns as f64 } else { f64::NAN },
+            })
+            .collect(),
+    )
 }
 
 /// The metric an assertion is about: the text before its operator.
@@ -398,7 +413,11 @@ pub(crate) fn timeline_figure(
                 label: target.clone(),
                 color: *color,
                 dashed: false,
-                points: points.iter().map(|p| (p.t_s, f(p))).collect(),
+                points: points
+                    .iter()
+                    .map(|p| (p.t_s, f(p)))
+                    .filter(|(_, y)| y.is_finite())
+                    .collect(),
             })
             .collect()
     };
