@@ -115,6 +115,31 @@ fn compare_exits_0_on_one_config_1_on_fdatasync_per_append_2_on_other_cells() {
     let junit = std::fs::read_to_string(out.join("junit.xml")).expect("junit.xml");
     assert_eq!(junit.matches("<failure").count(), 2, "{junit}");
 
+    // Under GitHub Actions: an annotation per regressed cell, the table in the step summary.
+    let summary = dir.path().join("summary.md");
+    let actions = loadline()
+        .args(["compare", "--quiet"])
+        .arg(&a)
+        .arg(&c)
+        .args(GATE)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .assert()
+        .code(1);
+    let text = String::from_utf8_lossy(&actions.get_output().stdout).into_owned();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("::error title=regression on wal::write.append."))
+            .count(),
+        2,
+        "{text}"
+    );
+    let md = std::fs::read_to_string(&summary).expect("step summary");
+    assert!(
+        md.contains("❌ REGRESSION") && md.contains("`write.append.p50 on wal`"),
+        "{md}"
+    );
+
     // Another scenario: the cells of its phases are missing on each side.
     let other = dir.path().join("other.yaml");
     std::fs::write(
