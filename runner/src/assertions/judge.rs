@@ -423,6 +423,27 @@ mod tests {
     }
 
     #[test]
+    fn a_phase_that_does_not_run_on_a_target_is_not_applicable_there() {
+        let vs = load(&format!(
+            "{BASE}  - name: only\n    records: 10\n    targets: [wal]\n    actors:\n      - {{ op: append }}\nassertions:\n  - only.append.records_per_s > 0\n  - target.process.cpu_user >= 0\n"
+        ));
+        let mut r = report(&vs, |_, _| 1.0);
+        for t in &mut r.variants[0].targets {
+            if t.name != "wal" {
+                t.phases.retain(|p| p.name != "only");
+            }
+        }
+        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        let v = verdicts(&r);
+        assert_eq!(v[0].2, Verdict::Pass, "wal ran it");
+        assert_eq!(v[1].2, Verdict::NotApplicable, "rocks never runs it");
+        assert!(
+            v[3..].iter().all(|(_, _, x)| *x == Verdict::Pass),
+            "target totals are judged: every phase planned for the target finished: {v:?}"
+        );
+    }
+
+    #[test]
     fn a_phase_left_out_by_the_plan_is_not_applicable_not_unrun() {
         let vs = load(&format!(
             "{BASE}assertions:\n  - w.append.records_per_s > 0\n"

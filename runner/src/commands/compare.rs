@@ -37,6 +37,11 @@ pub(crate) fn report(
 ) -> Result<Exit, CliError> {
     if !quiet {
         print_text(&out::console(c, sides));
+    } else {
+        // Quiet still names what made the runs incomparable.
+        for line in out::missing_lines(c) {
+            eprint_line(&format!("error: {line}"));
+        }
     }
     if let Some(dir) = out_dir {
         let files = out::files(c, sides, dir).map_err(|e| CliError::Run(e.to_string()))?;

@@ -103,7 +103,7 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
     if !s.assertions.is_empty() {
         let _ = writeln!(
             out,
-            "\nassertions ({}), checked on every target:",
+            "\nassertions ({}), checked on every target unless scoped with `on` or `where`:",
             s.assertions.len()
         );
         for a in &s.assertions {

@@ -18,9 +18,10 @@ use crate::metrics::report::{RunReport, RunStatus};
 /// The default `--threshold`: a change within ±10 % is no change.
 pub const DEFAULT_THRESHOLD: f64 = 0.10;
 
-/// The change beyond which a cell counts as changed, as a factor: with
-/// 10 %, latency × 1.1 or throughput ÷ 1.1. One default and overrides by
-/// metric name (`p99`) or path (`write.append.p99`, `target.store.fsyncs`).
+/// The relative change of the median beyond which a cell counts as
+/// changed (10 %: latency up or throughput down by more than a tenth). One
+/// default and overrides by metric name (`p99`) or path
+/// (`write.append.p99`, `target.store.fsyncs`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
     /// For cells no override names, as a fraction (0.10 = 10 %).
@@ -213,20 +214,10 @@ fn judge(base: &MetricCell, new: &MetricCell, threshold: f64) -> Change {
     let status = match new.better {
         None => Status::Info,
         Some(better) => {
-            // The factor by which it got worse (>1) or better (<1):
-            // new/base for latency, base/new for throughput, so a
-            // threshold means the same both ways (×1.1 or ÷1.1).
-            let ratio = |num: f64, den: f64| {
-                if den == 0.0 {
-                    if num == 0.0 { 1.0 } else { f64::INFINITY }
-                } else {
-                    num / den
-                }
-            };
-            let worse = match better {
-                Better::Lower => ratio(n, b),
-                Better::Higher => ratio(b, n),
-            };
+            // How much worse, as a signed fraction of the base (positive:
+            // worse; from zero to something is infinitely so).
+            let sign = if better == Better::Lower { 1.0 } else { -1.0 };
+            let worse_by = change.map_or(sign * f64::INFINITY, |c| c * sign);
             // Whether the interval of new/base lies wholly on the worse
             // (or better) side of 1; without one, noise is not judged.
             let lies = |worse: bool| match interval {
@@ -239,13 +230,13 @@ fn judge(base: &MetricCell, new: &MetricCell, threshold: f64) -> Change {
                     }
                 }
             };
-            if worse > 1.0 + threshold {
+            if worse_by > threshold {
                 if lies(true) {
                     Status::Regression
                 } else {
                     Status::Noise
                 }
-            } else if worse * (1.0 + threshold) < 1.0 {
+            } else if worse_by < -threshold {
                 if lies(false) {
                     Status::Improvement
                 } else {
@@ -397,20 +388,14 @@ mod tests {
             0.1,
         );
         assert_eq!(drop.status, Status::Regression);
-        // A threshold is a factor both ways: 300% is a quarter of the
-        // throughput or four times the latency.
-        let quarter = judge(
+        // The threshold is the relative change of the median: 9 % less
+        // throughput is within 10 %.
+        let slight = judge(
             &cell("records_per_s", MetricUnit::PerSecond, &[100.0]),
-            &cell("records_per_s", MetricUnit::PerSecond, &[24.0]),
-            3.0,
+            &cell("records_per_s", MetricUnit::PerSecond, &[91.0]),
+            0.1,
         );
-        assert_eq!(quarter.status, Status::Regression);
-        let third = judge(
-            &cell("records_per_s", MetricUnit::PerSecond, &[100.0]),
-            &cell("records_per_s", MetricUnit::PerSecond, &[34.0]),
-            3.0,
-        );
-        assert_eq!(third.status, Status::Unchanged);
+        assert_eq!(slight.status, Status::Unchanged);
         let info = judge(
             &cell("records", MetricUnit::Count, &[100.0]),
             &cell("records", MetricUnit::Count, &[200.0]),

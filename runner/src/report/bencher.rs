@@ -9,7 +9,7 @@
 //! `throughput` (records/s — the built-in Throughput measure). With more
 //! than one round, `lower_value`/`upper_value` are the rounds' minimum and
 //! maximum; with one they are left out. Values come from
-//! [`compare::cells`](crate::compare::cells), like every per-round reader.
+//! `compare::cells`, like every per-round reader.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -146,7 +146,8 @@ fn summary_line(c: &Comparison) -> String {
     )
 }
 
-fn missing_lines(c: &Comparison) -> Vec<String> {
+/// One line per side with missing cells, naming up to 20 of them.
+pub fn missing_lines(c: &Comparison) -> Vec<String> {
     let mut out = Vec::new();
     for (side, keys) in [("new", &c.missing_in_new), ("base", &c.missing_in_base)] {
         if keys.is_empty() {
