@@ -193,13 +193,25 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(value * *factor as f64 / per_seconds)
 }
 
-/// Formats bytes with the largest binary unit that divides them exactly.
+/// Formats bytes with the largest binary unit that divides them exactly,
+/// else the largest decimal one (`1MB`), else in bytes.
 pub fn format_size(bytes: u64) -> String {
     for (unit, factor) in [
         ("TiB", 1u64 << 40),
         ("GiB", 1 << 30),
         ("MiB", 1 << 20),
         ("KiB", 1 << 10),
+    ] {
+        if bytes >= factor && bytes.is_multiple_of(factor) {
+            return format!("{}{unit}", bytes / factor);
+        }
+    }
+    // Decimal sizes (`1MB`) are shown as written, not as a byte count.
+    for (unit, factor) in [
+        ("TB", 1_000_000_000_000u64),
+        ("GB", 1_000_000_000),
+        ("MB", 1_000_000),
+        ("KB", 1_000),
     ] {
         if bytes >= factor && bytes.is_multiple_of(factor) {
             return format!("{}{unit}", bytes / factor);
@@ -474,7 +486,9 @@ mod tests {
 
     #[test]
     fn formatting_round_trips() {
-        for s in ["512B", "4KiB", "64MiB", "1GiB", "1000B"] {
+        for s in [
+            "512B", "4KiB", "64MiB", "1GiB", "1KB", "1MB", "1500KB", "1001B",
+        ] {
             assert_eq!(format_size(parse_size(s).unwrap()), s);
         }
         for s in ["500us", "2ms", "30s", "1m", "7ns"] {

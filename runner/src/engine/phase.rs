@@ -199,6 +199,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                     keep: actor.keep,
                     keys: key_gen(actor, w)?,
                     scan_length: actor.scan_length as usize,
+                    batch: actor.batch,
                     rng: workload::stream(&id),
                 },
                 run.store.session()?,

@@ -483,7 +483,7 @@ pub struct ActorSpec {
     /// Threads running this actor. Default `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<Count>,
-    /// Records per append, or keys per put (a batch of puts is one operation: one RocksDB `WriteBatch`; stores without a batch op put one key after another). Default `1`.
+    /// Records per append, or keys per put or delete (a batch of puts or deletes is one operation: one RocksDB `WriteBatch`, one lock for `memory`; stores without a batch op put or delete one key after another). Default `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Count>,
     /// Payload name (append, put). Default: the only payload, when there is one.

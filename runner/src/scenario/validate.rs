@@ -971,8 +971,8 @@ fn actor(
     let applies: &[(&str, bool, &str)] = &[
         (
             "batch",
-            a.batch.is_some() && !matches!(op, Op::Append | Op::Put),
-            "`append` and `put`",
+            a.batch.is_some() && !matches!(op, Op::Append | Op::Put | Op::Delete),
+            "`append`, `put` and `delete`",
         ),
         (
             "payload",

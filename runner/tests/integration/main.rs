@@ -11,6 +11,7 @@ mod run;
 mod run_json;
 mod safety;
 mod schema;
+mod seeds;
 mod signals;
 
 use std::path::{Path, PathBuf};

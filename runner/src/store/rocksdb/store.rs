@@ -508,6 +508,23 @@ impl Session for RocksdbSession {
             .map_err(engine("delete"))
     }
 
+    fn delete_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+    ) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let cf = inner.cf(CF_KV)?;
+        let mut wb = WriteBatch::default();
+        for k in key_ranges {
+            wb.delete_cf(cf, &keys[k.clone()]);
+        }
+        inner
+            .db
+            .write_opt(wb, &inner.write)
+            .map_err(engine("delete"))
+    }
+
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
         out.clear();
         let inner = &*self.inner;
