@@ -405,6 +405,7 @@ fn cycles(
         ended_by: "crash".to_owned(),
         actors: Vec::new(),
         metrics: m,
+        began_cold: false,
     };
     Ok((Some(report), Some(cur)))
 }

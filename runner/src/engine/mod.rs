@@ -10,6 +10,7 @@
 //! formats text; outputs subscribe through [`Observer`].
 
 pub mod acks;
+mod cache;
 pub mod crash;
 pub mod datadir;
 pub mod gate;
@@ -404,6 +405,13 @@ async fn run_target(
         if opts.interrupt.load(Ordering::Acquire) {
             break;
         }
+        // `cache: cold`: close, evict, reopen and evict before the phase.
+        let cold = ph.cold && target.kind.capabilities().persistent;
+        if cold {
+            carried = carry(&target.kind, carried, store.stats());
+            store =
+                cache::reopen_cold(&target.kind, store, dir).map_err(|e| store_err(&ph.name, e))?;
+        }
         let result = if is_crash(ph) {
             // A crash replaces the store instance (the writes of a crash
             // child are its own and not counted here); a power loss runs
@@ -449,6 +457,7 @@ async fn run_target(
         };
         match result {
             Ok(Some(mut phase_report)) => {
+                phase_report.began_cold = cold;
                 if let Some(r) = &ph.restart
                     && r.kind == RestartKind::Clean
                 {

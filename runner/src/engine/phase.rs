@@ -319,6 +319,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         .to_owned(),
         actors,
         metrics: BTreeMap::new(),
+        began_cold: false,
     })
 }
 

@@ -216,6 +216,10 @@ pub struct PhaseReport {
     pub actors: Vec<ActorReport>,
     /// Phase-level metrics (e.g. `reopen.duration` in ns, `lost_records`).
     pub metrics: BTreeMap<String, f64>,
+    /// The phase began with the target's files evicted from the page cache
+    /// (`cache: cold`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub began_cold: bool,
 }
 
 /// Latency statistics in nanoseconds.

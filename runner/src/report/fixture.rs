@@ -65,6 +65,7 @@ fn phase(name: &str, warmup: bool, actors: Vec<ActorReport>, ended_by: &str) -> 
         ended_by: ended_by.to_owned(),
         actors,
         metrics: BTreeMap::new(),
+        began_cold: false,
     }
 }
 

@@ -169,6 +169,8 @@ pub struct PhaseRun {
     pub duration_ns: u64,
     /// Why it ended.
     pub ended_by: String,
+    /// It began with the target's files evicted from the page cache.
+    pub began_cold: bool,
 }
 
 /// One actor on one target (or its service time).
@@ -308,6 +310,7 @@ fn phase_view(name: &str, targets: &[TargetReport], index: &PhaseIndex<'_>) -> P
                 target: t.clone(),
                 duration_ns: p.duration_ns,
                 ended_by: p.ended_by.clone(),
+                began_cold: p.began_cold,
             })
         })
         .collect();
