@@ -339,4 +339,26 @@ mod tests {
             "{out}"
         );
     }
+
+    /// Guards issue 16 (explain omitted RocksDB settings): `memory_budget`,
+    /// raw `options` and per-column-family options are in the plan.
+    #[cfg(feature = "rocksdb")]
+    #[test]
+    fn explain_shows_rocksdb_memory_budget_raw_options_and_column_families() {
+        let out = plan(
+            "version: 1\nname: t\ntargets:\n  r:\n    rocksdb:\n      memory_budget: 256MiB\n      options: { max_background_jobs: \"4\" }\n      column_families:\n        data: { memory_share: 85%, num_levels: 7, compression: zstd, prefix_length: 9 }\n        metadata: { memory_share: 15%, num_levels: 3 }\npayloads:\n  p: { size: 64B }\nphases:\n  - name: w\n    records: 10\n    actors: [{ op: append }]\n",
+        );
+        assert!(out.contains("memory_budget 256MiB"), "{out}");
+        assert!(out.contains("options {max_background_jobs=4}"), "{out}");
+        assert!(
+            out.contains(
+                "cf data [85% of memory_budget, 7 levels, compression zstd, 9-byte prefix extractor]"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("cf metadata [15% of memory_budget, 3 levels]"),
+            "{out}"
+        );
+    }
 }
