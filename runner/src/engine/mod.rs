@@ -337,11 +337,20 @@ fn evaluate(scenario: &Scenario, opts: &RunOptions, report: &mut RunReport) {
                 continue;
             };
             let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
+            // A phase whose `targets:` leave this target out is not planned
+            // here either: its assertions are not applicable, not "not run".
+            let planned_here = |phase: &str| {
+                planned.contains(&phase)
+                    && scenario
+                        .phases
+                        .iter()
+                        .any(|p| p.name == phase && p.runs_on(name))
+            };
             let measured = match a.metric.phase() {
                 // A phase left out with `--phase` is judged as before
                 // (its metric is absent); one the run never reached is not run.
-                Some(phase) => finished(phase) || !planned.contains(&phase),
-                None => planned.iter().all(|p| finished(p)),
+                Some(phase) => finished(phase) || !planned_here(phase),
+                None => planned.iter().all(|p| finished(p) || !planned_here(p)),
             };
             v.assertions.push(if measured {
                 assertions::evaluate(a, t.lookup(&a.metric), &t.name, &v.label)

@@ -155,3 +155,89 @@ fn a_cold_read_phase_is_measurably_slower_than_a_warm_one() {
     );
     assert!(!section(&md, "warm").contains("cold page cache"), "{md}");
 }
+
+/// The seed scenario library: every file under `scenarios/seeds/`.
+fn seed_scenarios() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("scenarios/seeds"))
+        .expect("scenarios/seeds")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Issue 16 item 3: each seed file starts with the schema modeline and a
+/// comment mapping its phases to the seed's benchmarks (every phase name
+/// appears in it), validates, and `explain`s under every profile it has.
+#[test]
+fn every_seed_scenario_maps_its_phases_validates_and_explains() {
+    let files = seed_scenarios();
+    assert!(files.len() >= 5, "one or more files per seed: {files:?}");
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read");
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../../schemas/scenario.schema.json"),
+            "{}: modeline",
+            f.display()
+        );
+        let header: String = text
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let loaded = loadline::scenario::load_file(f, &[]).expect("valid");
+        for ph in &loaded.variants[0].phases {
+            assert!(
+                ph.warmup || header.contains(&ph.name),
+                "{}: phase `{}` is not in the mapping comment",
+                f.display(),
+                ph.name
+            );
+        }
+        let mut profiles: Vec<String> = loaded.spec.profiles.keys().cloned().collect();
+        profiles.push(String::new());
+        for p in profiles {
+            let mut cmd = loadline();
+            cmd.arg("explain").arg(f);
+            if !p.is_empty() {
+                cmd.args(["--profile", &p]);
+            }
+            cmd.assert().success();
+        }
+    }
+}
+
+/// Every seed file runs from a clean checkout at `--profile ci`: the run
+/// completes (exit 0, or 1 where this machine misses a seed's target),
+/// nothing fails with a store error, and every assertion gets a verdict
+/// (none "not run"; a phase limited to some targets is "not applicable"
+/// on the others).
+#[test]
+fn every_seed_scenario_runs_at_its_ci_profile() {
+    for f in seed_scenarios() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let result = loadline()
+            .arg("run")
+            .arg(&f)
+            .args(["--profile", "ci", "--quiet", "--out"])
+            .arg(&out)
+            .output()
+            .expect("run");
+        let code = result.status.code();
+        assert!(
+            matches!(code, Some(0 | 1)),
+            "{}: exit {code:?}\n{}",
+            f.display(),
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let run: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+                .expect("json");
+        assert_eq!(run["status"], "complete", "{}", f.display());
+        let csv = std::fs::read_to_string(out.join("assertions.csv")).expect("assertions.csv");
+        assert!(!csv.contains("not_run"), "{}: {csv}", f.display());
+    }
+}
