@@ -39,6 +39,52 @@ pub fn explain(args: &ExplainArgs, loader: &Loader) -> Result<Exit, CliError> {
             |s| s.to_string()
         )
     );
+    // The profile: named on the command line (`--profile`, `--set
+    // profile=`), else the file's `profile:`.
+    let from_cli = args.profile.clone().or_else(|| {
+        args.overrides
+            .iter()
+            .rev()
+            .find_map(|o| o.split_once('=').filter(|(k, _)| k.trim() == "profile"))
+            .map(|(_, v)| v.trim().to_owned())
+    });
+    let from_file = crate::scenario::load::parse(&loaded.source)
+        .ok()
+        .and_then(|(doc, _)| {
+            doc.get("profile")
+                .and_then(|v| v.as_str().map(str::to_owned))
+        });
+    if let Some(name) = from_cli.as_ref().or(from_file.as_ref()) {
+        let entries: Vec<String> = loaded
+            .spec
+            .profiles
+            .get(name)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "profile: {name} ({}): {}",
+            if from_cli.is_some() {
+                "from the command line"
+            } else {
+                "the file's `profile:`"
+            },
+            if entries.is_empty() {
+                "no overrides".to_owned()
+            } else {
+                entries.join(", ")
+            }
+        );
+    }
     let _ = writeln!(out, "variants: {}", loaded.variants.len());
     for v in &loaded.variants {
         explain_variant(&mut out, v, loaded.variants.len() > 1);
@@ -54,7 +100,7 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
     }
     let _ = writeln!(
         out,
-        "\ntargets ({}), each in a fresh directory:",
+        "\ntargets ({}), each starting in an empty data directory of its own, shared by its phases:",
         s.targets.len()
     );
     for t in &s.targets {

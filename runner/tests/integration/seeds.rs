@@ -204,7 +204,14 @@ fn every_seed_scenario_maps_its_phases_validates_and_explains() {
             if !p.is_empty() {
                 cmd.args(["--profile", &p]);
             }
-            cmd.assert().success();
+            let shown = cmd.assert().success().get_output().stdout.clone();
+            let shown = String::from_utf8_lossy(&shown);
+            // Issue 16: `explain` shows the profile it applied.
+            assert!(
+                p.is_empty() || shown.contains(&format!("profile: {p} (from the command line): ")),
+                "{}: {shown}",
+                f.display()
+            );
         }
     }
 }
