@@ -193,13 +193,25 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(value * *factor as f64 / per_seconds)
 }
 
-/// Formats bytes with the largest binary unit that divides them exactly.
+/// Formats bytes with the largest binary unit that divides them exactly,
+/// else the largest decimal one (`1MB`), else in bytes.
 pub fn format_size(bytes: u64) -> String {
     for (unit, factor) in [
         ("TiB", 1u64 << 40),
         ("GiB", 1 << 30),
         ("MiB", 1 << 20),
         ("KiB", 1 << 10),
+    ] {
+        if bytes >= factor && bytes.is_multiple_of(factor) {
+            return format!("{}{unit}", bytes / factor);
+        }
+    }
+    // Decimal sizes (`1MB`) are shown as written, not as a byte count.
+    for (unit, factor) in [
+        ("TB", 1_000_000_000_000u64),
+        ("GB", 1_000_000_000),
+        ("MB", 1_000_000),
+        ("KB", 1_000),
     ] {
         if bytes >= factor && bytes.is_multiple_of(factor) {
             return format!("{}{unit}", bytes / factor);
@@ -372,6 +384,31 @@ unit_type! {
     examples = ["50k/s", "1000/s"]
 }
 
+/// Pattern of a percentage: `85%`, `12.5%`.
+pub const PERCENT_PATTERN: &str = r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$";
+
+/// Parses `85%` into 0.85.
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let Some(n) = t.strip_suffix('%') else {
+        return Err(format!("`{text}` is not a percentage; write e.g. `85%`"));
+    };
+    n.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| v / 100.0)
+        .ok_or_else(|| format!("`{text}` is not a percentage; write e.g. `85%`"))
+}
+
+unit_type! {
+    /// A fraction written as a percentage, `85%` (held as 0.85).
+    Percent(f64), parse = parse_percent, format = |f: f64| format!("{}%", f * 100.0),
+    accepts_int = false, schema_name = "Percent", pattern = PERCENT_PATTERN,
+    description = "a percentage, e.g. `85%` or `12.5%`",
+    examples = ["85%", "15%"]
+}
+
 /// Which unit type a schema pattern belongs to, so the loader can re-parse a
 /// value that failed the pattern and say precisely what is wrong.
 pub fn reparse_by_pattern(pattern: &str, text: &str) -> Option<String> {
@@ -383,6 +420,8 @@ pub fn reparse_by_pattern(pattern: &str, text: &str) -> Option<String> {
         parse_rate(text).map(|_| ())
     } else if pattern == COUNT_PATTERN {
         parse_count(text).map(|_| ())
+    } else if pattern == PERCENT_PATTERN {
+        parse_percent(text).map(|_| ())
     } else {
         return None;
     };
@@ -399,6 +438,8 @@ pub fn pattern_expectation(pattern: &str) -> Option<&'static str> {
         "a rate such as `50k/s` or `1000/s`"
     } else if pattern == COUNT_PATTERN {
         "a count such as `1000`, `5_000_000` or `5M`"
+    } else if pattern == PERCENT_PATTERN {
+        "a percentage such as `85%`"
     } else {
         return None;
     })
@@ -474,7 +515,9 @@ mod tests {
 
     #[test]
     fn formatting_round_trips() {
-        for s in ["512B", "4KiB", "64MiB", "1GiB", "1000B"] {
+        for s in [
+            "512B", "4KiB", "64MiB", "1GiB", "1KB", "1MB", "1500KB", "1001B",
+        ] {
             assert_eq!(format_size(parse_size(s).unwrap()), s);
         }
         for s in ["500us", "2ms", "30s", "1m", "7ns"] {

@@ -39,6 +39,52 @@ pub fn explain(args: &ExplainArgs, loader: &Loader) -> Result<Exit, CliError> {
             |s| s.to_string()
         )
     );
+    // The profile: named on the command line (`--profile`, `--set
+    // profile=`), else the file's `profile:`.
+    let from_cli = args.profile.clone().or_else(|| {
+        args.overrides
+            .iter()
+            .rev()
+            .find_map(|o| o.split_once('=').filter(|(k, _)| k.trim() == "profile"))
+            .map(|(_, v)| v.trim().to_owned())
+    });
+    let from_file = crate::scenario::load::parse(&loaded.source)
+        .ok()
+        .and_then(|(doc, _)| {
+            doc.get("profile")
+                .and_then(|v| v.as_str().map(str::to_owned))
+        });
+    if let Some(name) = from_cli.as_ref().or(from_file.as_ref()) {
+        let entries: Vec<String> = loaded
+            .spec
+            .profiles
+            .get(name)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "profile: {name} ({}): {}",
+            if from_cli.is_some() {
+                "from the command line"
+            } else {
+                "the file's `profile:`"
+            },
+            if entries.is_empty() {
+                "no overrides".to_owned()
+            } else {
+                entries.join(", ")
+            }
+        );
+    }
     let _ = writeln!(out, "variants: {}", loaded.variants.len());
     for v in &loaded.variants {
         explain_variant(&mut out, v, loaded.variants.len() > 1);
@@ -54,7 +100,7 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
     }
     let _ = writeln!(
         out,
-        "\ntargets ({}), each in a fresh directory:",
+        "\ntargets ({}), each starting in an empty data directory of its own, shared by its phases:",
         s.targets.len()
     );
     for t in &s.targets {
@@ -80,7 +126,7 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
                     p.name,
                     format_size(size.mean().round() as u64),
                     format_size(size.max()),
-                    format!("{keys:?}").to_lowercase(),
+                    wire(keys),
                     format_count(*pool),
                     batch,
                     format_size_approx(mem)
@@ -175,7 +221,7 @@ fn explain_phase(out: &mut String, s: &Scenario, i: usize, ph: &Phase) {
         let _ = writeln!(
             out,
             "     then restart: {}{window}{}{}{}",
-            format!("{:?}", r.kind).to_lowercase(),
+            wire(&r.kind),
             r.after_records.map_or(String::new(), |n| format!(
                 " after {} acknowledged records",
                 format_count(n)
@@ -202,7 +248,7 @@ fn explain_phase(out: &mut String, s: &Scenario, i: usize, ph: &Phase) {
 }
 
 fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) -> String {
-    let op = format!("{:?}", a.op).to_lowercase();
+    let op = wire(&a.op);
     let mut parts = vec![format!(
         "{} ({op}), {} worker{}",
         a.name,
@@ -218,7 +264,7 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
         )),
         Op::Read => parts.push(format!(
             "from {}, lag {}, up to {} per read",
-            format!("{:?}", a.from).to_lowercase(),
+            wire(&a.from),
             a.lag,
             format_size(a.max_bytes)
         )),
@@ -228,15 +274,18 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
             format_count(a.keep)
         )),
         Op::Sync => parts.push(format!("every {}", format_duration(a.every))),
-        Op::Put | Op::Get | Op::Delete | Op::Scan => parts.push(
-            format!(
-                "{} keys of {}, {:?}",
+        Op::Put | Op::Get | Op::Delete | Op::Scan => {
+            parts.push(format!(
+                "{} key{} of {}, {}",
                 format_count(a.keys.space),
+                if a.keys.space == 1 { "" } else { "s" },
                 format_size(a.keys.length as u64),
-                a.keys.distribution
-            )
-            .to_lowercase(),
-        ),
+                wire(&a.keys.distribution)
+            ));
+            if a.batch > 1 {
+                parts.push(format!("batch {}", a.batch));
+            }
+        }
     }
     match a.rate {
         Some(r) => parts.push(format!("open loop at {r}/s")),
@@ -274,6 +323,16 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
     parts.join(", ")
 }
 
+/// A value's name as a scenario file writes it (`power-loss`, `tail`,
+/// `zipfian`): its serde name, not its Rust `Debug` name lowercased.
+fn wire<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::from("?"),
+    }
+}
+
 /// A size rounded for reading (explain output, not data).
 fn format_size_approx(bytes: u64) -> String {
     let units = [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
@@ -283,4 +342,69 @@ fn format_size_approx(bytes: u64) -> String {
         }
     }
     format!("{bytes}B")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::scenario::load::Source;
+
+    fn plan(text: &str) -> String {
+        let loaded = crate::scenario::load_source(
+            Source {
+                name: "t.yaml".to_owned(),
+                text: text.to_owned(),
+            },
+            Path::new("t.yaml"),
+            &[],
+        )
+        .expect("valid");
+        let mut out = String::new();
+        super::explain_variant(&mut out, &loaded.variants[0], false);
+        out
+    }
+
+    /// Guards issue 16 (explain's names): values are printed as a
+    /// scenario writes them — `power-loss`, not `powerloss`; `1 key of 8B`,
+    /// not `1 keys of 8b`; `1MB`, not `1000000B`.
+    #[test]
+    fn explain_prints_names_and_sizes_as_a_scenario_writes_them() {
+        let out = plan(
+            "version: 1\nname: t\ntargets:\n  log: { wal: {} }\n  kv: { memory: {} }\npayloads:\n  p: { size: 1MB, keys: single, pool: 2 }\nphases:\n  - name: crash\n    targets: [log]\n    restart: power-loss\n    after: 1s\n    actors:\n      - { op: append, payload: p }\n  - name: kv\n    targets: [kv]\n    records: 10\n    actors:\n      - { op: put, batch: 10, keys: { space: 1, length: 8B, distribution: sequential } }\n      - { op: read, from: head }\n",
+        );
+        assert!(out.contains("then restart: power-loss after 1s"), "{out}");
+        assert!(out.contains("1 key of 8B, sequential, batch 10"), "{out}");
+        assert!(
+            out.contains("mean record 1MB, max 1MB, entropy 1, keys single"),
+            "{out}"
+        );
+        assert!(out.contains("(read), 1 worker, from head"), "{out}");
+        assert!(
+            !out.contains("powerloss") && !out.contains("000000B"),
+            "{out}"
+        );
+    }
+
+    /// Guards issue 16 (explain omitted RocksDB settings): `memory_budget`,
+    /// raw `options` and per-column-family options are in the plan.
+    #[cfg(feature = "rocksdb")]
+    #[test]
+    fn explain_shows_rocksdb_memory_budget_raw_options_and_column_families() {
+        let out = plan(
+            "version: 1\nname: t\ntargets:\n  r:\n    rocksdb:\n      memory_budget: 256MiB\n      options: { max_background_jobs: \"4\" }\n      column_families:\n        data: { memory_share: 85%, num_levels: 7, compression: zstd, prefix_length: 9 }\n        metadata: { memory_share: 15%, num_levels: 3 }\npayloads:\n  p: { size: 64B }\nphases:\n  - name: w\n    records: 10\n    actors: [{ op: append }]\n",
+        );
+        assert!(out.contains("memory_budget 256MiB"), "{out}");
+        assert!(out.contains("options {max_background_jobs=4}"), "{out}");
+        assert!(
+            out.contains(
+                "cf data [85% of memory_budget, 7 levels, compression zstd, 9-byte prefix extractor]"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("cf metadata [15% of memory_budget, 3 levels]"),
+            "{out}"
+        );
+    }
 }

@@ -410,6 +410,7 @@ fn cycles(
         actors: Vec::new(),
         metrics: m,
         stats: Default::default(),
+        began_cold: false,
     };
     Ok((Some(report), Some(cur)))
 }

@@ -13,6 +13,7 @@
 //! formats text; outputs subscribe through [`Observer`].
 
 pub mod acks;
+mod cache;
 pub mod crash;
 pub mod datadir;
 pub mod events;
@@ -390,6 +391,13 @@ async fn run_target(
         if opts.interrupt.load(Ordering::Acquire) {
             break;
         }
+        // `cache: cold`: close, evict, reopen and evict before the phase.
+        let cold = ph.cold && target.kind.capabilities().persistent;
+        if cold {
+            carried = carry(&target.kind, carried, store.stats());
+            store =
+                cache::reopen_cold(&target.kind, store, dir).map_err(|e| store_err(&ph.name, e))?;
+        }
         // The store's cumulative statistics before the phase, for its change.
         let stats_before = carry(&target.kind, carried.clone(), store.stats());
         let result = if is_crash(ph) {
@@ -437,6 +445,7 @@ async fn run_target(
         };
         match result {
             Ok(Some(mut phase_report)) => {
+                phase_report.began_cold = cold;
                 if let Some(r) = &ph.restart
                     && r.kind == RestartKind::Clean
                 {

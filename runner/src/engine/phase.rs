@@ -207,6 +207,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                     keep: actor.keep,
                     keys: key_gen(actor, w)?,
                     scan_length: actor.scan_length as usize,
+                    batch: actor.batch,
                     rng: workload::stream(&id),
                     interval: run.interval,
                 },
@@ -370,6 +371,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         actors,
         metrics: BTreeMap::new(),
         stats: phase_stats,
+        began_cold: false,
     })
 }
 

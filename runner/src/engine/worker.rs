@@ -149,6 +149,9 @@ pub struct WorkerPlan<'a> {
     pub keys: Option<KeyGen>,
     /// Scans: pairs per scan.
     pub scan_length: usize,
+    /// Keys per delete (one `delete_batch` when above 1); appends and puts
+    /// take their batch from the payload view.
+    pub batch: usize,
     /// This worker's random stream.
     pub rng: WorkloadRng,
     /// Length of a timeline interval.
@@ -236,11 +239,24 @@ impl OpState {
             positions: vec![None; n],
             buf: ReadBuf::default(),
             value: Vec::new(),
-            exhausted: vec![false; n],
+            // Streams this worker never reads count as exhausted, so a
+            // reader sharing the streams with others ends when its own are.
+            exhausted: (0..n).map(|slot| !visits(plan, slot)).collect(),
             keys: Vec::new(),
             key_ranges: Vec::new(),
         }
     }
+}
+
+/// Whether worker `plan.index` of `plan.workers` ever picks stream slot
+/// `slot`: it takes slots `index + i × workers` (mod `streams`), which are
+/// the slots congruent to `index` modulo gcd(workers, streams).
+fn visits(plan: &WorkerPlan<'_>, slot: usize) -> bool {
+    let (mut a, mut b) = (plan.workers.max(1) as u64, plan.streams.max(1));
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    slot as u64 % a == plan.index as u64 % a
 }
 
 fn background_done(plan: &WorkerPlan<'_>, ctl: &Control) -> bool {
@@ -435,9 +451,21 @@ fn one_op(
                 op: "delete",
                 detail: "no keys".to_owned(),
             })?;
-            let key = keys.next_key(&mut plan.rng);
-            session.delete(key)?;
-            Ok(Some((1, 0)))
+            if plan.batch <= 1 {
+                let key = keys.next_key(&mut plan.rng);
+                session.delete(key)?;
+                return Ok(Some((1, 0)));
+            }
+            // A batch of deletes: the keys copied into a reused buffer.
+            st.keys.clear();
+            st.key_ranges.clear();
+            for _ in 0..plan.batch {
+                let start = st.keys.len();
+                st.keys.extend_from_slice(keys.next_key(&mut plan.rng));
+                st.key_ranges.push(start..st.keys.len());
+            }
+            session.delete_batch(&st.keys, &st.key_ranges)?;
+            Ok(Some((plan.batch as u64, 0)))
         }
         Op::Scan => {
             let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {

@@ -430,6 +430,10 @@ pub struct PhaseReport {
     /// Store and process statistics of the phase, and their timeline.
     #[serde(default)]
     pub stats: PhaseStats,
+    /// The phase began with the target's files evicted from the page cache
+    /// (`cache: cold`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub began_cold: bool,
 }
 
 /// Latency statistics in nanoseconds.

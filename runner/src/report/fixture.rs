@@ -110,6 +110,7 @@ fn phase(name: &str, warmup: bool, actors: Vec<ActorReport>, ended_by: &str) -> 
         actors,
         metrics: BTreeMap::new(),
         stats: PhaseStats::default(),
+        began_cold: false,
     }
 }
 

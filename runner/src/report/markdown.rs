@@ -164,6 +164,8 @@ pub struct PhaseRun {
     pub duration_ns: u64,
     /// Why it ended.
     pub ended_by: String,
+    /// It began with the target's files evicted from the page cache.
+    pub began_cold: bool,
 }
 
 /// One actor on one target (or its service time).
@@ -298,6 +300,7 @@ fn phase_view(
                 target: t.clone(),
                 duration_ns: p.duration_ns,
                 ended_by: p.ended_by.clone(),
+                began_cold: p.began_cold,
             })
         })
         .collect();

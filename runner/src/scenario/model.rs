@@ -117,6 +117,8 @@ pub struct Phase {
     pub actors: Vec<Actor>,
     /// Restart after the actors.
     pub restart: Option<Restart>,
+    /// Start with the target's files evicted from the page cache (`cache: cold`).
+    pub cold: bool,
 }
 
 impl Phase {

@@ -224,13 +224,20 @@ fn collect(err: &ValidationError<'_>, out: &mut Vec<String>, root_missing: &mut 
                     .min()
                     .unwrap_or(0)
             };
+            // A branch that failed only on the value's type (`null` of an
+            // optional field, a string where a mapping is meant) says
+            // nothing about what inside the value is wrong.
+            let telling = |errs: &Vec<ValidationError<'static>>| {
+                errs.iter()
+                    .any(|e| !matches!(e.kind(), ValidationErrorKind::Type { .. }))
+            };
             let own = at.matches('/').count();
             match context
                 .iter()
                 .filter(|e| !e.is_empty())
-                .max_by_key(|e| depth(e))
+                .max_by_key(|e| (depth(e), telling(e)))
             {
-                Some(best) if depth(best) > own => {
+                Some(best) if depth(best) > own || telling(best) => {
                     for e in best {
                         collect(e, out, root_missing);
                     }

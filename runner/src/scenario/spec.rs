@@ -393,6 +393,23 @@ pub struct PhaseSpec {
     /// Fill the store to this size before the restart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prepare: Option<PrepareSpec>,
+    /// The page cache when the phase starts: `warm` (as the earlier phases
+    /// left it) or `cold` (the store is closed, every file of its directory
+    /// is synced and evicted from the page cache with
+    /// `posix_fadvise(POSIX_FADV_DONTNEED)`, and the store is reopened and
+    /// evicted again, so reads come from the disk). Default `warm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSpec>,
+}
+
+/// The page cache a phase starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheSpec {
+    /// As the earlier phases left it.
+    Warm,
+    /// The target's files evicted from the page cache (and the store's own caches emptied by a reopen).
+    Cold,
 }
 
 /// How a phase restarts the store.
@@ -518,7 +535,7 @@ pub struct ActorSpec {
     /// Threads running this actor. Default `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workers: Option<Count>,
-    /// Records per append, or keys per put (a batch of puts is one operation: one RocksDB `WriteBatch`; stores without a batch op put one key after another). Default `1`.
+    /// Records per append, or keys per put or delete (a batch of puts or deletes is one operation: one RocksDB `WriteBatch`, one lock for `memory`; stores without a batch op put or delete one key after another). Default `1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Count>,
     /// Payload name (append, put). Default: the only payload, when there is one.

@@ -741,7 +741,45 @@ fn phase(
         targets: ph.targets.clone().unwrap_or_default(),
         actors,
         restart,
+        cold: cold_cache(ctx, ptr, ph, targets),
     })
+}
+
+/// `cache: cold`: refused where the page cache is not the phase's (a crash
+/// child or a simulated disk), a warning on targets that keep no files.
+fn cold_cache(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, targets: &[Target]) -> bool {
+    if ph.cache != Some(spec::CacheSpec::Cold) {
+        return false;
+    }
+    let cptr = format!("{ptr}/cache");
+    if matches!(
+        ph.restart,
+        Some(RestartKind::Crash | RestartKind::PowerLoss)
+    ) {
+        let d = ctx.key_error(
+            &cptr,
+            "`cache: cold` does not apply to crash and power-loss phases",
+        );
+        d.help = Some(
+            "put the reads to measure cold in a phase of their own after the crash phase"
+                .to_owned(),
+        );
+        return false;
+    }
+    for t in targets {
+        if !t.kind.capabilities().persistent {
+            let d = ctx.warning(
+                &cptr,
+                format!(
+                    "target `{}` ({}) keeps no files: `cache: cold` changes nothing there",
+                    t.name,
+                    t.kind.name()
+                ),
+            );
+            d.help = Some("its report does not say the phase began cold".to_owned());
+        }
+    }
+    true
 }
 
 fn restart(
@@ -989,8 +1027,8 @@ fn actor(
     let applies: &[(&str, bool, &str)] = &[
         (
             "batch",
-            a.batch.is_some() && !matches!(op, Op::Append | Op::Put),
-            "`append` and `put`",
+            a.batch.is_some() && !matches!(op, Op::Append | Op::Put | Op::Delete),
+            "`append`, `put` and `delete`",
         ),
         (
             "payload",

@@ -354,6 +354,18 @@ pub trait Session: Send {
         }
         Ok(())
     }
+    /// Removes every key `keys[key_ranges[i]]`, as one operation where the
+    /// store can (a write batch); by default one `delete` after another.
+    fn delete_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+    ) -> Result<(), StoreError> {
+        for k in key_ranges {
+            self.delete(&keys[k.clone()])?;
+        }
+        Ok(())
+    }
     /// Reads `key` into `out`; returns false when absent.
     fn get(&mut self, _key: &[u8], _out: &mut Vec<u8>) -> Result<bool, StoreError> {
         Err(StoreError::Unsupported {

@@ -260,6 +260,16 @@ pub fn check_kv_store(open: OpenFn<'_>, dir: &Path) {
         must(other.get(b"y1", &mut v), "get") && v == b"again",
         "kv put_batch: a key set twice in one batch keeps the later value"
     );
+    // A batch of deletes (`delete_batch`, a `delete` actor with `batch: N`):
+    // every key goes, and a key absent or named twice is fine.
+    must(
+        s.delete_batch(b"y1y2y1zz", &[0..2, 2..4, 4..6, 6..8]),
+        "delete_batch",
+    );
+    assert!(
+        !must(other.get(b"y1", &mut v), "get") && !must(other.get(b"y2", &mut v), "get"),
+        "kv delete_batch: every key of the batch must be removed"
+    );
     drop((s, other));
     if caps.persistent {
         must(store.close(), "close");

@@ -403,6 +403,51 @@ impl Session for MemorySession {
         Ok(())
     }
 
+    /// A batch of puts under one write lock (what a write batch is to the
+    /// in-memory baseline).
+    fn put_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+        values: &[Record<'_>],
+    ) -> Result<(), StoreError> {
+        let mut kv = self
+            .inner
+            .kv
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (k, v) in key_ranges.iter().zip(values) {
+            let key = &keys[k.clone()];
+            match kv.get_mut(key) {
+                Some(old) => {
+                    old.clear();
+                    old.extend_from_slice(v.body);
+                }
+                None => {
+                    kv.insert(key.to_vec(), v.body.to_vec());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A batch of deletes under one write lock.
+    fn delete_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+    ) -> Result<(), StoreError> {
+        let mut kv = self
+            .inner
+            .kv
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for k in key_ranges {
+            kv.remove(&keys[k.clone()]);
+        }
+        Ok(())
+    }
+
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
         out.clear();
         let kv = self.inner.kv.read().unwrap_or_else(PoisonError::into_inner);

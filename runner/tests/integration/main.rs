@@ -15,6 +15,7 @@ mod run;
 mod run_json;
 mod safety;
 mod schema;
+mod seeds;
 mod signals;
 mod timeline;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{RocksdbStore, STATS, check_raw_options};
 use crate::store::api::{Capabilities, StatDesc, Store, StoreError};
 use crate::store::kind::{Problem, StoreKind, Workload, did_you_mean};
-use crate::units::ByteSize;
+use crate::units::{ByteSize, Percent, format_size};
 
 /// The `rocksdb` store kind: RocksDB with the log mapped onto (stream,
 /// offset) keys.
@@ -74,9 +74,19 @@ pub struct RocksdbConfig {
     /// Number of level-0 files at which writes stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level0_stop_writes_trigger: Option<u32>,
-    /// Total memtable memory, split between the column families.
+    /// Total memtable memory, split between the column families: by their
+    /// `memory_share` where `column_families` gives one, else `data` 8/16,
+    /// `kv` 6/16, `metadata` 1/16.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_budget: Option<ByteSize>,
+    /// Options of single column families (`data`: the log, `metadata`: trim
+    /// points, `kv`: key-value pairs), over the fields above, which apply to
+    /// every family. The log-server layout: `data: { memory_share: 85%,
+    /// num_levels: 7, compression: zstd, prefix_length: 9 }`, `metadata: {
+    /// memory_share: 15%, num_levels: 3 }` (the trim-point merge operator
+    /// is always set on `metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_families: Option<ColumnFamilies>,
     /// Raw RocksDB options, passed through as option strings
     /// (`{ max_background_jobs: "4" }`), so anything RocksDB supports is reachable.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -84,6 +94,123 @@ pub struct RocksdbConfig {
     /// Add the full `rocksdb.stats` text to the report appendix. Default `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_stats: Option<bool>,
+}
+
+/// Options per column family; a family left out uses the store-wide fields.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ColumnFamilies {
+    /// The log's records, keyed by (stream, offset): 16-byte keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<CfConfig>,
+    /// Trim points, keyed `T` + stream (9 bytes), merged by the built-in max operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<CfConfig>,
+    /// Key-value pairs (`put`, `get`, `delete`, `scan`), keyed by the user's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv: Option<CfConfig>,
+}
+
+/// Options of one column family; each overrides the store-wide field of the same name.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct CfConfig {
+    /// This family's share of `memory_budget` for its memtables (`85%`); the families without one split what is left equally. Needs `memory_budget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_share: Option<Percent>,
+    /// Number of LSM levels (RocksDB's `num_levels`, default 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_levels: Option<u32>,
+    /// Block compression for every level of this family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+    /// Compression per level, from level 0 up; overrides `compression`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_per_level: Option<Vec<Compression>>,
+    /// A fixed-length prefix extractor of this many bytes of the key (prefix bloom filters and prefix seeks); reads stay in total order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_length: Option<u32>,
+    /// An LRU block cache of this family's own instead of the shared `block_cache`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_cache: Option<ByteSize>,
+    /// Bloom filter bits per key for this family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bloom_bits: Option<f64>,
+    /// Size of one memtable of this family (overrides its `memory_share`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_buffer_size: Option<ByteSize>,
+    /// Memtables of this family before writes stall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_write_buffer_number: Option<u32>,
+    /// Target SST file size at level 1 of this family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_file_size: Option<ByteSize>,
+    /// Raw column-family options for this family only, applied after the store-wide `options`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub options: IndexMap<String, String>,
+}
+
+/// Checked options of one column family (sizes in bytes).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct CfSettings {
+    /// Share of the memory budget (0–1).
+    pub memory_share: Option<f64>,
+    /// LSM levels.
+    pub num_levels: Option<u32>,
+    /// Compression of every level.
+    pub compression: Option<Compression>,
+    /// Compression per level.
+    pub compression_per_level: Vec<Compression>,
+    /// Fixed prefix extractor length.
+    pub prefix_length: Option<u32>,
+    /// Own block cache bytes.
+    pub block_cache: Option<u64>,
+    /// Bloom bits per key.
+    pub bloom_bits: Option<f64>,
+    /// Memtable size.
+    pub write_buffer_size: Option<u64>,
+    /// Memtables before stalling.
+    pub max_write_buffer_number: Option<u32>,
+    /// L1 target file size.
+    pub target_file_size: Option<u64>,
+    /// Raw column-family options.
+    pub options: Vec<(String, String)>,
+}
+
+impl CfConfig {
+    fn settings(&self) -> CfSettings {
+        CfSettings {
+            memory_share: self.memory_share.map(|p| p.0),
+            num_levels: self.num_levels,
+            compression: self.compression,
+            compression_per_level: self.compression_per_level.clone().unwrap_or_default(),
+            prefix_length: self.prefix_length,
+            block_cache: self.block_cache.map(|b| b.0),
+            bloom_bits: self.bloom_bits,
+            write_buffer_size: self.write_buffer_size.map(|b| b.0),
+            max_write_buffer_number: self.max_write_buffer_number,
+            target_file_size: self.target_file_size.map(|b| b.0),
+            options: self
+                .options
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
+impl ColumnFamilies {
+    /// The families that are configured, by name.
+    fn named(&self) -> Vec<(&'static str, &CfConfig)> {
+        [
+            ("data", &self.data),
+            ("metadata", &self.metadata),
+            ("kv", &self.kv),
+        ]
+        .into_iter()
+        .filter_map(|(n, c)| c.as_ref().map(|c| (n, c)))
+        .collect()
+    }
 }
 
 /// Checked RocksDB options (sizes in bytes): what [`RocksdbStore::open`] takes.
@@ -121,6 +248,18 @@ pub struct RocksdbSettings {
     pub options: Vec<(String, String)>,
     /// Include `rocksdb.stats` in the report.
     pub raw_stats: bool,
+    /// Options of single column families, by name (`data`, `metadata`, `kv`).
+    pub column_families: Vec<(String, CfSettings)>,
+}
+
+impl RocksdbSettings {
+    /// The options of column family `name`, if the scenario gave any.
+    pub fn cf(&self, name: &str) -> Option<&CfSettings> {
+        self.column_families
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
+    }
 }
 
 impl RocksdbConfig {
@@ -147,6 +286,16 @@ impl RocksdbConfig {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             raw_stats: self.raw_stats.unwrap_or(false),
+            column_families: self
+                .column_families
+                .as_ref()
+                .map(|c| {
+                    c.named()
+                        .into_iter()
+                        .map(|(n, c)| (n.to_owned(), c.settings()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -198,6 +347,113 @@ const COMMON_ROCKSDB_OPTIONS: &[&str] = &[
     "delayed_write_rate",
 ];
 
+impl Compression {
+    /// The name a scenario writes (`zstd`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// `k=v; …` of raw options, for `explain`.
+fn raw_list(options: &[(String, String)]) -> String {
+    options
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One column family's options, for `explain`.
+fn describe_cf(cf: &CfSettings) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = cf.memory_share {
+        parts.push(format!("{}% of memory_budget", (s * 1000.0).round() / 10.0));
+    }
+    if let Some(n) = cf.num_levels {
+        parts.push(format!("{n} levels"));
+    }
+    if let Some(c) = cf.compression {
+        parts.push(format!("compression {}", c.name()));
+    }
+    if !cf.compression_per_level.is_empty() {
+        let levels: Vec<&str> = cf.compression_per_level.iter().map(|c| c.name()).collect();
+        parts.push(format!("compression per level {}", levels.join("/")));
+    }
+    if let Some(n) = cf.prefix_length {
+        parts.push(format!("{n}-byte prefix extractor"));
+    }
+    if let Some(b) = cf.block_cache {
+        parts.push(format!("own block_cache {}", format_size(b)));
+    }
+    if let Some(b) = cf.bloom_bits {
+        parts.push(format!("bloom {b} bits/key"));
+    }
+    if let Some(b) = cf.write_buffer_size {
+        parts.push(format!("write_buffer_size {}", format_size(b)));
+    }
+    if let Some(n) = cf.max_write_buffer_number {
+        parts.push(format!("{n} memtables"));
+    }
+    if let Some(b) = cf.target_file_size {
+        parts.push(format!("target_file_size {}", format_size(b)));
+    }
+    if !cf.options.is_empty() {
+        parts.push(format!("options {{{}}}", raw_list(&cf.options)));
+    }
+    parts.join(", ")
+}
+
+/// The checks the store-wide fields and each column family share; `at` is
+/// the field prefix (`""` or `column_families/data/`).
+fn check_shared(
+    out: &mut Vec<Problem>,
+    at: &str,
+    compression_per_level: Option<&[Compression]>,
+    bloom_bits: Option<f64>,
+    options: &IndexMap<String, String>,
+) {
+    if let Some(levels) = compression_per_level
+        && levels.len() > 7
+    {
+        out.push(
+            Problem::error(
+                &format!("{at}compression_per_level"),
+                "too many levels in `compression_per_level`",
+            )
+            .expected("at most 7 entries (levels 0 to 6)"),
+        );
+    }
+    if let Some(b) = bloom_bits
+        && !(b > 0.0 && b <= 64.0)
+    {
+        out.push(
+            Problem::error(&format!("{at}bloom_bits"), "`bloom_bits` is out of range")
+                .expected("bits per key in (0, 64]"),
+        );
+    }
+    let raw: Vec<(String, String)> = options
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (k, message) in check_raw_options(&raw) {
+        let bad_name = message.starts_with("unknown");
+        let field = format!("{at}options/{}", k.replace('~', "~0").replace('/', "~1"));
+        let mut p = Problem::error(&field, message)
+            .expected("a RocksDB option name (as in an OPTIONS file) and a value RocksDB accepts");
+        if bad_name {
+            p = p.on_key();
+            if let Some(m) = did_you_mean(&k, COMMON_ROCKSDB_OPTIONS.iter().copied()) {
+                p = p.help(format!("did you mean `{m}`?"));
+            }
+        }
+        out.push(p);
+    }
+}
+
 impl StoreKind for RocksdbKind {
     const NAME: &'static str = "rocksdb";
     const ABOUT: &'static str = "RocksDB, with the log mapped onto (stream, offset) keys.";
@@ -205,43 +461,81 @@ impl StoreKind for RocksdbKind {
 
     fn check(r: &RocksdbConfig, _: &Workload) -> Vec<Problem> {
         let mut out = Vec::new();
-        if let Some(levels) = &r.compression_per_level
-            && levels.len() > 7
-        {
-            out.push(
-                Problem::error(
-                    "compression_per_level",
-                    "too many levels in `compression_per_level`",
-                )
-                .expected("at most 7 entries (levels 0 to 6)"),
+        check_shared(
+            &mut out,
+            "",
+            r.compression_per_level.as_deref(),
+            r.bloom_bits,
+            &r.options,
+        );
+        let families = r
+            .column_families
+            .as_ref()
+            .map(ColumnFamilies::named)
+            .unwrap_or_default();
+        let mut shares = 0.0;
+        for (name, cf) in &families {
+            let at = format!("column_families/{name}/");
+            check_shared(
+                &mut out,
+                &at,
+                cf.compression_per_level.as_deref(),
+                cf.bloom_bits,
+                &cf.options,
             );
-        }
-        if let Some(b) = r.bloom_bits
-            && !(b > 0.0 && b <= 64.0)
-        {
-            out.push(
-                Problem::error("bloom_bits", "`bloom_bits` is out of range")
-                    .expected("bits per key in (0, 64]"),
-            );
-        }
-        let raw: Vec<(String, String)> = r
-            .options
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (k, message) in check_raw_options(&raw) {
-            let bad_name = message.starts_with("unknown");
-            let field = format!("options/{}", k.replace('~', "~0").replace('/', "~1"));
-            let mut p = Problem::error(&field, message).expected(
-                "a RocksDB option name (as in an OPTIONS file) and a value RocksDB accepts",
-            );
-            if bad_name {
-                p = p.on_key();
-                if let Some(m) = did_you_mean(&k, COMMON_ROCKSDB_OPTIONS.iter().copied()) {
-                    p = p.help(format!("did you mean `{m}`?"));
+            if let Some(share) = cf.memory_share {
+                shares += share.0;
+                if r.memory_budget.is_none() {
+                    out.push(
+                        Problem::error(
+                            &format!("{at}memory_share"),
+                            "`memory_share` needs a `memory_budget` to share",
+                        )
+                        .help("set `memory_budget` on the target, or `write_buffer_size` on the family"),
+                    );
+                }
+                if !(share.0 > 0.0 && share.0 <= 1.0) {
+                    out.push(
+                        Problem::error(
+                            &format!("{at}memory_share"),
+                            "`memory_share` is out of range",
+                        )
+                        .expected("a share in (0%, 100%]")
+                        .found(share.to_string()),
+                    );
                 }
             }
-            out.push(p);
+            if let Some(n) = cf.num_levels
+                && !(1..=16).contains(&n)
+            {
+                out.push(
+                    Problem::error(&format!("{at}num_levels"), "`num_levels` is out of range")
+                        .expected("between 1 and 16 levels")
+                        .found(n.to_string()),
+                );
+            }
+            if let Some(n) = cf.prefix_length
+                && !(1..=4096).contains(&n)
+            {
+                out.push(
+                    Problem::error(
+                        &format!("{at}prefix_length"),
+                        "`prefix_length` is out of range",
+                    )
+                    .expected("between 1 and 4096 bytes")
+                    .found(n.to_string()),
+                );
+            }
+        }
+        if shares > 1.0 + 1e-9 {
+            out.push(
+                Problem::error(
+                    "column_families",
+                    "the column families' `memory_share`s add up to more than 100%",
+                )
+                .found(format!("{}%", (shares * 1000.0).round() / 10.0))
+                .expected("shares that sum to at most 100% of `memory_budget`"),
+            );
         }
         if r.disable_wal == Some(true) && r.sync == Some(true) {
             out.push(
@@ -269,13 +563,32 @@ impl StoreKind for RocksdbKind {
 
     fn describe(config: &RocksdbConfig) -> String {
         let r = config.settings();
-        format!(
-            "sync {}, wal {}, compression {}",
-            r.sync,
-            if r.disable_wal { "off" } else { "on" },
-            r.compression
-                .map_or("none".to_owned(), |c| format!("{c:?}").to_lowercase())
-        )
+        let mut parts = vec![
+            format!("sync {}", r.sync),
+            format!("wal {}", if r.disable_wal { "off" } else { "on" }),
+            format!(
+                "compression {}",
+                r.compression.map_or("none", Compression::name)
+            ),
+        ];
+        let sizes = [
+            ("memory_budget", r.memory_budget),
+            ("block_cache", r.block_cache),
+            ("write_buffer_size", r.write_buffer_size),
+            ("target_file_size", r.target_file_size),
+        ];
+        for (name, v) in sizes {
+            if let Some(v) = v {
+                parts.push(format!("{name} {}", format_size(v)));
+            }
+        }
+        if !r.options.is_empty() {
+            parts.push(format!("options {{{}}}", raw_list(&r.options)));
+        }
+        for (name, cf) in &r.column_families {
+            parts.push(format!("cf {name} [{}]", describe_cf(cf)));
+        }
+        parts.join(", ")
     }
 
     fn open(config: &RocksdbConfig, dir: &Path) -> Result<Box<dyn Store>, StoreError> {

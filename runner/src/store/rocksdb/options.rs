@@ -15,10 +15,11 @@
 //! <https://github.com/facebook/rocksdb/wiki/Option-String-and-Option-Map>.
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options, SliceTransform,
+    WriteOptions,
 };
 
-use super::kind::{Compression, RocksdbSettings};
+use super::kind::{CfSettings, Compression, RocksdbSettings};
 use super::layout::{CF_DATA, CF_KV, CF_METADATA, COLUMN_FAMILIES, MAX_MERGE_NAME, max_merge};
 use crate::store::api::StoreError;
 
@@ -161,8 +162,23 @@ pub(super) fn build(cfg: &RocksdbSettings) -> Result<Built, StoreError> {
 
     let mut cfs = Vec::with_capacity(COLUMN_FAMILIES.len());
     for name in COLUMN_FAMILIES {
-        let o = cf_options(cfg, name, cache.as_ref());
-        cfs.push(ColumnFamilyDescriptor::new(name, apply_raw(o)?));
+        let o = apply_raw(cf_options(cfg, name, cache.as_ref()))?;
+        // A family's own raw options come last, over the store-wide ones.
+        let o = match cfg.cf(name).filter(|c| !c.options.is_empty()) {
+            None => o,
+            Some(c) => {
+                let s = option_string(&c.options).map_err(|detail| StoreError::Engine {
+                    op: "apply rocksdb options",
+                    detail: format!("column family `{name}`: {detail}"),
+                })?;
+                let mut o = o;
+                o = o
+                    .get_options_from_string(&s)
+                    .map_err(super::store::engine("apply rocksdb options"))?;
+                o
+            }
+        };
+        cfs.push(ColumnFamilyDescriptor::new(name, o));
     }
 
     let mut db = cf_options(cfg, "default", cache.as_ref());
@@ -185,16 +201,32 @@ pub(super) fn build(cfg: &RocksdbSettings) -> Result<Built, StoreError> {
     Ok(Built { db, cfs, write })
 }
 
-/// Share of `memory_budget` each column family's memtables get: the log and
-/// the key-value pairs (used by different workloads) most of it, the tiny
-/// trim-point family a little. In sixteenths.
-fn budget_share(cf: &str) -> u64 {
-    match cf {
-        CF_DATA => 8,
-        CF_KV => 6,
-        CF_METADATA => 1,
-        _ => 1,
+/// Share of `memory_budget` each column family's memtables get. By
+/// default the log and the key-value pairs (used by different workloads)
+/// most of it, the tiny trim-point family a little (in sixteenths: 8, 6, 1,
+/// and 1 for the unused `default`). When the scenario gives families a
+/// `memory_share`, those families get it and the others split what is left
+/// equally.
+pub(super) fn budget_share(cfg: &RocksdbSettings, cf: &str) -> f64 {
+    let given: Vec<(&str, f64)> = cfg
+        .column_families
+        .iter()
+        .filter_map(|(n, c)| c.memory_share.map(|s| (n.as_str(), s)))
+        .collect();
+    if given.is_empty() {
+        return match cf {
+            CF_DATA => 8.0,
+            CF_KV => 6.0,
+            CF_METADATA => 1.0,
+            _ => 1.0,
+        } / 16.0;
     }
+    if let Some((_, s)) = given.iter().find(|(n, _)| *n == cf) {
+        return *s;
+    }
+    let left = (1.0 - given.iter().map(|(_, s)| s).sum::<f64>()).max(0.0);
+    let others = COLUMN_FAMILIES.len().saturating_sub(given.len()).max(1);
+    left / others as f64
 }
 
 fn compression(c: Compression) -> DBCompressionType {
@@ -205,34 +237,60 @@ fn compression(c: Compression) -> DBCompressionType {
     }
 }
 
-/// The typed (non-raw) options of column family `cf`.
-fn cf_options(cfg: &RocksdbSettings, cf: &str, cache: Option<&Cache>) -> Options {
-    let mut o = Options::default();
-    o.set_compression_type(compression(cfg.compression.unwrap_or(Compression::None)));
-    if !cfg.compression_per_level.is_empty() {
-        let levels: Vec<DBCompressionType> = cfg
-            .compression_per_level
-            .iter()
-            .map(|c| compression(*c))
-            .collect();
-        o.set_compression_per_level(&levels);
-    }
-    let buffers = cfg
-        .max_write_buffer_number
+/// The memtable size of column family `cf`: its own `write_buffer_size`,
+/// else the store-wide one, else its share of `memory_budget` over its
+/// memtables (at least 64 KiB).
+pub(super) fn memtable_size(cfg: &RocksdbSettings, cf: &str) -> Option<u64> {
+    let own = cfg.cf(cf);
+    let buffers = own
+        .and_then(|c| c.max_write_buffer_number)
+        .or(cfg.max_write_buffer_number)
         .map_or(DEFAULT_MAX_WRITE_BUFFERS, u64::from)
         .max(1);
-    if let Some(n) = cfg.max_write_buffer_number {
+    let shared = own.is_some_and(|c| c.memory_share.is_some());
+    own.and_then(|c| c.write_buffer_size)
+        .or(if shared { None } else { cfg.write_buffer_size })
+        .or_else(|| {
+            cfg.memory_budget
+                .map(|b| ((b as f64 * budget_share(cfg, cf) / buffers as f64) as u64).max(64 << 10))
+        })
+}
+
+/// The typed (non-raw) options of column family `cf`: the store-wide
+/// fields, overridden by the family's own where it has them.
+fn cf_options(cfg: &RocksdbSettings, cf: &str, cache: Option<&Cache>) -> Options {
+    let own: Option<&CfSettings> = cfg.cf(cf);
+    let mut o = Options::default();
+    let comp = own.and_then(|c| c.compression).or(cfg.compression);
+    o.set_compression_type(compression(comp.unwrap_or(Compression::None)));
+    let per_level = match own {
+        Some(c) if !c.compression_per_level.is_empty() => &c.compression_per_level,
+        _ => &cfg.compression_per_level,
+    };
+    if !per_level.is_empty() {
+        let levels: Vec<DBCompressionType> = per_level.iter().map(|c| compression(*c)).collect();
+        o.set_compression_per_level(&levels);
+    }
+    if let Some(n) = own
+        .and_then(|c| c.max_write_buffer_number)
+        .or(cfg.max_write_buffer_number)
+    {
         o.set_max_write_buffer_number(i32::try_from(n).unwrap_or(i32::MAX));
     }
-    let memtable = cfg.write_buffer_size.or_else(|| {
-        cfg.memory_budget
-            .map(|b| (b / 16 * budget_share(cf) / buffers).max(64 << 10))
-    });
-    if let Some(b) = memtable {
+    if let Some(b) = memtable_size(cfg, cf) {
         o.set_write_buffer_size(usize::try_from(b).unwrap_or(usize::MAX));
     }
-    if let Some(b) = cfg.target_file_size {
+    if let Some(b) = own
+        .and_then(|c| c.target_file_size)
+        .or(cfg.target_file_size)
+    {
         o.set_target_file_size_base(b);
+    }
+    if let Some(n) = own.and_then(|c| c.num_levels) {
+        o.set_num_levels(i32::try_from(n).unwrap_or(i32::MAX));
+    }
+    if let Some(n) = own.and_then(|c| c.prefix_length) {
+        o.set_prefix_extractor(SliceTransform::create_fixed_prefix(n as usize));
     }
     if let Some(n) = cfg.level0_file_num_compaction_trigger {
         o.set_level_zero_file_num_compaction_trigger(i32::try_from(n).unwrap_or(i32::MAX));
@@ -244,10 +302,19 @@ fn cf_options(cfg: &RocksdbSettings, cf: &str, cache: Option<&Cache>) -> Options
         o.set_level_zero_stop_writes_trigger(i32::try_from(n).unwrap_or(i32::MAX));
     }
     let mut table = BlockBasedOptions::default();
-    if let Some(c) = cache {
-        table.set_block_cache(c);
+    match own.and_then(|c| c.block_cache) {
+        Some(b) => {
+            table.set_block_cache(&Cache::new_lru_cache(
+                usize::try_from(b).unwrap_or(usize::MAX),
+            ));
+        }
+        None => {
+            if let Some(c) = cache {
+                table.set_block_cache(c);
+            }
+        }
     }
-    if let Some(bits) = cfg.bloom_bits {
+    if let Some(bits) = own.and_then(|c| c.bloom_bits).or(cfg.bloom_bits) {
         table.set_bloom_filter(bits, false);
     }
     o.set_block_based_table_factory(&table);

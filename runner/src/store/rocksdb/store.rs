@@ -210,7 +210,11 @@ impl Inner {
             }
             None => 0,
         };
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_DATA)?);
+        // Total order: with a prefix extractor on `data` (`prefix_length`),
+        // a prefix seek to a key no record has could miss the last one.
+        let mut ro = ReadOptions::default();
+        ro.set_total_order_seek(true);
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
         it.seek_for_prev(data_key(id, u64::MAX));
         let last = match it.key().and_then(parse_data_key) {
             Some((s, o)) if s == id => Some(o),
@@ -366,6 +370,7 @@ impl Session for RocksdbSession {
         // Bounded by the published tail: a batch still being written is not
         // acknowledged, so it is not read.
         ro.set_iterate_upper_bound(data_key(stream, tail));
+        ro.set_total_order_seek(true);
         let mut it = inner.db.raw_iterator_cf_opt(inner.cf(CF_DATA)?, ro);
         it.seek(data_key(stream, start));
         let mut next = start;
@@ -512,10 +517,30 @@ impl Session for RocksdbSession {
             .map_err(engine("delete"))
     }
 
+    fn delete_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+    ) -> Result<(), StoreError> {
+        let inner = &*self.inner;
+        let cf = inner.cf(CF_KV)?;
+        let mut wb = WriteBatch::default();
+        for k in key_ranges {
+            wb.delete_cf(cf, &keys[k.clone()]);
+        }
+        inner
+            .db
+            .write_opt(wb, &inner.write)
+            .map_err(engine("delete"))
+    }
+
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
         out.clear();
         let inner = &*self.inner;
-        let mut it = inner.db.raw_iterator_cf(inner.cf(CF_KV)?);
+        // A scan crosses key prefixes: total order, whatever `prefix_length`.
+        let mut ro = ReadOptions::default();
+        ro.set_total_order_seek(true);
+        let mut it = inner.db.raw_iterator_cf_opt(inner.cf(CF_KV)?, ro);
         it.seek(start);
         let mut n = 0;
         while n < limit {

@@ -189,6 +189,9 @@ pub(crate) fn snapshot(
         ("recovery_nanos", r.nanos as f64),
     ]
     .into_iter()
+    // Without a commit fsync (`sync: never`) there is no group commit to
+    // measure: the statistic is absent (not applicable), not 0.
+    .filter(|(k, _)| commits > 0.0 || *k != "group_commit_records")
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     StoreStats {
@@ -203,8 +206,10 @@ mod tests {
 
     #[test]
     fn snapshot_names_match_the_stat_list() {
+        let c = Counters::default();
+        c.commit(1);
         let s = snapshot(
-            &Counters::default(),
+            &c,
             WriteCounts::default(),
             RecoveryStats::default(),
             (0, 0),
@@ -230,5 +235,21 @@ mod tests {
             0,
         );
         assert_eq!(s.values["group_commit_records"], 10.0);
+    }
+
+    /// Guards issue 16: `group_commit_records` was reported (as 0) for
+    /// `sync: never`, which makes no commit fsync; it is now absent, so the
+    /// report shows it as not applicable on such a target.
+    #[test]
+    fn group_commit_records_is_absent_without_commit_fsyncs() {
+        let s = snapshot(
+            &Counters::default(),
+            WriteCounts::default(),
+            RecoveryStats::default(),
+            (0, 0),
+            0,
+        );
+        assert!(!s.values.contains_key("group_commit_records"));
+        assert!(s.values.contains_key("fsyncs"));
     }
 }
