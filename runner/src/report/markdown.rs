@@ -54,7 +54,7 @@ pub struct Context<'a> {
     pub variants: Vec<VariantView<'a>>,
     /// Matrix sweep charts (swept value on x), one per phase and actor.
     pub sweeps: Vec<ChartLink>,
-    /// Charts not drawn because the report has more than `MAX_CHARTS`.
+    /// Phase and actor pairs left without charts: the report reached `MAX_CHARTS`.
     pub charts_omitted: usize,
     /// The most charts a report draws.
     pub max_charts: usize,

@@ -208,6 +208,7 @@ mod tests {
                 "results.csv",
                 "rocksdb-sync.write.append.hlog",
                 "run.json",
+                "timeline-write-append.svg",
                 "timeline.csv",
                 "wal-group-commit.write.append.hlog",
             ]

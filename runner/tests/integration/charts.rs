@@ -56,16 +56,24 @@ fn report_md_links_svg_charts_beside_it_that_parse() {
     let md = std::fs::read_to_string(out.path().join("report.md")).expect("report.md");
     let links = image_links(&md);
     let files: Vec<&str> = links.iter().map(|(_, f)| f.as_str()).collect();
-    assert_eq!(
-        files,
-        [
-            "latency-write-append.svg",
-            "latency-mixed-writer.svg",
-            "latency-mixed-reader.svg",
-            "latency-mixed-trimmer.svg"
-        ],
-        "{md}"
-    );
+    let spectra = [
+        "latency-write-append.svg",
+        "latency-mixed-writer.svg",
+        "latency-mixed-reader.svg",
+        "latency-mixed-trimmer.svg",
+    ];
+    let latency: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|f| f.starts_with("latency-"))
+        .collect();
+    assert_eq!(latency, spectra, "{md}");
+    // Every phase and actor also has its timeline, right after its spectrum.
+    for s in spectra {
+        let timeline = s.replacen("latency-", "timeline-", 1);
+        let at = files.iter().position(|f| *f == s).expect("spectrum linked");
+        assert_eq!(files.get(at + 1), Some(&timeline.as_str()), "{md}");
+    }
     assert!(!md.contains("```mermaid"), "no Mermaid charts left");
     for (alt, file) in &links {
         let svg = std::fs::read_to_string(out.path().join(file)).expect("the linked file exists");
@@ -78,7 +86,14 @@ fn report_md_links_svg_charts_beside_it_that_parse() {
                 "{file}: legend entry {target}"
             );
         }
-        assert!(svg.contains("99.99%"), "{file}: the percentile axis");
+        if file.starts_with("latency-") {
+            assert!(svg.contains("99.99%"), "{file}: the percentile axis");
+        } else {
+            assert!(
+                svg.contains("seconds since the phase started"),
+                "{file}: the time axis"
+            );
+        }
         assert!(polylines >= 2, "{file}: a line per target");
     }
     // The assertions on charted metrics are drawn as thresholds.
