@@ -353,8 +353,10 @@ async fn run_one(
                 })
                 .collect();
             eprint_line(&format!(
-                "shard {spec}: {} cell(s), expected work {mine:.1} s of {all:.1} s: {}",
+                "shard {spec}: {} cell(s), expected work {} of {}: {}",
                 cells.len(),
+                report::format::duration_ns(mine * 1e9),
+                report::format::duration_ns(all * 1e9),
                 names.join(", ")
             ));
         }
