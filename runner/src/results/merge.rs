@@ -376,7 +376,7 @@ mod tests {
             (PathBuf::from("r/1/run.json"), a),
             (PathBuf::from("r/2/run.json"), b),
         ];
-        merge(&inputs, &Loader::builtin())
+        merge(&inputs, Loader::builtin())
             .expect_err("refused")
             .to_string()
     }
@@ -399,7 +399,7 @@ mod tests {
         );
         let e = refused(|r| r.variants[0].resolved["phases"] = serde_json::json!([]));
         assert!(e.contains("different resolved scenarios"), "{e}");
-        let e = merge(&[], &Loader::builtin())
+        let e = merge(&[], Loader::builtin())
             .expect_err("nothing")
             .to_string();
         assert!(e.starts_with("nothing to merge"), "{e}");
