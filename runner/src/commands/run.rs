@@ -420,6 +420,41 @@ async fn run_one(
             eprint_line(&format!(
                 "warning: --shard {spec}: this shard has no cells (more shards than variant x target cells)"
             ));
+        } else if !args.quiet {
+            let work = |vi: usize, t: &str| {
+                let s = &l.variants[vi];
+                s.targets
+                    .iter()
+                    .find(|x| x.name == t)
+                    .map_or(0.0, |x| shard::expected_work(s, x))
+            };
+            let mine: f64 = cells.iter().map(|(vi, t)| work(*vi, t)).sum();
+            let all: f64 = l
+                .variants
+                .iter()
+                .enumerate()
+                .flat_map(|(vi, s)| s.targets.iter().map(move |t| (vi, t.name.as_str())))
+                .filter(|(_, t)| args.targets.is_empty() || args.targets.iter().any(|x| x == t))
+                .map(|(vi, t)| work(vi, t))
+                .sum();
+            let names: Vec<String> = cells
+                .iter()
+                .map(|(vi, t)| {
+                    let label = &l.variants[*vi].variant.label;
+                    if label.is_empty() {
+                        t.clone()
+                    } else {
+                        format!("{t} [{label}]")
+                    }
+                })
+                .collect();
+            eprint_line(&format!(
+                "shard {spec}: {} cell(s), expected work {} of {}: {}",
+                cells.len(),
+                report::format::duration_ns(mine * 1e9),
+                report::format::duration_ns(all * 1e9),
+                names.join(", ")
+            ));
         }
     }
     let opts = RunOptions {

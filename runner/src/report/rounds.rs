@@ -91,3 +91,61 @@ pub fn view(report: &RunReport) -> Option<RoundsView> {
         rows,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::metrics::report::RepeatInfo;
+    use crate::report::fixture::run_report;
+
+    /// The fixture as a run of three rounds: round r's throughputs and
+    /// latencies scaled by 0.9, 1.0 and 1.2, folded as a run folds them.
+    fn three_rounds(variants: usize) -> crate::metrics::report::RunReport {
+        let mut report = run_report(variants);
+        let scaled = |scale: f64| {
+            let mut r = run_report(variants);
+            for t in r.variants.iter_mut().flat_map(|v| &mut v.targets) {
+                for a in t.phases.iter_mut().flat_map(|p| &mut p.actors) {
+                    a.records_per_s *= scale;
+                    a.latency.p50_ns = (a.latency.p50_ns as f64 * scale) as u64;
+                    a.latency.p99_ns = (a.latency.p99_ns as f64 * scale) as u64;
+                }
+            }
+            r
+        };
+        let rounds = [scaled(0.9), scaled(1.0), scaled(1.2)];
+        for (vi, v) in report.variants.iter_mut().enumerate() {
+            for (ti, t) in v.targets.iter_mut().enumerate() {
+                let parts: Vec<_> = rounds.iter().map(|r| &r.variants[vi].targets[ti]).collect();
+                *t = crate::results::fold::fold_targets(&parts).expect("three parts");
+            }
+        }
+        report.repeat = Some(RepeatInfo {
+            rounds: 3,
+            completed: 3,
+            orders: vec![],
+        });
+        report
+    }
+
+    #[test]
+    fn markdown_report_with_rounds_snapshot() {
+        let md = crate::report::markdown::MarkdownTemplate::builtin()
+            .expect("builtin")
+            .render(&three_rounds(1), Path::new("report.md"))
+            .expect("renders");
+        let start = md.find("## Rounds").expect("a rounds section");
+        let end = md[start..].find("\n## ").map_or(md.len(), |e| start + e);
+        insta::assert_snapshot!(&md[start..end]);
+        assert!(md.contains("Observed values are medians of the rounds"));
+    }
+
+    #[test]
+    fn console_with_rounds_snapshot() {
+        insta::assert_snapshot!(crate::report::console::summary(
+            &three_rounds(2),
+            Path::new("out")
+        ));
+    }
+}

@@ -367,3 +367,134 @@ pub fn judge(report: &mut RunReport, scenarios: &[Scenario], sel: &Selection) {
     };
     assertions::judge::evaluate_run(scenarios, &plan, report, sel.baseline.as_deref());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assertions::Verdict;
+    use crate::metrics::report::{Environment, ProcessStats};
+    use crate::report::fixture::run_report;
+    use crate::scenario::load::Source;
+    use crate::store::StoreStats;
+    use std::path::Path;
+
+    fn variants() -> Vec<Scenario> {
+        let src = Source {
+            name: "t.yaml".to_owned(),
+            text: "version: 1\nname: t\ntargets:\n  a: { memory: {} }\n  b: { memory: {} }\npayloads:\n  p: { size: 64B, pool: 16 }\nphases:\n  - name: write\n    records: 10\n    actors: [{ op: append }]\nassertions:\n  - write.append.records == 10\n".to_owned(),
+        };
+        match crate::scenario::load_source(src, Path::new("t.yaml"), &[]) {
+            Ok(l) => l.variants,
+            Err(d) => panic!("{}", d.render()),
+        }
+    }
+
+    fn header() -> RunReport {
+        let mut r = run_report(1);
+        r.variants.clear();
+        r.environment = Environment::default();
+        r
+    }
+
+    /// A phase report named `write` whose actor `append` wrote `records`.
+    fn write_phase(records: u64) -> crate::metrics::report::PhaseReport {
+        let mut p = run_report(1).variants[0].targets[0].phases[1].clone();
+        p.name = "write".to_owned();
+        p.actors.truncate(1);
+        p.actors[0].name = "append".to_owned();
+        p.actors[0].records = records;
+        p
+    }
+
+    fn cell(b: &mut ReportBuilder, scenario: &Scenario, target: usize, records: u64) {
+        let t = &scenario.targets[target];
+        let (stats, process) = (StoreStats::default(), ProcessStats::default());
+        for e in [
+            Event::TargetOpened {
+                variant: 0,
+                target: t,
+                store: &stats,
+            },
+            Event::PhaseFinished {
+                variant: 0,
+                target: &t.name,
+                phase: &write_phase(records),
+                store: &stats,
+                process: &process,
+            },
+            Event::TargetClosed {
+                variant: 0,
+                target: &t.name,
+                store: &stats,
+                process: &process,
+                error: None,
+            },
+        ] {
+            b.event(&e).unwrap();
+        }
+    }
+
+    /// Guards issue 13 item 6: the builder alone assembles the report from
+    /// events — cells in file order whatever order they ran in, assertions
+    /// judged once the variant finished (not in a snapshot before), and
+    /// on the median once rounds fold.
+    #[test]
+    fn events_become_a_report_in_file_order_judged_when_the_variant_ends() {
+        let vs = variants();
+        let mut b = ReportBuilder::new(
+            header(),
+            &vs,
+            Selection {
+                repeat: 3,
+                ..Selection::default()
+            },
+        );
+        for (round, order) in [["b", "a"], ["a", "b"], ["b", "a"]].iter().enumerate() {
+            let order: Vec<String> = order.iter().map(|s| (*s).to_owned()).collect();
+            b.event(&Event::RoundStarted {
+                round,
+                order: &order,
+            })
+            .unwrap();
+            b.event(&Event::VariantStarted {
+                variant: 0,
+                payloads: &[],
+            })
+            .unwrap();
+            // b first, then a; a writes 10 records in two rounds of three.
+            cell(&mut b, &vs[0], 1, 10);
+            cell(&mut b, &vs[0], 0, if round == 1 { 9 } else { 10 });
+            if round == 0 {
+                let snapshot = b.report();
+                assert_eq!(snapshot.status, RunStatus::Running);
+                assert!(snapshot.variants[0].assertions.is_empty(), "not judged yet");
+            }
+            b.event(&Event::VariantFinished { variant: 0 }).unwrap();
+        }
+        b.event(&Event::RunFinished {
+            ending: Ending::Complete,
+            error: None,
+        })
+        .unwrap();
+        let r = b.report();
+        assert_eq!(r.status, RunStatus::Complete);
+        let names: Vec<&str> = r.variants[0]
+            .targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        let a = &r.variants[0].targets[0];
+        assert_eq!(a.spread["write.append.records"].values, [10.0, 9.0, 10.0]);
+        assert_eq!(a.phases[0].actors[0].records, 10, "the median");
+        let verdicts: Vec<(&str, Verdict)> = r.variants[0]
+            .assertions
+            .iter()
+            .map(|x| (x.target.as_str(), x.verdict))
+            .collect();
+        assert_eq!(verdicts, [("a", Verdict::Pass), ("b", Verdict::Pass)]);
+        let rep = r.repeat.expect("rounds");
+        assert_eq!((rep.rounds, rep.completed), (3, 3));
+        assert_eq!(rep.orders[0], ["b", "a"]);
+    }
+}

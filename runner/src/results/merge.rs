@@ -363,3 +363,46 @@ fn repeat_info(inputs: &[(PathBuf, RunReport)], overlapping: bool) -> Option<Rep
         orders: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::run_report;
+
+    fn refused(change: impl Fn(&mut RunReport)) -> String {
+        let a = run_report(1);
+        let mut b = run_report(1);
+        change(&mut b);
+        let inputs = vec![
+            (PathBuf::from("r/1/run.json"), a),
+            (PathBuf::from("r/2/run.json"), b),
+        ];
+        merge(&inputs, Loader::builtin())
+            .expect_err("refused")
+            .to_string()
+    }
+
+    /// Guards issue 13 item 5: inputs of other scenarios, seeds, versions or
+    /// resolved documents are refused, naming both files and both values.
+    #[test]
+    fn inputs_that_do_not_belong_together_are_refused_by_name() {
+        assert_eq!(
+            refused(|r| r.loadline_version = "0.2.0 (def5678)".into()),
+            "cannot merge r/1/run.json and r/2/run.json: different loadline versions (`0.1.0 (abc1234)` and `0.2.0 (def5678)`)"
+        );
+        assert_eq!(
+            refused(|r| r.scenario = "other".into()),
+            "cannot merge r/1/run.json and r/2/run.json: different scenarios (`wal-vs-rocksdb-append` and `other`)"
+        );
+        assert_eq!(
+            refused(|r| r.seed = 43),
+            "cannot merge r/1/run.json and r/2/run.json: different seeds (`42` and `43`)"
+        );
+        let e = refused(|r| r.variants[0].resolved["phases"] = serde_json::json!([]));
+        assert!(e.contains("different resolved scenarios"), "{e}");
+        let e = merge(&[], Loader::builtin())
+            .expect_err("nothing")
+            .to_string();
+        assert!(e.starts_with("nothing to merge"), "{e}");
+    }
+}
