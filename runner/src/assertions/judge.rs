@@ -27,10 +27,7 @@ pub struct Plan<'a> {
 impl Plan<'_> {
     /// True when the run was to measure `target` of variant `vi`.
     fn selects(&self, vi: usize, target: &str) -> bool {
-        selected(self.targets, target)
-            && self
-                .cells
-                .is_none_or(|c| c.contains(&(vi, target.to_owned())))
+        crate::engine::selects(self.targets, self.cells, vi, target)
     }
 }
 
@@ -262,19 +259,8 @@ fn judge_variant(
 mod tests {
     use super::super::Verdict;
     use super::*;
-    use crate::scenario::load::Source;
-    use std::path::Path;
 
-    fn load(yaml: &str) -> Vec<Scenario> {
-        let src = Source {
-            name: "t.yaml".to_owned(),
-            text: yaml.to_owned(),
-        };
-        match crate::scenario::load_source(src, Path::new("t.yaml"), &[]) {
-            Ok(l) => l.variants,
-            Err(d) => panic!("{}", d.render()),
-        }
-    }
+    use crate::scenario::test_variants as load;
 
     /// A report of `variants` in which every target ran every phase, with
     /// `rate(variant, target)` as each append actor's records_per_s.

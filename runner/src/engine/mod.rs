@@ -74,12 +74,21 @@ impl RunOptions {
     /// True when the target called `target` of variant `variant` is to run
     /// (`--target` and `--shard` select it).
     pub fn selects(&self, variant: usize, target: &str) -> bool {
-        (self.targets.is_empty() || self.targets.iter().any(|t| t == target))
-            && self
-                .cells
-                .as_ref()
-                .is_none_or(|c| c.contains(&(variant, target.to_owned())))
+        selects(&self.targets, self.cells.as_ref(), variant, target)
     }
+}
+
+/// True when `--target` (`targets`, empty: all) and `--shard` (`cells`,
+/// `None`: all) select target `target` of variant `variant`: the one
+/// rule the engine, the report builder and the assertions share.
+pub fn selects(
+    targets: &[String],
+    cells: Option<&BTreeSet<(usize, String)>>,
+    variant: usize,
+    target: &str,
+) -> bool {
+    (targets.is_empty() || targets.iter().any(|t| t == target))
+        && cells.is_none_or(|c| c.contains(&(variant, target.to_owned())))
 }
 
 /// The targets of `scenario` that `selected` admits, in the order round

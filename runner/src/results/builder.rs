@@ -78,11 +78,7 @@ impl Selection {
 
     /// True when the run was to measure `target` of variant `variant`.
     pub fn selects(&self, variant: usize, target: &str) -> bool {
-        (self.targets.is_empty() || self.targets.iter().any(|t| t == target))
-            && self
-                .cells
-                .as_ref()
-                .is_none_or(|c| c.contains(&(variant, target.to_owned())))
+        crate::engine::selects(&self.targets, self.cells.as_ref(), variant, target)
     }
 }
 
@@ -374,19 +370,12 @@ mod tests {
     use crate::assertions::Verdict;
     use crate::metrics::report::{Environment, ProcessStats};
     use crate::report::fixture::run_report;
-    use crate::scenario::load::Source;
     use crate::store::StoreStats;
-    use std::path::Path;
 
     fn variants() -> Vec<Scenario> {
-        let src = Source {
-            name: "t.yaml".to_owned(),
-            text: "version: 1\nname: t\ntargets:\n  a: { memory: {} }\n  b: { memory: {} }\npayloads:\n  p: { size: 64B, pool: 16 }\nphases:\n  - name: write\n    records: 10\n    actors: [{ op: append }]\nassertions:\n  - write.append.records == 10\n".to_owned(),
-        };
-        match crate::scenario::load_source(src, Path::new("t.yaml"), &[]) {
-            Ok(l) => l.variants,
-            Err(d) => panic!("{}", d.render()),
-        }
+        crate::scenario::test_variants(
+            "version: 1\nname: t\ntargets:\n  a: { memory: {} }\n  b: { memory: {} }\npayloads:\n  p: { size: 64B, pool: 16 }\nphases:\n  - name: write\n    records: 10\n    actors: [{ op: append }]\nassertions:\n  - write.append.records == 10\n",
+        )
     }
 
     fn header() -> RunReport {

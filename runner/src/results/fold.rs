@@ -68,23 +68,9 @@ pub fn fold_targets(parts: &[&TargetReport]) -> Option<TargetReport> {
     let mut out = (*first).clone();
     out.error = parts.iter().find_map(|t| t.error.clone());
     // Phases in the order they first appear; each folded over the parts that ran it.
-    let mut names: Vec<&str> = Vec::new();
-    for t in parts {
-        for p in &t.phases {
-            if !names.contains(&p.name.as_str()) {
-                names.push(&p.name);
-            }
-        }
-    }
-    out.phases = names
+    out.phases = by_name(parts, |t| &t.phases, |p| &p.name)
         .iter()
-        .filter_map(|name| {
-            let of: Vec<&PhaseReport> = parts
-                .iter()
-                .filter_map(|t| t.phases.iter().find(|p| p.name == *name))
-                .collect();
-            fold_phase(&of)
-        })
+        .filter_map(|of| fold_phase(of))
         .collect();
     for t in rest {
         for (k, unit) in &t.store_units {
@@ -96,24 +82,34 @@ pub fn fold_targets(parts: &[&TargetReport]) -> Option<TargetReport> {
     Some(out)
 }
 
+/// The items of `parts` grouped by name, in the order names first appear:
+/// for each name, the item of every part that has it.
+fn by_name<'a, P, T>(
+    parts: &[&'a P],
+    items: impl Fn(&'a P) -> &'a [T],
+    name: impl Fn(&T) -> &str,
+) -> Vec<Vec<&'a T>> {
+    let mut groups: Vec<Vec<&'a T>> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for p in parts {
+        for item in items(p) {
+            let n = groups.len();
+            let at = *index.entry(name(item)).or_insert(n);
+            if at == n {
+                groups.push(Vec::new());
+            }
+            groups[at].push(item);
+        }
+    }
+    groups
+}
+
 fn fold_phase(parts: &[&PhaseReport]) -> Option<PhaseReport> {
     let (first, _) = parts.split_first()?;
     let mut out = (*first).clone();
-    let mut names: Vec<&str> = Vec::new();
-    for p in parts {
-        for a in &p.actors {
-            if !names.contains(&a.name.as_str()) {
-                names.push(&a.name);
-            }
-        }
-    }
-    out.actors = names
+    out.actors = by_name(parts, |p| &p.actors, |a| &a.name)
         .iter()
-        .filter_map(|name| {
-            let of: Vec<&ActorReport> = parts
-                .iter()
-                .filter_map(|p| p.actors.iter().find(|a| a.name == *name))
-                .collect();
+        .filter_map(|of| {
             let (first, _) = of.split_first()?;
             let mut a = (*first).clone();
             if let Some(h) = merge_histograms(of.iter().map(|a| a.histogram.as_str())) {

@@ -156,19 +156,8 @@ pub fn assign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::load::Source;
-    use std::path::Path;
 
-    fn variants(yaml: &str) -> Vec<Scenario> {
-        let src = Source {
-            name: "t.yaml".to_owned(),
-            text: yaml.to_owned(),
-        };
-        match crate::scenario::load_source(src, Path::new("t.yaml"), &[]) {
-            Ok(l) => l.variants,
-            Err(d) => panic!("{}", d.render()),
-        }
-    }
+    use crate::scenario::test_variants as variants;
 
     const HEAD: &str = "version: 1\nname: s\npayloads:\n  p:\n    size: 64B\n    pool: 16\nphases:\n  - name: w\n    duration: 1s\n    targets: [a]\n    actors:\n      - { op: append }\n  - name: x\n    records: 100k\n    actors:\n      - { op: append }\n";
 

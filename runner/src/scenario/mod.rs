@@ -150,6 +150,20 @@ pub fn load_source(
     Loader::builtin().load_source(source, path, overrides)
 }
 
+/// Test helper: the variants of scenario text `yaml` (as file `t.yaml`),
+/// panicking with the rendered diagnostics when it is invalid.
+#[cfg(test)]
+pub(crate) fn test_variants(yaml: &str) -> Vec<model::Scenario> {
+    let src = Source {
+        name: "t.yaml".to_owned(),
+        text: yaml.to_owned(),
+    };
+    match load_source(src, Path::new("t.yaml"), &[]) {
+        Ok(l) => l.variants,
+        Err(d) => panic!("{}", d.render()),
+    }
+}
+
 /// Applies the selected profile's overrides to `doc`, locating each at its
 /// entry under `profiles:`; then drops `profile`, so a document passed on
 /// (the crash child's) is not overridden twice.
