@@ -83,9 +83,7 @@ impl Progress {
             *published = rec.intervals.len();
         }
     }
-}
 
-impl Progress {
     /// Publishes a finished recorder: its totals and whole histogram.
     fn publish_final(&self, rec: &Recorder) {
         self.ops.store(rec.count, Ordering::Relaxed);
