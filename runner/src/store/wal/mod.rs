@@ -43,7 +43,7 @@ pub use writer::{MIN_SEGMENT_SIZE, WalOptions, WalSync};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use self::index::Index;
 use self::io::{Io, RealIo};
@@ -53,7 +53,7 @@ use self::segment::Segment;
 use self::stats::{Counters, RecoveryStats};
 use self::trim::TrimState;
 use self::writeback::Writeback;
-use self::writer::{GroupCommit, SyncTarget, Writer, create_segment, io_err};
+use self::writer::{CommitState, GroupCommit, Writer, create_segment, io_err};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
 
 /// The `wal` store: a durable, segmented write-ahead log in one directory.
@@ -72,8 +72,8 @@ impl fmt::Debug for WalStore {
 }
 
 /// State shared by the store and its sessions. Lock order: `trim_state`,
-/// then `writer`, then `index` / `segments`, then `commit` (taken last; a
-/// group-commit leader holds no lock while it captures and syncs).
+/// then `writer` (which holds the group-commit state too), then `index` /
+/// `segments` (a group-commit leader holds no lock while it syncs).
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) dir: PathBuf,
@@ -190,15 +190,16 @@ impl WalStore {
             }
         };
         let tails = rec.index.iter().map(|(s, i)| (*s, i.tail)).collect();
-        let writer = Writer {
+        let mut writer = Writer {
             active,
             pos,
             base,
             tails,
             counts: Default::default(),
             writeback_from: pos,
+            commit: CommitState::default(),
         };
-        let end = writer.end();
+        writer.commit = CommitState::new(writer.end());
         let sealed: Vec<u64> = segments
             .keys()
             .copied()
@@ -214,7 +215,7 @@ impl WalStore {
             opts: *opts,
             io,
             writer: Mutex::new(writer),
-            commit: GroupCommit::new(end),
+            commit: GroupCommit::default(),
             index: RwLock::new(rec.index),
             segments: RwLock::new(segments),
             trim_state: Mutex::new(rec.trim),
@@ -265,34 +266,42 @@ fn populate_in_background(shared: &Arc<Shared>, ids: Vec<u64>) {
 }
 
 impl Shared {
-    /// The sync target a group-commit leader uses: the active file and the
-    /// log end, captured together under the writer lock.
-    pub(crate) fn sync_target(&self) -> SyncTarget {
-        let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        SyncTarget {
-            file: Arc::clone(&w.active.file),
-            path: w.active.path.clone(),
-            end: w.end(),
-            records: w.counts.records,
-        }
-    }
-
-    /// Waits until the log is durable up to `target` (group commit).
-    pub(crate) fn wait_durable(
-        &self,
+    /// Waits until the log is durable up to `target` (group commit); `w`
+    /// is the writer lock, held since the caller wrote.
+    pub(crate) fn wait_durable<'a>(
+        &'a self,
+        w: MutexGuard<'a, Writer>,
         target: u64,
         window: Option<std::time::Duration>,
     ) -> Result<(), StoreError> {
-        self.commit
-            .wait(target, window, &self.poison, &self.counters, &|| {
-                self.sync_target()
-            })
+        self.commit.wait(
+            &self.writer,
+            w,
+            target,
+            window,
+            &self.poison,
+            &self.counters,
+        )
     }
 
-    /// Poisons the store after a failed write or sync.
-    pub(crate) fn poison(&self, cause: &StoreError) {
+    /// Makes everything written so far durable.
+    pub(crate) fn sync_all(&self) -> Result<(), StoreError> {
+        let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let end = w.end();
+        self.wait_durable(w, end, None)
+    }
+
+    /// Poisons the store after a failed write or sync; the caller holds
+    /// the writer lock `_w` (so no waiter checks the poison between).
+    pub(crate) fn poison_locked(&self, _w: &MutexGuard<'_, Writer>, cause: &StoreError) {
         let _ = self.poison.set(cause.to_string());
         self.commit.wake_all();
+    }
+
+    /// Poisons the store after a failed write, without the writer lock.
+    pub(crate) fn poison(&self, cause: &StoreError) {
+        let w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.poison_locked(&w, cause);
     }
 
     /// The error for any write after poisoning, if poisoned.
@@ -336,8 +345,7 @@ impl Store for WalStore {
     /// closes. Fails with [`StoreError::Poisoned`] after an earlier failure.
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         self.shared.check_poison()?;
-        let end = self.shared.sync_target().end;
-        self.shared.wait_durable(end, None)
+        self.shared.sync_all()
     }
 }
 

@@ -8,13 +8,13 @@
 //! and reads allocate nothing.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, MutexGuard, PoisonError};
 
 use super::Shared;
 use super::format::{FRAME_HEADER_LEN, Records, encode_frame, frame_len};
 use super::index::BatchLoc;
 use super::io::write_all_at;
-use super::writer::{WalSync, io_err};
+use super::writer::{WalSync, Writer, io_err};
 use crate::store::api::{LogBounds, Offset, ReadBuf, Record, Session, StoreError};
 
 /// Batches one read collects at most (bounds the work of a huge
@@ -38,7 +38,7 @@ pub(crate) struct WalSession {
 impl Drop for WalSession {
     fn drop(&mut self) {
         if self.writer {
-            self.shared.commit.writer_left();
+            self.shared.commit.writer_left(&self.shared.writer);
         }
     }
 }
@@ -54,19 +54,19 @@ impl WalSession {
         }
     }
 
-    /// Writes the frame in `self.frame` for `stream`; returns its first
-    /// offset and the log end after it.
-    fn write_frame(
-        &mut self,
+    /// Writes the encoded `frame` for `stream`; returns its first offset
+    /// and the writer lock, still held (group commit waits under it).
+    fn write_frame<'a>(
+        sh: &'a Shared,
+        frame: &mut [u8],
         stream: u64,
         records: u32,
         body_bytes: u64,
         pending: &super::format::PendingFrame,
-    ) -> Result<(Offset, u64), StoreError> {
-        let sh = &*self.shared;
+    ) -> Result<(Offset, MutexGuard<'a, Writer>), StoreError> {
         let mut w = sh.writer.lock().unwrap_or_else(PoisonError::into_inner);
         sh.check_poison()?;
-        let flen = self.frame.len() as u64;
+        let flen = frame.len() as u64;
         if w.pos + flen > sh.opts.segment_size {
             match w.roll(
                 sh.io.as_ref(),
@@ -82,19 +82,19 @@ impl WalSession {
                         .insert(seg.id, seg);
                 }
                 Err(e) => {
-                    sh.poison(&e);
+                    sh.poison_locked(&w, &e);
                     return Err(e);
                 }
             }
         }
         let first = w.tails.get(&stream).copied().unwrap_or(0);
-        pending.seal(&mut self.frame, first, w.active.id);
+        pending.seal(frame, first, w.active.id);
         let pos = w.pos;
-        if let Err(e) = write_all_at(w.active.file.as_ref(), &self.frame, pos) {
+        if let Err(e) = write_all_at(w.active.file.as_ref(), frame, pos) {
             // The file may now hold part of this frame: never write after it
             // and never acknowledge again; a reopen truncates the torn tail.
             let e = io_err("write", &w.active.path, e);
-            sh.poison(&e);
+            sh.poison_locked(&w, &e);
             return Err(e);
         }
         w.pos += flen;
@@ -119,7 +119,7 @@ impl WalSession {
                 pos,
                 len: u32::try_from(flen).unwrap_or(u32::MAX),
             });
-        Ok((first, w.end()))
+        Ok((first, w))
     }
 
     /// Copies the locations a read from `from` needs into `self.locs`;
@@ -176,13 +176,14 @@ impl Session for WalSession {
         let pending = encode_frame(&mut self.frame, stream, batch);
         let body_bytes = batch.iter().map(|r| r.body.len() as u64).sum();
         let records = u32::try_from(batch.len()).unwrap_or(u32::MAX);
-        let (first, end) = self.write_frame(stream, records, body_bytes, &pending)?;
-        match self.shared.opts.sync {
-            WalSync::Never => {}
-            WalSync::Always => self.shared.wait_durable(end, None)?,
-            WalSync::Batch => self
-                .shared
-                .wait_durable(end, Some(self.shared.opts.sync_interval))?,
+        let sh = &*self.shared;
+        let (first, w) =
+            Self::write_frame(sh, &mut self.frame, stream, records, body_bytes, &pending)?;
+        let end = w.end();
+        match sh.opts.sync {
+            WalSync::Never => drop(w),
+            WalSync::Always => sh.wait_durable(w, end, None)?,
+            WalSync::Batch => sh.wait_durable(w, end, Some(sh.opts.sync_interval))?,
         }
         Ok(first)
     }
@@ -263,8 +264,7 @@ impl Session for WalSession {
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
-        let end = self.shared.sync_target().end;
-        self.shared.wait_durable(end, None)
+        self.shared.sync_all()
     }
 
     fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
