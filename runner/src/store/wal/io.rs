@@ -100,13 +100,24 @@ pub(crate) fn write_all_at(f: &dyn IoFile, mut buf: &[u8], mut pos: u64) -> io::
 }
 
 /// Writes zeros over bytes `from..to` (allocating and writing the blocks,
-/// unlike `set_len`, which leaves a hole).
-pub(crate) fn write_zeros(f: &dyn IoFile, mut from: u64, to: u64) -> io::Result<()> {
+/// unlike `set_len`, which leaves a hole), a MiB at a time; with
+/// `writeback`, each MiB is handed to the kernel's writeback as soon as it
+/// is written ([`IoFile::start_writeback`], a hint).
+pub(crate) fn write_zeros(
+    f: &dyn IoFile,
+    mut from: u64,
+    to: u64,
+    writeback: bool,
+) -> io::Result<()> {
     const CHUNK: usize = 1 << 20;
     let zeros = vec![0u8; CHUNK.min(usize::try_from(to.saturating_sub(from)).unwrap_or(CHUNK))];
     while from < to {
         let n = usize::try_from(to - from).map_or(zeros.len(), |n| n.min(zeros.len()));
         write_all_at(f, &zeros[..n], from)?;
+        if writeback {
+            // A hint: a later sync reports any write-back failure.
+            let _ = f.start_writeback(from, n as u64);
+        }
         from += n as u64;
     }
     Ok(())

@@ -13,6 +13,11 @@
 //! The cost is writing each segment twice (zeros, then frames); it is paid
 //! off the append path, by this thread.
 //!
+//! The zeros are written a MiB at a time, each MiB handed to the
+//! kernel's writeback as soon as it is written (`sync_file_range(WRITE)`),
+//! so the device sees a steady stream rather than a 64 MiB burst at the
+//! final sync that the active segment's syncs would queue behind.
+//!
 //! The file is prepared under the temporary name [`PREPARED_TMP`], which
 //! recovery deletes; the writer takes it on roll, writes the segment header,
 //! syncs it, renames it to its segment name and syncs the directory, so the
@@ -196,7 +201,12 @@ fn prepare(
             (file, 0, true)
         }
     };
-    write_zeros(file.as_ref(), from, size).map_err(|e| io_err("preallocate", path, e))?;
+    // A MiB at a time, each handed to writeback as soon as it is written:
+    // one 64 MiB burst at the sync below would queue every group-commit
+    // `fdatasync` of the active segment behind it (16 writers under
+    // `batch`, untrimmed: 62.6–71.9 k against 74.8–75.7 k records/s, p99
+    // 298–420 against 306–313 µs, 3 interleaved runs).
+    write_zeros(file.as_ref(), from, size, true).map_err(|e| io_err("preallocate", path, e))?;
     file.sync_data()
         .map_err(|e| io_err("fdatasync preallocated segment", path, e))?;
     Ok((file, zero_filled))

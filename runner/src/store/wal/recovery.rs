@@ -362,8 +362,8 @@ pub(crate) fn recover(
             // segment size instead (written blocks keep syncs data-only);
             // otherwise truncate, tidying trailing zeros too.
             if opts.preallocate {
-                write_zeros(file.as_ref(), len, torn_end)
-                    .and_then(|()| write_zeros(file.as_ref(), file_len, opts.segment_size))
+                write_zeros(file.as_ref(), len, torn_end, false)
+                    .and_then(|()| write_zeros(file.as_ref(), file_len, opts.segment_size, false))
                     .map_err(|e| io_err("zero torn tail", &path, e))?;
             } else if file_len > len {
                 file.set_len(len)
