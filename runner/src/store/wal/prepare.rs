@@ -253,6 +253,24 @@ mod tests {
     }
 
     #[test]
+    fn zeros_go_to_writeback_a_mebibyte_at_a_time() {
+        // Each MiB of zeros is handed to writeback as soon as it is written,
+        // not left for one burst at the sync.
+        let (fs, dir) = sim();
+        let faulty = FaultyIo::new(Arc::new(fs));
+        let size = (3 << 20) + (512 << 10);
+        let p = Preparer::start(Arc::new(faulty.clone()), &dir, size, no_recycling(&dir))
+            .expect("start");
+        let (f, _) = p.take().expect("take");
+        assert_eq!(f.len().expect("len"), size);
+        const MIB: u64 = 1 << 20;
+        assert_eq!(
+            faulty.writebacks(),
+            vec![(0, MIB), (MIB, MIB), (2 * MIB, MIB), (3 * MIB, 512 << 10)]
+        );
+    }
+
+    #[test]
     fn a_failed_preparation_is_returned_by_take() {
         let (fs, dir) = sim();
         let faulty = FaultyIo::new(Arc::new(fs));

@@ -1106,6 +1106,47 @@ fn the_window_bounds_the_wait_for_an_idle_writer() {
 }
 
 #[test]
+fn the_appender_that_completes_a_group_ends_the_gatherers_role() {
+    // A gathers (2 s window) and B completes the group: B syncs at once and
+    // A returns with it, long before its window. Then B idles: A's next
+    // append gathers anew and waits out the window — the finished group
+    // left no gatherer behind that would make it wait untimed (forever).
+    let (_tmp, store) = open_batch(Duration::from_secs(2));
+    let mut a = store.session().expect("session");
+    let mut b = store.session().expect("session");
+    a.append(1, &rec(b"a")).expect("append");
+    b.append(2, &rec(b"b")).expect("append");
+    let (took_a, took_b) = std::thread::scope(|sc| {
+        let gatherer = sc.spawn(|| {
+            let start = std::time::Instant::now();
+            a.append(1, &rec(b"gathers")).expect("append");
+            start.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let start = std::time::Instant::now();
+        b.append(2, &rec(b"completes")).expect("append");
+        let took_b = start.elapsed();
+        (gatherer.join().expect("gatherer"), took_b)
+    });
+    assert!(
+        took_b < Duration::from_secs(1),
+        "the completing appender syncs at once ({took_b:?})"
+    );
+    assert!(
+        took_a < Duration::from_millis(1500),
+        "the gatherer returns with the group it gathered ({took_a:?})"
+    );
+    let start = std::time::Instant::now();
+    a.append(1, &rec(b"gathers again")).expect("append");
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(20),
+        "the next group is gathered anew, bounded by the window ({took:?})"
+    );
+    assert_eq!(stat(&store, "records"), 5.0);
+}
+
+#[test]
 fn sync_never_starts_writeback_every_mebibyte_and_only_never() {
     // Each 1 MiB written under `never` is handed to the writeback thread
     // (contiguous stretches of the active segment, restarting after a
