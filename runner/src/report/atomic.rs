@@ -272,8 +272,8 @@ impl GenerationWriter {
         Ok(bytes)
     }
 
-    /// Points `.current` at generation `name` (one atomic rename), and
-    /// makes every output a symlink into `.current` if it is not yet.
+    /// Makes every output a symlink into `.current` if it is not yet, then
+    /// points `.current` at generation `name` (one atomic rename).
     #[cfg(unix)]
     fn commit(&self, name: &str, files: &[OutputFile]) -> Result<(), CommitError> {
         use std::os::unix::fs::symlink;
@@ -295,8 +295,11 @@ impl GenerationWriter {
                 },
             );
         }
-        let current = self.dir.join(CURRENT);
-        fs::rename(&tmp, &current).map_err(io(&current))?;
+        // Every output becomes a link into `.current` before `.current`
+        // names this generation: the first time, the links dangle (the
+        // outputs read as absent) until the one rename below makes them
+        // all appear at once, so a kill between two links never leaves
+        // `results.csv` without `run.json`.
         for f in files {
             let file = file_name(&f.path);
             let target = Path::new(CURRENT).join(&file);
@@ -308,6 +311,8 @@ impl GenerationWriter {
             symlink(&target, &link).map_err(io(&link))?;
             fs::rename(&link, &f.path).map_err(io(&f.path))?;
         }
+        let current = self.dir.join(CURRENT);
+        fs::rename(&tmp, &current).map_err(io(&current))?;
         Ok(())
     }
 
@@ -438,6 +443,33 @@ mod tests {
             .into_iter()
             .filter(|n| n.starts_with('.'))
             .collect()
+    }
+
+    /// A run killed while its first generation is being linked must not
+    /// leave one output readable without the others. The commit is cut
+    /// short where a kill could cut it — the second output's link cannot
+    /// be made — and, unlike `write`, nothing cleans up after it: the links
+    /// are made before `.current` names the generation, so every output is
+    /// still absent.
+    #[cfg(unix)]
+    #[test]
+    fn a_first_commit_cut_short_while_linking_shows_no_output_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.json"));
+        let generation = dir.path().join("gen-1");
+        fs::create_dir(&generation).unwrap();
+        fs::write(generation.join("a.csv"), "gen 1").unwrap();
+        fs::write(generation.join("b.json"), "gen 1").unwrap();
+        // A directory where b's link is made: the symlink fails (EEXIST).
+        fs::create_dir_all(dir.path().join(".b.json.link/occupied")).unwrap();
+        let w = GenerationWriter::new(dir.path());
+        let files = [file(a.clone(), "gen 1"), file(b.clone(), "gen 1")];
+        assert!(w.commit("gen-1", &files).is_err());
+        assert!(
+            fs::read_to_string(&a).is_err(),
+            "a.csv must not be readable while b.json is absent"
+        );
+        assert!(fs::read_to_string(&b).is_err());
     }
 
     /// Guards issue 18 item 11: a generation is committed by one rename,
