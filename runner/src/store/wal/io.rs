@@ -3,8 +3,9 @@
 //! power loss) can replace the file system.
 //!
 //! Three implementations:
-//! - [`RealIo`]: `std::fs` with `pwrite`/`pread`, `fdatasync`, directory
-//!   fsync and an exclusive lock on the log directory.
+//! - [`RealIo`]: `std::fs` with `pwrite`/`pread`, `fdatasync`,
+//!   `fallocate`, `sync_file_range`, directory fsync and an exclusive lock
+//!   on the log directory.
 //! - [`FaultyIo`]: wraps another [`Io`] and injects faults deterministically:
 //!   an error (EIO, ENOSPC, …) on the Nth write or Nth sync from now, and
 //!   short writes.
@@ -73,6 +74,11 @@ pub(crate) trait IoFile: Send + Sync + fmt::Debug {
     fn len(&self) -> io::Result<u64>;
     /// Truncates or extends (with zeros) to `len`.
     fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Reserves the blocks of bytes `0..len` without writing them
+    /// (`fallocate(2)`, mode 0: the size becomes at least `len`, and the
+    /// new bytes read as zeros). Where the file system cannot, the file
+    /// is left as it is: a hint, like [`IoFile::start_writeback`].
+    fn allocate(&self, len: u64) -> io::Result<()>;
     /// A read-only view of bytes `0..len`; the caller guarantees the file
     /// never shrinks below `len` while the view lives.
     fn map(&self, len: u64) -> io::Result<Mapped>;
@@ -249,8 +255,40 @@ impl IoFile for RealFile {
         self.file.set_len(len)
     }
 
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        allocate(&self.file, len)
+    }
+
     fn map(&self, len: u64) -> io::Result<Mapped> {
         map_file(&self.file, len)
+    }
+}
+
+/// `fallocate(fd, 0, 0, len)`: the blocks are reserved as unwritten
+/// extents, so later writes into them skip ext4's delayed-allocation
+/// bookkeeping on every `write` (as fio's default layout does). A file
+/// system that does not support it (`EOPNOTSUPP`) leaves the file as it is.
+#[expect(
+    unsafe_code,
+    reason = "fallocate(2) has no std wrapper; see the SAFETY note"
+)]
+fn allocate(file: &File, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let len = libc::off_t::try_from(len)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "length too large"))?;
+    loop {
+        // SAFETY: the descriptor is owned by `file`, alive for the call;
+        // fallocate reads no memory of ours.
+        let r = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::EOPNOTSUPP) => return Ok(()),
+            _ => return Err(e),
+        }
     }
 }
 
@@ -444,6 +482,10 @@ impl IoFile for FaultyFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.inner.set_len(len)
+    }
+
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        self.inner.allocate(len)
     }
 
     fn map(&self, len: u64) -> io::Result<Mapped> {
@@ -768,6 +810,17 @@ impl IoFile for SimFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.live()?.set_len(to_usize(len)?);
+        Ok(())
+    }
+
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        // Zeros up to `len`, as a real file reads after `fallocate`; like
+        // any size change, durable only once synced.
+        let mut i = self.live()?;
+        let len = to_usize(len)?;
+        if len > i.data.len() {
+            i.set_len(len);
+        }
         Ok(())
     }
 

@@ -46,7 +46,7 @@ pub struct WalConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"1ms")]
     pub sync_interval: Option<HumanDuration>,
-    /// Zero-fill and sync each segment file to `segment_size` ahead of need, in a background thread, so synced appends overwrite written blocks and `fdatasync` flushes data only (no size or extent change to journal). Writes each segment twice; worth it for `sync: always` and `batch`. Default `false`.
+    /// Zero-fill and sync each segment file to `segment_size` ahead of need, in a background thread, so synced appends overwrite written blocks and `fdatasync` flushes data only (no size or extent change to journal). Writes each segment twice; worth it for `sync: always` and `batch`. Default `false`: each new segment is only `fallocate`d to `segment_size` (blocks reserved, unwritten), so appends do not grow the file, and a sync also commits the extent change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preallocate: Option<bool>,
     /// Keep up to this many segment files that trims made dead and reuse them as the next segments (their header rewritten; every frame names its segment, so recovery never reads a recycled file's old records), as RocksDB's `recycle_log_file_num` does. With `preallocate`, a recycled file replaces zero-filling a new one. Only a log that trims has dead segments. Default `0` (dead segments are unlinked).

@@ -53,7 +53,7 @@ use self::segment::Segment;
 use self::stats::{Counters, RecoveryStats};
 use self::trim::TrimState;
 use self::writeback::Writeback;
-use self::writer::{CommitState, GroupCommit, Writer, create_segment, io_err};
+use self::writer::{CommitState, GroupCommit, SegmentSource, Writer, create_segment, io_err};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
 
 /// The `wal` store: a durable, segmented write-ahead log in one directory.
@@ -176,15 +176,15 @@ impl WalStore {
         let (active, pos, base) = match active {
             Some(a) => a,
             None => {
-                let seg = create_segment(
-                    io.as_ref(),
+                let src = SegmentSource {
+                    io: io.as_ref(),
                     dir,
-                    &counters,
-                    prep.as_ref(),
-                    &recycler,
-                    rec.next_id,
-                    rec.next_base,
-                )?;
+                    counters: &counters,
+                    prep: prep.as_ref(),
+                    recycler: &recycler,
+                    segment_size: opts.segment_size,
+                };
+                let seg = create_segment(&src, rec.next_id, rec.next_base)?;
                 segments.insert(seg.id, Arc::clone(&seg));
                 (seg, format::SEGMENT_HEADER_LEN as u64, rec.next_base)
             }
@@ -282,6 +282,18 @@ impl Shared {
             &self.poison,
             &self.counters,
         )
+    }
+
+    /// Where the writer's next segment comes from.
+    pub(crate) fn segment_source(&self) -> SegmentSource<'_> {
+        SegmentSource {
+            io: self.io.as_ref(),
+            dir: &self.dir,
+            counters: &self.counters,
+            prep: self.prep.as_ref(),
+            recycler: &self.recycler,
+            segment_size: self.opts.segment_size,
+        }
     }
 
     /// Makes everything written so far durable.

@@ -360,14 +360,19 @@ pub(crate) fn recover(
             // the log is durable up to its recovered end. Preallocating,
             // zero the torn bytes in place and write zeros up to the
             // segment size instead (written blocks keep syncs data-only);
-            // otherwise truncate, tidying trailing zeros too.
+            // otherwise truncate, tidying trailing zeros too, and reserve
+            // the segment's blocks again (as a new segment's are).
             if opts.preallocate {
                 write_zeros(file.as_ref(), len, torn_end, false)
                     .and_then(|()| write_zeros(file.as_ref(), file_len, opts.segment_size, false))
                     .map_err(|e| io_err("zero torn tail", &path, e))?;
-            } else if file_len > len {
-                file.set_len(len)
-                    .map_err(|e| io_err("truncate torn tail", &path, e))?;
+            } else {
+                if file_len > len {
+                    file.set_len(len)
+                        .map_err(|e| io_err("truncate torn tail", &path, e))?;
+                }
+                file.allocate(opts.segment_size)
+                    .map_err(|e| io_err("allocate segment", &path, e))?;
             }
             sync_file(counters, file.as_ref(), &path)?;
             segments.push(RecoveredSegment {

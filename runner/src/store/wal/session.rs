@@ -68,13 +68,7 @@ impl WalSession {
         sh.check_poison()?;
         let flen = frame.len() as u64;
         if w.pos + flen > sh.opts.segment_size {
-            match w.roll(
-                sh.io.as_ref(),
-                &sh.dir,
-                &sh.counters,
-                sh.prep.as_ref(),
-                &sh.recycler,
-            ) {
+            match w.roll(&sh.segment_source()) {
                 Ok(seg) => {
                     sh.segments
                         .write()

@@ -417,13 +417,20 @@ fn truncation_sweep_recovers_the_longest_complete_prefix() {
     Box::new(store).close().expect("close");
     let segs = segment_files(&fs);
     let (_, last) = segs.last().expect("segments");
-    let bytes = fs.read(last).expect("read last");
-    let ends = frame_ends(&bytes);
+    let mut bytes = fs.read(last).expect("read last");
     assert_eq!(
-        *ends.last().expect("ends"),
-        bytes.len(),
-        "the intact log parses completely"
+        bytes.len() as u64,
+        o.segment_size,
+        "segments are allocated whole"
     );
+    let ends = frame_ends(&bytes);
+    let end = *ends.last().expect("ends");
+    assert!(
+        bytes[end..].iter().all(|&b| b == 0),
+        "the intact log parses completely; its allocated rest reads as zeros"
+    );
+    // The sweep cuts the frames (a torn write ends inside them).
+    bytes.truncate(end);
 
     // Reference: the stream tails after each complete prefix.
     let earlier_records = {
@@ -613,7 +620,7 @@ fn zero_filled_tail_is_a_clean_end() {
     assert_eq!(
         fs.read(last).expect("read").len(),
         len,
-        "trailing zeros are tidied away"
+        "zeros beyond the segment size are tidied away; the segment stays allocated"
     );
 }
 
@@ -622,8 +629,10 @@ fn garbage_tail_is_truncated_and_reported() {
     let (fs, o, segs, tails) = fixture();
     let (_, last) = segs.last().expect("last");
     let mut b = fs.read(last).expect("read");
-    let len = b.len();
-    b.extend_from_slice(&[0xEE; 77]);
+    // Garbage right after the last frame, then the allocated zeros.
+    let len = *frame_ends(&b).last().expect("ends");
+    b.resize(b.len().max(len + 77), 0);
+    b[len..len + 77].fill(0xEE);
     fs.overwrite(last, b).expect("garbage");
     let store = open_sim(&fs, &o).expect("open");
     assert_eq!(stat(&store, "recovery_dropped_bytes"), 77.0);
@@ -631,7 +640,9 @@ fn garbage_tail_is_truncated_and_reported() {
     assert_eq!(verify(s.as_mut(), 3), tails);
     drop(s);
     drop(store);
-    assert_eq!(fs.read(last).expect("read").len(), len);
+    let after = fs.read(last).expect("read");
+    assert_eq!(after.len() as u64, o.segment_size, "allocated whole again");
+    assert!(after[len..].iter().all(|&x| x == 0), "the garbage is gone");
 }
 
 #[test]

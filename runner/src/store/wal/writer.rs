@@ -121,25 +121,47 @@ pub(crate) fn sync_dir(c: &Counters, io: &dyn Io, dir: &Path) -> Result<(), Stor
     r.map_err(|e| io_err("fsync directory", dir, e))
 }
 
+/// What making a segment needs: where its file comes from (the preparer,
+/// the recycled files, or a new file) and where it goes.
+pub(crate) struct SegmentSource<'a> {
+    pub(crate) io: &'a dyn Io,
+    pub(crate) dir: &'a Path,
+    pub(crate) counters: &'a Counters,
+    pub(crate) prep: Option<&'a Preparer>,
+    pub(crate) recycler: &'a Recycler,
+    /// Bytes a segment file holds at most.
+    pub(crate) segment_size: u64,
+}
+
 /// Creates segment `id` starting at log position `base`: header written,
 /// file and directory fsynced — from the preparer's file when
 /// preallocating, else from a recycled file when there is one (its header
-/// rewritten and synced under its recycled name, then renamed).
+/// rewritten and synced under its recycled name, then renamed), else from a
+/// new file. A recycled or new file is first `fallocate`d to the segment
+/// size: appends then write into reserved blocks instead of growing the
+/// file, which spares ext4's delayed allocation on every write (`sync:
+/// never`, 512 B × 10: 1040–1132 → 1222–1301 MiB/s, 4 interleaved runs).
 pub(crate) fn create_segment(
-    io: &dyn Io,
-    dir: &Path,
-    c: &Counters,
-    prep: Option<&Preparer>,
-    recycler: &Recycler,
+    src: &SegmentSource<'_>,
     id: u64,
     base: u64,
 ) -> Result<Arc<Segment>, StoreError> {
+    let SegmentSource {
+        io,
+        dir,
+        counters: c,
+        prep,
+        recycler,
+        segment_size,
+    } = *src;
     if let Some(p) = prep {
         return install_prepared(io, dir, c, p, id, base);
     }
     let path = dir.join(file_name(id));
     let tmp = dir.join(RECYCLED_TMP);
     if let Some(file) = recycler.take(io, &tmp)? {
+        file.allocate(segment_size)
+            .map_err(|e| io_err("allocate segment", &tmp, e))?;
         write_all_at(
             file.as_ref(),
             &encode_segment_header(SegmentHeader { id, base }),
@@ -157,6 +179,8 @@ pub(crate) fn create_segment(
     let file = io
         .open(&path, OpenMode::CreateNew)
         .map_err(|e| io_err("create segment", &path, e))?;
+    file.allocate(segment_size)
+        .map_err(|e| io_err("allocate segment", &path, e))?;
     write_all_at(
         file.as_ref(),
         &encode_segment_header(SegmentHeader { id, base }),
@@ -242,17 +266,11 @@ impl Writer {
     /// Seals the active segment and makes a new one active (the prepared
     /// file when preallocating). The caller inserts the returned segment
     /// into the segment map.
-    pub(crate) fn roll(
-        &mut self,
-        io: &dyn Io,
-        dir: &Path,
-        c: &Counters,
-        prep: Option<&Preparer>,
-        recycler: &Recycler,
-    ) -> Result<Arc<Segment>, StoreError> {
+    pub(crate) fn roll(&mut self, src: &SegmentSource<'_>) -> Result<Arc<Segment>, StoreError> {
+        let c = src.counters;
         let old = Arc::clone(&self.active);
-        // A preallocated or recycled file is longer than its frames (zeros,
-        // or an earlier use's frames): a sealed segment ends at its last
+        // A segment file is longer than its frames (allocated or zeroed
+        // blocks, or an earlier use's frames): a sealed segment ends at its last
         // frame, so recovery can call anything after it damage.
         let file_len = old
             .file
@@ -273,7 +291,7 @@ impl Writer {
         c.segments_sealed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let base = self.end();
-        let new = create_segment(io, dir, c, prep, recycler, old.id + 1, base)?;
+        let new = create_segment(src, old.id + 1, base)?;
         self.active = Arc::clone(&new);
         self.pos = SEGMENT_HEADER_LEN as u64;
         self.writeback_from = self.pos;
