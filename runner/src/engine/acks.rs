@@ -247,6 +247,10 @@ impl Session for AckingSession {
         self.inner.trim(stream, up_to)
     }
 
+    fn trim_many(&mut self, points: &[(u64, Offset)]) -> Result<(), StoreError> {
+        self.inner.trim_many(points)
+    }
+
     fn sync(&mut self) -> Result<(), StoreError> {
         self.inner.sync()
     }

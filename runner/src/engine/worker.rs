@@ -25,7 +25,7 @@ use super::gate::StartGate;
 use super::schedule::Pacer;
 use crate::metrics::recorder::{LATE_AFTER_NS, Recorder};
 use crate::scenario::model::{Op, ReadFrom};
-use crate::store::{ReadBuf, Session, StoreError};
+use crate::store::{Offset, ReadBuf, Session, StoreError};
 use crate::workload::{KeyGen, PayloadView, WorkloadRng};
 
 /// State shared by all workers of one phase on one target.
@@ -488,6 +488,8 @@ fn periodic(
 ) -> Result<(), StoreError> {
     let start = Instant::now();
     let mut n: u32 = 1;
+    // The trim points of one round (reused: a round allocates nothing).
+    let mut points: Vec<(u64, Offset)> = Vec::new();
     loop {
         let due = start + plan.every * n;
         // Sleep in short slices so the phase's end is noticed promptly.
@@ -506,15 +508,19 @@ fn periodic(
         match plan.op {
             Op::Sync => session.sync()?,
             _ => {
-                // Each worker trims its share of the streams.
+                // Each worker trims its share of the streams, in one call.
+                points.clear();
                 let mut s = plan.index as u64;
                 while s < plan.streams {
                     let b = session.bounds(s)?;
                     let up_to = b.tail.saturating_sub(plan.keep);
                     if up_to > b.trim_point {
-                        session.trim(s, up_to)?;
+                        points.push((s, up_to));
                     }
                     s += plan.workers as u64;
+                }
+                if !points.is_empty() {
+                    session.trim_many(&points)?;
                 }
             }
         }

@@ -327,6 +327,17 @@ pub trait Session: Send {
     ) -> Result<Offset, StoreError>;
     /// Makes records below `up_to` invisible; trim points never move back.
     fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError>;
+    /// Trims several streams, `(stream, up_to)` each, as [`trim`](Self::trim)
+    /// would one after another. A store that persists trim points can
+    /// override it to persist them once for all (the WAL writes its trim
+    /// file once); the default trims one stream after another. A trim
+    /// actor calls it once per round with its share of the streams.
+    fn trim_many(&mut self, points: &[(u64, Offset)]) -> Result<(), StoreError> {
+        for &(stream, up_to) in points {
+            self.trim(stream, up_to)?;
+        }
+        Ok(())
+    }
     /// Makes every append acknowledged so far durable.
     fn sync(&mut self) -> Result<(), StoreError>;
     /// The visible extent of `stream`.

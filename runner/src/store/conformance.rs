@@ -756,6 +756,24 @@ fn trim_visibility(open: OpenFn<'_>, dir: &Path) {
         (30, 30),
         "trim beyond the tail is clamped to the tail"
     );
+    // `trim_many` is `trim` for each pair: a point behind the trim point
+    // stays put, the others move.
+    must(s.trim_many(&[(9, 2), (3, 5)]), "trim_many");
+    assert_eq!(
+        (
+            must(s.bounds(9), "bounds").trim_point,
+            must(s.bounds(3), "bounds").trim_point
+        ),
+        (2, 30),
+        "trim_many trims each stream as trim does"
+    );
+    expect_records(
+        &read_all(s.as_mut(), 9, 0, usize::MAX),
+        9,
+        2,
+        5,
+        "trim_many visibility",
+    );
     let mut buf = ReadBuf::default();
     let next = must(s.read(3, 0, usize::MAX, &mut buf), "read");
     assert!(

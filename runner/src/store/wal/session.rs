@@ -209,6 +209,13 @@ impl Session for WalSession {
     }
 
     fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError> {
+        self.trim_many(&[(stream, up_to)])
+    }
+
+    /// Every point applied, then one trim file written for all of them
+    /// (its file and directory fsync), not one per stream: a trimmer of 16
+    /// streams costs 2 fsyncs per round instead of 32.
+    fn trim_many(&mut self, points: &[(u64, Offset)]) -> Result<(), StoreError> {
         let sh = &*self.shared;
         sh.check_poison()?;
         let mut persisted = sh.trim_state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -218,26 +225,29 @@ impl Session for WalSession {
             .unwrap_or_else(PoisonError::into_inner)
             .active
             .id;
-        let (point, first_live) = {
+        let mut next = persisted.clone();
+        {
             let mut idx = sh.index.write().unwrap_or_else(PoisonError::into_inner);
-            let Some(s) = idx.get_mut(&stream) else {
-                return Ok(());
-            };
-            if !s.trim(up_to) {
+            let mut moved = false;
+            for &(stream, up_to) in points {
+                if let Some(s) = idx.get_mut(&stream)
+                    && s.trim(up_to)
+                {
+                    next.points.insert(stream, s.trim_point);
+                    moved = true;
+                }
+            }
+            if !moved {
                 return Ok(());
             }
-            let point = s.trim_point;
             let first_live = idx
                 .values()
                 .filter_map(|s| s.first_segment())
                 .min()
                 .unwrap_or(active)
                 .min(active);
-            (point, first_live)
-        };
-        let mut next = persisted.clone();
-        next.points.insert(stream, point);
-        next.first_live = next.first_live.max(first_live);
+            next.first_live = next.first_live.max(first_live);
+        }
         if let Err(e) = next.store(sh.io.as_ref(), &sh.dir, &sh.counters) {
             sh.poison(&e);
             return Err(e);

@@ -13,7 +13,7 @@ use super::format::{SEGMENT_HEADER_LEN, check_frame};
 use super::io::{FaultyIo, Io, RealIo, SimFs};
 use super::segment::{file_name, parse_file_name};
 use super::{WalOptions, WalStore, WalSync};
-use crate::store::api::{Keys, ReadBuf, Record, Session, Store, StoreError};
+use crate::store::api::{Keys, Offset, ReadBuf, Record, Session, Store, StoreError};
 use crate::store::conformance;
 
 fn opts(segment_size: u64, sync: WalSync) -> WalOptions {
@@ -1114,6 +1114,41 @@ fn the_window_bounds_the_wait_for_an_idle_writer() {
         took < Duration::from_secs(1),
         "a lone writer syncs at once ({took:?})"
     );
+}
+
+#[test]
+fn trim_many_writes_the_trim_file_once_for_every_stream() {
+    // 16 streams trimmed in one call: one trim file (its fsync and the
+    // directory's), every point applied, and durable across a power loss.
+    let fs = SimFs::new();
+    let o = opts(4096, WalSync::Always);
+    let store = open_sim(&fs, &o).expect("open");
+    let mut s = store.session().expect("session");
+    for stream in 0..16 {
+        for _ in 0..10 {
+            s.append(stream, &rec(b"record")).expect("append");
+        }
+    }
+    let points: Vec<(u64, Offset)> = (0..16).map(|st| (st, 4 + st % 3)).collect();
+    let before = stat(&store, "fsyncs");
+    s.trim_many(&points).expect("trim");
+    assert_eq!(
+        stat(&store, "fsyncs") - before,
+        2.0,
+        "one trim file for 16 streams"
+    );
+    // Points that move nothing write nothing.
+    s.trim_many(&[(0, 1), (1, 2), (99, 5)]).expect("no-op");
+    assert_eq!(stat(&store, "fsyncs") - before, 2.0, "nothing moved");
+    drop(s);
+    drop(store);
+    fs.power_loss();
+    let store = open_sim(&fs, &o).expect("reopen");
+    let mut s = store.session().expect("session");
+    for (stream, point) in points {
+        let b = s.bounds(stream).expect("bounds");
+        assert_eq!((b.trim_point, b.tail), (point, 10), "stream {stream}");
+    }
 }
 
 #[test]
