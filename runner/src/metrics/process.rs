@@ -1,10 +1,10 @@
-//! Process and machine facts from `/proc`: CPU time, peak RSS and storage
-//! bytes of this process (sampled before and after a target's run), and the
-//! environment recorded in every report (CPU, cores, memory, kernel,
-//! filesystem of the data directory).
+//! Process and machine facts: CPU time (`getrusage`), peak RSS and storage
+//! bytes of this process from `/proc` (sampled before and after a target's
+//! run), and the environment recorded in every report (CPU, cores, memory,
+//! kernel, filesystem of the data directory).
 //!
-//! Reads files only; on systems without `/proc` every value is zero or
-//! empty rather than an error, since they describe the run, not gate it.
+//! Reads only; on systems without `/proc` every value is zero or empty
+//! rather than an error, since they describe the run, not gate it.
 
 use std::path::Path;
 
@@ -19,22 +19,12 @@ pub struct Sample {
     write_bytes: u64,
 }
 
-/// Clock ticks per second of `/proc/self/stat` times (Linux's USER_HZ is
-/// 100 on every architecture loadline runs on).
-const USER_HZ: u64 = 100;
-
-/// Samples `/proc/self/stat` and `/proc/self/io`.
+/// Samples this process's CPU time (`getrusage`) and `/proc/self/io`.
 pub fn sample() -> Sample {
     let mut s = Sample::default();
-    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
-        // Fields after the parenthesised command name; utime and stime are
-        // fields 14 and 15 (1-based), i.e. 11 and 12 after the name.
-        if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-            s.cpu_user_ns = ticks(11) * (1_000_000_000 / USER_HZ);
-            s.cpu_sys_ns = ticks(12) * (1_000_000_000 / USER_HZ);
-        }
+    if let Some((user, sys)) = cpu_times() {
+        s.cpu_user_ns = user;
+        s.cpu_sys_ns = sys;
     }
     if let Ok(io) = std::fs::read_to_string("/proc/self/io") {
         for line in io.lines() {
@@ -51,6 +41,32 @@ pub fn sample() -> Sample {
         }
     }
     s
+}
+
+/// User and system CPU time of this process so far, in nanoseconds, from
+/// `getrusage(RUSAGE_SELF)`. Linux derives them from the scheduler's exact
+/// run time and reports microseconds, where `/proc/self/stat` counts 10 ms
+/// clock ticks: a phase of a few hundred milliseconds could read 40 ms one
+/// run and 80 ms the next, and fail a comparison on nothing.
+#[expect(
+    unsafe_code,
+    reason = "getrusage(2) has no std wrapper; see the SAFETY notes"
+)]
+fn cpu_times() -> Option<(u64, u64)> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `usage` is writable memory of the type getrusage fills in,
+    // and RUSAGE_SELF is a valid `who`.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: zeroed (a valid `rusage`: plain integers) and then filled in
+    // by the successful call.
+    let usage = unsafe { usage.assume_init() };
+    let nanos = |t: libc::timeval| {
+        u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000
+            + u64::try_from(t.tv_usec).unwrap_or(0) * 1_000
+    };
+    Some((nanos(usage.ru_utime), nanos(usage.ru_stime)))
 }
 
 /// Resident set size of this process now (`VmRSS`), bytes.
@@ -157,6 +173,29 @@ pub fn environment(data_dir: &Path) -> Environment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_is_finer_than_a_clock_tick() {
+        // The first change the sampler sees is far below the 10 ms tick of
+        // `/proc/self/stat`, whose first change is a whole tick.
+        let before = sample();
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        let d = loop {
+            for _ in 0..10_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            let d = delta(before, sample());
+            if d.cpu_user_ns + d.cpu_sys_ns > 0
+                || start.elapsed() > std::time::Duration::from_secs(60)
+            {
+                break d;
+            }
+        };
+        std::hint::black_box(x);
+        let total = d.cpu_user_ns + d.cpu_sys_ns;
+        assert!(total > 0 && total < 5_000_000, "{d:?}");
+    }
 
     #[test]
     fn cpu_time_grows_with_work() {
