@@ -171,24 +171,21 @@ fn setting(w: &Word, alternatives: bool) -> Result<RawSetting, AssertionError> {
     } else {
         "`key=value`, e.g. `workers=1`"
     };
-    let Some((k, v)) = w.text.split_once('=') else {
+    let not_a_setting = || {
         let mut e = error(
             format!("`{}` is not a matrix setting", w.text),
             w.at,
             w.len(),
         );
         e.expected = Some(shape.to_owned());
-        return Err(e);
+        e
+    };
+    let Some((k, v)) = w.text.split_once('=') else {
+        return Err(not_a_setting());
     };
     let values: Vec<String> = v.split('|').map(str::to_owned).collect();
     if k.is_empty() || values.iter().any(String::is_empty) || (!alternatives && values.len() > 1) {
-        let mut e = error(
-            format!("`{}` is not a matrix setting", w.text),
-            w.at,
-            w.len(),
-        );
-        e.expected = Some(shape.to_owned());
-        return Err(e);
+        return Err(not_a_setting());
     }
     Ok(RawSetting {
         key: Word {

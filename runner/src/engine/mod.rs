@@ -166,7 +166,9 @@ fn is_crash(ph: &Phase) -> bool {
         .is_some_and(|r| matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss))
 }
 
-fn dir_name(s: &str) -> String {
+/// A file-name part made of `s`: letters, digits, `-` and `_` kept, the
+/// rest `_` (target data directories, `.hlog` files).
+pub(crate) fn file_name_part(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -195,9 +197,9 @@ fn claim_dirs(
                 continue;
             }
             let dir = opts.data_dir.join(if variants.len() > 1 {
-                format!("{vi}-{}", dir_name(&target.name))
+                format!("{vi}-{}", file_name_part(&target.name))
             } else {
-                dir_name(&target.name)
+                file_name_part(&target.name)
             });
             let owned = datadir::OwnedDir::claim(&dir, target.kind.name(), reuse)?;
             dirs.insert((vi, target.name.clone()), owned);
@@ -1030,6 +1032,39 @@ mod tests {
         }
     }
 
+    /// Runs the only phase of `s` on a memory store that stalls 50 ms on
+    /// every `every`-th append, with timeline `interval`.
+    fn run_stalling(
+        s: &Scenario,
+        every: u64,
+        interval: Duration,
+    ) -> crate::metrics::report::PhaseReport {
+        let (pools, _) = pools::Pools::prepare(s, 1, &[]).unwrap();
+        let store = Stalling {
+            inner: MemoryStore::new(),
+            every,
+            n: Arc::new(AtomicU64::new(0)),
+        };
+        let workers = s.phases[0].actors.iter().map(|a| a.workers).sum::<usize>();
+        let progress = Arc::new(
+            (0..workers)
+                .map(|_| crate::engine::worker::Progress::default())
+                .collect::<Vec<_>>(),
+        );
+        phase::run(&phase::PhaseRun {
+            seed: 1,
+            target: "stall",
+            phase: &s.phases[0],
+            pools: &pools,
+            store: &store,
+            control: Arc::new(worker::Control::default()),
+            progress,
+            interval,
+            kind: None,
+        })
+        .unwrap()
+    }
+
     /// Guards issue 14 item 1: a store stall shows in the timeline as
     /// intervals without operations, the ops of every interval add up to
     /// the actor's totals, and the op that waited counts in the interval
@@ -1039,28 +1074,7 @@ mod tests {
         let s = scenario(&format!(
             "{BASE}phases:\n  - name: w\n    records: 400\n    actors:\n      - {{ op: append, workers: 2 }}\n"
         ));
-        let (pools, _) = pools::Pools::prepare(&s, 1, &[]).unwrap();
-        let store = Stalling {
-            inner: MemoryStore::new(),
-            every: 100,
-            n: Arc::new(AtomicU64::new(0)),
-        };
-        let progress = Arc::new(vec![
-            crate::engine::worker::Progress::default(),
-            crate::engine::worker::Progress::default(),
-        ]);
-        let report = phase::run(&phase::PhaseRun {
-            seed: 1,
-            target: "stall",
-            phase: &s.phases[0],
-            pools: &pools,
-            store: &store,
-            control: Arc::new(worker::Control::default()),
-            progress,
-            interval: Duration::from_millis(10),
-            kind: None,
-        })
-        .unwrap();
+        let report = run_stalling(&s, 100, Duration::from_millis(10));
         let a = &report.actors[0];
         assert_eq!(a.records, 400);
         // 4 stalls of 50 ms, two workers: at least ~100 ms of 10 ms intervals.
@@ -1088,25 +1102,7 @@ mod tests {
         let s = scenario(&format!(
             "{BASE}phases:\n  - name: w\n    records: 2000\n    actors:\n      - {{ op: append, rate: 1000/s }}\n"
         ));
-        let (pools, _) = pools::Pools::prepare(&s, 1, &[]).unwrap();
-        let store = Stalling {
-            inner: MemoryStore::new(),
-            every: 500,
-            n: Arc::new(AtomicU64::new(0)),
-        };
-        let progress = Arc::new(vec![crate::engine::worker::Progress::default()]);
-        let report = phase::run(&phase::PhaseRun {
-            seed: 1,
-            target: "stall",
-            phase: &s.phases[0],
-            pools: &pools,
-            store: &store,
-            control: Arc::new(worker::Control::default()),
-            progress,
-            interval: Duration::from_secs(1),
-            kind: None,
-        })
-        .unwrap();
+        let report = run_stalling(&s, 500, Duration::from_secs(1));
         let a = &report.actors[0];
         let service = a.service.expect("open loop has service time");
         // 4 stalls of 50 ms at 1 op/ms: ~50 ops queue behind each stall, so

@@ -174,49 +174,42 @@ pub fn environment(data_dir: &Path) -> Environment {
 mod tests {
     use super::*;
 
+    /// Spins `chunk` multiplications at a time until the process's CPU
+    /// time since the start has grown to at least `ns` (a loaded machine
+    /// may give this thread little of the wall clock), or a minute passes;
+    /// returns the change.
+    fn spin_until_cpu(chunk: u64, ns: u64) -> ProcessStats {
+        let before = sample();
+        let mut x = 0u64;
+        let start = std::time::Instant::now();
+        loop {
+            for _ in 0..chunk {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            std::hint::black_box(x);
+            let d = delta(before, sample());
+            if d.cpu_user_ns + d.cpu_sys_ns >= ns
+                || start.elapsed() > std::time::Duration::from_secs(60)
+            {
+                return d;
+            }
+        }
+    }
+
     #[test]
     fn cpu_time_is_finer_than_a_clock_tick() {
         // The first change the sampler sees is far below the 10 ms tick of
         // `/proc/self/stat`, whose first change is a whole tick.
-        let before = sample();
-        let mut x = 0u64;
-        let start = std::time::Instant::now();
-        let d = loop {
-            for _ in 0..10_000 {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-            }
-            let d = delta(before, sample());
-            if d.cpu_user_ns + d.cpu_sys_ns > 0
-                || start.elapsed() > std::time::Duration::from_secs(60)
-            {
-                break d;
-            }
-        };
-        std::hint::black_box(x);
+        let d = spin_until_cpu(10_000, 1);
         let total = d.cpu_user_ns + d.cpu_sys_ns;
         assert!(total > 0 && total < 5_000_000, "{d:?}");
     }
 
     #[test]
     fn cpu_time_grows_with_work() {
-        // Spins until the process's CPU time has grown by 100 ms (a loaded
-        // machine may give this thread little of the wall clock), and fails
-        // only when it never does: a sampler that does not read CPU time.
-        let before = sample();
-        let mut x = 0u64;
-        let start = std::time::Instant::now();
-        let d = loop {
-            for _ in 0..1_000_000 {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-            }
-            let d = delta(before, sample());
-            if d.cpu_user_ns + d.cpu_sys_ns >= 100_000_000
-                || start.elapsed() > std::time::Duration::from_secs(60)
-            {
-                break d;
-            }
-        };
-        std::hint::black_box(x);
+        // Fails only when the CPU time never grows by 100 ms: a sampler
+        // that does not read CPU time.
+        let d = spin_until_cpu(1_000_000, 100_000_000);
         assert!(d.cpu_user_ns + d.cpu_sys_ns >= 100_000_000, "{d:?}");
         assert!(d.peak_rss_bytes > 0);
         assert!(d.rss_bytes > 0 && d.rss_bytes <= d.peak_rss_bytes, "{d:?}");

@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use super::csv::Number;
 use super::{FileFormat, OutputFile, ReportError};
+use crate::engine::file_name_part;
 use crate::metrics::catalog::{MetricUnit, PHASE_PROCESS_METRICS};
 use crate::metrics::recorder::decode;
 use crate::metrics::report::{ActorReport, RunReport};
@@ -130,27 +131,14 @@ pub fn timeline_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportEr
     w.into_inner().map_err(|e| csv_err(e.into_error().into()))
 }
 
-/// A file-name part: letters, digits, `-` and `_` kept, the rest `_`.
-fn name_part(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// The `.hlog` file name of an actor in a phase on a target.
 pub fn hlog_name(variant: &str, target: &str, phase: &str, actor: &str) -> String {
     let mut parts = Vec::new();
     if !variant.is_empty() {
-        parts.push(name_part(variant));
+        parts.push(file_name_part(variant));
     }
     for p in [target, phase, actor] {
-        parts.push(name_part(p));
+        parts.push(file_name_part(p));
     }
     format!("{}.hlog", parts.join("."))
 }

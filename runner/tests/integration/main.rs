@@ -44,6 +44,18 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The `.yaml` files directly in `dir`, sorted.
+pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// The schema a scenario's modeline names, resolved against its directory.
 pub fn modeline_schema(file: &Path) -> Option<PathBuf> {
     let text = std::fs::read_to_string(file).ok()?;

@@ -158,14 +158,7 @@ fn a_cold_read_phase_is_measurably_slower_than_a_warm_one() {
 
 /// The seed scenario library: every file under `scenarios/seeds/`.
 fn seed_scenarios() -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("scenarios/seeds"))
-        .expect("scenarios/seeds")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
+    crate::yaml_files(&repo_root().join("scenarios/seeds"))
 }
 
 /// Issue 16 item 3: each seed file starts with the schema modeline and a

@@ -155,69 +155,52 @@ pub(crate) fn create_segment(
         segment_size,
     } = *src;
     if let Some(p) = prep {
-        return install_prepared(io, dir, c, p, id, base);
+        let (file, tmp) = p.take()?;
+        let seg = install(io, dir, c, file, tmp, id, base)?;
+        p.request();
+        return Ok(seg);
     }
     let path = dir.join(file_name(id));
     let tmp = dir.join(RECYCLED_TMP);
-    if let Some(file) = recycler.take(io, &tmp)? {
-        file.allocate(segment_size)
-            .map_err(|e| io_err("allocate segment", &tmp, e))?;
-        write_all_at(
-            file.as_ref(),
-            &encode_segment_header(SegmentHeader { id, base }),
-            0,
-        )
-        .map_err(|e| io_err("write segment header", &tmp, e))?;
-        sync_file(c, file.as_ref(), &tmp)?;
-        io.rename(&tmp, &path)
-            .map_err(|e| io_err("rename recycled segment", &path, e))?;
-        sync_dir(c, io, dir)?;
-        c.segments_created
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Ok(Arc::new(Segment::new(id, dir, file)));
-    }
-    let file = io
-        .open(&path, OpenMode::CreateNew)
-        .map_err(|e| io_err("create segment", &path, e))?;
+    let (file, at) = match recycler.take(io, &tmp)? {
+        Some(file) => (file, tmp.as_path()),
+        None => {
+            let file = io
+                .open(&path, OpenMode::CreateNew)
+                .map_err(|e| io_err("create segment", &path, e))?;
+            (file, path.as_path())
+        }
+    };
     file.allocate(segment_size)
-        .map_err(|e| io_err("allocate segment", &path, e))?;
-    write_all_at(
-        file.as_ref(),
-        &encode_segment_header(SegmentHeader { id, base }),
-        0,
-    )
-    .map_err(|e| io_err("write segment header", &path, e))?;
-    sync_file(c, file.as_ref(), &path)?;
-    sync_dir(c, io, dir)?;
-    c.segments_created
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(Arc::new(Segment::new(id, dir, file)))
+        .map_err(|e| io_err("allocate segment", at, e))?;
+    install(io, dir, c, file, at, id, base)
 }
 
-/// Makes segment `id` (starting at log position `base`) out of the
-/// preparer's zero-filled file: header written and synced, renamed to its
-/// segment name, directory fsynced — the same guarantees as
-/// [`create_segment`], without writing the file on the append path.
-fn install_prepared(
+/// Makes `file`, named `at`, segment `id` (starting at log position
+/// `base`): header written and synced, renamed to its segment name (unless
+/// it has it already), directory fsynced — so the header and the directory
+/// entry are durable before any frame is written.
+fn install(
     io: &dyn Io,
     dir: &Path,
     c: &Counters,
-    prep: &Preparer,
+    file: Arc<dyn IoFile>,
+    at: &Path,
     id: u64,
     base: u64,
 ) -> Result<Arc<Segment>, StoreError> {
-    let (file, tmp) = prep.take()?;
-    let path = dir.join(file_name(id));
     write_all_at(
         file.as_ref(),
         &encode_segment_header(SegmentHeader { id, base }),
         0,
     )
-    .map_err(|e| io_err("write segment header", tmp, e))?;
-    sync_file(c, file.as_ref(), tmp)?;
-    io.rename(tmp, &path)
-        .map_err(|e| io_err("rename preallocated segment", &path, e))?;
-    prep.request();
+    .map_err(|e| io_err("write segment header", at, e))?;
+    sync_file(c, file.as_ref(), at)?;
+    let path = dir.join(file_name(id));
+    if at != path {
+        io.rename(at, &path)
+            .map_err(|e| io_err("rename into place", &path, e))?;
+    }
     sync_dir(c, io, dir)?;
     c.segments_created
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
