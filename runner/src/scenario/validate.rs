@@ -171,7 +171,7 @@ fn check_memory(ctx: &mut Ctx<'_>, payloads: &[Payload], phases: &[Phase], avail
     let Some(largest) = all.iter().max_by_key(|a| a.bytes) else {
         return;
     };
-    let approx = |b: u64| crate::report::format::size(b as f64);
+    let approx = |b: u64| crate::units::human::size(b as f64);
     let d = ctx.error(
         &largest.pointer,
         format!(

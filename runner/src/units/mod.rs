@@ -4,6 +4,7 @@
 //! The bottom layer: imports nothing else of loadline, so every other
 //! layer (validation, the engine, every report) may use it.
 
+pub(crate) mod human;
 mod text;
 
 pub use text::*;
