@@ -383,6 +383,11 @@ pub enum Verdict {
     /// finished on this target, or — for target-level metrics — before
     /// every phase did; nothing was measured to judge.
     NotRun,
+    /// Measured, but over nothing: a count of `verify: acknowledged` in a
+    /// phase that verified no write (no write was acknowledged before the
+    /// crash, say). Never a pass: the run's verdict is FAIL, and
+    /// [`AssertionResult::reason`] says why.
+    NotJudged,
 }
 
 /// One assertion evaluated on one target.
@@ -412,6 +417,9 @@ pub struct AssertionResult {
     /// `factor` × its `value`, or 0 when that value is missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub right: Option<RightSide>,
+    /// Why the assertion was not judged ([`Verdict::NotJudged`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The right side of a relational assertion as evaluated.
@@ -473,6 +481,7 @@ pub fn evaluate_against(
         margin,
         line: assertion.line,
         right: None,
+        reason: None,
     }
 }
 
@@ -490,7 +499,24 @@ pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionR
         margin: None,
         line: assertion.line,
         right: None,
+        reason: None,
     }
+}
+
+/// `assertion` on `target` when what it measures covered nothing:
+/// verdict [`Verdict::NotJudged`] with `reason`, the value kept.
+pub fn not_judged(
+    assertion: &Assertion,
+    observed: Option<f64>,
+    target: &str,
+    variant: &str,
+    reason: String,
+) -> AssertionResult {
+    let mut r = not_run(assertion, target, variant);
+    r.observed = observed;
+    r.verdict = Verdict::NotJudged;
+    r.reason = Some(reason);
+    r
 }
 
 impl MetricRef {

@@ -23,6 +23,7 @@ pub mod pools;
 pub mod schedule;
 pub mod signals;
 pub mod verify;
+pub mod verify_kv;
 pub mod worker;
 
 use std::collections::BTreeSet;

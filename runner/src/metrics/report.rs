@@ -841,12 +841,14 @@ impl RunReport {
         rows
     }
 
-    /// True when no assertion of any variant failed.
+    /// True when no assertion of any variant failed or went unjudged (a
+    /// gate over nothing is no pass).
     pub fn passed(&self) -> bool {
+        use crate::assertions::Verdict;
         self.variants
             .iter()
             .flat_map(|v| &v.assertions)
-            .all(|a| a.verdict != crate::assertions::Verdict::Fail)
+            .all(|a| !matches!(a.verdict, Verdict::Fail | Verdict::NotJudged))
     }
 }
 

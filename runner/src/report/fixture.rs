@@ -210,6 +210,7 @@ fn result(
             _ => 23,
         }),
         right: None,
+        reason: None,
     }
 }
 

@@ -119,7 +119,8 @@ pub struct AssertionRow {
 /// One assertion on one target.
 #[derive(Debug, Serialize)]
 pub struct AssertionCell {
-    /// The verdict (`pass`, `fail`, `not_applicable`).
+    /// The verdict (`pass`, `fail`, `not_applicable`, `not_run`,
+    /// `not_judged`).
     pub verdict: Verdict,
     /// Observed value in base units.
     pub observed: Option<f64>,
@@ -133,6 +134,8 @@ pub struct AssertionCell {
     pub factor: Option<String>,
     /// The value of its right side before the factor.
     pub reference_value: Option<f64>,
+    /// Why it was not judged (`not_judged`).
+    pub reason: Option<String>,
 }
 
 /// One measured phase across targets.
@@ -420,6 +423,7 @@ fn variant_view<'a>(
                             margin: a.margin,
                             factor: a.right.as_ref().map(|r| format::factor(r.factor)),
                             reference_value: a.right.as_ref().and_then(|r| r.value),
+                            reason: a.reason.clone(),
                         },
                         None => AssertionCell {
                             verdict: Verdict::NotApplicable,
@@ -429,6 +433,7 @@ fn variant_view<'a>(
                             margin: None,
                             factor: None,
                             reference_value: None,
+                            reason: None,
                         },
                     }
                 })
