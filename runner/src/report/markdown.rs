@@ -90,6 +90,9 @@ pub struct VariantView<'a> {
     pub store_all_zero: Vec<String>,
     /// Free-text store statistics appendices: (target, text).
     pub store_appendix: Vec<(String, String)>,
+    /// Crash and power-loss phases, whose writes the store statistics do
+    /// not count (they happened in the crash child, or on a simulated disk).
+    pub crash_phases: Vec<String>,
     /// Process statistics per target.
     pub process: Vec<StatRow>,
     /// The resolved scenario as YAML.
@@ -499,6 +502,13 @@ fn variant_view<'a>(
         .iter()
         .filter_map(|t| t.store.appendix.clone().map(|a| (t.name.clone(), a)))
         .collect();
+    let crash_phases = union(v.targets.iter().map(|t| {
+        t.phases
+            .iter()
+            .filter(|p| p.ended_by == "crash")
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+    }));
     let process = PROCESS_METRICS
         .iter()
         .map(|(name, unit)| StatRow {
@@ -529,6 +539,7 @@ fn variant_view<'a>(
         store,
         store_all_zero,
         store_appendix,
+        crash_phases,
         process,
         resolved_yaml,
     })
@@ -755,6 +766,35 @@ mod tests {
         assert!(md.contains("Uptime(secs): 65.0"));
         assert!(md.starts_with("# wal-vs-rocksdb-append: ⚠️ ERROR"), "{md}");
         assert!(md.contains("> The run stopped with an error: append on rocksdb-sync: io error."));
+    }
+
+    /// Guards issue 29: store statistics beside a crash phase say whose
+    /// they are (the child's writes are not in them), and a not-judged
+    /// assertion shows its reason.
+    #[test]
+    fn crash_phases_label_the_store_statistics_and_not_judged_shows_why() {
+        let mut report = run_report(1);
+        let t = &mut report.variants[0].targets[0];
+        let mut crash = t.phases[1].clone();
+        crash.name = "recover".to_owned();
+        crash.ended_by = "crash".to_owned();
+        t.phases.push(crash);
+        let a = &mut report.variants[0].assertions[0];
+        a.verdict = Verdict::NotJudged;
+        a.reason = Some("phase `recover` verified no record".to_owned());
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        assert!(
+            md.contains("The writes of `recover` (crash and power-loss phases) happened in the crash child"),
+            "{md}"
+        );
+        assert!(
+            md.contains("❔ not judged: phase `recover` verified no record"),
+            "{md}"
+        );
+        assert!(md.contains("1 not judged"), "{md}");
     }
 
     #[test]

@@ -1853,6 +1853,18 @@ fn resolve_phase_metric(
             .map(|s| format!("did you mean `{s}`?"));
         return Err(e);
     };
+    if matches!(m, "hits" | "misses" | "hit_ratio") && actor.op != Op::Get {
+        let mut e = assertion_error(
+            format!(
+                "`{m}` counts what gets found, and `{actor_name}` is a `{}` actor",
+                op_name(actor.op)
+            ),
+            m_at,
+            m.len(),
+        );
+        e.expected = Some("a `get` actor's `hits`, `misses` or `hit_ratio`".to_owned());
+        return Err(e);
+    }
     Ok((
         MetricRef::Actor {
             phase: phase_name.to_owned(),
