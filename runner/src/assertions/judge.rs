@@ -32,7 +32,7 @@ impl Plan<'_> {
 }
 
 /// A value a run measured, could not have, or did not get to.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Measure {
     /// Measured: the value, or `None` when the metric does not exist there.
     Done(Option<f64>),

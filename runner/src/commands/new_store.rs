@@ -1,7 +1,8 @@
 //! `loadline new-store NAME`: writes a new plug-in crate — its
 //! `Cargo.toml`, a store kind (config, capabilities, `open`, a working
 //! in-memory key-value store and its conformance test), a `main` with the
-//! whole CLI and one scenario — from the templates in
+//! whole CLI and one scenario, plus loadline's `Cargo.lock` — from the
+//! templates in
 //! `runner/templates/plugin/`, which loadline's own tests build and run as
 //! the `plugin_template` example.
 
@@ -93,6 +94,21 @@ pub fn new_store(args: &NewStoreArgs) -> Result<Exit, CliError> {
             source,
         })?;
         super::eprint_line(&format!("wrote {}", path.display()));
+    }
+    // loadline's own lock file: the new crate resolves the versions
+    // loadline was built and tested with (and, with the `rocksdb` feature,
+    // reuses a RocksDB build in a shared target directory instead of
+    // compiling it again for newer `cc` or `zstd-sys`).
+    if let Some(lock) = loadline.parent().map(|w| w.join("Cargo.lock"))
+        && lock.is_file()
+    {
+        let to = dir.join("Cargo.lock");
+        std::fs::copy(&lock, &to).map_err(|source| CliError::Io {
+            op: "copy",
+            path: lock.clone(),
+            source,
+        })?;
+        super::eprint_line(&format!("wrote {} (loadline's)", to.display()));
     }
     super::eprint_line(&format!(
         "next: cd {} && cargo test --release   # builds without RocksDB, runs the conformance suite",

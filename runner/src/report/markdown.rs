@@ -54,12 +54,106 @@ pub struct Context<'a> {
     pub variants: Vec<VariantView<'a>>,
     /// Matrix sweep charts (swept value on x), one per phase and actor.
     pub sweeps: Vec<ChartLink>,
+    /// With a matrix: one table per measured phase and actor, a row per
+    /// variant and a column per target.
+    pub side_by_side: Vec<SideBySide>,
     /// Phase and actor pairs left without charts: the report reached `MAX_CHARTS`.
     pub charts_omitted: usize,
     /// The most charts a report draws.
     pub max_charts: usize,
     /// With `--repeat N` (N > 1): the rounds and each shown metric's spread.
     pub rounds: Option<super::rounds::RoundsView>,
+}
+
+/// One phase and actor across the variants of a matrix.
+#[derive(Debug, Serialize)]
+pub struct SideBySide {
+    /// Phase name.
+    pub phase: String,
+    /// Actor name.
+    pub actor: String,
+    /// Column heads: the targets, in run order.
+    pub targets: Vec<String>,
+    /// One row per variant.
+    pub rows: Vec<SideRow>,
+}
+
+/// One variant's row of a [`SideBySide`] table.
+#[derive(Debug, Serialize)]
+pub struct SideRow {
+    /// The variant's label.
+    pub variant: String,
+    /// One cell per target (`None` where it did not run).
+    pub cells: Vec<Option<SideCell>>,
+}
+
+/// Throughput and tail latency of one actor on one target in one variant.
+#[derive(Debug, Serialize)]
+pub struct SideCell {
+    /// Records per second.
+    pub records_per_s: f64,
+    /// p99 latency, ns.
+    pub p99_ns: u64,
+}
+
+/// The side-by-side tables of a matrix report (empty for one variant).
+fn side_by_side(report: &RunReport) -> Vec<SideBySide> {
+    if report.variants.len() < 2 {
+        return Vec::new();
+    }
+    let targets = union(
+        report
+            .variants
+            .iter()
+            .map(|v| v.targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>()),
+    );
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for v in &report.variants {
+        for t in &v.targets {
+            for p in t.phases.iter().filter(|p| !p.warmup) {
+                for a in p.actors.iter().filter(|a| a.records > 0) {
+                    let pair = (p.name.clone(), a.name.clone());
+                    if !pairs.contains(&pair) {
+                        pairs.push(pair);
+                    }
+                }
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|(phase, actor)| SideBySide {
+            rows: report
+                .variants
+                .iter()
+                .map(|v| SideRow {
+                    variant: v.label.clone(),
+                    cells: targets
+                        .iter()
+                        .map(|name| {
+                            let a = v
+                                .targets
+                                .iter()
+                                .find(|t| &t.name == name)?
+                                .phases
+                                .iter()
+                                .find(|p| p.name == phase)?
+                                .actors
+                                .iter()
+                                .find(|a| a.name == actor)?;
+                            Some(SideCell {
+                                records_per_s: a.records_per_s,
+                                p99_ns: a.latency.p99_ns,
+                            })
+                        })
+                        .collect(),
+                })
+                .collect(),
+            phase,
+            actor,
+            targets: targets.clone(),
+        })
+        .collect()
 }
 
 /// One variant, arranged for tables.
@@ -556,6 +650,7 @@ impl<'a> Context<'a> {
             .collect();
         Ok(Context {
             sweeps,
+            side_by_side: side_by_side(report),
             charts_omitted,
             max_charts: charts::MAX_CHARTS,
             report,
@@ -766,6 +861,21 @@ mod tests {
         assert!(md.contains("Uptime(secs): 65.0"));
         assert!(md.starts_with("# wal-vs-rocksdb-append: ⚠️ ERROR"), "{md}");
         assert!(md.contains("> The run stopped with an error: append on rocksdb-sync: io error."));
+    }
+
+    /// Guards issue 29: a matrix report puts the variants side by side,
+    /// one table per phase and actor; a single variant has none.
+    #[test]
+    fn matrix_variants_are_tabled_side_by_side() {
+        let md = render(2);
+        let at = md.find("## Variants side by side").expect("a side-by-side section");
+        let section = &md[at..];
+        let report = run_report(2);
+        for v in &report.variants {
+            assert!(section.contains(&format!("| `{}` |", v.label)), "{section}");
+        }
+        assert!(section.contains(", p99 "), "{section}");
+        assert!(!render(1).contains("Variants side by side"));
     }
 
     /// Guards issue 29: store statistics beside a crash phase say whose

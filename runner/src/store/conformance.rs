@@ -44,10 +44,12 @@ pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
 /// Checks store kind `K`, opened with `config`, in one call: the log suite
 /// ([`check_log_store`]) when the kind has [`Capabilities::log`], the
 /// key-value suite ([`check_kv_store`]) when it has
-/// [`Capabilities::kv`], and, when it has
-/// [`Capabilities::crash_durable`], the kill -9 check
-/// ([`check_kill9_durability`]): child processes append until they are
-/// SIGKILLed, and every acknowledged record must survive.
+/// [`Capabilities::kv`], what a crash phase asks of the kind
+/// ([`check_crash_requests`]), and, when it is persistent and
+/// [`Capabilities::crash_durable`], the kill -9 checks
+/// ([`check_kill9_durability`] for a log, [`check_kv_kill9_durability`]
+/// for key-value writes): child processes write until they are
+/// SIGKILLed, and every acknowledged write must survive.
 ///
 /// The children re-execute the running program. Call it from a `#[test]`
 /// (the children run that test alone), or first thing in a program's
@@ -71,8 +73,8 @@ pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
 ///
 /// On the first broken rule, naming it.
 ///
-/// Returns what was checked, one line per part (also printed to stderr,
-/// past the test harness's capture).
+/// Returns what was checked, one line per part, and prints it to stderr
+/// past the test harness's capture (so `cargo test` shows it on a pass).
 pub fn check_kind<K: StoreKind>(config: &K::Config) -> Vec<String> {
     let open = |d: &Path| K::open(config, d);
     if let Some(dir) = std::env::var_os(CHILD_ENV) {
@@ -157,11 +159,6 @@ pub fn check_kind<K: StoreKind>(config: &K::Config) -> Vec<String> {
     }
     if caps.log && caps.persistent && caps.crash_durable {
         let dir = sub(&root, "kill9");
-        // Under libtest each test runs on a thread named after it.
-        let test = std::thread::current()
-            .name()
-            .filter(|n| *n != "main")
-            .map(str::to_owned);
         check_kill9_durability(&open, &dir, cycles, &|| spawner(&dir, false));
         checked.push(format!(
             "kill -9 durability of appends: {cycles} cycles, every acknowledged record intact, no holes"
