@@ -1,20 +1,20 @@
 //! Assertions: `<metric> <op> <value>` — or `<metric> <op> <factor>x
 //! <reference>`, scoped with `on <targets>` and `where <settings>` —
 //! parsed at validation time and evaluated once over a finished run (and
-//! an optional baseline run) by [`judge::evaluate_run`].
+//! an optional baseline run) by `results::judge::evaluate_run`.
 //!
 //! Owns the expression syntax (`relation` for the right side and scope),
 //! thresholds in the metric's unit, and the verdict with its margin. Which
 //! metric names, targets and matrix settings exist is decided by
 //! `metrics::catalog` and `scenario::validate`.
 
-pub mod judge;
 pub mod relation;
 
 use serde::Serialize;
 
+use crate::metrics::catalog::MetricRef;
 use crate::metrics::catalog::MetricUnit;
-use crate::scenario::units;
+use crate::units;
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,38 +63,6 @@ impl CmpOp {
             CmpOp::Ne => observed != threshold,
         }
     }
-}
-
-/// What an assertion measures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "scope")]
-pub enum MetricRef {
-    /// `<phase>.<actor>.<metric>`
-    Actor {
-        /// Phase name.
-        phase: String,
-        /// Actor name.
-        actor: String,
-        /// Metric, e.g. `p99` or `service.p99`.
-        metric: String,
-    },
-    /// `<phase>.<metric>`
-    Phase {
-        /// Phase name.
-        phase: String,
-        /// Metric, e.g. `duration` or `reopen.duration`.
-        metric: String,
-    },
-    /// `target.store.<stat>`
-    Store {
-        /// Statistic name.
-        stat: String,
-    },
-    /// `target.process.<metric>`
-    Process {
-        /// Metric name.
-        metric: String,
-    },
 }
 
 /// A parsed, resolved assertion.
@@ -367,168 +335,6 @@ pub fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
     }
 }
 
-/// The verdict of one assertion on one target.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// The condition held.
-    Pass,
-    /// The condition did not hold.
-    Fail,
-    /// The metric does not exist on this target (e.g. a RocksDB statistic on the WAL).
-    NotApplicable,
-    /// The run stopped (error or stop signal) before the phase it measures
-    /// finished on this target, or — for target-level metrics — before
-    /// every phase did; nothing was measured to judge.
-    NotRun,
-    /// Measured, but over nothing: a count of `verify: acknowledged` in a
-    /// phase that verified no write (no write was acknowledged before the
-    /// crash, say). Never a pass: the run's verdict is FAIL, and
-    /// [`AssertionResult::reason`] says why.
-    NotJudged,
-}
-
-/// One assertion evaluated on one target.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct AssertionResult {
-    /// The assertion text.
-    pub assertion: String,
-    /// Target name.
-    pub target: String,
-    /// Variant label.
-    pub variant: String,
-    /// Observed value in base units (`None` when not applicable).
-    pub observed: Option<f64>,
-    /// Threshold in base units.
-    pub threshold: f64,
-    /// Unit of both.
-    pub unit: MetricUnit,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// How far from the threshold, as a fraction of it: positive means
-    /// headroom, negative means by how much it failed.
-    pub margin: Option<f64>,
-    /// Line of the assertion in the scenario file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub line: Option<usize>,
-    /// The right side of a relational assertion (`threshold` is then
-    /// `factor` × its `value`, or 0 when that value is missing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub right: Option<RightSide>,
-    /// Why the assertion was not judged ([`Verdict::NotJudged`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// The right side of a relational assertion as evaluated.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
-pub struct RightSide {
-    /// What it refers to, e.g. `write.append.records_per_s of target rocksdb`.
-    pub reference: String,
-    /// The factor written in front of it.
-    pub factor: f64,
-    /// The referenced metric's value in base units (`None` when it does not
-    /// exist or was not measured).
-    pub value: Option<f64>,
-}
-
-/// Evaluates `assertion` against an observed value and its constant threshold.
-pub fn evaluate(
-    assertion: &Assertion,
-    observed: Option<f64>,
-    target: &str,
-    variant: &str,
-) -> AssertionResult {
-    evaluate_against(assertion, observed, assertion.threshold, target, variant)
-}
-
-/// Evaluates `assertion`'s operator on `observed` against `threshold`
-/// (the constant, or a relational assertion's factor × right side).
-pub fn evaluate_against(
-    assertion: &Assertion,
-    observed: Option<f64>,
-    threshold: f64,
-    target: &str,
-    variant: &str,
-) -> AssertionResult {
-    let (verdict, margin) = match observed {
-        None => (Verdict::NotApplicable, None),
-        Some(o) => {
-            let verdict = if assertion.op.holds(o, threshold) {
-                Verdict::Pass
-            } else {
-                Verdict::Fail
-            };
-            let t = threshold;
-            let margin = match assertion.op {
-                CmpOp::Lt | CmpOp::Le if t != 0.0 => Some((t - o) / t.abs()),
-                CmpOp::Gt | CmpOp::Ge if t != 0.0 => Some((o - t) / t.abs()),
-                _ => None,
-            };
-            (verdict, margin)
-        }
-    };
-    AssertionResult {
-        assertion: assertion.text.clone(),
-        target: target.to_owned(),
-        variant: variant.to_owned(),
-        observed,
-        threshold,
-        unit: assertion.unit,
-        verdict,
-        margin,
-        line: assertion.line,
-        right: None,
-        reason: None,
-    }
-}
-
-/// `assertion` on `target` when what it measures never finished: verdict
-/// [`Verdict::NotRun`], nothing observed.
-pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionResult {
-    AssertionResult {
-        assertion: assertion.text.clone(),
-        target: target.to_owned(),
-        variant: variant.to_owned(),
-        observed: None,
-        threshold: assertion.threshold,
-        unit: assertion.unit,
-        verdict: Verdict::NotRun,
-        margin: None,
-        line: assertion.line,
-        right: None,
-        reason: None,
-    }
-}
-
-/// `assertion` on `target` when what it measures covered nothing:
-/// verdict [`Verdict::NotJudged`] with `reason`, the value kept.
-pub fn not_judged(
-    assertion: &Assertion,
-    observed: Option<f64>,
-    target: &str,
-    variant: &str,
-    reason: String,
-) -> AssertionResult {
-    let mut r = not_run(assertion, target, variant);
-    r.observed = observed;
-    r.verdict = Verdict::NotJudged;
-    r.reason = Some(reason);
-    r
-}
-
-impl MetricRef {
-    /// The phase a metric belongs to (`None` for target-level metrics).
-    pub fn phase(&self) -> Option<&str> {
-        match self {
-            MetricRef::Actor { phase, .. } | MetricRef::Phase { phase, .. } => Some(phase),
-            MetricRef::Store { .. } | MetricRef::Process { .. } => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,30 +414,5 @@ mod tests {
             parse_threshold("1.5", MetricUnit::Nanos).is_err(),
             "a time needs a unit"
         );
-    }
-
-    #[test]
-    fn verdicts_and_margins() {
-        let a = Assertion {
-            text: "w.a.p99 < 10ms".into(),
-            metric_path: "w.a.p99".into(),
-            metric: MetricRef::Actor {
-                phase: "w".into(),
-                actor: "a".into(),
-                metric: "p99".into(),
-            },
-            op: CmpOp::Lt,
-            threshold: 10.0,
-            unit: MetricUnit::Nanos,
-            line: None,
-            relation: None,
-            scope: Scope::default(),
-        };
-        let r = evaluate(&a, Some(8.0), "t", "");
-        assert_eq!(r.verdict, Verdict::Pass);
-        assert!((r.margin.unwrap() - 0.2).abs() < 1e-9);
-        assert_eq!(evaluate(&a, Some(12.0), "t", "").verdict, Verdict::Fail);
-        assert_eq!(evaluate(&a, Some(10.0), "t", "").verdict, Verdict::Fail);
-        assert_eq!(evaluate(&a, None, "t", "").verdict, Verdict::NotApplicable);
     }
 }

@@ -12,7 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{MetricUnit, PROCESS_METRICS};
-use crate::assertions::{AssertionResult, MetricRef};
+use crate::metrics::catalog::MetricRef;
+use crate::metrics::verdict::AssertionResult;
 use crate::store::StoreStats;
 
 /// How a run ended.
@@ -858,7 +859,7 @@ impl RunReport {
     /// True when no assertion of any variant failed or went unjudged (a
     /// gate over nothing is no pass).
     pub fn passed(&self) -> bool {
-        use crate::assertions::Verdict;
+        use crate::metrics::verdict::Verdict;
         self.variants
             .iter()
             .flat_map(|v| &v.assertions)

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use super::markdown::MarkdownTemplate;
 use super::verdict::describe_result;
 use super::{ReportError, Reporter};
-use crate::assertions::Verdict;
 use crate::metrics::report::RunReport;
+use crate::metrics::verdict::Verdict;
 use crate::scenario::diagnostic::{Diagnostic, Severity};
 
 /// The step summary is limited to 1 MiB per step; stay far below it so

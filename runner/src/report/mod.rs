@@ -27,6 +27,7 @@ pub mod generation;
 pub mod github;
 pub mod json;
 pub mod junit;
+pub mod live;
 pub mod markdown;
 pub mod progress;
 pub mod prometheus;

@@ -16,7 +16,8 @@ use super::load::{LocIndex, Source, Span, escape_segment};
 use super::model::*;
 use super::repair::Repair;
 use super::spec::{self, ActorSpec, PayloadSpec, PhaseSpec, ScenarioSpec, SizeSpec};
-use crate::assertions::{self, Assertion, MetricRef};
+use crate::assertions::{self, Assertion};
+use crate::metrics::catalog::MetricRef;
 use crate::metrics::catalog::{self, MetricUnit};
 use crate::store::{AppendPlan, Capabilities, Problem, ProblemAt, Registry, Workload};
 
@@ -1498,7 +1499,10 @@ fn matrix_dims(spec: &ScenarioSpec) -> Vec<MatrixDim> {
         .map(|(k, values)| MatrixDim {
             key: k.clone(),
             short: if unique { short(k) } else { k.clone() },
-            values: values.iter().map(assertions::judge::setting_text).collect(),
+            values: values
+                .iter()
+                .map(crate::scenario::matrix::setting_text)
+                .collect(),
         })
         .collect()
 }

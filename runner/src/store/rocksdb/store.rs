@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use rocksdb::{ColumnFamily, DB, Options, ReadOptions, WriteBatch, WriteOptions};
 
+use super::error::engine;
 use super::kind::RocksdbSettings;
 use super::layout::{
     CF_DATA, CF_KV, CF_METADATA, COLUMN_FAMILIES, data_key, decode_u64, decode_value, encode_value,
@@ -68,25 +69,6 @@ struct Stream {
 struct WriteState {
     /// Record body bytes appended since open (for `user_bytes`).
     bytes: u64,
-}
-
-/// Maps a RocksDB error to [`StoreError::Engine`]. RocksDB's status text is
-/// `<Code>: <message>` (`IO error: While lock file: /data/LOCK: …`): the code
-/// is lowercased to match our messages, the rest is kept as is because it
-/// may hold case-sensitive paths.
-pub(super) fn engine(op: &'static str) -> impl FnOnce(rocksdb::Error) -> StoreError {
-    move |e| StoreError::Engine {
-        op,
-        detail: lowercase_status(&e.into_string()),
-    }
-}
-
-/// Lowercases the status code before the first `: ` of a RocksDB message.
-pub(super) fn lowercase_status(msg: &str) -> String {
-    match msg.split_once(": ") {
-        Some((code, rest)) => format!("{}: {rest}", code.to_lowercase()),
-        None => msg.to_lowercase(),
-    }
 }
 
 impl RocksdbStore {
@@ -551,19 +533,5 @@ impl Session for RocksdbSession {
         }
         it.status().map_err(engine("scan"))?;
         Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lowercase_status;
-
-    #[test]
-    fn status_codes_are_lowercased_and_paths_kept() {
-        assert_eq!(
-            lowercase_status("IO error: While lock file: /Data/LOCK: Resource busy"),
-            "io error: While lock file: /Data/LOCK: Resource busy"
-        );
-        assert_eq!(lowercase_status("Corruption"), "corruption");
     }
 }
