@@ -36,7 +36,11 @@ struct KvFileKind;
 
 /// Options of the `kvfile` store.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(crate = "loadline::serde", deny_unknown_fields, rename_all = "snake_case")]
+#[serde(
+    crate = "loadline::serde",
+    deny_unknown_fields,
+    rename_all = "snake_case"
+)]
 #[schemars(crate = "loadline::schemars")]
 struct KvFileConfig {
     /// Call `fdatasync` after every write (survives power loss, not only a
@@ -246,8 +250,13 @@ mod tests {
     /// kill -9 durability of puts and deletes. It prints what it checked.
     #[test]
     fn kvfile_conforms() {
-        let checked = loadline::store::conformance::check_kind::<KvFileKind>(&KvFileConfig::default());
-        assert!(checked.iter().any(|c| c.starts_with("kill -9 durability of puts")));
+        let checked =
+            loadline::store::conformance::check_kind::<KvFileKind>(&KvFileConfig::default());
+        assert!(
+            checked
+                .iter()
+                .any(|c| c.starts_with("kill -9 durability of puts"))
+        );
     }
 
     #[test]

@@ -67,10 +67,10 @@ pub mod store;
 pub mod units;
 
 pub use app::App;
-/// serde, re-exported for store kinds' config types.
-pub use serde;
 /// schemars, re-exported for store kinds' config types.
 pub use schemars;
+/// serde, re-exported for store kinds' config types.
+pub use serde;
 
 #[doc(hidden)]
 pub mod assertions;

@@ -305,7 +305,12 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
 
 /// An actor's expected records (a writer's share of `records`, or rate ×
 /// duration) and, with a generated payload, their body bytes.
-fn expected(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) -> Option<(u64, Option<u64>)> {
+fn expected(
+    s: &Scenario,
+    ph: &Phase,
+    a: &Actor,
+    writer_workers: usize,
+) -> Option<(u64, Option<u64>)> {
     let share = if a.is_writer() && writer_workers > 0 {
         ph.records
             .map(|r| r * a.workers as u64 / writer_workers as u64)
@@ -342,7 +347,8 @@ fn estimate(out: &mut String, s: &Scenario) {
     let mut unknown_bytes: Vec<&str> = Vec::new();
     for ph in &s.phases {
         let crash = ph.restart.as_ref().and_then(|r| {
-            r.after.map(|(_, hi)| hi * u32::try_from(r.repeat).unwrap_or(u32::MAX))
+            r.after
+                .map(|(_, hi)| hi * u32::try_from(r.repeat).unwrap_or(u32::MAX))
         });
         match (ph.duration, crash) {
             (Some(d), Some(c)) => clocked += d.min(c),
@@ -356,7 +362,11 @@ fn estimate(out: &mut String, s: &Scenario) {
             .filter(|a| a.is_writer())
             .map(|a| a.workers)
             .sum();
-        for a in ph.actors.iter().filter(|a| a.is_writer() && a.op != Op::Delete) {
+        for a in ph
+            .actors
+            .iter()
+            .filter(|a| a.is_writer() && a.op != Op::Delete)
+        {
             match expected(s, ph, a, writers) {
                 Some((_, Some(b))) => bytes += b,
                 _ => {
@@ -370,7 +380,11 @@ fn estimate(out: &mut String, s: &Scenario) {
             bytes += b;
         }
     }
-    let _ = writeln!(out, "\nestimate, per target ({} targets run one after another):", s.targets.len());
+    let _ = writeln!(
+        out,
+        "\nestimate, per target ({} targets run one after another):",
+        s.targets.len()
+    );
     let _ = writeln!(
         out,
         "  time: {}{}",
@@ -481,7 +495,10 @@ mod tests {
             out.contains("time: at least 36s, plus fill (ended by records"),
             "{out}"
         );
-        assert!(out.contains("disk: ~1.1GiB of record bodies written, plus what crash writes"), "{out}");
+        assert!(
+            out.contains("disk: ~1.1GiB of record bodies written, plus what crash writes"),
+            "{out}"
+        );
         assert!(
             out.contains("group commit: a group waits up to 1ms for writers to join"),
             "{out}"

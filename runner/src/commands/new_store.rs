@@ -127,7 +127,12 @@ mod tests {
         let names: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
         assert_eq!(
             names,
-            ["Cargo.toml", "src/lib.rs", "src/main.rs", "scenarios/smoke.yaml"]
+            [
+                "Cargo.toml",
+                "src/lib.rs",
+                "src/main.rs",
+                "scenarios/smoke.yaml"
+            ]
         );
         for (path, text) in &files {
             assert!(
@@ -137,7 +142,10 @@ mod tests {
         }
         let text = |p: &str| &files.iter().find(|(n, _)| *n == p).unwrap().1;
         assert!(text("Cargo.toml").contains("name = \"b-tree-bench\""));
-        assert!(text("Cargo.toml").contains("path = \"/src/loadline/runner\", default-features = false"));
+        assert!(
+            text("Cargo.toml")
+                .contains("path = \"/src/loadline/runner\", default-features = false")
+        );
         assert!(text("src/lib.rs").contains("const NAME: &'static str = \"b_tree\";"));
         assert!(text("src/lib.rs").contains("pub struct BTreeKind;"));
         assert!(text("src/main.rs").contains("b_tree_bench::BTreeKind"));
@@ -148,7 +156,11 @@ mod tests {
     #[test]
     fn the_generated_scenario_validates_with_the_template_kind() {
         let files = files("stencil", Path::new("/x"));
-        let yaml = &files.iter().find(|(p, _)| *p == "scenarios/smoke.yaml").unwrap().1;
+        let yaml = &files
+            .iter()
+            .find(|(p, _)| *p == "scenarios/smoke.yaml")
+            .unwrap()
+            .1;
         // The template's kind is compiled and tested as the
         // `plugin_template` example; here the scenario is checked with a
         // stand-in of the same name and capabilities.

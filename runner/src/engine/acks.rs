@@ -427,7 +427,9 @@ impl Session for AckingSession {
             .iter()
             .zip(values)
             .map(|(k, v)| (&keys[k.clone()], Some(crc32c::crc32c(v.body))));
-        let id = self.state.begin(key_ranges.len().min(values.len()), writes)?;
+        let id = self
+            .state
+            .begin(key_ranges.len().min(values.len()), writes)?;
         self.inner.put_batch(keys, key_ranges, values)?;
         self.state.acked(id, key_ranges.len().min(values.len()))
     }
@@ -583,7 +585,10 @@ mod tests {
             ]
         );
         let mut out = Vec::new();
-        assert!(!s.get(b"k1", &mut out).unwrap(), "the writes reached the store");
+        assert!(
+            !s.get(b"k1", &mut out).unwrap(),
+            "the writes reached the store"
+        );
         assert!(s.get(b"k2", &mut out).unwrap());
         state.crashed.store(true, Ordering::Release);
         s.delete(b"k").unwrap();

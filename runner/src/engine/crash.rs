@@ -296,11 +296,7 @@ fn cycles(
         None => open_mode(run, &mode)?,
     };
     let log = run.target.kind.capabilities().log;
-    let streams = if log {
-        stream_ids(run.scenario)
-    } else {
-        0..0
-    };
+    let streams = if log { stream_ids(run.scenario) } else { 0..0 };
     let fresh = kv_fresh(run);
     if let Some((bytes, payload)) = &run.restart.prepare
         && !prepare(run, cur.as_ref(), *bytes, payload)?
@@ -1240,7 +1236,10 @@ mod tests {
         assert!(back.is_some());
         assert_eq!(metric(&r, "cycles"), 2.0);
         assert!(metric(&r, "acknowledged_puts") >= 400.0, "{:?}", r.metrics);
-        assert!(metric(&r, "lost_puts") > 0.0, "not persistent: the puts are gone");
+        assert!(
+            metric(&r, "lost_puts") > 0.0,
+            "not persistent: the puts are gone"
+        );
     }
 
     fn alive(pid: u32) -> bool {

@@ -160,9 +160,7 @@ pub fn verify(
     let mut session = store.session()?;
     let mut buf = Vec::new();
     let mut read = |key: &[u8]| -> Result<Option<u32>, StoreError> {
-        Ok(session
-            .get(key, &mut buf)?
-            .then(|| crc32c::crc32c(&buf)))
+        Ok(session.get(key, &mut buf)?.then(|| crc32c::crc32c(&buf)))
     };
     for (key, before) in &known.keys {
         if by_key.contains_key(key.as_slice()) {
@@ -229,8 +227,7 @@ fn judge(tally: &mut KvTally, writes: &[Write], initial: Option<Option<u32>>, no
     let Some(last) = last_acked else {
         // Only writes in flight: nothing acknowledged to check, but a value
         // none of them (nor the key's earlier value) explains is damage.
-        let explained = writes.iter().any(|w| w.value == now)
-            || initial.is_none_or(|i| i == now);
+        let explained = writes.iter().any(|w| w.value == now) || initial.is_none_or(|i| i == now);
         if !explained && let Some(w) = writes.first() {
             tally.kind(kind(w.value)).corrupt += 1;
         }
@@ -299,7 +296,7 @@ mod tests {
         ];
         let store = store_with(&[("a", "2")]);
         let (t, known) = verify(&store, &KvKnown::default(), &events, true).unwrap();
-        assert_eq!(t.puts.acknowledged, 2);
+        assert_eq!(t.puts.acknowledged, 3, "every acknowledged put counts");
         assert_eq!(t.deletes.acknowledged, 1);
         assert_eq!(t.puts.recovered, 1, "a holds its last value");
         assert_eq!(t.deletes.recovered, 1, "b is absent");
@@ -375,13 +372,8 @@ mod tests {
             acked(0),
         ];
         for v in ["1", "2"] {
-            let (t, _) = verify(
-                &store_with(&[("a", v)]),
-                &KvKnown::default(),
-                &events,
-                true,
-            )
-            .unwrap();
+            let (t, _) =
+                verify(&store_with(&[("a", v)]), &KvKnown::default(), &events, true).unwrap();
             assert_eq!(t.puts.recovered, 1, "value {v}");
         }
     }

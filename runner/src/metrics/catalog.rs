@@ -277,7 +277,12 @@ pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
     .flat_map(|list| list.iter())
     .find(|(n, _)| *n == name)
     .map(|(_, u)| *u)
-    .or_else(|| VERIFY_METRICS.iter().find(|(n, _)| *n == name).map(|(_, u)| *u))
+    .or_else(|| {
+        VERIFY_METRICS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, u)| *u)
+    })
     .or_else(|| kv_verify_op(name).map(|_| MetricUnit::Count))
 }
 
@@ -371,7 +376,10 @@ mod tests {
 
     #[test]
     fn verdicts_on_verified_writes_name_the_count_that_must_not_be_zero() {
-        assert_eq!(judged_by("lost_records").as_deref(), Some("verified_records"));
+        assert_eq!(
+            judged_by("lost_records").as_deref(),
+            Some("verified_records")
+        );
         assert_eq!(judged_by("holes").as_deref(), Some("verified_records"));
         assert_eq!(judged_by("lost_puts").as_deref(), Some("verified_puts"));
         assert_eq!(

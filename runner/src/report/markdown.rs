@@ -101,12 +101,12 @@ fn side_by_side(report: &RunReport) -> Vec<SideBySide> {
     if report.variants.len() < 2 {
         return Vec::new();
     }
-    let targets = union(
-        report
-            .variants
+    let targets = union(report.variants.iter().map(|v| {
+        v.targets
             .iter()
-            .map(|v| v.targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>()),
-    );
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+    }));
     let mut pairs: Vec<(String, String)> = Vec::new();
     for v in &report.variants {
         for t in &v.targets {
@@ -868,7 +868,9 @@ mod tests {
     #[test]
     fn matrix_variants_are_tabled_side_by_side() {
         let md = render(2);
-        let at = md.find("## Variants side by side").expect("a side-by-side section");
+        let at = md
+            .find("## Variants side by side")
+            .expect("a side-by-side section");
         let section = &md[at..];
         let report = run_report(2);
         for v in &report.variants {
@@ -897,7 +899,9 @@ mod tests {
             .render(&report, Path::new(REPORT_MD))
             .unwrap();
         assert!(
-            md.contains("The writes of `recover` (crash and power-loss phases) happened in the crash child"),
+            md.contains(
+                "The writes of `recover` (crash and power-loss phases) happened in the crash child"
+            ),
             "{md}"
         );
         assert!(

@@ -580,7 +580,10 @@ mod tests {
             on("crash.lost_puts == 0", "wal").verdict,
             Verdict::NotJudged
         );
-        assert_eq!(on("crash.lost_records == 0", "rocks").verdict, Verdict::Pass);
+        assert_eq!(
+            on("crash.lost_records == 0", "rocks").verdict,
+            Verdict::Pass
+        );
         assert_eq!(
             on("crash.acknowledged_records == 0", "wal").verdict,
             Verdict::Pass,

@@ -1766,7 +1766,9 @@ fn resolve_phase_metric(
             && !phase.actors.iter().any(|a| op_name(a.op) == op)
         {
             let mut e = assertion_error(
-                format!("phase `{phase_name}` has no `{op}` actor, so `{rest}` would count nothing"),
+                format!(
+                    "phase `{phase_name}` has no `{op}` actor, so `{rest}` would count nothing"
+                ),
                 rest_at,
                 rest.len(),
             );
@@ -2085,7 +2087,9 @@ mod phase_targets {
             "{CRASH_PUTS}    verify: acknowledged\n    actors:\n      - {{ op: put }}\nassertions:\n  - crash.lost_deletes == 0\n"
         ));
         assert!(
-            r.contains("phase `crash` has no `delete` actor, so `lost_deletes` would count nothing"),
+            r.contains(
+                "phase `crash` has no `delete` actor, so `lost_deletes` would count nothing"
+            ),
             "{r}"
         );
         // Accepted: each count where it is counted.

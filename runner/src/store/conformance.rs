@@ -222,7 +222,10 @@ pub fn check_crash_requests(open: OpenFn<'_>, dir: &Path) {
                 "crash verify: an unwritten stream must have empty bounds"
             );
             must(s.read(stream, 0, 1 << 20, &mut buf), "read");
-            assert!(buf.is_empty(), "crash verify: an unwritten stream reads empty");
+            assert!(
+                buf.is_empty(),
+                "crash verify: an unwritten stream reads empty"
+            );
         }
     } else {
         assert!(
@@ -308,7 +311,9 @@ pub fn check_kv_kill9_durability(
         let mut killed = false;
         for line in std::io::BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if let Some(rest) = line.strip_prefix("begin ") {
+            // The first line may follow the test harness's own `test … `
+            // prefix (no newline before a test's output under --nocapture).
+            if let Some(rest) = line.find("begin ").map(|at| &line[at + 6..]) {
                 let (key, value) = rest.split_once(' ').unwrap_or((rest, "del"));
                 in_flight = Some((key.to_owned(), value.parse().ok()));
             } else if line == "ack"

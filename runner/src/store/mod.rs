@@ -110,11 +110,6 @@ mod tests {
         );
         assert!(r.configure("fjall", &serde_json::json!({})).is_none());
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     /// Guards issue 29: a `rocksdb:` target in a build without the
     /// feature is named as such, not as an unknown kind.
@@ -125,5 +120,4 @@ mod tests {
         assert_eq!(missing_feature("wal"), None);
         assert_eq!(missing_feature("btree"), None);
     }
-
 }
