@@ -100,7 +100,7 @@ struct KvFile {
     replayed: u64,
 }
 
-fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         op,
         path: path.to_owned(),

@@ -3,11 +3,11 @@
 //! is generated: `cargo test --release --example plugin_template` runs its
 //! conformance test, so a generated crate builds and passes as written.
 
-include!("../templates/plugin/stencil.rs");
-
 fn main() {
     loadline::App::new()
         .name("stencil-bench")
         .store::<StencilKind>()
         .main()
 }
+
+include!("../templates/plugin/stencil.rs");

@@ -552,8 +552,8 @@ mod tests {
         let mut s = store.session().unwrap();
         s.put(b"k", b"v").unwrap();
         s.put_batch(b"k1k2", &[0..2, 2..4], &recs()).unwrap();
-        s.delete_batch(b"k1", &[0..2]).unwrap();
-        assert_eq!(state.count.load(Ordering::Acquire), 4);
+        s.delete_batch(b"k1k1", &[0..2, 2..4]).unwrap();
+        assert_eq!(state.count.load(Ordering::Acquire), 5);
         let kv = state.take().kv;
         let crc = crc32c::crc32c;
         assert_eq!(
@@ -581,7 +581,12 @@ mod tests {
                     key: b"k1".to_vec(),
                     value: None
                 },
-                KvEvent::Acked { first: 3, count: 1 },
+                KvEvent::Begin {
+                    id: 4,
+                    key: b"k1".to_vec(),
+                    value: None
+                },
+                KvEvent::Acked { first: 3, count: 2 },
             ]
         );
         let mut out = Vec::new();
@@ -595,7 +600,7 @@ mod tests {
         assert_eq!(
             state.take().kv,
             vec![KvEvent::Begin {
-                id: 4,
+                id: 5,
                 key: b"k".to_vec(),
                 value: None
             }],
