@@ -91,7 +91,6 @@ const KNOWN_LONG_FILES: &[&str] = &[
     "metrics/report.rs",
     "report/markdown.rs",
     "scenario/load.rs",
-    "scenario/mod.rs",
     "scenario/validate.rs",
     "store/conformance.rs",
     "store/kind.rs",
@@ -106,7 +105,6 @@ const KNOWN_MOD_RS_WITH_LOGIC: &[&str] = &[
     "commands/mod.rs",
     "engine/mod.rs",
     "report/mod.rs",
-    "scenario/mod.rs",
     "store/mod.rs",
     "store/wal/mod.rs",
 ];
