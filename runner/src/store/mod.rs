@@ -30,7 +30,7 @@ pub use kind::{
     did_you_mean,
 };
 pub use memory::{MemoryConfig, MemoryKind, MemoryStore};
-pub use resp::{RespConfig, RespKind, RespStore};
+pub use resp::{RespConfig, RespKind, RespServerConfig, RespStore};
 #[cfg(feature = "rocksdb")]
 pub use rocksdb::{
     Compression, RocksdbConfig, RocksdbKind, RocksdbSettings, RocksdbStore, check_raw_options,

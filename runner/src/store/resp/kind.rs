@@ -6,14 +6,16 @@
 //! The target's data lives in the server, under the config's `prefix`; the
 //! target's directory only remembers that this target has started: a
 //! fresh directory (a new target, a new run) first deletes every key under
-//! the prefix, a directory seen before (a restart) keeps them. It does not
-//! start or stop a server.
+//! the prefix, a directory seen before (a restart) keeps them. With
+//! `server`, opening starts the server and closing shuts it down
+//! ([`super::server`]).
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use super::conn::Conn;
 use super::info;
+use super::server::{Server, ServerConfig};
 use super::session::{RespSession, glob_escape};
 use crate::store::api::{Capabilities, StatDesc, Store, StoreError, StoreStats};
 use crate::store::kind::{Problem, StoreKind, Workload};
@@ -23,9 +25,7 @@ use crate::store::kind::{Problem, StoreKind, Workload};
 pub struct RespKind;
 
 /// Options of the `resp` store: which server, and where in it.
-#[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct RespConfig {
     /// The server, `host:port`. Each worker opens its own connection, so
@@ -43,6 +43,13 @@ pub struct RespConfig {
     /// The logical database (`SELECT`). Default `0`.
     #[serde(default)]
     pub db: u32,
+    /// A server for loadline to start when the store opens and shut down
+    /// when it closes. Then `restart: crash` kills -9 the server together
+    /// with loadline's writers, restarts it on the same directory (timed
+    /// as the reopen) and verifies every acknowledged write. Absent: the
+    /// server at `address` is someone else's and keeps running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerConfig>,
 }
 
 fn default_address() -> String {
@@ -59,6 +66,7 @@ impl Default for RespConfig {
             address: default_address(),
             prefix: default_prefix(),
             db: 0,
+            server: None,
         }
     }
 }
@@ -96,6 +104,13 @@ impl StoreKind for RespKind {
             .rsplit_once(':')
             .and_then(|(host, port)| (!host.is_empty()).then_some(port))
             .and_then(|p| p.parse::<u16>().ok());
+        if config.server.as_ref().is_some_and(|s| s.command.is_empty()) {
+            problems.push(
+                Problem::error("server/command", "`command` is empty").expected(
+                    "the server's program and arguments, e.g. `[redis-server, --port, \"6390\"]`",
+                ),
+            );
+        }
         if port.is_none() {
             problems.push(
                 Problem::error("address", "`address` is not `host:port`")
@@ -119,8 +134,13 @@ impl StoreKind for RespKind {
     }
 
     fn describe(config: &RespConfig) -> String {
+        let started = config
+            .server
+            .as_ref()
+            .map(|s| format!("; loadline starts `{}`", s.command.join(" ")))
+            .unwrap_or_default();
         format!(
-            "Redis protocol at {} (db {}), keys under `{}`",
+            "Redis protocol at {} (db {}), keys under `{}`{started}",
             config.address, config.db, config.prefix
         )
     }
@@ -136,6 +156,8 @@ pub struct RespStore {
     config: RespConfig,
     /// The connection statistics are read on.
     admin: Mutex<Conn>,
+    /// The server loadline started for the target, if it did.
+    server: Option<Server>,
 }
 
 impl RespStore {
@@ -147,6 +169,10 @@ impl RespStore {
     /// [`StoreError::Io`] when the server cannot be reached or the marker
     /// cannot be written; [`StoreError::Engine`] for a server error.
     pub fn open(config: &RespConfig, dir: &Path) -> Result<RespStore, StoreError> {
+        let server = match &config.server {
+            Some(s) => Some(Server::start(s, dir, &config.address)?),
+            None => None,
+        };
         let mut admin = Conn::connect(&config.address, config.db)?;
         let marker = dir.join(MARKER);
         if !marker.exists() {
@@ -172,6 +198,7 @@ impl RespStore {
         Ok(RespStore {
             config: config.clone(),
             admin: Mutex::new(admin),
+            server,
         })
     }
 }
@@ -241,8 +268,18 @@ impl Store for RespStore {
         }
     }
 
-    fn close(self: Box<Self>) -> Result<(), StoreError> {
-        Ok(())
+    fn close(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.server.take().map_or(Ok(()), Server::stop)
+    }
+}
+
+impl Drop for RespStore {
+    /// A store dropped without `close` (an error path) still stops the
+    /// server it started.
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            let _ = s.stop();
+        }
     }
 }
 
@@ -264,6 +301,7 @@ mod tests {
             address: "localhost".to_owned(),
             prefix: String::new(),
             db: 0,
+            server: None,
         };
         assert_eq!(
             problems(&bad),

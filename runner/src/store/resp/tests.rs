@@ -19,6 +19,7 @@ fn config(address: &str, prefix: &str) -> RespConfig {
         address: address.to_owned(),
         prefix: prefix.to_owned(),
         db: 0,
+        server: None,
     }
 }
 
@@ -191,4 +192,76 @@ fn redis_with_appendfsync_always_loses_no_acknowledged_record_to_kill9() {
             }
         }
     }
+}
+
+/// `server:`: opening starts the server and waits for it, closing shuts
+/// it down cleanly (the AOF is complete), and opening again on the same
+/// directory starts it on its files.
+#[test]
+fn a_started_server_stops_on_close_and_restarts_on_its_files() {
+    super::test_server::redis_server();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut c = config(&format!("127.0.0.1:{port}"), "started:");
+    let command = format!(
+        "redis-server --port {port} --bind 127.0.0.1 --dir {{dir}} --save '' --appendonly yes --appendfsync always"
+    );
+    c.server = Some(super::RespServerConfig {
+        command: command.split(' ').map(|a| a.replace('\'', "")).collect(),
+        ready: None,
+    });
+    let root = tempfile::tempdir().expect("temp dir");
+    let dir = root.path().join("t");
+    let t0 = std::time::Instant::now();
+    let store = RespKind::open(&c, &dir).expect("open starts the server");
+    eprintln!("spawn to ready: {:?}", t0.elapsed());
+    store
+        .session()
+        .expect("session")
+        .put(b"k", b"v")
+        .expect("put");
+    store.close().expect("close stops the server");
+    assert!(
+        super::conn::Conn::connect(&c.address, 0).is_err(),
+        "the server is gone after close"
+    );
+    assert!(!dir.join("server.pid").exists(), "no pid file after close");
+    let store = RespKind::open(&c, &dir).expect("reopen");
+    let mut v = Vec::new();
+    assert!(
+        store.session().expect("s").get(b"k", &mut v).expect("get") && v == b"v",
+        "the restarted server has the data"
+    );
+    drop(store);
+    assert!(
+        super::conn::Conn::connect(&c.address, 0).is_err(),
+        "a dropped store stops its server too"
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("server.log"))
+            .is_ok_and(|l| l.contains("Ready to accept")),
+        "the server's output is in server.log"
+    );
+}
+
+#[test]
+fn a_server_that_cannot_start_is_an_error_naming_its_log() {
+    let mut c = config("127.0.0.1:1", "bad:");
+    c.server = Some(super::RespServerConfig {
+        command: vec![
+            super::test_server::redis_server()
+                .to_string_lossy()
+                .into_owned(),
+            "--no-such-option".to_owned(),
+        ],
+        ready: None,
+    });
+    let root = tempfile::tempdir().expect("temp dir");
+    let err = RespKind::open(&c, root.path()).err().expect("refused");
+    assert!(
+        matches!(&err, StoreError::Engine { op: "start server", detail } if detail.contains("exited before it was ready") && detail.contains("server.log")),
+        "{err}"
+    );
 }
