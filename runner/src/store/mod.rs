@@ -1,6 +1,6 @@
 //! Stores under test: the [`Store`]/[`Session`] data path, the
 //! [`StoreKind`] trait a kind of store implements, the [`Registry`] of
-//! kinds, the built-in kinds (`memory`, `wal`, `rocksdb`) and the
+//! kinds, the built-in kinds (`memory`, `wal`, `rocksdb`, `resp`) and the
 //! [`conformance`] suite.
 //!
 //! A store kind is one type owning its YAML name, config type, config
@@ -19,6 +19,7 @@ mod kind;
 pub mod layout;
 mod memory;
 pub mod ordered_log;
+mod resp;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
 mod wal;
@@ -30,6 +31,7 @@ pub use kind::{
     did_you_mean,
 };
 pub use memory::{MemoryConfig, MemoryKind, MemoryStore};
+pub use resp::{RespConfig, RespKind, RespServerConfig, RespStore};
 #[cfg(feature = "rocksdb")]
 pub use rocksdb::{
     Compression, RocksdbConfig, RocksdbKind, RocksdbSettings, RocksdbStore, check_raw_options,
@@ -46,6 +48,7 @@ impl Registry {
         #[cfg(feature = "rocksdb")]
         let r = r.and_then(Registry::with::<RocksdbKind>);
         r.and_then(Registry::with::<MemoryKind>)
+            .and_then(Registry::with::<RespKind>)
             .expect("built-in kind names are distinct")
     }
 }
@@ -104,7 +107,7 @@ mod tests {
     #[test]
     fn the_builtin_registry_lists_each_kind_once() {
         let r = Registry::builtin();
-        assert_eq!(r.names(), ["wal", "rocksdb", "memory"]);
+        assert_eq!(r.names(), ["wal", "rocksdb", "memory", "resp"]);
         assert_eq!(
             Registry::builtin().with::<WalKind>().err(),
             Some(DuplicateKind("wal"))
