@@ -382,8 +382,11 @@ fn estimate(out: &mut String, s: &Scenario) {
     }
     let _ = writeln!(
         out,
-        "\nestimate, per target ({} targets run one after another):",
-        s.targets.len()
+        "\nestimate, per target ({}):",
+        match s.targets.len() {
+            1 => "1 target".to_owned(),
+            n => format!("{n} targets, run one after another"),
+        }
     );
     let _ = writeln!(
         out,
@@ -504,6 +507,7 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("every 1ms"), "{out}");
+        assert!(out.contains("estimate, per target (1 target):"), "{out}");
     }
 
     #[cfg(feature = "rocksdb")]

@@ -248,6 +248,8 @@ pub struct PhaseView {
     pub has_errors: bool,
     /// Some row has late starts (show the column).
     pub has_late: bool,
+    /// Some row is a get's (show the hits column).
+    pub has_hits: bool,
     /// The SVG charts of this phase (latency spectrum and timeline per
     /// actor), files beside `report.md`.
     pub charts: Vec<ChartLink>,
@@ -289,6 +291,10 @@ pub struct ActorRow {
     pub errors: Option<u64>,
     /// Operations that started late (open loop).
     pub late: Option<u64>,
+    /// Gets only: operations that found their key.
+    pub hits: Option<u64>,
+    /// Gets only: `hits` over operations.
+    pub hit_ratio: Option<f64>,
 }
 
 /// A chart file beside `report.md`.
@@ -430,6 +436,8 @@ fn phase_view(
                 latency: a.latency,
                 errors: Some(a.errors),
                 late: Some(a.late),
+                hits: a.hits,
+                hit_ratio: a.metric("hit_ratio"),
             });
             if let Some(s) = a.service {
                 service_rows.push(ActorRow {
@@ -442,6 +450,8 @@ fn phase_view(
                     latency: s,
                     errors: None,
                     late: None,
+                    hits: None,
+                    hit_ratio: None,
                 });
             }
         }
@@ -469,6 +479,7 @@ fn phase_view(
         runs,
         has_errors: rows.iter().any(|r| r.errors.unwrap_or(0) > 0),
         has_late: rows.iter().any(|r| r.late.unwrap_or(0) > 0),
+        has_hits: rows.iter().any(|r| r.hits.is_some()),
         rows,
         charts,
         metrics,
@@ -861,6 +872,38 @@ mod tests {
         assert!(md.contains("Uptime(secs): 65.0"));
         assert!(md.starts_with("# wal-vs-rocksdb-append: ⚠️ ERROR"), "{md}");
         assert!(md.contains("> The run stopped with an error: append on rocksdb-sync: io error."));
+    }
+
+    /// Guards issue 29: a get's hits (and their share of its operations)
+    /// have a column of their own; a phase without gets has none.
+    #[test]
+    fn gets_show_their_hits_and_hit_ratio() {
+        let mut report = run_report(1);
+        let a = &mut report.variants[0].targets[0].phases[1].actors[0];
+        a.op = "get".to_owned();
+        a.hits = Some(a.count * 3 / 4);
+        let hits = a.hits.unwrap_or_default();
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        assert!(md.contains("| max | hits |"), "{md}");
+        let row = md
+            .lines()
+            .find(|l| {
+                l.contains(&format!(
+                    "{} (75.0%) |",
+                    crate::units::human::count(hits as f64)
+                ))
+            })
+            .unwrap_or_else(|| panic!("no hits cell for {hits}: {md}"));
+        let name = &report.variants[0].targets[0].phases[1].actors[0].name;
+        assert!(row.starts_with(&format!("| {name} |")), "{row}");
+        let plain = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&run_report(1), Path::new(REPORT_MD))
+            .unwrap();
+        assert!(!plain.contains("| hits |"), "no gets, no column: {plain}");
     }
 
     /// Guards issue 29: a matrix report puts the variants side by side,
