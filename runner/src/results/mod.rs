@@ -9,4 +9,5 @@ pub mod builder;
 pub mod fold;
 pub mod merge;
 pub mod shard;
+pub mod stack;
 pub mod stats;
