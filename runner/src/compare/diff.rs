@@ -427,6 +427,31 @@ pub struct Judged {
     pub reason: Option<String>,
 }
 
+/// The interval of the change of `new` over `base`, relative to the base:
+/// of the ratio (a shift of the logarithms, so it never reaches below
+/// −100 %) when every value is positive, else of the difference over the
+/// base median (so a round of 0 has one too); `None` with too few rounds
+/// or a base median of 0.
+fn change_interval(design: Design, base: &[f64], new: &[f64]) -> Option<Interval> {
+    let positive = base.iter().chain(new).all(|v| *v > 0.0);
+    if positive {
+        let ln = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<f64>>();
+        let (lo, hi, confidence) = stats::shift_interval(design, &ln(base), &ln(new))?;
+        return Some(Interval {
+            lo: lo.exp() - 1.0,
+            hi: hi.exp() - 1.0,
+            confidence,
+        });
+    }
+    let bm = stats::median(base).filter(|m| *m != 0.0)?;
+    let (lo, hi, confidence) = stats::shift_interval(design, base, new)?;
+    Some(Interval {
+        lo: lo / bm.abs(),
+        hi: hi / bm.abs(),
+        confidence,
+    })
+}
+
 /// Judges every gated cell of a comparison together: one-sided rank tests
 /// beyond each threshold, the Benjamini–Hochberg step-up over all of them,
 /// then unchanged (interval within the threshold) or inconclusive for the
@@ -442,15 +467,7 @@ pub fn judge(design: Design, cells: &[Gated<'_>]) -> Vec<Judged> {
             } else {
                 Design::Independent
             };
-            let bm = stats::median(g.base).unwrap_or_default();
-            let interval = (bm != 0.0)
-                .then(|| stats::shift_interval(design, g.base, g.new))
-                .flatten()
-                .map(|(lo, hi, confidence)| Interval {
-                    lo: lo / bm.abs(),
-                    hi: hi / bm.abs(),
-                    confidence,
-                });
+            let interval = change_interval(design, g.base, g.new);
             let (larger, smaller) = one_sided(design, g.base, g.new, g.threshold, &g.stream);
             // (worse, better) in the cell's terms.
             let pair = if g.better == Better::Lower {
