@@ -974,4 +974,37 @@ mod tests {
         let (_, found) = simulate(Design::Independent, 3, 20, 1, 2.0, 0.05, 0.0, 0.10, 500);
         assert_eq!(found, 0.0);
     }
+
+    #[test]
+    fn the_smallest_slowdown_found_grows_as_rounds_shrink() {
+        // 3 of 20 cells slowed, 5 % noise, 10 % threshold: the smallest of
+        // these slowdowns whose three cells are all found in ≥ 95 % of 400
+        // comparisons (paired under 30 % drift; independent without drift).
+        let effects = [1.15, 1.2, 1.3, 1.5, 2.0, 3.0];
+        let smallest = |design: Design, rounds: usize, drift: f64| {
+            effects
+                .iter()
+                .copied()
+                .find(|e| simulate(design, rounds, 20, 3, *e, 0.05, drift, 0.10, 400).1 >= 0.95)
+        };
+        let mut found = Vec::new();
+        for (design, rounds, drift) in [
+            (Design::Paired, 3, 0.3),
+            (Design::Paired, 5, 0.3),
+            (Design::Paired, 10, 0.3),
+            (Design::Independent, 3, 0.0),
+            (Design::Independent, 5, 0.0),
+            (Design::Independent, 7, 0.0),
+        ] {
+            let e = smallest(design, rounds, drift);
+            eprintln!("smallest slowdown found: {design:?} {rounds} rounds: {e:?}");
+            found.push(e);
+        }
+        // Too few rounds find nothing, however large.
+        assert_eq!(found[0], None);
+        assert_eq!(found[1], None);
+        assert_eq!(found[3], None);
+        assert!(found[2].is_some_and(|e| e <= 1.3), "{found:?}");
+        assert!(found[5].is_some(), "{found:?}");
+    }
 }
