@@ -3,7 +3,8 @@
 //! comparison gates on (`gate`: the scenario's `gate:` section and the
 //! cells no number of rounds can judge), the statistics of a change
 //! (`stats`: exact rank tests, distribution-free intervals, the
-//! Benjamini–Hochberg step-up), the comparison of two runs and its verdict
+//! Benjamini–Hochberg step-up), the judgement of the gated cells together
+//! (`judge`), the comparison of two runs and its verdict
 //! (`diff`), and where runs and named baselines are found on disk
 //! (`source`).
 //!
@@ -12,6 +13,7 @@
 pub mod cells;
 pub mod diff;
 pub mod gate;
+pub mod judge;
 pub mod source;
 pub mod stats;
 

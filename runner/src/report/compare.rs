@@ -3,21 +3,22 @@
 //! Actions the step summary and `::error` annotations — all rendered from
 //! one [`Comparison`], so they always agree.
 //!
-//! Every output opens with the verdict and the regressions (largest factor
-//! first, grouped by target), then the improvements; the rest — inconclusive,
+//! Every output opens with the verdict and the regressions (grouped by
+//! target; throughput, then p99, then the rest, each largest factor
+//! first), then the improvements; the rest — inconclusive,
 //! unjudgeable and unchanged cells, cells on one side only, cells not
 //! gated — follows, folded in `compare.md`. `compare.csv` has every cell.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::format::{margin, metric, pct};
+use super::compare_text::{by_target, cell_name, change_text, interval_text, p_text};
+pub use super::compare_text::{method, one_side_lines, summary_line};
+use super::format::{metric, pct};
 use super::{OutputFile, ReportError};
 use crate::compare::diff::{Change, Comparison, Status, Verdict};
-use crate::compare::{CellKey, Design, stats};
 
 /// `compare.md`.
 pub const COMPARE_MD: &str = "compare.md";
@@ -34,157 +35,6 @@ pub struct Sides {
     pub base: String,
     /// Where the new run was read (or how it was made).
     pub new: String,
-}
-
-/// `+12.3%`, `−4.0%`, `from 0`.
-fn change_text(ch: &Change) -> String {
-    match ch.change {
-        Some(f) => margin(f),
-        None => "from 0".to_owned(),
-    }
-}
-
-/// `[−3.1%, +2.0%] 90%`, `n/a (2+2 rounds)`, or nothing for a cell not
-/// judged.
-fn interval_text(ch: &Change) -> String {
-    if matches!(ch.status, Status::NotGated | Status::Unjudgeable) {
-        return String::new();
-    }
-    match ch.interval {
-        Some(i) => format!(
-            "[{}, {}] {:.0}%",
-            margin(i.lo),
-            margin(i.hi),
-            (i.confidence * 100.0).floor()
-        ),
-        None => format!("n/a ({}+{} rounds)", ch.base_rounds, ch.new_rounds),
-    }
-}
-
-fn p_text(ch: &Change) -> String {
-    ch.p.map_or_else(String::new, |p| format!("{p:.3}"))
-}
-
-/// How large a change is, as a factor (the log of new over base, signed
-/// so that worse is positive): throughput halved and latency doubled are
-/// the same size, and a relative change of latency (unbounded) does not
-/// outrank one of throughput (at most −100 %) merely by its scale.
-fn factor_size(ch: &Change) -> f64 {
-    let sign = match ch.better {
-        Some(crate::metrics::catalog::Better::Lower) => 1.0,
-        Some(crate::metrics::catalog::Better::Higher) => -1.0,
-        None => return 0.0,
-    };
-    if ch.base == 0.0 || ch.new == 0.0 {
-        return if ch.base == ch.new {
-            0.0
-        } else {
-            sign * (ch.new - ch.base).signum() * f64::INFINITY
-        };
-    }
-    sign * (ch.new / ch.base).abs().ln()
-}
-
-/// Cells of `status`, grouped by target: targets by their largest change
-/// first, each target's cells largest first (by factor).
-fn by_target(c: &Comparison, status: Status) -> Vec<(&str, Vec<&Change>)> {
-    let size = |ch: &Change| {
-        let w = factor_size(ch);
-        if status == Status::Improvement { -w } else { w }
-    };
-    let mut groups: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
-    for ch in c.changes.iter().filter(|ch| ch.status == status) {
-        groups.entry(ch.key.target.as_str()).or_default().push(ch);
-    }
-    let mut out: Vec<(&str, Vec<&Change>)> = groups.into_iter().collect();
-    for (_, v) in &mut out {
-        v.sort_by(|a, b| size(b).total_cmp(&size(a)));
-    }
-    out.sort_by(|a, b| size(b.1[0]).total_cmp(&size(a.1[0])));
-    out
-}
-
-/// The cell without its target (the group names it).
-fn cell_name(k: &CellKey) -> String {
-    if k.variant.is_empty() {
-        k.path()
-    } else {
-        format!("{} [{}]", k.path(), k.variant)
-    }
-}
-
-/// `group_commit_records on wal (write, target)`: cells of one side,
-/// grouped by metric and target.
-fn one_side(keys: &[CellKey]) -> Vec<String> {
-    let mut groups: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
-    for k in keys {
-        let place = if k.actor.is_empty() || k.actor == "store" || k.actor == "process" {
-            k.phase.clone()
-        } else {
-            format!("{}.{}", k.phase, k.actor)
-        };
-        groups
-            .entry((k.metric.clone(), k.target.clone(), k.variant.clone()))
-            .or_default()
-            .push(place);
-    }
-    groups
-        .into_iter()
-        .map(|((metric, target, variant), places)| {
-            let variant = if variant.is_empty() {
-                String::new()
-            } else {
-                format!(" [{variant}]")
-            };
-            format!("{metric} on {target}{variant} ({})", places.join(", "))
-        })
-        .collect()
-}
-
-/// `only in new: …` lines, one per side that has any.
-pub fn one_side_lines(c: &Comparison) -> Vec<String> {
-    let mut out = Vec::new();
-    for (side, keys) in [("base", &c.only_in_base), ("new", &c.only_in_new)] {
-        if !keys.is_empty() {
-            out.push(format!("only in {side}: {}", one_side(keys).join("; ")));
-        }
-    }
-    out
-}
-
-/// The verdict line: `REGRESSION — 3 regressions, …`.
-pub fn summary_line(c: &Comparison) -> String {
-    format!(
-        "{} — {} regression(s), {} improvement(s) among {} gated cells ({} unchanged, {} inconclusive); {} unjudgeable, {} not gated, {} on one side only",
-        c.verdict().label(),
-        c.count(Status::Regression),
-        c.count(Status::Improvement),
-        c.gated(),
-        c.count(Status::Unchanged),
-        c.count(Status::Inconclusive),
-        c.count(Status::Unjudgeable),
-        c.count(Status::NotGated),
-        c.only_in_base.len() + c.only_in_new.len()
-    )
-}
-
-/// The statistics used, in a sentence.
-pub fn method(c: &Comparison) -> String {
-    let test = match c.design {
-        Design::Independent => {
-            "an exact one-sided Wilcoxon rank-sum test of the new rounds against the base rounds scaled by 1 ± the threshold"
-        }
-        Design::Paired => {
-            "an exact one-sided Wilcoxon signed-rank test of each interleaved pair's difference beyond the threshold"
-        }
-    };
-    format!(
-        "The gate {}. A gated cell regresses when {test} is a discovery after the Benjamini–Hochberg step-up at {} over all {} gated cells (so two runs of identical code raise an alarm at most {} of the time); the interval is the distribution-free (Hodges–Lehmann) one; a cell is unchanged when its interval lies within the threshold and inconclusive when neither holds (more rounds can decide it).",
-        c.gate.describe(),
-        pct(stats::ALPHA),
-        c.gated(),
-        pct(stats::ALPHA)
-    )
 }
 
 fn line(s: &mut String, mark: &str, ch: &Change, with_target: bool) {
@@ -210,7 +60,11 @@ pub fn console(c: &Comparison, sides: &Sides) -> String {
     let mut s = format!("compare: base {} → new {}\n", sides.base, sides.new);
     let _ = writeln!(s, "{}", summary_line(c));
     for (title, status, mark) in [
-        ("regressions, largest first", Status::Regression, "✗"),
+        (
+            "regressions (throughput, p99, the rest; largest first)",
+            Status::Regression,
+            "✗",
+        ),
         ("improvements", Status::Improvement, "↑"),
     ] {
         let groups = by_target(c, status);
@@ -580,7 +434,7 @@ pub fn write_files(files: &[OutputFile]) -> Result<Vec<PathBuf>, ReportError> {
     Ok(written)
 }
 
-/// `::error` lines for each regression, largest first.
+/// `::error` lines for each regression, in the console's order.
 pub fn annotations(c: &Comparison) -> Vec<String> {
     use super::github::{escape_data, escape_property};
     by_target(c, Status::Regression)
@@ -633,6 +487,7 @@ pub fn append_step_summary(path: &Path, c: &Comparison, sides: &Sides) -> Result
 mod tests {
     use super::*;
     use crate::compare::diff::{CompareOptions, compare};
+    use crate::report::compare_text::{factor_size, headline_rank};
     use crate::report::fixture::run_report;
 
     /// The fixture with five rounds per cell; `new` has WAL throughput
@@ -694,15 +549,24 @@ mod tests {
         let text = console(&c, &sides());
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[1].starts_with("REGRESSION — "), "{text}");
-        assert_eq!(lines[2], "regressions, largest first:", "{text}");
-        let reg = text
-            .find("regressions, largest first")
-            .expect("regressions");
+        assert_eq!(
+            lines[2], "regressions (throughput, p99, the rest; largest first):",
+            "{text}"
+        );
+        let reg = text.find("regressions (").expect("regressions");
         let imp = text.find("improvements:").expect("improvements");
         assert!(reg < imp, "{text}");
         let first = by_target(&c, Status::Regression);
-        let sizes: Vec<f64> = first[0].1.iter().map(|ch| factor_size(ch)).collect();
-        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+        let order: Vec<(u8, f64)> = first[0]
+            .1
+            .iter()
+            .map(|ch| (headline_rank(ch), -factor_size(ch)))
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] <= w[1]),
+            "throughput, p99, the rest, each largest first: {order:?}"
+        );
+        assert_eq!(first[0].1[0].key.metric, "records_per_s", "{text}");
         assert!(
             text.contains("only in new: group_commit_records on wal-group-commit (target)"),
             "{text}"
