@@ -27,7 +27,7 @@ pub struct Cli {
 const EXIT_CODES: &str = "Exit codes:
   0    every assertion passed
   1    an assertion failed or could not be judged (with --baseline: or a cell regressed)
-  2    usage error or invalid scenario (nothing was run); with --baseline, cells that do not match it
+  2    usage error or invalid scenario (nothing was run); with --baseline, a run that cannot be matched with it (another scenario or phases)
   3    a store or I/O error stopped the run (finished phases are kept)
   129  stopped by SIGHUP (finished phases are kept)
   130  stopped by SIGINT (Ctrl-C)
@@ -56,9 +56,15 @@ pub enum Command {
     Merge(MergeArgs),
     /// Compare two runs cell by cell: regressions beyond the threshold and the noise.
     #[command(
-        after_help = "Exit codes: 0 no regression, 1 a regression, 2 incomparable runs or usage error.\n\nExamples:\n  loadline compare reports/runs/main-… reports/runs/pr-… --out compare/\n  loadline compare main new/run.json --threshold 5% --threshold p99=20% --threshold max=off"
+        after_help = "Exit codes: 0 no regression (or only inconclusive cells), 1 a regression, 2 runs that cannot be matched (other scenarios or phases) or a usage error.\n\nExamples:\n  loadline compare reports/runs/main-… reports/runs/pr-… --out compare/\n  loadline compare main new/run.json --threshold 5% --threshold p99=20% --threshold max=off"
     )]
     Compare(CompareArgs),
+    /// Run a base and a new side of a scenario alternately on this machine
+    /// (rounds ABBA…) and judge them as pairs: the interleaved A/B gate.
+    #[command(
+        after_help = "Sides: two --set override sets (--base-set/--new-set), two scenario files (SCENARIO NEW_SCENARIO), or two binaries (--base-bin/--new-bin, e.g. builds of the merge base and the PR).\n\nExit codes: 0 no regression (or only inconclusive cells), 1 a regression, 2 a usage error or sides that cannot be matched, 3 a round failed to run.\n\nExamples:\n  loadline ab scenarios/quickstart.yaml --new-set targets.wal.wal.sync=always\n  loadline ab s.yaml --base-bin ./base/loadline --new-bin ./pr/loadline --rounds auto --out ab/"
+    )]
+    Ab(Box<AbArgs>),
     /// Generate or inspect recorded payload files.
     #[command(
         subcommand,
@@ -233,17 +239,89 @@ pub struct MergeArgs {
 /// How `compare` (and `run --baseline`) judge a change.
 #[derive(Debug, Clone, Args)]
 pub struct JudgeArgs {
-    /// A change within this is no change: `10%` (the default), or per metric
+    /// The minimum effect: a change within this is no change. `10%`
+    /// overrides the scenario's `gate.threshold` (default 10%); per metric
     /// name or path, `p99=20%`, `write.append.p99=5%`, `max=off` (repeatable).
     #[arg(long = "threshold", value_name = "[METRIC=]PERCENT")]
     pub thresholds: Vec<String>,
-    /// Compare only these metrics, by name (`p99`) or path
-    /// (`write.append.p99`) (repeatable; default every metric).
+    /// Judge only these metrics, by name (`p99`, on every actor) or path
+    /// (`write.append.p99`), instead of the scenario's `gate:` (default:
+    /// every actor's records_per_s, p50 and p99, and the metrics assertions
+    /// name). Every other cell is still listed (repeatable).
     #[arg(long = "metric", value_name = "METRIC")]
     pub metrics: Vec<String>,
     /// Where named baselines are kept (`<DIR>/<name>/run.json`).
     #[arg(long, value_name = "DIR", default_value = crate::compare::source::DEFAULT_BASELINES_DIR)]
     pub baselines_dir: PathBuf,
+}
+
+/// `--rounds`: a number of pairs, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounds {
+    /// Exactly this many pairs.
+    Fixed(u32),
+    /// From [`AB_MIN_ROUNDS`] pairs, one more while the verdict is
+    /// inconclusive, up to `--max-rounds`.
+    Auto,
+}
+
+/// Pairs `ab` runs before it first judges (`--rounds auto`), and its
+/// default: the fewest with which the paired test can reach p = 1/32.
+pub const AB_MIN_ROUNDS: u32 = 5;
+
+fn parse_rounds(text: &str) -> Result<Rounds, String> {
+    if text == "auto" {
+        return Ok(Rounds::Auto);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if (1..=1000).contains(&n) => Ok(Rounds::Fixed(n)),
+        _ => Err(format!(
+            "`{text}`: write a number of pairs (1–1000) or `auto`"
+        )),
+    }
+}
+
+/// `loadline ab`
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// The scenario of the base side (and of the new side, unless
+    /// NEW_SCENARIO is given).
+    pub scenario: PathBuf,
+    /// The new side's scenario file, when the sides are two files.
+    pub new_scenario: Option<PathBuf>,
+    /// Override a field on both sides: `path=value` (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Override a field on the base side only (repeatable).
+    #[arg(long = "base-set", value_name = "PATH=VALUE")]
+    pub base_set: Vec<String>,
+    /// Override a field on the new side only (repeatable).
+    #[arg(long = "new-set", value_name = "PATH=VALUE")]
+    pub new_set: Vec<String>,
+    /// The loadline (or plug-in store) binary that runs the base side
+    /// (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub base_bin: Option<PathBuf>,
+    /// The binary that runs the new side (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub new_bin: Option<PathBuf>,
+    /// Pairs of rounds: a number (default 5), or `auto`: 5, then one more
+    /// pair while the verdict is inconclusive, up to `--max-rounds`.
+    #[arg(long, value_name = "N|auto", default_value = "5", value_parser = parse_rounds)]
+    pub rounds: Rounds,
+    /// The most pairs `--rounds auto` runs.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub max_rounds: u32,
+    /// The directory of the rounds (`rounds/NN-base`, `rounds/NN-new`) and
+    /// the comparison (`compare/`); default `reports/runs/ab-<name>-<UTC time>`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// How a change is judged.
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// No progress and no console report.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `loadline compare`

@@ -1,22 +1,24 @@
 //! `loadline compare BASE NEW`, and the comparison step of `run
 //! --baseline`: reads both runs, compares them, prints the table, writes
 //! the files and GitHub outputs, and maps the verdict to an exit code
-//! (0 no regression, 1 regression, 2 incomparable).
+//! (0 no regression, 1 regression; runs that cannot be matched at all are
+//! a usage error, 2, printed once by `main`).
 
 use std::io::Write;
 use std::path::Path;
 
 use super::{CliError, Exit, eprint_line, print_text};
 use crate::cli::{CompareArgs, JudgeArgs};
-use crate::compare::{BaselineStore, CompareOptions, Comparison, Thresholds};
+use crate::compare::{BaselineStore, CompareOptions, Comparison, Thresholds, Verdict};
 use crate::metrics::report::RunReport;
-use crate::report::compare::{self as out, CompareVerdict, Sides};
+use crate::report::compare::{self as out, Sides};
 
 /// The options `args` ask for (a bad `--threshold` is a usage error).
 pub(crate) fn options(args: &JudgeArgs) -> Result<CompareOptions, CliError> {
     Ok(CompareOptions {
         thresholds: Thresholds::parse(&args.thresholds).map_err(CliError::Usage)?,
         metrics: args.metrics.clone(),
+        ..CompareOptions::default()
     })
 }
 
@@ -37,11 +39,6 @@ pub(crate) fn report(
 ) -> Result<Exit, CliError> {
     if !quiet {
         print_text(&out::console(c, sides));
-    } else {
-        // Quiet still names what made the runs incomparable.
-        for line in out::missing_lines(c) {
-            eprint_line(&format!("error: {line}"));
-        }
     }
     if let Some(dir) = out_dir {
         let files = out::files(c, sides, dir).map_err(|e| CliError::Run(e.to_string()))?;
@@ -61,10 +58,9 @@ pub(crate) fn report(
     {
         eprint_line(&format!("error: {e}"));
     }
-    Ok(match CompareVerdict::of(c) {
-        CompareVerdict::Pass => Exit::Ok,
-        CompareVerdict::Regression => Exit::AssertionFailed,
-        CompareVerdict::Incomparable => Exit::Invalid,
+    Ok(match c.verdict() {
+        Verdict::Pass | Verdict::Inconclusive => Exit::Ok,
+        Verdict::Regression => Exit::AssertionFailed,
     })
 }
 
@@ -74,16 +70,11 @@ pub fn compare(args: &CompareArgs) -> Result<Exit, CliError> {
     let store = BaselineStore::new(Some(&args.judge.baselines_dir));
     let (base_from, base) = resolve(&store, &args.base)?;
     let (new_from, new) = resolve(&store, &args.new)?;
-    let c = crate::compare::compare(&base, &new, &opts);
+    let c = crate::compare::compare(&base, &new, &opts)
+        .map_err(|e| CliError::Usage(format!("{base_from} and {new_from}: {e}")))?;
     let sides = Sides {
         base: base_from,
         new: new_from,
     };
-    let exit = report(&c, &sides, args.out.as_deref(), args.quiet)?;
-    if exit == Exit::Invalid {
-        eprint_line(
-            "error: the runs are not comparable: cells are missing on one side (listed above)",
-        );
-    }
-    Ok(exit)
+    report(&c, &sides, args.out.as_deref(), args.quiet)
 }

@@ -156,6 +156,11 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
             let _ = writeln!(out, "  {}", a.text);
         }
     }
+    let _ = writeln!(
+        out,
+        "\ngate (what `compare`, `run --baseline` and `ab` judge between two runs): {}",
+        s.gate.describe()
+    );
     estimate(out, s);
 }
 

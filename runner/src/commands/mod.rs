@@ -2,6 +2,7 @@
 //! each returning an [`Exit`] or a [`CliError`] that `main` maps to a
 //! documented exit code.
 
+mod ab;
 mod compare;
 mod crash_child;
 mod explain;
@@ -15,6 +16,7 @@ mod validate;
 use std::io::Write;
 use std::path::PathBuf;
 
+pub use ab::ab;
 pub use compare::compare;
 pub use crash_child::crash_child;
 pub use explain::explain;
@@ -110,6 +112,7 @@ pub fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, C
         Command::Run(args) => run(&args, loader),
         Command::Merge(args) => merge(&args, loader),
         Command::Compare(args) => compare(&args),
+        Command::Ab(args) => ab(&args),
         Command::Payload(cmd) => payload(&cmd),
         Command::Schema(args) => schema(&args, loader),
         Command::NewStore(args) => new_store(&args),

@@ -213,7 +213,8 @@ struct Baseline {
 
 /// After a run: saves it as a baseline (`--save-baseline`, complete runs
 /// only) and compares it with `--baseline`, whose verdict joins the run's
-/// exit code (a regression is 1, incomparable runs 2).
+/// exit code (a regression is 1; runs that cannot be matched are a usage
+/// error, 2).
 fn after_run(
     args: &RunArgs,
     out: &Path,
@@ -231,10 +232,12 @@ fn after_run(
     }
     let mut exit = exit;
     if let Some(b) = baseline {
-        let c = crate::compare::compare(&b.run, report, &b.opts);
+        let new_from = out.join("run.json").display().to_string();
+        let c = crate::compare::compare(&b.run, report, &b.opts)
+            .map_err(|e| CliError::Usage(format!("--baseline {} and {new_from}: {e}", b.from)))?;
         let sides = report::compare::Sides {
             base: b.from.clone(),
-            new: out.join("run.json").display().to_string(),
+            new: new_from,
         };
         let verdict = super::compare::report(&c, &sides, Some(&out.join("compare")), args.quiet)?;
         exit = worse(exit, verdict);

@@ -231,6 +231,22 @@ pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
     ("retained", MetricUnit::Bytes),
 ];
 
+/// Process metrics that are the whole process's, not one target's: the
+/// high-water mark and the memory held at a phase's end include what the
+/// targets run before it left behind, so with several targets in a run
+/// they depend on the (rotated) target order and are not a target's
+/// measurement. CPU time and disk bytes are counted over the target's own
+/// phases and are.
+pub const PROCESS_WIDE: &[&str] = &[
+    "peak_rss",
+    "rss",
+    "allocated",
+    "active",
+    "resident",
+    "mapped",
+    "retained",
+];
+
 /// Process metrics of one phase, under `<phase>.process.`: CPU over the
 /// phase, utilisation (cores busy), RSS and jemalloc at its end.
 pub const PHASE_PROCESS_METRICS: &[(&str, MetricUnit)] = &[

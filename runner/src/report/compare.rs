@@ -1,216 +1,128 @@
-//! The outputs of `loadline compare` (and `run --baseline`): the console
-//! table, `compare.md`, `compare.csv`, `junit.xml`, and under GitHub
+//! The outputs of `loadline compare`, `run --baseline` and `loadline ab`:
+//! the console, `compare.md`, `compare.csv`, `junit.xml`, and under GitHub
 //! Actions the step summary and `::error` annotations — all rendered from
 //! one [`Comparison`], so they always agree.
 //!
-//! The table shows the headline cells (throughput, p50, p99, reopen time)
-//! and every cell that changed beyond its threshold; `compare.csv` holds
-//! every cell.
+//! Every output opens with the verdict and the regressions (grouped by
+//! target; throughput, then p99, then the rest, each largest factor
+//! first), then the improvements; the rest — inconclusive,
+//! unjudgeable and unchanged cells, cells on one side only, cells not
+//! gated — follows, folded in `compare.md`. `compare.csv` has every cell.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::compare_text::{by_target, cell_name, change_text, interval_text, p_text};
+pub use super::compare_text::{method, one_side_lines, summary_line};
 use super::format::{metric, pct};
 use super::{OutputFile, ReportError};
-use crate::compare::diff::{Change, Comparison, Status};
-use crate::compare::stats;
+use crate::compare::diff::{Change, Comparison, Status, Verdict};
 
 /// `compare.md`.
 pub const COMPARE_MD: &str = "compare.md";
 /// `compare.csv`.
 pub const COMPARE_CSV: &str = "compare.csv";
 
-/// Metrics every table shows, changed or not.
-const HEADLINE: &[&str] = &["records_per_s", "p50", "p99", "reopen.duration"];
+/// Inconclusive cells the console names before "… and N more".
+const CONSOLE_INCONCLUSIVE: usize = 10;
 
 /// Which runs were compared, as the outputs name them.
 #[derive(Debug, Clone)]
 pub struct Sides {
-    /// Where the base run was read.
+    /// Where the base run was read (or how it was made).
     pub base: String,
-    /// Where the new run was read.
+    /// Where the new run was read (or how it was made).
     pub new: String,
 }
 
-/// The overall outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareVerdict {
-    /// No regression.
-    Pass,
-    /// At least one regression.
-    Regression,
-    /// Cells missing on either side.
-    Incomparable,
-}
-
-impl CompareVerdict {
-    /// The verdict of `c`.
-    pub fn of(c: &Comparison) -> Self {
-        if !c.comparable() {
-            CompareVerdict::Incomparable
-        } else if c.regressions().next().is_some() {
-            CompareVerdict::Regression
-        } else {
-            CompareVerdict::Pass
-        }
-    }
-
-    /// `PASS`, `REGRESSION`, `INCOMPARABLE`.
-    pub fn label(self) -> &'static str {
-        match self {
-            CompareVerdict::Pass => "PASS",
-            CompareVerdict::Regression => "REGRESSION",
-            CompareVerdict::Incomparable => "INCOMPARABLE",
-        }
-    }
-}
-
-/// The rows every table shows: headline cells and changed ones.
-pub fn table_rows(c: &Comparison) -> Vec<&Change> {
-    c.changes
-        .iter()
-        .filter(|ch| {
-            HEADLINE.contains(&ch.key.metric.as_str())
-                || matches!(
-                    ch.status,
-                    Status::Regression | Status::Improvement | Status::Noise
-                )
-        })
-        .collect()
-}
-
-fn status_label(s: Status) -> &'static str {
-    match s {
-        Status::Regression => "regression",
-        Status::Improvement => "improvement",
-        Status::Noise => "within noise",
-        Status::Unchanged => "unchanged",
-        Status::Info => "-",
-    }
-}
-
-fn mark(s: Status) -> &'static str {
-    match s {
-        Status::Regression => "✗",
-        Status::Improvement => "↑",
-        Status::Noise => "~",
-        Status::Unchanged => "=",
-        Status::Info => " ",
-    }
-}
-
-/// `+12.3%`, `−4.0%`, `new (was 0)`.
-fn change_text(ch: &Change) -> String {
-    match ch.change {
-        Some(f) => super::format::margin(f),
-        None => "from 0".to_owned(),
-    }
-}
-
-/// `0.91–1.05×` or `n/a (1 round)`.
-fn interval_text(ch: &Change) -> String {
-    match ch.interval {
-        Some((lo, hi)) => format!("{lo:.3}–{hi:.3}×"),
-        None => format!("n/a ({}+{} rounds)", ch.base_rounds, ch.new_rounds),
-    }
-}
-
-/// The statistics used, in a sentence.
-pub fn method(c: &Comparison) -> String {
-    let mut s = format!(
-        "A cell regresses when its median is worse by more than its threshold (default {}) and, with at least {} rounds on each side, a {}% bootstrap confidence interval of the ratio of medians ({} resamples, seeded) excludes no change.",
-        pct(crate::compare::diff::DEFAULT_THRESHOLD),
-        stats::MIN_ROUNDS,
-        (stats::CONFIDENCE * 100.0).round(),
-        stats::RESAMPLES
+fn line(s: &mut String, mark: &str, ch: &Change, with_target: bool) {
+    let name = if with_target {
+        ch.key.describe()
+    } else {
+        cell_name(&ch.key)
+    };
+    let _ = writeln!(
+        s,
+        "    {mark} {name}  {} → {}  {}  {}  p {}  threshold ±{}",
+        metric(ch.base, ch.unit),
+        metric(ch.new, ch.unit),
+        change_text(ch),
+        interval_text(ch),
+        p_text(ch),
+        pct(ch.threshold)
     );
-    if c.noise_unjudged() {
-        s.push_str(
-            " Some cells have fewer rounds: their noise cannot be judged, so the threshold alone decides (run with more rounds to judge it).",
-        );
-    }
-    s
 }
 
-fn summary_line(c: &Comparison) -> String {
-    format!(
-        "{} cells compared: {} regressed, {} improved, {} within noise, {} unchanged, {} not judged",
-        c.changes.len(),
-        c.count(Status::Regression),
-        c.count(Status::Improvement),
-        c.count(Status::Noise),
-        c.count(Status::Unchanged),
-        c.count(Status::Info)
-    )
-}
-
-/// One line per side with missing cells, naming up to 20 of them.
-pub fn missing_lines(c: &Comparison) -> Vec<String> {
-    let mut out = Vec::new();
-    for (side, keys) in [("new", &c.missing_in_new), ("base", &c.missing_in_base)] {
-        if keys.is_empty() {
-            continue;
-        }
-        let shown: Vec<String> = keys.iter().take(20).map(|k| k.describe()).collect();
-        let more = if keys.len() > shown.len() {
-            format!(" … and {} more", keys.len() - shown.len())
-        } else {
-            String::new()
-        };
-        out.push(format!(
-            "{} cell(s) missing in the {side} run: {}{more}",
-            keys.len(),
-            shown.join("; ")
-        ));
-    }
-    out
-}
-
-/// The console table and verdict. Ends with a newline.
+/// The console report. Ends with a newline.
 pub fn console(c: &Comparison, sides: &Sides) -> String {
     let mut s = format!("compare: base {} → new {}\n", sides.base, sides.new);
+    let _ = writeln!(s, "{}", summary_line(c));
+    for (title, status, mark) in [
+        (
+            "regressions (throughput, p99, the rest; largest first)",
+            Status::Regression,
+            "✗",
+        ),
+        ("improvements", Status::Improvement, "↑"),
+    ] {
+        let groups = by_target(c, status);
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "{title}:");
+        for (target, cells) in groups {
+            let _ = writeln!(s, "  {target}");
+            for ch in cells {
+                line(&mut s, mark, ch, false);
+            }
+        }
+    }
+    let inconclusive: Vec<&Change> = c
+        .changes
+        .iter()
+        .filter(|ch| ch.status == Status::Inconclusive)
+        .collect();
+    if !inconclusive.is_empty() {
+        let _ = writeln!(s, "inconclusive (more rounds can decide):");
+        for ch in inconclusive.iter().take(CONSOLE_INCONCLUSIVE) {
+            line(&mut s, "~", ch, true);
+        }
+        if inconclusive.len() > CONSOLE_INCONCLUSIVE {
+            let _ = writeln!(
+                s,
+                "    … and {} more (compare.md, compare.csv)",
+                inconclusive.len() - CONSOLE_INCONCLUSIVE
+            );
+        }
+    }
+    let unjudgeable: Vec<&Change> = c
+        .changes
+        .iter()
+        .filter(|ch| ch.status == Status::Unjudgeable)
+        .collect();
+    if !unjudgeable.is_empty() {
+        let _ = writeln!(
+            s,
+            "not judged (gated, but no number of rounds can judge them):"
+        );
+        for ch in unjudgeable {
+            let _ = writeln!(
+                s,
+                "    - {}: {}",
+                ch.key.describe(),
+                ch.reason.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    for l in one_side_lines(c) {
+        let _ = writeln!(s, "{l}");
+    }
     for n in &c.notes {
         let _ = writeln!(s, "note: {n}");
     }
-    let rows = table_rows(c);
-    let cell_w = rows
-        .iter()
-        .map(|r| r.key.describe().chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let _ = writeln!(
-        s,
-        "  {:cell_w$}  {:>10}  {:>10}  {:>8}  {:>18}  status",
-        "cell", "base", "new", "change", "ratio 95% CI"
-    );
-    for r in rows {
-        let _ = writeln!(
-            s,
-            "{} {:cell_w$}  {:>10}  {:>10}  {:>8}  {:>18}  {}",
-            mark(r.status),
-            r.key.describe(),
-            metric(r.base, r.unit),
-            metric(r.new, r.unit),
-            change_text(r),
-            interval_text(r),
-            status_label(r.status)
-        );
-    }
-    for m in missing_lines(c) {
-        let _ = writeln!(s, "error: {m}");
-    }
-    let _ = writeln!(s, "{}", summary_line(c));
-    if c.noise_unjudged() {
-        let _ = writeln!(
-            s,
-            "noise not judged: fewer than {} rounds on a side, the threshold alone decides",
-            stats::MIN_ROUNDS
-        );
-    }
-    let _ = writeln!(s, "{}", CompareVerdict::of(c).label());
+    let _ = writeln!(s, "{}", c.verdict().label());
     s
 }
 
@@ -218,58 +130,117 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-/// `compare.md`.
+/// A number and its unit that GitHub does not wrap apart.
+fn md_value(value: f64, unit: crate::metrics::catalog::MetricUnit) -> String {
+    metric(value, unit).replace(' ', "\u{a0}")
+}
+
+fn md_table(s: &mut String, rows: &[&Change], target_column: bool) {
+    s.push_str(if target_column {
+        "| cell | base | new | change | interval | p | threshold | status |\n|---|---:|---:|---:|---:|---:|---:|---|\n"
+    } else {
+        "| cell | base | new | change | interval | p | threshold |\n|---|---:|---:|---:|---:|---:|---:|\n"
+    });
+    for ch in rows {
+        let name = if target_column {
+            ch.key.describe()
+        } else {
+            cell_name(&ch.key)
+        };
+        let _ = write!(
+            s,
+            "| `{}` | {} | {} | {} | {} | {} | ±{} |",
+            md_escape(&name),
+            md_value(ch.base, ch.unit),
+            md_value(ch.new, ch.unit),
+            change_text(ch).replace(' ', "\u{a0}"),
+            interval_text(ch).replace(' ', "\u{a0}"),
+            p_text(ch),
+            pct(ch.threshold)
+        );
+        if target_column {
+            let _ = write!(
+                s,
+                " {} |",
+                md_escape(&match &ch.reason {
+                    Some(r) => format!("{}: {r}", ch.status.label()),
+                    None => ch.status.label().to_owned(),
+                })
+            );
+        }
+        s.push('\n');
+    }
+}
+
+/// `compare.md` (and the step summary).
 pub fn markdown(c: &Comparison, sides: &Sides) -> String {
-    let verdict = CompareVerdict::of(c);
+    let verdict = c.verdict();
     let icon = match verdict {
-        CompareVerdict::Pass => "✅",
-        CompareVerdict::Regression => "❌",
-        CompareVerdict::Incomparable => "⚠️",
+        Verdict::Pass => "✅",
+        Verdict::Inconclusive => "❔",
+        Verdict::Regression => "❌",
     };
     let mut s = format!(
-        "# Comparison: `{}`\n\n**{icon} {}** — {}\n\nBase `{}` · new `{}`\n\n",
+        "# Comparison: `{}`\n\n**{icon} {}**\n\nBase `{}` · new `{}`\n\n",
         md_escape(&c.new_scenario),
-        verdict.label(),
-        summary_line(c),
+        md_escape(&summary_line(c)),
         md_escape(&sides.base),
         md_escape(&sides.new)
     );
+    for (title, status) in [
+        ("Regressions", Status::Regression),
+        ("Improvements", Status::Improvement),
+    ] {
+        let groups = by_target(c, status);
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "## {title}\n");
+        for (target, cells) in groups {
+            let _ = writeln!(s, "### `{}`\n", md_escape(target));
+            md_table(&mut s, &cells, false);
+            s.push('\n');
+        }
+    }
     for n in &c.notes {
         let _ = writeln!(s, "- ⚠️ {}", md_escape(n));
     }
-    for m in missing_lines(c) {
-        let _ = writeln!(s, "- ⚠️ {}", md_escape(&m));
-    }
-    if !c.notes.is_empty() || !c.comparable() {
+    if !c.notes.is_empty() {
         s.push('\n');
     }
-    s.push_str("| | cell | base | new | change | ratio 95% CI | threshold | status |\n");
-    s.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
-    for r in table_rows(c) {
+    let rest: Vec<&Change> = [
+        Status::Inconclusive,
+        Status::Unjudgeable,
+        Status::Unchanged,
+        Status::NotGated,
+    ]
+    .iter()
+    .flat_map(|st| c.changes.iter().filter(move |ch| ch.status == *st))
+    .collect();
+    let sides_lines = one_side_lines(c);
+    if !rest.is_empty() || !sides_lines.is_empty() {
         let _ = writeln!(
             s,
-            "| {} | `{}` | {} | {} | {} | {} | ±{} | {} |",
-            match r.status {
-                Status::Regression => "❌",
-                Status::Improvement => "🟢",
-                Status::Noise => "〰️",
-                _ => "",
-            },
-            md_escape(&r.key.describe()),
-            metric(r.base, r.unit),
-            metric(r.new, r.unit),
-            change_text(r),
-            interval_text(r),
-            pct(r.threshold),
-            status_label(r.status)
+            "<details><summary>The other {} cells: {} inconclusive, {} unjudgeable, {} unchanged, {} not gated; {} on one side only</summary>\n",
+            rest.len(),
+            c.count(Status::Inconclusive),
+            c.count(Status::Unjudgeable),
+            c.count(Status::Unchanged),
+            c.count(Status::NotGated),
+            c.only_in_base.len() + c.only_in_new.len()
         );
+        for l in &sides_lines {
+            let _ = writeln!(s, "- {}", md_escape(l));
+        }
+        if !sides_lines.is_empty() {
+            s.push('\n');
+        }
+        if !rest.is_empty() {
+            md_table(&mut s, &rest, true);
+        }
+        s.push_str("\n</details>\n");
     }
-    let _ = write!(
-        s,
-        "\nThe table shows throughput, p50, p99 and reopen time of every cell, and every cell that changed beyond its threshold; `compare.csv` has all {} cells. {}\n",
-        c.changes.len(),
-        method(c)
-    );
+    let _ = write!(s, "\n{}\n", method(c));
     s
 }
 
@@ -281,7 +252,7 @@ fn number(x: f64) -> String {
     }
 }
 
-/// `compare.csv`: every cell in both runs.
+/// `compare.csv`: every cell in both runs, then the cells of one side.
 pub fn csv(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
     let err = |source| ReportError::Csv {
         path: path.to_owned(),
@@ -301,10 +272,13 @@ pub fn csv(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
         "base_rounds",
         "new_rounds",
         "change",
-        "ratio_ci_low",
-        "ratio_ci_high",
+        "interval_low",
+        "interval_high",
+        "interval_confidence",
+        "p",
         "threshold",
         "status",
+        "reason",
     ])
     .map_err(err)?;
     for ch in &c.changes {
@@ -313,10 +287,10 @@ pub fn csv(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
             Some(crate::metrics::catalog::Better::Higher) => "higher",
             None => "",
         };
-        let (lo, hi) = ch
+        let (lo, hi, conf) = ch
             .interval
-            .map_or((String::new(), String::new()), |(l, h)| {
-                (number(l), number(h))
+            .map_or((String::new(), String::new(), String::new()), |i| {
+                (number(i.lo), number(i.hi), number(i.confidence))
             });
         w.write_record([
             ch.key.variant.as_str(),
@@ -333,16 +307,23 @@ pub fn csv(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
             &ch.change.map_or_else(|| "inf".to_owned(), number),
             &lo,
             &hi,
+            &conf,
+            &ch.p.map_or_else(String::new, number),
             &number(ch.threshold),
-            match ch.status {
-                Status::Regression => "regression",
-                Status::Improvement => "improvement",
-                Status::Noise => "noise",
-                Status::Unchanged => "unchanged",
-                Status::Info => "info",
-            },
+            ch.status.label(),
+            ch.reason.as_deref().unwrap_or_default(),
         ])
         .map_err(err)?;
+    }
+    for (status, keys) in [
+        ("only in base", &c.only_in_base),
+        ("only in new", &c.only_in_new),
+    ] {
+        for k in keys {
+            let mut row = vec![k.variant.as_str(), &k.target, &k.phase, &k.actor, &k.metric];
+            row.extend(["", "", "", "", "", "", "", "", "", "", "", "", status, ""]);
+            w.write_record(row).map_err(err)?;
+        }
     }
     w.into_inner().map_err(|e| ReportError::Write {
         op: "write",
@@ -351,39 +332,48 @@ pub fn csv(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
     })
 }
 
-/// `junit.xml`: one test case per judged cell (a regression fails), and
-/// an error case per side with missing cells.
+fn detail(ch: &Change) -> String {
+    let mut d = format!(
+        "base {} → new {} ({}; interval {}; p {}; threshold ±{})",
+        metric(ch.base, ch.unit),
+        metric(ch.new, ch.unit),
+        change_text(ch),
+        interval_text(ch),
+        p_text(ch),
+        pct(ch.threshold)
+    );
+    if let Some(r) = &ch.reason {
+        d.push_str(&format!(": {r}"));
+    }
+    d
+}
+
+/// `junit.xml`: one test case per gated cell — a regression fails, an
+/// unjudgeable cell is skipped with its reason.
 pub fn junit(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
     let mut report = Report::new(format!("loadline compare {}", c.new_scenario));
     let mut suite = TestSuite::new("compare");
-    for ch in c.changes.iter().filter(|ch| ch.better.is_some()) {
-        let detail = format!(
-            "base {} → new {} ({}; ratio 95% CI {}; threshold ±{})",
-            metric(ch.base, ch.unit),
-            metric(ch.new, ch.unit),
-            change_text(ch),
-            interval_text(ch),
-            pct(ch.threshold)
-        );
-        let status = if ch.status == Status::Regression {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!("regression: {detail}"))
-                .set_type("regression");
-            s
-        } else {
-            TestCaseStatus::success()
+    for ch in c.changes.iter().filter(|ch| ch.status != Status::NotGated) {
+        let status = match ch.status {
+            Status::Regression => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(format!("regression: {}", detail(ch)))
+                    .set_type("regression");
+                s
+            }
+            Status::Unjudgeable => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(ch.reason.clone().unwrap_or_default());
+                s
+            }
+            _ => TestCaseStatus::success(),
         };
         let mut case = TestCase::new(ch.key.describe(), status);
         case.set_classname(format!("{}.{}", c.new_scenario, ch.key.target));
-        if ch.status != Status::Regression {
-            case.system_out = Some(detail.into());
+        if !matches!(ch.status, Status::Regression | Status::Unjudgeable) {
+            case.system_out = Some(format!("{}: {}", ch.status.label(), detail(ch)).into());
         }
         suite.add_test_case(case);
-    }
-    for m in missing_lines(c) {
-        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-        status.set_message(m).set_type("incomparable");
-        suite.add_test_case(TestCase::new("missing cells", status));
     }
     report.add_test_suite(suite);
     let mut out = Vec::new();
@@ -444,11 +434,12 @@ pub fn write_files(files: &[OutputFile]) -> Result<Vec<PathBuf>, ReportError> {
     Ok(written)
 }
 
-/// `::error` lines for each regression and each side with missing cells.
+/// `::error` lines for each regression, in the console's order.
 pub fn annotations(c: &Comparison) -> Vec<String> {
     use super::github::{escape_data, escape_property};
-    let mut lines: Vec<String> = c
-        .regressions()
+    by_target(c, Status::Regression)
+        .into_iter()
+        .flat_map(|(_, cells)| cells)
         .map(|ch| {
             format!(
                 "::error title={}::{}",
@@ -463,14 +454,7 @@ pub fn annotations(c: &Comparison) -> Vec<String> {
                 ))
             )
         })
-        .collect();
-    for m in missing_lines(c) {
-        lines.push(format!(
-            "::error title=incomparable runs::{}",
-            escape_data(&m)
-        ));
-    }
-    lines
+        .collect()
 }
 
 /// Appends `compare.md` (cut to the step summary limit) to `path`.
@@ -503,15 +487,43 @@ pub fn append_step_summary(path: &Path, c: &Comparison, sides: &Sides) -> Result
 mod tests {
     use super::*;
     use crate::compare::diff::{CompareOptions, compare};
+    use crate::report::compare_text::{factor_size, headline_rank};
     use crate::report::fixture::run_report;
 
+    /// The fixture with five rounds per cell; `new` has WAL throughput
+    /// down 40 %, its p99 up 50 %, the RocksDB throughput up 30 %, and a
+    /// store statistic the base lacks.
     fn slower() -> Comparison {
         let base = run_report(1);
-        let mut new = base.clone();
-        let a = &mut new.variants[0].targets[0].phases[1].actors[0];
-        a.latency.p99_ns *= 2;
-        a.records_per_s *= 0.95;
-        compare(&base, &new, &CompareOptions::default())
+        let rounds = [1.0, 1.02, 0.98, 1.01, 0.99];
+        let with = |r: &crate::metrics::report::RunReport, scale: &dyn Fn(&str, &str) -> f64| {
+            let mut out = r.clone();
+            for v in &mut out.variants {
+                for t in &mut v.targets {
+                    let name = t.name.clone();
+                    for m in t.measured() {
+                        let s = scale(&name, &m.metric);
+                        let values: Vec<f64> = rounds.iter().map(|f| m.value * f * s).collect();
+                        if let Some(sp) = crate::results::stats::spread(values) {
+                            t.spread.insert(m.path(), sp);
+                        }
+                    }
+                }
+            }
+            out
+        };
+        let b = with(&base, &|_, _| 1.0);
+        let mut n = with(&base, &|target, metric| match (target, metric) {
+            ("wal-group-commit", "records_per_s") => 0.6,
+            ("wal-group-commit", "p99") => 1.5,
+            ("rocksdb-sync", "records_per_s") => 1.3,
+            _ => 1.0,
+        });
+        n.variants[0].targets[0]
+            .store
+            .values
+            .insert("group_commit_records".into(), 12.0);
+        compare(&b, &n, &CompareOptions::default()).expect("matched")
     }
 
     fn sides() -> Sides {
@@ -532,11 +544,56 @@ mod tests {
     }
 
     #[test]
-    fn junit_fails_the_regressed_cell_only() {
-        let xml = String::from_utf8(junit(&slower(), Path::new("junit.xml")).expect("xml"))
-            .expect("utf-8");
-        // p99 and the per-record p99 derived from it.
-        assert_eq!(xml.matches("<failure").count(), 2, "{xml}");
+    fn regressions_come_first_largest_first() {
+        let c = slower();
+        let text = console(&c, &sides());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("REGRESSION — "), "{text}");
+        assert_eq!(
+            lines[2], "regressions (throughput, p99, the rest; largest first):",
+            "{text}"
+        );
+        let reg = text.find("regressions (").expect("regressions");
+        let imp = text.find("improvements:").expect("improvements");
+        assert!(reg < imp, "{text}");
+        let first = by_target(&c, Status::Regression);
+        let order: Vec<(u8, f64)> = first[0]
+            .1
+            .iter()
+            .map(|ch| (headline_rank(ch), -factor_size(ch)))
+            .collect();
+        assert!(
+            order.windows(2).all(|w| w[0] <= w[1]),
+            "throughput, p99, the rest, each largest first: {order:?}"
+        );
+        assert_eq!(first[0].1[0].key.metric, "records_per_s", "{text}");
+        assert!(
+            text.contains("only in new: group_commit_records on wal-group-commit (target)"),
+            "{text}"
+        );
+        let md = markdown(&c, &sides());
+        assert!(
+            md.find("## Regressions") < md.find("## Improvements"),
+            "{md}"
+        );
+        assert!(md.find("## Improvements") < md.find("<details>"), "{md}");
+        assert!(
+            !md.contains("| 1.0 ms |"),
+            "no breakable space between number and unit"
+        );
+    }
+
+    #[test]
+    fn junit_has_one_case_per_gated_cell() {
+        let c = slower();
+        let xml =
+            String::from_utf8(junit(&c, Path::new("junit.xml")).expect("xml")).expect("utf-8");
+        assert_eq!(
+            xml.matches("<testcase").count(),
+            c.gated() + c.count(Status::Unjudgeable),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<failure").count(), c.count(Status::Regression));
         assert!(
             xml.contains("write.append.p99 on wal-group-commit"),
             "{xml}"
@@ -544,33 +601,30 @@ mod tests {
     }
 
     #[test]
-    fn annotations_name_regressions_and_missing_cells() {
-        let lines = annotations(&slower());
-        assert_eq!(lines.len(), 2, "p99 and per_record.p99: {lines:?}");
-        assert!(
-            lines[0].starts_with("::error title=regression on wal-group-commit::write.append.p99")
-        );
-        let base = run_report(1);
-        let mut fewer = base.clone();
-        fewer.variants[0].targets[1].phases.pop();
-        let c = compare(&base, &fewer, &CompareOptions::default());
-        assert_eq!(CompareVerdict::of(&c), CompareVerdict::Incomparable);
-        assert!(
-            annotations(&c)
-                .iter()
-                .any(|l| l.contains("missing in the new run"))
-        );
+    fn annotations_name_the_regressions() {
+        let c = slower();
+        let lines = annotations(&c);
+        assert_eq!(lines.len(), c.count(Status::Regression), "{lines:?}");
+        assert!(lines[0].starts_with("::error title=regression on wal-group-commit::"));
     }
 
     #[test]
-    fn csv_has_every_cell() {
+    fn csv_has_every_cell_and_the_one_sided_ones() {
         let c = slower();
         let text =
             String::from_utf8(csv(&c, Path::new("compare.csv")).expect("csv")).expect("utf-8");
-        assert_eq!(text.lines().count(), c.changes.len() + 1);
+        assert_eq!(
+            text.lines().count(),
+            c.changes.len() + c.only_in_base.len() + c.only_in_new.len() + 1
+        );
         assert!(
             text.lines()
-                .any(|l| l.contains(",p99,") && l.ends_with(",regression")),
+                .any(|l| l.contains(",p99,") && l.ends_with(",regression,")),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.contains("group_commit_records") && l.ends_with(",only in new,")),
             "{text}"
         );
     }

@@ -18,6 +18,7 @@ mod atomic;
 pub mod bencher;
 pub mod charts;
 pub mod compare;
+mod compare_text;
 pub mod console;
 pub mod csv;
 mod error;

@@ -10,4 +10,5 @@ pub mod fold;
 pub mod judge;
 pub mod merge;
 pub mod shard;
+pub mod stack;
 pub mod stats;

@@ -41,6 +41,8 @@ pub struct Scenario {
     pub phases: Vec<Phase>,
     /// Assertions, checked at validation time.
     pub assertions: Vec<Assertion>,
+    /// What a comparison of two runs judges (`gate:` or its defaults).
+    pub gate: crate::compare::Gate,
     /// The resolved document (matrix values and `--set` overrides applied),
     /// as recorded in reports.
     pub resolved: serde_json::Value,

@@ -80,6 +80,13 @@ pub struct ScenarioSpec {
         "write.append.p99 <= 1.1x baseline",
     ])]
     pub assertions: Vec<String>,
+    /// What a comparison of two runs of this scenario judges
+    /// (`loadline compare`, `run --baseline`, `loadline ab`): by default
+    /// every actor's `records_per_s`, `p50` and `p99` and the metric of
+    /// every assertion, each against a minimum effect of 10 %. Every other
+    /// cell is listed, not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<crate::compare::GateSpec>,
     /// Expands the scenario into one variant per combination of values. Keys
     /// are dotted paths to fields (`payloads.small.size`,
     /// `phases.write.actors.0.batch`; phases by name or index); values are

@@ -252,6 +252,7 @@ pub(crate) fn validate(
         ctx.error("/interval", "`interval` must be at least 1ms");
     }
     let assertions = assertions(&mut ctx, spec, &phases, &targets);
+    let gate = gate(&mut ctx, spec, &phases, &targets);
     let ok = !ctx.diags.iter().any(|d| d.severity == Severity::Error) && repair.is_empty();
     let scenario = ok.then(|| Scenario {
         file: file.to_path_buf(),
@@ -264,6 +265,7 @@ pub(crate) fn validate(
         payloads,
         phases,
         assertions,
+        gate,
         resolved: resolved.clone(),
     });
     (scenario, ctx.diags)
@@ -1340,6 +1342,50 @@ fn assertions(
         }
     }
     out
+}
+
+/// The `gate:` section: every metric name one an actor, phase or store
+/// reports, every path one `resolve_metric` knows.
+fn gate(
+    ctx: &mut Ctx<'_>,
+    spec: &ScenarioSpec,
+    phases: &[Phase],
+    targets: &[Target],
+) -> crate::compare::Gate {
+    let default = crate::compare::GateSpec::default();
+    let g = spec.gate.as_ref().unwrap_or(&default);
+    for (i, m) in g.metrics.iter().enumerate() {
+        let ptr = format!("/gate/metrics/{i}");
+        let stats: Vec<&str> = targets
+            .iter()
+            .flat_map(|t| t.kind.statistics())
+            .map(|s| s.name)
+            .collect();
+        let known_name = catalog::actor_metric_unit(m).is_some()
+            || catalog::phase_metric_unit(m).is_some()
+            || stats.contains(&m.as_str())
+            || catalog::PROCESS_METRICS.iter().any(|(n, _)| n == m);
+        if known_name {
+            continue;
+        }
+        if m.contains('.')
+            && let Err(e) = resolve_metric(m, 0, phases, targets)
+        {
+            let d = ctx.error(&ptr, format!("gate metric `{m}`: {}", e.message));
+            d.expected = e.expected;
+            d.help = e.help;
+        } else if !m.contains('.') {
+            let mut names: Vec<&str> = catalog::ACTOR_METRICS.iter().map(|(n, _)| *n).collect();
+            names.extend(stats.iter().copied());
+            let d = ctx.error(&ptr, format!("unknown metric `{m}` in the gate"));
+            d.expected = Some(
+                "a metric name (`records_per_s`, `p99`, `service.p99`, a store statistic) or a metric path (`write.append.p999`)"
+                    .to_owned(),
+            );
+            d.help = did_you_mean(m, names.iter().copied()).map(|n| format!("did you mean `{n}`?"));
+        }
+    }
+    crate::compare::Gate::from_spec(g, &spec.assertions)
 }
 
 fn assertion_error(message: String, at: usize, len: usize) -> assertions::AssertionError {

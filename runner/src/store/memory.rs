@@ -26,12 +26,22 @@ use super::kind::StoreKind;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MemoryKind;
 
-/// Options of the `memory` store (none yet; write `memory: {}`).
+/// Options of the `memory` store (`memory: {}` for none).
 #[derive(
-    Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub struct MemoryConfig {}
+pub struct MemoryConfig {
+    /// A testing aid, not a store feature: every append, read, put, get,
+    /// delete and scan first busy-waits this long (`10us`), before it takes
+    /// any lock, so workers are delayed side by side. It slows the store by
+    /// a known amount, to check that a comparison detects a slowdown of
+    /// that size (`loadline ab … --set targets.mem.memory.delay=1us`).
+    /// Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"10us")]
+    pub delay: Option<crate::units::HumanDuration>,
+}
 
 impl StoreKind for MemoryKind {
     const NAME: &'static str = "memory";
@@ -51,12 +61,17 @@ impl StoreKind for MemoryKind {
         &["retained_bytes"]
     }
 
-    fn describe(_: &MemoryConfig) -> String {
-        "in-memory, no I/O".to_owned()
+    fn describe(c: &MemoryConfig) -> String {
+        match c.delay {
+            Some(d) => format!("in-memory, no I/O, {d} added to every operation (a testing aid)"),
+            None => "in-memory, no I/O".to_owned(),
+        }
     }
 
-    fn open(_: &MemoryConfig, _dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
-        Ok(Box::new(MemoryStore::new()))
+    fn open(c: &MemoryConfig, _dir: &std::path::Path) -> Result<Box<dyn Store>, StoreError> {
+        let mut store = MemoryStore::new();
+        store.delay = c.delay.map(|d| d.0);
+        Ok(Box::new(store))
     }
 }
 
@@ -97,6 +112,8 @@ pub const STATS: &[StatDesc] = &[
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Arc<Inner>,
+    /// `delay:` (see [`MemoryConfig::delay`]).
+    delay: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -324,6 +341,7 @@ impl Store for MemoryStore {
             inner: Arc::clone(&self.inner),
             cache: HashMap::new(),
             last: None,
+            delay: self.delay,
         }))
     }
 
@@ -369,9 +387,24 @@ struct MemorySession {
     inner: Arc<Inner>,
     cache: HashMap<u64, Arc<Mutex<MemStream>>>,
     last: Option<(u64, Arc<Mutex<MemStream>>)>,
+    delay: Option<std::time::Duration>,
 }
 
 impl MemorySession {
+    /// The `delay:` testing aid: a busy wait, not a sleep, because a sleep
+    /// of a few microseconds lasts the kernel's timer slack (~50 µs) and
+    /// would not slow the store by the amount asked. The only clock read
+    /// in a store, and it times nothing: the worker's timing of the call
+    /// includes the wait, as it should.
+    fn wait(&self) {
+        if let Some(d) = self.delay {
+            let until = std::time::Instant::now() + d;
+            while std::time::Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
     fn stream(&mut self, id: u64) -> &Mutex<MemStream> {
         let last = match self.last.take() {
             Some((l, s)) if l == id => (l, s),
@@ -389,6 +422,7 @@ impl MemorySession {
 
 impl Session for MemorySession {
     fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
+        self.wait();
         let s = self.stream(stream);
         Ok(s.lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -402,6 +436,7 @@ impl Session for MemorySession {
         max_bytes: usize,
         out: &mut ReadBuf,
     ) -> Result<Offset, StoreError> {
+        self.wait();
         out.clear();
         match self.inner.existing(stream) {
             Some(s) => Ok(s
@@ -439,6 +474,7 @@ impl Session for MemorySession {
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.wait();
         let mut kv = self
             .inner
             .kv
@@ -457,6 +493,7 @@ impl Session for MemorySession {
     }
 
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        self.wait();
         out.clear();
         let kv = self.inner.kv.read().unwrap_or_else(PoisonError::into_inner);
         Ok(match kv.get(key) {
@@ -469,6 +506,7 @@ impl Session for MemorySession {
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
+        self.wait();
         self.inner
             .kv
             .write()
@@ -485,6 +523,7 @@ impl Session for MemorySession {
         key_ranges: &[std::ops::Range<usize>],
         values: &[Record<'_>],
     ) -> Result<(), StoreError> {
+        self.wait();
         let mut kv = self
             .inner
             .kv
@@ -511,6 +550,7 @@ impl Session for MemorySession {
         keys: &[u8],
         key_ranges: &[std::ops::Range<usize>],
     ) -> Result<(), StoreError> {
+        self.wait();
         let mut kv = self
             .inner
             .kv
@@ -523,6 +563,7 @@ impl Session for MemorySession {
     }
 
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
+        self.wait();
         out.clear();
         let kv = self.inner.kv.read().unwrap_or_else(PoisonError::into_inner);
         let mut n = 0;
@@ -550,6 +591,31 @@ mod tests {
     fn memory_store_passes_the_log_conformance_suite() {
         let dir = tempfile::tempdir().expect("tempdir");
         conformance::check_log_store(&open, dir.path());
+    }
+
+    #[test]
+    fn the_delay_testing_aid_slows_every_append_by_at_least_its_amount() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config: MemoryConfig =
+            serde_json::from_value(serde_json::json!({ "delay": "2ms" })).expect("config");
+        let store = MemoryKind::open(&config, dir.path()).expect("open");
+        let mut s = store.session().expect("session");
+        let body = [7u8; 16];
+        let batch = [Record {
+            keys: Keys::None,
+            body: &body,
+        }];
+        let start = std::time::Instant::now();
+        for _ in 0..5 {
+            s.append(1, &batch).expect("append");
+        }
+        assert!(start.elapsed() >= std::time::Duration::from_millis(10));
+        assert!(MemoryKind::describe(&config).contains("2ms added to every operation"));
+        let plain = MemoryKind::open(&MemoryConfig::default(), dir.path()).expect("open");
+        let mut s = plain.session().expect("session");
+        let start = std::time::Instant::now();
+        s.append(1, &batch).expect("append");
+        assert!(start.elapsed() < std::time::Duration::from_millis(2));
     }
 
     #[test]
