@@ -14,6 +14,10 @@
 //! reports what was acknowledged, the parent SIGKILLs it and checks the
 //! reopened store.
 //!
+//! [`check_power_loss`] cuts the power at seeded crash points on a
+//! simulated disk that persists unsynced pages out of order, for stores
+//! that can be opened on it.
+//!
 //! [`check_kind`] runs all of it for a [`StoreKind`] in one call, as its
 //! capabilities say.
 //!
@@ -23,10 +27,13 @@ use std::path::{Path, PathBuf};
 
 use super::api::{Keys, Offset, ReadBuf, Record, Session, Store, StoreError};
 use super::kind::StoreKind;
+pub use super::power_loss::{PowerLossSweep, SimOpenFn, check_power_loss};
 
 /// Set in the environment of the child processes [`check_kind`] starts to
 /// the directory the child writes to.
 pub const CHILD_ENV: &str = "LOADLINE_CONFORMANCE_CHILD";
+/// Simulated disks [`check_kind`]'s power-loss check tries.
+pub const POWER_LOSS_TRIALS: u64 = 200;
 /// Crash cycles of [`check_kind`]'s kill -9 check (default 20; a soak run
 /// may raise it).
 pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
@@ -37,7 +44,10 @@ pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
 /// [`Capabilities::kv`], and, when it has
 /// [`Capabilities::crash_durable`], the kill -9 check
 /// ([`check_kill9_durability`]): child processes append until they are
-/// SIGKILLed, and every acknowledged record must survive.
+/// SIGKILLed, and every acknowledged record must survive; and, when it has
+/// [`Capabilities::power_loss`], the power-loss check
+/// ([`check_power_loss`], [`POWER_LOSS_TRIALS`] seeds): every record
+/// synced before the cut must survive a disk that reorders unsynced pages.
 ///
 /// The children re-execute the running program. Call it from a `#[test]`
 /// (the children run that test alone), or first thing in a program's
@@ -56,6 +66,7 @@ pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
 /// [`Capabilities::log`]: super::Capabilities::log
 /// [`Capabilities::kv`]: super::Capabilities::kv
 /// [`Capabilities::crash_durable`]: super::Capabilities::crash_durable
+/// [`Capabilities::power_loss`]: super::Capabilities::power_loss
 ///
 /// # Panics
 ///
@@ -111,6 +122,11 @@ pub fn check_kind<K: StoreKind>(config: &K::Config) {
                 .expect("spawn the kill -9 child")
         };
         check_kill9_durability(&open, &dir, cycles, &spawn);
+    }
+    if caps.log && caps.power_loss {
+        let sim_dir = Path::new("/conformance");
+        let open_sim = |fs: &super::SimFs| K::open_simulated(config, fs, sim_dir);
+        check_power_loss(&open_sim, 0..POWER_LOSS_TRIALS, false);
     }
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -18,6 +18,7 @@ pub mod conformance;
 mod kind;
 pub mod layout;
 mod memory;
+mod power_loss;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
 mod wal;
@@ -34,7 +35,8 @@ pub use rocksdb::{
     Compression, RocksdbConfig, RocksdbKind, RocksdbSettings, RocksdbStore, check_raw_options,
 };
 pub use wal::{
-    MIN_SEGMENT_SIZE, SimFs, WalConfig, WalKind, WalOptions, WalStore, WalSync, WalSyncPolicy,
+    MIN_SEGMENT_SIZE, RecoveryMode, SimFs, WalConfig, WalKind, WalOptions, WalRecoveryMode,
+    WalStore, WalSync, WalSyncPolicy,
 };
 
 impl Registry {

@@ -23,6 +23,7 @@ fn opts(segment_size: u64, sync: WalSync) -> WalOptions {
         sync_interval: Duration::from_micros(200),
         preallocate: false,
         recycle_segments: 0,
+        recovery: super::RecoveryMode::PointInTime,
     }
 }
 
@@ -1883,3 +1884,5 @@ fn recovery_reads_frames_across_its_read_chunks() {
         }
     }
 }
+
+mod power;
