@@ -464,6 +464,9 @@ mod tests {
         let err = OwnedDir::claim(&link, "wal", Reuse::Fresh).expect_err("link");
         assert!(matches!(err, DirError::Symlink { .. }), "{err}");
         let text = err.to_string();
-        assert!(text.contains("symbolic link") && text.contains("real"), "{text}");
+        assert!(
+            text.contains("symbolic link") && text.contains("real"),
+            "{text}"
+        );
     }
 }

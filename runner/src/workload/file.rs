@@ -117,7 +117,9 @@ pub enum PayloadFileError {
     /// The file does not start with [`MAGIC`]. Its bytes are not quoted:
     /// the file may be anything (a secret pointed at by mistake), and the
     /// message goes to logs and CI annotations.
-    #[error("{path} is not a loadline payload file: it does not start with the payload magic \"LLPAYLD\\0\"")]
+    #[error(
+        "{path} is not a loadline payload file: it does not start with the payload magic \"LLPAYLD\\0\""
+    )]
     Foreign {
         /// The file.
         path: PathBuf,

@@ -632,7 +632,7 @@ mod tests {
         assert!(
             decode_segment_header(&b[..10])
                 .expect_err("short")
-                .contains("needs 32")
+                .contains("needs 40")
         );
     }
 

@@ -515,6 +515,11 @@ impl IoFile for FaultyFile {
 #[derive(Debug, Clone, Default)]
 pub struct SimFs {
     state: Arc<Mutex<SimState>>,
+    /// Set on the handle a store is opened with ([`SimFs::bound`]): the
+    /// power-loss count then, after which its directory operations fail
+    /// with EIO as its files' do — a machine that lost power runs nothing,
+    /// so a dead store's threads must not change the disk.
+    bound: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -678,6 +683,31 @@ impl SimFs {
         lock(&self.state).crash_in = Some(n.max(1));
     }
 
+    /// A handle on the same file system whose operations fail with EIO
+    /// once the power is lost (what a store is opened with).
+    pub(crate) fn bound(&self) -> SimFs {
+        let generation = lock(&self.state).generation;
+        SimFs {
+            state: Arc::clone(&self.state),
+            bound: Some(generation),
+        }
+    }
+
+    /// Locks the state for an operation through this handle: EIO when it
+    /// is bound and the power was lost since.
+    fn live_state(&self) -> io::Result<MutexGuard<'_, SimState>> {
+        let st = lock(&self.state);
+        match self.bound {
+            Some(g) if g != st.generation => Err(io::Error::from_raw_os_error(libc::EIO)),
+            _ => Ok(st),
+        }
+    }
+
+    /// Cancels a pending [`SimFs::crash_after`].
+    pub fn cancel_crash(&self) {
+        lock(&self.state).crash_in = None;
+    }
+
     /// How many power losses this file system has had (a crash point of
     /// [`SimFs::crash_after`] that fired shows as one more).
     pub fn power_losses(&self) -> u64 {
@@ -762,6 +792,7 @@ impl SimFs {
                 dirs,
                 ..SimState::default()
             })),
+            bound: None,
         }
     }
 
@@ -798,7 +829,7 @@ impl SimFs {
 impl Io for SimFs {
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn IoFile>> {
         let (dir, name) = split(path)?;
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
         if mode != OpenMode::Existing {
             Self::tick(&mut st)?;
         }
@@ -828,13 +859,13 @@ impl Io for SimFs {
     }
 
     fn list_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
-        let st = lock(&self.state);
+        let st = self.live_state()?;
         let d = st.dirs.get(dir).ok_or_else(not_found)?;
         Ok(d.current.keys().cloned().collect())
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
         for a in dir.ancestors() {
             st.dirs.entry(a.to_path_buf()).or_default();
         }
@@ -843,7 +874,7 @@ impl Io for SimFs {
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         let (dir, name) = split(path)?;
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
         Self::tick(&mut st)?;
         let d = st.dirs.get_mut(&dir).ok_or_else(not_found)?;
         d.current.remove(&name).map(|_| ()).ok_or_else(not_found)
@@ -852,7 +883,7 @@ impl Io for SimFs {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let (fd, fname) = split(from)?;
         let (td, tname) = split(to)?;
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
         Self::tick(&mut st)?;
         let inode = st
             .dirs
@@ -868,7 +899,7 @@ impl Io for SimFs {
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
         Self::tick(&mut st)?;
         let d = st.dirs.get_mut(dir).ok_or_else(not_found)?;
         d.durable = d.current.clone();

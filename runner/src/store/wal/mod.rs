@@ -127,7 +127,7 @@ impl WalStore {
         opts: &WalOptions,
         sim: &SimFs,
     ) -> Result<WalStore, StoreError> {
-        Self::open_with_io(dir, opts, Arc::new(sim.clone()))
+        Self::open_with_io(dir, opts, Arc::new(sim.bound()))
     }
 
     /// [`WalStore::open`] through an I/O seam (fault injection, simulated

@@ -47,8 +47,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::format::{
-    FRAME_HEADER_LEN, FRAME_MAGIC, FrameFault, SEAL_MAGIC, SEGMENT_HEADER_LEN, check_frame,
-    decode_segment_header, read_u32,
+    CHECKPOINT_MAGIC, FRAME_HEADER_LEN, FRAME_MAGIC, FrameFault, SEAL_MAGIC, SEGMENT_HEADER_LEN,
+    check_frame, decode_segment_header, read_u32,
 };
 use super::index::{BatchLoc, Index, StreamIndex};
 use super::io::{Io, IoFile, OpenMode, read_exact_at, write_zeros};
@@ -265,9 +265,17 @@ pub(crate) fn recover(
     // segment was written, and the old one may hold an unsynced tail. The
     // empty segment is removed; the old one is judged as the last.
     let mut successor_removed = header_torn;
+    let mut remove_after: Option<std::path::PathBuf> = None;
     if !header_torn && opened.len() >= 2 {
         let l = opened.len() - 1;
-        let prev_sealed = matches!(scans[l - 1].stop, Stop::Seal(_));
+        // Sealed, and synced: a roll writes nothing after the seal, and a
+        // truncation before it that did not reach the disk (a recycled
+        // file's old frames) shows the seal's sync did not complete.
+        let prev_sealed = matches!(scans[l - 1].stop, Stop::Seal(_))
+            && opened[l - 1]
+                .map
+                .get(scans[l - 1].end + FRAME_HEADER_LEN..)
+                .is_none_or(|r| r.iter().all(|&x| x == 0));
         let last_empty = opened[l].header.is_ok()
             && scans[l].frames.is_empty()
             && (matches!(scans[l].stop, Stop::End | Stop::Stale(_))
@@ -280,11 +288,12 @@ pub(crate) fn recover(
                 if !recycled {
                     stats.dropped_bytes += nonzero_extent(&o.map, SEGMENT_HEADER_LEN);
                 }
+                // Removed once the old segment's cut (its seal, if one
+                // reached the disk) is durable: a crash in between must not
+                // leave a sealed last segment without its successor.
                 let Opened { path, map, .. } = o;
                 drop(map);
-                io.remove_file(&path)
-                    .map_err(|e| io_err("remove segment of a cut roll", &path, e))?;
-                sync_dir(counters, io, dir)?;
+                remove_after = Some(path);
             }
             if let Some(p) = opened.last_mut() {
                 p.last = true;
@@ -333,7 +342,7 @@ pub(crate) fn recover(
         let tail = if last {
             judge_last(&map, &path, header, &scan, opts.recovery, successor_removed)?
         } else {
-            judge_sealed(&path, header, &scan)?;
+            judge_sealed(&map, &path, header, &scan)?;
             None
         };
         // Checkpoint frames hold no records (their mark only matters).
@@ -354,7 +363,7 @@ pub(crate) fn recover(
         let len = scan.end as u64;
         let mut torn_end = len;
         if let Some(cut) = tail {
-            torn_end = len + cut.bytes;
+            torn_end = len + cut.span;
             stats.dropped_bytes += cut.bytes;
             stats.cut_frames += cut.frames;
             stats.cut_records += cut.records;
@@ -408,6 +417,11 @@ pub(crate) fn recover(
         }
     }
 
+    if let Some(path) = remove_after {
+        io.remove_file(&path)
+            .map_err(|e| io_err("remove segment of a cut roll", &path, e))?;
+        sync_dir(counters, io, dir)?;
+    }
     for (&stream, &t) in &trim.points {
         index.entry(stream).or_default().set_trim_point(t);
     }
@@ -427,9 +441,11 @@ pub(crate) fn recover(
 /// What recovery cuts from the end of the last segment, and why.
 #[derive(Debug)]
 struct Cut {
-    /// Bytes cut (trailing zeros and a recycled file's old frames not
-    /// counted).
+    /// Bytes cut and reported (trailing zeros, a recycled file's old
+    /// frames and a seal frame not counted).
     bytes: u64,
+    /// Bytes to clear after the recovered end (the cut bytes, or a seal).
+    span: u64,
     /// Valid frames of the segment found after the damage (cut with it).
     frames: u64,
     /// Records in those frames.
@@ -442,6 +458,7 @@ struct Cut {
 /// seal must name where they end: it was synced before any frame of the
 /// next segment was written, so any damage in it is damage to durable data.
 fn judge_sealed(
+    map: &[u8],
     path: &Path,
     header: super::format::SegmentHeader,
     scan: &Scan,
@@ -449,7 +466,20 @@ fn judge_sealed(
     let end = scan.end as u64;
     let frames_end = header.base + (end - SEGMENT_HEADER_LEN as u64);
     match &scan.stop {
-        Stop::Seal(h) if h.durable == frames_end => Ok(()),
+        Stop::Seal(h) if h.durable == frames_end => {
+            let after = scan.end + FRAME_HEADER_LEN;
+            match map
+                .get(after..)
+                .and_then(|r| r.iter().position(|&x| x != 0))
+            {
+                Some(i) => Err(corrupt(
+                    path,
+                    (after + i) as u64,
+                    "data after the seal frame of a sealed segment",
+                )),
+                None => Ok(()),
+            }
+        }
         Stop::Seal(h) => Err(corrupt(
             path,
             end,
@@ -506,7 +536,8 @@ fn judge_last(
         Stop::End => return Ok(None),
         Stop::Seal(_) if successor_removed => {
             return Ok(Some(Cut {
-                bytes: FRAME_HEADER_LEN as u64,
+                bytes: 0,
+                span: nonzero_extent(map, end).max(FRAME_HEADER_LEN as u64),
                 frames: 0,
                 records: 0,
                 reason: format!(
@@ -530,6 +561,25 @@ fn judge_last(
         && !successor_removed
     {
         return Err(missing(*q));
+    }
+    if header.recycled_from != 0
+        && after.frames.is_empty()
+        && let Some(old_from) = after.old_from
+        && let Some(damage) = &damage
+    {
+        // In a recycled file the new frames end inside an old frame: the
+        // bytes up to the next old frame are its remains (or a torn frame:
+        // no frame of this segment follows, so nothing here was synced).
+        let bytes = nonzero_extent(&map[..old_from], end);
+        return Ok((bytes > 0).then(|| Cut {
+            bytes,
+            span: bytes,
+            frames: 0,
+            records: 0,
+            reason: format!(
+                "{damage}: the remains of the recycled file's earlier frames (its old frames resume at byte {old_from}, no frame of this segment follows)"
+            ),
+        }));
     }
     let reason = match (damage, after.frames.first()) {
         // A recycled file's earlier frames, and nothing of this segment
@@ -574,12 +624,11 @@ fn judge_last(
         RecoveryMode::PointInTime if inside => Err(corrupt(
             path,
             end as u64,
-            format!(
-                "{reason}: damage to acknowledged data, {why}; recovery_mode salvage cuts it"
-            ),
+            format!("{reason}: damage to acknowledged data, {why}; recovery_mode salvage cuts it"),
         )),
         RecoveryMode::PointInTime | RecoveryMode::Salvage => Ok(Some(Cut {
             bytes,
+            span: bytes,
             frames: frames.len() as u64,
             records,
             reason: format!(
@@ -607,13 +656,12 @@ struct After {
 /// `segment` (and of earlier segments: a recycled file's old frames), as a
 /// frame found after damage decides whether the damage was a torn tail.
 fn frames_after(b: &[u8], from: usize, segment: u64) -> After {
-    let magic = FRAME_MAGIC.to_le_bytes();
-    let seal = SEAL_MAGIC.to_le_bytes();
+    let magics = [FRAME_MAGIC, SEAL_MAGIC, CHECKPOINT_MAGIC].map(u32::to_le_bytes);
     let mut out = After::default();
     let mut q = from + 1;
     while q + FRAME_HEADER_LEN <= b.len() {
         let m = &b[q + 8..q + 12];
-        if (m == magic || m == seal) && read_u32(b, q) as usize >= FRAME_HEADER_LEN {
+        if magics.iter().any(|x| x == m) && read_u32(b, q) as usize >= FRAME_HEADER_LEN {
             match check_frame(&b[q..], segment) {
                 Ok(h) => {
                     out.frames.push((q, h));

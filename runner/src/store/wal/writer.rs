@@ -337,7 +337,6 @@ impl Writer {
         // thread has already started writing all but the last stretch, so
         // this waits for that stretch only.
         sync_file(c, old.file.as_ref(), &old.path)?;
-        self.commit.synced_to = self.commit.synced_to.max(base);
         old.seal(self.pos)
             .map_err(|e| io_err("map sealed segment", &old.path, e))?;
         c.segments_sealed

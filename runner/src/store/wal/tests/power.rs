@@ -16,15 +16,18 @@ const SEEDS: u64 = 500;
 
 fn sweep(sync: WalSync) -> PowerLossSweep {
     let mut total = PowerLossSweep::default();
+    // Small segments, so rolls (and recycling) happen within a few
+    // crash points; a batch of the check (3 records of up to 400 bytes)
+    // fits in each.
     let configs = [
-        opts(1024, sync),
+        opts(2048, sync),
         WalOptions {
             preallocate: true,
-            ..opts(2048, sync)
+            ..opts(4096, sync)
         },
         WalOptions {
             recycle_segments: 2,
-            ..opts(1024, sync)
+            ..opts(2048, sync)
         },
         opts(64 << 10, sync),
     ];
@@ -41,8 +44,11 @@ fn sweep(sync: WalSync) -> PowerLossSweep {
         total.cut_frames += s.cut_frames;
     }
     eprintln!("power-loss sweep, sync {sync:?}: {total:?}");
-    assert_eq!(total.power_losses, 4 * SEEDS * 2);
-    assert!(total.durable_checked > 0, "the sweep checked durable records");
+    assert!(total.power_losses >= 4 * SEEDS * 2, "{total:?}");
+    assert!(
+        total.durable_checked > 0,
+        "the sweep checked durable records"
+    );
     total
 }
 
@@ -53,22 +59,25 @@ fn sweep(sync: WalSync) -> PowerLossSweep {
 #[test]
 fn reordering_power_loss_sweep_under_always() {
     let s = sweep(WalSync::Always);
-    assert!(
-        s.survivors > 0,
-        "unsynced pages survived some cuts: {s:?}"
-    );
+    assert!(s.survivors > 0, "unsynced pages survived some cuts: {s:?}");
 }
 
 #[test]
 fn reordering_power_loss_sweep_under_batch() {
     let s = sweep(WalSync::Batch);
-    assert!(s.cut_frames > 0.0, "holes before valid frames were cut: {s:?}");
+    assert!(
+        s.cut_frames > 0.0,
+        "holes before valid frames were cut: {s:?}"
+    );
 }
 
 #[test]
 fn reordering_power_loss_sweep_under_never() {
     let s = sweep(WalSync::Never);
-    assert!(s.cut_frames > 0.0, "holes before valid frames were cut: {s:?}");
+    assert!(
+        s.cut_frames > 0.0,
+        "holes before valid frames were cut: {s:?}"
+    );
 }
 
 /// Appends `n` single-record batches to stream 0, each its own frame.
@@ -108,7 +117,12 @@ fn punch_third(fs: &SimFs, seg: &Path, ends: &[usize]) {
 }
 
 fn tail0(store: &WalStore) -> u64 {
-    store.session().expect("session").bounds(0).expect("bounds").tail
+    store
+        .session()
+        .expect("session")
+        .bounds(0)
+        .expect("bounds")
+        .tail
 }
 
 /// Guards issue 25's `torn-seq` finding: under `sync: never` nothing in the
@@ -153,7 +167,10 @@ fn a_hole_inside_the_durable_extent_is_refused_unless_salvaging() {
     let store = open_sim(&fs, &with_mode(o, RecoveryMode::Salvage)).expect("salvage opens");
     assert_eq!(tail0(&store), 2);
     let note = store.stats().appendix.expect("explained");
-    assert!(note.contains("salvage") && note.contains("inside"), "{note}");
+    assert!(
+        note.contains("salvage") && note.contains("inside"),
+        "{note}"
+    );
 }
 
 /// A torn last frame with nothing after it is cut in point-in-time mode
@@ -212,7 +229,13 @@ fn a_frame_of_an_earlier_segment_in_a_never_recycled_segment_is_never_a_silent_e
     let mut s = store.session().expect("session");
     append_n(s.as_mut(), 20);
     // Until the last segment holds at least four frames.
-    while frame_ends(&fs.read(&segment_files(&fs).pop().expect("last").1).expect("read")).len() < 5 {
+    while frame_ends(
+        &fs.read(&segment_files(&fs).pop().expect("last").1)
+            .expect("read"),
+    )
+    .len()
+        < 5
+    {
         append_n(s.as_mut(), 1);
     }
     drop(s);
