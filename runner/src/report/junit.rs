@@ -13,8 +13,8 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::verdict::describe_result;
 use super::{FileFormat, OutputFile, ReportError};
-use crate::assertions::Verdict;
 use crate::metrics::report::{RunReport, RunStatus};
+use crate::metrics::verdict::Verdict;
 
 /// The file name of the JUnit report.
 pub const JUNIT_XML: &str = "junit.xml";
@@ -157,7 +157,7 @@ pub fn junit_report(report: &RunReport) -> Report {
 
 /// The failure body: the observed value, the threshold and the margin,
 /// each on its own line, and where the assertion is written.
-fn failure_body(report: &RunReport, a: &crate::assertions::AssertionResult) -> String {
+fn failure_body(report: &RunReport, a: &crate::metrics::verdict::AssertionResult) -> String {
     use super::format::{margin, metric};
     let mut body = format!("assertion: {}\ntarget: {}\n", a.assertion, a.target);
     if !a.variant.is_empty() {

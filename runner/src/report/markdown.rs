@@ -19,12 +19,12 @@ use super::charts::{self, ChartKind, ChartSpec};
 use super::format;
 use super::verdict::{Counts, RunVerdict};
 use super::{FileFormat, OutputFile, ReportError};
-use crate::assertions::Verdict;
 use crate::metrics::catalog::{MetricUnit, PROCESS_METRICS};
 use crate::metrics::report::{
     Environment as HostEnvironment, Latency, PayloadReport, PhaseReport, RunReport, TargetReport,
     VariantReport,
 };
+use crate::metrics::verdict::Verdict;
 
 /// The file name of the Markdown report.
 pub const REPORT_MD: &str = "report.md";

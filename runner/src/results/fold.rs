@@ -263,7 +263,7 @@ mod tests {
         assert_eq!(w.records_per_s, base * 2.0, "the field is the median");
         assert_eq!(s.min, base);
         assert_eq!(s.max, base * 3.0);
-        let m = crate::assertions::MetricRef::Actor {
+        let m = crate::metrics::catalog::MetricRef::Actor {
             phase: f.phases[1].name.clone(),
             actor: w.name.clone(),
             metric: "records_per_s".into(),

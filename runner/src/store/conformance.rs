@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use super::api::{Keys, Offset, ReadBuf, Record, Session, Store, StoreError};
 use super::kind::StoreKind;
-pub use super::power_loss::{PowerLossSweep, SimOpenFn, check_power_loss};
+pub use super::power_loss::{PowerLossSweep, SimOpenFn, body, check_power_loss};
 
 /// Set in the environment of the child processes [`check_kind`] starts to
 /// the directory the child writes to.
@@ -444,16 +444,6 @@ pub fn pair_records(stream: u64, first: Offset, bodies: &[Vec<u8>]) -> Vec<Recor
             keys: Keys::Pair(stream, o),
             body: b,
         })
-        .collect()
-}
-
-/// The body the suite writes at (`stream`, `offset`): recognisable, of a
-/// length that varies with the offset (including empty bodies).
-pub fn body(stream: u64, offset: Offset, len: usize) -> Vec<u8> {
-    let seed =
-        stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ offset.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    (0..len)
-        .map(|i| (seed.rotate_left((i % 64) as u32) as u8) ^ (i as u8))
         .collect()
 }
 

@@ -41,7 +41,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use super::io::{Io, IoFile, OpenMode, write_zeros};
-use super::recycle::Recycler;
+use super::recycle::{Recycler, ReusedFile};
 use super::writer::io_err;
 use crate::store::api::StoreError;
 
@@ -70,7 +70,7 @@ struct PrepShared {
 struct PrepState {
     /// A prepared file (with the id it had before it was recycled, 0 for
     /// a new file), or the error preparing it.
-    ready: Option<Result<(Arc<dyn IoFile>, u64), StoreError>>,
+    ready: Option<Result<ReusedFile, StoreError>>,
     /// The thread should prepare a file (none is ready or in progress).
     wanted: bool,
     /// The store is closing.
@@ -190,7 +190,7 @@ fn prepare(
     recycler: &Recycler,
     path: &Path,
     size: u64,
-) -> Result<(Arc<dyn IoFile>, u64), StoreError> {
+) -> Result<ReusedFile, StoreError> {
     let (file, from, old) = match recycler.take(io, path)? {
         Some((file, old)) => {
             let len = file

@@ -26,6 +26,10 @@ use super::segment::Segment;
 use super::writer::io_err;
 use crate::store::api::StoreError;
 
+/// A segment file opened for a new segment, with the id of the segment it
+/// held before it was recycled (0: a new file).
+pub(crate) type ReusedFile = (Arc<dyn IoFile>, u64);
+
 /// The suffix of a recycled file's name.
 pub(crate) const RECYCLE_SUFFIX: &str = ".recycle";
 
@@ -98,11 +102,7 @@ impl Recycler {
     /// Takes a recycled file, renamed to `to` and opened, if there is one,
     /// with the id it had (which its new header records). Its bytes are
     /// its earlier frames: the caller writes the new header.
-    pub(crate) fn take(
-        &self,
-        io: &dyn Io,
-        to: &Path,
-    ) -> Result<Option<(Arc<dyn IoFile>, u64)>, StoreError> {
+    pub(crate) fn take(&self, io: &dyn Io, to: &Path) -> Result<Option<ReusedFile>, StoreError> {
         let from = {
             let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
             if pool.is_empty() {
