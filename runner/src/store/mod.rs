@@ -1,6 +1,6 @@
 //! Stores under test: the [`Store`]/[`Session`] data path, the
 //! [`StoreKind`] trait a kind of store implements, the [`Registry`] of
-//! kinds, the built-in kinds (`memory`, `wal`, `rocksdb`) and the
+//! kinds, the built-in kinds (`memory`, `wal`, `rocksdb`, `resp`) and the
 //! [`conformance`] suite.
 //!
 //! A store kind is one type owning its YAML name, config type, config
@@ -20,6 +20,7 @@ pub mod layout;
 mod memory;
 pub mod ordered_log;
 mod power_loss;
+mod resp;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
 mod wal;
@@ -31,6 +32,7 @@ pub use kind::{
     did_you_mean,
 };
 pub use memory::{MemoryConfig, MemoryKind, MemoryStore};
+pub use resp::{RespConfig, RespKind, RespServerConfig, RespStore};
 #[cfg(feature = "rocksdb")]
 pub use rocksdb::{
     Compression, RocksdbConfig, RocksdbKind, RocksdbSettings, RocksdbStore, check_raw_options,
@@ -48,8 +50,17 @@ impl Registry {
         #[cfg(feature = "rocksdb")]
         let r = r.and_then(Registry::with::<RocksdbKind>);
         r.and_then(Registry::with::<MemoryKind>)
+            .and_then(Registry::with::<RespKind>)
             .expect("built-in kind names are distinct")
     }
+}
+
+/// The cargo feature of loadline that adds built-in kind `kind`, when
+/// this build was made without it (`rocksdb` in a build with
+/// `default-features = false`); `None` for kinds this build has or never
+/// heard of. Messages about an unknown kind say so.
+pub fn missing_feature(kind: &str) -> Option<&'static str> {
+    (cfg!(not(feature = "rocksdb")) && kind == "rocksdb").then_some("rocksdb")
 }
 
 /// Opens the store a target's kind names, in `dir`.
@@ -98,11 +109,21 @@ mod tests {
     #[test]
     fn the_builtin_registry_lists_each_kind_once() {
         let r = Registry::builtin();
-        assert_eq!(r.names(), ["wal", "rocksdb", "memory"]);
+        assert_eq!(r.names(), ["wal", "rocksdb", "memory", "resp"]);
         assert_eq!(
             Registry::builtin().with::<WalKind>().err(),
             Some(DuplicateKind("wal"))
         );
         assert!(r.configure("fjall", &serde_json::json!({})).is_none());
+    }
+
+    /// Guards issue 29: a `rocksdb:` target in a build without the
+    /// feature is named as such, not as an unknown kind.
+    #[test]
+    fn a_kind_left_out_by_a_feature_names_the_feature() {
+        let built = Registry::builtin().contains("rocksdb");
+        assert_eq!(missing_feature("rocksdb").is_some(), !built);
+        assert_eq!(missing_feature("wal"), None);
+        assert_eq!(missing_feature("btree"), None);
     }
 }

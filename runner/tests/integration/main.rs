@@ -11,6 +11,7 @@ mod limits;
 mod outputs;
 mod payload;
 mod prometheus;
+mod resp;
 mod results;
 mod run;
 mod run_json;

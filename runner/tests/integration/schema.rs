@@ -108,7 +108,7 @@ fn plug_in_scenarios_validate_against_their_schema_and_plain_loadline_refuses_th
         assert!(fjall.line > 1, "located: {}", d.render());
         assert_eq!(
             fjall.expected.as_deref(),
-            Some("exactly one of `wal`, `rocksdb` or `memory`")
+            Some("exactly one of `wal`, `rocksdb`, `memory` or `resp`")
         );
     }
 }

@@ -1,0 +1,190 @@
+//! One TCP connection to a Redis-protocol server: commands are buffered
+//! and written together ([`Conn::flush`]), replies read in large chunks and
+//! parsed one by one ([`Conn::reply`]) — pipelining is the caller writing
+//! several commands before reading their replies.
+//!
+//! It owns the socket and its buffers and turns failures into
+//! [`StoreError`]s naming the server's address; it does not know what any
+//! command means.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::PathBuf;
+
+use super::codec::{self, Frame};
+use crate::store::api::StoreError;
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A connection with its write and read buffers.
+pub(crate) struct Conn {
+    socket: TcpStream,
+    address: String,
+    /// Commands encoded and not yet written.
+    out: Vec<u8>,
+    /// Bytes read and not yet parsed start at `start`.
+    input: Vec<u8>,
+    start: usize,
+}
+
+impl Conn {
+    /// Connects to `address` (`host:port`) and selects database `db`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when the server cannot be reached;
+    /// [`StoreError::Engine`] when it refuses `SELECT`.
+    pub(crate) fn connect(address: &str, db: u32) -> Result<Conn, StoreError> {
+        let socket = TcpStream::connect(address).map_err(|e| io("connect", address, e))?;
+        socket
+            .set_nodelay(true)
+            .map_err(|e| io("set TCP_NODELAY", address, e))?;
+        let mut conn = Conn {
+            socket,
+            address: address.to_owned(),
+            out: Vec::with_capacity(READ_CHUNK),
+            input: Vec::with_capacity(READ_CHUNK),
+            start: 0,
+        };
+        if db != 0 {
+            conn.call(&[b"SELECT", db.to_string().as_bytes()], "select")?;
+        }
+        Ok(conn)
+    }
+
+    /// Buffers one command (name first); nothing is sent before
+    /// [`flush`](Self::flush).
+    pub(crate) fn command(&mut self, args: &[&[u8]]) {
+        codec::encode(&mut self.out, args);
+    }
+
+    /// The write buffer, for commands written argument by argument with
+    /// [`codec::array`] and [`codec::bulk`].
+    pub(crate) fn out(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// Writes every buffered command.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when the socket fails.
+    pub(crate) fn flush(&mut self) -> Result<(), StoreError> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let r = self.socket.write_all(&self.out);
+        self.out.clear();
+        r.map_err(|e| io("write", &self.address, e))
+    }
+
+    /// The next reply (flushing first if commands are buffered). A server
+    /// error is returned as [`Frame::Error`], for the caller to judge.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when the socket fails or closes;
+    /// [`StoreError::Engine`] when the bytes are not RESP2.
+    pub(crate) fn reply(&mut self) -> Result<Frame, StoreError> {
+        self.flush()?;
+        loop {
+            match codec::parse(&self.input[self.start..]) {
+                Ok(Some((frame, used))) => {
+                    self.start += used;
+                    if self.start == self.input.len() {
+                        self.input.clear();
+                        self.start = 0;
+                    }
+                    return Ok(frame);
+                }
+                Ok(None) => self.fill()?,
+                Err(e) => {
+                    return Err(StoreError::Engine {
+                        op: "read reply",
+                        detail: format!("{}: {e}", self.address),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next reply, with a server error turned into
+    /// [`StoreError::Engine`] naming `op`.
+    ///
+    /// # Errors
+    ///
+    /// As [`reply`](Self::reply), and the server's error.
+    pub(crate) fn ok_reply(&mut self, op: &'static str) -> Result<Frame, StoreError> {
+        match self.reply()? {
+            Frame::Error(e) => Err(StoreError::Engine {
+                op,
+                detail: format!("{}: {e}", self.address),
+            }),
+            f => Ok(f),
+        }
+    }
+
+    /// Sends one command and returns its reply (server errors as errors).
+    ///
+    /// # Errors
+    ///
+    /// As [`ok_reply`](Self::ok_reply).
+    pub(crate) fn call(&mut self, args: &[&[u8]], op: &'static str) -> Result<Frame, StoreError> {
+        self.command(args);
+        self.ok_reply(op)
+    }
+
+    fn fill(&mut self) -> Result<(), StoreError> {
+        if self.start > 0 {
+            self.input.drain(..self.start);
+            self.start = 0;
+        }
+        let len = self.input.len();
+        self.input.resize(len + READ_CHUNK, 0);
+        let n = loop {
+            match self.socket.read(&mut self.input[len..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                r => break r,
+            }
+        };
+        match n {
+            Ok(0) => {
+                self.input.truncate(len);
+                Err(io(
+                    "read",
+                    &self.address,
+                    std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    ),
+                ))
+            }
+            Ok(n) => {
+                self.input.truncate(len + n);
+                Ok(())
+            }
+            Err(e) => {
+                self.input.truncate(len);
+                Err(io("read", &self.address, e))
+            }
+        }
+    }
+}
+
+/// An I/O error on the connection to `address`.
+pub(crate) fn io(op: &'static str, address: &str, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        op,
+        path: PathBuf::from(address),
+        source,
+    }
+}
+
+/// The error for a reply of an unexpected shape.
+pub(crate) fn unexpected(op: &'static str, frame: &Frame) -> StoreError {
+    StoreError::Engine {
+        op,
+        detail: format!("unexpected reply {frame:?}"),
+    }
+}

@@ -1,0 +1,493 @@
+//! A worker's session on a Redis-protocol server: the [`Session`] data
+//! path as commands on one connection.
+//!
+//! - Log streams are Redis Streams, one key per stream. An append is
+//!   `XADD <key> 0-* …` per record: the server numbers entries `0-1`,
+//!   `0-2`, … so offset `o` is entry id `0-(o+1)` — dense, assigned by the
+//!   server, and never reused (a stream keeps its last id when trimmed
+//!   empty). A batch of several records is wrapped in `MULTI`/`EXEC` so its
+//!   entries are consecutive even with other writers on the stream. A read
+//!   is `XRANGE`, a trim `XTRIM … MINID`, bounds come from `XINFO STREAM`.
+//! - Key-value pairs are plain string keys: `SET`, `GET`, `DEL`. A `put`
+//!   batch of N pairs is N pipelined `SET`s (what `redis-benchmark -P N`
+//!   sends); a scan walks the key space with `SCAN` and sorts, because
+//!   Redis keeps no key order (its cost grows with the keys under the
+//!   target's prefix).
+//!
+//! Every key starts with the target's prefix. This file never reads the
+//! clock: the engine's worker times each call.
+
+use super::codec::{self, Frame};
+use super::conn::{Conn, unexpected};
+use crate::store::api::{Keys, LogBounds, Offset, ReadBuf, Record, Session, StoreError};
+
+/// Most entries one `XRANGE` asks for.
+const MAX_RANGE: usize = 4096;
+/// Keys one `SCAN` step asks for.
+const SCAN_COUNT: &[u8] = b"1000";
+
+/// A session: one connection and the key prefix.
+pub(crate) struct RespSession {
+    conn: Conn,
+    prefix: Vec<u8>,
+    key: Vec<u8>,
+    /// Mean body size seen by reads, to size the next `XRANGE`.
+    mean_body: usize,
+}
+
+impl RespSession {
+    pub(crate) fn new(conn: Conn, prefix: &str) -> RespSession {
+        RespSession {
+            conn,
+            prefix: prefix.as_bytes().to_vec(),
+            key: Vec::with_capacity(64),
+            mean_body: 256,
+        }
+    }
+
+    fn stream_key(&mut self, stream: u64) {
+        self.key.clear();
+        self.key.extend_from_slice(&self.prefix);
+        self.key.extend_from_slice(b"log:");
+        self.key.extend_from_slice(stream.to_string().as_bytes());
+    }
+
+    fn kv_key(&mut self, key: &[u8]) {
+        self.key.clear();
+        self.key.extend_from_slice(&self.prefix);
+        self.key.extend_from_slice(b"kv:");
+        self.key.extend_from_slice(key);
+    }
+
+    /// Reads `n` replies, all of them even after an error (so the
+    /// connection stays in step), and returns the first error.
+    fn drain(&mut self, n: usize, op: &'static str) -> Result<(), StoreError> {
+        let mut first = Ok(());
+        for _ in 0..n {
+            let r = self.conn.ok_reply(op);
+            if first.is_ok() {
+                first = r.map(|_| ());
+            } else {
+                r?;
+            }
+        }
+        first
+    }
+}
+
+/// Entry id of offset `o`: `0-(o+1)`.
+fn entry_id(o: Offset) -> String {
+    format!("0-{}", o.saturating_add(1))
+}
+
+/// The offset of an entry id `0-<seq>`.
+fn offset_of(id: &[u8], op: &'static str) -> Result<Offset, StoreError> {
+    std::str::from_utf8(id)
+        .ok()
+        .and_then(|s| s.strip_prefix("0-"))
+        .and_then(|s| s.parse::<u64>().ok())
+        .and_then(|seq| seq.checked_sub(1))
+        .ok_or_else(|| StoreError::Engine {
+            op,
+            detail: format!(
+                "entry id {} was not written by loadline (expected 0-<n>)",
+                String::from_utf8_lossy(id)
+            ),
+        })
+}
+
+/// A record's keys as stored in its entry's `k` field (absent for none).
+fn encode_keys(keys: Keys, out: &mut [u8; 17]) -> usize {
+    let (tag, a, b) = match keys {
+        Keys::None => return 0,
+        Keys::Single(a) => (1, a, None),
+        Keys::Pair(a, b) => (2, a, Some(b)),
+        Keys::Range(a, b) => (3, a, Some(b)),
+    };
+    out[0] = tag;
+    out[1..9].copy_from_slice(&a.to_le_bytes());
+    if let Some(b) = b {
+        out[9..17].copy_from_slice(&b.to_le_bytes());
+        17
+    } else {
+        9
+    }
+}
+
+fn decode_keys(bytes: &[u8]) -> Option<Keys> {
+    let word = |i: usize| -> Option<u64> {
+        bytes
+            .get(i..i + 8)
+            .and_then(|w| w.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    match (bytes.first()?, bytes.len()) {
+        (1, 9) => Some(Keys::Single(word(1)?)),
+        (2, 17) => Some(Keys::Pair(word(1)?, word(9)?)),
+        (3, 17) => Some(Keys::Range(word(1)?, word(9)?)),
+        _ => None,
+    }
+}
+
+fn bulk_bytes(f: &Frame) -> Option<&[u8]> {
+    match f {
+        Frame::Bulk(Some(b)) | Frame::Simple(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// The value of `field` in a flat `[name, value, …]` reply.
+fn field<'a>(items: &'a [Frame], name: &[u8]) -> Option<&'a Frame> {
+    items
+        .chunks_exact(2)
+        .find(|p| bulk_bytes(&p[0]) == Some(name))
+        .map(|p| &p[1])
+}
+
+impl Session for RespSession {
+    fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
+        if batch.is_empty() {
+            return Ok(self.bounds(stream)?.tail);
+        }
+        self.stream_key(stream);
+        let many = batch.len() > 1;
+        if many {
+            self.conn.command(&[b"MULTI"]);
+        }
+        let mut kbuf = [0u8; 17];
+        for r in batch {
+            let klen = encode_keys(r.keys, &mut kbuf);
+            let out = self.conn.out();
+            codec::array(out, if klen == 0 { 5 } else { 7 });
+            codec::bulk(out, b"XADD");
+            codec::bulk(out, &self.key);
+            codec::bulk(out, b"0-*");
+            codec::bulk(out, b"b");
+            codec::bulk(out, r.body);
+            if klen > 0 {
+                codec::bulk(out, b"k");
+                codec::bulk(out, &kbuf[..klen]);
+            }
+        }
+        if !many {
+            return match self.conn.ok_reply("append (XADD)")? {
+                Frame::Bulk(Some(id)) => offset_of(&id, "append (XADD)"),
+                f => Err(unexpected("append (XADD)", &f)),
+            };
+        }
+        self.conn.command(&[b"EXEC"]);
+        // MULTI's +OK and one +QUEUED per record, then EXEC's array.
+        let queued = self.drain(batch.len() + 1, "append (MULTI)");
+        let exec = self.conn.ok_reply("append (EXEC)");
+        queued?;
+        match exec? {
+            Frame::Array(Some(ids)) if ids.len() == batch.len() => {
+                let first = match &ids[0] {
+                    Frame::Bulk(Some(id)) => offset_of(id, "append (XADD)")?,
+                    Frame::Error(e) => {
+                        return Err(StoreError::Engine {
+                            op: "append (XADD)",
+                            detail: e.clone(),
+                        });
+                    }
+                    f => return Err(unexpected("append (EXEC)", f)),
+                };
+                Ok(first)
+            }
+            f => Err(unexpected("append (EXEC)", &f)),
+        }
+    }
+
+    fn read(
+        &mut self,
+        stream: u64,
+        from: Offset,
+        max_bytes: usize,
+        out: &mut ReadBuf,
+    ) -> Result<Offset, StoreError> {
+        out.clear();
+        self.stream_key(stream);
+        let count = (max_bytes / self.mean_body.max(1)).clamp(1, MAX_RANGE);
+        let start = entry_id(from);
+        let count = count.to_string();
+        let reply = self.conn.call(
+            &[
+                b"XRANGE",
+                &self.key,
+                start.as_bytes(),
+                b"+",
+                b"COUNT",
+                count.as_bytes(),
+            ],
+            "read (XRANGE)",
+        )?;
+        let Frame::Array(Some(entries)) = reply else {
+            return Err(unexpected("read (XRANGE)", &reply));
+        };
+        let mut next = None;
+        for e in &entries {
+            let Frame::Array(Some(pair)) = e else {
+                return Err(unexpected("read (XRANGE)", e));
+            };
+            let (Some(id), Some(Frame::Array(Some(fields)))) =
+                (pair.first().and_then(bulk_bytes), pair.get(1))
+            else {
+                return Err(unexpected("read (XRANGE)", e));
+            };
+            let offset = offset_of(id, "read (XRANGE)")?;
+            let body = field(fields, b"b").and_then(bulk_bytes).unwrap_or(&[]);
+            let keys = match field(fields, b"k").and_then(bulk_bytes) {
+                None => Keys::None,
+                Some(k) => decode_keys(k).ok_or_else(|| StoreError::Engine {
+                    op: "read (XRANGE)",
+                    detail: format!("entry {offset} has malformed keys"),
+                })?,
+            };
+            if !out.is_empty() && out.bytes() + body.len() > max_bytes {
+                next = Some(offset);
+                break;
+            }
+            out.push(offset, keys, body);
+        }
+        if let Some(last) = out.records.last() {
+            self.mean_body = (out.bytes() / out.len()).max(1);
+            return Ok(next.unwrap_or(last.offset + 1));
+        }
+        Ok(from.max(self.bounds(stream)?.trim_point))
+    }
+
+    fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError> {
+        self.trim_many(&[(stream, up_to)])
+    }
+
+    fn trim_many(&mut self, points: &[(u64, Offset)]) -> Result<(), StoreError> {
+        for &(stream, up_to) in points {
+            self.stream_key(stream);
+            // MINID evicts entries with ids below the threshold: offsets
+            // below `up_to`. Trimming an absent key creates nothing.
+            let min = entry_id(up_to);
+            let key = std::mem::take(&mut self.key);
+            self.conn
+                .command(&[b"XTRIM", &key, b"MINID", min.as_bytes()]);
+            self.key = key;
+        }
+        self.drain(points.len(), "trim (XTRIM)")
+    }
+
+    fn sync(&mut self) -> Result<(), StoreError> {
+        // Redis acknowledges a write after its own `appendfsync` policy;
+        // there is nothing more to ask (WAITAOF needs 7.2). A round trip
+        // orders the sync after every earlier command of the session.
+        self.conn.call(&[b"PING"], "sync (PING)").map(|_| ())
+    }
+
+    fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
+        self.stream_key(stream);
+        let key = std::mem::take(&mut self.key);
+        self.conn.command(&[b"XINFO", b"STREAM", &key]);
+        self.key = key;
+        let items = match self.conn.reply()? {
+            Frame::Array(Some(items)) => items,
+            Frame::Error(e) if e.contains("no such key") => return Ok(LogBounds::default()),
+            f => return Err(unexpected("bounds (XINFO STREAM)", &f)),
+        };
+        let int = |name: &[u8]| match field(&items, name) {
+            Some(Frame::Int(n)) => u64::try_from(*n).ok(),
+            _ => None,
+        };
+        let tail = field(&items, b"last-generated-id")
+            .and_then(bulk_bytes)
+            .map(|id| offset_of(id, "bounds (XINFO STREAM)").map_or(0, |o| o + 1))
+            .unwrap_or(0);
+        if int(b"length") == Some(0) {
+            return Ok(LogBounds {
+                trim_point: tail,
+                tail,
+            });
+        }
+        let first = match field(&items, b"recorded-first-entry-id").and_then(bulk_bytes) {
+            Some(id) => Some(id),
+            None => match field(&items, b"first-entry") {
+                Some(Frame::Array(Some(e))) => e.first().and_then(bulk_bytes),
+                _ => None,
+            },
+        };
+        let trim_point = match first {
+            Some(id) => offset_of(id, "bounds (XINFO STREAM)")?,
+            None => 0,
+        };
+        Ok(LogBounds { trim_point, tail })
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.kv_key(key);
+        let k = std::mem::take(&mut self.key);
+        self.conn.command(&[b"SET", &k, value]);
+        self.key = k;
+        self.drain(1, "put (SET)")
+    }
+
+    fn put_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+        values: &[Record<'_>],
+    ) -> Result<(), StoreError> {
+        for (k, v) in key_ranges.iter().zip(values) {
+            self.kv_key(&keys[k.clone()]);
+            let key = std::mem::take(&mut self.key);
+            self.conn.command(&[b"SET", &key, v.body]);
+            self.key = key;
+        }
+        self.drain(key_ranges.len().min(values.len()), "put (SET)")
+    }
+
+    fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
+        self.kv_key(key);
+        let k = std::mem::take(&mut self.key);
+        self.conn.command(&[b"GET", &k]);
+        self.key = k;
+        match self.conn.ok_reply("get (GET)")? {
+            Frame::Bulk(Some(v)) => {
+                *out = v;
+                Ok(true)
+            }
+            Frame::Bulk(None) => Ok(false),
+            f => Err(unexpected("get (GET)", &f)),
+        }
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
+        self.kv_key(key);
+        let k = std::mem::take(&mut self.key);
+        self.conn.command(&[b"DEL", &k]);
+        self.key = k;
+        self.drain(1, "delete (DEL)")
+    }
+
+    fn delete_batch(
+        &mut self,
+        keys: &[u8],
+        key_ranges: &[std::ops::Range<usize>],
+    ) -> Result<(), StoreError> {
+        if key_ranges.is_empty() {
+            return Ok(());
+        }
+        let full: Vec<Vec<u8>> = key_ranges
+            .iter()
+            .map(|k| {
+                self.kv_key(&keys[k.clone()]);
+                self.key.clone()
+            })
+            .collect();
+        let mut args: Vec<&[u8]> = Vec::with_capacity(full.len() + 1);
+        args.push(b"DEL");
+        args.extend(full.iter().map(Vec::as_slice));
+        self.conn.call(&args, "delete (DEL)").map(|_| ())
+    }
+
+    fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
+        out.clear();
+        self.kv_key(b"");
+        let skip = self.key.len();
+        let pattern = [glob_escape(&self.key), b"*".to_vec()].concat();
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut cursor = b"0".to_vec();
+        loop {
+            let reply = self.conn.call(
+                &[b"SCAN", &cursor, b"MATCH", &pattern, b"COUNT", SCAN_COUNT],
+                "scan (SCAN)",
+            )?;
+            let Frame::Array(Some(parts)) = &reply else {
+                return Err(unexpected("scan (SCAN)", &reply));
+            };
+            let (Some(Frame::Bulk(Some(next))), Some(Frame::Array(Some(found)))) =
+                (parts.first(), parts.get(1))
+            else {
+                return Err(unexpected("scan (SCAN)", &reply));
+            };
+            keys.extend(
+                found
+                    .iter()
+                    .filter_map(bulk_bytes)
+                    .filter(|k| k.len() >= skip && &k[skip..] >= start)
+                    .map(<[u8]>::to_vec),
+            );
+            if next.as_slice() == b"0" {
+                break;
+            }
+            cursor.clone_from(next);
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys.truncate(limit);
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut args: Vec<&[u8]> = Vec::with_capacity(keys.len() + 1);
+        args.push(b"MGET");
+        args.extend(keys.iter().map(Vec::as_slice));
+        let reply = self.conn.call(&args, "scan (MGET)")?;
+        let Frame::Array(Some(values)) = &reply else {
+            return Err(unexpected("scan (MGET)", &reply));
+        };
+        // A key deleted between SCAN and MGET is skipped.
+        for (i, v) in values.iter().enumerate() {
+            if let Frame::Bulk(Some(v)) = v {
+                out.push(i as Offset, Keys::None, v);
+            }
+        }
+        Ok(out.len())
+    }
+}
+
+/// `bytes` with the glob characters of `SCAN … MATCH` escaped.
+pub(crate) fn glob_escape(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 4);
+    for &b in bytes {
+        if matches!(b, b'*' | b'?' | b'[' | b']' | b'\\') {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_encode_and_decode_back() {
+        let all = [
+            Keys::Single(0),
+            Keys::Single(u64::MAX),
+            Keys::Pair(1, u64::MAX - 1),
+            Keys::Range(u64::MAX, 3),
+        ];
+        let mut buf = [0u8; 17];
+        for k in all {
+            let n = encode_keys(k, &mut buf);
+            assert_eq!(decode_keys(&buf[..n]), Some(k));
+        }
+        assert_eq!(encode_keys(Keys::None, &mut buf), 0);
+        assert_eq!(decode_keys(&[2, 0, 0]), None, "a short pair is refused");
+    }
+
+    #[test]
+    fn entry_ids_map_to_dense_offsets() {
+        assert_eq!(entry_id(0), "0-1");
+        assert_eq!(offset_of(b"0-1", "t").ok(), Some(0));
+        assert_eq!(offset_of(b"0-42", "t").ok(), Some(41));
+        assert!(offset_of(b"0-0", "t").is_err(), "0-0 is no entry");
+        assert!(
+            offset_of(b"1700000000000-0", "t").is_err(),
+            "an auto id is not loadline's"
+        );
+    }
+
+    #[test]
+    fn glob_characters_are_escaped() {
+        assert_eq!(glob_escape(b"a*b?[c]\\"), b"a\\*b\\?\\[c\\]\\\\".to_vec());
+    }
+}
