@@ -20,8 +20,10 @@
 //!   [`Capabilities::power_loss`](crate::store::Capabilities::power_loss),
 //!   e.g. wal): the writers run in this process on a store opened over
 //!   [`SimFs`]; at the moment, while appends are in flight,
-//!   [`SimFs::power_loss`] forgets every byte and directory entry not
-//!   covered by an fsync. This tells sync policies apart. The simulated
+//!   [`SimFs::power_loss`] forgets every directory entry not covered by an
+//!   fsync and keeps a seeded random subset of the unsynced pages, some
+//!   torn ([`SimFs::reordering`]: writeback persists pages out of order).
+//!   This tells sync policies apart and tries recovery on holes. The simulated
 //!   store starts empty (earlier phases wrote to disk) and lives in memory,
 //!   so size `prepare` accordingly.
 //! - **Dropping a non-persistent store** (`crash` on e.g. `memory`): the
@@ -201,6 +203,22 @@ pub fn stream_ids(scenario: &Scenario) -> std::ops::Range<u64> {
     0..n
 }
 
+/// The seed of the simulated disk's page reordering, from the scenario seed,
+/// the target and the phase (`disk`: which simulated disk of the phase).
+fn reorder_seed(run: &CrashRun<'_>, disk: u64) -> u64 {
+    workload::substream(
+        &StreamId {
+            seed: run.seed,
+            target: &run.target.name,
+            phase: &run.phase.name,
+            actor: "power-loss",
+            worker: disk,
+        },
+        "reorder",
+    )
+    .random()
+}
+
 /// When the writers are crashed, measured from their start.
 fn deadline(run: &CrashRun<'_>, cycle: u64) -> Option<Duration> {
     let drawn = crash_delay(
@@ -255,7 +273,7 @@ pub fn run(run: &CrashRun<'_>, store: Box<dyn Store>) -> CrashOutcome {
                 );
             }
             let mode = Mode::PowerLoss(
-                SimFs::new(),
+                SimFs::reordering(reorder_seed(run, 0)),
                 PathBuf::from("/power-loss").join(&run.target.name),
             );
             // The target's own store sits out the phase, untouched.
@@ -315,6 +333,8 @@ fn cycles(
     let mut reopen_ns: Vec<u64> = Vec::new();
     let mut acknowledged = 0u64;
     let mut dropped = 0f64;
+    let mut cut_frames = 0f64;
+    let mut cut_records = 0f64;
     let mut loss_window = 0u64;
     let mut unrecoverable = 0u64;
     let mut mode = mode;
@@ -342,7 +362,7 @@ fn cycles(
                     // lost; the next cycle starts on a fresh simulated disk.
                     Err(StoreError::Corrupt { .. }) => {
                         log_lost = true;
-                        *sim = SimFs::new();
+                        *sim = SimFs::reordering(reorder_seed(run, cycle + 1));
                         cur = run.target.kind.open_simulated(sim, dir)?;
                     }
                     Err(e) => return Err(e),
@@ -384,12 +404,11 @@ fn cycles(
             known = Known::default();
             continue;
         }
-        dropped += cur
-            .stats()
-            .values
-            .get("recovery_dropped_bytes")
-            .copied()
-            .unwrap_or(0.0);
+        let recovered = cur.stats().values;
+        let stat = |name: &str| recovered.get(name).copied().unwrap_or(0.0);
+        dropped += stat("recovery_dropped_bytes");
+        cut_frames += stat("recovery_cut_frames");
+        cut_records += stat("recovery_cut_records");
         if let Some(written) = crashed.written {
             let tail_after = total_tail(cur.as_ref(), streams.clone())?;
             loss_window += (tail_before + written).saturating_sub(tail_after);
@@ -414,6 +433,8 @@ fn cycles(
         insert_verified(&mut m, run.phase, &tally, &kv_tally);
     }
     m.insert("dropped_bytes".to_owned(), dropped);
+    m.insert("cut_frames".to_owned(), cut_frames);
+    m.insert("cut_records".to_owned(), cut_records);
     if matches!(mode, Mode::PowerLoss(..)) {
         m.insert("loss_window_records".to_owned(), loss_window as f64);
         m.insert("unrecoverable_cycles".to_owned(), unrecoverable as f64);

@@ -65,6 +65,19 @@ pub enum DirError {
         /// The path.
         path: PathBuf,
     },
+    /// The data directory is a symbolic link: loadline deletes what is in
+    /// a data directory, so it does not follow a link to one.
+    #[error(
+        "data directory {} is a symbolic link (to {}); loadline deletes what is in a data directory and does not follow links to one: pass the directory it points to",
+        path.display(),
+        target.display()
+    )]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+        /// What it points to.
+        target: PathBuf,
+    },
     /// `--reuse-data` found data of another store kind.
     #[error(
         "data directory {} holds `{found}` data, not `{expected}`: --reuse-data reopens a target's own kept data",
@@ -109,6 +122,12 @@ impl OwnedDir {
             source,
         };
         match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(DirError::Symlink {
+                    path: path.to_path_buf(),
+                    target: fs::read_link(path).unwrap_or_default(),
+                });
+            }
             Ok(m) if !m.is_dir() => {
                 return Err(DirError::NotADirectory {
                     path: path.to_path_buf(),
@@ -216,10 +235,21 @@ impl OwnedDir {
     }
 }
 
-/// A locked output directory; the lock lasts as long as the value.
+/// A locked output directory; the lock lasts as long as the value, and
+/// the lock file is removed when it ends, so a finished run directory holds
+/// its results only.
 #[derive(Debug)]
 pub struct OutLock {
+    path: PathBuf,
     _file: File,
+}
+
+impl Drop for OutLock {
+    fn drop(&mut self) {
+        // Unlinked while still locked: a run that opened the file meanwhile
+        // finds it unlinked and retries on a new one (see `lock`).
+        let _ = fs::remove_file(&self.path);
+    }
 }
 
 impl OutLock {
@@ -242,12 +272,12 @@ impl OutLock {
         let (mut file, _) = lock(dir, &path)?;
         rewrite(&mut file, &format!("pid: {}\n", std::process::id())).map_err(|source| {
             DirError::Io {
-                path,
+                path: path.clone(),
                 op: "write",
                 source,
             }
         })?;
-        Ok(OutLock { _file: file })
+        Ok(OutLock { path, _file: file })
     }
 }
 
@@ -415,6 +445,28 @@ mod tests {
         let err = OutLock::acquire(&out).expect_err("second");
         assert!(matches!(err, DirError::Locked { .. }), "{err}");
         drop(lock);
-        OutLock::acquire(&out).expect("released");
+        let again = OutLock::acquire(&out).expect("released");
+        drop(again);
+        // Guards issue 25: the lock file stayed in finished run directories.
+        assert!(!out.join(OUT_LOCK).exists(), "the lock file is removed");
+        assert!(out.is_dir(), "the directory stays");
+    }
+
+    /// Guards issue 25: a data directory that is a symbolic link said "is
+    /// not a directory"; it says it is a link, and names its target.
+    #[test]
+    fn a_symlinked_data_dir_is_refused_as_a_link() {
+        let t = tmp();
+        let real = t.path().join("real");
+        fs::create_dir(&real).expect("mkdir");
+        let link = t.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let err = OwnedDir::claim(&link, "wal", Reuse::Fresh).expect_err("link");
+        assert!(matches!(err, DirError::Symlink { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("symbolic link") && text.contains("real"),
+            "{text}"
+        );
     }
 }

@@ -143,6 +143,8 @@ pub const CRASH_METRICS: &[(&str, MetricUnit)] = &[
     ("cycles", MetricUnit::Count),
     ("acknowledged_records", MetricUnit::Count),
     ("dropped_bytes", MetricUnit::Bytes),
+    ("cut_frames", MetricUnit::Count),
+    ("cut_records", MetricUnit::Count),
     ("reopen.p50", MetricUnit::Nanos),
     ("reopen.p99", MetricUnit::Nanos),
     ("reopen.max", MetricUnit::Nanos),

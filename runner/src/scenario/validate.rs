@@ -454,9 +454,16 @@ fn payload(ctx: &mut Ctx<'_>, ptr: &str, p: &PayloadSpec, file: &Path) -> Option
         }
         let resolved = file.parent().unwrap_or(Path::new(".")).join(path);
         if !resolved.is_file() {
+            // Something that exists but is no file (`/dev/zero`, a
+            // directory, a FIFO) is told apart from a missing file.
+            let what = match std::fs::metadata(&resolved) {
+                Ok(m) if m.is_dir() => "is a directory, not a regular file",
+                Ok(_) => "is not a regular file (a device, FIFO or socket)",
+                Err(_) => "does not exist",
+            };
             let d = ctx.error(
                 &format!("{ptr}/file"),
-                format!("payload file `{}` does not exist", resolved.display()),
+                format!("payload file `{}` {what}", resolved.display()),
             );
             d.help = Some("make one with `loadline payload generate --out FILE ...`; the path is relative to the scenario file".to_owned());
             return None;

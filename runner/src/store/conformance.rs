@@ -17,6 +17,10 @@
 //! as a crash phase's `verify: acknowledged` judges them (the last
 //! acknowledged write of each key, or the one in flight at the kill).
 //!
+//! [`check_power_loss`] cuts the power at seeded crash points on a
+//! simulated disk that persists unsynced pages out of order, for stores
+//! that can be opened on it.
+//!
 //! [`check_kind`] runs all of it for a [`StoreKind`] in one call, as its
 //! capabilities say, and prints what it checked (a passing test shows it
 //! too). It also asks a store exactly what a crash phase will: a
@@ -30,10 +34,13 @@ use std::path::{Path, PathBuf};
 
 use super::api::{Keys, Offset, ReadBuf, Record, Session, Store, StoreError};
 use super::kind::StoreKind;
+pub use super::power_loss::{PowerLossSweep, SimOpenFn, body, check_power_loss};
 
 /// Set in the environment of the child processes [`check_kind`] starts to
 /// the directory the child writes to.
 pub const CHILD_ENV: &str = "LOADLINE_CONFORMANCE_CHILD";
+/// Simulated disks [`check_kind`]'s power-loss check tries.
+pub const POWER_LOSS_TRIALS: u64 = 200;
 /// Set (to `kv`) in the environment of a child that puts and deletes
 /// rather than appends.
 pub const CHILD_MODE_ENV: &str = "LOADLINE_CONFORMANCE_CHILD_MODE";
@@ -49,7 +56,10 @@ pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
 /// [`Capabilities::crash_durable`], the kill -9 checks
 /// ([`check_kill9_durability`] for a log, [`check_kv_kill9_durability`]
 /// for key-value writes): child processes write until they are
-/// SIGKILLed, and every acknowledged write must survive.
+/// SIGKILLed, and every acknowledged write must survive; and, when it has
+/// [`Capabilities::power_loss`], the power-loss check
+/// ([`check_power_loss`], [`POWER_LOSS_TRIALS`] seeds): every record
+/// synced before the cut must survive a disk that reorders unsynced pages.
 ///
 /// The children re-execute the running program. Call it from a `#[test]`
 /// (the children run that test alone), or first thing in a program's
@@ -68,6 +78,7 @@ pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
 /// [`Capabilities::log`]: super::Capabilities::log
 /// [`Capabilities::kv`]: super::Capabilities::kv
 /// [`Capabilities::crash_durable`]: super::Capabilities::crash_durable
+/// [`Capabilities::power_loss`]: super::Capabilities::power_loss
 ///
 /// # Panics
 ///
@@ -169,6 +180,15 @@ pub fn check_kind<K: StoreKind>(config: &K::Config) -> Vec<String> {
             "kill -9 durability: not checked (the kind claims no `persistent` + `crash_durable`)"
                 .to_owned(),
         );
+    }
+    if caps.log && caps.power_loss {
+        let sim_dir = Path::new("/conformance");
+        let open_sim = |fs: &super::SimFs| K::open_simulated(config, fs, sim_dir);
+        let sweep = check_power_loss(&open_sim, 0..POWER_LOSS_TRIALS, false);
+        checked.push(format!(
+            "power loss with reordered writeback: {} simulated disks, {} power losses, {} synced records checked intact",
+            sweep.trials, sweep.power_losses, sweep.durable_checked
+        ));
     }
     let _ = std::fs::remove_dir_all(&root);
     print_checked(K::NAME, &checked);
@@ -682,16 +702,6 @@ pub fn pair_records(stream: u64, first: Offset, bodies: &[Vec<u8>]) -> Vec<Recor
             keys: Keys::Pair(stream, o),
             body: b,
         })
-        .collect()
-}
-
-/// The body the suite writes at (`stream`, `offset`): recognisable, of a
-/// length that varies with the offset (including empty bodies).
-pub fn body(stream: u64, offset: Offset, len: usize) -> Vec<u8> {
-    let seed =
-        stream.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ offset.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    (0..len)
-        .map(|i| (seed.rotate_left((i % 64) as u32) as u8) ^ (i as u8))
         .collect()
 }
 

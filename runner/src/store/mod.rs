@@ -19,6 +19,7 @@ mod kind;
 pub mod layout;
 mod memory;
 pub mod ordered_log;
+mod power_loss;
 mod resp;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
@@ -37,7 +38,8 @@ pub use rocksdb::{
     Compression, RocksdbConfig, RocksdbKind, RocksdbSettings, RocksdbStore, check_raw_options,
 };
 pub use wal::{
-    MIN_SEGMENT_SIZE, SimFs, WalConfig, WalKind, WalOptions, WalStore, WalSync, WalSyncPolicy,
+    MIN_SEGMENT_SIZE, RecoveryMode, SimFs, WalConfig, WalKind, WalOptions, WalRecoveryMode,
+    WalStore, WalSync, WalSyncPolicy,
 };
 
 impl Registry {

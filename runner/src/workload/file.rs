@@ -114,13 +114,15 @@ pub enum PayloadFileError {
         /// Bytes present.
         found: u64,
     },
-    /// The file does not start with [`MAGIC`].
-    #[error("{path} is not a loadline payload file: it starts with {found:?}, not \"LLPAYLD\\0\"")]
+    /// The file does not start with [`MAGIC`]. Its bytes are not quoted:
+    /// the file may be anything (a secret pointed at by mistake), and the
+    /// message goes to logs and CI annotations.
+    #[error(
+        "{path} is not a loadline payload file: it does not start with the payload magic \"LLPAYLD\\0\""
+    )]
     Foreign {
         /// The file.
         path: PathBuf,
-        /// Its first bytes, escaped.
-        found: String,
     },
     /// A format version this build cannot read.
     #[error(
@@ -505,7 +507,6 @@ fn check_magic(path: &Path, bytes: &[u8]) -> Result<(), PayloadFileError> {
     }
     Err(PayloadFileError::Foreign {
         path: path.to_owned(),
-        found: bytes[..n].escape_ascii().to_string(),
     })
 }
 
@@ -956,7 +957,7 @@ mod tests {
                   ................................................................"
                     .to_vec(),
                 |e| matches!(e, PayloadFileError::Foreign { .. }),
-                "is not a loadline payload file: it starts with \"PK\\\\x03\\\\x04 thi\"",
+                "is not a loadline payload file: it does not start with the payload magic",
             ),
             (
                 "short foreign file",
@@ -1062,6 +1063,20 @@ mod tests {
             "{missing:?}"
         );
         assert!(missing.to_string().contains("missing.bin not found"));
+    }
+
+    /// Guards issue 25: `file: /etc/shadow` printed the file's first bytes
+    /// (`it starts with "root:*:2"`) into the log and a GitHub annotation.
+    #[test]
+    fn a_foreign_file_is_refused_without_quoting_its_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = b"root:*:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n".repeat(4);
+        let err = open_bytes(dir.path(), "shadow", &secret).expect_err("foreign");
+        let text = err.to_string();
+        assert!(text.contains("not a loadline payload file"), "{text}");
+        for leaked in ["root", ":*:", "daemon"] {
+            assert!(!text.contains(leaked), "{text:?} quotes the file: {leaked}");
+        }
     }
 
     #[test]

@@ -159,6 +159,15 @@ fn a_second_run_writing_the_same_out_is_refused() {
         stderr(&second)
     );
     assert_eq!(first.wait().expect("first").code(), Some(0));
+    // Guards issue 25: the lock file stayed behind in the finished run.
+    assert!(
+        out.join("run.json").exists(),
+        "the first run wrote its results"
+    );
+    assert!(
+        !out.join(".loadline-lock").exists(),
+        "the lock file is removed when the run ends"
+    );
 }
 
 #[test]

@@ -807,6 +807,7 @@ fn fillseq_throughput() {
             sync_interval: std::time::Duration::from_millis(1),
             preallocate: false,
             recycle_segments: 0,
+            recovery: Default::default(),
         };
         Box::new(WalStore::open(&dir, &o).expect("open wal"))
     } else {

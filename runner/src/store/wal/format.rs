@@ -14,8 +14,9 @@
 //! | 8..12 | version | format version, [`FORMAT_VERSION`] |
 //! | 12..16 | header crc | CRC32C of bytes 0..12 and 16..32 |
 //! | 16..24 | segment id | equals the id in the file name; ids are consecutive. Also the file's *generation*: a recycled file gets a new id, and its frames carry it (below) |
-//! | 24..32 | base position | log position of byte 32: the previous segment's base plus its frame bytes |
-//! | 32.. | frames | batch frames back to back; then the end of file or zeros (clean end) |
+//! | 24..32 | base position | log position of byte 40: the previous segment's base plus its frame bytes |
+//! | 32..40 | recycled from | the id the file had in its previous use (a recycled file), 0 for a new file: frames of an earlier segment are expected in it only when this is not 0 |
+//! | 40.. | frames | batch frames back to back; then a seal frame (sealed segments), the end of file or zeros (clean end) |
 //!
 //! # Batch frame (one [`Session::append`](crate::store::Session::append), written as one contiguous unit)
 //!
@@ -28,10 +29,36 @@
 //! | 16..24 | stream id | the stream all records belong to |
 //! | 24..32 | first offset | offset of the first record; record `i` has offset `first + i` |
 //! | 32..40 | segment | id of the segment the frame was written in (its generation) |
-//! | 40..length | records | `count` records, back to back |
+//! | 40..48 | durable | log position up to which the log was known durable (synced) when the frame was written |
+//! | 48..length | records | `count` records, back to back |
 //!
 //! One CRC per batch makes a batch atomic: a torn batch fails its CRC as a
 //! whole, so recovery never returns part of one.
+//!
+//! The *durable* field is the WAL's synced high-water mark, persisted for
+//! free with every frame (the group-commit state knows it under the lock
+//! the frame is written under). After a power loss it tells recovery what
+//! must have survived: bytes below the highest mark any surviving frame
+//! carries were synced before that frame was written, so damage there is
+//! damage to acknowledged data; damage above it was never covered by a
+//! sync, so nothing at or after it was acknowledged as durable (see
+//! `recovery`).
+//!
+//! # Seal frame (the last frame of a sealed segment)
+//!
+//! A frame header with magic [`SEAL_MAGIC`], length 48, count 0, stream 0,
+//! first offset 0, the segment's id, and in *durable* the log position the
+//! segment's frames end at; its CRC covers the header as a batch frame's
+//! does. It is written when the segment is sealed, after the next segment
+//! was created durably, and synced with the segment: a segment that ends
+//! with its seal has a successor, so a missing last segment is detected.
+//!
+//! # Checkpoint frame
+//!
+//! The same layout with magic [`CHECKPOINT_MAGIC`], *durable* the log
+//! position it starts at: written and synced when the store closes, so the
+//! durable extent of a cleanly closed log reaches its last frame (a frame's
+//! own mark never covers itself).
 //!
 //! The segment field makes recycled files safe (segment recycling, as
 //! RocksDB's `recycle_log_file_num` does with its log number in each
@@ -54,14 +81,19 @@ use crate::store::api::{Keys, Offset, Record};
 
 /// Magic at the start of every segment file.
 pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"LLWALSEG";
-/// On-disk format version written and accepted.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+/// On-disk format version written and accepted (3: the durable mark in
+/// every frame, seal frames, the recycled-from field).
+pub(crate) const FORMAT_VERSION: u32 = 3;
 /// Bytes of the segment header.
-pub(crate) const SEGMENT_HEADER_LEN: usize = 32;
+pub(crate) const SEGMENT_HEADER_LEN: usize = 40;
 /// Magic in every frame header (`LLFB` read as little-endian bytes).
 pub(crate) const FRAME_MAGIC: u32 = u32::from_le_bytes(*b"LLFB");
-/// Bytes of a frame header.
-pub(crate) const FRAME_HEADER_LEN: usize = 40;
+/// Magic of a seal frame (`LLFS`).
+pub(crate) const SEAL_MAGIC: u32 = u32::from_le_bytes(*b"LLFS");
+/// Magic of a checkpoint frame (`LLFC`).
+pub(crate) const CHECKPOINT_MAGIC: u32 = u32::from_le_bytes(*b"LLFC");
+/// Bytes of a frame header (and of a whole seal frame).
+pub(crate) const FRAME_HEADER_LEN: usize = 48;
 /// Largest record header (tag, length, two keys).
 const MAX_RECORD_HEADER: usize = 21;
 
@@ -72,6 +104,8 @@ pub(crate) struct SegmentHeader {
     pub(crate) id: u64,
     /// Log position of the first frame byte.
     pub(crate) base: u64,
+    /// The id the file had before it was recycled (0: a new file).
+    pub(crate) recycled_from: u64,
 }
 
 /// Encodes a segment header.
@@ -81,7 +115,8 @@ pub(crate) fn encode_segment_header(h: SegmentHeader) -> [u8; SEGMENT_HEADER_LEN
     b[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     b[16..24].copy_from_slice(&h.id.to_le_bytes());
     b[24..32].copy_from_slice(&h.base.to_le_bytes());
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&b[0..12]), &b[16..32]);
+    b[32..40].copy_from_slice(&h.recycled_from.to_le_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&b[0..12]), &b[16..SEGMENT_HEADER_LEN]);
     b[12..16].copy_from_slice(&crc.to_le_bytes());
     b
 }
@@ -98,18 +133,20 @@ pub(crate) fn decode_segment_header(b: &[u8]) -> Result<SegmentHeader, String> {
         return Err("bad segment magic".to_owned());
     }
     let version = u32_at(b, 8);
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&b[0..12]), &b[16..32]);
-    if crc != u32_at(b, 12) {
-        return Err("segment header crc mismatch".to_owned());
-    }
+    // Checked before the CRC, which covers a version-dependent length.
     if version != FORMAT_VERSION {
         return Err(format!(
             "unsupported format version {version} (this build reads {FORMAT_VERSION})"
         ));
     }
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&b[0..12]), &b[16..SEGMENT_HEADER_LEN]);
+    if crc != u32_at(b, 12) {
+        return Err("segment header crc mismatch".to_owned());
+    }
     Ok(SegmentHeader {
         id: u64_at(b, 16),
         base: u64_at(b, 24),
+        recycled_from: u64_at(b, 32),
     })
 }
 
@@ -118,7 +155,7 @@ pub(crate) fn decode_segment_header(b: &[u8]) -> Result<SegmentHeader, String> {
 pub(crate) struct FrameHeader {
     /// Frame bytes including the header.
     pub(crate) len: u32,
-    /// Records in the frame.
+    /// Records in the frame; 0 for a seal frame.
     pub(crate) count: u32,
     /// Stream of every record.
     pub(crate) stream: u64,
@@ -126,6 +163,19 @@ pub(crate) struct FrameHeader {
     pub(crate) first: Offset,
     /// The segment (generation) it was written in.
     pub(crate) segment: u64,
+    /// The log position the log was durable up to when it was written (a
+    /// seal frame: where the segment's frames end).
+    pub(crate) durable: u64,
+    /// [`FRAME_MAGIC`], [`SEAL_MAGIC`] or [`CHECKPOINT_MAGIC`] (the last
+    /// two hold no records: `count` 0).
+    pub(crate) magic: u32,
+}
+
+impl FrameHeader {
+    /// A seal frame: the segment ended here.
+    pub(crate) fn is_seal(&self) -> bool {
+        self.magic == SEAL_MAGIC
+    }
 }
 
 /// Why the bytes at a position are not a valid frame.
@@ -191,6 +241,7 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, stream: u64, batch: &[Record<'_>])
     out.extend_from_slice(&stream.to_le_bytes());
     out.extend_from_slice(&0u64.to_le_bytes());
     out.extend_from_slice(&0u64.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes());
     for r in batch {
         let mut h = [0u8; MAX_RECORD_HEADER];
         let (tag, a, b) = match r.keys {
@@ -215,14 +266,39 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, stream: u64, batch: &[Record<'_>])
 }
 
 impl PendingFrame {
-    /// Writes the first offset, the segment it goes into and the CRC into
-    /// `frame` (as made by [`encode_frame`]).
-    pub(crate) fn seal(&self, frame: &mut [u8], first: Offset, segment: u64) {
+    /// Writes the first offset, the segment it goes into, the log position
+    /// known durable now and the CRC into `frame` (as made by
+    /// [`encode_frame`]).
+    pub(crate) fn seal(&self, frame: &mut [u8], first: Offset, segment: u64, durable: u64) {
         frame[24..32].copy_from_slice(&first.to_le_bytes());
         frame[32..40].copy_from_slice(&segment.to_le_bytes());
+        frame[40..48].copy_from_slice(&durable.to_le_bytes());
         let crc = header_crc(self.body_crc, frame);
         frame[4..8].copy_from_slice(&crc.to_le_bytes());
     }
+}
+
+/// The seal frame of segment `segment`, whose frames end at log position
+/// `end`.
+pub(crate) fn encode_seal(segment: u64, end: u64) -> [u8; FRAME_HEADER_LEN] {
+    encode_marker(SEAL_MAGIC, segment, end)
+}
+
+/// The checkpoint frame of segment `segment`, written at log position
+/// `durable` after everything before it was synced.
+pub(crate) fn encode_checkpoint(segment: u64, durable: u64) -> [u8; FRAME_HEADER_LEN] {
+    encode_marker(CHECKPOINT_MAGIC, segment, durable)
+}
+
+fn encode_marker(magic: u32, segment: u64, end: u64) -> [u8; FRAME_HEADER_LEN] {
+    let mut b = [0u8; FRAME_HEADER_LEN];
+    b[0..4].copy_from_slice(&(FRAME_HEADER_LEN as u32).to_le_bytes());
+    b[8..12].copy_from_slice(&magic.to_le_bytes());
+    b[32..40].copy_from_slice(&segment.to_le_bytes());
+    b[40..48].copy_from_slice(&end.to_le_bytes());
+    let crc = header_crc(records_crc(&[]), &b);
+    b[4..8].copy_from_slice(&crc.to_le_bytes());
+    b
 }
 
 /// Continues a records CRC over the frame header (its CRC field skipped).
@@ -265,7 +341,11 @@ pub(crate) fn check_frame(b: &[u8], segment: u64) -> Result<FrameHeader, FrameFa
         return Err(FrameFault::Zero);
     }
     let len = u32_at(b, 0);
-    if u32_at(b, 8) != FRAME_MAGIC {
+    let magic = u32_at(b, 8);
+    if magic == SEAL_MAGIC || magic == CHECKPOINT_MAGIC {
+        return check_marker(b, segment);
+    }
+    if magic != FRAME_MAGIC {
         return Err(FrameFault::Bad("bad frame magic".to_owned()));
     }
     if (len as usize) < FRAME_HEADER_LEN + 5 {
@@ -283,13 +363,7 @@ pub(crate) fn check_frame(b: &[u8], segment: u64) -> Result<FrameHeader, FrameFa
     if frame_crc(frame) != u32_at(b, 4) {
         return Err(FrameFault::Bad("frame crc mismatch".to_owned()));
     }
-    let h = FrameHeader {
-        len,
-        count: u32_at(b, 12),
-        stream: u64_at(b, 16),
-        first: u64_at(b, 24),
-        segment: u64_at(b, 32),
-    };
+    let h = header_at(b);
     // Structure: exactly `count` records filling the frame.
     let mut n = 0u32;
     for r in Records::new(frame) {
@@ -305,6 +379,23 @@ pub(crate) fn check_frame(b: &[u8], segment: u64) -> Result<FrameHeader, FrameFa
     if h.first.checked_add(u64::from(h.count)).is_none() {
         return Err(FrameFault::Bad("frame offsets overflow".to_owned()));
     }
+    generation(h, segment)
+}
+
+fn header_at(b: &[u8]) -> FrameHeader {
+    FrameHeader {
+        len: u32_at(b, 0),
+        count: u32_at(b, 12),
+        stream: u64_at(b, 16),
+        first: u64_at(b, 24),
+        segment: u64_at(b, 32),
+        durable: u64_at(b, 40),
+        magic: u32_at(b, 8),
+    }
+}
+
+/// A checked frame is valid in `segment` only if it was written in it.
+fn generation(h: FrameHeader, segment: u64) -> Result<FrameHeader, FrameFault> {
     if h.segment < segment {
         return Err(FrameFault::Stale(h.segment));
     }
@@ -315,6 +406,30 @@ pub(crate) fn check_frame(b: &[u8], segment: u64) -> Result<FrameHeader, FrameFa
         )));
     }
     Ok(h)
+}
+
+/// Checks a seal or checkpoint frame (its magic already matched) at `b[0]`.
+fn check_marker(b: &[u8], segment: u64) -> Result<FrameHeader, FrameFault> {
+    if b.len() < FRAME_HEADER_LEN {
+        return Err(FrameFault::Incomplete(format!(
+            "frame header cut short: {} of {FRAME_HEADER_LEN} bytes",
+            b.len()
+        )));
+    }
+    let h = header_at(b);
+    if h.len as usize != FRAME_HEADER_LEN {
+        return Err(FrameFault::Bad(format!(
+            "marker frame length {} is not {FRAME_HEADER_LEN}",
+            h.len
+        )));
+    }
+    if header_crc(records_crc(&[]), &b[..FRAME_HEADER_LEN]) != u32_at(b, 4) {
+        return Err(FrameFault::Bad("marker frame crc mismatch".to_owned()));
+    }
+    if h.count != 0 || h.stream != 0 || h.first != 0 {
+        return Err(FrameFault::Bad("marker frame with records".to_owned()));
+    }
+    generation(h, segment)
 }
 
 /// Iterates the records of a frame (`frame` is exactly one frame, already
@@ -432,11 +547,11 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
-        fn frames_round_trip(batch in batch_strategy(), stream in any::<u64>(), first in 0u64..u64::MAX / 2, segment in 1u64..u64::MAX) {
+        fn frames_round_trip(batch in batch_strategy(), stream in any::<u64>(), first in 0u64..u64::MAX / 2, segment in 1u64..u64::MAX, durable in any::<u64>()) {
             let recs: Vec<Record<'_>> = batch.iter().map(|(k, b)| Record { keys: *k, body: b }).collect();
             let mut buf = Vec::new();
             let p = encode_frame(&mut buf, stream, &recs);
-            p.seal(&mut buf, first, segment);
+            p.seal(&mut buf, first, segment, durable);
             prop_assert_eq!(buf.len(), frame_len(&recs));
             // Trailing bytes after the frame do not matter.
             buf.extend_from_slice(&[0xAB; 7]);
@@ -444,6 +559,8 @@ mod tests {
             prop_assert_eq!(h.stream, stream);
             prop_assert_eq!(h.first, first);
             prop_assert_eq!(h.segment, segment);
+            prop_assert_eq!(h.durable, durable);
+            prop_assert!(!h.is_seal());
             prop_assert_eq!(h.count as usize, batch.len());
             prop_assert_eq!(got, batch);
         }
@@ -459,7 +576,7 @@ mod tests {
             // one it is damage.
             let recs: Vec<Record<'_>> = batch.iter().map(|(k, b)| Record { keys: *k, body: b }).collect();
             let mut buf = Vec::new();
-            encode_frame(&mut buf, 5, &recs).seal(&mut buf, 0, segment);
+            encode_frame(&mut buf, 5, &recs).seal(&mut buf, 0, segment, 0);
             let reader = segment.saturating_add(later);
             prop_assert_eq!(check_frame(&buf, reader), Err(FrameFault::Stale(segment)));
             prop_assert!(matches!(check_frame(&buf, segment - 1), Err(FrameFault::Bad(_))));
@@ -473,7 +590,7 @@ mod tests {
         fn every_single_bit_flip_is_detected(batch in batch_strategy(), bit in any::<prop::sample::Index>()) {
             let recs: Vec<Record<'_>> = batch.iter().map(|(k, b)| Record { keys: *k, body: b }).collect();
             let mut buf = Vec::new();
-            encode_frame(&mut buf, 9, &recs).seal(&mut buf, 3, 7);
+            encode_frame(&mut buf, 9, &recs).seal(&mut buf, 3, 7, 100);
             let i = bit.index(buf.len() * 8);
             buf[i / 8] ^= 1 << (i % 8);
             prop_assert!(check_frame(&buf, 7).is_err(), "flip of bit {} accepted", i);
@@ -497,7 +614,7 @@ mod tests {
         }];
         let mut buf = Vec::new();
         let p = encode_frame(&mut buf, 1, &recs);
-        p.seal(&mut buf, 77, 3);
+        p.seal(&mut buf, 77, 3, 9);
         assert_eq!(read_u32(&buf, 4), frame_crc(&buf));
     }
 
@@ -506,6 +623,7 @@ mod tests {
         let h = SegmentHeader {
             id: 42,
             base: 1 << 40,
+            recycled_from: 7,
         };
         let mut b = encode_segment_header(h);
         assert_eq!(decode_segment_header(&b), Ok(h));
@@ -514,8 +632,43 @@ mod tests {
         assert!(
             decode_segment_header(&b[..10])
                 .expect_err("short")
-                .contains("needs 32")
+                .contains("needs 40")
         );
+    }
+
+    #[test]
+    fn seal_frames_round_trip_and_reject_damage_and_other_segments() {
+        let b = encode_seal(9, 12_345);
+        let h = check_frame(&b, 9).expect("valid seal");
+        assert!(h.is_seal());
+        assert_eq!((h.segment, h.durable, h.len), (9, 12_345, 48));
+        assert_eq!(check_frame(&b, 10), Err(FrameFault::Stale(9)));
+        assert!(matches!(check_frame(&b, 8), Err(FrameFault::Bad(_))));
+        for bit in 0..b.len() * 8 {
+            let mut d = b;
+            d[bit / 8] ^= 1 << (bit % 8);
+            assert!(check_frame(&d, 9).is_err(), "flip of bit {bit} accepted");
+        }
+    }
+
+    #[test]
+    fn checkpoint_frames_are_not_seals() {
+        let b = encode_checkpoint(4, 999);
+        let h = check_frame(&b, 4).expect("valid checkpoint");
+        assert!(!h.is_seal());
+        assert_eq!((h.count, h.durable, h.magic), (0, 999, CHECKPOINT_MAGIC));
+    }
+
+    #[test]
+    fn an_old_format_header_is_named_by_its_version() {
+        let mut b = encode_segment_header(SegmentHeader {
+            id: 1,
+            base: 0,
+            recycled_from: 0,
+        });
+        b[8..12].copy_from_slice(&2u32.to_le_bytes());
+        let e = decode_segment_header(&b).expect_err("v2");
+        assert!(e.contains("unsupported format version 2"), "{e}");
     }
 
     #[test]
@@ -531,7 +684,7 @@ mod tests {
                 body: b"hello",
             }],
         )
-        .seal(&mut buf, 0, 1);
+        .seal(&mut buf, 0, 1, 0);
         for cut in 1..buf.len() {
             assert!(
                 matches!(check_frame(&buf[..cut], 1), Err(FrameFault::Incomplete(_))),

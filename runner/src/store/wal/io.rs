@@ -13,7 +13,13 @@
 //!   durable — file bytes covered by an fsync, directory entries covered by a
 //!   directory fsync — and on [`SimFs::power_loss`] forgets everything else,
 //!   as a machine losing power would. It is what tells `sync: always` from
-//!   `sync: never`; kill -9 cannot (the page cache survives it).
+//!   `sync: never`; kill -9 cannot (the page cache survives it). Made with
+//!   [`SimFs::reordering`], a power loss instead keeps a random subset of
+//!   the unsynced pages — some whole, some torn at 512-byte sectors — and
+//!   the old or the new file size, as page-cache writeback does (what
+//!   LazyFS's `torn-seq` and `torn-op` faults inject); and
+//!   [`SimFs::crash_after`] loses power at the Nth operation from now,
+//!   wherever the writer is (a crash point).
 //!
 //! It owns no WAL logic: no formats, no policies.
 
@@ -24,6 +30,9 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use super::segment::{Mapped, map_file};
 
@@ -506,6 +515,11 @@ impl IoFile for FaultyFile {
 #[derive(Debug, Clone, Default)]
 pub struct SimFs {
     state: Arc<Mutex<SimState>>,
+    /// Set on the handle a store is opened with ([`SimFs::bound`]): the
+    /// power-loss count then, after which its directory operations fail
+    /// with EIO as its files' do — a machine that lost power runs nothing,
+    /// so a dead store's threads must not change the disk.
+    bound: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -513,7 +527,16 @@ struct SimState {
     dirs: BTreeMap<PathBuf, SimDir>,
     /// Bumped by a power loss: handles opened before it fail with EIO.
     generation: u64,
+    /// Reordering mode: the stream that picks which unsynced pages survive.
+    reorder: Option<ChaCha8Rng>,
+    /// Operations left before a power loss ([`SimFs::crash_after`]).
+    crash_in: Option<u64>,
 }
+
+/// Bytes of a page: the unit page-cache writeback persists.
+const PAGE: usize = 4096;
+/// Bytes of a sector: the unit a torn page is made of.
+const SECTOR: usize = 512;
 
 #[derive(Debug, Default, Clone)]
 struct SimDir {
@@ -571,6 +594,48 @@ impl Inode {
         }
         self.data.resize(self.durable_len, 0);
     }
+
+    /// A power loss after which some unsynced pages reached the disk and
+    /// others did not, in no order: each page that differs from its synced
+    /// bytes is kept old, written new, or torn (each 512-byte sector old or
+    /// new), a third of the time each; the size is the synced one or the
+    /// current one. A hole — an earlier write lost, a later one kept — is
+    /// the case that matters.
+    fn lose_power_reordered(&mut self, rng: &mut ChaCha8Rng) {
+        let cur = self.data.clone();
+        self.lose_power();
+        let old = std::mem::take(&mut self.data);
+        let len = if cur.len() != old.len() && rng.random_bool(0.5) {
+            cur.len()
+        } else {
+            old.len()
+        };
+        let mut out = old;
+        out.resize(len, 0);
+        let mut page = 0;
+        while page < len.min(cur.len()) {
+            let end = (page + PAGE).min(len).min(cur.len());
+            if out[page..end] != cur[page..end] {
+                match rng.random_range(0..3u8) {
+                    0 => {}
+                    1 => out[page..end].copy_from_slice(&cur[page..end]),
+                    _ => {
+                        let mut sector = page;
+                        while sector < end {
+                            let e = (sector + SECTOR).min(end);
+                            if rng.random_bool(0.5) {
+                                out[sector..e].copy_from_slice(&cur[sector..e]);
+                            }
+                            sector = e;
+                        }
+                    }
+                }
+            }
+            page = end;
+        }
+        self.data = out;
+        self.sync();
+    }
 }
 
 #[derive(Debug)]
@@ -595,23 +660,99 @@ fn not_found() -> io::Error {
 }
 
 impl SimFs {
-    /// An empty file system.
+    /// An empty file system whose power loss drops every unsynced byte.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty file system whose power loss keeps a random subset of the
+    /// unsynced pages, some torn (see the module docs); `seed` makes the
+    /// choices reproducible.
+    pub fn reordering(seed: u64) -> Self {
+        let fs = Self::default();
+        lock(&fs.state).reorder = Some(ChaCha8Rng::seed_from_u64(seed));
+        fs
+    }
+
+    /// Loses power just before the `n`th file or directory operation from
+    /// now (writes, syncs, size changes, creations, renames, unlinks;
+    /// reads do not count), which then fails with EIO, as every later use
+    /// of a handle opened before does. A crash point anywhere in the
+    /// writer's work: in a group commit, a roll, a recovery.
+    pub fn crash_after(&self, n: u64) {
+        lock(&self.state).crash_in = Some(n.max(1));
+    }
+
+    /// A handle on the same file system whose operations fail with EIO
+    /// once the power is lost (what a store is opened with).
+    pub(crate) fn bound(&self) -> SimFs {
+        let generation = lock(&self.state).generation;
+        SimFs {
+            state: Arc::clone(&self.state),
+            bound: Some(generation),
+        }
+    }
+
+    /// Locks the state for an operation through this handle: EIO when it
+    /// is bound and the power was lost since.
+    fn live_state(&self) -> io::Result<MutexGuard<'_, SimState>> {
+        let st = lock(&self.state);
+        match self.bound {
+            Some(g) if g != st.generation => Err(io::Error::from_raw_os_error(libc::EIO)),
+            _ => Ok(st),
+        }
+    }
+
+    /// Cancels a pending [`SimFs::crash_after`].
+    pub fn cancel_crash(&self) {
+        lock(&self.state).crash_in = None;
+    }
+
+    /// How many power losses this file system has had (a crash point of
+    /// [`SimFs::crash_after`] that fired shows as one more).
+    pub fn power_losses(&self) -> u64 {
+        lock(&self.state).generation
+    }
+
     /// Simulates a power loss: every directory reverts to its last synced
-    /// entries, every file to its last synced bytes; handles opened before
-    /// fail with EIO from now on (so a store still open on it can only be
+    /// entries, every file to its last synced bytes (a reordering file
+    /// system keeps some unsynced pages too); handles opened before fail
+    /// with EIO from now on (so a store still open on it can only be
     /// dropped; reopen it to recover).
     pub fn power_loss(&self) {
         let mut st = lock(&self.state);
+        Self::lose_power(&mut st);
+    }
+
+    fn lose_power(st: &mut SimState) {
         st.generation += 1;
-        for d in st.dirs.values_mut() {
+        st.crash_in = None;
+        let SimState { dirs, reorder, .. } = st;
+        for d in dirs.values_mut() {
             d.current = d.durable.clone();
             for inode in d.durable.values() {
-                lock(inode).lose_power();
+                let mut i = lock(inode);
+                match reorder.as_mut() {
+                    Some(rng) => i.lose_power_reordered(rng),
+                    None => i.lose_power(),
+                }
             }
+        }
+    }
+
+    /// Counts one operation against [`SimFs::crash_after`]; `Err` when
+    /// power is lost before it.
+    fn tick(st: &mut SimState) -> io::Result<()> {
+        match st.crash_in {
+            Some(1) => {
+                Self::lose_power(st);
+                Err(io::Error::from_raw_os_error(libc::EIO))
+            }
+            Some(n) => {
+                st.crash_in = Some(n - 1);
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 
@@ -649,8 +790,9 @@ impl SimFs {
         SimFs {
             state: Arc::new(Mutex::new(SimState {
                 dirs,
-                generation: 0,
+                ..SimState::default()
             })),
+            bound: None,
         }
     }
 
@@ -687,7 +829,10 @@ impl SimFs {
 impl Io for SimFs {
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn IoFile>> {
         let (dir, name) = split(path)?;
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
+        if mode != OpenMode::Existing {
+            Self::tick(&mut st)?;
+        }
         let generation = st.generation;
         let d = st.dirs.get_mut(&dir).ok_or_else(not_found)?;
         let inode = match (mode, d.current.get(&name)) {
@@ -714,13 +859,13 @@ impl Io for SimFs {
     }
 
     fn list_dir(&self, dir: &Path) -> io::Result<Vec<String>> {
-        let st = lock(&self.state);
+        let st = self.live_state()?;
         let d = st.dirs.get(dir).ok_or_else(not_found)?;
         Ok(d.current.keys().cloned().collect())
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
         for a in dir.ancestors() {
             st.dirs.entry(a.to_path_buf()).or_default();
         }
@@ -729,7 +874,8 @@ impl Io for SimFs {
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         let (dir, name) = split(path)?;
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
+        Self::tick(&mut st)?;
         let d = st.dirs.get_mut(&dir).ok_or_else(not_found)?;
         d.current.remove(&name).map(|_| ()).ok_or_else(not_found)
     }
@@ -737,7 +883,8 @@ impl Io for SimFs {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let (fd, fname) = split(from)?;
         let (td, tname) = split(to)?;
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
+        Self::tick(&mut st)?;
         let inode = st
             .dirs
             .get_mut(&fd)
@@ -752,7 +899,8 @@ impl Io for SimFs {
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        let mut st = lock(&self.state);
+        let mut st = self.live_state()?;
+        Self::tick(&mut st)?;
         let d = st.dirs.get_mut(dir).ok_or_else(not_found)?;
         d.durable = d.current.clone();
         Ok(())
@@ -764,10 +912,25 @@ impl Io for SimFs {
 }
 
 impl SimFile {
+    /// The inode, unless power was lost since the file was opened. It is
+    /// locked while the state is, so a power loss never lands between the
+    /// check and the operation.
     fn live(&self) -> io::Result<MutexGuard<'_, Inode>> {
-        if lock(&self.fs.state).generation != self.generation {
+        let st = lock(&self.fs.state);
+        if st.generation != self.generation {
             return Err(io::Error::from_raw_os_error(libc::EIO));
         }
+        Ok(lock(&self.inode))
+    }
+
+    /// [`SimFile::live`] for an operation that counts towards
+    /// [`SimFs::crash_after`].
+    fn live_op(&self) -> io::Result<MutexGuard<'_, Inode>> {
+        let mut st = lock(&self.fs.state);
+        if st.generation != self.generation {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
+        }
+        SimFs::tick(&mut st)?;
         Ok(lock(&self.inode))
     }
 }
@@ -779,7 +942,7 @@ fn to_usize(x: u64) -> io::Result<usize> {
 
 impl IoFile for SimFile {
     fn write_at(&self, buf: &[u8], pos: u64) -> io::Result<usize> {
-        self.live()?.write(buf, to_usize(pos)?);
+        self.live_op()?.write(buf, to_usize(pos)?);
         Ok(buf.len())
     }
 
@@ -795,7 +958,7 @@ impl IoFile for SimFile {
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        self.live()?.sync();
+        self.live_op()?.sync();
         Ok(())
     }
 
@@ -809,14 +972,14 @@ impl IoFile for SimFile {
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        self.live()?.set_len(to_usize(len)?);
+        self.live_op()?.set_len(to_usize(len)?);
         Ok(())
     }
 
     fn allocate(&self, len: u64) -> io::Result<()> {
         // Zeros up to `len`, as a real file reads after `fallocate`; like
         // any size change, durable only once synced.
-        let mut i = self.live()?;
+        let mut i = self.live_op()?;
         let len = to_usize(len)?;
         if len > i.data.len() {
             i.set_len(len);

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::format::{FRAME_HEADER_LEN, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
-use super::{SimFs, WalOptions, WalStore, WalSync};
+use super::{RecoveryMode, SimFs, WalOptions, WalStore, WalSync};
 use crate::store::api::{Capabilities, StatDesc, Store, StoreError};
 use crate::store::kind::{Problem, StoreKind, Workload};
 use crate::units::{ByteSize, HumanDuration, format_duration, format_size};
@@ -29,6 +29,20 @@ pub enum WalSyncPolicy {
     Batch,
     /// Never fsync; data reaches the page cache only (an acknowledged append survives a process crash, not a power loss).
     Never,
+}
+
+/// What recovery does with damage it finds when the log is opened (compare
+/// RocksDB's `wal_recovery_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WalRecoveryMode {
+    /// End the log at the first damage that lies beyond what was synced (a torn tail, a hole left by writes that reached the disk out of order, and every frame after it: never acknowledged as durable); refuse the open when damage lies inside what was synced or in a sealed segment. What was cut, and why, is reported.
+    #[default]
+    PointInTime,
+    /// Refuse the open for any damage, a torn tail included.
+    AbsoluteConsistency,
+    /// End the log at the first damage in the last segment wherever it lies, even inside what was synced (acknowledged records may be lost, and the cut is reported): the log opens unless a sealed segment is damaged.
+    Salvage,
 }
 
 /// Options of the `wal` store.
@@ -53,6 +67,9 @@ pub struct WalConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 1024))]
     pub recycle_segments: Option<u32>,
+    /// What recovery does with damage on open: `point_in_time` (cut what was never synced, refuse damage to what was), `absolute_consistency` (refuse any damage) or `salvage` (cut at the first damage in the last segment wherever it lies). Default `point_in_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_mode: Option<WalRecoveryMode>,
 }
 
 /// Default segment size.
@@ -74,6 +91,11 @@ impl WalConfig {
             preallocate: self.preallocate.unwrap_or(false),
             recycle_segments: usize::try_from(self.recycle_segments.unwrap_or(0))
                 .unwrap_or(usize::MAX),
+            recovery: match self.recovery_mode.unwrap_or_default() {
+                WalRecoveryMode::PointInTime => RecoveryMode::PointInTime,
+                WalRecoveryMode::AbsoluteConsistency => RecoveryMode::AbsoluteConsistency,
+                WalRecoveryMode::Salvage => RecoveryMode::Salvage,
+            },
         }
     }
 }
@@ -175,7 +197,7 @@ impl StoreKind for WalKind {
     fn describe(config: &WalConfig) -> String {
         let o = config.options();
         format!(
-            "segment {}, sync {}{}{}{}",
+            "segment {}, sync {}{}{}{}{}",
             format_size(o.segment_size),
             format!("{:?}", o.sync).to_lowercase(),
             if o.sync == WalSync::Batch {
@@ -191,6 +213,11 @@ impl StoreKind for WalKind {
                 format!(", recycling {} segments", o.recycle_segments)
             } else {
                 String::new()
+            },
+            if o.recovery == RecoveryMode::PointInTime {
+                String::new()
+            } else {
+                format!(", recovery {}", o.recovery.name())
             }
         )
     }

@@ -36,9 +36,9 @@ mod writeback;
 mod writer;
 
 pub use io::SimFs;
-pub use kind::{WalConfig, WalKind, WalSyncPolicy};
+pub use kind::{WalConfig, WalKind, WalRecoveryMode, WalSyncPolicy};
 pub use stats::STATS;
-pub use writer::{MIN_SEGMENT_SIZE, WalOptions, WalSync};
+pub use writer::{MIN_SEGMENT_SIZE, RecoveryMode, WalOptions, WalSync};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -95,6 +95,8 @@ pub(crate) struct Shared {
     pub(crate) poison: OnceLock<String>,
     pub(crate) counters: Counters,
     pub(crate) recovery: RecoveryStats,
+    /// What recovery cut on open and why (none when nothing was cut).
+    pub(crate) recovery_note: Option<String>,
     /// Keeps the directory locked while the store is open.
     _lock: Box<dyn fmt::Debug + Send + Sync>,
 }
@@ -106,8 +108,9 @@ impl WalStore {
     ///
     /// [`StoreError::Invalid`] for bad options; [`StoreError::Io`] when the
     /// directory cannot be created, locked (another store has it open) or
-    /// read; [`StoreError::Corrupt`] when recovery finds damage that is not
-    /// a torn tail, or a missing or duplicate segment.
+    /// read; [`StoreError::Corrupt`] when recovery finds damage its
+    /// [`RecoveryMode`] does not cut (see [`WalOptions::recovery`]), or a
+    /// missing or duplicate segment.
     pub fn open(dir: &Path, opts: &WalOptions) -> Result<WalStore, StoreError> {
         Self::open_with_io(dir, opts, Arc::new(RealIo))
     }
@@ -124,7 +127,7 @@ impl WalStore {
         opts: &WalOptions,
         sim: &SimFs,
     ) -> Result<WalStore, StoreError> {
-        Self::open_with_io(dir, opts, Arc::new(sim.clone()))
+        Self::open_with_io(dir, opts, Arc::new(sim.bound()))
     }
 
     /// [`WalStore::open`] through an I/O seam (fault injection, simulated
@@ -225,6 +228,7 @@ impl WalStore {
             poison: OnceLock::new(),
             counters,
             recovery: rec.stats,
+            recovery_note: rec.note.take(),
             _lock: lock,
         });
         populate_in_background(&shared, sealed);
@@ -303,6 +307,28 @@ impl Shared {
         self.wait_durable(w, end, None)
     }
 
+    /// Writes and syncs a checkpoint frame at the end of the log (the log is
+    /// durable up to it, see `format`), so that recovery knows the whole
+    /// log durable after a clean close: one 48-byte write and one sync,
+    /// at close only. It may lie beyond `segment_size`, like a seal.
+    pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
+        let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let frame = format::encode_checkpoint(w.active.id, w.end());
+        let pos = w.pos;
+        let file = Arc::clone(&w.active.file);
+        let path = w.active.path.clone();
+        let result = io::write_all_at(file.as_ref(), &frame, pos)
+            .map_err(|e| io_err("write checkpoint frame", &path, e))
+            .and_then(|()| writer::sync_file(&self.counters, file.as_ref(), &path));
+        if let Err(e) = &result {
+            self.poison_locked(&w, e);
+            return result;
+        }
+        w.pos += frame.len() as u64;
+        w.counts.bytes_written += frame.len() as u64;
+        Ok(())
+    }
+
     /// Poisons the store after a failed write or sync; the caller holds
     /// the writer lock `_w` (so no waiter checks the poison between).
     pub(crate) fn poison_locked(&self, _w: &MutexGuard<'_, Writer>, cause: &StoreError) {
@@ -350,6 +376,7 @@ impl Store for WalStore {
             self.shared.recovery,
             prepared.unwrap_or_default(),
             self.shared.recycler.reused(),
+            self.shared.recovery_note.as_deref(),
         )
     }
 
@@ -357,7 +384,8 @@ impl Store for WalStore {
     /// closes. Fails with [`StoreError::Poisoned`] after an earlier failure.
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         self.shared.check_poison()?;
-        self.shared.sync_all()
+        self.shared.sync_all()?;
+        self.shared.checkpoint()
     }
 }
 

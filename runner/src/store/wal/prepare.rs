@@ -41,7 +41,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use super::io::{Io, IoFile, OpenMode, write_zeros};
-use super::recycle::Recycler;
+use super::recycle::{Recycler, ReusedFile};
 use super::writer::io_err;
 use crate::store::api::StoreError;
 
@@ -68,8 +68,9 @@ struct PrepShared {
 
 #[derive(Debug, Default)]
 struct PrepState {
-    /// A prepared file, or the error preparing it.
-    ready: Option<Result<Arc<dyn IoFile>, StoreError>>,
+    /// A prepared file (with the id it had before it was recycled, 0 for
+    /// a new file), or the error preparing it.
+    ready: Option<Result<ReusedFile, StoreError>>,
     /// The thread should prepare a file (none is ready or in progress).
     wanted: bool,
     /// The store is closing.
@@ -106,16 +107,18 @@ impl Preparer {
         })
     }
 
-    /// The prepared file (waiting for it if it is still being written).
-    /// The caller must rename it away, then call [`Preparer::request`].
-    pub(crate) fn take(&self) -> Result<(Arc<dyn IoFile>, &Path), StoreError> {
+    /// The prepared file, its name and the id it had before it was
+    /// recycled (0: a new file), waiting for it if it is still being
+    /// written. The caller must rename it away, then call
+    /// [`Preparer::request`].
+    pub(crate) fn take(&self) -> Result<(Arc<dyn IoFile>, &Path, u64), StoreError> {
         let mut st = lock(&self.shared.state);
         if st.ready.is_none() {
             self.shared.waits.fetch_add(1, Ordering::Relaxed);
         }
         loop {
             if let Some(r) = st.ready.take() {
-                return r.map(|f| (f, self.path.as_path()));
+                return r.map(|(f, old)| (f, self.path.as_path(), old));
             }
             st = self
                 .shared
@@ -167,11 +170,11 @@ fn run(shared: &PrepShared, io: &dyn Io, recycler: &Recycler, path: &Path, size:
             }
             st.wanted = false;
         }
-        let result = prepare(io, recycler, path, size).map(|(file, zero_filled)| {
-            if zero_filled {
+        let result = prepare(io, recycler, path, size).map(|(file, old)| {
+            if old == 0 {
                 shared.prepared.fetch_add(1, Ordering::Relaxed);
             }
-            file
+            (file, old)
         });
         lock(&shared.state).ready = Some(result);
         shared.cv.notify_all();
@@ -180,25 +183,26 @@ fn run(shared: &PrepShared, io: &dyn Io, recycler: &Recycler, path: &Path, size:
 
 /// Makes a file of `size` bytes at `path` and syncs it: a recycled file,
 /// its truncated end zero-filled back to `size`, or else a file of zeros.
-/// Returns the file and whether it was zero-filled whole.
+/// Returns the file and the id it had before it was recycled (0: a new
+/// file, zero-filled whole).
 fn prepare(
     io: &dyn Io,
     recycler: &Recycler,
     path: &Path,
     size: u64,
-) -> Result<(Arc<dyn IoFile>, bool), StoreError> {
-    let (file, from, zero_filled) = match recycler.take(io, path)? {
-        Some(file) => {
+) -> Result<ReusedFile, StoreError> {
+    let (file, from, old) = match recycler.take(io, path)? {
+        Some((file, old)) => {
             let len = file
                 .len()
                 .map_err(|e| io_err("stat recycled segment", path, e))?;
-            (file, len, false)
+            (file, len, old)
         }
         None => {
             let file = io
                 .open(path, OpenMode::Truncate)
                 .map_err(|e| io_err("create preallocated segment", path, e))?;
-            (file, 0, true)
+            (file, 0, 0)
         }
     };
     // A MiB at a time, each handed to writeback as soon as it is written:
@@ -209,7 +213,7 @@ fn prepare(
     write_zeros(file.as_ref(), from, size, true).map_err(|e| io_err("preallocate", path, e))?;
     file.sync_data()
         .map_err(|e| io_err("fdatasync preallocated segment", path, e))?;
-    Ok((file, zero_filled))
+    Ok((file, old))
 }
 
 #[cfg(test)]
@@ -233,13 +237,13 @@ mod tests {
         let (fs, dir) = sim();
         let p =
             Preparer::start(Arc::new(fs.clone()), &dir, 4096, no_recycling(&dir)).expect("start");
-        let (f, path) = p.take().expect("take");
+        let (f, path, _) = p.take().expect("take");
         assert_eq!(path, dir.join(PREPARED_TMP));
         assert_eq!(f.len().expect("len"), 4096);
         fs.rename(&dir.join(PREPARED_TMP), &dir.join("a"))
             .expect("rename");
         p.request();
-        let (f2, _) = p.take().expect("second");
+        let (f2, _, _) = p.take().expect("second");
         assert_eq!(f2.len().expect("len"), 4096);
         assert_eq!(p.counts().0, 2);
         // Synced: a power loss keeps every byte of a prepared file.
@@ -261,7 +265,7 @@ mod tests {
         let size = (3 << 20) + (512 << 10);
         let p = Preparer::start(Arc::new(faulty.clone()), &dir, size, no_recycling(&dir))
             .expect("start");
-        let (f, _) = p.take().expect("take");
+        let (f, _, _) = p.take().expect("take");
         assert_eq!(f.len().expect("len"), size);
         const MIB: u64 = 1 << 20;
         assert_eq!(

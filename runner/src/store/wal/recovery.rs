@@ -1,9 +1,8 @@
 //! WAL recovery on open: finds the segments, checks every frame, rebuilds
 //! the per-stream index and decides where the log ends.
 //!
-//! Rules (compare RocksDB's WAL recovery modes: this is
-//! `kTolerateCorruptedTailRecords` for the last segment and
-//! `kAbsoluteConsistency` everywhere else):
+//! Rules (compare RocksDB's `WALRecoveryMode` and etcd's `wal/repair.go`;
+//! the mode is [`RecoveryMode`], `point_in_time` by default):
 //! - Segments are read in id order; ids must be consecutive from the lowest
 //!   live id (from the trim file) and each header's base position must
 //!   continue the previous segment: a gap is a *missing segment*, two files
@@ -13,18 +12,32 @@
 //! - Every frame's CRC is checked, segments in parallel, each read with
 //!   1 MiB `pread`s (see `scan_segment` for why not through its map). A
 //!   length is never trusted beyond the bytes remaining in the file.
-//! - Zeros where a frame should start (through the end of the file) are a
-//!   clean end (preallocated space), and so is a valid frame of an earlier
-//!   segment (a recycled file's earlier use: every frame names its segment).
-//!   Recycled files waiting for reuse (`<id>.recycle`) are kept for the
-//!   pool, up to `recycle_segments`; the rest are deleted.
-//! - In the last segment, damage with no valid frame after it is a torn
-//!   tail: it is truncated (and the truncation fsynced) and its bytes are
-//!   reported as dropped (trailing zeros not counted; in a recycled file,
-//!   the bytes up to the next frame of its earlier use). Damage followed by
-//!   a valid frame of this segment is not a torn write: the open fails
-//!   naming the segment and the byte offset. Sealed segments were fsynced before the next segment
-//!   existed, so any damage in them fails the open.
+//! - A sealed segment (any but the last) must end with its seal frame right
+//!   after its frames, naming where they end: it was synced before any
+//!   frame of the next segment was written, so any damage in it fails the
+//!   open, in every mode.
+//! - The last segment must not be sealed: its seal is written only once the
+//!   next segment exists durably, so a sealed last segment means the next
+//!   one is *missing* (deleted): the open fails. A roll cut short by a
+//!   crash leaves an empty last segment after an unsealed one: the empty
+//!   one is removed and the one before it is judged as the last.
+//! - The last segment ends cleanly at zeros (preallocated space), at its
+//!   file's end, or — in a file recycled from segment `r` (its header
+//!   says so) — at a frame of a segment up to `r` with no frame of this
+//!   segment after it. Anything else is damage: a torn or corrupt frame,
+//!   zeros followed by data, a frame of an earlier segment in a file never
+//!   recycled (a misdirected or stale write), or old frames followed by
+//!   frames of this segment.
+//! - Damage is judged against the *durable extent*: the furthest byte any
+//!   surviving frame of the segment (before or after the damage) says was
+//!   synced when it was written. Under `point_in_time`, damage beyond it
+//!   was never covered by a sync, so nothing from there on was acknowledged
+//!   as durable: the segment is cut there (the cut fsynced), and the bytes,
+//!   the valid frames and records cut after the damage and the reason are
+//!   reported (`recovery_dropped_bytes`, `recovery_cut_frames`,
+//!   `recovery_cut_records`, the store's appendix). Damage inside it fails
+//!   the open. `absolute_consistency` fails the open for any damage;
+//!   `salvage` cuts wherever the damage lies.
 //! - Records of each stream must continue densely; trim points from the
 //!   trim file hide what lies below them.
 
@@ -34,8 +47,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::format::{
-    FRAME_HEADER_LEN, FRAME_MAGIC, FrameFault, SEGMENT_HEADER_LEN, check_frame,
-    decode_segment_header, read_u32,
+    CHECKPOINT_MAGIC, FRAME_HEADER_LEN, FRAME_MAGIC, FrameFault, SEAL_MAGIC, SEGMENT_HEADER_LEN,
+    check_frame, decode_segment_header, read_u32,
 };
 use super::index::{BatchLoc, Index, StreamIndex};
 use super::io::{Io, IoFile, OpenMode, read_exact_at, write_zeros};
@@ -44,7 +57,7 @@ use super::recycle::parse_recycle_name;
 use super::segment::{Mapped, file_name, parse_file_name};
 use super::stats::{Counters, RecoveryStats};
 use super::trim::{TRIM_TMP, TrimState};
-use super::writer::{RECYCLED_TMP, WalOptions, io_err, sync_dir, sync_file};
+use super::writer::{RECYCLED_TMP, RecoveryMode, WalOptions, io_err, sync_dir, sync_file};
 use crate::store::api::StoreError;
 
 /// One recovered segment.
@@ -70,6 +83,8 @@ pub(crate) struct Recovered {
     pub(crate) index: Index,
     pub(crate) trim: TrimState,
     pub(crate) stats: RecoveryStats,
+    /// What was cut and why, when anything was.
+    pub(crate) note: Option<String>,
     /// Recycled files kept for reuse, oldest first.
     pub(crate) recycled: Vec<std::path::PathBuf>,
 }
@@ -80,33 +95,6 @@ fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StoreError {
         offset,
         detail: detail.into(),
     }
-}
-
-/// A frame found after damage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Found {
-    /// A valid frame of this segment: the damage is not a torn tail.
-    Current(usize),
-    /// A frame of the file's earlier use (recycled): the old bytes begin.
-    Stale(usize),
-}
-
-/// The first position after `from` where a frame with a valid CRC starts
-/// (of segment `segment` or of an earlier use of the file), if any.
-fn find_valid_frame(b: &[u8], from: usize, segment: u64) -> Option<Found> {
-    let magic = FRAME_MAGIC.to_le_bytes();
-    let mut q = from;
-    while q + FRAME_HEADER_LEN <= b.len() {
-        if b[q + 8..q + 12] == magic && read_u32(b, q) as usize >= FRAME_HEADER_LEN {
-            match check_frame(&b[q..], segment) {
-                Ok(_) => return Some(Found::Current(q)),
-                Err(FrameFault::Stale(_)) => return Some(Found::Stale(q)),
-                Err(_) => {}
-            }
-        }
-        q += 1;
-    }
-    None
 }
 
 /// Bytes from `from` up to and including the last non-zero byte.
@@ -220,6 +208,7 @@ pub(crate) fn recover(
     // creation was cut short (its header is synced before any frame is
     // written, so nothing in it was ever acknowledged) is removed here.
     let mut opened: Vec<Opened> = Vec::new();
+    let mut header_torn = false;
     let n = ids.len();
     let mut next_id = ids.keys().next().copied().unwrap_or(expect_id);
     for (i, (&id, name)) in ids.iter().enumerate() {
@@ -245,6 +234,12 @@ pub(crate) fn recover(
                     .map_err(|e| io_err("remove torn segment", &path, e))?;
                 sync_dir(counters, io, dir)?;
                 next_id = id;
+                // The previous segment's seal, if any reached the disk,
+                // names this removed segment: it is judged as the last.
+                if let Some(p) = opened.last_mut() {
+                    p.last = true;
+                    header_torn = true;
+                }
                 break;
             }
         }
@@ -261,14 +256,59 @@ pub(crate) fn recover(
 
     // 2. Check every frame's CRC, segments in parallel: the expensive part
     // of recovery, and independent per segment.
-    let scans = scan_all(&opened);
+    let mut scans = scan_all(&opened);
 
-    // 3. Apply the results in id order, with the same rules as before:
-    // damage in a sealed segment, or damage followed by a valid frame,
-    // fails the open; a torn tail of the last segment is cut.
+    // 3. A roll cut short: the last segment holds no frame and the one
+    // before it is not cleanly sealed. The roll creates the next segment
+    // durably before it writes and syncs the old one's seal, and writes no
+    // frame to the new one before that sync returns: nothing in the new
+    // segment was written, and the old one may hold an unsynced tail. The
+    // empty segment is removed; the old one is judged as the last.
+    let mut successor_removed = header_torn;
+    let mut remove_after: Option<std::path::PathBuf> = None;
+    if !header_torn && opened.len() >= 2 {
+        let l = opened.len() - 1;
+        // Sealed, and synced: a roll writes nothing after the seal, and a
+        // truncation before it that did not reach the disk (a recycled
+        // file's old frames) shows the seal's sync did not complete.
+        let prev_sealed = matches!(scans[l - 1].stop, Stop::Seal(_))
+            && opened[l - 1]
+                .map
+                .get(scans[l - 1].end + FRAME_HEADER_LEN..)
+                .is_none_or(|r| r.iter().all(|&x| x == 0));
+        let last_empty = opened[l].header.is_ok()
+            && scans[l].frames.is_empty()
+            && (matches!(scans[l].stop, Stop::End | Stop::Stale(_))
+                || frames_after(&opened[l].map, scans[l].end, opened[l].id)
+                    .frames
+                    .is_empty());
+        if last_empty && !prev_sealed {
+            if let (Some(o), Some(_)) = (opened.pop(), scans.pop()) {
+                let recycled = o.header.as_ref().is_ok_and(|h| h.recycled_from != 0);
+                if !recycled {
+                    stats.dropped_bytes += nonzero_extent(&o.map, SEGMENT_HEADER_LEN);
+                }
+                // Removed once the old segment's cut (its seal, if one
+                // reached the disk) is durable: a crash in between must not
+                // leave a sealed last segment without its successor.
+                let Opened { path, map, .. } = o;
+                drop(map);
+                remove_after = Some(path);
+            }
+            if let Some(p) = opened.last_mut() {
+                p.last = true;
+            }
+            successor_removed = true;
+        }
+    }
+
+    // 4. Judge each segment in id order (see the module docs): sealed
+    // segments must be whole and sealed; the last one is cut where the
+    // recovery mode allows.
     let mut index = Index::new();
     let mut segments = Vec::new();
     let mut next_base: Option<u64> = None;
+    let mut note = None;
     for (o, scan) in opened.into_iter().zip(scans) {
         let Opened {
             id,
@@ -299,7 +339,14 @@ pub(crate) fn recover(
                 ),
             ));
         }
-        for (pos, h) in &scan.frames {
+        let tail = if last {
+            judge_last(&map, &path, header, &scan, opts.recovery, successor_removed)?
+        } else {
+            judge_sealed(&map, &path, header, &scan)?;
+            None
+        };
+        // Checkpoint frames hold no records (their mark only matters).
+        for (pos, h) in scan.frames.iter().filter(|(_, h)| h.count > 0) {
             push(
                 &mut index,
                 &trim,
@@ -313,48 +360,25 @@ pub(crate) fn recover(
             )?;
             stats.records += u64::from(h.count);
         }
-        let pos = scan.end;
-        if let Some(old) = scan.stale
-            && !last
-        {
-            // Sealed segments are truncated to their last frame.
-            return Err(corrupt(
-                &path,
-                pos as u64,
-                format!("frame of earlier segment {old} in a sealed segment"),
+        let len = scan.end as u64;
+        let mut torn_end = len;
+        if let Some(cut) = tail {
+            torn_end = len + cut.span;
+            stats.dropped_bytes += cut.bytes;
+            stats.cut_frames += cut.frames;
+            stats.cut_records += cut.records;
+            note = Some(format!(
+                "recovery ({}): cut {} bytes ({} frames, {} records after the damage) from segment {id} at byte {len}: {}",
+                opts.recovery.name(),
+                cut.bytes,
+                cut.frames,
+                cut.records,
+                cut.reason
             ));
         }
-        let mut torn_len = 0;
-        if let Some(fault) = scan.fault {
-            if !last {
-                return Err(corrupt(
-                    &path,
-                    pos as u64,
-                    format!("{fault} in a sealed segment"),
-                ));
-            }
-            // The torn bytes end where a recycled file's old frames begin.
-            let old_from = match find_valid_frame(&map, pos + 1, id) {
-                Some(Found::Current(q)) => {
-                    return Err(corrupt(
-                        &path,
-                        pos as u64,
-                        format!(
-                            "{fault}, followed by a valid frame at byte {q}: damage, not a torn tail"
-                        ),
-                    ));
-                }
-                Some(Found::Stale(q)) => q,
-                None => map.len(),
-            };
-            torn_len = nonzero_extent(&map[..old_from], pos);
-            stats.dropped_bytes += torn_len;
-        }
-        let len = pos as u64;
         next_base = Some(header.base + (len - SEGMENT_HEADER_LEN as u64));
         next_id = id + 1;
         if last {
-            let torn_end = len + torn_len;
             drop(map);
             // Cut the torn tail and make everything recovered durable, so
             // the log is durable up to its recovered end. Preallocating,
@@ -393,6 +417,11 @@ pub(crate) fn recover(
         }
     }
 
+    if let Some(path) = remove_after {
+        io.remove_file(&path)
+            .map_err(|e| io_err("remove segment of a cut roll", &path, e))?;
+        sync_dir(counters, io, dir)?;
+    }
     for (&stream, &t) in &trim.points {
         index.entry(stream).or_default().set_trim_point(t);
     }
@@ -404,8 +433,256 @@ pub(crate) fn recover(
         index,
         trim,
         stats,
+        note,
         recycled: recycled.into_values().collect(),
     })
+}
+
+/// What recovery cuts from the end of the last segment, and why.
+#[derive(Debug)]
+struct Cut {
+    /// Bytes cut and reported (trailing zeros, a recycled file's old
+    /// frames and a seal frame not counted).
+    bytes: u64,
+    /// Bytes to clear after the recovered end (the cut bytes, or a seal).
+    span: u64,
+    /// Valid frames of the segment found after the damage (cut with it).
+    frames: u64,
+    /// Records in those frames.
+    records: u64,
+    /// Why the cut is allowed.
+    reason: String,
+}
+
+/// A sealed segment must end with its seal, right after its frames, and the
+/// seal must name where they end: it was synced before any frame of the
+/// next segment was written, so any damage in it is damage to durable data.
+fn judge_sealed(
+    map: &[u8],
+    path: &Path,
+    header: super::format::SegmentHeader,
+    scan: &Scan,
+) -> Result<(), StoreError> {
+    let end = scan.end as u64;
+    let frames_end = header.base + (end - SEGMENT_HEADER_LEN as u64);
+    match &scan.stop {
+        Stop::Seal(h) if h.durable == frames_end => {
+            let after = scan.end + FRAME_HEADER_LEN;
+            match map
+                .get(after..)
+                .and_then(|r| r.iter().position(|&x| x != 0))
+            {
+                Some(i) => Err(corrupt(
+                    path,
+                    (after + i) as u64,
+                    "data after the seal frame of a sealed segment",
+                )),
+                None => Ok(()),
+            }
+        }
+        Stop::Seal(h) => Err(corrupt(
+            path,
+            end,
+            format!(
+                "seal frame says the segment's frames end at log position {}, they end at {frames_end}",
+                h.durable
+            ),
+        )),
+        Stop::End => Err(corrupt(
+            path,
+            end,
+            "sealed segment ends without its seal frame (a later segment exists)",
+        )),
+        Stop::Stale(old) => Err(corrupt(
+            path,
+            end,
+            format!("frame of earlier segment {old} in a sealed segment"),
+        )),
+        Stop::Fault(f) => Err(corrupt(path, end, format!("{f} in a sealed segment"))),
+    }
+}
+
+/// The local byte of a segment up to which a durable mark `mark` (a log
+/// position) says the segment was synced.
+fn durable_local(mark: u64, header: super::format::SegmentHeader) -> u64 {
+    SEGMENT_HEADER_LEN as u64 + mark.saturating_sub(header.base)
+}
+
+/// Judges the end of the last segment under `mode`: `None` when it ends
+/// cleanly, the [`Cut`] when damage may be cut, an error when it may not.
+/// `successor_removed`: recovery removed an empty segment after it (a roll
+/// cut short), so a seal frame in it names no surviving successor.
+fn judge_last(
+    map: &[u8],
+    path: &Path,
+    header: super::format::SegmentHeader,
+    scan: &Scan,
+    mode: RecoveryMode,
+    successor_removed: bool,
+) -> Result<Option<Cut>, StoreError> {
+    let id = header.id;
+    let end = scan.end;
+    let missing = |at: usize| {
+        corrupt(
+            path,
+            at as u64,
+            format!(
+                "missing segment {}: segment {id} is sealed (its seal frame at byte {at} is written only once the next segment exists)",
+                id + 1
+            ),
+        )
+    };
+    let damage = match &scan.stop {
+        Stop::End => return Ok(None),
+        Stop::Seal(_) if successor_removed => {
+            return Ok(Some(Cut {
+                bytes: 0,
+                span: nonzero_extent(map, end).max(FRAME_HEADER_LEN as u64),
+                frames: 0,
+                records: 0,
+                reason: format!(
+                    "a roll cut short: the seal frame of segment {id}, whose successor held no frame and was removed"
+                ),
+            }));
+        }
+        Stop::Seal(_) => return Err(missing(end)),
+        Stop::Stale(old) if header.recycled_from != 0 && *old <= header.recycled_from => None,
+        Stop::Stale(old) if header.recycled_from == 0 => Some(format!(
+            "frame of earlier segment {old} in segment {id}, whose file was never recycled"
+        )),
+        Stop::Stale(old) => Some(format!(
+            "frame of segment {old} in segment {id}, whose file was recycled from segment {}",
+            header.recycled_from
+        )),
+        Stop::Fault(f) => Some(f.clone()),
+    };
+    let after = frames_after(map, end, id);
+    if let Some((q, _)) = after.frames.iter().find(|(_, h)| h.is_seal())
+        && !successor_removed
+    {
+        return Err(missing(*q));
+    }
+    if header.recycled_from != 0
+        && after.frames.is_empty()
+        && let Some(old_from) = after.old_from
+        && let Some(damage) = &damage
+    {
+        // In a recycled file the new frames end inside an old frame: the
+        // bytes up to the next old frame are its remains (or a torn frame:
+        // no frame of this segment follows, so nothing here was synced).
+        let bytes = nonzero_extent(&map[..old_from], end);
+        return Ok((bytes > 0).then(|| Cut {
+            bytes,
+            span: bytes,
+            frames: 0,
+            records: 0,
+            reason: format!(
+                "{damage}: the remains of the recycled file's earlier frames (its old frames resume at byte {old_from}, no frame of this segment follows)"
+            ),
+        }));
+    }
+    let reason = match (damage, after.frames.first()) {
+        // A recycled file's earlier frames, and nothing of this segment
+        // after them: a clean end.
+        (None, None) => return Ok(None),
+        (None, Some((q, _))) => format!(
+            "frame of an earlier use of the recycled file, followed by a frame of this segment at byte {q}"
+        ),
+        (Some(d), Some((q, _))) => format!("{d}, followed by a frame of this segment at byte {q}"),
+        (Some(d), None) => d,
+    };
+    // The durable extent: the furthest any surviving frame of this
+    // segment, before or after the damage, says the log was synced.
+    let durable = scan
+        .frames
+        .iter()
+        .chain(&after.frames)
+        .filter(|(_, h)| !h.is_seal())
+        .map(|(_, h)| durable_local(h.durable, header))
+        .max()
+        .unwrap_or(SEGMENT_HEADER_LEN as u64);
+    let inside = (end as u64) < durable;
+    let frames: Vec<_> = after.frames.iter().filter(|(_, h)| h.count > 0).collect();
+    let records = frames.iter().map(|(_, h)| u64::from(h.count)).sum();
+    let limit = after.old_from.unwrap_or(map.len());
+    let bytes = nonzero_extent(&map[..limit.max(end)], end);
+    let why = if inside {
+        format!(
+            "inside the durable extent (a surviving frame says the segment was synced up to byte {durable})"
+        )
+    } else {
+        format!(
+            "beyond the durable extent (byte {durable}): no sync ever covered it, so nothing from here on was acknowledged as durable"
+        )
+    };
+    match mode {
+        RecoveryMode::AbsoluteConsistency => Err(corrupt(
+            path,
+            end as u64,
+            format!("{reason}; {why}; recovery_mode absolute_consistency refuses any damage"),
+        )),
+        RecoveryMode::PointInTime if inside => Err(corrupt(
+            path,
+            end as u64,
+            format!("{reason}: damage to acknowledged data, {why}; recovery_mode salvage cuts it"),
+        )),
+        RecoveryMode::PointInTime | RecoveryMode::Salvage => Ok(Some(Cut {
+            bytes,
+            span: bytes,
+            frames: frames.len() as u64,
+            records,
+            reason: format!(
+                "{reason}, {why}{}",
+                if inside {
+                    " (recovery_mode salvage: acknowledged records may be lost)"
+                } else {
+                    ""
+                }
+            ),
+        })),
+    }
+}
+
+/// Valid frames found after damage.
+#[derive(Debug, Default)]
+struct After {
+    /// Valid frames (and seals) of the segment after the damage, in order.
+    frames: Vec<(usize, super::format::FrameHeader)>,
+    /// Where a recycled file's earlier frames begin after the last of them.
+    old_from: Option<usize>,
+}
+
+/// Searches `b` byte by byte from `from + 1` for valid frames of segment
+/// `segment` (and of earlier segments: a recycled file's old frames), as a
+/// frame found after damage decides whether the damage was a torn tail.
+fn frames_after(b: &[u8], from: usize, segment: u64) -> After {
+    let magics = [FRAME_MAGIC, SEAL_MAGIC, CHECKPOINT_MAGIC].map(u32::to_le_bytes);
+    let mut out = After::default();
+    let mut q = from + 1;
+    while q + FRAME_HEADER_LEN <= b.len() {
+        let m = &b[q + 8..q + 12];
+        if magics.iter().any(|x| x == m) && read_u32(b, q) as usize >= FRAME_HEADER_LEN {
+            match check_frame(&b[q..], segment) {
+                Ok(h) => {
+                    out.frames.push((q, h));
+                    out.old_from = None;
+                    q += h.len as usize;
+                    continue;
+                }
+                Err(FrameFault::Stale(_)) => {
+                    if out.old_from.is_none() {
+                        out.old_from = Some(q);
+                    }
+                    // Checked whole: jump over it.
+                    q += (read_u32(b, q) as usize).max(1);
+                    continue;
+                }
+                Err(_) => {}
+            }
+        }
+        q += 1;
+    }
+    out
 }
 
 /// A segment opened and mapped for recovery, its header not yet judged.
@@ -420,17 +697,36 @@ struct Opened {
 }
 
 /// The frames of one segment up to the first one that is not valid.
-#[derive(Default)]
 struct Scan {
-    /// Position and header of each valid frame, in order.
+    /// Position and header of each valid batch frame, in order.
     frames: Vec<(usize, super::format::FrameHeader)>,
     /// Where the valid frames end.
     end: usize,
-    /// Why scanning stopped before the end of the file (`None`: a clean
-    /// end, only zeros after `end`, or a recycled file's old frames).
-    fault: Option<String>,
-    /// The segment of the old frame scanning stopped at (recycled file).
-    stale: Option<u64>,
+    /// What lies at `end`.
+    stop: Stop,
+}
+
+/// What a segment's scan stopped at.
+#[derive(Debug)]
+enum Stop {
+    /// The end of the file, or only zeros after the frames.
+    End,
+    /// The segment's seal frame.
+    Seal(super::format::FrameHeader),
+    /// A valid frame of this earlier segment.
+    Stale(u64),
+    /// Not a valid frame: why.
+    Fault(String),
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            frames: Vec::new(),
+            end: SEGMENT_HEADER_LEN,
+            stop: Stop::End,
+        }
+    }
 }
 
 /// Bytes read per `pread` while scanning: small enough to stay in the CPU
@@ -474,10 +770,7 @@ impl Window<'_> {
 /// map (whose pages stay untouched, so cost nothing) serves the rare paths
 /// — the end of the valid frames, damage — which look at the whole rest.
 fn scan_segment(o: &Opened, buf: &mut Vec<u8>) -> Scan {
-    let mut scan = Scan {
-        end: SEGMENT_HEADER_LEN,
-        ..Scan::default()
-    };
+    let mut scan = Scan::default();
     let mut win = Window {
         file: o.file.as_ref(),
         file_len: o.file_len,
@@ -508,12 +801,16 @@ fn scan_segment(o: &Opened, buf: &mut Vec<u8>) -> Scan {
             break;
         };
         match check_frame(frame, o.id) {
+            Ok(h) if h.is_seal() => {
+                scan.stop = Stop::Seal(h);
+                return scan;
+            }
             Ok(h) => {
                 scan.end += h.len as usize;
                 scan.frames.push((scan.end - h.len as usize, h));
             }
             Err(FrameFault::Stale(old)) => {
-                scan.stale = Some(old);
+                scan.stop = Stop::Stale(old);
                 return scan;
             }
             Err(_) => break,
@@ -525,21 +822,25 @@ fn scan_segment(o: &Opened, buf: &mut Vec<u8>) -> Scan {
         let pos = scan.end;
         let rest = map.get(pos..).unwrap_or_default();
         match check_frame(rest, o.id) {
+            Ok(h) if h.is_seal() => {
+                scan.stop = Stop::Seal(h);
+                return scan;
+            }
             Ok(h) => {
                 scan.end += h.len as usize;
                 scan.frames.push((pos, h));
             }
             Err(FrameFault::Stale(old)) => {
-                scan.stale = Some(old);
+                scan.stop = Stop::Stale(old);
                 return scan;
             }
             Err(FrameFault::Zero) if rest.iter().all(|&x| x == 0) => return scan,
             Err(FrameFault::Zero) => {
-                scan.fault = Some("zeros followed by data".to_owned());
+                scan.stop = Stop::Fault("zeros followed by data".to_owned());
                 return scan;
             }
             Err(FrameFault::Incomplete(d) | FrameFault::Bad(d)) => {
-                scan.fault = Some(d);
+                scan.stop = Stop::Fault(d);
                 return scan;
             }
         }

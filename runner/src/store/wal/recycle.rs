@@ -26,6 +26,10 @@ use super::segment::Segment;
 use super::writer::io_err;
 use crate::store::api::StoreError;
 
+/// A segment file opened for a new segment, with the id of the segment it
+/// held before it was recycled (0: a new file).
+pub(crate) type ReusedFile = (Arc<dyn IoFile>, u64);
+
 /// The suffix of a recycled file's name.
 pub(crate) const RECYCLE_SUFFIX: &str = ".recycle";
 
@@ -95,13 +99,10 @@ impl Recycler {
         Ok(true)
     }
 
-    /// Takes a recycled file, renamed to `to` and opened, if there is one.
-    /// Its bytes are its earlier frames: the caller writes the new header.
-    pub(crate) fn take(
-        &self,
-        io: &dyn Io,
-        to: &Path,
-    ) -> Result<Option<Arc<dyn IoFile>>, StoreError> {
+    /// Takes a recycled file, renamed to `to` and opened, if there is one,
+    /// with the id it had (which its new header records). Its bytes are
+    /// its earlier frames: the caller writes the new header.
+    pub(crate) fn take(&self, io: &dyn Io, to: &Path) -> Result<Option<ReusedFile>, StoreError> {
         let from = {
             let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
             if pool.is_empty() {
@@ -109,13 +110,19 @@ impl Recycler {
             }
             pool.remove(0)
         };
+        // Named by `recycle_name`; a name that does not parse still gets a
+        // non-zero id, so old frames in it are expected, never damage.
+        let old = from
+            .file_name()
+            .and_then(|n| parse_recycle_name(&n.to_string_lossy()))
+            .unwrap_or(u64::MAX);
         io.rename(&from, to)
             .map_err(|e| io_err("reuse recycled segment", &from, e))?;
         let file = io
             .open(to, OpenMode::Existing)
             .map_err(|e| io_err("open recycled segment", to, e))?;
         self.reused.fetch_add(1, Ordering::Relaxed);
-        Ok(Some(file))
+        Ok(Some((file, old.max(1))))
     }
 
     /// Segments made out of recycled files so far.

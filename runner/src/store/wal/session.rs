@@ -82,7 +82,8 @@ impl WalSession {
             }
         }
         let first = w.tails.get(&stream).copied().unwrap_or(0);
-        pending.seal(frame, first, w.active.id);
+        let durable = w.commit.synced_to();
+        pending.seal(frame, first, w.active.id, durable);
         let pos = w.pos;
         if let Err(e) = write_all_at(w.active.file.as_ref(), frame, pos) {
             // The file may now hold part of this frame: never write after it

@@ -95,7 +95,17 @@ pub const STATS: &[StatDesc] = &[
     StatDesc {
         name: "recovery_dropped_bytes",
         unit: StatUnit::Bytes,
-        help: "torn-tail bytes recovery truncated (trailing zeros not counted)",
+        help: "bytes recovery cut from the end of the log: a torn tail, or damage beyond the durable extent and the unacknowledged frames after it (trailing zeros not counted)",
+    },
+    StatDesc {
+        name: "recovery_cut_frames",
+        unit: StatUnit::Count,
+        help: "valid frames recovery cut because they followed damage beyond the durable extent (never acknowledged as durable)",
+    },
+    StatDesc {
+        name: "recovery_cut_records",
+        unit: StatUnit::Count,
+        help: "records in the frames recovery cut (recovery_cut_frames)",
     },
     StatDesc {
         name: "recovery_nanos",
@@ -154,18 +164,24 @@ pub(crate) struct RecoveryStats {
     pub(crate) bytes_scanned: u64,
     pub(crate) records: u64,
     pub(crate) dropped_bytes: u64,
+    /// Valid frames after the damage, cut with it.
+    pub(crate) cut_frames: u64,
+    /// Records in those frames.
+    pub(crate) cut_records: u64,
     pub(crate) nanos: u64,
 }
 
 /// A snapshot with every name in [`STATS`].
 /// `prepared`: (segments preallocated, rolls that waited for one);
-/// `recycled`: segments made out of recycled files.
+/// `recycled`: segments made out of recycled files; `note`: what recovery
+/// cut and why (the report's appendix).
 pub(crate) fn snapshot(
     c: &Counters,
     w: WriteCounts,
     r: RecoveryStats,
     prepared: (u64, u64),
     recycled: u64,
+    note: Option<&str>,
 ) -> StoreStats {
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
     let commits = get(&c.commit_fsyncs);
@@ -194,6 +210,8 @@ pub(crate) fn snapshot(
         ("recovery_bytes_scanned", r.bytes_scanned as f64),
         ("recovery_records", r.records as f64),
         ("recovery_dropped_bytes", r.dropped_bytes as f64),
+        ("recovery_cut_frames", r.cut_frames as f64),
+        ("recovery_cut_records", r.cut_records as f64),
         ("recovery_nanos", r.nanos as f64),
     ]
     .into_iter()
@@ -204,7 +222,7 @@ pub(crate) fn snapshot(
     .collect();
     StoreStats {
         values,
-        appendix: None,
+        appendix: note.map(str::to_owned),
     }
 }
 
@@ -222,6 +240,7 @@ mod tests {
             RecoveryStats::default(),
             (0, 0),
             0,
+            None,
         );
         let mut want: Vec<&str> = STATS.iter().map(|d| d.name).collect();
         want.sort_unstable();
@@ -241,6 +260,7 @@ mod tests {
             RecoveryStats::default(),
             (0, 0),
             0,
+            None,
         );
         assert_eq!(s.values["group_commit_records"], 10.0);
     }
@@ -256,6 +276,7 @@ mod tests {
             RecoveryStats::default(),
             (0, 0),
             0,
+            None,
         );
         assert!(!s.values.contains_key("group_commit_records"));
         assert!(!s.values.contains_key("group_commits_full"));

@@ -2,11 +2,20 @@
 //! segment creation, roll and seal, and group commit.
 //!
 //! - **Roll**: a batch that does not fit the active segment's remaining
-//!   space seals it — truncate to the last frame, `fdatasync` (under every
-//!   policy, so only the last segment can ever hold a torn tail), map it —
-//!   and creates the next one (or, with `preallocate`, takes the file the
-//!   `prepare` thread zero-filled), whose header and directory entry are
-//!   fsynced before anything in it is written, let alone acknowledged.
+//!   space seals it — truncate to the last frame, create the next segment
+//!   (or, with `preallocate`, take the file the `prepare` thread
+//!   zero-filled; its header and directory entry are fsynced), write the
+//!   old segment's seal frame, `fdatasync` it (under every policy, so a
+//!   segment with frames after it is whole), map it. The seal is written
+//!   only once the next segment exists durably, so a segment ending with
+//!   its seal proves a successor: recovery detects a missing last segment.
+//!   Nothing is written to the next segment before the old one's sync
+//!   returns, so a crash inside a roll leaves the next segment empty, and
+//!   recovery removes it and treats the old one as the last.
+//! - **Durable mark**: every frame carries the log position synced when it
+//!   was written ([`CommitState`]'s `synced_to`, read under the lock the
+//!   frame is written under — no extra write or sync); recovery uses it to
+//!   tell damage to acknowledged data from an unacknowledged tail.
 //! - **Group commit** ([`GroupCommit`]): one `fdatasync` at a time
 //!   acknowledges every append written before it; appenders that arrive
 //!   during it wait on a condition variable and share the next one. Under
@@ -32,7 +41,7 @@ use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::format::{SEGMENT_HEADER_LEN, SegmentHeader, encode_segment_header};
+use super::format::{SEGMENT_HEADER_LEN, SegmentHeader, encode_seal, encode_segment_header};
 use super::io::{Io, IoFile, OpenMode, write_all_at};
 use super::prepare::Preparer;
 use super::recycle::Recycler;
@@ -60,7 +69,8 @@ pub enum WalSync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WalOptions {
     /// Bytes per segment file; a batch must fit in one segment (minus its
-    /// 32-byte header and the 40-byte frame header). At least [`MIN_SEGMENT_SIZE`].
+    /// 40-byte header and the 48-byte frame header; a sealed segment's
+    /// 48-byte seal frame may lie beyond it). At least [`MIN_SEGMENT_SIZE`].
     pub segment_size: u64,
     /// The sync policy.
     pub sync: WalSync,
@@ -76,6 +86,50 @@ pub struct WalOptions {
     /// by the segment id in every frame) before creating or zero-filling a
     /// file. 0 unlinks dead segments.
     pub recycle_segments: usize,
+    /// What recovery does with damage it finds on open (see
+    /// [`RecoveryMode`]).
+    pub recovery: RecoveryMode,
+}
+
+/// What recovery does with damage (compare RocksDB's `WALRecoveryMode`).
+///
+/// Every frame carries the log position known durable when it was written
+/// (see `format`), so recovery knows a *durable extent*: bytes that a sync
+/// covered before some surviving frame was written. A power loss cannot
+/// damage them (they were on disk), nor can a crash; damage there is media
+/// or software damage to acknowledged data. Damage beyond it — a torn
+/// frame, zeros, a hole with later frames that reached the disk out of
+/// order — lies where no sync ever reached, so nothing at or after it was
+/// acknowledged as durable under `sync: always` or `batch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecoveryMode {
+    /// The default: end the log at the first damage in the last segment
+    /// that lies beyond the durable extent, cutting it and every frame
+    /// after it (reported as cut, with the reason); refuse the open for
+    /// damage inside the durable extent or in a sealed segment.
+    #[default]
+    PointInTime,
+    /// Refuse the open for any damage, a torn tail included: for users who
+    /// want every irregularity to stop them (RocksDB's
+    /// `kAbsoluteConsistency`).
+    AbsoluteConsistency,
+    /// End the log at the first damage in the last segment wherever it
+    /// lies, even inside the durable extent (acknowledged records are then
+    /// lost, and reported as such): the log always opens unless a sealed
+    /// segment is damaged, so sealed segments never go offline because of
+    /// the active one.
+    Salvage,
+}
+
+impl RecoveryMode {
+    /// The name used in scenarios and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecoveryMode::PointInTime => "point_in_time",
+            RecoveryMode::AbsoluteConsistency => "absolute_consistency",
+            RecoveryMode::Salvage => "salvage",
+        }
+    }
 }
 
 /// The smallest accepted [`WalOptions::segment_size`].
@@ -89,6 +143,7 @@ impl Default for WalOptions {
             sync_interval: Duration::from_millis(1),
             preallocate: false,
             recycle_segments: 0,
+            recovery: RecoveryMode::PointInTime,
         }
     }
 }
@@ -155,46 +210,52 @@ pub(crate) fn create_segment(
         segment_size,
     } = *src;
     if let Some(p) = prep {
-        let (file, tmp) = p.take()?;
-        let seg = install(io, dir, c, file, tmp, id, base)?;
+        let (file, tmp, old) = p.take()?;
+        let header = SegmentHeader {
+            id,
+            base,
+            recycled_from: old,
+        };
+        let seg = install(io, dir, c, file, tmp, header)?;
         p.request();
         return Ok(seg);
     }
     let path = dir.join(file_name(id));
     let tmp = dir.join(RECYCLED_TMP);
-    let (file, at) = match recycler.take(io, &tmp)? {
-        Some(file) => (file, tmp.as_path()),
+    let (file, at, old) = match recycler.take(io, &tmp)? {
+        Some((file, old)) => (file, tmp.as_path(), old),
         None => {
             let file = io
                 .open(&path, OpenMode::CreateNew)
                 .map_err(|e| io_err("create segment", &path, e))?;
-            (file, path.as_path())
+            (file, path.as_path(), 0)
         }
     };
     file.allocate(segment_size)
         .map_err(|e| io_err("allocate segment", at, e))?;
-    install(io, dir, c, file, at, id, base)
+    let header = SegmentHeader {
+        id,
+        base,
+        recycled_from: old,
+    };
+    install(io, dir, c, file, at, header)
 }
 
-/// Makes `file`, named `at`, segment `id` (starting at log position
-/// `base`): header written and synced, renamed to its segment name (unless
-/// it has it already), directory fsynced — so the header and the directory
-/// entry are durable before any frame is written.
+/// Makes `file`, named `at`, the segment `header` describes: header
+/// written and synced, renamed to its segment name (unless it has it
+/// already), directory fsynced — so the header and the directory entry are
+/// durable before any frame is written.
 fn install(
     io: &dyn Io,
     dir: &Path,
     c: &Counters,
     file: Arc<dyn IoFile>,
     at: &Path,
-    id: u64,
-    base: u64,
+    header: SegmentHeader,
 ) -> Result<Arc<Segment>, StoreError> {
-    write_all_at(
-        file.as_ref(),
-        &encode_segment_header(SegmentHeader { id, base }),
-        0,
-    )
-    .map_err(|e| io_err("write segment header", at, e))?;
+    let id = header.id;
+    write_all_at(file.as_ref(), &encode_segment_header(header), 0)
+        .map_err(|e| io_err("write segment header", at, e))?;
     sync_file(c, file.as_ref(), at)?;
     let path = dir.join(file_name(id));
     if at != path {
@@ -254,7 +315,8 @@ impl Writer {
         let old = Arc::clone(&self.active);
         // A segment file is longer than its frames (allocated or zeroed
         // blocks, or an earlier use's frames): a sealed segment ends at its
-        // last frame, so recovery can call anything after it damage.
+        // last frame and its seal, so recovery can call anything after it
+        // damage.
         let file_len = old
             .file
             .len()
@@ -264,17 +326,21 @@ impl Writer {
                 .set_len(self.pos)
                 .map_err(|e| io_err("truncate sealed segment", &old.path, e))?;
         }
-        // Under every policy, so only the last segment can ever be torn and
-        // recovery can refuse damage followed by valid records. Under
-        // `never` the `writeback` thread has already started writing all
-        // but the last stretch, so this waits for that stretch only.
+        let base = self.end();
+        // The next segment exists durably before the seal that names it
+        // is written, so a durable seal proves a successor.
+        let new = create_segment(src, old.id + 1, base)?;
+        write_all_at(old.file.as_ref(), &encode_seal(old.id, base), self.pos)
+            .map_err(|e| io_err("write seal frame", &old.path, e))?;
+        // Under every policy, so a segment followed by frames is whole and
+        // recovery can refuse damage in it. Under `never` the `writeback`
+        // thread has already started writing all but the last stretch, so
+        // this waits for that stretch only.
         sync_file(c, old.file.as_ref(), &old.path)?;
         old.seal(self.pos)
             .map_err(|e| io_err("map sealed segment", &old.path, e))?;
         c.segments_sealed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let base = self.end();
-        let new = create_segment(src, old.id + 1, base)?;
         self.active = Arc::clone(&new);
         self.pos = SEGMENT_HEADER_LEN as u64;
         self.writeback_from = self.pos;
@@ -318,6 +384,12 @@ impl CommitState {
             synced_to,
             ..Self::default()
         }
+    }
+
+    /// The log position the log is known durable up to: the mark every
+    /// frame written now carries.
+    pub(crate) fn synced_to(&self) -> u64 {
+        self.synced_to
     }
 }
 
