@@ -36,7 +36,12 @@ fn committed_schema_includes_the_plug_in_kinds_and_is_current() {
         .iter()
         .filter_map(|b| b["required"][0].as_str())
         .collect();
-    assert_eq!(kinds, ["wal", "rocksdb", "memory", "resp", "fjall", "redb"]);
+    assert_eq!(
+        kinds,
+        [
+            "wal", "rocksdb", "memory", "resp", "external", "fjall", "redb"
+        ]
+    );
     assert!(
         committed["$defs"]["FjallConfig"]["properties"]["persist"]["description"]
             .as_str()

@@ -8,9 +8,11 @@ use crate::cli::SchemaArgs;
 use crate::metrics::report::{RUN_SCHEMA_PATH, RunReport};
 use crate::scenario::Loader;
 use crate::scenario::schema::{self, SCHEMA_DRAFT07_PATH, SCHEMA_PATH};
+use crate::store::external::protocol::{self, PROTOCOL_SCHEMA_PATH};
 
 /// Prints the schema of this binary's store kinds, or writes the scenario
-/// schemas (2020-12 and draft-07) and the `run.json` schema under `--write ROOT`.
+/// schemas (2020-12 and draft-07), the `run.json` schema and the `external`
+/// protocol's schema under `--write ROOT`.
 pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
     let registry = loader.registry();
     match &args.write {
@@ -30,6 +32,7 @@ pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
                     schema::scenario_schema_draft07_for(registry),
                 ),
                 (RUN_SCHEMA_PATH, RunReport::schema()),
+                (PROTOCOL_SCHEMA_PATH, protocol::schema()),
             ] {
                 let path = root.join(rel);
                 if let Some(dir) = path.parent() {

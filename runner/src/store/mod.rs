@@ -1,6 +1,6 @@
 //! Stores under test: the [`Store`]/[`Session`] data path, the
 //! [`StoreKind`] trait a kind of store implements, the [`Registry`] of
-//! kinds, the built-in kinds (`memory`, `wal`, `rocksdb`, `resp`) and the
+//! kinds, the built-in kinds (`memory`, `wal`, `rocksdb`, `resp`, `external`) and the
 //! [`conformance`] suite.
 //!
 //! A store kind is one type owning its YAML name, config type, config
@@ -15,6 +15,7 @@
 
 mod api;
 pub mod conformance;
+pub mod external;
 mod kind;
 pub mod layout;
 mod memory;
@@ -23,9 +24,11 @@ mod power_loss;
 mod resp;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
+mod tied;
 mod wal;
 
 pub use api::*;
+pub use external::{ExternalConfig, ExternalKind, ExternalStore};
 pub(crate) use kind::ProblemAt;
 pub use kind::{
     AppendPlan, ConfigError, DuplicateKind, Problem, Registry, StoreKind, TargetKind, Workload,
@@ -51,6 +54,7 @@ impl Registry {
         let r = r.and_then(Registry::with::<RocksdbKind>);
         r.and_then(Registry::with::<MemoryKind>)
             .and_then(Registry::with::<RespKind>)
+            .and_then(Registry::with::<ExternalKind>)
             .expect("built-in kind names are distinct")
     }
 }
@@ -109,7 +113,7 @@ mod tests {
     #[test]
     fn the_builtin_registry_lists_each_kind_once() {
         let r = Registry::builtin();
-        assert_eq!(r.names(), ["wal", "rocksdb", "memory", "resp"]);
+        assert_eq!(r.names(), ["wal", "rocksdb", "memory", "resp", "external"]);
         assert_eq!(
             Registry::builtin().with::<WalKind>().err(),
             Some(DuplicateKind("wal"))

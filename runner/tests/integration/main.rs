@@ -5,6 +5,7 @@ mod charts;
 mod cli;
 mod compare;
 mod crash;
+mod external;
 mod fixtures;
 mod junit;
 mod limits;

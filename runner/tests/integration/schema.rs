@@ -35,6 +35,49 @@ fn committed_run_schema_is_current() {
 }
 
 #[test]
+fn committed_external_protocol_schema_is_current() {
+    use loadline::store::external::protocol::{PROTOCOL_SCHEMA_PATH, schema};
+    let committed =
+        std::fs::read_to_string(repo_root().join(PROTOCOL_SCHEMA_PATH)).unwrap_or_default();
+    assert!(
+        committed == render(&schema()),
+        "{PROTOCOL_SCHEMA_PATH} is stale or missing; regenerate it from the repository root with:\n\n    cargo run --release --bin loadline -- schema --write\n"
+    );
+}
+
+/// Every line of the trace in the protocol's specification is a message
+/// the committed protocol schema accepts, and a request with an unknown
+/// field or op is refused.
+#[test]
+fn the_protocol_specs_trace_validates_against_its_schema() {
+    use loadline::store::external::protocol::PROTOCOL_SCHEMA_PATH;
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join(PROTOCOL_SCHEMA_PATH)).expect("schema"),
+    )
+    .expect("json");
+    let v = jsonschema::draft202012::new(&schema).expect("schema compiles");
+    let spec = std::fs::read_to_string(repo_root().join("docs/external-protocol.md"))
+        .expect("docs/external-protocol.md");
+    let lines: Vec<&str> = spec
+        .lines()
+        .filter_map(|l| l.strip_prefix("> ").or_else(|| l.strip_prefix("< ")))
+        .collect();
+    assert!(lines.len() >= 10, "the spec has a trace");
+    for line in lines {
+        let msg: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert!(v.is_valid(&msg), "the schema refuses the spec's {line}");
+    }
+    for bad in [
+        r#"{"id":1,"op":"sync","extra":1}"#,
+        r#"{"id":1,"op":"fly"}"#,
+        r#"{"id":1,"op":"append","stream":0}"#,
+    ] {
+        let msg: serde_json::Value = serde_json::from_str(bad).expect("json");
+        assert!(!v.is_valid(&msg), "the schema accepts {bad}");
+    }
+}
+
+#[test]
 fn every_shipped_scenario_validates_against_the_committed_schema() {
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo_root().join(SCHEMA_PATH)).expect("schema committed"),
@@ -108,7 +151,7 @@ fn plug_in_scenarios_validate_against_their_schema_and_plain_loadline_refuses_th
         assert!(fjall.line > 1, "located: {}", d.render());
         assert_eq!(
             fjall.expected.as_deref(),
-            Some("exactly one of `wal`, `rocksdb`, `memory` or `resp`")
+            Some("exactly one of `wal`, `rocksdb`, `memory`, `resp` or `external`")
         );
     }
 }

@@ -5,24 +5,22 @@
 //!
 //! The last point is what makes `restart: crash` kill -9 the server: the
 //! crash phase's writers run in a child process that opens the store and
-//! so starts the server; the server is started through util-linux's
-//! `setpriv --pdeathsig KILL`, so when the child is SIGKILLed the kernel
-//! SIGKILLs the server at the same moment. The parent's reopen starts the
-//! server again on the same directory and times spawn → ready. A parent
-//! death signal fires when the *thread* that started the server ends, so
-//! a keeper thread starts it and lives exactly as long as the server.
-//! Without `setpriv`, a server left running by a killed process is
-//! SIGKILLed by the next open instead (its pid is in `server.pid`).
+//! so starts the server, tied to it ([`crate::store::tied`]): when the
+//! child is SIGKILLed the kernel SIGKILLs the server at the same moment.
+//! The parent's reopen starts the server again on the same directory and
+//! times spawn → ready. Without `setpriv`, a server left running by a
+//! killed process is SIGKILLed by the next open instead (its pid is in
+//! `server.pid`).
 //!
 //! It owns the server process; it does not know the data path.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::{Mutex, mpsc};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use super::conn::Conn;
 use crate::store::api::StoreError;
+use crate::store::tied::{self, Tied};
 use crate::units::HumanDuration;
 
 /// A server for loadline to start, per target.
@@ -51,10 +49,8 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
 
 /// A running server.
 pub(crate) struct Server {
-    pid: u32,
-    /// The keeper thread's report of the server's exit (in a mutex: the
-    /// store is shared between threads).
-    exited: Mutex<mpsc::Receiver<std::io::Result<ExitStatus>>>,
+    /// The server process.
+    child: Tied,
     dir: PathBuf,
     address: String,
 }
@@ -103,41 +99,19 @@ impl Server {
             .open(&log_path)
             .map_err(|e| io("open", &log_path, e))?;
         let err_log = log.try_clone().map_err(|e| io("open", &log_path, e))?;
-        let mut cmd = if Path::new(SETPRIV).exists() {
-            let mut c = Command::new(SETPRIV);
-            c.args(["--pdeathsig", "KILL", "--"]).arg(program);
-            c
-        } else {
-            Command::new(program)
-        };
+        let mut cmd = tied::command(program);
         cmd.args(&args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err_log);
-        let (started_tx, started_rx) = mpsc::channel();
-        let (exited_tx, exited) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("loadline-server-keeper".to_owned())
-            .spawn(move || match cmd.spawn() {
-                Ok(mut child) => {
-                    let _ = started_tx.send(Ok(child.id()));
-                    let _ = exited_tx.send(child.wait());
-                }
-                Err(e) => {
-                    let _ = started_tx.send(Err(e));
-                }
-            })
-            .map_err(|e| io("spawn keeper thread for", dir, e))?;
-        let pid = started_rx
-            .recv()
-            .map_err(|_| failed("the keeper thread ended".to_owned()))?
+        let (child, _) = tied::spawn(cmd, "loadline-server-keeper")
             .map_err(|e| io("spawn", Path::new(program), e))?;
+        let pid = child.pid;
         let pid_path = dir.join(PID_FILE);
         std::fs::write(&pid_path, format!("{pid}\n")).map_err(|e| io("write", &pid_path, e))?;
         let server = Server {
-            pid,
-            exited: Mutex::new(exited),
+            child,
             dir: dir.to_owned(),
             address: address.to_owned(),
         };
@@ -149,10 +123,9 @@ impl Server {
     fn wait_ready(&self, timeout: Duration) -> Result<(), StoreError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Ok(status) = self.exited().try_recv() {
+            if let Some(status) = self.child.try_exit() {
                 return Err(failed(format!(
-                    "the server exited before it was ready ({}); {}",
-                    status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+                    "the server exited before it was ready ({status}); {}",
                     self.log_tail()
                 )));
             }
@@ -163,7 +136,7 @@ impl Server {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                let _ = kill(self.pid);
+                let _ = tied::kill(self.child.pid);
                 return Err(failed(format!(
                     "{} did not answer PING within {timeout:?}; {}",
                     self.address,
@@ -172,12 +145,6 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-    }
-
-    fn exited(&self) -> std::sync::MutexGuard<'_, mpsc::Receiver<std::io::Result<ExitStatus>>> {
-        self.exited
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn log_tail(&self) -> String {
@@ -198,29 +165,17 @@ impl Server {
             // The server closes the connection instead of answering.
             let _ = c.call(&[b"SHUTDOWN"], "shutdown");
         }
-        let exited = self.exited().recv_timeout(SHUTDOWN_WAIT).is_ok()
-            || (kill(self.pid).is_ok() && self.exited().recv_timeout(SHUTDOWN_WAIT).is_ok());
+        let exited = self.child.wait_exit(SHUTDOWN_WAIT) || self.child.kill_and_wait(SHUTDOWN_WAIT);
         let _ = std::fs::remove_file(self.dir.join(PID_FILE));
         if exited {
             Ok(())
         } else {
             Err(StoreError::Engine {
                 op: "stop server",
-                detail: format!("pid {} did not exit", self.pid),
+                detail: format!("pid {} did not exit", self.child.pid),
             })
         }
     }
-}
-
-/// util-linux's `setpriv`, which sets the parent death signal and execs.
-const SETPRIV: &str = "/usr/bin/setpriv";
-
-/// SIGKILLs `pid` (with the `kill` program: loadline has no `unsafe`).
-fn kill(pid: u32) -> std::io::Result<ExitStatus> {
-    Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .stderr(Stdio::null())
-        .status()
 }
 
 /// True while `pid` runs (exists and is not a zombie) the program of
@@ -258,7 +213,7 @@ fn sweep(dir: &Path, config: &ServerConfig) {
     let grace = Instant::now() + Duration::from_millis(200);
     while running(pid, config) && Instant::now() < deadline {
         if Instant::now() >= grace {
-            let _ = kill(pid);
+            let _ = tied::kill(pid);
         }
         std::thread::sleep(Duration::from_millis(2));
     }

@@ -1,0 +1,179 @@
+//! The `external` store kind: a store in any language, run by loadline as
+//! a child process speaking the line-delimited JSON protocol of
+//! `docs/external-protocol.md` on its stdin and stdout ([`super::protocol`]).
+//!
+//! The target's config names the command, passes `options` through to the
+//! plug-in's `hello`, and claims the capabilities validation plans with;
+//! opening checks the plug-in offers every claimed one. A crash phase's
+//! writer process opens the store and so starts the plug-in, tied to it:
+//! the SIGKILL of the writers SIGKILLs the plug-in, and the reopen starts
+//! the same command on the same directory.
+
+use std::path::Path;
+
+use super::plugin::Plugin;
+use super::protocol::Capability;
+use super::session::ExternalSession;
+use crate::store::api::{Capabilities, Session, StatDesc, Store, StoreError, StoreStats};
+use crate::store::kind::{Problem, StoreKind, Workload};
+
+/// The `external` store kind.
+pub struct ExternalKind;
+
+/// Options of the `external` store: the plug-in's command, its options and
+/// what it can do.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ExternalConfig {
+    /// The plug-in's command line, program first, e.g. `[python3,
+    /// examples/external/store.py]` (a relative program or path is found
+    /// from loadline's working directory). It speaks the protocol of
+    /// `docs/external-protocol.md` on stdin and stdout; its stderr goes
+    /// to `plugin.log` in the target's directory.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Passed verbatim to the plug-in in its `hello` request.
+    #[serde(default = "empty_object")]
+    pub options: serde_json::Value,
+    /// What the plug-in can do, as validation plans the phases: `log`,
+    /// `kv`, `persistent`, `crash_durable`. Opening fails when the
+    /// plug-in's `hello` reply does not offer every one listed. Default
+    /// `[log]`.
+    #[serde(default = "default_capabilities")]
+    pub capabilities: Vec<Capability>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+fn default_capabilities() -> Vec<Capability> {
+    vec![Capability::Log]
+}
+
+impl Default for ExternalConfig {
+    fn default() -> ExternalConfig {
+        ExternalConfig {
+            command: Vec::new(),
+            options: empty_object(),
+            capabilities: default_capabilities(),
+        }
+    }
+}
+
+impl StoreKind for ExternalKind {
+    const NAME: &'static str = "external";
+    const ABOUT: &'static str = "A store in any language: a child process speaking loadline's line-delimited JSON protocol (docs/external-protocol.md) on stdin and stdout.";
+    type Config = ExternalConfig;
+
+    fn check(config: &ExternalConfig, _: &Workload) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if config.command.is_empty() {
+            problems.push(
+                Problem::error("command", "`command` is empty")
+                    .expected("the plug-in's program and arguments, e.g. `[python3, store.py]`"),
+            );
+        }
+        if !config.options.is_object() {
+            problems.push(
+                Problem::error("options", "`options` is not a mapping")
+                    .expected("a mapping passed to the plug-in's `hello`"),
+            );
+        }
+        problems
+    }
+
+    fn capabilities(config: &ExternalConfig) -> Capabilities {
+        let has = |c| config.capabilities.contains(&c);
+        Capabilities {
+            log: has(Capability::Log),
+            kv: has(Capability::Kv),
+            persistent: has(Capability::Persistent),
+            crash_durable: has(Capability::CrashDurable),
+            ..Capabilities::NONE
+        }
+    }
+
+    fn statistics() -> &'static [StatDesc] {
+        &[]
+    }
+
+    fn describe(config: &ExternalConfig) -> String {
+        format!("plug-in `{}` over stdio JSON", config.command.join(" "))
+    }
+
+    fn open(config: &ExternalConfig, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
+        Ok(Box::new(ExternalStore::open(config, dir)?))
+    }
+}
+
+/// An open `external` target: the running plug-in.
+pub struct ExternalStore {
+    plugin: std::sync::Arc<Plugin>,
+    capabilities: Capabilities,
+    closed: bool,
+}
+
+impl ExternalStore {
+    /// Starts the plug-in of `config` on `dir` and checks it offers the
+    /// capabilities `config` claims.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when the program cannot start,
+    /// [`StoreError::Engine`] when the handshake fails, and
+    /// [`StoreError::Invalid`] when a claimed capability is not offered.
+    pub fn open(config: &ExternalConfig, dir: &Path) -> Result<ExternalStore, StoreError> {
+        let plugin = Plugin::start(&config.command, &config.options, dir)?;
+        let missing: Vec<String> = config
+            .capabilities
+            .iter()
+            .filter(|c| !plugin.capabilities.contains(c))
+            .map(|c| format!("{c:?}"))
+            .collect();
+        if !missing.is_empty() {
+            plugin.kill();
+            return Err(StoreError::Invalid {
+                op: "hello",
+                detail: format!(
+                    "the target claims capabilities the plug-in does not offer: {}",
+                    missing.join(", ")
+                ),
+            });
+        }
+        Ok(ExternalStore {
+            plugin: std::sync::Arc::new(plugin),
+            capabilities: ExternalKind::capabilities(config),
+            closed: false,
+        })
+    }
+}
+
+impl Store for ExternalStore {
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
+
+    fn session(&self) -> Result<Box<dyn Session>, StoreError> {
+        Ok(Box::new(ExternalSession::new(self.plugin.clone())))
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats::default()
+    }
+
+    fn close(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.closed = true;
+        self.plugin.close()
+    }
+}
+
+impl Drop for ExternalStore {
+    /// A store dropped without `close` (an error path) still ends its
+    /// plug-in.
+    fn drop(&mut self) {
+        if !self.closed {
+            self.plugin.kill();
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! One running plug-in of the `external` kind: the child process, tied to
+//! the thread that opened the store ([`crate::store::tied`]: a SIGKILL of
+//! loadline's writer process SIGKILLs it too), its stdin and stdout, the
+//! `hello` handshake, and request/reply calls with ids checked.
+//!
+//! Requests go one at a time (a mutex around the pipes, held by
+//! [`Plugin::call`]): sessions of one target share the plug-in. Its stderr
+//! goes to `plugin.log` in the target's directory. It owns the process
+//! and the line exchange, not what the operations mean.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, ChildStdout, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use super::protocol::{Capability, ErrorKind, HelloReply, Op, Reply, Request, VERSION};
+use crate::store::api::StoreError;
+use crate::store::tied::{self, Tied};
+
+/// The file in the target's directory the plug-in's stderr goes to.
+pub(crate) const LOG_FILE: &str = "plugin.log";
+/// The file holding the running plug-in's pid.
+const PID_FILE: &str = "plugin.pid";
+/// How long a plug-in may take to exit after `close`.
+const CLOSE_WAIT: Duration = Duration::from_secs(30);
+
+/// The pipes and the next request id.
+struct Lines {
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+    next_id: u64,
+}
+
+/// A running plug-in.
+pub(crate) struct Plugin {
+    child: Tied,
+    lines: Mutex<Lines>,
+    dir: PathBuf,
+    /// The capabilities its `hello` reply offered.
+    pub(crate) capabilities: Vec<Capability>,
+}
+
+fn protocol(op: &'static str, detail: String) -> StoreError {
+    StoreError::Engine { op, detail }
+}
+
+impl Plugin {
+    /// Starts `command` for the target in `dir` and exchanges `hello`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when the program cannot start;
+    /// [`StoreError::Engine`] when the handshake fails (with the end of
+    /// `plugin.log`).
+    pub(crate) fn start(
+        command: &[String],
+        options: &serde_json::Value,
+        dir: &Path,
+    ) -> Result<Plugin, StoreError> {
+        let io = |op, path: &Path, source| StoreError::Io {
+            op,
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
+        let Some((program, args)) = command.split_first() else {
+            return Err(protocol("start plug-in", "`command` is empty".to_owned()));
+        };
+        sweep(dir, program);
+        let log_path = dir.join(LOG_FILE);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| io("open", &log_path, e))?;
+        let mut cmd = tied::command(program);
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let (child, (stdin, stdout)) = tied::spawn(cmd, "loadline-plugin-keeper")
+            .map_err(|e| io("spawn", Path::new(program), e))?;
+        let pid_path = dir.join(PID_FILE);
+        std::fs::write(&pid_path, format!("{}\n", child.pid))
+            .map_err(|e| io("write", &pid_path, e))?;
+        let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
+            return Err(protocol("start plug-in", "no pipes".to_owned()));
+        };
+        let mut plugin = Plugin {
+            child,
+            lines: Mutex::new(Lines {
+                stdin,
+                stdout: BufReader::new(stdout),
+                line: String::new(),
+                next_id: 0,
+            }),
+            dir: dir.to_owned(),
+            capabilities: Vec::new(),
+        };
+        let hello: HelloReply = plugin
+            .call(Op::Hello {
+                version: VERSION,
+                dir: dir.to_string_lossy().into_owned(),
+                options: options.clone(),
+            })
+            .map_err(|e| plugin.with_log(e))?;
+        if hello.version != VERSION {
+            return Err(protocol(
+                "hello",
+                format!(
+                    "the plug-in speaks protocol version {}, loadline {VERSION}",
+                    hello.version
+                ),
+            ));
+        }
+        plugin.capabilities = hello.capabilities;
+        Ok(plugin)
+    }
+
+    /// Sends `op`, waits for its reply and decodes its `ok` as `T`.
+    ///
+    /// # Errors
+    ///
+    /// The reply's error (`unsupported` → [`StoreError::Unsupported`],
+    /// `invalid` → [`StoreError::Invalid`], `engine` →
+    /// [`StoreError::Engine`]); [`StoreError::Engine`] for a broken pipe,
+    /// a line that is not a reply, or a reply to another id.
+    pub(crate) fn call<T: DeserializeOwned>(&self, op: Op) -> Result<T, StoreError> {
+        let name = op_name(&op);
+        let mut guard = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        let l = &mut *guard;
+        let id = l.next_id;
+        l.next_id += 1;
+        let mut text = serde_json::to_vec(&Request { id, op })
+            .map_err(|e| protocol(name, format!("encode: {e}")))?;
+        text.push(b'\n');
+        l.stdin
+            .write_all(&text)
+            .and_then(|()| l.stdin.flush())
+            .map_err(|e| protocol(name, format!("write to the plug-in: {e}")))?;
+        l.line.clear();
+        let n = l
+            .stdout
+            .read_line(&mut l.line)
+            .map_err(|e| protocol(name, format!("read from the plug-in: {e}")))?;
+        if n == 0 {
+            return Err(protocol(
+                name,
+                "the plug-in closed its stdout (exited?)".to_owned(),
+            ));
+        }
+        let reply: Reply = serde_json::from_str(&l.line).map_err(|e| {
+            protocol(
+                name,
+                format!("not a reply line ({e}): {}", l.line.trim_end()),
+            )
+        })?;
+        if reply.id != id {
+            return Err(protocol(
+                name,
+                format!("reply to id {} when {id} was asked", reply.id),
+            ));
+        }
+        match (reply.ok, reply.error) {
+            (_, Some(e)) => Err(match e.kind {
+                ErrorKind::Unsupported => StoreError::Unsupported {
+                    op: name,
+                    store: "external",
+                },
+                ErrorKind::Invalid => StoreError::Invalid {
+                    op: name,
+                    detail: e.message,
+                },
+                ErrorKind::Engine => StoreError::Engine {
+                    op: name,
+                    detail: e.message,
+                },
+            }),
+            (Some(ok), None) => serde_json::from_value(ok)
+                .map_err(|e| protocol(name, format!("unexpected `ok`: {e}"))),
+            (None, None) => Err(protocol(
+                name,
+                "a reply with neither `ok` nor `error`".to_owned(),
+            )),
+        }
+    }
+
+    fn with_log(&self, e: StoreError) -> StoreError {
+        let text = std::fs::read_to_string(self.dir.join(LOG_FILE)).unwrap_or_default();
+        let mut tail: Vec<&str> = text.lines().rev().take(5).collect();
+        tail.reverse();
+        protocol(
+            "start plug-in",
+            format!("{e}; end of {LOG_FILE}: {}", tail.join(" | ")),
+        )
+    }
+
+    /// Sends `close` and waits for the plug-in to exit, SIGKILLing it when
+    /// it does not.
+    ///
+    /// # Errors
+    ///
+    /// The `close` reply's error, or a plug-in that would not exit.
+    pub(crate) fn close(&self) -> Result<(), StoreError> {
+        let closed = self.call::<serde_json::Value>(Op::Close).map(|_| ());
+        let exited = self.child.wait_exit(CLOSE_WAIT) || self.child.kill_and_wait(CLOSE_WAIT);
+        let _ = std::fs::remove_file(self.dir.join(PID_FILE));
+        closed?;
+        if exited {
+            Ok(())
+        } else {
+            Err(protocol(
+                "close",
+                format!("plug-in pid {} did not exit", self.child.pid),
+            ))
+        }
+    }
+
+    /// SIGKILLs the plug-in (a store dropped without `close`).
+    pub(crate) fn kill(&self) {
+        let _ = self.child.kill_and_wait(CLOSE_WAIT);
+        let _ = std::fs::remove_file(self.dir.join(PID_FILE));
+    }
+}
+
+/// The name of `op` in messages.
+fn op_name(op: &Op) -> &'static str {
+    match op {
+        Op::Hello { .. } => "hello",
+        Op::Append { .. } => "append",
+        Op::Read { .. } => "read",
+        Op::Trim { .. } => "trim",
+        Op::Sync => "sync",
+        Op::Bounds { .. } => "bounds",
+        Op::Put { .. } => "put",
+        Op::Get { .. } => "get",
+        Op::Delete { .. } => "delete",
+        Op::Scan { .. } => "scan",
+        Op::Close => "close",
+    }
+}
+
+/// Ends a plug-in a killed process left running for `dir` (only without
+/// `setpriv`): its stdin is gone, so it should exit on its own; else it is
+/// SIGKILLed after a grace period. A pid that now runs something whose
+/// command line does not name `program` is left alone.
+fn sweep(dir: &Path, program: &str) {
+    let Some(pid) = std::fs::read_to_string(dir.join(PID_FILE))
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()))
+            .is_some_and(|state| state != 'Z' && state != 'X')
+            && std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(program))
+    };
+    let grace = std::time::Instant::now() + Duration::from_millis(500);
+    let deadline = grace + Duration::from_secs(5);
+    while alive() && std::time::Instant::now() < deadline {
+        if std::time::Instant::now() >= grace {
+            let _ = tied::kill(pid);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = std::fs::remove_file(dir.join(PID_FILE));
+}

@@ -1,0 +1,141 @@
+//! The `external` kind through the Python reference plug-in
+//! (`examples/external/store.py`): the conformance suite (log, key-value,
+//! kill -9 durability with the plug-in SIGKILLed together with its writer)
+//! and the protocol's failure modes, with small shell plug-ins that break
+//! one rule each.
+
+use std::path::Path;
+
+use super::protocol::Capability;
+use super::{ExternalConfig, ExternalKind};
+use crate::store::api::StoreError;
+use crate::store::conformance;
+use crate::store::kind::StoreKind;
+
+fn python() -> ExternalConfig {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/external/store.py");
+    ExternalConfig {
+        command: vec!["python3".to_owned(), script.to_string_lossy().into_owned()],
+        capabilities: vec![
+            Capability::Log,
+            Capability::Kv,
+            Capability::Persistent,
+            Capability::CrashDurable,
+        ],
+        ..ExternalConfig::default()
+    }
+}
+
+fn sh(script: &str, capabilities: Vec<Capability>) -> ExternalConfig {
+    ExternalConfig {
+        command: vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()],
+        capabilities,
+        ..ExternalConfig::default()
+    }
+}
+
+/// Log, key-value and kill -9 (20 cycles: the writer process and the
+/// plug-in it started are SIGKILLed; every acknowledged record is back).
+#[test]
+fn the_python_plugin_passes_the_conformance_suite() {
+    conformance::check_kind::<ExternalKind>(&python());
+}
+
+fn open_err(config: &ExternalConfig) -> StoreError {
+    let root = tempfile::tempdir().expect("temp dir");
+    ExternalKind::open(config, root.path())
+        .err()
+        .expect("open refused")
+}
+
+const HELLO_OK: &str = r#"read l; echo '{"id":0,"ok":{"version":1,"capabilities":["log"]}}'"#;
+
+#[test]
+fn a_claimed_capability_the_plugin_lacks_is_refused_at_open() {
+    let err = open_err(&sh(HELLO_OK, vec![Capability::Log, Capability::Kv]));
+    assert!(
+        matches!(&err, StoreError::Invalid { op: "hello", detail } if detail.contains("Kv")),
+        "{err}"
+    );
+}
+
+#[test]
+fn another_protocol_version_is_refused() {
+    let err = open_err(&sh(
+        r#"read l; echo '{"id":0,"ok":{"version":2,"capabilities":["log"]}}'"#,
+        vec![Capability::Log],
+    ));
+    assert!(
+        matches!(&err, StoreError::Engine { op: "hello", detail } if detail.contains("version 2")),
+        "{err}"
+    );
+}
+
+/// The plug-in may be gone before `hello` is written (a broken pipe) or
+/// after (its stdout closed): either way the error quotes its stderr.
+#[test]
+fn a_plugin_that_exits_is_an_error_naming_its_log() {
+    let err = open_err(&sh("echo broken >&2; exit 3", vec![Capability::Log]));
+    assert!(
+        matches!(&err, StoreError::Engine { op: "start plug-in", detail } if detail.starts_with("hello: ") && detail.ends_with("end of plugin.log: broken")),
+        "{err}"
+    );
+}
+
+#[test]
+fn stray_output_and_wrong_ids_and_error_replies_are_errors() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let script = format!(
+        "{HELLO_OK}; read l; echo 'debug output'; read l; echo '{{\"id\":7,\"ok\":{{}}}}'; \
+         read l; echo '{{\"id\":3,\"error\":{{\"kind\":\"unsupported\",\"message\":\"no\"}}}}'; \
+         read l; echo '{{\"id\":4,\"ok\":{{}}}}'"
+    );
+    let store = ExternalKind::open(&sh(&script, vec![Capability::Log]), root.path()).expect("open");
+    let mut s = store.session().expect("session");
+    let err = s.sync().expect_err("stray output");
+    assert!(
+        matches!(&err, StoreError::Engine { op: "sync", detail } if detail.contains("not a reply line")),
+        "{err}"
+    );
+    let err = s.sync().expect_err("wrong id");
+    assert!(
+        matches!(&err, StoreError::Engine { op: "sync", detail } if detail.contains("id 7 when 2")),
+        "{err}"
+    );
+    let err = s.bounds(0).expect_err("unsupported");
+    assert!(
+        matches!(&err, StoreError::Unsupported { op: "bounds", .. }),
+        "{err}"
+    );
+    let err = s.bounds(0).expect_err("ok of the wrong shape");
+    assert!(
+        matches!(&err, StoreError::Engine { op: "bounds", detail } if detail.contains("unexpected `ok`")),
+        "{err}"
+    );
+    drop(s);
+    drop(store);
+}
+
+#[test]
+fn a_started_plugin_ends_on_close_and_keeps_its_data_for_the_next() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let c = python();
+    let store = ExternalKind::open(&c, root.path()).expect("open");
+    store
+        .session()
+        .expect("session")
+        .put(b"k", b"v")
+        .expect("put");
+    store.close().expect("close");
+    assert!(
+        !root.path().join("plugin.pid").exists(),
+        "no pid file after close"
+    );
+    let store = ExternalKind::open(&c, root.path()).expect("reopen");
+    let mut v = Vec::new();
+    assert!(
+        store.session().expect("s").get(b"k", &mut v).expect("get") && v == b"v",
+        "the restarted plug-in has the data"
+    );
+    store.close().expect("close");
+}
