@@ -8,6 +8,8 @@ pub mod process;
 pub mod progress;
 pub mod recorder;
 pub mod report;
+pub mod series;
 pub mod store_stats;
 pub mod timeline;
+pub mod trend;
 pub mod verdict;

@@ -551,6 +551,9 @@ pub struct IntervalReport {
 impl ActorReport {
     /// The per-actor metric called `name` (`p99`, `service.p99`, `records` …).
     pub fn metric(&self, name: &str) -> Option<f64> {
+        if super::trend::split(name).is_some() {
+            return super::series::actor_trend(self, name);
+        }
         if let Some(s) = name.strip_prefix("service.") {
             return self.service.and_then(|l| l.get(s));
         }
@@ -607,6 +610,19 @@ impl TargetReport {
             .map(super::catalog::stat_unit)
     }
 
+    /// The unit of a phase's series `store.<stat>` or `process.<metric>`.
+    fn series_unit(&self, series: &str) -> Option<MetricUnit> {
+        if let Some(stat) = series.strip_prefix("store.") {
+            self.store_unit(stat)
+        } else {
+            let m = series.strip_prefix("process.")?;
+            super::catalog::PHASE_PROCESS_METRICS
+                .iter()
+                .find(|(n, _)| *n == m)
+                .map(|(_, u)| *u)
+        }
+    }
+
     /// Every metric of its measured (non-warmup) phases and its target
     /// totals, in `results.csv` order, with the values this report holds
     /// (for a folded report, see [`TargetReport::spread`] for the medians).
@@ -642,10 +658,23 @@ impl TargetReport {
                     push(&p.name, "process", name, val, *unit);
                 }
             }
+            for (name, unit) in super::series::listed_phase_trends(p) {
+                if let Some(val) =
+                    super::series::phase_trend(p, &name, unit.slope_of().unwrap_or(unit))
+                {
+                    let name = name.strip_prefix("process.").unwrap_or(&name);
+                    push(&p.name, "process", name, val, unit);
+                }
+            }
             for a in &p.actors {
                 for (name, unit) in super::catalog::ACTOR_METRICS {
                     if let Some(val) = a.metric(name) {
                         push(&p.name, &a.name, name, val, *unit);
+                    }
+                }
+                for (name, unit) in super::series::listed_actor_trends(a) {
+                    if let Some(val) = a.metric(&name) {
+                        push(&p.name, &a.name, &name, val, unit);
                     }
                 }
                 if a.records > a.count {
@@ -703,7 +732,10 @@ impl TargetReport {
                 .metric(metric),
             MetricRef::Phase { phase, metric } => {
                 let p = self.phases.iter().find(|p| &p.name == phase)?;
-                if metric == "duration" {
+                if let Some((series, _)) = super::trend::split(metric) {
+                    let unit = self.series_unit(series)?;
+                    super::series::phase_trend(p, metric, unit)
+                } else if metric == "duration" {
                     Some(p.duration_ns as f64)
                 } else if let Some(stat) = metric.strip_prefix("store.") {
                     p.stats.store.get(stat).copied()
