@@ -7,8 +7,6 @@
 
 use serde::Serialize;
 
-use super::trend::{self, TrendKind};
-
 /// The unit of a metric value as stored in a `RunReport` (base units only).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
@@ -149,7 +147,7 @@ const BAD_COUNTS: &[&str] = &[
 /// `None` when the workload, not the store, sets it (records, bytes,
 /// cycles).
 pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
-    if let Some((series, kind)) = super::trend::split(name) {
+    if let Some((series, kind)) = split_trend(name) {
         let base = unit.slope_of().unwrap_or(unit);
         let of_series = better(series, base).or_else(|| {
             // A heap that grows is worse, whatever its level says.
@@ -171,6 +169,57 @@ pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
         MetricUnit::Ratio if name == "write_amplification" => Some(Better::Lower),
         _ => None,
     }
+}
+
+/// A trend of a series, written as a metric suffix (`p99.slope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrendKind {
+    /// `.slope`: least-squares slope per minute ([`slope`]; for memory,
+    /// of the per-window minima: `trend::slope_of_minima`).
+    Slope,
+    /// `.drift`: last window against the first (`trend::drift`).
+    Drift,
+    /// `.cv`: coefficient of variation (`trend::cv`).
+    Cv,
+    /// `.worst`: the worst interval (`trend::worst`).
+    Worst,
+}
+
+/// Every trend and its suffix.
+pub const TRENDS: &[(&str, TrendKind)] = &[
+    ("slope", TrendKind::Slope),
+    ("drift", TrendKind::Drift),
+    ("cv", TrendKind::Cv),
+    ("worst", TrendKind::Worst),
+];
+
+impl TrendKind {
+    /// Its suffix (`slope`).
+    pub fn suffix(self) -> &'static str {
+        TRENDS
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("", |(s, _)| s)
+    }
+
+    /// The unit of this trend of a series in `series`: a slope per minute,
+    /// drift and variation as ratios, the worst interval as the series.
+    pub fn unit(self, series: MetricUnit) -> MetricUnit {
+        match self {
+            TrendKind::Slope => series.per_minute(),
+            TrendKind::Drift | TrendKind::Cv => MetricUnit::Ratio,
+            TrendKind::Worst => series,
+        }
+    }
+}
+
+/// `p99.slope` → (`p99`, slope); `None` for a name without a trend suffix.
+pub fn split_trend(name: &str) -> Option<(&str, TrendKind)> {
+    let (series, suffix) = name.rsplit_once('.')?;
+    TRENDS
+        .iter()
+        .find(|(s, _)| *s == suffix)
+        .map(|(_, k)| (series, *k))
 }
 
 /// The last part of a metric name (`p99` of `service.p99`).
@@ -319,7 +368,7 @@ pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
 
 /// The unit of a per-actor metric name (`p99`, `service.p99`, `records`).
 pub fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
-    if let Some((series, kind)) = trend::split(name) {
+    if let Some((series, kind)) = split_trend(name) {
         return ACTOR_TREND_SERIES
             .contains(&series)
             .then(|| actor_metric_unit(series))

@@ -8,6 +8,7 @@ pub mod process;
 pub mod progress;
 pub mod recorder;
 pub mod report;
+pub mod samples;
 pub mod series;
 pub mod store_stats;
 pub mod timeline;

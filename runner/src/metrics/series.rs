@@ -15,7 +15,7 @@
 //! healthy heap only the peaks.
 
 use super::catalog::{self, MEMORY_METRICS};
-use super::report::{ActorReport, IntervalReport, PhaseReport};
+use super::samples::{IntervalReport, PhaseSample};
 use super::trend::{self, Point};
 
 /// An interval shorter than this share of the phase's interval is left
@@ -37,15 +37,15 @@ pub const LISTED_PROCESS_SERIES: &[&str] = &["rss"];
 /// The trends of an actor listed among its measured metrics, with units:
 /// every trend of [`LISTED_ACTOR_SERIES`] once the actor's timeline has
 /// [`LISTED_MIN_INTERVALS`] full intervals, none before.
-pub fn listed_actor_trends(actor: &ActorReport) -> Vec<(String, catalog::MetricUnit)> {
-    if full(&actor.timeline, |i| i.duration_s).count() < LISTED_MIN_INTERVALS {
+pub fn listed_actor_trends(timeline: &[IntervalReport]) -> Vec<(String, catalog::MetricUnit)> {
+    if full(timeline, |i| i.duration_s).count() < LISTED_MIN_INTERVALS {
         return Vec::new();
     }
     LISTED_ACTOR_SERIES
         .iter()
         .filter_map(|series| catalog::actor_metric_unit(series).map(|u| (*series, u)))
         .flat_map(|(series, unit)| {
-            trend::TRENDS
+            catalog::TRENDS
                 .iter()
                 .map(move |(suffix, kind)| (format!("{series}.{suffix}"), kind.unit(unit)))
         })
@@ -55,8 +55,8 @@ pub fn listed_actor_trends(actor: &ActorReport) -> Vec<(String, catalog::MetricU
 /// The process trends of a phase listed among its measured metrics
 /// (`process.rss.slope`, `process.rss.worst`), with units, under the same
 /// rule as [`listed_actor_trends`].
-pub fn listed_phase_trends(phase: &PhaseReport) -> Vec<(String, catalog::MetricUnit)> {
-    if full(&phase.stats.timeline, |s| s.duration_s).count() < LISTED_MIN_INTERVALS {
+pub fn listed_phase_trends(samples: &[PhaseSample]) -> Vec<(String, catalog::MetricUnit)> {
+    if full(samples, |s| s.duration_s).count() < LISTED_MIN_INTERVALS {
         return Vec::new();
     }
     LISTED_PROCESS_SERIES
@@ -67,7 +67,7 @@ pub fn listed_phase_trends(phase: &PhaseReport) -> Vec<(String, catalog::MetricU
                 .find(|(n, _)| n == series)
         })
         .flat_map(|(series, unit)| {
-            [trend::TrendKind::Slope, trend::TrendKind::Worst]
+            [catalog::TrendKind::Slope, catalog::TrendKind::Worst]
                 .into_iter()
                 .map(move |kind| {
                     (
@@ -106,12 +106,12 @@ fn full<'a, T>(
 
 /// Series `series` (one of [`catalog::ACTOR_TREND_SERIES`]) of an actor;
 /// `None` for another name.
-pub fn actor_points(actor: &ActorReport, series: &str) -> Option<Vec<Point>> {
+pub fn actor_points(timeline: &[IntervalReport], series: &str) -> Option<Vec<Point>> {
     catalog::ACTOR_TREND_SERIES
         .contains(&series)
         .then_some(())?;
     Some(
-        full(&actor.timeline, |i| i.duration_s)
+        full(timeline, |i| i.duration_s)
             .filter_map(|i| {
                 actor_value(series, i)?.map(|value| Point {
                     t_s: i.t_s + i.duration_s / 2.0,
@@ -124,7 +124,7 @@ pub fn actor_points(actor: &ActorReport, series: &str) -> Option<Vec<Point>> {
 
 /// Series `metric` (`store.<stat>` or `process.<metric>`) of a phase;
 /// `None` when the phase has no such series.
-pub fn phase_points(phase: &PhaseReport, metric: &str) -> Option<Vec<Point>> {
+pub fn phase_points(samples: &[PhaseSample], metric: &str) -> Option<Vec<Point>> {
     enum Of<'a> {
         Store(&'a str),
         Process(&'a str),
@@ -134,7 +134,7 @@ pub fn phase_points(phase: &PhaseReport, metric: &str) -> Option<Vec<Point>> {
     } else {
         Of::Process(metric.strip_prefix("process.")?)
     };
-    let points: Vec<Point> = full(&phase.stats.timeline, |s| s.duration_s)
+    let points: Vec<Point> = full(samples, |s| s.duration_s)
         .filter_map(|s| {
             let value = match of {
                 Of::Store(stat) => s.store.get(stat).copied(),
@@ -151,18 +151,22 @@ pub fn phase_points(phase: &PhaseReport, metric: &str) -> Option<Vec<Point>> {
 
 /// The trend `name` (`p99.slope`) of an actor; `None` when `name` is not
 /// a trend of one of its series or the series is too short for it.
-pub fn actor_trend(actor: &ActorReport, name: &str) -> Option<f64> {
-    let (series, kind) = trend::split(name)?;
-    let points = actor_points(actor, series)?;
+pub fn actor_trend(timeline: &[IntervalReport], name: &str) -> Option<f64> {
+    let (series, kind) = catalog::split_trend(name)?;
+    let points = actor_points(timeline, series)?;
     let unit = catalog::actor_metric_unit(series)?;
     trend::summarize(kind, &points, catalog::better(series, unit), false)
 }
 
 /// The trend `metric` (`process.rss.slope`, `store.stall_micros.worst`)
 /// of a phase, with `unit` the series' unit.
-pub fn phase_trend(phase: &PhaseReport, metric: &str, unit: catalog::MetricUnit) -> Option<f64> {
-    let (series, kind) = trend::split(metric)?;
-    let points = phase_points(phase, series)?;
+pub fn phase_trend(
+    samples: &[PhaseSample],
+    metric: &str,
+    unit: catalog::MetricUnit,
+) -> Option<f64> {
+    let (series, kind) = catalog::split_trend(metric)?;
+    let points = phase_points(samples, series)?;
     let name = series.rsplit('.').next().unwrap_or(series);
     let memory = series.starts_with("process.") && MEMORY_METRICS.contains(&name);
     let better = catalog::better(series, unit).or(memory.then_some(catalog::Better::Lower));

@@ -23,58 +23,7 @@
 //! Owns the arithmetic only; which series exist and what a phase's
 //! intervals are belongs to the timeline and the report.
 
-use super::catalog::{Better, MetricUnit};
-
-/// A trend of a series, written as a metric suffix (`p99.slope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrendKind {
-    /// `.slope`: least-squares slope per minute ([`slope`]; for memory,
-    /// of the per-window minima: [`slope_of_minima`]).
-    Slope,
-    /// `.drift`: last window against the first ([`drift`]).
-    Drift,
-    /// `.cv`: coefficient of variation ([`cv`]).
-    Cv,
-    /// `.worst`: the worst interval ([`worst`]).
-    Worst,
-}
-
-/// Every trend and its suffix.
-pub const TRENDS: &[(&str, TrendKind)] = &[
-    ("slope", TrendKind::Slope),
-    ("drift", TrendKind::Drift),
-    ("cv", TrendKind::Cv),
-    ("worst", TrendKind::Worst),
-];
-
-impl TrendKind {
-    /// Its suffix (`slope`).
-    pub fn suffix(self) -> &'static str {
-        TRENDS
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map_or("", |(s, _)| s)
-    }
-
-    /// The unit of this trend of a series in `series`: a slope per minute,
-    /// drift and variation as ratios, the worst interval as the series.
-    pub fn unit(self, series: MetricUnit) -> MetricUnit {
-        match self {
-            TrendKind::Slope => series.per_minute(),
-            TrendKind::Drift | TrendKind::Cv => MetricUnit::Ratio,
-            TrendKind::Worst => series,
-        }
-    }
-}
-
-/// `p99.slope` → (`p99`, slope); `None` for a name without a trend suffix.
-pub fn split(name: &str) -> Option<(&str, TrendKind)> {
-    let (series, suffix) = name.rsplit_once('.')?;
-    TRENDS
-        .iter()
-        .find(|(s, _)| *s == suffix)
-        .map(|(_, k)| (series, *k))
-}
+use super::catalog::{Better, TrendKind};
 
 /// This trend of `points`: `better` is the series' direction (which end is
 /// the worst interval), `sawtooth` fits a slope to per-window minima.

@@ -19,7 +19,6 @@ use super::spec::{self, ActorSpec, PayloadSpec, PhaseSpec, ScenarioSpec, SizeSpe
 use crate::assertions::{self, Assertion};
 use crate::metrics::catalog::MetricRef;
 use crate::metrics::catalog::{self, MetricUnit};
-use crate::metrics::trend;
 use crate::store::{AppendPlan, Capabilities, Problem, ProblemAt, Registry, Workload};
 
 struct Ctx<'a> {
@@ -1619,7 +1618,7 @@ fn phase_stat_metric(
     }
     let name = parts[2..].join(".");
     // `<phase>.process.rss.slope`: a trend of the series `rss`.
-    let (series, trend) = match trend::split(&name) {
+    let (series, trend) = match catalog::split_trend(&name) {
         Some((series, kind)) => (series.to_owned(), Some(kind)),
         None => (name.clone(), None),
     };
