@@ -271,6 +271,35 @@ fn decimal_threshold(v: &str, unit: MetricUnit) -> Option<f64> {
     Some(x * factor)
 }
 
+/// A slope threshold: a value of the series' unit per minute, signed
+/// (`1MiB/min`, `100us/min`, `-1k/s/min`).
+fn parse_slope(v: &str, unit: MetricUnit) -> Result<f64, String> {
+    let series = unit.slope_of().unwrap_or(unit);
+    let Some(per) = v.strip_suffix("/min") else {
+        return Err(format!(
+            "`{v}` is not a slope; this metric is per minute, e.g. `{}`",
+            slope_example(series)
+        ));
+    };
+    let (sign, magnitude) = match per.strip_prefix('-') {
+        Some(m) => (-1.0, m),
+        None => (1.0, per),
+    };
+    parse_threshold(magnitude, series).map(|x| sign * x)
+}
+
+/// An example slope threshold of a series in `series`.
+fn slope_example(series: MetricUnit) -> &'static str {
+    match series {
+        MetricUnit::Nanos | MetricUnit::Micros => "100us/min",
+        MetricUnit::Bytes => "1MiB/min",
+        MetricUnit::PerSecond => "-1k/s/min",
+        MetricUnit::BytesPerSecond => "-1MiB/s/min",
+        MetricUnit::Ratio => "1%/min",
+        _ => "10/min",
+    }
+}
+
 /// Parses a threshold written for a metric of `unit`, into the base unit.
 pub fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
     let v = value.trim();
@@ -314,6 +343,13 @@ pub fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
                 .map(|b| b as f64)
                 .map_err(|e| format!("{e}; this metric is a throughput, e.g. `50MiB/s`"))
         }
+        MetricUnit::NanosPerMinute
+        | MetricUnit::MicrosPerMinute
+        | MetricUnit::BytesPerMinute
+        | MetricUnit::CountPerMinute
+        | MetricUnit::PerSecondPerMinute
+        | MetricUnit::BytesPerSecondPerMinute
+        | MetricUnit::RatioPerMinute => parse_slope(v, unit),
         MetricUnit::Ratio => {
             if let Some(p) = v.strip_suffix('%') {
                 plain_number(p)

@@ -376,6 +376,7 @@ pub fn parse_tail(text: &str, at: usize) -> Result<RawTail, AssertionError> {
         }
         None if first
             .text
+            .trim_start_matches('-')
             .starts_with(|c: char| c.is_ascii_digit() || c == '.') =>
         {
             RawRight::Value {

@@ -27,7 +27,39 @@ pub enum MetricUnit {
     BytesPerSecond,
     /// A dimensionless ratio.
     Ratio,
+    /// A trend's slope of a time series, nanoseconds per minute.
+    NanosPerMinute,
+    /// A slope, microseconds per minute.
+    MicrosPerMinute,
+    /// A slope, bytes per minute.
+    BytesPerMinute,
+    /// A slope, a count per minute.
+    CountPerMinute,
+    /// A slope of a rate, per second per minute.
+    PerSecondPerMinute,
+    /// A slope of a throughput, bytes per second per minute.
+    BytesPerSecondPerMinute,
+    /// A slope of a ratio, per minute.
+    RatioPerMinute,
 }
+
+/// Every unit, in declaration order (for lookups by label).
+pub const METRIC_UNITS: &[MetricUnit] = &[
+    MetricUnit::Nanos,
+    MetricUnit::Micros,
+    MetricUnit::Bytes,
+    MetricUnit::Count,
+    MetricUnit::PerSecond,
+    MetricUnit::BytesPerSecond,
+    MetricUnit::Ratio,
+    MetricUnit::NanosPerMinute,
+    MetricUnit::MicrosPerMinute,
+    MetricUnit::BytesPerMinute,
+    MetricUnit::CountPerMinute,
+    MetricUnit::PerSecondPerMinute,
+    MetricUnit::BytesPerSecondPerMinute,
+    MetricUnit::RatioPerMinute,
+];
 
 impl MetricUnit {
     /// The unit column of CSV output.
@@ -40,7 +72,43 @@ impl MetricUnit {
             MetricUnit::PerSecond => "per_s",
             MetricUnit::BytesPerSecond => "bytes_per_s",
             MetricUnit::Ratio => "ratio",
+            MetricUnit::NanosPerMinute => "ns_per_min",
+            MetricUnit::MicrosPerMinute => "us_per_min",
+            MetricUnit::BytesPerMinute => "bytes_per_min",
+            MetricUnit::CountPerMinute => "count_per_min",
+            MetricUnit::PerSecondPerMinute => "per_s_per_min",
+            MetricUnit::BytesPerSecondPerMinute => "bytes_per_s_per_min",
+            MetricUnit::RatioPerMinute => "ratio_per_min",
         }
+    }
+
+    /// The unit of a slope of a series in this unit (a slope of a slope
+    /// is not a thing loadline reports: it stays per minute).
+    pub fn per_minute(self) -> MetricUnit {
+        match self {
+            MetricUnit::Nanos => MetricUnit::NanosPerMinute,
+            MetricUnit::Micros => MetricUnit::MicrosPerMinute,
+            MetricUnit::Bytes => MetricUnit::BytesPerMinute,
+            MetricUnit::Count => MetricUnit::CountPerMinute,
+            MetricUnit::PerSecond => MetricUnit::PerSecondPerMinute,
+            MetricUnit::BytesPerSecond => MetricUnit::BytesPerSecondPerMinute,
+            MetricUnit::Ratio => MetricUnit::RatioPerMinute,
+            slope => slope,
+        }
+    }
+
+    /// The series' unit of a slope unit (`None` for other units).
+    pub fn slope_of(self) -> Option<MetricUnit> {
+        Some(match self {
+            MetricUnit::NanosPerMinute => MetricUnit::Nanos,
+            MetricUnit::MicrosPerMinute => MetricUnit::Micros,
+            MetricUnit::BytesPerMinute => MetricUnit::Bytes,
+            MetricUnit::CountPerMinute => MetricUnit::Count,
+            MetricUnit::PerSecondPerMinute => MetricUnit::PerSecond,
+            MetricUnit::BytesPerSecondPerMinute => MetricUnit::BytesPerSecond,
+            MetricUnit::RatioPerMinute => MetricUnit::Ratio,
+            _ => return None,
+        })
     }
 }
 
@@ -48,17 +116,7 @@ impl MetricUnit {
     /// The unit whose [`label`](Self::label) is `label` (as `results.csv`
     /// and [`MetricRow`](super::report::MetricRow) carry it).
     pub fn from_label(label: &str) -> Option<MetricUnit> {
-        [
-            MetricUnit::Nanos,
-            MetricUnit::Micros,
-            MetricUnit::Bytes,
-            MetricUnit::Count,
-            MetricUnit::PerSecond,
-            MetricUnit::BytesPerSecond,
-            MetricUnit::Ratio,
-        ]
-        .into_iter()
-        .find(|u| u.label() == label)
+        METRIC_UNITS.iter().copied().find(|u| u.label() == label)
     }
 }
 
@@ -93,6 +151,20 @@ const BAD_COUNTS: &[&str] = &[
 /// `None` when the workload, not the store, sets it (records, bytes,
 /// cycles).
 pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
+    if let Some((series, kind)) = split_trend(name) {
+        let base = unit.slope_of().unwrap_or(unit);
+        let of_series = better(series, base).or_else(|| {
+            // A heap that grows is worse, whatever its level says.
+            MEMORY_METRICS
+                .contains(&last_part(series))
+                .then_some(Better::Lower)
+        });
+        return match kind {
+            TrendKind::Cv => Some(Better::Lower),
+            TrendKind::Slope | TrendKind::Drift | TrendKind::Worst => of_series,
+        };
+    }
+    let name = last_part(name);
     match unit {
         MetricUnit::PerSecond | MetricUnit::BytesPerSecond => Some(Better::Higher),
         MetricUnit::Nanos | MetricUnit::Micros => Some(Better::Lower),
@@ -102,6 +174,83 @@ pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
         _ => None,
     }
 }
+
+/// A trend of a series, written as a metric suffix (`p99.slope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrendKind {
+    /// `.slope`: least-squares slope per minute ([`slope`]; for memory,
+    /// of the per-window minima: `trend::slope_of_minima`).
+    Slope,
+    /// `.drift`: last window against the first (`trend::drift`).
+    Drift,
+    /// `.cv`: coefficient of variation (`trend::cv`).
+    Cv,
+    /// `.worst`: the worst interval (`trend::worst`).
+    Worst,
+}
+
+/// Every trend and its suffix.
+pub const TRENDS: &[(&str, TrendKind)] = &[
+    ("slope", TrendKind::Slope),
+    ("drift", TrendKind::Drift),
+    ("cv", TrendKind::Cv),
+    ("worst", TrendKind::Worst),
+];
+
+impl TrendKind {
+    /// Its suffix (`slope`).
+    pub fn suffix(self) -> &'static str {
+        TRENDS
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("", |(s, _)| s)
+    }
+
+    /// The unit of this trend of a series in `series`: a slope per minute,
+    /// drift and variation as ratios, the worst interval as the series.
+    pub fn unit(self, series: MetricUnit) -> MetricUnit {
+        match self {
+            TrendKind::Slope => series.per_minute(),
+            TrendKind::Drift | TrendKind::Cv => MetricUnit::Ratio,
+            TrendKind::Worst => series,
+        }
+    }
+}
+
+/// `p99.slope` → (`p99`, slope); `None` for a name without a trend suffix.
+pub fn split_trend(name: &str) -> Option<(&str, TrendKind)> {
+    let (series, suffix) = name.rsplit_once('.')?;
+    TRENDS
+        .iter()
+        .find(|(s, _)| *s == suffix)
+        .map(|(_, k)| (series, *k))
+}
+
+/// The last part of a metric name (`p99` of `service.p99`).
+fn last_part(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// Process memory measures: their slope is a leak.
+pub const MEMORY_METRICS: &[&str] = &[
+    "rss",
+    "peak_rss",
+    "allocated",
+    "active",
+    "resident",
+    "mapped",
+    "retained",
+];
+
+/// Per-actor series of the timeline a trend can be fitted to.
+pub const ACTOR_TREND_SERIES: &[&str] = &[
+    "records_per_s",
+    "batches_per_s",
+    "bytes_per_s",
+    "p50",
+    "p99",
+    "max",
+];
 
 /// Latency statistics of an actor (and, under `rate`, of `service.`).
 pub const LATENCY_METRICS: &[&str] = &["mean", "p50", "p90", "p99", "p999", "p9999", "max"];
@@ -306,6 +455,13 @@ pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
 
 /// The unit of a per-actor metric name (`p99`, `service.p99`, `records`).
 pub fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
+    if let Some((series, kind)) = split_trend(name) {
+        return ACTOR_TREND_SERIES
+            .contains(&series)
+            .then(|| actor_metric_unit(series))
+            .flatten()
+            .map(|u| kind.unit(u));
+    }
     // Amortized over the records of each op (`per_record.p99`): latency.
     if let Some(stat) = name.strip_prefix("per_record.") {
         return LATENCY_METRICS.contains(&stat).then_some(MetricUnit::Nanos);

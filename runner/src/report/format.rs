@@ -16,6 +16,17 @@ pub fn metric(value: f64, unit: MetricUnit) -> String {
         MetricUnit::PerSecond => rate(value),
         MetricUnit::BytesPerSecond => bytes_rate(value),
         MetricUnit::Ratio => ratio(value),
+        MetricUnit::NanosPerMinute
+        | MetricUnit::MicrosPerMinute
+        | MetricUnit::BytesPerMinute
+        | MetricUnit::CountPerMinute
+        | MetricUnit::PerSecondPerMinute
+        | MetricUnit::BytesPerSecondPerMinute
+        | MetricUnit::RatioPerMinute => {
+            let series = unit.slope_of().unwrap_or(MetricUnit::Count);
+            let sign = if value < 0.0 { "-" } else { "" };
+            format!("{sign}{}/min", metric(value.abs(), series))
+        }
     }
 }
 
@@ -30,7 +41,11 @@ pub fn unit_named(name: &str) -> Option<MetricUnit> {
         "per_second" | "per_s" => MetricUnit::PerSecond,
         "bytes_per_second" | "bytes_per_s" => MetricUnit::BytesPerSecond,
         "ratio" => MetricUnit::Ratio,
-        _ => return None,
+        other => {
+            return MetricUnit::from_label(other).or_else(|| {
+                serde_json::from_value(serde_json::Value::String(other.to_owned())).ok()
+            });
+        }
     })
 }
 
@@ -42,5 +57,16 @@ mod tests {
     fn metric_values_print_in_their_unit() {
         assert_eq!(metric(250.0, MetricUnit::Micros), "250 µs");
         assert_eq!(unit_named("per_s"), Some(MetricUnit::PerSecond));
+        assert_eq!(
+            metric(-2_097_152.0, MetricUnit::BytesPerMinute),
+            "-2 MiB/min"
+        );
+        assert_eq!(unit_named("ns_per_min"), Some(MetricUnit::NanosPerMinute));
+        for unit in crate::metrics::catalog::METRIC_UNITS {
+            let json = serde_json::to_value(unit).expect("a unit serializes");
+            let name = json.as_str().expect("as a string");
+            assert_eq!(unit_named(name), Some(*unit), "{name}");
+            assert_eq!(unit_named(unit.label()), Some(*unit), "{name}");
+        }
     }
 }

@@ -1706,12 +1706,17 @@ fn phase_stat_metric(
         return resolve_phase_metric(metric, at, phases);
     }
     let name = parts[2..].join(".");
+    // `<phase>.process.rss.slope`: a trend of the series `rss`.
+    let (series, trend) = match catalog::split_trend(&name) {
+        Some((series, kind)) => (series.to_owned(), Some(kind)),
+        None => (name.clone(), None),
+    };
     let (unit, names): (Option<MetricUnit>, Vec<&str>) = if parts[1] == "store" {
         let mut names = Vec::new();
         let mut unit = None;
         for s in targets.iter().flat_map(|t| t.kind.statistics()) {
             names.push(s.name);
-            if s.name == name {
+            if s.name == series {
                 unit = Some(catalog::stat_unit(s.unit));
             }
         }
@@ -1719,9 +1724,13 @@ fn phase_stat_metric(
     } else {
         let list = catalog::PHASE_PROCESS_METRICS;
         (
-            list.iter().find(|(n, _)| *n == name).map(|(_, u)| *u),
+            list.iter().find(|(n, _)| *n == series).map(|(_, u)| *u),
             list.iter().map(|(n, _)| *n).collect(),
         )
+    };
+    let unit = match trend {
+        Some(kind) => unit.map(|u| kind.unit(u)),
+        None => unit,
     };
     let Some(unit) = unit else {
         let mut names = names;

@@ -21,6 +21,7 @@ mod schema;
 mod seeds;
 mod signals;
 mod timeline;
+mod trends;
 
 use std::path::{Path, PathBuf};
 
