@@ -178,7 +178,7 @@ pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
 /// A trend of a series, written as a metric suffix (`p99.slope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrendKind {
-    /// `.slope`: least-squares slope per minute ([`slope`]; for memory,
+    /// `.slope`: least-squares slope per minute (`trend::slope`; for memory,
     /// of the per-window minima: `trend::slope_of_minima`).
     Slope,
     /// `.drift`: last window against the first (`trend::drift`).
