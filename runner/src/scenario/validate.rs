@@ -1314,6 +1314,9 @@ fn assertions(
                     .index
                     .get(&ctx.repair.original(&ptr))
                     .map(|l| l.value.line);
+                if let Some(message) = trend_points(&a, phases) {
+                    ctx.warning(&ptr, message);
+                }
                 out.push(a);
             }
             Err(e) => {
@@ -1558,6 +1561,44 @@ fn matrix_dims(spec: &ScenarioSpec) -> Vec<MatrixDim> {
                 .collect(),
         })
         .collect()
+}
+
+/// A warning when `a` names a trend (`.slope`, `.drift`, `.cv`) of a phase
+/// whose timeline may hold too few intervals for it: the number a phase
+/// that ends by duration will have at its `interval`, or that a phase
+/// ending by records has a number nobody knows before it runs.
+fn trend_points(a: &Assertion, phases: &[Phase]) -> Option<String> {
+    let (phase, name) = match &a.metric {
+        MetricRef::Actor { phase, metric, .. } | MetricRef::Phase { phase, metric } => {
+            (phase, metric)
+        }
+        MetricRef::Store { .. } | MetricRef::Process { .. } => return None,
+    };
+    let (_, kind) = catalog::split_trend(name)?;
+    let needed = match kind {
+        catalog::TrendKind::Slope => crate::metrics::trend::MIN_POINTS,
+        catalog::TrendKind::Drift => 2 * crate::metrics::trend::MIN_WINDOW,
+        catalog::TrendKind::Cv => 2,
+        catalog::TrendKind::Worst => return None,
+    };
+    let p = phases.iter().find(|p| &p.name == phase)?;
+    let every = p.interval.as_secs_f64().max(1e-9);
+    let Some(duration) = p.duration.filter(|_| p.records.is_none()) else {
+        return Some(format!(
+            "`{}` is fitted to the timeline of phase `{phase}`, which ends by records: its number of intervals (of {}) is known only when it has run, and the trend needs {needed}; without them the assertion is not judged",
+            a.metric_path,
+            crate::units::human::duration_ns(every * 1e9),
+        ));
+    };
+    let intervals = (duration.as_secs_f64() / every).floor() as usize;
+    (intervals < needed.max(10)).then(|| {
+        format!(
+            "`{}` is fitted to {intervals} intervals of phase `{phase}` ({} at an interval of {}); a trend needs {needed} and means something from about 10: set a shorter `interval:` or a longer `duration:`",
+            a.metric_path,
+            crate::units::human::duration_ns(duration.as_secs_f64() * 1e9),
+            crate::units::human::duration_ns(every * 1e9),
+        )
+    })
 }
 
 fn target_name(
@@ -2243,5 +2284,49 @@ mod phase_targets {
         ) -> Result<Box<dyn crate::store::Store>, crate::store::StoreError> {
             Ok(Box::new(crate::store::MemoryStore::new()))
         }
+    }
+}
+
+#[cfg(test)]
+mod trend_intervals {
+    use std::path::Path;
+
+    use crate::scenario::load::Source;
+
+    fn warnings(phase: &str, assertion: &str) -> Vec<String> {
+        let l = crate::scenario::load_source(
+            Source {
+                name: "t.yaml".to_owned(),
+                text: format!(
+                    "version: 1\nname: t\ntargets:\n  m:\n    memory: {{}}\npayloads:\n  p: {{ size: 64B }}\nphases:\n  - name: soak\n{phase}    actors:\n      - {{ name: w, op: append, payload: p }}\nassertions:\n  - {assertion}\n"
+                ),
+            },
+            Path::new("t.yaml"),
+            &[],
+        )
+        .expect("valid");
+        l.warnings.iter().map(|d| d.message.clone()).collect()
+    }
+
+    /// Guards issue 28: validation says how many intervals a trend is
+    /// fitted to when that is too few, and that a phase ending by records
+    /// has a number known only after it ran; enough intervals say nothing.
+    #[test]
+    fn a_trend_on_too_few_intervals_is_warned_with_their_number() {
+        let w = warnings("    duration: 2s\n", "soak.w.p99.slope < 1ms/min");
+        assert!(
+            w.iter()
+                .any(|m| m.contains("fitted to 2 intervals of phase `soak`")),
+            "{w:?}"
+        );
+        let w = warnings("    records: 1000\n", "soak.w.records_per_s.cv < 10%");
+        assert!(w.iter().any(|m| m.contains("ends by records")), "{w:?}");
+        let w = warnings(
+            "    duration: 30s\n    interval: 500ms\n",
+            "soak.w.p99.slope < 1ms/min",
+        );
+        assert!(!w.iter().any(|m| m.contains("intervals")), "{w:?}");
+        let w = warnings("    duration: 2s\n", "soak.w.p99.worst < 1s");
+        assert!(!w.iter().any(|m| m.contains("intervals")), "{w:?}");
     }
 }
