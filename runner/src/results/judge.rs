@@ -121,10 +121,44 @@ fn measure(
         return Measure::NotRun;
     }
     let value = t.lookup(metric);
-    match over_nothing(t, metric) {
+    match over_nothing(t, metric).or_else(|| trend_too_short(t, metric, value)) {
         Some(reason) => Measure::NotJudged(value, reason),
         None => Measure::Done(value),
     }
+}
+
+/// Why a trend (`p99.slope`) cannot be judged on `t`: its phase ran, its
+/// series exists, but holds too few intervals to fit — not "not
+/// applicable", which would let the gate pass over nothing.
+fn trend_too_short(t: &TargetReport, metric: &MetricRef, value: Option<f64>) -> Option<String> {
+    if value.is_some() {
+        return None;
+    }
+    let (phase, name, actor) = match metric {
+        MetricRef::Actor {
+            phase,
+            actor,
+            metric,
+        } => (phase, metric, Some(actor)),
+        MetricRef::Phase { phase, metric } => (phase, metric, None),
+        MetricRef::Store { .. } | MetricRef::Process { .. } => return None,
+    };
+    let (series, kind) = crate::metrics::catalog::split_trend(name)?;
+    let p = t.phases.iter().find(|p| &p.name == phase)?;
+    let intervals = match actor {
+        Some(actor) => p.actors.iter().find(|a| &a.name == actor)?.timeline.len(),
+        None => {
+            let stat = series.strip_prefix("store.");
+            if stat.is_some_and(|s| !p.stats.store.contains_key(s)) {
+                return None;
+            }
+            p.stats.timeline.len()
+        }
+    };
+    Some(format!(
+        "phase `{phase}` recorded {intervals} interval(s): too few to fit `.{}` of `{series}`; set a shorter `interval:` or a longer `duration:`",
+        kind.suffix()
+    ))
 }
 
 /// Why `metric` cannot be judged on `t`: a count of `verify:
@@ -543,6 +577,43 @@ mod tests {
     /// Guards issue 29: a crash gate over a phase that verified nothing
     /// (`lost_records 0` of 0 checked) is not judged, with its reason,
     /// and the run does not pass.
+    #[test]
+    fn a_trend_over_too_few_intervals_is_not_judged_and_enough_are_judged() {
+        let vs = load(&format!(
+            "{BASE}assertions:\n  - w.append.records_per_s.slope > -1k/s/min\n"
+        ));
+        let mut r = report(&vs, |_, _| 1.0);
+        for (t, n) in r.variants[0].targets.iter_mut().zip([2, 6, 0]) {
+            let actor = &mut t.phases[0].actors[0];
+            actor.timeline = (0..n)
+                .map(|i| crate::metrics::report::IntervalReport {
+                    t_s: i as f64,
+                    duration_s: 1.0,
+                    ops: 100,
+                    records: 100,
+                    ..Default::default()
+                })
+                .collect();
+        }
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
+        let on = |target: &str| {
+            r.variants[0]
+                .assertions
+                .iter()
+                .find(|a| a.target == target)
+                .unwrap()
+                .clone()
+        };
+        let short = on("wal");
+        assert_eq!(short.verdict, Verdict::NotJudged);
+        let reason = short.reason.unwrap_or_default();
+        assert!(reason.contains("recorded 2 interval(s)"), "{reason}");
+        assert_eq!(on("mem").verdict, Verdict::NotJudged);
+        let enough = on("rocks");
+        assert_eq!(enough.verdict, Verdict::Pass);
+        assert_eq!(enough.observed, Some(0.0), "a flat rate has slope 0");
+    }
+
     #[test]
     fn a_crash_count_over_zero_verified_writes_is_not_judged_and_not_a_pass() {
         let vs = load(&format!(
