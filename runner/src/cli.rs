@@ -153,8 +153,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub template: Option<PathBuf>,
     /// Run N rounds (overrides the file's `repeat:`): targets in turn, the
-    /// order rotated between rounds; metrics are the medians of the rounds,
-    /// with min-max and a confidence interval beside them.
+    /// order rotated between rounds; metrics are the medians of the rounds
+    /// (a max the largest of them), with min-max and a confidence interval
+    /// beside them; timelines hold round 1.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: Option<u32>,
     /// Run only shard I of N (1-based) of the (variant × target) cells: a

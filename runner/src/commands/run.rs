@@ -376,6 +376,10 @@ async fn run_one(
         scenario: first.name.clone(),
         description: first.description.clone(),
         file: l.source.name.clone(),
+        source: Some(crate::metrics::provenance::scenario_source(
+            std::path::Path::new(&l.source.name),
+            l.source.text.as_bytes(),
+        )),
         seed,
         started_at: utc_stamp(SystemTime::now(), false),
         finished_at: None,

@@ -582,7 +582,7 @@ async fn run_phase(
                 .kind
                 .statistics()
                 .iter()
-                .map(|d| (d.name.to_owned(), d.unit))
+                .map(|d| (d.name.to_owned(), (d.unit, !target.kind.is_level(d.name))))
                 .collect(),
         );
         live.phase_started(label, &target.name, ph, &progress, Arc::clone(store));
@@ -821,6 +821,7 @@ mod tests {
             only_phases: Vec::new(),
             only_targets: Vec::new(),
             merged_from: Vec::new(),
+            source: None,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod live;
 pub mod memory;
 pub mod process;
+pub mod provenance;
 pub mod recorder;
 pub mod report;
 pub mod store_stats;

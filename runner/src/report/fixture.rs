@@ -367,5 +367,6 @@ pub(crate) fn run_report(variants: usize) -> RunReport {
         only_phases: Vec::new(),
         only_targets: Vec::new(),
         merged_from: Vec::new(),
+        source: None,
     }
 }

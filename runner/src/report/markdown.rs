@@ -153,6 +153,10 @@ pub struct PhaseView {
     pub charts: Vec<ChartLink>,
     /// Phase-level metrics (e.g. `lost_records`), one row each.
     pub metrics: Vec<StatRow>,
+    /// What each crash record count in `metrics` counts (name, meaning),
+    /// so `lost_records` above `acknowledged_records` does not read as a
+    /// bug.
+    pub definitions: Vec<(String, &'static str)>,
 }
 
 /// A phase on one target.
@@ -177,9 +181,10 @@ pub struct ActorRow {
     pub target: String,
     /// True for the service-time row of an open-loop actor.
     pub service: bool,
-    /// Records per second (absent on service rows).
+    /// Records per second (absent on service rows and for periodic ops —
+    /// trim, sync — that move no records).
     pub records_per_s: Option<f64>,
-    /// Body bytes per second (absent on service rows).
+    /// Body bytes per second (absent where `records_per_s` is).
     pub bytes_per_s: Option<f64>,
     /// Target rate of an open-loop actor.
     pub rate_per_s: Option<f64>,
@@ -324,8 +329,9 @@ fn phase_view(
                 actor: actor.clone(),
                 target: target.clone(),
                 service: false,
-                records_per_s: Some(a.records_per_s),
-                bytes_per_s: Some(a.bytes_per_s),
+                // A trimmer moves no records: `–`, as on the console.
+                records_per_s: (!super::console::periodic(&a.op)).then_some(a.records_per_s),
+                bytes_per_s: (!super::console::periodic(&a.op)).then_some(a.bytes_per_s),
                 rate_per_s: a.rate_per_s,
                 latency: a.latency,
                 errors: Some(a.errors),
@@ -353,7 +359,7 @@ fn phase_view(
             .filter_map(|(_, p)| p.as_ref())
             .map(|p| p.metrics.keys().map(String::as_str).collect::<Vec<_>>()),
     );
-    let metrics = metric_names
+    let metrics: Vec<StatRow> = metric_names
         .into_iter()
         .map(|m| StatRow {
             unit: phase_metric_unit(&m),
@@ -364,8 +370,14 @@ fn phase_view(
             name: m,
         })
         .collect();
+    let definitions = crate::metrics::catalog::CRASH_METRIC_MEANINGS
+        .iter()
+        .filter(|(n, _)| metrics.iter().any(|m: &StatRow| m.name == *n))
+        .map(|(n, meaning)| ((*n).to_owned(), *meaning))
+        .collect();
     PhaseView {
         name: name.to_owned(),
+        definitions,
         runs,
         has_errors: rows.iter().any(|r| r.errors.unwrap_or(0) > 0),
         has_late: rows.iter().any(|r| r.late.unwrap_or(0) > 0),
@@ -565,11 +577,19 @@ impl<'a> Context<'a> {
 }
 
 fn opt(f: fn(f64) -> String) -> impl Fn(Option<f64>) -> String + Send + Sync + 'static {
-    move |v| v.map_or_else(|| "–".to_owned(), f)
+    move |v| v.map_or_else(|| "–".to_owned(), |v| glued(&f(v)))
+}
+
+/// `text` with its spaces made no-break (U+00A0): a number never wraps
+/// away from its unit in a narrow table column (`94.0 ms`, not `94.0` over
+/// `ms`).
+fn glued(text: &str) -> String {
+    text.replace(' ', "\u{a0}")
 }
 
 /// Registers the unit filters every template can use. Each accepts a
-/// number or `none` (rendered as `–`).
+/// number or `none` (rendered as `–`), and joins number and unit with a
+/// no-break space.
 fn add_filters(env: &mut Environment<'static>) {
     env.add_filter("duration", opt(format::duration_ns));
     env.add_filter("size", opt(format::size));
@@ -590,7 +610,7 @@ fn add_filters(env: &mut Environment<'static>) {
                     format!("unknown unit `{unit}`"),
                 )
             })?;
-            Ok(v.map_or_else(|| "–".to_owned(), |v| format::metric(v, unit)))
+            Ok(v.map_or_else(|| "–".to_owned(), |v| glued(&format::metric(v, unit))))
         },
     );
 }

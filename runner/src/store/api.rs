@@ -193,6 +193,22 @@ pub enum StatUnit {
     Ratio,
 }
 
+/// A ratio statistic computed from counters the same kind reports:
+/// `sum(numerator) / sum(denominator)` (0 while the denominator is 0).
+/// Loadline recomputes it from the counters' change over each phase and
+/// interval, and from their totals over a target's measured phases, so it
+/// means the same at every level and across reopens (a store's own value
+/// is since its last open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatioStat {
+    /// The ratio's name (one of the kind's statistics).
+    pub name: &'static str,
+    /// Counters added up above the line.
+    pub numerator: &'static [&'static str],
+    /// Counters added up below the line.
+    pub denominator: &'static [&'static str],
+}
+
 /// The static description of one statistic a store kind reports, used at
 /// validation time to check `target.store.<name>` assertions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,7 @@ mod schema;
 mod seeds;
 mod signals;
 mod timeline;
+mod tools;
 
 use std::path::{Path, PathBuf};
 

@@ -345,41 +345,87 @@ struct LabelBox {
 /// Height of a threshold label, pixels.
 const LABEL_HEIGHT: i32 = 15;
 
+/// A drawn line segment, in pixels.
+type Segment = ((i32, i32), (i32, i32));
+
+/// True when segment `s` passes through the box `[l, r] × [t, b]` (pixels).
+fn crosses(s: Segment, (l, t, r, b): (i32, i32, i32, i32)) -> bool {
+    let ((x0, y0), (x1, y1)) = s;
+    let (x0, y0, x1, y1) = (
+        f64::from(x0),
+        f64::from(y0),
+        f64::from(x1),
+        f64::from(y1),
+    );
+    // Liang–Barsky: clip the segment's parameter range [0, 1] to the box.
+    let (dx, dy) = (x1 - x0, y1 - y0);
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, x0 - f64::from(l)),
+        (dx, f64::from(r) - x0),
+        (-dy, y0 - f64::from(t)),
+        (dy, f64::from(b) - y0),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let u = q / p;
+            if p < 0.0 {
+                lo = lo.max(u);
+            } else {
+                hi = hi.min(u);
+            }
+            if lo > hi {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// Where to draw a threshold label of `width` for a line at pixel `line_y`
-/// ending at `right`: above the line, else below it, else further left —
-/// the first that overlaps no label in `placed`. Returns (right edge,
-/// top, above).
-fn place_label(placed: &[LabelBox], right: i32, line_y: i32, width: i32) -> (i32, i32, bool) {
-    let clear = |r: i32, top: i32| {
-        placed.iter().all(|b| {
-            r - width >= b.right
-                || r <= b.left
-                || top + LABEL_HEIGHT <= b.top
-                || top >= b.top + LABEL_HEIGHT
-        })
+/// ending at `right`, inside the plot area from `left`, `top` to `bottom`: above
+/// the line, else below it, moving left in steps — the first place that
+/// overlaps no label in `placed` and no data line in `lines`. When no such
+/// place exists the label goes above the plot area (`top` is its upper
+/// edge), right-aligned, where no data is drawn. Returns (right edge, top,
+/// above).
+fn place_label(
+    placed: &[LabelBox],
+    lines: &[Segment],
+    (left, top, right, bottom): (i32, i32, i32, i32),
+    line_y: i32,
+    width: i32,
+) -> (i32, i32, bool) {
+    let clear = |r: i32, y: i32, data: bool| {
+        let b = (r - width - 3, y, r + 2, y + LABEL_HEIGHT);
+        placed.iter().all(|p| {
+            r - width >= p.right
+                || r <= p.left
+                || y + LABEL_HEIGHT <= p.top
+                || y >= p.top + LABEL_HEIGHT
+        }) && (!data || !lines.iter().any(|s| crosses(*s, b)))
     };
     let above = line_y - 3 - LABEL_HEIGHT;
     let below = line_y + 3;
     let mut r = right;
-    loop {
-        if clear(r, above) {
+    while r - width - 3 >= left {
+        if above >= top && clear(r, above, true) {
             return (r, above, true);
         }
-        if clear(r, below) {
+        if below + LABEL_HEIGHT <= bottom && clear(r, below, true) {
             return (r, below, false);
         }
-        // Left of everything in the way.
-        let next = placed
-            .iter()
-            .filter(|b| b.left < r)
-            .map(|b| b.left - 12)
-            .min()
-            .unwrap_or(r - width - 12);
-        if next >= r || next - width < 0 {
-            return (right, above, true);
-        }
-        r = next;
+        r -= 16;
     }
+    // Above the plot area, beside the panel title: no data there.
+    let mut y = top - 3 - LABEL_HEIGHT;
+    while !clear(right, y, false) && y > top - 4 * LABEL_HEIGHT {
+        y -= LABEL_HEIGHT;
+    }
+    (right, y, true)
 }
 
 /// The SVG text of `fig`.
@@ -527,22 +573,41 @@ fn draw(
                     .pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
         }
+        let mut segments: Vec<Segment> = Vec::new();
         for line in &panel.lines {
             let c = &PALETTE[line.color % PALETTE.len()];
-            let pts: Vec<(f64, f64)> = line
+            // A non-finite value is a gap (an interval without operations
+            // has no p99): the line breaks there instead of bridging it.
+            let runs: Vec<Vec<(f64, f64)>> = line
                 .points
-                .iter()
-                .filter(|p| p.0 >= x0 - 1e-9 && p.0 <= x1 + 1e-9 && p.1.is_finite())
-                .map(|(x, v)| (*x, plotted(panel.y, *v)))
+                .split(|p| !p.1.is_finite())
+                .map(|run| {
+                    run.iter()
+                        .filter(|p| p.0 >= x0 - 1e-9 && p.0 <= x1 + 1e-9)
+                        .map(|(x, v)| (*x, plotted(panel.y, *v)))
+                        .collect::<Vec<_>>()
+                })
+                .filter(|run| !run.is_empty())
                 .collect();
-            if line.dashed {
-                chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style(c, 2)))?;
-            } else {
-                chart.draw_series(LineSeries::new(pts.clone(), style(c, 2)))?;
+            for pts in &runs {
+                if line.dashed {
+                    chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style(c, 2)))?;
+                } else {
+                    chart.draw_series(LineSeries::new(pts.clone(), style(c, 2)))?;
+                }
+                let px: Vec<(i32, i32)> = pts.iter().map(|p| chart.backend_coord(p)).collect();
+                segments.extend(px.windows(2).map(|w| (w[0], w[1])));
+                if let [only] = px[..] {
+                    segments.push((only, only));
+                }
             }
-            if pts.len() <= 24 {
+            // Markers where points are few, except on a time axis, whose
+            // lines are steps (each interval a segment over its length).
+            let n: usize = runs.iter().map(Vec::len).sum();
+            if n <= 24 && fig.x != XAxis::Seconds {
                 chart.draw_series(
-                    pts.iter()
+                    runs.iter()
+                        .flatten()
                         .map(|p| Circle::new(*p, 3, ShapeStyle::from(c).filled())),
                 )?;
             }
@@ -562,20 +627,28 @@ fn draw(
             }
             let (px, py) = chart.backend_coord(&(x1, y));
             let width = text_width(&t.label, NOTE_FONT);
-            let (right, top, above) = place_label(&placed, px - 4, py, width);
+            let (right, label_top, above) =
+                place_label(&placed, &segments, (left, top, px - 4, bottom), py, width);
             placed.push(LabelBox {
                 left: right - width,
                 right,
-                top,
+                top: label_top,
             });
             // A light backing, so a label over a line stays legible.
             root.draw(&Rectangle::new(
-                [(right - width - 3, top), (right + 2, top + LABEL_HEIGHT)],
+                [(right - width - 3, label_top), (right + 2, label_top + LABEL_HEIGHT)],
                 WHITE.mix(0.85).filled(),
             ))?;
             root.draw(&Text::new(
                 t.label.clone(),
-                (right, if above { py - 3 } else { py + 3 }),
+                (
+                    right,
+                    if above {
+                        label_top + LABEL_HEIGHT
+                    } else {
+                        label_top
+                    },
+                ),
                 TextStyle::from((FONT, NOTE_FONT).into_font())
                     .color(&ink)
                     .pos(Pos::new(
@@ -628,9 +701,11 @@ mod tests {
         assert_eq!(trim_zeros("100 ns"), "100 ns");
     }
 
+    const AREA: (i32, i32, i32, i32) = (80, 30, 800, 300);
+
     #[test]
     fn threshold_labels_close_together_do_not_overlap() {
-        let first = place_label(&[], 800, 100, 150);
+        let first = place_label(&[], &[], AREA, 100, 150);
         assert_eq!(first, (800, 82, true), "above its line");
         let placed = [LabelBox {
             left: 650,
@@ -638,7 +713,7 @@ mod tests {
             top: 82,
         }];
         // A line 8 px lower: below it.
-        assert_eq!(place_label(&placed, 800, 108, 150), (800, 111, false));
+        assert_eq!(place_label(&placed, &[], AREA, 108, 150), (800, 111, false));
         let placed = [
             placed[0],
             LabelBox {
@@ -648,8 +723,33 @@ mod tests {
             },
         ];
         // A third line between them: left of both.
-        let (right, _, _) = place_label(&placed, 800, 104, 150);
-        assert!(right <= 638, "{right}");
+        let (right, _, _) = place_label(&placed, &[], AREA, 104, 150);
+        assert!(right <= 650, "{right}");
+    }
+
+    /// Regression: a threshold label's box covered the data exactly where
+    /// RocksDB dipped. A data line through the usual place moves the label.
+    #[test]
+    fn threshold_labels_never_cover_a_data_line() {
+        let width = 150;
+        let boxed = |(r, t, _): (i32, i32, bool)| (r - width - 3, t, r + 2, t + LABEL_HEIGHT);
+        // A line dipping through both places beside the threshold at the right edge.
+        let dip: Vec<Segment> = vec![((600, 60), (700, 120)), ((700, 120), (800, 60))];
+        let at = place_label(&[], &dip, AREA, 100, width);
+        assert!(!dip.iter().any(|s| crosses(*s, boxed(at))), "{at:?}");
+        assert!(at.0 < 800, "moved left: {at:?}");
+        // Lines everywhere along the threshold: above the plot area.
+        let zigzag: Vec<Segment> = (80..800)
+            .step_by(10)
+            .map(|x| ((x, 60), (x + 10, 140)))
+            .collect();
+        let at = place_label(&[], &zigzag, AREA, 100, width);
+        assert!(at.1 + LABEL_HEIGHT <= AREA.1, "above the plot: {at:?}");
+        assert!(!zigzag.iter().any(|s| crosses(*s, boxed(at))));
+        // The segment test itself.
+        assert!(crosses(((0, 0), (10, 10)), (4, 4, 6, 6)));
+        assert!(!crosses(((0, 0), (10, 0)), (4, 4, 6, 6)));
+        assert!(crosses(((5, 5), (5, 5)), (4, 4, 6, 6)), "a lone point");
     }
 
     #[test]

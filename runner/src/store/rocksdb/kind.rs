@@ -561,6 +561,10 @@ impl StoreKind for RocksdbKind {
         super::stats::LEVEL_STATS
     }
 
+    fn ratios() -> &'static [crate::store::RatioStat] {
+        super::stats::RATIO_STATS
+    }
+
     fn describe(config: &RocksdbConfig) -> String {
         let r = config.settings();
         let mut parts = vec![
