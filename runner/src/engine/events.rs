@@ -54,6 +54,8 @@ pub enum Event<'a> {
         target: &'a Target,
         /// Its statistics right after opening.
         store: &'a StoreStats,
+        /// What the store runs on, as it says ([`Store::software`](crate::store::Store::software)).
+        software: Option<&'a str>,
     },
     /// A phase is about to start on a target; `progress` holds one records
     /// counter per worker, updated by the workers while it runs.

@@ -378,6 +378,7 @@ async fn run_target(
         variant: vi,
         target,
         store: &store.stats(),
+        software: store.software().as_deref(),
     });
     // Says the target is done (with `error` when it failed).
     let closed = |observer: &mut dyn Observer, stats: store::StoreStats, error: Option<&str>| {

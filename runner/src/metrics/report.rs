@@ -307,6 +307,10 @@ pub struct TargetReport {
     pub name: String,
     /// Store kind (`wal`, `rocksdb`, `memory`).
     pub kind: String,
+    /// What the store runs on, as it said when opened (`RocksDB 11.8.1`);
+    /// absent for loadline's own stores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
     /// Phases in run order (warmup phases included, flagged).
     pub phases: Vec<PhaseReport>,
     /// The store's statistics at the end of the run.

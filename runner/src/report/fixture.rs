@@ -120,6 +120,7 @@ fn target(name: &str, kind: &str, scale: u64, stats: &[(&str, f64)]) -> TargetRe
     TargetReport {
         name: name.to_owned(),
         kind: kind.to_owned(),
+        software: (kind == "rocksdb").then(|| "RocksDB 11.8.1".to_owned()),
         store_units: BTreeMap::new(),
         phases: vec![
             phase(

@@ -353,7 +353,7 @@ mod tests {
             let suite_time = suite.time.expect("suite time");
             assert!(
                 total <= suite_time + Duration::from_micros(1),
-                "{}: cases {total:?} > suite {suite_time:?}",
+                "{:?}: cases {total:?} > suite {suite_time:?}",
                 suite.name
             );
             assert!(suite.test_cases.len() < 2 || total > Duration::ZERO);

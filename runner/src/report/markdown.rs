@@ -103,6 +103,8 @@ pub struct TargetHead<'a> {
     pub name: &'a str,
     /// Store kind.
     pub kind: &'a str,
+    /// What the store runs on (`RocksDB 11.8.1`), when it says.
+    pub software: Option<&'a str>,
     /// The error that stopped it.
     pub error: Option<&'a str>,
 }
@@ -398,6 +400,7 @@ fn variant_view<'a>(
         .map(|t| TargetHead {
             name: &t.name,
             kind: &t.kind,
+            software: t.software.as_deref(),
             error: t.error.as_deref(),
         })
         .collect();
@@ -597,7 +600,10 @@ fn add_filters(env: &mut Environment<'static>) {
     env.add_filter("bytes_rate", opt(format::bytes_rate));
     env.add_filter("count", opt(format::count));
     env.add_filter("pct", opt(format::pct));
-    env.add_filter("margin", opt(format::margin));
+    // A margin may be a phrase (`311× the threshold`) that can wrap.
+    env.add_filter("margin", |v: Option<f64>| {
+        v.map_or_else(|| "–".to_owned(), format::margin)
+    });
     env.add_filter("ratio", opt(format::ratio));
     // ns → µs as a bare number with three significant digits (chart values).
     env.add_filter("us", |ns: f64| format::round3(ns / 1000.0));
@@ -796,7 +802,7 @@ mod tests {
         let t = MarkdownTemplate::from_file(&good).unwrap();
         assert_eq!(
             t.render(&run_report(1), Path::new(REPORT_MD)).unwrap(),
-            "wal-vs-rocksdb-append: FAIL p99 500 µs\n"
+            "wal-vs-rocksdb-append: FAIL p99 500\u{a0}µs\n"
         );
         let bad = dir.path().join("bad.md.j2");
         std::fs::write(&bad, "{% if %}").unwrap();
@@ -812,5 +818,46 @@ mod tests {
             err.starts_with("cannot read template ") && err.contains("missing.j2"),
             "{err}"
         );
+    }
+
+    /// Regression (issue 27): numbers wrapped away from their units in
+    /// GitHub's narrow columns, trimmer rows said `0/s`, the environment
+    /// table rendered an empty header row, a huge margin read as a
+    /// percentage, and `lost_records` above `acknowledged_records` looked
+    /// like a bug with nothing saying what each counts.
+    #[test]
+    fn tables_people_read() {
+        let mut report = run_report(1);
+        let t = &mut report.variants[0].targets[0];
+        let mixed = t.phases.iter_mut().find(|p| p.name == "mixed").expect("mixed");
+        let mut trimmer = mixed.actors[0].clone();
+        trimmer.name = "trimmer".into();
+        trimmer.op = "trim".into();
+        trimmer.records_per_s = 0.0;
+        trimmer.bytes_per_s = 0.0;
+        trimmer.service = None;
+        trimmer.rate_per_s = None;
+        mixed.actors.push(trimmer);
+        mixed.metrics.insert("acknowledged_records".into(), 1_699_580.0);
+        mixed.metrics.insert("lost_records".into(), 1_740_840.0);
+        report.variants[0].assertions[0].margin = Some(310.092);
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        assert!(md.contains("500\u{a0}µs"), "no-break space between number and unit");
+        assert!(!md.contains(" µs |"), "{md}");
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| trimmer |"))
+            .expect("a trimmer row");
+        assert!(row.contains("| – | – |"), "{row}");
+        assert!(
+            md.contains("## Environment\n\n| component | version or value |\n"),
+            "a header row that says something: {md}"
+        );
+        assert!(md.contains("311× the threshold"), "{md}");
+        assert!(md.contains("- `lost_records`: records known to be in the store"), "{md}");
+        assert!(md.contains("- `acknowledged_records`: "), "{md}");
     }
 }

@@ -170,7 +170,7 @@ impl Diagnostics {
         for d in self.0.iter().filter(|d| d.severity == Severity::Error) {
             match counts.iter_mut().find(|(f, _)| *f == d.file) {
                 Some((_, n)) => *n += 1,
-                None => counts.push((&d.file, 1)),
+                None => counts.push((d.file.as_str(), 1)),
             }
         }
         counts

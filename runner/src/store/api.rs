@@ -323,6 +323,14 @@ pub trait Store: Send + Sync {
     fn series(&self) -> Vec<StoreSeries> {
         Vec::new()
     }
+    /// The library and version this store runs on, as the store itself
+    /// tells (RocksDB: the `rocksdb_version` its OPTIONS file records,
+    /// `RocksDB 11.8.1` — the library actually linked, also one built with
+    /// `ROCKSDB_LIB_DIR`); `run.json` records it per target. Default: none
+    /// (loadline's own stores are versions of loadline).
+    fn software(&self) -> Option<String> {
+        None
+    }
     /// Flushes and closes the store; the data directory stays.
     fn close(self: Box<Self>) -> Result<(), StoreError>;
 }

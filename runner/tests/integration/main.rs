@@ -4,6 +4,7 @@ mod charts;
 mod cli;
 mod compare;
 mod crash;
+mod editor;
 mod fixtures;
 mod junit;
 mod limits;

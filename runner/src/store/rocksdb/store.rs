@@ -45,6 +45,8 @@ pub struct RocksdbStore {
 
 struct Inner {
     db: DB,
+    /// `RocksDB <version>` as the opened database's OPTIONS file records it.
+    software: Option<String>,
     /// The DB options, through which RocksDB's tickers are read.
     db_options: Options,
     write: WriteOptions,
@@ -89,6 +91,27 @@ pub(super) fn lowercase_status(msg: &str) -> String {
     }
 }
 
+/// The version of the RocksDB library this process linked, as the newest
+/// OPTIONS file of the database in `dir` records it (`[Version]
+/// rocksdb_version=11.8.1`, written at every open): the library actually
+/// running, also when it was built outside the crate (`ROCKSDB_LIB_DIR`).
+fn linked_version(dir: &Path) -> Option<String> {
+    let newest = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n: u64 = name.strip_prefix("OPTIONS-")?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .max()?;
+    let text = std::fs::read_to_string(newest.1).ok()?;
+    let v = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rocksdb_version="))?;
+    Some(format!("RocksDB {}", v.trim()))
+}
+
 impl RocksdbStore {
     /// Opens (creating if needed) the database in `dir` with the options of
     /// `cfg`, recovering from RocksDB's WAL after a crash. The time the open
@@ -108,6 +131,7 @@ impl RocksdbStore {
         let reopen_nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         Ok(RocksdbStore {
             inner: Arc::new(Inner {
+                software: linked_version(dir),
                 db,
                 db_options: built.db,
                 write: built.write,
@@ -274,6 +298,10 @@ impl Store for RocksdbStore {
 
     fn series(&self) -> Vec<crate::store::StoreSeries> {
         stats::series(&self.inner.db, &self.inner.db_options)
+    }
+
+    fn software(&self) -> Option<String> {
+        self.inner.software.clone()
     }
 
     fn close(self: Box<Self>) -> Result<(), StoreError> {
