@@ -130,7 +130,8 @@ pub struct RunReport {
     pub merged_from: Vec<MergedInput>,
 }
 
-/// Where the scenario came from (see `metrics::provenance`).
+/// Where the scenario came from: the file's content hash, and the git
+/// commit of the repository holding it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioSource {
     /// SHA-256 of the scenario file's bytes as read (before `--set`
@@ -202,8 +203,9 @@ pub struct Spread {
     /// of repeated runs appends the runs' rounds in the order given).
     pub values: Vec<f64>,
     /// Median of `values` (the mean of the middle two for an even count):
-    /// what the metric reports and what assertions judge, except for a
-    /// maximum, which reports `max` (see [`Spread::reported`]).
+    /// what the metric reports and what assertions judge — except for a
+    /// maximum (`max`, `service.max`, `per_record.max`, `reopen.max`),
+    /// which reports the largest of the rounds (`max` below).
     pub median: f64,
     /// Smallest value.
     pub min: f64,
