@@ -10,23 +10,25 @@
 //! | `meta` | stream (u64 BE) | trim point (u64 BE) |
 //! | `kv` | the key | the value |
 //!
-//! An append is one fjall write batch (atomic across keyspaces, one
-//! journal entry); a trim removes the trimmed records and writes the new
-//! trim point in one batch, so trims survive a reopen. Each stream's tail
-//! and trim point are kept in memory and recovered on open from the last
-//! `data` key and the `meta` entry.
+//! The log semantics (dense offsets, per-stream tail and trim point, read
+//! checks) are loadline's [`OrderedLog`]; this file gives it fjall's calls
+//! ([`LogTable`]): an append is one fjall write batch (atomic across
+//! keyspaces, one journal entry); a trim removes the trimmed records and
+//! writes the new trim point in one batch, so trims survive a reopen; the
+//! tail is found from the last `data` key, the trim point in `meta`.
 //!
 //! Durability is fjall's journal persist mode ([`FjallPersist`]): by
 //! default every batch reaches the operating system before the append
 //! returns, so an acknowledged append survives a kill -9.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch, PersistMode};
-use loadline::store::layout::{data_key, decode_value, encode_value, parse_data_key};
+use loadline::store::layout::{data_key, parse_data_key};
+use loadline::store::ordered_log::{EncodedRecords, LogCursor, LogTable, OrderedLog};
 use loadline::store::{
     Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, StatDesc, StatUnit, Store,
     StoreError, StoreKind, StoreStats,
@@ -170,7 +172,7 @@ fn engine(op: &'static str) -> impl FnOnce(fjall::Error) -> StoreError {
 
 /// The fjall store: one database in the target's directory.
 struct FjallStore {
-    inner: Arc<Inner>,
+    log: Arc<OrderedLog<Inner>>,
 }
 
 struct Inner {
@@ -179,19 +181,9 @@ struct Inner {
     meta: Keyspace,
     kv: Keyspace,
     persist: FjallPersist,
+    /// Named in corruption errors.
     dir: PathBuf,
-    streams: RwLock<HashMap<u64, Arc<Stream>>>,
-    records: AtomicU64,
-    bytes: AtomicU64,
     kv_bytes: AtomicU64,
-}
-
-/// One stream: `tail` and `trim` change only under `write`.
-#[derive(Default)]
-struct Stream {
-    write: Mutex<()>,
-    tail: AtomicU64,
-    trim: AtomicU64,
 }
 
 impl FjallStore {
@@ -212,19 +204,17 @@ impl FjallStore {
         let data = ks("data").map_err(engine("open keyspace data"))?;
         let meta = ks("meta").map_err(engine("open keyspace meta"))?;
         let kv = ks("kv").map_err(engine("open keyspace kv"))?;
+        let inner = Inner {
+            db,
+            data,
+            meta,
+            kv,
+            persist: config.persist(),
+            dir: dir.to_path_buf(),
+            kv_bytes: AtomicU64::new(0),
+        };
         Ok(FjallStore {
-            inner: Arc::new(Inner {
-                db,
-                data,
-                meta,
-                kv,
-                persist: config.persist(),
-                dir: dir.to_path_buf(),
-                streams: RwLock::new(HashMap::new()),
-                records: AtomicU64::new(0),
-                bytes: AtomicU64::new(0),
-                kv_bytes: AtomicU64::new(0),
-            }),
+            log: Arc::new(OrderedLog::new(inner, dir)),
         })
     }
 }
@@ -249,56 +239,82 @@ impl Inner {
             detail: format!("stream {stream}: {detail}"),
         }
     }
+}
 
-    fn stream(&self, id: u64) -> Result<Arc<Stream>, StoreError> {
-        if let Some(s) = self
-            .streams
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-        {
-            return Ok(Arc::clone(s));
-        }
-        // Loaded under the write lock, so no append is lost to a stale copy.
-        let mut map = self.streams.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = map.get(&id) {
-            return Ok(Arc::clone(s));
-        }
-        let trim = match self
+impl LogTable for Inner {
+    fn trim_point(&self, stream: u64) -> Result<Option<Offset>, StoreError> {
+        match self
             .meta
-            .get(id.to_be_bytes())
+            .get(stream.to_be_bytes())
             .map_err(engine("read trim point"))?
         {
-            Some(v) => u64::from_be_bytes(
-                v.as_ref()
-                    .try_into()
-                    .map_err(|_| self.corrupt(id, "trim point is not 8 bytes"))?,
-            ),
-            None => 0,
-        };
-        let last = match self
+            Some(v) => {
+                Ok(Some(u64::from_be_bytes(v.as_ref().try_into().map_err(
+                    |_| self.corrupt(stream, "trim point is not 8 bytes"),
+                )?)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn last_offset(&self, stream: u64) -> Result<Option<Offset>, StoreError> {
+        match self
             .data
-            .range(data_key(id, 0)..=data_key(id, u64::MAX))
+            .range(data_key(stream, 0)..=data_key(stream, u64::MAX))
             .next_back()
         {
             Some(g) => {
                 let k = g.key().map_err(engine("read tail"))?;
-                Some(
+                Ok(Some(
                     parse_data_key(&k)
-                        .ok_or_else(|| self.corrupt(id, "a data key is not 16 bytes"))?
+                        .ok_or_else(|| self.corrupt(stream, "a data key is not 16 bytes"))?
                         .1,
-                )
+                ))
             }
-            None => None,
-        };
-        let tail = last.map_or(0, |o| o + 1).max(trim);
-        let s = Arc::new(Stream {
-            write: Mutex::new(()),
-            tail: AtomicU64::new(tail),
-            trim: AtomicU64::new(trim),
-        });
-        map.insert(id, Arc::clone(&s));
-        Ok(s)
+            None => Ok(None),
+        }
+    }
+
+    fn write_records(&self, stream: u64, records: EncodedRecords<'_>) -> Result<(), StoreError> {
+        let mut b = self.batch();
+        records.try_for_each(|offset, value| {
+            b.insert(&self.data, &data_key(stream, offset)[..], value);
+            Ok::<(), StoreError>(())
+        })?;
+        b.commit().map_err(engine("append"))
+    }
+
+    fn scan_records(
+        &self,
+        stream: u64,
+        from: Offset,
+        to: Offset,
+        visit: &mut dyn FnMut(Offset, &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        for g in self
+            .data
+            .range(data_key(stream, from)..data_key(stream, to))
+        {
+            let (k, v) = g.into_inner().map_err(engine("read"))?;
+            let Some((_, offset)) = parse_data_key(&k) else {
+                return Err(self.corrupt(stream, "a data key is not 16 bytes"));
+            };
+            if !visit(offset, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn trim_records(&self, stream: u64, from: Offset, to: Offset) -> Result<(), StoreError> {
+        // One atomic batch: the trim point (which keeps the records hidden
+        // and the tail known after a reopen) and the removal of the records.
+        let mut b = self.batch();
+        b.insert(&self.meta, &stream.to_be_bytes()[..], &to.to_be_bytes()[..]);
+        for offset in from..to {
+            b.remove(&self.data, &data_key(stream, offset)[..]);
+        }
+        b.commit().map_err(engine("trim"))
     }
 }
 
@@ -308,26 +324,24 @@ impl Store for FjallStore {
             log: true,
             kv: true,
             persistent: true,
-            crash_durable: self.inner.persist != FjallPersist::Manual,
+            crash_durable: self.log.table().persist != FjallPersist::Manual,
             ..Capabilities::NONE
         }
     }
 
     fn session(&self) -> Result<Box<dyn Session>, StoreError> {
         Ok(Box::new(FjallSession {
-            inner: Arc::clone(&self.inner),
-            value: Vec::new(),
+            log: Arc::clone(&self.log),
+            cursor: LogCursor::default(),
         }))
     }
 
     fn stats(&self) -> StoreStats {
-        let i = &self.inner;
+        let i = self.log.table();
+        let (records, bytes) = self.log.appended();
         let mut values = BTreeMap::new();
-        values.insert(
-            "records".to_owned(),
-            i.records.load(Ordering::Relaxed) as f64,
-        );
-        values.insert("bytes".to_owned(), i.bytes.load(Ordering::Relaxed) as f64);
+        values.insert("records".to_owned(), records as f64);
+        values.insert("bytes".to_owned(), bytes as f64);
         values.insert(
             "kv_bytes".to_owned(),
             i.kv_bytes.load(Ordering::Relaxed) as f64,
@@ -344,46 +358,23 @@ impl Store for FjallStore {
     }
 
     fn close(self: Box<Self>) -> Result<(), StoreError> {
-        self.inner
+        self.log
+            .table()
             .db
             .persist(PersistMode::SyncAll)
             .map_err(engine("close"))
     }
 }
 
-/// One worker's handle; reuses one value buffer.
+/// One worker's handle: the log's cursor (last stream, value buffer).
 struct FjallSession {
-    inner: Arc<Inner>,
-    value: Vec<u8>,
+    log: Arc<OrderedLog<Inner>>,
+    cursor: LogCursor,
 }
 
 impl Session for FjallSession {
     fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
-        let inner = &*self.inner;
-        let st = inner.stream(stream)?;
-        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = st.tail.load(Ordering::Acquire);
-        if batch.is_empty() {
-            return Ok(first);
-        }
-        let mut b = inner.batch();
-        let mut bytes = 0u64;
-        for (r, offset) in batch.iter().zip(first..) {
-            encode_value(r.keys, r.body, &mut self.value);
-            b.insert(
-                &inner.data,
-                &data_key(stream, offset)[..],
-                self.value.as_slice(),
-            );
-            bytes += r.body.len() as u64;
-        }
-        b.commit().map_err(engine("append"))?;
-        st.tail.store(first + batch.len() as u64, Ordering::Release);
-        inner
-            .records
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        inner.bytes.fetch_add(bytes, Ordering::Relaxed);
-        Ok(first)
+        self.log.append(&mut self.cursor, stream, batch)
     }
 
     fn read(
@@ -393,98 +384,28 @@ impl Session for FjallSession {
         max_bytes: usize,
         out: &mut ReadBuf,
     ) -> Result<Offset, StoreError> {
-        out.clear();
-        let inner = &*self.inner;
-        let st = inner.stream(stream)?;
-        let start = from.max(st.trim.load(Ordering::Acquire));
-        // Bounded by the published tail: a batch still being written is
-        // not acknowledged, so it is not read.
-        let tail = st.tail.load(Ordering::Acquire);
-        if start >= tail {
-            return Ok(start);
-        }
-        let mut next = start;
-        for g in inner
-            .data
-            .range(data_key(stream, start)..data_key(stream, tail))
-        {
-            let (k, v) = g.into_inner().map_err(engine("read"))?;
-            let Some((_, offset)) = parse_data_key(&k) else {
-                return Err(inner.corrupt(stream, "a data key is not 16 bytes"));
-            };
-            if offset != next {
-                // A trim that ran since the trim point was loaded.
-                if out.is_empty() && offset <= st.trim.load(Ordering::Acquire) {
-                    next = offset;
-                } else {
-                    return Err(inner.corrupt(
-                        stream,
-                        &format!("record {next} is missing (found {offset})"),
-                    ));
-                }
-            }
-            let Some((keys, body)) = decode_value(&v) else {
-                return Err(inner.corrupt(stream, &format!("record {offset} has a bad header")));
-            };
-            if !out.is_empty() && out.bytes() + body.len() > max_bytes {
-                break;
-            }
-            out.push(offset, keys, body);
-            next = offset + 1;
-        }
-        if out.is_empty() {
-            let trim = st.trim.load(Ordering::Acquire);
-            if trim >= tail {
-                return Ok(trim);
-            }
-            return Err(inner.corrupt(stream, &format!("records {start}..{tail} are missing")));
-        }
-        Ok(next)
+        self.log
+            .read(&mut self.cursor, stream, from, max_bytes, out)
     }
 
     fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError> {
-        let inner = &*self.inner;
-        let st = inner.stream(stream)?;
-        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let tail = st.tail.load(Ordering::Acquire);
-        let current = st.trim.load(Ordering::Acquire);
-        let new = up_to.min(tail);
-        if new <= current {
-            return Ok(());
-        }
-        // One atomic batch: the trim point (which keeps the records hidden
-        // and the tail known after a reopen) and the removal of the records.
-        let mut b = inner.batch();
-        b.insert(
-            &inner.meta,
-            &stream.to_be_bytes()[..],
-            &new.to_be_bytes()[..],
-        );
-        for offset in current..new {
-            b.remove(&inner.data, &data_key(stream, offset)[..]);
-        }
-        b.commit().map_err(engine("trim"))?;
-        st.trim.store(new, Ordering::Release);
-        Ok(())
+        self.log.trim(&mut self.cursor, stream, up_to)
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
-        self.inner
+        self.log
+            .table()
             .db
             .persist(PersistMode::SyncData)
             .map_err(engine("sync"))
     }
 
     fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
-        let st = self.inner.stream(stream)?;
-        // Trim point first: it never exceeds the tail, and both only grow.
-        let trim_point = st.trim.load(Ordering::Acquire);
-        let tail = st.tail.load(Ordering::Acquire);
-        Ok(LogBounds { trim_point, tail })
+        self.log.bounds(&mut self.cursor, stream)
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        let inner = &*self.inner;
+        let inner = self.log.table();
         let mut b = inner.batch();
         b.insert(&inner.kv, key, value);
         b.commit().map_err(engine("put"))?;
@@ -496,7 +417,7 @@ impl Session for FjallSession {
 
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
         out.clear();
-        match self.inner.kv.get(key).map_err(engine("get"))? {
+        match self.log.table().kv.get(key).map_err(engine("get"))? {
             Some(v) => {
                 out.extend_from_slice(&v);
                 Ok(true)
@@ -506,7 +427,7 @@ impl Session for FjallSession {
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
-        let inner = &*self.inner;
+        let inner = self.log.table();
         let mut b = inner.batch();
         b.remove(&inner.kv, key);
         b.commit().map_err(engine("delete"))
@@ -515,7 +436,7 @@ impl Session for FjallSession {
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
         out.clear();
         let mut n = 0;
-        for g in self.inner.kv.range(start..) {
+        for g in self.log.table().kv.range(start..) {
             if n >= limit {
                 break;
             }

@@ -10,22 +10,23 @@
 //! | `trim` | stream | trim point |
 //! | `kv` | the key | the value |
 //!
-//! An append is one write transaction; a trim removes the trimmed records
-//! and writes the new trim point in one transaction, so trims survive a
-//! reopen. redb runs one write transaction at a time, so appenders queue
-//! on it. Each stream's tail and trim point are kept in memory and
-//! recovered on open.
+//! The log semantics (dense offsets, per-stream tail and trim point, read
+//! checks) are loadline's [`OrderedLog`]; this file gives it redb's calls
+//! ([`LogTable`]): an append is one write transaction; a trim removes the
+//! trimmed records and writes the new trim point in one transaction, so
+//! trims survive a reopen. redb runs one write transaction at a time, so
+//! appenders queue on it.
 //!
 //! Durability is redb's per-transaction [`RedbDurability`]: by default
 //! every commit is fsynced before the append returns.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use loadline::store::layout::{decode_value, encode_value};
+use loadline::store::ordered_log::{EncodedRecords, LogCursor, LogTable, OrderedLog};
 use loadline::store::{
     Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, StatDesc, StatUnit, Store,
     StoreError, StoreKind, StoreStats,
@@ -157,27 +158,15 @@ fn engine<E: Display>(op: &'static str) -> impl FnOnce(E) -> StoreError {
 
 /// The redb store: one database file in the target's directory.
 struct RedbStore {
-    inner: Arc<Inner>,
+    log: Arc<OrderedLog<Inner>>,
 }
 
 struct Inner {
     db: Database,
     durability: RedbDurability,
     path: PathBuf,
-    streams: RwLock<HashMap<u64, Arc<Stream>>>,
-    records: AtomicU64,
-    bytes: AtomicU64,
     kv_bytes: AtomicU64,
     commits: AtomicU64,
-}
-
-/// One stream: `tail` and `trim` change only under `write`, which is
-/// always taken before the database's write transaction.
-#[derive(Default)]
-struct Stream {
-    write: Mutex<()>,
-    tail: AtomicU64,
-    trim: AtomicU64,
 }
 
 impl RedbStore {
@@ -199,17 +188,15 @@ impl RedbStore {
         tx.open_table(TRIM).map_err(engine("open table trim"))?;
         tx.open_table(KV).map_err(engine("open table kv"))?;
         tx.commit().map_err(engine("open"))?;
+        let inner = Inner {
+            db,
+            durability: config.durability(),
+            path: path.clone(),
+            kv_bytes: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+        };
         Ok(RedbStore {
-            inner: Arc::new(Inner {
-                db,
-                durability: config.durability(),
-                path,
-                streams: RwLock::new(HashMap::new()),
-                records: AtomicU64::new(0),
-                bytes: AtomicU64::new(0),
-                kv_bytes: AtomicU64::new(0),
-                commits: AtomicU64::new(0),
-            }),
+            log: Arc::new(OrderedLog::new(inner, &path)),
         })
     }
 }
@@ -239,73 +226,99 @@ impl Inner {
             .map_err(engine(op))?;
         self.commit(tx, op)
     }
+}
 
-    fn corrupt(&self, stream: u64, detail: &str) -> StoreError {
-        StoreError::Corrupt {
-            path: self.path.clone(),
-            offset: 0,
-            detail: format!("stream {stream}: {detail}"),
-        }
-    }
-
-    fn stream(&self, id: u64) -> Result<Arc<Stream>, StoreError> {
-        if let Some(s) = self
-            .streams
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-        {
-            return Ok(Arc::clone(s));
-        }
-        // Loaded under the write lock, so no append is lost to a stale copy.
-        let mut map = self.streams.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = map.get(&id) {
-            return Ok(Arc::clone(s));
-        }
-        let tx = self.db.begin_read().map_err(engine("read tail"))?;
-        let trim = tx
+impl LogTable for Inner {
+    fn trim_point(&self, stream: u64) -> Result<Option<Offset>, StoreError> {
+        let tx = self.db.begin_read().map_err(engine("read trim point"))?;
+        Ok(tx
             .open_table(TRIM)
             .map_err(engine("read trim point"))?
-            .get(id)
+            .get(stream)
             .map_err(engine("read trim point"))?
-            .map_or(0, |g| g.value());
+            .map(|g| g.value()))
+    }
+
+    fn last_offset(&self, stream: u64) -> Result<Option<Offset>, StoreError> {
+        let tx = self.db.begin_read().map_err(engine("read tail"))?;
         let data = tx.open_table(DATA).map_err(engine("read tail"))?;
-        let last = data
-            .range((id, 0)..=(id, u64::MAX))
+        Ok(data
+            .range((stream, 0)..=(stream, u64::MAX))
             .map_err(engine("read tail"))?
             .next_back()
             .transpose()
             .map_err(engine("read tail"))?
-            .map(|(k, _)| k.value().1);
-        let tail = last.map_or(0, |o| o + 1).max(trim);
-        let s = Arc::new(Stream {
-            write: Mutex::new(()),
-            tail: AtomicU64::new(tail),
-            trim: AtomicU64::new(trim),
-        });
-        map.insert(id, Arc::clone(&s));
-        Ok(s)
+            .map(|(k, _)| k.value().1))
+    }
+
+    fn write_records(&self, stream: u64, records: EncodedRecords<'_>) -> Result<(), StoreError> {
+        let tx = self.begin("append")?;
+        {
+            let mut t = tx.open_table(DATA).map_err(engine("append"))?;
+            records.try_for_each(|offset, value| {
+                t.insert((stream, offset), value)
+                    .map(|_| ())
+                    .map_err(engine("append"))
+            })?;
+        }
+        self.commit(tx, "append")
+    }
+
+    fn scan_records(
+        &self,
+        stream: u64,
+        from: Offset,
+        to: Offset,
+        visit: &mut dyn FnMut(Offset, &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_read().map_err(engine("read"))?;
+        let t = tx.open_table(DATA).map_err(engine("read"))?;
+        for item in t
+            .range((stream, from)..(stream, to))
+            .map_err(engine("read"))?
+        {
+            let (k, v) = item.map_err(engine("read"))?;
+            if !visit(k.value().1, v.value()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn trim_records(&self, stream: u64, from: Offset, to: Offset) -> Result<(), StoreError> {
+        // One transaction: the trim point (which keeps the records hidden
+        // and the tail known after a reopen) and the removal of the records.
+        let tx = self.begin("trim")?;
+        {
+            let mut t = tx.open_table(TRIM).map_err(engine("trim"))?;
+            t.insert(stream, to).map_err(engine("trim"))?;
+            let mut d = tx.open_table(DATA).map_err(engine("trim"))?;
+            d.retain_in((stream, from)..(stream, to), |_, _| false)
+                .map_err(engine("trim"))?;
+        }
+        self.commit(tx, "trim")
     }
 }
 
 impl Store for RedbStore {
     fn capabilities(&self) -> Capabilities {
-        capabilities(self.inner.durability)
+        capabilities(self.log.table().durability)
     }
 
     fn session(&self) -> Result<Box<dyn Session>, StoreError> {
         Ok(Box::new(RedbSession {
-            inner: Arc::clone(&self.inner),
-            value: Vec::new(),
+            log: Arc::clone(&self.log),
+            cursor: LogCursor::default(),
         }))
     }
 
     fn stats(&self) -> StoreStats {
-        let i = &self.inner;
+        let i = self.log.table();
+        let (records, bytes) = self.log.appended();
         let mut values = BTreeMap::new();
         for (name, v) in [
-            ("records", i.records.load(Ordering::Relaxed)),
-            ("bytes", i.bytes.load(Ordering::Relaxed)),
+            ("records", records),
+            ("bytes", bytes),
             ("kv_bytes", i.kv_bytes.load(Ordering::Relaxed)),
             ("commits", i.commits.load(Ordering::Relaxed)),
             (
@@ -322,46 +335,23 @@ impl Store for RedbStore {
     }
 
     fn close(self: Box<Self>) -> Result<(), StoreError> {
-        if self.inner.durability == RedbDurability::None {
-            self.inner.persist("close")?;
+        let inner = self.log.table();
+        if inner.durability == RedbDurability::None {
+            inner.persist("close")?;
         }
         Ok(())
     }
 }
 
-/// One worker's handle; reuses one value buffer.
+/// One worker's handle: the log's cursor (last stream, value buffer).
 struct RedbSession {
-    inner: Arc<Inner>,
-    value: Vec<u8>,
+    log: Arc<OrderedLog<Inner>>,
+    cursor: LogCursor,
 }
 
 impl Session for RedbSession {
     fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
-        let inner = &*self.inner;
-        let st = inner.stream(stream)?;
-        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = st.tail.load(Ordering::Acquire);
-        if batch.is_empty() {
-            return Ok(first);
-        }
-        let tx = inner.begin("append")?;
-        let mut bytes = 0u64;
-        {
-            let mut t = tx.open_table(DATA).map_err(engine("append"))?;
-            for (r, offset) in batch.iter().zip(first..) {
-                encode_value(r.keys, r.body, &mut self.value);
-                t.insert((stream, offset), self.value.as_slice())
-                    .map_err(engine("append"))?;
-                bytes += r.body.len() as u64;
-            }
-        }
-        inner.commit(tx, "append")?;
-        st.tail.store(first + batch.len() as u64, Ordering::Release);
-        inner
-            .records
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        inner.bytes.fetch_add(bytes, Ordering::Relaxed);
-        Ok(first)
+        self.log.append(&mut self.cursor, stream, batch)
     }
 
     fn read(
@@ -371,95 +361,24 @@ impl Session for RedbSession {
         max_bytes: usize,
         out: &mut ReadBuf,
     ) -> Result<Offset, StoreError> {
-        out.clear();
-        let inner = &*self.inner;
-        let st = inner.stream(stream)?;
-        let start = from.max(st.trim.load(Ordering::Acquire));
-        // Bounded by the published tail: a batch still being written is
-        // not acknowledged, so it is not read.
-        let tail = st.tail.load(Ordering::Acquire);
-        if start >= tail {
-            return Ok(start);
-        }
-        let tx = inner.db.begin_read().map_err(engine("read"))?;
-        let t = tx.open_table(DATA).map_err(engine("read"))?;
-        let mut next = start;
-        for item in t
-            .range((stream, start)..(stream, tail))
-            .map_err(engine("read"))?
-        {
-            let (k, v) = item.map_err(engine("read"))?;
-            let offset = k.value().1;
-            if offset != next {
-                // A trim that ran since the trim point was loaded.
-                if out.is_empty() && offset <= st.trim.load(Ordering::Acquire) {
-                    next = offset;
-                } else {
-                    return Err(inner.corrupt(
-                        stream,
-                        &format!("record {next} is missing (found {offset})"),
-                    ));
-                }
-            }
-            let value = v.value();
-            let Some((keys, body)) = decode_value(value) else {
-                return Err(inner.corrupt(stream, &format!("record {offset} has a bad header")));
-            };
-            if !out.is_empty() && out.bytes() + body.len() > max_bytes {
-                break;
-            }
-            out.push(offset, keys, body);
-            next = offset + 1;
-        }
-        if out.is_empty() {
-            let trim = st.trim.load(Ordering::Acquire);
-            if trim >= tail {
-                return Ok(trim);
-            }
-            return Err(inner.corrupt(stream, &format!("records {start}..{tail} are missing")));
-        }
-        Ok(next)
+        self.log
+            .read(&mut self.cursor, stream, from, max_bytes, out)
     }
 
     fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError> {
-        let inner = &*self.inner;
-        let st = inner.stream(stream)?;
-        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let tail = st.tail.load(Ordering::Acquire);
-        let current = st.trim.load(Ordering::Acquire);
-        let new = up_to.min(tail);
-        if new <= current {
-            return Ok(());
-        }
-        // One transaction: the trim point (which keeps the records hidden
-        // and the tail known after a reopen) and the removal of the records.
-        let tx = inner.begin("trim")?;
-        {
-            let mut t = tx.open_table(TRIM).map_err(engine("trim"))?;
-            t.insert(stream, new).map_err(engine("trim"))?;
-            let mut d = tx.open_table(DATA).map_err(engine("trim"))?;
-            d.retain_in((stream, current)..(stream, new), |_, _| false)
-                .map_err(engine("trim"))?;
-        }
-        inner.commit(tx, "trim")?;
-        st.trim.store(new, Ordering::Release);
-        Ok(())
+        self.log.trim(&mut self.cursor, stream, up_to)
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
-        self.inner.persist("sync")
+        self.log.table().persist("sync")
     }
 
     fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
-        let st = self.inner.stream(stream)?;
-        // Trim point first: it never exceeds the tail, and both only grow.
-        let trim_point = st.trim.load(Ordering::Acquire);
-        let tail = st.tail.load(Ordering::Acquire);
-        Ok(LogBounds { trim_point, tail })
+        self.log.bounds(&mut self.cursor, stream)
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        let inner = &*self.inner;
+        let inner = self.log.table();
         let tx = inner.begin("put")?;
         {
             let mut t = tx.open_table(KV).map_err(engine("put"))?;
@@ -474,7 +393,7 @@ impl Session for RedbSession {
 
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
         out.clear();
-        let tx = self.inner.db.begin_read().map_err(engine("get"))?;
+        let tx = self.log.table().db.begin_read().map_err(engine("get"))?;
         let t = tx.open_table(KV).map_err(engine("get"))?;
         match t.get(key).map_err(engine("get"))? {
             Some(v) => {
@@ -486,7 +405,7 @@ impl Session for RedbSession {
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
-        let inner = &*self.inner;
+        let inner = self.log.table();
         let tx = inner.begin("delete")?;
         {
             let mut t = tx.open_table(KV).map_err(engine("delete"))?;
@@ -497,7 +416,7 @@ impl Session for RedbSession {
 
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
         out.clear();
-        let tx = self.inner.db.begin_read().map_err(engine("scan"))?;
+        let tx = self.log.table().db.begin_read().map_err(engine("scan"))?;
         let t = tx.open_table(KV).map_err(engine("scan"))?;
         let mut n = 0;
         for item in t.range(start..).map_err(engine("scan"))? {

@@ -16,7 +16,7 @@
 //! decided by `scenario::validate`; what the parts mean at evaluation is
 //! `judge`'s.
 
-use super::AssertionError;
+use super::expr::AssertionError;
 
 /// A word of the text with its byte offset.
 #[derive(Debug, Clone, PartialEq)]

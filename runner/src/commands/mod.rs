@@ -189,7 +189,7 @@ pub(crate) fn print_diagnostics(diags: &Diagnostics) {
     if crate::report::github::under_actions() {
         let mut out = std::io::stdout().lock();
         for d in &diags.0 {
-            let _ = writeln!(out, "{}", d.github_annotation());
+            let _ = writeln!(out, "{}", crate::report::github::diagnostic_annotation(d));
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
 use crate::engine::signals::{self, StopSignal, StopSignals};
-use crate::engine::{self, Event, Observer, ObserverError, RunOptions};
+use crate::engine::{self, CellFilter, Event, Observer, ObserverError, RunOptions};
 use crate::metrics::process;
 use crate::metrics::report::{CellId, ShardInfo};
 use crate::metrics::report::{RunReport, RunStatus};
@@ -270,8 +270,10 @@ fn check_filters(l: &Loaded, args: &RunArgs) -> Result<(), CliError> {
             .assertions
             .iter()
             .filter(|a| match &a.metric {
-                crate::assertions::MetricRef::Actor { phase, .. }
-                | crate::assertions::MetricRef::Phase { phase, .. } => !args.phases.contains(phase),
+                crate::metrics::catalog::MetricRef::Actor { phase, .. }
+                | crate::metrics::catalog::MetricRef::Phase { phase, .. } => {
+                    !args.phases.contains(phase)
+                }
                 _ => false,
             })
             .map(|a| a.text.as_str())
@@ -466,17 +468,22 @@ async fn run_one(
         data_dir: data_dir.clone(),
         keep_data: args.keep_data,
         reuse_data: args.reuse_data,
-        targets: args.targets.clone(),
-        phases: args.phases.clone(),
+        filter: CellFilter {
+            phases: args.phases.clone(),
+            targets: args.targets.clone(),
+            cells,
+        },
         interrupt: stop.interrupt(),
         repeat: repeat as usize,
-        cells,
-        baseline: baseline.map(|b| Arc::clone(&b.run)),
         interval: args.interval,
-        live,
     };
     let mut subscribers = Subscribers {
-        builder: ReportBuilder::new(header, &l.variants, Selection::of(&opts)),
+        builder: ReportBuilder::new(
+            header,
+            &l.variants,
+            Selection::of(&opts, baseline.map(|b| Arc::clone(&b.run))),
+        ),
+        metrics: live.map(report::live::LiveObserver::new),
         live: report::progress::LiveProgress::new(
             report::progress::Mode::detect(args.quiet),
             Box::new(eprint_line),
@@ -545,12 +552,14 @@ async fn run_one(
     after_run(args, out, &report, baseline, exit)
 }
 
-/// The engine's subscribers during a run: the report builder, then the
-/// live progress (bars on a terminal, a line per phase in a CI log), then
+/// The engine's subscribers during a run: the report builder, the live
+/// metrics endpoint, then the live progress (bars on a terminal, a line per phase in a CI log), then
 /// the run directory's files (fed the builder's report after each phase,
 /// when a generation is due).
 struct Subscribers {
     builder: ReportBuilder,
+    /// The live metrics endpoint (`--metrics-addr`).
+    metrics: Option<report::live::LiveObserver>,
     live: report::progress::LiveProgress,
     files: report::OutputFiles,
     errors: Vec<String>,
@@ -559,6 +568,9 @@ struct Subscribers {
 impl Observer for Subscribers {
     fn event(&mut self, event: &Event<'_>) -> Result<(), ObserverError> {
         self.builder.event(event)?;
+        if let Some(metrics) = &mut self.metrics {
+            metrics.event(event)?;
+        }
         match event {
             Event::PhaseStarted {
                 label,

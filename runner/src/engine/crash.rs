@@ -117,7 +117,7 @@ pub struct CrashRun<'a> {
     /// Set to interrupt: the child is killed and reaped, the phase discarded.
     pub interrupt: &'a AtomicBool,
     /// One counter: records acknowledged in the current cycle.
-    pub progress: Arc<Vec<crate::engine::worker::Progress>>,
+    pub progress: Arc<Vec<crate::metrics::progress::Progress>>,
     /// What a crash child runs.
     pub child: ChildCommand,
 }
@@ -509,9 +509,9 @@ fn in_process_cycle(
     let control = Arc::new(Control::default());
     let state = AckState::new(AckSink::Buffer(Mutex::new(Vec::new())));
     let acking = AckingStore::new(store, Arc::clone(&state));
-    let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
+    let progress: Arc<Vec<crate::metrics::progress::Progress>> = Arc::new(
         (0..phase::worker_count(run.phase))
-            .map(|_| crate::engine::worker::Progress::default())
+            .map(|_| crate::metrics::progress::Progress::default())
             .collect(),
     );
     let limit = deadline(run, cycle);
@@ -847,9 +847,9 @@ pub fn child_main(
         source,
     };
     state.send(Message::Ready).map_err(pipe_err)?;
-    let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
+    let progress: Arc<Vec<crate::metrics::progress::Progress>> = Arc::new(
         (0..phase::worker_count(phase))
-            .map(|_| crate::engine::worker::Progress::default())
+            .map(|_| crate::metrics::progress::Progress::default())
             .collect(),
     );
     phase::run(&PhaseRun {
@@ -915,7 +915,7 @@ mod tests {
                 seed: 3,
                 dir,
                 interrupt,
-                progress: Arc::new(vec![crate::engine::worker::Progress::default()]),
+                progress: Arc::new(vec![crate::metrics::progress::Progress::default()]),
                 child,
             },
             store,

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use crate::metrics::report::{PayloadReport, PhaseReport, ProcessStats};
 use crate::scenario::model::{Phase, Target};
-use crate::store::StoreStats;
+use crate::store::{StatDesc, Store, StoreStats};
 
-use super::worker::Progress;
+use crate::metrics::progress::Progress;
 
 /// How a run ended, as the engine saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,23 @@ pub enum Event<'a> {
         phase: &'a Phase,
         /// Per-worker progress counters.
         progress: Arc<Vec<Progress>>,
+        /// The open store, shared while the phase runs in this process
+        /// (`None` for a crash phase, whose store lives in a child); a
+        /// subscriber that keeps it must let go on [`Event::WorkersDone`].
+        store: Option<SharedStore>,
+        /// The target kind's store statistics.
+        statistics: &'a [StatDesc],
+        /// Those of them that are levels, not counters: the kind's levels
+        /// and its ratios ([`TargetKind::is_level`](crate::store::TargetKind::is_level)).
+        levels: &'a [&'a str],
+    },
+    /// The running phase's workers are done; its store is about to be
+    /// restarted or closed, so subscribers let go of it now.
+    WorkersDone {
+        /// Variant index.
+        variant: usize,
+        /// Target name.
+        target: &'a str,
     },
     /// A few times a second while a phase runs.
     Tick,
@@ -117,6 +134,16 @@ pub enum Event<'a> {
         /// The error that stopped it, if any.
         error: Option<&'a str>,
     },
+}
+
+/// The open store of a running phase, as events share it.
+#[derive(Clone)]
+pub struct SharedStore(pub Arc<Box<dyn Store>>);
+
+impl std::fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedStore").finish_non_exhaustive()
+    }
 }
 
 /// A subscriber to the engine's events.

@@ -21,20 +21,21 @@ pub mod gate;
 pub mod phase;
 pub mod pools;
 pub mod schedule;
+pub mod select;
 pub mod signals;
 pub mod verify;
 pub mod worker;
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub use events::{Ending, Event, Observer, ObserverError};
+pub use select::CellFilter;
 
 use crate::metrics::process;
-use crate::metrics::report::{PayloadReport, RunReport};
+use crate::metrics::report::PayloadReport;
 use crate::scenario::model::{Phase, RestartKind, Scenario, Target};
 use crate::store::{self, StoreError};
 
@@ -50,45 +51,24 @@ pub struct RunOptions {
     /// Open the data a kept directory holds instead of starting empty
     /// (`--reuse-data`); implies `keep_data`.
     pub reuse_data: bool,
-    /// Only these targets (empty: all).
-    pub targets: Vec<String>,
-    /// Only these phases (empty: all).
-    pub phases: Vec<String>,
+    /// The phases, targets and cells to run (`--phase`, `--target`, `--shard`).
+    pub filter: CellFilter,
     /// Set to interrupt the run (Ctrl-C); finished phases are kept.
     pub interrupt: Arc<AtomicBool>,
     /// Rounds (`--repeat`, at least 1): each runs every selected cell once;
     /// round `r` starts with the target `r` places down the list.
     pub repeat: usize,
-    /// The (variant index, target name) cells to run (`--shard`); `None`: all.
-    pub cells: Option<BTreeSet<(usize, String)>>,
-    /// The run `… of baseline` assertions compare with (`--baseline`).
-    pub baseline: Option<Arc<RunReport>>,
     /// Timeline interval for every phase (`--interval`), overriding the
     /// scenario's `interval:`.
     pub interval: Option<Duration>,
-    /// The live metrics endpoint's state, told of every phase (`--metrics-addr`).
-    pub live: Option<Arc<crate::metrics::live::Live>>,
 }
 
 impl RunOptions {
     /// True when the target called `target` of variant `variant` is to run
     /// (`--target` and `--shard` select it).
     pub fn selects(&self, variant: usize, target: &str) -> bool {
-        selects(&self.targets, self.cells.as_ref(), variant, target)
+        self.filter.selects(variant, target)
     }
-}
-
-/// True when `--target` (`targets`, empty: all) and `--shard` (`cells`,
-/// `None`: all) select target `target` of variant `variant`: the one
-/// rule the engine, the report builder and the assertions share.
-pub fn selects(
-    targets: &[String],
-    cells: Option<&BTreeSet<(usize, String)>>,
-    variant: usize,
-    target: &str,
-) -> bool {
-    (targets.is_empty() || targets.iter().any(|t| t == target))
-        && cells.is_none_or(|c| c.contains(&(variant, target.to_owned())))
 }
 
 /// The targets of `scenario` that `selected` admits, in the order round
@@ -292,7 +272,7 @@ async fn run_round(
         if !scenario.targets.iter().any(|t| opts.selects(vi, &t.name)) {
             continue;
         }
-        let phase_filter: Vec<&str> = opts.phases.iter().map(String::as_str).collect();
+        let phase_filter: Vec<&str> = opts.filter.phases.iter().map(String::as_str).collect();
         let (pools, payloads): (_, Vec<PayloadReport>) =
             match pools::Pools::prepare(scenario, opts.seed, &phase_filter) {
                 Ok(p) => p,
@@ -397,7 +377,7 @@ async fn run_target(
     // cover the whole run rather than restart at each reopen.
     let mut carried = store::StoreStats::default();
     for ph in &scenario.phases {
-        if !opts.phases.is_empty() && !opts.phases.contains(&ph.name) || !ph.runs_on(&target.name) {
+        if !opts.filter.selects_phase(&ph.name) || !ph.runs_on(&target.name) {
             continue;
         }
         if opts.interrupt.load(Ordering::Acquire) {
@@ -487,9 +467,6 @@ async fn run_target(
                     &stats_before,
                     &stats_after,
                 );
-                if let Some(live) = &opts.live {
-                    live.phase_finished(&label, &target.name, &phase_report);
-                }
                 let finished = Event::PhaseFinished {
                     variant: vi,
                     target: &target.name,
@@ -565,9 +542,9 @@ async fn run_phase(
     observer: &mut dyn Observer,
 ) -> Result<Option<crate::metrics::report::PhaseReport>, phase::PhaseError> {
     let control = Arc::new(worker::Control::default());
-    let progress: Arc<Vec<crate::engine::worker::Progress>> = Arc::new(
+    let progress: Arc<Vec<crate::metrics::progress::Progress>> = Arc::new(
         (0..phase::worker_count(ph))
-            .map(|_| crate::engine::worker::Progress::default())
+            .map(|_| crate::metrics::progress::Progress::default())
             .collect(),
     );
     let _ = observer.event(&Event::PhaseStarted {
@@ -576,18 +553,10 @@ async fn run_phase(
         target: &target.name,
         phase: ph,
         progress: Arc::clone(&progress),
+        store: Some(events::SharedStore(Arc::clone(store))),
+        statistics: target.kind.statistics(),
+        levels: target.kind.levels(),
     });
-    if let Some(live) = &opts.live {
-        live.set_units(
-            target
-                .kind
-                .statistics()
-                .iter()
-                .map(|d| (d.name.to_owned(), (d.unit, !target.kind.is_level(d.name))))
-                .collect(),
-        );
-        live.phase_started(label, &target.name, ph, &progress, Arc::clone(store));
-    }
     let (ph_owned, target_name, pools, store, ctl, prog, seed) = (
         ph.clone(),
         target.name.clone(),
@@ -631,10 +600,11 @@ async fn run_phase(
             }
         }
     };
-    if let Some(live) = &opts.live {
-        // Before a restart or close needs the store to itself.
-        live.phase_ended();
-    }
+    // Before a restart or close needs the store to itself.
+    let _ = observer.event(&Event::WorkersDone {
+        variant: vi,
+        target: &target.name,
+    });
     let report = match result {
         Ok(r) => r?,
         Err(_) => {
@@ -677,14 +647,17 @@ async fn run_crash_phase(
         Ok(c) => c,
         Err(e) => return (Err(e.into()), Some(store)),
     };
-    let progress: Arc<Vec<crate::engine::worker::Progress>> =
-        Arc::new(vec![crate::engine::worker::Progress::default()]);
+    let progress: Arc<Vec<crate::metrics::progress::Progress>> =
+        Arc::new(vec![crate::metrics::progress::Progress::default()]);
     let _ = observer.event(&Event::PhaseStarted {
         variant: vi,
         label,
         target: &target.name,
         phase: ph,
         progress: Arc::clone(&progress),
+        store: None,
+        statistics: target.kind.statistics(),
+        levels: target.kind.levels(),
     });
     let (scenario, target, ph, pools, dir, interrupt, seed) = (
         scenario.clone(),
@@ -831,7 +804,7 @@ mod tests {
         variants: &[Scenario],
         opts: &RunOptions,
     ) -> (RunReport, Option<EngineError>) {
-        let mut builder = ReportBuilder::new(empty_report(), variants, Selection::of(opts));
+        let mut builder = ReportBuilder::new(empty_report(), variants, Selection::of(opts, None));
         let err = run(variants, opts, &mut builder).await;
         (builder.report(), err)
     }
@@ -842,14 +815,10 @@ mod tests {
             data_dir: dir.to_path_buf(),
             keep_data: false,
             reuse_data: false,
-            targets: vec![],
-            phases: vec![],
+            filter: CellFilter::default(),
             interrupt: Arc::new(AtomicBool::new(false)),
             repeat: 1,
-            cells: None,
-            baseline: None,
             interval: None,
-            live: None,
         }
     }
 
@@ -914,7 +883,7 @@ mod tests {
             assert_eq!(v.assertions.len(), 1, "{}", v.label);
             assert_eq!(
                 v.assertions[0].verdict,
-                crate::assertions::Verdict::NotRun,
+                crate::metrics::verdict::Verdict::NotRun,
                 "{}",
                 v.label
             );
@@ -1050,7 +1019,7 @@ mod tests {
         let workers = s.phases[0].actors.iter().map(|a| a.workers).sum::<usize>();
         let progress = Arc::new(
             (0..workers)
-                .map(|_| crate::engine::worker::Progress::default())
+                .map(|_| crate::metrics::progress::Progress::default())
                 .collect::<Vec<_>>(),
         );
         phase::run(&phase::PhaseRun {

@@ -37,7 +37,7 @@ pub struct PhaseRun<'a> {
     /// Stop flag and driver count.
     pub control: Arc<Control>,
     /// One progress slot (records, recent p99) per worker, read by the progress display.
-    pub progress: Arc<Vec<crate::engine::worker::Progress>>,
+    pub progress: Arc<Vec<crate::metrics::progress::Progress>>,
     /// Length of a timeline interval: workers close one, and the store and
     /// the process are sampled, at every boundary from the phase start.
     pub interval: Duration,

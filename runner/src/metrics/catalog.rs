@@ -271,6 +271,48 @@ pub fn stat_unit(unit: crate::store::StatUnit) -> MetricUnit {
     }
 }
 
+/// What an assertion measures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "scope")]
+pub enum MetricRef {
+    /// `<phase>.<actor>.<metric>`
+    Actor {
+        /// Phase name.
+        phase: String,
+        /// Actor name.
+        actor: String,
+        /// Metric, e.g. `p99` or `service.p99`.
+        metric: String,
+    },
+    /// `<phase>.<metric>`
+    Phase {
+        /// Phase name.
+        phase: String,
+        /// Metric, e.g. `duration` or `reopen.duration`.
+        metric: String,
+    },
+    /// `target.store.<stat>`
+    Store {
+        /// Statistic name.
+        stat: String,
+    },
+    /// `target.process.<metric>`
+    Process {
+        /// Metric name.
+        metric: String,
+    },
+}
+
+impl MetricRef {
+    /// The phase a metric belongs to (`None` for target-level metrics).
+    pub fn phase(&self) -> Option<&str> {
+        match self {
+            MetricRef::Actor { phase, .. } | MetricRef::Phase { phase, .. } => Some(phase),
+            MetricRef::Store { .. } | MetricRef::Process { .. } => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

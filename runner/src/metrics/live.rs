@@ -3,8 +3,8 @@
 //! whose statistics a scrape reads at that moment) and the totals of every
 //! phase finished so far.
 //!
-//! The engine tells it when a phase starts and finishes; a scrape asks for
-//! a [`Snapshot`]. Workers are never touched: they publish into their
+//! An engine subscriber (`report::prometheus::LiveObserver`) tells it when
+//! a phase starts and finishes; a scrape asks for a [`Snapshot`]. Workers are never touched: they publish into their
 //! `Progress` slots a few times a second and at interval boundaries. This
 //! module holds data; `report::prometheus` formats and serves it.
 
@@ -12,9 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::progress::Progress;
 use super::report::PhaseReport;
-use crate::engine::worker::Progress;
-use crate::scenario::model::Phase;
 use crate::store::{StatUnit, Store, StoreSeries};
 
 /// Who a series is about.
@@ -43,6 +42,20 @@ pub struct ActorFigures {
     pub errors: u64,
     /// Latency buckets, (ns, count), sorted by value.
     pub latency: Vec<(u64, u64)>,
+}
+
+/// What the endpoint needs of a phase that starts: its name, its actors
+/// in the order of the progress slots, and its goal (for progress).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseShape {
+    /// Phase name.
+    pub name: String,
+    /// (actor name, workers) in the order of the progress slots.
+    pub actors: Vec<(String, usize)>,
+    /// The phase's record goal, if it has one.
+    pub records: Option<u64>,
+    /// The phase's duration, if it has one.
+    pub duration: Option<Duration>,
 }
 
 /// The phase running now.
@@ -136,7 +149,7 @@ impl Live {
         &self,
         variant: &str,
         target: &str,
-        phase: &Phase,
+        phase: PhaseShape,
         progress: &Arc<Vec<Progress>>,
         store: Arc<Box<dyn Store>>,
     ) {
@@ -145,14 +158,10 @@ impl Live {
             labels: Labels {
                 variant: variant.to_owned(),
                 target: target.to_owned(),
-                phase: phase.name.clone(),
+                phase: phase.name,
                 actor: String::new(),
             },
-            actors: phase
-                .actors
-                .iter()
-                .map(|a| (a.name.clone(), a.workers))
-                .collect(),
+            actors: phase.actors,
             progress: Arc::clone(progress),
             store,
             started: Instant::now(),

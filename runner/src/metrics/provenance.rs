@@ -80,6 +80,10 @@ mod tests {
             s.sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!((s.git_commit, s.git_modified), (None, None), "not in a checkout");
+        assert_eq!(
+            (s.git_commit, s.git_modified),
+            (None, None),
+            "not in a checkout"
+        );
     }
 }

@@ -12,7 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::catalog::{MetricUnit, PROCESS_METRICS};
-use crate::assertions::{AssertionResult, MetricRef};
+use crate::metrics::catalog::MetricRef;
+use crate::metrics::verdict::AssertionResult;
 use crate::store::StoreStats;
 
 /// How a run ended.
@@ -910,7 +911,7 @@ impl RunReport {
         self.variants
             .iter()
             .flat_map(|v| &v.assertions)
-            .all(|a| a.verdict != crate::assertions::Verdict::Fail)
+            .all(|a| a.verdict != crate::metrics::verdict::Verdict::Fail)
     }
 }
 

@@ -51,17 +51,9 @@ fn rederive(ratios: &[RatioStat], values: &mut BTreeMap<String, f64>) {
         if !values.contains_key(r.name) {
             continue;
         }
-        let sum = |names: &[&str]| -> f64 {
-            names
-                .iter()
-                .filter_map(|n| values.get(*n))
-                .sum()
-        };
+        let sum = |names: &[&str]| -> f64 { names.iter().filter_map(|n| values.get(*n)).sum() };
         let (num, den) = (sum(r.numerator), sum(r.denominator));
-        values.insert(
-            r.name.to_owned(),
-            if den > 0.0 { num / den } else { 0.0 },
-        );
+        values.insert(r.name.to_owned(), if den > 0.0 { num / den } else { 0.0 });
     }
 }
 
@@ -147,28 +139,51 @@ mod tests {
     fn ratios_are_recomputed_from_the_counters_of_the_phase_and_the_target() {
         let level = |n: &str| n == "write_amplification";
         // Since open: 400 of 1000 flushed (0.4); then 1100 of 2000 (0.55).
-        let before = stats(&[("flush_bytes", 400.0), ("user_bytes", 1000.0), ("write_amplification", 0.4)]);
-        let after = stats(&[("flush_bytes", 1100.0), ("user_bytes", 2000.0), ("write_amplification", 0.55)]);
+        let before = stats(&[
+            ("flush_bytes", 400.0),
+            ("user_bytes", 1000.0),
+            ("write_amplification", 0.4),
+        ]);
+        let after = stats(&[
+            ("flush_bytes", 1100.0),
+            ("user_bytes", 2000.0),
+            ("write_amplification", 0.55),
+        ]);
         let c = change(&level, AMP, &before, &after);
-        assert!((c["write_amplification"] - 0.7).abs() < 1e-12, "{c:?}: the phase's own 700/1000");
+        assert!(
+            (c["write_amplification"] - 0.7).abs() < 1e-12,
+            "{c:?}: the phase's own 700/1000"
+        );
         // A reopened store says 0 (nothing written since it opened); the
         // target's ratio is that of its phases' counters together.
         let phase = |flushed: f64, user: f64| {
-            let mut p = crate::report::fixture::run_report(1).variants[0].targets[0].phases[1].clone();
+            let mut p =
+                crate::report::fixture::run_report(1).variants[0].targets[0].phases[1].clone();
             p.warmup = false;
-            p.stats.store = [("flush_bytes", flushed), ("user_bytes", user), ("write_amplification", flushed / user)]
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), *v))
-                .collect();
+            p.stats.store = [
+                ("flush_bytes", flushed),
+                ("user_bytes", user),
+                ("write_amplification", flushed / user),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect();
             p
         };
         let kind = crate::store::TargetKind::new::<AmpKind>(());
         let t = target_totals(
             &kind,
             &[phase(400.0, 1000.0), phase(780.0, 1000.0)],
-            &stats(&[("flush_bytes", 0.0), ("user_bytes", 0.0), ("write_amplification", 0.0)]),
+            &stats(&[
+                ("flush_bytes", 0.0),
+                ("user_bytes", 0.0),
+                ("write_amplification", 0.0),
+            ]),
         );
-        assert!((t.values["write_amplification"] - 0.59).abs() < 1e-12, "{t:?}");
+        assert!(
+            (t.values["write_amplification"] - 0.59).abs() < 1e-12,
+            "{t:?}"
+        );
         assert_eq!(t.values["flush_bytes"], 1180.0);
     }
 

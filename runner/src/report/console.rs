@@ -16,9 +16,9 @@ use std::path::Path;
 
 use super::format;
 use super::verdict::{Counts, RunVerdict, describe_result};
-use crate::assertions::{AssertionResult, Verdict};
 use crate::metrics::catalog::{MetricUnit, phase_metric_unit};
 use crate::metrics::report::{PhaseReport, RunReport, TargetReport};
+use crate::metrics::verdict::{AssertionResult, Verdict};
 
 /// Phase metrics a crash or restart phase is summed up by, in this order.
 const RECOVERY_METRICS: &[&str] = &[

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{FileFormat, OutputFile, ReportError};
-use crate::assertions::Verdict;
 use crate::metrics::report::RunReport;
+use crate::metrics::verdict::Verdict;
 
 /// The file name of the metrics table.
 pub const RESULTS_CSV: &str = "results.csv";

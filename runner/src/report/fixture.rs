@@ -7,13 +7,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::assertions::{AssertionResult, Verdict};
 use crate::metrics::catalog::MetricUnit;
 use crate::metrics::report::{
     ActorReport, Environment, IntervalReport, Latency, MemoryStats, PayloadReport, PhaseProcess,
     PhaseReport, PhaseSample, PhaseStats, ProcessStats, RunReport, RunStatus, TargetReport,
     VariantReport,
 };
+use crate::metrics::verdict::{AssertionResult, Verdict};
 use crate::store::StoreStats;
 
 const MS: u64 = 1_000_000;

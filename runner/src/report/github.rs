@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use super::markdown::MarkdownTemplate;
 use super::verdict::describe_result;
 use super::{ReportError, Reporter};
-use crate::assertions::Verdict;
 use crate::metrics::report::RunReport;
+use crate::metrics::verdict::Verdict;
+use crate::scenario::diagnostic::{Diagnostic, Severity};
 
 /// The step summary is limited to 1 MiB per step; stay far below it so
 /// other steps' summaries still fit.
@@ -40,6 +41,26 @@ pub fn step_summary(report: &RunReport) -> Result<String, ReportError> {
         text.push('\n');
     }
     Ok(text)
+}
+
+/// A GitHub Actions workflow command that annotates the diagnostic's line.
+pub fn diagnostic_annotation(d: &Diagnostic) -> String {
+    let level = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut msg = d.message.clone();
+    if let Some(h) = &d.help {
+        msg.push_str("; ");
+        msg.push_str(h);
+    }
+    format!(
+        "::{level} file={},line={},col={}::{}",
+        escape_property(&d.file),
+        d.line,
+        d.column,
+        escape_data(&msg)
+    )
 }
 
 /// Appends the step summary of `report` to `path`.

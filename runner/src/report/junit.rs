@@ -13,8 +13,8 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::verdict::describe_result;
 use super::{FileFormat, OutputFile, ReportError};
-use crate::assertions::Verdict;
 use crate::metrics::report::{RunReport, RunStatus};
+use crate::metrics::verdict::Verdict;
 
 /// The file name of the JUnit report.
 pub const JUNIT_XML: &str = "junit.xml";
@@ -159,7 +159,7 @@ pub fn junit_report(report: &RunReport) -> Report {
 
 /// The failure body: the observed value, the threshold and the margin,
 /// each on its own line, and where the assertion is written.
-fn failure_body(report: &RunReport, a: &crate::assertions::AssertionResult) -> String {
+fn failure_body(report: &RunReport, a: &crate::metrics::verdict::AssertionResult) -> String {
     use super::format::{margin, metric};
     let mut body = format!("assertion: {}\ntarget: {}\n", a.assertion, a.target);
     if !a.variant.is_empty() {
@@ -213,7 +213,7 @@ fn judged_phases<'a>(
 /// once per assertion on it).
 fn case_times(
     t: &crate::metrics::report::TargetReport,
-    cases: &[&crate::assertions::AssertionResult],
+    cases: &[&crate::metrics::verdict::AssertionResult],
 ) -> Vec<u64> {
     let judged: Vec<Vec<&crate::metrics::report::PhaseReport>> = cases
         .iter()

@@ -19,12 +19,12 @@ use super::charts::{self, ChartKind, ChartSpec};
 use super::format;
 use super::verdict::{Counts, RunVerdict};
 use super::{FileFormat, OutputFile, ReportError};
-use crate::assertions::Verdict;
 use crate::metrics::catalog::{MetricUnit, PROCESS_METRICS};
 use crate::metrics::report::{
     Environment as HostEnvironment, Latency, PayloadReport, PhaseReport, RunReport, TargetReport,
     VariantReport,
 };
+use crate::metrics::verdict::Verdict;
 
 /// The file name of the Markdown report.
 pub const REPORT_MD: &str = "report.md";
@@ -829,7 +829,11 @@ mod tests {
     fn tables_people_read() {
         let mut report = run_report(1);
         let t = &mut report.variants[0].targets[0];
-        let mixed = t.phases.iter_mut().find(|p| p.name == "mixed").expect("mixed");
+        let mixed = t
+            .phases
+            .iter_mut()
+            .find(|p| p.name == "mixed")
+            .expect("mixed");
         let mut trimmer = mixed.actors[0].clone();
         trimmer.name = "trimmer".into();
         trimmer.op = "trim".into();
@@ -838,14 +842,19 @@ mod tests {
         trimmer.service = None;
         trimmer.rate_per_s = None;
         mixed.actors.push(trimmer);
-        mixed.metrics.insert("acknowledged_records".into(), 1_699_580.0);
+        mixed
+            .metrics
+            .insert("acknowledged_records".into(), 1_699_580.0);
         mixed.metrics.insert("lost_records".into(), 1_740_840.0);
         report.variants[0].assertions[0].margin = Some(310.092);
         let md = MarkdownTemplate::builtin()
             .unwrap()
             .render(&report, Path::new(REPORT_MD))
             .unwrap();
-        assert!(md.contains("500\u{a0}µs"), "no-break space between number and unit");
+        assert!(
+            md.contains("500\u{a0}µs"),
+            "no-break space between number and unit"
+        );
         assert!(!md.contains(" µs |"), "{md}");
         let row = md
             .lines()
@@ -857,7 +866,10 @@ mod tests {
             "a header row that says something: {md}"
         );
         assert!(md.contains("311× the threshold"), "{md}");
-        assert!(md.contains("- `lost_records`: records known to be in the store"), "{md}");
+        assert!(
+            md.contains("- `lost_records`: records known to be in the store"),
+            "{md}"
+        );
         assert!(md.contains("- `acknowledged_records`: "), "{md}");
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{console, format};
-use crate::engine::worker::Progress as Slot;
+use crate::metrics::progress::Progress as Slot;
 use crate::metrics::report::PhaseReport;
 use crate::scenario::model::Phase;
 

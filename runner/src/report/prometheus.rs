@@ -334,10 +334,8 @@ pub fn render(snap: &Snapshot) -> String {
     // A counter (it only grows while the store is open) is a Prometheus
     // counter, served as `…_total`, so `rate()` reads it and handles the
     // reset a crash phase's reopen makes; a level is a gauge.
-    let mut by_stat: std::collections::BTreeMap<
-        (String, bool),
-        (StatUnit, Vec<(LabelSet, Value)>),
-    > = std::collections::BTreeMap::new();
+    let mut by_stat: std::collections::BTreeMap<(String, bool), (StatUnit, Rows)> =
+        std::collections::BTreeMap::new();
     for (l, name, v, unit, counter) in &snap.store {
         by_stat
             .entry((metric_name(name), *counter))

@@ -306,7 +306,11 @@ mod tests {
         let labels = (t.name.clone(), p.name.clone());
         let header = |r: &RunReport| {
             let bytes = hlog(r, ("", &labels.0, &labels.1), &a, Path::new("x.hlog")).unwrap();
-            String::from_utf8_lossy(&bytes).lines().nth(1).unwrap_or_default().to_owned()
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned()
         };
         assert!(!header(&report).contains("round"), "{}", header(&report));
         report.repeat = Some(crate::metrics::report::RepeatInfo {
@@ -314,7 +318,11 @@ mod tests {
             completed: 3,
             orders: Vec::new(),
         });
-        assert!(header(&report).contains("round 1 of 3"), "{}", header(&report));
+        assert!(
+            header(&report).contains("round 1 of 3"),
+            "{}",
+            header(&report)
+        );
     }
 
     /// The interval log reads back with hdrhistogram's own parser: one

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::assertions::{AssertionResult, Verdict};
 use crate::metrics::report::{RunReport, RunStatus};
+use crate::metrics::verdict::{AssertionResult, Verdict};
 
 /// The one-word outcome of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,8 +151,8 @@ pub fn describe_result(r: &AssertionResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assertions::RightSide;
     use crate::metrics::catalog::MetricUnit;
+    use crate::metrics::verdict::RightSide;
 
     fn relational(observed: Option<f64>, value: Option<f64>) -> AssertionResult {
         AssertionResult {

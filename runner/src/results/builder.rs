@@ -11,8 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::assertions;
-use crate::engine::{Ending, Event, Observer, ObserverError, RunOptions};
+use crate::engine::{CellFilter, Ending, Event, Observer, ObserverError, RunOptions};
 use crate::metrics::report::{
     PayloadReport, RepeatInfo, RunReport, RunStatus, TargetReport, VariantReport,
 };
@@ -52,12 +51,8 @@ pub struct ReportBuilder {
 /// Which cells and phases a run planned, for judging assertions.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// `--phase` (empty: every phase).
-    pub phases: Vec<String>,
-    /// `--target` (empty: every target).
-    pub targets: Vec<String>,
-    /// `--shard`'s cells by (variant index, target); `None`: every cell.
-    pub cells: Option<BTreeSet<(usize, String)>>,
+    /// `--phase`, `--target` and `--shard`.
+    pub filter: CellFilter,
     /// Rounds planned.
     pub repeat: usize,
     /// The run `… of baseline` assertions read (`--baseline`).
@@ -65,20 +60,18 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// The selection `opts` runs.
-    pub fn of(opts: &RunOptions) -> Self {
+    /// The selection `opts` runs, judged against `baseline`.
+    pub fn of(opts: &RunOptions, baseline: Option<std::sync::Arc<RunReport>>) -> Self {
         Selection {
-            phases: opts.phases.clone(),
-            targets: opts.targets.clone(),
-            cells: opts.cells.clone(),
+            filter: opts.filter.clone(),
             repeat: opts.repeat.max(1),
-            baseline: opts.baseline.clone(),
+            baseline,
         }
     }
 
     /// True when the run was to measure `target` of variant `variant`.
     pub fn selects(&self, variant: usize, target: &str) -> bool {
-        crate::engine::selects(&self.targets, self.cells.as_ref(), variant, target)
+        self.filter.selects(variant, target)
     }
 }
 
@@ -227,8 +220,8 @@ impl ReportBuilder {
                 orders: self.rounds.iter().map(|r| r.order.clone()).collect(),
             });
         }
-        report.only_phases = self.opts.phases.clone();
-        report.only_targets = self.opts.targets.clone();
+        report.only_phases = self.opts.filter.phases.clone();
+        report.only_targets = self.opts.filter.targets.clone();
         match &self.ending {
             None => report.status = RunStatus::Running,
             Some((ending, error)) => {
@@ -334,7 +327,10 @@ impl Observer for ReportBuilder {
                 self.judged.insert(*variant);
             }
             Event::RunFinished { ending, error } => self.finish(*ending, error.map(str::to_owned)),
-            Event::PhaseStarted { .. } | Event::Tick | Event::Warning(_) => {}
+            Event::PhaseStarted { .. }
+            | Event::WorkersDone { .. }
+            | Event::Tick
+            | Event::Warning(_) => {}
         }
         Ok(())
     }
@@ -354,23 +350,18 @@ fn totals(
 }
 
 /// Evaluates every assertion of the run on the (folded) report, in
-/// [`assertions::judge::evaluate_run`], the one place assertions are
+/// [`crate::results::judge::evaluate_run`], the one place assertions are
 /// judged (not-run rules included); with rounds, every metric is the
 /// median of the rounds.
 pub fn judge(report: &mut RunReport, scenarios: &[Scenario], sel: &Selection) {
-    let plan = assertions::judge::Plan {
-        phases: &sel.phases,
-        targets: &sel.targets,
-        cells: sel.cells.as_ref(),
-    };
-    assertions::judge::evaluate_run(scenarios, &plan, report, sel.baseline.as_deref());
+    crate::results::judge::evaluate_run(scenarios, &sel.filter, report, sel.baseline.as_deref());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assertions::Verdict;
     use crate::metrics::report::{Environment, ProcessStats};
+    use crate::metrics::verdict::Verdict;
     use crate::report::fixture::run_report;
     use crate::store::StoreStats;
 

@@ -264,7 +264,7 @@ mod tests {
         assert_eq!(w.records_per_s, base * 2.0, "the field is the median");
         assert_eq!(s.min, base);
         assert_eq!(s.max, base * 3.0);
-        let m = crate::assertions::MetricRef::Actor {
+        let m = crate::metrics::catalog::MetricRef::Actor {
             phase: f.phases[1].name.clone(),
             actor: w.name.clone(),
             metric: "records_per_s".into(),
@@ -291,13 +291,13 @@ mod tests {
         let f = fold_targets(&parts).unwrap();
         let w = &f.phases[1].actors[0];
         assert_eq!(w.latency.max_ns, 1_070_000, "the field is the true max");
-        let m = crate::assertions::MetricRef::Actor {
+        let m = crate::metrics::catalog::MetricRef::Actor {
             phase: f.phases[1].name.clone(),
             actor: w.name.clone(),
             metric: "max".into(),
         };
         assert_eq!(f.lookup(&m), Some(1_070_000.0), "assertions see it too");
-        let p99 = crate::assertions::MetricRef::Actor {
+        let p99 = crate::metrics::catalog::MetricRef::Actor {
             phase: f.phases[1].name.clone(),
             actor: w.name.clone(),
             metric: "p99".into(),

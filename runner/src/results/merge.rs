@@ -22,6 +22,7 @@ use crate::scenario::load::Source;
 use crate::scenario::model::Scenario;
 
 use super::builder::{ReportBuilder, Selection};
+use crate::engine::CellFilter;
 
 /// Why the inputs cannot be merged.
 #[derive(Debug, thiserror::Error)]
@@ -186,9 +187,11 @@ pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunRepo
     }
     let variants = scenarios(first_path, first, loader)?;
     let sel = Selection {
-        phases: first.only_phases.clone(),
-        targets: first.only_targets.clone(),
-        cells: None,
+        filter: CellFilter {
+            phases: first.only_phases.clone(),
+            targets: first.only_targets.clone(),
+            cells: None,
+        },
         repeat: 1,
         baseline: None,
     };
@@ -267,7 +270,10 @@ pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunRepo
         header,
         &variants,
         Selection {
-            cells: Some(held),
+            filter: CellFilter {
+                cells: Some(held),
+                ..sel.filter
+            },
             ..sel
         },
     );

@@ -7,6 +7,7 @@
 
 pub mod builder;
 pub mod fold;
+pub mod judge;
 pub mod merge;
 pub mod shard;
 pub mod stats;

@@ -106,26 +106,6 @@ impl Diagnostic {
         }
         out
     }
-
-    /// A GitHub Actions workflow command that annotates the line.
-    pub fn github_annotation(&self) -> String {
-        let level = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let mut msg = self.message.clone();
-        if let Some(h) = &self.help {
-            msg.push_str("; ");
-            msg.push_str(h);
-        }
-        format!(
-            "::{level} file={},line={},col={}::{}",
-            crate::report::github::escape_property(&self.file),
-            self.line,
-            self.column,
-            crate::report::github::escape_data(&msg)
-        )
-    }
 }
 
 pub use crate::store::did_you_mean;

@@ -150,6 +150,11 @@ pub fn label(combo: &Combination) -> String {
         .join(",")
 }
 
+/// A matrix value as variant labels show it.
+pub(crate) fn setting_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,8 @@ use super::load::{LocIndex, Source, Span, escape_segment};
 use super::model::*;
 use super::repair::Repair;
 use super::spec::{self, ActorSpec, PayloadSpec, PhaseSpec, ScenarioSpec, SizeSpec};
-use crate::assertions::{self, Assertion, MetricRef};
+use crate::assertions::{self, Assertion};
+use crate::metrics::catalog::MetricRef;
 use crate::metrics::catalog::{self, MetricUnit};
 use crate::store::{AppendPlan, Capabilities, Problem, ProblemAt, Registry, Workload};
 
@@ -171,7 +172,7 @@ fn check_memory(ctx: &mut Ctx<'_>, payloads: &[Payload], phases: &[Phase], avail
     let Some(largest) = all.iter().max_by_key(|a| a.bytes) else {
         return;
     };
-    let approx = |b: u64| crate::report::format::size(b as f64);
+    let approx = |b: u64| crate::units::human::size(b as f64);
     let d = ctx.error(
         &largest.pointer,
         format!(
@@ -1462,7 +1463,10 @@ fn matrix_dims(spec: &ScenarioSpec) -> Vec<MatrixDim> {
         .map(|(k, values)| MatrixDim {
             key: k.clone(),
             short: if unique { short(k) } else { k.clone() },
-            values: values.iter().map(assertions::judge::setting_text).collect(),
+            values: values
+                .iter()
+                .map(crate::scenario::matrix::setting_text)
+                .collect(),
         })
         .collect()
 }

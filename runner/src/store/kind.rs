@@ -409,6 +409,12 @@ impl TargetKind {
         self.statistics().iter().find(|d| d.name == name)
     }
 
+    /// The statistics the kind declares as levels ([`StoreKind::levels`];
+    /// its ratios are levels too, see [`is_level`](Self::is_level)).
+    pub fn levels(&self) -> &'static [&'static str] {
+        self.0.levels()
+    }
+
     /// True when statistic `name` is a level (a gauge or a ratio), not a
     /// counter: see [`StoreKind::levels`].
     pub fn is_level(&self, name: &str) -> bool {

@@ -18,6 +18,7 @@ pub mod conformance;
 mod kind;
 pub mod layout;
 mod memory;
+pub mod ordered_log;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
 mod wal;

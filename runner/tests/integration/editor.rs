@@ -34,7 +34,10 @@ fn yaml_language_server() -> PathBuf {
         .current_dir(&dir)
         .status()
         .expect("npm runs");
-    assert!(ok.success() && bin.is_file(), "npm install yaml-language-server failed");
+    assert!(
+        ok.success() && bin.is_file(),
+        "npm install yaml-language-server failed"
+    );
     bin
 }
 
@@ -162,14 +165,20 @@ fn the_real_yaml_language_server_reads_the_schema_as_a_user_would() {
     while s.next(deadline).expect("initialize answered")["id"] != 1 {}
     let uri = "file:///loadline/editor.yaml";
     s.send(json!({ "jsonrpc": "2.0", "method": "initialized", "params": {} }));
-    s.send(json!({ "jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
-        "params": { "settings": { "yaml": { "validate": true, "hover": true, "schemas": {} } } } }));
-    s.send(json!({ "jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
-        "textDocument": { "uri": uri, "languageId": "yaml", "version": 1, "text": doc } } }));
+    s.send(
+        json!({ "jsonrpc": "2.0", "method": "workspace/didChangeConfiguration",
+        "params": { "settings": { "yaml": { "validate": true, "hover": true, "schemas": {} } } } }),
+    );
+    s.send(
+        json!({ "jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+        "textDocument": { "uri": uri, "languageId": "yaml", "version": 1, "text": doc } } }),
+    );
     // Hover the optional `interval:` (line 3) and wal's `segment_size:` (line 7).
     for (id, line) in [(2, 3), (3, 7)] {
-        s.send(json!({ "jsonrpc": "2.0", "id": id, "method": "textDocument/hover", "params": {
-            "textDocument": { "uri": uri }, "position": { "line": line, "character": 8 } } }));
+        s.send(
+            json!({ "jsonrpc": "2.0", "id": id, "method": "textDocument/hover", "params": {
+            "textDocument": { "uri": uri }, "position": { "line": line, "character": 8 } } }),
+        );
     }
     let (mut diagnostics, mut hovers) = (None::<Vec<String>>, Vec::new());
     while diagnostics.is_none() || hovers.len() < 2 {
@@ -221,10 +230,17 @@ fn the_real_yaml_language_server_reads_the_schema_as_a_user_would() {
             .to_owned()
     };
     let interval = first_line(&schema["properties"]["interval"]["description"]);
-    let segment = first_line(&schema["$defs"]["WalConfig"]["properties"]["segment_size"]["description"]);
+    let segment =
+        first_line(&schema["$defs"]["WalConfig"]["properties"]["segment_size"]["description"]);
     assert!(!interval.is_empty() && !segment.is_empty());
     for ((_, text), field) in hovers.iter().zip([&interval, &segment]) {
-        assert!(text.contains(field.as_str()), "hover shows {text:?}, not {field:?}");
-        assert!(!text.contains("a duration: a number") && !text.contains("a size: an integer"), "{text}");
+        assert!(
+            text.contains(field.as_str()),
+            "hover shows {text:?}, not {field:?}"
+        );
+        assert!(
+            !text.contains("a duration: a number") && !text.contains("a size: an integer"),
+            "{text}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! loadline's one integration test binary: a module per area.
 
+mod architecture;
 mod charts;
 mod cli;
 mod compare;

@@ -102,7 +102,10 @@ fn a_real_prometheus_scrapes_a_running_loadline_and_promtool_passes_the_scrape()
     .expect("loadline serves /metrics while it runs");
     assert!(body.contains(r#"phase="write",actor="append"}"#), "{body}");
     assert!(body.contains("loadline_latency_seconds_bucket{"), "{body}");
-    assert!(body.contains("loadline_store_stall_micros_total{"), "{body}");
+    assert!(
+        body.contains("loadline_store_stall_micros_total{"),
+        "{body}"
+    );
     assert!(
         body.contains(r#"property="rocksdb.num-files-at-level0"}"#),
         "{body}"

@@ -74,7 +74,10 @@ fn run_json_names_the_scenario_by_its_content_hash_and_commit() {
         serde_json::from_str(&std::fs::read_to_string(&path).expect("run.json")).expect("json");
     let src = &doc["source"];
     let file = repo_root().join("scenarios/quickstart.yaml");
-    let sum = Std::new("sha256sum").arg(&file).output().expect("sha256sum runs");
+    let sum = Std::new("sha256sum")
+        .arg(&file)
+        .output()
+        .expect("sha256sum runs");
     let sum = String::from_utf8_lossy(&sum.stdout);
     assert_eq!(
         src["sha256"].as_str(),

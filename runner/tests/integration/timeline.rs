@@ -151,7 +151,9 @@ fn intervals_add_up_to_the_totals_and_store_statistics_are_per_phase() {
     }
     let assertions = std::fs::read_to_string(out.join("assertions.csv")).expect("assertions");
     assert!(
-        assertions.contains("mem,write,store.records,write.store.records == 25000,25000,25000,count,pass"),
+        assertions.contains(
+            "mem,write,store.records,write.store.records == 25000,25000,25000,count,pass"
+        ),
         "{assertions}"
     );
 }

@@ -24,7 +24,11 @@ pub fn have(bin: &str) -> bool {
 /// `bins` on the PATH: when any is missing, installs `packages` with
 /// `apt-get` (saying so on stderr), then checks again.
 pub fn ensure(bins: &[&str], packages: &[&str]) {
-    ensure_with(|| bins.iter().all(|b| have(b)), packages, &format!("{bins:?}"));
+    ensure_with(
+        || bins.iter().all(|b| have(b)),
+        packages,
+        &format!("{bins:?}"),
+    );
     for b in bins {
         assert!(have(b), "{b} still missing after installing {packages:?}");
     }
@@ -41,7 +45,10 @@ pub fn ensure_pip() {
             .is_ok_and(|s| s.success())
     };
     ensure_with(pip, &["python3", "python3-pip"], "python3 -m pip");
-    assert!(pip(), "python3 -m pip still fails after installing python3-pip");
+    assert!(
+        pip(),
+        "python3 -m pip still fails after installing python3-pip"
+    );
 }
 
 /// Runs `apt-get install packages` unless `present()` holds (checked again

@@ -481,7 +481,8 @@ pub(crate) fn timeline_figure(
     Figure {
         title: title.to_owned(),
         x: XAxis::Seconds,
-        x_label: "seconds since the phase started (each interval a step over its length)".to_owned(),
+        x_label: "seconds since the phase started (each interval a step over its length)"
+            .to_owned(),
         panels: vec![
             Panel {
                 title: "records per second".to_owned(),
@@ -878,7 +879,10 @@ mod tests {
         a.timeline[3] = interval(3.0, 0.6, 30);
         let points = actor_timeline(&a).expect("a timeline");
         assert_eq!(points.len(), 4);
-        assert!((points[3].records_per_s - 500.0).abs() < 1e-9, "over its 0.6 s");
+        assert!(
+            (points[3].records_per_s - 500.0).abs() < 1e-9,
+            "over its 0.6 s"
+        );
         // Drawn: the p99 line breaks at the empty interval.
         let fig = timeline_figure("t", &[("mem".into(), 0, points)], vec![], vec![]);
         let p99 = &fig.panels[1].lines[0].points;

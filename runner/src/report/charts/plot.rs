@@ -351,12 +351,7 @@ type Segment = ((i32, i32), (i32, i32));
 /// True when segment `s` passes through the box `[l, r] × [t, b]` (pixels).
 fn crosses(s: Segment, (l, t, r, b): (i32, i32, i32, i32)) -> bool {
     let ((x0, y0), (x1, y1)) = s;
-    let (x0, y0, x1, y1) = (
-        f64::from(x0),
-        f64::from(y0),
-        f64::from(x1),
-        f64::from(y1),
-    );
+    let (x0, y0, x1, y1) = (f64::from(x0), f64::from(y0), f64::from(x1), f64::from(y1));
     // Liang–Barsky: clip the segment's parameter range [0, 1] to the box.
     let (dx, dy) = (x1 - x0, y1 - y0);
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
@@ -636,7 +631,10 @@ fn draw(
             });
             // A light backing, so a label over a line stays legible.
             root.draw(&Rectangle::new(
-                [(right - width - 3, label_top), (right + 2, label_top + LABEL_HEIGHT)],
+                [
+                    (right - width - 3, label_top),
+                    (right + 2, label_top + LABEL_HEIGHT),
+                ],
                 WHITE.mix(0.85).filled(),
             ))?;
             root.draw(&Text::new(

@@ -21,7 +21,7 @@
 
 use rocksdb::MergeOperands;
 
-pub(super) use crate::store::layout::{data_key, decode_value, encode_value, parse_data_key};
+pub(super) use crate::store::layout::{data_key, parse_data_key};
 
 /// Column family of log records.
 pub(super) const CF_DATA: &str = "data";

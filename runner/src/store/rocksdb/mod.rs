@@ -12,6 +12,7 @@
 //! Built only with the `rocksdb` cargo feature (on by default), which
 //! compiles the bundled RocksDB with lz4 and zstd.
 
+mod error;
 mod kind;
 mod layout;
 mod options;

@@ -156,7 +156,7 @@ pub(super) fn build(cfg: &RocksdbSettings) -> Result<Built, StoreError> {
             None => Ok(o),
             Some(s) => o
                 .get_options_from_string(s)
-                .map_err(super::store::engine("apply rocksdb options")),
+                .map_err(super::error::engine("apply rocksdb options")),
         }
     };
 
@@ -174,7 +174,7 @@ pub(super) fn build(cfg: &RocksdbSettings) -> Result<Built, StoreError> {
                 let mut o = o;
                 o = o
                     .get_options_from_string(&s)
-                    .map_err(super::store::engine("apply rocksdb options"))?;
+                    .map_err(super::error::engine("apply rocksdb options"))?;
                 o
             }
         };

@@ -1,35 +1,34 @@
 //! [`RocksdbStore`] and its sessions: the log and key-value operations of
 //! the `rocksdb` target on top of the layout in [`super::layout`].
 //!
-//! Owns offset assignment, reads, trims, syncs, the per-stream state that
-//! makes them cheap, opening and closing. It does not own the encoding
-//! (`layout`), option building (`options`) or statistics (`stats`).
+//! Owns RocksDB's side of the log ([`LogTable`]: the trim point from
+//! `metadata`, the tail by seeking to the stream's last `data` key, one
+//! `WriteBatch` per append, a range deletion plus a merged trim point per
+//! trim), the key-value operations, syncs, opening and closing. Offsets,
+//! per-stream state and read checks are the shared
+//! [`OrderedLog`](crate::store::ordered_log::OrderedLog)'s; the encoding is
+//! `layout`'s, option building `options`' and statistics `stats`'.
 //!
-//! Per stream, a mutex serialises offset assignment with its write (the API
-//! requires dense offsets, so two appenders to one stream must not both take
-//! the same tail), while the tail and trim point are also published in
-//! atomics so readers and `bounds` never wait behind an appender's fsync.
 //! Different streams write in parallel and meet in RocksDB's own group
-//! commit. A stream's state is loaded on first use: the trim point from
-//! `metadata`, the tail by seeking to the stream's last `data` key.
+//! commit.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use rocksdb::{ColumnFamily, DB, Options, ReadOptions, WriteBatch, WriteOptions};
 
+use super::error::engine;
 use super::kind::RocksdbSettings;
 use super::layout::{
-    CF_DATA, CF_KV, CF_METADATA, COLUMN_FAMILIES, data_key, decode_u64, decode_value, encode_value,
-    parse_data_key, trim_key,
+    CF_DATA, CF_KV, CF_METADATA, COLUMN_FAMILIES, data_key, decode_u64, parse_data_key, trim_key,
 };
 use super::{options, stats};
 use crate::store::api::{
     Capabilities, Keys, LogBounds, Offset, ReadBuf, Record, Session, Store, StoreError, StoreStats,
 };
+use crate::store::ordered_log::{EncodedRecords, LogCursor, LogTable, OrderedLog};
 
 /// The `rocksdb` target: the log in the `data` column family keyed by
 /// (stream, offset), trim points in `metadata`, key-value pairs in `kv`.
@@ -40,7 +39,7 @@ use crate::store::api::{
 /// a process kill (it is in the OS page cache) but not power loss; with
 /// `disable_wal: true` only what was flushed survives any crash.
 pub struct RocksdbStore {
-    inner: Arc<Inner>,
+    inner: Arc<OrderedLog<Inner>>,
 }
 
 struct Inner {
@@ -54,41 +53,8 @@ struct Inner {
     disable_wal: bool,
     raw_stats: bool,
     reopen_nanos: u64,
-    streams: RwLock<HashMap<u64, Arc<Stream>>>,
     /// Key and value bytes put (the log's bytes are counted per stream).
     kv_bytes: AtomicU64,
-}
-
-/// One stream's state. `tail` and `trim` change only under `write`.
-struct Stream {
-    write: Mutex<WriteState>,
-    tail: AtomicU64,
-    trim: AtomicU64,
-}
-
-#[derive(Default)]
-struct WriteState {
-    /// Record body bytes appended since open (for `user_bytes`).
-    bytes: u64,
-}
-
-/// Maps a RocksDB error to [`StoreError::Engine`]. RocksDB's status text is
-/// `<Code>: <message>` (`IO error: While lock file: /data/LOCK: …`): the code
-/// is lowercased to match our messages, the rest is kept as is because it
-/// may hold case-sensitive paths.
-pub(super) fn engine(op: &'static str) -> impl FnOnce(rocksdb::Error) -> StoreError {
-    move |e| StoreError::Engine {
-        op,
-        detail: lowercase_status(&e.into_string()),
-    }
-}
-
-/// Lowercases the status code before the first `: ` of a RocksDB message.
-pub(super) fn lowercase_status(msg: &str) -> String {
-    match msg.split_once(": ") {
-        Some((code, rest)) => format!("{}: {rest}", code.to_lowercase()),
-        None => msg.to_lowercase(),
-    }
 }
 
 /// The version of the RocksDB library this process linked, as the newest
@@ -129,19 +95,19 @@ impl RocksdbStore {
         let started = Instant::now();
         let db = DB::open_cf_descriptors(&built.db, dir, built.cfs).map_err(engine("open"))?;
         let reopen_nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let inner = Inner {
+            software: linked_version(dir),
+            db,
+            db_options: built.db,
+            write: built.write,
+            dir: dir.to_path_buf(),
+            disable_wal: cfg.disable_wal,
+            raw_stats: cfg.raw_stats,
+            reopen_nanos,
+            kv_bytes: AtomicU64::new(0),
+        };
         Ok(RocksdbStore {
-            inner: Arc::new(Inner {
-                software: linked_version(dir),
-                db,
-                db_options: built.db,
-                write: built.write,
-                dir: dir.to_path_buf(),
-                disable_wal: cfg.disable_wal,
-                raw_stats: cfg.raw_stats,
-                reopen_nanos,
-                streams: RwLock::new(HashMap::new()),
-                kv_bytes: AtomicU64::new(0),
-            }),
+            inner: Arc::new(OrderedLog::new(inner, dir)),
         })
     }
 
@@ -153,7 +119,7 @@ impl RocksdbStore {
     ///
     /// [`StoreError::Engine`] when a flush fails.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.flush_memtables()
+        self.inner.table().flush_memtables()
     }
 
     /// Compacts every column family's whole key range (tests use it to
@@ -164,11 +130,10 @@ impl RocksdbStore {
     ///
     /// [`StoreError::Engine`] when a column family is missing.
     pub fn compact(&self) -> Result<(), StoreError> {
+        let inner = self.inner.table();
         for name in COLUMN_FAMILIES {
-            let cf = self.inner.cf(name)?;
-            self.inner
-                .db
-                .compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
+            let cf = inner.cf(name)?;
+            inner.db.compact_range_cf(cf, None::<&[u8]>, None::<&[u8]>);
         }
         Ok(())
     }
@@ -176,7 +141,7 @@ impl RocksdbStore {
     /// The underlying database (tests inspect it directly).
     #[cfg(test)]
     pub(super) fn db(&self) -> &DB {
-        &self.inner.db
+        &self.inner.table().db
     }
 }
 
@@ -196,59 +161,6 @@ impl Inner {
         Ok(())
     }
 
-    /// The state of `id`, loaded from the database on first use.
-    fn stream(&self, id: u64) -> Result<Arc<Stream>, StoreError> {
-        if let Some(s) = self
-            .streams
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-        {
-            return Ok(Arc::clone(s));
-        }
-        // Loading under the write lock: a second loader waits and then finds
-        // the state, so no append can be lost to a stale copy.
-        let mut map = self.streams.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(s) = map.get(&id) {
-            return Ok(Arc::clone(s));
-        }
-        let (trim, tail) = self.load_stream(id)?;
-        let s = Arc::new(Stream {
-            write: Mutex::new(WriteState::default()),
-            tail: AtomicU64::new(tail),
-            trim: AtomicU64::new(trim),
-        });
-        map.insert(id, Arc::clone(&s));
-        Ok(s)
-    }
-
-    /// (trim point, tail) of `id` as stored.
-    fn load_stream(&self, id: u64) -> Result<(Offset, Offset), StoreError> {
-        let trim = match self
-            .db
-            .get_pinned_cf(self.cf(CF_METADATA)?, trim_key(id))
-            .map_err(engine("read trim point"))?
-        {
-            Some(v) => {
-                decode_u64(&v).ok_or_else(|| self.corrupt(id, "trim point is not 8 bytes"))?
-            }
-            None => 0,
-        };
-        // Total order: with a prefix extractor on `data` (`prefix_length`),
-        // a prefix seek to a key no record has could miss the last one.
-        let mut ro = ReadOptions::default();
-        ro.set_total_order_seek(true);
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
-        it.seek_for_prev(data_key(id, u64::MAX));
-        let last = match it.key().and_then(parse_data_key) {
-            Some((s, o)) if s == id => Some(o),
-            _ => None,
-        };
-        it.status().map_err(engine("find stream tail"))?;
-        let tail = last.map_or(0, |o| o + 1).max(trim);
-        Ok((trim, tail))
-    }
-
     fn corrupt(&self, stream: u64, detail: &str) -> StoreError {
         StoreError::Corrupt {
             path: self.dir.clone(),
@@ -256,61 +168,130 @@ impl Inner {
             detail: format!("stream {stream}: {detail}"),
         }
     }
+}
 
-    fn user_bytes(&self) -> u64 {
-        let log: u64 = self
-            .streams
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .map(|s| s.write.lock().unwrap_or_else(PoisonError::into_inner).bytes)
-            .sum();
-        log + self.kv_bytes.load(Ordering::Relaxed)
+impl LogTable for Inner {
+    fn trim_point(&self, stream: u64) -> Result<Option<Offset>, StoreError> {
+        match self
+            .db
+            .get_pinned_cf(self.cf(CF_METADATA)?, trim_key(stream))
+            .map_err(engine("read trim point"))?
+        {
+            Some(v) => decode_u64(&v)
+                .map(Some)
+                .ok_or_else(|| self.corrupt(stream, "trim point is not 8 bytes")),
+            None => Ok(None),
+        }
+    }
+
+    fn last_offset(&self, stream: u64) -> Result<Option<Offset>, StoreError> {
+        // Total order: with a prefix extractor on `data` (`prefix_length`),
+        // a prefix seek to a key no record has could miss the last one.
+        let mut ro = ReadOptions::default();
+        ro.set_total_order_seek(true);
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
+        it.seek_for_prev(data_key(stream, u64::MAX));
+        let last = match it.key().and_then(parse_data_key) {
+            Some((s, o)) if s == stream => Some(o),
+            _ => None,
+        };
+        it.status().map_err(engine("find stream tail"))?;
+        Ok(last)
+    }
+
+    fn write_records(&self, stream: u64, records: EncodedRecords<'_>) -> Result<(), StoreError> {
+        let data = self.cf(CF_DATA)?;
+        let mut wb = WriteBatch::with_capacity_bytes(records.body_bytes() + 40 * records.len());
+        records.try_for_each(|offset, value| {
+            wb.put_cf(data, data_key(stream, offset), value);
+            Ok::<(), StoreError>(())
+        })?;
+        self.db.write_opt(wb, &self.write).map_err(engine("append"))
+    }
+
+    fn scan_records(
+        &self,
+        stream: u64,
+        from: Offset,
+        to: Offset,
+        visit: &mut dyn FnMut(Offset, &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(data_key(stream, to));
+        ro.set_total_order_seek(true);
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
+        it.seek(data_key(stream, from));
+        while let Some((k, v)) = it.item() {
+            let Some((_, offset)) = parse_data_key(k) else {
+                return Err(self.corrupt(stream, "a data key is not 16 bytes"));
+            };
+            if !visit(offset, v) {
+                return Ok(());
+            }
+            it.next();
+        }
+        it.status().map_err(engine("read"))
+    }
+
+    fn trim_records(&self, stream: u64, from: Offset, to: Offset) -> Result<(), StoreError> {
+        // One atomic batch: the range deletion hides the records at once
+        // (before any compaction reclaims them) and the merged trim point
+        // keeps them hidden, and the tail known, after a reopen.
+        let mut wb = WriteBatch::default();
+        wb.delete_range_cf(
+            self.cf(CF_DATA)?,
+            data_key(stream, from),
+            data_key(stream, to),
+        );
+        wb.merge_cf(self.cf(CF_METADATA)?, trim_key(stream), to.to_be_bytes());
+        self.db.write_opt(wb, &self.write).map_err(engine("trim"))
     }
 }
 
 impl Store for RocksdbStore {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            crash_durable: !self.inner.disable_wal,
+            crash_durable: !self.inner.table().disable_wal,
             ..super::kind::capabilities(&RocksdbSettings::default())
         }
     }
 
     fn session(&self) -> Result<Box<dyn Session>, StoreError> {
         Ok(Box::new(RocksdbSession {
-            inner: Arc::clone(&self.inner),
-            last: None,
-            value: Vec::new(),
+            log: Arc::clone(&self.inner),
+            cursor: LogCursor::default(),
         }))
     }
 
     fn stats(&self) -> StoreStats {
-        let i = &self.inner;
+        let i = self.inner.table();
+        let user_bytes = self.inner.appended().1 + i.kv_bytes.load(Ordering::Relaxed);
         stats::snapshot(
             &i.db,
             &i.db_options,
-            i.user_bytes(),
+            user_bytes,
             i.reopen_nanos,
             i.raw_stats,
         )
     }
 
     fn series(&self) -> Vec<crate::store::StoreSeries> {
-        stats::series(&self.inner.db, &self.inner.db_options)
+        let i = self.inner.table();
+        stats::series(&i.db, &i.db_options)
     }
 
     fn software(&self) -> Option<String> {
-        self.inner.software.clone()
+        self.inner.table().software.clone()
     }
 
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         let inner = self.inner;
-        if inner.disable_wal {
+        let table = inner.table();
+        if table.disable_wal {
             // Without a WAL only SST files hold data.
-            inner.flush_memtables()?;
+            table.flush_memtables()?;
         } else {
-            inner.db.flush_wal(true).map_err(engine("sync wal"))?;
+            table.db.flush_wal(true).map_err(engine("sync wal"))?;
         }
         match Arc::try_unwrap(inner) {
             // Dropping the DB waits for background flushes and compactions
@@ -324,59 +305,24 @@ impl Store for RocksdbStore {
                 detail: format!(
                     "{} session(s) of the rocksdb store in {} are still open; drop them before closing",
                     Arc::strong_count(&inner) - 1,
-                    inner.dir.display()
+                    inner.table().dir.display()
                 ),
             }),
         }
     }
 }
 
-/// One worker's handle: remembers the last stream it used (a worker usually
-/// appends to one stream at a time) and reuses one value buffer.
+/// One worker's handle: its cursor remembers the last stream it used (a
+/// worker usually appends to one stream at a time) and reuses one value
+/// buffer.
 struct RocksdbSession {
-    inner: Arc<Inner>,
-    last: Option<(u64, Arc<Stream>)>,
-    value: Vec<u8>,
-}
-
-impl RocksdbSession {
-    fn stream(&mut self, id: u64) -> Result<Arc<Stream>, StoreError> {
-        match &self.last {
-            Some((l, s)) if *l == id => Ok(Arc::clone(s)),
-            _ => {
-                let s = self.inner.stream(id)?;
-                self.last = Some((id, Arc::clone(&s)));
-                Ok(s)
-            }
-        }
-    }
+    log: Arc<OrderedLog<Inner>>,
+    cursor: LogCursor,
 }
 
 impl Session for RocksdbSession {
     fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError> {
-        let st = self.stream(stream)?;
-        let inner = &*self.inner;
-        let data = inner.cf(CF_DATA)?;
-        let mut w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = st.tail.load(Ordering::Acquire);
-        if batch.is_empty() {
-            return Ok(first);
-        }
-        let size: usize = batch.iter().map(|r| r.body.len() + 40).sum();
-        let mut wb = WriteBatch::with_capacity_bytes(size);
-        let mut bytes = 0u64;
-        for (r, offset) in batch.iter().zip(first..) {
-            encode_value(r.keys, r.body, &mut self.value);
-            wb.put_cf(data, data_key(stream, offset), &self.value);
-            bytes += r.body.len() as u64;
-        }
-        inner
-            .db
-            .write_opt(wb, &inner.write)
-            .map_err(engine("append"))?;
-        st.tail.store(first + batch.len() as u64, Ordering::Release);
-        w.bytes += bytes;
-        Ok(first)
+        self.log.append(&mut self.cursor, stream, batch)
     }
 
     fn read(
@@ -386,107 +332,29 @@ impl Session for RocksdbSession {
         max_bytes: usize,
         out: &mut ReadBuf,
     ) -> Result<Offset, StoreError> {
-        out.clear();
-        let st = self.stream(stream)?;
-        let inner = &*self.inner;
-        let start = from.max(st.trim.load(Ordering::Acquire));
-        let tail = st.tail.load(Ordering::Acquire);
-        if start >= tail {
-            return Ok(start);
-        }
-        let mut ro = ReadOptions::default();
-        // Bounded by the published tail: a batch still being written is not
-        // acknowledged, so it is not read.
-        ro.set_iterate_upper_bound(data_key(stream, tail));
-        ro.set_total_order_seek(true);
-        let mut it = inner.db.raw_iterator_cf_opt(inner.cf(CF_DATA)?, ro);
-        it.seek(data_key(stream, start));
-        let mut next = start;
-        while let Some((k, v)) = it.item() {
-            let Some((_, offset)) = parse_data_key(k) else {
-                return Err(inner.corrupt(stream, "a data key is not 16 bytes"));
-            };
-            if offset != next {
-                // The only legitimate gap is a trim that ran between loading
-                // the trim point and creating the iterator.
-                if out.is_empty() && offset <= st.trim.load(Ordering::Acquire) {
-                    next = offset;
-                } else {
-                    return Err(inner.corrupt(
-                        stream,
-                        &format!("record {next} is missing (found {offset})"),
-                    ));
-                }
-            }
-            let Some((keys, body)) = decode_value(v) else {
-                return Err(inner.corrupt(stream, &format!("record {offset} has a bad header")));
-            };
-            if !out.is_empty() && out.bytes() + body.len() > max_bytes {
-                break;
-            }
-            out.push(offset, keys, body);
-            next = offset + 1;
-            it.next();
-        }
-        it.status().map_err(engine("read"))?;
-        if out.is_empty() {
-            // Everything from `start` was trimmed meanwhile, or records are
-            // missing below the tail.
-            let trim = st.trim.load(Ordering::Acquire);
-            if trim >= tail {
-                return Ok(trim);
-            }
-            return Err(inner.corrupt(stream, &format!("records {start}..{tail} are missing")));
-        }
-        Ok(next)
+        self.log
+            .read(&mut self.cursor, stream, from, max_bytes, out)
     }
 
     fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError> {
-        let st = self.stream(stream)?;
-        let inner = &*self.inner;
-        let _w = st.write.lock().unwrap_or_else(PoisonError::into_inner);
-        let tail = st.tail.load(Ordering::Acquire);
-        let current = st.trim.load(Ordering::Acquire);
-        let new = up_to.min(tail);
-        if new <= current {
-            return Ok(());
-        }
-        // One atomic batch: the range deletion hides the records at once
-        // (before any compaction reclaims them) and the merged trim point
-        // keeps them hidden, and the tail known, after a reopen.
-        let mut wb = WriteBatch::default();
-        wb.delete_range_cf(
-            inner.cf(CF_DATA)?,
-            data_key(stream, current),
-            data_key(stream, new),
-        );
-        wb.merge_cf(inner.cf(CF_METADATA)?, trim_key(stream), new.to_be_bytes());
-        inner
-            .db
-            .write_opt(wb, &inner.write)
-            .map_err(engine("trim"))?;
-        st.trim.store(new, Ordering::Release);
-        Ok(())
+        self.log.trim(&mut self.cursor, stream, up_to)
     }
 
     fn sync(&mut self) -> Result<(), StoreError> {
-        if self.inner.disable_wal {
-            self.inner.flush_memtables()
+        let inner = self.log.table();
+        if inner.disable_wal {
+            inner.flush_memtables()
         } else {
-            self.inner.db.flush_wal(true).map_err(engine("sync wal"))
+            inner.db.flush_wal(true).map_err(engine("sync wal"))
         }
     }
 
     fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError> {
-        let st = self.stream(stream)?;
-        // Trim point first: it never exceeds the tail, and both only grow.
-        let trim_point = st.trim.load(Ordering::Acquire);
-        let tail = st.tail.load(Ordering::Acquire);
-        Ok(LogBounds { trim_point, tail })
+        self.log.bounds(&mut self.cursor, stream)
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        let inner = &*self.inner;
+        let inner = self.log.table();
         inner
             .db
             .put_cf_opt(inner.cf(CF_KV)?, key, value, &inner.write)
@@ -505,7 +373,7 @@ impl Session for RocksdbSession {
         key_ranges: &[std::ops::Range<usize>],
         values: &[Record<'_>],
     ) -> Result<(), StoreError> {
-        let inner = &*self.inner;
+        let inner = self.log.table();
         let cf = inner.cf(CF_KV)?;
         let mut wb = WriteBatch::default();
         let mut bytes = 0usize;
@@ -523,7 +391,7 @@ impl Session for RocksdbSession {
 
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
         out.clear();
-        let inner = &*self.inner;
+        let inner = self.log.table();
         match inner
             .db
             .get_pinned_cf(inner.cf(CF_KV)?, key)
@@ -538,7 +406,7 @@ impl Session for RocksdbSession {
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
-        let inner = &*self.inner;
+        let inner = self.log.table();
         inner
             .db
             .delete_cf_opt(inner.cf(CF_KV)?, key, &inner.write)
@@ -550,7 +418,7 @@ impl Session for RocksdbSession {
         keys: &[u8],
         key_ranges: &[std::ops::Range<usize>],
     ) -> Result<(), StoreError> {
-        let inner = &*self.inner;
+        let inner = self.log.table();
         let cf = inner.cf(CF_KV)?;
         let mut wb = WriteBatch::default();
         for k in key_ranges {
@@ -564,7 +432,7 @@ impl Session for RocksdbSession {
 
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
         out.clear();
-        let inner = &*self.inner;
+        let inner = self.log.table();
         // A scan crosses key prefixes: total order, whatever `prefix_length`.
         let mut ro = ReadOptions::default();
         ro.set_total_order_seek(true);
@@ -579,19 +447,5 @@ impl Session for RocksdbSession {
         }
         it.status().map_err(engine("scan"))?;
         Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lowercase_status;
-
-    #[test]
-    fn status_codes_are_lowercased_and_paths_kept() {
-        assert_eq!(
-            lowercase_status("IO error: While lock file: /Data/LOCK: Resource busy"),
-            "io error: While lock file: /Data/LOCK: Resource busy"
-        );
-        assert_eq!(lowercase_status("Corruption"), "corruption");
     }
 }

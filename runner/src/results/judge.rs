@@ -5,31 +5,15 @@
 //! each variant's `assertions`.
 //!
 //! Owns the not-run rules (what a stopped run could not measure) and how a
-//! reference finds its cell. It does not parse (see `relation`) or decide
+//! reference finds its cell. It does not parse (see `assertions::relation`) or decide
 //! which names exist (see `scenario::validate`).
 
-use super::{Assertion, AssertionResult, Cell, Relation, RightSide};
+use crate::assertions::{Assertion, Cell, CmpOp, Relation};
+use crate::engine::CellFilter;
+use crate::metrics::catalog::MetricRef;
 use crate::metrics::report::{RunReport, TargetReport};
+use crate::metrics::verdict::{AssertionResult, RightSide, Verdict};
 use crate::scenario::model::Scenario;
-
-/// What a run set out to measure: the `--phase` and `--target` filters
-/// (empty: every phase, every target) and `--shard`'s cells.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Plan<'a> {
-    /// Only these phases ran.
-    pub phases: &'a [String],
-    /// Only these targets ran.
-    pub targets: &'a [String],
-    /// Only these (variant index, target) cells ran; `None`: every cell.
-    pub cells: Option<&'a std::collections::BTreeSet<(usize, String)>>,
-}
-
-impl Plan<'_> {
-    /// True when the run was to measure `target` of variant `vi`.
-    fn selects(&self, vi: usize, target: &str) -> bool {
-        crate::engine::selects(self.targets, self.cells, vi, target)
-    }
-}
 
 /// A value a run measured, could not have, or did not get to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,13 +32,13 @@ enum Measure {
 /// on a phase that finished is judged as usual; one on a phase that did
 /// not (or on target totals of a target whose phases did not all finish,
 /// or on a target or variant never started) — on either side — is
-/// [`Verdict::NotRun`](super::Verdict::NotRun). A phase left out with `--phase`, or one that does
+/// [`Verdict::NotRun`](Verdict::NotRun). A phase left out with `--phase`, or one that does
 /// not run on the target, is judged as before: its metric is absent
-/// ([`Verdict::NotApplicable`](super::Verdict::NotApplicable)). An assertion that refers to another
+/// ([`Verdict::NotApplicable`](Verdict::NotApplicable)). An assertion that refers to another
 /// target or variant is not checked on the very cell it refers to.
 pub fn evaluate_run(
     variants: &[Scenario],
-    plan: &Plan<'_>,
+    plan: &CellFilter,
     report: &mut RunReport,
     baseline: Option<&RunReport>,
 ) {
@@ -66,13 +50,9 @@ pub fn evaluate_run(
     }
 }
 
+/// True when `name` is in `filter` (empty: everything is).
 fn selected(filter: &[String], name: &str) -> bool {
     filter.is_empty() || filter.iter().any(|f| f == name)
-}
-
-/// A matrix value as variant labels show it.
-pub(crate) fn setting_text(v: &serde_json::Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
 }
 
 fn in_scope(a: &Assertion, scenario: &Scenario) -> bool {
@@ -82,7 +62,7 @@ fn in_scope(a: &Assertion, scenario: &Scenario) -> bool {
             .settings
             .iter()
             .find(|(k, _)| k == key)
-            .is_some_and(|(_, v)| values.contains(&setting_text(v)))
+            .is_some_and(|(_, v)| values.contains(&crate::scenario::matrix::setting_text(v)))
     })
 }
 
@@ -97,7 +77,7 @@ fn variant_of(variants: &[Scenario], vi: usize, replaced: &[(String, String)]) -
         s.variant.settings.len() == here.len()
             && s.variant.settings.iter().all(|(k, v)| {
                 match replaced.iter().find(|(rk, _)| rk == k) {
-                    Some((_, want)) => setting_text(v) == *want,
+                    Some((_, want)) => crate::scenario::matrix::setting_text(v) == *want,
                     None => here.iter().any(|(hk, hv)| hk == k && hv == v),
                 }
             })
@@ -107,11 +87,11 @@ fn variant_of(variants: &[Scenario], vi: usize, replaced: &[(String, String)]) -
 /// The metric `metric` of target `target` in variant `vi` of the run.
 fn measure(
     variants: &[Scenario],
-    plan: &Plan<'_>,
+    plan: &CellFilter,
     report: &RunReport,
     vi: usize,
     target: &str,
-    metric: &super::MetricRef,
+    metric: &MetricRef,
 ) -> Measure {
     let scenario = &variants[vi];
     if !plan.selects(vi, target) || !scenario.targets.iter().any(|t| t.name == target) {
@@ -127,7 +107,7 @@ fn measure(
     let planned: Vec<&str> = scenario
         .phases
         .iter()
-        .filter(|p| selected(plan.phases, &p.name) && p.runs_on(target))
+        .filter(|p| plan.selects_phase(&p.name) && p.runs_on(target))
         .map(|p| p.name.as_str())
         .collect();
     let finished = |phase: &str| t.phases.iter().any(|p| p.name == phase);
@@ -180,7 +160,7 @@ fn describe(rel: &Relation) -> String {
 
 fn judge_variant(
     variants: &[Scenario],
-    plan: &Plan<'_>,
+    plan: &CellFilter,
     report: &RunReport,
     baseline: Option<&RunReport>,
     vi: usize,
@@ -199,8 +179,8 @@ fn judge_variant(
             let left = measure(variants, plan, report, vi, name, &a.metric);
             let Some(rel) = &a.relation else {
                 out.push(match left {
-                    Measure::NotRun => super::not_run(a, name, label),
-                    Measure::Done(observed) => super::evaluate(a, observed, name, label),
+                    Measure::NotRun => not_run(a, name, label),
+                    Measure::Done(observed) => evaluate(a, observed, name, label),
                 });
                 continue;
             };
@@ -230,7 +210,7 @@ fn judge_variant(
             };
             let result = match (left, right) {
                 (Measure::NotRun, _) | (_, Measure::NotRun) => {
-                    let mut res = super::not_run(a, name, label);
+                    let mut res = not_run(a, name, label);
                     res.threshold = 0.0;
                     res.right = Some(side(None));
                     res
@@ -238,9 +218,9 @@ fn judge_variant(
                 (Measure::Done(observed), Measure::Done(value)) => {
                     let threshold = value.map(|v| rel.factor * v);
                     let mut res = match threshold {
-                        Some(t) => super::evaluate_against(a, observed, t, name, label),
+                        Some(t) => evaluate_against(a, observed, t, name, label),
                         None => {
-                            let mut r = super::evaluate_against(a, None, 0.0, name, label);
+                            let mut r = evaluate_against(a, None, 0.0, name, label);
                             r.observed = observed;
                             r
                         }
@@ -255,10 +235,78 @@ fn judge_variant(
     out
 }
 
+/// Evaluates `assertion` against an observed value and its constant threshold.
+pub fn evaluate(
+    assertion: &Assertion,
+    observed: Option<f64>,
+    target: &str,
+    variant: &str,
+) -> AssertionResult {
+    evaluate_against(assertion, observed, assertion.threshold, target, variant)
+}
+
+/// Evaluates `assertion`'s operator on `observed` against `threshold`
+/// (the constant, or a relational assertion's factor × right side).
+pub fn evaluate_against(
+    assertion: &Assertion,
+    observed: Option<f64>,
+    threshold: f64,
+    target: &str,
+    variant: &str,
+) -> AssertionResult {
+    let (verdict, margin) = match observed {
+        None => (Verdict::NotApplicable, None),
+        Some(o) => {
+            let verdict = if assertion.op.holds(o, threshold) {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
+            let t = threshold;
+            let margin = match assertion.op {
+                CmpOp::Lt | CmpOp::Le if t != 0.0 => Some((t - o) / t.abs()),
+                CmpOp::Gt | CmpOp::Ge if t != 0.0 => Some((o - t) / t.abs()),
+                _ => None,
+            };
+            (verdict, margin)
+        }
+    };
+    AssertionResult {
+        assertion: assertion.text.clone(),
+        target: target.to_owned(),
+        variant: variant.to_owned(),
+        observed,
+        threshold,
+        unit: assertion.unit,
+        verdict,
+        margin,
+        line: assertion.line,
+        right: None,
+    }
+}
+
+/// `assertion` on `target` when what it measures never finished: verdict
+/// [`Verdict::NotRun`], nothing observed.
+pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionResult {
+    AssertionResult {
+        assertion: assertion.text.clone(),
+        target: target.to_owned(),
+        variant: variant.to_owned(),
+        observed: None,
+        threshold: assertion.threshold,
+        unit: assertion.unit,
+        verdict: Verdict::NotRun,
+        margin: None,
+        line: assertion.line,
+        right: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::Verdict;
     use super::*;
+    use crate::assertions::Scope;
+    use crate::metrics::catalog::MetricUnit;
 
     use crate::scenario::test_variants as load;
 
@@ -327,7 +375,7 @@ mod tests {
             "rocks" => 100.0,
             _ => 150.0,
         });
-        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
         let a = &r.variants[0].assertions;
         assert_eq!(a.len(), 2, "scoped to wal and mem");
         assert_eq!((a[0].target.as_str(), a[0].verdict), ("wal", Verdict::Pass));
@@ -346,7 +394,7 @@ mod tests {
             "{BASE}assertions:\n  - w.append.records_per_s >= 1x target rocks\n"
         ));
         let mut r = report(&vs, |_, _| 1.0);
-        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
         let targets: Vec<String> = verdicts(&r).into_iter().map(|(_, t, _)| t).collect();
         assert_eq!(targets, ["wal", "mem"]);
     }
@@ -364,7 +412,7 @@ mod tests {
             2 => 100.0,
             _ => 100.0,
         });
-        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
         let v = verdicts(&r);
         assert_eq!(v.len(), 6, "three targets × the two workers=16 variants");
         assert!(
@@ -382,14 +430,14 @@ mod tests {
             "{BASE}assertions:\n  - w.append.records_per_s >= 0.9x baseline on wal\n"
         ));
         let mut r = report(&vs, |_, _| 95.0);
-        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
         assert_eq!(r.variants[0].assertions[0].verdict, Verdict::NotApplicable);
         assert_eq!(r.variants[0].assertions[0].observed, Some(95.0));
         let base = report(&vs, |_, _| 100.0);
-        evaluate_run(&vs, &Plan::default(), &mut r, Some(&base));
+        evaluate_run(&vs, &CellFilter::default(), &mut r, Some(&base));
         assert_eq!(r.variants[0].assertions[0].verdict, Verdict::Pass);
         let base = report(&vs, |_, _| 120.0);
-        evaluate_run(&vs, &Plan::default(), &mut r, Some(&base));
+        evaluate_run(&vs, &CellFilter::default(), &mut r, Some(&base));
         assert_eq!(r.variants[0].assertions[0].verdict, Verdict::Fail);
     }
 
@@ -401,7 +449,7 @@ mod tests {
         let mut r = report(&vs, |_, _| 1.0);
         // rocks (the referenced target) never started.
         r.variants[0].targets.retain(|t| t.name != "rocks");
-        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
         let v = verdicts(&r);
         assert_eq!(v[0], (String::new(), "wal".into(), Verdict::NotRun));
         assert_eq!(v[1].2, Verdict::Pass, "wal's own value is judged");
@@ -419,7 +467,7 @@ mod tests {
                 t.phases.retain(|p| p.name != "only");
             }
         }
-        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
         let v = verdicts(&r);
         assert_eq!(v[0].2, Verdict::Pass, "wal ran it");
         assert_eq!(v[1].2, Verdict::NotApplicable, "rocks never runs it");
@@ -438,11 +486,9 @@ mod tests {
         for t in &mut r.variants[0].targets {
             t.phases.clear();
         }
-        let phases = ["other".to_owned()];
-        let plan = Plan {
-            phases: &phases,
-            targets: &[],
-            cells: None,
+        let plan = CellFilter {
+            phases: vec!["other".to_owned()],
+            ..CellFilter::default()
         };
         evaluate_run(&vs, &plan, &mut r, None);
         assert!(
@@ -450,7 +496,32 @@ mod tests {
                 .iter()
                 .all(|(_, _, v)| *v == Verdict::NotApplicable)
         );
-        evaluate_run(&vs, &Plan::default(), &mut r, None);
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
         assert!(verdicts(&r).iter().all(|(_, _, v)| *v == Verdict::NotRun));
+    }
+
+    #[test]
+    fn verdicts_and_margins() {
+        let a = Assertion {
+            text: "w.a.p99 < 10ms".into(),
+            metric_path: "w.a.p99".into(),
+            metric: MetricRef::Actor {
+                phase: "w".into(),
+                actor: "a".into(),
+                metric: "p99".into(),
+            },
+            op: CmpOp::Lt,
+            threshold: 10.0,
+            unit: MetricUnit::Nanos,
+            line: None,
+            relation: None,
+            scope: Scope::default(),
+        };
+        let r = evaluate(&a, Some(8.0), "t", "");
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert!((r.margin.unwrap() - 0.2).abs() < 1e-9);
+        assert_eq!(evaluate(&a, Some(12.0), "t", "").verdict, Verdict::Fail);
+        assert_eq!(evaluate(&a, Some(10.0), "t", "").verdict, Verdict::Fail);
+        assert_eq!(evaluate(&a, None, "t", "").verdict, Verdict::NotApplicable);
     }
 }

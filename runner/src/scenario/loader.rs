@@ -1,0 +1,690 @@
+//! The scenario pipeline: [`Loader`] reads a file (capped in size),
+//! parses it with locations, applies a profile and `--set` overrides,
+//! checks it against the generated JSON Schema, validates it into checked
+//! `model` types and expands the matrix into variants — reporting *every*
+//! problem it can find before anything runs: syntax and structural errors
+//! first (the schema), then semantic ones (references, names, capabilities,
+//! assertions), then problems that only appear in some matrix variants.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::diagnostic::{Diagnostic, Diagnostics, Severity};
+use super::load::{Source, Span};
+use super::model::Scenario;
+use super::spec::ScenarioSpec;
+use super::{check, load, matrix, model, repair, schema, validate};
+
+use crate::store::Registry;
+
+/// A loaded scenario file: its variants (one without a matrix) and warnings.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file as read.
+    pub source: Source,
+    /// The wire form, as written (before matrix and overrides).
+    pub spec: ScenarioSpec,
+    /// One checked scenario per matrix combination.
+    pub variants: Vec<Scenario>,
+    /// Problems that do not stop the run.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads at most one byte more than [`load::MAX_BYTES`], so `/dev/zero`,
+/// `/dev/urandom` or a huge file is refused as too large after 8 MiB
+/// instead of being read to the end (or forever).
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(load::MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The scenario format of one binary: its store kinds, the JSON Schema
+/// generated for them and the compiled validator. Built once per process.
+pub struct Loader {
+    registry: Registry,
+    schema: Value,
+    validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loader")
+            .field("kinds", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loader {
+    /// A loader for the kinds of `registry`.
+    pub fn new(registry: Registry) -> Loader {
+        let schema = schema::scenario_schema_for(&registry);
+        let validator = schema::compile(&schema);
+        Loader {
+            registry,
+            schema,
+            validator,
+        }
+    }
+
+    /// The loader of plain `loadline`: the built-in kinds.
+    pub fn builtin() -> &'static Loader {
+        static BUILTIN: std::sync::OnceLock<Loader> = std::sync::OnceLock::new();
+        BUILTIN.get_or_init(|| Loader::new(Registry::builtin()))
+    }
+
+    /// The store kinds this loader knows.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The scenario schema (draft 2020-12) for these kinds.
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+
+    /// Reads and validates a scenario file. `overrides` are `--set
+    /// path=value` pairs applied before validation.
+    pub fn load_file(&self, path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
+        let name = path.display().to_string();
+        let bytes = read_capped(path).map_err(|e| {
+            Diagnostics(vec![Diagnostic {
+                severity: Severity::Error,
+                file: name.clone(),
+                line: 1,
+                column: 1,
+                path: String::new(),
+                message: format!("cannot read scenario file: {e}"),
+                expected: None,
+                found: None,
+                help: None,
+                source_line: None,
+                width: 1,
+            }])
+        })?;
+        let source = load::decode(&name, bytes).map_err(|d| Diagnostics(vec![*d]))?;
+        self.load_source(source, path, overrides)
+    }
+
+    /// Validates scenario text already in memory (`path` resolves payload files).
+    pub fn load_source(
+        &self,
+        source: Source,
+        path: &Path,
+        overrides: &[String],
+    ) -> Result<Loaded, Diagnostics> {
+        load_with(self, source, path, overrides)
+    }
+}
+
+/// Reads and validates a scenario file with the built-in store kinds (see
+/// [`Loader::load_file`]).
+pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
+    Loader::builtin().load_file(path, overrides)
+}
+
+/// Validates scenario text with the built-in store kinds (see
+/// [`Loader::load_source`]).
+pub fn load_source(
+    source: Source,
+    path: &Path,
+    overrides: &[String],
+) -> Result<Loaded, Diagnostics> {
+    Loader::builtin().load_source(source, path, overrides)
+}
+
+/// Test helper: the variants of scenario text `yaml` (as file `t.yaml`),
+/// panicking with the rendered diagnostics when it is invalid.
+#[cfg(test)]
+pub(crate) fn test_variants(yaml: &str) -> Vec<model::Scenario> {
+    let src = Source {
+        name: "t.yaml".to_owned(),
+        text: yaml.to_owned(),
+    };
+    match load_source(src, Path::new("t.yaml"), &[]) {
+        Ok(l) => l.variants,
+        Err(d) => panic!("{}", d.render()),
+    }
+}
+
+/// Applies the selected profile's overrides to `doc`, locating each at its
+/// entry under `profiles:`; then drops `profile`, so a document passed on
+/// (the crash child's) is not overridden twice.
+fn apply_profile(
+    source: &Source,
+    doc: &mut Value,
+    index: &mut load::LocIndex,
+    overrides: &[String],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let from_cli = overrides
+        .iter()
+        .rev()
+        .find_map(|o| o.split_once('=').filter(|(k, _)| k.trim() == "profile"))
+        .map(|(_, v)| v.trim().to_owned());
+    let from_file = doc
+        .get("profile")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let Some(name) = from_cli.clone().or(from_file) else {
+        return;
+    };
+    let profiles = doc
+        .get("profiles")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let Some(entries) = profiles.get(&name).and_then(Value::as_object).cloned() else {
+        let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+        let mut d = if from_cli.is_some() {
+            let text = format!("profile={name}");
+            let src = Source {
+                name: "--profile".to_owned(),
+                text: text.clone(),
+            };
+            src.diagnostic(
+                Span {
+                    line: 1,
+                    col: 1,
+                    width: text.chars().count(),
+                },
+                "",
+                format!("unknown profile `{name}`"),
+            )
+        } else {
+            let (span, path) = locate(index, "/profile", false);
+            source.diagnostic(span, &path, format!("unknown profile `{name}`"))
+        };
+        d.expected = Some(if names.is_empty() {
+            "a profile defined under `profiles:` (this file defines none)".to_owned()
+        } else {
+            format!("one of {}", super::diagnostic::one_of(&names))
+        });
+        d.help = super::diagnostic::did_you_mean(&name, names.iter().copied())
+            .map(|m| format!("did you mean `{m}`?"));
+        diags.push(d);
+        return;
+    };
+    for (key, value) in entries {
+        let eptr = format!(
+            "/profiles/{}/{}",
+            load::escape_segment(&name),
+            load::escape_segment(&key)
+        );
+        match matrix::resolve(doc, &key) {
+            Ok(pointer) if pointer.starts_with("/profile") || pointer.starts_with("/matrix") => {
+                let (span, path) = locate(index, &eptr, true);
+                diags.push(source.diagnostic(
+                    span,
+                    &path,
+                    format!("profile `{name}` cannot set `{key}`"),
+                ));
+            }
+            Ok(pointer) => {
+                matrix::set(doc, &pointer, value);
+                // Problems with the value point at the profile's entry.
+                if let Some(l) = index.get(&eptr) {
+                    let mut l = l.clone();
+                    l.path = load::human_path(&pointer);
+                    index.redirect(&pointer, l);
+                }
+            }
+            Err(e) => {
+                let (span, path) = locate(index, &eptr, true);
+                let mut d = source.diagnostic(span, &path, e);
+                d.expected = Some("a dotted path to a field, as for `--set`".to_owned());
+                diags.push(d);
+            }
+        }
+    }
+    if let Some(obj) = doc.as_object_mut() {
+        obj.remove("profile");
+    }
+}
+
+fn load_with(
+    loader: &Loader,
+    source: Source,
+    path: &Path,
+    overrides: &[String],
+) -> Result<Loaded, Diagnostics> {
+    let (mut doc, mut index) = load::parse(&source).map_err(Diagnostics)?;
+    let mut diags = Vec::new();
+    let mut overridden: Vec<(String, String)> = Vec::new();
+    // JSON pointers set by `--set`, with the override as written.
+    let mut set_pointers: Vec<(String, String)> = Vec::new();
+
+    // A profile (`--profile NAME`, i.e. `--set profile=NAME`, or `profile:`
+    // in the file) applies its overrides first, so `--set` still wins.
+    apply_profile(&source, &mut doc, &mut index, overrides, &mut diags);
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+
+    // `--set path=value` overrides, located on a pseudo-source line of their own.
+    for o in overrides {
+        let set_src = Source {
+            name: "--set".to_owned(),
+            text: o.clone(),
+        };
+        if o.split_once('=')
+            .is_some_and(|(k, _)| k.trim() == "profile")
+        {
+            continue; // applied above, before every other override
+        }
+        let Some((key, value)) = o.split_once('=') else {
+            let mut d = set_src.diagnostic(
+                Span {
+                    line: 1,
+                    col: 1,
+                    width: o.chars().count(),
+                },
+                "",
+                "an override is `path=value`",
+            );
+            d.expected = Some("e.g. `--set phases.write.records=1M`".to_owned());
+            diags.push(d);
+            continue;
+        };
+        match matrix::resolve(&doc, key.trim()) {
+            Ok(pointer) => {
+                let value = load::parse(&Source {
+                    name: "--set".to_owned(),
+                    text: value.to_owned(),
+                })
+                .map(|(v, _)| v)
+                .unwrap_or_else(|_| Value::String(value.to_owned()));
+                matrix::set(&mut doc, &pointer, value);
+                set_pointers.push((pointer.clone(), o.clone()));
+                let path = index
+                    .get(&pointer)
+                    .map_or_else(|| load::human_path(&pointer), |l| l.path.clone());
+                overridden.push((path, o.clone()));
+            }
+            Err(e) => {
+                let d = set_src.diagnostic(
+                    Span {
+                        line: 1,
+                        col: 1,
+                        width: key.chars().count().max(1),
+                    },
+                    key,
+                    e,
+                );
+                diags.push(d);
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+
+    let explain_overrides = |mut ds: Vec<Diagnostic>| {
+        for d in &mut ds {
+            if let Some((_, o)) = overridden
+                .iter()
+                .find(|(p, _)| d.path == *p || d.path.starts_with(&format!("{p}.")))
+            {
+                let note = format!("the value comes from `--set {o}`");
+                d.help = Some(
+                    d.help
+                        .take()
+                        .map_or(note.clone(), |h| format!("{h}; {note}")),
+                );
+            }
+        }
+        Diagnostics(ds)
+    };
+    // Schema errors do not stop validation: what the schema refused is
+    // removed (`repair`), and the rest is checked for semantic and
+    // reference errors too, so a file's every error is reported in one run.
+    let structural = check::check(&source, &doc, &index, &loader.schema, &loader.validator);
+    let base_repair = if structural.is_empty() {
+        repair::Repair::default()
+    } else {
+        match repair::repair(&doc, &loader.validator, &repair::Repair::default()) {
+            Some((repaired, r)) => {
+                doc = repaired;
+                diags.extend(structural);
+                r
+            }
+            None => return Err(explain_overrides(structural)),
+        }
+    };
+    let spec: ScenarioSpec = match deserialize(&source, &index, &doc) {
+        Ok(spec) => spec,
+        Err(d) => {
+            diags.extend(d.0);
+            return Err(explain_overrides(diags));
+        }
+    };
+
+    // Matrix dimensions: each key must resolve; each value is checked in its variant.
+    let matrix_from = diags.len();
+    let mut dims = Vec::new();
+    for (key, values) in &spec.matrix {
+        let mptr = format!("/matrix/{}", load::escape_segment(key));
+        match matrix::resolve(&doc, key) {
+            Ok(pointer) if pointer.starts_with("/matrix") || pointer == "/version" => {
+                let (span, path) = locate(&index, &mptr, true);
+                diags.push(source.diagnostic(
+                    span,
+                    &path,
+                    format!(
+                        "matrix key `{key}` cannot vary `{}`",
+                        key.split('.').next().unwrap_or(key)
+                    ),
+                ));
+            }
+            Ok(pointer) => {
+                // Two keys on one field (`phases.0.records` and
+                // `phases.write.records`): both would apply and the variant
+                // label would name values that were overwritten.
+                let under = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+                if let Some((other, _, _)) =
+                    dims.iter()
+                        .find(|(_, p, _): &&(String, String, Vec<Value>)| {
+                            under(&pointer, p) || under(p, &pointer)
+                        })
+                {
+                    let (span, path) = locate(&index, &mptr, true);
+                    let mut d = source.diagnostic(
+                        span,
+                        &path,
+                        format!("matrix keys `{other}` and `{key}` set the same field"),
+                    );
+                    d.expected = Some("one matrix key per field".to_owned());
+                    diags.push(d);
+                } else if let Some((_, o)) = set_pointers
+                    .iter()
+                    .find(|(p, _)| under(&pointer, p) || under(p, &pointer))
+                {
+                    // `--set` wins over the file, the matrix included: the
+                    // axis is dropped so every variant uses the value given.
+                    let (span, path) = locate(&index, &mptr, true);
+                    let mut d = source.diagnostic(
+                        span,
+                        &path,
+                        format!("`--set {o}` replaces matrix key `{key}`: every variant uses the `--set` value"),
+                    );
+                    d.severity = Severity::Warning;
+                    diags.push(d);
+                } else {
+                    dims.push((key.clone(), pointer, values.clone()));
+                }
+            }
+            Err(e) => {
+                let (span, path) = locate(&index, &mptr, true);
+                let mut d = source.diagnostic(span, &path, e);
+                d.expected = Some("a dotted path to a field, e.g. `payloads.small.size` or `phases.write.actors.0.batch`".to_owned());
+                diags.push(d);
+            }
+        }
+        if values.is_empty() {
+            let (span, path) = locate(&index, &mptr, false);
+            diags.push(source.diagnostic(span, &path, format!("matrix key `{key}` has no values")));
+        }
+    }
+    let combos = matrix::combinations(&dims);
+    if combos.len() > matrix::MAX_VARIANTS {
+        let (span, path) = locate(&index, "/matrix", true);
+        let mut d = source.diagnostic(
+            span,
+            &path,
+            format!("the matrix expands to {} variants", combos.len()),
+        );
+        d.expected = Some(format!("at most {}", matrix::MAX_VARIANTS));
+        diags.push(d);
+    }
+    // A matrix that cannot be expanded still leaves the file as written
+    // to validate: its other errors are reported with the matrix's.
+    let combos = if diags[matrix_from..]
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
+        vec![Vec::new()]
+    } else {
+        combos
+    };
+
+    let mut variants = Vec::new();
+    for combo in &combos {
+        let mut vdoc = doc.clone();
+        let mut vindex = index.clone();
+        for (key, pointer, i, value) in combo {
+            matrix::set(&mut vdoc, pointer, value.clone());
+            let vptr = format!("/matrix/{}/{i}", load::escape_segment(key));
+            if let Some(l) = index.get(&vptr) {
+                let mut l = l.clone();
+                l.path = load::human_path(pointer);
+                if doc.pointer(pointer).is_none() {
+                    // The matrix adds a key the file does not have: a
+                    // problem with that key is the matrix entry's, so its
+                    // key span is the matrix key (`payloads.p.colour:`).
+                    let mptr = format!("/matrix/{}", load::escape_segment(key));
+                    l.key = index.get(&mptr).and_then(|m| m.key);
+                }
+                vindex.redirect(pointer, l);
+            }
+        }
+        let label = matrix::label(combo);
+        let note = |d: &mut Diagnostic| {
+            if !label.is_empty() {
+                let extra = format!("in matrix variant `{label}`");
+                d.help = Some(match d.help.take() {
+                    Some(h) => format!("{h} ({extra})"),
+                    None => extra,
+                });
+            }
+        };
+        let structural = if combo.is_empty() {
+            Vec::new()
+        } else {
+            check::check(&source, &vdoc, &vindex, &loader.schema, &loader.validator)
+        };
+        let vrepair = if structural.is_empty() {
+            base_repair.clone()
+        } else {
+            for mut d in structural {
+                note(&mut d);
+                diags.push(d);
+            }
+            match repair::repair(&vdoc, &loader.validator, &base_repair) {
+                Some((repaired, r)) => {
+                    vdoc = repaired;
+                    r
+                }
+                None => continue,
+            }
+        };
+        let vspec: ScenarioSpec = match deserialize(&source, &vindex, &vdoc) {
+            Ok(s) => s,
+            Err(ds) => {
+                diags.extend(ds.0);
+                continue;
+            }
+        };
+        let variant = model::Variant {
+            label: label.clone(),
+            settings: combo
+                .iter()
+                .map(|(k, _, _, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let (scenario, ds) = validate::validate(
+            &loader.registry,
+            &source,
+            &vindex,
+            &vspec,
+            &vdoc,
+            variant,
+            path,
+            &vrepair,
+        );
+        for mut d in ds {
+            if combos.len() > 1 {
+                note(&mut d);
+            }
+            diags.push(d);
+        }
+        variants.extend(scenario);
+    }
+    // The same problem in several variants is reported once.
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.line, d.column, d.message.clone(), d.severity)));
+    diags.sort_by_key(|d| (d.line, d.column));
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        return Err(explain_overrides(diags));
+    }
+    Ok(Loaded {
+        source,
+        spec,
+        variants,
+        warnings: diags,
+    })
+}
+
+fn locate(index: &load::LocIndex, pointer: &str, key: bool) -> (Span, String) {
+    match index.find(pointer) {
+        Some(l) => (
+            if key {
+                l.key.unwrap_or(l.value)
+            } else {
+                l.value
+            },
+            l.path.clone(),
+        ),
+        None => (
+            Span {
+                line: 1,
+                col: 1,
+                width: 1,
+            },
+            load::human_path(pointer),
+        ),
+    }
+}
+
+/// Deserializes the wire types; the schema has already accepted the
+/// document, so a failure here is a value the schema cannot express (e.g. a
+/// number too large), reported at its path.
+fn deserialize(
+    source: &Source,
+    index: &load::LocIndex,
+    doc: &Value,
+) -> Result<ScenarioSpec, Diagnostics> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let pointer: String = e
+            .path()
+            .iter()
+            .map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+                serde_path_to_error::Segment::Map { key } => {
+                    format!("/{}", load::escape_segment(key))
+                }
+                serde_path_to_error::Segment::Enum { variant } => {
+                    format!("/{}", load::escape_segment(variant))
+                }
+                serde_path_to_error::Segment::Unknown => String::new(),
+            })
+            .collect();
+        let (span, path) = locate(index, &pointer, false);
+        Diagnostics(vec![source.diagnostic(span, &path, e.inner().to_string())])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn load(text: String) -> Result<Loaded, Diagnostics> {
+        load_source(
+            Source {
+                name: "fuzz.yaml".to_owned(),
+                text,
+            },
+            Path::new("fuzz.yaml"),
+            &[],
+        )
+    }
+
+    /// Fragments that reach deep into the loader: keys of the format, units,
+    /// YAML syntax (flow, anchors, aliases, tags, documents) and odd bytes.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "version: 1\n",
+            "name: x\n",
+            "targets:\n",
+            "  t:\n",
+            "    wal: {}\n",
+            "    memory:\n",
+            "payloads:\n",
+            "  p: { size: 512B }\n",
+            "phases:\n",
+            "  - name: w\n",
+            "    records: 5M\n",
+            "    duration: 1s\n",
+            "    actors:\n",
+            "      - { op: append }\n",
+            "      - { op: put, keys: { distribution: zipfian } }\n",
+            "assertions:\n",
+            "  - w.append.p99 < 1ms\n",
+            "  - w.append.p99 =< \n",
+            "matrix:\n",
+            "  phases.w.actors.0.batch: [1, 0]\n",
+            "  payloads.p.size: [64B, {uniform: [1B]}]\n",
+            "&a ",
+            "*a ",
+            "!tag ",
+            "[",
+            "]",
+            "{",
+            "}",
+            ": ",
+            "- ",
+            "---\n",
+            "...\n",
+            "\t",
+            "\"",
+            "'",
+            "#",
+            "\n",
+            "  ",
+            "~",
+            "1e999",
+            "-0",
+            "0x",
+            "é",
+            "\u{feff}",
+            "no",
+            "10 parsecs",
+            "1.5",
+            "?",
+            "|\n",
+            ">-\n",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The loader never panics, whatever the text.
+        #[test]
+        fn never_panics_on_arbitrary_text(text in ".{0,300}") {
+            let _ = load(text);
+        }
+
+        /// Nor on text built from the format's own pieces, which gets past
+        /// the parser into the schema check, validation and the matrix.
+        #[test]
+        fn never_panics_on_scenario_like_text(parts in prop::collection::vec(fragment(), 0..40)) {
+            let _ = load(parts.concat());
+        }
+    }
+}
