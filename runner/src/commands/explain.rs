@@ -48,7 +48,7 @@ pub fn explain(args: &ExplainArgs, loader: &Loader) -> Result<Exit, CliError> {
             .find_map(|o| o.split_once('=').filter(|(k, _)| k.trim() == "profile"))
             .map(|(_, v)| v.trim().to_owned())
     });
-    let from_file = crate::scenario::load::parse(&loaded.source)
+    let from_file = crate::scenario::yaml::parse(&loaded.source)
         .ok()
         .and_then(|(doc, _)| {
             doc.get("profile")

@@ -1,5 +1,5 @@
 //! Formatting by a metric's unit: the bridge between the metric catalog's
-//! [`MetricUnit`] and the plain number formatters of [`crate::units::human`],
+//! [`MetricUnit`] and the plain number formatters of `units::human`,
 //! which every human-readable output uses (re-exported here).
 
 pub use crate::units::human::*;

@@ -1,4 +1,4 @@
-//! Outputs of a run, every one derived from a [`RunReport`]: `results.csv`
+//! Outputs of a run, every one derived from a [`RunReport`](crate::metrics::report::RunReport): `results.csv`
 //! and `assertions.csv`, `run.json`, `junit.xml`, `report.md` (minijinja
 //! template), `bencher.json`, `timeline.csv` and `.hlog` interval logs, the console
 //! summary, the GitHub step summary and annotations — and, live, the

@@ -14,7 +14,7 @@ use super::diagnostic::{Diagnostic, Diagnostics, Severity};
 use super::load::{Source, Span};
 use super::model::Scenario;
 use super::spec::ScenarioSpec;
-use super::{check, load, matrix, model, repair, schema, validate};
+use super::{check, load, matrix, model, repair, schema, validate, yaml};
 
 use crate::store::Registry;
 
@@ -252,7 +252,7 @@ fn load_with(
     path: &Path,
     overrides: &[String],
 ) -> Result<Loaded, Diagnostics> {
-    let (mut doc, mut index) = load::parse(&source).map_err(Diagnostics)?;
+    let (mut doc, mut index) = yaml::parse(&source).map_err(Diagnostics)?;
     let mut diags = Vec::new();
     let mut overridden: Vec<(String, String)> = Vec::new();
     // JSON pointers set by `--set`, with the override as written.
@@ -292,7 +292,7 @@ fn load_with(
         };
         match matrix::resolve(&doc, key.trim()) {
             Ok(pointer) => {
-                let value = load::parse(&Source {
+                let value = yaml::parse(&Source {
                     name: "--set".to_owned(),
                     text: value.to_owned(),
                 })

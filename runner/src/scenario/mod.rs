@@ -16,6 +16,7 @@ mod repair;
 pub mod schema;
 pub mod spec;
 mod validate;
+pub mod yaml;
 
 pub use crate::units;
 

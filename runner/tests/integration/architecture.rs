@@ -90,7 +90,6 @@ const KNOWN_LONG_FILES: &[&str] = &[
     "engine/mod.rs",
     "metrics/report.rs",
     "report/markdown.rs",
-    "scenario/load.rs",
     "scenario/validate.rs",
     "store/conformance.rs",
     "store/kind.rs",
