@@ -5,6 +5,7 @@ mod charts;
 mod cli;
 mod compare;
 mod crash;
+mod docs;
 mod editor;
 mod fixtures;
 mod junit;

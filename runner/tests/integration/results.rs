@@ -300,7 +300,7 @@ fn three_rounds_report_the_median_with_every_rounds_value() {
     );
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(
-        md.contains("## Rounds") && md.contains("**assertions are judged on the median**"),
+        md.contains("## Rounds") && md.contains("**assertions are judged on the same values**"),
         "{md}"
     );
 
