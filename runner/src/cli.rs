@@ -22,8 +22,16 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 every assertion passed, 1 an assertion failed, \
-2 usage error or invalid scenario (nothing ran), 3 a store or I/O error stopped the run, 130 interrupted.";
+/// The exit codes as the README's table gives them (a test keeps the two
+/// in step).
+const EXIT_CODES: &str = "Exit codes:
+  0    every assertion passed
+  1    an assertion failed or could not be judged (with --baseline: or a cell regressed)
+  2    usage error or invalid scenario (nothing was run); with --baseline, cells that do not match it
+  3    a store or I/O error stopped the run (finished phases are kept)
+  129  stopped by SIGHUP (finished phases are kept)
+  130  stopped by SIGINT (Ctrl-C)
+  143  stopped by SIGTERM";
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
@@ -65,6 +73,12 @@ pub enum Command {
         after_help = "Example:\n  loadline completions bash > ~/.local/share/bash-completion/completions/loadline"
     )]
     Completions(CompletionsArgs),
+    /// Write a new plug-in crate: a store kind of your own with the whole loadline CLI.
+    #[command(
+        name = "new-store",
+        after_help = "Writes DIR/Cargo.toml, src/lib.rs (the kind: config, capabilities, open, a working in-memory\nkey-value store to replace, and its conformance test), src/main.rs and scenarios/smoke.yaml.\n\nExample:\n  loadline new-store btree --dir ../btree-bench\n  cd ../btree-bench && cargo test --release && cargo run --release -- run scenarios/smoke.yaml"
+    )]
+    NewStore(NewStoreArgs),
     /// Internal: the writer process of a `restart: crash` phase, started and
     /// killed by `loadline run`. Reads the resolved scenario on stdin.
     #[command(name = "__crash-child", hide = true)]
@@ -96,6 +110,21 @@ pub struct ValidateArgs {
     /// Apply the scenario's profile NAME (its `profiles:` entry) before any `--set`.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+}
+
+/// `loadline new-store`
+#[derive(Debug, Args)]
+pub struct NewStoreArgs {
+    /// The kind's name as scenarios write it (`targets: { t: { NAME: {} } }`):
+    /// lowercase letters, digits and `_`, starting with a letter.
+    pub name: String,
+    /// Where to write the crate (must not exist or be empty). Default `./NAME-bench`.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// The loadline crate the plug-in depends on (its `runner/` directory).
+    /// Default: the one this binary was built from.
+    #[arg(long, value_name = "PATH")]
+    pub loadline: Option<PathBuf>,
 }
 
 /// `loadline explain`
@@ -341,4 +370,32 @@ pub struct CrashChildArgs {
     /// The target's data directory.
     #[arg(long)]
     pub data: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Guards issue 29: `--help`'s exit codes are the README's — every code
+    /// of the README's table, and no other.
+    #[test]
+    fn the_help_footer_lists_the_readme_exit_codes() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("### Exit codes")
+            .nth(1)
+            .expect("the README has an exit code table");
+        let readme_codes: Vec<&str> = table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .filter_map(|l| l.split('|').nth(1).map(str::trim))
+            .filter(|c| c.chars().all(|ch| ch.is_ascii_digit()) && !c.is_empty())
+            .collect();
+        let footer_codes: Vec<&str> = super::EXIT_CODES
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(footer_codes, readme_codes);
+        assert!(readme_codes.len() >= 7, "{readme_codes:?}");
+    }
 }

@@ -19,15 +19,22 @@
 //! - [`App`]: the command line, with your kinds next to the built-in ones;
 //! - [`store::conformance`]: the semantics every store must keep, checked
 //!   in one call ([`store::conformance::check_kind`]);
-//! - [`units`]: human units (`64MiB`, `5ms`) for config fields.
+//! - [`units`]: human units (`64MiB`, `5ms`) for config fields;
+//! - [`serde`] and [`schemars`], re-exported: a kind's config derives
+//!   their traits without the plug-in crate depending on them itself
+//!   (add `#[serde(crate = "loadline::serde")]` and
+//!   `#[schemars(crate = "loadline::schemars")]`).
 //!
 //! ```no_run
 //! use std::path::Path;
+//! use loadline::schemars::JsonSchema;
+//! use loadline::serde::{Deserialize, Serialize};
 //! use loadline::store::{Capabilities, MemoryStore, StatDesc, Store, StoreError, StoreKind};
 //!
 //! /// Options of the `mine` kind.
-//! #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
-//! #[serde(deny_unknown_fields, rename_all = "snake_case")]
+//! #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+//! #[serde(crate = "loadline::serde", deny_unknown_fields, rename_all = "snake_case")]
+//! #[schemars(crate = "loadline::schemars")]
 //! struct MineConfig {}
 //!
 //! struct Mine;
@@ -61,6 +68,10 @@ pub mod store;
 pub mod units;
 
 pub use app::App;
+/// schemars, re-exported for store kinds' config types.
+pub use schemars;
+/// serde, re-exported for store kinds' config types.
+pub use serde;
 
 #[doc(hidden)]
 pub mod assertions;

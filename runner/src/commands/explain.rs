@@ -156,6 +156,7 @@ pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
             let _ = writeln!(out, "  {}", a.text);
         }
     }
+    estimate(out, s);
 }
 
 fn max_batch(s: &Scenario, payload: &str) -> usize {
@@ -292,7 +293,24 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
         None if !a.is_periodic() => parts.push("closed loop".to_owned()),
         None => {}
     }
-    // Expected volume: a writer's share of `records`, or rate x duration.
+    if let Some((records, bytes)) = expected(s, ph, a, writer_workers) {
+        parts.push(format!(
+            "expects {} records{}",
+            format_count(records),
+            bytes.map_or(String::new(), |b| format!(" (~{})", format_size_approx(b)))
+        ));
+    }
+    parts.join(", ")
+}
+
+/// An actor's expected records (a writer's share of `records`, or rate ×
+/// duration) and, with a generated payload, their body bytes.
+fn expected(
+    s: &Scenario,
+    ph: &Phase,
+    a: &Actor,
+    writer_workers: usize,
+) -> Option<(u64, Option<u64>)> {
     let share = if a.is_writer() && writer_workers > 0 {
         ph.records
             .map(|r| r * a.workers as u64 / writer_workers as u64)
@@ -303,24 +321,101 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
         .rate
         .zip(ph.duration)
         .map(|(r, d)| (r * d.as_secs_f64()) as u64);
-    let ops = match (share, by_rate) {
-        (Some(r), Some(b)) => Some(r.min(b * a.batch as u64)),
-        (Some(r), None) => Some(r),
-        (None, Some(b)) => Some(b * a.batch as u64),
-        (None, None) => None,
+    let records = match (share, by_rate) {
+        (Some(r), Some(b)) => r.min(b * a.batch as u64),
+        (Some(r), None) => r,
+        (None, Some(b)) => b * a.batch as u64,
+        (None, None) => return None,
     };
-    if let (Some(records), Some(p)) = (ops, a.payload.as_ref().and_then(|p| s.payload(p))) {
-        let bytes = match &p.source {
-            PayloadSource::Generated { size, .. } => Some((records as f64 * size.mean()) as u64),
-            PayloadSource::File { .. } => None,
-        };
-        parts.push(format!(
-            "expects {} records{}",
-            format_count(records),
-            bytes.map_or(String::new(), |b| format!(" (~{})", format_size_approx(b)))
-        ));
+    let p = a.payload.as_ref().and_then(|p| s.payload(p))?;
+    let bytes = match &p.source {
+        PayloadSource::Generated { size, .. } => Some((records as f64 * size.mean()) as u64),
+        PayloadSource::File { .. } => None,
+    };
+    Some((records, bytes))
+}
+
+/// The estimate at the end of a variant's plan: how long its phases take
+/// on one target where a clock bounds them, and how many bytes of records
+/// its writers and `prepare`s put on each target's disk where the
+/// scenario fixes them. Phases ended by `records` alone take what the
+/// store takes, and are named.
+fn estimate(out: &mut String, s: &Scenario) {
+    let mut clocked = std::time::Duration::ZERO;
+    let mut open_ended: Vec<&str> = Vec::new();
+    let mut bytes = 0u64;
+    let mut unknown_bytes: Vec<&str> = Vec::new();
+    for ph in &s.phases {
+        let crash = ph.restart.as_ref().and_then(|r| {
+            r.after
+                .map(|(_, hi)| hi * u32::try_from(r.repeat).unwrap_or(u32::MAX))
+        });
+        match (ph.duration, crash) {
+            (Some(d), Some(c)) => clocked += d.min(c),
+            (Some(d), None) | (None, Some(d)) => clocked += d,
+            (None, None) if !ph.actors.is_empty() => open_ended.push(&ph.name),
+            (None, None) => {}
+        }
+        let writers: usize = ph
+            .actors
+            .iter()
+            .filter(|a| a.is_writer())
+            .map(|a| a.workers)
+            .sum();
+        for a in ph
+            .actors
+            .iter()
+            .filter(|a| a.is_writer() && a.op != Op::Delete)
+        {
+            match expected(s, ph, a, writers) {
+                Some((_, Some(b))) => bytes += b,
+                _ => {
+                    if !unknown_bytes.contains(&ph.name.as_str()) {
+                        unknown_bytes.push(&ph.name);
+                    }
+                }
+            }
+        }
+        if let Some((b, _)) = ph.restart.as_ref().and_then(|r| r.prepare.as_ref()) {
+            bytes += b;
+        }
     }
-    parts.join(", ")
+    let _ = writeln!(
+        out,
+        "\nestimate, per target ({} targets run one after another):",
+        s.targets.len()
+    );
+    let _ = writeln!(
+        out,
+        "  time: {}{}",
+        if clocked.is_zero() && !open_ended.is_empty() {
+            "unknown".to_owned()
+        } else {
+            format!("at least {}", format_duration(clocked))
+        },
+        if open_ended.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", plus {} (ended by records: as fast as the store writes them)",
+                open_ended.join(", ")
+            )
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  disk: ~{} of record bodies written{}; the store's own overhead (framing, indexes, compaction) comes on top",
+        format_size_approx(bytes),
+        if unknown_bytes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", plus what {} write{} (no fixed count)",
+                unknown_bytes.join(", "),
+                if unknown_bytes.len() == 1 { "s" } else { "" }
+            )
+        }
+    );
 }
 
 /// A value's name as a scenario file writes it (`power-loss`, `tail`,
@@ -388,6 +483,29 @@ mod tests {
 
     /// Guards issue 16 (explain omitted RocksDB settings): `memory_budget`,
     /// raw `options` and per-column-family options are in the plan.
+    /// Guards issue 29: explain estimates time and disk — a 1 GiB
+    /// scenario says so in figures, and names the phases only the store's
+    /// speed bounds; the wal's group commit reads as the wait it is.
+    #[test]
+    fn explain_estimates_time_and_disk_and_says_what_sync_interval_is() {
+        let out = plan(
+            "version: 1\nname: t\ntargets:\n  log: { wal: { sync: batch, sync_interval: 1ms } }\npayloads:\n  p: { size: 1KiB }\nphases:\n  - name: fill\n    records: 1048576\n    actors:\n      - { op: append, payload: p }\n  - name: soak\n    duration: 30s\n    actors:\n      - { op: read, from: head }\n  - name: crash\n    restart: crash\n    after: 1s..2s\n    repeat: 3\n    prepare: { bytes: 64MiB }\n    actors:\n      - { op: append, payload: p }\n",
+        );
+        assert!(
+            out.contains("time: at least 36s, plus fill (ended by records"),
+            "{out}"
+        );
+        assert!(
+            out.contains("disk: ~1.1GiB of record bodies written, plus what crash writes"),
+            "{out}"
+        );
+        assert!(
+            out.contains("group commit: a group waits up to 1ms for writers to join"),
+            "{out}"
+        );
+        assert!(!out.contains("every 1ms"), "{out}");
+    }
+
     #[cfg(feature = "rocksdb")]
     #[test]
     fn explain_shows_rocksdb_memory_budget_raw_options_and_column_families() {

@@ -6,6 +6,7 @@ mod compare;
 mod crash_child;
 mod explain;
 mod merge;
+mod new_store;
 mod payload;
 mod run;
 mod schema;
@@ -18,6 +19,7 @@ pub use compare::compare;
 pub use crash_child::crash_child;
 pub use explain::explain;
 pub use merge::merge;
+pub use new_store::new_store;
 pub use payload::payload;
 pub use run::run;
 pub use schema::schema;
@@ -110,6 +112,7 @@ pub fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, C
         Command::Compare(args) => compare(&args),
         Command::Payload(cmd) => payload(&cmd),
         Command::Schema(args) => schema(&args, loader),
+        Command::NewStore(args) => new_store(&args),
         Command::CrashChild(args) => crash_child(&args, loader),
         Command::Completions(args) => {
             let mut cmd = completion_command(name);

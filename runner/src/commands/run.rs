@@ -527,7 +527,10 @@ async fn run_one(
         let _ = writeln!(stdout, "{line}");
     }
     drop(stdout);
-    if !args.quiet {
+    if args.quiet {
+        // Quiet keeps one line: the verdict (the exit code says the same).
+        print_text(&format!("{}\n", report::console::verdict_line(&report)));
+    } else {
         print_text(&report::console::summary(&report, out));
     }
     if let Some(e) = &failure {

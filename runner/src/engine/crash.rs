@@ -1,16 +1,18 @@
 //! Crash and power-loss phases (`restart: crash | power-loss`): fill the
 //! store (`prepare`), then `repeat` times run the phase's writers, crash
 //! them at a seeded moment, reopen the store timing it, and check every
-//! acknowledged record (`verify: acknowledged`).
+//! acknowledged write (`verify: acknowledged`): appended records by
+//! `verify`, puts and deletes by `verify_kv`.
 //!
 //! Three ways to crash, chosen by the restart kind and the store:
 //!
 //! - **Child process** (`crash` on a persistent store): loadline re-executes
 //!   itself as `loadline __crash-child`, which opens the store, runs the
 //!   phase's actors and streams every acknowledged (stream, offset, CRC32C)
-//!   triple over its stdout ([`super::acks`]). The parent SIGKILLs it
+//!   triple, and every put and delete as it begins and is acknowledged,
+//!   over its stdout ([`super::acks`]). The parent SIGKILLs it
 //!   ([`std::process::Child::kill`]) at the moment drawn from the seed
-//!   within `after`, after `after_records` acknowledged records, at the
+//!   within `after`, after `after_records` acknowledged writes, at the
 //!   phase's `duration`, or when its `records` are written — whichever comes
 //!   first — and always reaps it ([`ChildGuard`]). The page cache survives
 //!   a kill, so this tests the store's own recovery, not its sync policy.
@@ -24,6 +26,10 @@
 //!   so size `prepare` accordingly.
 //! - **Dropping a non-persistent store** (`crash` on e.g. `memory`): the
 //!   reopen is a fresh store and every record is honestly reported lost.
+//!
+//! Log operations (tails, read-back) are asked of the store only when its
+//! kind has [`Capabilities::log`](crate::store::Capabilities::log): a
+//! key-value-only kind's crash phase checks its keys and nothing else.
 //!
 //! Metrics go into [`PhaseReport::metrics`]; counts are summed over cycles,
 //! and `reopen.duration` is the **maximum** over cycles (so an assertion on
@@ -42,13 +48,14 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use super::acks::{Ack, AckSink, AckState, AckingStore, Message};
+use super::acks::{Ack, AckSink, AckState, AckingStore, KvEvent, Message};
 use super::phase::{self, PhaseRun};
 use super::pools::Pools;
 use super::verify::{self, Known, Tally};
+use super::verify_kv::{self, KvKnown, KvTally};
 use super::worker::Control;
 use crate::metrics::report::PhaseReport;
-use crate::scenario::model::{Phase, Restart, RestartKind, Scenario, Target};
+use crate::scenario::model::{Op, Phase, Restart, RestartKind, Scenario, Target};
 use crate::store::{self, SimFs, Store, StoreError};
 use crate::workload::{self, StreamId};
 
@@ -212,6 +219,8 @@ fn deadline(run: &CrashRun<'_>, cycle: u64) -> Option<Duration> {
 /// What one cycle's writers left behind.
 struct Crashed {
     acks: Vec<Ack>,
+    /// Key-value writes begun and acknowledged, in order.
+    kv: Vec<KvEvent>,
     /// Records the store wrote in the cycle (power loss only).
     written: Option<u64>,
 }
@@ -286,18 +295,23 @@ fn cycles(
         Some(s) => s,
         None => open_mode(run, &mode)?,
     };
-    let streams = stream_ids(run.scenario);
+    let log = run.target.kind.capabilities().log;
+    let streams = if log { stream_ids(run.scenario) } else { 0..0 };
+    let fresh = kv_fresh(run);
     if let Some((bytes, payload)) = &run.restart.prepare
         && !prepare(run, cur.as_ref(), *bytes, payload)?
     {
         return Ok((None, Some(cur)));
     }
-    let mut known = if run.restart.verify {
+    let mut known = if run.restart.verify && log {
         verify::verify(cur.as_ref(), streams.clone(), &Known::default(), &[])?.1
     } else {
         Known::default()
     };
     let mut tally = Tally::default();
+    let mut kv_known = KvKnown::default();
+    let mut kv_tally = KvTally::default();
+    let mut kv_acknowledged = 0u64;
     let mut reopen_ns: Vec<u64> = Vec::new();
     let mut acknowledged = 0u64;
     let mut dropped = 0f64;
@@ -350,6 +364,14 @@ fn cycles(
             return Ok((None, Some(cur)));
         };
         acknowledged += crashed.acks.len() as u64;
+        kv_acknowledged += crashed
+            .kv
+            .iter()
+            .map(|e| match e {
+                KvEvent::Acked { count, .. } => *count,
+                KvEvent::Begin { .. } => 0,
+            })
+            .sum::<u64>();
         if log_lost {
             unrecoverable += 1;
             let acked_in_known = crashed
@@ -376,19 +398,20 @@ fn cycles(
             let (t, after) = verify::verify(cur.as_ref(), streams.clone(), &known, &crashed.acks)?;
             tally.add(&t);
             known = after;
+            if !crashed.kv.is_empty() || !kv_known.is_empty() {
+                let (t, after) = verify_kv::verify(cur.as_ref(), &kv_known, &crashed.kv, fresh)?;
+                kv_tally.add(&t);
+                kv_known = after;
+            }
         }
     }
     let mut m = BTreeMap::new();
-    m.insert("acknowledged_records".to_owned(), acknowledged as f64);
+    m.insert(
+        "acknowledged_records".to_owned(),
+        (acknowledged + kv_acknowledged) as f64,
+    );
     if run.restart.verify {
-        m.insert("recovered_records".to_owned(), tally.recovered as f64);
-        m.insert("lost_records".to_owned(), tally.lost as f64);
-        m.insert("corrupt_records".to_owned(), tally.corrupt as f64);
-        m.insert(
-            "unacknowledged_survivors".to_owned(),
-            tally.unacknowledged_survivors as f64,
-        );
-        m.insert("holes".to_owned(), tally.holes as f64);
+        insert_verified(&mut m, run.phase, &tally, &kv_tally);
     }
     m.insert("dropped_bytes".to_owned(), dropped);
     if matches!(mode, Mode::PowerLoss(..)) {
@@ -413,6 +436,52 @@ fn cycles(
         began_cold: false,
     };
     Ok((Some(report), Some(cur)))
+}
+
+/// The counts of `verify: acknowledged`: totals over appended records and
+/// key-value writes (`*_records`), and per kind for each of `put` and
+/// `delete` the phase has (`*_puts`, `*_deletes`; see
+/// [`catalog::VERIFY_METRICS`](crate::metrics::catalog::VERIFY_METRICS)).
+fn insert_verified(m: &mut BTreeMap<String, f64>, phase: &Phase, log: &Tally, kv: &KvTally) {
+    let mut put = |k: &str, v: u64| {
+        m.insert(k.to_owned(), v as f64);
+    };
+    let (p, d) = (&kv.puts, &kv.deletes);
+    put(
+        "verified_records",
+        log.checked + p.judged() + d.judged() + kv.rechecked,
+    );
+    put(
+        "recovered_records",
+        log.recovered + p.recovered + d.recovered,
+    );
+    put("lost_records", log.lost + p.lost + d.lost);
+    put("corrupt_records", log.corrupt + p.corrupt + d.corrupt);
+    put("indeterminate_records", p.indeterminate + d.indeterminate);
+    put("unacknowledged_survivors", log.unacknowledged_survivors);
+    put("holes", log.holes);
+    for (op, kind, t) in [(Op::Put, "puts", p), (Op::Delete, "deletes", d)] {
+        if !phase.actors.iter().any(|a| a.op == op) {
+            continue;
+        }
+        put(&format!("acknowledged_{kind}"), t.acknowledged);
+        put(&format!("verified_{kind}"), t.judged());
+        put(&format!("recovered_{kind}"), t.recovered);
+        put(&format!("lost_{kind}"), t.lost);
+        put(&format!("corrupt_{kind}"), t.corrupt);
+        put(&format!("indeterminate_{kind}"), t.indeterminate);
+    }
+}
+
+/// True when no phase before `run.phase` on its target puts key-value
+/// data: every key the crash phase writes was absent before it.
+fn kv_fresh(run: &CrashRun<'_>) -> bool {
+    !run.scenario
+        .phases
+        .iter()
+        .take_while(|p| p.name != run.phase.name)
+        .filter(|p| p.runs_on(&run.target.name))
+        .any(|p| p.actors.iter().any(|a| a.op == Op::Put))
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -507,7 +576,7 @@ fn in_process_cycle(
     sim: Option<&SimFs>,
 ) -> Result<Option<Crashed>, StoreError> {
     let control = Arc::new(Control::default());
-    let state = AckState::new(AckSink::Buffer(Mutex::new(Vec::new())));
+    let state = AckState::buffered();
     let acking = AckingStore::new(store, Arc::clone(&state));
     let progress: Arc<Vec<crate::metrics::progress::Progress>> = Arc::new(
         (0..phase::worker_count(run.phase))
@@ -586,8 +655,10 @@ fn in_process_cycle(
         (Some(_), Some(before), Some(after)) => Some((after - before).max(0.0) as u64),
         _ => None,
     };
+    let captured = state.take();
     Ok(Some(Crashed {
-        acks: state.take(),
+        acks: captured.acks,
+        kv: captured.kv,
         written,
     }))
 }
@@ -707,9 +778,11 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
     let reader = std::thread::Builder::new().name("loadline-crash-acks".to_owned());
     let reader = reader.spawn(move || {
         let mut acks = Vec::new();
+        let mut kv = Vec::new();
+        let mut writes = 0u64;
         let Some(out) = stdout else {
             let _ = tx.send(Event::Eof(None));
-            return acks;
+            return (acks, kv);
         };
         let mut r = std::io::BufReader::with_capacity(64 << 10, out);
         let mut limit_sent = false;
@@ -721,23 +794,33 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
                 Ok(Some(Message::Done)) => {
                     let _ = tx.send(Event::Done);
                 }
-                Ok(Some(Message::Ack(a))) => {
-                    acks.push(a);
-                    progress[0]
-                        .records
-                        .store(acks.len() as u64, Ordering::Relaxed);
-                    if !limit_sent && after_records.is_some_and(|n| acks.len() as u64 >= n) {
+                Ok(Some(m @ (Message::Ack(_) | Message::Kv(_)))) => {
+                    match m {
+                        Message::Ack(a) => {
+                            acks.push(a);
+                            writes += 1;
+                        }
+                        Message::Kv(e) => {
+                            if let KvEvent::Acked { count, .. } = &e {
+                                writes += count;
+                            }
+                            kv.push(e);
+                        }
+                        _ => {}
+                    }
+                    progress[0].records.store(writes, Ordering::Relaxed);
+                    if !limit_sent && after_records.is_some_and(|n| writes >= n) {
                         limit_sent = true;
                         let _ = tx.send(Event::Limit);
                     }
                 }
                 Ok(None) => {
                     let _ = tx.send(Event::Eof(None));
-                    return acks;
+                    return (acks, kv);
                 }
                 Err(e) => {
                     let _ = tx.send(Event::Eof(Some(e)));
-                    return acks;
+                    return (acks, kv);
                 }
             }
         }
@@ -787,7 +870,7 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
         }
     }
     let status = guard.kill();
-    let acks = reader
+    let (acks, kv) = reader
         .join()
         .map_err(|_| child_err("the pipe reader panicked".to_owned()))?;
     let stderr_text = errors.join().unwrap_or_default();
@@ -817,6 +900,7 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
     }
     Ok(Some(Crashed {
         acks,
+        kv,
         written: None,
     }))
 }
@@ -846,7 +930,7 @@ pub fn child_main(
         path: PathBuf::from("stdout"),
         source,
     };
-    state.send(Message::Ready).map_err(pipe_err)?;
+    state.send(&Message::Ready).map_err(pipe_err)?;
     let progress: Arc<Vec<crate::metrics::progress::Progress>> = Arc::new(
         (0..phase::worker_count(phase))
             .map(|_| crate::metrics::progress::Progress::default())
@@ -864,7 +948,7 @@ pub fn child_main(
         kind: None,
     })
     .map_err(phase::PhaseError::into_store_error)?;
-    state.send(Message::Done).map_err(pipe_err)?;
+    state.send(&Message::Done).map_err(pipe_err)?;
     // Crash, not close: the parent kills this process now.
     loop {
         std::thread::park();
@@ -1035,6 +1119,127 @@ mod tests {
         assert_eq!(metric(&r, "acknowledged_records"), 1000.0);
         assert_eq!(metric(&r, "lost_records"), 1000.0);
         assert_eq!(metric(&r, "recovered_records"), 0.0);
+    }
+
+    /// Guards issue 29: puts acknowledged before a crash are verified —
+    /// the memory store (which loses everything) must show them lost, per
+    /// op kind, with a non-zero verified count.
+    #[test]
+    fn acknowledged_puts_and_deletes_are_verified_and_a_memory_store_loses_the_puts() {
+        let s = scenario(
+            "version: 1\nname: t\ntargets:\n  t:\n    memory: {}\npayloads:\n  value:\n    size: 1KiB\n    pool: 16\nphases:\n  - name: crash\n    restart: crash\n    verify: acknowledged\n    records: 400\n    actors:\n      - { op: put, payload: value, keys: { space: 1k } }\n      - { op: delete, keys: { space: 1k } }\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (r, _) = run_phase(
+            &s,
+            dir.path(),
+            Box::new(MemoryStore::new()),
+            &AtomicBool::new(false),
+            no_child(),
+        );
+        let r = r.unwrap().unwrap();
+        let puts = metric(&r, "acknowledged_puts");
+        let deletes = metric(&r, "acknowledged_deletes");
+        assert!(puts > 0.0 && deletes > 0.0, "{:?}", r.metrics);
+        assert_eq!(metric(&r, "acknowledged_records"), puts + deletes);
+        assert!(metric(&r, "verified_puts") > 0.0);
+        assert_eq!(
+            metric(&r, "lost_puts"),
+            metric(&r, "verified_puts"),
+            "every key whose last acknowledged write was a put is gone"
+        );
+        assert_eq!(
+            metric(&r, "recovered_deletes"),
+            metric(&r, "verified_deletes"),
+            "a deleted key is absent from an empty store"
+        );
+        assert_eq!(metric(&r, "lost_records"), metric(&r, "lost_puts"));
+        assert_eq!(metric(&r, "corrupt_records"), 0.0);
+        assert!(metric(&r, "verified_records") > 0.0);
+    }
+
+    /// A kind with key-value operations only: the memory store behind a
+    /// session that keeps the log methods' "not supported" defaults.
+    struct KvOnlyKind;
+
+    struct KvOnlyStore(MemoryStore);
+
+    struct KvOnlySession(Box<dyn crate::store::Session>);
+
+    const KV_ONLY: crate::store::Capabilities = crate::store::Capabilities {
+        kv: true,
+        ..crate::store::Capabilities::NONE
+    };
+
+    impl crate::store::StoreKind for KvOnlyKind {
+        const NAME: &'static str = "kvonly";
+        const ABOUT: &'static str = "Key-value operations only.";
+        type Config = crate::store::MemoryConfig;
+        fn capabilities(_: &Self::Config) -> crate::store::Capabilities {
+            KV_ONLY
+        }
+        fn statistics() -> &'static [crate::store::StatDesc] {
+            &[]
+        }
+        fn open(_: &Self::Config, _: &Path) -> Result<Box<dyn Store>, StoreError> {
+            Ok(Box::new(KvOnlyStore(MemoryStore::new())))
+        }
+    }
+
+    impl Store for KvOnlyStore {
+        fn capabilities(&self) -> crate::store::Capabilities {
+            KV_ONLY
+        }
+        fn session(&self) -> Result<Box<dyn crate::store::Session>, StoreError> {
+            Ok(Box::new(KvOnlySession(self.0.session()?)))
+        }
+        fn stats(&self) -> crate::store::StoreStats {
+            crate::store::StoreStats::default()
+        }
+        fn close(self: Box<Self>) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    impl crate::store::Session for KvOnlySession {
+        fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+            self.0.put(key, value)
+        }
+        fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
+            self.0.get(key, out)
+        }
+        fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
+            self.0.delete(key)
+        }
+    }
+
+    /// Guards issue 29: a key-value-only kind that validates runs its
+    /// crash phase — nothing asks it for log bounds or reads.
+    #[test]
+    fn a_key_value_only_kind_runs_its_crash_phase() {
+        let registry = crate::store::Registry::builtin()
+            .with::<KvOnlyKind>()
+            .unwrap();
+        let loader = crate::scenario::Loader::new(registry);
+        let src = Source {
+            name: "t.yaml".to_owned(),
+            text: "version: 1\nname: t\ntargets:\n  t:\n    kvonly: {}\npayloads:\n  v:\n    size: 64B\n    pool: 4\nphases:\n  - name: crash\n    restart: crash\n    verify: acknowledged\n    records: 200\n    repeat: 2\n    actors:\n      - { op: put, payload: v, batch: 4, keys: { space: 100 } }\n".to_owned(),
+        };
+        let s = match loader.load_source(src, Path::new("t.yaml"), &[]) {
+            Ok(l) => l.variants.into_iter().next().unwrap(),
+            Err(d) => panic!("{}", d.render()),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = s.targets[0].kind.open(dir.path()).unwrap();
+        let (r, back) = run_phase(&s, dir.path(), store, &AtomicBool::new(false), no_child());
+        let r = r.unwrap().unwrap();
+        assert!(back.is_some());
+        assert_eq!(metric(&r, "cycles"), 2.0);
+        assert!(metric(&r, "acknowledged_puts") >= 400.0, "{:?}", r.metrics);
+        assert!(
+            metric(&r, "lost_puts") > 0.0,
+            "not persistent: the puts are gone"
+        );
     }
 
     fn alive(pid: u32) -> bool {

@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod select;
 pub mod signals;
 pub mod verify;
+pub mod verify_kv;
 pub mod worker;
 
 use std::path::{Path, PathBuf};
@@ -854,6 +855,29 @@ mod tests {
         assert_eq!(a.bytes, 10_001 * 64);
         assert!(r.variants[0].targets[0].phases[0].warmup);
         assert_eq!(r.variants[0].targets[0].phases[1].ended_by, "records");
+    }
+
+    /// Guards issue 29: gets count what they found. 100 keys put, gets
+    /// over a space of 200: about half hit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn gets_count_hits_and_misses() {
+        let s = scenario(&format!(
+            "{BASE}phases:\n  - name: load\n    records: 100\n    actors:\n      - {{ op: put, keys: {{ space: 100, distribution: sequential }} }}\n  - name: read\n    records: 2000\n    actors:\n      - {{ op: get, workers: 2, keys: {{ space: 200 }} }}\n"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let (r, err) = run_built(&[s], &opts(dir.path())).await;
+        assert!(err.is_none(), "{err:?}");
+        let g = actor(&r, "read", "get");
+        let hits = g.metric("hits").expect("a get counts hits");
+        let misses = g.metric("misses").expect("and misses");
+        assert_eq!(hits + misses, 2000.0);
+        let ratio = g.metric("hit_ratio").expect("ratio");
+        assert!((0.35..0.65).contains(&ratio), "{ratio}");
+        assert_eq!(
+            actor(&r, "load", "put").metric("hits"),
+            None,
+            "only gets count hits"
+        );
     }
 
     /// Guards issue 18 item 10: a run stopped before anything finished

@@ -41,6 +41,9 @@ pub struct Tally {
     pub holes: u64,
     /// Records read back in total.
     pub present: u64,
+    /// Known records compared (acknowledged in the cycle, or survivors of
+    /// earlier cycles), trimmed ones left out: what the check covered.
+    pub checked: u64,
 }
 
 impl Tally {
@@ -52,6 +55,7 @@ impl Tally {
         self.unacknowledged_survivors += other.unacknowledged_survivors;
         self.holes += other.holes;
         self.present += other.present;
+        self.checked += other.checked;
     }
 }
 
@@ -163,6 +167,7 @@ pub fn verify(
             if *off < back.trim_point {
                 continue; // trimmed by the phase's own trimmer: gone by design
             }
+            tally.checked += 1;
             match back.records.get(off) {
                 Some(c) if c == crc => tally.recovered += u64::from(*new),
                 Some(_) => tally.corrupt += 1,
@@ -219,6 +224,7 @@ mod tests {
         acks.extend(append(&store, 2, &[b"c"]));
         let (t, after) = verify(&store, 0..3, &Known::default(), &acks).unwrap();
         assert_eq!(t.recovered, 3);
+        assert_eq!(t.checked, 3);
         assert_eq!((t.lost, t.corrupt, t.holes), (0, 0, 0));
         assert_eq!(t.unacknowledged_survivors, 1);
         assert_eq!(after.len(), 4, "survivors become known");
@@ -245,6 +251,7 @@ mod tests {
         let (_, known) = verify(&store, [0], &Known::default(), &acks).unwrap();
         let (t, _) = verify(&store, [0], &known, &[]).unwrap();
         assert_eq!((t.recovered, t.lost), (0, 0), "nothing new, nothing lost");
+        assert_eq!(t.checked, 2, "the survivors were checked again");
         let (t, _) = verify(&MemoryStore::new(), [0], &known, &[]).unwrap();
         assert_eq!(t.lost, 2, "a fresh store lost both");
     }

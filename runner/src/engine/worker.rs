@@ -131,6 +131,7 @@ pub fn run(
             Some(e)
         }
     };
+    rec.hits = state.hits;
     rec.roll(Instant::now());
     rec.finish();
     progress.publish_final(&rec);
@@ -152,6 +153,8 @@ struct OpState {
     value: Vec<u8>,
     /// Readers without writers: streams found exhausted.
     exhausted: Vec<bool>,
+    /// Gets that found their key.
+    hits: u64,
     /// Batched puts: the batch's keys, back to back, and each key's range.
     keys: Vec<u8>,
     key_ranges: Vec<std::ops::Range<usize>>,
@@ -171,6 +174,7 @@ impl OpState {
             // Streams this worker never reads count as exhausted, so a
             // reader sharing the streams with others ends when its own are.
             exhausted: (0..n).map(|slot| !visits(plan, slot)).collect(),
+            hits: 0,
             keys: Vec::new(),
             key_ranges: Vec::new(),
         }
@@ -373,6 +377,7 @@ fn one_op(
             })?;
             let key = keys.next_key(&mut plan.rng);
             let found = session.get(key, &mut st.value)?;
+            st.hits += u64::from(found);
             Ok(Some((1, if found { st.value.len() as u64 } else { 0 })))
         }
         Op::Delete => {

@@ -79,6 +79,10 @@ const BAD_COUNTS: &[&str] = &[
     "late",
     "lost_records",
     "corrupt_records",
+    "lost_puts",
+    "corrupt_puts",
+    "lost_deletes",
+    "corrupt_deletes",
     "holes",
     "unrecoverable_cycles",
     "loss_window_records",
@@ -109,6 +113,9 @@ pub const ACTOR_METRICS: &[(&str, MetricUnit)] = &[
     ("bytes", MetricUnit::Bytes),
     ("errors", MetricUnit::Count),
     ("late", MetricUnit::Count),
+    ("hits", MetricUnit::Count),
+    ("misses", MetricUnit::Count),
+    ("hit_ratio", MetricUnit::Ratio),
     ("duration", MetricUnit::Nanos),
     ("records_per_s", MetricUnit::PerSecond),
     ("batches_per_s", MetricUnit::PerSecond),
@@ -129,21 +136,74 @@ pub const PHASE_METRICS: &[(&str, MetricUnit)] = &[("duration", MetricUnit::Nano
 pub const RESTART_METRICS: &[(&str, MetricUnit)] = &[("reopen.duration", MetricUnit::Nanos)];
 
 /// Phase-level metrics of crash and power-loss phases, summed over
-/// `repeat` cycles; `reopen.duration` is the maximum over cycles. The
-/// record counts exist only with `verify: acknowledged`.
+/// `repeat` cycles; `reopen.duration` is the maximum over cycles.
+/// `acknowledged_records` counts every acknowledged write: appended
+/// records, keys put and keys deleted.
 pub const CRASH_METRICS: &[(&str, MetricUnit)] = &[
     ("cycles", MetricUnit::Count),
     ("acknowledged_records", MetricUnit::Count),
-    ("recovered_records", MetricUnit::Count),
-    ("lost_records", MetricUnit::Count),
-    ("corrupt_records", MetricUnit::Count),
-    ("unacknowledged_survivors", MetricUnit::Count),
-    ("holes", MetricUnit::Count),
     ("dropped_bytes", MetricUnit::Bytes),
     ("reopen.p50", MetricUnit::Nanos),
     ("reopen.p99", MetricUnit::Nanos),
     ("reopen.max", MetricUnit::Nanos),
 ];
+
+/// Phase-level metrics of crash and power-loss phases with `verify:
+/// acknowledged`, summed over cycles, over appended records and
+/// key-value writes together (a key counts once per cycle, under its last
+/// acknowledged write). `verified_records` is how many checks were made:
+/// assertions on the others are not judged when it is 0.
+pub const VERIFY_METRICS: &[(&str, MetricUnit)] = &[
+    ("verified_records", MetricUnit::Count),
+    ("recovered_records", MetricUnit::Count),
+    ("lost_records", MetricUnit::Count),
+    ("corrupt_records", MetricUnit::Count),
+    ("indeterminate_records", MetricUnit::Count),
+    ("unacknowledged_survivors", MetricUnit::Count),
+    ("holes", MetricUnit::Count),
+];
+
+/// The per-kind counts of `verify: acknowledged` for key-value writes,
+/// `<count>_<kind>` with kind `puts` or `deletes` (present when the phase
+/// has an actor of that op): writes acknowledged, keys verified, and of
+/// those recovered, lost, corrupt and indeterminate.
+pub const KV_VERIFY_COUNTS: &[&str] = &[
+    "acknowledged",
+    "verified",
+    "recovered",
+    "lost",
+    "corrupt",
+    "indeterminate",
+];
+
+/// The kinds of [`KV_VERIFY_COUNTS`], with the op each counts.
+pub const KV_VERIFY_KINDS: &[(&str, &str)] = &[("puts", "put"), ("deletes", "delete")];
+
+/// The count that says whether verification metric `name` has anything
+/// to judge (`verified_records`, `verified_puts`, `verified_deletes`);
+/// `None` for metrics that are not verdicts on verified writes (the
+/// verified and acknowledged counts themselves, cycles, reopen times).
+pub fn judged_by(name: &str) -> Option<String> {
+    for (kind, _) in KV_VERIFY_KINDS {
+        if let Some(count) = name.strip_suffix(&format!("_{kind}")) {
+            return (KV_VERIFY_COUNTS.contains(&count)
+                && !matches!(count, "acknowledged" | "verified"))
+            .then(|| format!("verified_{kind}"));
+        }
+    }
+    (VERIFY_METRICS.iter().any(|(n, _)| *n == name) && name != "verified_records")
+        .then(|| "verified_records".to_owned())
+}
+
+/// The op a per-kind verification metric (`lost_puts`) needs in its
+/// phase; `None` for other names.
+pub fn kv_verify_op(name: &str) -> Option<&'static str> {
+    KV_VERIFY_KINDS.iter().find_map(|(kind, op)| {
+        name.strip_suffix(&format!("_{kind}"))
+            .filter(|c| KV_VERIFY_COUNTS.contains(c))
+            .map(|_| *op)
+    })
+}
 
 /// Phase-level metrics of power-loss phases only, summed over cycles:
 /// records the store had written (acknowledged or not) that the power loss
@@ -226,6 +286,8 @@ pub fn is_phase_metric_word(name: &str) -> bool {
         .iter()
         .flat_map(|list| list.iter())
         .any(|(n, _)| n.split('.').next() == Some(name))
+        || VERIFY_METRICS.iter().any(|(n, _)| *n == name)
+        || kv_verify_op(name).is_some()
 }
 
 /// The unit of a phase-level metric name (`duration`, `reopen.duration`,
@@ -241,6 +303,13 @@ pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
     .flat_map(|list| list.iter())
     .find(|(n, _)| *n == name)
     .map(|(_, u)| *u)
+    .or_else(|| {
+        VERIFY_METRICS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, u)| *u)
+    })
+    .or_else(|| kv_verify_op(name).map(|_| MetricUnit::Count))
 }
 
 /// The unit of a per-actor metric name (`p99`, `service.p99`, `records`).
@@ -329,5 +398,33 @@ mod tests {
         for (name, unit) in ACTOR_METRICS {
             assert_eq!(MetricUnit::from_label(unit.label()), Some(*unit), "{name}");
         }
+    }
+
+    #[test]
+    fn verdicts_on_verified_writes_name_the_count_that_must_not_be_zero() {
+        assert_eq!(
+            judged_by("lost_records").as_deref(),
+            Some("verified_records")
+        );
+        assert_eq!(judged_by("holes").as_deref(), Some("verified_records"));
+        assert_eq!(judged_by("lost_puts").as_deref(), Some("verified_puts"));
+        assert_eq!(
+            judged_by("indeterminate_deletes").as_deref(),
+            Some("verified_deletes")
+        );
+        for not_a_verdict in [
+            "verified_records",
+            "verified_puts",
+            "acknowledged_puts",
+            "acknowledged_records",
+            "cycles",
+            "reopen.duration",
+        ] {
+            assert_eq!(judged_by(not_a_verdict), None, "{not_a_verdict}");
+        }
+        assert_eq!(kv_verify_op("corrupt_deletes"), Some("delete"));
+        assert_eq!(kv_verify_op("lost_records"), None);
+        assert_eq!(phase_metric_unit("lost_puts"), Some(MetricUnit::Count));
+        assert_eq!(better("lost_puts", MetricUnit::Count), Some(Better::Lower));
     }
 }

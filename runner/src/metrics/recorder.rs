@@ -112,6 +112,8 @@ pub struct Recorder {
     pub errors: u64,
     /// Open loop: operations that started more than [`LATE_AFTER_NS`] after their intended start.
     pub late: u64,
+    /// Gets that found their key.
+    pub hits: u64,
     /// The first error's message.
     pub first_error: Option<String>,
 }
@@ -136,6 +138,7 @@ impl Recorder {
             bytes: 0,
             errors: 0,
             late: 0,
+            hits: 0,
             first_error: None,
         }
     }
@@ -262,6 +265,7 @@ impl Recorder {
         self.bytes += other.bytes;
         self.errors += other.errors;
         self.late += other.late;
+        self.hits += other.hits;
         if self.first_error.is_none() {
             self.first_error.clone_from(&other.first_error);
         }
@@ -333,6 +337,7 @@ pub fn actor_report(info: &ActorInfo, r: &Recorder, duration_ns: u64) -> ActorRe
         bytes: r.bytes,
         errors: r.errors,
         late: r.late,
+        hits: (info.op == "get").then_some(r.hits),
         duration_ns,
         records_per_s: r.records as f64 / secs,
         batches_per_s: r.count as f64 / secs,

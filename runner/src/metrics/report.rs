@@ -539,6 +539,10 @@ pub struct ActorReport {
     pub errors: u64,
     /// Open loop: operations that started later than intended.
     pub late: u64,
+    /// Gets only: operations that found their key (the rest of `count`
+    /// missed it, or failed: `errors`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<u64>,
     /// Time the actor ran, ns.
     pub duration_ns: u64,
     /// Records per second.
@@ -618,6 +622,16 @@ impl ActorReport {
             "bytes" => self.bytes as f64,
             "errors" => self.errors as f64,
             "late" => self.late as f64,
+            "hits" => self.hits? as f64,
+            "misses" => self.count.saturating_sub(self.hits? + self.errors) as f64,
+            "hit_ratio" => {
+                let hits = self.hits? as f64;
+                let done = self.count.saturating_sub(self.errors);
+                if done == 0 {
+                    return None;
+                }
+                hits / done as f64
+            }
             "duration" => self.duration_ns as f64,
             "records_per_s" => self.records_per_s,
             "batches_per_s" => self.batches_per_s,
@@ -906,12 +920,14 @@ impl RunReport {
         rows
     }
 
-    /// True when no assertion of any variant failed.
+    /// True when no assertion of any variant failed or went unjudged (a
+    /// gate over nothing is no pass).
     pub fn passed(&self) -> bool {
+        use crate::metrics::verdict::Verdict;
         self.variants
             .iter()
             .flat_map(|v| &v.assertions)
-            .all(|a| a.verdict != crate::metrics::verdict::Verdict::Fail)
+            .all(|a| !matches!(a.verdict, Verdict::Fail | Verdict::NotJudged))
     }
 }
 

@@ -24,6 +24,11 @@ pub enum Verdict {
     /// finished on this target, or — for target-level metrics — before
     /// every phase did; nothing was measured to judge.
     NotRun,
+    /// Measured, but over nothing: a count of `verify: acknowledged` in a
+    /// phase that verified no write (no write was acknowledged before the
+    /// crash, say). Never a pass: the run's verdict is FAIL, and
+    /// [`AssertionResult::reason`] says why.
+    NotJudged,
 }
 
 /// One assertion evaluated on one target.
@@ -53,6 +58,9 @@ pub struct AssertionResult {
     /// `factor` × its `value`, or 0 when that value is missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub right: Option<RightSide>,
+    /// Why the assertion was not judged ([`Verdict::NotJudged`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The right side of a relational assertion as evaluated.

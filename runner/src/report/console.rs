@@ -24,8 +24,10 @@ use crate::metrics::verdict::{AssertionResult, Verdict};
 const RECOVERY_METRICS: &[&str] = &[
     "cycles",
     "acknowledged_records",
+    "verified_records",
     "lost_records",
     "corrupt_records",
+    "indeterminate_records",
     "reopen.p50",
     "reopen.p99",
     "reopen.duration",
@@ -263,6 +265,7 @@ fn mark(v: Verdict) -> char {
         Verdict::Fail => '✗',
         Verdict::NotApplicable => '-',
         Verdict::NotRun => '○',
+        Verdict::NotJudged => '?',
     }
 }
 
@@ -297,6 +300,18 @@ fn rounds_range(v: &crate::metrics::report::VariantReport, r: &AssertionResult) 
         ),
         None => String::new(),
     }
+}
+
+/// `PASS: 3 passed` / `FAIL: 2 passed, 1 failed`: the one line a quiet
+/// run prints (`run -q`), and the line the summary ends its verdict on.
+pub fn verdict_line(report: &RunReport) -> String {
+    let counts = Counts::of(report);
+    let detail = if counts.total == 0 {
+        "no assertions".to_owned()
+    } else {
+        counts.describe()
+    };
+    format!("{}: {detail}", RunVerdict::of(report).label())
 }
 
 /// The summary of `report`, whose files are in `out_dir`. Ends with a
@@ -359,13 +374,8 @@ pub fn summary(report: &RunReport, out_dir: &Path) -> String {
         }
     }
     let verdict = RunVerdict::of(report);
-    let counts = Counts::of(report);
-    let detail = if counts.total == 0 {
-        "no assertions".to_owned()
-    } else {
-        counts.describe()
-    };
-    let _ = writeln!(s, "{}: {detail}", verdict.label());
+    s.push_str(&verdict_line(report));
+    s.push('\n');
     match verdict {
         RunVerdict::Interrupted => match &report.stopped_by {
             Some(signal) => {

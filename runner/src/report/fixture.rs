@@ -45,6 +45,7 @@ fn actor(name: &str, records_per_s: f64, lat: Latency, service: Option<Latency>)
         bytes: records * 512,
         errors: 0,
         late: if service.is_some() { 17 } else { 0 },
+        hits: None,
         duration_ns,
         records_per_s,
         batches_per_s: records_per_s / 10.0,
@@ -211,6 +212,7 @@ fn result(
             _ => 23,
         }),
         right: None,
+        reason: None,
     }
 }
 

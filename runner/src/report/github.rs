@@ -134,8 +134,17 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
         } else {
             format!(" [{}]", v.label)
         };
-        for a in v.assertions.iter().filter(|a| a.verdict == Verdict::Fail) {
-            let title = escape_property(&format!("assertion failed on {}{variant}", a.target));
+        for a in v
+            .assertions
+            .iter()
+            .filter(|a| matches!(a.verdict, Verdict::Fail | Verdict::NotJudged))
+        {
+            let what = if a.verdict == Verdict::Fail {
+                "failed"
+            } else {
+                "not judged"
+            };
+            let title = escape_property(&format!("assertion {what} on {}{variant}", a.target));
             let message = escape_data(&format!("{}: {}", a.assertion, describe_result(a)));
             // The assertion's line, so the annotation sits on it in the diff.
             let line = match (a.line, file.is_empty()) {

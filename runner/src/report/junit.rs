@@ -71,7 +71,8 @@ pub fn junit_report(report: &RunReport) -> Report {
                 let detail = describe_result(a);
                 let status = match a.verdict {
                     Verdict::Pass => TestCaseStatus::success(),
-                    Verdict::Fail => {
+                    // A gate over nothing fails the suite like a failure.
+                    Verdict::Fail | Verdict::NotJudged => {
                         let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                         s.set_message(format!("{}: {detail}", a.assertion))
                             .set_type("assertion")

@@ -54,12 +54,106 @@ pub struct Context<'a> {
     pub variants: Vec<VariantView<'a>>,
     /// Matrix sweep charts (swept value on x), one per phase and actor.
     pub sweeps: Vec<ChartLink>,
+    /// With a matrix: one table per measured phase and actor, a row per
+    /// variant and a column per target.
+    pub side_by_side: Vec<SideBySide>,
     /// Phase and actor pairs left without charts: the report reached `MAX_CHARTS`.
     pub charts_omitted: usize,
     /// The most charts a report draws.
     pub max_charts: usize,
     /// With `--repeat N` (N > 1): the rounds and each shown metric's spread.
     pub rounds: Option<super::rounds::RoundsView>,
+}
+
+/// One phase and actor across the variants of a matrix.
+#[derive(Debug, Serialize)]
+pub struct SideBySide {
+    /// Phase name.
+    pub phase: String,
+    /// Actor name.
+    pub actor: String,
+    /// Column heads: the targets, in run order.
+    pub targets: Vec<String>,
+    /// One row per variant.
+    pub rows: Vec<SideRow>,
+}
+
+/// One variant's row of a [`SideBySide`] table.
+#[derive(Debug, Serialize)]
+pub struct SideRow {
+    /// The variant's label.
+    pub variant: String,
+    /// One cell per target (`None` where it did not run).
+    pub cells: Vec<Option<SideCell>>,
+}
+
+/// Throughput and tail latency of one actor on one target in one variant.
+#[derive(Debug, Serialize)]
+pub struct SideCell {
+    /// Records per second.
+    pub records_per_s: f64,
+    /// p99 latency, ns.
+    pub p99_ns: u64,
+}
+
+/// The side-by-side tables of a matrix report (empty for one variant).
+fn side_by_side(report: &RunReport) -> Vec<SideBySide> {
+    if report.variants.len() < 2 {
+        return Vec::new();
+    }
+    let targets = union(report.variants.iter().map(|v| {
+        v.targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+    }));
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for v in &report.variants {
+        for t in &v.targets {
+            for p in t.phases.iter().filter(|p| !p.warmup) {
+                for a in p.actors.iter().filter(|a| a.records > 0) {
+                    let pair = (p.name.clone(), a.name.clone());
+                    if !pairs.contains(&pair) {
+                        pairs.push(pair);
+                    }
+                }
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|(phase, actor)| SideBySide {
+            rows: report
+                .variants
+                .iter()
+                .map(|v| SideRow {
+                    variant: v.label.clone(),
+                    cells: targets
+                        .iter()
+                        .map(|name| {
+                            let a = v
+                                .targets
+                                .iter()
+                                .find(|t| &t.name == name)?
+                                .phases
+                                .iter()
+                                .find(|p| p.name == phase)?
+                                .actors
+                                .iter()
+                                .find(|a| a.name == actor)?;
+                            Some(SideCell {
+                                records_per_s: a.records_per_s,
+                                p99_ns: a.latency.p99_ns,
+                            })
+                        })
+                        .collect(),
+                })
+                .collect(),
+            phase,
+            actor,
+            targets: targets.clone(),
+        })
+        .collect()
 }
 
 /// One variant, arranged for tables.
@@ -90,6 +184,9 @@ pub struct VariantView<'a> {
     pub store_all_zero: Vec<String>,
     /// Free-text store statistics appendices: (target, text).
     pub store_appendix: Vec<(String, String)>,
+    /// Crash and power-loss phases, whose writes the store statistics do
+    /// not count (they happened in the crash child, or on a simulated disk).
+    pub crash_phases: Vec<String>,
     /// Process statistics per target.
     pub process: Vec<StatRow>,
     /// The resolved scenario as YAML.
@@ -121,7 +218,8 @@ pub struct AssertionRow {
 /// One assertion on one target.
 #[derive(Debug, Serialize)]
 pub struct AssertionCell {
-    /// The verdict (`pass`, `fail`, `not_applicable`).
+    /// The verdict (`pass`, `fail`, `not_applicable`, `not_run`,
+    /// `not_judged`).
     pub verdict: Verdict,
     /// Observed value in base units.
     pub observed: Option<f64>,
@@ -135,6 +233,8 @@ pub struct AssertionCell {
     pub factor: Option<String>,
     /// The value of its right side before the factor.
     pub reference_value: Option<f64>,
+    /// Why it was not judged (`not_judged`).
+    pub reason: Option<String>,
 }
 
 /// One measured phase across targets.
@@ -435,6 +535,7 @@ fn variant_view<'a>(
                             margin: a.margin,
                             factor: a.right.as_ref().map(|r| format::factor(r.factor)),
                             reference_value: a.right.as_ref().and_then(|r| r.value),
+                            reason: a.reason.clone(),
                         },
                         None => AssertionCell {
                             verdict: Verdict::NotApplicable,
@@ -444,6 +545,7 @@ fn variant_view<'a>(
                             margin: None,
                             factor: None,
                             reference_value: None,
+                            reason: None,
                         },
                     }
                 })
@@ -509,6 +611,13 @@ fn variant_view<'a>(
         .iter()
         .filter_map(|t| t.store.appendix.clone().map(|a| (t.name.clone(), a)))
         .collect();
+    let crash_phases = union(v.targets.iter().map(|t| {
+        t.phases
+            .iter()
+            .filter(|p| p.ended_by == "crash")
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+    }));
     let process = PROCESS_METRICS
         .iter()
         .map(|(name, unit)| StatRow {
@@ -539,6 +648,7 @@ fn variant_view<'a>(
         store,
         store_all_zero,
         store_appendix,
+        crash_phases,
         process,
         resolved_yaml,
     })
@@ -555,6 +665,7 @@ impl<'a> Context<'a> {
             .collect();
         Ok(Context {
             sweeps,
+            side_by_side: side_by_side(report),
             charts_omitted,
             max_charts: charts::MAX_CHARTS,
             report,
@@ -776,6 +887,54 @@ mod tests {
         assert!(md.contains("Uptime(secs): 65.0"));
         assert!(md.starts_with("# wal-vs-rocksdb-append: ⚠️ ERROR"), "{md}");
         assert!(md.contains("> The run stopped with an error: append on rocksdb-sync: io error."));
+    }
+
+    /// Guards issue 29: a matrix report puts the variants side by side,
+    /// one table per phase and actor; a single variant has none.
+    #[test]
+    fn matrix_variants_are_tabled_side_by_side() {
+        let md = render(2);
+        let at = md
+            .find("## Variants side by side")
+            .expect("a side-by-side section");
+        let section = &md[at..];
+        let report = run_report(2);
+        for v in &report.variants {
+            assert!(section.contains(&format!("| `{}` |", v.label)), "{section}");
+        }
+        assert!(section.contains(", p99 "), "{section}");
+        assert!(!render(1).contains("Variants side by side"));
+    }
+
+    /// Guards issue 29: store statistics beside a crash phase say whose
+    /// they are (the child's writes are not in them), and a not-judged
+    /// assertion shows its reason.
+    #[test]
+    fn crash_phases_label_the_store_statistics_and_not_judged_shows_why() {
+        let mut report = run_report(1);
+        let t = &mut report.variants[0].targets[0];
+        let mut crash = t.phases[1].clone();
+        crash.name = "recover".to_owned();
+        crash.ended_by = "crash".to_owned();
+        t.phases.push(crash);
+        let a = &mut report.variants[0].assertions[0];
+        a.verdict = Verdict::NotJudged;
+        a.reason = Some("phase `recover` verified no record".to_owned());
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        assert!(
+            md.contains(
+                "The writes of `recover` (crash and power-loss phases) happened in the crash child"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("❔ not judged: phase `recover` verified no record"),
+            "{md}"
+        );
+        assert!(md.contains("1 not judged"), "{md}");
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct Counts {
     pub not_applicable: usize,
     /// Results the run stopped before measuring.
     pub not_run: usize,
+    /// Results measured over nothing (a crash phase that verified no
+    /// write): never a pass.
+    pub not_judged: usize,
     /// All results.
     pub total: usize,
 }
@@ -92,6 +95,7 @@ impl Counts {
                 Verdict::Fail => c.failed += 1,
                 Verdict::NotApplicable => c.not_applicable += 1,
                 Verdict::NotRun => c.not_run += 1,
+                Verdict::NotJudged => c.not_judged += 1,
             }
         }
         c
@@ -110,6 +114,9 @@ impl Counts {
         if self.not_run > 0 {
             parts.push(format!("{} not run", self.not_run));
         }
+        if self.not_judged > 0 {
+            parts.push(format!("{} not judged", self.not_judged));
+        }
         parts.join(", ")
     }
 }
@@ -120,6 +127,12 @@ pub fn describe_result(r: &AssertionResult) -> String {
     use super::format::{margin, metric};
     if r.verdict == Verdict::NotRun {
         return "not run: the run stopped before this was measured".to_owned();
+    }
+    if r.verdict == Verdict::NotJudged {
+        return format!(
+            "not judged: {}",
+            r.reason.as_deref().unwrap_or("nothing was measured")
+        );
     }
     match (r.observed, &r.right) {
         (None, _) => "metric not available on this target".to_owned(),
@@ -170,6 +183,7 @@ mod tests {
                 factor: 2.0,
                 value,
             }),
+            reason: None,
         }
     }
 

@@ -153,6 +153,7 @@ fn set_actor(a: &mut ActorReport, metric: &str, v: f64) {
         "bytes" => a.bytes = n,
         "errors" => a.errors = n,
         "late" => a.late = n,
+        "hits" if a.hits.is_some() => a.hits = Some(n),
         "duration" => a.duration_ns = n,
         "records_per_s" => a.records_per_s = v,
         "batches_per_s" => a.batches_per_s = v,

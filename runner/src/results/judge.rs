@@ -16,12 +16,14 @@ use crate::metrics::verdict::{AssertionResult, RightSide, Verdict};
 use crate::scenario::model::Scenario;
 
 /// A value a run measured, could not have, or did not get to.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Measure {
     /// Measured: the value, or `None` when the metric does not exist there.
     Done(Option<f64>),
     /// The run stopped before it was measured.
     NotRun,
+    /// Measured over nothing (the value, and why it cannot be judged).
+    NotJudged(Option<f64>, String),
 }
 
 /// Evaluates the assertions of `variants` (the matrix expansion the run
@@ -115,11 +117,37 @@ fn measure(
         Some(phase) => finished(phase) || !planned.contains(&phase),
         None => planned.iter().all(|p| finished(p)),
     };
-    if measured {
-        Measure::Done(t.lookup(metric))
-    } else {
-        Measure::NotRun
+    if !measured {
+        return Measure::NotRun;
     }
+    let value = t.lookup(metric);
+    match over_nothing(t, metric) {
+        Some(reason) => Measure::NotJudged(value, reason),
+        None => Measure::Done(value),
+    }
+}
+
+/// Why `metric` cannot be judged on `t`: a count of `verify:
+/// acknowledged` in a phase that verified nothing of its kind.
+fn over_nothing(t: &TargetReport, metric: &MetricRef) -> Option<String> {
+    let MetricRef::Phase { phase, metric } = metric else {
+        return None;
+    };
+    let counter = crate::metrics::catalog::judged_by(metric)?;
+    let p = t.phases.iter().find(|p| &p.name == phase)?;
+    if p.metrics.get(&counter).copied()? > 0.0 {
+        return None;
+    }
+    let what = counter.trim_start_matches("verified_");
+    let acknowledged = p
+        .metrics
+        .get(&format!("acknowledged_{what}"))
+        .copied()
+        .unwrap_or(0.0);
+    Some(format!(
+        "phase `{phase}` verified no {} ({acknowledged} acknowledged before the crash), so `{metric}` checked nothing",
+        what.trim_end_matches('s')
+    ))
 }
 
 fn baseline_target<'a>(
@@ -180,6 +208,9 @@ fn judge_variant(
             let Some(rel) = &a.relation else {
                 out.push(match left {
                     Measure::NotRun => not_run(a, name, label),
+                    Measure::NotJudged(observed, reason) => {
+                        not_judged(a, observed, name, label, reason)
+                    }
                     Measure::Done(observed) => evaluate(a, observed, name, label),
                 });
                 continue;
@@ -213,6 +244,20 @@ fn judge_variant(
                     let mut res = not_run(a, name, label);
                     res.threshold = 0.0;
                     res.right = Some(side(None));
+                    res
+                }
+                (Measure::NotJudged(observed, reason), r) => {
+                    let value = match r {
+                        Measure::Done(v) | Measure::NotJudged(v, _) => v,
+                        Measure::NotRun => None,
+                    };
+                    let mut res = not_judged(a, observed, name, label, reason);
+                    res.right = Some(side(value));
+                    res
+                }
+                (Measure::Done(observed), Measure::NotJudged(value, reason)) => {
+                    let mut res = not_judged(a, observed, name, label, reason);
+                    res.right = Some(side(value));
                     res
                 }
                 (Measure::Done(observed), Measure::Done(value)) => {
@@ -282,6 +327,7 @@ pub fn evaluate_against(
         margin,
         line: assertion.line,
         right: None,
+        reason: None,
     }
 }
 
@@ -299,7 +345,24 @@ pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionR
         margin: None,
         line: assertion.line,
         right: None,
+        reason: None,
     }
+}
+
+/// `assertion` on `target` when what it measures covered nothing:
+/// verdict [`Verdict::NotJudged`] with `reason`, the value kept.
+pub fn not_judged(
+    assertion: &Assertion,
+    observed: Option<f64>,
+    target: &str,
+    variant: &str,
+    reason: String,
+) -> AssertionResult {
+    let mut r = not_run(assertion, target, variant);
+    r.observed = observed;
+    r.verdict = Verdict::NotJudged;
+    r.reason = Some(reason);
+    r
 }
 
 #[cfg(test)]
@@ -475,6 +538,59 @@ mod tests {
             v[3..].iter().all(|(_, _, x)| *x == Verdict::Pass),
             "target totals are judged: every phase planned for the target finished: {v:?}"
         );
+    }
+
+    /// Guards issue 29: a crash gate over a phase that verified nothing
+    /// (`lost_records 0` of 0 checked) is not judged, with its reason,
+    /// and the run does not pass.
+    #[test]
+    fn a_crash_count_over_zero_verified_writes_is_not_judged_and_not_a_pass() {
+        let vs = load(&format!(
+            "{BASE}  - name: crash\n    restart: crash\n    after: 100ms\n    verify: acknowledged\n    actors:\n      - {{ op: put, keys: {{ space: 10 }} }}\nassertions:\n  - crash.lost_records == 0\n  - crash.lost_puts == 0\n  - crash.acknowledged_records == 0\n"
+        ));
+        let mut r = report(&vs, |_, _| 1.0);
+        for (t, verified) in r.variants[0].targets.iter_mut().zip([0.0, 5.0, 0.0]) {
+            let crash = t.phases.iter_mut().find(|p| p.name == "crash").unwrap();
+            crash.actors.clear();
+            for (k, v) in [
+                ("acknowledged_records", verified),
+                ("verified_records", verified),
+                ("lost_records", 0.0),
+                ("acknowledged_puts", verified),
+                ("verified_puts", verified),
+                ("lost_puts", 0.0),
+            ] {
+                crash.metrics.insert(k.to_owned(), v);
+            }
+        }
+        evaluate_run(&vs, &CellFilter::default(), &mut r, None);
+        let results = &r.variants[0].assertions;
+        let on = |text: &str, target: &str| {
+            results
+                .iter()
+                .find(|a| a.assertion == text && a.target == target)
+                .unwrap()
+        };
+        let lost = on("crash.lost_records == 0", "wal");
+        assert_eq!(lost.verdict, Verdict::NotJudged);
+        assert_eq!(lost.observed, Some(0.0), "the value is still shown");
+        let reason = lost.reason.as_deref().unwrap();
+        assert!(reason.contains("verified no record"), "{reason}");
+        assert_eq!(
+            on("crash.lost_puts == 0", "wal").verdict,
+            Verdict::NotJudged
+        );
+        assert_eq!(
+            on("crash.lost_records == 0", "rocks").verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            on("crash.acknowledged_records == 0", "wal").verdict,
+            Verdict::Pass,
+            "the acknowledged count itself is a fact, not a verdict on verified writes"
+        );
+        r.status = crate::metrics::report::RunStatus::Complete;
+        assert!(!r.passed(), "a gate over nothing is no pass");
     }
 
     #[test]

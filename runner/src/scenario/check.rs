@@ -466,6 +466,14 @@ fn one_of_not_valid(
         if let Some(m) = did_you_mean(first, tags.iter().copied()) {
             d.help = Some(format!("did you mean `{m}`?"));
         }
+        if what == "store kind"
+            && let Some(feature) = crate::store::missing_feature(first)
+        {
+            d.message = format!(
+                "store kind `{first}` is not in this build: loadline's `{feature}` feature is off"
+            );
+            d.help = Some(feature_help(feature));
+        }
         out.push(d);
         return;
     }
@@ -523,4 +531,11 @@ fn one_of_not_valid(
     });
     d.found = Some(describe(instance));
     out.push(d);
+}
+
+/// How to get a built-in kind whose cargo feature is off.
+pub(crate) fn feature_help(feature: &str) -> String {
+    format!(
+        "build loadline with `--features {feature}`, or depend on it with its default features (a plug-in crate: `loadline = {{ …, features = [\"{feature}\"] }}`)"
+    )
 }

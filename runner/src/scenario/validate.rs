@@ -296,6 +296,13 @@ fn targets(ctx: &mut Ctx<'_>, spec: &ScenarioSpec) -> Vec<Target> {
                 if let Some(m) = did_you_mean(&t.kind, names.iter().copied()) {
                     d.help = Some(format!("did you mean `{m}`?"));
                 }
+                if let Some(feature) = crate::store::missing_feature(&t.kind) {
+                    d.message = format!(
+                        "store kind `{}` is not in this build: loadline's `{feature}` feature is off",
+                        t.kind
+                    );
+                    d.help = Some(super::check::feature_help(feature));
+                }
             }
         }
     }
@@ -852,20 +859,49 @@ fn restart(
         && !ph
             .actors
             .iter()
-            .any(|a| matches!(a.op, Op::Append | Op::Put))
+            .any(|a| matches!(a.op, Op::Append | Op::Put | Op::Delete))
     {
         let d = ctx.key_error(
             &format!("{ptr}/restart"),
             "a crash phase needs a writer to crash",
         );
-        d.expected = Some("an `append` or `put` actor in this phase".to_owned());
+        d.expected = Some("an `append`, `put` or `delete` actor in this phase".to_owned());
+        if ph.verify.is_some() {
+            d.help = Some(
+                "`verify: acknowledged` checks the writes a crash phase acknowledged; without a writer it would check nothing"
+                    .to_owned(),
+            );
+        }
     }
-    if ph.after_records.is_some() && !ph.actors.iter().any(|a| a.op == Op::Append) {
+    if ph.after_records.is_some()
+        && !ph
+            .actors
+            .iter()
+            .any(|a| matches!(a.op, Op::Append | Op::Put | Op::Delete))
+    {
         let d = ctx.key_error(
             &format!("{ptr}/after_records"),
-            "`after_records` counts acknowledged appends, and this phase has no `append` actor",
+            "`after_records` counts acknowledged writes, and this phase has no writer",
         );
         d.help = Some("crash after a time with `after: 2s..5s` instead".to_owned());
+    }
+    if ph.prepare.is_some() {
+        for t in targets.iter().filter(|t| !t.kind.capabilities().log) {
+            let kinds = ctx.registry.names_where(|c| c.log);
+            let d = ctx.key_error(
+                &format!("{ptr}/prepare"),
+                format!(
+                    "`prepare` appends records, and target `{}` ({}) has no log ops",
+                    t.name,
+                    t.kind.name()
+                ),
+            );
+            d.expected = Some(format!(
+                "targets of a kind with log ops ({})",
+                one_of(&kinds)
+            ));
+            d.help = Some("fill a key-value store with a `put` phase before this one".to_owned());
+        }
     }
     let verify = ph.verify == Some(spec::VerifySpec::Acknowledged);
     for t in targets {
@@ -1662,6 +1698,14 @@ fn phase_stat_metric(
     ))
 }
 
+/// True for a phase that crashes (`restart: crash` or `power-loss`).
+fn crashy(phase: &Phase) -> bool {
+    phase
+        .restart
+        .as_ref()
+        .is_some_and(|r| matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss))
+}
+
 fn resolve_phase_metric(
     metric: &str,
     at: usize,
@@ -1701,6 +1745,46 @@ fn resolve_phase_metric(
             phase_metrics.extend_from_slice(catalog::POWER_LOSS_METRICS);
         }
     }
+    let verifies = phase.restart.as_ref().is_some_and(|r| r.verify);
+    if let Some(unit) = catalog::phase_metric_unit(rest)
+        .filter(|_| crashy(phase) && !phase_metrics.iter().any(|(n, _)| *n == rest))
+    {
+        // A count of `verify: acknowledged`: it needs the verification,
+        // and a per-kind count needs writes of its kind.
+        if !verifies {
+            let mut e = assertion_error(
+                format!("`{rest}` is counted only when phase `{phase_name}` verifies its writes"),
+                rest_at,
+                rest.len(),
+            );
+            e.help = Some(format!(
+                "add `verify: acknowledged` to phase `{phase_name}`: without it nothing is checked, and a gate on it would judge nothing"
+            ));
+            return Err(e);
+        }
+        if let Some(op) = catalog::kv_verify_op(rest)
+            && !phase.actors.iter().any(|a| op_name(a.op) == op)
+        {
+            let mut e = assertion_error(
+                format!(
+                    "phase `{phase_name}` has no `{op}` actor, so `{rest}` would count nothing"
+                ),
+                rest_at,
+                rest.len(),
+            );
+            e.help = Some(format!(
+                "assert on `{phase_name}.lost_records` (every kind of write), or add a `{op}` actor"
+            ));
+            return Err(e);
+        }
+        return Ok((
+            MetricRef::Phase {
+                phase: phase_name.to_owned(),
+                metric: rest.to_owned(),
+            },
+            unit,
+        ));
+    }
     if let Some((_, unit)) = phase_metrics.iter().find(|(n, _)| *n == rest) {
         return Ok((
             MetricRef::Phase {
@@ -1713,6 +1797,9 @@ fn resolve_phase_metric(
     let (actor_name, m) = rest.split_once('.').unwrap_or((rest, ""));
     let Some(actor) = phase.actors.iter().find(|a| a.name == actor_name) else {
         let mut names: Vec<&str> = phase.actors.iter().map(|a| a.name.as_str()).collect();
+        if verifies {
+            phase_metrics.extend_from_slice(catalog::VERIFY_METRICS);
+        }
         names.extend(phase_metrics.iter().map(|(n, _)| *n));
         let mut e = assertion_error(
             format!("phase `{phase_name}` has no actor or metric `{actor_name}`"),
@@ -1772,6 +1859,18 @@ fn resolve_phase_metric(
             .map(|s| format!("did you mean `{s}`?"));
         return Err(e);
     };
+    if matches!(m, "hits" | "misses" | "hit_ratio") && actor.op != Op::Get {
+        let mut e = assertion_error(
+            format!(
+                "`{m}` counts what gets found, and `{actor_name}` is a `{}` actor",
+                op_name(actor.op)
+            ),
+            m_at,
+            m.len(),
+        );
+        e.expected = Some("a `get` actor's `hits`, `misses` or `hit_ratio`".to_owned());
+        return Err(e);
+    }
     Ok((
         MetricRef::Actor {
             phase: phase_name.to_owned(),
@@ -1818,7 +1917,7 @@ mod tests {
     /// the error otherwise.
     fn expected(kind: &str, restart: Option<&str>, op: &str) -> Result<bool, &'static str> {
         let kv = matches!(op, "put" | "get" | "delete" | "scan");
-        let writer = matches!(op, "append" | "put");
+        let writer = matches!(op, "append" | "put" | "delete");
         let crashy = matches!(restart, Some("crash" | "power-loss"));
         if kv && kind == "wal" {
             return Err("does not support");
@@ -1940,5 +2039,147 @@ mod phase_targets {
             "{r}"
         );
         assert!(r.contains("t.yaml:13:5"), "{r}");
+    }
+
+    #[cfg(not(feature = "rocksdb"))]
+    #[test]
+    fn a_rocksdb_target_without_the_feature_says_the_feature_is_off() {
+        let src = Source {
+            name: "t.yaml".to_owned(),
+            text: "version: 1\nname: t\ntargets:\n  r:\n    rocksdb: {}\npayloads:\n  p: { size: 64B }\nphases:\n  - name: w\n    records: 10\n    actors:\n      - { op: append }\n".to_owned(),
+        };
+        let d = crate::scenario::load_source(src, std::path::Path::new("t.yaml"), &[])
+            .expect_err("refused");
+        let text = d.render();
+        assert!(text.contains("`rocksdb` feature is off"), "{text}");
+        assert!(text.contains("--features rocksdb"), "{text}");
+    }
+
+    fn refused(text: &str) -> String {
+        crate::scenario::load_source(
+            Source {
+                name: "t.yaml".to_owned(),
+                text: text.to_owned(),
+            },
+            Path::new("t.yaml"),
+            &[],
+        )
+        .expect_err("refused")
+        .render()
+    }
+
+    const CRASH_PUTS: &str = "version: 1\nname: t\ntargets:\n  m:\n    memory: {}\npayloads:\n  p: { size: 64B }\nphases:\n  - name: crash\n    restart: crash\n    after: 1s\n";
+
+    /// Guards issue 29 (no verdict over nothing): counts of `verify:
+    /// acknowledged` need the verification, and per-kind counts a writer of
+    /// their kind — refused at the assertion, before anything runs.
+    #[test]
+    fn verification_counts_need_verify_and_a_writer_of_their_kind() {
+        let r = refused(&format!(
+            "{CRASH_PUTS}    actors:\n      - {{ op: put }}\nassertions:\n  - crash.lost_records == 0\n"
+        ));
+        assert!(
+            r.contains("`lost_records` is counted only when phase `crash` verifies its writes"),
+            "{r}"
+        );
+        assert!(r.contains("add `verify: acknowledged`"), "{r}");
+        let r = refused(&format!(
+            "{CRASH_PUTS}    verify: acknowledged\n    actors:\n      - {{ op: put }}\nassertions:\n  - crash.lost_deletes == 0\n"
+        ));
+        assert!(
+            r.contains(
+                "phase `crash` has no `delete` actor, so `lost_deletes` would count nothing"
+            ),
+            "{r}"
+        );
+        // Accepted: each count where it is counted.
+        let ok = format!(
+            "{CRASH_PUTS}    verify: acknowledged\n    actors:\n      - {{ op: put }}\n      - {{ op: delete }}\nassertions:\n  - crash.lost_records == 0\n  - crash.lost_puts == 0\n  - crash.indeterminate_deletes >= 0\n  - crash.verified_records > 0\n"
+        );
+        if let Err(d) = crate::scenario::load_source(
+            Source {
+                name: "t.yaml".to_owned(),
+                text: ok,
+            },
+            Path::new("t.yaml"),
+            &[],
+        ) {
+            panic!("{}", d.render());
+        }
+    }
+
+    /// A crash phase whose only writer deletes is a crash phase with a
+    /// writer; `after_records` counts its acknowledged deletes; one without
+    /// any writer is refused, saying `verify` would check nothing.
+    #[test]
+    fn a_delete_is_a_writer_and_a_phase_without_one_cannot_verify() {
+        let ok = format!(
+            "{CRASH_PUTS}    verify: acknowledged\n    after_records: 100\n    actors:\n      - {{ op: delete }}\n"
+        );
+        if let Err(d) = crate::scenario::load_source(
+            Source {
+                name: "t.yaml".to_owned(),
+                text: ok,
+            },
+            Path::new("t.yaml"),
+            &[],
+        ) {
+            panic!("{}", d.render());
+        }
+        let r = refused(&format!(
+            "{CRASH_PUTS}    verify: acknowledged\n    actors:\n      - {{ op: get }}\n"
+        ));
+        assert!(r.contains("a crash phase needs a writer to crash"), "{r}");
+        assert!(r.contains("it would check nothing"), "{r}");
+    }
+
+    /// Guards issue 29: `prepare` appends, so a target without log ops
+    /// is refused at the `prepare` (it would stop the run mid-phase).
+    #[test]
+    fn prepare_on_a_kind_without_log_ops_is_refused() {
+        let registry = crate::store::Registry::builtin()
+            .with::<KvOnly>()
+            .expect("distinct");
+        let loader = crate::scenario::Loader::new(registry);
+        let text = "version: 1\nname: t\ntargets:\n  k:\n    kvonly: {}\npayloads:\n  p: { size: 64B }\nphases:\n  - name: crash\n    restart: crash\n    after: 1s\n    verify: acknowledged\n    prepare: { bytes: 1MiB }\n    actors:\n      - { op: put }\n";
+        let d = loader
+            .load_source(
+                Source {
+                    name: "t.yaml".to_owned(),
+                    text: text.to_owned(),
+                },
+                Path::new("t.yaml"),
+                &[],
+            )
+            .expect_err("refused");
+        let r = d.render();
+        assert!(
+            r.contains("`prepare` appends records, and target `k` (kvonly) has no log ops"),
+            "{r}"
+        );
+        assert!(r.contains("t.yaml:13:5"), "{r}");
+    }
+
+    struct KvOnly;
+
+    impl crate::store::StoreKind for KvOnly {
+        const NAME: &'static str = "kvonly";
+        const ABOUT: &'static str = "Key-value operations only.";
+        type Config = crate::store::MemoryConfig;
+        fn capabilities(_: &Self::Config) -> crate::store::Capabilities {
+            crate::store::Capabilities {
+                kv: true,
+                ..crate::store::Capabilities::NONE
+            }
+        }
+        fn statistics() -> &'static [crate::store::StatDesc] {
+            &[]
+        }
+        fn open(
+            _: &Self::Config,
+            _: &Path,
+        ) -> Result<Box<dyn crate::store::Store>, crate::store::StoreError> {
+            Ok(Box::new(crate::store::MemoryStore::new()))
+        }
     }
 }

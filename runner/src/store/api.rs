@@ -21,7 +21,9 @@
 //! - [`Session::trim`] makes every record below `up_to` invisible forever
 //!   (also after a reopen). Trim points only move forward and are clamped to
 //!   the tail.
-//! - Key-value operations work only where [`Capabilities::kv`] is true.
+//! - Log operations work only where [`Capabilities::log`] is true,
+//!   key-value operations only where [`Capabilities::kv`] is true; the
+//!   other family's methods keep their "not supported" defaults.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -140,9 +142,10 @@ pub struct LogBounds {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
-    /// append / read / trim / sync ([`Session`]'s required methods).
+    /// append / read / trim / sync / bounds (those [`Session`] methods,
+    /// overridden).
     pub log: bool,
-    /// put / get / delete / scan (the provided [`Session`] methods, overridden).
+    /// put / get / delete / scan (those [`Session`] methods, overridden).
     pub kv: bool,
     /// Data survives a close and reopen of the store in the same
     /// directory, also by another process (`restart: clean` keeps it, and
@@ -310,6 +313,11 @@ pub enum StoreError {
     },
 }
 
+/// The error of a [`Session`] method a store does not override.
+fn unsupported(op: &'static str) -> StoreError {
+    StoreError::Unsupported { op, store: "this" }
+}
+
 /// A store under test: opened once per target and shared by every worker.
 pub trait Store: Send + Sync {
     /// What this store supports.
@@ -335,22 +343,33 @@ pub trait Store: Send + Sync {
     fn close(self: Box<Self>) -> Result<(), StoreError>;
 }
 
-/// One worker's handle on a store. Log operations; key-value operations
-/// where [`Capabilities::kv`] is true (the defaults say unsupported).
+/// One worker's handle on a store. Log operations where
+/// [`Capabilities::log`] is true, key-value operations where
+/// [`Capabilities::kv`] is true. Every method has a default that returns
+/// [`StoreError::Unsupported`], so a kind implements only the family it
+/// has: validation never lets a scenario call the other (it asks the
+/// kind's capabilities first), and the crash and verify machinery asks a
+/// key-value-only store for keys only.
 pub trait Session: Send {
     /// Appends a batch to `stream`; returns the offset of its first record.
-    fn append(&mut self, stream: u64, batch: &[Record<'_>]) -> Result<Offset, StoreError>;
+    fn append(&mut self, _stream: u64, _batch: &[Record<'_>]) -> Result<Offset, StoreError> {
+        Err(unsupported("append"))
+    }
     /// Reads from `from` (or the trim point, if later) up to `max_bytes` of
     /// bodies into `out` (cleared first); returns the next offset to read.
     fn read(
         &mut self,
-        stream: u64,
-        from: Offset,
-        max_bytes: usize,
-        out: &mut ReadBuf,
-    ) -> Result<Offset, StoreError>;
+        _stream: u64,
+        _from: Offset,
+        _max_bytes: usize,
+        _out: &mut ReadBuf,
+    ) -> Result<Offset, StoreError> {
+        Err(unsupported("read"))
+    }
     /// Makes records below `up_to` invisible; trim points never move back.
-    fn trim(&mut self, stream: u64, up_to: Offset) -> Result<(), StoreError>;
+    fn trim(&mut self, _stream: u64, _up_to: Offset) -> Result<(), StoreError> {
+        Err(unsupported("trim"))
+    }
     /// Trims several streams, `(stream, up_to)` each, as [`trim`](Self::trim)
     /// would one after another. A store that persists trim points can
     /// override it to persist them once for all (the WAL writes its trim
@@ -363,16 +382,17 @@ pub trait Session: Send {
         Ok(())
     }
     /// Makes every append acknowledged so far durable.
-    fn sync(&mut self) -> Result<(), StoreError>;
+    fn sync(&mut self) -> Result<(), StoreError> {
+        Err(unsupported("sync"))
+    }
     /// The visible extent of `stream`.
-    fn bounds(&mut self, stream: u64) -> Result<LogBounds, StoreError>;
+    fn bounds(&mut self, _stream: u64) -> Result<LogBounds, StoreError> {
+        Err(unsupported("bounds"))
+    }
 
     /// Sets `key` to `value`.
     fn put(&mut self, _key: &[u8], _value: &[u8]) -> Result<(), StoreError> {
-        Err(StoreError::Unsupported {
-            op: "put",
-            store: "this",
-        })
+        Err(unsupported("put"))
     }
     /// Sets key `i` to `values[i].body` for every `i`, as one operation
     /// where the store can (a write batch); by default one `put` after
@@ -403,17 +423,11 @@ pub trait Session: Send {
     }
     /// Reads `key` into `out`; returns false when absent.
     fn get(&mut self, _key: &[u8], _out: &mut Vec<u8>) -> Result<bool, StoreError> {
-        Err(StoreError::Unsupported {
-            op: "get",
-            store: "this",
-        })
+        Err(unsupported("get"))
     }
     /// Removes `key` (absent keys are fine).
     fn delete(&mut self, _key: &[u8]) -> Result<(), StoreError> {
-        Err(StoreError::Unsupported {
-            op: "delete",
-            store: "this",
-        })
+        Err(unsupported("delete"))
     }
     /// Reads up to `limit` pairs with keys `>= start`, in key order, into
     /// `out` (each record's body is the value; keys are not returned);
@@ -424,9 +438,6 @@ pub trait Session: Send {
         _limit: usize,
         _out: &mut ReadBuf,
     ) -> Result<usize, StoreError> {
-        Err(StoreError::Unsupported {
-            op: "scan",
-            store: "this",
-        })
+        Err(unsupported("scan"))
     }
 }

@@ -12,10 +12,17 @@
 //! [`crash_child_writer`] and [`check_kill9_durability`] are the two halves
 //! of the kill -9 check for persistent stores: a child process appends and
 //! reports what was acknowledged, the parent SIGKILLs it and checks the
-//! reopened store.
+//! reopened store. [`crash_child_kv_writer`] and
+//! [`check_kv_kill9_durability`] do the same for puts and deletes, judged
+//! as a crash phase's `verify: acknowledged` judges them (the last
+//! acknowledged write of each key, or the one in flight at the kill).
 //!
 //! [`check_kind`] runs all of it for a [`StoreKind`] in one call, as its
-//! capabilities say.
+//! capabilities say, and prints what it checked (a passing test shows it
+//! too). It also asks a store exactly what a crash phase will: a
+//! key-value-only kind is never asked for a log operation, and a kind
+//! without `log` must answer one with [`StoreError::Unsupported`], not a
+//! panic.
 //!
 //! It does not time or benchmark anything.
 
@@ -27,6 +34,9 @@ use super::kind::StoreKind;
 /// Set in the environment of the child processes [`check_kind`] starts to
 /// the directory the child writes to.
 pub const CHILD_ENV: &str = "LOADLINE_CONFORMANCE_CHILD";
+/// Set (to `kv`) in the environment of a child that puts and deletes
+/// rather than appends.
+pub const CHILD_MODE_ENV: &str = "LOADLINE_CONFORMANCE_CHILD_MODE";
 /// Crash cycles of [`check_kind`]'s kill -9 check (default 20; a soak run
 /// may raise it).
 pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
@@ -34,10 +44,12 @@ pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
 /// Checks store kind `K`, opened with `config`, in one call: the log suite
 /// ([`check_log_store`]) when the kind has [`Capabilities::log`], the
 /// key-value suite ([`check_kv_store`]) when it has
-/// [`Capabilities::kv`], and, when it has
-/// [`Capabilities::crash_durable`], the kill -9 check
-/// ([`check_kill9_durability`]): child processes append until they are
-/// SIGKILLed, and every acknowledged record must survive.
+/// [`Capabilities::kv`], what a crash phase asks of the kind
+/// ([`check_crash_requests`]), and, when it is persistent and
+/// [`Capabilities::crash_durable`], the kill -9 checks
+/// ([`check_kill9_durability`] for a log, [`check_kv_kill9_durability`]
+/// for key-value writes): child processes write until they are
+/// SIGKILLed, and every acknowledged write must survive.
 ///
 /// The children re-execute the running program. Call it from a `#[test]`
 /// (the children run that test alone), or first thing in a program's
@@ -60,12 +72,20 @@ pub const KILL_CYCLES_ENV: &str = "LOADLINE_CONFORMANCE_KILL_CYCLES";
 /// # Panics
 ///
 /// On the first broken rule, naming it.
-pub fn check_kind<K: StoreKind>(config: &K::Config) {
+///
+/// Returns what was checked, one line per part, and prints it to stderr
+/// past the test harness's capture (so `cargo test` shows it on a pass).
+pub fn check_kind<K: StoreKind>(config: &K::Config) -> Vec<String> {
     let open = |d: &Path| K::open(config, d);
     if let Some(dir) = std::env::var_os(CHILD_ENV) {
-        crash_child_writer(&open, Path::new(&dir));
+        if std::env::var(CHILD_MODE_ENV).as_deref() == Ok("kv") {
+            crash_child_kv_writer(&open, Path::new(&dir));
+        } else {
+            crash_child_writer(&open, Path::new(&dir));
+        }
         std::process::exit(0);
     }
+    let mut checked = Vec::new();
     let caps = K::capabilities(config);
     let root = std::env::temp_dir().join(format!(
         "loadline-conformance-{}-{}-{}",
@@ -75,44 +95,278 @@ pub fn check_kind<K: StoreKind>(config: &K::Config) {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     ));
+    let persists = if caps.persistent {
+        ", reopen persistence"
+    } else {
+        ""
+    };
     if caps.log {
         check_log_store(&open, &sub(&root, "log"));
+        checked.push(format!(
+            "log: dense offsets, independent streams, read-your-writes, max_bytes, reads past the tail, keys, trim, sync, concurrent appends{persists}"
+        ));
     }
     if caps.kv {
         check_kv_store(&open, &sub(&root, "kv"));
+        checked.push(format!(
+            "key-value: get/put/overwrite, read-your-writes, delete, scan order and limit, put_batch, delete_batch{persists}"
+        ));
+    }
+    check_crash_requests(&open, &sub(&root, "crash-requests"));
+    checked.push(format!(
+        "crash phase: only {} operations asked of it; missing ones answer \"not supported\"",
+        match (caps.log, caps.kv) {
+            (true, true) => "log and key-value",
+            (true, false) => "log",
+            (false, true) => "key-value",
+            (false, false) => "no",
+        }
+    ));
+    let cycles: u64 = std::env::var(KILL_CYCLES_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let exe = std::env::current_exe().expect("the running program");
+    // Under libtest each test runs on a thread named after it.
+    let test = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(str::to_owned);
+    let spawner = |dir: &Path, kv: bool| {
+        let mut cmd = std::process::Command::new(&exe);
+        if let Some(t) = &test {
+            cmd.args([
+                t.as_str(),
+                "--exact",
+                "--include-ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ]);
+        }
+        cmd.env(CHILD_ENV, dir)
+            .env(CHILD_MODE_ENV, if kv { "kv" } else { "log" })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the kill -9 child")
+    };
+    if caps.kv && caps.persistent && caps.crash_durable {
+        let dir = sub(&root, "kv-kill9");
+        let acks = check_kv_kill9_durability(&open, &dir, cycles, &|| spawner(&dir, true));
+        checked.push(format!(
+            "kill -9 durability of puts and deletes: {cycles} cycles, {acks} acknowledged writes, each key's last acknowledged write intact"
+        ));
     }
     if caps.log && caps.persistent && caps.crash_durable {
-        let cycles: u64 = std::env::var(KILL_CYCLES_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(20);
         let dir = sub(&root, "kill9");
-        let exe = std::env::current_exe().expect("the running program");
-        // Under libtest each test runs on a thread named after it.
-        let test = std::thread::current()
-            .name()
-            .filter(|n| *n != "main")
-            .map(str::to_owned);
-        let spawn = || {
-            let mut cmd = std::process::Command::new(&exe);
-            if let Some(t) = &test {
-                cmd.args([
-                    t.as_str(),
-                    "--exact",
-                    "--include-ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ]);
-            }
-            cmd.env(CHILD_ENV, &dir)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .expect("spawn the kill -9 child")
-        };
-        check_kill9_durability(&open, &dir, cycles, &spawn);
+        check_kill9_durability(&open, &dir, cycles, &|| spawner(&dir, false));
+        checked.push(format!(
+            "kill -9 durability of appends: {cycles} cycles, every acknowledged record intact, no holes"
+        ));
+    }
+    if !caps.crash_durable || !caps.persistent {
+        checked.push(
+            "kill -9 durability: not checked (the kind claims no `persistent` + `crash_durable`)"
+                .to_owned(),
+        );
     }
     let _ = std::fs::remove_dir_all(&root);
+    print_checked(K::NAME, &checked);
+    checked
+}
+
+/// Prints what [`check_kind`] checked to stderr directly, so a passing
+/// test's output shows it (libtest captures `eprintln!`, not the stream).
+fn print_checked(kind: &str, checked: &[String]) {
+    use std::io::Write as _;
+    let mut text = format!("conformance of store kind `{kind}`: passed\n");
+    for c in checked {
+        text.push_str(&format!("  ✓ {c}\n"));
+    }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Asks a store what a crash phase will, and no more: a session per
+/// check, key-value reads of absent keys where it has `kv`, log bounds
+/// and reads of unwritten streams where it has `log`, statistics; and,
+/// where it lacks a family, that the family's methods answer
+/// [`StoreError::Unsupported`] rather than panic or pretend.
+///
+/// # Panics
+///
+/// On the first broken rule, naming it.
+pub fn check_crash_requests(open: OpenFn<'_>, dir: &Path) {
+    let store = must(open(dir), "open");
+    let caps = store.capabilities();
+    let _ = store.stats();
+    let mut s = must(store.session(), "session");
+    let mut v = Vec::new();
+    let mut buf = ReadBuf::default();
+    if caps.kv {
+        assert!(
+            !must(s.get(b"never-written", &mut v), "get"),
+            "crash verify: a key never written must read as absent"
+        );
+    } else {
+        assert!(
+            matches!(s.put(b"k", b"v"), Err(StoreError::Unsupported { .. })),
+            "capabilities: a kind without `kv` must answer put with StoreError::Unsupported"
+        );
+    }
+    if caps.log {
+        for stream in 0..3 {
+            let b = must(s.bounds(stream), "bounds");
+            assert_eq!(
+                (b.trim_point, b.tail),
+                (0, 0),
+                "crash verify: an unwritten stream must have empty bounds"
+            );
+            must(s.read(stream, 0, 1 << 20, &mut buf), "read");
+            assert!(
+                buf.is_empty(),
+                "crash verify: an unwritten stream reads empty"
+            );
+        }
+    } else {
+        assert!(
+            matches!(s.bounds(0), Err(StoreError::Unsupported { .. })),
+            "capabilities: a kind without `log` must answer bounds with StoreError::Unsupported"
+        );
+        assert!(
+            matches!(s.append(0, &[]), Err(StoreError::Unsupported { .. })),
+            "capabilities: a kind without `log` must answer append with StoreError::Unsupported"
+        );
+    }
+    drop(s);
+    must(store.close(), "close");
+}
+
+/// The key the kv kill -9 check writes at step `i`: one of 64.
+fn kv_crash_key(i: u64) -> Vec<u8> {
+    format!("key-{:02}", i % 64).into_bytes()
+}
+
+/// The child half of the key-value kill -9 check: opens the store in
+/// `dir` and puts (every fifth step: deletes) keys of a 64-key space with
+/// values unique to this process, printing `begin <key> <crc|del>`
+/// before each write and `ack` after it, until it is killed.
+///
+/// # Panics
+///
+/// When the store fails to open or to write.
+pub fn crash_child_kv_writer(open: OpenFn<'_>, dir: &Path) {
+    use std::io::Write as _;
+    let store = must(open(dir), "child open");
+    let mut s = must(store.session(), "session");
+    let mut out = std::io::stdout().lock();
+    let nonce = u64::from(std::process::id());
+    for i in 0..1_000_000u64 {
+        let key = kv_crash_key(i);
+        let key_text = String::from_utf8_lossy(&key).into_owned();
+        if i % 5 == 4 {
+            writeln!(out, "begin {key_text} del").expect("stdout");
+            out.flush().expect("flush");
+            must(s.delete(&key), "child delete");
+        } else {
+            let value = body(nonce, i, 16 + usize::try_from(i % 200).unwrap_or(0));
+            writeln!(out, "begin {key_text} {}", crc32c::crc32c(&value)).expect("stdout");
+            out.flush().expect("flush");
+            must(s.put(&key, &value), "child put");
+        }
+        writeln!(out, "ack").expect("stdout");
+        out.flush().expect("flush");
+    }
+}
+
+/// The parent half of the key-value kill -9 check, `cycles` times on one
+/// directory: `spawn` starts a child running [`crash_child_kv_writer`] on
+/// `dir`; it is SIGKILLed after a varied number (1–60) of acknowledged
+/// writes; then every key must hold the value of its last acknowledged
+/// write (nothing after a delete) or of the write in flight at the kill,
+/// and keys not written in the cycle what they held before. Returns the
+/// writes acknowledged over all cycles.
+///
+/// # Panics
+///
+/// On a lost or damaged value, a failed reopen, or a child that ended
+/// before its kill.
+pub fn check_kv_kill9_durability(
+    open: OpenFn<'_>,
+    dir: &Path,
+    cycles: u64,
+    spawn: &dyn Fn() -> std::process::Child,
+) -> u64 {
+    use std::collections::BTreeMap;
+    use std::io::BufRead as _;
+    // Each key's value CRC (`None`: absent) as last verified.
+    let mut state: BTreeMap<String, Option<u32>> = BTreeMap::new();
+    let mut total = 0u64;
+    for cycle in 0..cycles {
+        let mut child = spawn();
+        let stdout = child.stdout.take().expect("the child's stdout is piped");
+        let kill_after = 1 + (cycle * 37 + 11) % 60;
+        let mut acked: BTreeMap<String, Option<u32>> = BTreeMap::new();
+        let mut in_flight: Option<(String, Option<u32>)> = None;
+        let mut seen = 0u64;
+        let mut killed = false;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // The first line may follow the test harness's own `test … `
+            // prefix (no newline before a test's output under --nocapture).
+            if let Some(rest) = line.find("begin ").map(|at| &line[at + 6..]) {
+                let (key, value) = rest.split_once(' ').unwrap_or((rest, "del"));
+                in_flight = Some((key.to_owned(), value.parse().ok()));
+            } else if line == "ack"
+                && let Some((key, value)) = in_flight.take()
+            {
+                acked.insert(key, value);
+                seen += 1;
+                total += 1;
+            }
+            if seen >= kill_after && !killed {
+                child.kill().expect("SIGKILL");
+                killed = true;
+            }
+        }
+        let status = child.wait().expect("reap");
+        assert!(
+            killed,
+            "kv kill -9 cycle {cycle}: the child ended before the kill ({status})"
+        );
+        let store =
+            open(dir).unwrap_or_else(|e| panic!("kv kill -9 cycle {cycle}: reopen failed: {e}"));
+        let mut s = must(store.session(), "session");
+        let mut v = Vec::new();
+        state.extend(acked);
+        for (key, want) in &mut state {
+            let now = must(s.get(key.as_bytes(), &mut v), "get").then(|| crc32c::crc32c(&v));
+            let landed = in_flight
+                .as_ref()
+                .is_some_and(|(k, value)| k == key && *value == now);
+            assert!(
+                now == *want || landed,
+                "durability: kv kill -9 cycle {cycle}: key {key} holds {now:?}, its last acknowledged write left {want:?}"
+            );
+            *want = now;
+        }
+        if let Some((key, value)) = in_flight.take()
+            && !state.contains_key(&key)
+        {
+            let now = must(s.get(key.as_bytes(), &mut v), "get").then(|| crc32c::crc32c(&v));
+            assert!(
+                now.is_none() || now == value,
+                "durability: kv kill -9 cycle {cycle}: key {key} holds a value never written"
+            );
+            state.insert(key, now);
+        }
+        drop(s);
+        must(store.close(), "close");
+    }
+    assert!(
+        total >= cycles,
+        "kv kill -9: the children acknowledged writes"
+    );
+    total
 }
 
 /// How a test opens the store under check: called with a directory that the

@@ -50,6 +50,14 @@ impl Registry {
     }
 }
 
+/// The cargo feature of loadline that adds built-in kind `kind`, when
+/// this build was made without it (`rocksdb` in a build with
+/// `default-features = false`); `None` for kinds this build has or never
+/// heard of. Messages about an unknown kind say so.
+pub fn missing_feature(kind: &str) -> Option<&'static str> {
+    (cfg!(not(feature = "rocksdb")) && kind == "rocksdb").then_some("rocksdb")
+}
+
 /// Opens the store a target's kind names, in `dir`.
 ///
 /// # Errors
@@ -102,5 +110,15 @@ mod tests {
             Some(DuplicateKind("wal"))
         );
         assert!(r.configure("fjall", &serde_json::json!({})).is_none());
+    }
+
+    /// Guards issue 29: a `rocksdb:` target in a build without the
+    /// feature is named as such, not as an unknown kind.
+    #[test]
+    fn a_kind_left_out_by_a_feature_names_the_feature() {
+        let built = Registry::builtin().contains("rocksdb");
+        assert_eq!(missing_feature("rocksdb").is_some(), !built);
+        assert_eq!(missing_feature("wal"), None);
+        assert_eq!(missing_feature("btree"), None);
     }
 }

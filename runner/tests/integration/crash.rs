@@ -241,3 +241,77 @@ fn a_crash_phase_still_runs_after_the_binary_file_is_deleted() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The scenario of issue 29 on one target: puts (and deletes) of 1 KiB
+/// values in a crash phase with `verify: acknowledged`, gated on
+/// `crash.lost_records == 0`.
+fn put_crash_scenario(dir: &Path, target: &str) -> std::path::PathBuf {
+    let path = dir.join(format!("put-crash-{}.yaml", target.len()));
+    std::fs::write(
+        &path,
+        format!(
+            "version: 1\nname: put-crash\nseed: 5\ntargets:\n  mine: {{ {target} }}\n\
+             payloads:\n  value: {{ size: 1KiB, pool: 64 }}\n\
+             phases:\n  - {{ name: crash, restart: crash, after: 100ms..200ms, verify: acknowledged, repeat: 2,\n\
+             \x20     actors: [ {{ op: put, payload: value, keys: {{ space: 1k }} }}, {{ op: delete, keys: {{ space: 1k }} }} ] }}\n\
+             assertions: [ crash.lost_records == 0, crash.corrupt_records == 0 ]\n"
+        ),
+    )
+    .expect("write scenario");
+    path
+}
+
+fn crash_metrics(out: &Path) -> serde_json::Value {
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).expect("run.json"))
+            .expect("json");
+    run["variants"][0]["targets"][0]["phases"][0]["metrics"].clone()
+}
+
+/// Guards issue 29: acknowledged puts and deletes are verified after a
+/// kill -9 of the child; RocksDB keeps every one and passes with non-zero
+/// counts of each kind.
+#[test]
+fn acknowledged_puts_and_deletes_survive_a_crash_on_rocksdb() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = put_crash_scenario(tmp.path(), "rocksdb: {}");
+    let out = tmp.path().join("out");
+    run_quiet(&file, &out).success();
+    let m = crash_metrics(&out);
+    for k in [
+        "acknowledged_puts",
+        "verified_puts",
+        "recovered_puts",
+        "acknowledged_deletes",
+        "verified_records",
+    ] {
+        assert!(m[k].as_f64().expect(k) > 0.0, "{k}: {m}");
+    }
+    assert_eq!(m["lost_records"], 0.0, "{m}");
+    assert_eq!(m["corrupt_records"], 0.0, "{m}");
+    assert_eq!(
+        m["acknowledged_records"].as_f64(),
+        Some(
+            m["acknowledged_puts"].as_f64().expect("puts")
+                + m["acknowledged_deletes"].as_f64().expect("deletes")
+        ),
+        "{m}"
+    );
+}
+
+/// Guards issue 29: the memory store loses every put in a crash, and the
+/// `lost_records == 0` gate fails (it passed over nothing before); a
+/// quiet run still prints its verdict line.
+#[test]
+fn the_memory_store_fails_the_put_crash_gate() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = put_crash_scenario(tmp.path(), "memory: {}");
+    let out = tmp.path().join("out");
+    let assert = run_quiet(&file, &out).code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(stdout.starts_with("FAIL: "), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let m = crash_metrics(&out);
+    assert!(m["lost_puts"].as_f64().expect("lost") > 0.0, "{m}");
+    assert_eq!(m["lost_records"], m["lost_puts"], "{m}");
+}

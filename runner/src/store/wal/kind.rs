@@ -183,7 +183,10 @@ impl StoreKind for WalKind {
             format_size(o.segment_size),
             format!("{:?}", o.sync).to_lowercase(),
             if o.sync == WalSync::Batch {
-                format!(" every {}", format_duration(o.sync_interval))
+                format!(
+                    " (group commit: a group waits up to {} for writers to join, then one fdatasync)",
+                    format_duration(o.sync_interval)
+                )
             } else {
                 String::new()
             },

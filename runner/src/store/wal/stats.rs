@@ -66,6 +66,11 @@ pub const STATS: &[StatDesc] = &[
         help: "records made durable per commit fsync (mean): commit_records / commit_fsyncs",
     },
     StatDesc {
+        name: "group_commits_full",
+        unit: StatUnit::Count,
+        help: "commit fsyncs (sync: batch) whose group filled — every writing session waiting — before sync_interval ended: writers, not the interval, set their size",
+    },
+    StatDesc {
         name: "segments_created",
         unit: StatUnit::Count,
         help: "segment files created",
@@ -126,6 +131,8 @@ pub(crate) struct Counters {
     pub(crate) commit_records: AtomicU64,
     /// Records written when the last commit fsync captured the log end.
     pub(crate) committed_records: AtomicU64,
+    /// Commit fsyncs whose group filled before the window ended.
+    pub(crate) groups_full: AtomicU64,
     pub(crate) segments_created: AtomicU64,
     pub(crate) segments_sealed: AtomicU64,
     pub(crate) segments_deleted: AtomicU64,
@@ -197,6 +204,7 @@ pub(crate) fn snapshot(
                 0.0
             },
         ),
+        ("group_commits_full", get(&c.groups_full)),
         ("segments_created", get(&c.segments_created)),
         ("segments_sealed", get(&c.segments_sealed)),
         ("segments_deleted", get(&c.segments_deleted)),
@@ -211,7 +219,7 @@ pub(crate) fn snapshot(
     .into_iter()
     // Without a commit fsync (`sync: never`) there is no group commit to
     // measure: the statistic is absent (not applicable), not 0.
-    .filter(|(k, _)| commits > 0.0 || *k != "group_commit_records")
+    .filter(|(k, _)| commits > 0.0 || !matches!(*k, "group_commit_records" | "group_commits_full"))
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     StoreStats {
@@ -270,6 +278,7 @@ mod tests {
             0,
         );
         assert!(!s.values.contains_key("group_commit_records"));
+        assert!(!s.values.contains_key("group_commits_full"));
         assert!(s.values.contains_key("fsyncs"));
     }
 }

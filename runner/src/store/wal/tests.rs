@@ -1087,6 +1087,11 @@ fn complete_groups_never_wait_out_the_window() {
     assert_eq!(stat(&store, "records"), 200.0);
     let per = stat(&store, "group_commit_records");
     assert!(per > 2.0, "groups of up to 4 ({per} records per fsync)");
+    // Issue 29: the report says the groups filled before the interval.
+    assert!(
+        stat(&store, "group_commits_full") >= 1.0,
+        "complete groups are counted as full"
+    );
 }
 
 #[test]
@@ -1104,6 +1109,11 @@ fn the_window_bounds_the_wait_for_an_idle_writer() {
     assert!(
         took >= Duration::from_millis(1900) && took < Duration::from_secs(20),
         "a lone append among two writers waits out the 2 s window ({took:?})"
+    );
+    assert_eq!(
+        stat(&store, "group_commits_full"),
+        1.0,
+        "the group that waited out the window is not full; only the first (both writers waiting) was"
     );
     drop(b);
     // With the idle writer gone, a lone writer syncs at once.

@@ -411,10 +411,11 @@ impl GroupCommit {
                 continue;
             }
             let now = Instant::now();
-            let lead = match window {
-                None => true,
-                Some(_) => self.group_complete(&w.commit) || deadline.is_some_and(|d| now >= d),
-            };
+            let timed_out = deadline.is_some_and(|d| now >= d);
+            // The group filled before its window ended (reported: the
+            // interval was not what sized it).
+            let full = window.is_some() && !timed_out && self.group_complete(&w.commit);
+            let lead = window.is_none() || full || timed_out;
             if lead {
                 // The group being synced holds every appender waiting now,
                 // the gatherer's included: its role ends here, so the next
@@ -436,6 +437,11 @@ impl GroupCommit {
                 match result {
                     Ok(()) => {
                         counters.commit(records);
+                        if full {
+                            counters
+                                .groups_full
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                         w.commit.synced_to = w.commit.synced_to.max(end);
                     }
                     Err(e) => {
