@@ -178,7 +178,7 @@ pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
 /// A trend of a series, written as a metric suffix (`p99.slope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrendKind {
-    /// `.slope`: least-squares slope per minute ([`slope`]; for memory,
+    /// `.slope`: least-squares slope per minute (`trend::slope`; for memory,
     /// of the per-window minima: `trend::slope_of_minima`).
     Slope,
     /// `.drift`: last window against the first (`trend::drift`).
@@ -410,6 +410,32 @@ pub const PHASE_PROCESS_METRICS: &[(&str, MetricUnit)] = &[
     ("resident", MetricUnit::Bytes),
     ("mapped", MetricUnit::Bytes),
     ("retained", MetricUnit::Bytes),
+];
+
+/// What each record count of a crash or power-loss phase counts, for the
+/// report beside its table (summed over the phase's cycles).
+pub const CRASH_METRIC_MEANINGS: &[(&str, &str)] = &[
+    (
+        "acknowledged_records",
+        "records the store acknowledged during this phase's cycles",
+    ),
+    (
+        "recovered_records",
+        "of those, records read back intact after the reopen that followed",
+    ),
+    (
+        "lost_records",
+        "records known to be in the store — acknowledged in a cycle, survivors of an earlier cycle, or written before the phase — that were missing after a reopen; it can exceed `acknowledged_records` (a `memory` store loses everything at each crash, earlier phases' records included)",
+    ),
+    (
+        "corrupt_records",
+        "known records read back with another checksum",
+    ),
+    (
+        "unacknowledged_survivors",
+        "records read back that were never acknowledged (legal: an acknowledgement can be lost in flight)",
+    ),
+    ("holes", "gaps in a stream's readable offsets"),
 ];
 
 /// True when `name` is the first part of a phase-level metric (`duration`,

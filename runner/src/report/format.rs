@@ -59,7 +59,7 @@ mod tests {
         assert_eq!(unit_named("per_s"), Some(MetricUnit::PerSecond));
         assert_eq!(
             metric(-2_097_152.0, MetricUnit::BytesPerMinute),
-            "-2 MiB/min"
+            "-2.0 MiB/min"
         );
         assert_eq!(unit_named("ns_per_min"), Some(MetricUnit::NanosPerMinute));
         for unit in crate::metrics::catalog::METRIC_UNITS {
