@@ -2,7 +2,7 @@
 """A loadline `external` plug-in in Python (standard library only).
 
 A small durable store behind loadline's stdio protocol, version 1
-(docs/external-protocol.md): one JSON request per line on stdin, one JSON
+(docs/src/external-protocol.md): one JSON request per line on stdin, one JSON
 reply per line on stdout. Logs and key-value pairs live in memory and in
 append-only files in the target's directory; every write reaches the file
 (the OS page cache) before it is acknowledged, so a SIGKILL of this

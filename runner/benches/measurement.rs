@@ -11,7 +11,7 @@
 //! case runs several rounds of a fixed number of iterations and reports the
 //! median ns/op, so one noisy round does not move the figure.
 //!
-//! Run with `cargo bench --bench measurement`; figures are in the README.
+//! Run with `cargo bench --bench measurement`; figures are in the book, `docs/src/measured.md`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

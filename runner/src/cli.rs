@@ -22,7 +22,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The exit codes as the README's table gives them (a test keeps the two
+/// The exit codes as the book's table gives them (`docs/src/commands.md`) (a test keeps the two
 /// in step).
 const EXIT_CODES: &str = "Exit codes:
   0    every assertion passed
@@ -188,8 +188,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub template: Option<PathBuf>,
     /// Run N rounds (overrides the file's `repeat:`): targets in turn, the
-    /// order rotated between rounds; metrics are the medians of the rounds,
-    /// with min-max and a confidence interval beside them.
+    /// order rotated between rounds; metrics are the medians of the rounds
+    /// (a max the largest of them), with min-max and a confidence interval
+    /// beside them; timelines hold round 1.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: Option<u32>,
     /// Run only shard I of N (1-based) of the (variant × target) cells: a
@@ -455,11 +456,11 @@ mod tests {
     /// of the README's table, and no other.
     #[test]
     fn the_help_footer_lists_the_readme_exit_codes() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/src/commands.md");
         let table = readme
-            .split("### Exit codes")
+            .split("## Exit codes")
             .nth(1)
-            .expect("the README has an exit code table");
+            .expect("the book's Commands chapter has an exit code table");
         let readme_codes: Vec<&str> = table
             .lines()
             .skip_while(|l| !l.starts_with('|'))

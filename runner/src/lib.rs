@@ -3,7 +3,8 @@
 //! A scenario (YAML) declares targets (the stores under test), payloads,
 //! phases and assertions; loadline validates it, runs every phase against
 //! every target, and writes CSV, JSON, JUnit and Markdown reports; its exit
-//! code gates CI. See the README for the scenario format.
+//! code gates CI. The scenario format is in the book under `docs/`
+//! (`docs/src/scenario-format.md`).
 //!
 //! # Your own store
 //!

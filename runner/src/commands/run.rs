@@ -12,9 +12,9 @@ use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
 use crate::engine::signals::{self, StopSignal, StopSignals};
 use crate::engine::{self, CellFilter, Event, Observer, ObserverError, RunOptions};
-use crate::metrics::process;
 use crate::metrics::report::{CellId, ShardInfo};
 use crate::metrics::report::{RunReport, RunStatus};
+use crate::metrics::{process, provenance};
 use crate::report::{self, Reporter};
 use crate::results::builder::{ReportBuilder, Selection};
 use crate::results::shard::{self, ShardSpec};
@@ -375,12 +375,14 @@ async fn run_one(
     })?;
     let files = report::file_outputs(out, args.template.as_deref())
         .map_err(|e| CliError::Run(e.to_string()))?;
+    let source = provenance::scenario_source(Path::new(&l.source.name), l.source.text.as_bytes());
     let header = RunReport {
         format_version: crate::metrics::report::RUN_FORMAT_VERSION,
         loadline_version: VERSION.to_owned(),
         scenario: first.name.clone(),
         description: first.description.clone(),
         file: l.source.name.clone(),
+        source: Some(source),
         seed,
         started_at: utc_stamp(SystemTime::now(), false),
         finished_at: None,

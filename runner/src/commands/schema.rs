@@ -8,11 +8,13 @@ use crate::cli::SchemaArgs;
 use crate::metrics::report::{RUN_SCHEMA_PATH, RunReport};
 use crate::scenario::Loader;
 use crate::scenario::schema::{self, SCHEMA_DRAFT07_PATH, SCHEMA_PATH};
+use crate::scenario::schema_doc::{self, REFERENCE_PATH};
 use crate::store::external::protocol::{self, PROTOCOL_SCHEMA_PATH};
 
 /// Prints the schema of this binary's store kinds, or writes the scenario
-/// schemas (2020-12 and draft-07), the `run.json` schema and the `external`
-/// protocol's schema under `--write ROOT`.
+/// schemas (2020-12 and draft-07), the `run.json` schema, the `external`
+/// protocol's schema and the scenario reference rendered from the schema
+/// (the book's chapter) under `--write ROOT`.
 pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
     let registry = loader.registry();
     match &args.write {
@@ -25,7 +27,7 @@ pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
             let _ = write!(std::io::stdout().lock(), "{}", schema::render(&s));
         }
         Some(root) => {
-            for (rel, value) in [
+            for (rel, text) in [
                 (SCHEMA_PATH, loader.schema().clone()),
                 (
                     SCHEMA_DRAFT07_PATH,
@@ -33,7 +35,11 @@ pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
                 ),
                 (RUN_SCHEMA_PATH, RunReport::schema()),
                 (PROTOCOL_SCHEMA_PATH, protocol::schema()),
-            ] {
+            ]
+            .into_iter()
+            .map(|(rel, value)| (rel, schema::render(&value)))
+            .chain([(REFERENCE_PATH, schema_doc::reference(loader.schema()))])
+            {
                 let path = root.join(rel);
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
@@ -42,7 +48,7 @@ pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
                         source,
                     })?;
                 }
-                std::fs::write(&path, schema::render(&value)).map_err(|source| CliError::Io {
+                std::fs::write(&path, text).map_err(|source| CliError::Io {
                     op: "write",
                     path: path.clone(),
                     source,

@@ -54,6 +54,8 @@ pub enum Event<'a> {
         target: &'a Target,
         /// Its statistics right after opening.
         store: &'a StoreStats,
+        /// What the store runs on, as it says ([`Store::software`](crate::store::Store::software)).
+        software: Option<&'a str>,
     },
     /// A phase is about to start on a target; `progress` holds one records
     /// counter per worker, updated by the workers while it runs.
@@ -74,6 +76,9 @@ pub enum Event<'a> {
         store: Option<SharedStore>,
         /// The target kind's store statistics.
         statistics: &'a [StatDesc],
+        /// Those of them that are levels, not counters: the kind's levels
+        /// and its ratios ([`TargetKind::is_level`](crate::store::TargetKind::is_level)).
+        levels: &'a [&'a str],
     },
     /// The running phase's workers are done; its store is about to be
     /// restarted or closed, so subscribers let go of it now.

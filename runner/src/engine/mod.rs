@@ -359,6 +359,7 @@ async fn run_target(
         variant: vi,
         target,
         store: &store.stats(),
+        software: store.software().as_deref(),
     });
     // Says the target is done (with `error` when it failed).
     let closed = |observer: &mut dyn Observer, stats: store::StoreStats, error: Option<&str>| {
@@ -555,6 +556,7 @@ async fn run_phase(
         progress: Arc::clone(&progress),
         store: Some(events::SharedStore(Arc::clone(store))),
         statistics: target.kind.statistics(),
+        levels: target.kind.levels(),
     });
     let (ph_owned, target_name, pools, store, ctl, prog, seed) = (
         ph.clone(),
@@ -656,6 +658,7 @@ async fn run_crash_phase(
         progress: Arc::clone(&progress),
         store: None,
         statistics: target.kind.statistics(),
+        levels: target.kind.levels(),
     });
     let (scenario, target, ph, pools, dir, interrupt, seed) = (
         scenario.clone(),
@@ -793,6 +796,7 @@ mod tests {
             only_phases: Vec::new(),
             only_targets: Vec::new(),
             merged_from: Vec::new(),
+            source: None,
         }
     }
 

@@ -316,7 +316,12 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         samples.push(sampler.sample(zero, finished_at));
     }
     let phase_stats = PhaseStats {
-        store: store_stats::change(&|n| sampler.is_level(n), &store_before, &sampler.stats),
+        store: store_stats::change(
+            &|n| sampler.is_level(n),
+            sampler.ratios(),
+            &store_before,
+            &sampler.stats,
+        ),
         process: Some(process::phase_delta(
             process_before,
             sampler.process,
@@ -392,6 +397,10 @@ impl Sampler<'_, '_> {
         self.run.kind.is_some_and(|k| k.is_level(name))
     }
 
+    fn ratios(&self) -> &'static [crate::store::RatioStat] {
+        self.run.kind.map_or(&[][..], |k| k.ratios())
+    }
+
     /// The interval from the last sample to `now` (`zero`: the phase start).
     fn sample(&mut self, zero: Instant, now: Instant) -> PhaseSample {
         let stats = self.run.store.stats();
@@ -400,7 +409,7 @@ impl Sampler<'_, '_> {
         let sample = PhaseSample {
             t_s: self.at.saturating_duration_since(zero).as_secs_f64(),
             duration_s: wall.as_secs_f64(),
-            store: store_stats::change(&|n| self.is_level(n), &self.stats, &stats),
+            store: store_stats::change(&|n| self.is_level(n), self.ratios(), &self.stats, &stats),
             process: process::phase_delta(self.process, proc_now, wall.as_nanos() as u64),
         };
         self.stats = stats;

@@ -412,6 +412,32 @@ pub const PHASE_PROCESS_METRICS: &[(&str, MetricUnit)] = &[
     ("retained", MetricUnit::Bytes),
 ];
 
+/// What each record count of a crash or power-loss phase counts, for the
+/// report beside its table (summed over the phase's cycles).
+pub const CRASH_METRIC_MEANINGS: &[(&str, &str)] = &[
+    (
+        "acknowledged_records",
+        "records the store acknowledged during this phase's cycles",
+    ),
+    (
+        "recovered_records",
+        "of those, records read back intact after the reopen that followed",
+    ),
+    (
+        "lost_records",
+        "records known to be in the store — acknowledged in a cycle, survivors of an earlier cycle, or written before the phase — that were missing after a reopen; it can exceed `acknowledged_records` (a `memory` store loses everything at each crash, earlier phases' records included)",
+    ),
+    (
+        "corrupt_records",
+        "known records read back with another checksum",
+    ),
+    (
+        "unacknowledged_survivors",
+        "records read back that were never acknowledged (legal: an acknowledgement can be lost in flight)",
+    ),
+    ("holes", "gaps in a stream's readable offsets"),
+];
+
 /// True when `name` is the first part of a phase-level metric (`duration`,
 /// `reopen`, `lost_records`, …) or `store`: an actor of that name would
 /// shadow it in metric paths (`<phase>.<actor>.<metric>`).

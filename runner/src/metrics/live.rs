@@ -87,8 +87,9 @@ pub struct Snapshot {
     /// Every actor of every finished phase and of the running one.
     pub actors: Vec<(Labels, ActorFigures)>,
     /// Store statistics: the running phase's store as it is now
-    /// (cumulative since it was opened), labelled with its phase.
-    pub store: Vec<(Labels, String, f64, StatUnit)>,
+    /// (cumulative since it was opened), labelled with its phase: name,
+    /// value, unit, and true for a counter (false for a level).
+    pub store: Vec<(Labels, String, f64, StatUnit, bool)>,
     /// Everything else the running phase's store offers (RocksDB's tickers,
     /// histograms and column-family properties).
     pub series: Vec<(Labels, StoreSeries)>,
@@ -105,8 +106,9 @@ pub struct Snapshot {
 pub struct Live {
     scenario: Mutex<String>,
     state: Mutex<State>,
-    /// Store statistics' units by name, of the running target's kind.
-    units: Mutex<BTreeMap<String, StatUnit>>,
+    /// Store statistics' units by name, of the running target's kind, and
+    /// true for a counter (false for a level).
+    units: Mutex<BTreeMap<String, (StatUnit, bool)>>,
 }
 
 impl std::fmt::Debug for Live {
@@ -175,8 +177,10 @@ impl Live {
         lock(&self.state).current = None;
     }
 
-    /// Sets the units of the running target's store statistics.
-    pub fn set_units(&self, units: BTreeMap<String, StatUnit>) {
+    /// Sets the units of the running target's store statistics, each with
+    /// true for a counter (it only grows while the store is open) and
+    /// false for a level.
+    pub fn set_units(&self, units: BTreeMap<String, (StatUnit, bool)>) {
         *lock(&self.units) = units;
     }
 
@@ -274,8 +278,11 @@ impl Live {
                 .map(|s| (c.labels.clone(), s))
                 .collect();
             for (name, v) in c.store.stats().values {
-                let unit = units.get(&name).copied().unwrap_or(StatUnit::Count);
-                snap.store.push((c.labels.clone(), name, v, unit));
+                let (unit, counter) = units
+                    .get(&name)
+                    .copied()
+                    .unwrap_or((StatUnit::Count, false));
+                snap.store.push((c.labels.clone(), name, v, unit, counter));
             }
         }
         snap

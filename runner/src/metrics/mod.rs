@@ -6,6 +6,7 @@ pub mod live;
 pub mod memory;
 pub mod process;
 pub mod progress;
+pub mod provenance;
 pub mod recorder;
 pub mod report;
 pub mod samples;

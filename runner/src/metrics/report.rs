@@ -89,6 +89,10 @@ pub struct RunReport {
     pub description: Option<String>,
     /// The scenario file.
     pub file: String,
+    /// The scenario file's content hash and git commit (absent in reports
+    /// written before loadline recorded them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ScenarioSource>,
     /// The seed every random stream derives from.
     pub seed: u64,
     /// UTC start time, RFC 3339.
@@ -127,6 +131,23 @@ pub struct RunReport {
     /// in the order given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<MergedInput>,
+}
+
+/// Where the scenario came from: the file's content hash, and the git
+/// commit of the repository holding it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioSource {
+    /// SHA-256 of the scenario file's bytes as read (before `--set`
+    /// overrides and profiles), lowercase hex: what `sha256sum FILE` prints.
+    pub sha256: String,
+    /// The commit checked out in the git repository holding the file
+    /// (`git rev-parse HEAD`); absent outside a checkout or without `git`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_commit: Option<String>,
+    /// True when the file differs from that commit (modified or not
+    /// tracked), so `git_commit` alone does not reproduce it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_modified: Option<bool>,
 }
 
 /// Rounds of a repeated run.
@@ -185,7 +206,9 @@ pub struct Spread {
     /// of repeated runs appends the runs' rounds in the order given).
     pub values: Vec<f64>,
     /// Median of `values` (the mean of the middle two for an even count):
-    /// what the metric reports and what assertions judge.
+    /// what the metric reports and what assertions judge — except for a
+    /// maximum (`max`, `service.max`, `per_record.max`, `reopen.max`),
+    /// which reports the largest of the rounds (`max` below).
     pub median: f64,
     /// Smallest value.
     pub min: f64,
@@ -202,6 +225,25 @@ pub struct Spread {
     /// reaches 95 % and this is `[min, max]` with its lower confidence
     /// (75 % for 3 rounds, 87.5 % for 4, 93.75 % for 5).
     pub ci_level: f64,
+}
+
+impl Spread {
+    /// What the metric at `path` reports over the rounds: the median, except
+    /// for a maximum (`….max`, `….service.max`, `….per_record.max`), which
+    /// is the largest of the rounds' maxima — the median of maxima would
+    /// hide the worst operation of every other round.
+    pub fn reported(&self, path: &str) -> f64 {
+        if is_maximum(path) {
+            self.max
+        } else {
+            self.median
+        }
+    }
+}
+
+/// True when the metric at `path` is a maximum (its last part is `max`).
+pub fn is_maximum(path: &str) -> bool {
+    path.rsplit('.').next() == Some("max")
 }
 
 /// The machine and build a run happened on.
@@ -270,6 +312,10 @@ pub struct TargetReport {
     pub name: String,
     /// Store kind (`wal`, `rocksdb`, `memory`).
     pub kind: String,
+    /// What the store runs on, as it said when opened (`RocksDB 11.8.1`);
+    /// absent for loadline's own stores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
     /// Phases in run order (warmup phases included, flagged).
     pub phases: Vec<PhaseReport>,
     /// The store's statistics at the end of the run.
@@ -618,12 +664,14 @@ impl TargetReport {
 
     /// The value of a metric on this target; `None` when it does not exist
     /// here (e.g. a RocksDB statistic on a WAL target, or a phase that did
-    /// not run). With rounds, the median of the rounds.
+    /// not run). With rounds, the median of the rounds (a maximum: the
+    /// largest of the rounds').
     pub fn lookup(&self, metric: &MetricRef) -> Option<f64> {
-        if !self.spread.is_empty()
-            && let Some(s) = self.spread.get(&metric_path(metric))
-        {
-            return Some(s.median);
+        if !self.spread.is_empty() {
+            let path = metric_path(metric);
+            if let Some(s) = self.spread.get(&path) {
+                return Some(s.reported(&path));
+            }
         }
         match metric {
             MetricRef::Actor {
@@ -720,6 +768,20 @@ pub struct MetricRow {
 }
 
 impl RunReport {
+    /// The run's id, `<scenario>-<start as compact UTC>`
+    /// (`quickstart-20261121T104207Z`): the name of its default output
+    /// directory, and the `run_id` column of every CSV, so tables of many
+    /// runs can be concatenated and joined (derived from `scenario` and
+    /// `started_at`, which `run.json` holds).
+    pub fn run_id(&self) -> String {
+        let stamp: String = self
+            .started_at
+            .chars()
+            .filter(|c| *c != '-' && *c != ':')
+            .collect();
+        format!("{}-{stamp}", self.scenario)
+    }
+
     /// Reads a `run.json`, refusing other format versions with a message
     /// that names both.
     pub fn read(path: &std::path::Path) -> Result<RunReport, ReadError> {
@@ -760,13 +822,15 @@ impl RunReport {
     }
 
     /// Every metric of every measured (non-warmup) phase, one row each;
-    /// with rounds, the value is the median of the rounds.
+    /// with rounds, the value is the median of the rounds (a maximum: the
+    /// largest of the rounds').
     pub fn rows(&self) -> Vec<MetricRow> {
         let mut rows = Vec::new();
         for v in &self.variants {
             for t in &v.targets {
                 for m in t.measured() {
-                    let value = t.spread.get(&m.path()).map_or(m.value, |s| s.median);
+                    let path = m.path();
+                    let value = t.spread.get(&path).map_or(m.value, |s| s.reported(&path));
                     rows.push(MetricRow {
                         variant: v.label.clone(),
                         target: t.name.clone(),

@@ -6,7 +6,11 @@
 //! One benchmark per actor, named `scenario/variant/target/phase/actor`
 //! (`scenario/target/phase/actor` without a matrix); measures `latency`
 //! (p50, ns — Bencher's built-in Latency measure), `latency-p99` (ns) and
-//! `throughput` (records/s — the built-in Throughput measure). With more
+//! `throughput` (records/s — the built-in Throughput measure). A restart
+//! or crash phase is also one benchmark, `scenario/[variant/]target/phase`,
+//! with `reopen-time` (ns; the longest reopen over its cycles),
+//! `reopen-time-p99`, `lost-records` and `corrupt-records` (counts, summed
+//! over cycles; with `verify: acknowledged`). With more
 //! than one round, `lower_value`/`upper_value` are the rounds' minimum and
 //! maximum; with one they are left out. Values come from
 //! `compare::cells`, like every per-round reader.
@@ -42,15 +46,29 @@ const MEASURES: &[(&str, &str)] = &[
     ("records_per_s", "throughput"),
 ];
 
+/// Which phase-level cells (restart, crash and power-loss phases) become
+/// which measure of the phase's benchmark.
+const PHASE_MEASURES: &[(&str, &str)] = &[
+    ("reopen.duration", "reopen-time"),
+    ("reopen.p99", "reopen-time-p99"),
+    ("lost_records", "lost-records"),
+    ("corrupt_records", "corrupt-records"),
+];
+
 /// The BMF document: benchmark → measure → metric.
 pub fn bencher(report: &RunReport) -> BTreeMap<String, BTreeMap<&'static str, Metric>> {
     let mut out: BTreeMap<String, BTreeMap<&'static str, Metric>> = BTreeMap::new();
     for cell in crate::compare::cells(report) {
         let k = &cell.key;
-        if k.phase == "target" || k.actor.is_empty() {
+        if k.phase == "target" {
             continue;
         }
-        let Some((_, measure)) = MEASURES.iter().find(|(m, _)| *m == k.metric) else {
+        let measures = if k.actor.is_empty() {
+            PHASE_MEASURES
+        } else {
+            MEASURES
+        };
+        let Some((_, measure)) = measures.iter().find(|(m, _)| *m == k.metric) else {
             continue;
         };
         let Some(value) = crate::compare::stats::median(&cell.rounds) else {
@@ -64,7 +82,10 @@ pub fn bencher(report: &RunReport) -> BTreeMap<String, BTreeMap<&'static str, Me
         if !k.variant.is_empty() {
             parts.push(&k.variant);
         }
-        parts.extend([k.target.as_str(), &k.phase, &k.actor]);
+        parts.extend([k.target.as_str(), &k.phase]);
+        if !k.actor.is_empty() {
+            parts.push(&k.actor);
+        }
         let spread = cell.rounds.len() > 1;
         let lo = cell.rounds.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = cell
@@ -131,6 +152,24 @@ mod tests {
         let one = bencher(&run_report(1));
         assert!(one.contains_key("wal-vs-rocksdb-append/rocksdb-sync/mixed/writer"));
         assert!(one.keys().all(|k| !k.contains("/target/")));
+    }
+
+    /// Regression: crash phases (reopen time, lost records) were left out,
+    /// so they could not be tracked in Bencher.
+    #[test]
+    fn crash_phases_are_benchmarks_with_reopen_time_and_lost_records() {
+        let mut report = run_report(1);
+        let t = &mut report.variants[0].targets[0];
+        let p = t.phases.iter_mut().find(|p| !p.warmup).expect("a phase");
+        p.metrics.insert("reopen.duration".into(), 42_000_000.0);
+        p.metrics.insert("lost_records".into(), 0.0);
+        p.metrics.insert("cycles".into(), 3.0);
+        let (target, phase) = (t.name.clone(), p.name.clone());
+        let doc = bencher(&report);
+        let b = &doc[&format!("{}/{target}/{phase}", report.scenario)];
+        assert_eq!(b["reopen-time"].value, 42_000_000.0);
+        assert_eq!(b["lost-records"].value, 0.0, "zero losses are tracked too");
+        assert!(!b.contains_key("cycles"));
     }
 
     #[test]

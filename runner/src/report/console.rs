@@ -37,8 +37,9 @@ fn phase_metric(name: &str, value: f64) -> String {
     format::metric(value, phase_metric_unit(name).unwrap_or(MetricUnit::Count))
 }
 
-/// Trims and syncs run every so often and move no records.
-fn periodic(op: &str) -> bool {
+/// True for ops that run on a schedule and move no records (`trim`,
+/// `sync`): their throughput is shown as `–`, not `0/s`.
+pub(crate) fn periodic(op: &str) -> bool {
     matches!(op, "trim" | "sync")
 }
 
@@ -334,7 +335,7 @@ pub fn summary(report: &RunReport, out_dir: &Path) -> String {
     if let Some(rep) = &report.repeat {
         let _ = writeln!(
             s,
-            "{} of {} rounds, target order rotated between rounds; every value is the median of the rounds, and assertions judge it",
+            "{} of {} rounds, target order rotated between rounds; every value is the median of the rounds (a max the largest), and assertions judge it",
             rep.completed, rep.rounds
         );
     }

@@ -3,7 +3,9 @@
 //!
 //! `results.csv` has one row per variant × target × phase × actor × metric
 //! (from [`RunReport::rows`]); `assertions.csv` one row per assertion per
-//! target and variant. Formatting for humans lives elsewhere.
+//! target and variant, with the phase and metric it judges. Every row
+//! starts with the run's id ([`RunReport::run_id`]), so the tables of many
+//! runs concatenate and join. Formatting for humans lives elsewhere.
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +29,11 @@ pub(crate) struct Number(pub(crate) f64);
 impl Serialize for Number {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let x = self.0;
-        if x.fract() == 0.0 && x.abs() < 9e15 {
+        if !x.is_finite() {
+            // No value (an interval without operations has no p99): an
+            // empty cell, which pandas and sqlite read as missing.
+            s.collect_str("")
+        } else if x.fract() == 0.0 && x.abs() < 9e15 {
             s.collect_str(&format_args!("{x:.0}"))
         } else {
             s.collect_str(&x)
@@ -37,7 +43,8 @@ impl Serialize for Number {
 
 /// One row of `results.csv`.
 #[derive(Serialize)]
-struct ResultRow {
+struct ResultRow<'a> {
+    run_id: &'a str,
     variant: String,
     target: String,
     phase: String,
@@ -50,8 +57,15 @@ struct ResultRow {
 /// One row of `assertions.csv`.
 #[derive(Serialize)]
 struct AssertionRow<'a> {
+    run_id: &'a str,
     variant: &'a str,
     target: &'a str,
+    /// The phase the assertion's metric belongs to (`target` for
+    /// target-level metrics).
+    phase: &'a str,
+    /// The metric's path below the phase (`append.p99`, `lost_records`,
+    /// `store.fsyncs`).
+    metric: &'a str,
     assertion: &'a str,
     observed: Option<Number>,
     threshold: Number,
@@ -91,7 +105,8 @@ fn to_csv<T: Serialize>(
 /// One row of `results.csv` of a run with rounds: the median as `value`,
 /// then the spread.
 #[derive(Serialize)]
-struct RoundsRow {
+struct RoundsRow<'a> {
+    run_id: &'a str,
     variant: String,
     target: String,
     phase: String,
@@ -109,15 +124,18 @@ struct RoundsRow {
 
 /// `results.csv` with the spread columns (`--repeat N`, N > 1).
 fn results_csv_with_rounds(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+    let run_id = report.run_id();
     let mut rows = Vec::new();
     for v in &report.variants {
         for t in &v.targets {
             for m in t.measured() {
-                let s = t.spread.get(&m.path());
+                let path = m.path();
+                let s = t.spread.get(&path);
                 rows.push(RoundsRow {
+                    run_id: &run_id,
                     variant: v.label.clone(),
                     target: t.name.clone(),
-                    value: Number(s.map_or(m.value, |s| s.median)),
+                    value: Number(s.map_or(m.value, |s| s.reported(&path))),
                     unit: m.unit.label(),
                     min: s.map(|s| Number(s.min)),
                     max: s.map(|s| Number(s.max)),
@@ -135,8 +153,8 @@ fn results_csv_with_rounds(report: &RunReport, path: &Path) -> Result<Vec<u8>, R
     to_csv(
         path,
         &[
-            "variant", "target", "phase", "actor", "metric", "value", "unit", "min", "max",
-            "ci_low", "ci_high", "ci_level", "rounds",
+            "run_id", "variant", "target", "phase", "actor", "metric", "value", "unit", "min",
+            "max", "ci_low", "ci_high", "ci_level", "rounds",
         ],
         rows,
     )
@@ -149,7 +167,9 @@ pub fn results_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportErr
     if report.repeat.is_some() {
         return results_csv_with_rounds(report, path);
     }
+    let run_id = report.run_id();
     let rows = report.rows().into_iter().map(|r| ResultRow {
+        run_id: &run_id,
         variant: r.variant,
         target: r.target,
         phase: r.phase,
@@ -161,7 +181,7 @@ pub fn results_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportErr
     to_csv(
         path,
         &[
-            "variant", "target", "phase", "actor", "metric", "value", "unit",
+            "run_id", "variant", "target", "phase", "actor", "metric", "value", "unit",
         ],
         rows,
     )
@@ -169,13 +189,28 @@ pub fn results_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportErr
 
 /// The contents of `assertions.csv` for `report`.
 pub fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+    let run_id = report.run_id();
+    let paths: Vec<String> = report
+        .variants
+        .iter()
+        .flat_map(|v| &v.assertions)
+        .map(|a| crate::report::rounds::assertion_path(&a.assertion).unwrap_or_default())
+        .collect();
     let rows = report
         .variants
         .iter()
         .flat_map(|v| &v.assertions)
-        .map(|a| AssertionRow {
+        .zip(&paths)
+        .map(|(a, path)| {
+            let (phase, metric) = path.split_once('.').unwrap_or(("", ""));
+            (a, phase, metric)
+        })
+        .map(|(a, phase, metric)| AssertionRow {
+            run_id: &run_id,
             variant: &a.variant,
             target: &a.target,
+            phase,
+            metric,
             assertion: &a.assertion,
             observed: a.observed.map(Number),
             threshold: Number(a.threshold),
@@ -188,8 +223,11 @@ pub fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, Report
     to_csv(
         path,
         &[
+            "run_id",
             "variant",
             "target",
+            "phase",
+            "metric",
             "assertion",
             "observed",
             "threshold",
@@ -264,15 +302,42 @@ mod tests {
         assert_eq!(
             r.headers().unwrap(),
             vec![
-                "variant", "target", "phase", "actor", "metric", "value", "unit"
+                "run_id", "variant", "target", "phase", "actor", "metric", "value", "unit"
             ]
         );
         let rows: Vec<_> = r.records().map(|r| r.unwrap()).collect();
         assert_eq!(rows.len(), report.rows().len());
-        assert!(rows.iter().all(|r| r[5].parse::<f64>().is_ok()));
+        assert!(rows.iter().all(|r| r[6].parse::<f64>().is_ok()));
         assert!(
-            !rows.iter().any(|r| &r[2] == "warmup"),
+            !rows.iter().any(|r| &r[3] == "warmup"),
             "warmup phases are excluded"
         );
+    }
+
+    /// Regression: `assertions.csv` had no phase and metric columns, and
+    /// no CSV carried a run id to join the tables of several runs on.
+    #[test]
+    fn every_row_carries_the_run_id_and_assertions_their_phase_and_metric() {
+        let report = run_report(1);
+        let id = report.run_id();
+        assert!(id.starts_with(&format!("{}-", report.scenario)), "{id}");
+        assert!(!id.contains(':'), "a directory name: {id}");
+        let bytes = assertions_csv(&report, Path::new(ASSERTIONS_CSV)).unwrap();
+        let mut r = ::csv::Reader::from_reader(bytes.as_slice());
+        let h = r.headers().unwrap().clone();
+        assert_eq!(&h[0], "run_id");
+        assert_eq!((&h[3], &h[4], &h[5]), ("phase", "metric", "assertion"));
+        let rows: Vec<_> = r.records().map(|r| r.unwrap()).collect();
+        assert!(!rows.is_empty());
+        for row in &rows {
+            assert_eq!(&row[0], id);
+            assert!(
+                row[5].starts_with(&format!("{}.{} ", &row[3], &row[4])),
+                "{row:?}"
+            );
+        }
+        let bytes = results_csv(&report, Path::new(RESULTS_CSV)).unwrap();
+        let mut r = ::csv::Reader::from_reader(bytes.as_slice());
+        assert!(r.records().all(|row| row.unwrap()[0] == *id));
     }
 }

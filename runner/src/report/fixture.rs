@@ -121,6 +121,7 @@ fn target(name: &str, kind: &str, scale: u64, stats: &[(&str, f64)]) -> TargetRe
     TargetReport {
         name: name.to_owned(),
         kind: kind.to_owned(),
+        software: (kind == "rocksdb").then(|| "RocksDB 11.8.1".to_owned()),
         store_units: BTreeMap::new(),
         phases: vec![
             phase(
@@ -369,5 +370,6 @@ pub(crate) fn run_report(variants: usize) -> RunReport {
         only_phases: Vec::new(),
         only_targets: Vec::new(),
         merged_from: Vec::new(),
+        source: None,
     }
 }

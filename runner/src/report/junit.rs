@@ -65,7 +65,9 @@ pub fn junit_report(report: &RunReport) -> Report {
                 .sum();
             suite.set_time(Duration::from_nanos(measured));
             let classname = format!("{}.{}", report.scenario, t.name);
-            for a in v.assertions.iter().filter(|a| a.target == t.name) {
+            let cases: Vec<_> = v.assertions.iter().filter(|a| a.target == t.name).collect();
+            let times = case_times(t, &cases);
+            for (a, time) in cases.into_iter().zip(times) {
                 let detail = describe_result(a);
                 let status = match a.verdict {
                     Verdict::Pass => TestCaseStatus::success(),
@@ -87,7 +89,7 @@ pub fn junit_report(report: &RunReport) -> Report {
                 case.set_classname(classname.as_str());
                 // Where the assertion is written, for reporters that
                 // annotate it (dorny/test-reporter, action-junit-report),
-                // and how long the phase it judges ran.
+                // and its share of the time of the phases it judges.
                 if !report.file.is_empty() {
                     case.extra
                         .insert("file".into(), report.file.as_str().into());
@@ -95,7 +97,7 @@ pub fn junit_report(report: &RunReport) -> Report {
                 if let Some(line) = a.line {
                     case.extra.insert("line".into(), line.to_string().into());
                 }
-                case.set_time(Duration::from_nanos(judged_time(t, &a.assertion)));
+                case.set_time(Duration::from_nanos(time));
                 if a.verdict == Verdict::Pass {
                     case.set_system_out(detail);
                 }
@@ -193,19 +195,42 @@ fn failure_body(report: &RunReport, a: &crate::metrics::verdict::AssertionResult
     body
 }
 
-/// The time an assertion judges: the phase its metric names
+/// The measured phases an assertion judges: the phase its metric names
 /// (`<phase>.…`), or every measured phase for `target.…` metrics.
-fn judged_time(t: &crate::metrics::report::TargetReport, assertion: &str) -> u64 {
+fn judged_phases<'a>(
+    t: &'a crate::metrics::report::TargetReport,
+    assertion: &str,
+) -> Vec<&'a crate::metrics::report::PhaseReport> {
     let phase = assertion.split(['.', ' ']).next().unwrap_or_default();
-    let measured = t.phases.iter().filter(|p| !p.warmup);
-    if phase == "target" {
-        measured.map(|p| p.duration_ns).sum()
-    } else {
-        measured
-            .filter(|p| p.name == phase)
-            .map(|p| p.duration_ns)
-            .sum()
-    }
+    t.phases
+        .iter()
+        .filter(|p| !p.warmup && (phase == "target" || p.name == phase))
+        .collect()
+}
+
+/// Each case's time, ns: every phase's duration shared equally by the
+/// cases that judge it, so a suite's cases add up to at most its time
+/// (reporters sum them; giving each case its whole phase counted a phase
+/// once per assertion on it).
+fn case_times(
+    t: &crate::metrics::report::TargetReport,
+    cases: &[&crate::metrics::verdict::AssertionResult],
+) -> Vec<u64> {
+    let judged: Vec<Vec<&crate::metrics::report::PhaseReport>> = cases
+        .iter()
+        .map(|a| judged_phases(t, &a.assertion))
+        .collect();
+    let sharers = |name: &str| {
+        judged
+            .iter()
+            .filter(|ps| ps.iter().any(|p| p.name == name))
+            .count()
+            .max(1) as u64
+    };
+    judged
+        .iter()
+        .map(|ps| ps.iter().map(|p| p.duration_ns / sharers(&p.name)).sum())
+        .collect()
 }
 
 /// `2026-11-21T10:42:07Z` (as `RunReport` records it) as a timestamp.
@@ -317,6 +342,23 @@ mod tests {
         assert!(text.contains("margin: "), "{text}");
         let j = junit_report(&run_report(1));
         assert!(j.test_suites[0].test_cases.iter().all(|c| c.time.is_some()));
+    }
+
+    /// Regression: every case carried its whole phase's time, so
+    /// reporters (which add cases up) showed suites twice as long as the run.
+    #[test]
+    fn case_times_add_up_to_at_most_the_suite_time() {
+        let j = junit_report(&run_report(2));
+        for suite in &j.test_suites {
+            let total: Duration = suite.test_cases.iter().filter_map(|c| c.time).sum();
+            let suite_time = suite.time.expect("suite time");
+            assert!(
+                total <= suite_time + Duration::from_micros(1),
+                "{:?}: cases {total:?} > suite {suite_time:?}",
+                suite.name
+            );
+            assert!(suite.test_cases.len() < 2 || total > Duration::ZERO);
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ impl Observer for LiveObserver {
                 progress,
                 store,
                 statistics,
+                levels,
                 ..
             } => {
                 self.label = (*label).to_owned();
@@ -45,7 +46,12 @@ impl Observer for LiveObserver {
                     self.live.set_units(
                         statistics
                             .iter()
-                            .map(|d| (d.name.to_owned(), d.unit))
+                            .map(|d| {
+                                // A counter is served as a Prometheus counter.
+                                let level = levels.contains(&d.name)
+                                    || d.unit == crate::store::StatUnit::Ratio;
+                                (d.name.to_owned(), (d.unit, !level))
+                            })
                             .collect(),
                     );
                     let shape = PhaseShape {

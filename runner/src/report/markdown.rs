@@ -200,6 +200,8 @@ pub struct TargetHead<'a> {
     pub name: &'a str,
     /// Store kind.
     pub kind: &'a str,
+    /// What the store runs on (`RocksDB 11.8.1`), when it says.
+    pub software: Option<&'a str>,
     /// The error that stopped it.
     pub error: Option<&'a str>,
 }
@@ -255,6 +257,10 @@ pub struct PhaseView {
     pub charts: Vec<ChartLink>,
     /// Phase-level metrics (e.g. `lost_records`), one row each.
     pub metrics: Vec<StatRow>,
+    /// What each crash record count in `metrics` counts (name, meaning),
+    /// so `lost_records` above `acknowledged_records` does not read as a
+    /// bug.
+    pub definitions: Vec<(String, &'static str)>,
 }
 
 /// A phase on one target.
@@ -279,9 +285,10 @@ pub struct ActorRow {
     pub target: String,
     /// True for the service-time row of an open-loop actor.
     pub service: bool,
-    /// Records per second (absent on service rows).
+    /// Records per second (absent on service rows and for periodic ops —
+    /// trim, sync — that move no records).
     pub records_per_s: Option<f64>,
-    /// Body bytes per second (absent on service rows).
+    /// Body bytes per second (absent where `records_per_s` is).
     pub bytes_per_s: Option<f64>,
     /// Target rate of an open-loop actor.
     pub rate_per_s: Option<f64>,
@@ -430,8 +437,9 @@ fn phase_view(
                 actor: actor.clone(),
                 target: target.clone(),
                 service: false,
-                records_per_s: Some(a.records_per_s),
-                bytes_per_s: Some(a.bytes_per_s),
+                // A trimmer moves no records: `–`, as on the console.
+                records_per_s: (!super::console::periodic(&a.op)).then_some(a.records_per_s),
+                bytes_per_s: (!super::console::periodic(&a.op)).then_some(a.bytes_per_s),
                 rate_per_s: a.rate_per_s,
                 latency: a.latency,
                 errors: Some(a.errors),
@@ -463,7 +471,7 @@ fn phase_view(
             .filter_map(|(_, p)| p.as_ref())
             .map(|p| p.metrics.keys().map(String::as_str).collect::<Vec<_>>()),
     );
-    let metrics = metric_names
+    let metrics: Vec<StatRow> = metric_names
         .into_iter()
         .map(|m| StatRow {
             unit: phase_metric_unit(&m),
@@ -474,8 +482,14 @@ fn phase_view(
             name: m,
         })
         .collect();
+    let definitions = crate::metrics::catalog::CRASH_METRIC_MEANINGS
+        .iter()
+        .filter(|(n, _)| metrics.iter().any(|m: &StatRow| m.name == *n))
+        .map(|(n, meaning)| ((*n).to_owned(), *meaning))
+        .collect();
     PhaseView {
         name: name.to_owned(),
+        definitions,
         runs,
         has_errors: rows.iter().any(|r| r.errors.unwrap_or(0) > 0),
         has_late: rows.iter().any(|r| r.late.unwrap_or(0) > 0),
@@ -497,6 +511,7 @@ fn variant_view<'a>(
         .map(|t| TargetHead {
             name: &t.name,
             kind: &t.kind,
+            software: t.software.as_deref(),
             error: t.error.as_deref(),
         })
         .collect();
@@ -687,11 +702,19 @@ impl<'a> Context<'a> {
 }
 
 fn opt(f: fn(f64) -> String) -> impl Fn(Option<f64>) -> String + Send + Sync + 'static {
-    move |v| v.map_or_else(|| "–".to_owned(), f)
+    move |v| v.map_or_else(|| "–".to_owned(), |v| glued(&f(v)))
+}
+
+/// `text` with its spaces made no-break (U+00A0): a number never wraps
+/// away from its unit in a narrow table column (`94.0 ms`, not `94.0` over
+/// `ms`).
+fn glued(text: &str) -> String {
+    text.replace(' ', "\u{a0}")
 }
 
 /// Registers the unit filters every template can use. Each accepts a
-/// number or `none` (rendered as `–`).
+/// number or `none` (rendered as `–`), and joins number and unit with a
+/// no-break space.
 fn add_filters(env: &mut Environment<'static>) {
     env.add_filter("duration", opt(format::duration_ns));
     env.add_filter("size", opt(format::size));
@@ -699,7 +722,10 @@ fn add_filters(env: &mut Environment<'static>) {
     env.add_filter("bytes_rate", opt(format::bytes_rate));
     env.add_filter("count", opt(format::count));
     env.add_filter("pct", opt(format::pct));
-    env.add_filter("margin", opt(format::margin));
+    // A margin may be a phrase (`311× the threshold`) that can wrap.
+    env.add_filter("margin", |v: Option<f64>| {
+        v.map_or_else(|| "–".to_owned(), format::margin)
+    });
     env.add_filter("ratio", opt(format::ratio));
     // ns → µs as a bare number with three significant digits (chart values).
     env.add_filter("us", |ns: f64| format::round3(ns / 1000.0));
@@ -712,7 +738,7 @@ fn add_filters(env: &mut Environment<'static>) {
                     format!("unknown unit `{unit}`"),
                 )
             })?;
-            Ok(v.map_or_else(|| "–".to_owned(), |v| format::metric(v, unit)))
+            Ok(v.map_or_else(|| "–".to_owned(), |v| glued(&format::metric(v, unit))))
         },
     );
 }
@@ -978,7 +1004,7 @@ mod tests {
         let t = MarkdownTemplate::from_file(&good).unwrap();
         assert_eq!(
             t.render(&run_report(1), Path::new(REPORT_MD)).unwrap(),
-            "wal-vs-rocksdb-append: FAIL p99 500 µs\n"
+            "wal-vs-rocksdb-append: FAIL p99 500\u{a0}µs\n"
         );
         let bad = dir.path().join("bad.md.j2");
         std::fs::write(&bad, "{% if %}").unwrap();
@@ -994,5 +1020,58 @@ mod tests {
             err.starts_with("cannot read template ") && err.contains("missing.j2"),
             "{err}"
         );
+    }
+
+    /// Regression (issue 27): numbers wrapped away from their units in
+    /// GitHub's narrow columns, trimmer rows said `0/s`, the environment
+    /// table rendered an empty header row, a huge margin read as a
+    /// percentage, and `lost_records` above `acknowledged_records` looked
+    /// like a bug with nothing saying what each counts.
+    #[test]
+    fn tables_people_read() {
+        let mut report = run_report(1);
+        let t = &mut report.variants[0].targets[0];
+        let mixed = t
+            .phases
+            .iter_mut()
+            .find(|p| p.name == "mixed")
+            .expect("mixed");
+        let mut trimmer = mixed.actors[0].clone();
+        trimmer.name = "trimmer".into();
+        trimmer.op = "trim".into();
+        trimmer.records_per_s = 0.0;
+        trimmer.bytes_per_s = 0.0;
+        trimmer.service = None;
+        trimmer.rate_per_s = None;
+        mixed.actors.push(trimmer);
+        mixed
+            .metrics
+            .insert("acknowledged_records".into(), 1_699_580.0);
+        mixed.metrics.insert("lost_records".into(), 1_740_840.0);
+        report.variants[0].assertions[0].margin = Some(310.092);
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        assert!(
+            md.contains("500\u{a0}µs"),
+            "no-break space between number and unit"
+        );
+        assert!(!md.contains(" µs |"), "{md}");
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| trimmer |"))
+            .expect("a trimmer row");
+        assert!(row.contains("| – | – |"), "{row}");
+        assert!(
+            md.contains("## Environment\n\n| component | version or value |\n"),
+            "a header row that says something: {md}"
+        );
+        assert!(md.contains("311× the threshold"), "{md}");
+        assert!(
+            md.contains("- `lost_records`: records known to be in the store"),
+            "{md}"
+        );
+        assert!(md.contains("- `acknowledged_records`: "), "{md}");
     }
 }

@@ -331,31 +331,43 @@ pub fn render(snap: &Snapshot) -> String {
         },
     );
     // Store statistics of the running phase's store, one family each.
-    let mut by_stat: std::collections::BTreeMap<String, (StatUnit, Vec<(LabelSet, Value)>)> =
+    // A counter (it only grows while the store is open) is a Prometheus
+    // counter, served as `…_total`, so `rate()` reads it and handles the
+    // reset a crash phase's reopen makes; a level is a gauge.
+    let mut by_stat: std::collections::BTreeMap<(String, bool), (StatUnit, Rows)> =
         std::collections::BTreeMap::new();
-    for (l, name, v, unit) in &snap.store {
+    for (l, name, v, unit, counter) in &snap.store {
         by_stat
-            .entry(metric_name(name))
+            .entry((metric_name(name), *counter))
             .or_insert_with(|| (*unit, Vec::new()))
             .1
             .push((labels(scenario, l, false), Value::Number(*v)));
     }
-    for (name, (unit, rows)) in by_stat {
+    for ((name, counter), (unit, rows)) in by_stat {
         let help = format!(
-            "Store statistic `{name}` ({}) of the running phase's store, as it is now (cumulative since the store was opened)",
+            "Store statistic `{name}` ({}) of the running phase's store, as it is now ({})",
             match unit {
                 StatUnit::Count => "count",
                 StatUnit::Bytes => "bytes",
                 StatUnit::Nanos => "ns",
                 StatUnit::Micros => "µs",
                 StatUnit::Ratio => "ratio",
+            },
+            if counter {
+                "a counter since the store was opened; it starts again at a reopen"
+            } else {
+                "a level"
             }
         );
         reg.register(
             format!("store_{name}"),
             help,
             Family {
-                kind: MetricType::Gauge,
+                kind: if counter {
+                    MetricType::Counter
+                } else {
+                    MetricType::Gauge
+                },
                 rows,
             },
         );
@@ -568,7 +580,10 @@ mod tests {
                     latency: vec![(1_500, 9), (3_000_000, 1)],
                 },
             )],
-            store: vec![(l.clone(), "fsyncs".into(), 7.0, StatUnit::Count)],
+            store: vec![
+                (l.clone(), "fsyncs".into(), 7.0, StatUnit::Count, true),
+                (l.clone(), "files_l0".into(), 3.0, StatUnit::Count, false),
+            ],
             series: vec![],
             store_phase: vec![],
             running: Some((l, 1.5, 0.25)),
@@ -590,9 +605,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#"loadline_latency_seconds_count{scenario="s",variant="",target="log",phase="write",actor="append"} 10"#), "{text}");
+        // Regression: cumulative store counters were gauges without
+        // `_total`, and the shipped dashboard `rate()`d them.
         assert!(
             text.contains(
-                r#"loadline_store_fsyncs{scenario="s",variant="",target="log",phase="write"} 7"#
+                r#"loadline_store_fsyncs_total{scenario="s",variant="",target="log",phase="write"} 7"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"loadline_store_files_l0{scenario="s",variant="",target="log",phase="write"} 3"#
             ),
             "{text}"
         );
@@ -601,6 +624,15 @@ mod tests {
         let classic = to_text_004(&text);
         assert!(
             classic.contains("# TYPE loadline_records_total counter\n"),
+            "{classic}"
+        );
+        assert!(
+            classic.contains("# TYPE loadline_store_fsyncs_total counter\n")
+                || classic.contains("# TYPE loadline_store_fsyncs counter\n"),
+            "{classic}"
+        );
+        assert!(
+            classic.contains("# TYPE loadline_store_files_l0 gauge\n"),
             "{classic}"
         );
         assert!(

@@ -138,7 +138,7 @@ mod tests {
         let start = md.find("## Rounds").expect("a rounds section");
         let end = md[start..].find("\n## ").map_or(md.len(), |e| start + e);
         insta::assert_snapshot!(&md[start..end]);
-        assert!(md.contains("Observed values are medians of the rounds"));
+        assert!(md.contains("Observed values are medians of the rounds, a `max` the largest"));
     }
 
     #[test]

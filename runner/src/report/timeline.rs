@@ -1,12 +1,12 @@
 //! `timeline.csv` and the `.hlog` interval logs: what happened *during*
 //! each measured phase, interval by interval.
 //!
-//! `timeline.csv` is long format like `results.csv` — `variant, target,
-//! phase, actor, t_s, metric, value, unit` — with `t_s` the interval's
+//! `timeline.csv` is long format like `results.csv` — `run_id, variant,
+//! target, phase, actor, t_s, metric, value, unit` — with `t_s` the interval's
 //! start in seconds from the phase start. Per actor and interval:
 //! `records`, `bytes`, `ops`, `errors` (counts in the interval),
 //! `records_per_s`, `duration` (the interval's length, ns) and latency
-//! `p50`, `p99`, `max` (ns). Per phase and interval, actor `store`: each
+//! `p50`, `p99`, `max` (ns; empty for an interval without operations). Per phase and interval, actor `store`: each
 //! store statistic (a counter's change over the interval, a level's value
 //! at its end); actor `process`: CPU user/sys (ns in the interval),
 //! `cpu_utilisation`, `rss` and jemalloc's figures at its end.
@@ -15,7 +15,9 @@
 //! `<target>.<phase>.<actor>.hlog` (`<variant>.` first with a matrix), in
 //! the standard format (version 1.3, compressed V2 histograms, max in ms)
 //! that HistogramLogAnalyzer and `HistogramLogProcessor` read. Warmup
-//! phases are left out, as in `results.csv`.
+//! phases are left out, as in `results.csv`. With `--repeat`, both hold
+//! round 1 (the folded report keeps the first round's intervals), and each
+//! `.hlog` header says so.
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,7 @@ pub const TIMELINE_CSV: &str = "timeline.csv";
 /// One row of `timeline.csv`.
 #[derive(Serialize)]
 struct Row<'a> {
+    run_id: &'a str,
     variant: &'a str,
     target: &'a str,
     phase: &'a str,
@@ -46,16 +49,17 @@ struct Row<'a> {
     unit: &'static str,
 }
 
-/// A row of (variant, target, phase) `at`.
+/// A row of (run id, variant, target, phase) `at`.
 fn row<'a>(
-    at: (&'a str, &'a str, &'a str),
+    at: (&'a str, &'a str, &'a str, &'a str),
     actor: &'a str,
     (t_s, metric, value, unit): (f64, &'a str, f64, MetricUnit),
 ) -> Row<'a> {
     Row {
-        variant: at.0,
-        target: at.1,
-        phase: at.2,
+        run_id: at.0,
+        variant: at.1,
+        target: at.2,
+        phase: at.3,
         actor,
         t_s: Number(t_s),
         metric,
@@ -69,10 +73,16 @@ fn rows(
     report: &RunReport,
     mut push: impl FnMut(Row<'_>) -> Result<(), ReportError>,
 ) -> Result<(), ReportError> {
+    let run_id = report.run_id();
     for v in &report.variants {
         for t in &v.targets {
             for p in t.phases.iter().filter(|p| !p.warmup) {
-                let at = (v.label.as_str(), t.name.as_str(), p.name.as_str());
+                let at = (
+                    run_id.as_str(),
+                    v.label.as_str(),
+                    t.name.as_str(),
+                    p.name.as_str(),
+                );
                 for a in &p.actors {
                     for i in &a.timeline {
                         let rate = if i.duration_s > 0.0 {
@@ -80,6 +90,8 @@ fn rows(
                         } else {
                             0.0
                         };
+                        // No operation, no latency: an empty cell, not 0.
+                        let latency = |ns: u64| if i.ops > 0 { ns as f64 } else { f64::NAN };
                         for (metric, value, unit) in [
                             ("records", i.records as f64, MetricUnit::Count),
                             ("bytes", i.bytes as f64, MetricUnit::Bytes),
@@ -87,9 +99,9 @@ fn rows(
                             ("errors", i.errors as f64, MetricUnit::Count),
                             ("records_per_s", rate, MetricUnit::PerSecond),
                             ("duration", (i.duration_s * 1e9).round(), MetricUnit::Nanos),
-                            ("p50", i.p50_ns as f64, MetricUnit::Nanos),
-                            ("p99", i.p99_ns as f64, MetricUnit::Nanos),
-                            ("max", i.max_ns as f64, MetricUnit::Nanos),
+                            ("p50", latency(i.p50_ns), MetricUnit::Nanos),
+                            ("p99", latency(i.p99_ns), MetricUnit::Nanos),
+                            ("max", latency(i.max_ns), MetricUnit::Nanos),
                         ] {
                             push(row(at, &a.name, (i.t_s, metric, value, unit)))?;
                         }
@@ -121,7 +133,7 @@ pub fn timeline_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportEr
     let mut w = ::csv::Writer::from_writer(Vec::new());
     // The header, also when there is no row.
     w.write_record([
-        "variant", "target", "phase", "actor", "t_s", "metric", "value", "unit",
+        "run_id", "variant", "target", "phase", "actor", "t_s", "metric", "value", "unit",
     ])
     .map_err(csv_err)?;
     let mut w = ::csv::WriterBuilder::new()
@@ -156,8 +168,17 @@ pub fn hlog(
         source,
     };
     let (variant, target, phase) = labels;
+    let rounds = match &report.repeat {
+        Some(r) if r.completed > 1 => {
+            format!(
+                "; round 1 of {} (the other rounds' intervals are not kept)",
+                r.completed
+            )
+        }
+        _ => String::new(),
+    };
     let mut out = format!(
-        "#[Histogram log format version 1.3]\n#[loadline {}: scenario {}, variant {variant:?}, target {target}, phase {phase}, actor {}; latency in ns, timestamps in s from the phase start]\n\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
+        "#[Histogram log format version 1.3]\n#[loadline {}: scenario {}, variant {variant:?}, target {target}, phase {phase}, actor {}; latency in ns, timestamps in s from the phase start{rounds}]\n\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
         report.loadline_version, report.scenario, actor.name
     )
     .into_bytes();
@@ -237,6 +258,71 @@ mod tests {
         let text =
             String::from_utf8(timeline_csv(&report, Path::new(TIMELINE_CSV)).unwrap()).unwrap();
         insta::assert_snapshot!(text);
+    }
+
+    /// Regression: an interval without operations had `p99` 0 in
+    /// `timeline.csv`; it has no p99 (an empty cell, missing to pandas).
+    #[test]
+    fn an_interval_without_operations_has_no_latency() {
+        let mut report = run_report(1);
+        let a = report.variants[0].targets[0]
+            .phases
+            .iter_mut()
+            .filter(|p| !p.warmup)
+            .flat_map(|p| &mut p.actors)
+            .find(|a| !a.timeline.is_empty())
+            .expect("an actor with a timeline");
+        a.timeline[0].ops = 0;
+        a.timeline[0].records = 0;
+        let (t_s, actor) = (a.timeline[0].t_s, a.name.clone());
+        let text =
+            String::from_utf8(timeline_csv(&report, Path::new(TIMELINE_CSV)).unwrap()).unwrap();
+        let mut r = ::csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<::csv::StringRecord> = r
+            .records()
+            .map(|r| r.unwrap())
+            .filter(|r| r[5].parse::<f64>().ok() == Some(t_s) && r[4] == *actor)
+            .take(9)
+            .collect();
+        let value = |metric: &str| {
+            rows.iter()
+                .find(|r| &r[6] == metric)
+                .map(|r| r[7].to_owned())
+                .expect("the row")
+        };
+        for m in ["p50", "p99", "max"] {
+            assert_eq!(value(m), "", "{m}");
+        }
+        assert_eq!(value("ops"), "0");
+    }
+
+    /// With rounds, a reader of the `.hlog` learns it holds round 1 only.
+    #[test]
+    fn hlog_of_a_repeated_run_says_it_holds_round_one() {
+        let mut report = run_report(1);
+        let t = &report.variants[0].targets[0];
+        let p = t.phases.iter().find(|p| !p.warmup).expect("a phase");
+        let a = p.actors[0].clone();
+        let labels = (t.name.clone(), p.name.clone());
+        let header = |r: &RunReport| {
+            let bytes = hlog(r, ("", &labels.0, &labels.1), &a, Path::new("x.hlog")).unwrap();
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(!header(&report).contains("round"), "{}", header(&report));
+        report.repeat = Some(crate::metrics::report::RepeatInfo {
+            rounds: 3,
+            completed: 3,
+            orders: Vec::new(),
+        });
+        assert!(
+            header(&report).contains("round 1 of 3"),
+            "{}",
+            header(&report)
+        );
     }
 
     /// The interval log reads back with hdrhistogram's own parser: one

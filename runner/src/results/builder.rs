@@ -264,10 +264,12 @@ impl Observer for ReportBuilder {
                 variant,
                 target,
                 store,
+                software,
             } => {
                 let report = TargetReport {
                     name: target.name.clone(),
                     kind: target.kind.name().to_owned(),
+                    software: software.map(str::to_owned),
                     phases: Vec::new(),
                     store: crate::metrics::store_stats::target_totals(&target.kind, &[], store),
                     store_units: target
@@ -394,6 +396,7 @@ mod tests {
                 variant: 0,
                 target: t,
                 store: &stats,
+                software: None,
             },
             Event::PhaseFinished {
                 variant: 0,

@@ -2,7 +2,7 @@
 //! rounds of `--repeat`, or the same cell from several run directories
 //! given to `merge` — into one [`TargetReport`]: every metric's values
 //! side by side in [`TargetReport::spread`], the metric fields set to the
-//! medians, and the HDR histograms of the rounds added together
+//! medians (a maximum to the largest of the rounds'), and the HDR histograms of the rounds added together
 //! (losslessly: same bounds, counts summed), so `histogram` in a folded
 //! report is the distribution of every operation of every round.
 //!
@@ -169,10 +169,11 @@ fn set_actor(a: &mut ActorReport, metric: &str, v: f64) {
     }
 }
 
-/// Sets every metric field of `t` to its median over the rounds (derived
+/// Sets every metric field of `t` to its median over the rounds, a
+/// maximum to the largest of the rounds' (see `Spread::reported`; derived
 /// metrics such as `per_record.p99` live in `spread` only).
 fn set_medians(t: &mut TargetReport, spread: &BTreeMap<String, crate::metrics::report::Spread>) {
-    let median = |path: String| spread.get(&path).map(|s| s.median);
+    let median = |path: String| spread.get(&path).map(|s| s.reported(&path));
     for p in t.phases.iter_mut().filter(|p| !p.warmup) {
         if let Some(v) = median(format!("{}.duration", p.name)) {
             p.duration_ns = v.round() as u64;
@@ -273,6 +274,40 @@ mod tests {
         // Folding folded cells appends their rounds (a merge of repeated runs).
         let g = fold_targets(&[&f, &a]).unwrap();
         assert_eq!(g.spread[&path].values.len(), 4);
+    }
+
+    /// Regression: `max` was the median of the rounds' maxima (512 µs shown
+    /// where one round saw 1.07 ms).
+    #[test]
+    fn the_max_over_rounds_is_the_largest_round_max() {
+        let rounds: Vec<TargetReport> = [512_000u64, 1_070_000, 500_000]
+            .iter()
+            .map(|&max| {
+                let mut t = cell(1.0);
+                t.phases[1].actors[0].latency.max_ns = max;
+                t
+            })
+            .collect();
+        let parts: Vec<&TargetReport> = rounds.iter().collect();
+        let f = fold_targets(&parts).unwrap();
+        let w = &f.phases[1].actors[0];
+        assert_eq!(w.latency.max_ns, 1_070_000, "the field is the true max");
+        let m = crate::metrics::catalog::MetricRef::Actor {
+            phase: f.phases[1].name.clone(),
+            actor: w.name.clone(),
+            metric: "max".into(),
+        };
+        assert_eq!(f.lookup(&m), Some(1_070_000.0), "assertions see it too");
+        let p99 = crate::metrics::catalog::MetricRef::Actor {
+            phase: f.phases[1].name.clone(),
+            actor: w.name.clone(),
+            metric: "p99".into(),
+        };
+        assert_eq!(
+            f.lookup(&p99),
+            Some(rounds[0].phases[1].actors[0].latency.p99_ns as f64),
+            "other statistics stay medians"
+        );
     }
 
     #[test]

@@ -130,22 +130,30 @@ impl Diagnostics {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
 
-    /// Renders all diagnostics, separated by blank lines, with a summary line.
+    /// Renders all diagnostics, separated by blank lines, with a summary
+    /// line per file that has errors (`a.yaml: 2 errors found`), in the
+    /// order the files first appear: each count stands next to its own file.
     pub fn render(&self) -> String {
         let mut out: Vec<String> = self.0.iter().map(Diagnostic::render).collect();
-        let errors = self
-            .0
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count();
-        if errors > 0 {
-            let file = self.0.first().map(|d| d.file.as_str()).unwrap_or_default();
+        for (file, errors) in self.errors_per_file() {
             out.push(format!(
                 "{file}: {errors} error{} found\n",
                 if errors == 1 { "" } else { "s" }
             ));
         }
         out.join("\n")
+    }
+
+    /// The error count of each file that has errors, in first-seen order.
+    fn errors_per_file(&self) -> Vec<(&str, usize)> {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for d in self.0.iter().filter(|d| d.severity == Severity::Error) {
+            match counts.iter_mut().find(|(f, _)| *f == d.file) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((d.file.as_str(), 1)),
+            }
+        }
+        counts
     }
 }
 
@@ -171,6 +179,38 @@ mod tests {
             did_you_mean("apend", ["append", "read", "trim"]),
             Some("append")
         );
+    }
+
+    fn diag(file: &str, severity: Severity) -> Diagnostic {
+        Diagnostic {
+            severity,
+            file: file.to_owned(),
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message: "m".to_owned(),
+            expected: None,
+            found: None,
+            help: None,
+            source_line: None,
+            width: 1,
+        }
+    }
+
+    /// Regression: `validate ok.yaml bad.yaml` printed the error count next
+    /// to the first diagnostic's file (a warning of the valid one).
+    #[test]
+    fn each_error_count_stands_next_to_its_own_file() {
+        let d = Diagnostics(vec![
+            diag("ok.yaml", Severity::Warning),
+            diag("bad.yaml", Severity::Error),
+            diag("bad.yaml", Severity::Error),
+            diag("worse.yaml", Severity::Error),
+        ]);
+        let text = d.render();
+        assert!(text.contains("bad.yaml: 2 errors found\n"), "{text}");
+        assert!(text.contains("worse.yaml: 1 error found\n"), "{text}");
+        assert!(!text.contains("ok.yaml: "), "{text}");
     }
 
     #[test]

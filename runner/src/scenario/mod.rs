@@ -14,6 +14,7 @@ pub mod matrix;
 pub mod model;
 mod repair;
 pub mod schema;
+pub mod schema_doc;
 pub mod spec;
 mod validate;
 pub mod yaml;

@@ -33,7 +33,41 @@ fn generate(settings: SchemaSettings, id: &str, registry: &Registry) -> Value {
     if let Some(o) = schema.as_object_mut() {
         o.insert("$id".to_owned(), Value::String(id.to_owned()));
     }
+    describe_optional_branches(&mut schema);
     schema
+}
+
+/// Copies the description of every optional field (`anyOf: [T, null]`)
+/// onto its non-null branches. Editors (yaml-language-server, VS Code's
+/// JSON service) show the description of the first schema that matches a
+/// value, which is the branch — for a `$ref`, the referenced type's
+/// (`a duration: …`) rather than the field's; a description beside the
+/// `$ref` wins when they resolve it (their merge keeps the node's own
+/// keys). Validators ignore it: a description is an annotation.
+fn describe_optional_branches(value: &mut Value) {
+    match value {
+        Value::Object(o) => {
+            let description = o.get("description").cloned();
+            if let (Some(d), Some(Value::Array(branches))) = (description, o.get_mut("anyOf"))
+                && branches
+                    .iter()
+                    .any(|b| b.get("type") == Some(&Value::String("null".into())))
+            {
+                for b in branches.iter_mut() {
+                    if let Some(bo) = b.as_object_mut()
+                        && bo.get("type") != Some(&Value::String("null".into()))
+                    {
+                        bo.insert("description".to_owned(), d.clone());
+                    }
+                }
+            }
+            for v in o.values_mut() {
+                describe_optional_branches(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(describe_optional_branches),
+        _ => {}
+    }
 }
 
 /// The scenario schema for the kinds of `registry`, JSON Schema draft 2020-12.
@@ -103,5 +137,59 @@ mod tests {
             undocumented.is_empty(),
             "fields without a description: {undocumented:?}"
         );
+    }
+
+    /// Regression: editors showed the raw regex for a bad size, rate or
+    /// duration, and on optional fields (`anyOf` with `null`) the type's
+    /// description instead of the field's.
+    #[test]
+    fn editors_get_readable_pattern_messages_and_field_descriptions() {
+        for schema in [scenario_schema(), scenario_schema_draft07()] {
+            let mut holders = Vec::new();
+            let mut stack = vec![&schema];
+            while let Some(v) = stack.pop() {
+                match v {
+                    Value::Object(o) => {
+                        if o.contains_key("pattern") {
+                            holders.push(v);
+                        }
+                        stack.extend(o.values());
+                    }
+                    Value::Array(a) => stack.extend(a),
+                    _ => {}
+                }
+            }
+            assert!(holders.len() >= 4, "the unit types have patterns");
+            for h in holders {
+                let msg = h["patternErrorMessage"].as_str().unwrap_or_default();
+                assert!(msg.contains("such as `"), "{h}");
+            }
+            let mut optional = 0;
+            let mut parents = Vec::new();
+            let mut stack = vec![&schema];
+            while let Some(v) = stack.pop() {
+                match v {
+                    Value::Object(o) => {
+                        if o.contains_key("anyOf") && o.contains_key("description") {
+                            parents.push(v);
+                        }
+                        stack.extend(o.values());
+                    }
+                    Value::Array(a) => stack.extend(a),
+                    _ => {}
+                }
+            }
+            for p in parents {
+                let branches = p["anyOf"].as_array().expect("array");
+                if !branches.iter().any(|b| b["type"] == "null") {
+                    continue;
+                }
+                optional += 1;
+                for b in branches.iter().filter(|b| b["type"] != "null") {
+                    assert_eq!(b["description"], p["description"], "{p}");
+                }
+            }
+            assert!(optional >= 40, "{optional} optional fields");
+        }
     }
 }

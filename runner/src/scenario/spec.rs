@@ -37,8 +37,9 @@ pub struct ScenarioSpec {
     pub seed: Option<u64>,
     /// Rounds to run (`--repeat N` overrides): each round runs every
     /// target in turn, the order rotated by one between rounds, and every
-    /// metric reports the median of the rounds with its range and a
-    /// confidence interval; assertions judge the median. Default 1.
+    /// metric reports the median of the rounds (a `max` the largest of
+    /// the rounds') with its range and a confidence interval; assertions
+    /// judge the same value. Timelines hold round 1. Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000), example = 3)]
     pub repeat: Option<u32>,

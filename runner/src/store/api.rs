@@ -196,6 +196,22 @@ pub enum StatUnit {
     Ratio,
 }
 
+/// A ratio statistic computed from counters the same kind reports:
+/// `sum(numerator) / sum(denominator)` (0 while the denominator is 0).
+/// Loadline recomputes it from the counters' change over each phase and
+/// interval, and from their totals over a target's measured phases, so it
+/// means the same at every level and across reopens (a store's own value
+/// is since its last open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatioStat {
+    /// The ratio's name (one of the kind's statistics).
+    pub name: &'static str,
+    /// Counters added up above the line.
+    pub numerator: &'static [&'static str],
+    /// Counters added up below the line.
+    pub denominator: &'static [&'static str],
+}
+
 /// The static description of one statistic a store kind reports, used at
 /// validation time to check `target.store.<name>` assertions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -314,6 +330,14 @@ pub trait Store: Send + Sync {
     /// each scrape while a phase runs). Default: nothing beyond [`stats`](Self::stats).
     fn series(&self) -> Vec<StoreSeries> {
         Vec::new()
+    }
+    /// The library and version this store runs on, as the store itself
+    /// tells (RocksDB: the `rocksdb_version` its OPTIONS file records,
+    /// `RocksDB 11.8.1` — the library actually linked, also one built with
+    /// `ROCKSDB_LIB_DIR`); `run.json` records it per target. Default: none
+    /// (loadline's own stores are versions of loadline).
+    fn software(&self) -> Option<String> {
+        None
     }
     /// Flushes and closes the store; the data directory stays.
     fn close(self: Box<Self>) -> Result<(), StoreError>;

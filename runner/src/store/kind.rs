@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::api::{Capabilities, StatDesc, Store, StoreError};
+use super::api::{Capabilities, RatioStat, StatDesc, Store, StoreError};
 use super::wal::SimFs;
 
 /// A kind of store that scenarios can name under a target: one type that
@@ -116,6 +116,14 @@ pub trait StoreKind: 'static {
     /// totals add up counters over measured phases. Ratios are always
     /// levels. Default: none (every statistic counts up).
     fn levels() -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The ratios among [`statistics`](Self::statistics) that are computed
+    /// from the kind's counters (write amplification, a hit rate): loadline
+    /// recomputes each from the counters' change over a phase and from
+    /// their totals over a target, see [`RatioStat`]. Default: none.
+    fn ratios() -> &'static [RatioStat] {
         &[]
     }
 
@@ -315,6 +323,7 @@ trait Configured: Send + Sync + fmt::Debug {
     fn capabilities(&self) -> Capabilities;
     fn statistics(&self) -> &'static [StatDesc];
     fn levels(&self) -> &'static [&'static str];
+    fn ratios(&self) -> &'static [RatioStat];
     fn check(&self, workload: &Workload) -> Vec<Problem>;
     fn describe(&self) -> String;
     fn open(&self, dir: &Path) -> Result<Box<dyn Store>, StoreError>;
@@ -342,6 +351,9 @@ impl<K: StoreKind> Configured for WithConfig<K> {
     }
     fn levels(&self) -> &'static [&'static str] {
         K::levels()
+    }
+    fn ratios(&self) -> &'static [RatioStat] {
+        K::ratios()
     }
     fn check(&self, workload: &Workload) -> Vec<Problem> {
         K::check(&self.0, workload)
@@ -397,6 +409,12 @@ impl TargetKind {
         self.statistics().iter().find(|d| d.name == name)
     }
 
+    /// The statistics the kind declares as levels ([`StoreKind::levels`];
+    /// its ratios are levels too, see [`is_level`](Self::is_level)).
+    pub fn levels(&self) -> &'static [&'static str] {
+        self.0.levels()
+    }
+
     /// True when statistic `name` is a level (a gauge or a ratio), not a
     /// counter: see [`StoreKind::levels`].
     pub fn is_level(&self, name: &str) -> bool {
@@ -404,6 +422,12 @@ impl TargetKind {
             || self
                 .stat(name)
                 .is_some_and(|d| d.unit == super::api::StatUnit::Ratio)
+    }
+
+    /// The ratios the kind computes from its counters: see
+    /// [`StoreKind::ratios`].
+    pub fn ratios(&self) -> &'static [RatioStat] {
+        self.0.ratios()
     }
 
     /// The kind's checks of its config against the scenario's workload.

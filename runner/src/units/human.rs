@@ -108,10 +108,16 @@ pub fn pct(fraction: f64) -> String {
 }
 
 /// A signed margin as a percentage: `+18.3%`, `−3.6%` (U+2212 minus, so it
-/// lines up with the plus sign).
+/// lines up with the plus sign). A margin of 900 % or more either way is
+/// a ratio instead — `311× the threshold` rather than `+31009.2%`: the
+/// observed value is then `1 + |margin|` times the threshold (passing a
+/// `>`/`>=` by that much, or failing a `<`/`<=`; the verdict beside it
+/// says which).
 pub fn margin(fraction: f64) -> String {
     let p = fraction * 100.0;
-    if p < 0.0 {
+    if fraction.abs() >= 9.0 && fraction.is_finite() {
+        format!("{}× the threshold", sig3(1.0 + fraction.abs()))
+    } else if p < 0.0 {
         format!("\u{2212}{:.1}%", -p)
     } else {
         format!("+{p:.1}%")
@@ -159,6 +165,10 @@ mod tests {
         assert_eq!(pct(0.183), "18.3%");
         assert_eq!(margin(-0.036), "\u{2212}3.6%");
         assert_eq!(margin(0.2), "+20.0%");
+        // Regression: `+31009.2%` read as a ratio.
+        assert_eq!(margin(310.092), "311× the threshold");
+        assert_eq!(margin(-310.092), "311× the threshold");
+        assert_eq!(margin(8.5), "+850.0%");
         assert_eq!(
             (factor(2.0), factor(1.1), factor(0.25)),
             ("2".into(), "1.1".into(), "0.25".into())

@@ -336,6 +336,9 @@ macro_rules! unit_type {
                         "type": ["string", "integer"],
                         "minimum": 0,
                         "pattern": $pattern,
+                        // What editors (yaml-language-server, VS Code) show
+                        // instead of "does not match the pattern ^…$".
+                        "patternErrorMessage": pattern_message($pattern),
                         "description": $description,
                         "examples": [$($example),*],
                     })
@@ -343,6 +346,7 @@ macro_rules! unit_type {
                     json_schema!({
                         "type": "string",
                         "pattern": $pattern,
+                        "patternErrorMessage": pattern_message($pattern),
                         "description": $description,
                         "examples": [$($example),*],
                     })
@@ -426,6 +430,15 @@ pub fn reparse_by_pattern(pattern: &str, text: &str) -> Option<String> {
         return None;
     };
     result.err()
+}
+
+/// The editor message of a value that does not match unit pattern
+/// `pattern`: `Expected a size such as `512B`, `4KiB` or `64MiB``.
+fn pattern_message(pattern: &str) -> String {
+    match pattern_expectation(pattern) {
+        Some(e) => format!("Expected {e}"),
+        None => "Not a valid value".to_owned(),
+    }
 }
 
 /// What a unit pattern expects, for "expected …" lines.

@@ -1,6 +1,6 @@
 //! `junit.xml` checked by a real consumer's rules: the Jenkins JUnit XSD
 //! (`junit-10.xsd`, as shipped in pytest's source distribution on PyPI),
-//! validated with libxml2's `xmllint`. The schema is extended by exactly the
+//! validated with libxml2's `xmllint` (installed by the test when missing). The schema is extended by exactly the
 //! two test-case attributes GitHub's JUnit reporters read and the schema
 //! predates, `file` and `line` (pytest's xunit1 family writes the same).
 
@@ -24,6 +24,7 @@ fn jenkins_xsd() -> PathBuf {
         return xsd;
     }
     std::fs::create_dir_all(&cache).expect("cache dir");
+    super::tools::ensure_pip();
     let ok = Std::new("python3")
         .args([
             "-m",
@@ -69,14 +70,17 @@ fn extended(xsd: &Path, dir: &Path) -> PathBuf {
     out
 }
 
+/// `xmllint --noout --schema schema xml`, with Debian's `libxml2-utils`
+/// installed first when `xmllint` is missing.
 fn xmllint(schema: &Path, xml: &Path) -> std::process::Output {
+    super::tools::ensure(&["xmllint"], &["libxml2-utils"]);
     Std::new("xmllint")
         .arg("--noout")
         .arg("--schema")
         .arg(schema)
         .arg(xml)
         .output()
-        .expect("xmllint (Debian libxml2-utils; .ci/run installs it) runs")
+        .expect("xmllint runs")
 }
 
 #[test]

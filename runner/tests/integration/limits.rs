@@ -119,7 +119,7 @@ phases:\n  - name: fine\n    records: 100\n    actors:\n      - { op: append }\n
     let verdicts: Vec<String> = csv::Reader::from_path(out.join("assertions.csv"))
         .expect("assertions.csv")
         .records()
-        .map(|r| r.expect("row")[6].to_owned())
+        .map(|r| r.expect("row")[9].to_owned())
         .collect();
     assert_eq!(verdicts, ["pass", "not_run"]);
     assert_report_dir_clean(&out);

@@ -5,6 +5,8 @@ mod charts;
 mod cli;
 mod compare;
 mod crash;
+mod docs;
+mod editor;
 mod external;
 mod fixtures;
 mod junit;
@@ -21,6 +23,7 @@ mod schema;
 mod seeds;
 mod signals;
 mod timeline;
+mod tools;
 mod trends;
 
 use std::path::{Path, PathBuf};

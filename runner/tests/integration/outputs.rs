@@ -37,7 +37,7 @@ fn phases_on_disk(out: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
     let csv: BTreeSet<String> = csv::Reader::from_path(out.join("results.csv"))
         .expect("results.csv")
         .records()
-        .map(|r| r.expect("row")[2].to_owned())
+        .map(|r| r.expect("row")[3].to_owned())
         .filter(|p| p != "target")
         .collect();
     let run: serde_json::Value =
@@ -235,7 +235,7 @@ assertions:\n  - fine.append.records == 100\n  - fine.append.records == 1\n  - b
         .records()
         .map(|r| {
             let r = r.expect("row");
-            (r[1].to_owned(), r[2].to_owned(), r[6].to_owned())
+            (r[2].to_owned(), r[5].to_owned(), r[9].to_owned())
         })
         .collect();
     let verdict = |target: &str, assertion: &str| {

@@ -1,6 +1,5 @@
 //! The live metrics endpoint against a real Prometheus: Debian's
-//! `prometheus` package (installed here with `apt-get` when missing; `.ci/run`
-//! installs it too) scrapes a running `loadline run --metrics-addr`, its
+//! `prometheus` package (installed by the test with `apt-get` when missing) scrapes a running `loadline run --metrics-addr`, its
 //! HTTP API is asked for a loadline series, and `promtool check metrics`
 //! lints a scrape; the run then restarts its stores cleanly (the endpoint
 //! must not hold on to a store the engine needs to itself). And: an address that cannot be bound is a usage error
@@ -15,24 +14,7 @@ use std::time::{Duration, Instant};
 /// `prometheus` and `promtool` on the PATH, installed from Debian's
 /// package when missing.
 fn ensure_prometheus() {
-    let have = |bin: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {bin}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if have("prometheus") && have("promtool") {
-        return;
-    }
-    let ok = Command::new("sh")
-        .args([
-            "-c",
-            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus",
-        ])
-        .status()
-        .expect("apt-get runs");
-    assert!(ok.success(), "apt-get install prometheus failed");
+    super::tools::ensure(&["prometheus", "promtool"], &["prometheus"]);
 }
 
 /// A loopback port nobody listens on now.
@@ -120,7 +102,10 @@ fn a_real_prometheus_scrapes_a_running_loadline_and_promtool_passes_the_scrape()
     .expect("loadline serves /metrics while it runs");
     assert!(body.contains(r#"phase="write",actor="append"}"#), "{body}");
     assert!(body.contains("loadline_latency_seconds_bucket{"), "{body}");
-    assert!(body.contains("loadline_store_stall_micros{"), "{body}");
+    assert!(
+        body.contains("loadline_store_stall_micros_total{"),
+        "{body}"
+    );
     assert!(
         body.contains(r#"property="rocksdb.num-files-at-level0"}"#),
         "{body}"
@@ -199,6 +184,18 @@ fn a_real_prometheus_scrapes_a_running_loadline_and_promtool_passes_the_scrape()
     let mut queries = 0;
     for panel in dashboard["panels"].as_array().expect("panels") {
         for t in panel["targets"].as_array().expect("targets") {
+            // `rate()` only of counters (`…_total`, a histogram's
+            // `…_bucket`): a gauge's rate is meaningless and misses resets.
+            for arg in t["expr"].as_str().expect("expr").split("rate(").skip(1) {
+                let name: String = arg
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    name.ends_with("_total") || name.ends_with("_bucket"),
+                    "the dashboard rate()s `{name}`, which is not a counter"
+                );
+            }
             let expr = t["expr"]
                 .as_str()
                 .expect("expr")

@@ -87,16 +87,17 @@ fn cells(out: &Path) -> BTreeMap<Vec<String>, Option<String>> {
     csv_rows(&out.join("results.csv"))
         .into_iter()
         .map(|r| {
+            // r[0] is the run id, which differs between runs.
             let key = vec![
-                r[0].clone(),
                 r[1].clone(),
                 r[2].clone(),
                 r[3].clone(),
                 r[4].clone(),
-                r[6].clone(),
+                r[5].clone(),
+                r[7].clone(),
             ];
-            let exact = r[2] != "target" && EXACT.contains(&r[4].as_str());
-            (key, exact.then(|| r[5].clone()))
+            let exact = r[3] != "target" && EXACT.contains(&r[5].as_str());
+            (key, exact.then(|| r[6].clone()))
         })
         .collect()
 }
@@ -158,7 +159,7 @@ fn merge_of_three_shards_equals_the_full_run_cell_for_cell() {
     let verdicts = |out: &Path| -> Vec<Vec<String>> {
         csv_rows(&out.join("assertions.csv"))
             .into_iter()
-            .map(|r| vec![r[0].clone(), r[1].clone(), r[2].clone(), r[6].clone()])
+            .map(|r| vec![r[1].clone(), r[2].clone(), r[5].clone(), r[9].clone()])
             .collect()
     };
     assert_eq!(verdicts(&full), verdicts(&merged));
@@ -289,17 +290,17 @@ fn three_rounds_report_the_median_with_every_rounds_value() {
     assert_eq!(
         header.iter().collect::<Vec<_>>(),
         [
-            "variant", "target", "phase", "actor", "metric", "value", "unit", "min", "max",
-            "ci_low", "ci_high", "ci_level", "rounds"
+            "run_id", "variant", "target", "phase", "actor", "metric", "value", "unit", "min",
+            "max", "ci_low", "ci_high", "ci_level", "rounds"
         ]
     );
     assert!(
-        rows.iter().all(|r| r[12] == "3"),
+        rows.iter().all(|r| r[13] == "3"),
         "every metric over 3 rounds"
     );
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(
-        md.contains("## Rounds") && md.contains("**assertions are judged on the median**"),
+        md.contains("## Rounds") && md.contains("**assertions are judged on the same values**"),
         "{md}"
     );
 
@@ -346,7 +347,7 @@ fn one_round_output_is_unchanged() {
     assert_eq!(
         header.iter().collect::<Vec<_>>(),
         [
-            "variant", "target", "phase", "actor", "metric", "value", "unit"
+            "run_id", "variant", "target", "phase", "actor", "metric", "value", "unit"
         ]
     );
     let text = std::fs::read_to_string(out.join("run.json")).expect("run.json");

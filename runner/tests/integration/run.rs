@@ -139,7 +139,7 @@ fn results_of_finished_phases_survive_a_kill_during_the_next() {
     let rows = rdr
         .records()
         .map(|r| r.expect("row"))
-        .filter(|r| &r[2] == "first")
+        .filter(|r| &r[3] == "first")
         .count();
     assert!(rows > 10, "phase one's metrics are on disk");
     let run: serde_json::Value =

@@ -18,6 +18,7 @@ fn python_hdrhistogram() -> PathBuf {
     if dir.join("hdrh").is_dir() {
         return dir;
     }
+    super::tools::ensure_pip();
     let ok = Std::new("python3")
         .args([
             "-m",
@@ -62,6 +63,44 @@ fn a_real_run_json_validates_and_round_trips() {
     assert_eq!(report.format_version, 1);
     let again = serde_json::to_value(&report).expect("writes");
     assert_eq!(again, doc, "write → read → write is identical");
+}
+
+/// Regression: run.json did not say which scenario text ran (a content
+/// hash) nor from which commit of the user's repository.
+#[test]
+fn run_json_names_the_scenario_by_its_content_hash_and_commit() {
+    let (_t, path) = quick_run();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("run.json")).expect("json");
+    let src = &doc["source"];
+    let file = repo_root().join("scenarios/quickstart.yaml");
+    let sum = Std::new("sha256sum")
+        .arg(&file)
+        .output()
+        .expect("sha256sum runs");
+    let sum = String::from_utf8_lossy(&sum.stdout);
+    assert_eq!(
+        src["sha256"].as_str(),
+        sum.split_whitespace().next(),
+        "{src}"
+    );
+    let head = Std::new("git")
+        .arg("-C")
+        .arg(repo_root())
+        .args(["rev-parse", "HEAD"])
+        .output();
+    match head {
+        Ok(out) if out.status.success() => {
+            assert_eq!(
+                src["git_commit"].as_str(),
+                Some(String::from_utf8_lossy(&out.stdout).trim()),
+                "{src}"
+            );
+            assert!(src["git_modified"].is_boolean(), "{src}");
+        }
+        // Not a checkout (a source tarball) or no git: the fields are left out.
+        _ => assert!(src.get("git_commit").is_none(), "{src}"),
+    }
 }
 
 #[test]

@@ -104,7 +104,7 @@ fn verdicts(out: &Path) -> Vec<(String, String)> {
         .records()
         .map(|r| {
             let r = r.expect("row");
-            (r[2].to_owned(), r[6].to_owned())
+            (r[5].to_owned(), r[9].to_owned())
         })
         .collect()
 }

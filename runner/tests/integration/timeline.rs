@@ -57,13 +57,14 @@ fn intervals_add_up_to_the_totals_and_store_statistics_are_per_phase() {
     let mut csv_store: Vec<String> = Vec::new();
     for line in csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        if f[3] == "store" {
-            csv_store.push(format!("{}.{}", f[1], f[5]));
+        // f[0] is the run id.
+        if f[4] == "store" {
+            csv_store.push(format!("{}.{}", f[2], f[6]));
         }
-        if f[5] == "records" && f[3] != "store" {
+        if f[6] == "records" && f[4] != "store" {
             *csv_records
-                .entry((f[1].to_owned(), f[2].to_owned(), f[3].to_owned()))
-                .or_default() += f[6].parse::<f64>().expect("number");
+                .entry((f[2].to_owned(), f[3].to_owned(), f[4].to_owned()))
+                .or_default() += f[7].parse::<f64>().expect("number");
         }
     }
     let targets = run["variants"][0]["targets"].as_array().expect("targets");
@@ -150,7 +151,9 @@ fn intervals_add_up_to_the_totals_and_store_statistics_are_per_phase() {
     }
     let assertions = std::fs::read_to_string(out.join("assertions.csv")).expect("assertions");
     assert!(
-        assertions.contains("mem,write.store.records == 25000,25000,25000,count,pass"),
+        assertions.contains(
+            "mem,write,store.records,write.store.records == 25000,25000,25000,count,pass"
+        ),
         "{assertions}"
     );
 }

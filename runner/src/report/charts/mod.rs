@@ -1,11 +1,14 @@
 //! SVG charts beside `report.md`, drawn with plotters' SVG backend (no
 //! bitmap backend, no font files): `plan` decides which charts a report
-//! gets and shapes their data, `plot` draws a figure, `output` writes the
+//! gets and shapes their data, `plot` draws a figure (`label` places its
+//! threshold labels, `sweep` shapes the matrix chart), `output` writes the
 //! files as part of each generation.
 
+mod label;
 mod output;
 pub mod plan;
 pub(crate) mod plot;
+mod sweep;
 
 pub use output::ChartsOutput;
 pub use plan::{ChartKind, ChartSpec, IntervalPoint, MAX_CHARTS, actor_timeline, plan};

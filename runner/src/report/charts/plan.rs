@@ -20,6 +20,7 @@ use std::collections::HashSet;
 use super::plot::{Figure, Line, Panel, Threshold, XAxis, YAxis};
 use crate::metrics::recorder;
 use crate::metrics::report::{ActorReport, Latency, PhaseReport, RunReport, VariantReport};
+use crate::report::format;
 
 /// At most this many charts per report: a scenario of thousands of phases
 /// would otherwise write thousands of SVGs with every generation. The
@@ -204,38 +205,51 @@ fn actor_runs<'a>(v: &'a VariantReport, phase: &str, actor: &str) -> Vec<(usize,
 /// One interval of an actor's timeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IntervalPoint {
-    /// End of the interval, seconds from the phase start.
+    /// Start of the interval, seconds from the phase start (`t_s` of
+    /// `timeline.csv`).
     pub t_s: f64,
-    /// Records per second over the interval.
+    /// Length of the interval, seconds.
+    pub duration_s: f64,
+    /// Records per second over the interval's real length.
     pub records_per_s: f64,
-    /// p99 latency over the interval, ns.
+    /// p99 latency over the interval, ns; NaN when no operation completed.
     pub p99_ns: f64,
 }
 
 /// The per-interval series of `actor` from its `timeline` (see
 /// [`IntervalReport`](crate::metrics::report::IntervalReport)); `None` when
 /// it has none (warmup, crash phases, reports written before timelines).
-/// An interval in which no op completed has no p99: it is left out of the
-/// latency line (NaN) rather than drawn at the axis floor.
+/// Rates are over each interval's real length. A last interval shorter
+/// than half the others (the moments the phase took to stop, often a
+/// fraction of a millisecond without a completed operation) is left out:
+/// a rate over so short a span says nothing about the workload, and drawn
+/// it looked like a stall (its counts stay in `timeline.csv`). An interval
+/// in which no op completed has no p99 (NaN): the latency line breaks
+/// there rather than dropping to the axis floor.
 pub fn actor_timeline(actor: &ActorReport) -> Option<Vec<IntervalPoint>> {
-    if actor.timeline.is_empty() {
-        return None;
+    let full = actor
+        .timeline
+        .iter()
+        .map(|i| i.duration_s)
+        .fold(0.0f64, f64::max);
+    let mut points: Vec<IntervalPoint> = actor
+        .timeline
+        .iter()
+        .map(|i| IntervalPoint {
+            t_s: i.t_s,
+            duration_s: i.duration_s,
+            records_per_s: if i.duration_s > 0.0 {
+                i.records as f64 / i.duration_s
+            } else {
+                f64::NAN
+            },
+            p99_ns: if i.ops > 0 { i.p99_ns as f64 } else { f64::NAN },
+        })
+        .collect();
+    if points.len() > 1 && points.last().is_some_and(|p| p.duration_s < full / 2.0) {
+        points.pop();
     }
-    Some(
-        actor
-            .timeline
-            .iter()
-            .map(|i| IntervalPoint {
-                t_s: i.t_s + i.duration_s,
-                records_per_s: if i.duration_s > 0.0 {
-                    i.records as f64 / i.duration_s
-                } else {
-                    0.0
-                },
-                p99_ns: if i.ops > 0 { i.p99_ns as f64 } else { f64::NAN },
-            })
-            .collect(),
-    )
+    (!points.is_empty()).then_some(points)
 }
 
 /// The metric an assertion is about: the text before its operator.
@@ -301,20 +315,41 @@ fn spectrum_xs() -> impl Iterator<Item = f64> {
     (0..=80).map(|i| f64::from(i) * 0.05)
 }
 
+/// The largest percentile position `count` operations support: x =
+/// log10(n), the percentile 1 − 1/n (7 operations: 85.7 %, not 99.99 %);
+/// beyond it a line would only repeat the maximum.
+fn supported_x(count: u64) -> f64 {
+    if count == 0 {
+        0.0
+    } else {
+        (count as f64).log10()
+    }
+}
+
 /// Latency by percentile from an encoded HDR histogram, or — when it does
-/// not decode or is empty — the report's own percentiles.
-fn spectrum(histogram: Option<&str>, latency: &Latency) -> Vec<(f64, f64)> {
+/// not decode or is empty — the report's own percentiles; only as far as
+/// the count of operations supports (see [`supported_x`]), so a phase of
+/// 7 operations does not draw a distribution to 99.99 %.
+fn spectrum(histogram: Option<&str>, latency: &Latency, count: u64) -> Vec<(f64, f64)> {
     if let Some(h) = histogram
         .and_then(recorder::decode)
         .filter(|h| !h.is_empty())
     {
-        return spectrum_xs()
+        let top = supported_x(h.len());
+        let mut points: Vec<(f64, f64)> = spectrum_xs()
+            .take_while(|x| *x <= top + 1e-9)
             .map(|x| {
                 let q = 1.0 - 10f64.powf(-x);
                 (x, h.value_at_quantile(q) as f64)
             })
             .collect();
+        // End exactly at the last supported percentile (the maximum).
+        if points.last().is_some_and(|(x, _)| top - x > 1e-9) {
+            points.push((top, h.max() as f64));
+        }
+        return points;
     }
+    let top = supported_x(count);
     [
         (2f64.log10(), latency.p50_ns),
         (1.0, latency.p90_ns),
@@ -323,7 +358,7 @@ fn spectrum(histogram: Option<&str>, latency: &Latency) -> Vec<(f64, f64)> {
         (4.0, latency.p9999_ns),
     ]
     .into_iter()
-    .filter(|(_, v)| *v > 0)
+    .filter(|(x, v)| *v > 0 && *x <= top + 1e-9)
     .map(|(x, v)| (x, v as f64))
     .collect()
 }
@@ -346,7 +381,15 @@ pub(crate) fn figure(report: &RunReport, spec: &ChartSpec) -> Figure {
                 thresholds(std::iter::once(v), &spec.phase, actor, p99_stat),
             )
         }
-        ChartKind::Sweep { actor } => sweep_figure(report, spec, actor),
+        ChartKind::Sweep { actor } => super::sweep::sweep_figure(
+            report,
+            spec,
+            |v| actor_runs(v, &spec.phase, actor),
+            [
+                thresholds(report.variants.iter(), &spec.phase, actor, rate_stat),
+                thresholds(report.variants.iter(), &spec.phase, actor, p99_stat),
+            ],
+        ),
     }
 }
 
@@ -366,11 +409,12 @@ fn spectrum_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure 
     let mut open_loop = false;
     for (i, a) in actor_runs(v, &spec.phase, actor) {
         let target = &v.targets[i].name;
+        // The count beside the name: how far the line can reach.
         lines.push(Line {
-            label: target.clone(),
+            label: format!("{target} (n = {})", format::count(a.count as f64)),
             color: i,
             dashed: false,
-            points: spectrum(Some(&a.histogram), &a.latency),
+            points: spectrum(Some(&a.histogram), &a.latency, a.count),
         });
         if let Some(service) = &a.service {
             open_loop = true;
@@ -378,7 +422,7 @@ fn spectrum_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure 
                 label: format!("{target} · service time"),
                 color: i,
                 dashed: true,
-                points: spectrum(a.service_histogram.as_deref(), service),
+                points: spectrum(a.service_histogram.as_deref(), service, a.count),
             });
         }
     }
@@ -410,7 +454,10 @@ fn empty(title: &str) -> Figure {
 }
 
 /// Throughput (top) and p99 (bottom) over time, one line per target:
-/// `series` is (target, colour index, intervals).
+/// `series` is (target, colour index, intervals). Each interval is drawn
+/// as a step over its length, starting at its `t_s` as in `timeline.csv`
+/// (a phase of one interval is a segment, not a dot); an interval without
+/// a value breaks its line.
 pub(crate) fn timeline_figure(
     title: &str,
     series: &[(String, usize, Vec<IntervalPoint>)],
@@ -426,8 +473,15 @@ pub(crate) fn timeline_figure(
                 dashed: false,
                 points: points
                     .iter()
-                    .map(|p| (p.t_s, f(p)))
-                    .filter(|(_, y)| y.is_finite())
+                    .flat_map(|p| {
+                        let y = f(p);
+                        let end = p.t_s + p.duration_s;
+                        if y.is_finite() {
+                            vec![(p.t_s, y), (end, y)]
+                        } else {
+                            vec![(p.t_s, f64::NAN)]
+                        }
+                    })
                     .collect(),
             })
             .collect()
@@ -435,7 +489,8 @@ pub(crate) fn timeline_figure(
     Figure {
         title: title.to_owned(),
         x: XAxis::Seconds,
-        x_label: "seconds since the phase started".to_owned(),
+        x_label: "seconds since the phase started (each interval a step over its length)"
+            .to_owned(),
         panels: vec![
             Panel {
                 title: "records per second".to_owned(),
@@ -451,130 +506,6 @@ pub(crate) fn timeline_figure(
             },
         ],
     }
-}
-
-/// A matrix value as an axis label: strings bare, others as JSON.
-fn setting_label(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// One line pair of a sweep: a target (and the other dimensions' values).
-struct SweepSeries {
-    label: String,
-    rate: Vec<(f64, f64)>,
-    p99: Vec<(f64, f64)>,
-}
-
-fn sweep_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {
-    // x: the first matrix dimension; one line per target and combination
-    // of the other dimensions.
-    let key = report
-        .variants
-        .iter()
-        .find_map(|v| v.settings.first().map(|(k, _)| k.clone()))
-        .unwrap_or_default();
-    let mut categories: Vec<String> = Vec::new();
-    let mut series: Vec<SweepSeries> = Vec::new();
-    for v in &report.variants {
-        let Some(x_value) = v
-            .settings
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, x)| setting_label(x))
-        else {
-            continue;
-        };
-        let x = match categories.iter().position(|c| *c == x_value) {
-            Some(i) => i,
-            None => {
-                categories.push(x_value);
-                categories.len() - 1
-            }
-        } as f64;
-        let rest: Vec<String> = v
-            .settings
-            .iter()
-            .filter(|(k, _)| *k != key)
-            .map(|(k, x)| format!("{}={}", short_key(k), setting_label(x)))
-            .collect();
-        for (i, a) in actor_runs(v, &spec.phase, actor) {
-            let target = &v.targets[i].name;
-            let label = if rest.is_empty() {
-                target.clone()
-            } else {
-                format!("{target} · {}", rest.join(", "))
-            };
-            let at = match series.iter().position(|s| s.label == label) {
-                Some(p) => p,
-                None => {
-                    series.push(SweepSeries {
-                        label,
-                        rate: Vec::new(),
-                        p99: Vec::new(),
-                    });
-                    series.len() - 1
-                }
-            };
-            series[at].rate.push((x, a.records_per_s));
-            series[at].p99.push((x, a.latency.p99_ns as f64));
-        }
-    }
-    let lines = |which: fn(&SweepSeries) -> &Vec<(f64, f64)>| {
-        series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Line {
-                label: s.label.clone(),
-                color: i,
-                dashed: false,
-                points: which(s).clone(),
-            })
-            .collect::<Vec<_>>()
-    };
-    let rate_lines = lines(|s| &s.rate);
-    let (rate_axis, rate_title) = rate_axis(&rate_lines);
-    Figure {
-        title: spec.title.clone(),
-        x: XAxis::Categories(categories),
-        x_label: format!("matrix: {key}"),
-        panels: vec![
-            Panel {
-                title: rate_title.to_owned(),
-                y: rate_axis,
-                lines: rate_lines,
-                thresholds: thresholds(report.variants.iter(), &spec.phase, actor, rate_stat),
-            },
-            Panel {
-                title: "p99 latency (log scale)".to_owned(),
-                y: YAxis::LatencyLog,
-                lines: lines(|s| &s.p99),
-                thresholds: thresholds(report.variants.iter(), &spec.phase, actor, p99_stat),
-            },
-        ],
-    }
-}
-
-/// A linear throughput axis, or a logarithmic one when the values span
-/// 30× or more (a matrix over sizes or batches: a linear axis would
-/// flatten the slow variants to zero).
-fn rate_axis(lines: &[Line]) -> (YAxis, &'static str) {
-    let values = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
-    let (lo, hi) = values
-        .filter(|v| *v > 0.0 && v.is_finite())
-        .fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if hi > 0.0 && hi / lo >= 30.0 {
-        (YAxis::RateLog, "records per second (log scale)")
-    } else {
-        (YAxis::Rate, "records per second")
-    }
-}
-
-/// The last part of a matrix key (`phases.write.actors.0.batch` → `batch`).
-fn short_key(key: &str) -> &str {
-    key.rsplit('.').next().unwrap_or(key)
 }
 
 #[cfg(test)]
@@ -675,7 +606,7 @@ mod tests {
         for v in 1..=10_000u64 {
             h.record(v * 1_000).expect("records");
         }
-        let points = spectrum(Some(&recorder::encode(&h)), &Latency::default());
+        let points = spectrum(Some(&recorder::encode(&h)), &Latency::default(), 10_000);
         assert_eq!(points.len(), 81);
         let at = |x: f64| {
             points
@@ -708,7 +639,27 @@ mod tests {
             p9999_ns: 50,
             ..Latency::default()
         };
-        assert_eq!(spectrum(Some("not base64"), &lat).len(), 5);
+        assert_eq!(spectrum(Some("not base64"), &lat, 10_000).len(), 5);
+        assert_eq!(
+            spectrum(Some("not base64"), &lat, 150).len(),
+            3,
+            "p50, p90, p99 of 150 operations; not p99.9"
+        );
+    }
+
+    /// Regression: an actor with 7 operations drew a distribution to
+    /// 99.99 %; a line now ends at the percentile its count supports.
+    #[test]
+    fn a_spectrum_reaches_only_as_far_as_its_count_supports() {
+        let mut h = hdrhistogram::Histogram::<u64>::new(3).expect("histogram");
+        for v in 1..=7u64 {
+            h.record(v * 1_000).expect("records");
+        }
+        let points = spectrum(Some(&recorder::encode(&h)), &Latency::default(), 7);
+        let last = *points.last().expect("points");
+        assert!((last.0 - 7f64.log10()).abs() < 1e-9, "{points:?}");
+        assert!(points.iter().all(|p| p.0 <= 7f64.log10() + 1e-9));
+        assert_eq!(last.1, h.max() as f64);
     }
 
     #[test]
@@ -745,7 +696,8 @@ mod tests {
             .map(|(i, t)| {
                 let points = (1..=12)
                     .map(|s| IntervalPoint {
-                        t_s: f64::from(s) * 0.25,
+                        t_s: f64::from(s - 1) * 0.25,
+                        duration_s: 0.25,
                         records_per_s: 100_000.0 * (i + 1) as f64 + f64::from(s) * 1_000.0,
                         p99_ns: 50_000.0 * f64::from(s),
                     })
@@ -764,14 +716,62 @@ mod tests {
             Vec::new(),
         );
         assert_eq!(fig.panels.len(), 2);
-        assert_eq!(fig.panels[0].lines[1].points[0], (0.25, 201_000.0));
-        assert_eq!(fig.panels[1].lines[0].points[11], (3.0, 600_000.0));
+        // Steps: each interval from its start (timeline.csv's t_s) to its end.
+        assert_eq!(fig.panels[0].lines[1].points[0], (0.0, 201_000.0));
+        assert_eq!(fig.panels[0].lines[1].points[1], (0.25, 201_000.0));
+        assert_eq!(fig.panels[1].lines[0].points[23], (3.0, 600_000.0));
         let svg = plot::render(&fig).expect("renders");
         assert!(
             svg.contains("records per second") && svg.contains("3 s"),
             "{svg}"
         );
         assert!(svg.contains("mixed.writer.records_per_s &gt;= 100k"));
+    }
+
+    /// Regression: the last interval of every phase (0.3 ms, no op) was
+    /// drawn as 0 records/s, every line plunging at the right edge; points
+    /// sat at interval ends while `timeline.csv` gives starts; an interval
+    /// without operations had a p99 of 0.
+    #[test]
+    fn the_timeline_starts_intervals_at_t_s_and_leaves_out_a_stub_and_empty_p99s() {
+        use crate::metrics::report::IntervalReport;
+        let interval = |t_s: f64, duration_s: f64, ops: u64| IntervalReport {
+            t_s,
+            duration_s,
+            ops,
+            records: ops * 10,
+            p99_ns: if ops > 0 { 5_000 } else { 0 },
+            ..IntervalReport::default()
+        };
+        let mut a = run_report(1).variants[0].targets[0].phases[1].actors[0].clone();
+        a.timeline = vec![
+            interval(0.0, 1.0, 100),
+            interval(1.0, 1.0, 0),
+            interval(2.0, 1.0, 50),
+            interval(3.0, 0.0003, 0),
+        ];
+        let points = actor_timeline(&a).expect("a timeline");
+        assert_eq!(points.len(), 3, "the 0.3 ms stub is left out");
+        assert_eq!(
+            points.iter().map(|p| p.t_s).collect::<Vec<_>>(),
+            [0.0, 1.0, 2.0],
+            "at the starts timeline.csv gives"
+        );
+        assert_eq!(points[1].records_per_s, 0.0, "a real stall stays a zero");
+        assert!(points[1].p99_ns.is_nan(), "no operation, no p99");
+        // A last interval of more than half the length is a real one.
+        a.timeline[3] = interval(3.0, 0.6, 30);
+        let points = actor_timeline(&a).expect("a timeline");
+        assert_eq!(points.len(), 4);
+        assert!(
+            (points[3].records_per_s - 500.0).abs() < 1e-9,
+            "over its 0.6 s"
+        );
+        // Drawn: the p99 line breaks at the empty interval.
+        let fig = timeline_figure("t", &[("mem".into(), 0, points)], vec![], vec![]);
+        let p99 = &fig.panels[1].lines[0].points;
+        assert_eq!(p99[..2], [(0.0, 5_000.0), (1.0, 5_000.0)]);
+        assert!(p99[2].1.is_nan() && p99[2].0 == 1.0, "{p99:?}");
     }
 
     #[test]
@@ -794,25 +794,6 @@ mod tests {
             YAxis::Rate,
             "the fixture spans less than 30×"
         );
-    }
-
-    #[test]
-    fn throughput_across_orders_of_magnitude_gets_a_log_axis() {
-        let line = |points: Vec<(f64, f64)>| Line {
-            label: "t".into(),
-            color: 0,
-            dashed: false,
-            points,
-        };
-        assert_eq!(
-            rate_axis(&[line(vec![(0.0, 6.8e6)]), line(vec![(0.0, 40e3)])]).0,
-            YAxis::RateLog
-        );
-        assert_eq!(
-            rate_axis(&[line(vec![(0.0, 1e6), (1.0, 5e5)])]).0,
-            YAxis::Rate
-        );
-        assert_eq!(rate_axis(&[]).0, YAxis::Rate);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::label::{LABEL_HEIGHT, LabelBox, Segment, place_label};
 use crate::report::format;
 
 /// Line colours, one per target in run order (then repeating).
@@ -334,54 +335,6 @@ fn style(c: &RGBColor, width: u32) -> ShapeStyle {
     }
 }
 
-/// Where a threshold label was drawn, in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct LabelBox {
-    left: i32,
-    right: i32,
-    top: i32,
-}
-
-/// Height of a threshold label, pixels.
-const LABEL_HEIGHT: i32 = 15;
-
-/// Where to draw a threshold label of `width` for a line at pixel `line_y`
-/// ending at `right`: above the line, else below it, else further left —
-/// the first that overlaps no label in `placed`. Returns (right edge,
-/// top, above).
-fn place_label(placed: &[LabelBox], right: i32, line_y: i32, width: i32) -> (i32, i32, bool) {
-    let clear = |r: i32, top: i32| {
-        placed.iter().all(|b| {
-            r - width >= b.right
-                || r <= b.left
-                || top + LABEL_HEIGHT <= b.top
-                || top >= b.top + LABEL_HEIGHT
-        })
-    };
-    let above = line_y - 3 - LABEL_HEIGHT;
-    let below = line_y + 3;
-    let mut r = right;
-    loop {
-        if clear(r, above) {
-            return (r, above, true);
-        }
-        if clear(r, below) {
-            return (r, below, false);
-        }
-        // Left of everything in the way.
-        let next = placed
-            .iter()
-            .filter(|b| b.left < r)
-            .map(|b| b.left - 12)
-            .min()
-            .unwrap_or(r - width - 12);
-        if next >= r || next - width < 0 {
-            return (right, above, true);
-        }
-        r = next;
-    }
-}
-
 /// The SVG text of `fig`.
 ///
 /// # Errors
@@ -527,22 +480,41 @@ fn draw(
                     .pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
         }
+        let mut segments: Vec<Segment> = Vec::new();
         for line in &panel.lines {
             let c = &PALETTE[line.color % PALETTE.len()];
-            let pts: Vec<(f64, f64)> = line
+            // A non-finite value is a gap (an interval without operations
+            // has no p99): the line breaks there instead of bridging it.
+            let runs: Vec<Vec<(f64, f64)>> = line
                 .points
-                .iter()
-                .filter(|p| p.0 >= x0 - 1e-9 && p.0 <= x1 + 1e-9 && p.1.is_finite())
-                .map(|(x, v)| (*x, plotted(panel.y, *v)))
+                .split(|p| !p.1.is_finite())
+                .map(|run| {
+                    run.iter()
+                        .filter(|p| p.0 >= x0 - 1e-9 && p.0 <= x1 + 1e-9)
+                        .map(|(x, v)| (*x, plotted(panel.y, *v)))
+                        .collect::<Vec<_>>()
+                })
+                .filter(|run| !run.is_empty())
                 .collect();
-            if line.dashed {
-                chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style(c, 2)))?;
-            } else {
-                chart.draw_series(LineSeries::new(pts.clone(), style(c, 2)))?;
+            for pts in &runs {
+                if line.dashed {
+                    chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style(c, 2)))?;
+                } else {
+                    chart.draw_series(LineSeries::new(pts.clone(), style(c, 2)))?;
+                }
+                let px: Vec<(i32, i32)> = pts.iter().map(|p| chart.backend_coord(p)).collect();
+                segments.extend(px.windows(2).map(|w| (w[0], w[1])));
+                if let [only] = px[..] {
+                    segments.push((only, only));
+                }
             }
-            if pts.len() <= 24 {
+            // Markers where points are few, except on a time axis, whose
+            // lines are steps (each interval a segment over its length).
+            let n: usize = runs.iter().map(Vec::len).sum();
+            if n <= 24 && fig.x != XAxis::Seconds {
                 chart.draw_series(
-                    pts.iter()
+                    runs.iter()
+                        .flatten()
                         .map(|p| Circle::new(*p, 3, ShapeStyle::from(c).filled())),
                 )?;
             }
@@ -562,20 +534,31 @@ fn draw(
             }
             let (px, py) = chart.backend_coord(&(x1, y));
             let width = text_width(&t.label, NOTE_FONT);
-            let (right, top, above) = place_label(&placed, px - 4, py, width);
+            let (right, label_top, above) =
+                place_label(&placed, &segments, (left, top, px - 4, bottom), py, width);
             placed.push(LabelBox {
                 left: right - width,
                 right,
-                top,
+                top: label_top,
             });
             // A light backing, so a label over a line stays legible.
             root.draw(&Rectangle::new(
-                [(right - width - 3, top), (right + 2, top + LABEL_HEIGHT)],
+                [
+                    (right - width - 3, label_top),
+                    (right + 2, label_top + LABEL_HEIGHT),
+                ],
                 WHITE.mix(0.85).filled(),
             ))?;
             root.draw(&Text::new(
                 t.label.clone(),
-                (right, if above { py - 3 } else { py + 3 }),
+                (
+                    right,
+                    if above {
+                        label_top + LABEL_HEIGHT
+                    } else {
+                        label_top
+                    },
+                ),
                 TextStyle::from((FONT, NOTE_FONT).into_font())
                     .color(&ink)
                     .pos(Pos::new(
@@ -626,30 +609,6 @@ mod tests {
         assert_eq!(y_label(YAxis::Rate, 200_000.0), "200 k/s");
         assert_eq!(trim_zeros("1.50 ms"), "1.5 ms");
         assert_eq!(trim_zeros("100 ns"), "100 ns");
-    }
-
-    #[test]
-    fn threshold_labels_close_together_do_not_overlap() {
-        let first = place_label(&[], 800, 100, 150);
-        assert_eq!(first, (800, 82, true), "above its line");
-        let placed = [LabelBox {
-            left: 650,
-            right: 800,
-            top: 82,
-        }];
-        // A line 8 px lower: below it.
-        assert_eq!(place_label(&placed, 800, 108, 150), (800, 111, false));
-        let placed = [
-            placed[0],
-            LabelBox {
-                left: 650,
-                right: 800,
-                top: 111,
-            },
-        ];
-        // A third line between them: left of both.
-        let (right, _, _) = place_label(&placed, 800, 104, 150);
-        assert!(right <= 638, "{right}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The `external` store kind: a store in any language, run by loadline as
 //! a child process speaking the line-delimited JSON protocol of
-//! `docs/external-protocol.md` on its stdin and stdout ([`super::protocol`]).
+//! `docs/src/external-protocol.md` on its stdin and stdout ([`super::protocol`]).
 //!
 //! The target's config names the command, passes `options` through to the
 //! plug-in's `hello`, and claims the capabilities validation plans with;
@@ -28,7 +28,7 @@ pub struct ExternalConfig {
     /// The plug-in's command line, program first, e.g. `[python3,
     /// examples/external/store.py]` (a relative program or path is found
     /// from loadline's working directory). It speaks the protocol of
-    /// `docs/external-protocol.md` on stdin and stdout; its stderr goes
+    /// `docs/src/external-protocol.md` on stdin and stdout; its stderr goes
     /// to `plugin.log` in the target's directory.
     #[serde(default)]
     pub command: Vec<String>,
@@ -63,7 +63,7 @@ impl Default for ExternalConfig {
 
 impl StoreKind for ExternalKind {
     const NAME: &'static str = "external";
-    const ABOUT: &'static str = "A store in any language: a child process speaking loadline's line-delimited JSON protocol (docs/external-protocol.md) on stdin and stdout.";
+    const ABOUT: &'static str = "A store in any language: a child process speaking loadline's line-delimited JSON protocol (docs/src/external-protocol.md) on stdin and stdout.";
     type Config = ExternalConfig;
 
     fn check(config: &ExternalConfig, _: &Workload) -> Vec<Problem> {

@@ -1,7 +1,7 @@
 //! The `external` store kind: a store in any language behind a child
 //! process. `kind` owns the config and [`ExternalStore`], `session` the
 //! data path as requests, `plugin` the process and its lines, `protocol`
-//! the messages (documented in `docs/external-protocol.md`).
+//! the messages (documented in `docs/src/external-protocol.md`).
 
 mod kind;
 mod plugin;

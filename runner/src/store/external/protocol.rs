@@ -1,6 +1,6 @@
 //! The messages of the `external` kind's protocol, version
 //! [`VERSION`]: one JSON object per line on the plug-in's stdin
-//! ([`Request`]) and stdout ([`Reply`]). `docs/external-protocol.md` is
+//! ([`Request`]) and stdout ([`Reply`]). `docs/src/external-protocol.md` is
 //! the specification; `schemas/external-protocol.schema.json` is generated
 //! from these types ([`schema`]) and guarded by a test.
 //!
@@ -310,7 +310,7 @@ pub fn schema() -> serde_json::Value {
     serde_json::json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": format!("loadline external store protocol, version {VERSION}"),
-        "description": "One JSON object per line. loadline writes `request` lines to the plug-in's stdin; the plug-in writes one `reply` line per request to its stdout. The `ok` of a reply has the shape `<op>_ok` (an empty object for trim, sync, put, delete, close). See docs/external-protocol.md.",
+        "description": "One JSON object per line. loadline writes `request` lines to the plug-in's stdin; the plug-in writes one `reply` line per request to its stdout. The `ok` of a reply has the shape `<op>_ok` (an empty object for trim, sync, put, delete, close). See docs/src/external-protocol.md.",
         "oneOf": [
             { "$ref": "#/$defs/request" },
             { "$ref": "#/$defs/reply" }

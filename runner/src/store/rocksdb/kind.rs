@@ -14,8 +14,7 @@ use crate::store::api::{Capabilities, StatDesc, Store, StoreError};
 use crate::store::kind::{Problem, StoreKind, Workload, did_you_mean};
 use crate::units::{ByteSize, Percent, format_size};
 
-/// The `rocksdb` store kind: RocksDB with the log mapped onto (stream,
-/// offset) keys.
+/// The `rocksdb` store kind: RocksDB with the log mapped onto (stream, offset) keys.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RocksdbKind;
 
@@ -559,6 +558,10 @@ impl StoreKind for RocksdbKind {
 
     fn levels() -> &'static [&'static str] {
         super::stats::LEVEL_STATS
+    }
+
+    fn ratios() -> &'static [crate::store::RatioStat] {
+        super::stats::RATIO_STATS
     }
 
     fn describe(config: &RocksdbConfig) -> String {

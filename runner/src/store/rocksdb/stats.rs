@@ -141,6 +141,20 @@ pub const STATS: &[StatDesc] = &[
     },
 ];
 
+/// The ratios of [`STATS`] and the counters they are computed from.
+pub const RATIO_STATS: &[crate::store::RatioStat] = &[
+    crate::store::RatioStat {
+        name: "write_amplification",
+        numerator: &["flush_bytes", "compaction_write_bytes"],
+        denominator: &["user_bytes"],
+    },
+    crate::store::RatioStat {
+        name: "block_cache_hit_rate",
+        numerator: &["block_cache_hits"],
+        denominator: &["block_cache_hits", "block_cache_misses"],
+    },
+];
+
 /// The statistics of [`STATS`] that are levels (values at a moment), not
 /// counters: a phase reports their value at its end.
 pub const LEVEL_STATS: &[&str] = &[

@@ -44,6 +44,8 @@ pub struct RocksdbStore {
 
 struct Inner {
     db: DB,
+    /// `RocksDB <version>` as the opened database's OPTIONS file records it.
+    software: Option<String>,
     /// The DB options, through which RocksDB's tickers are read.
     db_options: Options,
     write: WriteOptions,
@@ -53,6 +55,27 @@ struct Inner {
     reopen_nanos: u64,
     /// Key and value bytes put (the log's bytes are counted per stream).
     kv_bytes: AtomicU64,
+}
+
+/// The version of the RocksDB library this process linked, as the newest
+/// OPTIONS file of the database in `dir` records it (`[Version]
+/// rocksdb_version=11.8.1`, written at every open): the library actually
+/// running, also when it was built outside the crate (`ROCKSDB_LIB_DIR`).
+fn linked_version(dir: &Path) -> Option<String> {
+    let newest = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let n: u64 = name.strip_prefix("OPTIONS-")?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .max()?;
+    let text = std::fs::read_to_string(newest.1).ok()?;
+    let v = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rocksdb_version="))?;
+    Some(format!("RocksDB {}", v.trim()))
 }
 
 impl RocksdbStore {
@@ -73,6 +96,7 @@ impl RocksdbStore {
         let db = DB::open_cf_descriptors(&built.db, dir, built.cfs).map_err(engine("open"))?;
         let reopen_nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         let inner = Inner {
+            software: linked_version(dir),
             db,
             db_options: built.db,
             write: built.write,
@@ -254,6 +278,10 @@ impl Store for RocksdbStore {
     fn series(&self) -> Vec<crate::store::StoreSeries> {
         let i = self.inner.table();
         stats::series(&i.db, &i.db_options)
+    }
+
+    fn software(&self) -> Option<String> {
+        self.inner.table().software.clone()
     }
 
     fn close(self: Box<Self>) -> Result<(), StoreError> {

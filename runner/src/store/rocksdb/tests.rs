@@ -71,6 +71,21 @@ fn offsets(s: &mut dyn Session, stream: u64, from: u64, len: usize) -> Vec<u64> 
     }
 }
 
+/// Regression: run.json did not say which RocksDB ran. The store reads it
+/// from the OPTIONS file the opened database wrote: the linked library.
+#[test]
+fn the_store_names_the_rocksdb_it_runs_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = RocksdbStore::open(dir.path(), &cfg(false)).expect("open");
+    let software = store.software().expect("a version");
+    let v = software
+        .strip_prefix("RocksDB ")
+        .expect("RocksDB <version>");
+    let parts: Vec<u32> = v.split('.').map(|p| p.parse().expect("a number")).collect();
+    assert_eq!(parts.len(), 3, "{software}");
+    assert!(parts[0] >= 9, "{software}");
+}
+
 // ------------------------------------------------------------ conformance
 
 #[test]

@@ -194,6 +194,10 @@ impl StoreKind for WalKind {
         super::STATS
     }
 
+    fn ratios() -> &'static [crate::store::RatioStat] {
+        super::stats::RATIOS
+    }
+
     fn describe(config: &WalConfig) -> String {
         let o = config.options();
         format!(

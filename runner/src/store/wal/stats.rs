@@ -10,6 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::store::api::{StatDesc, StatUnit, StoreStats};
 
+/// The WAL's ratio, recomputed by loadline from its counters over each
+/// phase and a target's measured phases (see `RatioStat`).
+pub const RATIOS: &[crate::store::RatioStat] = &[crate::store::RatioStat {
+    name: "group_commit_records",
+    numerator: &["commit_records"],
+    denominator: &["commit_fsyncs"],
+}];
+
 /// Statistics the WAL reports under `target.store.*`.
 pub const STATS: &[StatDesc] = &[
     StatDesc {
@@ -43,9 +51,19 @@ pub const STATS: &[StatDesc] = &[
         help: "time spent in fsync calls",
     },
     StatDesc {
+        name: "commit_fsyncs",
+        unit: StatUnit::Count,
+        help: "fsyncs that made appends durable (group commits)",
+    },
+    StatDesc {
+        name: "commit_records",
+        unit: StatUnit::Count,
+        help: "records those commit fsyncs made durable",
+    },
+    StatDesc {
         name: "group_commit_records",
         unit: StatUnit::Ratio,
-        help: "records made durable per commit fsync (mean)",
+        help: "records made durable per commit fsync (mean): commit_records / commit_fsyncs",
     },
     StatDesc {
         name: "group_commits_full",
@@ -192,6 +210,8 @@ pub(crate) fn snapshot(
         ("bytes_written", w.bytes_written as f64),
         ("fsyncs", get(&c.fsyncs)),
         ("fsync_nanos", get(&c.fsync_nanos)),
+        ("commit_fsyncs", commits),
+        ("commit_records", get(&c.commit_records)),
         (
             "group_commit_records",
             if commits > 0.0 {
