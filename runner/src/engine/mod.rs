@@ -27,6 +27,7 @@ mod run;
 pub mod schedule;
 pub mod select;
 pub mod signals;
+mod target;
 pub mod verify;
 pub mod verify_kv;
 pub mod worker;

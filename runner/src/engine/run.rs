@@ -4,21 +4,17 @@
 //! closed between them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use super::datadir::{self, file_name_part};
-use super::drive::{run_crash_phase, run_phase};
 use super::error::{EngineError, error_chain};
 use super::events::{Ending, Event, Observer};
 use super::options::RunOptions;
-use super::{cache, phase, pools};
-use crate::metrics::process;
+use super::pools;
+use super::target::run_target;
 use crate::metrics::report::PayloadReport;
-use crate::scenario::model::{Phase, RestartKind, Scenario, Target};
-use crate::store::{self, StoreError};
+use crate::scenario::model::{Scenario, Target};
 
 /// The targets of `scenario` that `selected` admits, in the order round
 /// `round` runs them: the file order rotated left by `round`, so each
@@ -33,13 +29,6 @@ pub fn round_order(
     let n = order.len().max(1);
     order.rotate_left(round % n);
     order
-}
-
-/// True for the restarts `crash` orchestrates (crash, power loss).
-fn is_crash(ph: &Phase) -> bool {
-    ph.restart
-        .as_ref()
-        .is_some_and(|r| matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss))
 }
 
 /// Claims the data directory of every selected target of every variant.
@@ -194,216 +183,20 @@ async fn run_round(
     failure.map_or(Ok(()), Err)
 }
 
-/// Runs every phase of `scenario` (variant `vi`) on `target`, telling
-/// `observer` as it opens the store, finishes each phase and closes it.
-async fn run_target(
-    scenario: &Scenario,
-    vi: usize,
-    target: &Target,
-    dir: &Path,
-    pools: &Arc<pools::Pools>,
-    opts: &RunOptions,
-    observer: &mut dyn Observer,
-) -> Result<(), EngineError> {
-    let before = process::sample();
-    let store_err = |phase: &str, source| EngineError::Store {
-        target: target.name.clone(),
-        phase: phase.to_owned(),
-        source,
-    };
-    let phase_err = |phase: &str, e: phase::PhaseError| match e {
-        phase::PhaseError::Store(source) => store_err(phase, source),
-        phase::PhaseError::Spawn(source) => EngineError::Thread {
-            target: target.name.clone(),
-            phase: phase.to_owned(),
-            source,
-        },
-    };
-    let mut store: Arc<Box<dyn store::Store>> =
-        Arc::new(store::open(&target.kind, dir).map_err(|e| store_err("", e))?);
-    let _ = observer.event(&Event::TargetOpened {
-        variant: vi,
-        target,
-        store: &store.stats(),
-        software: store.software().as_deref(),
-    });
-    // Says the target is done (with `error` when it failed).
-    let closed = |observer: &mut dyn Observer, stats: store::StoreStats, error: Option<&str>| {
-        let _ = observer.event(&Event::TargetClosed {
-            variant: vi,
-            target: &target.name,
-            store: &stats,
-            process: &process::delta(before, process::sample()),
-            error,
-        });
-    };
-    let label = scenario.variant.label.clone();
-    let mut outcome = Ok(());
-    let mut target_error: Option<String> = None;
-    // Statistics of store instances closed by clean restarts, so counters
-    // cover the whole run rather than restart at each reopen.
-    let mut carried = store::StoreStats::default();
-    for ph in &scenario.phases {
-        if !opts.filter.selects_phase(&ph.name) || !ph.runs_on(&target.name) {
-            continue;
-        }
-        if opts.interrupt.load(Ordering::Acquire) {
-            break;
-        }
-        // `cache: cold`: close, evict, reopen and evict before the phase.
-        let cold = ph.cold && target.kind.capabilities().persistent;
-        if cold {
-            carried = carry(&target.kind, carried, store.stats());
-            store =
-                cache::reopen_cold(&target.kind, store, dir).map_err(|e| store_err(&ph.name, e))?;
-        }
-        // The store's cumulative statistics before the phase, for its change.
-        let stats_before = carry(&target.kind, carried.clone(), store.stats());
-        let result = if is_crash(ph) {
-            // A crash replaces the store instance (the writes of a crash
-            // child are its own and not counted here); a power loss runs
-            // on a simulated store and hands this one back untouched.
-            if ph
-                .restart
-                .as_ref()
-                .is_some_and(|r| r.kind == RestartKind::Crash)
-            {
-                carried = carry(&target.kind, carried, store.stats());
-            }
-            // Every session of the previous phase has ended: the store is ours.
-            let Ok(only) = Arc::try_unwrap(store) else {
-                return Err(store_err(
-                    &ph.name,
-                    StoreError::Invalid {
-                        op: "restart",
-                        detail: "the store is still in use".to_owned(),
-                    },
-                ));
-            };
-            let (result, back) = run_crash_phase(
-                scenario, vi, target, ph, pools, only, dir, opts, &label, observer,
-            )
-            .await;
-            match back {
-                Some(s) => store = Arc::new(s),
-                None => {
-                    // The store could not be reopened: nothing is left to close.
-                    let e = result.err().unwrap_or_else(|| {
-                        phase::PhaseError::Store(StoreError::Invalid {
-                            op: "restart",
-                            detail: "the store was not reopened".to_owned(),
-                        })
-                    });
-                    closed(observer, carried, Some(&e.to_string()));
-                    return Err(phase_err(&ph.name, e));
-                }
-            }
-            result
-        } else {
-            run_phase(vi, target, ph, pools, &store, opts, &label, observer).await
-        };
-        match result {
-            Ok(Some(mut phase_report)) => {
-                phase_report.began_cold = cold;
-                if let Some(r) = &ph.restart
-                    && r.kind == RestartKind::Clean
-                {
-                    // Every session ended with the phase, so the store is ours alone.
-                    carried = carry(&target.kind, carried, store.stats());
-                    let Ok(only) = Arc::try_unwrap(store) else {
-                        return Err(store_err(
-                            &ph.name,
-                            StoreError::Invalid {
-                                op: "restart",
-                                detail: "the store is still in use".to_owned(),
-                            },
-                        ));
-                    };
-                    only.close().map_err(|e| store_err(&ph.name, e))?;
-                    let t0 = Instant::now();
-                    store = Arc::new(
-                        store::open(&target.kind, dir).map_err(|e| store_err(&ph.name, e))?,
-                    );
-                    phase_report
-                        .metrics
-                        .insert("reopen.duration".to_owned(), t0.elapsed().as_nanos() as f64);
-                }
-                let stats_after = carry(&target.kind, carried.clone(), store.stats());
-                phase_report.stats.store = crate::metrics::store_stats::phase_change(
-                    &target.kind,
-                    &stats_before,
-                    &stats_after,
-                );
-                let finished = Event::PhaseFinished {
-                    variant: vi,
-                    target: &target.name,
-                    phase: &phase_report,
-                    store: &stats_after,
-                    process: &process::delta(before, process::sample()),
-                };
-                if let Err(source) = observer.event(&finished) {
-                    outcome = Err(EngineError::Output {
-                        target: target.name.clone(),
-                        phase: ph.name.clone(),
-                        source,
-                    });
-                    break;
-                }
-            }
-            Ok(None) => break, // interrupted: the partial phase is discarded
-            Err(e) => {
-                target_error = Some(e.to_string());
-                outcome = Err(phase_err(&ph.name, e));
-                break;
-            }
-        }
-    }
-    closed(
-        observer,
-        carry(&target.kind, carried, store.stats()),
-        target_error.as_deref(),
-    );
-    // Close cleanly so persistent stores flush; a close error matters only
-    // when nothing else failed first.
-    if let Ok(only) = Arc::try_unwrap(store)
-        && let Err(e) = only.close()
-        && outcome.is_ok()
-    {
-        outcome = Err(store_err("", e));
-    }
-    outcome
-}
-
-/// Adds a reopened store's statistics to those of its earlier instances:
-/// counters add up; levels (gauges and ratios) are the current instance's.
-fn carry(
-    kind: &crate::scenario::model::TargetKind,
-    mut earlier: store::StoreStats,
-    now: store::StoreStats,
-) -> store::StoreStats {
-    for (k, v) in now.values {
-        let level = kind.is_level(&k);
-        let slot = earlier.values.entry(k).or_insert(0.0);
-        *slot = if level { v } else { *slot + v };
-    }
-    if now.appendix.is_some() {
-        earlier.appendix = now.appendix;
-    }
-    earlier
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{CellFilter, worker};
+    use crate::engine::{CellFilter, phase, worker};
     use crate::metrics::report::{ActorReport, Environment, RunReport, RunStatus};
     use crate::results::builder::{ReportBuilder, Selection};
     use crate::scenario::load::Source;
     use crate::store::{
-        Capabilities, LogBounds, MemoryStore, Offset, ReadBuf, Record, Session, Store, StoreStats,
+        Capabilities, LogBounds, MemoryStore, Offset, ReadBuf, Record, Session, Store, StoreError,
+        StoreStats,
     };
+    use std::path::Path;
     use std::sync::atomic::{AtomicBool, AtomicU64};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     fn scenario(yaml: &str) -> Scenario {
         let src = Source {

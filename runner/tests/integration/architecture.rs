@@ -98,11 +98,7 @@ const KNOWN_LONG_FILES: &[&str] = &[
 ];
 
 /// `mod.rs` files that still carry logic (issue 24, item 9).
-const KNOWN_MOD_RS_WITH_LOGIC: &[&str] = &[
-    "commands/mod.rs",
-    "store/mod.rs",
-    "store/wal/mod.rs",
-];
+const KNOWN_MOD_RS_WITH_LOGIC: &[&str] = &["commands/mod.rs", "store/mod.rs", "store/wal/mod.rs"];
 
 /// File-level import cycles today, each as its sorted modules (issue 24,
 /// item 6: inside the WAL).
