@@ -619,6 +619,7 @@ fn in_process_cycle(
             // The writers' measurements die with the child: no timeline.
             interval: NO_TIMELINE,
             kind: None,
+            stream: None,
         };
         let handle = match std::thread::Builder::new()
             .name("loadline-crash-phase".to_owned())
@@ -967,6 +968,7 @@ pub fn child_main(
         progress,
         interval: NO_TIMELINE,
         kind: None,
+        stream: None,
     })
     .map_err(phase::PhaseError::into_store_error)?;
     state.send(&Message::Done).map_err(pipe_err)?;

@@ -23,6 +23,7 @@ pub mod pools;
 pub mod schedule;
 pub mod select;
 pub mod signals;
+pub mod soak;
 pub mod verify;
 pub mod verify_kv;
 pub mod worker;
@@ -568,6 +569,7 @@ async fn run_phase(
         opts.seed,
     );
     let (interval, kind) = (opts.interval.unwrap_or(ph.interval), target.kind.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
     let mut handle = phase_thread("loadline-phase", move || {
         phase::run(&phase::PhaseRun {
             seed,
@@ -579,6 +581,7 @@ async fn run_phase(
             progress: prog,
             interval,
             kind: Some(&kind),
+            stream: Some(tx),
         })
     })?;
     let started = Instant::now();
@@ -588,6 +591,7 @@ async fn run_phase(
         tokio::select! {
             joined = &mut handle => break joined,
             _ = tick.tick() => {
+                soak::forward(&rx, vi, &target.name, ph, observer);
                 let _ = observer.event(&Event::Tick);
                 if opts.interrupt.load(Ordering::Acquire) {
                     control.stop.store(true, Ordering::Release);
@@ -601,6 +605,7 @@ async fn run_phase(
             }
         }
     };
+    soak::forward(&rx, vi, &target.name, ph, observer);
     // Before a restart or close needs the store to itself.
     let _ = observer.event(&Event::WorkersDone {
         variant: vi,
@@ -617,7 +622,7 @@ async fn run_phase(
         }
     };
     if opts.interrupt.load(Ordering::Acquire) {
-        return Ok(None);
+        return Ok(soak::keep_interrupted(report));
     }
     Ok(Some(report))
 }
@@ -1056,6 +1061,7 @@ mod tests {
             progress,
             interval,
             kind: None,
+            stream: None,
         })
         .unwrap()
     }

@@ -9,6 +9,7 @@ pub mod progress;
 pub mod provenance;
 pub mod recorder;
 pub mod report;
+pub mod rollup;
 pub mod samples;
 pub mod series;
 pub mod store_stats;

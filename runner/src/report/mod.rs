@@ -34,6 +34,7 @@ mod outputs;
 pub mod progress;
 pub mod prometheus;
 pub mod rounds;
+pub mod stream;
 pub mod timeline;
 pub mod verdict;
 

@@ -22,6 +22,7 @@ mod safety;
 mod schema;
 mod seeds;
 mod signals;
+mod soak;
 mod timeline;
 mod tools;
 mod trends;
