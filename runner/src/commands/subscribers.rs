@@ -43,6 +43,10 @@ impl Observer for Subscribers {
                 .live
                 .phase_started(label, target, phase, Arc::clone(progress)),
             Event::Tick => self.live.tick(),
+            Event::Intervals { phase, batch, .. } => {
+                let actors: Vec<String> = phase.actors.iter().map(|a| a.name.clone()).collect();
+                self.live.intervals(&actors, batch);
+            }
             Event::PhaseFinished { target, phase, .. } => {
                 self.live.phase_finished(target, phase);
                 if self.files.due(self.builder.finished_phases()) {

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod live;
+pub mod live_trends;
 pub mod memory;
 pub mod process;
 pub mod progress;
