@@ -95,7 +95,7 @@ impl LiveTrends {
                     out.push(LiveTrend {
                         actor: actor.clone(),
                         series: series.clone(),
-                        trend: *suffix,
+                        trend: suffix,
                         value,
                     });
                 }
