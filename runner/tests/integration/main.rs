@@ -9,6 +9,7 @@ mod docs;
 mod editor;
 mod external;
 mod fixtures;
+mod gfm;
 mod junit;
 mod limits;
 mod outputs;

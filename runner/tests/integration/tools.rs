@@ -12,6 +12,11 @@ use std::sync::Mutex;
 /// lock a second `apt-get` fails on.
 static APT: Mutex<()> = Mutex::new(());
 
+/// Wait (up to 10 minutes) for a lock another process holds — another
+/// test binary, or a fresh machine's unattended upgrades — rather than
+/// fail on it.
+const WAIT: &str = "-o DPkg::Lock::Timeout=600";
+
 /// True when `bin` is on the PATH.
 pub fn have(bin: &str) -> bool {
     Command::new("sh")
@@ -68,7 +73,7 @@ fn ensure_with(present: impl Fn() -> bool, packages: &[&str], what: &str) {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     let sudo = if root { "" } else { "sudo " };
     let script = format!(
-        "{sudo}apt-get update -qq && {sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {}",
+        "{sudo}apt-get {WAIT} update -qq && {sudo}env DEBIAN_FRONTEND=noninteractive apt-get {WAIT} install -y -qq --no-install-recommends {}",
         packages.join(" ")
     );
     let ok = Command::new("sh")

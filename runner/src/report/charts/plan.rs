@@ -212,6 +212,9 @@ pub struct IntervalPoint {
     pub duration_s: f64,
     /// Records per second over the interval's real length.
     pub records_per_s: f64,
+    /// Operations per second over the interval's real length (what a
+    /// trimmer's panel draws: it moves no records).
+    pub ops_per_s: f64,
     /// p99 latency over the interval, ns; NaN when no operation completed.
     pub p99_ns: f64,
 }
@@ -240,6 +243,11 @@ pub fn actor_timeline(actor: &ActorReport) -> Option<Vec<IntervalPoint>> {
             duration_s: i.duration_s,
             records_per_s: if i.duration_s > 0.0 {
                 i.records as f64 / i.duration_s
+            } else {
+                f64::NAN
+            },
+            ops_per_s: if i.duration_s > 0.0 {
+                i.ops as f64 / i.duration_s
             } else {
                 f64::NAN
             },
@@ -468,7 +476,8 @@ fn empty(title: &str) -> Figure {
 /// `series` is (target, colour index, intervals). Each interval is drawn
 /// as a step over its length, starting at its `t_s` as in `timeline.csv`
 /// (a phase of one interval is a segment, not a dot); an interval without
-/// a value breaks its line.
+/// a value breaks its line. An actor that moves no records on any target
+/// (a trimmer) gets operations per second on top instead of a flat zero.
 pub(crate) fn timeline_figure(
     title: &str,
     series: &[(String, usize, Vec<IntervalPoint>)],
@@ -497,6 +506,15 @@ pub(crate) fn timeline_figure(
             })
             .collect()
     };
+    let moves_records = series
+        .iter()
+        .flat_map(|(_, _, points)| points)
+        .any(|p| p.records_per_s > 0.0);
+    let (rate_title, rate): (&str, fn(&IntervalPoint) -> f64) = if moves_records {
+        ("records per second", |p| p.records_per_s)
+    } else {
+        ("operations per second (no records moved)", |p| p.ops_per_s)
+    };
     Figure {
         title: title.to_owned(),
         x: XAxis::Seconds,
@@ -504,9 +522,9 @@ pub(crate) fn timeline_figure(
             .to_owned(),
         panels: vec![
             Panel {
-                title: "records per second".to_owned(),
+                title: rate_title.to_owned(),
                 y: YAxis::Rate,
-                lines: lines(|p| p.records_per_s),
+                lines: lines(rate),
                 thresholds: rate_thresholds,
             },
             Panel {
@@ -710,6 +728,7 @@ mod tests {
                         t_s: f64::from(s - 1) * 0.25,
                         duration_s: 0.25,
                         records_per_s: 100_000.0 * (i + 1) as f64 + f64::from(s) * 1_000.0,
+                        ops_per_s: 10_000.0 * (i + 1) as f64,
                         p99_ns: 50_000.0 * f64::from(s),
                     })
                     .collect();
@@ -783,6 +802,42 @@ mod tests {
         let p99 = &fig.panels[1].lines[0].points;
         assert_eq!(p99[..2], [(0.0, 5_000.0), (1.0, 5_000.0)]);
         assert!(p99[2].1.is_nan() && p99[2].0 == 1.0, "{p99:?}");
+    }
+
+    /// Regression: a trimmer's timeline drew "records per second" as a flat
+    /// zero (it moves no records) where its table says `–`.
+    #[test]
+    fn an_actor_that_moves_no_records_charts_operations_per_second() {
+        use crate::metrics::report::IntervalReport;
+        let mut a = run_report(1).variants[0].targets[0].phases[1].actors[0].clone();
+        a.timeline = vec![
+            IntervalReport {
+                t_s: 0.0,
+                duration_s: 1.0,
+                ops: 4,
+                p99_ns: 5_000,
+                ..IntervalReport::default()
+            },
+            IntervalReport {
+                t_s: 1.0,
+                duration_s: 1.0,
+                ops: 3,
+                p99_ns: 5_000,
+                ..IntervalReport::default()
+            },
+        ];
+        let points = actor_timeline(&a).expect("a timeline");
+        let fig = timeline_figure("t", &[("mem".into(), 0, points.clone())], vec![], vec![]);
+        assert_eq!(
+            fig.panels[0].title,
+            "operations per second (no records moved)"
+        );
+        assert_eq!(fig.panels[0].lines[0].points[..2], [(0.0, 4.0), (1.0, 4.0)]);
+        // One target moving records keeps the records panel for all.
+        let mut writer = points;
+        writer[0].records_per_s = 10.0;
+        let fig = timeline_figure("t", &[("mem".into(), 0, writer)], vec![], vec![]);
+        assert_eq!(fig.panels[0].title, "records per second");
     }
 
     #[test]
