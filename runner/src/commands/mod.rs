@@ -11,6 +11,7 @@ mod new_store;
 mod payload;
 mod run;
 mod schema;
+mod subscribers;
 mod validate;
 
 use std::io::Write;

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::subscribers::Subscribers;
 use super::{CliError, Exit, eprint_line, print_diagnostics, print_text};
 use crate::cli::{RunArgs, VERSION};
 use crate::engine::signals::{self, StopSignal, StopSignals};
-use crate::engine::{self, CellFilter, Event, Observer, ObserverError, RunOptions};
+use crate::engine::{self, CellFilter, RunOptions};
 use crate::metrics::report::{CellId, ShardInfo};
 use crate::metrics::report::{RunReport, RunStatus};
 use crate::metrics::{process, provenance};
@@ -489,6 +490,7 @@ async fn run_one(
             report::progress::Mode::detect(args.quiet),
             Box::new(eprint_line),
         ),
+        stream: report::stream::IntervalStream::new(out),
         files,
         errors: Vec::new(),
     };
@@ -513,6 +515,12 @@ async fn run_one(
         observer.errors.push(format!(
             "the final results could not be written: {e}; {kept}"
         ));
+    }
+    observer
+        .errors
+        .extend(observer.stream.error().map(str::to_owned));
+    if observer.errors.is_empty() {
+        observer.stream.remove();
     }
     if let Some(mut gh) = report::github::StepSummaryReporter::from_env()
         && let Err(e) = gh.run_finished(&report)
@@ -554,49 +562,6 @@ async fn run_one(
         return Ok(exit);
     }
     after_run(args, out, &report, baseline, exit)
-}
-
-/// The engine's subscribers during a run: the report builder, the live
-/// metrics endpoint, then the live progress (bars on a terminal, a line per phase in a CI log), then
-/// the run directory's files (fed the builder's report after each phase,
-/// when a generation is due).
-struct Subscribers {
-    builder: ReportBuilder,
-    /// The live metrics endpoint (`--metrics-addr`).
-    metrics: Option<report::live::LiveObserver>,
-    live: report::progress::LiveProgress,
-    files: report::OutputFiles,
-    errors: Vec<String>,
-}
-
-impl Observer for Subscribers {
-    fn event(&mut self, event: &Event<'_>) -> Result<(), ObserverError> {
-        self.builder.event(event)?;
-        if let Some(metrics) = &mut self.metrics {
-            metrics.event(event)?;
-        }
-        match event {
-            Event::PhaseStarted {
-                label,
-                target,
-                phase,
-                progress,
-                ..
-            } => self
-                .live
-                .phase_started(label, target, phase, Arc::clone(progress)),
-            Event::Tick => self.live.tick(),
-            Event::PhaseFinished { target, phase, .. } => {
-                self.live.phase_finished(target, phase);
-                if self.files.due(self.builder.finished_phases()) {
-                    self.files.phase_finished(&self.builder.report())?;
-                }
-            }
-            Event::Warning(message) => eprint_line(&format!("warning: {message}")),
-            _ => {}
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

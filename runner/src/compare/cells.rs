@@ -73,9 +73,9 @@ pub fn cells(report: &RunReport) -> Vec<MetricCell> {
                     .spread
                     .get(&m.path())
                     .map_or_else(|| vec![m.value], |s| s.values.clone());
-                let name = m.metric.rsplit('.').next().unwrap_or(&m.metric);
-                // `service.p99`, `per_record.p99`: latency; `reopen.duration`: time.
-                let better = catalog::better(name, m.unit);
+                // `service.p99`, `per_record.p99`: latency; `reopen.duration`:
+                // time; `rss.slope`: a trend, judged by its series' direction.
+                let better = catalog::better(&m.metric, m.unit);
                 out.push(MetricCell {
                     key: CellKey {
                         variant: v.label.clone(),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::events::{self, Event, Observer};
 use super::options::RunOptions;
-use super::{crash, phase, pools, worker};
+use super::{crash, phase, pools, soak, worker};
 use crate::scenario::model::{Phase, Scenario, Target};
 use crate::store::{self, StoreError};
 
@@ -55,6 +55,7 @@ pub(crate) async fn run_phase(
         opts.seed,
     );
     let (interval, kind) = (opts.interval.unwrap_or(ph.interval), target.kind.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
     let mut handle = phase_thread("loadline-phase", move || {
         phase::run(&phase::PhaseRun {
             seed,
@@ -66,6 +67,7 @@ pub(crate) async fn run_phase(
             progress: prog,
             interval,
             kind: Some(&kind),
+            stream: Some(tx),
         })
     })?;
     let started = Instant::now();
@@ -75,6 +77,7 @@ pub(crate) async fn run_phase(
         tokio::select! {
             joined = &mut handle => break joined,
             _ = tick.tick() => {
+                soak::forward(&rx, vi, &target.name, ph, observer);
                 let _ = observer.event(&Event::Tick);
                 if opts.interrupt.load(Ordering::Acquire) {
                     control.stop.store(true, Ordering::Release);
@@ -88,6 +91,7 @@ pub(crate) async fn run_phase(
             }
         }
     };
+    soak::forward(&rx, vi, &target.name, ph, observer);
     // Before a restart or close needs the store to itself.
     let _ = observer.event(&Event::WorkersDone {
         variant: vi,
@@ -104,7 +108,7 @@ pub(crate) async fn run_phase(
         }
     };
     if opts.interrupt.load(Ordering::Acquire) {
-        return Ok(None);
+        return Ok(soak::keep_interrupted(report));
     }
     Ok(Some(report))
 }

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use crate::metrics::report::{PayloadReport, PhaseReport, ProcessStats};
+use crate::metrics::rollup::IntervalBatch;
 use crate::scenario::model::{Phase, Target};
 use crate::store::{StatDesc, Store, StoreStats};
 
@@ -90,6 +91,20 @@ pub enum Event<'a> {
     },
     /// A few times a second while a phase runs.
     Tick,
+    /// Intervals of the running phase finished (each interval once, in
+    /// order per actor; the last ones just before [`Event::WorkersDone`]):
+    /// what a soak's streamed timeline and the live trends are made of.
+    /// The phase's report holds them all again at its end.
+    Intervals {
+        /// Variant index.
+        variant: usize,
+        /// Target name.
+        target: &'a str,
+        /// The phase (its actors name the batch's actor indices).
+        phase: &'a Phase,
+        /// What finished.
+        batch: &'a IntervalBatch,
+    },
     /// A phase finished on a target, with its measurements and the
     /// target's store and process statistics so far. An observer error
     /// here (the results could not be saved, e.g. a full output disk)

@@ -27,6 +27,7 @@ mod run;
 pub mod schedule;
 pub mod select;
 pub mod signals;
+pub mod soak;
 mod target;
 pub mod verify;
 pub mod verify_kv;

@@ -17,6 +17,7 @@ use super::worker::{self, Control, WorkerPlan, WorkerResult};
 use crate::metrics::process;
 use crate::metrics::recorder::{ActorInfo, Recorder, actor_report};
 use crate::metrics::report::{PhaseReport, PhaseSample, PhaseStats};
+use crate::metrics::rollup::{IntervalBatch, Rollup};
 use crate::metrics::store_stats;
 use crate::scenario::model::{Actor, KeyDistribution, Phase};
 use crate::store::{Store, StoreError};
@@ -44,6 +45,10 @@ pub struct PhaseRun<'a> {
     /// The target's kind, which says which store statistics are levels
     /// (`None`: every statistic is a counter).
     pub kind: Option<&'a crate::store::TargetKind>,
+    /// Where each finished interval goes as the phase runs (a soak's
+    /// timeline is on disk before the phase ends); `None` keeps it to the
+    /// phase's report.
+    pub stream: Option<std::sync::mpsc::Sender<IntervalBatch>>,
 }
 
 /// Number of worker threads a phase starts.
@@ -235,6 +240,17 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         .iter()
         .map(|a| (Recorder::new(a.rate.is_some()), None))
         .collect();
+    let workers: Vec<usize> = phase.actors.iter().map(|a| a.workers).collect();
+    let mut rollup = Rollup::new(&workers, run.interval);
+    let send = |batch: IntervalBatch| {
+        if let Some(tx) = &run.stream
+            && (!batch.actors.is_empty() || !batch.samples.is_empty())
+        {
+            // A closed receiver (the engine gave up on the phase) loses
+            // only the live copy: the report still gets every interval.
+            let _ = tx.send(batch);
+        }
+    };
     let mut finished_at = Instant::now();
     let planned = plans.len();
     let mut spawn_failed: Option<SpawnError> = None;
@@ -280,7 +296,12 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
             while !handles.iter().all(|(_, h)| h.is_finished()) {
                 let now = Instant::now();
                 if now >= next {
-                    samples.push(sampler.sample(zero, now));
+                    let sample = sampler.sample(zero, now);
+                    send(IntervalBatch {
+                        actors: rollup.collect(&run.progress),
+                        samples: vec![sample.clone()],
+                    });
+                    samples.push(sample);
                     let n = now.duration_since(zero).as_nanos() / every.as_nanos().max(1);
                     next = zero + every * (n as u32 + 1);
                 } else {
@@ -311,9 +332,15 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
     });
     let duration_ns = finished_at.duration_since(started).as_nanos() as u64;
     let span_ns = finished_at.saturating_duration_since(zero).as_nanos() as u64;
+    let (last, mut timelines) = rollup.finish(&run.progress, span_ns);
     if spawn_failed.is_none() {
         // The last (partial) interval.
-        samples.push(sampler.sample(zero, finished_at));
+        let sample = sampler.sample(zero, finished_at);
+        send(IntervalBatch {
+            actors: last,
+            samples: vec![sample.clone()],
+        });
+        samples.push(sample);
     }
     let phase_stats = PhaseStats {
         store: store_stats::change(
@@ -339,7 +366,8 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         .actors
         .iter()
         .zip(&per_actor)
-        .map(|(a, (r, _))| {
+        .zip(timelines.iter_mut())
+        .map(|((a, (r, _)), timeline)| {
             let info = ActorInfo {
                 name: a.name.clone(),
                 op: format!("{:?}", a.op).to_lowercase(),
@@ -347,8 +375,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                 rate: a.rate,
             };
             let mut report = actor_report(&info, r, duration_ns);
-            report.timeline =
-                crate::metrics::timeline::actor_timeline(&r.intervals, run.interval, span_ns);
+            report.timeline = std::mem::take(timeline);
             report
         })
         .collect();

@@ -489,6 +489,7 @@ mod tests {
             progress,
             interval,
             kind: None,
+            stream: None,
         })
         .unwrap()
     }

@@ -1,7 +1,8 @@
 //! Stop signals: SIGINT (Ctrl-C), SIGTERM (`timeout`, `docker stop`,
 //! systemd, CI cancellation) and SIGHUP (a closed terminal or SSH session)
 //! all end a run the same way — the current phase is stopped and
-//! discarded, finished phases are kept, data directories are cleaned and
+//! discarded (kept and judged once it has more intervals than a trend
+//! needs: see `engine::soak`), finished phases are kept, data directories are cleaned and
 //! the run is marked `interrupted`. A second stop signal ends the process
 //! at once.
 //!

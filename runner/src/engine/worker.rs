@@ -134,7 +134,7 @@ pub fn run(
     rec.hits = state.hits;
     rec.roll(Instant::now());
     rec.finish();
-    progress.publish_final(&rec);
+    progress.publish_final(&mut rec);
     WorkerResult {
         recorder: rec,
         error,
@@ -211,7 +211,6 @@ fn op_loop(
     // The earlier of the next publication and the next interval boundary:
     // the one comparison every op pays.
     let mut next_event = next_publish.min(rec.next_boundary().unwrap_or(next_publish));
-    let mut published = 0usize;
     loop {
         if ctl.stop.load(Ordering::Relaxed) || background_done(plan, ctl) {
             return Ok(());
@@ -251,7 +250,7 @@ fn op_loop(
             // it counts in its own; publish a few times a second. A
             // quantile walks the histogram (microseconds), so only here.
             if rec.roll(t1) || t1 >= next_publish {
-                progress.publish(rec, &mut published);
+                progress.publish(rec);
             }
             if t1 >= next_publish {
                 let p99 = rec.current().value_at_quantile(0.99);

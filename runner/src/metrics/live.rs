@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::live_trends::{LiveTrend, LiveTrends};
 use super::progress::Progress;
 use super::report::PhaseReport;
+use super::rollup::IntervalBatch;
 use crate::store::{StatUnit, Store, StoreSeries};
 
 /// Who a series is about.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Labels {
     /// Matrix variant label (empty without a matrix).
     pub variant: String,
@@ -77,6 +79,8 @@ struct State {
     /// Per-phase store statistics (change over the phase) of finished phases.
     finished_store: BTreeMap<Labels, BTreeMap<String, f64>>,
     phases_finished: u64,
+    /// The running (or last) phase's labels and trends.
+    trends: (Labels, LiveTrends),
 }
 
 /// What a scrape sees.
@@ -100,6 +104,9 @@ pub struct Snapshot {
     pub running: Option<(Labels, f64, f64)>,
     /// Phases finished so far (all targets).
     pub phases_finished: u64,
+    /// Trends of the running (or last) phase so far, with its labels (the
+    /// actor's name in them, empty for a process series).
+    pub trends: Vec<(Labels, LiveTrend)>,
 }
 
 /// The live state of one run (one scenario file).
@@ -154,13 +161,16 @@ impl Live {
         store: Arc<Box<dyn Store>>,
     ) {
         let mut s = lock(&self.state);
+        let labels = Labels {
+            variant: variant.to_owned(),
+            target: target.to_owned(),
+            phase: phase.name,
+            actor: String::new(),
+        };
+        s.trends.0 = labels.clone();
+        s.trends.1.reset();
         s.current = Some(Current {
-            labels: Labels {
-                variant: variant.to_owned(),
-                target: target.to_owned(),
-                phase: phase.name,
-                actor: String::new(),
-            },
+            labels,
             actors: phase.actors,
             progress: Arc::clone(progress),
             store,
@@ -175,6 +185,20 @@ impl Live {
     /// or restart it. Its figures stay until [`phase_finished`](Self::phase_finished).
     pub fn phase_ended(&self) {
         lock(&self.state).current = None;
+    }
+
+    /// Intervals of the running phase finished: `actors` names the batch's
+    /// actor indices (the phase's actors in order).
+    pub fn intervals(&self, actors: &[String], batch: &IntervalBatch) {
+        let mut s = lock(&self.state);
+        for (ai, i) in &batch.actors {
+            if let Some(name) = actors.get(*ai) {
+                s.trends.1.add_interval(name, i);
+            }
+        }
+        for sample in &batch.samples {
+            s.trends.1.add_sample(sample);
+        }
     }
 
     /// Sets the units of the running target's store statistics, each with
@@ -240,6 +264,17 @@ impl Live {
                 .collect(),
             running: None,
             phases_finished: s.phases_finished,
+            trends: s
+                .trends
+                .1
+                .values()
+                .into_iter()
+                .map(|t| {
+                    let mut l = s.trends.0.clone();
+                    l.actor.clone_from(&t.actor);
+                    (l, t)
+                })
+                .collect(),
         };
         if let Some(c) = &s.current {
             let mut slots = c.progress.iter();

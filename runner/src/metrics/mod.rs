@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod live;
+pub mod live_trends;
 pub mod memory;
 mod phase_report;
 pub mod process;
@@ -10,6 +11,7 @@ pub mod progress;
 pub mod provenance;
 pub mod recorder;
 pub mod report;
+pub mod rollup;
 pub mod samples;
 pub mod series;
 pub mod store_stats;

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::recorder::Recorder;
+use super::recorder::{IntervalSample, Recorder};
 
 /// What a worker shows the progress display and the live metrics endpoint
 /// while it runs: records done, published per op as before; the rest a
@@ -27,44 +27,62 @@ pub struct Progress {
     /// merged: a live histogram one interval behind. Locked once per
     /// interval by the worker, and by a scrape.
     pub latency: std::sync::Mutex<Vec<(u64, u64)>>,
+    /// Intervals the worker has closed and handed over, oldest first: the
+    /// phase's sampler takes them at each boundary (so a worker holds one
+    /// interval, not a whole soak's), and the rest at the phase's end.
+    pub closed: std::sync::Mutex<Vec<IntervalSample>>,
+    /// The interval the worker is in: every earlier one is in
+    /// [`closed`](Self::closed) or already taken (`u64::MAX` once the
+    /// worker is done).
+    pub interval: AtomicU64,
 }
 
 impl Progress {
-    /// Publishes the recorder's counters, and the buckets of the intervals
-    /// closed since `published` (how many the worker had published).
-    pub(crate) fn publish(&self, rec: &Recorder, published: &mut usize) {
+    /// Publishes the recorder's counters, and hands over the intervals it
+    /// closed since the last publication (their buckets merged into the
+    /// live histogram first).
+    pub(crate) fn publish(&self, rec: &mut Recorder) {
         self.ops.store(rec.count, Ordering::Relaxed);
         self.bytes.store(rec.bytes, Ordering::Relaxed);
         self.errors.store(rec.errors, Ordering::Relaxed);
         self.records.store(rec.records, Ordering::Relaxed);
-        if rec.intervals.len() > *published {
-            let mut live = self
-                .latency
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for i in &rec.intervals[*published..] {
+        if !rec.intervals.is_empty() {
+            let mut live = lock(&self.latency);
+            for i in &rec.intervals {
                 merge_buckets(&mut live, &i.buckets);
             }
-            *published = rec.intervals.len();
+            drop(live);
+            lock(&self.closed).append(&mut rec.intervals);
+        }
+        if let Some(index) = rec.current_index() {
+            self.interval.store(index, Ordering::Release);
         }
     }
 
-    /// Publishes a finished recorder: its totals and whole histogram.
-    pub(crate) fn publish_final(&self, rec: &Recorder) {
+    /// Takes the intervals handed over so far.
+    pub(crate) fn take_closed(&self) -> Vec<IntervalSample> {
+        std::mem::take(&mut *lock(&self.closed))
+    }
+
+    /// Publishes a finished recorder: its totals and whole histogram, and
+    /// hands over its last intervals before saying it is done.
+    pub(crate) fn publish_final(&self, rec: &mut Recorder) {
         self.ops.store(rec.count, Ordering::Relaxed);
         self.bytes.store(rec.bytes, Ordering::Relaxed);
         self.errors.store(rec.errors, Ordering::Relaxed);
         self.records.store(rec.records, Ordering::Relaxed);
-        let mut live = self
-            .latency
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *live = rec
+        *lock(&self.latency) = rec
             .latency
             .iter_recorded()
             .map(|v| (v.value_iterated_to(), v.count_at_value()))
             .collect();
+        lock(&self.closed).append(&mut rec.intervals);
+        self.interval.store(u64::MAX, Ordering::Release);
     }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Adds sparse `(value, count)` buckets into sorted `into`.

@@ -170,6 +170,11 @@ impl Recorder {
         &self.current
     }
 
+    /// The number of the interval being recorded (`None` without intervals).
+    pub fn current_index(&self) -> Option<u64> {
+        self.clock.map(|c| c.index)
+    }
+
     /// Closes every interval that ended by `now` (the intervals an op that
     /// blocked across several boundaries skipped are closed empty, so a
     /// stall shows as intervals with no operations). Returns true when an

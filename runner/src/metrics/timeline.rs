@@ -38,31 +38,47 @@ pub fn actor_timeline(
         .map_or(covered, |last| covered.max(last + 1));
     (0..n)
         .map(|i| {
-            let start_ns = i * every_ns;
-            let end_ns = ((i + 1) * every_ns).min(span_ns.max(start_ns));
-            let s = by_index.remove(&i).unwrap_or_default();
-            let h = s.histogram();
-            let q = |q: f64| {
-                if h.is_empty() {
-                    0
-                } else {
-                    h.value_at_quantile(q)
-                }
-            };
-            IntervalReport {
-                t_s: start_ns as f64 / 1e9,
-                duration_s: end_ns.saturating_sub(start_ns) as f64 / 1e9,
-                ops: s.ops,
-                records: s.records,
-                bytes: s.bytes,
-                errors: s.errors,
-                p50_ns: q(0.50),
-                p99_ns: q(0.99),
-                max_ns: if h.is_empty() { 0 } else { h.max() },
-                histogram: encode(&h),
-            }
+            interval_report(
+                &by_index.remove(&i).unwrap_or_default(),
+                i,
+                every_ns,
+                span_ns,
+            )
         })
         .collect()
+}
+
+/// Interval `index` of a phase `span_ns` long cut every `every_ns`, from
+/// the merged sample `s` of its workers (a default sample for an interval
+/// without operations).
+pub fn interval_report(
+    s: &IntervalSample,
+    index: u64,
+    every_ns: u64,
+    span_ns: u64,
+) -> IntervalReport {
+    let start_ns = index * every_ns;
+    let end_ns = ((index + 1) * every_ns).min(span_ns.max(start_ns));
+    let h = s.histogram();
+    let q = |q: f64| {
+        if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(q)
+        }
+    };
+    IntervalReport {
+        t_s: start_ns as f64 / 1e9,
+        duration_s: end_ns.saturating_sub(start_ns) as f64 / 1e9,
+        ops: s.ops,
+        records: s.records,
+        bytes: s.bytes,
+        errors: s.errors,
+        p50_ns: q(0.50),
+        p99_ns: q(0.99),
+        max_ns: if h.is_empty() { 0 } else { h.max() },
+        histogram: encode(&h),
+    }
 }
 
 #[cfg(test)]

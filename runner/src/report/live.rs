@@ -68,6 +68,10 @@ impl Observer for LiveObserver {
                         .phase_started(label, target, shape, progress, Arc::clone(&store.0));
                 }
             }
+            Event::Intervals { phase, batch, .. } => {
+                let actors: Vec<String> = phase.actors.iter().map(|a| a.name.clone()).collect();
+                self.live.intervals(&actors, batch);
+            }
             Event::WorkersDone { .. } => self.live.phase_ended(),
             Event::PhaseFinished { target, phase, .. } => {
                 self.live.phase_finished(&self.label, target, phase);

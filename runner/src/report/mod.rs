@@ -32,8 +32,10 @@ pub mod live;
 pub mod markdown;
 mod outputs;
 pub mod progress;
+mod progress_trends;
 pub mod prometheus;
 pub mod rounds;
+pub mod stream;
 pub mod timeline;
 pub mod verdict;
 

@@ -213,6 +213,8 @@ pub struct LiveProgress {
     out: LineSink,
     multi: Option<MultiProgress>,
     running: Option<Running>,
+    /// The running phase's trends and how many intervals they have.
+    trends: (crate::metrics::live_trends::LiveTrends, usize),
 }
 
 impl std::fmt::Debug for LiveProgress {
@@ -233,6 +235,20 @@ impl LiveProgress {
             out,
             multi: None,
             running: None,
+            trends: Default::default(),
+        }
+    }
+
+    /// Intervals of the running phase finished (`actors`: its actor names).
+    pub fn intervals(&mut self, actors: &[String], batch: &crate::metrics::rollup::IntervalBatch) {
+        for (ai, i) in &batch.actors {
+            if let Some(name) = actors.get(*ai) {
+                self.trends.0.add_interval(name, i);
+            }
+        }
+        for s in &batch.samples {
+            self.trends.0.add_sample(s);
+            self.trends.1 += 1;
         }
     }
 
@@ -251,6 +267,8 @@ impl LiveProgress {
         phase: &Phase,
         slots: Arc<Vec<Slot>>,
     ) {
+        self.trends.0.reset();
+        self.trends.1 = 0;
         self.phase_started_at(variant, target, phase, slots, Instant::now());
     }
 
@@ -372,7 +390,11 @@ impl LiveProgress {
                             (a.name.as_str(), records, p99)
                         })
                         .collect();
-                    let line = interval_line(&run.label, run.goal, elapsed, done, &so_far);
+                    let mut line = interval_line(&run.label, run.goal, elapsed, done, &so_far);
+                    line.push_str(&super::progress_trends::suffix(
+                        &self.trends.0.values(),
+                        self.trends.1,
+                    ));
                     (self.out)(&line);
                 }
             }

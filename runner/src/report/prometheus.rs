@@ -455,6 +455,23 @@ pub fn render(snap: &Snapshot) -> String {
             )],
         },
     );
+    reg.register(
+        "trend",
+        "A trend of the running (or last) phase so far, as the report computes it: series `records_per_s` (records/s), `p99` (ns) or `process.rss` (bytes); trend `slope` (the series' unit per minute), `drift` and `cv` (ratios), `worst` (the series' unit)",
+        Family {
+            kind: MetricType::Gauge,
+            rows: snap
+                .trends
+                .iter()
+                .map(|(l, t)| {
+                    let mut set = labels(scenario, l, !t.actor.is_empty());
+                    set.push(("series".to_owned(), t.series.clone()));
+                    set.push(("trend".to_owned(), t.trend.to_owned()));
+                    (set, Value::Number(t.value))
+                })
+                .collect(),
+        },
+    );
     process_families(&mut reg, scenario);
     let mut out = String::new();
     // Writing into a String cannot fail.
@@ -588,6 +605,20 @@ mod tests {
             store_phase: vec![],
             running: Some((l, 1.5, 0.25)),
             phases_finished: 1,
+            trends: vec![(
+                Labels {
+                    variant: String::new(),
+                    target: "log".to_owned(),
+                    phase: "write".to_owned(),
+                    actor: "append".to_owned(),
+                },
+                crate::metrics::live_trends::LiveTrend {
+                    actor: "append".to_owned(),
+                    series: "p99".to_owned(),
+                    trend: "slope",
+                    value: 1500.0,
+                },
+            )],
         };
         let text = render(&snap);
         assert!(
@@ -620,6 +651,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("loadline_phase_progress_ratio{"), "{text}");
+        assert!(
+            text.contains(r#"loadline_trend{scenario="s",variant="",target="log",phase="write",actor="append",series="p99",trend="slope"} 1500"#),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with("# EOF"));
         let classic = to_text_004(&text);
         assert!(

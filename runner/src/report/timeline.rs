@@ -30,14 +30,14 @@ use super::{FileFormat, OutputFile, ReportError};
 use crate::engine::file_name_part;
 use crate::metrics::catalog::{MetricUnit, PHASE_PROCESS_METRICS};
 use crate::metrics::recorder::decode;
-use crate::metrics::report::{ActorReport, RunReport};
+use crate::metrics::report::{ActorReport, IntervalReport, PhaseSample, RunReport};
 
 /// The file name of the timeline table.
 pub const TIMELINE_CSV: &str = "timeline.csv";
 
 /// One row of `timeline.csv`.
 #[derive(Serialize)]
-struct Row<'a> {
+pub(crate) struct Row<'a> {
     run_id: &'a str,
     variant: &'a str,
     target: &'a str,
@@ -50,7 +50,7 @@ struct Row<'a> {
 }
 
 /// A row of (run id, variant, target, phase) `at`.
-fn row<'a>(
+pub(crate) fn row<'a>(
     at: (&'a str, &'a str, &'a str, &'a str),
     actor: &'a str,
     (t_s, metric, value, unit): (f64, &'a str, f64, MetricUnit),
@@ -85,37 +85,15 @@ fn rows(
                 );
                 for a in &p.actors {
                     for i in &a.timeline {
-                        let rate = if i.duration_s > 0.0 {
-                            i.records as f64 / i.duration_s
-                        } else {
-                            0.0
-                        };
-                        // No operation, no latency: an empty cell, not 0.
-                        let latency = |ns: u64| if i.ops > 0 { ns as f64 } else { f64::NAN };
-                        for (metric, value, unit) in [
-                            ("records", i.records as f64, MetricUnit::Count),
-                            ("bytes", i.bytes as f64, MetricUnit::Bytes),
-                            ("ops", i.ops as f64, MetricUnit::Count),
-                            ("errors", i.errors as f64, MetricUnit::Count),
-                            ("records_per_s", rate, MetricUnit::PerSecond),
-                            ("duration", (i.duration_s * 1e9).round(), MetricUnit::Nanos),
-                            ("p50", latency(i.p50_ns), MetricUnit::Nanos),
-                            ("p99", latency(i.p99_ns), MetricUnit::Nanos),
-                            ("max", latency(i.max_ns), MetricUnit::Nanos),
-                        ] {
+                        for (metric, value, unit) in interval_metrics(i) {
                             push(row(at, &a.name, (i.t_s, metric, value, unit)))?;
                         }
                     }
                 }
                 for s in &p.stats.timeline {
-                    for (name, value) in &s.store {
-                        let unit = t.store_unit(name).unwrap_or(MetricUnit::Count);
-                        push(row(at, "store", (s.t_s, name, *value, unit)))?;
-                    }
-                    for (name, unit) in PHASE_PROCESS_METRICS {
-                        if let Some(value) = s.process.metric(name) {
-                            push(row(at, "process", (s.t_s, name, value, *unit)))?;
-                        }
+                    let unit = |name: &str| t.store_unit(name).unwrap_or(MetricUnit::Count);
+                    for (actor, metric, value, unit) in sample_metrics(s, unit) {
+                        push(row(at, actor, (s.t_s, metric, value, unit)))?;
                     }
                 }
             }
@@ -123,6 +101,52 @@ fn rows(
     }
     Ok(())
 }
+
+/// The `timeline.csv` metrics of one actor interval: (metric, value, unit).
+pub(crate) fn interval_metrics(i: &IntervalReport) -> [(&'static str, f64, MetricUnit); 9] {
+    let rate = if i.duration_s > 0.0 {
+        i.records as f64 / i.duration_s
+    } else {
+        0.0
+    };
+    // No operation, no latency: an empty cell, not 0.
+    let latency = |ns: u64| if i.ops > 0 { ns as f64 } else { f64::NAN };
+    [
+        ("records", i.records as f64, MetricUnit::Count),
+        ("bytes", i.bytes as f64, MetricUnit::Bytes),
+        ("ops", i.ops as f64, MetricUnit::Count),
+        ("errors", i.errors as f64, MetricUnit::Count),
+        ("records_per_s", rate, MetricUnit::PerSecond),
+        ("duration", (i.duration_s * 1e9).round(), MetricUnit::Nanos),
+        ("p50", latency(i.p50_ns), MetricUnit::Nanos),
+        ("p99", latency(i.p99_ns), MetricUnit::Nanos),
+        ("max", latency(i.max_ns), MetricUnit::Nanos),
+    ]
+}
+
+/// The `timeline.csv` metrics of one phase sample: (actor `store` or
+/// `process`, metric, value, unit); `store_unit` gives a store statistic's unit.
+pub(crate) fn sample_metrics(
+    s: &PhaseSample,
+    store_unit: impl Fn(&str) -> MetricUnit,
+) -> Vec<(&'static str, &str, f64, MetricUnit)> {
+    let mut out: Vec<_> = s
+        .store
+        .iter()
+        .map(|(name, value)| ("store", name.as_str(), *value, store_unit(name)))
+        .collect();
+    for (name, unit) in PHASE_PROCESS_METRICS {
+        if let Some(value) = s.process.metric(name) {
+            out.push(("process", *name, value, *unit));
+        }
+    }
+    out
+}
+
+/// The header of `timeline.csv`.
+pub(crate) const HEADER: [&str; 9] = [
+    "run_id", "variant", "target", "phase", "actor", "t_s", "metric", "value", "unit",
+];
 
 /// `timeline.csv` as bytes (`path` names it in errors).
 pub fn timeline_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
@@ -132,10 +156,7 @@ pub fn timeline_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportEr
     };
     let mut w = ::csv::Writer::from_writer(Vec::new());
     // The header, also when there is no row.
-    w.write_record([
-        "run_id", "variant", "target", "phase", "actor", "t_s", "metric", "value", "unit",
-    ])
-    .map_err(csv_err)?;
+    w.write_record(HEADER).map_err(csv_err)?;
     let mut w = ::csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(w.into_inner().map_err(|e| csv_err(e.into_error().into()))?);

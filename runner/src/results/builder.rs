@@ -330,6 +330,7 @@ impl Observer for ReportBuilder {
             Event::PhaseStarted { .. }
             | Event::WorkersDone { .. }
             | Event::Tick
+            | Event::Intervals { .. }
             | Event::Warning(_) => {}
         }
         Ok(())

@@ -133,6 +133,24 @@ impl Phase {
 /// The timeline interval when neither the scenario nor the phase names one.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The most intervals a long phase's default timeline has: 600 points fit
+/// a slope well and a chart's width, and keep a soak's in-memory timeline
+/// (one compact report per interval and actor) and `timeline.csv` small.
+pub const LONG_PHASE_POINTS: u64 = 600;
+
+/// The default timeline interval of a phase lasting `duration`:
+/// [`DEFAULT_INTERVAL`] up to 10 minutes, then whole seconds giving at
+/// most [`LONG_PHASE_POINTS`] intervals (3 s for 30 minutes, 6 s for an
+/// hour, 12 s for two). An `interval:` or `--interval` overrides it.
+pub fn default_interval(duration: Option<Duration>) -> Duration {
+    match duration {
+        Some(d) if d > DEFAULT_INTERVAL * LONG_PHASE_POINTS as u32 => {
+            Duration::from_secs(d.as_secs().div_ceil(LONG_PHASE_POINTS))
+        }
+        _ => DEFAULT_INTERVAL,
+    }
+}
+
 /// A restart step.
 #[derive(Debug, Clone, Serialize)]
 pub struct Restart {
@@ -234,5 +252,26 @@ impl Scenario {
     /// The payload called `name`.
     pub fn payload(&self, name: &str) -> Option<&Payload> {
         self.payloads.iter().find(|p| p.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Short phases keep 1 s; long ones get whole seconds, at most
+    /// `LONG_PHASE_POINTS` intervals.
+    #[test]
+    fn long_phases_default_to_coarser_intervals() {
+        let min = |m: u64| Some(Duration::from_secs(m * 60));
+        assert_eq!(default_interval(None), DEFAULT_INTERVAL);
+        assert_eq!(default_interval(min(10)), DEFAULT_INTERVAL);
+        assert_eq!(default_interval(min(30)), Duration::from_secs(3));
+        assert_eq!(default_interval(min(60)), Duration::from_secs(6));
+        assert_eq!(default_interval(min(120)), Duration::from_secs(12));
+        assert_eq!(
+            default_interval(Some(Duration::from_secs(601))),
+            Duration::from_secs(2)
+        );
     }
 }

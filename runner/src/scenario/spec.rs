@@ -47,7 +47,9 @@ pub struct ScenarioSpec {
     /// `interval` overrides it, `--interval` on the command line overrides
     /// both). Each actor records per interval records, bytes, ops, errors
     /// and latency p50/p99/max (`timeline.csv`, one `.hlog` per actor), and
-    /// the store and process are sampled at each boundary. Default `1s`.
+    /// the store and process are sampled at each boundary. Default `1s`;
+    /// for a phase longer than 10 minutes, whole seconds giving at most 600
+    /// intervals (`3s` for 30 minutes, `6s` for an hour).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"250ms")]
     pub interval: Option<HumanDuration>,
@@ -364,7 +366,9 @@ pub struct PhaseSpec {
     #[schemars(example = &"30s")]
     pub duration: Option<HumanDuration>,
     /// Timeline interval of this phase, overriding the scenario's
-    /// `interval` (`--interval` overrides both). Default `1s`.
+    /// `interval` (`--interval` overrides both). Default `1s`; for a
+    /// phase longer than 10 minutes, whole seconds giving at most 600
+    /// intervals (`3s` for 30 minutes, `6s` for an hour).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(example = &"250ms")]
     pub interval: Option<HumanDuration>,

@@ -751,10 +751,10 @@ fn phase(
         warmup: ph.warmup.unwrap_or(false),
         records: ph.records.map(|c| c.0),
         duration: ph.duration.map(|d| d.0),
-        interval: ph
-            .interval
-            .or(spec.interval)
-            .map_or(crate::scenario::model::DEFAULT_INTERVAL, |d| d.0),
+        interval: ph.interval.or(spec.interval).map_or(
+            crate::scenario::model::default_interval(ph.duration.map(|d| d.0)),
+            |d| d.0,
+        ),
         targets: ph.targets.clone().unwrap_or_default(),
         actors,
         restart,

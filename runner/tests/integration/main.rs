@@ -23,6 +23,7 @@ mod safety;
 mod schema;
 mod seeds;
 mod signals;
+mod soak;
 mod timeline;
 mod tools;
 mod trends;

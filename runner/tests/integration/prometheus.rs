@@ -96,12 +96,22 @@ fn a_real_prometheus_scrapes_a_running_loadline_and_promtool_passes_the_scrape()
         (status.contains("200")
             && body.contains("loadline_records_total{")
             && body.contains("loadline_store_rocksdb_ticker_total{")
-            && body.contains("loadline_store_rocksdb_distribution{"))
+            && body.contains("loadline_store_rocksdb_distribution{")
+            && body.contains(r#"series="p99",trend="slope"}"#))
         .then_some(body)
     })
     .expect("loadline serves /metrics while it runs");
     assert!(body.contains(r#"phase="write",actor="append"}"#), "{body}");
     assert!(body.contains("loadline_latency_seconds_bucket{"), "{body}");
+    // Issue 28: the running phase's trends, live.
+    assert!(
+        body.contains(r#"actor="append",series="records_per_s",trend="cv"}"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"phase="write",series="process.rss",trend="worst"}"#),
+        "{body}"
+    );
     assert!(
         body.contains("loadline_store_stall_micros_total{"),
         "{body}"

@@ -299,6 +299,7 @@ pub fn child_main(
         progress,
         interval: NO_TIMELINE,
         kind: None,
+        stream: None,
     })
     .map_err(phase::PhaseError::into_store_error)?;
     state.send(&Message::Done).map_err(pipe_err)?;

@@ -43,6 +43,7 @@ pub(super) fn in_process_cycle(
             // The writers' measurements die with the child: no timeline.
             interval: NO_TIMELINE,
             kind: None,
+            stream: None,
         };
         let handle = match std::thread::Builder::new()
             .name("loadline-crash-phase".to_owned())

@@ -1,7 +1,8 @@
 //! SVG charts beside `report.md`, drawn with plotters' SVG backend (no
 //! bitmap backend, no font files): `plan` decides which charts a report
 //! gets and shapes their data, `plot` draws a figure (`label` places its
-//! threshold labels, `sweep` shapes the matrix chart), `output` writes the
+//! threshold labels, `sweep` shapes the matrix chart, `trend_line` adds the
+//! fitted trend and drift windows to a timeline), `output` writes the
 //! files as part of each generation.
 
 mod label;
@@ -9,6 +10,7 @@ mod output;
 pub mod plan;
 pub(crate) mod plot;
 mod sweep;
+mod trend_line;
 
 pub use output::ChartsOutput;
 pub use plan::{ChartKind, ChartSpec, IntervalPoint, MAX_CHARTS, actor_timeline, plan};

@@ -382,12 +382,23 @@ pub(crate) fn figure(report: &RunReport, spec: &ChartSpec) -> Figure {
                     .into_iter()
                     .filter_map(|(i, a)| Some((v.targets[i].name.clone(), i, actor_timeline(a)?)))
                     .collect();
-            timeline_figure(
+            let mut figure = timeline_figure(
                 &spec.title,
                 &series,
                 thresholds(std::iter::once(v), &spec.phase, actor, rate_stat),
                 thresholds(std::iter::once(v), &spec.phase, actor, p99_stat),
-            )
+            );
+            let runs: Vec<_> = actor_runs(v, &spec.phase, actor)
+                .into_iter()
+                .map(|(i, a)| (i, v.targets[i].name.clone(), a))
+                .collect();
+            let asserted: Vec<&str> = v
+                .assertions
+                .iter()
+                .map(|r| assertion_metric(&r.assertion))
+                .collect();
+            super::trend_line::overlay(&mut figure, &runs, &spec.phase, &asserted);
+            figure
         }
         ChartKind::Sweep { actor } => super::sweep::sweep_figure(
             report,
