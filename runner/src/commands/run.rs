@@ -477,6 +477,10 @@ async fn run_one(
         interrupt: stop.interrupt(),
         repeat: repeat as usize,
         interval: args.interval,
+        crash_hooks: crate::engine::hooks::CrashHooks {
+            crash: args.crash_hook.clone(),
+            after_crash: args.after_crash_hook.clone(),
+        },
     };
     let mut subscribers = Subscribers {
         builder: ReportBuilder::new(

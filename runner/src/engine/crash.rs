@@ -51,6 +51,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use super::acks::{Ack, AckSink, AckState, AckingStore, KvEvent, Message};
+use super::hooks::{self, CrashHooks, HookContext, HookPoint};
 use super::phase::{self, PhaseRun};
 use super::pools::Pools;
 use super::verify::{self, Known, Tally};
@@ -129,6 +130,9 @@ pub struct CrashRun<'a> {
     pub progress: Arc<Vec<crate::metrics::progress::Progress>>,
     /// What a crash child runs.
     pub child: ChildCommand,
+    /// Commands run at each cycle's crash moment and before its reopen
+    /// (child-process cycles only: the others have no file system to fault).
+    pub hooks: &'a CrashHooks,
 }
 
 /// Kills and reaps its child when dropped, so no path — error, panic or
@@ -346,6 +350,20 @@ fn cycles(
             Mode::Child => {
                 cur.close()?;
                 let c = child_cycle(run, cycle)?;
+                if c.is_some()
+                    && let Some(cmd) = &run.hooks.after_crash
+                    && !hooks::run(
+                        HookPoint::AfterCrash,
+                        cmd,
+                        &hook_context(run, cycle, None),
+                        run.interrupt,
+                    )
+                    .map_err(hook_err)?
+                {
+                    // Interrupted before the fault was undone (a file
+                    // system may be down): nothing to reopen.
+                    return Ok((None, None));
+                }
                 let t0 = Instant::now();
                 cur = store::open(&run.target.kind, run.dir)?;
                 reopen_ns.push(t0.elapsed().as_nanos() as u64);
@@ -748,6 +766,24 @@ fn spawn_err(thread: &str, source: std::io::Error) -> StoreError {
     }
 }
 
+/// What a hook of `cycle` (from 0) is told.
+fn hook_context<'a>(run: &'a CrashRun<'_>, cycle: u64, child_pid: Option<u32>) -> HookContext<'a> {
+    HookContext {
+        target: &run.target.name,
+        phase: &run.phase.name,
+        cycle: cycle + 1,
+        data_dir: run.dir,
+        child_pid,
+    }
+}
+
+fn hook_err(e: hooks::HookError) -> StoreError {
+    StoreError::Invalid {
+        op: "crash hook",
+        detail: e.to_string(),
+    }
+}
+
 fn child_err(detail: String) -> StoreError {
     StoreError::Invalid {
         op: "crash child",
@@ -890,6 +926,20 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
             }
         }
     }
+    // The crash hook runs while the writers still write: it may fault or
+    // crash their file system, and their death meanwhile is the crash.
+    let mut hook_failed = None;
+    if !interrupted
+        && died.is_none()
+        && let Some(cmd) = &run.hooks.crash
+    {
+        let ctx = hook_context(run, cycle, Some(guard.id()));
+        match hooks::run(HookPoint::Crash, cmd, &ctx, run.interrupt) {
+            Ok(true) => {}
+            Ok(false) => interrupted = true,
+            Err(e) => hook_failed = Some(hook_err(e)),
+        }
+    }
     let status = guard.kill();
     let (acks, kv) = reader
         .join()
@@ -897,6 +947,9 @@ fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crashed>, StoreE
     let stderr_text = errors.join().unwrap_or_default();
     if interrupted {
         return Ok(None);
+    }
+    if let Some(e) = hook_failed {
+        return Err(e);
     }
     if died.is_some()
         && status.as_ref().is_ok_and(killed_by_stop_signal)
@@ -1022,6 +1075,7 @@ mod tests {
                 interrupt,
                 progress: Arc::new(vec![crate::metrics::progress::Progress::default()]),
                 child,
+                hooks: &CrashHooks::default(),
             },
             store,
         )

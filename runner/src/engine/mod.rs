@@ -18,6 +18,7 @@ pub mod crash;
 pub mod datadir;
 pub mod events;
 pub mod gate;
+pub mod hooks;
 pub mod phase;
 pub mod pools;
 pub mod schedule;
@@ -62,6 +63,8 @@ pub struct RunOptions {
     /// Timeline interval for every phase (`--interval`), overriding the
     /// scenario's `interval:`.
     pub interval: Option<Duration>,
+    /// `--crash-hook` and `--after-crash-hook`, for `restart: crash` phases.
+    pub crash_hooks: hooks::CrashHooks,
 }
 
 impl RunOptions {
@@ -669,6 +672,7 @@ async fn run_crash_phase(
         Arc::clone(&opts.interrupt),
         opts.seed,
     );
+    let crash_hooks = opts.crash_hooks.clone();
     let handle = phase_thread("loadline-crash", move || {
         let Some(restart) = ph.restart.as_ref() else {
             return (
@@ -691,6 +695,7 @@ async fn run_crash_phase(
                 interrupt: &interrupt,
                 progress,
                 child,
+                hooks: &crash_hooks,
             },
             store,
         )
@@ -820,6 +825,7 @@ mod tests {
             interrupt: Arc::new(AtomicBool::new(false)),
             repeat: 1,
             interval: None,
+            crash_hooks: hooks::CrashHooks::default(),
         }
     }
 
