@@ -44,10 +44,13 @@ if [ ! -x "$LAZYFS" ]; then
     (cd "$LAZYFS_SRC/lazyfs" && ./build.sh) >&2
 fi
 
-export MNT=$WORK/mnt ROOT=$WORK/root FIFO=$WORK/faults.fifo DONE_LOG=$WORK/done.log
+# LazyFS names files by their path under ROOT in fault commands, which it
+# reads 100 bytes at a time: ROOT is a short link to WORK/root.
+export MNT=$WORK/mnt ROOT=/tmp/lzroot-$$ FIFO=$WORK/faults.fifo DONE_LOG=$WORK/done.log
 export CONFIG=$WORK/lazyfs.toml LAZYFS_LOG=$WORK/lazyfs.out FIRED_LOG=$WORK/fired.log
 fusermount3 -uz "$MNT" 2>/dev/null || true
-rm -rf "$WORK" && mkdir -p "$MNT" "$ROOT"
+rm -rf "$WORK" && mkdir -p "$MNT" "$WORK/root"
+ln -sfn "$WORK/root" "$ROOT"
 sed "s|@WORK@|$WORK|g" "$HERE/lazyfs.toml" >"$CONFIG"
 : >"$FIRED_LOG"
 : >"$DONE_LOG"
@@ -56,7 +59,7 @@ sed "s|@WORK@|$WORK|g" "$HERE/lazyfs.toml" >"$CONFIG"
 mkfifo "$WORK/faults-done.fifo"
 (while :; do cat "$WORK/faults-done.fifo" >>"$DONE_LOG"; done) &
 relay=$!
-trap 'pkill -P $relay 2>/dev/null; kill $relay 2>/dev/null; wait $relay 2>/dev/null; fusermount3 -uz "$MNT" 2>/dev/null || true' EXIT
+trap 'pkill -P $relay 2>/dev/null; kill $relay 2>/dev/null; wait $relay 2>/dev/null; fusermount3 -uz "$MNT" 2>/dev/null; rm -f "$ROOT"' EXIT
 FAULT=mount "$HERE/hook.sh" mount
 
 target_args=()
@@ -64,11 +67,11 @@ for t in ${TARGETS:-}; do target_args+=(--target "$t"); done
 
 for fault in $FAULTS; do
     echo "== $fault: $CYCLES cycles per target" >&2
-    rm -rf "$MNT/data"
+    rm -rf "$MNT/d"
     set +e
     FAULT=$fault "$LOADLINE" run "$HERE/wal.yaml" --quiet "${target_args[@]}" \
         --set "phases.crash.repeat=$CYCLES" \
-        --out "$WORK/runs/$fault" --data-dir "$MNT/data" --keep-data \
+        --out "$WORK/runs/$fault" --data-dir "$MNT/d" --keep-data \
         --crash-hook "$HERE/hook.sh crash" --after-crash-hook "$HERE/hook.sh after"
     echo "loadline exited $?" >"$WORK/runs/$fault.exit"
     set -e

@@ -33,7 +33,15 @@ lazyfs_alive() { mountpoint -q "$MNT" 2>/dev/null; }
 
 # Sends one command to LazyFS. Opening a FIFO for writing blocks while no
 # process reads it (LazyFS has crashed): bounded by `timeout`.
-send() { timeout 2 bash -c 'echo "$1" >"$2"' send "$1" "$FIFO"; }
+# LazyFS reads at most 100 bytes per command (newline included): a longer
+# one is cut and misread, so it is refused here (campaign.sh keeps ROOT short).
+send() {
+    if [ ${#1} -gt 99 ]; then
+        echo "LazyFS command over 99 bytes (shorten ROOT): $1" >&2
+        exit 1
+    fi
+    timeout 2 bash -c 'echo "$1" >"$2"' send "$1" "$FIFO"
+}
 
 log_files() { # the target's newest log files, as LazyFS names them (under ROOT)
     local pat='*.wal'
@@ -68,6 +76,7 @@ crash:kill) ;;
 crash:torn-seq | crash:torn-op)
     for f in $(log_files); do
         lazyfs_alive || break
+        # (A send that times out means LazyFS has just crashed: it fired.)
         if [ "$FAULT" = torn-seq ]; then
             send "lazyfs::torn-seq::op=write::file=$f::persist=2" || break
         else
