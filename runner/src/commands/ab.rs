@@ -8,6 +8,8 @@
 //! Glue only: the statistics are `compare`'s, the outputs
 //! `report::compare`'s (via `commands::compare::report`).
 
+use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
@@ -38,26 +40,43 @@ impl Side {
         s
     }
 
-    /// Runs round `pair` of this side into `dir`; its `run.json`.
-    fn run(&self, dir: &Path, pair: u32) -> Result<RunReport, CliError> {
+    /// Runs round `pair` of this side into `dir`; its `run.json`. What the
+    /// run prints on stderr (validation warnings: the same every round) is
+    /// shown when it is not in `shown` (the texts shown before), and always
+    /// for a round that fails.
+    fn run(
+        &self,
+        dir: &Path,
+        pair: u32,
+        shown: &mut BTreeSet<Vec<u8>>,
+    ) -> Result<RunReport, CliError> {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("run")
             .arg(&self.scenario)
             .args(["--quiet", "--repeat", "1", "--out"])
             .arg(dir)
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .env_remove("GITHUB_STEP_SUMMARY")
             .env_remove("GITHUB_ACTIONS");
         for s in &self.sets {
             cmd.args(["--set", s]);
         }
-        let status = cmd.status().map_err(|source| CliError::Io {
+        let out = cmd.output().map_err(|source| CliError::Io {
             op: "start",
             path: self.bin.clone(),
             source,
         })?;
+        let status = out.status;
         // 0 and 1 (an assertion failed) both measured the round.
-        if !matches!(status.code(), Some(0 | 1)) {
+        let measured = matches!(status.code(), Some(0 | 1));
+        if !measured || shown.insert(out.stderr.clone()) {
+            let mut err = std::io::stderr().lock();
+            // The console is best effort: a closed stderr ends nothing.
+            let _ = err.write_all(&out.stderr);
+        }
+        if !measured {
             return Err(CliError::Run(format!(
                 "round {} of the {} side ({} run {}) ended with {status}; its output is in {}",
                 pair + 1,
@@ -129,6 +148,7 @@ pub fn ab(args: &AbArgs) -> Result<Exit, CliError> {
     });
     let started = Instant::now();
     let (mut base_runs, mut new_runs) = (Vec::new(), Vec::new());
+    let mut shown = BTreeSet::new();
     let mut pair = 0;
     let c: Comparison = loop {
         let order = if pair % 2 == 0 {
@@ -154,7 +174,7 @@ pub fn ab(args: &AbArgs) -> Result<Exit, CliError> {
                     started.elapsed().as_secs_f64()
                 ));
             }
-            let report = s.run(&dir, pair)?;
+            let report = s.run(&dir, pair, &mut shown)?;
             if s.name == "base" {
                 base_runs.push(report);
             } else {

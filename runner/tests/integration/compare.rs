@@ -317,3 +317,53 @@ fn relational_assertions_show_both_sides_in_every_output() {
         "{csv}"
     );
 }
+
+/// Regression: `ab` printed the rounds' validation warnings once per run
+/// (a 10-pair `ab` repeated the memory store's crash warning 20 times).
+/// The same text is shown once; a failed round still shows its own.
+#[test]
+fn ab_shows_a_warning_once_over_its_rounds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("warn.yaml");
+    std::fs::write(
+        &scenario,
+        "version: 1\nname: ab-warn\nseed: 1\ntargets: { mem: { memory: {} } }\npayloads: { p: { size: 64B, pool: 16 } }\nphases:\n  - { name: fill, records: 100, actors: [ { op: append } ] }\n  - { name: read, records: 100, cache: cold, actors: [ { op: read, from: head } ] }\nassertions: [ fill.append.records == 100 ]\n",
+    )
+    .expect("write scenario");
+    let out = loadline()
+        .args(["ab", "--rounds", "2", "--out"])
+        .arg(dir.path().join("ab"))
+        .arg(&scenario)
+        .output()
+        .expect("ab runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{:?}: {stderr}",
+        out.status
+    );
+    assert_eq!(
+        stderr.matches("keeps no files").count(),
+        1,
+        "the warning once over 4 runs: {stderr}"
+    );
+    assert!(stderr.contains("ab: pair 2/2"), "{stderr}");
+    // A round that fails shows what it printed.
+    let out = loadline()
+        .args([
+            "ab",
+            "--rounds",
+            "2",
+            "--new-set",
+            "phases.fill.records=oops",
+            "--out",
+        ])
+        .arg(dir.path().join("ab2"))
+        .arg(&scenario)
+        .output()
+        .expect("ab runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("round 1 of the new side"), "{stderr}");
+    assert!(stderr.contains("oops"), "its own error is shown: {stderr}");
+}
