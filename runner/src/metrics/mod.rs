@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod live;
 pub mod memory;
+mod phase_report;
 pub mod process;
 pub mod progress;
 pub mod provenance;
@@ -12,6 +13,7 @@ pub mod report;
 pub mod samples;
 pub mod series;
 pub mod store_stats;
+mod target_report;
 pub mod timeline;
 pub mod trend;
 pub mod verdict;
