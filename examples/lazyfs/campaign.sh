@@ -59,7 +59,8 @@ sed "s|@WORK@|$WORK|g" "$HERE/lazyfs.toml" >"$CONFIG"
 mkfifo "$WORK/faults-done.fifo"
 (while :; do cat "$WORK/faults-done.fifo" >>"$DONE_LOG"; done) &
 relay=$!
-trap 'pkill -P $relay 2>/dev/null; kill $relay 2>/dev/null; wait $relay 2>/dev/null; fusermount3 -uz "$MNT" 2>/dev/null; rm -f "$ROOT"' EXIT
+disown "$relay"
+trap 'pkill -P $relay 2>/dev/null; kill $relay 2>/dev/null; fusermount3 -uz "$MNT" 2>/dev/null; rm -f "$ROOT"' EXIT
 FAULT=mount "$HERE/hook.sh" mount
 
 target_args=()
