@@ -113,7 +113,6 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
             source,
         }
     })?;
-
     let mut worst = Exit::Ok;
     let many = loaded.len() > 1;
     let mut used: Vec<String> = Vec::new();
@@ -477,10 +476,7 @@ async fn run_one(
         interrupt: stop.interrupt(),
         repeat: repeat as usize,
         interval: args.interval,
-        crash_hooks: crate::engine::hooks::CrashHooks {
-            crash: args.crash_hook.clone(),
-            after_crash: args.after_crash_hook.clone(),
-        },
+        crash_hooks: engine::hooks::CrashHooks::new(&args.crash_hook, &args.after_crash_hook),
     };
     let mut subscribers = Subscribers {
         builder: ReportBuilder::new(

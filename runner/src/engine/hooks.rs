@@ -37,6 +37,16 @@ pub struct CrashHooks {
     pub after_crash: Option<String>,
 }
 
+impl CrashHooks {
+    /// `--crash-hook` and `--after-crash-hook` as given.
+    pub fn new(crash: &Option<String>, after_crash: &Option<String>) -> CrashHooks {
+        CrashHooks {
+            crash: crash.clone(),
+            after_crash: after_crash.clone(),
+        }
+    }
+}
+
 /// Which hook runs; `LOADLINE_HOOK` in its environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HookPoint {
