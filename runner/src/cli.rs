@@ -181,6 +181,22 @@ pub struct RunArgs {
     /// instead of starting each target empty; the data is kept afterwards.
     #[arg(long, requires = "data_dir")]
     pub reuse_data: bool,
+    /// Run CMD (with `sh -c`) at each crash cycle's kill moment, while the
+    /// writer process still writes, before loadline SIGKILLs it: inject an
+    /// external fault there (a LazyFS torn write, a file system crash). The
+    /// writer dying during the hook is the expected crash. Environment:
+    /// LOADLINE_TARGET, LOADLINE_PHASE, LOADLINE_CYCLE (from 1),
+    /// LOADLINE_DATA_DIR, LOADLINE_CHILD_PID, LOADLINE_HOOK. A non-zero
+    /// exit fails the phase with the hook's stderr. `restart: crash` phases
+    /// of persistent stores only.
+    #[arg(long, value_name = "CMD")]
+    pub crash_hook: Option<String>,
+    /// Run CMD after each crash cycle's writer process is reaped, before the
+    /// store is reopened (e.g. `lazyfs::clear-cache`, or remount a crashed
+    /// file system); same environment as `--crash-hook` without
+    /// LOADLINE_CHILD_PID; a non-zero exit fails the phase.
+    #[arg(long, value_name = "CMD")]
+    pub after_crash_hook: Option<String>,
     /// No progress bars and no console summary.
     #[arg(long, short)]
     pub quiet: bool,

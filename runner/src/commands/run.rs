@@ -114,7 +114,6 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
             source,
         }
     })?;
-
     let mut worst = Exit::Ok;
     let many = loaded.len() > 1;
     let mut used: Vec<String> = Vec::new();
@@ -478,6 +477,7 @@ async fn run_one(
         interrupt: stop.interrupt(),
         repeat: repeat as usize,
         interval: args.interval,
+        crash_hooks: engine::hooks::CrashHooks::new(&args.crash_hook, &args.after_crash_hook),
     };
     let mut subscribers = Subscribers {
         builder: ReportBuilder::new(

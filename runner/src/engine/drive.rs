@@ -160,6 +160,7 @@ pub(crate) async fn run_crash_phase(
         Arc::clone(&opts.interrupt),
         opts.seed,
     );
+    let crash_hooks = opts.crash_hooks.clone();
     let handle = phase_thread("loadline-crash", move || {
         let Some(restart) = ph.restart.as_ref() else {
             return (
@@ -182,6 +183,7 @@ pub(crate) async fn run_crash_phase(
                 interrupt: &interrupt,
                 progress,
                 child,
+                hooks: &crash_hooks,
             },
             store,
         )

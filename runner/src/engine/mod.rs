@@ -20,6 +20,7 @@ mod drive;
 mod error;
 pub mod events;
 pub mod gate;
+pub mod hooks;
 mod options;
 pub mod phase;
 pub mod pools;

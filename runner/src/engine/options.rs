@@ -30,6 +30,8 @@ pub struct RunOptions {
     /// Timeline interval for every phase (`--interval`), overriding the
     /// scenario's `interval:`.
     pub interval: Option<Duration>,
+    /// `--crash-hook` and `--after-crash-hook`, for `restart: crash` phases.
+    pub crash_hooks: super::hooks::CrashHooks,
 }
 
 impl RunOptions {

@@ -253,6 +253,7 @@ mod tests {
             interrupt: Arc::new(AtomicBool::new(false)),
             repeat: 1,
             interval: None,
+            crash_hooks: crate::engine::hooks::CrashHooks::default(),
         }
     }
 

@@ -5,6 +5,7 @@ mod charts;
 mod cli;
 mod compare;
 mod crash;
+mod crash_hooks;
 mod docs;
 mod editor;
 mod external;

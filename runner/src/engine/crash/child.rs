@@ -11,9 +11,10 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::context::{CrashRun, Crashed, NO_TIMELINE, deadline, spawn_err};
+use super::context::{CrashRun, Crashed, NO_TIMELINE, deadline, hook_context, hook_err, spawn_err};
 use super::process::ChildGuard;
 use crate::engine::acks::{AckSink, AckState, AckingStore, KvEvent, Message};
+use crate::engine::hooks::{self, HookPoint};
 use crate::engine::phase::{self, PhaseRun};
 use crate::engine::pools::Pools;
 use crate::engine::worker::Control;
@@ -222,6 +223,20 @@ pub(super) fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crash
             }
         }
     }
+    // The crash hook runs while the writers still write: it may fault or
+    // crash their file system, and their death meanwhile is the crash.
+    let mut hook_failed = None;
+    if !interrupted
+        && died.is_none()
+        && let Some(cmd) = &run.hooks.crash
+    {
+        let ctx = hook_context(run, cycle, Some(guard.id()));
+        match hooks::run(HookPoint::Crash, cmd, &ctx, run.interrupt) {
+            Ok(true) => {}
+            Ok(false) => interrupted = true,
+            Err(e) => hook_failed = Some(hook_err(e)),
+        }
+    }
     let status = guard.kill();
     let (acks, kv) = reader
         .join()
@@ -229,6 +244,9 @@ pub(super) fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crash
     let stderr_text = errors.join().unwrap_or_default();
     if interrupted {
         return Ok(None);
+    }
+    if let Some(e) = hook_failed {
+        return Err(e);
     }
     if died.is_some()
         && status.as_ref().is_ok_and(killed_by_stop_signal)

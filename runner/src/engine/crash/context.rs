@@ -10,6 +10,7 @@ use rand::Rng;
 
 use super::process::ChildCommand;
 use crate::engine::acks::{Ack, KvEvent};
+use crate::engine::hooks::{CrashHooks, HookContext, HookError};
 use crate::engine::pools::Pools;
 use crate::scenario::model::{Phase, Restart, Scenario, Target};
 use crate::store::StoreError;
@@ -41,6 +42,32 @@ pub struct CrashRun<'a> {
     pub progress: Arc<Vec<crate::metrics::progress::Progress>>,
     /// What a crash child runs.
     pub child: ChildCommand,
+    /// Commands run at each cycle's crash moment and before its reopen
+    /// (child-process cycles only: the others have no file system to fault).
+    pub hooks: &'a CrashHooks,
+}
+
+/// What a hook of `cycle` (from 0) is told.
+pub(super) fn hook_context<'a>(
+    run: &'a CrashRun<'_>,
+    cycle: u64,
+    child_pid: Option<u32>,
+) -> HookContext<'a> {
+    HookContext {
+        target: &run.target.name,
+        phase: &run.phase.name,
+        cycle: cycle + 1,
+        data_dir: run.dir,
+        child_pid,
+    }
+}
+
+/// A hook's failure as the crash phase reports every failure.
+pub(super) fn hook_err(e: HookError) -> StoreError {
+    StoreError::Invalid {
+        op: "crash hook",
+        detail: e.to_string(),
+    }
 }
 
 /// The crash moment of `cycle`, drawn from the seed within `after`.

@@ -9,9 +9,10 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::child::child_cycle;
-use super::context::{CrashRun, reorder_seed, stream_ids};
+use super::context::{CrashRun, hook_context, hook_err, reorder_seed, stream_ids};
 use super::in_process::in_process_cycle;
 use crate::engine::acks::KvEvent;
+use crate::engine::hooks::{self, HookPoint};
 use crate::engine::verify::{self, Known, Tally};
 use crate::engine::verify_kv::{self, KvKnown, KvTally};
 use crate::metrics::report::PhaseReport;
@@ -124,6 +125,20 @@ fn cycles(
             Mode::Child => {
                 cur.close()?;
                 let c = child_cycle(run, cycle)?;
+                if c.is_some()
+                    && let Some(cmd) = &run.hooks.after_crash
+                    && !hooks::run(
+                        HookPoint::AfterCrash,
+                        cmd,
+                        &hook_context(run, cycle, None),
+                        run.interrupt,
+                    )
+                    .map_err(hook_err)?
+                {
+                    // Interrupted before the fault was undone (a file
+                    // system may be down): nothing to reopen.
+                    return Ok((None, None));
+                }
                 let t0 = Instant::now();
                 cur = store::open(&run.target.kind, run.dir)?;
                 reopen_ns.push(t0.elapsed().as_nanos() as u64);
@@ -420,6 +435,7 @@ mod tests {
                 interrupt,
                 progress: Arc::new(vec![crate::metrics::progress::Progress::default()]),
                 child,
+                hooks: &crate::engine::hooks::CrashHooks::default(),
             },
             store,
         )
