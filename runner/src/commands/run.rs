@@ -479,6 +479,7 @@ async fn run_one(
         interval: args.interval,
         crash_hooks: engine::hooks::CrashHooks::new(&args.crash_hook, &args.after_crash_hook),
     };
+    let run_id = header.run_id();
     let mut subscribers = Subscribers {
         builder: ReportBuilder::new(
             header,
@@ -490,7 +491,7 @@ async fn run_one(
             report::progress::Mode::detect(args.quiet),
             Box::new(eprint_line),
         ),
-        stream: report::stream::IntervalStream::new(out),
+        stream: report::stream::IntervalStream::new(out, run_id),
         files,
         errors: Vec::new(),
     };

@@ -4,8 +4,8 @@
 //! outright (SIGKILL, the machine lost) still leaves every interval it
 //! finished on disk, not only the phases before it.
 //!
-//! Same columns and rows as `timeline.csv` (see `report::timeline`), with
-//! an empty `run_id` (the run's id is the final file's business). When
+//! Same columns and rows as `timeline.csv` (see `report::timeline`),
+//! `run_id` included, so the partial file of a lost run joins the others. When
 //! the run's final files are written, `timeline.csv` holds everything and
 //! [`IntervalStream::remove`] deletes the partial file; it stays only when
 //! the run never got that far.
@@ -24,6 +24,8 @@ pub const PARTIAL_CSV: &str = "timeline.partial.csv";
 #[derive(Debug)]
 pub struct IntervalStream {
     path: PathBuf,
+    /// The run's id, the first column of every row.
+    run_id: String,
     out: Option<::csv::Writer<std::fs::File>>,
     /// The running phase's variant label and store statistics' units.
     label: String,
@@ -34,10 +36,12 @@ pub struct IntervalStream {
 }
 
 impl IntervalStream {
-    /// A stream into `dir` (created on the first interval).
-    pub fn new(dir: &Path) -> Self {
+    /// A stream into `dir` (created on the first interval) of the run
+    /// `run_id` (`RunReport::run_id`).
+    pub fn new(dir: &Path, run_id: String) -> Self {
         IntervalStream {
             path: dir.join(PARTIAL_CSV),
+            run_id,
             out: None,
             label: String::new(),
             units: BTreeMap::new(),
@@ -84,7 +88,13 @@ impl IntervalStream {
         };
         let label = std::mem::take(&mut self.label);
         let units = std::mem::take(&mut self.units);
-        let at = ("", label.as_str(), *target, phase.name.as_str());
+        let run_id = self.run_id.clone();
+        let at = (
+            run_id.as_str(),
+            label.as_str(),
+            *target,
+            phase.name.as_str(),
+        );
         let w = self.writer()?;
         for (ai, i) in &batch.actors {
             let actor = phase.actors.get(*ai).map_or("", |a| a.name.as_str());
@@ -148,7 +158,7 @@ mod tests {
             "version: 1\nname: s\ntargets:\n  m: { memory: {} }\npayloads:\n  p: { size: 8B }\nphases:\n  - name: soak\n    duration: 1s\n    actors:\n      - {name: writer, op: append, payload: p}\n",
         );
         let phase = &variants[0].phases[0];
-        let mut stream = IntervalStream::new(dir.path());
+        let mut stream = IntervalStream::new(dir.path(), "s-20261207T160000Z".to_owned());
         let interval = IntervalReport {
             t_s: 2.0,
             duration_s: 1.0,
@@ -175,8 +185,8 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join(PARTIAL_CSV)).expect("written");
         assert!(text.starts_with("run_id,variant,target,phase,actor,t_s,metric"));
         assert!(
-            text.contains(",m,soak,writer,2,records_per_s,10,"),
-            "{text}"
+            text.contains("\ns-20261207T160000Z,,m,soak,writer,2,records_per_s,10,"),
+            "the run's id joins it to the other files: {text}"
         );
         assert!(text.contains(",m,soak,writer,2,p99,5000,ns"), "{text}");
         assert!(text.contains(",m,soak,process,2,rss,0,"), "{text}");
