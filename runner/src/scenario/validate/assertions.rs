@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::diagnostic::{Diagnostic, Severity, did_you_mean, one_of};
-use super::load::{LocIndex, Source, Span, escape_segment};
-use super::model::*;
-use super::repair::Repair;
-use super::spec::{self, ActorSpec, PayloadSpec, PhaseSpec, ScenarioSpec, SizeSpec};
 use crate::assertions::{self, Assertion};
 use crate::metrics::catalog::MetricRef;
 use crate::metrics::catalog::{self, MetricUnit};
+use crate::scenario::diagnostic::{Diagnostic, Severity, did_you_mean, one_of};
+use crate::scenario::load::{LocIndex, Source, Span, escape_segment};
+use crate::scenario::model::*;
+use crate::scenario::repair::Repair;
+use crate::scenario::spec::{self, ActorSpec, PayloadSpec, PhaseSpec, ScenarioSpec, SizeSpec};
 use crate::store::{AppendPlan, Capabilities, Problem, ProblemAt, Registry, Workload};
 
 struct Ctx<'a> {
@@ -47,7 +47,7 @@ impl Ctx<'_> {
                 let path = if exact {
                     l.path.clone()
                 } else {
-                    super::load::human_path(pointer)
+                    crate::scenario::load::human_path(pointer)
                 };
                 (span, path)
             }
@@ -57,7 +57,7 @@ impl Ctx<'_> {
                     col: 1,
                     width: 1,
                 },
-                super::load::human_path(pointer),
+                crate::scenario::load::human_path(pointer),
             ),
         }
     }
@@ -164,7 +164,7 @@ fn check_memory(ctx: &mut Ctx<'_>, payloads: &[Payload], phases: &[Phase], avail
     let Some(available) = available else {
         return;
     };
-    let all = super::budget::allocations(payloads, phases);
+    let all = crate::scenario::budget::allocations(payloads, phases);
     let total: u64 = all.iter().map(|a| a.bytes).fold(0, u64::saturating_add);
     if total <= available {
         return;
@@ -246,7 +246,7 @@ pub(crate) fn validate(
         &mut ctx,
         &payloads,
         &phases,
-        super::budget::available_memory(),
+        crate::scenario::budget::available_memory(),
     );
     if spec.interval.is_some_and(|d| d.0 < MIN_INTERVAL) {
         ctx.error("/interval", "`interval` must be at least 1ms");
@@ -303,7 +303,7 @@ fn targets(ctx: &mut Ctx<'_>, spec: &ScenarioSpec) -> Vec<Target> {
                         "store kind `{}` is not in this build: loadline's `{feature}` feature is off",
                         t.kind
                     );
-                    d.help = Some(super::check::feature_help(feature));
+                    d.help = Some(crate::scenario::check::feature_help(feature));
                 }
             }
         }
@@ -505,7 +505,7 @@ fn size_dist(ctx: &mut Ctx<'_>, ptr: &str, s: &SizeSpec) -> Option<SizeDist> {
         if v > MAX_RECORD {
             let d = ctx.error(p, "record size is too large");
             d.expected = Some("at most 64MiB per record".to_owned());
-            d.found = Some(super::units::format_size(v));
+            d.found = Some(crate::scenario::units::format_size(v));
         }
     };
     Some(match s {
@@ -538,9 +538,9 @@ fn size_dist(ctx: &mut Ctx<'_>, ptr: &str, s: &SizeSpec) -> Option<SizeDist> {
                 d.expected = Some("min <= mean <= max".to_owned());
                 d.found = Some(format!(
                     "min {}, mean {}, max {}",
-                    super::units::format_size(min),
+                    crate::scenario::units::format_size(min),
                     n.mean,
-                    super::units::format_size(max)
+                    crate::scenario::units::format_size(max)
                 ));
                 return None;
             }
@@ -608,7 +608,7 @@ fn phases(
 }
 
 fn parse_window(text: &str) -> Result<(Duration, Duration), String> {
-    let parse = |s: &str| super::units::parse_duration(s);
+    let parse = |s: &str| crate::scenario::units::parse_duration(s);
     match text.split_once("..") {
         Some((a, b)) => {
             let (a, b) = (parse(a)?, parse(b)?);
