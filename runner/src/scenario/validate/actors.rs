@@ -1,0 +1,381 @@
+//! Actors: each op checked against the targets' capabilities, the fields
+//! that apply to it, their ranges, its payload and its keys.
+
+use std::time::Duration;
+
+use super::context::{Ctx, check_name};
+use crate::metrics::catalog::{self};
+use crate::scenario::diagnostic::{did_you_mean, one_of};
+use crate::scenario::model::*;
+use crate::scenario::spec::{ActorSpec, KeySpec};
+use crate::store::Capabilities;
+
+pub(super) fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Append => "append",
+        Op::Read => "read",
+        Op::Trim => "trim",
+        Op::Sync => "sync",
+        Op::Put => "put",
+        Op::Get => "get",
+        Op::Delete => "delete",
+        Op::Scan => "scan",
+    }
+}
+
+pub(super) fn actor(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    a: &ActorSpec,
+    targets: &[Target],
+    payloads: &[String],
+    recorded: &[(String, usize)],
+) -> Option<Actor> {
+    let op = a.op;
+    let name = actor_name(ctx, ptr, a);
+    check_supported(ctx, ptr, op, targets);
+    check_fields_apply(ctx, ptr, a);
+    let n = Counts::checked(ctx, ptr, a);
+    let payload = payload(ctx, ptr, a, payloads);
+    let batch = recorded_batch(ctx, ptr, a, payload.as_deref(), recorded, n.batch);
+    let keys = a
+        .keys
+        .as_ref()
+        .map_or_else(KeyConfig::default, |k| keys(ctx, &format!("{ptr}/keys"), k));
+    Some(Actor {
+        name,
+        op,
+        streams: n.streams,
+        workers: n.workers as usize,
+        batch: batch as usize,
+        payload,
+        rate: a.rate.map(|r| r.0),
+        from: a.from.unwrap_or(ReadFrom::Tail),
+        lag: a.lag.map_or(0, |c| c.0),
+        max_bytes: n.max_bytes,
+        every: a.every.map_or(Duration::from_secs(1), |d| d.0),
+        keep: a.keep.map_or(0, |c| c.0),
+        keys,
+        scan_length: n.scan_length,
+    })
+}
+
+/// The actor's name (its op's when it has none), checked when given: it
+/// appears in metric paths, where a phase metric's word would be ambiguous.
+fn actor_name(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec) -> String {
+    let name = a.name.clone().unwrap_or_else(|| op_name(a.op).to_owned());
+    if a.name.is_some() {
+        check_name(ctx, &format!("{ptr}/name"), "actor", &name);
+        if catalog::is_phase_metric_word(&name) {
+            let d = ctx.error(
+                &format!("{ptr}/name"),
+                format!("actor name `{name}` is taken by a phase metric (`<phase>.{name}…`)"),
+            );
+            d.expected = Some(
+                "a name that is not `duration`, `reopen`, `store` or another phase metric"
+                    .to_owned(),
+            );
+        }
+    }
+    name
+}
+
+/// Every target of the phase has the ops `op` belongs to (log or
+/// key-value), as its kind's capabilities say.
+fn check_supported(ctx: &mut Ctx<'_>, ptr: &str, op: Op, targets: &[Target]) {
+    let kv = matches!(op, Op::Put | Op::Get | Op::Delete | Op::Scan);
+    for t in targets {
+        let caps = t.kind.capabilities();
+        let (able, what, needs): (bool, &str, fn(&Capabilities) -> bool) = if kv {
+            (
+                caps.kv,
+                "key-value ops (`put`, `get`, `delete`, `scan`)",
+                |c| c.kv,
+            )
+        } else {
+            (
+                caps.log,
+                "log ops (`append`, `read`, `trim`, `sync`)",
+                |c| c.log,
+            )
+        };
+        if !able {
+            let kinds = ctx.registry.names_where(needs);
+            let d = ctx.error(
+                &format!("{ptr}/op"),
+                format!(
+                    "target `{}` ({}) does not support `{}`",
+                    t.name,
+                    t.kind.name(),
+                    op_name(op)
+                ),
+            );
+            d.expected = Some(format!(
+                "{what} on targets of a kind that has them ({})",
+                one_of(&kinds)
+            ));
+            d.help = Some(if kv {
+                "use `append` / `read` for log stores, or drop the target from this scenario"
+                    .to_owned()
+            } else {
+                "use key-value ops for this target, or drop it from this scenario".to_owned()
+            });
+        }
+    }
+}
+
+/// Fields given on an op they do not apply to.
+fn check_fields_apply(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec) {
+    let op = a.op;
+    let kv = matches!(op, Op::Put | Op::Get | Op::Delete | Op::Scan);
+    // Fields that only make sense for some ops.
+    let applies: &[(&str, bool, &str)] = &[
+        (
+            "batch",
+            a.batch.is_some() && !matches!(op, Op::Append | Op::Put | Op::Delete),
+            "`append`, `put` and `delete`",
+        ),
+        (
+            "payload",
+            a.payload.is_some() && !matches!(op, Op::Append | Op::Put),
+            "`append` and `put`",
+        ),
+        ("from", a.from.is_some() && op != Op::Read, "`read`"),
+        ("lag", a.lag.is_some() && op != Op::Read, "`read`"),
+        (
+            "max_bytes",
+            a.max_bytes.is_some() && op != Op::Read,
+            "`read`",
+        ),
+        (
+            "every",
+            a.every.is_some() && !matches!(op, Op::Trim | Op::Sync),
+            "`trim` and `sync`",
+        ),
+        ("keep", a.keep.is_some() && op != Op::Trim, "`trim`"),
+        (
+            "keys",
+            a.keys.is_some() && !kv,
+            "`put`, `get`, `delete` and `scan`",
+        ),
+        (
+            "scan_length",
+            a.scan_length.is_some() && op != Op::Scan,
+            "`scan`",
+        ),
+        (
+            "streams",
+            a.streams.is_some() && kv,
+            "log ops (`append`, `read`, `trim`)",
+        ),
+        (
+            "rate",
+            a.rate.is_some() && matches!(op, Op::Trim | Op::Sync),
+            "ops other than `trim` and `sync` (use `every`)",
+        ),
+    ];
+    for (field, bad, ops) in applies {
+        if *bad {
+            let d = ctx.key_error(
+                &format!("{ptr}/{field}"),
+                format!("`{field}` does not apply to `{}` actors", op_name(op)),
+            );
+            d.expected = Some(format!("`{field}` only on {ops}"));
+        }
+    }
+}
+
+/// The actor's counts and sizes, defaults filled in, ranges checked.
+struct Counts {
+    streams: u64,
+    workers: u64,
+    batch: u64,
+    scan_length: u64,
+    max_bytes: u64,
+}
+
+impl Counts {
+    fn checked(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec) -> Counts {
+        let positive = |ctx: &mut Ctx<'_>, field: &str, v: Option<u64>, default: u64| -> u64 {
+            let v = v.unwrap_or(default);
+            if v == 0 {
+                let d = ctx.error(
+                    &format!("{ptr}/{field}"),
+                    format!("`{field}` must be at least 1"),
+                );
+                d.found = Some("0".to_owned());
+            }
+            v
+        };
+        let streams = positive(ctx, "streams", a.streams.map(|c| c.0), 1);
+        let workers = positive(ctx, "workers", a.workers.map(|c| c.0), 1);
+        if workers > 1024 {
+            let d = ctx.error(&format!("{ptr}/workers"), "too many workers");
+            d.expected = Some("at most 1024 threads per actor".to_owned());
+        }
+        let batch = positive(ctx, "batch", a.batch.map(|c| c.0), 1);
+        if batch > 1_000_000 {
+            let d = ctx.error(&format!("{ptr}/batch"), "`batch` is too large");
+            d.expected = Some("at most 1_000_000 records per append".to_owned());
+        }
+        let scan_length = positive(ctx, "scan_length", a.scan_length.map(|c| c.0), 100);
+        if let Some(r) = a.rate
+            && !(r.0 > 0.0 && r.0.is_finite())
+        {
+            ctx.error(&format!("{ptr}/rate"), "`rate` must be greater than zero");
+        }
+        if a.every.is_some_and(|e| e.0.is_zero()) {
+            ctx.error(&format!("{ptr}/every"), "`every` must be greater than zero");
+        }
+        let max_bytes = a.max_bytes.map_or(1 << 20, |b| b.0);
+        if max_bytes == 0 {
+            ctx.error(
+                &format!("{ptr}/max_bytes"),
+                "`max_bytes` must be greater than zero",
+            );
+        }
+        Counts {
+            streams,
+            workers,
+            batch,
+            scan_length,
+            max_bytes,
+        }
+    }
+}
+
+/// The payload of a writer that has one (`append`, `put`): the one named,
+/// or the scenario's only payload; `None` for other ops and when missing.
+fn payload(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, payloads: &[String]) -> Option<String> {
+    let op = a.op;
+    if matches!(op, Op::Append | Op::Put) {
+        match &a.payload {
+            Some(p) if payloads.contains(p) => Some(p.clone()),
+            Some(p) => {
+                let d = ctx.error(
+                    &format!("{ptr}/payload"),
+                    format!("undefined payload `{p}`"),
+                );
+                let names: Vec<&str> = payloads.iter().map(String::as_str).collect();
+                d.expected = Some(if names.is_empty() {
+                    "a payload defined under `payloads:` (there are none)".to_owned()
+                } else {
+                    format!("one of {}", one_of(&names))
+                });
+                if let Some(m) = did_you_mean(p, names.iter().copied()) {
+                    d.help = Some(format!("did you mean `{m}`?"));
+                }
+                None
+            }
+            None if payloads.len() == 1 => Some(payloads[0].clone()),
+            None => {
+                let d = ctx.key_error(
+                    &format!("{ptr}/op"),
+                    format!("`{}` actor needs a `payload`", op_name(op)),
+                );
+                let names: Vec<&str> = payloads.iter().map(String::as_str).collect();
+                d.expected = Some(if names.is_empty() {
+                    "a payload under `payloads:`, e.g. `small: { size: 512B }`".to_owned()
+                } else {
+                    format!("`payload:` naming one of {}", one_of(&names))
+                });
+                None
+            }
+        }
+    } else {
+        None
+    }
+}
+
+/// The batch of an `append` of a recorded payload: the file fixes it, so
+/// it is the default and any other is refused.
+fn recorded_batch(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    a: &ActorSpec,
+    payload: Option<&str>,
+    recorded: &[(String, usize)],
+    batch: u64,
+) -> u64 {
+    let op = a.op;
+    // A recorded file fixes the batch size: default to it, reject others.
+    let mut batch = batch;
+    if let Some(p) = &payload
+        && let Some((_, file_batch)) = recorded.iter().find(|(n, _)| n == p)
+        && op == Op::Append
+    {
+        match a.batch {
+            None => batch = *file_batch as u64,
+            Some(b) if b.0 as usize != *file_batch => {
+                let d = ctx.error(
+                    &format!("{ptr}/batch"),
+                    format!("payload `{p}` was recorded with batches of {file_batch} records"),
+                );
+                d.expected = Some(format!("`batch: {file_batch}` (or leave `batch` out)"));
+                d.found = Some(format!("`batch: {}`", b.0));
+                d.help = Some("regenerate the file with `loadline payload generate --batch N` to use another batch size".to_owned());
+            }
+            Some(_) => {}
+        }
+    }
+    batch
+}
+
+/// A key-value actor's `keys`, checked; `kptr` points at them.
+fn keys(ctx: &mut Ctx<'_>, kptr: &str, k: &KeySpec) -> KeyConfig {
+    let d = KeyConfig::default();
+    let dist = k.distribution.unwrap_or(d.distribution);
+    for (field, set, for_dist) in [
+        ("theta", k.theta.is_some(), KeyDistribution::Zipfian),
+        ("hot_keys", k.hot_keys.is_some(), KeyDistribution::Hotspot),
+        ("hot_ops", k.hot_ops.is_some(), KeyDistribution::Hotspot),
+    ] {
+        if set && dist != for_dist {
+            let d = ctx.key_error(
+                &format!("{kptr}/{field}"),
+                format!("`{field}` does not apply to this key distribution"),
+            );
+            d.expected = Some(format!(
+                "`{field}` only with `distribution: {}`",
+                if for_dist == KeyDistribution::Zipfian {
+                    "zipfian"
+                } else {
+                    "hotspot"
+                }
+            ));
+        }
+    }
+    for (field, v) in [
+        ("theta", k.theta),
+        ("hot_keys", k.hot_keys),
+        ("hot_ops", k.hot_ops),
+    ] {
+        if let Some(v) = v
+            && !(v > 0.0 && v < 1.0)
+        {
+            let d = ctx.error(
+                &format!("{kptr}/{field}"),
+                format!("`{field}` is out of range"),
+            );
+            d.expected = Some("a number strictly between 0 and 1".to_owned());
+            d.found = Some(v.to_string());
+        }
+    }
+    let space = k.space.map_or(d.space, |c| c.0);
+    if space == 0 {
+        ctx.error(&format!("{kptr}/space"), "`space` must be at least 1");
+    }
+    let length = k.length.map_or(d.length as u64, |b| b.0);
+    if !(8..=4096).contains(&length) {
+        let e = ctx.error(&format!("{kptr}/length"), "key `length` is out of range");
+        e.expected = Some("between 8B and 4KiB".to_owned());
+    }
+    KeyConfig {
+        space,
+        length: length as usize,
+        distribution: dist,
+        theta: k.theta.unwrap_or(d.theta),
+        hot_keys: k.hot_keys.unwrap_or(d.hot_keys),
+        hot_ops: k.hot_ops.unwrap_or(d.hot_ops),
+    }
+}
