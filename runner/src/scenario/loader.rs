@@ -246,6 +246,10 @@ fn apply_profile(
     }
 }
 
+/// The pipeline, one named step each: parse, apply the profile and the
+/// `--set` overrides, check the schema (removing what it refuses), read
+/// the wire types, expand the matrix, validate each variant — then report
+/// every problem at once, each once, in file order.
 fn load_with(
     loader: &Loader,
     source: Source,
@@ -254,18 +258,97 @@ fn load_with(
 ) -> Result<Loaded, Diagnostics> {
     let (mut doc, mut index) = yaml::parse(&source).map_err(Diagnostics)?;
     let mut diags = Vec::new();
-    let mut overridden: Vec<(String, String)> = Vec::new();
-    // JSON pointers set by `--set`, with the override as written.
-    let mut set_pointers: Vec<(String, String)> = Vec::new();
-
     // A profile (`--profile NAME`, i.e. `--set profile=NAME`, or `profile:`
     // in the file) applies its overrides first, so `--set` still wins.
     apply_profile(&source, &mut doc, &mut index, overrides, &mut diags);
     if !diags.is_empty() {
         return Err(Diagnostics(diags));
     }
+    let set = apply_overrides(&mut doc, &index, overrides, &mut diags);
+    if !diags.is_empty() {
+        return Err(Diagnostics(diags));
+    }
+    let base_repair = check_schema(loader, &source, &mut doc, &index, &mut diags)
+        .map_err(|ds| set.explain(ds))?;
+    let spec: ScenarioSpec = match deserialize(&source, &index, &doc) {
+        Ok(spec) => spec,
+        Err(d) => {
+            diags.extend(d.0);
+            return Err(set.explain(diags));
+        }
+    };
+    let combos = matrix_combinations(&source, &doc, &index, &spec, &set, &mut diags);
+    let file = File {
+        loader,
+        source: &source,
+        doc: &doc,
+        index: &index,
+        repair: &base_repair,
+        path,
+        several: combos.len() > 1,
+    };
+    let mut variants = Vec::new();
+    for combo in &combos {
+        variants.extend(file.variant(combo, &mut diags));
+    }
+    // The same problem in several variants is reported once.
+    let mut seen = std::collections::HashSet::new();
+    diags.retain(|d| seen.insert((d.line, d.column, d.message.clone(), d.severity)));
+    diags.sort_by_key(|d| (d.line, d.column));
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        return Err(set.explain(diags));
+    }
+    Ok(Loaded {
+        source,
+        spec,
+        variants,
+        warnings: diags,
+    })
+}
 
-    // `--set path=value` overrides, located on a pseudo-source line of their own.
+/// The `--set` overrides applied to a document: where each landed.
+struct Overrides {
+    /// (human path, override as written) of each applied override.
+    overridden: Vec<(String, String)>,
+    /// (JSON pointer, override as written) of each applied override.
+    pointers: Vec<(String, String)>,
+}
+
+impl Overrides {
+    /// `ds` as the final diagnostics, each at a path an override set
+    /// saying the value comes from `--set`.
+    fn explain(&self, mut ds: Vec<Diagnostic>) -> Diagnostics {
+        for d in &mut ds {
+            if let Some((_, o)) = self
+                .overridden
+                .iter()
+                .find(|(p, _)| d.path == *p || d.path.starts_with(&format!("{p}.")))
+            {
+                let note = format!("the value comes from `--set {o}`");
+                d.help = Some(
+                    d.help
+                        .take()
+                        .map_or(note.clone(), |h| format!("{h}; {note}")),
+                );
+            }
+        }
+        Diagnostics(ds)
+    }
+}
+
+/// Applies the `--set path=value` overrides (but `profile`, applied
+/// before) to `doc`; a malformed one or an unknown path is a diagnostic
+/// located on a pseudo-source line of its own.
+fn apply_overrides(
+    doc: &mut Value,
+    index: &load::LocIndex,
+    overrides: &[String],
+    diags: &mut Vec<Diagnostic>,
+) -> Overrides {
+    let mut set = Overrides {
+        overridden: Vec::new(),
+        pointers: Vec::new(),
+    };
     for o in overrides {
         let set_src = Source {
             name: "--set".to_owned(),
@@ -290,7 +373,7 @@ fn load_with(
             diags.push(d);
             continue;
         };
-        match matrix::resolve(&doc, key.trim()) {
+        match matrix::resolve(doc, key.trim()) {
             Ok(pointer) => {
                 let value = yaml::parse(&Source {
                     name: "--set".to_owned(),
@@ -298,12 +381,12 @@ fn load_with(
                 })
                 .map(|(v, _)| v)
                 .unwrap_or_else(|_| Value::String(value.to_owned()));
-                matrix::set(&mut doc, &pointer, value);
-                set_pointers.push((pointer.clone(), o.clone()));
+                matrix::set(doc, &pointer, value);
+                set.pointers.push((pointer.clone(), o.clone()));
                 let path = index
                     .get(&pointer)
                     .map_or_else(|| load::human_path(&pointer), |l| l.path.clone());
-                overridden.push((path, o.clone()));
+                set.overridden.push((path, o.clone()));
             }
             Err(e) => {
                 let d = set_src.diagnostic(
@@ -319,58 +402,57 @@ fn load_with(
             }
         }
     }
-    if !diags.is_empty() {
-        return Err(Diagnostics(diags));
+    set
+}
+
+/// The schema stage. Its errors do not stop validation: what the schema
+/// refused is removed (the returned repair), and the rest is checked for
+/// semantic and reference errors too, so a file's every error is reported
+/// in one run. `Err` when nothing is left to validate.
+fn check_schema(
+    loader: &Loader,
+    source: &Source,
+    doc: &mut Value,
+    index: &load::LocIndex,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<repair::Repair, Vec<Diagnostic>> {
+    let structural = check::check(source, doc, index, &loader.schema, &loader.validator);
+    if structural.is_empty() {
+        return Ok(repair::Repair::default());
     }
+    match repair::repair(doc, &loader.validator, &repair::Repair::default()) {
+        Some((repaired, r)) => {
+            *doc = repaired;
+            diags.extend(structural);
+            Ok(r)
+        }
+        None => Err(structural),
+    }
+}
 
-    let explain_overrides = |mut ds: Vec<Diagnostic>| {
-        for d in &mut ds {
-            if let Some((_, o)) = overridden
-                .iter()
-                .find(|(p, _)| d.path == *p || d.path.starts_with(&format!("{p}.")))
-            {
-                let note = format!("the value comes from `--set {o}`");
-                d.help = Some(
-                    d.help
-                        .take()
-                        .map_or(note.clone(), |h| format!("{h}; {note}")),
-                );
-            }
-        }
-        Diagnostics(ds)
-    };
-    // Schema errors do not stop validation: what the schema refused is
-    // removed (`repair`), and the rest is checked for semantic and
-    // reference errors too, so a file's every error is reported in one run.
-    let structural = check::check(&source, &doc, &index, &loader.schema, &loader.validator);
-    let base_repair = if structural.is_empty() {
-        repair::Repair::default()
-    } else {
-        match repair::repair(&doc, &loader.validator, &repair::Repair::default()) {
-            Some((repaired, r)) => {
-                doc = repaired;
-                diags.extend(structural);
-                r
-            }
-            None => return Err(explain_overrides(structural)),
-        }
-    };
-    let spec: ScenarioSpec = match deserialize(&source, &index, &doc) {
-        Ok(spec) => spec,
-        Err(d) => {
-            diags.extend(d.0);
-            return Err(explain_overrides(diags));
-        }
-    };
+/// One matrix dimension: its key, the pointer it sets, its values.
+type Dim = (String, String, Vec<Value>);
 
-    // Matrix dimensions: each key must resolve; each value is checked in its variant.
+/// The matrix's combinations: each key must resolve (to a field no other
+/// key and no `--set` sets) and the product must stay within
+/// [`matrix::MAX_VARIANTS`]. A matrix that cannot be expanded still leaves
+/// the file as written to validate (one empty combination): its other
+/// errors are reported with the matrix's.
+fn matrix_combinations(
+    source: &Source,
+    doc: &Value,
+    index: &load::LocIndex,
+    spec: &ScenarioSpec,
+    set: &Overrides,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<matrix::Combination> {
     let matrix_from = diags.len();
-    let mut dims = Vec::new();
+    let mut dims: Vec<Dim> = Vec::new();
     for (key, values) in &spec.matrix {
         let mptr = format!("/matrix/{}", load::escape_segment(key));
-        match matrix::resolve(&doc, key) {
+        match matrix::resolve(doc, key) {
             Ok(pointer) if pointer.starts_with("/matrix") || pointer == "/version" => {
-                let (span, path) = locate(&index, &mptr, true);
+                let (span, path) = locate(index, &mptr, true);
                 diags.push(source.diagnostic(
                     span,
                     &path,
@@ -381,57 +463,27 @@ fn load_with(
                 ));
             }
             Ok(pointer) => {
-                // Two keys on one field (`phases.0.records` and
-                // `phases.write.records`): both would apply and the variant
-                // label would name values that were overwritten.
-                let under = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
-                if let Some((other, _, _)) =
-                    dims.iter()
-                        .find(|(_, p, _): &&(String, String, Vec<Value>)| {
-                            under(&pointer, p) || under(p, &pointer)
-                        })
-                {
-                    let (span, path) = locate(&index, &mptr, true);
-                    let mut d = source.diagnostic(
-                        span,
-                        &path,
-                        format!("matrix keys `{other}` and `{key}` set the same field"),
-                    );
-                    d.expected = Some("one matrix key per field".to_owned());
-                    diags.push(d);
-                } else if let Some((_, o)) = set_pointers
-                    .iter()
-                    .find(|(p, _)| under(&pointer, p) || under(p, &pointer))
-                {
-                    // `--set` wins over the file, the matrix included: the
-                    // axis is dropped so every variant uses the value given.
-                    let (span, path) = locate(&index, &mptr, true);
-                    let mut d = source.diagnostic(
-                        span,
-                        &path,
-                        format!("`--set {o}` replaces matrix key `{key}`: every variant uses the `--set` value"),
-                    );
-                    d.severity = Severity::Warning;
+                if let Some(d) = matrix_overlap(source, index, &dims, set, key, &mptr, &pointer) {
                     diags.push(d);
                 } else {
                     dims.push((key.clone(), pointer, values.clone()));
                 }
             }
             Err(e) => {
-                let (span, path) = locate(&index, &mptr, true);
+                let (span, path) = locate(index, &mptr, true);
                 let mut d = source.diagnostic(span, &path, e);
                 d.expected = Some("a dotted path to a field, e.g. `payloads.small.size` or `phases.write.actors.0.batch`".to_owned());
                 diags.push(d);
             }
         }
         if values.is_empty() {
-            let (span, path) = locate(&index, &mptr, false);
+            let (span, path) = locate(index, &mptr, false);
             diags.push(source.diagnostic(span, &path, format!("matrix key `{key}` has no values")));
         }
     }
     let combos = matrix::combinations(&dims);
     if combos.len() > matrix::MAX_VARIANTS {
-        let (span, path) = locate(&index, "/matrix", true);
+        let (span, path) = locate(index, "/matrix", true);
         let mut d = source.diagnostic(
             span,
             &path,
@@ -440,19 +492,144 @@ fn load_with(
         d.expected = Some(format!("at most {}", matrix::MAX_VARIANTS));
         diags.push(d);
     }
-    // A matrix that cannot be expanded still leaves the file as written
-    // to validate: its other errors are reported with the matrix's.
-    let combos = if diags[matrix_from..]
+    if diags[matrix_from..]
         .iter()
         .any(|d| d.severity == Severity::Error)
     {
         vec![Vec::new()]
     } else {
         combos
-    };
+    }
+}
 
-    let mut variants = Vec::new();
-    for combo in &combos {
+/// A matrix key at `pointer` that sets a field another key sets (both
+/// would apply, and the variant label would name values that were
+/// overwritten: an error) or that a `--set` sets (`--set` wins over the
+/// file, the matrix included: the axis is dropped, a warning).
+fn matrix_overlap(
+    source: &Source,
+    index: &load::LocIndex,
+    dims: &[Dim],
+    set: &Overrides,
+    key: &str,
+    mptr: &str,
+    pointer: &str,
+) -> Option<Diagnostic> {
+    let under = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+    let (span, path) = locate(index, mptr, true);
+    if let Some((other, _, _)) = dims
+        .iter()
+        .find(|(_, p, _)| under(pointer, p) || under(p, pointer))
+    {
+        let mut d = source.diagnostic(
+            span,
+            &path,
+            format!("matrix keys `{other}` and `{key}` set the same field"),
+        );
+        d.expected = Some("one matrix key per field".to_owned());
+        return Some(d);
+    }
+    let (_, o) = set
+        .pointers
+        .iter()
+        .find(|(p, _)| under(pointer, p) || under(p, pointer))?;
+    let mut d = source.diagnostic(
+        span,
+        &path,
+        format!("`--set {o}` replaces matrix key `{key}`: every variant uses the `--set` value"),
+    );
+    d.severity = Severity::Warning;
+    Some(d)
+}
+
+/// A checked file, ready to expand into its matrix variants.
+struct File<'a> {
+    loader: &'a Loader,
+    source: &'a Source,
+    /// The document with overrides applied and schema errors removed.
+    doc: &'a Value,
+    index: &'a load::LocIndex,
+    /// What the schema stage removed from `doc`.
+    repair: &'a repair::Repair,
+    path: &'a Path,
+    /// More than one variant: diagnostics name the variant they are in.
+    several: bool,
+}
+
+impl File<'_> {
+    /// The variant of matrix combination `combo`, checked against the
+    /// schema again (a matrix value can break it) and validated; its
+    /// problems are added to `diags`, `None` when it is invalid.
+    fn variant(
+        &self,
+        combo: &matrix::Combination,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Scenario> {
+        let (mut vdoc, vindex) = self.variant_document(combo);
+        let label = matrix::label(combo);
+        let note = |d: &mut Diagnostic| {
+            if !label.is_empty() {
+                let extra = format!("in matrix variant `{label}`");
+                d.help = Some(match d.help.take() {
+                    Some(h) => format!("{h} ({extra})"),
+                    None => extra,
+                });
+            }
+        };
+        let structural = if combo.is_empty() {
+            Vec::new()
+        } else {
+            let l = self.loader;
+            check::check(self.source, &vdoc, &vindex, &l.schema, &l.validator)
+        };
+        let vrepair = if structural.is_empty() {
+            self.repair.clone()
+        } else {
+            for mut d in structural {
+                note(&mut d);
+                diags.push(d);
+            }
+            let (repaired, r) = repair::repair(&vdoc, &self.loader.validator, self.repair)?;
+            vdoc = repaired;
+            r
+        };
+        let vspec: ScenarioSpec = match deserialize(self.source, &vindex, &vdoc) {
+            Ok(s) => s,
+            Err(ds) => {
+                diags.extend(ds.0);
+                return None;
+            }
+        };
+        let variant = model::Variant {
+            label: label.clone(),
+            settings: combo
+                .iter()
+                .map(|(k, _, _, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let (scenario, ds) = validate::validate(
+            &self.loader.registry,
+            self.source,
+            &vindex,
+            &vspec,
+            &vdoc,
+            variant,
+            self.path,
+            &vrepair,
+        );
+        for mut d in ds {
+            if self.several {
+                note(&mut d);
+            }
+            diags.push(d);
+        }
+        scenario
+    }
+
+    /// The document with `combo`'s values set, and its locations: a value
+    /// set by the matrix is located at its matrix entry.
+    fn variant_document(&self, combo: &matrix::Combination) -> (Value, load::LocIndex) {
+        let (doc, index) = (self.doc, self.index);
         let mut vdoc = doc.clone();
         let mut vindex = index.clone();
         for (key, pointer, i, value) in combo {
@@ -471,81 +648,8 @@ fn load_with(
                 vindex.redirect(pointer, l);
             }
         }
-        let label = matrix::label(combo);
-        let note = |d: &mut Diagnostic| {
-            if !label.is_empty() {
-                let extra = format!("in matrix variant `{label}`");
-                d.help = Some(match d.help.take() {
-                    Some(h) => format!("{h} ({extra})"),
-                    None => extra,
-                });
-            }
-        };
-        let structural = if combo.is_empty() {
-            Vec::new()
-        } else {
-            check::check(&source, &vdoc, &vindex, &loader.schema, &loader.validator)
-        };
-        let vrepair = if structural.is_empty() {
-            base_repair.clone()
-        } else {
-            for mut d in structural {
-                note(&mut d);
-                diags.push(d);
-            }
-            match repair::repair(&vdoc, &loader.validator, &base_repair) {
-                Some((repaired, r)) => {
-                    vdoc = repaired;
-                    r
-                }
-                None => continue,
-            }
-        };
-        let vspec: ScenarioSpec = match deserialize(&source, &vindex, &vdoc) {
-            Ok(s) => s,
-            Err(ds) => {
-                diags.extend(ds.0);
-                continue;
-            }
-        };
-        let variant = model::Variant {
-            label: label.clone(),
-            settings: combo
-                .iter()
-                .map(|(k, _, _, v)| (k.clone(), v.clone()))
-                .collect(),
-        };
-        let (scenario, ds) = validate::validate(
-            &loader.registry,
-            &source,
-            &vindex,
-            &vspec,
-            &vdoc,
-            variant,
-            path,
-            &vrepair,
-        );
-        for mut d in ds {
-            if combos.len() > 1 {
-                note(&mut d);
-            }
-            diags.push(d);
-        }
-        variants.extend(scenario);
+        (vdoc, vindex)
     }
-    // The same problem in several variants is reported once.
-    let mut seen = std::collections::HashSet::new();
-    diags.retain(|d| seen.insert((d.line, d.column, d.message.clone(), d.severity)));
-    diags.sort_by_key(|d| (d.line, d.column));
-    if diags.iter().any(|d| d.severity == Severity::Error) {
-        return Err(explain_overrides(diags));
-    }
-    Ok(Loaded {
-        source,
-        spec,
-        variants,
-        warnings: diags,
-    })
 }
 
 fn locate(index: &load::LocIndex, pointer: &str, key: bool) -> (Span, String) {
