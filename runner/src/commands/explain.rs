@@ -8,7 +8,7 @@ use super::{CliError, Exit, print_diagnostics};
 use crate::cli::ExplainArgs;
 use crate::scenario::Loader;
 use crate::scenario::diagnostic::Diagnostics;
-use crate::scenario::model::{Actor, Op, PayloadSource, Phase, Scenario};
+use crate::scenario::model::{Actor, KeyConfig, OpPlan, PayloadSource, Phase, Scenario};
 use crate::units::{format_count, format_duration, format_size};
 
 /// Prints the plan of one scenario file.
@@ -168,8 +168,9 @@ fn max_batch(s: &Scenario, payload: &str) -> usize {
     s.phases
         .iter()
         .flat_map(|p| &p.actors)
-        .filter(|a| a.payload.as_deref() == Some(payload))
-        .map(|a| a.batch)
+        .filter_map(|a| a.plan.payload())
+        .filter(|(p, _)| *p == payload)
+        .map(|(_, batch)| batch)
         .max()
         .unwrap_or(1)
 }
@@ -254,44 +255,52 @@ fn explain_phase(out: &mut String, s: &Scenario, i: usize, ph: &Phase) {
 }
 
 fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) -> String {
-    let op = wire(&a.op);
+    let op = a.plan.name();
     let mut parts = vec![format!(
         "{} ({op}), {} worker{}",
         a.name,
         a.workers,
         if a.workers == 1 { "" } else { "s" }
     )];
-    match a.op {
-        Op::Append => parts.push(format!(
-            "{} stream{}, batch {}",
-            a.streams,
-            if a.streams == 1 { "" } else { "s" },
-            a.batch
+    let keys = |k: &KeyConfig| {
+        format!(
+            "{} key{} of {}, {}",
+            format_count(k.space),
+            if k.space == 1 { "" } else { "s" },
+            format_size(k.length as u64),
+            wire(&k.distribution)
+        )
+    };
+    let batch = |b: usize| (b > 1).then(|| format!("batch {b}"));
+    match &a.plan {
+        OpPlan::Append { streams, batch, .. } => parts.push(format!(
+            "{streams} stream{}, batch {batch}",
+            if *streams == 1 { "" } else { "s" },
         )),
-        Op::Read => parts.push(format!(
-            "from {}, lag {}, up to {} per read",
-            wire(&a.from),
-            a.lag,
-            format_size(a.max_bytes)
+        OpPlan::Read {
+            from,
+            lag,
+            max_bytes,
+            ..
+        } => parts.push(format!(
+            "from {}, lag {lag}, up to {} per read",
+            wire(from),
+            format_size(*max_bytes)
         )),
-        Op::Trim => parts.push(format!(
+        OpPlan::Trim { every, keep, .. } => parts.push(format!(
             "every {}, keeping {} records",
-            format_duration(a.every),
-            format_count(a.keep)
+            format_duration(*every),
+            format_count(*keep)
         )),
-        Op::Sync => parts.push(format!("every {}", format_duration(a.every))),
-        Op::Put | Op::Get | Op::Delete | Op::Scan => {
-            parts.push(format!(
-                "{} key{} of {}, {}",
-                format_count(a.keys.space),
-                if a.keys.space == 1 { "" } else { "s" },
-                format_size(a.keys.length as u64),
-                wire(&a.keys.distribution)
-            ));
-            if a.batch > 1 {
-                parts.push(format!("batch {}", a.batch));
-            }
+        OpPlan::Sync { every } => parts.push(format!("every {}", format_duration(*every))),
+        OpPlan::Put {
+            batch: b, keys: k, ..
         }
+        | OpPlan::Delete { batch: b, keys: k } => {
+            parts.push(keys(k));
+            parts.extend(batch(*b));
+        }
+        OpPlan::Get { keys: k } | OpPlan::Scan { keys: k, .. } => parts.push(keys(k)),
     }
     match a.rate {
         Some(r) => parts.push(format!("open loop at {r}/s")),
@@ -327,12 +336,12 @@ fn expected(
         .zip(ph.duration)
         .map(|(r, d)| (r * d.as_secs_f64()) as u64);
     let records = match (share, by_rate) {
-        (Some(r), Some(b)) => r.min(b * a.batch as u64),
+        (Some(r), Some(b)) => r.min(b * a.plan.batch() as u64),
         (Some(r), None) => r,
-        (None, Some(b)) => b * a.batch as u64,
+        (None, Some(b)) => b * a.plan.batch() as u64,
         (None, None) => return None,
     };
-    let p = a.payload.as_ref().and_then(|p| s.payload(p))?;
+    let p = a.plan.payload().and_then(|(p, _)| s.payload(p))?;
     let bytes = match &p.source {
         PayloadSource::Generated { size, .. } => Some((records as f64 * size.mean()) as u64),
         PayloadSource::File { .. } => None,
@@ -367,11 +376,7 @@ fn estimate(out: &mut String, s: &Scenario) {
             .filter(|a| a.is_writer())
             .map(|a| a.workers)
             .sum();
-        for a in ph
-            .actors
-            .iter()
-            .filter(|a| a.is_writer() && a.op != Op::Delete)
-        {
+        for a in ph.actors.iter().filter(|a| a.plan.payload().is_some()) {
             match expected(s, ph, a, writers) {
                 Some((_, Some(b))) => bytes += b,
                 _ => {

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use super::gate::StartGate;
 use super::pools::Pools;
-use super::worker::{self, Control, WorkerPlan, WorkerResult};
+use super::worker::{self, Control, WorkerOp, WorkerPlan, WorkerResult};
 use crate::metrics::process;
 use crate::metrics::recorder::{ActorInfo, Recorder, actor_report};
 use crate::metrics::report::{PhaseReport, PhaseSample, PhaseStats};
 use crate::metrics::rollup::{IntervalBatch, Rollup};
 use crate::metrics::store_stats;
-use crate::scenario::model::{Actor, KeyDistribution, Phase};
+use crate::scenario::model::{Actor, KeyConfig, KeyDistribution, OpPlan, Phase};
 use crate::store::{Store, StoreError};
 use crate::workload::{self, KeyDist, KeyGen, KeyParams, StreamId};
 
@@ -56,17 +56,8 @@ pub fn worker_count(phase: &Phase) -> usize {
     phase.actors.iter().map(|a| a.workers).sum()
 }
 
-fn key_gen(actor: &Actor, index: usize) -> Result<Option<KeyGen>, StoreError> {
-    if !matches!(
-        actor.op,
-        crate::scenario::model::Op::Put
-            | crate::scenario::model::Op::Get
-            | crate::scenario::model::Op::Delete
-            | crate::scenario::model::Op::Scan
-    ) {
-        return Ok(None);
-    }
-    let k = &actor.keys;
+/// Worker `index` of `workers`' key generator for keys `k`.
+fn key_gen(k: &KeyConfig, index: usize, workers: usize) -> Result<KeyGen, StoreError> {
     let dist = match k.distribution {
         KeyDistribution::Sequential => KeyDist::Sequential,
         KeyDistribution::Uniform => KeyDist::Uniform,
@@ -90,11 +81,80 @@ fn key_gen(actor: &Actor, index: usize) -> Result<Option<KeyGen>, StoreError> {
         detail: e.to_string(),
     })?;
     // Sequential writers split the key space so workers do not overlap.
-    Ok(Some(if k.distribution == KeyDistribution::Sequential {
-        key_gen.partition(index as u64, actor.workers as u64)
+    Ok(if k.distribution == KeyDistribution::Sequential {
+        key_gen.partition(index as u64, workers as u64)
     } else {
         key_gen
-    }))
+    })
+}
+
+/// Worker `index` of `workers`' op: the actor's plan with its payload
+/// pool looked up and its key generator made.
+fn worker_op<'a>(
+    plan: &OpPlan,
+    pools: &'a Pools,
+    index: usize,
+    workers: usize,
+) -> Result<WorkerOp<'a>, StoreError> {
+    let pool = |name: &str, batch: usize| {
+        pools
+            .get(name, batch)
+            .map(|p| p.view())
+            .ok_or_else(|| StoreError::Invalid {
+                op: "plan",
+                detail: format!("no pool for payload `{name}` with batch {batch}"),
+            })
+    };
+    Ok(match plan {
+        OpPlan::Append {
+            streams,
+            batch,
+            payload,
+        } => WorkerOp::Append {
+            streams: *streams,
+            payload: pool(payload, *batch)?,
+        },
+        OpPlan::Read {
+            streams,
+            from,
+            lag,
+            max_bytes,
+        } => WorkerOp::Read {
+            streams: *streams,
+            from: *from,
+            lag: *lag,
+            max_bytes: *max_bytes as usize,
+        },
+        OpPlan::Trim {
+            streams,
+            every,
+            keep,
+        } => WorkerOp::Trim {
+            streams: *streams,
+            every: *every,
+            keep: *keep,
+        },
+        OpPlan::Sync { every } => WorkerOp::Sync { every: *every },
+        OpPlan::Put {
+            batch,
+            payload,
+            keys,
+        } => WorkerOp::Put {
+            payload: pool(payload, *batch)?,
+            keys: key_gen(keys, index, workers)?,
+        },
+        OpPlan::Get { keys } => WorkerOp::Get {
+            keys: key_gen(keys, index, workers)?,
+        },
+        OpPlan::Delete { batch, keys } => WorkerOp::Delete {
+            batch: *batch,
+            keys: key_gen(keys, index, workers)?,
+        },
+        OpPlan::Scan { keys, scan_length } => WorkerOp::Scan {
+            keys: key_gen(keys, index, workers)?,
+            scan_length: *scan_length as usize,
+        },
+    })
 }
 
 /// An OS thread the engine needed could not be started (typically a
@@ -181,38 +241,16 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                 actor: &actor.name,
                 worker: w as u64,
             };
-            let payload =
-                match &actor.payload {
-                    Some(name) => Some(run.pools.get(name, actor.batch).ok_or_else(|| {
-                        StoreError::Invalid {
-                            op: "plan",
-                            detail: format!(
-                                "no pool for payload `{name}` with batch {}",
-                                actor.batch
-                            ),
-                        }
-                    })?),
-                    None => None,
-                };
+            let op = worker_op(&actor.plan, run.pools, w, actor.workers)?;
             plans.push((
                 ai,
                 WorkerPlan {
-                    op: actor.op,
+                    op,
                     index: w,
                     workers: actor.workers,
-                    streams: actor.streams,
                     quota,
                     driver: drivers[ai],
                     rate: actor.rate.map(|r| r / actor.workers as f64),
-                    payload: payload.map(|p| p.view()),
-                    from: actor.from,
-                    lag: actor.lag,
-                    max_bytes: actor.max_bytes as usize,
-                    every: actor.every,
-                    keep: actor.keep,
-                    keys: key_gen(actor, w)?,
-                    scan_length: actor.scan_length as usize,
-                    batch: actor.batch,
                     rng: workload::stream(&id),
                     interval: run.interval,
                 },
@@ -370,7 +408,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
         .map(|((a, (r, _)), timeline)| {
             let info = ActorInfo {
                 name: a.name.clone(),
-                op: format!("{:?}", a.op).to_lowercase(),
+                op: a.plan.name().to_owned(),
                 workers: a.workers,
                 rate: a.rate,
             };

@@ -25,7 +25,7 @@ use super::gate::StartGate;
 use super::schedule::Pacer;
 use crate::metrics::progress::Progress;
 use crate::metrics::recorder::{LATE_AFTER_NS, Recorder};
-use crate::scenario::model::{Op, ReadFrom};
+use crate::scenario::model::ReadFrom;
 use crate::store::{Offset, ReadBuf, Session, StoreError};
 use crate::workload::{KeyGen, PayloadView, WorkloadRng};
 
@@ -48,43 +48,117 @@ const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 /// What one worker does.
 pub struct WorkerPlan<'a> {
-    /// The op.
-    pub op: Op,
+    /// The op, with what it needs to run.
+    pub op: WorkerOp<'a>,
     /// This worker's index within its actor.
     pub index: usize,
     /// Workers of the actor.
     pub workers: usize,
-    /// Streams of the actor.
-    pub streams: u64,
     /// Records this worker must process (driving workers of a `records` phase).
     pub quota: Option<u64>,
     /// True when this worker counts towards the phase's end.
     pub driver: bool,
     /// Open loop: this worker's ops per second.
     pub rate: Option<f64>,
-    /// Batches to append or values to put.
-    pub payload: Option<PayloadView<'a>>,
-    /// Readers: start position.
-    pub from: ReadFrom,
-    /// Readers: records behind the tail.
-    pub lag: u64,
-    /// Readers: bytes per read.
-    pub max_bytes: usize,
-    /// Periodic actors: period.
-    pub every: Duration,
-    /// Trimmers: records kept.
-    pub keep: u64,
-    /// Key-value ops: key generator.
-    pub keys: Option<KeyGen>,
-    /// Scans: pairs per scan.
-    pub scan_length: usize,
-    /// Keys per delete (one `delete_batch` when above 1); appends and puts
-    /// take their batch from the payload view.
-    pub batch: usize,
     /// This worker's random stream.
     pub rng: WorkloadRng,
     /// Length of a timeline interval.
     pub interval: Duration,
+}
+
+/// A worker's op: the actor's [`OpPlan`](crate::scenario::model::OpPlan)
+/// with its payload pool and key generator made, so running it needs no
+/// check (a writer always has its payload, a key-value op its keys).
+pub enum WorkerOp<'a> {
+    /// Append batches from the payload view.
+    Append {
+        /// Streams of the actor.
+        streams: u64,
+        /// The batches.
+        payload: PayloadView<'a>,
+    },
+    /// Read the log.
+    Read {
+        /// Streams of the actor.
+        streams: u64,
+        /// Start position.
+        from: ReadFrom,
+        /// Records behind the tail.
+        lag: u64,
+        /// Bytes per read.
+        max_bytes: usize,
+    },
+    /// Trim this worker's share of the streams every period.
+    Trim {
+        /// Streams of the actor.
+        streams: u64,
+        /// Period.
+        every: Duration,
+        /// Records kept.
+        keep: u64,
+    },
+    /// Sync every period.
+    Sync {
+        /// Period.
+        every: Duration,
+    },
+    /// Put the payload's records under generated keys (a batch is one
+    /// `put_batch`).
+    Put {
+        /// The values, in batches.
+        payload: PayloadView<'a>,
+        /// The keys.
+        keys: KeyGen,
+    },
+    /// Get generated keys.
+    Get {
+        /// The keys.
+        keys: KeyGen,
+    },
+    /// Delete generated keys (one `delete_batch` when `batch` is above 1).
+    Delete {
+        /// Keys per delete.
+        batch: usize,
+        /// The keys.
+        keys: KeyGen,
+    },
+    /// Scan from generated keys.
+    Scan {
+        /// The start keys.
+        keys: KeyGen,
+        /// Pairs per scan.
+        scan_length: usize,
+    },
+}
+
+impl WorkerOp<'_> {
+    /// Log streams the op spreads over (1 for ops without streams).
+    fn streams(&self) -> u64 {
+        match self {
+            WorkerOp::Append { streams, .. }
+            | WorkerOp::Read { streams, .. }
+            | WorkerOp::Trim { streams, .. } => *streams,
+            WorkerOp::Sync { .. }
+            | WorkerOp::Put { .. }
+            | WorkerOp::Get { .. }
+            | WorkerOp::Delete { .. }
+            | WorkerOp::Scan { .. } => 1,
+        }
+    }
+
+    /// The period of a periodic op (trim, sync); `None` for the ops that
+    /// run back to back (or at a rate).
+    fn period(&self) -> Option<Duration> {
+        match self {
+            WorkerOp::Trim { every, .. } | WorkerOp::Sync { every } => Some(*every),
+            WorkerOp::Append { .. }
+            | WorkerOp::Read { .. }
+            | WorkerOp::Put { .. }
+            | WorkerOp::Get { .. }
+            | WorkerOp::Delete { .. }
+            | WorkerOp::Scan { .. } => None,
+        }
+    }
 }
 
 /// A worker's result: its measurements and, if it stopped on one, the error.
@@ -106,17 +180,16 @@ pub fn run(
     let mut state = OpState::new(&plan);
     let start = gate.wait();
     let mut rec = Recorder::with_intervals(plan.rate.is_some(), start, plan.interval);
-    let result = if matches!(plan.op, Op::Trim | Op::Sync) {
-        periodic(&mut plan, session.as_mut(), ctl, &mut rec, &mut state)
-    } else {
-        op_loop(
+    let result = match plan.op.period() {
+        Some(every) => periodic(&plan, every, session.as_mut(), ctl, &mut rec),
+        None => op_loop(
             &mut plan,
             session.as_mut(),
             ctl,
             &mut rec,
             &mut state,
             progress,
-        )
+        ),
     };
     if plan.driver {
         ctl.drivers_left.fetch_sub(1, Ordering::AcqRel);
@@ -162,7 +235,7 @@ struct OpState {
 
 impl OpState {
     fn new(plan: &WorkerPlan<'_>) -> Self {
-        let n = plan.streams as usize;
+        let n = plan.op.streams() as usize;
         OpState {
             // Workers start at different pool positions so they do not all
             // write the same bytes at the same moment.
@@ -185,7 +258,7 @@ impl OpState {
 /// `slot`: it takes slots `index + i × workers` (mod `streams`), which are
 /// the slots congruent to `index` modulo gcd(workers, streams).
 fn visits(plan: &WorkerPlan<'_>, slot: usize) -> bool {
-    let (mut a, mut b) = (plan.workers.max(1) as u64, plan.streams.max(1));
+    let (mut a, mut b) = (plan.workers.max(1) as u64, plan.op.streams().max(1));
     while b != 0 {
         (a, b) = (b, a % b);
     }
@@ -291,64 +364,60 @@ fn one_op(
     session: &mut dyn Session,
     st: &mut OpState,
 ) -> Result<Option<(u64, u64)>, StoreError> {
-    let stream_slot = ((plan.index as u64 + st.i * plan.workers as u64) % plan.streams) as usize;
+    let streams = plan.op.streams();
+    let stream_slot = ((plan.index as u64 + st.i * plan.workers as u64) % streams) as usize;
     st.i += 1;
-    match plan.op {
-        Op::Append => {
-            let view = plan.payload.as_ref().ok_or(StoreError::Invalid {
-                op: "append",
-                detail: "no payload".to_owned(),
-            })?;
-            let batch = view.batch(st.batch);
+    let rng = &mut plan.rng;
+    match &mut plan.op {
+        WorkerOp::Append { payload, .. } => {
+            let batch = payload.batch(st.batch);
             st.batch = st.batch.wrapping_add(1);
             let bytes: usize = batch.iter().map(|r| r.body.len()).sum();
             session.append(stream_slot as u64, batch)?;
             Ok(Some((batch.len() as u64, bytes as u64)))
         }
-        Op::Read => {
+        WorkerOp::Read {
+            from,
+            lag,
+            max_bytes,
+            ..
+        } => {
+            let from = *from;
             let stream = stream_slot as u64;
             let pos = match st.positions[stream_slot] {
-                Some(p) if plan.from != ReadFrom::Random => p,
+                Some(p) if from != ReadFrom::Random => p,
                 _ => {
                     let b = session.bounds(stream)?;
-                    match plan.from {
+                    match from {
                         ReadFrom::Head => b.trim_point,
-                        ReadFrom::Tail => b.tail.saturating_sub(plan.lag).max(b.trim_point),
+                        ReadFrom::Tail => b.tail.saturating_sub(*lag).max(b.trim_point),
                         ReadFrom::Random if b.tail > b.trim_point => {
-                            plan.rng.random_range(b.trim_point..b.tail)
+                            rng.random_range(b.trim_point..b.tail)
                         }
                         ReadFrom::Random => b.trim_point,
                     }
                 }
             };
-            let next = session.read(stream, pos, plan.max_bytes, &mut st.buf)?;
+            let next = session.read(stream, pos, *max_bytes, &mut st.buf)?;
             st.positions[stream_slot] = Some(next);
             if st.buf.is_empty() {
                 // A head reader has read the stream to its end. A driving
                 // reader is one in a phase without writers: whatever it
                 // starts from, once a stream is read to its end nothing more
                 // will come (so `from: tail` or `random` cannot wait forever).
-                if plan.from == ReadFrom::Head || plan.driver {
+                if from == ReadFrom::Head || plan.driver {
                     st.exhausted[stream_slot] = true;
                 }
                 return Ok(None);
             }
             Ok(Some((st.buf.len() as u64, st.buf.bytes() as u64)))
         }
-        Op::Put => {
-            let view = plan.payload.as_ref().ok_or(StoreError::Invalid {
-                op: "put",
-                detail: "no payload".to_owned(),
-            })?;
-            let records = view.batch(st.batch);
+        WorkerOp::Put { payload, keys } => {
+            let records = payload.batch(st.batch);
             st.batch = st.batch.wrapping_add(1);
-            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
-                op: "put",
-                detail: "no keys".to_owned(),
-            })?;
             if records.len() <= 1 {
                 let body = records.first().map_or(&[][..], |r| r.body);
-                let index = keys.next_index(&mut plan.rng);
+                let index = keys.next_index(rng);
                 keys.set_latest(index);
                 session.put(keys.key(index), body)?;
                 return Ok(Some((1, body.len() as u64)));
@@ -359,7 +428,7 @@ fn one_op(
             st.key_ranges.clear();
             let mut bytes = 0u64;
             for r in records {
-                let index = keys.next_index(&mut plan.rng);
+                let index = keys.next_index(rng);
                 keys.set_latest(index);
                 let start = st.keys.len();
                 st.keys.extend_from_slice(keys.key(index));
@@ -369,64 +438,54 @@ fn one_op(
             session.put_batch(&st.keys, &st.key_ranges, records)?;
             Ok(Some((records.len() as u64, bytes)))
         }
-        Op::Get => {
-            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
-                op: "get",
-                detail: "no keys".to_owned(),
-            })?;
-            let key = keys.next_key(&mut plan.rng);
+        WorkerOp::Get { keys } => {
+            let key = keys.next_key(rng);
             let found = session.get(key, &mut st.value)?;
             st.hits += u64::from(found);
             Ok(Some((1, if found { st.value.len() as u64 } else { 0 })))
         }
-        Op::Delete => {
-            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
-                op: "delete",
-                detail: "no keys".to_owned(),
-            })?;
-            if plan.batch <= 1 {
-                let key = keys.next_key(&mut plan.rng);
+        WorkerOp::Delete { batch, keys } => {
+            let batch = *batch;
+            if batch <= 1 {
+                let key = keys.next_key(rng);
                 session.delete(key)?;
                 return Ok(Some((1, 0)));
             }
             // A batch of deletes: the keys copied into a reused buffer.
             st.keys.clear();
             st.key_ranges.clear();
-            for _ in 0..plan.batch {
+            for _ in 0..batch {
                 let start = st.keys.len();
-                st.keys.extend_from_slice(keys.next_key(&mut plan.rng));
+                st.keys.extend_from_slice(keys.next_key(rng));
                 st.key_ranges.push(start..st.keys.len());
             }
             session.delete_batch(&st.keys, &st.key_ranges)?;
-            Ok(Some((plan.batch as u64, 0)))
+            Ok(Some((batch as u64, 0)))
         }
-        Op::Scan => {
-            let keys = plan.keys.as_mut().ok_or(StoreError::Invalid {
-                op: "scan",
-                detail: "no keys".to_owned(),
-            })?;
-            let key = keys.next_key(&mut plan.rng);
-            let n = session.scan(key, plan.scan_length, &mut st.buf)?;
+        WorkerOp::Scan { keys, scan_length } => {
+            let key = keys.next_key(rng);
+            let n = session.scan(key, *scan_length, &mut st.buf)?;
             Ok(Some((n as u64, st.buf.bytes() as u64)))
         }
-        Op::Trim | Op::Sync => Ok(Some((0, 0))),
+        // Periodic ops run in `periodic`, never here.
+        WorkerOp::Trim { .. } | WorkerOp::Sync { .. } => Ok(Some((0, 0))),
     }
 }
 
 /// Trim and sync actors: one op every `every` until the phase ends.
 fn periodic(
-    plan: &mut WorkerPlan<'_>,
+    plan: &WorkerPlan<'_>,
+    every: Duration,
     session: &mut dyn Session,
     ctl: &Control,
     rec: &mut Recorder,
-    _st: &mut OpState,
 ) -> Result<(), StoreError> {
     let start = Instant::now();
     let mut n: u32 = 1;
     // The trim points of one round (reused: a round allocates nothing).
     let mut points: Vec<(u64, Offset)> = Vec::new();
     loop {
-        let due = start + plan.every * n;
+        let due = start + every * n;
         // Sleep in short slices so the phase's end is noticed promptly.
         loop {
             if ctl.stop.load(Ordering::Relaxed) || background_done(plan, ctl) {
@@ -440,15 +499,15 @@ fn periodic(
         }
         n += 1;
         let t0 = Instant::now();
-        match plan.op {
-            Op::Sync => session.sync()?,
-            _ => {
+        match &plan.op {
+            WorkerOp::Sync { .. } => session.sync()?,
+            WorkerOp::Trim { streams, keep, .. } => {
                 // Each worker trims its share of the streams, in one call.
                 points.clear();
                 let mut s = plan.index as u64;
-                while s < plan.streams {
+                while s < *streams {
                     let b = session.bounds(s)?;
-                    let up_to = b.tail.saturating_sub(plan.keep);
+                    let up_to = b.tail.saturating_sub(*keep);
                     if up_to > b.trim_point {
                         points.push((s, up_to));
                     }
@@ -458,6 +517,13 @@ fn periodic(
                     session.trim_many(&points)?;
                 }
             }
+            // The ops that run back to back are `op_loop`'s.
+            WorkerOp::Append { .. }
+            | WorkerOp::Read { .. }
+            | WorkerOp::Put { .. }
+            | WorkerOp::Get { .. }
+            | WorkerOp::Delete { .. }
+            | WorkerOp::Scan { .. } => {}
         }
         let t1 = Instant::now();
         rec.roll(t1);

@@ -8,7 +8,7 @@
 //! the allocator abort the run with no report. `explain` prints the same
 //! figures.
 
-use super::model::{Op, Payload, PayloadSource, Phase, RestartKind};
+use super::model::{Payload, PayloadSource, Phase, RestartKind};
 
 /// The (payload, batch size) pools the phases' actors use: appends and
 /// puts their batch (a put of batch N sets N keys in one operation), and
@@ -31,15 +31,8 @@ pub fn pool_batches(phases: &[Phase], only: &[&str]) -> Vec<(String, usize)> {
             want(p, 1);
         }
         for a in &ph.actors {
-            if let Some(p) = &a.payload {
-                want(
-                    p,
-                    if matches!(a.op, Op::Append | Op::Put) {
-                        a.batch
-                    } else {
-                        1
-                    },
-                );
+            if let Some((p, batch)) = a.plan.payload() {
+                want(p, batch);
             }
         }
     }

@@ -168,53 +168,194 @@ pub struct Restart {
     pub prepare: Option<(u64, String)>,
 }
 
-/// An actor.
+/// An actor: workers doing one op, with exactly that op's options.
 #[derive(Debug, Clone, Serialize)]
 pub struct Actor {
     /// Name in metric paths.
     pub name: String,
-    /// Operation.
-    pub op: Op,
-    /// Streams spread over.
-    pub streams: u64,
     /// Worker threads.
     pub workers: usize,
-    /// Records per append.
-    pub batch: usize,
-    /// Payload name (writers).
-    pub payload: Option<String>,
-    /// Operations per second for the whole actor (open loop).
+    /// Operations per second for the whole actor (open loop); always
+    /// `None` for the periodic ops, which run `every` period instead.
     pub rate: Option<f64>,
-    /// Reader start.
-    pub from: ReadFrom,
-    /// Reader lag behind the tail.
-    pub lag: u64,
-    /// Reader bytes per read.
-    pub max_bytes: u64,
-    /// Period of trim and sync actors.
-    pub every: Duration,
-    /// Records a trimmer keeps.
-    pub keep: u64,
-    /// Key-value keys.
-    pub keys: KeyConfig,
-    /// Pairs per scan.
-    pub scan_length: u64,
+    /// The op and its options.
+    pub plan: OpPlan,
 }
 
 impl Actor {
     /// True for ops that write (append, put, delete): they drive `records`.
     pub fn is_writer(&self) -> bool {
-        matches!(self.op, Op::Append | Op::Put | Op::Delete)
+        match self.plan {
+            OpPlan::Append { .. } | OpPlan::Put { .. } | OpPlan::Delete { .. } => true,
+            OpPlan::Read { .. }
+            | OpPlan::Trim { .. }
+            | OpPlan::Sync { .. }
+            | OpPlan::Get { .. }
+            | OpPlan::Scan { .. } => false,
+        }
     }
 
     /// True for ops that read (read, get, scan).
     pub fn is_reader(&self) -> bool {
-        matches!(self.op, Op::Read | Op::Get | Op::Scan)
+        match self.plan {
+            OpPlan::Read { .. } | OpPlan::Get { .. } | OpPlan::Scan { .. } => true,
+            OpPlan::Append { .. }
+            | OpPlan::Trim { .. }
+            | OpPlan::Sync { .. }
+            | OpPlan::Put { .. }
+            | OpPlan::Delete { .. } => false,
+        }
     }
 
     /// True for periodic background ops (trim, sync).
     pub fn is_periodic(&self) -> bool {
-        matches!(self.op, Op::Trim | Op::Sync)
+        match self.plan {
+            OpPlan::Trim { .. } | OpPlan::Sync { .. } => true,
+            OpPlan::Append { .. }
+            | OpPlan::Read { .. }
+            | OpPlan::Put { .. }
+            | OpPlan::Get { .. }
+            | OpPlan::Delete { .. }
+            | OpPlan::Scan { .. } => false,
+        }
+    }
+}
+
+/// What an actor does: one variant per op, holding exactly the options
+/// that op has, filled in and checked by validation — so the engine
+/// matches it exhaustively and never meets a writer without a payload or
+/// a key-value op without keys.
+///
+/// Adding an op is one variant here (and in [`Op`], its name in scenario
+/// files) plus the arms the compiler then asks for: validation builds it
+/// (`scenario/validate/actors.rs`), the engine runs it
+/// (`engine/worker.rs`, `engine/phase.rs`), `explain` describes it. See
+/// ARCHITECTURE.md, "Where to add an op".
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpPlan {
+    /// Append batches of records to the log.
+    Append {
+        /// Streams spread over.
+        streams: u64,
+        /// Records per append.
+        batch: usize,
+        /// Payload name.
+        payload: String,
+    },
+    /// Read the log.
+    Read {
+        /// Streams spread over.
+        streams: u64,
+        /// Where a reader starts.
+        from: ReadFrom,
+        /// Records behind the tail a tail reader starts.
+        lag: u64,
+        /// Bytes per read.
+        max_bytes: u64,
+    },
+    /// Trim the log every period.
+    Trim {
+        /// Streams spread over.
+        streams: u64,
+        /// Period.
+        every: Duration,
+        /// Records kept behind the tail.
+        keep: u64,
+    },
+    /// Sync the store every period.
+    Sync {
+        /// Period.
+        every: Duration,
+    },
+    /// Put key-value pairs.
+    Put {
+        /// Pairs per put (one `put_batch` when above 1).
+        batch: usize,
+        /// Payload name (the values).
+        payload: String,
+        /// The keys.
+        keys: KeyConfig,
+    },
+    /// Get keys.
+    Get {
+        /// The keys.
+        keys: KeyConfig,
+    },
+    /// Delete keys.
+    Delete {
+        /// Keys per delete (one `delete_batch` when above 1).
+        batch: usize,
+        /// The keys.
+        keys: KeyConfig,
+    },
+    /// Scan ranges from a key.
+    Scan {
+        /// The start keys.
+        keys: KeyConfig,
+        /// Pairs per scan.
+        scan_length: u64,
+    },
+}
+
+impl OpPlan {
+    /// The op's name, as written in scenario files and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpPlan::Append { .. } => "append",
+            OpPlan::Read { .. } => "read",
+            OpPlan::Trim { .. } => "trim",
+            OpPlan::Sync { .. } => "sync",
+            OpPlan::Put { .. } => "put",
+            OpPlan::Get { .. } => "get",
+            OpPlan::Delete { .. } => "delete",
+            OpPlan::Scan { .. } => "scan",
+        }
+    }
+
+    /// Log streams the op spreads over (1 for ops without streams).
+    pub fn streams(&self) -> u64 {
+        match self {
+            OpPlan::Append { streams, .. }
+            | OpPlan::Read { streams, .. }
+            | OpPlan::Trim { streams, .. } => *streams,
+            OpPlan::Sync { .. }
+            | OpPlan::Put { .. }
+            | OpPlan::Get { .. }
+            | OpPlan::Delete { .. }
+            | OpPlan::Scan { .. } => 1,
+        }
+    }
+
+    /// Records (or keys) one operation handles: the batch of a batching
+    /// writer, 1 otherwise.
+    pub fn batch(&self) -> usize {
+        match self {
+            OpPlan::Append { batch, .. }
+            | OpPlan::Put { batch, .. }
+            | OpPlan::Delete { batch, .. } => *batch,
+            OpPlan::Read { .. }
+            | OpPlan::Trim { .. }
+            | OpPlan::Sync { .. }
+            | OpPlan::Get { .. }
+            | OpPlan::Scan { .. } => 1,
+        }
+    }
+
+    /// The payload a writer's records come from, with the batch size its
+    /// pool is generated in; `None` for ops without a payload.
+    pub fn payload(&self) -> Option<(&str, usize)> {
+        match self {
+            OpPlan::Append { payload, batch, .. } | OpPlan::Put { payload, batch, .. } => {
+                Some((payload, *batch))
+            }
+            OpPlan::Read { .. }
+            | OpPlan::Trim { .. }
+            | OpPlan::Sync { .. }
+            | OpPlan::Get { .. }
+            | OpPlan::Delete { .. }
+            | OpPlan::Scan { .. } => None,
+        }
     }
 }
 

@@ -101,7 +101,7 @@ pub fn stream_ids(scenario: &Scenario) -> std::ops::Range<u64> {
         .phases
         .iter()
         .flat_map(|p| &p.actors)
-        .map(|a| a.streams)
+        .map(|a| a.plan.streams())
         .max()
         .unwrap_or(1);
     0..n

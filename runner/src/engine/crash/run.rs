@@ -16,7 +16,7 @@ use crate::engine::hooks::{self, HookPoint};
 use crate::engine::verify::{self, Known, Tally};
 use crate::engine::verify_kv::{self, KvKnown, KvTally};
 use crate::metrics::report::PhaseReport;
-use crate::scenario::model::{Op, Phase, RestartKind};
+use crate::scenario::model::{OpPlan, Phase, RestartKind};
 use crate::store::{self, SimFs, Store, StoreError};
 
 /// Largest batch `prepare` appends, in body bytes.
@@ -274,8 +274,11 @@ fn insert_verified(m: &mut BTreeMap<String, f64>, phase: &Phase, log: &Tally, kv
     put("indeterminate_records", p.indeterminate + d.indeterminate);
     put("unacknowledged_survivors", log.unacknowledged_survivors);
     put("holes", log.holes);
-    for (op, kind, t) in [(Op::Put, "puts", p), (Op::Delete, "deletes", d)] {
-        if !phase.actors.iter().any(|a| a.op == op) {
+    let has = |f: fn(&OpPlan) -> bool| phase.actors.iter().any(|a| f(&a.plan));
+    let puts = has(|p| matches!(p, OpPlan::Put { .. }));
+    let deletes = has(|p| matches!(p, OpPlan::Delete { .. }));
+    for (present, kind, t) in [(puts, "puts", p), (deletes, "deletes", d)] {
+        if !present {
             continue;
         }
         put(&format!("acknowledged_{kind}"), t.acknowledged);
@@ -295,7 +298,11 @@ fn kv_fresh(run: &CrashRun<'_>) -> bool {
         .iter()
         .take_while(|p| p.name != run.phase.name)
         .filter(|p| p.runs_on(&run.target.name))
-        .any(|p| p.actors.iter().any(|a| a.op == Op::Put))
+        .any(|p| {
+            p.actors
+                .iter()
+                .any(|a| matches!(a.plan, OpPlan::Put { .. }))
+        })
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -362,7 +369,7 @@ fn prepare(
         .phase
         .actors
         .iter()
-        .map(|a| a.streams)
+        .map(|a| a.plan.streams())
         .max()
         .unwrap_or(1)
         .max(1);

@@ -10,6 +10,24 @@ use crate::scenario::model::*;
 use crate::scenario::spec::{ActorSpec, KeySpec};
 use crate::store::Capabilities;
 
+/// True for the key-value ops (which need a target with `kv`), false
+/// for the log ops (which need `log`).
+pub(super) fn is_kv(op: Op) -> bool {
+    match op {
+        Op::Put | Op::Get | Op::Delete | Op::Scan => true,
+        Op::Append | Op::Read | Op::Trim | Op::Sync => false,
+    }
+}
+
+/// True for the ops that write (a crash phase needs one to crash).
+pub(super) fn writes(op: Op) -> bool {
+    match op {
+        Op::Append | Op::Put | Op::Delete => true,
+        Op::Read | Op::Trim | Op::Sync | Op::Get | Op::Scan => false,
+    }
+}
+
+/// The op's name, as written in scenario files.
 pub(super) fn op_name(op: Op) -> &'static str {
     match op {
         Op::Append => "append",
@@ -42,22 +60,58 @@ pub(super) fn actor(
         .keys
         .as_ref()
         .map_or_else(KeyConfig::default, |k| keys(ctx, &format!("{ptr}/keys"), k));
+    let plan = plan(a, &n, batch as usize, payload, keys);
     Some(Actor {
         name,
-        op,
-        streams: n.streams,
         workers: n.workers as usize,
-        batch: batch as usize,
-        payload,
         rate: a.rate.map(|r| r.0),
-        from: a.from.unwrap_or(ReadFrom::Tail),
-        lag: a.lag.map_or(0, |c| c.0),
-        max_bytes: n.max_bytes,
-        every: a.every.map_or(Duration::from_secs(1), |d| d.0),
-        keep: a.keep.map_or(0, |c| c.0),
-        keys,
-        scan_length: n.scan_length,
+        plan,
     })
+}
+
+/// The op's [`OpPlan`], defaults filled in. A writer whose payload is
+/// missing got an error already (the scenario is refused and never runs):
+/// its plan names no payload, for the checks that still look at its name
+/// and kind.
+fn plan(
+    a: &ActorSpec,
+    n: &Counts,
+    batch: usize,
+    payload: Option<String>,
+    keys: KeyConfig,
+) -> OpPlan {
+    let payload = payload.unwrap_or_default();
+    let every = a.every.map_or(Duration::from_secs(1), |d| d.0);
+    match a.op {
+        Op::Append => OpPlan::Append {
+            streams: n.streams,
+            batch,
+            payload,
+        },
+        Op::Read => OpPlan::Read {
+            streams: n.streams,
+            from: a.from.unwrap_or(ReadFrom::Tail),
+            lag: a.lag.map_or(0, |c| c.0),
+            max_bytes: n.max_bytes,
+        },
+        Op::Trim => OpPlan::Trim {
+            streams: n.streams,
+            every,
+            keep: a.keep.map_or(0, |c| c.0),
+        },
+        Op::Sync => OpPlan::Sync { every },
+        Op::Put => OpPlan::Put {
+            batch,
+            payload,
+            keys,
+        },
+        Op::Get => OpPlan::Get { keys },
+        Op::Delete => OpPlan::Delete { batch, keys },
+        Op::Scan => OpPlan::Scan {
+            keys,
+            scan_length: n.scan_length,
+        },
+    }
 }
 
 /// The actor's name (its op's when it has none), checked when given: it
@@ -83,7 +137,7 @@ fn actor_name(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec) -> String {
 /// Every target of the phase has the ops `op` belongs to (log or
 /// key-value), as its kind's capabilities say.
 fn check_supported(ctx: &mut Ctx<'_>, ptr: &str, op: Op, targets: &[Target]) {
-    let kv = matches!(op, Op::Put | Op::Get | Op::Delete | Op::Scan);
+    let kv = is_kv(op);
     for t in targets {
         let caps = t.kind.capabilities();
         let (able, what, needs): (bool, &str, fn(&Capabilities) -> bool) = if kv {
@@ -127,7 +181,7 @@ fn check_supported(ctx: &mut Ctx<'_>, ptr: &str, op: Op, targets: &[Target]) {
 /// Fields given on an op they do not apply to.
 fn check_fields_apply(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec) {
     let op = a.op;
-    let kv = matches!(op, Op::Put | Op::Get | Op::Delete | Op::Scan);
+    let kv = is_kv(op);
     // Fields that only make sense for some ops.
     let applies: &[(&str, bool, &str)] = &[
         (
@@ -248,7 +302,11 @@ impl Counts {
 /// or the scenario's only payload; `None` for other ops and when missing.
 fn payload(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, payloads: &[String]) -> Option<String> {
     let op = a.op;
-    if matches!(op, Op::Append | Op::Put) {
+    let takes_payload = match op {
+        Op::Append | Op::Put => true,
+        Op::Read | Op::Trim | Op::Sync | Op::Get | Op::Delete | Op::Scan => false,
+    };
+    if takes_payload {
         match &a.payload {
             Some(p) if payloads.contains(p) => Some(p.clone()),
             Some(p) => {
@@ -377,5 +435,78 @@ fn keys(ctx: &mut Ctx<'_>, kptr: &str, k: &KeySpec) -> KeyConfig {
         theta: k.theta.unwrap_or(d.theta),
         hot_keys: k.hot_keys.unwrap_or(d.hot_keys),
         hot_ops: k.hot_ops.unwrap_or(d.hot_ops),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::scenario::load::Source;
+    use crate::scenario::model::{Actor, Op};
+
+    /// Every op of the file format, from the generated schema (a new
+    /// `OpSpec` variant is in it without anyone listing it here).
+    fn ops() -> Vec<String> {
+        let schema = crate::scenario::Loader::builtin().schema();
+        schema["$defs"]["OpSpec"]["oneOf"]
+            .as_array()
+            .expect("OpSpec is a oneOf of consts")
+            .iter()
+            .filter_map(|v| v["const"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The one actor of a one-phase scenario doing `op` on a memory
+    /// target (which has both the log and the key-value ops).
+    fn actor(op: &str) -> Actor {
+        let options = match op {
+            "append" | "put" => ", payload: p",
+            "read" => ", from: head",
+            _ => "",
+        };
+        let text = format!(
+            "version: 1\nname: t\ntargets:\n  m:\n    memory: {{}}\npayloads:\n  p: {{ size: 64B, pool: 4 }}\nphases:\n  - name: ph\n    duration: 100ms\n    actors:\n      - {{ op: {op}{options} }}\n"
+        );
+        let loaded = crate::scenario::load_source(
+            Source {
+                name: "t.yaml".to_owned(),
+                text,
+            },
+            Path::new("t.yaml"),
+            &[],
+        )
+        .unwrap_or_else(|d| panic!("{op}: {}", d.render()));
+        loaded.variants[0].phases[0].actors[0].clone()
+    }
+
+    /// Guards issue 24 (item 7, an op is one variant the compiler walks
+    /// you through): every op of the format validates into the `OpPlan`
+    /// of its own name, the wire helpers agree on it, and it is in
+    /// exactly one of the classes the engine schedules by (writer, reader,
+    /// periodic). Adding an op is an `OpSpec` variant, an `OpPlan` variant
+    /// and the match arms the compiler then asks for; this test fails if
+    /// one of them names or classifies it inconsistently.
+    #[test]
+    fn every_op_validates_into_the_plan_of_its_name_in_one_class() {
+        let ops = ops();
+        assert!(ops.iter().any(|o| o == "append"), "{ops:?}");
+        for op in &ops {
+            let wire: Op = serde_json::from_value(serde_json::json!(op)).expect("an op");
+            assert_eq!(super::op_name(wire), op);
+            let a = actor(op);
+            assert_eq!(a.plan.name(), op);
+            let classes = [a.is_writer(), a.is_reader(), a.is_periodic()];
+            assert_eq!(
+                classes.iter().filter(|c| **c).count(),
+                1,
+                "{op}: {classes:?}"
+            );
+            assert_eq!(super::writes(wire), a.is_writer(), "{op}");
+            assert_eq!(
+                a.plan.payload().is_some(),
+                matches!(wire, Op::Append | Op::Put)
+            );
+        }
     }
 }

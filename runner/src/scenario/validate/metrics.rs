@@ -2,7 +2,6 @@
 //! `target.store.fsyncs`) resolved against the scenario to what they
 //! measure and their unit.
 
-use super::actors::op_name;
 use crate::assertions::{self};
 use crate::metrics::catalog::MetricRef;
 use crate::metrics::catalog::{self, MetricUnit};
@@ -234,7 +233,7 @@ pub(super) fn resolve_phase_metric(
             return Err(e);
         }
         if let Some(op) = catalog::kv_verify_op(rest)
-            && !phase.actors.iter().any(|a| op_name(a.op) == op)
+            && !phase.actors.iter().any(|a| a.plan.name() == op)
         {
             let mut e = assertion_error(
                 format!(
@@ -330,11 +329,11 @@ pub(super) fn resolve_phase_metric(
             .map(|s| format!("did you mean `{s}`?"));
         return Err(e);
     };
-    if matches!(m, "hits" | "misses" | "hit_ratio") && actor.op != Op::Get {
+    if matches!(m, "hits" | "misses" | "hit_ratio") && !matches!(actor.plan, OpPlan::Get { .. }) {
         let mut e = assertion_error(
             format!(
                 "`{m}` counts what gets found, and `{actor_name}` is a `{}` actor",
-                op_name(actor.op)
+                actor.plan.name()
             ),
             m_at,
             m.len(),

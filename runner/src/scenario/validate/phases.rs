@@ -126,7 +126,14 @@ pub(super) fn phase(
         // Without writers, a reader that starts at the tail has nothing to
         // read, ever: say so instead of running a phase that reads nothing.
         for (&j, actor) in actor_at.iter().zip(&actors) {
-            if actor.op == Op::Read && actor.from == ReadFrom::Tail && actor.lag == 0 {
+            if matches!(
+                actor.plan,
+                OpPlan::Read {
+                    from: ReadFrom::Tail,
+                    lag: 0,
+                    ..
+                }
+            ) {
                 let d = ctx.error(
                     &format!("{ptr}/actors/{j}"),
                     format!(

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::actors::writes;
 use super::context::Ctx;
 use crate::scenario::diagnostic::{did_you_mean, one_of};
 use crate::scenario::model::*;
@@ -87,12 +88,7 @@ pub(super) fn restart(
         );
         d.expected = Some("`after: 2s..5s` or `after_records: 100k`".to_owned());
     }
-    if crashy
-        && !ph
-            .actors
-            .iter()
-            .any(|a| matches!(a.op, Op::Append | Op::Put | Op::Delete))
-    {
+    if crashy && !ph.actors.iter().any(|a| writes(a.op)) {
         let d = ctx.key_error(
             &format!("{ptr}/restart"),
             "a crash phase needs a writer to crash",
@@ -105,12 +101,7 @@ pub(super) fn restart(
             );
         }
     }
-    if ph.after_records.is_some()
-        && !ph
-            .actors
-            .iter()
-            .any(|a| matches!(a.op, Op::Append | Op::Put | Op::Delete))
-    {
+    if ph.after_records.is_some() && !ph.actors.iter().any(|a| writes(a.op)) {
         let d = ctx.key_error(
             &format!("{ptr}/after_records"),
             "`after_records` counts acknowledged writes, and this phase has no writer",

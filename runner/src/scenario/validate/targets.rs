@@ -144,14 +144,16 @@ pub(super) fn workload(
             let Some(actor) = phase.actors.iter().find(|x| x.name == name) else {
                 continue;
             };
-            let Some((max_record_bytes, key_bytes)) = actor.payload.as_deref().and_then(records)
-            else {
+            let Some((payload, batch)) = actor.plan.payload() else {
+                continue;
+            };
+            let Some((max_record_bytes, key_bytes)) = records(payload) else {
                 continue;
             };
             appends.push(AppendPlan {
                 phase: phase.name.clone(),
                 actor: actor.name.clone(),
-                batch: actor.batch as u64,
+                batch: batch as u64,
                 max_record_bytes,
                 key_bytes,
                 pointer: format!("/phases/{i}/actors/{j}"),
