@@ -9,6 +9,7 @@ use crate::scenario::diagnostic::{did_you_mean, one_of};
 use crate::scenario::model::*;
 use crate::scenario::spec::{self, PhaseSpec, ScenarioSpec};
 
+/// A crash window: `2s` (one moment) or `2s..5s`.
 pub(super) fn parse_window(text: &str) -> Result<(Duration, Duration), String> {
     let parse = |s: &str| crate::scenario::units::parse_duration(s);
     match text.split_once("..") {
@@ -23,6 +24,7 @@ pub(super) fn parse_window(text: &str) -> Result<(Duration, Duration), String> {
     }
 }
 
+/// The phase's `restart`, checked in named steps; `None` without one.
 pub(super) fn restart(
     ctx: &mut Ctx<'_>,
     ptr: &str,
@@ -31,24 +33,55 @@ pub(super) fn restart(
     spec: &ScenarioSpec,
 ) -> Option<Restart> {
     let Some(kind) = ph.restart else {
-        for (field, set) in [
-            ("after", ph.after.is_some()),
-            ("after_records", ph.after_records.is_some()),
-            ("verify", ph.verify.is_some()),
-            ("repeat", ph.repeat.is_some()),
-            ("prepare", ph.prepare.is_some()),
-        ] {
-            if set {
-                let d = ctx.key_error(
-                    &format!("{ptr}/{field}"),
-                    format!("`{field}` only applies to phases with a `restart`"),
-                );
-                d.help = Some("add `restart: crash` (or `clean`, `power-loss`)".to_owned());
-            }
-        }
+        fields_without_restart(ctx, ptr, ph);
         return None;
     };
-    let after = match &ph.after {
+    let after = crash_window(ctx, ptr, ph);
+    let crashy = matches!(kind, RestartKind::Crash | RestartKind::PowerLoss);
+    crash_moment(ctx, ptr, ph, crashy);
+    crash_writer(ctx, ptr, ph, crashy);
+    prepare_targets(ctx, ptr, ph, targets);
+    target_capabilities(ctx, ptr, ph, kind, targets);
+    let repeat = ph.repeat.map_or(1, |c| c.0);
+    if repeat == 0 {
+        ctx.error(&format!("{ptr}/repeat"), "`repeat` must be at least 1");
+    }
+    let prepare = ph
+        .prepare
+        .as_ref()
+        .and_then(|p| prepare_payload(ctx, ptr, p, spec));
+    Some(Restart {
+        kind,
+        after,
+        after_records: ph.after_records.map(|c| c.0),
+        verify: ph.verify == Some(spec::VerifySpec::Acknowledged),
+        repeat,
+        prepare,
+    })
+}
+
+/// The fields of a restart given on a phase without one.
+fn fields_without_restart(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec) {
+    for (field, set) in [
+        ("after", ph.after.is_some()),
+        ("after_records", ph.after_records.is_some()),
+        ("verify", ph.verify.is_some()),
+        ("repeat", ph.repeat.is_some()),
+        ("prepare", ph.prepare.is_some()),
+    ] {
+        if set {
+            let d = ctx.key_error(
+                &format!("{ptr}/{field}"),
+                format!("`{field}` only applies to phases with a `restart`"),
+            );
+            d.help = Some("add `restart: crash` (or `clean`, `power-loss`)".to_owned());
+        }
+    }
+}
+
+/// `after`, parsed as a duration or a window.
+fn crash_window(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec) -> Option<(Duration, Duration)> {
+    match &ph.after {
         Some(text) => match parse_window(text) {
             Ok(w) => Some(w),
             Err(e) => {
@@ -58,8 +91,12 @@ pub(super) fn restart(
             }
         },
         None => None,
-    };
-    let crashy = matches!(kind, RestartKind::Crash | RestartKind::PowerLoss);
+    }
+}
+
+/// The crash fields on a clean restart; a crash phase with no moment to
+/// crash (no `after`, `after_records`, `records` or `duration`).
+fn crash_moment(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, crashy: bool) {
     if !crashy {
         for (field, set) in [
             ("after", ph.after.is_some()),
@@ -88,6 +125,10 @@ pub(super) fn restart(
         );
         d.expected = Some("`after: 2s..5s` or `after_records: 100k`".to_owned());
     }
+}
+
+/// A crash phase needs a writer to crash, and `after_records` one to count.
+fn crash_writer(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, crashy: bool) {
     if crashy && !ph.actors.iter().any(|a| writes(a.op)) {
         let d = ctx.key_error(
             &format!("{ptr}/restart"),
@@ -108,6 +149,10 @@ pub(super) fn restart(
         );
         d.help = Some("crash after a time with `after: 2s..5s` instead".to_owned());
     }
+}
+
+/// `prepare` appends: every target of the phase needs log ops.
+fn prepare_targets(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, targets: &[Target]) {
     if ph.prepare.is_some() {
         for t in targets.iter().filter(|t| !t.kind.capabilities().log) {
             let kinds = ctx.registry.names_where(|c| c.log);
@@ -126,6 +171,18 @@ pub(super) fn restart(
             d.help = Some("fill a key-value store with a `put` phase before this one".to_owned());
         }
     }
+}
+
+/// The restart against each target's capabilities: a crash on a store
+/// that keeps nothing or may lose acknowledged writes is a warning, a
+/// power loss on one off the simulated file system an error.
+fn target_capabilities(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    ph: &PhaseSpec,
+    kind: RestartKind,
+    targets: &[Target],
+) {
     let verify = ph.verify == Some(spec::VerifySpec::Acknowledged);
     for t in targets {
         let caps = t.kind.capabilities();
@@ -181,44 +238,39 @@ pub(super) fn restart(
             RestartKind::PowerLoss => {}
         }
     }
-    let repeat = ph.repeat.map_or(1, |c| c.0);
-    if repeat == 0 {
-        ctx.error(&format!("{ptr}/repeat"), "`repeat` must be at least 1");
-    }
-    let prepare = ph.prepare.as_ref().and_then(|p| {
-        let name = p
-            .payload
-            .clone()
-            .or_else(|| spec.payloads.keys().next().cloned());
-        match name {
-            Some(n) if spec.payloads.contains_key(&n) => Some((p.bytes.0, n)),
-            Some(n) => {
-                let d = ctx.error(
-                    &format!("{ptr}/prepare/payload"),
-                    format!("undefined payload `{n}`"),
-                );
-                if let Some(m) = did_you_mean(&n, spec.payloads.keys().map(String::as_str)) {
-                    d.help = Some(format!("did you mean `{m}`?"));
-                }
-                None
+}
+
+/// The payload of a `prepare`: the one named, else the scenario's first.
+fn prepare_payload(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    p: &spec::PrepareSpec,
+    spec: &ScenarioSpec,
+) -> Option<(u64, String)> {
+    let name = p
+        .payload
+        .clone()
+        .or_else(|| spec.payloads.keys().next().cloned());
+    match name {
+        Some(n) if spec.payloads.contains_key(&n) => Some((p.bytes.0, n)),
+        Some(n) => {
+            let d = ctx.error(
+                &format!("{ptr}/prepare/payload"),
+                format!("undefined payload `{n}`"),
+            );
+            if let Some(m) = did_you_mean(&n, spec.payloads.keys().map(String::as_str)) {
+                d.help = Some(format!("did you mean `{m}`?"));
             }
-            None => {
-                ctx.error(
-                    &format!("{ptr}/prepare"),
-                    "`prepare` needs a payload, and the scenario defines none",
-                );
-                None
-            }
+            None
         }
-    });
-    Some(Restart {
-        kind,
-        after,
-        after_records: ph.after_records.map(|c| c.0),
-        verify: ph.verify == Some(spec::VerifySpec::Acknowledged),
-        repeat,
-        prepare,
-    })
+        None => {
+            ctx.error(
+                &format!("{ptr}/prepare"),
+                "`prepare` needs a payload, and the scenario defines none",
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]
