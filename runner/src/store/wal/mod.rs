@@ -53,7 +53,7 @@ use self::segment::Segment;
 use self::stats::{Counters, RecoveryStats};
 use self::trim::TrimState;
 use self::writeback::Writeback;
-use self::writer::{CommitState, GroupCommit, SegmentSource, Writer, create_segment, io_err};
+use self::writer::{CommitState, GroupCommit, SegmentSource, Writer, create_segment};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
 
 /// The `wal` store: a durable, segmented write-ahead log in one directory.
@@ -147,8 +147,10 @@ impl WalStore {
             });
         }
         io.create_dir_all(dir)
-            .map_err(|e| io_err("create directory", dir, e))?;
-        let lock = io.lock_dir(dir).map_err(|e| io_err("lock", dir, e))?;
+            .map_err(|e| StoreError::io("create directory", dir, e))?;
+        let lock = io
+            .lock_dir(dir)
+            .map_err(|e| StoreError::io("lock", dir, e))?;
         let counters = Counters::default();
         let mut rec = recovery::recover(io.as_ref(), dir, opts, &counters)?;
         let recycler = Arc::new(Recycler::new(
@@ -209,7 +211,7 @@ impl WalStore {
             .filter(|id| *id != writer.active.id)
             .collect();
         let writeback = if opts.sync == WalSync::Never {
-            Some(Writeback::start().map_err(|e| io_err("start writeback thread", dir, e))?)
+            Some(Writeback::start().map_err(|e| StoreError::io("start writeback thread", dir, e))?)
         } else {
             None
         };
@@ -318,7 +320,7 @@ impl Shared {
         let file = Arc::clone(&w.active.file);
         let path = w.active.path.clone();
         let result = io::write_all_at(file.as_ref(), &frame, pos)
-            .map_err(|e| io_err("write checkpoint frame", &path, e))
+            .map_err(|e| StoreError::io("write checkpoint frame", &path, e))
             .and_then(|()| writer::sync_file(&self.counters, file.as_ref(), &path));
         if let Err(e) = &result {
             self.poison_locked(&w, e);
