@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::api::{Capabilities, RatioStat, StatDesc, Store, StoreError};
-use super::wal::SimFs;
+use super::fs::SimFs;
 
 /// A kind of store that scenarios can name under a target: one type that
 /// owns everything loadline needs to know about the kind.

@@ -16,6 +16,7 @@
 mod api;
 pub mod conformance;
 pub mod external;
+pub(crate) mod fs;
 mod kind;
 pub mod layout;
 mod memory;
@@ -29,6 +30,7 @@ mod wal;
 
 pub use api::*;
 pub use external::{ExternalConfig, ExternalKind, ExternalStore};
+pub use fs::SimFs;
 pub(crate) use kind::ProblemAt;
 pub use kind::{
     AppendPlan, ConfigError, DuplicateKind, Problem, Registry, StoreKind, TargetKind, Workload,
@@ -41,8 +43,8 @@ pub use rocksdb::{
     Compression, RocksdbConfig, RocksdbKind, RocksdbSettings, RocksdbStore, check_raw_options,
 };
 pub use wal::{
-    MIN_SEGMENT_SIZE, RecoveryMode, SimFs, WalConfig, WalKind, WalOptions, WalRecoveryMode,
-    WalStore, WalSync, WalSyncPolicy,
+    MIN_SEGMENT_SIZE, RecoveryMode, WalConfig, WalKind, WalOptions, WalRecoveryMode, WalStore,
+    WalSync, WalSyncPolicy,
 };
 
 impl Registry {

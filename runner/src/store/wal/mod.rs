@@ -23,19 +23,17 @@
 
 mod format;
 mod index;
-pub(crate) mod io;
 mod kind;
 mod prepare;
 mod recovery;
 mod recycle;
-mod segment;
+pub(crate) mod segment;
 mod session;
 mod stats;
 mod trim;
 mod writeback;
 mod writer;
 
-pub use io::SimFs;
 pub use kind::{WalConfig, WalKind, WalRecoveryMode, WalSyncPolicy};
 pub use stats::STATS;
 pub use writer::{MIN_SEGMENT_SIZE, RecoveryMode, WalOptions, WalSync};
@@ -46,7 +44,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
 use self::index::Index;
-use self::io::{Io, RealIo};
 use self::prepare::Preparer;
 use self::recycle::Recycler;
 use self::segment::Segment;
@@ -55,6 +52,7 @@ use self::trim::TrimState;
 use self::writeback::Writeback;
 use self::writer::{CommitState, GroupCommit, SegmentSource, Writer, create_segment};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
+use crate::store::fs::{self, Io, RealIo, SimFs};
 
 /// The `wal` store: a durable, segmented write-ahead log in one directory.
 /// Log operations only; persistent.
@@ -319,7 +317,7 @@ impl Shared {
         let pos = w.pos;
         let file = Arc::clone(&w.active.file);
         let path = w.active.path.clone();
-        let result = io::write_all_at(file.as_ref(), &frame, pos)
+        let result = fs::write_all_at(file.as_ref(), &frame, pos)
             .map_err(|e| StoreError::io("write checkpoint frame", &path, e))
             .and_then(|()| writer::sync_file(&self.counters, file.as_ref(), &path));
         if let Err(e) = &result {

@@ -40,9 +40,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use super::io::{Io, IoFile, OpenMode, write_zeros};
 use super::recycle::{Recycler, ReusedFile};
 use crate::store::api::StoreError;
+use crate::store::fs::{Io, IoFile, OpenMode, write_zeros};
 
 /// The name a segment file has while it is prepared.
 pub(crate) const PREPARED_TMP: &str = "prepared.wal.tmp";
@@ -219,7 +219,7 @@ fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::wal::io::{FaultyIo, SimFs};
+    use crate::store::fs::{FaultyIo, SimFs};
 
     fn no_recycling(dir: &Path) -> Arc<Recycler> {
         Arc::new(Recycler::new(dir, 0, Vec::new()))

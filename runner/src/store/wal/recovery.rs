@@ -51,7 +51,6 @@ use super::format::{
     check_frame, decode_segment_header, read_u32,
 };
 use super::index::{BatchLoc, Index, StreamIndex};
-use super::io::{Io, IoFile, OpenMode, read_exact_at, write_zeros};
 use super::prepare::PREPARED_TMP;
 use super::recycle::parse_recycle_name;
 use super::segment::{Mapped, file_name, parse_file_name};
@@ -59,6 +58,7 @@ use super::stats::{Counters, RecoveryStats};
 use super::trim::{TRIM_TMP, TrimState};
 use super::writer::{RECYCLED_TMP, RecoveryMode, WalOptions, sync_dir, sync_file};
 use crate::store::api::StoreError;
+use crate::store::fs::{Io, IoFile, OpenMode, read_exact_at, write_zeros};
 
 /// One recovered segment.
 #[derive(Debug)]

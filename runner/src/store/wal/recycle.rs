@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::io::{Io, IoFile, OpenMode};
 use super::segment::Segment;
 use crate::store::api::StoreError;
+use crate::store::fs::{Io, IoFile, OpenMode};
 
 /// A segment file opened for a new segment, with the id of the segment it
 /// held before it was recycled (0: a new file).

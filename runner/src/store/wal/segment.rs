@@ -21,7 +21,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use super::io::{IoFile, read_exact_at};
+use crate::store::fs::{IoFile, read_exact_at};
 
 /// A read-only view of the start of a file: a memory map, or owned bytes
 /// (the simulated file system, and empty files, which cannot be mapped).

@@ -13,9 +13,9 @@ use std::sync::{Arc, MutexGuard, PoisonError};
 use super::Shared;
 use super::format::{FRAME_HEADER_LEN, Records, encode_frame, frame_len};
 use super::index::BatchLoc;
-use super::io::write_all_at;
 use super::writer::{WalSync, Writer};
 use crate::store::api::{LogBounds, Offset, ReadBuf, Record, Session, StoreError};
+use crate::store::fs::write_all_at;
 
 /// Batches one read collects at most (bounds the work of a huge
 /// `max_bytes`; the caller continues from the returned offset).

@@ -19,10 +19,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::format::{read_u32, read_u64};
-use super::io::{Io, OpenMode, read_exact_at, write_all_at};
 use super::stats::Counters;
 use super::writer::{sync_dir, sync_file};
 use crate::store::api::{Offset, StoreError};
+use crate::store::fs::{Io, OpenMode, read_exact_at, write_all_at};
 
 /// Name of the trim file inside the log directory.
 pub(crate) const TRIM_FILE: &str = "trim";
@@ -131,7 +131,7 @@ impl TrimState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::wal::io::SimFs;
+    use crate::store::fs::SimFs;
 
     #[test]
     fn trim_state_round_trips_and_detects_damage() {

@@ -42,13 +42,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::format::{SEGMENT_HEADER_LEN, SegmentHeader, encode_seal, encode_segment_header};
-use super::io::{Io, IoFile, OpenMode, write_all_at};
 use super::prepare::Preparer;
 use super::recycle::Recycler;
 use super::segment::{Segment, file_name};
 use super::stats::{Counters, WriteCounts};
 use super::writeback::{WRITEBACK_BYTES, Writeback};
 use crate::store::api::{Offset, StoreError};
+use crate::store::fs::{Io, IoFile, OpenMode, write_all_at};
 
 /// When an append is made durable before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::segment::{Mapped, map_file};
+use crate::store::wal::segment::{Mapped, map_file};
 
 /// How [`Io::open`] opens a file (always for reading and writing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -511,7 +511,7 @@ impl IoFile for FaultyFile {
 ///
 /// Clones share one file system. Whole files are held in memory, so it suits
 /// tests and modest power-loss scenarios, not multi-GiB logs. Open a WAL on
-/// it with [`WalStore::open_simulated`](super::WalStore::open_simulated).
+/// it with [`WalStore::open_simulated`](crate::store::WalStore::open_simulated).
 #[derive(Debug, Clone, Default)]
 pub struct SimFs {
     state: Arc<Mutex<SimState>>,
