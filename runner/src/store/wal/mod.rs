@@ -27,7 +27,7 @@ mod kind;
 mod prepare;
 mod recovery;
 mod recycle;
-pub(crate) mod segment;
+mod segment;
 mod session;
 mod stats;
 mod trim;

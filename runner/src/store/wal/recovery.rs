@@ -53,11 +53,12 @@ use super::format::{
 use super::index::{BatchLoc, Index, StreamIndex};
 use super::prepare::PREPARED_TMP;
 use super::recycle::parse_recycle_name;
-use super::segment::{Mapped, file_name, parse_file_name};
+use super::segment::{file_name, parse_file_name};
 use super::stats::{Counters, RecoveryStats};
 use super::trim::{TRIM_TMP, TrimState};
 use super::writer::{RECYCLED_TMP, RecoveryMode, WalOptions, sync_dir, sync_file};
 use crate::store::api::StoreError;
+use crate::store::fs::Mapped;
 use crate::store::fs::{Io, IoFile, OpenMode, read_exact_at, write_zeros};
 
 /// One recovered segment.
