@@ -1,63 +1,30 @@
-//! The `wal` target: loadline's own segmented write-ahead log.
-//!
-//! Many streams share one log of segment files (as loglets do); each append
-//! is one CRC32C-checked batch frame; a per-stream in-memory index maps
-//! offsets to frames. This module declares the parts and holds
-//! [`WalStore`], which ties them together behind the [`Store`] API:
-//!
-//! | file | owns |
-//! |---|---|
-//! | `kind` | the `wal` store kind: scenario config, its checks, capabilities |
-//! | `format` | on-disk layout (documented as tables) and checksums |
-//! | `segment` | segment handles, sealed-segment memory maps (`unsafe`: the maps) |
-//! | `writer` | options, sync policies, roll and seal, group commit, poisoning |
-//! | `prepare` | preallocation: segment files made ahead of need (recycled, else zero-filled) |
-//! | `recycle` | the pool of dead segment files kept for reuse (`recycle_segments`) |
-//! | `writeback` | `sync: never`: writeback of the active segment started off the append path |
-//! | `recovery` | open-time scan: ordered ids, torn tails, damage, index rebuild |
-//! | `index` | the per-stream offset → (segment, position) index |
-//! | `trim` | persisted trim points and the lowest live segment |
-//! | `session` | the [`Session`] operations: append, read, trim, sync |
-//! | `stats` | the statistics it reports |
-//! | `io` | the I/O seam: real files, injected faults, simulated power loss (one `unsafe` FFI call: `sync_file_range`) |
-
-mod format;
-mod index;
-mod kind;
-mod prepare;
-mod recovery;
-mod recycle;
-mod segment;
-mod session;
-mod stats;
-mod trim;
-mod writeback;
-mod writer;
-
-pub use kind::{WalConfig, WalKind, WalRecoveryMode, WalSyncPolicy};
-pub use stats::STATS;
-pub use writer::{MIN_SEGMENT_SIZE, RecoveryMode, WalOptions, WalSync};
+//! [`WalStore`]: the parts of the log tied together behind the [`Store`]
+//! API — opening (recovery, then the writer and its helpers), the shared
+//! state sessions work on, and closing.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 
-use self::index::Index;
-use self::prepare::Preparer;
-use self::recycle::Recycler;
-use self::segment::Segment;
-use self::stats::{Counters, RecoveryStats};
-use self::trim::TrimState;
-use self::writeback::Writeback;
-use self::writer::{CommitState, GroupCommit, SegmentSource, Writer, create_segment};
+use super::index::Index;
+use super::prepare::Preparer;
+use super::recycle::Recycler;
+use super::segment::Segment;
+use super::stats::{Counters, RecoveryStats};
+use super::trim::TrimState;
+use super::writeback::Writeback;
+use super::writer::{
+    CommitState, GroupCommit, MIN_SEGMENT_SIZE, SegmentSource, WalOptions, WalSync, Writer,
+    create_segment,
+};
 use crate::store::api::{Capabilities, Session, Store, StoreError, StoreStats};
 use crate::store::fs::{self, Io, RealIo, SimFs};
 
 /// The `wal` store: a durable, segmented write-ahead log in one directory.
 /// Log operations only; persistent.
 pub struct WalStore {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
 }
 
 impl fmt::Debug for WalStore {
@@ -107,7 +74,7 @@ impl WalStore {
     /// [`StoreError::Invalid`] for bad options; [`StoreError::Io`] when the
     /// directory cannot be created, locked (another store has it open) or
     /// read; [`StoreError::Corrupt`] when recovery finds damage its
-    /// [`RecoveryMode`] does not cut (see [`WalOptions::recovery`]), or a
+    /// [`RecoveryMode`](super::RecoveryMode) does not cut (see [`WalOptions::recovery`]), or a
     /// missing or duplicate segment.
     pub fn open(dir: &Path, opts: &WalOptions) -> Result<WalStore, StoreError> {
         Self::open_with_io(dir, opts, Arc::new(RealIo))
@@ -150,7 +117,7 @@ impl WalStore {
             .lock_dir(dir)
             .map_err(|e| StoreError::io("lock", dir, e))?;
         let counters = Counters::default();
-        let mut rec = recovery::recover(io.as_ref(), dir, opts, &counters)?;
+        let mut rec = super::recovery::recover(io.as_ref(), dir, opts, &counters)?;
         let recycler = Arc::new(Recycler::new(
             dir,
             opts.recycle_segments,
@@ -189,7 +156,7 @@ impl WalStore {
                 };
                 let seg = create_segment(&src, rec.next_id, rec.next_base)?;
                 segments.insert(seg.id, Arc::clone(&seg));
-                (seg, format::SEGMENT_HEADER_LEN as u64, rec.next_base)
+                (seg, super::format::SEGMENT_HEADER_LEN as u64, rec.next_base)
             }
         };
         let tails = rec.index.iter().map(|(s, i)| (*s, i.tail)).collect();
@@ -313,13 +280,13 @@ impl Shared {
     /// at close only. It may lie beyond `segment_size`, like a seal.
     pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
         let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let frame = format::encode_checkpoint(w.active.id, w.end());
+        let frame = super::format::encode_checkpoint(w.active.id, w.end());
         let pos = w.pos;
         let file = Arc::clone(&w.active.file);
         let path = w.active.path.clone();
         let result = fs::write_all_at(file.as_ref(), &frame, pos)
             .map_err(|e| StoreError::io("write checkpoint frame", &path, e))
-            .and_then(|()| writer::sync_file(&self.counters, file.as_ref(), &path));
+            .and_then(|()| super::writer::sync_file(&self.counters, file.as_ref(), &path));
         if let Err(e) = &result {
             self.poison_locked(&w, e);
             return result;
@@ -355,11 +322,13 @@ impl Shared {
 
 impl Store for WalStore {
     fn capabilities(&self) -> Capabilities {
-        kind::capabilities(&self.shared.opts)
+        super::kind::capabilities(&self.shared.opts)
     }
 
     fn session(&self) -> Result<Box<dyn Session>, StoreError> {
-        Ok(Box::new(session::WalSession::new(Arc::clone(&self.shared))))
+        Ok(Box::new(super::session::WalSession::new(Arc::clone(
+            &self.shared,
+        ))))
     }
 
     fn stats(&self) -> StoreStats {
@@ -370,7 +339,7 @@ impl Store for WalStore {
             .unwrap_or_else(PoisonError::into_inner)
             .counts;
         let prepared = self.shared.prep.as_ref().map(Preparer::counts);
-        stats::snapshot(
+        super::stats::snapshot(
             &self.shared.counters,
             counts,
             self.shared.recovery,
@@ -388,6 +357,3 @@ impl Store for WalStore {
         self.shared.checkpoint()
     }
 }
-
-#[cfg(test)]
-mod tests;
