@@ -93,7 +93,7 @@ const KNOWN_LONG_FILES: &[&str] = &[
 ];
 
 /// `mod.rs` files that still carry logic (issue 24, item 9).
-const KNOWN_MOD_RS_WITH_LOGIC: &[&str] = &["commands/mod.rs"];
+const KNOWN_MOD_RS_WITH_LOGIC: &[&str] = &[];
 
 /// File-level import cycles today, each as its sorted modules (issue 24,
 /// item 6: inside the WAL).
