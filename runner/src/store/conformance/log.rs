@@ -14,7 +14,7 @@ pub type OpenFn<'a> = &'a dyn Fn(&Path) -> Result<Box<dyn Store>, StoreError>;
 
 /// Checks the log operations of the store that `open` opens: every rule of
 /// the log semantics, and reopen persistence when the store reports
-/// [`Capabilities::persistent`](super::Capabilities). Each check uses its
+/// [`Capabilities::persistent`](crate::store::Capabilities). Each check uses its
 /// own subdirectory of `dir`.
 ///
 /// # Panics
