@@ -51,14 +51,15 @@ use super::format::{
     check_frame, decode_segment_header, read_u32,
 };
 use super::index::{BatchLoc, Index, StreamIndex};
-use super::io::{Io, IoFile, OpenMode, read_exact_at, write_zeros};
 use super::prepare::PREPARED_TMP;
 use super::recycle::parse_recycle_name;
-use super::segment::{Mapped, file_name, parse_file_name};
+use super::segment::{file_name, parse_file_name};
 use super::stats::{Counters, RecoveryStats};
 use super::trim::{TRIM_TMP, TrimState};
-use super::writer::{RECYCLED_TMP, RecoveryMode, WalOptions, io_err, sync_dir, sync_file};
+use super::writer::{RECYCLED_TMP, RecoveryMode, WalOptions, sync_dir, sync_file};
 use crate::store::api::StoreError;
+use crate::store::fs::Mapped;
+use crate::store::fs::{Io, IoFile, OpenMode, read_exact_at, write_zeros};
 
 /// One recovered segment.
 #[derive(Debug)]
@@ -116,7 +117,7 @@ pub(crate) fn recover(
     let mut stats = RecoveryStats::default();
     let names = io
         .list_dir(dir)
-        .map_err(|e| io_err("list directory", dir, e))?;
+        .map_err(|e| StoreError::io("list directory", dir, e))?;
     let mut ids: BTreeMap<u64, String> = BTreeMap::new();
     let mut recycled: BTreeMap<u64, std::path::PathBuf> = BTreeMap::new();
     for name in names {
@@ -128,7 +129,8 @@ pub(crate) fn recover(
             // A trim-file update that never got renamed into place, or a
             // preallocated or recycled file no segment was made of.
             let p = dir.join(&name);
-            io.remove_file(&p).map_err(|e| io_err("remove", &p, e))?;
+            io.remove_file(&p)
+                .map_err(|e| StoreError::io("remove", &p, e))?;
             continue;
         }
         if let Some(id) = parse_file_name(&name)
@@ -146,7 +148,7 @@ pub(crate) fn recover(
     while recycled.len() > opts.recycle_segments {
         if let Some((_, p)) = recycled.pop_first() {
             io.remove_file(&p)
-                .map_err(|e| io_err("remove recycled segment", &p, e))?;
+                .map_err(|e| StoreError::io("remove recycled segment", &p, e))?;
         }
     }
 
@@ -156,7 +158,7 @@ pub(crate) fn recover(
         if let Some(name) = ids.remove(id) {
             let p = dir.join(name);
             io.remove_file(&p)
-                .map_err(|e| io_err("remove trimmed segment", &p, e))?;
+                .map_err(|e| StoreError::io("remove trimmed segment", &p, e))?;
         }
     }
     if !stale.is_empty() {
@@ -216,11 +218,13 @@ pub(crate) fn recover(
         let path = dir.join(name);
         let file = io
             .open(&path, OpenMode::Existing)
-            .map_err(|e| io_err("open segment", &path, e))?;
-        let file_len = file.len().map_err(|e| io_err("stat segment", &path, e))?;
+            .map_err(|e| StoreError::io("open segment", &path, e))?;
+        let file_len = file
+            .len()
+            .map_err(|e| StoreError::io("stat segment", &path, e))?;
         let map = file
             .map(file_len)
-            .map_err(|e| io_err("map segment", &path, e))?;
+            .map_err(|e| StoreError::io("map segment", &path, e))?;
         stats.bytes_scanned += file_len;
         let header = decode_segment_header(&map);
         if header.is_err() && last {
@@ -231,7 +235,7 @@ pub(crate) fn recover(
                 stats.dropped_bytes += nonzero_extent(&map, 0);
                 drop(map);
                 io.remove_file(&path)
-                    .map_err(|e| io_err("remove torn segment", &path, e))?;
+                    .map_err(|e| StoreError::io("remove torn segment", &path, e))?;
                 sync_dir(counters, io, dir)?;
                 next_id = id;
                 // The previous segment's seal, if any reached the disk,
@@ -389,14 +393,14 @@ pub(crate) fn recover(
             if opts.preallocate {
                 write_zeros(file.as_ref(), len, torn_end, false)
                     .and_then(|()| write_zeros(file.as_ref(), file_len, opts.segment_size, false))
-                    .map_err(|e| io_err("zero torn tail", &path, e))?;
+                    .map_err(|e| StoreError::io("zero torn tail", &path, e))?;
             } else {
                 if file_len > len {
                     file.set_len(len)
-                        .map_err(|e| io_err("truncate torn tail", &path, e))?;
+                        .map_err(|e| StoreError::io("truncate torn tail", &path, e))?;
                 }
                 file.allocate(opts.segment_size)
-                    .map_err(|e| io_err("allocate segment", &path, e))?;
+                    .map_err(|e| StoreError::io("allocate segment", &path, e))?;
             }
             sync_file(counters, file.as_ref(), &path)?;
             segments.push(RecoveredSegment {
@@ -419,7 +423,7 @@ pub(crate) fn recover(
 
     if let Some(path) = remove_after {
         io.remove_file(&path)
-            .map_err(|e| io_err("remove segment of a cut roll", &path, e))?;
+            .map_err(|e| StoreError::io("remove segment of a cut roll", &path, e))?;
         sync_dir(counters, io, dir)?;
     }
     for (&stream, &t) in &trim.points {

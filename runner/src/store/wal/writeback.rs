@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
 
-use super::io::IoFile;
+use crate::store::fs::IoFile;
 
 /// Bytes written between two writeback requests.
 pub(crate) const WRITEBACK_BYTES: u64 = 1 << 20;
