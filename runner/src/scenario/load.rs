@@ -206,3 +206,25 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<Diagnostic>> {
         }
     }
 }
+/// The span and human path of `pointer` in `index` (the key's span when
+/// `key`); line 1 with the pointer's path when it is not in the file.
+pub(crate) fn locate(index: &LocIndex, pointer: &str, key: bool) -> (Span, String) {
+    match index.find(pointer) {
+        Some(l) => (
+            if key {
+                l.key.unwrap_or(l.value)
+            } else {
+                l.value
+            },
+            l.path.clone(),
+        ),
+        None => (
+            Span {
+                line: 1,
+                col: 1,
+                width: 1,
+            },
+            human_path(pointer),
+        ),
+    }
+}

@@ -12,6 +12,7 @@ pub mod load;
 mod loader;
 pub mod matrix;
 pub mod model;
+mod overrides;
 mod repair;
 pub mod schema;
 pub mod schema_doc;
