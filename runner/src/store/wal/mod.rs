@@ -15,18 +15,22 @@
 //! | `prepare` | preallocation: segment files made ahead of need (recycled, else zero-filled) |
 //! | `recycle` | the pool of dead segment files kept for reuse (`recycle_segments`) |
 //! | `writeback` | `sync: never`: writeback of the active segment started off the append path |
-//! | `recovery` | open-time scan: ordered ids, torn tails, damage, index rebuild |
+//! | `recovery` | open-time recovery: ordered ids, leftovers, index rebuild |
+//! | `scan` | recovery's scan of each segment's valid frames |
+//! | `damage` | recovery's judgement of where frames stop: clean end, cut, or refusal |
 //! | `index` | the per-stream offset → (segment, position) index |
 //! | `trim` | persisted trim points and the lowest live segment |
 //! | `session` | the [`Session`](crate::store::Session) operations: append, read, trim, sync |
 //! | `stats` | the statistics it reports |
 
+mod damage;
 mod format;
 mod index;
 mod kind;
 mod prepare;
 mod recovery;
 mod recycle;
+mod scan;
 mod segment;
 mod session;
 mod stats;
