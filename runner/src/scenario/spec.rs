@@ -412,6 +412,43 @@ pub struct PhaseSpec {
     /// evicted again, so reads come from the disk). Default `warm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheSpec>,
+    /// Before the phase measures, wait until the store's background work
+    /// is done: RocksDB's flushes and compactions (none running or due, no
+    /// compaction debt), the WAL's segment preparation and writeback;
+    /// stores without background work settle at once. `settle: {}` waits
+    /// up to 5 minutes. The wait is reported as `<phase>.settle.wait`, the
+    /// compaction debt it found as `<phase>.settle.debt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &serde_json::json!({ "timeout": "2m" }))]
+    pub settle: Option<SettleSpec>,
+}
+
+/// Waiting for a store's background work before a phase measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct SettleSpec {
+    /// The longest wait. Default `5m`; `0s` asks the store once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"2m")]
+    pub timeout: Option<HumanDuration>,
+    /// When the timeout passes with work still in flight: `fail` stops the
+    /// run with an error naming what is left (what a CI gate expects: a
+    /// phase measured during compaction is not the phase asked for), or
+    /// `measure` runs the phase anyway and reports
+    /// `<phase>.settle.timed_out` = 1, which an assertion can check.
+    /// Default `fail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_timeout: Option<OnTimeoutSpec>,
+}
+
+/// What a settle that timed out does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTimeoutSpec {
+    /// Stop the run with an error.
+    Fail,
+    /// Run the phase anyway; `settle.timed_out` is 1.
+    Measure,
 }
 
 /// The page cache a phase starts with.

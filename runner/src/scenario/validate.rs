@@ -742,9 +742,9 @@ fn phase(
             "`records`, `duration`, or both (the phase ends at whichever comes first)".to_owned(),
         );
     }
-    if ph.actors.is_empty() && ph.restart.is_none() {
+    if ph.actors.is_empty() && ph.restart.is_none() && ph.settle.is_none() {
         let d = ctx.key_error(ptr, format!("phase `{}` has nothing to do", ph.name));
-        d.expected = Some("`actors`, a `restart`, or both".to_owned());
+        d.expected = Some("`actors`, a `restart`, a `settle`, or a mix".to_owned());
     }
     Some(Phase {
         name: ph.name.clone(),
@@ -759,6 +759,7 @@ fn phase(
         actors,
         restart,
         cold: cold_cache(ctx, ptr, ph, targets),
+        settle: ph.settle.as_ref().map(Into::into),
     })
 }
 
@@ -1839,6 +1840,9 @@ fn resolve_phase_metric(
     }
     let rest_at = at + phase_name.len() + 1;
     let mut phase_metrics: Vec<(&str, MetricUnit)> = catalog::PHASE_METRICS.to_vec();
+    if phase.settle.is_some() {
+        phase_metrics.extend_from_slice(catalog::SETTLE_METRICS);
+    }
     if let Some(r) = &phase.restart {
         phase_metrics.extend_from_slice(catalog::RESTART_METRICS);
         if matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss) {
@@ -1915,6 +1919,11 @@ fn resolve_phase_metric(
             .map(|m| format!("did you mean `{phase_name}.{m}`?"));
         if rest.starts_with("reopen") && phase.restart.is_none() {
             e.help = Some("`reopen.duration` exists only for phases with a `restart`".to_owned());
+        }
+        if rest.starts_with("settle.") && phase.settle.is_none() {
+            e.help = Some(format!(
+                "`{rest}` exists only for phases with a `settle`: add `settle: {{}}` to phase `{phase_name}`"
+            ));
         }
         return Err(e);
     };

@@ -14,6 +14,7 @@
 //! their stores, and the scenario holds them.
 
 mod api;
+mod background;
 pub mod conformance;
 pub mod external;
 mod kind;
@@ -28,6 +29,7 @@ mod tied;
 mod wal;
 
 pub use api::*;
+pub use background::Background;
 pub use external::{ExternalConfig, ExternalKind, ExternalStore};
 pub(crate) use kind::ProblemAt;
 pub use kind::{
