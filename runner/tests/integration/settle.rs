@@ -158,3 +158,37 @@ fn under_on_timeout_measure_the_phase_runs_and_its_timeout_is_assertable() {
         "{stderr}"
     );
 }
+
+#[test]
+fn settle_metrics_of_a_phase_without_settle_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("s.yaml");
+    let yaml = scenario("", "{}", "  - read.settle.wait < 1s\n").replace("    settle: {}\n", "");
+    std::fs::write(&file, yaml).expect("scenario");
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("loadline"))
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .expect("validate");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "`settle.wait` exists only for phases with a `settle`: add `settle: {}` to phase `read`"
+        ),
+        "{err}"
+    );
+    // With the settle, the same assertion is valid.
+    std::fs::write(&file, scenario("", "{}", "  - read.settle.wait < 1s\n")).expect("scenario");
+    let o = std::process::Command::new(assert_cmd::cargo::cargo_bin("loadline"))
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .expect("validate");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
