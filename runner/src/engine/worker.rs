@@ -107,7 +107,7 @@ pub fn run(
     let start = gate.wait();
     let mut rec = Recorder::with_intervals(plan.rate.is_some(), start, plan.interval);
     let result = if matches!(plan.op, Op::Trim | Op::Sync) {
-        periodic(&mut plan, session.as_mut(), ctl, &mut rec, &mut state)
+        periodic(&mut plan, session.as_mut(), ctl, &mut rec, progress)
     } else {
         op_loop(
             &mut plan,
@@ -413,13 +413,16 @@ fn one_op(
     }
 }
 
-/// Trim and sync actors: one op every `every` until the phase ends.
+/// Trim and sync actors: one op every `every` until the phase ends. The
+/// timeline's intervals are closed and handed over as they end, also
+/// between two ops (an `every` longer than the interval), so a soak
+/// streams a trimmer's rows like any actor's.
 fn periodic(
     plan: &mut WorkerPlan<'_>,
     session: &mut dyn Session,
     ctl: &Control,
     rec: &mut Recorder,
-    _st: &mut OpState,
+    progress: &Progress,
 ) -> Result<(), StoreError> {
     let start = Instant::now();
     let mut n: u32 = 1;
@@ -433,6 +436,9 @@ fn periodic(
                 return Ok(());
             }
             let now = Instant::now();
+            if rec.roll(now) {
+                progress.publish(rec);
+            }
             if now >= due {
                 break;
             }
@@ -460,7 +466,10 @@ fn periodic(
             }
         }
         let t1 = Instant::now();
-        rec.roll(t1);
+        if rec.roll(t1) {
+            progress.publish(rec);
+        }
         rec.record(t1.duration_since(t0).as_nanos() as u64, 0, 0);
+        progress.ops.store(rec.count, Ordering::Relaxed);
     }
 }
