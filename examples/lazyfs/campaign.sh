@@ -19,7 +19,9 @@
 # lazyfs/build/lazyfs is missing (needs cmake, g++, libfuse3-dev, fuse3, and
 # network access for libpcache's dependencies unless they are in place).
 # Environment: FAULTS (default "kill torn-seq torn-op"), TARGETS (default
-# every target of wal.yaml), CYCLES (default 20), LOADLINE (the binary).
+# every target of wal.yaml), CYCLES (default 20), LOADLINE (the binary),
+# SET (extra `--set` overrides, space-separated, e.g.
+# "phases.crash.actors.0.batch=1" for frames that fit in one 4 KiB page).
 # Exit status: 0 when every log opened with every acknowledged record of a
 # synced target (wal-always, wal-batch, rocksdb-sync), 1 otherwise, 2 when
 # something could not run.
@@ -46,7 +48,7 @@ fi
 
 # LazyFS names files by their path under ROOT in fault commands, which it
 # reads 100 bytes at a time: ROOT is a short link to WORK/root.
-export MNT=$WORK/mnt ROOT=/tmp/lzroot-$$ FIFO=$WORK/faults.fifo DONE_LOG=$WORK/done.log
+export WORK_DIR=$WORK MNT=$WORK/mnt ROOT=/tmp/lzroot-$$ FIFO=$WORK/faults.fifo DONE_LOG=$WORK/done.log
 export CONFIG=$WORK/lazyfs.toml LAZYFS_LOG=$WORK/lazyfs.out FIRED_LOG=$WORK/fired.log
 fusermount3 -uz "$MNT" 2>/dev/null || true
 rm -rf "$WORK" && mkdir -p "$MNT" "$WORK/root"
@@ -60,11 +62,22 @@ mkfifo "$WORK/faults-done.fifo"
 (while :; do cat "$WORK/faults-done.fifo" >>"$DONE_LOG"; done) &
 relay=$!
 disown "$relay"
-trap 'pkill -P $relay 2>/dev/null; kill $relay 2>/dev/null; fusermount3 -uz "$MNT" 2>/dev/null; rm -f "$ROOT"' EXIT
+# On exit: stop the relay, unmount, stop the last LazyFS daemon (a lazy
+# unmount alone leaves it running). set -e must not cut the cleanup short.
+cleanup() {
+    set +e
+    pkill -P "$relay" 2>/dev/null
+    kill "$relay" 2>/dev/null
+    fusermount3 -uz "$MNT" 2>/dev/null
+    [ -f "$WORK/lazyfs.pid" ] && kill "$(cat "$WORK/lazyfs.pid")" 2>/dev/null
+    rm -f "$ROOT"
+}
+trap cleanup EXIT
 FAULT=mount "$HERE/hook.sh" mount
 
 target_args=()
 for t in ${TARGETS:-}; do target_args+=(--target "$t"); done
+for s in ${SET:-}; do target_args+=(--set "$s"); done
 
 for fault in $FAULTS; do
     echo "== $fault: $CYCLES cycles per target" >&2

@@ -63,6 +63,9 @@ mount_lazyfs() {
     fusermount3 -uz "$MNT" 2>/dev/null || true
     "$LAZYFS" "$MNT" --config-path "$CONFIG" -o allow_other -o modules=subdir \
         -o subdir="$ROOT" -f >>"$LAZYFS_LOG" 2>&1 &
+    # campaign.sh stops the last daemon on exit (a lazy unmount alone
+    # leaves it running).
+    echo $! >"$WORK_DIR/lazyfs.pid"
     for _ in $(seq 1 300); do
         lazyfs_alive && return 0
         sleep 0.1

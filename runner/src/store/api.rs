@@ -313,6 +313,17 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// An [`StoreError::Io`]: operation `op` on `path` failed with `source`.
+    pub fn io(op: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        StoreError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// The error of a [`Session`] method a store does not override.
 fn unsupported(op: &'static str) -> StoreError {
     StoreError::Unsupported { op, store: "this" }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{RocksdbStore, STATS, check_raw_options};
 use crate::store::api::{Capabilities, StatDesc, Store, StoreError};
-use crate::store::kind::{Problem, StoreKind, Workload, did_you_mean};
+use crate::store::{Problem, StoreKind, Workload, did_you_mean};
 use crate::units::{ByteSize, Percent, format_size};
 
 /// The `rocksdb` store kind: RocksDB with the log mapped onto (stream, offset) keys.

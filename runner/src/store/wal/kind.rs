@@ -9,8 +9,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::format::{FRAME_HEADER_LEN, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
-use super::{RecoveryMode, SimFs, WalOptions, WalStore, WalSync};
+use super::{RecoveryMode, WalOptions, WalStore, WalSync};
 use crate::store::api::{Capabilities, StatDesc, Store, StoreError};
+use crate::store::fs::SimFs;
 use crate::store::kind::{Problem, StoreKind, Workload};
 use crate::units::{ByteSize, HumanDuration, format_duration, format_size};
 

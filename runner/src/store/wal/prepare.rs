@@ -40,10 +40,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-use super::io::{Io, IoFile, OpenMode, write_zeros};
 use super::recycle::{Recycler, ReusedFile};
-use super::writer::io_err;
 use crate::store::api::StoreError;
+use crate::store::fs::{Io, IoFile, OpenMode, write_zeros};
 
 /// The name a segment file has while it is prepared.
 pub(crate) const PREPARED_TMP: &str = "prepared.wal.tmp";
@@ -100,7 +99,7 @@ impl Preparer {
             std::thread::Builder::new()
                 .name("wal-preallocate".to_owned())
                 .spawn(move || run(&shared, io.as_ref(), &recycler, &path, segment_size))
-                .map_err(|e| io_err("start preallocation thread", dir, e))?
+                .map_err(|e| StoreError::io("start preallocation thread", dir, e))?
         };
         Ok(Self {
             shared,
@@ -209,13 +208,13 @@ fn prepare(
         Some((file, old)) => {
             let len = file
                 .len()
-                .map_err(|e| io_err("stat recycled segment", path, e))?;
+                .map_err(|e| StoreError::io("stat recycled segment", path, e))?;
             (file, len, old)
         }
         None => {
             let file = io
                 .open(path, OpenMode::Truncate)
-                .map_err(|e| io_err("create preallocated segment", path, e))?;
+                .map_err(|e| StoreError::io("create preallocated segment", path, e))?;
             (file, 0, 0)
         }
     };
@@ -224,16 +223,17 @@ fn prepare(
     // `fdatasync` of the active segment behind it (16 writers under
     // `batch`, untrimmed: 62.6–71.9 k against 74.8–75.7 k records/s, p99
     // 298–420 against 306–313 µs, 3 interleaved runs).
-    write_zeros(file.as_ref(), from, size, true).map_err(|e| io_err("preallocate", path, e))?;
+    write_zeros(file.as_ref(), from, size, true)
+        .map_err(|e| StoreError::io("preallocate", path, e))?;
     file.sync_data()
-        .map_err(|e| io_err("fdatasync preallocated segment", path, e))?;
+        .map_err(|e| StoreError::io("fdatasync preallocated segment", path, e))?;
     Ok((file, old))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::wal::io::{FaultyIo, SimFs};
+    use crate::store::fs::{FaultyIo, SimFs};
 
     fn no_recycling(dir: &Path) -> Arc<Recycler> {
         Arc::new(Recycler::new(dir, 0, Vec::new()))

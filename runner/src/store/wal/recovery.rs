@@ -46,19 +46,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::format::{
-    CHECKPOINT_MAGIC, FRAME_HEADER_LEN, FRAME_MAGIC, FrameFault, SEAL_MAGIC, SEGMENT_HEADER_LEN,
-    check_frame, decode_segment_header, read_u32,
-};
+use super::damage::{corrupt, frames_after, judge_last, judge_sealed, nonzero_extent};
+use super::format::{FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, decode_segment_header};
 use super::index::{BatchLoc, Index, StreamIndex};
-use super::io::{Io, IoFile, OpenMode, read_exact_at, write_zeros};
 use super::prepare::PREPARED_TMP;
 use super::recycle::parse_recycle_name;
-use super::segment::{Mapped, file_name, parse_file_name};
+use super::scan::{Opened, Stop, scan_all};
+use super::segment::{file_name, parse_file_name};
 use super::stats::{Counters, RecoveryStats};
 use super::trim::{TRIM_TMP, TrimState};
-use super::writer::{RECYCLED_TMP, RecoveryMode, WalOptions, io_err, sync_dir, sync_file};
+use super::writer::{RECYCLED_TMP, WalOptions, sync_dir, sync_file};
 use crate::store::api::StoreError;
+use crate::store::fs::Mapped;
+use crate::store::fs::{Io, IoFile, OpenMode, write_zeros};
 
 /// One recovered segment.
 #[derive(Debug)]
@@ -89,22 +89,6 @@ pub(crate) struct Recovered {
     pub(crate) recycled: Vec<std::path::PathBuf>,
 }
 
-fn corrupt(path: &Path, offset: u64, detail: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        path: path.to_path_buf(),
-        offset,
-        detail: detail.into(),
-    }
-}
-
-/// Bytes from `from` up to and including the last non-zero byte.
-fn nonzero_extent(b: &[u8], from: usize) -> u64 {
-    b[from..]
-        .iter()
-        .rposition(|&x| x != 0)
-        .map_or(0, |i| i as u64 + 1)
-}
-
 /// Recovers the log in `dir` (see the module docs for the rules).
 pub(crate) fn recover(
     io: &dyn Io,
@@ -116,7 +100,7 @@ pub(crate) fn recover(
     let mut stats = RecoveryStats::default();
     let names = io
         .list_dir(dir)
-        .map_err(|e| io_err("list directory", dir, e))?;
+        .map_err(|e| StoreError::io("list directory", dir, e))?;
     let mut ids: BTreeMap<u64, String> = BTreeMap::new();
     let mut recycled: BTreeMap<u64, std::path::PathBuf> = BTreeMap::new();
     for name in names {
@@ -128,7 +112,8 @@ pub(crate) fn recover(
             // A trim-file update that never got renamed into place, or a
             // preallocated or recycled file no segment was made of.
             let p = dir.join(&name);
-            io.remove_file(&p).map_err(|e| io_err("remove", &p, e))?;
+            io.remove_file(&p)
+                .map_err(|e| StoreError::io("remove", &p, e))?;
             continue;
         }
         if let Some(id) = parse_file_name(&name)
@@ -146,7 +131,7 @@ pub(crate) fn recover(
     while recycled.len() > opts.recycle_segments {
         if let Some((_, p)) = recycled.pop_first() {
             io.remove_file(&p)
-                .map_err(|e| io_err("remove recycled segment", &p, e))?;
+                .map_err(|e| StoreError::io("remove recycled segment", &p, e))?;
         }
     }
 
@@ -156,7 +141,7 @@ pub(crate) fn recover(
         if let Some(name) = ids.remove(id) {
             let p = dir.join(name);
             io.remove_file(&p)
-                .map_err(|e| io_err("remove trimmed segment", &p, e))?;
+                .map_err(|e| StoreError::io("remove trimmed segment", &p, e))?;
         }
     }
     if !stale.is_empty() {
@@ -216,11 +201,13 @@ pub(crate) fn recover(
         let path = dir.join(name);
         let file = io
             .open(&path, OpenMode::Existing)
-            .map_err(|e| io_err("open segment", &path, e))?;
-        let file_len = file.len().map_err(|e| io_err("stat segment", &path, e))?;
+            .map_err(|e| StoreError::io("open segment", &path, e))?;
+        let file_len = file
+            .len()
+            .map_err(|e| StoreError::io("stat segment", &path, e))?;
         let map = file
             .map(file_len)
-            .map_err(|e| io_err("map segment", &path, e))?;
+            .map_err(|e| StoreError::io("map segment", &path, e))?;
         stats.bytes_scanned += file_len;
         let header = decode_segment_header(&map);
         if header.is_err() && last {
@@ -231,7 +218,7 @@ pub(crate) fn recover(
                 stats.dropped_bytes += nonzero_extent(&map, 0);
                 drop(map);
                 io.remove_file(&path)
-                    .map_err(|e| io_err("remove torn segment", &path, e))?;
+                    .map_err(|e| StoreError::io("remove torn segment", &path, e))?;
                 sync_dir(counters, io, dir)?;
                 next_id = id;
                 // The previous segment's seal, if any reached the disk,
@@ -389,14 +376,14 @@ pub(crate) fn recover(
             if opts.preallocate {
                 write_zeros(file.as_ref(), len, torn_end, false)
                     .and_then(|()| write_zeros(file.as_ref(), file_len, opts.segment_size, false))
-                    .map_err(|e| io_err("zero torn tail", &path, e))?;
+                    .map_err(|e| StoreError::io("zero torn tail", &path, e))?;
             } else {
                 if file_len > len {
                     file.set_len(len)
-                        .map_err(|e| io_err("truncate torn tail", &path, e))?;
+                        .map_err(|e| StoreError::io("truncate torn tail", &path, e))?;
                 }
                 file.allocate(opts.segment_size)
-                    .map_err(|e| io_err("allocate segment", &path, e))?;
+                    .map_err(|e| StoreError::io("allocate segment", &path, e))?;
             }
             sync_file(counters, file.as_ref(), &path)?;
             segments.push(RecoveredSegment {
@@ -419,7 +406,7 @@ pub(crate) fn recover(
 
     if let Some(path) = remove_after {
         io.remove_file(&path)
-            .map_err(|e| io_err("remove segment of a cut roll", &path, e))?;
+            .map_err(|e| StoreError::io("remove segment of a cut roll", &path, e))?;
         sync_dir(counters, io, dir)?;
     }
     for (&stream, &t) in &trim.points {
@@ -435,455 +422,6 @@ pub(crate) fn recover(
         stats,
         note,
         recycled: recycled.into_values().collect(),
-    })
-}
-
-/// What recovery cuts from the end of the last segment, and why.
-#[derive(Debug)]
-struct Cut {
-    /// Bytes cut and reported (trailing zeros, a recycled file's old
-    /// frames and a seal frame not counted).
-    bytes: u64,
-    /// Bytes to clear after the recovered end (the cut bytes, or a seal).
-    span: u64,
-    /// Valid frames of the segment found after the damage (cut with it).
-    frames: u64,
-    /// Records in those frames.
-    records: u64,
-    /// Why the cut is allowed.
-    reason: String,
-}
-
-/// A sealed segment must end with its seal, right after its frames, and the
-/// seal must name where they end: it was synced before any frame of the
-/// next segment was written, so any damage in it is damage to durable data.
-fn judge_sealed(
-    map: &[u8],
-    path: &Path,
-    header: super::format::SegmentHeader,
-    scan: &Scan,
-) -> Result<(), StoreError> {
-    let end = scan.end as u64;
-    let frames_end = header.base + (end - SEGMENT_HEADER_LEN as u64);
-    match &scan.stop {
-        Stop::Seal(h) if h.durable == frames_end => {
-            let after = scan.end + FRAME_HEADER_LEN;
-            match map
-                .get(after..)
-                .and_then(|r| r.iter().position(|&x| x != 0))
-            {
-                Some(i) => Err(corrupt(
-                    path,
-                    (after + i) as u64,
-                    "data after the seal frame of a sealed segment",
-                )),
-                None => Ok(()),
-            }
-        }
-        Stop::Seal(h) => Err(corrupt(
-            path,
-            end,
-            format!(
-                "seal frame says the segment's frames end at log position {}, they end at {frames_end}",
-                h.durable
-            ),
-        )),
-        Stop::End => Err(corrupt(
-            path,
-            end,
-            "sealed segment ends without its seal frame (a later segment exists)",
-        )),
-        Stop::Stale(old) => Err(corrupt(
-            path,
-            end,
-            format!("frame of earlier segment {old} in a sealed segment"),
-        )),
-        Stop::Fault(f) => Err(corrupt(path, end, format!("{f} in a sealed segment"))),
-    }
-}
-
-/// The local byte of a segment up to which a durable mark `mark` (a log
-/// position) says the segment was synced.
-fn durable_local(mark: u64, header: super::format::SegmentHeader) -> u64 {
-    SEGMENT_HEADER_LEN as u64 + mark.saturating_sub(header.base)
-}
-
-/// Judges the end of the last segment under `mode`: `None` when it ends
-/// cleanly, the [`Cut`] when damage may be cut, an error when it may not.
-/// `successor_removed`: recovery removed an empty segment after it (a roll
-/// cut short), so a seal frame in it names no surviving successor.
-fn judge_last(
-    map: &[u8],
-    path: &Path,
-    header: super::format::SegmentHeader,
-    scan: &Scan,
-    mode: RecoveryMode,
-    successor_removed: bool,
-) -> Result<Option<Cut>, StoreError> {
-    let id = header.id;
-    let end = scan.end;
-    let missing = |at: usize| {
-        corrupt(
-            path,
-            at as u64,
-            format!(
-                "missing segment {}: segment {id} is sealed (its seal frame at byte {at} is written only once the next segment exists)",
-                id + 1
-            ),
-        )
-    };
-    let damage = match &scan.stop {
-        Stop::End => return Ok(None),
-        Stop::Seal(_) if successor_removed => {
-            return Ok(Some(Cut {
-                bytes: 0,
-                span: nonzero_extent(map, end).max(FRAME_HEADER_LEN as u64),
-                frames: 0,
-                records: 0,
-                reason: format!(
-                    "a roll cut short: the seal frame of segment {id}, whose successor held no frame and was removed"
-                ),
-            }));
-        }
-        Stop::Seal(_) => return Err(missing(end)),
-        Stop::Stale(old) if header.recycled_from != 0 && *old <= header.recycled_from => None,
-        Stop::Stale(old) if header.recycled_from == 0 => Some(format!(
-            "frame of earlier segment {old} in segment {id}, whose file was never recycled"
-        )),
-        Stop::Stale(old) => Some(format!(
-            "frame of segment {old} in segment {id}, whose file was recycled from segment {}",
-            header.recycled_from
-        )),
-        Stop::Fault(f) => Some(f.clone()),
-    };
-    let after = frames_after(map, end, id);
-    if let Some((q, _)) = after.frames.iter().find(|(_, h)| h.is_seal())
-        && !successor_removed
-    {
-        return Err(missing(*q));
-    }
-    if header.recycled_from != 0
-        && after.frames.is_empty()
-        && let Some(old_from) = after.old_from
-        && let Some(damage) = &damage
-    {
-        // In a recycled file the new frames end inside an old frame: the
-        // bytes up to the next old frame are its remains (or a torn frame:
-        // no frame of this segment follows, so nothing here was synced).
-        let bytes = nonzero_extent(&map[..old_from], end);
-        return Ok((bytes > 0).then(|| Cut {
-            bytes,
-            span: bytes,
-            frames: 0,
-            records: 0,
-            reason: format!(
-                "{damage}: the remains of the recycled file's earlier frames (its old frames resume at byte {old_from}, no frame of this segment follows)"
-            ),
-        }));
-    }
-    let reason = match (damage, after.frames.first()) {
-        // A recycled file's earlier frames, and nothing of this segment
-        // after them: a clean end.
-        (None, None) => return Ok(None),
-        (None, Some((q, _))) => format!(
-            "frame of an earlier use of the recycled file, followed by a frame of this segment at byte {q}"
-        ),
-        (Some(d), Some((q, _))) => format!("{d}, followed by a frame of this segment at byte {q}"),
-        (Some(d), None) => d,
-    };
-    // The durable extent: the furthest any surviving frame of this
-    // segment, before or after the damage, says the log was synced.
-    let durable = scan
-        .frames
-        .iter()
-        .chain(&after.frames)
-        .filter(|(_, h)| !h.is_seal())
-        .map(|(_, h)| durable_local(h.durable, header))
-        .max()
-        .unwrap_or(SEGMENT_HEADER_LEN as u64);
-    let inside = (end as u64) < durable;
-    let frames: Vec<_> = after.frames.iter().filter(|(_, h)| h.count > 0).collect();
-    let records = frames.iter().map(|(_, h)| u64::from(h.count)).sum();
-    let limit = after.old_from.unwrap_or(map.len());
-    let bytes = nonzero_extent(&map[..limit.max(end)], end);
-    let why = if inside {
-        format!(
-            "inside the durable extent (a surviving frame says the segment was synced up to byte {durable})"
-        )
-    } else {
-        format!(
-            "beyond the durable extent (byte {durable}): no sync ever covered it, so nothing from here on was acknowledged as durable"
-        )
-    };
-    match mode {
-        RecoveryMode::AbsoluteConsistency => Err(corrupt(
-            path,
-            end as u64,
-            format!("{reason}; {why}; recovery_mode absolute_consistency refuses any damage"),
-        )),
-        RecoveryMode::PointInTime if inside => Err(corrupt(
-            path,
-            end as u64,
-            format!("{reason}: damage to acknowledged data, {why}; recovery_mode salvage cuts it"),
-        )),
-        RecoveryMode::PointInTime | RecoveryMode::Salvage => Ok(Some(Cut {
-            bytes,
-            span: bytes,
-            frames: frames.len() as u64,
-            records,
-            reason: format!(
-                "{reason}, {why}{}",
-                if inside {
-                    " (recovery_mode salvage: acknowledged records may be lost)"
-                } else {
-                    ""
-                }
-            ),
-        })),
-    }
-}
-
-/// Valid frames found after damage.
-#[derive(Debug, Default)]
-struct After {
-    /// Valid frames (and seals) of the segment after the damage, in order.
-    frames: Vec<(usize, super::format::FrameHeader)>,
-    /// Where a recycled file's earlier frames begin after the last of them.
-    old_from: Option<usize>,
-}
-
-/// Searches `b` byte by byte from `from + 1` for valid frames of segment
-/// `segment` (and of earlier segments: a recycled file's old frames), as a
-/// frame found after damage decides whether the damage was a torn tail.
-fn frames_after(b: &[u8], from: usize, segment: u64) -> After {
-    let magics = [FRAME_MAGIC, SEAL_MAGIC, CHECKPOINT_MAGIC].map(u32::to_le_bytes);
-    let mut out = After::default();
-    let mut q = from + 1;
-    while q + FRAME_HEADER_LEN <= b.len() {
-        let m = &b[q + 8..q + 12];
-        if magics.iter().any(|x| x == m) && read_u32(b, q) as usize >= FRAME_HEADER_LEN {
-            match check_frame(&b[q..], segment) {
-                Ok(h) => {
-                    out.frames.push((q, h));
-                    out.old_from = None;
-                    q += h.len as usize;
-                    continue;
-                }
-                Err(FrameFault::Stale(_)) => {
-                    if out.old_from.is_none() {
-                        out.old_from = Some(q);
-                    }
-                    // Checked whole: jump over it.
-                    q += (read_u32(b, q) as usize).max(1);
-                    continue;
-                }
-                Err(_) => {}
-            }
-        }
-        q += 1;
-    }
-    out
-}
-
-/// A segment opened and mapped for recovery, its header not yet judged.
-struct Opened {
-    id: u64,
-    path: std::path::PathBuf,
-    file: Arc<dyn IoFile>,
-    file_len: u64,
-    map: Mapped,
-    header: Result<super::format::SegmentHeader, String>,
-    last: bool,
-}
-
-/// The frames of one segment up to the first one that is not valid.
-struct Scan {
-    /// Position and header of each valid batch frame, in order.
-    frames: Vec<(usize, super::format::FrameHeader)>,
-    /// Where the valid frames end.
-    end: usize,
-    /// What lies at `end`.
-    stop: Stop,
-}
-
-/// What a segment's scan stopped at.
-#[derive(Debug)]
-enum Stop {
-    /// The end of the file, or only zeros after the frames.
-    End,
-    /// The segment's seal frame.
-    Seal(super::format::FrameHeader),
-    /// A valid frame of this earlier segment.
-    Stale(u64),
-    /// Not a valid frame: why.
-    Fault(String),
-}
-
-impl Default for Scan {
-    fn default() -> Self {
-        Scan {
-            frames: Vec::new(),
-            end: SEGMENT_HEADER_LEN,
-            stop: Stop::End,
-        }
-    }
-}
-
-/// Bytes read per `pread` while scanning: small enough to stay in the CPU
-/// caches between the copy and the CRC, large enough to amortise the call.
-const SCAN_CHUNK: usize = 1 << 20;
-
-/// A window of a file's bytes read with `pread` into a reused buffer.
-struct Window<'a> {
-    file: &'a dyn IoFile,
-    file_len: u64,
-    buf: &'a mut Vec<u8>,
-    /// File position of `buf[0]`.
-    start: u64,
-}
-
-impl Window<'_> {
-    /// Bytes `pos..pos + n` (the caller keeps them inside the file),
-    /// reading ahead [`SCAN_CHUNK`] when they are not in the window.
-    fn bytes(&mut self, pos: u64, n: usize) -> std::io::Result<&[u8]> {
-        let held = self.start..self.start + self.buf.len() as u64;
-        if !(held.contains(&pos) && pos + n as u64 <= held.end) {
-            let len = usize::try_from(self.file_len - pos)
-                .unwrap_or(usize::MAX)
-                .min(n.max(SCAN_CHUNK));
-            self.buf.resize(len, 0);
-            read_exact_at(self.file, self.buf, pos)?;
-            self.start = pos;
-        }
-        let at = usize::try_from(pos - self.start).unwrap_or(usize::MAX);
-        Ok(&self.buf[at..at + n])
-    }
-}
-
-/// Checks the frames of segment `o` (no I/O besides reading it); a frame
-/// of an earlier segment (recycled file) ends it cleanly.
-///
-/// Frames are read with `pread`, chunk by chunk, into `buf` — as `cat`
-/// reads a file — rather than through the map: on this kind of VM, faulting
-/// a map's pages in (and unmapping them at close) cost more than the
-/// CRCs, and made a warm reopen slower than reading the files twice. The
-/// map (whose pages stay untouched, so cost nothing) serves the rare paths
-/// — the end of the valid frames, damage — which look at the whole rest.
-fn scan_segment(o: &Opened, buf: &mut Vec<u8>) -> Scan {
-    let mut scan = Scan::default();
-    let mut win = Window {
-        file: o.file.as_ref(),
-        file_len: o.file_len,
-        buf,
-        start: 0,
-    };
-    win.buf.clear();
-    // Fast path: a whole frame that fits in the file, checked exactly as
-    // `check_frame` on the rest of the file would (it reads only
-    // `..length` of it when the length fits).
-    loop {
-        let pos = scan.end as u64;
-        let rest = o.file_len.saturating_sub(pos);
-        if rest == 0 {
-            return scan;
-        }
-        if rest < FRAME_HEADER_LEN as u64 {
-            break;
-        }
-        let Ok(head) = win.bytes(pos, FRAME_HEADER_LEN) else {
-            break;
-        };
-        let len = u64::from(read_u32(head, 0));
-        if len < FRAME_HEADER_LEN as u64 || len > rest {
-            break;
-        }
-        let Ok(frame) = win.bytes(pos, len as usize) else {
-            break;
-        };
-        match check_frame(frame, o.id) {
-            Ok(h) if h.is_seal() => {
-                scan.stop = Stop::Seal(h);
-                return scan;
-            }
-            Ok(h) => {
-                scan.end += h.len as usize;
-                scan.frames.push((scan.end - h.len as usize, h));
-            }
-            Err(FrameFault::Stale(old)) => {
-                scan.stop = Stop::Stale(old);
-                return scan;
-            }
-            Err(_) => break,
-        }
-    }
-    // Whatever stopped the fast path, judged on the whole rest.
-    let map: &[u8] = &o.map;
-    loop {
-        let pos = scan.end;
-        let rest = map.get(pos..).unwrap_or_default();
-        match check_frame(rest, o.id) {
-            Ok(h) if h.is_seal() => {
-                scan.stop = Stop::Seal(h);
-                return scan;
-            }
-            Ok(h) => {
-                scan.end += h.len as usize;
-                scan.frames.push((pos, h));
-            }
-            Err(FrameFault::Stale(old)) => {
-                scan.stop = Stop::Stale(old);
-                return scan;
-            }
-            Err(FrameFault::Zero) if rest.iter().all(|&x| x == 0) => return scan,
-            Err(FrameFault::Zero) => {
-                scan.stop = Stop::Fault("zeros followed by data".to_owned());
-                return scan;
-            }
-            Err(FrameFault::Incomplete(d) | FrameFault::Bad(d)) => {
-                scan.stop = Stop::Fault(d);
-                return scan;
-            }
-        }
-    }
-}
-
-/// Scans every segment whose header decoded, spread over the machine's
-/// cores; results come back in segment order.
-fn scan_all(opened: &[Opened]) -> Vec<Scan> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(opened.len().max(1));
-    let scan_part = |part: &[Opened]| {
-        // One read buffer per thread, reused for its segments.
-        let mut buf = Vec::new();
-        part.iter()
-            .map(|o| {
-                if o.header.is_ok() {
-                    scan_segment(o, &mut buf)
-                } else {
-                    Scan::default()
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    if threads <= 1 {
-        return scan_part(opened);
-    }
-    let chunk = opened.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = opened
-            .chunks(chunk)
-            .map(|part| (part, scope.spawn(move || scan_part(part))))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(part, h)| match h.join() {
-                Ok(scans) => scans,
-                // A scan thread that could not finish (it cannot panic by
-                // design): scan its part here, keeping the results aligned.
-                Err(_) => scan_part(part),
-            })
-            .collect()
     })
 }
 

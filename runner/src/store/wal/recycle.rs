@@ -21,10 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::io::{Io, IoFile, OpenMode};
 use super::segment::Segment;
-use super::writer::io_err;
 use crate::store::api::StoreError;
+use crate::store::fs::{Io, IoFile, OpenMode};
 
 /// A segment file opened for a new segment, with the id of the segment it
 /// held before it was recycled (0: a new file).
@@ -87,14 +86,14 @@ impl Recycler {
         };
         let Some(seg) = owned else {
             io.remove_file(&path)
-                .map_err(|e| io_err("remove trimmed segment", &path, e))?;
+                .map_err(|e| StoreError::io("remove trimmed segment", &path, e))?;
             return Ok(false);
         };
         // Closes the file and drops its map before the file can change.
         drop(seg);
         let to = self.dir.join(recycle_name(id));
         io.rename(&path, &to)
-            .map_err(|e| io_err("recycle trimmed segment", &path, e))?;
+            .map_err(|e| StoreError::io("recycle trimmed segment", &path, e))?;
         pool.push(to);
         Ok(true)
     }
@@ -117,10 +116,10 @@ impl Recycler {
             .and_then(|n| parse_recycle_name(&n.to_string_lossy()))
             .unwrap_or(u64::MAX);
         io.rename(&from, to)
-            .map_err(|e| io_err("reuse recycled segment", &from, e))?;
+            .map_err(|e| StoreError::io("reuse recycled segment", &from, e))?;
         let file = io
             .open(to, OpenMode::Existing)
-            .map_err(|e| io_err("open recycled segment", to, e))?;
+            .map_err(|e| StoreError::io("open recycled segment", to, e))?;
         self.reused.fetch_add(1, Ordering::Relaxed);
         Ok(Some((file, old.max(1))))
     }

@@ -13,9 +13,9 @@ use std::sync::{Arc, MutexGuard, PoisonError};
 use super::Shared;
 use super::format::{FRAME_HEADER_LEN, Records, encode_frame, frame_len};
 use super::index::BatchLoc;
-use super::io::write_all_at;
-use super::writer::{WalSync, Writer, io_err};
+use super::writer::{WalSync, Writer};
 use crate::store::api::{LogBounds, Offset, ReadBuf, Record, Session, StoreError};
+use crate::store::fs::write_all_at;
 
 /// Batches one read collects at most (bounds the work of a huge
 /// `max_bytes`; the caller continues from the returned offset).
@@ -88,7 +88,7 @@ impl WalSession {
         if let Err(e) = write_all_at(w.active.file.as_ref(), frame, pos) {
             // The file may now hold part of this frame: never write after it
             // and never acknowledge again; a reopen truncates the torn tail.
-            let e = io_err("write", &w.active.path, e);
+            let e = StoreError::io("write", &w.active.path, e);
             sh.poison_locked(&w, &e);
             return Err(e);
         }
@@ -311,7 +311,7 @@ impl WalSession {
             };
             let bytes = seg
                 .bytes(loc.pos, loc.len as usize, &mut self.scratch)
-                .map_err(|e| io_err("read", &seg.path, e))?;
+                .map_err(|e| StoreError::io("read", &seg.path, e))?;
             for (i, r) in Records::new(bytes).enumerate() {
                 let offset = loc.first + i as u64;
                 let (keys, body) = r.map_err(|detail| StoreError::Corrupt {

@@ -10,11 +10,11 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::format::{SEGMENT_HEADER_LEN, check_frame};
-use super::io::{FaultyIo, Io, RealIo, SimFs};
 use super::segment::{file_name, parse_file_name};
 use super::{WalOptions, WalStore, WalSync};
 use crate::store::api::{Keys, Offset, ReadBuf, Record, Session, Store, StoreError};
 use crate::store::conformance;
+use crate::store::fs::{FaultyIo, Io, RealIo, SimFs};
 
 fn opts(segment_size: u64, sync: WalSync) -> WalOptions {
     WalOptions {
@@ -666,9 +666,10 @@ fn missing_and_duplicate_segments_fail_the_open() {
     let copy = dir().join(format!("{}.wal", segs[2].0));
     assert_ne!(copy, segs[2].1);
     let f = dup
-        .open(&copy, super::io::OpenMode::CreateNew)
+        .open(&copy, crate::store::fs::OpenMode::CreateNew)
         .expect("create");
-    super::io::write_all_at(f.as_ref(), &fs.read(&segs[2].1).expect("read"), 0).expect("write");
+    crate::store::fs::write_all_at(f.as_ref(), &fs.read(&segs[2].1).expect("read"), 0)
+        .expect("write");
     let e = open_sim(&dup, &o).expect_err("duplicate");
     assert!(
         e.to_string()
@@ -1255,12 +1256,14 @@ fn real_io_round_trip_of_the_io_seam() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let io = RealIo;
     let p = tmp.path().join(file_name(1));
-    let f = io.open(&p, super::io::OpenMode::CreateNew).expect("create");
+    let f = io
+        .open(&p, crate::store::fs::OpenMode::CreateNew)
+        .expect("create");
     assert!(
-        io.open(&p, super::io::OpenMode::CreateNew).is_err(),
+        io.open(&p, crate::store::fs::OpenMode::CreateNew).is_err(),
         "create_new refuses existing"
     );
-    super::io::write_all_at(f.as_ref(), b"abcdef", 0).expect("write");
+    crate::store::fs::write_all_at(f.as_ref(), b"abcdef", 0).expect("write");
     f.start_writeback(0, 6).expect("start writeback");
     f.sync_data().expect("sync");
     io.sync_dir(tmp.path()).expect("sync dir");

@@ -19,10 +19,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::format::{read_u32, read_u64};
-use super::io::{Io, OpenMode, read_exact_at, write_all_at};
 use super::stats::Counters;
 use super::writer::{sync_dir, sync_file};
 use crate::store::api::{Offset, StoreError};
+use crate::store::fs::{Io, OpenMode, read_exact_at, write_all_at};
 
 /// Name of the trim file inside the log directory.
 pub(crate) const TRIM_FILE: &str = "trim";
@@ -37,14 +37,6 @@ pub(crate) struct TrimState {
     pub(crate) first_live: u64,
     /// Trim point by stream (streams never trimmed are absent).
     pub(crate) points: BTreeMap<u64, Offset>,
-}
-
-fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 impl TrimState {
@@ -97,16 +89,16 @@ impl TrimState {
         let f = match io.open(&path, OpenMode::Existing) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(io_err("open", &path, e)),
+            Err(e) => return Err(StoreError::io("open", &path, e)),
         };
-        let len = f.len().map_err(|e| io_err("stat", &path, e))?;
+        let len = f.len().map_err(|e| StoreError::io("stat", &path, e))?;
         let len = usize::try_from(len).map_err(|_| StoreError::Corrupt {
             path: path.clone(),
             offset: 0,
             detail: "trim file too large".to_owned(),
         })?;
         let mut b = vec![0u8; len];
-        read_exact_at(f.as_ref(), &mut b, 0).map_err(|e| io_err("read", &path, e))?;
+        read_exact_at(f.as_ref(), &mut b, 0).map_err(|e| StoreError::io("read", &path, e))?;
         Self::decode(&b).map_err(|detail| StoreError::Corrupt {
             path,
             offset: 0,
@@ -126,11 +118,12 @@ impl TrimState {
         let path = dir.join(TRIM_FILE);
         let f = io
             .open(&tmp, OpenMode::Truncate)
-            .map_err(|e| io_err("create", &tmp, e))?;
-        write_all_at(f.as_ref(), &self.encode(), 0).map_err(|e| io_err("write", &tmp, e))?;
+            .map_err(|e| StoreError::io("create", &tmp, e))?;
+        write_all_at(f.as_ref(), &self.encode(), 0)
+            .map_err(|e| StoreError::io("write", &tmp, e))?;
         sync_file(counters, f.as_ref(), &tmp)?;
         io.rename(&tmp, &path)
-            .map_err(|e| io_err("rename", &tmp, e))?;
+            .map_err(|e| StoreError::io("rename", &tmp, e))?;
         sync_dir(counters, io, dir)
     }
 }
@@ -138,7 +131,7 @@ impl TrimState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::wal::io::SimFs;
+    use crate::store::fs::SimFs;
 
     #[test]
     fn trim_state_round_trips_and_detects_damage() {

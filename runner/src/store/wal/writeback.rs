@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
 
-use super::io::IoFile;
+use crate::store::fs::IoFile;
 
 /// Bytes written between two writeback requests.
 pub(crate) const WRITEBACK_BYTES: u64 = 1 << 20;
@@ -81,8 +81,7 @@ impl Drop for Writeback {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::wal::SimFs;
-    use crate::store::wal::io::{Io, OpenMode};
+    use crate::store::fs::{Io, OpenMode, SimFs};
 
     #[test]
     fn requests_are_in_flight_until_the_thread_has_handed_them_over() {

@@ -42,13 +42,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::format::{SEGMENT_HEADER_LEN, SegmentHeader, encode_seal, encode_segment_header};
-use super::io::{Io, IoFile, OpenMode, write_all_at};
 use super::prepare::Preparer;
 use super::recycle::Recycler;
 use super::segment::{Segment, file_name};
 use super::stats::{Counters, WriteCounts};
 use super::writeback::{WRITEBACK_BYTES, Writeback};
 use crate::store::api::{Offset, StoreError};
+use crate::store::fs::{Io, IoFile, OpenMode, write_all_at};
 
 /// When an append is made durable before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -148,14 +148,6 @@ impl Default for WalOptions {
     }
 }
 
-pub(crate) fn io_err(op: &'static str, path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 fn nanos(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
@@ -165,7 +157,7 @@ pub(crate) fn sync_file(c: &Counters, file: &dyn IoFile, path: &Path) -> Result<
     let t = Instant::now();
     let r = file.sync_data();
     c.fsync(nanos(t));
-    r.map_err(|e| io_err("fdatasync", path, e))
+    r.map_err(|e| StoreError::io("fdatasync", path, e))
 }
 
 /// fsync of a directory, counted and timed.
@@ -173,7 +165,7 @@ pub(crate) fn sync_dir(c: &Counters, io: &dyn Io, dir: &Path) -> Result<(), Stor
     let t = Instant::now();
     let r = io.sync_dir(dir);
     c.fsync(nanos(t));
-    r.map_err(|e| io_err("fsync directory", dir, e))
+    r.map_err(|e| StoreError::io("fsync directory", dir, e))
 }
 
 /// What making a segment needs: where its file comes from (the preparer,
@@ -227,12 +219,12 @@ pub(crate) fn create_segment(
         None => {
             let file = io
                 .open(&path, OpenMode::CreateNew)
-                .map_err(|e| io_err("create segment", &path, e))?;
+                .map_err(|e| StoreError::io("create segment", &path, e))?;
             (file, path.as_path(), 0)
         }
     };
     file.allocate(segment_size)
-        .map_err(|e| io_err("allocate segment", at, e))?;
+        .map_err(|e| StoreError::io("allocate segment", at, e))?;
     let header = SegmentHeader {
         id,
         base,
@@ -255,12 +247,12 @@ fn install(
 ) -> Result<Arc<Segment>, StoreError> {
     let id = header.id;
     write_all_at(file.as_ref(), &encode_segment_header(header), 0)
-        .map_err(|e| io_err("write segment header", at, e))?;
+        .map_err(|e| StoreError::io("write segment header", at, e))?;
     sync_file(c, file.as_ref(), at)?;
     let path = dir.join(file_name(id));
     if at != path {
         io.rename(at, &path)
-            .map_err(|e| io_err("rename into place", &path, e))?;
+            .map_err(|e| StoreError::io("rename into place", &path, e))?;
     }
     sync_dir(c, io, dir)?;
     c.segments_created
@@ -320,25 +312,25 @@ impl Writer {
         let file_len = old
             .file
             .len()
-            .map_err(|e| io_err("stat sealed segment", &old.path, e))?;
+            .map_err(|e| StoreError::io("stat sealed segment", &old.path, e))?;
         if file_len > self.pos {
             old.file
                 .set_len(self.pos)
-                .map_err(|e| io_err("truncate sealed segment", &old.path, e))?;
+                .map_err(|e| StoreError::io("truncate sealed segment", &old.path, e))?;
         }
         let base = self.end();
         // The next segment exists durably before the seal that names it
         // is written, so a durable seal proves a successor.
         let new = create_segment(src, old.id + 1, base)?;
         write_all_at(old.file.as_ref(), &encode_seal(old.id, base), self.pos)
-            .map_err(|e| io_err("write seal frame", &old.path, e))?;
+            .map_err(|e| StoreError::io("write seal frame", &old.path, e))?;
         // Under every policy, so a segment followed by frames is whole and
         // recovery can refuse damage in it. Under `never` the `writeback`
         // thread has already started writing all but the last stretch, so
         // this waits for that stretch only.
         sync_file(c, old.file.as_ref(), &old.path)?;
         old.seal(self.pos)
-            .map_err(|e| io_err("map sealed segment", &old.path, e))?;
+            .map_err(|e| StoreError::io("map sealed segment", &old.path, e))?;
         c.segments_sealed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.active = Arc::clone(&new);
