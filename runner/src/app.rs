@@ -115,7 +115,12 @@ impl App {
                     let mut msg = format!("error: {e}");
                     let mut source = std::error::Error::source(&e);
                     while let Some(s) = source {
-                        msg.push_str(&format!(": {s}"));
+                        // Errors that already say their cause are not
+                        // told twice.
+                        let cause = s.to_string();
+                        if !msg.contains(&cause) {
+                            msg.push_str(&format!(": {cause}"));
+                        }
                         source = s.source();
                     }
                     commands::eprint_error(&msg);

@@ -27,7 +27,7 @@ pub(crate) fn resolve(store: &BaselineStore, arg: &str) -> Result<(String, RunRe
     store
         .resolve(arg)
         .map(|(path, run)| (path.display().to_string(), run))
-        .map_err(|e| CliError::Usage(e.to_string()))
+        .map_err(CliError::from)
 }
 
 /// Compares, prints and writes; returns the exit code of the verdict.
@@ -41,8 +41,8 @@ pub(crate) fn report(
         print_text(&out::console(c, sides));
     }
     if let Some(dir) = out_dir {
-        let files = out::files(c, sides, dir).map_err(|e| CliError::Run(e.to_string()))?;
-        out::write_files(&files).map_err(|e| CliError::Run(e.to_string()))?;
+        let files = out::files(c, sides, dir)?;
+        out::write_files(&files)?;
         if !quiet {
             print_text(&format!("comparison: {}\n", dir.display()));
         }

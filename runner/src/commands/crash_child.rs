@@ -74,6 +74,6 @@ pub fn crash_child(args: &CrashChildArgs, loader: &Loader) -> Result<Exit, CliEr
         Box::new(std::io::stdout()),
     ) {
         Ok(never) => match never {},
-        Err(e) => Err(CliError::Run(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }

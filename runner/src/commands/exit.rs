@@ -3,7 +3,16 @@
 
 use std::path::PathBuf;
 
+use crate::compare::SourceError;
+use crate::engine::datadir::DirError;
+use crate::metrics::report::ReadError;
+use crate::report::ReportError;
+use crate::report::prometheus::ServeError;
+use crate::results::merge::MergeError;
+use crate::results::shard::ShardSpecError;
 use crate::scenario::diagnostic::Diagnostics;
+use crate::store::StoreError;
+use crate::workload::PayloadFileError;
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,14 +74,88 @@ pub enum CliError {
     /// A run stopped on a store or engine error.
     #[error("{0}")]
     Run(String),
+    /// A `run.json` given as input could not be read.
+    #[error(transparent)]
+    Input(#[from] ReadError),
+    /// A run or baseline named on the command line could not be found or
+    /// read, or a baseline could not be saved.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Runs given to `merge` do not fit together.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    /// A `--shard` that is not `I/N`.
+    #[error(transparent)]
+    Shard(#[from] ShardSpecError),
+    /// The `--metrics-addr` endpoint could not start.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// Writing an output file failed.
+    #[error(transparent)]
+    Output(#[from] ReportError),
+    /// The output directory could not be claimed.
+    #[error(transparent)]
+    OutDir(#[from] DirError),
+    /// A payload file could not be written or read.
+    #[error(transparent)]
+    Payload(#[from] PayloadFileError),
+    /// A store failed (the crash child's writer).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl CliError {
     /// The exit code for this error.
     pub fn exit(&self) -> Exit {
         match self {
-            CliError::Invalid(_) | CliError::Usage(_) => Exit::Invalid,
-            CliError::Io { .. } | CliError::Run(_) => Exit::StoreError,
+            CliError::Invalid(_)
+            | CliError::Usage(_)
+            | CliError::Input(_)
+            | CliError::Merge(_)
+            | CliError::Shard(_)
+            | CliError::Serve(_) => Exit::Invalid,
+            CliError::Source(SourceError::Save { .. }) => Exit::StoreError,
+            CliError::Source(_) => Exit::Invalid,
+            CliError::Io { .. }
+            | CliError::Run(_)
+            | CliError::Output(_)
+            | CliError::OutDir(_)
+            | CliError::Payload(_)
+            | CliError::Store(_) => Exit::StoreError,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::results::shard::ShardSpec;
+
+    /// Typed causes keep the documented exit codes: bad input is 2, a
+    /// failure while doing the work is 3.
+    #[test]
+    fn typed_errors_map_to_the_documented_exit_codes() {
+        let shard = "3".parse::<ShardSpec>().expect_err("not I/N");
+        assert_eq!(CliError::from(shard).exit(), Exit::Invalid);
+        let missing = SourceError::NoRunJson {
+            path: PathBuf::from("/x"),
+        };
+        assert_eq!(CliError::from(missing).exit(), Exit::Invalid);
+        let save = SourceError::Save {
+            op: "write",
+            path: PathBuf::from("/x"),
+            source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+        };
+        let e = CliError::from(save);
+        assert_eq!(e.exit(), Exit::StoreError);
+        assert!(e.to_string().starts_with("cannot write /x"), "{e}");
+        let store = StoreError::io(
+            "fsync",
+            &PathBuf::from("/x"),
+            std::io::Error::from_raw_os_error(libc::EIO),
+        );
+        assert_eq!(CliError::from(store).exit(), Exit::StoreError);
     }
 }

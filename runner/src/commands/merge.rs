@@ -24,17 +24,13 @@ pub fn merge(args: &MergeArgs, loader: &Loader) -> Result<Exit, CliError> {
         } else {
             input.clone()
         };
-        let r = RunReport::read(&path).map_err(|e| CliError::Usage(e.to_string()))?;
+        let r = RunReport::read(&path)?;
         inputs.push((path, r));
     }
-    let merged = merge::merge(&inputs, loader).map_err(|e| CliError::Usage(e.to_string()))?;
-    let _lock = crate::engine::datadir::OutLock::acquire(&args.out)
-        .map_err(|e| CliError::Run(e.to_string()))?;
-    let mut files = report::file_outputs(&args.out, args.template.as_deref())
-        .map_err(|e| CliError::Run(e.to_string()))?;
-    files
-        .run_finished(&merged)
-        .map_err(|e| CliError::Run(e.to_string()))?;
+    let merged = merge::merge(&inputs, loader)?;
+    let _lock = crate::engine::datadir::OutLock::acquire(&args.out)?;
+    let mut files = report::file_outputs(&args.out, args.template.as_deref())?;
+    files.run_finished(&merged)?;
     if let Some(mut gh) = report::github::StepSummaryReporter::from_env()
         && let Err(e) = gh.run_finished(&merged)
     {

@@ -10,7 +10,7 @@ pub fn payload(cmd: &PayloadCommand) -> Result<Exit, CliError> {
     match cmd {
         PayloadCommand::Generate(args) => generate(args),
         PayloadCommand::Inspect(args) => {
-            let text = workload::inspect(&args.file).map_err(|e| CliError::Run(e.to_string()))?;
+            let text = workload::inspect(&args.file)?;
             super::print_text(&text);
             Ok(Exit::Ok)
         }
@@ -103,8 +103,7 @@ fn generate(args: &PayloadGenerateArgs) -> Result<Exit, CliError> {
             crate::report::format::size(available as f64)
         )));
     }
-    let header = workload::generate(&args.out, &params, args.seed)
-        .map_err(|e| CliError::Run(e.to_string()))?;
+    let header = workload::generate(&args.out, &params, args.seed)?;
     super::eprint_line(&format!(
         "wrote {}: {} batches of {} records, {} bytes of records",
         args.out.display(),

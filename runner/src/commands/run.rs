@@ -58,8 +58,7 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         }
     }
     if let Some(text) = &args.shard {
-        text.parse::<ShardSpec>()
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+        text.parse::<ShardSpec>()?;
     }
     if let Some(t) = &args.template {
         report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
@@ -72,8 +71,7 @@ pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
         .map(|_| Arc::new(crate::metrics::live::Live::default()));
     let _server = match (args.metrics_addr, &live) {
         (Some(addr), Some(live)) => {
-            let server = report::prometheus::MetricsServer::start(addr, Arc::clone(live))
-                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let server = report::prometheus::MetricsServer::start(addr, Arc::clone(live))?;
             eprint_line(&format!(
                 "metrics: serving http://{}/metrics",
                 server.addr()
@@ -244,9 +242,7 @@ fn after_run(
     }
     if let Some(name) = &args.save_baseline {
         let store = crate::compare::BaselineStore::new(Some(&args.judge.baselines_dir));
-        let saved = store
-            .save(name, &out.join("run.json"))
-            .map_err(|e| CliError::Run(e.to_string()))?;
+        let saved = store.save(name, &out.join("run.json"))?;
         if !args.quiet {
             print_text(&format!("baseline `{name}` saved: {}\n", saved.display()));
         }
@@ -364,8 +360,7 @@ async fn run_one(
         s
     });
     // Held until the run ends: a second run writing the same `--out` is refused.
-    let _out_lock =
-        engine::datadir::OutLock::acquire(out).map_err(|e| CliError::Run(e.to_string()))?;
+    let _out_lock = engine::datadir::OutLock::acquire(out)?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| out.join("data"));
     let data_root_existed = data_dir.exists();
     std::fs::create_dir_all(&data_dir).map_err(|source| CliError::Io {
@@ -373,8 +368,7 @@ async fn run_one(
         path: data_dir.clone(),
         source,
     })?;
-    let files = report::file_outputs(out, args.template.as_deref())
-        .map_err(|e| CliError::Run(e.to_string()))?;
+    let files = report::file_outputs(out, args.template.as_deref())?;
     let source = provenance::scenario_source(Path::new(&l.source.name), l.source.text.as_bytes());
     let header = RunReport {
         format_version: crate::metrics::report::RUN_FORMAT_VERSION,
@@ -399,10 +393,7 @@ async fn run_one(
     };
     let repeat = args.repeat.or(first.repeat).unwrap_or(1).max(1);
     let shard = match &args.shard {
-        Some(text) => Some(
-            text.parse::<ShardSpec>()
-                .map_err(|e| CliError::Usage(e.to_string()))?,
-        ),
+        Some(text) => Some(text.parse::<ShardSpec>()?),
         None => None,
     };
     let cells = shard.map(|spec| {
