@@ -210,6 +210,18 @@ fn explain_phase(out: &mut String, s: &Scenario, i: usize, ph: &Phase) {
         .filter(|a| a.is_writer())
         .map(|a| a.workers)
         .sum();
+    if let Some(st) = ph.settle {
+        let _ = writeln!(
+            out,
+            "     first settles: waits until the store's background work is done (at most {}; {})",
+            format_duration(st.timeout),
+            if st.fail_on_timeout {
+                "a timeout stops the run"
+            } else {
+                "after a timeout it measures anyway, settle.timed_out = 1"
+            }
+        );
+    }
     for a in &ph.actors {
         let _ = writeln!(out, "     - {}", describe_actor(s, ph, a, writers));
     }
@@ -471,6 +483,22 @@ mod tests {
         let mut out = String::new();
         super::explain_variant(&mut out, &loaded.variants[0], false);
         out
+    }
+
+    #[test]
+    fn explain_says_a_phase_settles_first_and_what_a_timeout_does() {
+        let out = plan(
+            "version: 1\nname: t\ntargets:\n  db: { rocksdb: {} }\npayloads:\n  p: { size: 1KiB }\nphases:\n  - name: fill\n    records: 1000\n    actors:\n      - { op: append, payload: p }\n  - name: quiet\n    settle: {}\n  - name: read\n    settle: { timeout: 30s, on_timeout: measure }\n    records: 1000\n    actors:\n      - { op: read, from: head }\n",
+        );
+        assert!(
+            out.contains("2. quiet\n     first settles: waits until the store's background work is done (at most 5m; a timeout stops the run)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(at most 30s; after a timeout it measures anyway, settle.timed_out = 1)"),
+            "{out}"
+        );
+        assert_eq!(out.matches("first settles").count(), 2, "{out}");
     }
 
     /// Guards issue 16 (explain's names): values are printed as a

@@ -29,6 +29,22 @@ pub enum EngineError {
         #[source]
         source: phase::SpawnError,
     },
+    /// A phase's `settle` timed out under `on_timeout: fail`: the store
+    /// still had background work in flight.
+    #[error(
+        "target `{target}`, phase `{phase}`: the store did not settle within {} ({left} left); give `settle` a longer `timeout`, or `on_timeout: measure` to measure anyway",
+        crate::units::format_duration(*timeout)
+    )]
+    Settle {
+        /// Target name.
+        target: String,
+        /// The phase that waited.
+        phase: String,
+        /// The phase's `settle.timeout`.
+        timeout: std::time::Duration,
+        /// What was still in flight.
+        left: crate::store::Background,
+    },
     /// A data directory could not be claimed, cleared or removed.
     #[error(transparent)]
     DataDir(#[from] datadir::DirError),

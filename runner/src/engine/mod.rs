@@ -27,6 +27,7 @@ pub mod pools;
 mod run;
 pub mod schedule;
 pub mod select;
+mod settle;
 pub mod signals;
 pub mod soak;
 mod target;

@@ -13,10 +13,10 @@ use super::drive::{run_crash_phase, run_phase};
 use super::error::EngineError;
 use super::events::{Event, Observer};
 use super::options::RunOptions;
-use super::{cache, phase, pools};
+use super::{cache, phase, pools, settle};
 use crate::metrics::process;
 use crate::metrics::report::PhaseReport;
-use crate::scenario::model::{Phase, RestartKind, Scenario, Target, TargetKind};
+use crate::scenario::model::{Phase, RestartKind, Scenario, Settle, Target, TargetKind};
 use crate::store::{self, StoreError, StoreStats};
 
 /// A store every session of a phase may share.
@@ -63,6 +63,22 @@ pub(crate) async fn run_target(
         if opts.interrupt.load(Ordering::Acquire) {
             break;
         }
+        // `settle`: wait out the store's background work first (before a
+        // cold reopen, which would only interrupt it).
+        let settled = match ph.settle {
+            Some(s) => match run.settle(ph, s, &store, observer).await {
+                Ok(settled) => Some(settled),
+                Err(e) => {
+                    target_error = Some(e.to_string());
+                    outcome = Err(e);
+                    break;
+                }
+            },
+            None => None,
+        };
+        if opts.interrupt.load(Ordering::Acquire) {
+            break;
+        }
         // `cache: cold`: close, evict, reopen and evict before the phase.
         let cold = ph.cold && target.kind.capabilities().persistent;
         if cold {
@@ -83,6 +99,9 @@ pub(crate) async fn run_target(
         match result {
             Ok(Some(mut phase_report)) => {
                 phase_report.began_cold = cold;
+                for (name, v) in settled.iter().flat_map(settle::Settled::metrics) {
+                    phase_report.metrics.insert(name.to_owned(), v);
+                }
                 if ph
                     .restart
                     .as_ref()
@@ -233,6 +252,38 @@ impl TargetRun<'_> {
                 Err(self.phase_err(&ph.name, e))
             }
         }
+    }
+
+    /// `settle` before phase `ph`: waits until `store` is quiescent. A
+    /// timeout is [`EngineError::Settle`] under `on_timeout: fail`, and
+    /// a warning under `measure` (the phase's `settle.timed_out` says it).
+    async fn settle(
+        &self,
+        ph: &Phase,
+        s: Settle,
+        store: &Shared,
+        observer: &mut dyn Observer,
+    ) -> Result<settle::Settled, EngineError> {
+        let settled =
+            settle::settle(store.as_ref().as_ref(), s.timeout, &self.opts.interrupt).await;
+        if settled.timed_out {
+            if s.fail_on_timeout {
+                return Err(EngineError::Settle {
+                    target: self.target.name.clone(),
+                    phase: ph.name.clone(),
+                    timeout: s.timeout,
+                    left: settled.after,
+                });
+            }
+            let _ = observer.event(&Event::Warning(&format!(
+                "target `{}`, phase `{}`: the store did not settle within {} ({} left); measuring anyway",
+                self.target.name,
+                ph.name,
+                crate::units::format_duration(s.timeout),
+                settled.after
+            )));
+        }
+        Ok(settled)
     }
 
     /// `restart: clean` after a phase: close the store, reopen it and

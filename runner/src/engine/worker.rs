@@ -181,7 +181,7 @@ pub fn run(
     let start = gate.wait();
     let mut rec = Recorder::with_intervals(plan.rate.is_some(), start, plan.interval);
     let result = match plan.op.period() {
-        Some(every) => periodic(&plan, every, session.as_mut(), ctl, &mut rec),
+        Some(every) => periodic(&plan, every, session.as_mut(), ctl, &mut rec, progress),
         None => op_loop(
             &mut plan,
             session.as_mut(),
@@ -472,13 +472,17 @@ fn one_op(
     }
 }
 
-/// Trim and sync actors: one op every `every` until the phase ends.
+/// Trim and sync actors: one op every `every` until the phase ends. The
+/// timeline's intervals are closed and handed over as they end, also
+/// between two ops (an `every` longer than the interval), so a soak
+/// streams a trimmer's rows like any actor's.
 fn periodic(
     plan: &WorkerPlan<'_>,
     every: Duration,
     session: &mut dyn Session,
     ctl: &Control,
     rec: &mut Recorder,
+    progress: &Progress,
 ) -> Result<(), StoreError> {
     let start = Instant::now();
     let mut n: u32 = 1;
@@ -492,6 +496,9 @@ fn periodic(
                 return Ok(());
             }
             let now = Instant::now();
+            if rec.roll(now) {
+                progress.publish(rec);
+            }
             if now >= due {
                 break;
             }
@@ -526,7 +533,10 @@ fn periodic(
             | WorkerOp::Scan { .. } => {}
         }
         let t1 = Instant::now();
-        rec.roll(t1);
+        if rec.roll(t1) {
+            progress.publish(rec);
+        }
         rec.record(t1.duration_since(t0).as_nanos() as u64, 0, 0);
+        progress.ops.store(rec.count, Ordering::Relaxed);
     }
 }

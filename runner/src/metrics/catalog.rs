@@ -144,6 +144,7 @@ const BAD_COUNTS: &[&str] = &[
     "holes",
     "unrecoverable_cycles",
     "loss_window_records",
+    "timed_out",
 ];
 
 /// Which way metric `name` (the last part of its path: `p99`,
@@ -283,6 +284,18 @@ pub const PHASE_METRICS: &[(&str, MetricUnit)] = &[("duration", MetricUnit::Nano
 
 /// Phase-level metrics of restart phases.
 pub const RESTART_METRICS: &[(&str, MetricUnit)] = &[("reopen.duration", MetricUnit::Nanos)];
+
+/// Phase-level metrics of phases with `settle`: how long the store took
+/// to become quiescent before the phase measured (`settle.wait`), 1 when
+/// the timeout passed first (`on_timeout: measure`; under the default
+/// `fail` the run stops instead), and the compaction debt when the
+/// settle began and when it ended.
+pub const SETTLE_METRICS: &[(&str, MetricUnit)] = &[
+    ("settle.wait", MetricUnit::Nanos),
+    ("settle.timed_out", MetricUnit::Count),
+    ("settle.debt", MetricUnit::Bytes),
+    ("settle.debt_left", MetricUnit::Bytes),
+];
 
 /// Phase-level metrics of crash and power-loss phases, summed over
 /// `repeat` cycles; `reopen.duration` is the maximum over cycles.
@@ -447,6 +460,7 @@ pub fn is_phase_metric_word(name: &str) -> bool {
         || [
             PHASE_METRICS,
             RESTART_METRICS,
+            SETTLE_METRICS,
             CRASH_METRICS,
             POWER_LOSS_METRICS,
         ]
@@ -463,6 +477,7 @@ pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
     [
         PHASE_METRICS,
         RESTART_METRICS,
+        SETTLE_METRICS,
         CRASH_METRICS,
         POWER_LOSS_METRICS,
     ]

@@ -128,7 +128,14 @@ pub fn slope(points: &[Point]) -> Option<Slope> {
 /// left out); `None` with fewer
 /// than [`MIN_POINTS`] windows.
 pub fn slope_of_minima(points: &[Point], window: usize) -> Option<Slope> {
-    let minima: Vec<Point> = points
+    slope(&window_minima(points, window))
+}
+
+/// The minimum of each window of `window` consecutive points, at its own
+/// time (a last window under half full is left out): what
+/// [`slope_of_minima`] fits, and what a chart draws its line through.
+pub fn window_minima(points: &[Point], window: usize) -> Vec<Point> {
+    points
         .chunks(window.max(1))
         .filter(|w| w.len() * 2 >= window.max(1))
         .filter_map(|w| {
@@ -137,8 +144,7 @@ pub fn slope_of_minima(points: &[Point], window: usize) -> Option<Slope> {
                 .min_by(|a, b| a.value.total_cmp(&b.value))
                 .copied()
         })
-        .collect();
-    slope(&minima)
+        .collect()
 }
 
 /// The last window's mean against the first's, as a fraction

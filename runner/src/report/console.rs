@@ -20,7 +20,8 @@ use crate::metrics::catalog::{MetricUnit, phase_metric_unit};
 use crate::metrics::report::{PhaseReport, RunReport, TargetReport};
 use crate::metrics::verdict::{AssertionResult, Verdict};
 
-/// Phase metrics a crash or restart phase is summed up by, in this order.
+/// Phase metrics a crash, restart or settle phase is summed up by, in
+/// this order (`settle.timed_out` only when it is 1).
 const RECOVERY_METRICS: &[&str] = &[
     "cycles",
     "acknowledged_records",
@@ -31,6 +32,9 @@ const RECOVERY_METRICS: &[&str] = &[
     "reopen.p50",
     "reopen.p99",
     "reopen.duration",
+    "settle.wait",
+    "settle.debt",
+    "settle.timed_out",
 ];
 
 fn phase_metric(name: &str, value: f64) -> String {
@@ -93,6 +97,9 @@ pub fn phase_line(variant: &str, target: &str, phase: &PhaseReport) -> String {
         .collect();
     parts.extend(RECOVERY_METRICS.iter().filter_map(|m| {
         let v = phase.metrics.get(*m)?;
+        if *m == "settle.timed_out" && *v == 0.0 {
+            return None;
+        }
         Some(format!("{m} {}", phase_metric(m, *v)))
     }));
     if !parts.is_empty() {

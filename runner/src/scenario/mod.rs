@@ -17,6 +17,7 @@ mod repair;
 pub mod schema;
 pub mod schema_doc;
 pub mod spec;
+mod spec_settle;
 mod validate;
 pub mod yaml;
 

@@ -121,6 +121,33 @@ pub struct Phase {
     pub restart: Option<Restart>,
     /// Start with the target's files evicted from the page cache (`cache: cold`).
     pub cold: bool,
+    /// Wait for the store's background work before measuring (`settle`).
+    pub settle: Option<Settle>,
+}
+
+/// A phase's `settle`: the longest wait for a quiescent store, and what a
+/// timeout does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Settle {
+    /// The longest wait (`0s`: ask once).
+    pub timeout: Duration,
+    /// Stop the run when the timeout passes (`on_timeout: fail`); else
+    /// measure anyway and report `settle.timed_out`.
+    pub fail_on_timeout: bool,
+}
+
+/// The timeout of `settle: {}`: long enough for a compaction backlog of a
+/// few GiB on a disk of a few hundred MB/s, short enough that a store that
+/// never settles (automatic compactions off) fails a CI job in minutes.
+pub const DEFAULT_SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl From<&crate::scenario::spec::SettleSpec> for Settle {
+    fn from(s: &crate::scenario::spec::SettleSpec) -> Self {
+        Settle {
+            timeout: s.timeout.map_or(DEFAULT_SETTLE_TIMEOUT, |d| d.0),
+            fail_on_timeout: s.on_timeout != Some(crate::scenario::spec::OnTimeoutSpec::Measure),
+        }
+    }
 }
 
 impl Phase {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::path::PathBuf;
 
+pub use super::spec_settle::{OnTimeoutSpec, SettleSpec};
 use super::units::{ByteSize, Count, HumanDuration, Rate};
 
 /// A loadline scenario: targets (the stores under test), payloads (what gets
@@ -412,6 +413,15 @@ pub struct PhaseSpec {
     /// evicted again, so reads come from the disk). Default `warm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<CacheSpec>,
+    /// Before the phase measures, wait until the store's background work
+    /// is done: RocksDB's flushes and compactions (none running or due, no
+    /// compaction debt), the WAL's segment preparation and writeback;
+    /// stores without background work settle at once. `settle: {}` waits
+    /// up to 5 minutes. The wait is reported as `<phase>.settle.wait`, the
+    /// compaction debt it found as `<phase>.settle.debt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &serde_json::json!({ "timeout": "2m" }))]
+    pub settle: Option<SettleSpec>,
 }
 
 /// The page cache a phase starts with.

@@ -350,6 +350,13 @@ pub trait Store: Send + Sync {
     fn software(&self) -> Option<String> {
         None
     }
+    /// The background work in flight now (flushes, compactions, files
+    /// prepared ahead of need), which a phase's `settle` waits out before
+    /// it measures. Cheap: asked every few milliseconds while settling.
+    /// Default: quiescent — right for a store without background work.
+    fn background(&self) -> super::Background {
+        super::Background::QUIESCENT
+    }
     /// Flushes and closes the store; the data directory stays.
     fn close(self: Box<Self>) -> Result<(), StoreError>;
 }

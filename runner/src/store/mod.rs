@@ -14,6 +14,7 @@
 //! their stores, and the scenario holds them.
 
 mod api;
+mod background;
 pub mod conformance;
 pub mod external;
 pub(crate) mod fs;
@@ -30,6 +31,7 @@ mod tied;
 mod wal;
 
 pub use api::*;
+pub use background::Background;
 pub use external::{ExternalConfig, ExternalKind, ExternalStore};
 pub use fs::SimFs;
 pub(crate) use kind::ProblemAt;

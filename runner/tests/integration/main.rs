@@ -23,6 +23,7 @@ mod run_json;
 mod safety;
 mod schema;
 mod seeds;
+mod settle;
 mod signals;
 mod soak;
 mod timeline;

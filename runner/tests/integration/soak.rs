@@ -21,18 +21,24 @@ phases:
     duration: 60s
     actors:
       - { name: writer, op: append, batch: 4, payload: p, rate: 500/s }
+      - { name: trimmer, op: trim, every: 700ms, keep: 1000 }
 assertions:
   - soak.writer.records > 0
   - soak.writer.records_per_s.cv < 50%
 ";
 
-/// Intervals of the writer in the streamed file so far.
-fn streamed(out: &Path) -> usize {
+/// Intervals of `actor` in the streamed file so far.
+fn streamed_of(out: &Path, actor: &str) -> usize {
     std::fs::read_to_string(out.join("timeline.partial.csv"))
         .unwrap_or_default()
         .lines()
-        .filter(|l| l.contains(",soak,writer,") && l.contains(",records_per_s,"))
+        .filter(|l| l.contains(&format!(",soak,{actor},")) && l.contains(",ops,"))
         .count()
+}
+
+/// Intervals of the writer in the streamed file so far.
+fn streamed(out: &Path) -> usize {
+    streamed_of(out, "writer")
 }
 
 #[test]
@@ -60,6 +66,13 @@ fn an_interrupted_soak_keeps_its_streamed_intervals_and_judges_them() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let on_disk = streamed(&out);
+    // The trimmer (one trim per 700 ms, intervals of 100 ms) streams its
+    // intervals as they end too, not only at the phase's end.
+    let trimmer = streamed_of(&out, "trimmer");
+    assert!(
+        trimmer + 5 >= on_disk,
+        "trimmer intervals {trimmer} lag the writer's {on_disk}"
+    );
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

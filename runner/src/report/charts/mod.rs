@@ -2,13 +2,15 @@
 //! bitmap backend, no font files): `plan` decides which charts a report
 //! gets and shapes their data, `plot` draws a figure (`label` places its
 //! threshold labels, `sweep` shapes the matrix chart, `trend_line` adds the
-//! fitted trend and drift windows to a timeline), `output` writes the
+//! fitted trend and drift windows to a timeline, `process` shapes a
+//! phase's RSS chart), `output` writes the
 //! files as part of each generation.
 
 mod label;
 mod output;
 pub mod plan;
 pub(crate) mod plot;
+mod process;
 mod sweep;
 mod trend_line;
 

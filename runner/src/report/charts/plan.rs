@@ -9,7 +9,9 @@
 //!   per-interval data ([`actor_timeline`] is the one place that reads it
 //!   out of the report);
 //! - **matrix sweep** per phase and actor when the scenario has a matrix:
-//!   the swept value on x, throughput and p99 on y.
+//!   the swept value on x, throughput and p99 on y;
+//! - **process** per phase whose RSS trend is judged: loadline's RSS over
+//!   time with the per-window minima `rss.slope` fits (see `process`).
 //!
 //! An assertion on a charted metric (`write.append.p99 < 10ms`,
 //! `…records_per_s >= 100k`) is drawn as a threshold line. This module
@@ -60,6 +62,9 @@ pub enum ChartKind {
         /// Actor name.
         actor: String,
     },
+    /// loadline's RSS over one phase, with the trend `process.rss.slope`
+    /// judges (see `process`).
+    Process,
 }
 
 /// The charts of `report`, and how many phase and actor pairs got none
@@ -131,6 +136,22 @@ pub fn plan(report: &RunReport) -> (Vec<ChartSpec>, usize) {
             }
             all.extend(charts);
         }
+        for phase in measured_phases(v) {
+            if !super::process::charted(v, &phase) {
+                continue;
+            }
+            if full || all.len() >= MAX_CHARTS {
+                skipped += 1;
+                continue;
+            }
+            all.push(ChartSpec {
+                file: name(&["process", &prefix, &phase]),
+                title: format!("{phase} · process: RSS over time"),
+                variant: vi,
+                phase,
+                kind: ChartKind::Process,
+            });
+        }
     }
     let omitted = skipped;
     (all, omitted)
@@ -178,6 +199,22 @@ fn phase_actors<'a>(variants: impl Iterator<Item = &'a VariantReport>) -> Vec<(S
                     }
                 }
             }
+        }
+    }
+    out
+}
+
+/// Every measured phase of `v`, in first-seen order over its targets.
+fn measured_phases(v: &VariantReport) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in v
+        .targets
+        .iter()
+        .flat_map(|t| &t.phases)
+        .filter(|p| !p.warmup)
+    {
+        if !out.contains(&p.name) {
+            out.push(p.name.clone());
         }
     }
     out
@@ -400,6 +437,10 @@ pub(crate) fn figure(report: &RunReport, spec: &ChartSpec) -> Figure {
             super::trend_line::overlay(&mut figure, &runs, &spec.phase, &asserted);
             figure
         }
+        ChartKind::Process => match report.variants.get(spec.variant) {
+            Some(v) => super::process::figure(v, &spec.phase, &spec.title),
+            None => empty(&spec.title),
+        },
         ChartKind::Sweep { actor } => super::sweep::sweep_figure(
             report,
             spec,

@@ -65,6 +65,9 @@ pub(crate) enum YAxis {
     /// Records per second on a logarithmic axis (values that span orders
     /// of magnitude, as across a matrix).
     RateLog,
+    /// Bytes on a linear axis around the values (not from zero: a process's
+    /// memory moves by a few MiB on top of tens), in steps of MiB.
+    Bytes,
 }
 
 /// One line: a target (or its service time).
@@ -239,13 +242,31 @@ fn y_range(panel: &Panel) -> (f64, f64) {
             let step = nice_step(hi * 1.05, 5.0);
             (0.0, (hi * 1.05 / step).ceil() * step)
         }
+        YAxis::Bytes => {
+            let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+            if lo > hi {
+                return (0.0, MIB);
+            }
+            let step = mib_step(hi - lo);
+            let (a, b) = ((lo / step).floor() * step, (hi / step).ceil() * step);
+            if b > a { (a, b) } else { (a, a + step) }
+        }
     }
+}
+
+/// A MiB.
+const MIB: f64 = 1048576.0;
+
+/// A tick step for a byte span: a 1-2-5 number of MiB (at least one),
+/// about five ticks over the span.
+fn mib_step(span: f64) -> f64 {
+    nice_step(span / MIB, 5.0).max(1.0) * MIB
 }
 
 fn plotted(y: YAxis, v: f64) -> f64 {
     match y {
         YAxis::LatencyLog | YAxis::RateLog => v.max(1.0).log10(),
-        YAxis::Rate => v,
+        YAxis::Rate | YAxis::Bytes => v,
     }
 }
 
@@ -254,6 +275,7 @@ fn y_label(y: YAxis, v: f64) -> String {
         YAxis::LatencyLog => trim_zeros(&format::duration_ns(10f64.powf(v).round())),
         YAxis::Rate => trim_zeros(&format::rate(v)),
         YAxis::RateLog => trim_zeros(&format::rate(10f64.powf(v).round())),
+        YAxis::Bytes => format!("{} MiB", (v / MIB).round()),
     }
 }
 
@@ -432,6 +454,11 @@ fn draw(
         for t in match panel.y {
             YAxis::LatencyLog | YAxis::RateLog => log_ticks(y0, y1),
             YAxis::Rate => linear_ticks(y0, y1, 5.0),
+            YAxis::Bytes => {
+                let step = mib_step(y1 - y0);
+                let n = ((y1 - y0) / step).round() as usize;
+                (0..=n).map(|i| y0 + step * i as f64).collect()
+            }
         } {
             chart.draw_series(std::iter::once(PathElement::new(
                 vec![(x0, t), (x1, t)],

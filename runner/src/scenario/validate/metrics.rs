@@ -206,6 +206,9 @@ pub(super) fn resolve_phase_metric(
     }
     let rest_at = at + phase_name.len() + 1;
     let mut phase_metrics: Vec<(&str, MetricUnit)> = catalog::PHASE_METRICS.to_vec();
+    if phase.settle.is_some() {
+        phase_metrics.extend_from_slice(catalog::SETTLE_METRICS);
+    }
     if let Some(r) = &phase.restart {
         phase_metrics.extend_from_slice(catalog::RESTART_METRICS);
         if matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss) {
@@ -282,6 +285,11 @@ pub(super) fn resolve_phase_metric(
             .map(|m| format!("did you mean `{phase_name}.{m}`?"));
         if rest.starts_with("reopen") && phase.restart.is_none() {
             e.help = Some("`reopen.duration` exists only for phases with a `restart`".to_owned());
+        }
+        if rest.starts_with("settle.") && phase.settle.is_none() {
+            e.help = Some(format!(
+                "`{rest}` exists only for phases with a `settle`: add `settle: {{}}` to phase `{phase_name}`"
+            ));
         }
         return Err(e);
     };

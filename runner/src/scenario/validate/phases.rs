@@ -171,9 +171,9 @@ pub(super) fn phase(
             "`records`, `duration`, or both (the phase ends at whichever comes first)".to_owned(),
         );
     }
-    if ph.actors.is_empty() && ph.restart.is_none() {
+    if ph.actors.is_empty() && ph.restart.is_none() && ph.settle.is_none() {
         let d = ctx.key_error(ptr, format!("phase `{}` has nothing to do", ph.name));
-        d.expected = Some("`actors`, a `restart`, or both".to_owned());
+        d.expected = Some("`actors`, a `restart`, a `settle`, or a mix".to_owned());
     }
     Some(Phase {
         name: ph.name.clone(),
@@ -188,6 +188,7 @@ pub(super) fn phase(
         actors,
         restart,
         cold: cold_cache(ctx, ptr, ph, targets),
+        settle: ph.settle.as_ref().map(Into::into),
     })
 }
 

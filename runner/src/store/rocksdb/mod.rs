@@ -5,6 +5,7 @@
 //!
 //! Owns the RocksDB store only: the layout (`layout`), the options mapping
 //! and raw option checks (`options`), the statistics (`stats`), the
+//! background work a `settle` waits for (`background`), the
 //! store and sessions (`store`) and the `rocksdb` store kind: its scenario
 //! config, checks and capabilities (`kind`). It never times, counts
 //! operations or prints.
@@ -12,6 +13,7 @@
 //! Built only with the `rocksdb` cargo feature (on by default), which
 //! compiles the bundled RocksDB with lz4 and zstd.
 
+mod background;
 mod error;
 mod kind;
 mod layout;

@@ -284,6 +284,10 @@ impl Store for RocksdbStore {
         self.inner.table().software.clone()
     }
 
+    fn background(&self) -> crate::store::Background {
+        super::background::background(&self.inner.table().db)
+    }
+
     fn close(self: Box<Self>) -> Result<(), StoreError> {
         let inner = self.inner;
         let table = inner.table();

@@ -72,6 +72,8 @@ struct PrepState {
     ready: Option<Result<ReusedFile, StoreError>>,
     /// The thread should prepare a file (none is ready or in progress).
     wanted: bool,
+    /// The thread is preparing a file now.
+    busy: bool,
     /// The store is closing.
     stop: bool,
 }
@@ -133,6 +135,13 @@ impl Preparer {
         self.shared.cv.notify_all();
     }
 
+    /// (files being prepared now, files wanted and not started): 0 or 1
+    /// each, for a `settle` (see `Store::background`).
+    pub(crate) fn in_flight(&self) -> (u64, u64) {
+        let st = lock(&self.shared.state);
+        (u64::from(st.busy), u64::from(st.wanted && !st.stop))
+    }
+
     /// (files prepared, rolls that waited for one).
     pub(crate) fn counts(&self) -> (u64, u64) {
         (
@@ -168,6 +177,7 @@ fn run(shared: &PrepShared, io: &dyn Io, recycler: &Recycler, path: &Path, size:
                 return;
             }
             st.wanted = false;
+            st.busy = true;
         }
         let result = prepare(io, recycler, path, size).map(|(file, old)| {
             if old == 0 {
@@ -175,7 +185,11 @@ fn run(shared: &PrepShared, io: &dyn Io, recycler: &Recycler, path: &Path, size:
             }
             (file, old)
         });
-        lock(&shared.state).ready = Some(result);
+        {
+            let mut st = lock(&shared.state);
+            st.ready = Some(result);
+            st.busy = false;
+        }
         shared.cv.notify_all();
     }
 }
@@ -254,6 +268,75 @@ mod tests {
             fs.read(&dir.join(PREPARED_TMP)).expect("read"),
             vec![0; 4096]
         );
+    }
+
+    /// The simulated file system, with `open` held until the test lets go.
+    #[derive(Debug)]
+    struct Gated {
+        fs: SimFs,
+        open: Mutex<bool>,
+        cv: Condvar,
+    }
+
+    impl Gated {
+        fn release(&self) {
+            *self.open.lock().expect("lock") = true;
+            self.cv.notify_all();
+        }
+    }
+
+    impl Io for Gated {
+        fn open(&self, path: &Path, mode: OpenMode) -> std::io::Result<Arc<dyn IoFile>> {
+            let mut open = self.open.lock().expect("lock");
+            while !*open {
+                open = self.cv.wait(open).expect("wait");
+            }
+            drop(open);
+            self.fs.open(path, mode)
+        }
+        fn list_dir(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+            self.fs.list_dir(dir)
+        }
+        fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+            self.fs.create_dir_all(dir)
+        }
+        fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+            self.fs.remove_file(path)
+        }
+        fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+            self.fs.rename(from, to)
+        }
+        fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+            self.fs.sync_dir(dir)
+        }
+        fn lock_dir(&self, dir: &Path) -> std::io::Result<Box<dyn std::fmt::Debug + Send + Sync>> {
+            self.fs.lock_dir(dir)
+        }
+    }
+
+    #[test]
+    fn in_flight_while_a_wanted_file_is_prepared() {
+        let (fs, dir) = sim();
+        let gated = Arc::new(Gated {
+            fs: fs.clone(),
+            open: Mutex::new(false),
+            cv: Condvar::new(),
+        });
+        let p = Preparer::start(gated.clone(), &dir, 4096, no_recycling(&dir)).expect("start");
+        // The thread takes the wish at once and then waits in `open`.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while p.in_flight() != (1, 0) {
+            assert!(std::time::Instant::now() < deadline, "{:?}", p.in_flight());
+            std::thread::yield_now();
+        }
+        gated.release();
+        let _ = p.take().expect("take");
+        assert_eq!(p.in_flight(), (0, 0), "taken, and none wanted yet");
+        fs.rename(&dir.join(PREPARED_TMP), &dir.join("a"))
+            .expect("rename");
+        p.request();
+        let _ = p.take().expect("second");
+        assert_eq!(p.in_flight(), (0, 0), "ready and taken again");
     }
 
     #[test]

@@ -349,6 +349,26 @@ impl Store for WalStore {
         )
     }
 
+    /// A segment file being prepared or wanted (`preallocate`), and
+    /// writeback requests not yet handed to the kernel (`sync: never`).
+    fn background(&self) -> crate::store::Background {
+        let (running, queued) = self
+            .shared
+            .prep
+            .as_ref()
+            .map_or((0, 0), Preparer::in_flight);
+        let writeback = self
+            .shared
+            .writeback
+            .as_ref()
+            .map_or(0, Writeback::in_flight);
+        crate::store::Background {
+            running: running + writeback,
+            queued,
+            debt_bytes: 0,
+        }
+    }
+
     /// Makes everything written durable (under every sync policy), then
     /// closes. Fails with [`StoreError::Poisoned`] after an earlier failure.
     fn close(self: Box<Self>) -> Result<(), StoreError> {
