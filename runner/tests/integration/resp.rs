@@ -22,11 +22,7 @@ fn ensure_redis_server() {
 #[test]
 fn redis_yaml_passes_with_a_server_loadline_starts_and_kills() {
     ensure_redis_server();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-        .to_string();
+    let port = server_port().to_string();
     let text = std::fs::read_to_string(repo_root().join("scenarios/redis.yaml"))
         .expect("scenarios/redis.yaml");
     assert_eq!(
@@ -69,4 +65,26 @@ fn redis_yaml_passes_with_a_server_loadline_starts_and_kills() {
         std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err(),
         "the server loadline started is stopped at the end"
     );
+}
+
+/// A free port for a server that is restarted on the same port: outside
+/// the kernel's ephemeral range (`ip_local_port_range`), so an outgoing
+/// connection of another test cannot take it while the server is down.
+/// Spread by process id and a counter so concurrent tests pick apart.
+fn server_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, span) = (10_000u16, low.saturating_sub(10_000).max(1000));
+    let seed = (std::process::id() % u32::from(span)) as u16;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = from + (seed.wrapping_add(n.wrapping_mul(97))) % span;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }

@@ -47,10 +47,7 @@ impl TestServer {
     /// Starts `redis-server` with extra `args` (e.g. `--appendonly yes`).
     pub(crate) fn start(args: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = server_port();
         let child = spawn(dir.path(), port, args);
         let address = format!("127.0.0.1:{port}");
         wait_ready(&address);
@@ -109,5 +106,27 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A free port for a server that is restarted on the same port: outside
+/// the kernel's ephemeral range (`ip_local_port_range`), so an outgoing
+/// connection of another test cannot take it while the server is down.
+/// Spread by process id and a counter so concurrent tests pick apart.
+pub(crate) fn server_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, span) = (10_000u16, low.saturating_sub(10_000).max(1000));
+    let seed = (std::process::id() % u32::from(span)) as u16;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = from + (seed.wrapping_add(n.wrapping_mul(97))) % span;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
     }
 }

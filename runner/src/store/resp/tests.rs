@@ -200,10 +200,7 @@ fn redis_with_appendfsync_always_loses_no_acknowledged_record_to_kill9() {
 #[test]
 fn a_started_server_stops_on_close_and_restarts_on_its_files() {
     super::test_server::redis_server();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = super::test_server::server_port();
     let mut c = config(&format!("127.0.0.1:{port}"), "started:");
     let command = format!(
         "redis-server --port {port} --bind 127.0.0.1 --dir {{dir}} --save '' --appendonly yes --appendfsync always"
