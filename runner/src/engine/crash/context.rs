@@ -1,7 +1,7 @@
 //! What a crash phase needs and when it crashes: the run's parts, the
 //! seeded crash moment, and what one cycle's writers left behind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -150,9 +150,5 @@ pub(super) struct Crashed {
 /// A helper thread of a crash phase could not be started (e.g. under a
 /// process limit); the guards kill and reap the child on the way out.
 pub(super) fn spawn_err(thread: &str, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        op: "start thread",
-        path: PathBuf::from(thread),
-        source,
-    }
+    StoreError::io("start thread", Path::new(thread), source)
 }

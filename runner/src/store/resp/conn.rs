@@ -9,7 +9,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::Path;
 
 use super::codec::{self, Frame};
 use crate::store::api::StoreError;
@@ -174,11 +174,7 @@ impl Conn {
 
 /// An I/O error on the connection to `address`.
 pub(crate) fn io(op: &'static str, address: &str, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        op,
-        path: PathBuf::from(address),
-        source,
-    }
+    StoreError::io(op, Path::new(address), source)
 }
 
 /// The error for a reply of an unexpected shape.

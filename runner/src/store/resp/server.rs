@@ -55,14 +55,6 @@ pub(crate) struct Server {
     address: String,
 }
 
-fn io(op: &'static str, path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io {
-        op,
-        path: path.to_owned(),
-        source,
-    }
-}
-
 fn failed(detail: String) -> StoreError {
     StoreError::Engine {
         op: "start server",
@@ -85,7 +77,7 @@ impl Server {
         dir: &Path,
         address: &str,
     ) -> Result<Server, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| io("create directory", dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
         sweep(dir, config);
         let Some((program, args)) = config.command.split_first() else {
             return Err(failed("`server.command` is empty".to_owned()));
@@ -97,8 +89,10 @@ impl Server {
             .create(true)
             .append(true)
             .open(&log_path)
-            .map_err(|e| io("open", &log_path, e))?;
-        let err_log = log.try_clone().map_err(|e| io("open", &log_path, e))?;
+            .map_err(|e| StoreError::io("open", &log_path, e))?;
+        let err_log = log
+            .try_clone()
+            .map_err(|e| StoreError::io("open", &log_path, e))?;
         let mut cmd = tied::command(program);
         cmd.args(&args)
             .current_dir(dir)
@@ -106,10 +100,11 @@ impl Server {
             .stdout(log)
             .stderr(err_log);
         let (child, _) = tied::spawn(cmd, "loadline-server-keeper")
-            .map_err(|e| io("spawn", Path::new(program), e))?;
+            .map_err(|e| StoreError::io("spawn", Path::new(program), e))?;
         let pid = child.pid;
         let pid_path = dir.join(PID_FILE);
-        std::fs::write(&pid_path, format!("{pid}\n")).map_err(|e| io("write", &pid_path, e))?;
+        std::fs::write(&pid_path, format!("{pid}\n"))
+            .map_err(|e| StoreError::io("write", &pid_path, e))?;
         let server = Server {
             child,
             dir: dir.to_owned(),
