@@ -7,134 +7,13 @@
 
 use serde::Serialize;
 
-/// The unit of a metric value as stored in a `RunReport` (base units only).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricUnit {
-    /// Nanoseconds (latencies, durations, CPU time).
-    Nanos,
-    /// Microseconds (RocksDB's stall counter).
-    Micros,
-    /// Bytes.
-    Bytes,
-    /// A plain count.
-    Count,
-    /// Operations or records per second.
-    PerSecond,
-    /// Bytes per second.
-    BytesPerSecond,
-    /// A dimensionless ratio.
-    Ratio,
-    /// A trend's slope of a time series, nanoseconds per minute.
-    NanosPerMinute,
-    /// A slope, microseconds per minute.
-    MicrosPerMinute,
-    /// A slope, bytes per minute.
-    BytesPerMinute,
-    /// A slope, a count per minute.
-    CountPerMinute,
-    /// A slope of a rate, per second per minute.
-    PerSecondPerMinute,
-    /// A slope of a throughput, bytes per second per minute.
-    BytesPerSecondPerMinute,
-    /// A slope of a ratio, per minute.
-    RatioPerMinute,
-}
+use super::actor_metric;
+pub use super::unit::{Better, METRIC_UNITS, MetricUnit, TRENDS, TrendKind, split_trend};
 
-/// Every unit, in declaration order (for lookups by label).
-pub const METRIC_UNITS: &[MetricUnit] = &[
-    MetricUnit::Nanos,
-    MetricUnit::Micros,
-    MetricUnit::Bytes,
-    MetricUnit::Count,
-    MetricUnit::PerSecond,
-    MetricUnit::BytesPerSecond,
-    MetricUnit::Ratio,
-    MetricUnit::NanosPerMinute,
-    MetricUnit::MicrosPerMinute,
-    MetricUnit::BytesPerMinute,
-    MetricUnit::CountPerMinute,
-    MetricUnit::PerSecondPerMinute,
-    MetricUnit::BytesPerSecondPerMinute,
-    MetricUnit::RatioPerMinute,
-];
-
-impl MetricUnit {
-    /// The unit column of CSV output.
-    pub fn label(self) -> &'static str {
-        match self {
-            MetricUnit::Nanos => "ns",
-            MetricUnit::Micros => "us",
-            MetricUnit::Bytes => "bytes",
-            MetricUnit::Count => "count",
-            MetricUnit::PerSecond => "per_s",
-            MetricUnit::BytesPerSecond => "bytes_per_s",
-            MetricUnit::Ratio => "ratio",
-            MetricUnit::NanosPerMinute => "ns_per_min",
-            MetricUnit::MicrosPerMinute => "us_per_min",
-            MetricUnit::BytesPerMinute => "bytes_per_min",
-            MetricUnit::CountPerMinute => "count_per_min",
-            MetricUnit::PerSecondPerMinute => "per_s_per_min",
-            MetricUnit::BytesPerSecondPerMinute => "bytes_per_s_per_min",
-            MetricUnit::RatioPerMinute => "ratio_per_min",
-        }
-    }
-
-    /// The unit of a slope of a series in this unit (a slope of a slope
-    /// is not a thing loadline reports: it stays per minute).
-    pub fn per_minute(self) -> MetricUnit {
-        match self {
-            MetricUnit::Nanos => MetricUnit::NanosPerMinute,
-            MetricUnit::Micros => MetricUnit::MicrosPerMinute,
-            MetricUnit::Bytes => MetricUnit::BytesPerMinute,
-            MetricUnit::Count => MetricUnit::CountPerMinute,
-            MetricUnit::PerSecond => MetricUnit::PerSecondPerMinute,
-            MetricUnit::BytesPerSecond => MetricUnit::BytesPerSecondPerMinute,
-            MetricUnit::Ratio => MetricUnit::RatioPerMinute,
-            slope => slope,
-        }
-    }
-
-    /// The series' unit of a slope unit (`None` for other units).
-    pub fn slope_of(self) -> Option<MetricUnit> {
-        Some(match self {
-            MetricUnit::NanosPerMinute => MetricUnit::Nanos,
-            MetricUnit::MicrosPerMinute => MetricUnit::Micros,
-            MetricUnit::BytesPerMinute => MetricUnit::Bytes,
-            MetricUnit::CountPerMinute => MetricUnit::Count,
-            MetricUnit::PerSecondPerMinute => MetricUnit::PerSecond,
-            MetricUnit::BytesPerSecondPerMinute => MetricUnit::BytesPerSecond,
-            MetricUnit::RatioPerMinute => MetricUnit::Ratio,
-            _ => return None,
-        })
-    }
-}
-
-impl MetricUnit {
-    /// The unit whose [`label`](Self::label) is `label` (as `results.csv`
-    /// and [`MetricRow`](super::report::MetricRow) carry it).
-    pub fn from_label(label: &str) -> Option<MetricUnit> {
-        METRIC_UNITS.iter().copied().find(|u| u.label() == label)
-    }
-}
-
-/// Which way a metric improves: what `compare` calls a regression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Better {
-    /// Latency, durations, CPU time, errors, losses: less is better.
-    Lower,
-    /// Throughput: more is better.
-    Higher,
-}
-
-/// Counts where every one is bad (errors, losses); other counts (records,
-/// cycles, bytes) are set by the workload and have no better direction.
+/// Phase-level counts where every one is bad (losses); other counts
+/// (records, cycles, bytes) are set by the workload and have no better
+/// direction. A per-actor metric's direction is its row's.
 const BAD_COUNTS: &[&str] = &[
-    "errors",
-    "late",
     "lost_records",
     "corrupt_records",
     "lost_puts",
@@ -150,7 +29,8 @@ const BAD_COUNTS: &[&str] = &[
 /// Which way metric `name` (the last part of its path: `p99`,
 /// `records_per_s`, `service.p99`, a store statistic) of `unit` improves;
 /// `None` when the workload, not the store, sets it (records, bytes,
-/// cycles).
+/// cycles). A name of a per-actor metric in its unit goes the way its
+/// [`ActorMetric`](super::actor_metric::ActorMetric) row says.
 pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
     if let Some((series, kind)) = split_trend(name) {
         let base = unit.slope_of().unwrap_or(unit);
@@ -166,6 +46,9 @@ pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
         };
     }
     let name = last_part(name);
+    if let Some(m) = actor_metric::find(name).filter(|m| m.unit == unit) {
+        return m.better;
+    }
     match unit {
         MetricUnit::PerSecond | MetricUnit::BytesPerSecond => Some(Better::Higher),
         MetricUnit::Nanos | MetricUnit::Micros => Some(Better::Lower),
@@ -174,57 +57,6 @@ pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
         MetricUnit::Ratio if name == "write_amplification" => Some(Better::Lower),
         _ => None,
     }
-}
-
-/// A trend of a series, written as a metric suffix (`p99.slope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrendKind {
-    /// `.slope`: least-squares slope per minute (`trend::slope`; for memory,
-    /// of the per-window minima: `trend::slope_of_minima`).
-    Slope,
-    /// `.drift`: last window against the first (`trend::drift`).
-    Drift,
-    /// `.cv`: coefficient of variation (`trend::cv`).
-    Cv,
-    /// `.worst`: the worst interval (`trend::worst`).
-    Worst,
-}
-
-/// Every trend and its suffix.
-pub const TRENDS: &[(&str, TrendKind)] = &[
-    ("slope", TrendKind::Slope),
-    ("drift", TrendKind::Drift),
-    ("cv", TrendKind::Cv),
-    ("worst", TrendKind::Worst),
-];
-
-impl TrendKind {
-    /// Its suffix (`slope`).
-    pub fn suffix(self) -> &'static str {
-        TRENDS
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map_or("", |(s, _)| s)
-    }
-
-    /// The unit of this trend of a series in `series`: a slope per minute,
-    /// drift and variation as ratios, the worst interval as the series.
-    pub fn unit(self, series: MetricUnit) -> MetricUnit {
-        match self {
-            TrendKind::Slope => series.per_minute(),
-            TrendKind::Drift | TrendKind::Cv => MetricUnit::Ratio,
-            TrendKind::Worst => series,
-        }
-    }
-}
-
-/// `p99.slope` → (`p99`, slope); `None` for a name without a trend suffix.
-pub fn split_trend(name: &str) -> Option<(&str, TrendKind)> {
-    let (series, suffix) = name.rsplit_once('.')?;
-    TRENDS
-        .iter()
-        .find(|(s, _)| *s == suffix)
-        .map(|(_, k)| (series, *k))
 }
 
 /// The last part of a metric name (`p99` of `service.p99`).
@@ -241,42 +73,6 @@ pub const MEMORY_METRICS: &[&str] = &[
     "resident",
     "mapped",
     "retained",
-];
-
-/// Per-actor series of the timeline a trend can be fitted to.
-pub const ACTOR_TREND_SERIES: &[&str] = &[
-    "records_per_s",
-    "batches_per_s",
-    "bytes_per_s",
-    "p50",
-    "p99",
-    "max",
-];
-
-/// Latency statistics of an actor (and, under `rate`, of `service.`).
-pub const LATENCY_METRICS: &[&str] = &["mean", "p50", "p90", "p99", "p999", "p9999", "max"];
-
-/// Every per-actor metric and its unit.
-pub const ACTOR_METRICS: &[(&str, MetricUnit)] = &[
-    ("count", MetricUnit::Count),
-    ("records", MetricUnit::Count),
-    ("bytes", MetricUnit::Bytes),
-    ("errors", MetricUnit::Count),
-    ("late", MetricUnit::Count),
-    ("hits", MetricUnit::Count),
-    ("misses", MetricUnit::Count),
-    ("hit_ratio", MetricUnit::Ratio),
-    ("duration", MetricUnit::Nanos),
-    ("records_per_s", MetricUnit::PerSecond),
-    ("batches_per_s", MetricUnit::PerSecond),
-    ("bytes_per_s", MetricUnit::BytesPerSecond),
-    ("mean", MetricUnit::Nanos),
-    ("p50", MetricUnit::Nanos),
-    ("p90", MetricUnit::Nanos),
-    ("p99", MetricUnit::Nanos),
-    ("p999", MetricUnit::Nanos),
-    ("p9999", MetricUnit::Nanos),
-    ("max", MetricUnit::Nanos),
 ];
 
 /// Phase-level metrics of every phase.
@@ -494,29 +290,6 @@ pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
     .or_else(|| kv_verify_op(name).map(|_| MetricUnit::Count))
 }
 
-/// The unit of a per-actor metric name (`p99`, `service.p99`, `records`).
-pub fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
-    if let Some((series, kind)) = split_trend(name) {
-        return ACTOR_TREND_SERIES
-            .contains(&series)
-            .then(|| actor_metric_unit(series))
-            .flatten()
-            .map(|u| kind.unit(u));
-    }
-    // Amortized over the records of each op (`per_record.p99`): latency.
-    if let Some(stat) = name.strip_prefix("per_record.") {
-        return LATENCY_METRICS.contains(&stat).then_some(MetricUnit::Nanos);
-    }
-    let base = name.strip_prefix("service.").unwrap_or(name);
-    if name.starts_with("service.") && !LATENCY_METRICS.contains(&base) {
-        return None;
-    }
-    ACTOR_METRICS
-        .iter()
-        .find(|(n, _)| *n == base)
-        .map(|(_, u)| *u)
-}
-
 /// Converts a store statistic's unit.
 pub fn stat_unit(unit: crate::store::StatUnit) -> MetricUnit {
     use crate::store::StatUnit;
@@ -584,9 +357,6 @@ mod tests {
         );
         assert_eq!(better("errors", MetricUnit::Count), Some(Better::Lower));
         assert_eq!(better("records", MetricUnit::Count), None);
-        for (name, unit) in ACTOR_METRICS {
-            assert_eq!(MetricUnit::from_label(unit.label()), Some(*unit), "{name}");
-        }
     }
 
     #[test]

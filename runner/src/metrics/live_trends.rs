@@ -12,9 +12,10 @@
 
 use std::collections::BTreeMap;
 
+use super::actor_metric;
 use super::catalog::{self, MEMORY_METRICS, TRENDS};
 use super::samples::{IntervalReport, PhaseSample};
-use super::series::{LISTED_ACTOR_SERIES, LISTED_PROCESS_SERIES};
+use super::series::LISTED_PROCESS_SERIES;
 use super::trend::{self, Point};
 
 /// One live trend value.
@@ -49,14 +50,9 @@ impl LiveTrends {
             return;
         }
         let t_s = i.t_s + i.duration_s / 2.0;
-        for series in LISTED_ACTOR_SERIES {
-            let value = match *series {
-                "records_per_s" => Some(i.records as f64 / i.duration_s),
-                "p99" => (i.ops > 0).then_some(i.p99_ns as f64),
-                _ => None,
-            };
-            if let Some(value) = value {
-                self.push(actor, series, Point { t_s, value });
+        for m in actor_metric::listed_series() {
+            if let Some(value) = m.series.and_then(|s| (s.value)(i)) {
+                self.push(actor, m.name, Point { t_s, value });
             }
         }
     }
@@ -87,8 +83,8 @@ impl LiveTrends {
         for ((actor, series), points) in &self.points {
             let name = series.strip_prefix("process.").unwrap_or(series);
             let memory = series.starts_with("process.") && MEMORY_METRICS.contains(&name);
-            let better = catalog::actor_metric_unit(series)
-                .and_then(|u| catalog::better(series, u))
+            let better = actor_metric::find(series)
+                .and_then(|m| m.better)
                 .or(memory.then_some(catalog::Better::Lower));
             for (suffix, kind) in TRENDS {
                 if let Some(value) = trend::summarize(*kind, points, better, memory) {

@@ -1,6 +1,7 @@
 //! Measurement: per-worker HDR recorders, counters, process and store
 //! statistics, the metric catalog and the serializable `RunReport`.
 
+pub mod actor_metric;
 pub mod catalog;
 pub mod live;
 pub mod live_trends;
@@ -18,4 +19,5 @@ pub mod store_stats;
 mod target_report;
 pub mod timeline;
 pub mod trend;
+pub mod unit;
 pub mod verdict;

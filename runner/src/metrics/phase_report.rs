@@ -1,6 +1,7 @@
 //! A phase's part of the [`RunReport`](super::report::RunReport): its
 //! metrics, its statistics, and per actor the counts, throughput and
-//! latency it measured, with metric lookup by name for assertions.
+//! latency it measured (what each per-actor metric reads is in
+//! [`actor_metric`](super::actor_metric)).
 
 use std::collections::BTreeMap;
 
@@ -70,22 +71,6 @@ pub struct Latency {
     pub max_ns: u64,
 }
 
-impl Latency {
-    /// The statistic called `name` (`mean`, `p50` … `max`), in ns.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "mean" => self.mean_ns,
-            "p50" => self.p50_ns as f64,
-            "p90" => self.p90_ns as f64,
-            "p99" => self.p99_ns as f64,
-            "p999" => self.p999_ns as f64,
-            "p9999" => self.p9999_ns as f64,
-            "max" => self.max_ns as f64,
-            _ => return None,
-        })
-    }
-}
-
 /// Results of one actor in one phase on one target.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ActorReport {
@@ -136,50 +121,4 @@ pub struct ActorReport {
     /// actor's totals. Empty for crash phases.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<IntervalReport>,
-}
-
-impl ActorReport {
-    /// The per-actor metric called `name` (`p99`, `service.p99`, `records` …).
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        if super::catalog::split_trend(name).is_some() {
-            return super::series::actor_trend(&self.timeline, name);
-        }
-        if let Some(s) = name.strip_prefix("service.") {
-            return self.service.and_then(|l| l.get(s));
-        }
-        if let Some(s) = name.strip_prefix("per_record.") {
-            // Each op's latency shared by the records it carried (batches
-            // of 10 at 8 µs are 0.8 µs a record): the op statistic times
-            // ops / records.
-            if self.records == 0 {
-                return None;
-            }
-            return self
-                .latency
-                .get(s)
-                .map(|v| v * self.count as f64 / self.records as f64);
-        }
-        Some(match name {
-            "count" => self.count as f64,
-            "records" => self.records as f64,
-            "bytes" => self.bytes as f64,
-            "errors" => self.errors as f64,
-            "late" => self.late as f64,
-            "hits" => self.hits? as f64,
-            "misses" => self.count.saturating_sub(self.hits? + self.errors) as f64,
-            "hit_ratio" => {
-                let hits = self.hits? as f64;
-                let done = self.count.saturating_sub(self.errors);
-                if done == 0 {
-                    return None;
-                }
-                hits / done as f64
-            }
-            "duration" => self.duration_ns as f64,
-            "records_per_s" => self.records_per_s,
-            "batches_per_s" => self.batches_per_s,
-            "bytes_per_s" => self.bytes_per_s,
-            other => return self.latency.get(other),
-        })
-    }
 }

@@ -390,11 +390,11 @@ mod tests {
         a.latency.p99_ns = 8_000;
         assert_eq!(a.metric("per_record.p99"), Some(800.0));
         assert_eq!(
-            crate::metrics::catalog::actor_metric_unit("per_record.p99"),
+            crate::metrics::actor_metric::actor_metric_unit("per_record.p99"),
             Some(MetricUnit::Nanos)
         );
         assert_eq!(
-            crate::metrics::catalog::actor_metric_unit("per_record.records"),
+            crate::metrics::actor_metric::actor_metric_unit("per_record.records"),
             None
         );
         a.records = 0;

@@ -14,6 +14,7 @@
 //! minima ([`trend::slope_of_minima`]): a leak raises the floor, a
 //! healthy heap only the peaks.
 
+use super::actor_metric;
 use super::catalog::{self, MEMORY_METRICS};
 use super::samples::{IntervalReport, PhaseSample};
 use super::trend::{self, Point};
@@ -28,26 +29,21 @@ pub const MIN_INTERVAL_SHARE: f64 = 0.5;
 /// still name a trend of a shorter phase (from 3 points on).
 pub const LISTED_MIN_INTERVALS: usize = 10;
 
-/// The actor series whose trends are listed among measured metrics.
-pub const LISTED_ACTOR_SERIES: &[&str] = &["records_per_s", "p99"];
-
 /// The process series whose trends are listed (as `process.<series>.<trend>`).
 pub const LISTED_PROCESS_SERIES: &[&str] = &["rss"];
 
 /// The trends of an actor listed among its measured metrics, with units:
-/// every trend of [`LISTED_ACTOR_SERIES`] once the actor's timeline has
+/// every trend of the listed series ([`actor_metric::listed_series`]) once the actor's timeline has
 /// [`LISTED_MIN_INTERVALS`] full intervals, none before.
 pub fn listed_actor_trends(timeline: &[IntervalReport]) -> Vec<(String, catalog::MetricUnit)> {
     if full(timeline, |i| i.duration_s).count() < LISTED_MIN_INTERVALS {
         return Vec::new();
     }
-    LISTED_ACTOR_SERIES
-        .iter()
-        .filter_map(|series| catalog::actor_metric_unit(series).map(|u| (*series, u)))
-        .flat_map(|(series, unit)| {
+    actor_metric::listed_series()
+        .flat_map(|m| {
             catalog::TRENDS
                 .iter()
-                .map(move |(suffix, kind)| (format!("{series}.{suffix}"), kind.unit(unit)))
+                .map(move |(suffix, kind)| (format!("{}.{suffix}", m.name), kind.unit(m.unit)))
         })
         .collect()
 }
@@ -79,20 +75,6 @@ pub fn listed_phase_trends(samples: &[PhaseSample]) -> Vec<(String, catalog::Met
         .collect()
 }
 
-/// The value of series `series` in one interval, `None` when it has none.
-fn actor_value(series: &str, i: &IntervalReport) -> Option<Option<f64>> {
-    let latency = |ns: u64| (i.ops > 0).then_some(ns as f64);
-    Some(match series {
-        "records_per_s" => Some(i.records as f64 / i.duration_s),
-        "batches_per_s" => Some(i.ops as f64 / i.duration_s),
-        "bytes_per_s" => Some(i.bytes as f64 / i.duration_s),
-        "p50" => latency(i.p50_ns),
-        "p99" => latency(i.p99_ns),
-        "max" => latency(i.max_ns),
-        _ => return None,
-    })
-}
-
 /// Keeps the intervals of full length (see [`MIN_INTERVAL_SHARE`]).
 fn full<'a, T>(
     items: &'a [T],
@@ -104,16 +86,14 @@ fn full<'a, T>(
         .filter(move |i| every > 0.0 && length(i) >= MIN_INTERVAL_SHARE * every)
 }
 
-/// Series `series` (one of [`catalog::ACTOR_TREND_SERIES`]) of an actor;
-/// `None` for another name.
+/// Series `series` of an actor (a per-actor metric with a
+/// [`series`](actor_metric::ActorMetric::series)); `None` for another name.
 pub fn actor_points(timeline: &[IntervalReport], series: &str) -> Option<Vec<Point>> {
-    catalog::ACTOR_TREND_SERIES
-        .contains(&series)
-        .then_some(())?;
+    let of = actor_metric::find(series)?.series?;
     Some(
         full(timeline, |i| i.duration_s)
             .filter_map(|i| {
-                actor_value(series, i)?.map(|value| Point {
+                (of.value)(i).map(|value| Point {
                     t_s: i.t_s + i.duration_s / 2.0,
                     value,
                 })
@@ -154,8 +134,8 @@ pub fn phase_points(samples: &[PhaseSample], metric: &str) -> Option<Vec<Point>>
 pub fn actor_trend(timeline: &[IntervalReport], name: &str) -> Option<f64> {
     let (series, kind) = catalog::split_trend(name)?;
     let points = actor_points(timeline, series)?;
-    let unit = catalog::actor_metric_unit(series)?;
-    trend::summarize(kind, &points, catalog::better(series, unit), false)
+    let better = actor_metric::find(series)?.better;
+    trend::summarize(kind, &points, better, false)
 }
 
 /// The trend `metric` (`process.rss.slope`, `store.stall_micros.worst`)

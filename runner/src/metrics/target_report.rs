@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::actor_metric::{self, ACTOR_METRICS};
 use super::catalog::{MetricRef, MetricUnit, PROCESS_METRICS};
-use super::phase_report::PhaseReport;
+use super::phase_report::{ActorReport, PhaseReport};
 use super::samples::MemoryStats;
 use crate::store::StoreStats;
 
@@ -203,9 +204,9 @@ impl TargetReport {
                 }
             }
             for a in &p.actors {
-                for (name, unit) in super::catalog::ACTOR_METRICS {
-                    if let Some(val) = a.metric(name) {
-                        push(&p.name, &a.name, name, val, *unit);
+                for m in ACTOR_METRICS {
+                    if let Some(val) = m.get(a) {
+                        push(&p.name, &a.name, m.name, val, m.unit);
                     }
                 }
                 for (name, unit) in super::series::listed_actor_trends(&a.timeline) {
@@ -215,18 +216,18 @@ impl TargetReport {
                 }
                 if a.records > a.count {
                     // Batched ops: latency amortized per record.
-                    for name in super::catalog::LATENCY_METRICS {
-                        let key = format!("per_record.{name}");
-                        if let Some(val) = a.metric(&key) {
-                            push(&p.name, &a.name, &key, val, MetricUnit::Nanos);
+                    for m in actor_metric::latencies() {
+                        if let Some(val) = m.per_record(a) {
+                            let key = format!("per_record.{}", m.name);
+                            push(&p.name, &a.name, &key, val, m.unit);
                         }
                     }
                 }
                 if a.service.is_some() {
-                    for name in super::catalog::LATENCY_METRICS {
-                        let key = format!("service.{name}");
-                        if let Some(val) = a.metric(&key) {
-                            push(&p.name, &a.name, &key, val, MetricUnit::Nanos);
+                    for m in actor_metric::latencies() {
+                        if let Some(val) = m.service(a) {
+                            let key = format!("service.{}", m.name);
+                            push(&p.name, &a.name, &key, val, m.unit);
                         }
                     }
                 }
@@ -286,6 +287,25 @@ impl TargetReport {
             MetricRef::Store { stat } => self.store.values.get(stat).copied(),
             MetricRef::Process { metric } => self.process.metric(metric),
         }
+    }
+}
+
+impl ActorReport {
+    /// The per-actor metric called `name` (`p99`, `service.p99`,
+    /// `per_record.p99`, `records`, `p99.slope`), as
+    /// [`ACTOR_METRICS`] describes it; `None` when this actor does not
+    /// measure it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        if super::catalog::split_trend(name).is_some() {
+            return super::series::actor_trend(&self.timeline, name);
+        }
+        if let Some(stat) = name.strip_prefix("service.") {
+            return actor_metric::find(stat)?.service(self);
+        }
+        if let Some(stat) = name.strip_prefix("per_record.") {
+            return actor_metric::find(stat)?.per_record(self);
+        }
+        actor_metric::find(name)?.get(self)
     }
 }
 

@@ -314,6 +314,27 @@ mod tests {
         );
     }
 
+    /// Every per-actor metric row has a unit and a column of
+    /// `results.csv` for an actor that measures it (a get's hits here).
+    #[test]
+    fn every_actor_metric_row_is_a_results_csv_row_with_its_unit() {
+        let mut report = run_report(1);
+        let a = &mut report.variants[0].targets[0].phases[1].actors[0];
+        a.hits = Some(a.count / 2);
+        let bytes = results_csv(&report, Path::new(RESULTS_CSV)).unwrap();
+        let mut r = ::csv::Reader::from_reader(bytes.as_slice());
+        let rows: Vec<_> = r.records().map(|r| r.unwrap()).collect();
+        for m in crate::metrics::actor_metric::ACTOR_METRICS {
+            assert!(
+                rows.iter()
+                    .any(|r| &r[5] == m.name && &r[7] == m.unit.label()),
+                "{} in {} missing",
+                m.name,
+                m.unit.label()
+            );
+        }
+    }
+
     /// Regression: `assertions.csv` had no phase and metric columns, and
     /// no CSV carried a run id to join the tables of several runs on.
     #[test]

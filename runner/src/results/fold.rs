@@ -11,8 +11,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::metrics::actor_metric::{self, ACTOR_METRICS};
 use crate::metrics::recorder;
-use crate::metrics::report::{ActorReport, Latency, PhaseReport, TargetReport};
+use crate::metrics::report::{PhaseReport, TargetReport};
 
 use super::stats;
 
@@ -131,44 +132,6 @@ fn fold_phase(parts: &[&PhaseReport]) -> Option<PhaseReport> {
     Some(out)
 }
 
-fn set_latency(l: &mut Latency, stat: &str, v: f64) {
-    let n = v.round() as u64;
-    match stat {
-        "mean" => l.mean_ns = v,
-        "p50" => l.p50_ns = n,
-        "p90" => l.p90_ns = n,
-        "p99" => l.p99_ns = n,
-        "p999" => l.p999_ns = n,
-        "p9999" => l.p9999_ns = n,
-        "max" => l.max_ns = n,
-        _ => {}
-    }
-}
-
-fn set_actor(a: &mut ActorReport, metric: &str, v: f64) {
-    let n = v.round() as u64;
-    match metric {
-        "count" => a.count = n,
-        "records" => a.records = n,
-        "bytes" => a.bytes = n,
-        "errors" => a.errors = n,
-        "late" => a.late = n,
-        "hits" if a.hits.is_some() => a.hits = Some(n),
-        "duration" => a.duration_ns = n,
-        "records_per_s" => a.records_per_s = v,
-        "batches_per_s" => a.batches_per_s = v,
-        "bytes_per_s" => a.bytes_per_s = v,
-        other => match other.strip_prefix("service.") {
-            Some(s) => {
-                if let Some(l) = &mut a.service {
-                    set_latency(l, s, v);
-                }
-            }
-            None => set_latency(&mut a.latency, other, v),
-        },
-    }
-}
-
 /// Sets every metric field of `t` to its median over the rounds, a
 /// maximum to the largest of the rounds' (see `Spread::reported`; derived
 /// metrics such as `per_record.p99` live in `spread` only).
@@ -190,14 +153,14 @@ fn set_medians(t: &mut TargetReport, spread: &BTreeMap<String, crate::metrics::r
             }
         }
         for a in &mut p.actors {
-            for (name, _) in crate::metrics::catalog::ACTOR_METRICS {
-                if let Some(v) = median(format!("{}.{}.{name}", p.name, a.name)) {
-                    set_actor(a, name, v);
+            for m in ACTOR_METRICS {
+                if let Some(v) = median(format!("{}.{}.{}", p.name, a.name, m.name)) {
+                    m.set(a, v);
                 }
             }
-            for name in crate::metrics::catalog::LATENCY_METRICS {
-                if let Some(v) = median(format!("{}.{}.service.{name}", p.name, a.name)) {
-                    set_actor(a, &format!("service.{name}"), v);
+            for m in actor_metric::latencies() {
+                if let Some(v) = median(format!("{}.{}.service.{}", p.name, a.name, m.name)) {
+                    m.set_service(a, v);
                 }
             }
         }
@@ -241,6 +204,59 @@ mod tests {
             }
         }
         t
+    }
+
+    /// Every per-actor metric a report holds comes back from a fold of
+    /// rounds as the rounds' reported value (a median, a maximum's
+    /// largest): each row's setter writes what its getter reads, the
+    /// service time's included, and a derived row follows its fields.
+    #[test]
+    fn every_actor_metric_row_round_trips_through_fold() {
+        let rounds: Vec<TargetReport> = (1..=3u32)
+            .map(|round| {
+                let mut t = cell(1.0);
+                let a = &mut t.phases[2].actors[0];
+                a.hits = Some(0);
+                for (i, m) in ACTOR_METRICS.iter().enumerate() {
+                    let v = f64::from(round) * 1_000.0 + i as f64;
+                    m.set(a, v);
+                    m.set_service(a, v + 100.0);
+                }
+                // Gets that found a third of what they looked for.
+                a.count = 30_000 * u64::from(round);
+                a.hits = Some(10_000 * u64::from(round));
+                t
+            })
+            .collect();
+        assert!(
+            rounds[0].phases[2].actors[0].service.is_some(),
+            "an open-loop actor"
+        );
+        let parts: Vec<&TargetReport> = rounds.iter().collect();
+        let f = fold_targets(&parts).unwrap();
+        let (phase, a) = (&f.phases[2].name, &f.phases[2].actors[0]);
+        for m in ACTOR_METRICS {
+            let path = format!("{phase}.{}.{}", a.name, m.name);
+            match m.value {
+                actor_metric::Value::Derived(get) => {
+                    assert_eq!(m.get(a), get(a), "{path} follows its fields");
+                }
+                _ => {
+                    let reported = f.spread[&path].reported(&path);
+                    assert_eq!(m.get(a), Some(reported), "{path}");
+                    assert!(
+                        rounds
+                            .iter()
+                            .any(|r| m.get(&r.phases[2].actors[0]) == Some(reported)),
+                        "{path}: one round's value (3 rounds: the median or the largest)"
+                    );
+                }
+            }
+            if let Some(service) = m.service(a) {
+                let path = format!("{phase}.{}.service.{}", a.name, m.name);
+                assert_eq!(service, f.spread[&path].reported(&path), "{path}");
+            }
+        }
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub(super) fn gate(
             .flat_map(|t| t.kind.statistics())
             .map(|s| s.name)
             .collect();
-        let known_name = catalog::actor_metric_unit(m).is_some()
+        let known_name = crate::metrics::actor_metric::actor_metric_unit(m).is_some()
             || catalog::phase_metric_unit(m).is_some()
             || stats.contains(&m.as_str())
             || catalog::PROCESS_METRICS.iter().any(|(n, _)| n == m);
@@ -97,7 +97,7 @@ pub(super) fn gate(
             d.expected = e.expected;
             d.help = e.help;
         } else if !m.contains('.') {
-            let mut names: Vec<&str> = catalog::ACTOR_METRICS.iter().map(|(n, _)| *n).collect();
+            let mut names = crate::metrics::actor_metric::names();
             names.extend(stats.iter().copied());
             let d = ctx.error(&ptr, format!("unknown metric `{m}` in the gate"));
             d.expected = Some(

@@ -3,6 +3,7 @@
 //! measure and their unit.
 
 use crate::assertions::{self};
+use crate::metrics::actor_metric;
 use crate::metrics::catalog::MetricRef;
 use crate::metrics::catalog::{self, MetricUnit};
 use crate::scenario::diagnostic::{did_you_mean, one_of};
@@ -168,6 +169,15 @@ pub(super) fn phase_stat_metric(
     ))
 }
 
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[String]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 /// True for a phase that crashes (`restart: crash` or `power-loss`).
 pub(super) fn crashy(phase: &Phase) -> bool {
     phase
@@ -325,8 +335,8 @@ pub(super) fn resolve_phase_metric(
         ));
         return Err(e);
     }
-    let Some(unit) = catalog::actor_metric_unit(m) else {
-        let names: Vec<&str> = catalog::ACTOR_METRICS.iter().map(|(n, _)| *n).collect();
+    let Some(unit) = actor_metric::actor_metric_unit(m) else {
+        let names = actor_metric::names();
         let mut e = assertion_error(
             format!("unknown metric `{m}` for actor `{actor_name}`"),
             m_at,
@@ -337,16 +347,24 @@ pub(super) fn resolve_phase_metric(
             .map(|s| format!("did you mean `{s}`?"));
         return Err(e);
     };
-    if matches!(m, "hits" | "misses" | "hit_ratio") && !matches!(actor.plan, OpPlan::Get { .. }) {
+    if let Some(only) = actor_metric::find(m).and_then(|row| row.only)
+        && actor.plan.name() != only.op
+    {
         let mut e = assertion_error(
             format!(
-                "`{m}` counts what gets found, and `{actor_name}` is a `{}` actor",
+                "`{m}` {}, and `{actor_name}` is a `{}` actor",
+                only.counts,
                 actor.plan.name()
             ),
             m_at,
             m.len(),
         );
-        e.expected = Some("a `get` actor's `hits`, `misses` or `hit_ratio`".to_owned());
+        let same: Vec<String> = actor_metric::ACTOR_METRICS
+            .iter()
+            .filter(|row| row.only.is_some_and(|o| o.op == only.op))
+            .map(|row| format!("`{}`", row.name))
+            .collect();
+        e.expected = Some(format!("a `{}` actor's {}", only.op, or_list(&same)));
         return Err(e);
     }
     Ok((
@@ -365,6 +383,34 @@ mod tests {
 
     use crate::scenario::load::Source;
     use crate::scenario::validate::fixtures::{CRASH_PUTS, refused};
+
+    /// The names an unknown per-actor metric is checked against, and the
+    /// get-only metrics an append actor is refused, are the table's rows.
+    #[test]
+    fn actor_metric_names_offered_come_from_the_table() {
+        let scenario = |assertion: &str| {
+            format!(
+                "version: 1\nname: t\ntargets:\n  m:\n    memory: {{}}\npayloads:\n  p: {{ size: 64B }}\nphases:\n  - name: write\n    records: 10\n    actors:\n      - {{ name: w, op: append, payload: p }}\nassertions:\n  - {assertion}\n"
+            )
+        };
+        let r = refused(&scenario("write.w.p98 < 1ms"));
+        let rows = crate::metrics::actor_metric::ACTOR_METRICS;
+        for m in rows {
+            assert!(
+                r.contains(&format!("`{}`", m.name)),
+                "{} not offered: {r}",
+                m.name
+            );
+        }
+        for m in rows.iter().filter(|m| m.only.is_some()) {
+            let r = refused(&scenario(&format!("write.w.{} >= 0", m.name)));
+            let op = m.only.map(|o| o.op).unwrap_or_default();
+            assert!(r.contains(&format!("a `{op}` actor's")), "{r}");
+            for same in rows.iter().filter(|o| o.only.is_some_and(|o| o.op == op)) {
+                assert!(r.contains(&format!("`{}`", same.name)), "{r}");
+            }
+        }
+    }
 
     /// Guards issue 29 (no verdict over nothing): counts of `verify:
     /// acknowledged` need the verification, and per-kind counts a writer of
