@@ -11,12 +11,17 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::cells::CellKey;
+use crate::metrics::actor_metric;
 use crate::metrics::catalog;
 use crate::metrics::report::RunReport;
 use crate::units::Percent;
 
 /// Metrics judged on every actor when a scenario names none.
-pub const DEFAULT_METRICS: &[&str] = &["records_per_s", "p50", "p99"];
+pub const DEFAULT_METRICS: &[&str] = &[
+    actor_metric::named("records_per_s").name,
+    actor_metric::named("p50").name,
+    actor_metric::named("p99").name,
+];
 
 /// The default minimum effect: a change within ±10 % is no change.
 pub const DEFAULT_THRESHOLD: f64 = 0.10;

@@ -14,7 +14,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::metrics::catalog::SETTLE_METRICS;
+use crate::metrics::phase_metric::{self, Scope};
 use crate::store::{Background, Store};
 
 /// How often the store is asked while it settles: often enough that the
@@ -38,7 +38,7 @@ pub(crate) struct Settled {
 }
 
 impl Settled {
-    /// The phase metrics of [`SETTLE_METRICS`], in their units (ns,
+    /// The phase metrics of [`Scope::Settle`], in their units (ns,
     /// 0 or 1, bytes).
     pub(crate) fn metrics(&self) -> [(&'static str, f64); 4] {
         let values = [
@@ -48,8 +48,11 @@ impl Settled {
             self.after.debt_bytes as f64,
         ];
         let mut out = [("", 0.0); 4];
-        for (slot, ((name, _), v)) in out.iter_mut().zip(SETTLE_METRICS.iter().zip(values)) {
-            *slot = (name, v);
+        for (slot, (m, v)) in out
+            .iter_mut()
+            .zip(phase_metric::of_scope(Scope::Settle).zip(values))
+        {
+            *slot = (m.name, v);
         }
         out
     }

@@ -19,7 +19,7 @@
 
 use super::phase_report::{ActorReport, Latency};
 use super::samples::IntervalReport;
-use super::unit::{Better, MetricUnit, split_trend};
+use super::unit::{Better, MetricUnit, same_name, split_trend};
 
 /// One per-actor metric.
 #[derive(Debug, Clone, Copy)]
@@ -294,27 +294,12 @@ pub const ACTOR_METRICS: &[ActorMetric] = &[
 pub const fn named(name: &str) -> &'static ActorMetric {
     let mut i = 0;
     while i < ACTOR_METRICS.len() {
-        if same(ACTOR_METRICS[i].name.as_bytes(), name.as_bytes()) {
+        if same_name(ACTOR_METRICS[i].name, name) {
             return &ACTOR_METRICS[i];
         }
         i += 1;
     }
     panic!("no per-actor metric of that name in ACTOR_METRICS")
-}
-
-/// `a == b`, in a `const fn`.
-const fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 /// The row called `name` (`p99`, `records`); `None` for another name.

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod live;
 pub mod live_trends;
 pub mod memory;
+pub mod phase_metric;
 mod phase_report;
 pub mod process;
 pub mod progress;

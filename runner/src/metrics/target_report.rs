@@ -181,7 +181,7 @@ impl TargetReport {
                 MetricUnit::Nanos,
             );
             for (k, val) in &p.metrics {
-                let unit = super::catalog::phase_metric_unit(k).unwrap_or(MetricUnit::Count);
+                let unit = super::phase_metric::phase_metric_unit(k).unwrap_or(MetricUnit::Count);
                 push(&p.name, "", k, *val, unit);
             }
             for (k, val) in &p.stats.store {

@@ -172,6 +172,23 @@ impl TrendKind {
     }
 }
 
+/// `a == b` for a `const fn` (the tables' `named` lookups, which turn a
+/// misspelt metric pick into a build error).
+pub const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// `p99.slope` → (`p99`, slope); `None` for a name without a trend suffix.
 pub fn split_trend(name: &str) -> Option<(&str, TrendKind)> {
     let (series, suffix) = name.rsplit_once('.')?;

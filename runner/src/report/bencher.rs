@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use super::{FileFormat, OutputFile, ReportError};
 use crate::metrics::report::RunReport;
+use crate::metrics::{actor_metric, phase_metric};
 
 /// The file name.
 pub const BENCHER_JSON: &str = "bencher.json";
@@ -41,18 +42,21 @@ pub struct Metric {
 
 /// Which cells become which measure.
 const MEASURES: &[(&str, &str)] = &[
-    ("p50", "latency"),
-    ("p99", "latency-p99"),
-    ("records_per_s", "throughput"),
+    (actor_metric::named("p50").name, "latency"),
+    (actor_metric::named("p99").name, "latency-p99"),
+    (actor_metric::named("records_per_s").name, "throughput"),
 ];
 
 /// Which phase-level cells (restart, crash and power-loss phases) become
 /// which measure of the phase's benchmark.
 const PHASE_MEASURES: &[(&str, &str)] = &[
-    ("reopen.duration", "reopen-time"),
-    ("reopen.p99", "reopen-time-p99"),
-    ("lost_records", "lost-records"),
-    ("corrupt_records", "corrupt-records"),
+    (phase_metric::named("reopen.duration").name, "reopen-time"),
+    (phase_metric::named("reopen.p99").name, "reopen-time-p99"),
+    (phase_metric::named("lost_records").name, "lost-records"),
+    (
+        phase_metric::named("corrupt_records").name,
+        "corrupt-records",
+    ),
 ];
 
 /// The BMF document: benchmark → measure → metric.

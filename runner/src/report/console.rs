@@ -16,7 +16,8 @@ use std::path::Path;
 
 use super::format;
 use super::verdict::{Counts, RunVerdict, describe_result};
-use crate::metrics::catalog::{MetricUnit, phase_metric_unit};
+use crate::metrics::catalog::MetricUnit;
+use crate::metrics::phase_metric::phase_metric_unit;
 use crate::metrics::report::{PhaseReport, RunReport, TargetReport};
 use crate::metrics::verdict::{AssertionResult, Verdict};
 

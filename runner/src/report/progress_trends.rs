@@ -3,6 +3,7 @@
 //! slope, from the live trends (`metrics::live_trends`) — so a p99 creeping
 //! up or a leak shows in the CI log long before the phase ends.
 
+use crate::metrics::actor_metric::named;
 use crate::metrics::catalog::MetricUnit;
 use crate::metrics::live_trends::LiveTrend;
 use crate::metrics::series::LISTED_MIN_INTERVALS;
@@ -11,8 +12,8 @@ use super::format;
 
 /// The trends shown, in order: (series, trend, unit).
 const SHOWN: [(&str, &str, MetricUnit); 3] = [
-    ("p99", "slope", MetricUnit::NanosPerMinute),
-    ("records_per_s", "drift", MetricUnit::Ratio),
+    (named("p99").name, "slope", MetricUnit::NanosPerMinute),
+    (named("records_per_s").name, "drift", MetricUnit::Ratio),
     ("process.rss", "slope", MetricUnit::BytesPerMinute),
 ];
 

@@ -5,12 +5,13 @@
 
 use serde::Serialize;
 
+use crate::metrics::actor_metric::{ActorMetric, named};
 use crate::metrics::catalog::MetricUnit;
 use crate::metrics::report::{RunReport, Spread, TargetReport};
 
 /// Actor metrics the rounds table always shows (plus every metric an
 /// assertion names).
-const SHOWN: &[&str] = &["records_per_s", "p50", "p99"];
+const SHOWN: [&ActorMetric; 3] = [named("records_per_s"), named("p50"), named("p99")];
 
 /// The rounds section of `report.md`.
 #[derive(Debug, Serialize)]
@@ -67,7 +68,7 @@ pub fn view(report: &RunReport) -> Option<RoundsView> {
                 let path = m.path();
                 let shown = (!m.actor.is_empty()
                     && m.phase != "target"
-                    && SHOWN.contains(&m.metric.as_str()))
+                    && SHOWN.iter().any(|s| s.name == m.metric))
                     || asserted.contains(&path);
                 if !shown {
                     continue;

@@ -167,7 +167,7 @@ fn over_nothing(t: &TargetReport, metric: &MetricRef) -> Option<String> {
     let MetricRef::Phase { phase, metric } = metric else {
         return None;
     };
-    let counter = crate::metrics::catalog::judged_by(metric)?;
+    let counter = crate::metrics::phase_metric::judged_by(metric)?;
     let p = t.phases.iter().find(|p| &p.name == phase)?;
     if p.metrics.get(&counter).copied()? > 0.0 {
         return None;

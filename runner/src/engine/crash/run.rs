@@ -255,7 +255,7 @@ fn cycles(
 /// The counts of `verify: acknowledged`: totals over appended records and
 /// key-value writes (`*_records`), and per kind for each of `put` and
 /// `delete` the phase has (`*_puts`, `*_deletes`; see
-/// [`catalog::VERIFY_METRICS`](crate::metrics::catalog::VERIFY_METRICS)).
+/// [`PHASE_METRICS`](crate::metrics::phase_metric::PHASE_METRICS)).
 fn insert_verified(m: &mut BTreeMap<String, f64>, phase: &Phase, log: &Tally, kv: &KvTally) {
     let mut put = |k: &str, v: u64| {
         m.insert(k.to_owned(), v as f64);
@@ -461,6 +461,25 @@ mod tests {
             .unwrap_or_else(|| panic!("no metric {name}"))
     }
 
+    /// Every metric the phase wrote is a row of `PHASE_METRICS` that a
+    /// verifying crash (or, with `power_loss`, power-loss) phase reports.
+    fn every_metric_is_a_row(r: &PhaseReport, power_loss: bool) {
+        use crate::metrics::phase_metric::{PhaseSetup, find};
+        let setup = PhaseSetup {
+            restarts: true,
+            crashes: true,
+            loses_power: power_loss,
+            verifies: true,
+            ..PhaseSetup::default()
+        };
+        for name in r.metrics.keys() {
+            assert!(
+                find(name).is_some_and(|m| m.scope.applies(&setup)),
+                "`{name}` is not a row of its phase's scope"
+            );
+        }
+    }
+
     #[test]
     fn crash_moments_are_seeded_and_inside_the_window() {
         let (lo, hi) = (Duration::from_millis(100), Duration::from_millis(200));
@@ -543,6 +562,7 @@ mod tests {
         assert!(metric(&r, "acknowledged_records") >= 4000.0);
         assert!(metric(&r, "lost_records") >= 4000.0, "{:?}", r.metrics);
         assert!(metric(&r, "loss_window_records") >= metric(&r, "lost_records"));
+        every_metric_is_a_row(&r, true);
     }
 
     #[test]
@@ -583,6 +603,7 @@ mod tests {
         let puts = metric(&r, "acknowledged_puts");
         let deletes = metric(&r, "acknowledged_deletes");
         assert!(puts > 0.0 && deletes > 0.0, "{:?}", r.metrics);
+        every_metric_is_a_row(&r, false);
         assert_eq!(metric(&r, "acknowledged_records"), puts + deletes);
         assert!(metric(&r, "verified_puts") > 0.0);
         assert_eq!(

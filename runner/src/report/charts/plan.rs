@@ -20,6 +20,7 @@
 use std::collections::HashSet;
 
 use super::plot::{Figure, Line, Panel, Threshold, XAxis, YAxis};
+use crate::metrics::actor_metric;
 use crate::metrics::recorder;
 use crate::metrics::report::{ActorReport, Latency, PhaseReport, RunReport, VariantReport};
 use crate::report::format;
@@ -454,11 +455,11 @@ pub(crate) fn figure(report: &RunReport, spec: &ChartSpec) -> Figure {
 }
 
 fn rate_stat(stat: &str) -> Option<Option<f64>> {
-    (stat == "records_per_s").then_some(None)
+    (stat == actor_metric::named("records_per_s").name).then_some(None)
 }
 
 fn p99_stat(stat: &str) -> Option<Option<f64>> {
-    (stat == "p99").then_some(None)
+    (stat == actor_metric::named("p99").name).then_some(None)
 }
 
 fn spectrum_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {

@@ -11,12 +11,17 @@
 //! shows is what was judged. Owns no drawing (see `plot`).
 
 use super::plot::{Figure, Line};
+use crate::metrics::actor_metric::{ActorMetric, named};
 use crate::metrics::report::ActorReport;
 use crate::metrics::series::{LISTED_MIN_INTERVALS, actor_points};
 use crate::metrics::trend::{self, Point};
 
 /// The series of each timeline panel, top to bottom.
-const PANEL_SERIES: [&str; 2] = ["records_per_s", "p99"];
+const PANEL_SERIES: [&ActorMetric; 2] = [named("records_per_s"), named("p99")];
+const _: () = assert!(
+    PANEL_SERIES[0].series.is_some() && PANEL_SERIES[1].series.is_some(),
+    "a panel's metric is a timeline series"
+);
 
 /// Points the fitted line is drawn with: enough for it to bend smoothly
 /// on the p99 panel's logarithmic axis.
@@ -32,7 +37,7 @@ pub(crate) fn overlay(
     phase: &str,
     assertions: &[&str],
 ) {
-    for (panel, series) in figure.panels.iter_mut().zip(PANEL_SERIES) {
+    for (panel, series) in figure.panels.iter_mut().zip(PANEL_SERIES.map(|m| m.name)) {
         for (color, target, actor) in runs {
             let Some(points) = actor_points(&actor.timeline, series) else {
                 continue;

@@ -104,16 +104,6 @@ pub(super) fn store_stat_unit(kind: &str, name: &str) -> MetricUnit {
     }
 }
 
-pub(super) fn phase_metric_unit(name: &str) -> MetricUnit {
-    if name.contains("duration") || name.starts_with("reopen.") {
-        MetricUnit::Nanos
-    } else if name.ends_with("bytes") {
-        MetricUnit::Bytes
-    } else {
-        MetricUnit::Count
-    }
-}
-
 /// Names in first-seen order across targets. A set keeps it linear: a
 /// report is rendered after every few phases, and with thousands of phases
 /// a quadratic union dominated the run.
@@ -229,7 +219,7 @@ pub(super) fn phase_view(
     let metrics: Vec<StatRow> = metric_names
         .into_iter()
         .map(|m| StatRow {
-            unit: phase_metric_unit(&m),
+            unit: crate::metrics::phase_metric::phase_metric_unit(&m).unwrap_or(MetricUnit::Count),
             values: phases
                 .iter()
                 .map(|(_, p)| p.as_ref().and_then(|p| p.metrics.get(&m).copied()))
@@ -237,10 +227,10 @@ pub(super) fn phase_view(
             name: m,
         })
         .collect();
-    let definitions = crate::metrics::catalog::CRASH_METRIC_MEANINGS
+    let definitions = crate::metrics::phase_metric::PHASE_METRICS
         .iter()
-        .filter(|(n, _)| metrics.iter().any(|m: &StatRow| m.name == *n))
-        .map(|(n, meaning)| ((*n).to_owned(), *meaning))
+        .filter(|d| metrics.iter().any(|m: &StatRow| m.name == d.name))
+        .filter_map(|d| Some((d.name.to_owned(), d.meaning?)))
         .collect();
     PhaseView {
         name: name.to_owned(),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::context::{Ctx, check_name};
-use crate::metrics::catalog::{self};
+use crate::metrics::phase_metric::is_phase_metric_word;
 use crate::scenario::diagnostic::{did_you_mean, one_of};
 use crate::scenario::model::*;
 use crate::scenario::spec::{ActorSpec, KeySpec};
@@ -120,7 +120,7 @@ fn actor_name(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec) -> String {
     let name = a.name.clone().unwrap_or_else(|| op_name(a.op).to_owned());
     if a.name.is_some() {
         check_name(ctx, &format!("{ptr}/name"), "actor", &name);
-        if catalog::is_phase_metric_word(&name) {
+        if is_phase_metric_word(&name) {
             let d = ctx.error(
                 &format!("{ptr}/name"),
                 format!("actor name `{name}` is taken by a phase metric (`<phase>.{name}…`)"),

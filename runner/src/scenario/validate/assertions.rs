@@ -84,7 +84,7 @@ pub(super) fn gate(
             .map(|s| s.name)
             .collect();
         let known_name = crate::metrics::actor_metric::actor_metric_unit(m).is_some()
-            || catalog::phase_metric_unit(m).is_some()
+            || crate::metrics::phase_metric::phase_metric_unit(m).is_some()
             || stats.contains(&m.as_str())
             || catalog::PROCESS_METRICS.iter().any(|(n, _)| n == m);
         if known_name {

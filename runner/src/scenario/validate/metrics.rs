@@ -6,6 +6,7 @@ use crate::assertions::{self};
 use crate::metrics::actor_metric;
 use crate::metrics::catalog::MetricRef;
 use crate::metrics::catalog::{self, MetricUnit};
+use crate::metrics::phase_metric::{self, PHASE_METRICS, PhaseMetric, PhaseSetup, Scope};
 use crate::scenario::diagnostic::{did_you_mean, one_of};
 use crate::scenario::model::*;
 
@@ -186,12 +187,54 @@ pub(super) fn crashy(phase: &Phase) -> bool {
         .is_some_and(|r| matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss))
 }
 
+/// `<phase>.<metric>` and `<phase>.<actor>.<metric>`: a phase metric the
+/// phase reports ([`PHASE_METRICS`](phase_metric::PHASE_METRICS)), else a
+/// metric of one of its actors.
 pub(super) fn resolve_phase_metric(
     metric: &str,
     at: usize,
     phases: &[Phase],
 ) -> Result<(MetricRef, MetricUnit), assertions::AssertionError> {
     let (phase_name, rest) = metric.split_once('.').unwrap_or((metric, ""));
+    let phase = measured_phase(metric, phase_name, at, phases)?;
+    let rest_at = at + phase_name.len() + 1;
+    let shape = shape(phase);
+    let of_phase = |unit| {
+        let metric = rest.to_owned();
+        let phase = phase_name.to_owned();
+        Ok((MetricRef::Phase { phase, metric }, unit))
+    };
+    if let Some(row) = phase_metric::find(rest) {
+        if row.scope == Scope::Verify && shape.crashes {
+            verification_count(phase, &shape, row, rest_at)?;
+            return of_phase(row.unit);
+        }
+        if row.scope != Scope::Verify && row.scope.applies(&shape) {
+            return of_phase(row.unit);
+        }
+    }
+    let (actor_name, m) = rest.split_once('.').unwrap_or((rest, ""));
+    let Some(actor) = phase.actors.iter().find(|a| a.name == actor_name) else {
+        return Err(no_actor_or_metric(phase, &shape, rest, rest_at));
+    };
+    let unit = actor_metric_unit(phase, actor, rest, rest_at)?;
+    Ok((
+        MetricRef::Actor {
+            phase: phase_name.to_owned(),
+            actor: actor_name.to_owned(),
+            metric: m.to_owned(),
+        },
+        unit,
+    ))
+}
+
+/// The phase called `phase_name`, refused when unknown or a warmup.
+fn measured_phase<'a>(
+    metric: &str,
+    phase_name: &str,
+    at: usize,
+    phases: &'a [Phase],
+) -> Result<&'a Phase, assertions::AssertionError> {
     let Some(phase) = phases.iter().find(|p| p.name == phase_name) else {
         let mut names: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
         names.dedup();
@@ -214,101 +257,109 @@ pub(super) fn resolve_phase_metric(
         e.help = Some("assert on a measured phase, or remove `warmup: true`".to_owned());
         return Err(e);
     }
-    let rest_at = at + phase_name.len() + 1;
-    let mut phase_metrics: Vec<(&str, MetricUnit)> = catalog::PHASE_METRICS.to_vec();
-    if phase.settle.is_some() {
-        phase_metrics.extend_from_slice(catalog::SETTLE_METRICS);
+    Ok(phase)
+}
+
+/// What `phase` is, as far as its metrics go.
+fn shape(phase: &Phase) -> PhaseSetup {
+    let restart = phase.restart.as_ref();
+    PhaseSetup {
+        settles: phase.settle.is_some(),
+        restarts: restart.is_some(),
+        crashes: crashy(phase),
+        loses_power: restart.is_some_and(|r| r.kind == RestartKind::PowerLoss),
+        verifies: restart.is_some_and(|r| r.verify),
     }
-    if let Some(r) = &phase.restart {
-        phase_metrics.extend_from_slice(catalog::RESTART_METRICS);
-        if matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss) {
-            phase_metrics.extend_from_slice(catalog::CRASH_METRICS);
-        }
-        if r.kind == RestartKind::PowerLoss {
-            phase_metrics.extend_from_slice(catalog::POWER_LOSS_METRICS);
-        }
-    }
-    let verifies = phase.restart.as_ref().is_some_and(|r| r.verify);
-    if let Some(unit) = catalog::phase_metric_unit(rest)
-        .filter(|_| crashy(phase) && !phase_metrics.iter().any(|(n, _)| *n == rest))
-    {
-        // A count of `verify: acknowledged`: it needs the verification,
-        // and a per-kind count needs writes of its kind.
-        if !verifies {
-            let mut e = assertion_error(
-                format!("`{rest}` is counted only when phase `{phase_name}` verifies its writes"),
-                rest_at,
-                rest.len(),
-            );
-            e.help = Some(format!(
-                "add `verify: acknowledged` to phase `{phase_name}`: without it nothing is checked, and a gate on it would judge nothing"
-            ));
-            return Err(e);
-        }
-        if let Some(op) = catalog::kv_verify_op(rest)
-            && !phase.actors.iter().any(|a| a.plan.name() == op)
-        {
-            let mut e = assertion_error(
-                format!(
-                    "phase `{phase_name}` has no `{op}` actor, so `{rest}` would count nothing"
-                ),
-                rest_at,
-                rest.len(),
-            );
-            e.help = Some(format!(
-                "assert on `{phase_name}.lost_records` (every kind of write), or add a `{op}` actor"
-            ));
-            return Err(e);
-        }
-        return Ok((
-            MetricRef::Phase {
-                phase: phase_name.to_owned(),
-                metric: rest.to_owned(),
-            },
-            unit,
-        ));
-    }
-    if let Some((_, unit)) = phase_metrics.iter().find(|(n, _)| *n == rest) {
-        return Ok((
-            MetricRef::Phase {
-                phase: phase_name.to_owned(),
-                metric: rest.to_owned(),
-            },
-            *unit,
-        ));
-    }
-    let (actor_name, m) = rest.split_once('.').unwrap_or((rest, ""));
-    let Some(actor) = phase.actors.iter().find(|a| a.name == actor_name) else {
-        let mut names: Vec<&str> = phase.actors.iter().map(|a| a.name.as_str()).collect();
-        if verifies {
-            phase_metrics.extend_from_slice(catalog::VERIFY_METRICS);
-        }
-        names.extend(phase_metrics.iter().map(|(n, _)| *n));
+}
+
+/// A count of `verify: acknowledged` in a crashing phase: it needs the
+/// verification, and a per-kind count needs writes of its kind.
+fn verification_count(
+    phase: &Phase,
+    shape: &PhaseSetup,
+    row: &PhaseMetric,
+    rest_at: usize,
+) -> Result<(), assertions::AssertionError> {
+    let (phase_name, rest) = (&phase.name, row.name);
+    if !shape.verifies {
         let mut e = assertion_error(
-            format!("phase `{phase_name}` has no actor or metric `{actor_name}`"),
+            format!("`{rest}` is counted only when phase `{phase_name}` verifies its writes"),
             rest_at,
-            actor_name.len().max(1),
+            rest.len(),
         );
-        e.expected = Some(format!("one of {}", one_of(&names)));
-        e.help = did_you_mean(actor_name, names.iter().copied())
-            .or_else(|| did_you_mean(rest, phase_metrics.iter().map(|(n, _)| *n)))
-            .map(|m| format!("did you mean `{phase_name}.{m}`?"));
-        if rest.starts_with("reopen") && phase.restart.is_none() {
-            e.help = Some("`reopen.duration` exists only for phases with a `restart`".to_owned());
-        }
-        if rest.starts_with("settle.") && phase.settle.is_none() {
-            e.help = Some(format!(
-                "`{rest}` exists only for phases with a `settle`: add `settle: {{}}` to phase `{phase_name}`"
-            ));
-        }
+        e.help = Some(format!(
+            "add `verify: acknowledged` to phase `{phase_name}`: without it nothing is checked, and a gate on it would judge nothing"
+        ));
         return Err(e);
-    };
-    let m_at = rest_at + actor_name.len() + 1;
-    if phase
-        .restart
-        .as_ref()
-        .is_some_and(|r| matches!(r.kind, RestartKind::Crash | RestartKind::PowerLoss))
+    }
+    if let Some(op) = row.op
+        && !phase.actors.iter().any(|a| a.plan.name() == op)
     {
+        let mut e = assertion_error(
+            format!("phase `{phase_name}` has no `{op}` actor, so `{rest}` would count nothing"),
+            rest_at,
+            rest.len(),
+        );
+        e.help = Some(format!(
+            "assert on `{phase_name}.lost_records` (every kind of write), or add a `{op}` actor"
+        ));
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The refusal of `<phase>.<rest>` that names neither an actor of the
+/// phase nor a metric it reports, with what it could have named.
+fn no_actor_or_metric(
+    phase: &Phase,
+    shape: &PhaseSetup,
+    rest: &str,
+    rest_at: usize,
+) -> assertions::AssertionError {
+    let phase_name = &phase.name;
+    let actor_name = rest.split_once('.').map_or(rest, |(a, _)| a);
+    // The phase's own metrics, then (with `verify`) the totals it verifies.
+    let listed: Vec<&str> = PHASE_METRICS
+        .iter()
+        .filter(|m| m.scope != Scope::Verify && m.scope.applies(shape))
+        .chain(phase_metric::of_scope(Scope::Verify).filter(|m| shape.verifies && m.op.is_none()))
+        .map(|m| m.name)
+        .collect();
+    let mut names: Vec<&str> = phase.actors.iter().map(|a| a.name.as_str()).collect();
+    names.extend(listed.iter().copied());
+    let mut e = assertion_error(
+        format!("phase `{phase_name}` has no actor or metric `{actor_name}`"),
+        rest_at,
+        actor_name.len().max(1),
+    );
+    e.expected = Some(format!("one of {}", one_of(&names)));
+    e.help = did_you_mean(actor_name, names.iter().copied())
+        .or_else(|| did_you_mean(rest, listed.iter().copied()))
+        .map(|m| format!("did you mean `{phase_name}.{m}`?"));
+    if rest.starts_with("reopen") && phase.restart.is_none() {
+        e.help = Some("`reopen.duration` exists only for phases with a `restart`".to_owned());
+    }
+    if rest.starts_with("settle.") && phase.settle.is_none() {
+        e.help = Some(format!(
+            "`{rest}` exists only for phases with a `settle`: add `settle: {{}}` to phase `{phase_name}`"
+        ));
+    }
+    e
+}
+
+/// The unit of `<actor>.<metric>` (`rest`, at `rest_at`), refused in a
+/// crash phase, for `service.` without a rate, for a name no row has, and
+/// for a metric the actor's op does not measure.
+fn actor_metric_unit(
+    phase: &Phase,
+    actor: &Actor,
+    rest: &str,
+    rest_at: usize,
+) -> Result<MetricUnit, assertions::AssertionError> {
+    let (phase_name, actor_name) = (&phase.name, &actor.name);
+    let m = rest.split_once('.').map_or("", |(_, m)| m);
+    let m_at = rest_at + actor_name.len() + 1;
+    if crashy(phase) {
         let mut e = assertion_error(
             format!("actor metrics are not measured in crash phase `{phase_name}`"),
             rest_at,
@@ -367,14 +418,7 @@ pub(super) fn resolve_phase_metric(
         e.expected = Some(format!("a `{}` actor's {}", only.op, or_list(&same)));
         return Err(e);
     }
-    Ok((
-        MetricRef::Actor {
-            phase: phase_name.to_owned(),
-            actor: actor_name.to_owned(),
-            metric: m.to_owned(),
-        },
-        unit,
-    ))
+    Ok(unit)
 }
 
 #[cfg(test)]
