@@ -78,6 +78,11 @@ const LAYERS: &[(usize, &str, &str)] = &[
     ),
     (9, "app", "the public App builder (plug-in binaries)"),
     (9, "lib", "the crate root: declarations only"),
+    (
+        9,
+        "testing",
+        "re-exports for loadline's own tests and benchmarks: hidden, not API",
+    ),
     (9, "main", "the binary: parse, call, map to an exit code"),
 ];
 
