@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::actor_metric;
 use super::phase_metric::PHASE_METRICS;
-pub use super::unit::{Better, METRIC_UNITS, MetricUnit, TRENDS, TrendKind, split_trend};
+pub use super::unit::{Better, MetricUnit, TRENDS, TrendKind, split_trend};
 
 /// Which way metric `name` (the last part of its path: `p99`,
 /// `records_per_s`, `service.p99`, a store statistic) of `unit` improves;

@@ -225,12 +225,6 @@ pub fn judged_by(name: &str) -> Option<String> {
     find(name)?.judged_by.map(str::to_owned)
 }
 
-/// The op a per-kind verification metric (`lost_puts`) needs in its
-/// phase; `None` for other names.
-pub fn kv_verify_op(name: &str) -> Option<&'static str> {
-    find(name)?.op
-}
-
 /// True when `name` is the first part of a phase-level metric (`duration`,
 /// `reopen`, `lost_records`, …), `store` or `process`: an actor of that
 /// name would shadow it in metric paths (`<phase>.<actor>.<metric>`).
@@ -289,8 +283,8 @@ mod tests {
         ] {
             assert_eq!(judged_by(not_a_verdict), None, "{not_a_verdict}");
         }
-        assert_eq!(kv_verify_op("corrupt_deletes"), Some("delete"));
-        assert_eq!(kv_verify_op("lost_records"), None);
+        assert_eq!(find("corrupt_deletes").and_then(|m| m.op), Some("delete"));
+        assert_eq!(find("lost_records").and_then(|m| m.op), None);
         assert_eq!(phase_metric_unit("lost_puts"), Some(MetricUnit::Count));
         assert!(is_phase_metric_word("reopen"));
         assert!(is_phase_metric_word("lost_puts"));

@@ -62,7 +62,7 @@ mod tests {
             "-2.0 MiB/min"
         );
         assert_eq!(unit_named("ns_per_min"), Some(MetricUnit::NanosPerMinute));
-        for unit in crate::metrics::catalog::METRIC_UNITS {
+        for unit in crate::metrics::unit::METRIC_UNITS {
             let json = serde_json::to_value(unit).expect("a unit serializes");
             let name = json.as_str().expect("as a string");
             assert_eq!(unit_named(name), Some(*unit), "{name}");
