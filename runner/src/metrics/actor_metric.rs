@@ -405,6 +405,15 @@ mod tests {
         assert_eq!(all.len(), ACTOR_METRICS.len(), "a name twice");
     }
 
+    /// A pick of a name no row has is refused (at build time in a
+    /// `const`, as every pick in the code is).
+    #[test]
+    #[should_panic(expected = "no per-actor metric of that name")]
+    fn a_pick_of_an_unknown_name_is_refused() {
+        let name = String::from("p98");
+        named(&name);
+    }
+
     #[test]
     fn latency_rows_are_nanoseconds_that_are_better_lower() {
         for m in latencies() {

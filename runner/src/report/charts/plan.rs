@@ -455,11 +455,11 @@ pub(crate) fn figure(report: &RunReport, spec: &ChartSpec) -> Figure {
 }
 
 fn rate_stat(stat: &str) -> Option<Option<f64>> {
-    (stat == actor_metric::named("records_per_s").name).then_some(None)
+    (stat == const { actor_metric::named("records_per_s").name }).then_some(None)
 }
 
 fn p99_stat(stat: &str) -> Option<Option<f64>> {
-    (stat == actor_metric::named("p99").name).then_some(None)
+    (stat == const { actor_metric::named("p99").name }).then_some(None)
 }
 
 fn spectrum_figure(report: &RunReport, spec: &ChartSpec, actor: &str) -> Figure {

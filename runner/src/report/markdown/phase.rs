@@ -190,7 +190,7 @@ pub(super) fn phase_view(
                 errors: Some(a.errors),
                 late: Some(a.late),
                 hits: a.hits,
-                hit_ratio: a.metric("hit_ratio"),
+                hit_ratio: const { crate::metrics::actor_metric::named("hit_ratio") }.get(a),
             });
             if let Some(s) = a.service {
                 service_rows.push(ActorRow {
