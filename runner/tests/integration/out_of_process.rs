@@ -98,7 +98,7 @@ fn external_and_resp_targets_repeat_stream_timelines_shard_merge_and_compare() {
     // --repeat 2 with the live endpoint, scraped until both targets'
     // records were served.
     let base = dir.path().join("base");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("loadline"))
+    let child = Command::new(assert_cmd::cargo::cargo_bin("loadline"))
         .args(["run", "--quiet", "--repeat", "2", "--metrics-addr"])
         .arg(format!("127.0.0.1:{metrics_port}"))
         .arg("--out")
