@@ -99,17 +99,14 @@ const MAX_FN_LINES: usize = 150;
 /// Functions over [`MAX_FN_LINES`] today (`file:function`), to be broken
 /// into named steps (issue 24, item 9). This list may only shrink.
 const KNOWN_LONG_FUNCTIONS: &[&str] = &[
-    "compare/diff.rs:compare",
     "engine/crash/child.rs:child_cycle",
     "engine/crash/run.rs:cycles",
     "report/charts/plot.rs:draw",
     "report/markdown/variant.rs:variant_view",
     "report/prometheus.rs:render",
-    "results/merge.rs:merge",
     "scenario/check.rs:convert",
     "scenario/check.rs:one_of_not_valid",
     "scenario/validate/metrics.rs:resolve_phase_metric",
-    "workload/file/decode.rs:decode",
 ];
 
 /// `mod.rs` files that still carry logic (issue 24, item 9).
