@@ -13,6 +13,7 @@ mod fixtures;
 mod gfm;
 mod junit;
 mod limits;
+mod out_of_process;
 mod outputs;
 mod payload;
 mod prometheus;
