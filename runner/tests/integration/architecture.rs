@@ -106,7 +106,6 @@ const KNOWN_LONG_FUNCTIONS: &[&str] = &[
     "report/prometheus.rs:render",
     "scenario/check.rs:convert",
     "scenario/check.rs:one_of_not_valid",
-    "scenario/validate/metrics.rs:resolve_phase_metric",
 ];
 
 /// `mod.rs` files that still carry logic (issue 24, item 9).
