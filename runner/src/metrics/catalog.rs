@@ -1,6 +1,11 @@
-//! The catalog of metric names and units: which metric paths exist for a
-//! scenario (`<phase>.<actor>.<metric>`, `<phase>.<metric>`,
-//! `target.store.*`, `target.process.*`) and the unit of each.
+//! The catalog of metric paths (`<phase>.<actor>.<metric>`,
+//! `<phase>.<metric>`, `target.store.*`, `target.process.*`):
+//! [`MetricRef`], which way any metric improves ([`better`]), the process
+//! metrics and their units, and the units and trend kinds (re-exported
+//! from [`unit`](super::unit)). The per-actor and phase metrics are rows
+//! of [`actor_metric`](super::actor_metric) and
+//! [`phase_metric`](super::phase_metric); store statistics are their
+//! kind's `StatDesc` list.
 //!
 //! Validation uses it to reject assertions on metrics that cannot exist;
 //! reports use it to format values. It does not compute anything.
