@@ -13,8 +13,10 @@ use std::path::Path;
 
 use super::plugin::Plugin;
 use super::protocol::Capability;
+use super::rules::{Plugged, check_rules};
 use super::session::ExternalSession;
 use crate::store::api::{Capabilities, Session, StatDesc, Store, StoreError, StoreStats};
+use crate::store::conformance::CheckResult;
 use crate::store::kind::{Problem, StoreKind, Workload};
 
 /// The `external` store kind.
@@ -104,6 +106,18 @@ impl StoreKind for ExternalKind {
 
     fn open(config: &ExternalConfig, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
         Ok(Box::new(ExternalStore::open(config, dir)?))
+    }
+
+    /// The protocol rules ([`super::rules`]): handshake, ids echoed,
+    /// pipelined requests in any order, `unsupported`, `close`, clean
+    /// stdout.
+    fn conformance_rules(config: &ExternalConfig, dir: &Path) -> Vec<CheckResult> {
+        let plugged = Plugged {
+            command: &config.command,
+            options: &config.options,
+            claimed: &config.capabilities,
+        };
+        check_rules(&plugged, dir)
     }
 }
 
