@@ -108,7 +108,7 @@ impl StoreKind for ExternalKind {
         Ok(Box::new(ExternalStore::open(config, dir)?))
     }
 
-    /// The protocol rules ([`super::rules`]): handshake, ids echoed,
+    /// The protocol rules (`docs/src/external-protocol.md`): handshake, ids echoed,
     /// pipelined requests in any order, `unsupported`, `close`, clean
     /// stdout.
     fn conformance_rules(config: &ExternalConfig, dir: &Path) -> Vec<CheckResult> {
