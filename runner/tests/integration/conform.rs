@@ -1,6 +1,8 @@
 //! `loadline conform` end to end: the Python reference plug-in of
-//! `scenarios/external.yaml` passes the conformance suite and the protocol
-//! rules (the JUnit file parses, one test case per check); plug-ins that
+//! `scenarios/external.yaml` and the Rust one of
+//! `scenarios/external-rust.yaml` pass the conformance suite and the
+//! protocol rules (the JUnit file parses, one test case per check);
+//! plug-ins that
 //! break one protocol rule each (a stray stdout line, a wrong reply id)
 //! fail with exit code 1 and a JUnit failure naming the rule.
 
@@ -149,4 +151,44 @@ fn a_plugin_breaking_a_protocol_rule_fails_naming_it() {
         let failed = cases.iter().find(|(n, _)| n == rule).expect("rule's case");
         assert_eq!(failed.1.as_deref(), Some(seen), "{mode}: {cases:?}");
     }
+}
+
+/// The Rust reference plug-in (`examples/external/rust-store`), built by
+/// cargo into this test's target directory (a no-op after `cargo test
+/// --workspace`), passes too: `scenarios/external-rust.yaml` with its
+/// command pointed at that directory.
+#[test]
+fn the_rust_plugin_conforms() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built = std::process::Command::new(cargo)
+        .current_dir(repo_root())
+        .args(["build", "--release", "-q", "-p", "loadline-external-store"])
+        .status()
+        .expect("run cargo");
+    assert!(built.success(), "cargo build -p loadline-external-store");
+    let exe = std::env::current_exe().expect("test binary");
+    let release = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/release/deps/..");
+    let plugin = release.join("loadline-external-store");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(repo_root().join("scenarios/external-rust.yaml"))
+        .expect("scenario");
+    let shipped = "command: [target/release/loadline-external-store]";
+    assert!(text.contains(shipped), "the scenario's command moved");
+    let scenario = dir.path().join("external-rust.yaml");
+    std::fs::write(
+        &scenario,
+        text.replace(shipped, &format!("command: [{}]", plugin.display())),
+    )
+    .expect("write scenario");
+    let assert = conform(&scenario, &dir.path().join("out")).success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("rust: 12 of 12 checks passed\n"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(dir.path().join("out/junit.xml")).expect("junit.xml");
+    assert_eq!(testcases(&xml).len(), 12);
 }
