@@ -16,8 +16,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use loadline::metrics::recorder::Recorder;
 use loadline::store::{Keys, MemoryStore, Record, Store};
+use loadline::testing::Recorder;
 
 const ROUNDS: usize = 9;
 const ITERS: u64 = 5_000_000;

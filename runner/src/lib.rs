@@ -59,9 +59,10 @@
 //! }
 //! ```
 //!
-//! Modules hidden from these docs are loadline's internals, public only
-//! for its own integration tests and benchmarks; they may change at any
-//! time.
+//! Everything else is crate-private. One hidden module, `testing`, hands
+//! loadline's own integration tests and benchmarks the few internals they
+//! check (scenario loading, the generated schemas, run.json's types); it
+//! is not API and may change at any time.
 
 mod app;
 pub mod store;
@@ -73,23 +74,16 @@ pub use schemars;
 /// serde, re-exported for store kinds' config types.
 pub use serde;
 
+pub(crate) mod assertions;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod compare;
+pub(crate) mod engine;
+pub(crate) mod metrics;
+pub(crate) mod report;
+pub(crate) mod results;
+pub(crate) mod scenario;
+pub(crate) mod workload;
+
 #[doc(hidden)]
-pub mod assertions;
-#[doc(hidden)]
-pub mod cli;
-#[doc(hidden)]
-pub mod commands;
-#[doc(hidden)]
-pub mod compare;
-#[doc(hidden)]
-pub mod engine;
-#[doc(hidden)]
-pub mod metrics;
-#[doc(hidden)]
-pub mod report;
-#[doc(hidden)]
-pub mod results;
-#[doc(hidden)]
-pub mod scenario;
-#[doc(hidden)]
-pub mod workload;
+pub mod testing;

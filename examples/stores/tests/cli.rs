@@ -31,11 +31,11 @@ fn committed_schema_includes_the_plug_in_kinds_and_is_current() {
         "examples/stores/schemas is stale; regenerate it from the repository root with:\n\n    cargo run --release -p loadline-stores -- schema --write examples/stores\n"
     );
     let reference = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(loadline::scenario::schema_doc::REFERENCE_PATH),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(loadline::testing::REFERENCE_PATH),
     )
     .unwrap_or_default();
     assert!(
-        reference == loadline::scenario::schema_doc::reference(&committed),
+        reference == loadline::testing::schema_reference(&committed),
         "examples/stores/docs/src/scenario-reference.md is stale; regenerate it with the command above"
     );
     assert!(reference.contains("## FjallConfig"), "{reference}");

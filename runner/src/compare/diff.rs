@@ -189,19 +189,6 @@ pub struct Change {
     pub reason: Option<String>,
 }
 
-impl Change {
-    /// How much worse, as a signed fraction of the base (positive: worse;
-    /// from zero to something is infinitely so); 0 without a direction.
-    pub fn worse_by(&self) -> f64 {
-        let sign = match self.better {
-            Some(Better::Lower) => 1.0,
-            Some(Better::Higher) => -1.0,
-            None => return 0.0,
-        };
-        self.change.map_or(sign * f64::INFINITY, |c| c * sign)
-    }
-}
-
 /// The verdict of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -247,6 +234,7 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    #[cfg(test)]
     /// The regressed cells.
     pub fn regressions(&self) -> impl Iterator<Item = &Change> {
         self.changes

@@ -17,10 +17,8 @@ pub mod judge;
 pub mod source;
 pub mod stats;
 
-pub use cells::{CellKey, MetricCell, cells};
-pub use diff::{
-    Change, CompareOptions, Comparison, Status, Thresholds, Unmatched, Verdict, compare,
-};
+pub use cells::{CellKey, cells};
+pub use diff::{CompareOptions, Comparison, Thresholds, Verdict, compare};
 pub use gate::{Gate, GateSpec};
 pub use source::{BaselineStore, SourceError};
 pub use stats::Design;

@@ -15,12 +15,7 @@ use crate::store::{self, StoreError};
 
 /// Runs one phase on a blocking thread, ending it at its deadline or on
 /// interrupt. `Ok(None)` means it was interrupted.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the phase context is exactly these parts"
-)]
 pub(crate) async fn run_phase(
-    vi: usize,
     target: &Target,
     ph: &Phase,
     pools: &Arc<pools::Pools>,
@@ -36,7 +31,6 @@ pub(crate) async fn run_phase(
             .collect(),
     );
     let _ = observer.event(&Event::PhaseStarted {
-        variant: vi,
         label,
         target: &target.name,
         phase: ph,
@@ -77,7 +71,7 @@ pub(crate) async fn run_phase(
         tokio::select! {
             joined = &mut handle => break joined,
             _ = tick.tick() => {
-                soak::forward(&rx, vi, &target.name, ph, observer);
+                soak::forward(&rx, &target.name, ph, observer);
                 let _ = observer.event(&Event::Tick);
                 if opts.interrupt.load(Ordering::Acquire) {
                     control.stop.store(true, Ordering::Release);
@@ -91,12 +85,9 @@ pub(crate) async fn run_phase(
             }
         }
     };
-    soak::forward(&rx, vi, &target.name, ph, observer);
+    soak::forward(&rx, &target.name, ph, observer);
     // Before a restart or close needs the store to itself.
-    let _ = observer.event(&Event::WorkersDone {
-        variant: vi,
-        target: &target.name,
-    });
+    let _ = observer.event(&Event::WorkersDone);
     let report = match result {
         Ok(r) => r?,
         Err(_) => {
@@ -122,7 +113,6 @@ pub(crate) async fn run_phase(
 )]
 pub(crate) async fn run_crash_phase(
     scenario: &Scenario,
-    vi: usize,
     target: &Target,
     ph: &Phase,
     pools: &Arc<pools::Pools>,
@@ -142,7 +132,6 @@ pub(crate) async fn run_crash_phase(
     let progress: Arc<Vec<crate::metrics::progress::Progress>> =
         Arc::new(vec![crate::metrics::progress::Progress::default()]);
     let _ = observer.event(&Event::PhaseStarted {
-        variant: vi,
         label,
         target: &target.name,
         phase: ph,

@@ -35,8 +35,6 @@ pub enum Event<'a> {
     /// Round `round` (0-based) of `--repeat` begins; `order` is the target
     /// order of this round (rotated by one per round).
     RoundStarted {
-        /// Round index.
-        round: usize,
         /// Target names in the order they run this round.
         order: &'a [String],
     },
@@ -61,8 +59,6 @@ pub enum Event<'a> {
     /// A phase is about to start on a target; `progress` holds one records
     /// counter per worker, updated by the workers while it runs.
     PhaseStarted {
-        /// Variant index.
-        variant: usize,
         /// Variant label (empty without a matrix).
         label: &'a str,
         /// Target name.
@@ -83,12 +79,7 @@ pub enum Event<'a> {
     },
     /// The running phase's workers are done; its store is about to be
     /// restarted or closed, so subscribers let go of it now.
-    WorkersDone {
-        /// Variant index.
-        variant: usize,
-        /// Target name.
-        target: &'a str,
-    },
+    WorkersDone,
     /// A few times a second while a phase runs.
     Tick,
     /// Intervals of the running phase finished (each interval once, in
@@ -96,8 +87,6 @@ pub enum Event<'a> {
     /// what a soak's streamed timeline and the live trends are made of.
     /// The phase's report holds them all again at its end.
     Intervals {
-        /// Variant index.
-        variant: usize,
         /// Target name.
         target: &'a str,
         /// The phase (its actors name the batch's actor indices).

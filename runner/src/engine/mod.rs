@@ -36,8 +36,7 @@ pub mod verify_kv;
 pub mod worker;
 
 pub(crate) use datadir::file_name_part;
-pub use error::EngineError;
 pub use events::{Ending, Event, Observer, ObserverError};
 pub use options::RunOptions;
-pub use run::{round_order, run};
+pub use run::run;
 pub use select::CellFilter;

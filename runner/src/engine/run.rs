@@ -84,10 +84,7 @@ pub async fn run(
             .iter()
             .map(|t| t.name.clone())
             .collect();
-            let _ = observer.event(&Event::RoundStarted {
-                round,
-                order: &order,
-            });
+            let _ = observer.event(&Event::RoundStarted { order: &order });
         }
         if let Err(e) = run_round(variants, opts, round, observer).await {
             failure = Some(e);

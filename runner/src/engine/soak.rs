@@ -23,7 +23,6 @@ pub const ENDED_BY_INTERRUPT: &str = "interrupted";
 /// [`Event::Intervals`] (never blocks).
 pub fn forward(
     rx: &Receiver<IntervalBatch>,
-    variant: usize,
     target: &str,
     phase: &Phase,
     observer: &mut dyn Observer,
@@ -31,7 +30,6 @@ pub fn forward(
     while let Ok(batch) = rx.try_recv() {
         // Only a phase-finished event's error stops a run.
         let _ = observer.event(&Event::Intervals {
-            variant,
             target,
             phase,
             batch: &batch,

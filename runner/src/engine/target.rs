@@ -94,7 +94,7 @@ pub(crate) async fn run_target(
             result
         } else {
             let label = &scenario.variant.label;
-            run_phase(vi, target, ph, pools, &store, opts, label, observer).await
+            run_phase(target, ph, pools, &store, opts, label, observer).await
         };
         match result {
             Ok(Some(mut phase_report)) => {
@@ -227,7 +227,6 @@ impl TargetRun<'_> {
         let only = self.sole(store, &ph.name)?;
         let (result, back) = run_crash_phase(
             self.scenario,
-            self.vi,
             self.target,
             ph,
             self.pools,

@@ -80,11 +80,6 @@ impl Known {
             .and_then(|v| v.get(offset as usize))
             .is_some_and(Option::is_some)
     }
-
-    /// True when nothing is known.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// What one stream reads back as: its trim point, the CRC of each record

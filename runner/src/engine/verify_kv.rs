@@ -102,6 +102,7 @@ pub struct KvKnown {
 }
 
 impl KvKnown {
+    #[cfg(test)]
     /// Keys known.
     pub fn len(&self) -> usize {
         self.keys.len()

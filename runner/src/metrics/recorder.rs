@@ -110,7 +110,7 @@ pub struct Recorder {
     pub bytes: u64,
     /// Failed operations.
     pub errors: u64,
-    /// Open loop: operations that started more than [`LATE_AFTER_NS`] after their intended start.
+    /// Open loop: operations that started more than `LATE_AFTER_NS` after their intended start.
     pub late: u64,
     /// Gets that found their key.
     pub hits: u64,
@@ -306,7 +306,7 @@ pub fn encode(h: &Histogram<u64>) -> String {
     }
 }
 
-/// Decodes a histogram written by [`encode`].
+/// Decodes a histogram written by `encode`.
 pub fn decode(text: &str) -> Option<Histogram<u64>> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)

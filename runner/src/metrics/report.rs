@@ -13,9 +13,7 @@ use crate::metrics::verdict::AssertionResult;
 
 pub use super::phase_report::{ActorReport, Latency, PhaseReport, PhaseStats};
 pub use super::samples::{IntervalReport, MemoryStats, PhaseProcess, PhaseSample};
-pub use super::target_report::{
-    MetricValue, ProcessStats, Spread, TargetReport, is_maximum, metric_path,
-};
+pub use super::target_report::{ProcessStats, Spread, TargetReport};
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -78,7 +76,7 @@ pub enum ReadError {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "loadline run.json")]
 pub struct RunReport {
-    /// Version of this format ([`RUN_FORMAT_VERSION`]).
+    /// Version of this format (`RUN_FORMAT_VERSION`).
     pub format_version: u32,
     /// loadline version and git revision.
     pub loadline_version: String,

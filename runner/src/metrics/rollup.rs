@@ -9,7 +9,7 @@
 //! every interval until the end — and each finished interval can be
 //! written to disk at once (`report::stream`). At the end
 //! [`Rollup::finish`] takes what is left and returns the same timeline
-//! [`actor_timeline`](super::timeline::actor_timeline) builds from all
+//! `timeline::actor_timeline` (its test reference) builds from all
 //! samples at once: intervals without operations kept as empty ones, the
 //! last one cut at the phase's end.
 

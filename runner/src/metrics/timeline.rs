@@ -7,19 +7,19 @@
 //! worker completed an operation (a stall) is kept, with zeros, so a chart
 //! shows the gap.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use super::recorder::{IntervalSample, encode};
 use super::report::IntervalReport;
 
 /// The intervals of one actor over a phase `span_ns` long, from every
-/// worker's samples (any order).
+/// worker's samples (any order): the reference the streaming rollup is
+/// tested against.
+#[cfg(test)]
 pub fn actor_timeline(
     samples: &[IntervalSample],
-    every: Duration,
+    every: std::time::Duration,
     span_ns: u64,
 ) -> Vec<IntervalReport> {
+    use std::collections::BTreeMap;
     let every_ns = (every.as_nanos() as u64).max(1);
     let mut by_index: BTreeMap<u64, IntervalSample> = BTreeMap::new();
     for s in samples {
@@ -85,7 +85,7 @@ pub fn interval_report(
 mod tests {
     use super::*;
     use crate::metrics::recorder::Recorder;
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     /// Two workers, operations across five intervals with a gap: each
     /// interval holds what was completed in it, the gap is an empty

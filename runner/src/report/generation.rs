@@ -133,11 +133,6 @@ impl OutputFiles {
         }
     }
 
-    /// The directory written.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// True when a generation is due after `finished_phases` phases (what
     /// [`Reporter::phase_finished`] decides), so a caller can assemble the
     /// report only when it will be written.

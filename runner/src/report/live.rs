@@ -72,7 +72,7 @@ impl Observer for LiveObserver {
                 let actors: Vec<String> = phase.actors.iter().map(|a| a.name.clone()).collect();
                 self.live.intervals(&actors, batch);
             }
-            Event::WorkersDone { .. } => self.live.phase_ended(),
+            Event::WorkersDone => self.live.phase_ended(),
             Event::PhaseFinished { target, phase, .. } => {
                 self.live.phase_finished(&self.label, target, phase);
             }

@@ -24,9 +24,6 @@ mod side;
 mod variant;
 
 pub use context::Context;
-pub use phase::{ActorRow, ChartLink, PhaseRun, PhaseView, StatRow};
-pub use side::{SideBySide, SideCell, SideRow};
-pub use variant::{AssertionCell, AssertionRow, TargetHead, VariantView};
 
 /// The file name of the Markdown report.
 pub const REPORT_MD: &str = "report.md";
@@ -122,11 +119,6 @@ impl MarkdownTemplate {
                 source,
             })?;
         Ok(MarkdownTemplate { env, name })
-    }
-
-    /// The template's name as errors show it.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     fn err(&self, path: &Path) -> impl Fn(minijinja::Error) -> ReportError {

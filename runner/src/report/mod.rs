@@ -43,5 +43,4 @@ pub mod verdict;
 pub use atomic::OutputFile;
 pub use error::ReportError;
 pub use generation::OutputFiles;
-pub use outputs::{FileFormat, FileOutput, Reporter, check_template, file_outputs};
-pub use verdict::{Counts, RunVerdict};
+pub use outputs::{FileFormat, Reporter, check_template, file_outputs};

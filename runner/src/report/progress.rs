@@ -252,12 +252,6 @@ impl LiveProgress {
         }
     }
 
-    /// Prints a periodic line every `every` instead of [`LINE_EVERY`].
-    pub fn line_every(mut self, every: Duration) -> Self {
-        self.every = every;
-        self
-    }
-
     /// A phase starts on `target` (of matrix variant `variant`); `slots`
     /// are its workers' counters, actor after actor.
     pub fn phase_started(

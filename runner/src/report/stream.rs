@@ -176,7 +176,6 @@ mod tests {
             }],
         };
         let event = Event::Intervals {
-            variant: 0,
             target: "m",
             phase,
             batch: &batch,

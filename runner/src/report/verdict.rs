@@ -45,19 +45,6 @@ impl RunVerdict {
             RunVerdict::Running => "RUNNING",
         }
     }
-
-    /// The process exit code DESIGN.md assigns to this outcome (0, 1, 3,
-    /// 130; a still-running report maps to 0). An interrupted run stopped
-    /// by SIGTERM or SIGHUP exits 143 or 129 instead (128 + the signal,
-    /// which the report does not record).
-    pub fn exit_code(self) -> i32 {
-        match self {
-            RunVerdict::Pass | RunVerdict::Running => 0,
-            RunVerdict::Fail => 1,
-            RunVerdict::Error => 3,
-            RunVerdict::Interrupted => 130,
-        }
-    }
 }
 
 /// How many assertion results had each verdict, over every variant and

@@ -328,7 +328,7 @@ impl Observer for ReportBuilder {
             }
             Event::RunFinished { ending, error } => self.finish(*ending, error.map(str::to_owned)),
             Event::PhaseStarted { .. }
-            | Event::WorkersDone { .. }
+            | Event::WorkersDone
             | Event::Tick
             | Event::Intervals { .. }
             | Event::Warning(_) => {}
@@ -435,11 +435,7 @@ mod tests {
         );
         for (round, order) in [["b", "a"], ["a", "b"], ["b", "a"]].iter().enumerate() {
             let order: Vec<String> = order.iter().map(|s| (*s).to_owned()).collect();
-            b.event(&Event::RoundStarted {
-                round,
-                order: &order,
-            })
-            .unwrap();
+            b.event(&Event::RoundStarted { order: &order }).unwrap();
             b.event(&Event::VariantStarted {
                 variant: 0,
                 payloads: &[],

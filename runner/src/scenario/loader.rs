@@ -124,13 +124,13 @@ impl Loader {
 }
 
 /// Reads and validates a scenario file with the built-in store kinds (see
-/// [`Loader::load_file`]).
+/// `Loader::load_file`).
 pub fn load_file(path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
     Loader::builtin().load_file(path, overrides)
 }
 
 /// Validates scenario text with the built-in store kinds (see
-/// [`Loader::load_source`]).
+/// `Loader::load_source`).
 pub fn load_source(
     source: Source,
     path: &Path,

@@ -26,4 +26,3 @@ pub use crate::units;
 #[cfg(test)]
 pub(crate) use loader::test_variants;
 pub use loader::{Loaded, Loader, load_file, load_source};
-pub use model::Scenario;

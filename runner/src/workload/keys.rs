@@ -142,16 +142,6 @@ impl Zipfian {
         }
     }
 
-    /// Number of ranks.
-    pub fn items(&self) -> u64 {
-        self.items
-    }
-
-    /// ζ(items, θ) = Σ_{i=1..items} 1/i^θ, the normalising constant.
-    pub fn zetan(&self) -> f64 {
-        self.zetan
-    }
-
     /// Draws a rank in `0..items`; rank 0 is the most popular.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let u: f64 = rng.random();
@@ -354,6 +344,7 @@ impl KeyGen {
         self.key(index)
     }
 
+    #[cfg(test)]
     /// Size of the key space.
     pub fn keyspace(&self) -> u64 {
         self.keyspace

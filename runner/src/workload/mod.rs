@@ -15,20 +15,10 @@ mod rng;
 mod size;
 mod source;
 
-pub use entropy::{
-    ABSOLUTE_SLACK, CompressError, Compressibility, SAMPLE_LIMIT, TOLERANCE, compressibility,
-    entropy_warning,
-};
-pub use file::{
-    FORMAT_VERSION, MAGIC, PayloadFile, PayloadFileError, PayloadHeader, generate, inspect,
-    write_pool,
-};
-pub use keys::{
-    KeyDist, KeyGen, KeyParams, KeyParamsError, YCSB_ZIPFIAN_THETA, Zipfian, write_key, zeta,
-};
+pub use entropy::entropy_warning;
+pub use file::{PayloadFile, PayloadFileError, generate, inspect};
+pub use keys::{KeyDist, KeyGen, KeyParams};
 pub use payload::{KeyStyle, PayloadParams, PayloadParamsError, PayloadPool, PayloadView};
-pub use rng::{
-    StreamId, WorkloadRng, bootstrap_stream, file_stream, pool_stream, stream, substream,
-};
-pub use size::{SizeDist, SizeDistError};
+pub use rng::{StreamId, WorkloadRng, bootstrap_stream, pool_stream, stream, substream};
+pub use size::SizeDist;
 pub use source::PayloadSource;

@@ -141,6 +141,7 @@ impl PayloadParams {
             })
     }
 
+    #[cfg(test)]
     /// Expected memory of a pool with these parameters, in bytes (mean body
     /// size × records, plus the span table and one view), for `explain`
     /// before anything is generated.
@@ -232,16 +233,19 @@ impl PayloadPool {
         PayloadView::from_spans(&self.data, &self.spans, self.params.batch)
     }
 
+    #[cfg(test)]
     /// Records per batch.
     pub fn batch_size(&self) -> usize {
         self.params.batch
     }
 
+    #[cfg(test)]
     /// Number of batches.
     pub fn batch_count(&self) -> usize {
         self.spans.len() / self.params.batch.max(1)
     }
 
+    #[cfg(test)]
     /// Total body bytes.
     pub fn body_bytes(&self) -> usize {
         self.data.len()

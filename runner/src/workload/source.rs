@@ -27,6 +27,7 @@ impl PayloadSource {
         }
     }
 
+    #[cfg(test)]
     /// Records per batch (validation compares it with the actor's `batch`).
     pub fn batch_size(&self) -> usize {
         match self {
@@ -35,6 +36,7 @@ impl PayloadSource {
         }
     }
 
+    #[cfg(test)]
     /// Number of distinct batches cycled.
     pub fn batch_count(&self) -> usize {
         match self {

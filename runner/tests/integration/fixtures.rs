@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use loadline::scenario;
+use loadline::testing as scenario;
 
 fn fixtures() -> Vec<std::path::PathBuf> {
     crate::yaml_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid"))

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use loadline::metrics::report::{RUN_SCHEMA_PATH, RunReport};
+use loadline::testing::{RUN_SCHEMA_PATH, RunReport};
 
 use super::repo_root;
 
@@ -180,7 +180,7 @@ fn merge_of_three_shards_equals_the_full_run_cell_for_cell() {
     for (va, vb) in a.variants.iter().zip(&b.variants) {
         assert_eq!(va.label, vb.label);
         assert_eq!(va.resolved, vb.resolved);
-        let names = |v: &loadline::metrics::report::VariantReport| -> Vec<String> {
+        let names = |v: &loadline::testing::VariantReport| -> Vec<String> {
             v.targets.iter().map(|t| t.name.clone()).collect()
         };
         assert_eq!(names(va), names(vb), "targets in file order");
@@ -190,7 +190,7 @@ fn merge_of_three_shards_equals_the_full_run_cell_for_cell() {
             let pb: Vec<&str> = tb.phases.iter().map(|p| p.name.as_str()).collect();
             assert_eq!(pa, pb);
         }
-        let lines = |v: &loadline::metrics::report::VariantReport| -> Vec<Option<usize>> {
+        let lines = |v: &loadline::testing::VariantReport| -> Vec<Option<usize>> {
             v.assertions.iter().map(|x| x.line).collect()
         };
         assert_eq!(lines(va), lines(vb), "assertion lines of the scenario file");
@@ -277,7 +277,7 @@ fn three_rounds_report_the_median_with_every_rounds_value() {
         assert_eq!(p99.values.len(), 3);
         assert!(p99.min <= p99.median && p99.median <= p99.max);
         assert_eq!(t.phases[0].actors[0].latency.p99_ns as f64, p99.median);
-        let h = loadline::metrics::recorder::decode(&t.phases[0].actors[0].histogram)
+        let h = loadline::testing::decode_histogram(&t.phases[0].actors[0].histogram)
             .expect("histogram decodes");
         assert_eq!(h.len(), 3 * 5_000, "the three rounds' 5,000 appends each");
     }

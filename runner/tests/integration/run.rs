@@ -285,8 +285,8 @@ fn every_kind_restart_and_op_that_validates_runs() {
                     restart.unwrap_or("none"),
                     restart.map_or(String::new(), |r| format!("    restart: {r}\n"))
                 );
-                let alone = loadline::scenario::load_source(
-                    loadline::scenario::load::Source {
+                let alone = loadline::testing::load_source(
+                    loadline::testing::Source {
                         name: "cell.yaml".to_owned(),
                         text: format!("{head}{phase}"),
                     },

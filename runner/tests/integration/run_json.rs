@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::Command as Std;
 
-use loadline::metrics::report::{RUN_SCHEMA_PATH, RunReport};
+use loadline::testing::{RUN_SCHEMA_PATH, RunReport};
 
 use super::{quickstart_on_memory, repo_root};
 

@@ -3,8 +3,9 @@
 //! serde_yaml, not loadline's loader) and loadline's own loader, and starts
 //! with the editor modeline.
 
-use loadline::scenario::schema::{
-    SCHEMA_DRAFT07_PATH, SCHEMA_PATH, render, scenario_schema, scenario_schema_draft07,
+use loadline::testing::{
+    SCHEMA_DRAFT07_PATH, SCHEMA_PATH, render_schema as render, scenario_schema,
+    scenario_schema_draft07,
 };
 
 use super::{modeline_schema, plug_in_scenarios, repo_root, shipped_scenarios};
@@ -29,20 +30,20 @@ fn committed_schema_is_current() {
 /// regenerated fails here.
 #[test]
 fn committed_scenario_reference_is_current() {
-    let rel = loadline::scenario::schema_doc::REFERENCE_PATH;
+    let rel = loadline::testing::REFERENCE_PATH;
     let committed = std::fs::read_to_string(repo_root().join(rel)).unwrap_or_default();
     assert!(
-        committed == loadline::scenario::schema_doc::reference(&scenario_schema()),
+        committed == loadline::testing::schema_reference(&scenario_schema()),
         "{rel} is stale or missing; regenerate it from the repository root with:\n\n    cargo run --release --bin loadline -- schema --write\n"
     );
 }
 
 #[test]
 fn committed_run_schema_is_current() {
-    let path = repo_root().join(loadline::metrics::report::RUN_SCHEMA_PATH);
+    let path = repo_root().join(loadline::testing::RUN_SCHEMA_PATH);
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
-        committed == render(&loadline::metrics::report::RunReport::schema()),
+        committed == render(&loadline::testing::RunReport::schema()),
         "schemas/run.schema.json is stale or missing; regenerate it from the repository root with:\n\n    cargo run --release --bin loadline -- schema --write\n"
     );
 }
@@ -119,7 +120,7 @@ fn every_shipped_scenario_validates_against_the_committed_schema() {
             "{} fails the schema: {errors:#?}",
             file.display()
         );
-        if let Err(d) = loadline::scenario::load_file(&file, &[]) {
+        if let Err(d) = loadline::testing::load_file(&file, &[]) {
             panic!(
                 "{} fails loadline's validation:\n{}",
                 file.display(),
@@ -156,7 +157,7 @@ fn plug_in_scenarios_validate_against_their_schema_and_plain_loadline_refuses_th
             .map(|e| format!("{}: {e}", e.instance_path()))
             .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
-        let d = loadline::scenario::load_file(&file, &[]).expect_err("plain loadline refuses");
+        let d = loadline::testing::load_file(&file, &[]).expect_err("plain loadline refuses");
         let fjall =
             d.0.iter()
                 .find(|d| d.message == "unknown store kind `fjall` for `fjall`")
@@ -183,11 +184,11 @@ fn the_readme_example_validates_and_a_typo_in_it_is_caught() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("example.yaml");
     std::fs::write(&file, example).expect("write");
-    if let Err(d) = loadline::scenario::load_file(&file, &[]) {
+    if let Err(d) = loadline::testing::load_file(&file, &[]) {
         panic!("the README example fails validation:\n{}", d.render());
     }
     std::fs::write(&file, example.replace("segment_size", "segmnt_size")).expect("write");
-    let d = loadline::scenario::load_file(&file, &[]).expect_err("typo caught");
+    let d = loadline::testing::load_file(&file, &[]).expect_err("typo caught");
     assert!(
         d.render().contains("did you mean `segment_size`?"),
         "{}",

@@ -191,7 +191,7 @@ fn every_seed_scenario_maps_its_phases_validates_and_explains() {
             .take_while(|l| l.starts_with('#'))
             .collect::<Vec<_>>()
             .join("\n");
-        let loaded = loadline::scenario::load_file(f, &[]).expect("valid");
+        let loaded = loadline::testing::load_file(f, &[]).expect("valid");
         for ph in &loaded.variants[0].phases {
             assert!(
                 ph.warmup || header.contains(&ph.name),

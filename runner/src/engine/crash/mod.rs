@@ -49,7 +49,7 @@ mod in_process;
 mod process;
 mod run;
 
-pub use child::{CHILD_SUBCOMMAND, child_main};
-pub use context::{CrashRun, crash_delay, stream_ids};
-pub use process::{ChildCommand, ChildGuard};
-pub use run::{CrashOutcome, run};
+pub use child::child_main;
+pub use context::CrashRun;
+pub use process::ChildCommand;
+pub use run::run;

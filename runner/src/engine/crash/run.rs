@@ -391,7 +391,9 @@ fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::crash::{ChildCommand, ChildGuard, crash_delay};
+    use crate::engine::crash::ChildCommand;
+    use crate::engine::crash::context::crash_delay;
+    use crate::engine::crash::process::ChildGuard;
     use crate::engine::pools::Pools;
     use crate::scenario::load::Source;
     use crate::scenario::model::Scenario;

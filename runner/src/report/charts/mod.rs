@@ -15,4 +15,4 @@ mod sweep;
 mod trend_line;
 
 pub use output::ChartsOutput;
-pub use plan::{ChartKind, ChartSpec, IntervalPoint, MAX_CHARTS, actor_timeline, plan};
+pub use plan::{ChartKind, ChartSpec, MAX_CHARTS, plan};

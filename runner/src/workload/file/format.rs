@@ -4,7 +4,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::super::entropy::CompressError;
-use super::super::payload::{KeyStyle, PayloadParams, PayloadParamsError};
+use super::super::payload::{KeyStyle, PayloadParamsError};
 use super::super::size::SizeDist;
 
 /// The first 8 bytes of every payload file.
@@ -154,9 +154,10 @@ pub struct PayloadHeader {
 }
 
 impl PayloadHeader {
+    #[cfg(test)]
     /// The parameters the file was generated with (`pool` = batch count).
-    pub fn params(&self) -> PayloadParams {
-        PayloadParams {
+    pub fn params(&self) -> super::super::payload::PayloadParams {
+        super::super::payload::PayloadParams {
             size: self.size.clone(),
             entropy: self.entropy,
             keys: self.keys,

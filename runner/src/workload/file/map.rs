@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, Read as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use memmap2::Mmap;
 
@@ -19,7 +19,6 @@ use crate::store::Record;
 /// the map: [`PayloadFile::view`] borrows them.
 #[derive(Debug)]
 pub struct PayloadFile {
-    path: PathBuf,
     header: PayloadHeader,
     pub(super) map: Mmap,
     spans: Vec<Span>,
@@ -84,22 +83,12 @@ impl PayloadFile {
             source,
         })?;
         let (header, spans) = decode(path, &map)?;
-        Ok(Self {
-            path: p(),
-            header,
-            map,
-            spans,
-        })
+        Ok(Self { header, map, spans })
     }
 
     /// The file's header.
     pub fn header(&self) -> &PayloadHeader {
         &self.header
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Ready-made record slices borrowing the mapped bodies.
@@ -112,6 +101,7 @@ impl PayloadFile {
         self.header.batch_size
     }
 
+    #[cfg(test)]
     /// Number of batches.
     pub fn batch_count(&self) -> usize {
         self.header.batch_count

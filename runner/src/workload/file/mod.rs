@@ -46,7 +46,7 @@ mod map;
 mod tests;
 mod write;
 
-pub use format::{FORMAT_VERSION, MAGIC, PayloadFileError, PayloadHeader};
+pub use format::PayloadFileError;
 pub use inspect::inspect;
 pub use map::PayloadFile;
-pub use write::{generate, write_pool};
+pub use write::generate;
