@@ -294,8 +294,10 @@ fn apply_kv(kv: &mut BTreeMap<Vec<u8>, String>, line: &Value) -> Result<(), Fail
     Ok(())
 }
 
-/// The reply to one request line, and whether it was `close`.
+/// The reply to one request line (with `service_ns`, the time spent on
+/// it here), and whether it was `close`.
 fn answer(store: &mut Option<Store>, req: &Value) -> (Value, bool) {
+    let start = std::time::Instant::now();
     let id = req.get("id").cloned().unwrap_or(Value::Null);
     let op = req.get("op").and_then(Value::as_str).unwrap_or("");
     let result = match (op, store.as_mut()) {
@@ -312,7 +314,7 @@ fn answer(store: &mut Option<Store>, req: &Value) -> (Value, bool) {
             "the first request must be `hello`".to_owned(),
         )),
     };
-    let reply = match result {
+    let mut reply = match result {
         Ok(ok) => json!({"id": id, "ok": ok}),
         Err(f) => {
             let (kind, message) = match f {
@@ -323,6 +325,7 @@ fn answer(store: &mut Option<Store>, req: &Value) -> (Value, bool) {
             json!({"id": id, "error": {"kind": kind, "message": message}})
         }
     };
+    reply["service_ns"] = json!(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
     (reply, op == "close")
 }
 

@@ -116,6 +116,49 @@ fn stray_output_and_wrong_ids_and_error_replies_are_errors() {
     drop(store);
 }
 
+/// The reference plug-in times every request; its replies' `service_ns`
+/// are summed into the target's statistics, `hello` and `close` left out.
+#[test]
+fn replies_service_times_are_the_targets_statistics() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let store = ExternalKind::open(&python(), root.path()).expect("open");
+    let mut s = store.session().expect("session");
+    for i in 0..10u8 {
+        s.put(&[i], b"v").expect("put");
+    }
+    let stats = store.stats().values;
+    assert_eq!(stats["requests"], 10.0, "{stats:?}");
+    assert_eq!(stats["timed_requests"], 10.0, "{stats:?}");
+    assert!(stats["service_ns"] > 0.0, "{stats:?}");
+    assert_eq!(
+        stats["service_ns_per_request"],
+        stats["service_ns"] / 10.0,
+        "{stats:?}"
+    );
+    drop(s);
+    store.close().expect("close");
+}
+
+/// A version 1 plug-in that sends no `service_ns` still works: its
+/// requests count, none is timed.
+#[test]
+fn replies_without_service_time_count_untimed() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let script = format!("{HELLO_OK}; read l; echo '{{\"id\":1,\"ok\":{{}}}}'; sleep 5");
+    let store = ExternalKind::open(&sh(&script, vec![Capability::Log]), root.path()).expect("open");
+    store.session().expect("session").sync().expect("sync");
+    let stats = store.stats().values;
+    assert_eq!(
+        (
+            stats["requests"],
+            stats["timed_requests"],
+            stats["service_ns_per_request"]
+        ),
+        (1.0, 0.0, 0.0),
+        "{stats:?}"
+    );
+}
+
 #[test]
 fn a_started_plugin_ends_on_close_and_keeps_its_data_for_the_next() {
     let root = tempfile::tempdir().expect("temp dir");
