@@ -71,7 +71,7 @@ fn the_python_plugin_conforms_and_the_junit_file_lists_every_check() {
         "log",
         "key-value",
         "kill -9 durability of appends",
-        "kill -9 durability of key-value writes",
+        "kill -9 durability of puts and deletes",
         "protocol: handshake",
         "protocol: ids echoed",
         "protocol: pipelined requests",

@@ -134,7 +134,7 @@ pub fn run_suite(suite: &Suite<'_>, root: &Path) -> Vec<CheckResult> {
             )
         }));
     }
-    results.push(run_check("crash-phase requests", || {
+    results.push(run_check("crash phase", || {
         check_crash_requests(open, &sub(root, "crash-requests"));
         format!(
             "only {} operations asked of it; missing ones answer \"not supported\"",
@@ -149,7 +149,7 @@ pub fn run_suite(suite: &Suite<'_>, root: &Path) -> Vec<CheckResult> {
     let cycles = suite.kill_cycles;
     let durable = caps.persistent && caps.crash_durable;
     if caps.kv && durable {
-        results.push(run_check("kill -9 durability of key-value writes", || {
+        results.push(run_check("kill -9 durability of puts and deletes", || {
             let dir = sub(root, "kv-kill9");
             let acks =
                 check_kv_kill9_durability(open, &dir, cycles, &|| (suite.spawn)(&dir, true));
