@@ -17,7 +17,12 @@
 # summary to stdout. Environment: LOADLINE (binary, default
 # target/release/loadline), SCENARIO, ROUNDS (5), PAIRS (10), DELAY
 # (the slowdown, default 1us), SETS (extra --set options for every run,
-# e.g. to shorten the scenario).
+# e.g. to shorten the scenario), EXPERIMENTS (which of the three, default
+# "compare-aa ab-aa ab-slow").
+#
+# Resumable: a repetition already in OUT/results.csv is not run again, so
+# the N repetitions (hours of machine time) can be gathered over several
+# sittings into the same OUT; the summary covers every row there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,9 +35,17 @@ PAIRS="${PAIRS:-10}"
 DELAY="${DELAY:-1us}"
 read -r -a SETS <<< "${SETS:-}"
 
+EXPERIMENTS="${EXPERIMENTS:-compare-aa ab-aa ab-slow}"
+
 mkdir -p "$OUT"
 csv="$OUT/results.csv"
-echo "experiment,repetition,exit,seconds,regressions_on_mem" > "$csv"
+[ -f "$csv" ] || echo "experiment,repetition,exit,seconds,regressions_on_mem" > "$csv"
+
+# True when experiment $1's repetition $2 is to run: asked for, not yet in
+# results.csv.
+todo() {
+    [[ " $EXPERIMENTS " == *" $1 "* ]] && ! grep -q "^$1,$2," "$csv"
+}
 
 # Runs "$@", appends a row for it; $1 experiment, $2 repetition, $3 dir.
 record() {
@@ -54,27 +67,36 @@ record() {
 
 for i in $(seq 1 "$N"); do
     d="$OUT/compare-aa-$i"
-    mkdir -p "$d"
-    "$LOADLINE" run "$SCENARIO" "${SETS[@]}" --quiet --repeat "$ROUNDS" --out "$d/base" > /dev/null || true
-    "$LOADLINE" run "$SCENARIO" "${SETS[@]}" --quiet --repeat "$ROUNDS" --out "$d/new" > /dev/null || true
-    record compare-aa "$i" "$d" "$LOADLINE" compare "$d/base" "$d/new" --out "$d"
+    if todo compare-aa "$i"; then
+        rm -rf "$d"
+        mkdir -p "$d"
+        "$LOADLINE" run "$SCENARIO" "${SETS[@]}" --quiet --repeat "$ROUNDS" --out "$d/base" > /dev/null || true
+        "$LOADLINE" run "$SCENARIO" "${SETS[@]}" --quiet --repeat "$ROUNDS" --out "$d/new" > /dev/null || true
+        record compare-aa "$i" "$d" "$LOADLINE" compare "$d/base" "$d/new" --out "$d"
+    fi
 
     d="$OUT/ab-aa-$i"
-    record ab-aa "$i" "$d" "$LOADLINE" ab "$SCENARIO" "${SETS[@]}" --rounds "$PAIRS" --out "$d" --quiet
+    if todo ab-aa "$i"; then
+        rm -rf "$d"
+        record ab-aa "$i" "$d" "$LOADLINE" ab "$SCENARIO" "${SETS[@]}" --rounds "$PAIRS" --out "$d" --quiet
+    fi
 
     d="$OUT/ab-slow-$i"
-    record ab-slow "$i" "$d" "$LOADLINE" ab "$SCENARIO" "${SETS[@]}" --rounds "$PAIRS" --out "$d" --quiet \
-        --new-set "targets.mem.memory.delay=$DELAY"
+    if todo ab-slow "$i"; then
+        rm -rf "$d"
+        record ab-slow "$i" "$d" "$LOADLINE" ab "$SCENARIO" "${SETS[@]}" --rounds "$PAIRS" --out "$d" --quiet \
+            --new-set "targets.mem.memory.delay=$DELAY"
+    fi
 done
 
 echo
-echo "$N repetitions; scenario $SCENARIO; compare of --repeat $ROUNDS runs; ab of $PAIRS pairs; slowdown $DELAY per memory-store operation"
+echo "results.csv: every repetition gathered in $OUT; scenario $SCENARIO; compare of --repeat $ROUNDS runs; ab of $PAIRS pairs; slowdown $DELAY per memory-store operation"
 awk -F, 'NR > 1 {
     n[$1]++; t[$1] += $4
     if ($3 == 1) fail[$1]++
     if ($1 == "ab-slow" && $3 == 1 && $5 > 0) found++
 } END {
     printf "compare A/A: %d of %d failed (exit 1)\n", fail["compare-aa"], n["compare-aa"]
-    printf "ab A/A:      %d of %d failed (exit 1), %.0f s per ab on average\n", fail["ab-aa"], n["ab-aa"], t["ab-aa"] / n["ab-aa"]
+    printf "ab A/A:      %d of %d failed (exit 1), %.0f s per ab on average\n", fail["ab-aa"], n["ab-aa"], (n["ab-aa"] ? t["ab-aa"] / n["ab-aa"] : 0)
     printf "ab slowdown: %d of %d detected (exit 1, a regression on mem)\n", found, n["ab-slow"]
 }' "$csv"

@@ -351,14 +351,7 @@ async fn run_one(
     live: Option<Arc<crate::metrics::live::Live>>,
     baseline: Option<&Baseline>,
 ) -> Result<Exit, CliError> {
-    let first: &Scenario = &l.variants[0];
-    let seed = args.seed.or(first.seed).unwrap_or_else(|| {
-        let s = draw_seed();
-        eprint_line(&format!(
-            "seed: {s} (drawn; pass --seed {s} to repeat this run)"
-        ));
-        s
-    });
+    let seed = resolve_seed(args, &l.variants[0]);
     // Held until the run ends: a second run writing the same `--out` is refused.
     let _out_lock = engine::datadir::OutLock::acquire(out)?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| out.join("data"));
@@ -369,92 +362,8 @@ async fn run_one(
         source,
     })?;
     let files = report::file_outputs(out, args.template.as_deref())?;
-    let source = provenance::scenario_source(Path::new(&l.source.name), l.source.text.as_bytes());
-    let header = RunReport {
-        format_version: crate::metrics::report::RUN_FORMAT_VERSION,
-        loadline_version: VERSION.to_owned(),
-        scenario: first.name.clone(),
-        description: first.description.clone(),
-        file: l.source.name.clone(),
-        source: Some(source),
-        seed,
-        started_at: utc_stamp(SystemTime::now(), false),
-        finished_at: None,
-        status: RunStatus::Running,
-        error: None,
-        stopped_by: None,
-        environment: process::environment(&data_dir),
-        variants: Vec::new(),
-        repeat: None,
-        shard: None,
-        only_phases: Vec::new(),
-        only_targets: Vec::new(),
-        merged_from: Vec::new(),
-    };
-    let repeat = args.repeat.or(first.repeat).unwrap_or(1).max(1);
-    let shard = match &args.shard {
-        Some(text) => Some(text.parse::<ShardSpec>()?),
-        None => None,
-    };
-    let cells = shard.map(|spec| {
-        shard::assign(&l.variants, spec, |t| {
-            args.targets.is_empty() || args.targets.iter().any(|x| x == t)
-        })
-    });
-    let mut header = header;
-    if let (Some(spec), Some(cells)) = (shard, &cells) {
-        header.shard = Some(ShardInfo {
-            index: spec.index,
-            count: spec.count,
-            cells: cells
-                .iter()
-                .map(|(vi, t)| CellId {
-                    variant: l.variants[*vi].variant.label.clone(),
-                    target: t.clone(),
-                })
-                .collect(),
-        });
-        if cells.is_empty() {
-            eprint_line(&format!(
-                "warning: --shard {spec}: this shard has no cells (more shards than variant x target cells)"
-            ));
-        } else if !args.quiet {
-            let work = |vi: usize, t: &str| {
-                let s = &l.variants[vi];
-                s.targets
-                    .iter()
-                    .find(|x| x.name == t)
-                    .map_or(0.0, |x| shard::expected_work(s, x))
-            };
-            let mine: f64 = cells.iter().map(|(vi, t)| work(*vi, t)).sum();
-            let all: f64 = l
-                .variants
-                .iter()
-                .enumerate()
-                .flat_map(|(vi, s)| s.targets.iter().map(move |t| (vi, t.name.as_str())))
-                .filter(|(_, t)| args.targets.is_empty() || args.targets.iter().any(|x| x == t))
-                .map(|(vi, t)| work(vi, t))
-                .sum();
-            let names: Vec<String> = cells
-                .iter()
-                .map(|(vi, t)| {
-                    let label = &l.variants[*vi].variant.label;
-                    if label.is_empty() {
-                        t.clone()
-                    } else {
-                        format!("{t} [{label}]")
-                    }
-                })
-                .collect();
-            eprint_line(&format!(
-                "shard {spec}: {} cell(s), expected work {} of {}: {}",
-                cells.len(),
-                report::format::duration_ns(mine * 1e9),
-                report::format::duration_ns(all * 1e9),
-                names.join(", ")
-            ));
-        }
-    }
+    let mut header = run_header(l, seed, &data_dir);
+    let cells = shard_cells(l, args, &mut header)?;
     let opts = RunOptions {
         seed,
         data_dir: data_dir.clone(),
@@ -466,7 +375,7 @@ async fn run_one(
             cells,
         },
         interrupt: stop.interrupt(),
-        repeat: repeat as usize,
+        repeat: args.repeat.or(l.variants[0].repeat).unwrap_or(1).max(1) as usize,
         interval: args.interval,
         crash_hooks: engine::hooks::CrashHooks::new(&args.crash_hook, &args.after_crash_hook),
     };
@@ -493,60 +402,16 @@ async fn run_one(
     if report.status == RunStatus::Interrupted {
         report.stopped_by = stop.first().map(|s| s.name().to_owned());
     }
-    let mut observer = subscribers;
-    // The last generation: complete, failed or stopped. If it cannot be
-    // written, the files stay at the last generation that could.
-    if let Err(e) = observer.files.run_finished(&report) {
-        let kept = match observer.files.stats().generations {
-            0 => "nothing was written".to_owned(),
-            _ => format!(
-                "{} keeps the files written after an earlier phase (they say `running`)",
-                out.display()
-            ),
-        };
-        observer.errors.push(format!(
-            "the final results could not be written: {e}; {kept}"
-        ));
-    }
-    observer
-        .errors
-        .extend(observer.stream.error().map(str::to_owned));
-    if observer.errors.is_empty() {
-        observer.stream.remove();
-    }
-    if let Some(mut gh) = report::github::StepSummaryReporter::from_env()
-        && let Err(e) = gh.run_finished(&report)
-    {
-        observer.errors.push(e.to_string());
-    }
+    write_final_outputs(&mut subscribers, &report, out);
     if !args.keep_data && !args.reuse_data && !data_root_existed {
         // Only the directory this run created, and only when empty.
         let _ = std::fs::remove_dir(&data_dir);
     }
-    let mut stdout = std::io::stdout().lock();
-    for line in report::github::annotations_from_env(&report) {
-        let _ = writeln!(stdout, "{line}");
-    }
-    drop(stdout);
-    if args.quiet {
-        // Quiet keeps one line: the verdict (the exit code says the same).
-        print_text(&format!("{}\n", report::console::verdict_line(&report)));
-    } else {
-        print_text(&report::console::summary(&report, out));
-    }
-    if let Some(e) = &failure {
-        eprint_line(&format!(
-            "error: {}",
-            report.error.clone().unwrap_or_else(|| e.to_string())
-        ));
-    }
-    for e in &observer.errors {
-        eprint_line(&format!("error: {e}"));
-    }
+    print_outcome(args, &report, out, failure.as_ref(), &subscribers.errors);
     let exit = match report.status {
         RunStatus::Interrupted => stop.first().map_or(Exit::Interrupted, Exit::stopped_by),
         RunStatus::Failed => Exit::StoreError,
-        _ if !observer.errors.is_empty() => Exit::StoreError,
+        _ if !subscribers.errors.is_empty() => Exit::StoreError,
         _ if report.passed() => Exit::Ok,
         _ => Exit::AssertionFailed,
     };
@@ -554,6 +419,180 @@ async fn run_one(
         return Ok(exit);
     }
     after_run(args, out, &report, baseline, exit)
+}
+
+/// The run's seed: `--seed`, else the scenario's, else drawn (and printed,
+/// so the run can be repeated).
+fn resolve_seed(args: &RunArgs, first: &Scenario) -> u64 {
+    args.seed.or(first.seed).unwrap_or_else(|| {
+        let s = draw_seed();
+        eprint_line(&format!(
+            "seed: {s} (drawn; pass --seed {s} to repeat this run)"
+        ));
+        s
+    })
+}
+
+/// run.json's header as the run starts: what ran, from which file, where,
+/// with which seed.
+fn run_header(l: &Loaded, seed: u64, data_dir: &Path) -> RunReport {
+    let first: &Scenario = &l.variants[0];
+    let source = provenance::scenario_source(Path::new(&l.source.name), l.source.text.as_bytes());
+    RunReport {
+        format_version: crate::metrics::report::RUN_FORMAT_VERSION,
+        loadline_version: VERSION.to_owned(),
+        scenario: first.name.clone(),
+        description: first.description.clone(),
+        file: l.source.name.clone(),
+        source: Some(source),
+        seed,
+        started_at: utc_stamp(SystemTime::now(), false),
+        finished_at: None,
+        status: RunStatus::Running,
+        error: None,
+        stopped_by: None,
+        environment: process::environment(data_dir),
+        variants: Vec::new(),
+        repeat: None,
+        shard: None,
+        only_phases: Vec::new(),
+        only_targets: Vec::new(),
+        merged_from: Vec::new(),
+    }
+}
+
+/// The cells of `--shard`, recorded in the header and announced (with
+/// this shard's share of the expected work); `None` without `--shard`.
+fn shard_cells(
+    l: &Loaded,
+    args: &RunArgs,
+    header: &mut RunReport,
+) -> Result<Option<std::collections::BTreeSet<(usize, String)>>, CliError> {
+    let Some(spec) = args
+        .shard
+        .as_deref()
+        .map(str::parse::<ShardSpec>)
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let selects = |t: &str| args.targets.is_empty() || args.targets.iter().any(|x| x == t);
+    let cells = shard::assign(&l.variants, spec, selects);
+    header.shard = Some(ShardInfo {
+        index: spec.index,
+        count: spec.count,
+        cells: cells
+            .iter()
+            .map(|(vi, t)| CellId {
+                variant: l.variants[*vi].variant.label.clone(),
+                target: t.clone(),
+            })
+            .collect(),
+    });
+    if cells.is_empty() {
+        eprint_line(&format!(
+            "warning: --shard {spec}: this shard has no cells (more shards than variant x target cells)"
+        ));
+        return Ok(Some(cells));
+    }
+    if args.quiet {
+        return Ok(Some(cells));
+    }
+    let work = |vi: usize, t: &str| {
+        let s = &l.variants[vi];
+        s.targets
+            .iter()
+            .find(|x| x.name == t)
+            .map_or(0.0, |x| shard::expected_work(s, x))
+    };
+    let mine: f64 = cells.iter().map(|(vi, t)| work(*vi, t)).sum();
+    let all: f64 = l
+        .variants
+        .iter()
+        .enumerate()
+        .flat_map(|(vi, s)| s.targets.iter().map(move |t| (vi, t.name.as_str())))
+        .filter(|(_, t)| selects(t))
+        .map(|(vi, t)| work(vi, t))
+        .sum();
+    let names: Vec<String> = cells
+        .iter()
+        .map(|(vi, t)| {
+            let label = &l.variants[*vi].variant.label;
+            if label.is_empty() {
+                t.clone()
+            } else {
+                format!("{t} [{label}]")
+            }
+        })
+        .collect();
+    eprint_line(&format!(
+        "shard {spec}: {} cell(s), expected work {} of {}: {}",
+        cells.len(),
+        report::format::duration_ns(mine * 1e9),
+        report::format::duration_ns(all * 1e9),
+        names.join(", ")
+    ));
+    Ok(Some(cells))
+}
+
+/// The last generation of the output files (complete, failed or stopped),
+/// the partial timeline removed once everything is written, and the GitHub
+/// step summary; what fails is added to `subscribers.errors`. If the final
+/// files cannot be written, they stay at the last generation that could.
+fn write_final_outputs(subscribers: &mut Subscribers, report: &RunReport, out: &Path) {
+    if let Err(e) = subscribers.files.run_finished(report) {
+        let kept = match subscribers.files.stats().generations {
+            0 => "nothing was written".to_owned(),
+            _ => format!(
+                "{} keeps the files written after an earlier phase (they say `running`)",
+                out.display()
+            ),
+        };
+        subscribers.errors.push(format!(
+            "the final results could not be written: {e}; {kept}"
+        ));
+    }
+    let stream_error = subscribers.stream.error().map(str::to_owned);
+    subscribers.errors.extend(stream_error);
+    if subscribers.errors.is_empty() {
+        subscribers.stream.remove();
+    }
+    if let Some(mut gh) = report::github::StepSummaryReporter::from_env()
+        && let Err(e) = gh.run_finished(report)
+    {
+        subscribers.errors.push(e.to_string());
+    }
+}
+
+/// GitHub annotations on stdout, then the summary (one verdict line with
+/// `--quiet`), then the run's error and the output errors on stderr.
+fn print_outcome(
+    args: &RunArgs,
+    report: &RunReport,
+    out: &Path,
+    failure: Option<&engine::EngineError>,
+    errors: &[String],
+) {
+    let mut stdout = std::io::stdout().lock();
+    for line in report::github::annotations_from_env(report) {
+        let _ = writeln!(stdout, "{line}");
+    }
+    drop(stdout);
+    if args.quiet {
+        // Quiet keeps one line: the verdict (the exit code says the same).
+        print_text(&format!("{}\n", report::console::verdict_line(report)));
+    } else {
+        print_text(&report::console::summary(report, out));
+    }
+    if let Some(e) = failure {
+        eprint_line(&format!(
+            "error: {}",
+            report.error.clone().unwrap_or_else(|| e.to_string())
+        ));
+    }
+    for e in errors {
+        eprint_line(&format!("error: {e}"));
+    }
 }
 
 #[cfg(test)]

@@ -324,19 +324,7 @@ pub fn compare(
     new: &RunReport,
     opts: &CompareOptions,
 ) -> Result<Comparison, Unmatched> {
-    if base.scenario != new.scenario && !opts.any_scenario {
-        return Err(Unmatched::Scenario {
-            base: base.scenario.clone(),
-            new: new.scenario.clone(),
-        });
-    }
-    let (pb, pn) = (phases(base), phases(new));
-    if pb != pn {
-        return Err(Unmatched::Phases {
-            only_base: pb.difference(&pn).cloned().collect(),
-            only_new: pn.difference(&pb).cloned().collect(),
-        });
-    }
+    check_matched(base, new, opts)?;
     let (mut gate, gate_note) = Gate::of_run(new);
     if !opts.metrics.is_empty() {
         gate.metrics = opts.metrics.clone();
@@ -431,6 +419,51 @@ pub fn compare(
         .filter(|c| !new_keys.contains(&c.key))
         .map(|c| c.key.clone())
         .collect();
+    let notes = notes(base, new, gate_note, paired_fallback);
+    Ok(Comparison {
+        base_scenario: base.scenario.clone(),
+        new_scenario: new.scenario.clone(),
+        design: opts.design,
+        gate,
+        changes,
+        only_in_base,
+        only_in_new,
+        notes,
+    })
+}
+
+/// Runs of one scenario (unless `any_scenario`) with the same measured
+/// phases can be compared; anything else cannot be matched at all.
+fn check_matched(
+    base: &RunReport,
+    new: &RunReport,
+    opts: &CompareOptions,
+) -> Result<(), Unmatched> {
+    if base.scenario != new.scenario && !opts.any_scenario {
+        return Err(Unmatched::Scenario {
+            base: base.scenario.clone(),
+            new: new.scenario.clone(),
+        });
+    }
+    let (pb, pn) = (phases(base), phases(new));
+    if pb != pn {
+        return Err(Unmatched::Phases {
+            only_base: pb.difference(&pn).cloned().collect(),
+            only_new: pn.difference(&pb).cloned().collect(),
+        });
+    }
+    Ok(())
+}
+
+/// What a reader of the comparison should know about its inputs: the
+/// gate's note, other scenario names, seeds or hosts, runs that did not
+/// complete, and cells judged as independent rounds in a paired design.
+fn notes(
+    base: &RunReport,
+    new: &RunReport,
+    gate_note: Option<String>,
+    paired_fallback: bool,
+) -> Vec<String> {
     let mut notes: Vec<String> = gate_note.into_iter().collect();
     if base.scenario != new.scenario {
         notes.push(format!(
@@ -461,16 +494,7 @@ pub fn compare(
                 .to_owned(),
         );
     }
-    Ok(Comparison {
-        base_scenario: base.scenario.clone(),
-        new_scenario: new.scenario.clone(),
-        design: opts.design,
-        gate,
-        changes,
-        only_in_base,
-        only_in_new,
-        notes,
-    })
+    notes
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ pub mod verify_kv;
 pub mod worker;
 
 pub(crate) use datadir::file_name_part;
+pub use error::EngineError;
 pub use events::{Ending, Event, Observer, ObserverError};
 pub use options::RunOptions;
 pub use run::run;

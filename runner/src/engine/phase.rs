@@ -206,27 +206,129 @@ impl PhaseError {
 /// first error, with the partial report discarded).
 pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
     let phase = run.phase;
-    let drivers: Vec<bool> = phase.actors.iter().map(|a| is_driver(phase, a)).collect();
-    let driver_workers: usize = phase
-        .actors
-        .iter()
-        .zip(&drivers)
-        .filter(|(_, d)| **d)
-        .map(|(a, _)| a.workers)
-        .sum();
+    let drivers = Drivers::of(phase);
     run.control
         .drivers_left
-        .store(driver_workers, Ordering::Release);
-
+        .store(drivers.workers, Ordering::Release);
     // Plan every worker before starting any, so a bad plan starts nothing.
-    let mut plans: Vec<(usize, WorkerPlan<'_>, Box<dyn crate::store::Session>)> = Vec::new();
+    let plans = plan_workers(run, &drivers)?;
+    let started = Instant::now();
+    let store_before = run.store.stats();
+    let process_before = process::sample();
+    let mut sampler = Sampler {
+        run,
+        stats: store_before.clone(),
+        process: process_before,
+        at: started,
+    };
+    let workers: Vec<usize> = phase.actors.iter().map(|a| a.workers).collect();
+    let mut rollup = Rollup::new(&workers, run.interval);
+    let mut ran = run_workers(run, plans, &mut sampler, &mut rollup, started);
+    let duration_ns = ran.finished_at.duration_since(started).as_nanos() as u64;
+    let span_ns = ran
+        .finished_at
+        .saturating_duration_since(ran.zero)
+        .as_nanos() as u64;
+    let (last, mut timelines) = rollup.finish(&run.progress, span_ns);
+    if ran.spawn_failed.is_none() {
+        // The last (partial) interval.
+        let sample = sampler.sample(ran.zero, ran.finished_at);
+        send(
+            run,
+            IntervalBatch {
+                actors: last,
+                samples: vec![sample.clone()],
+            },
+        );
+        ran.samples.push(sample);
+    }
+    let phase_stats = PhaseStats {
+        store: store_stats::change(
+            &|n| sampler.is_level(n),
+            sampler.ratios(),
+            &store_before,
+            &sampler.stats,
+        ),
+        process: Some(process::phase_delta(
+            process_before,
+            sampler.process,
+            duration_ns,
+        )),
+        timeline: ran.samples,
+    };
+    if let Some(e) = ran.spawn_failed {
+        return Err(e.into());
+    }
+    if let Some(e) = ran.per_actor.iter_mut().find_map(|(_, e)| e.take()) {
+        return Err(e.into());
+    }
+    let actors = phase
+        .actors
+        .iter()
+        .zip(&ran.per_actor)
+        .zip(timelines.iter_mut())
+        .map(|((a, (r, _)), timeline)| {
+            let info = ActorInfo {
+                name: a.name.clone(),
+                op: a.plan.name().to_owned(),
+                workers: a.workers,
+                rate: a.rate,
+            };
+            let mut report = actor_report(&info, r, duration_ns);
+            report.timeline = std::mem::take(timeline);
+            report
+        })
+        .collect();
+    Ok(PhaseReport {
+        name: phase.name.clone(),
+        warmup: phase.warmup,
+        duration_ns,
+        ended_by: ended_by(phase, &run.control, drivers.workers).to_owned(),
+        actors,
+        metrics: BTreeMap::new(),
+        stats: phase_stats,
+        began_cold: false,
+    })
+}
+
+/// Which actors drive the phase's end ([`is_driver`]) and how many
+/// workers they have between them.
+struct Drivers {
+    /// Per actor, in order.
+    flags: Vec<bool>,
+    /// Workers of the driving actors.
+    workers: usize,
+}
+
+impl Drivers {
+    fn of(phase: &Phase) -> Drivers {
+        let flags: Vec<bool> = phase.actors.iter().map(|a| is_driver(phase, a)).collect();
+        let workers = phase
+            .actors
+            .iter()
+            .zip(&flags)
+            .filter(|(_, d)| **d)
+            .map(|(a, _)| a.workers)
+            .sum();
+        Drivers { flags, workers }
+    }
+}
+
+/// One planned worker: its actor's index, its plan and its session.
+type Planned<'a> = (usize, WorkerPlan<'a>, Box<dyn crate::store::Session>);
+
+/// Plans every worker of every actor, each with its own session; a
+/// `records` phase splits its count evenly between the driving workers
+/// (the first `total % n` take one more).
+fn plan_workers<'a>(run: &PhaseRun<'a>, drivers: &Drivers) -> Result<Vec<Planned<'a>>, StoreError> {
+    let phase = run.phase;
+    let mut plans = Vec::new();
     let mut driver_slot = 0u64;
     for (ai, actor) in phase.actors.iter().enumerate() {
         for w in 0..actor.workers {
-            let quota = if drivers[ai] {
+            let quota = if drivers.flags[ai] {
                 phase.records.map(|total| {
-                    // Split evenly; the first `total % n` drivers take one more.
-                    let n = driver_workers.max(1) as u64;
+                    let n = drivers.workers.max(1) as u64;
                     let share = total / n + u64::from(driver_slot < total % n);
                     driver_slot += 1;
                     share
@@ -249,7 +351,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                     index: w,
                     workers: actor.workers,
                     quota,
-                    driver: drivers[ai],
+                    driver: drivers.flags[ai],
                     rate: actor.rate.map(|r| r / actor.workers as f64),
                     rng: workload::stream(&id),
                     interval: run.interval,
@@ -258,40 +360,60 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
             ));
         }
     }
+    Ok(plans)
+}
 
+/// Passes a finished interval to the phase's stream, if it has one.
+fn send(run: &PhaseRun<'_>, batch: IntervalBatch) {
+    if let Some(tx) = &run.stream
+        && (!batch.actors.is_empty() || !batch.samples.is_empty())
+    {
+        // A closed receiver (the engine gave up on the phase) loses only
+        // the live copy: the report still gets every interval.
+        let _ = tx.send(batch);
+    }
+}
+
+/// What running the workers left.
+struct Ran {
+    /// The start line (the gate's opening).
+    zero: Instant,
+    /// When the last worker was joined.
+    finished_at: Instant,
+    /// The store and process samples of every full interval.
+    samples: Vec<PhaseSample>,
+    /// Per actor: every worker's recorder merged, and the first error.
+    per_actor: Vec<(Recorder, Option<StoreError>)>,
+    /// A thread that could not be started (then nothing ran).
+    spawn_failed: Option<SpawnError>,
+}
+
+/// Starts every planned worker on its own OS thread behind one gate,
+/// samples the store and the process at every interval boundary until
+/// they are done, and joins them.
+fn run_workers(
+    run: &PhaseRun<'_>,
+    plans: Vec<Planned<'_>>,
+    sampler: &mut Sampler<'_, '_>,
+    rollup: &mut Rollup,
+    started: Instant,
+) -> Ran {
+    let phase = run.phase;
     // Every worker plus this thread; opened early when a spawn fails, so
     // the workers already started are not left waiting for a missing one.
     let gate = StartGate::new(plans.len() + 1);
-    let started = Instant::now();
-    let store_before = run.store.stats();
-    let process_before = process::sample();
-    let mut zero = started;
-    let mut samples: Vec<PhaseSample> = Vec::new();
-    let mut sampler = Sampler {
-        run,
-        stats: store_before.clone(),
-        process: process_before,
-        at: started,
+    let mut ran = Ran {
+        zero: started,
+        finished_at: started,
+        samples: Vec::new(),
+        per_actor: phase
+            .actors
+            .iter()
+            .map(|a| (Recorder::new(a.rate.is_some()), None))
+            .collect(),
+        spawn_failed: None,
     };
-    let mut per_actor: Vec<(Recorder, Option<StoreError>)> = phase
-        .actors
-        .iter()
-        .map(|a| (Recorder::new(a.rate.is_some()), None))
-        .collect();
-    let workers: Vec<usize> = phase.actors.iter().map(|a| a.workers).collect();
-    let mut rollup = Rollup::new(&workers, run.interval);
-    let send = |batch: IntervalBatch| {
-        if let Some(tx) = &run.stream
-            && (!batch.actors.is_empty() || !batch.samples.is_empty())
-        {
-            // A closed receiver (the engine gave up on the phase) loses
-            // only the live copy: the report still gets every interval.
-            let _ = tx.send(batch);
-        }
-    };
-    let mut finished_at = Instant::now();
     let planned = plans.len();
-    let mut spawn_failed: Option<SpawnError> = None;
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for (slot, (ai, plan, session)) in plans.into_iter().enumerate() {
@@ -310,7 +432,7 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                     // Stop before opening the gate: the started workers
                     // see the flag first thing and return without an op.
                     run.control.stop.store(true, Ordering::Release);
-                    spawn_failed = Some(SpawnError {
+                    ran.spawn_failed = Some(SpawnError {
                         thread: name,
                         started: handles.len(),
                         planned,
@@ -322,30 +444,12 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                 }
             }
         }
-        if spawn_failed.is_some() {
+        if ran.spawn_failed.is_some() {
             gate.open();
         } else {
-            zero = gate.wait();
-            sampler.at = zero;
-            // Sample the store and the process at every interval boundary
-            // until the workers are done (never touched by them).
-            let every = run.interval.max(Duration::from_millis(1));
-            let mut next = zero + every;
-            while !handles.iter().all(|(_, h)| h.is_finished()) {
-                let now = Instant::now();
-                if now >= next {
-                    let sample = sampler.sample(zero, now);
-                    send(IntervalBatch {
-                        actors: rollup.collect(&run.progress),
-                        samples: vec![sample.clone()],
-                    });
-                    samples.push(sample);
-                    let n = now.duration_since(zero).as_nanos() / every.as_nanos().max(1);
-                    next = zero + every * (n as u32 + 1);
-                } else {
-                    std::thread::sleep((next - now).min(Duration::from_millis(10)));
-                }
-            }
+            ran.zero = gate.wait();
+            sampler.at = ran.zero;
+            sample_until_done(run, &handles, sampler, rollup, &mut ran);
         }
         for (ai, h) in handles {
             let WorkerResult { recorder, error } = match h.join() {
@@ -361,88 +465,67 @@ pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
                     }
                 }
             };
-            per_actor[ai].0.merge(&recorder);
-            if per_actor[ai].1.is_none() {
-                per_actor[ai].1 = error;
+            ran.per_actor[ai].0.merge(&recorder);
+            if ran.per_actor[ai].1.is_none() {
+                ran.per_actor[ai].1 = error;
             }
         }
-        finished_at = Instant::now();
+        ran.finished_at = Instant::now();
     });
-    let duration_ns = finished_at.duration_since(started).as_nanos() as u64;
-    let span_ns = finished_at.saturating_duration_since(zero).as_nanos() as u64;
-    let (last, mut timelines) = rollup.finish(&run.progress, span_ns);
-    if spawn_failed.is_none() {
-        // The last (partial) interval.
-        let sample = sampler.sample(zero, finished_at);
-        send(IntervalBatch {
-            actors: last,
-            samples: vec![sample.clone()],
-        });
-        samples.push(sample);
-    }
-    let phase_stats = PhaseStats {
-        store: store_stats::change(
-            &|n| sampler.is_level(n),
-            sampler.ratios(),
-            &store_before,
-            &sampler.stats,
-        ),
-        process: Some(process::phase_delta(
-            process_before,
-            sampler.process,
-            duration_ns,
-        )),
-        timeline: samples,
-    };
-    if let Some(e) = spawn_failed {
-        return Err(e.into());
-    }
-    if let Some(e) = per_actor.iter_mut().find_map(|(_, e)| e.take()) {
-        return Err(e.into());
-    }
-    let actors = phase
-        .actors
-        .iter()
-        .zip(&per_actor)
-        .zip(timelines.iter_mut())
-        .map(|((a, (r, _)), timeline)| {
-            let info = ActorInfo {
-                name: a.name.clone(),
-                op: a.plan.name().to_owned(),
-                workers: a.workers,
-                rate: a.rate,
-            };
-            let mut report = actor_report(&info, r, duration_ns);
-            report.timeline = std::mem::take(timeline);
-            report
-        })
-        .collect();
-    let drivers_done = driver_workers > 0
-        && run.control.drivers_left.load(Ordering::Acquire) == 0
-        && !run.control.stop.load(Ordering::Acquire);
-    let exhausted = drivers_done && run.control.exhausted.load(Ordering::Acquire) > 0;
-    let hit_records = phase.records.is_some() && drivers_done && !exhausted;
-    Ok(PhaseReport {
-        name: phase.name.clone(),
-        warmup: phase.warmup,
-        duration_ns,
-        ended_by: if hit_records {
-            "records"
-        } else if exhausted {
-            // Readers without writers read everything there was before
-            // reaching their `records` (or before the `duration` ran out).
-            "exhausted"
-        } else if phase.duration.is_some() {
-            "duration"
+    ran
+}
+
+/// Samples the store and the process at every interval boundary from
+/// `ran.zero` until every worker is done (never touched by them), passing
+/// each finished interval on as it closes.
+fn sample_until_done<T>(
+    run: &PhaseRun<'_>,
+    handles: &[(usize, std::thread::ScopedJoinHandle<'_, T>)],
+    sampler: &mut Sampler<'_, '_>,
+    rollup: &mut Rollup,
+    ran: &mut Ran,
+) {
+    let zero = ran.zero;
+    let every = run.interval.max(Duration::from_millis(1));
+    let mut next = zero + every;
+    while !handles.iter().all(|(_, h)| h.is_finished()) {
+        let now = Instant::now();
+        if now >= next {
+            let sample = sampler.sample(zero, now);
+            send(
+                run,
+                IntervalBatch {
+                    actors: rollup.collect(&run.progress),
+                    samples: vec![sample.clone()],
+                },
+            );
+            ran.samples.push(sample);
+            let n = now.duration_since(zero).as_nanos() / every.as_nanos().max(1);
+            next = zero + every * (n as u32 + 1);
         } else {
-            "done"
+            std::thread::sleep((next - now).min(Duration::from_millis(10)));
         }
-        .to_owned(),
-        actors,
-        metrics: BTreeMap::new(),
-        stats: phase_stats,
-        began_cold: false,
-    })
+    }
+}
+
+/// Why the phase ended, as the report says it: its `records` were done,
+/// readers without writers read everything there was (before reaching
+/// their `records`, or before the `duration` ran out), its `duration` ran
+/// out, or (neither given) every worker finished.
+fn ended_by(phase: &Phase, control: &Control, driver_workers: usize) -> &'static str {
+    let drivers_done = driver_workers > 0
+        && control.drivers_left.load(Ordering::Acquire) == 0
+        && !control.stop.load(Ordering::Acquire);
+    let exhausted = drivers_done && control.exhausted.load(Ordering::Acquire) > 0;
+    if phase.records.is_some() && drivers_done && !exhausted {
+        "records"
+    } else if exhausted {
+        "exhausted"
+    } else if phase.duration.is_some() {
+        "duration"
+    } else {
+        "done"
+    }
 }
 
 /// Takes the store and process samples of a phase's intervals, each the

@@ -146,44 +146,7 @@ fn check(
 pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunReport, MergeError> {
     let ((first_path, first), _) = inputs.split_first().ok_or(MergeError::Empty)?;
     for (path, r) in &inputs[1..] {
-        let a = first_path.as_path();
-        check(
-            "scenarios",
-            (a, first.scenario.clone()),
-            (path, r.scenario.clone()),
-        )?;
-        check(
-            "seeds",
-            (a, first.seed.to_string()),
-            (path, r.seed.to_string()),
-        )?;
-        check(
-            "loadline versions",
-            (a, first.loadline_version.clone()),
-            (path, r.loadline_version.clone()),
-        )?;
-        check("variants", (a, labels(first)), (path, labels(r)))?;
-        for (va, vb) in first.variants.iter().zip(&r.variants) {
-            if va.resolved != vb.resolved {
-                return Err(MergeError::Mismatch {
-                    what: "resolved scenarios",
-                    first_path: first_path.clone(),
-                    first: variant_name(va),
-                    other_path: path.clone(),
-                    other: format!("{}, which differs", variant_name(vb)),
-                });
-            }
-        }
-        check(
-            "--phase filters",
-            (a, first.only_phases.join(",")),
-            (path, r.only_phases.join(",")),
-        )?;
-        check(
-            "--target filters",
-            (a, first.only_targets.join(",")),
-            (path, r.only_targets.join(",")),
-        )?;
+        check_belongs(first_path, first, path, r)?;
     }
     let variants = scenarios(first_path, first, loader)?;
     let sel = Selection {
@@ -195,79 +158,13 @@ pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunRepo
         repeat: 1,
         baseline: None,
     };
-    let all_shards = inputs.iter().all(|(_, r)| r.shard.is_some());
-    let mut held: BTreeSet<(usize, String)> = BTreeSet::new();
-    for (_, r) in inputs {
-        for (vi, v) in r.variants.iter().enumerate() {
-            for t in &v.targets {
-                held.insert((vi, t.name.clone()));
-            }
-        }
-        match &r.shard {
-            Some(s) => {
-                for c in &s.cells {
-                    if let Some(vi) = r.variants.iter().position(|v| v.label == c.variant) {
-                        held.insert((vi, c.target.clone()));
-                    }
-                }
-            }
-            // An unsharded run was to measure every selected cell.
-            None => {
-                for (vi, s) in variants.iter().enumerate() {
-                    for t in s.targets.iter().filter(|t| sel.selects(vi, &t.name)) {
-                        held.insert((vi, t.name.clone()));
-                    }
-                }
-            }
-        }
+    let held = held_cells(inputs, &variants, &sel);
+    if inputs.iter().all(|(_, r)| r.shard.is_some()) {
+        check_complete(&variants, &sel, &held)?;
     }
-    if all_shards {
-        let (sel, held) = (&sel, &held);
-        let missing: Vec<CellId> = variants
-            .iter()
-            .enumerate()
-            .flat_map(|(vi, s)| {
-                s.targets
-                    .iter()
-                    .filter(move |t| sel.selects(vi, &t.name))
-                    .filter(move |t| !held.contains(&(vi, t.name.clone())))
-                    .map(move |t| CellId {
-                        variant: s.variant.label.clone(),
-                        target: t.name.clone(),
-                    })
-            })
-            .collect();
-        if !missing.is_empty() {
-            return Err(MergeError::Incomplete { missing });
-        }
-    }
-
-    let mut header = first.clone();
-    header.variants.clear();
-    header.shard = None;
-    header.repeat = None;
-    header.started_at = inputs
-        .iter()
-        .map(|(_, r)| r.started_at.clone())
-        .min()
-        .unwrap_or_default();
-    header.finished_at = inputs
-        .iter()
-        .filter_map(|(_, r)| r.finished_at.clone())
-        .max();
-    header.stopped_by = inputs.iter().find_map(|(_, r)| r.stopped_by.clone());
-    header.merged_from = inputs
-        .iter()
-        .map(|(path, r)| MergedInput {
-            path: path.display().to_string(),
-            shard: r.shard.as_ref().map(|s| format!("{}/{}", s.index, s.count)),
-            hostname: r.environment.hostname.clone(),
-            started_at: r.started_at.clone(),
-        })
-        .collect();
     // The run's own builder, each input one more round of the cells it holds.
     let mut builder = ReportBuilder::new(
-        header,
+        merged_header(first, inputs),
         &variants,
         Selection {
             filter: CellFilter {
@@ -311,6 +208,145 @@ pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunRepo
     let overlapping = cells_overlap(inputs);
     out.repeat = repeat_info(inputs, overlapping);
     Ok(out)
+}
+
+/// Input `r` (at `path`) belongs with the first: the same scenario, seed,
+/// loadline version, variants (resolved alike) and filters.
+fn check_belongs(
+    first_path: &Path,
+    first: &RunReport,
+    path: &Path,
+    r: &RunReport,
+) -> Result<(), MergeError> {
+    let a = first_path;
+    check(
+        "scenarios",
+        (a, first.scenario.clone()),
+        (path, r.scenario.clone()),
+    )?;
+    check(
+        "seeds",
+        (a, first.seed.to_string()),
+        (path, r.seed.to_string()),
+    )?;
+    check(
+        "loadline versions",
+        (a, first.loadline_version.clone()),
+        (path, r.loadline_version.clone()),
+    )?;
+    check("variants", (a, labels(first)), (path, labels(r)))?;
+    for (va, vb) in first.variants.iter().zip(&r.variants) {
+        if va.resolved != vb.resolved {
+            return Err(MergeError::Mismatch {
+                what: "resolved scenarios",
+                first_path: first_path.to_path_buf(),
+                first: variant_name(va),
+                other_path: path.to_path_buf(),
+                other: format!("{}, which differs", variant_name(vb)),
+            });
+        }
+    }
+    check(
+        "--phase filters",
+        (a, first.only_phases.join(",")),
+        (path, r.only_phases.join(",")),
+    )?;
+    check(
+        "--target filters",
+        (a, first.only_targets.join(",")),
+        (path, r.only_targets.join(",")),
+    )
+}
+
+/// The cells the inputs hold: those they measured, those their shards
+/// were assigned, and every selected cell of an unsharded run.
+fn held_cells(
+    inputs: &[(PathBuf, RunReport)],
+    variants: &[Scenario],
+    sel: &Selection,
+) -> BTreeSet<(usize, String)> {
+    let mut held: BTreeSet<(usize, String)> = BTreeSet::new();
+    for (_, r) in inputs {
+        for (vi, v) in r.variants.iter().enumerate() {
+            for t in &v.targets {
+                held.insert((vi, t.name.clone()));
+            }
+        }
+        match &r.shard {
+            Some(s) => {
+                for c in &s.cells {
+                    if let Some(vi) = r.variants.iter().position(|v| v.label == c.variant) {
+                        held.insert((vi, c.target.clone()));
+                    }
+                }
+            }
+            // An unsharded run was to measure every selected cell.
+            None => {
+                for (vi, s) in variants.iter().enumerate() {
+                    for t in s.targets.iter().filter(|t| sel.selects(vi, &t.name)) {
+                        held.insert((vi, t.name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    held
+}
+
+/// Shards merged must hold every selected cell between them.
+fn check_complete(
+    variants: &[Scenario],
+    sel: &Selection,
+    held: &BTreeSet<(usize, String)>,
+) -> Result<(), MergeError> {
+    let missing: Vec<CellId> = variants
+        .iter()
+        .enumerate()
+        .flat_map(|(vi, s)| {
+            s.targets
+                .iter()
+                .filter(move |t| sel.selects(vi, &t.name))
+                .filter(move |t| !held.contains(&(vi, t.name.clone())))
+                .map(move |t| CellId {
+                    variant: s.variant.label.clone(),
+                    target: t.name.clone(),
+                })
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(MergeError::Incomplete { missing })
+    }
+}
+
+/// The merged run's header: the first input's, spanning every input's
+/// start and end, naming the inputs it was merged from.
+fn merged_header(first: &RunReport, inputs: &[(PathBuf, RunReport)]) -> RunReport {
+    let mut header = first.clone();
+    header.variants.clear();
+    header.shard = None;
+    header.repeat = None;
+    header.started_at = inputs
+        .iter()
+        .map(|(_, r)| r.started_at.clone())
+        .min()
+        .unwrap_or_default();
+    header.finished_at = inputs
+        .iter()
+        .filter_map(|(_, r)| r.finished_at.clone())
+        .max();
+    header.stopped_by = inputs.iter().find_map(|(_, r)| r.stopped_by.clone());
+    header.merged_from = inputs
+        .iter()
+        .map(|(path, r)| MergedInput {
+            path: path.display().to_string(),
+            shard: r.shard.as_ref().map(|s| format!("{}/{}", s.index, s.count)),
+            hostname: r.environment.hostname.clone(),
+            started_at: r.started_at.clone(),
+        })
+        .collect();
+    header
 }
 
 /// True when some cell is in more than one input (repeated runs, not shards).

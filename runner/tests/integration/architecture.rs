@@ -78,6 +78,11 @@ const LAYERS: &[(usize, &str, &str)] = &[
     ),
     (9, "app", "the public App builder (plug-in binaries)"),
     (9, "lib", "the crate root: declarations only"),
+    (
+        9,
+        "testing",
+        "re-exports for loadline's own tests and benchmarks: hidden, not API",
+    ),
     (9, "main", "the binary: parse, call, map to an exit code"),
 ];
 
@@ -86,6 +91,23 @@ const MAX_LINES: usize = 600;
 
 /// Files over [`MAX_LINES`] today, to be split (issue 24, item 9).
 const KNOWN_LONG_FILES: &[&str] = &[];
+
+/// The longest a non-test function may be, from its `fn` line to its
+/// closing brace.
+const MAX_FN_LINES: usize = 150;
+
+/// Functions over [`MAX_FN_LINES`] today (`file:function`), to be broken
+/// into named steps (issue 24, item 9). This list may only shrink.
+const KNOWN_LONG_FUNCTIONS: &[&str] = &[
+    "engine/crash/child.rs:child_cycle",
+    "engine/crash/run.rs:cycles",
+    "report/charts/plot.rs:draw",
+    "report/markdown/variant.rs:variant_view",
+    "report/prometheus.rs:render",
+    "scenario/check.rs:convert",
+    "scenario/check.rs:one_of_not_valid",
+    "scenario/validate/metrics.rs:resolve_phase_metric",
+];
 
 /// `mod.rs` files that still carry logic (issue 24, item 9).
 const KNOWN_MOD_RS_WITH_LOGIC: &[&str] = &[];
@@ -104,6 +126,8 @@ struct File {
     module: Vec<String>,
     is_mod_rs: bool,
     code: String,
+    /// The non-test text as written (comments and literals included).
+    text: String,
 }
 
 fn files() -> Vec<File> {
@@ -146,6 +170,7 @@ fn files() -> Vec<File> {
             module,
             is_mod_rs,
             code: strip_comments(non_test(&text)),
+            text: non_test(&text).to_owned(),
         });
     }
     out.sort_by(|a, b| a.rel.cmp(&b.rel));
@@ -552,6 +577,7 @@ fn the_path_reader_expands_groups_and_resolves_super() {
         module: vec!["x".into(), "y".into()],
         is_mod_rs: false,
         code: String::new(),
+        text: String::new(),
     };
     let modules: BTreeSet<Vec<String>> =
         [vec!["x".to_owned()], vec!["x".to_owned(), "f".to_owned()]]
@@ -562,4 +588,185 @@ fn the_path_reader_expands_groups_and_resolves_super() {
         Some(vec!["x".to_owned(), "f".to_owned()])
     );
     assert_eq!(strip_comments("a // crate::b\n/// [x](crate::c)"), "a \n");
+}
+
+/// `text` with the insides of comments, string and char literals blanked
+/// (newlines kept), so braces and `fn` in them do not count.
+fn blank_literals(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for c in &mut out[from..to] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
+                blank(&mut out, i, end);
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+                blank(&mut out, i, end);
+                i = end;
+            }
+            b'r' if matches!(b.get(i + 1), Some(b'"' | b'#'))
+                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
+            {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) != Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                let close = format!("\"{}", "#".repeat(hashes));
+                let body = i + 2 + hashes;
+                let end = text[body..]
+                    .find(&close)
+                    .map_or(b.len(), |n| body + n + close.len());
+                blank(&mut out, body, end.saturating_sub(close.len()).max(body));
+                i = end;
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                blank(&mut out, i + 1, j.min(b.len()));
+                i = j + 1;
+            }
+            b'\'' => {
+                // A char literal ('{', '\n', '\''), not a lifetime ('a).
+                let len = if b.get(i + 1) == Some(&b'\\') {
+                    text[i + 2..].find('\'').map(|n| n + 3)
+                } else {
+                    text[i + 1..]
+                        .chars()
+                        .next()
+                        .map(char::len_utf8)
+                        .filter(|&n| b.get(i + 1 + n) == Some(&b'\''))
+                        .map(|n| n + 2)
+                };
+                match len {
+                    Some(n) => {
+                        blank(&mut out, i + 1, i + n - 1);
+                        i += n;
+                    }
+                    None => i += 1,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every function in `text` with its line count, `fn` line to closing
+/// brace (declarations without a body are skipped).
+fn function_lengths(text: &str) -> Vec<(String, usize)> {
+    let code = blank_literals(text);
+    let lines: Vec<&str> = code.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(name) = fn_name(lines[i]) else {
+            i += 1;
+            continue;
+        };
+        let (mut depth, mut opened, mut j) = (0i64, false, i);
+        'scan: while j < lines.len() {
+            for c in lines[j].chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    ';' if !opened => break 'scan,
+                    _ => {}
+                }
+                if opened && depth == 0 {
+                    break 'scan;
+                }
+            }
+            j += 1;
+        }
+        if opened {
+            out.push((name, j - i + 1));
+            // Nested functions are counted inside their parent.
+            i = j + 1;
+        } else {
+            i = j + 1;
+        }
+    }
+    out
+}
+
+/// The function a line declares: `fn name` after visibility and
+/// qualifiers.
+fn fn_name(line: &str) -> Option<String> {
+    let mut rest = line.trim_start();
+    loop {
+        let before = rest;
+        for q in ["pub ", "async ", "const ", "unsafe ", "extern \"C\" "] {
+            rest = rest.strip_prefix(q).unwrap_or(rest);
+        }
+        if let Some(r) = rest.strip_prefix("pub(")
+            && let Some(close) = r.find(") ")
+        {
+            rest = &r[close + 2..];
+        }
+        if rest == before {
+            break;
+        }
+    }
+    let r = rest.strip_prefix("fn ")?;
+    let name: String = r
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+#[test]
+fn no_function_passes_the_line_limit() {
+    let mut long = BTreeMap::new();
+    for f in files() {
+        for (name, n) in function_lengths(&f.text) {
+            if n > MAX_FN_LINES {
+                long.insert(format!("{}:{name}", f.rel), n);
+            }
+        }
+    }
+    let known: BTreeSet<String> = KNOWN_LONG_FUNCTIONS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let new: Vec<String> = long
+        .iter()
+        .filter(|(f, _)| !known.contains(*f))
+        .map(|(f, n)| format!("{f}: {n} lines"))
+        .collect();
+    assert!(
+        new.is_empty(),
+        "functions over {MAX_FN_LINES} lines (break them into named steps): {new:?}"
+    );
+    let paid: Vec<&String> = known.iter().filter(|f| !long.contains_key(*f)).collect();
+    assert!(
+        paid.is_empty(),
+        "now within {MAX_FN_LINES} lines: remove from KNOWN_LONG_FUNCTIONS: {paid:?}"
+    );
+}
+
+#[test]
+fn the_function_scanner_skips_literals_and_comments() {
+    let text = "fn a() {\n    let s = \"}}}\";\n    let c = '}';\n    // }\n    /* } */\n    let r = r#\"}\"#;\n    x.map(|v: &'static str| v)\n}\n\npub(crate) async fn b(x: u8) -> u8 {\n    x\n}\nfn decl();\n";
+    assert_eq!(
+        function_lengths(text),
+        vec![("a".to_owned(), 8), ("b".to_owned(), 3)]
+    );
 }

@@ -14,6 +14,7 @@ mod fixtures;
 mod gfm;
 mod junit;
 mod limits;
+mod out_of_process;
 mod outputs;
 mod payload;
 mod prometheus;

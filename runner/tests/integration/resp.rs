@@ -7,7 +7,7 @@
 use super::repo_root;
 
 /// Installs Debian's `redis-server` when the machine has none.
-fn ensure_redis_server() {
+pub(super) fn ensure_redis_server() {
     if std::path::Path::new("/usr/bin/redis-server").exists() {
         return;
     }
@@ -71,7 +71,7 @@ fn redis_yaml_passes_with_a_server_loadline_starts_and_kills() {
 /// the kernel's ephemeral range (`ip_local_port_range`), so an outgoing
 /// connection of another test cannot take it while the server is down.
 /// Spread by process id and a counter so concurrent tests pick apart.
-fn server_port() -> u16 {
+pub(super) fn server_port() -> u16 {
     use std::sync::atomic::{AtomicU16, Ordering};
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")

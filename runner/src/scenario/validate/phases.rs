@@ -52,35 +52,72 @@ pub(super) fn phase(
     recorded: &[(String, usize)],
     spec: &ScenarioSpec,
 ) -> Option<Phase> {
-    // The phase's targets: every one, or those it names.
-    let mut selected: Vec<Target> = targets.to_vec();
-    if let Some(names) = &ph.targets {
-        selected.clear();
-        for (j, n) in names.iter().enumerate() {
-            match targets.iter().find(|t| &t.name == n) {
-                Some(t) if !selected.iter().any(|s| s.name == t.name) => selected.push(t.clone()),
-                Some(_) => {
-                    ctx.error(
-                        &format!("{ptr}/targets/{j}"),
-                        format!("target `{n}` is listed twice"),
-                    );
-                }
-                None if spec.targets.contains_key(n) => {} // invalid, reported already
-                None => {
-                    let names: Vec<&str> = spec.targets.keys().map(String::as_str).collect();
-                    let d = ctx.error(
-                        &format!("{ptr}/targets/{j}"),
-                        format!("undefined target `{n}`"),
-                    );
-                    d.expected = Some(format!("one of {}", one_of(&names)));
-                    if let Some(m) = did_you_mean(n, names.iter().copied()) {
-                        d.help = Some(format!("did you mean `{m}`?"));
-                    }
+    let selected = phase_targets(ctx, ptr, ph, targets, spec);
+    let targets = selected.as_slice();
+    check_bounds(ctx, ptr, ph);
+    let (actors, actor_at) = phase_actors(ctx, ptr, ph, targets, payloads, recorded);
+    check_tail_readers(ctx, ptr, &actors, &actor_at);
+    let restart = restart(ctx, ptr, ph, targets, spec);
+    check_ends(ctx, ptr, ph, &actors, restart.as_ref());
+    Some(Phase {
+        name: ph.name.clone(),
+        warmup: ph.warmup.unwrap_or(false),
+        records: ph.records.map(|c| c.0),
+        duration: ph.duration.map(|d| d.0),
+        interval: ph.interval.or(spec.interval).map_or(
+            crate::scenario::model::default_interval(ph.duration.map(|d| d.0)),
+            |d| d.0,
+        ),
+        targets: ph.targets.clone().unwrap_or_default(),
+        actors,
+        restart,
+        cold: cold_cache(ctx, ptr, ph, targets),
+        settle: ph.settle.as_ref().map(Into::into),
+    })
+}
+
+/// The phase's targets: every one, or those it names (each once, each
+/// defined).
+fn phase_targets(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    ph: &PhaseSpec,
+    targets: &[Target],
+    spec: &ScenarioSpec,
+) -> Vec<Target> {
+    let Some(names) = &ph.targets else {
+        return targets.to_vec();
+    };
+    let mut selected: Vec<Target> = Vec::new();
+    for (j, n) in names.iter().enumerate() {
+        match targets.iter().find(|t| &t.name == n) {
+            Some(t) if !selected.iter().any(|s| s.name == t.name) => selected.push(t.clone()),
+            Some(_) => {
+                ctx.error(
+                    &format!("{ptr}/targets/{j}"),
+                    format!("target `{n}` is listed twice"),
+                );
+            }
+            None if spec.targets.contains_key(n) => {} // invalid, reported already
+            None => {
+                let names: Vec<&str> = spec.targets.keys().map(String::as_str).collect();
+                let d = ctx.error(
+                    &format!("{ptr}/targets/{j}"),
+                    format!("undefined target `{n}`"),
+                );
+                d.expected = Some(format!("one of {}", one_of(&names)));
+                if let Some(m) = did_you_mean(n, names.iter().copied()) {
+                    d.help = Some(format!("did you mean `{m}`?"));
                 }
             }
         }
     }
-    let targets = selected.as_slice();
+    selected
+}
+
+/// `records`, `duration` and `interval` are positive (`interval` at least
+/// 1ms).
+fn check_bounds(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec) {
     if ph.records.is_some_and(|r| r.0 == 0) {
         let d = ctx.error(
             &format!("{ptr}/records"),
@@ -100,8 +137,19 @@ pub(super) fn phase(
             "`interval` must be at least 1ms",
         );
     }
+}
+
+/// The phase's valid actors, with names unique in the phase, and the index
+/// in the file of each (for locating later errors).
+fn phase_actors(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    ph: &PhaseSpec,
+    targets: &[Target],
+    payloads: &[String],
+    recorded: &[(String, usize)],
+) -> (Vec<Actor>, Vec<usize>) {
     let mut actors: Vec<Actor> = Vec::new();
-    // Index in the file of each valid actor, for locating later errors.
     let mut actor_at: Vec<usize> = Vec::new();
     for (j, a) in ph.actors.iter().enumerate() {
         let aptr = format!("{ptr}/actors/{j}");
@@ -122,33 +170,48 @@ pub(super) fn phase(
             actor_at.push(j);
         }
     }
-    if !actors.iter().any(Actor::is_writer) {
-        // Without writers, a reader that starts at the tail has nothing to
-        // read, ever: say so instead of running a phase that reads nothing.
-        for (&j, actor) in actor_at.iter().zip(&actors) {
-            if matches!(
-                actor.plan,
-                OpPlan::Read {
-                    from: ReadFrom::Tail,
-                    lag: 0,
-                    ..
-                }
-            ) {
-                let d = ctx.error(
-                    &format!("{ptr}/actors/{j}"),
-                    format!(
-                        "reader `{}` starts at the tail of a phase with no writer, so it would read nothing",
-                        actor.name
-                    ),
-                );
-                d.expected = Some(
-                    "`from: head` or `from: random` (read what is there), or a `lag` (start that many records behind the tail)"
-                        .to_owned(),
-                );
+    (actors, actor_at)
+}
+
+/// Without writers, a reader that starts at the tail has nothing to read,
+/// ever: say so instead of running a phase that reads nothing.
+fn check_tail_readers(ctx: &mut Ctx<'_>, ptr: &str, actors: &[Actor], actor_at: &[usize]) {
+    if actors.iter().any(Actor::is_writer) {
+        return;
+    }
+    for (&j, actor) in actor_at.iter().zip(actors) {
+        if matches!(
+            actor.plan,
+            OpPlan::Read {
+                from: ReadFrom::Tail,
+                lag: 0,
+                ..
             }
+        ) {
+            let d = ctx.error(
+                &format!("{ptr}/actors/{j}"),
+                format!(
+                    "reader `{}` starts at the tail of a phase with no writer, so it would read nothing",
+                    actor.name
+                ),
+            );
+            d.expected = Some(
+                "`from: head` or `from: random` (read what is there), or a `lag` (start that many records behind the tail)"
+                    .to_owned(),
+            );
         }
     }
-    let restart = restart(ctx, ptr, ph, targets, spec);
+}
+
+/// A phase ends (by `records` that an actor counts, a `duration`, or its
+/// restart's moment) and has something to do.
+fn check_ends(
+    ctx: &mut Ctx<'_>,
+    ptr: &str,
+    ph: &PhaseSpec,
+    actors: &[Actor],
+    restart: Option<&crate::scenario::model::Restart>,
+) {
     let drivers = actors.iter().filter(|a| !a.is_periodic()).count();
     if ph.records.is_some() && drivers == 0 && !ph.actors.is_empty() {
         let d = ctx.key_error(
@@ -162,9 +225,7 @@ pub(super) fn phase(
     }
     let bounded = ph.records.is_some()
         || ph.duration.is_some()
-        || restart
-            .as_ref()
-            .is_some_and(|r| r.after.is_some() || r.after_records.is_some());
+        || restart.is_some_and(|r| r.after.is_some() || r.after_records.is_some());
     if !ph.actors.is_empty() && !bounded {
         let d = ctx.key_error(ptr, format!("phase `{}` never ends", ph.name));
         d.expected = Some(
@@ -175,21 +236,6 @@ pub(super) fn phase(
         let d = ctx.key_error(ptr, format!("phase `{}` has nothing to do", ph.name));
         d.expected = Some("`actors`, a `restart`, a `settle`, or a mix".to_owned());
     }
-    Some(Phase {
-        name: ph.name.clone(),
-        warmup: ph.warmup.unwrap_or(false),
-        records: ph.records.map(|c| c.0),
-        duration: ph.duration.map(|d| d.0),
-        interval: ph.interval.or(spec.interval).map_or(
-            crate::scenario::model::default_interval(ph.duration.map(|d| d.0)),
-            |d| d.0,
-        ),
-        targets: ph.targets.clone().unwrap_or_default(),
-        actors,
-        restart,
-        cold: cold_cache(ctx, ptr, ph, targets),
-        settle: ph.settle.as_ref().map(Into::into),
-    })
 }
 
 /// `cache: cold`: refused where the page cache is not the phase's (a crash

@@ -27,6 +27,7 @@ mod damage;
 mod format;
 mod index;
 mod kind;
+mod listing;
 mod prepare;
 mod recovery;
 mod recycle;

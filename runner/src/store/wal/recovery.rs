@@ -49,13 +49,11 @@ use std::time::Instant;
 use super::damage::{corrupt, frames_after, judge_last, judge_sealed, nonzero_extent};
 use super::format::{FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, decode_segment_header};
 use super::index::{BatchLoc, Index, StreamIndex};
-use super::prepare::PREPARED_TMP;
-use super::recycle::parse_recycle_name;
-use super::scan::{Opened, Stop, scan_all};
-use super::segment::{file_name, parse_file_name};
+use super::listing::{Listing, check_consecutive, list_dir};
+use super::scan::{Opened, Scan, Stop, scan_all};
 use super::stats::{Counters, RecoveryStats};
-use super::trim::{TRIM_TMP, TrimState};
-use super::writer::{RECYCLED_TMP, WalOptions, sync_dir, sync_file};
+use super::trim::TrimState;
+use super::writer::{WalOptions, sync_dir, sync_file};
 use crate::store::api::StoreError;
 use crate::store::fs::Mapped;
 use crate::store::fs::{Io, IoFile, OpenMode, write_zeros};
@@ -89,7 +87,8 @@ pub(crate) struct Recovered {
     pub(crate) recycled: Vec<std::path::PathBuf>,
 }
 
-/// Recovers the log in `dir` (see the module docs for the rules).
+/// Recovers the log in `dir` (see the module docs for the rules): the
+/// steps below, in order.
 pub(crate) fn recover(
     io: &dyn Io,
     dir: &Path,
@@ -98,104 +97,75 @@ pub(crate) fn recover(
 ) -> Result<Recovered, StoreError> {
     let started = Instant::now();
     let mut stats = RecoveryStats::default();
-    let names = io
-        .list_dir(dir)
-        .map_err(|e| StoreError::io("list directory", dir, e))?;
-    let mut ids: BTreeMap<u64, String> = BTreeMap::new();
-    let mut recycled: BTreeMap<u64, std::path::PathBuf> = BTreeMap::new();
-    for name in names {
-        if let Some(old) = parse_recycle_name(&name) {
-            recycled.insert(old, dir.join(&name));
-            continue;
-        }
-        if name == TRIM_TMP || name == PREPARED_TMP || name == RECYCLED_TMP {
-            // A trim-file update that never got renamed into place, or a
-            // preallocated or recycled file no segment was made of.
-            let p = dir.join(&name);
-            io.remove_file(&p)
-                .map_err(|e| StoreError::io("remove", &p, e))?;
-            continue;
-        }
-        if let Some(id) = parse_file_name(&name)
-            && let Some(other) = ids.insert(id, name.clone())
-        {
-            return Err(corrupt(
-                &dir.join(&name),
-                0,
-                format!("duplicate segment {id}: also in {other}"),
-            ));
-        }
-    }
-    let trim = TrimState::load(io, dir)?;
-    // Recycled files beyond what the pool keeps (the option was lowered).
-    while recycled.len() > opts.recycle_segments {
-        if let Some((_, p)) = recycled.pop_first() {
-            io.remove_file(&p)
-                .map_err(|e| StoreError::io("remove recycled segment", &p, e))?;
-        }
-    }
-
-    // Leftovers below the lowest live segment: delete again.
-    let stale: Vec<u64> = ids.range(..trim.first_live).map(|(id, _)| *id).collect();
-    for id in &stale {
-        if let Some(name) = ids.remove(id) {
-            let p = dir.join(name);
-            io.remove_file(&p)
-                .map_err(|e| StoreError::io("remove trimmed segment", &p, e))?;
-        }
-    }
-    if !stale.is_empty() {
+    let listing = list_dir(io, dir, opts, counters)?;
+    let first_free = check_consecutive(dir, &listing.ids, &listing.trim)?;
+    let (mut opened, header_torn, removed_id) =
+        open_segments(io, dir, &listing.ids, counters, &mut stats)?;
+    // Check every frame's CRC, segments in parallel: the expensive part of
+    // recovery, and independent per segment.
+    let mut scans = scan_all(&opened);
+    let (successor_removed, remove_after) = if header_torn {
+        (true, None)
+    } else {
+        drop_cut_roll(&mut opened, &mut scans, &mut stats)
+    };
+    let judged = judge_all(
+        opened,
+        scans,
+        &listing.trim,
+        opts,
+        counters,
+        successor_removed,
+        &mut stats,
+    )?;
+    if let Some(path) = remove_after {
+        io.remove_file(&path)
+            .map_err(|e| StoreError::io("remove segment of a cut roll", &path, e))?;
         sync_dir(counters, io, dir)?;
     }
-
-    // Consecutive ids, starting at the lowest live one.
-    let mut expect_id = match ids.keys().next() {
-        Some(&first) if trim.first_live > 0 && first != trim.first_live => {
-            return Err(corrupt(
-                &dir.join(file_name(trim.first_live)),
-                0,
-                format!(
-                    "missing segment {}: the trim file says it is the lowest live one",
-                    trim.first_live
-                ),
-            ));
-        }
-        Some(&first) => first,
-        // The active segment is never below the lowest live id and never
-        // deleted, so a trimmed log without any segment lost one.
-        None if trim.first_live > 0 => {
-            return Err(corrupt(
-                &dir.join(file_name(trim.first_live)),
-                0,
-                format!(
-                    "missing segment {}: the trim file says it is the lowest live one",
-                    trim.first_live
-                ),
-            ));
-        }
-        None => 1,
-    };
-    for &id in ids.keys() {
-        if id != expect_id {
-            return Err(corrupt(
-                &dir.join(file_name(expect_id)),
-                0,
-                format!(
-                    "missing segment {expect_id} (found segment {id} after {})",
-                    expect_id - 1
-                ),
-            ));
-        }
-        expect_id += 1;
+    let Listing {
+        ids,
+        recycled,
+        trim,
+    } = listing;
+    let mut index = judged.index;
+    for (&stream, &t) in &trim.points {
+        index.entry(stream).or_default().set_trim_point(t);
     }
+    // A new segment follows the last judged one, else takes the id of the
+    // removed torn one, else the lowest id found (or the first free one).
+    let next_id = judged
+        .next_id
+        .or(removed_id)
+        .or_else(|| ids.keys().next().copied())
+        .unwrap_or(first_free);
+    stats.nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    Ok(Recovered {
+        segments: judged.segments,
+        next_id,
+        next_base: judged.next_base.unwrap_or(0),
+        index,
+        trim,
+        stats,
+        note: judged.note,
+        recycled: recycled.into_values().collect(),
+    })
+}
 
-    // 1. Open and map every segment, in id order. A last segment whose
-    // creation was cut short (its header is synced before any frame is
-    // written, so nothing in it was ever acknowledged) is removed here.
+/// Step 3: opens and maps every segment, in id order. A last segment whose
+/// creation was cut short (its header is synced before any frame is
+/// written, so nothing in it was ever acknowledged) is removed here; then
+/// the one before it is judged as the last (`true`), and the removed id is
+/// returned for the next segment to take.
+fn open_segments(
+    io: &dyn Io,
+    dir: &Path,
+    ids: &BTreeMap<u64, String>,
+    counters: &Counters,
+    stats: &mut RecoveryStats,
+) -> Result<(Vec<Opened>, bool, Option<u64>), StoreError> {
     let mut opened: Vec<Opened> = Vec::new();
-    let mut header_torn = false;
     let n = ids.len();
-    let mut next_id = ids.keys().next().copied().unwrap_or(expect_id);
     for (i, (&id, name)) in ids.iter().enumerate() {
         let last = i + 1 == n;
         let path = dir.join(name);
@@ -220,14 +190,16 @@ pub(crate) fn recover(
                 io.remove_file(&path)
                     .map_err(|e| StoreError::io("remove torn segment", &path, e))?;
                 sync_dir(counters, io, dir)?;
-                next_id = id;
                 // The previous segment's seal, if any reached the disk,
                 // names this removed segment: it is judged as the last.
-                if let Some(p) = opened.last_mut() {
-                    p.last = true;
-                    header_torn = true;
-                }
-                break;
+                let header_torn = match opened.last_mut() {
+                    Some(p) => {
+                        p.last = true;
+                        true
+                    }
+                    None => false,
+                };
+                return Ok((opened, header_torn, Some(id)));
             }
         }
         opened.push(Opened {
@@ -240,62 +212,91 @@ pub(crate) fn recover(
             last,
         });
     }
+    Ok((opened, false, None))
+}
 
-    // 2. Check every frame's CRC, segments in parallel: the expensive part
-    // of recovery, and independent per segment.
-    let mut scans = scan_all(&opened);
-
-    // 3. A roll cut short: the last segment holds no frame and the one
-    // before it is not cleanly sealed. The roll creates the next segment
-    // durably before it writes and syncs the old one's seal, and writes no
-    // frame to the new one before that sync returns: nothing in the new
-    // segment was written, and the old one may hold an unsynced tail. The
-    // empty segment is removed; the old one is judged as the last.
-    let mut successor_removed = header_torn;
-    let mut remove_after: Option<std::path::PathBuf> = None;
-    if !header_torn && opened.len() >= 2 {
-        let l = opened.len() - 1;
-        // Sealed, and synced: a roll writes nothing after the seal, and a
-        // truncation before it that did not reach the disk (a recycled
-        // file's old frames) shows the seal's sync did not complete.
-        let prev_sealed = matches!(scans[l - 1].stop, Stop::Seal(_))
-            && opened[l - 1]
-                .map
-                .get(scans[l - 1].end + FRAME_HEADER_LEN..)
-                .is_none_or(|r| r.iter().all(|&x| x == 0));
-        let last_empty = opened[l].header.is_ok()
-            && scans[l].frames.is_empty()
-            && (matches!(scans[l].stop, Stop::End | Stop::Stale(_))
-                || frames_after(&opened[l].map, scans[l].end, opened[l].id)
-                    .frames
-                    .is_empty());
-        if last_empty && !prev_sealed {
-            if let (Some(o), Some(_)) = (opened.pop(), scans.pop()) {
-                let recycled = o.header.as_ref().is_ok_and(|h| h.recycled_from != 0);
-                if !recycled {
-                    stats.dropped_bytes += nonzero_extent(&o.map, SEGMENT_HEADER_LEN);
-                }
-                // Removed once the old segment's cut (its seal, if one
-                // reached the disk) is durable: a crash in between must not
-                // leave a sealed last segment without its successor.
-                let Opened { path, map, .. } = o;
-                drop(map);
-                remove_after = Some(path);
-            }
-            if let Some(p) = opened.last_mut() {
-                p.last = true;
-            }
-            successor_removed = true;
-        }
+/// Step 4: a roll cut short. The last segment holds no frame and the one
+/// before it is not cleanly sealed. The roll creates the next segment
+/// durably before it writes and syncs the old one's seal, and writes no
+/// frame to the new one before that sync returns: nothing in the new
+/// segment was written, and the old one may hold an unsynced tail. The
+/// empty segment is dropped from judging (its file is removed once the
+/// old segment's cut is durable: the path returned) and the old one is
+/// judged as the last. Returns whether a successor was removed.
+fn drop_cut_roll(
+    opened: &mut Vec<Opened>,
+    scans: &mut Vec<Scan>,
+    stats: &mut RecoveryStats,
+) -> (bool, Option<std::path::PathBuf>) {
+    if opened.len() < 2 {
+        return (false, None);
     }
+    let l = opened.len() - 1;
+    // Sealed, and synced: a roll writes nothing after the seal, and a
+    // truncation before it that did not reach the disk (a recycled file's
+    // old frames) shows the seal's sync did not complete.
+    let prev_sealed = matches!(scans[l - 1].stop, Stop::Seal(_))
+        && opened[l - 1]
+            .map
+            .get(scans[l - 1].end + FRAME_HEADER_LEN..)
+            .is_none_or(|r| r.iter().all(|&x| x == 0));
+    let last_empty = opened[l].header.is_ok()
+        && scans[l].frames.is_empty()
+        && (matches!(scans[l].stop, Stop::End | Stop::Stale(_))
+            || frames_after(&opened[l].map, scans[l].end, opened[l].id)
+                .frames
+                .is_empty());
+    if !last_empty || prev_sealed {
+        return (false, None);
+    }
+    let mut remove_after = None;
+    if let (Some(o), Some(_)) = (opened.pop(), scans.pop()) {
+        let recycled = o.header.as_ref().is_ok_and(|h| h.recycled_from != 0);
+        if !recycled {
+            stats.dropped_bytes += nonzero_extent(&o.map, SEGMENT_HEADER_LEN);
+        }
+        // Removed once the old segment's cut (its seal, if one reached the
+        // disk) is durable: a crash in between must not leave a sealed last
+        // segment without its successor.
+        let Opened { path, map, .. } = o;
+        drop(map);
+        remove_after = Some(path);
+    }
+    if let Some(p) = opened.last_mut() {
+        p.last = true;
+    }
+    (true, remove_after)
+}
 
-    // 4. Judge each segment in id order (see the module docs): sealed
-    // segments must be whole and sealed; the last one is cut where the
-    // recovery mode allows.
-    let mut index = Index::new();
-    let mut segments = Vec::new();
-    let mut next_base: Option<u64> = None;
-    let mut note = None;
+/// What judging the segments produced.
+struct Judged {
+    segments: Vec<RecoveredSegment>,
+    index: Index,
+    /// The id after the last judged segment.
+    next_id: Option<u64>,
+    next_base: Option<u64>,
+    note: Option<String>,
+}
+
+/// Step 5: judges each segment in id order (see the module docs): sealed
+/// segments must be whole and sealed; the last one is cut where the
+/// recovery mode allows, and made durable up to its recovered end.
+fn judge_all(
+    opened: Vec<Opened>,
+    scans: Vec<Scan>,
+    trim: &TrimState,
+    opts: &WalOptions,
+    counters: &Counters,
+    successor_removed: bool,
+    stats: &mut RecoveryStats,
+) -> Result<Judged, StoreError> {
+    let mut judged = Judged {
+        segments: Vec::new(),
+        index: Index::new(),
+        next_id: None,
+        next_base: None,
+        note: None,
+    };
     for (o, scan) in opened.into_iter().zip(scans) {
         let Opened {
             id,
@@ -307,25 +308,7 @@ pub(crate) fn recover(
             last,
         } = o;
         let header = header.map_err(|detail| corrupt(&path, 0, detail))?;
-        if header.id != id {
-            return Err(corrupt(
-                &path,
-                16,
-                format!("file of segment {id} holds segment {}", header.id),
-            ));
-        }
-        if let Some(b) = next_base
-            && header.base != b
-        {
-            return Err(corrupt(
-                &path,
-                24,
-                format!(
-                    "base position {} does not continue the previous segment (ends at {b})",
-                    header.base
-                ),
-            ));
-        }
+        check_header(&path, id, header, judged.next_base)?;
         let tail = if last {
             judge_last(&map, &path, header, &scan, opts.recovery, successor_removed)?
         } else {
@@ -335,8 +318,8 @@ pub(crate) fn recover(
         // Checkpoint frames hold no records (their mark only matters).
         for (pos, h) in scan.frames.iter().filter(|(_, h)| h.count > 0) {
             push(
-                &mut index,
-                &trim,
+                &mut judged.index,
+                trim,
                 &path,
                 *pos as u64,
                 id,
@@ -354,7 +337,7 @@ pub(crate) fn recover(
             stats.dropped_bytes += cut.bytes;
             stats.cut_frames += cut.frames;
             stats.cut_records += cut.records;
-            note = Some(format!(
+            judged.note = Some(format!(
                 "recovery ({}): cut {} bytes ({} frames, {} records after the damage) from segment {id} at byte {len}: {}",
                 opts.recovery.name(),
                 cut.bytes,
@@ -363,66 +346,100 @@ pub(crate) fn recover(
                 cut.reason
             ));
         }
-        next_base = Some(header.base + (len - SEGMENT_HEADER_LEN as u64));
-        next_id = id + 1;
-        if last {
+        judged.next_base = Some(header.base + (len - SEGMENT_HEADER_LEN as u64));
+        judged.next_id = Some(id + 1);
+        let map = if last {
             drop(map);
-            // Cut the torn tail and make everything recovered durable, so
-            // the log is durable up to its recovered end. Preallocating,
-            // zero the torn bytes in place and write zeros up to the
-            // segment size instead (written blocks keep syncs data-only);
-            // otherwise truncate, tidying trailing zeros too, and reserve
-            // the segment's blocks again (as a new segment's are).
-            if opts.preallocate {
-                write_zeros(file.as_ref(), len, torn_end, false)
-                    .and_then(|()| write_zeros(file.as_ref(), file_len, opts.segment_size, false))
-                    .map_err(|e| StoreError::io("zero torn tail", &path, e))?;
-            } else {
-                if file_len > len {
-                    file.set_len(len)
-                        .map_err(|e| StoreError::io("truncate torn tail", &path, e))?;
-                }
-                file.allocate(opts.segment_size)
-                    .map_err(|e| StoreError::io("allocate segment", &path, e))?;
-            }
-            sync_file(counters, file.as_ref(), &path)?;
-            segments.push(RecoveredSegment {
-                id,
-                file,
-                len,
-                base: header.base,
-                map: None,
-            });
+            make_tail_durable(
+                file.as_ref(),
+                &path,
+                Extent {
+                    len,
+                    torn_end,
+                    file_len,
+                },
+                opts,
+                counters,
+            )?;
+            None
         } else {
-            segments.push(RecoveredSegment {
-                id,
-                file,
-                len,
-                base: header.base,
-                map: Some(map),
-            });
-        }
+            Some(map)
+        };
+        judged.segments.push(RecoveredSegment {
+            id,
+            file,
+            len,
+            base: header.base,
+            map,
+        });
     }
+    Ok(judged)
+}
 
-    if let Some(path) = remove_after {
-        io.remove_file(&path)
-            .map_err(|e| StoreError::io("remove segment of a cut roll", &path, e))?;
-        sync_dir(counters, io, dir)?;
+/// A segment file's header must name its id and continue the previous
+/// segment's log positions.
+fn check_header(
+    path: &Path,
+    id: u64,
+    header: super::format::SegmentHeader,
+    next_base: Option<u64>,
+) -> Result<(), StoreError> {
+    if header.id != id {
+        return Err(corrupt(
+            path,
+            16,
+            format!("file of segment {id} holds segment {}", header.id),
+        ));
     }
-    for (&stream, &t) in &trim.points {
-        index.entry(stream).or_default().set_trim_point(t);
+    if let Some(b) = next_base
+        && header.base != b
+    {
+        return Err(corrupt(
+            path,
+            24,
+            format!(
+                "base position {} does not continue the previous segment (ends at {b})",
+                header.base
+            ),
+        ));
     }
-    stats.nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    Ok(Recovered {
-        segments,
-        next_id,
-        next_base: next_base.unwrap_or(0),
-        index,
-        trim,
-        stats,
-        note,
-        recycled: recycled.into_values().collect(),
-    })
+    Ok(())
+}
+
+/// Where the last segment's recovered frames end, where its torn tail
+/// ends, and how long the file is.
+struct Extent {
+    len: u64,
+    torn_end: u64,
+    file_len: u64,
+}
+
+/// Cuts the last segment's torn tail and makes everything recovered
+/// durable, so the log is durable up to its recovered end. Preallocating,
+/// zeroes the torn bytes in place and writes zeros up to the segment size
+/// instead (written blocks keep syncs data-only); otherwise truncates,
+/// tidying trailing zeros too, and reserves the segment's blocks again (as
+/// a new segment's are).
+fn make_tail_durable(
+    file: &dyn IoFile,
+    path: &Path,
+    at: Extent,
+    opts: &WalOptions,
+    counters: &Counters,
+) -> Result<(), StoreError> {
+    if opts.preallocate {
+        write_zeros(file, at.len, at.torn_end, false)
+            .and_then(|()| write_zeros(file, at.file_len, opts.segment_size, false))
+            .map_err(|e| StoreError::io("zero torn tail", path, e))?;
+    } else {
+        if at.file_len > at.len {
+            file.set_len(at.len)
+                .map_err(|e| StoreError::io("truncate torn tail", path, e))?;
+        }
+        file.allocate(opts.segment_size)
+            .map_err(|e| StoreError::io("allocate segment", path, e))?;
+    }
+    sync_file(counters, file, path)
 }
 
 /// Adds a recovered frame to the index, checking that its stream continues

@@ -38,16 +38,92 @@ impl Fields<'_> {
 }
 
 /// Checks and decodes a whole file held in `bytes` (at least
-/// `FIXED_HEADER` long).
+/// `FIXED_HEADER` long): its frame (magic, version, lengths, hash), the
+/// parameters in its header, then every record's bounds.
 pub(super) fn decode(
     path: &Path,
     bytes: &[u8],
 ) -> Result<(PayloadHeader, Vec<Span>), PayloadFileError> {
-    let corrupt = |offset: usize, detail: String| PayloadFileError::Corrupt {
+    let frame = check_frame(path, bytes)?;
+    // The hash matched: what follows guards against a faulty writer.
+    let f = Fields(bytes);
+    let corrupt = corrupt_at(path);
+    let keys = match bytes[64] {
+        0 => KeyStyle::None,
+        1 => KeyStyle::Single,
+        2 => KeyStyle::Pair,
+        3 => KeyStyle::Range,
+        t => return Err(corrupt(64, format!("unknown key style {t}"))),
+    };
+    let size = size_dist(path, bytes, frame.weighted)?;
+    let entropy = f64::from_bits(f.u64(56));
+    if !(0.0..=1.0).contains(&entropy) {
+        return Err(corrupt(56, format!("entropy {entropy} is outside 0..=1")));
+    }
+    let as_count = |at: usize, what: &str| {
+        usize::try_from(f.u64(at))
+            .map_err(|_| corrupt(at, format!("{what} {} is too large", f.u64(at))))
+    };
+    let batch_size = as_count(40, "batch size")?;
+    let batch_count = as_count(48, "batch count")?;
+    if batch_size == 0 || batch_count == 0 {
+        return Err(corrupt(
+            40,
+            format!("{batch_count} batches of {batch_size} records hold no record"),
+        ));
+    }
+    // Every record takes at least MIN_RECORD bytes: a count the section
+    // cannot hold is rejected before anything is allocated for it.
+    let records_len = frame.records_len;
+    let count = batch_size
+        .checked_mul(batch_count)
+        .filter(|&n| n as u64 <= records_len / MIN_RECORD as u64)
+        .ok_or_else(|| {
+            corrupt(
+                40,
+                format!(
+                    "{batch_count} batches of {batch_size} records cannot fit in {records_len} record bytes"
+                ),
+            )
+        })?;
+    let spans = record_spans(path, bytes, frame.header_len, count)?;
+    let header = PayloadHeader {
+        version: frame.version,
+        seed: f.u64(32),
+        size,
+        entropy,
+        keys,
+        batch_size,
+        batch_count,
+        content_hash: frame.stored_hash,
+        records_len,
+    };
+    Ok((header, spans))
+}
+
+/// A [`PayloadFileError::Corrupt`] of `path` at a byte offset.
+fn corrupt_at(path: &Path) -> impl Fn(usize, String) -> PayloadFileError + '_ {
+    move |offset, detail| PayloadFileError::Corrupt {
         path: path.to_owned(),
         offset: offset as u64,
         detail,
-    };
+    }
+}
+
+/// What the file's frame says, once checked.
+struct Frame {
+    version: u32,
+    /// Fixed header plus the weighted size entries.
+    header_len: usize,
+    weighted: usize,
+    records_len: u64,
+    stored_hash: u32,
+}
+
+/// The magic, the version, the header and record section lengths against
+/// the file's, and the content hash.
+fn check_frame(path: &Path, bytes: &[u8]) -> Result<Frame, PayloadFileError> {
+    let corrupt = corrupt_at(path);
     check_magic(path, bytes)?;
     if bytes.len() < FIXED_HEADER {
         return Err(PayloadFileError::Truncated {
@@ -113,17 +189,20 @@ pub(super) fn decode(
             computed,
         });
     }
+    Ok(Frame {
+        version,
+        header_len,
+        weighted,
+        records_len,
+        stored_hash: stored,
+    })
+}
 
-    // The hash matched: what follows guards against a faulty writer.
-    let keys = match bytes[64] {
-        0 => KeyStyle::None,
-        1 => KeyStyle::Single,
-        2 => KeyStyle::Pair,
-        3 => KeyStyle::Range,
-        t => return Err(corrupt(64, format!("unknown key style {t}"))),
-    };
+/// The size distribution the header names, with its `weighted` entries.
+fn size_dist(path: &Path, bytes: &[u8], weighted: usize) -> Result<SizeDist, PayloadFileError> {
+    let f = Fields(bytes);
     let a: Vec<u64> = (0..4).map(|i| f.u64(72 + 8 * i)).collect();
-    let size = match bytes[65] {
+    Ok(match bytes[65] {
         0 => SizeDist::Fixed(a[0]),
         1 => SizeDist::Uniform {
             min: a[0],
@@ -143,38 +222,20 @@ pub(super) fn decode(
                 })
                 .collect(),
         ),
-        k => return Err(corrupt(65, format!("unknown size kind {k}"))),
-    };
-    let entropy = f64::from_bits(f.u64(56));
-    if !(0.0..=1.0).contains(&entropy) {
-        return Err(corrupt(56, format!("entropy {entropy} is outside 0..=1")));
-    }
-    let as_count = |at: usize, what: &str| {
-        usize::try_from(f.u64(at))
-            .map_err(|_| corrupt(at, format!("{what} {} is too large", f.u64(at))))
-    };
-    let batch_size = as_count(40, "batch size")?;
-    let batch_count = as_count(48, "batch count")?;
-    if batch_size == 0 || batch_count == 0 {
-        return Err(corrupt(
-            40,
-            format!("{batch_count} batches of {batch_size} records hold no record"),
-        ));
-    }
-    // Every record takes at least MIN_RECORD bytes: a count the section
-    // cannot hold is rejected before anything is allocated for it.
-    let count = batch_size
-        .checked_mul(batch_count)
-        .filter(|&n| n as u64 <= records_len / MIN_RECORD as u64)
-        .ok_or_else(|| {
-            corrupt(
-                40,
-                format!(
-                    "{batch_count} batches of {batch_size} records cannot fit in {records_len} record bytes"
-                ),
-            )
-        })?;
+        k => return Err(corrupt_at(path)(65, format!("unknown size kind {k}"))),
+    })
+}
 
+/// The `count` records from `header_len` on, each checked to lie within
+/// the file, ending exactly at its end.
+fn record_spans(
+    path: &Path,
+    bytes: &[u8],
+    header_len: usize,
+    count: usize,
+) -> Result<Vec<Span>, PayloadFileError> {
+    let corrupt = corrupt_at(path);
+    let f = Fields(bytes);
     let mut spans = Vec::with_capacity(count);
     let mut pos = header_len;
     let end = bytes.len();
@@ -240,16 +301,5 @@ pub(super) fn decode(
             format!("{} bytes after the last of {count} records", end - pos),
         ));
     }
-    let header = PayloadHeader {
-        version,
-        seed: f.u64(32),
-        size,
-        entropy,
-        keys,
-        batch_size,
-        batch_count,
-        content_hash: stored,
-        records_len,
-    };
-    Ok((header, spans))
+    Ok(spans)
 }
