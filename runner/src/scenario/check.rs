@@ -6,12 +6,16 @@
 //! unit patterns, ranges, `oneOf` choices) into user language. Semantic
 //! rules (references, names, capabilities) live in `validate`.
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::error::ValidationErrorKind;
 use jsonschema::{ValidationError, paths::LocationSegment};
 use serde_json::Value;
 
-use super::diagnostic::{Diagnostic, did_you_mean, one_of};
-use super::load::{LocIndex, Source, escape_segment, human_path};
+use super::check_messages::{
+    Site, describe, keys_where_none_allowed, last_name, missing_key, unknown_key, unknown_value,
+    untagged_mapping, value_at, wrong_type,
+};
+use super::diagnostic::Diagnostic;
+use super::load::{LocIndex, Source, human_path};
 use super::units;
 
 /// Checks `doc` against the scenario schema (`schema`, compiled as
@@ -73,48 +77,6 @@ fn resolve_ref<'a>(schema: &'a Value, node: &Value) -> Option<&'a Value> {
     schema.pointer(pointer)
 }
 
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "nothing (null)".to_owned(),
-        Value::Bool(b) => format!("boolean `{b}`"),
-        Value::Number(n) => format!("number `{n}`"),
-        Value::String(s) => format!("string `{s}`"),
-        Value::Array(a) => format!(
-            "a list of {} item{}",
-            a.len(),
-            if a.len() == 1 { "" } else { "s" }
-        ),
-        Value::Object(o) => {
-            let keys: Vec<&str> = o.keys().map(String::as_str).take(4).collect();
-            format!("a mapping with keys {}", one_of(&keys))
-        }
-    }
-}
-
-fn type_name(kind: &TypeKind) -> String {
-    let name = |t: &jsonschema::JsonType| match t.to_string().as_str() {
-        "object" => "a mapping".to_owned(),
-        "array" => "a list".to_owned(),
-        "integer" => "an integer".to_owned(),
-        "number" => "a number".to_owned(),
-        "string" => "a string".to_owned(),
-        "boolean" => "a boolean (`true` or `false`)".to_owned(),
-        "null" => "nothing".to_owned(),
-        other => other.to_owned(),
-    };
-    match kind {
-        TypeKind::Single(t) => name(t),
-        TypeKind::Multiple(ts) => {
-            let names: Vec<String> = ts
-                .iter()
-                .filter(|t| t.to_string() != "null")
-                .map(|t| name(&t))
-                .collect();
-            names.join(" or ")
-        }
-    }
-}
-
 fn convert(
     err: &ValidationError<'_>,
     schema: &Value,
@@ -135,89 +97,29 @@ fn convert(
         },
         |l| l.value,
     );
+    let at = Site {
+        pointer: &pointer,
+        path: &path,
+        span,
+        key: located.and_then(|l| l.key).unwrap_or(span),
+        plain: located.and_then(|l| l.plain.as_deref()).unwrap_or_default(),
+    };
     let instance = err.instance();
     match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let holder = schema_at(schema, err);
-            let allowed: Vec<String> = holder
+            let allowed: Vec<String> = schema_at(schema, err)
                 .and_then(|s| s.get("properties"))
                 .and_then(Value::as_object)
                 .map(|p| p.keys().cloned().collect())
                 .unwrap_or_default();
             for key in unexpected {
-                let child = format!("{pointer}/{}", escape_segment(key));
-                let loc = index.get(&child);
-                let key_span = loc.and_then(|l| l.key).unwrap_or(span);
-                let child_path = loc.map_or_else(|| human_path(&child), |l| l.path.clone());
-                let mut d = src.diagnostic(key_span, &child_path, format!("unknown key `{key}`"));
-                d.found = Some(format!("`{key}`"));
-                if !allowed.is_empty() {
-                    let context = if path.is_empty() {
-                        "the top level".to_owned()
-                    } else {
-                        format!("`{path}`")
-                    };
-                    d.expected = Some(format!("a key of {context}: {}", one_of(&allowed)));
-                }
-                if let Some(m) = did_you_mean(key, allowed.iter().map(String::as_str)) {
-                    d.help = Some(format!("did you mean `{m}`?"));
-                }
-                out.push(d);
+                out.push(unknown_key(src, index, &at, key, &allowed));
             }
         }
         ValidationErrorKind::Required { property } => {
-            let name = property.as_str().unwrap_or_default();
-            let key_span = located.and_then(|l| l.key).unwrap_or(span);
-            let mut d = src.diagnostic(key_span, &path, format!("missing required key `{name}`"));
-            let holder = if path.is_empty() {
-                "the scenario".to_owned()
-            } else {
-                format!("`{path}`")
-            };
-            d.expected = Some(format!("{holder} to have the key `{name}`"));
-            if let Some(obj) = instance.as_object() {
-                let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-                if let Some(near) = keys.iter().find(|k| did_you_mean(k, [name]).is_some()) {
-                    d.help = Some(format!("`{near}` is close: did you mean `{name}`?"));
-                }
-            }
-            out.push(d);
+            out.push(missing_key(src, &at, instance, property));
         }
-        ValidationErrorKind::Type { kind } => {
-            let expected = type_name(kind);
-            let mut d = src.diagnostic(
-                span,
-                &path,
-                format!("wrong type for `{}`", last_name(&path)),
-            );
-            d.expected = Some(expected.clone());
-            d.found = Some(describe(instance));
-            let plain = located.and_then(|l| l.plain.as_deref()).unwrap_or_default();
-            if expected.contains("boolean")
-                && matches!(
-                    plain.to_ascii_lowercase().as_str(),
-                    "yes" | "no" | "on" | "off" | "y" | "n"
-                )
-            {
-                d.help = Some(format!(
-                    "`{plain}` is a string in YAML 1.2 (it was a boolean in YAML 1.1); write `{}`",
-                    matches!(plain.to_ascii_lowercase().as_str(), "yes" | "on" | "y")
-                ));
-            } else if expected.contains("integer")
-                && instance
-                    .as_f64()
-                    .is_some_and(|x| x.fract() == 0.0 && x.abs() >= 1.8e19)
-            {
-                // YAML reads a whole number past u64 as a float.
-                d.found = Some("a whole number too large to count".to_owned());
-                d.help = Some(format!("write at most {} (or use a unit: `10M`)", u64::MAX));
-            } else if expected.contains("integer") && instance.is_number() {
-                d.help = Some("write a whole number".to_owned());
-            } else if expected.contains("mapping") && instance.is_null() {
-                d.help = Some("write `{}` for a mapping with no keys".to_owned());
-            }
-            out.push(d);
-        }
+        ValidationErrorKind::Type { kind } => out.push(wrong_type(src, &at, instance, kind)),
         ValidationErrorKind::Enum { options } => {
             let names: Vec<String> = options
                 .as_array()
@@ -284,86 +186,13 @@ fn convert(
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             one_of_not_valid(err, context, schema, src, index, out);
         }
-        ValidationErrorKind::FalseSchema => {
-            // Keys under a mapping that allows none (`memory: { x: 1 }`).
-            // jsonschema reports such a key at the mapping's path with the
-            // key's value as the instance, so every key there is unknown.
-            let holder = pointer.clone();
-            let keys = index.child_keys(&holder);
-            if keys.is_empty() {
-                let mut d = src.diagnostic(span, &path, format!("nothing is allowed at `{path}`"));
-                d.found = Some(describe(instance));
-                out.push(d);
-            }
-            for key in keys {
-                let child = format!("{holder}/{}", escape_segment(&key));
-                let loc = index.get(&child);
-                let key_span = loc.and_then(|l| l.key).unwrap_or(span);
-                let child_path = loc.map_or_else(|| human_path(&child), |l| l.path.clone());
-                let mut d = src.diagnostic(key_span, &child_path, format!("unknown key `{key}`"));
-                d.found = Some(format!("`{key}`"));
-                d.expected = Some(format!(
-                    "no keys under `{}` (write `{{}}`)",
-                    human_path(&holder)
-                ));
-                out.push(d);
-            }
-        }
+        ValidationErrorKind::FalseSchema => keys_where_none_allowed(src, index, &at, instance, out),
         _ => {
             let mut d = src.diagnostic(span, &path, err.to_string());
             d.found = Some(describe(instance));
             out.push(d);
         }
     }
-}
-
-/// "unknown value `x` for `field`", the allowed values, and a suggestion.
-fn unknown_value(
-    src: &Source,
-    span: super::load::Span,
-    path: &str,
-    instance: &Value,
-    allowed: &[String],
-) -> Diagnostic {
-    let found = instance
-        .as_str()
-        .map_or_else(|| instance.to_string(), str::to_owned);
-    let mut d = src.diagnostic(
-        span,
-        path,
-        format!("unknown value `{found}` for `{}`", last_name(path)),
-    );
-    d.expected = Some(format!("one of {}", one_of(allowed)));
-    d.found = Some(describe(instance));
-    if let Some(m) = did_you_mean(&found, allowed.iter().map(String::as_str)) {
-        d.help = Some(format!("did you mean `{m}`?"));
-    }
-    d
-}
-
-fn last_name(path: &str) -> &str {
-    let tail = path.rsplit('.').next().unwrap_or(path);
-    if tail.ends_with(']') && !tail.starts_with('[') {
-        tail.split('[').next().unwrap_or(tail)
-    } else {
-        tail
-    }
-}
-
-/// The value span and path at `pointer`, or the document's first column
-/// (with the pointer as a path) where nothing is located.
-fn value_at(index: &LocIndex, pointer: &str) -> (super::load::Span, String) {
-    index.find(pointer).map_or(
-        (
-            super::load::Span {
-                line: 1,
-                col: 1,
-                width: 1,
-            },
-            human_path(pointer),
-        ),
-        |l| (l.value, l.path.clone()),
-    )
 }
 
 /// Picks the `oneOf` branch the user most plausibly meant and reports its
@@ -432,79 +261,14 @@ fn one_of_not_valid(
         && !obj.keys().any(|k| tags.contains(&k.as_str()))
         && tags.len() == object_branches
     {
-        if obj.is_empty() {
-            let (span, path) = value_at(index, &pointer);
-            let mut d = src.diagnostic(
-                span,
-                &path,
-                format!("`{}` is an empty mapping", last_name(&path)),
-            );
-            d.expected = Some(format!("exactly one of {}", one_of(&tags)));
-            out.push(d);
-            return;
-        }
-        let (span, path) = value_at(index, &pointer);
-        let found: Vec<&str> = obj.keys().map(String::as_str).collect();
-        let first = found.first().copied().unwrap_or_default();
-        let key_span = index
-            .get(&format!("{pointer}/{}", escape_segment(first)))
-            .and_then(|l| l.key)
-            .unwrap_or(span);
-        // Under `targets`, the choice is the store kind.
-        let what = if pointer.starts_with("/targets/") {
-            "store kind"
-        } else {
-            "kind"
-        };
-        let mut d = src.diagnostic(
-            key_span,
-            &path,
-            format!("unknown {what} `{first}` for `{}`", last_name(&path)),
-        );
-        d.expected = Some(format!("exactly one of {}", one_of(&tags)));
-        d.found = Some(describe(instance));
-        if let Some(m) = did_you_mean(first, tags.iter().copied()) {
-            d.help = Some(format!("did you mean `{m}`?"));
-        }
-        if what == "store kind"
-            && let Some(feature) = crate::store::missing_feature(first)
-        {
-            d.message = format!(
-                "store kind `{first}` is not in this build: loadline's `{feature}` feature is off"
-            );
-            d.help = Some(feature_help(feature));
-        }
-        out.push(d);
+        out.push(untagged_mapping(src, index, &pointer, instance, &tags));
         return;
     }
-    // Otherwise: the branch whose errors reach deepest into the value, then
-    // prefers errors other than a plain type mismatch, then fewest errors.
-    let score = |errs: &Vec<ValidationError<'static>>| {
-        let depth = errs
-            .iter()
-            .map(|e| e.instance_path().as_str().matches('/').count())
-            .max()
-            .unwrap_or(0);
-        let non_type = errs
-            .iter()
-            .any(|e| !matches!(e.kind(), ValidationErrorKind::Type { .. }));
-        (depth, non_type, usize::MAX - errs.len())
-    };
-    if let Some(best) = context
-        .iter()
-        .filter(|e| !e.is_empty())
-        .max_by_key(|e| score(e))
-    {
-        let plain_type_only = best
-            .iter()
-            .all(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
-            && best.iter().all(|e| e.instance_path().as_str() == pointer);
-        if !plain_type_only {
-            for e in best {
-                convert(e, schema, src, index, out);
-            }
-            return;
+    if let Some(best) = best_branch(context, &pointer) {
+        for e in best {
+            convert(e, schema, src, index, out);
         }
+        return;
     }
     let (span, path) = value_at(index, &pointer);
     let mut d = src.diagnostic(
@@ -533,9 +297,32 @@ fn one_of_not_valid(
     out.push(d);
 }
 
-/// How to get a built-in kind whose cargo feature is off.
-pub(crate) fn feature_help(feature: &str) -> String {
-    format!(
-        "build loadline with `--features {feature}`, or depend on it with its default features (a plug-in crate: `loadline = {{ …, features = [\"{feature}\"] }}`)"
-    )
+/// The branch whose errors explain a value that matched none: the one
+/// reaching deepest into the value, then preferring errors other than a
+/// plain type mismatch, then the fewest errors; `None` when the best is
+/// only a type mismatch of the value itself (its shape is then wrong).
+fn best_branch<'c>(
+    context: &'c [Vec<ValidationError<'static>>],
+    pointer: &str,
+) -> Option<&'c Vec<ValidationError<'static>>> {
+    let score = |errs: &Vec<ValidationError<'static>>| {
+        let depth = errs
+            .iter()
+            .map(|e| e.instance_path().as_str().matches('/').count())
+            .max()
+            .unwrap_or(0);
+        let non_type = errs
+            .iter()
+            .any(|e| !matches!(e.kind(), ValidationErrorKind::Type { .. }));
+        (depth, non_type, usize::MAX - errs.len())
+    };
+    let best = context
+        .iter()
+        .filter(|e| !e.is_empty())
+        .max_by_key(|e| score(e))?;
+    let plain_type_only = best
+        .iter()
+        .all(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
+        && best.iter().all(|e| e.instance_path().as_str() == pointer);
+    (!plain_type_only).then_some(best)
 }

@@ -7,6 +7,7 @@
 
 pub mod budget;
 mod check;
+mod check_messages;
 pub mod diagnostic;
 pub mod load;
 mod loader;

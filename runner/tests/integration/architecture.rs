@@ -104,8 +104,6 @@ const KNOWN_LONG_FUNCTIONS: &[&str] = &[
     "report/charts/plot.rs:draw",
     "report/markdown/variant.rs:variant_view",
     "report/prometheus.rs:render",
-    "scenario/check.rs:convert",
-    "scenario/check.rs:one_of_not_valid",
     "scenario/validate/metrics.rs:resolve_phase_metric",
 ];
 

@@ -41,7 +41,7 @@ pub(super) fn targets(ctx: &mut Ctx<'_>, spec: &ScenarioSpec) -> Vec<Target> {
                         "store kind `{}` is not in this build: loadline's `{feature}` feature is off",
                         t.kind
                     );
-                    d.help = Some(crate::scenario::check::feature_help(feature));
+                    d.help = Some(crate::scenario::check_messages::feature_help(feature));
                 }
             }
         }
