@@ -7,7 +7,8 @@ reply per line on stdout. Logs and key-value pairs live in memory and in
 append-only files in the target's directory; every write reaches the file
 (the OS page cache) before it is acknowledged, so a SIGKILL of this
 process loses nothing acknowledged. Options: `fsync: true` also fsyncs
-each write (for power loss, which loadline cannot inject here).
+each write (for power loss, which loadline cannot inject here). Every
+reply carries `service_ns`, the time spent on the request here.
 
 Run it from a scenario:
 
@@ -22,6 +23,7 @@ import base64
 import json
 import os
 import sys
+import time
 
 
 class Store:
@@ -158,6 +160,7 @@ def main():
     store = None
     for line in sys.stdin:
         req = json.loads(line)
+        start = time.perf_counter_ns()
         reply = {"id": req["id"]}
         try:
             if req["op"] == "hello":
@@ -172,6 +175,7 @@ def main():
             reply["error"] = {"kind": "unsupported", "message": f"no op {e}"}
         except Exception as e:  # the store failed: say so, keep serving
             reply["error"] = {"kind": "engine", "message": repr(e)}
+        reply["service_ns"] = time.perf_counter_ns() - start
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
         if req["op"] == "close":

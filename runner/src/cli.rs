@@ -71,6 +71,11 @@ pub enum Command {
         after_help = "Examples:\n  loadline payload generate --out payloads.bin --size 1KiB \\\n      --batch 10 --batches 2048 --entropy 0.8 --keys none --seed 42\n  loadline payload inspect payloads.bin"
     )]
     Payload(PayloadCommand),
+    /// Run the store conformance suite (and an `external` plug-in's protocol rules) against a scenario's targets.
+    #[command(
+        after_help = "Checks each target (or --target NAME) as its capabilities allow: log, key-value, crash-phase\nrequests, kill -9 durability of acknowledged writes, power loss; for `external` targets also the\nprotocol rules (handshake, ids echoed, pipelined requests, unsupported, close, clean stdout).\n\nExit codes: 0 every check passed, 1 a check failed, 2 a usage error or invalid scenario,\n3 the JUnit file could not be written.\n\nExamples:\n  loadline conform scenarios/external.yaml\n  loadline conform my.yaml --target py --kill-cycles 5 --out conform/"
+    )]
+    Conform(ConformArgs),
     /// Print the scenario JSON Schema, or write it to `schemas/`.
     #[command(after_help = "Example:\n  loadline schema --write   # from the repository root")]
     Schema(SchemaArgs),
@@ -443,6 +448,22 @@ pub enum KeysArg {
 pub struct PayloadInspectArgs {
     /// The payload file.
     pub file: PathBuf,
+}
+
+/// `loadline conform`
+#[derive(Debug, Args)]
+pub struct ConformArgs {
+    /// The scenario file declaring the targets.
+    pub file: PathBuf,
+    /// Check only this target (default: every target).
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// Write `junit.xml` here: one test case per check and rule.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Crash cycles of each kill -9 check.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub kill_cycles: u64,
 }
 
 /// `loadline __crash-child` (internal; see `engine::crash`)

@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{
-    CliError, Exit, ab, compare, crash_child, explain, merge, new_store, payload, run, schema,
-    validate,
+    CliError, Exit, ab, compare, conform, crash_child, explain, merge, new_store, payload, run,
+    schema, validate,
 };
 use crate::cli::{Cli, Command};
 use crate::scenario::Loader;
@@ -20,6 +20,7 @@ pub fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, C
         Command::Compare(args) => compare(&args),
         Command::Ab(args) => ab(&args),
         Command::Payload(cmd) => payload(&cmd),
+        Command::Conform(args) => conform(&args, loader),
         Command::Schema(args) => schema(&args, loader),
         Command::NewStore(args) => new_store(&args),
         Command::CrashChild(args) => crash_child(&args, loader),

@@ -4,6 +4,7 @@
 
 mod ab;
 mod compare;
+mod conform;
 mod console;
 mod crash_child;
 mod dispatch;
@@ -19,6 +20,7 @@ mod validate;
 
 pub use ab::ab;
 pub use compare::compare;
+pub use conform::conform;
 pub use crash_child::crash_child;
 pub use explain::explain;
 pub use merge::merge;

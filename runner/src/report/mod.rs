@@ -19,6 +19,7 @@ pub mod bencher;
 pub mod charts;
 pub mod compare;
 mod compare_text;
+pub(crate) mod conform;
 pub mod console;
 pub mod csv;
 mod error;

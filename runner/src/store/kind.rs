@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::api::{Capabilities, RatioStat, StatDesc, Store, StoreError};
+use super::conformance::CheckResult;
 use super::fs::SimFs;
 
 /// A kind of store that scenarios can name under a target: one type that
@@ -141,6 +142,17 @@ pub trait StoreKind: 'static {
     ///
     /// Whatever the store reports; the run stops with exit code 3.
     fn open(config: &Self::Config, dir: &Path) -> Result<Box<dyn Store>, StoreError>;
+
+    /// The kind's own rules beyond the store API, checked by `loadline
+    /// conform` after the conformance suite: e.g. the `external` kind's
+    /// protocol rules. Each result names its rule; the store is started in
+    /// `dir` as the rules need.
+    ///
+    /// The default: none.
+    fn conformance_rules(config: &Self::Config, dir: &Path) -> Vec<CheckResult> {
+        let _ = (config, dir);
+        Vec::new()
+    }
 
     /// Opens the store on loadline's simulated file system, which forgets
     /// every unsynced byte on [`SimFs::power_loss`] (`restart:

@@ -13,6 +13,7 @@ use serde_json::Value;
 #[cfg(feature = "rocksdb")]
 use super::RocksdbKind;
 use super::api::{Capabilities, RatioStat, StatDesc, Store, StoreError};
+use super::conformance::CheckResult;
 use super::fs::SimFs;
 use super::kind::{ConfigError, Problem, StoreKind, Workload};
 use super::{ExternalKind, MemoryKind, RespKind, WalKind};
@@ -29,6 +30,7 @@ trait Configured: Send + Sync + fmt::Debug {
     fn describe(&self) -> String;
     fn open(&self, dir: &Path) -> Result<Box<dyn Store>, StoreError>;
     fn open_simulated(&self, fs: &SimFs, dir: &Path) -> Result<Box<dyn Store>, StoreError>;
+    fn conformance_rules(&self, dir: &Path) -> Vec<CheckResult>;
     fn to_json(&self) -> Value;
 }
 
@@ -67,6 +69,9 @@ impl<K: StoreKind> Configured for WithConfig<K> {
     }
     fn open_simulated(&self, fs: &SimFs, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
         K::open_simulated(&self.0, fs, dir)
+    }
+    fn conformance_rules(&self, dir: &Path) -> Vec<CheckResult> {
+        K::conformance_rules(&self.0, dir)
     }
     fn to_json(&self) -> Value {
         serde_json::to_value(&self.0).unwrap_or(Value::Null)
@@ -158,6 +163,12 @@ impl TargetKind {
     /// [`Capabilities::power_loss`].
     pub fn open_simulated(&self, fs: &SimFs, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
         self.0.open_simulated(fs, dir)
+    }
+
+    /// The kind's own rules beyond the store API
+    /// ([`StoreKind::conformance_rules`]), checked in `dir`.
+    pub fn conformance_rules(&self, dir: &Path) -> Vec<CheckResult> {
+        self.0.conformance_rules(dir)
     }
 
     /// The config as JSON.

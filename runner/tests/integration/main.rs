@@ -4,6 +4,7 @@ mod architecture;
 mod charts;
 mod cli;
 mod compare;
+mod conform;
 mod crash;
 mod crash_hooks;
 mod docs;

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use super::support::*;
 use super::*;
 use crate::store::kind::StoreKind;
 
@@ -67,7 +66,6 @@ pub fn check_kind<K: StoreKind>(config: &K::Config) -> Vec<String> {
         }
         std::process::exit(0);
     }
-    let mut checked = Vec::new();
     let caps = K::capabilities(config);
     let root = std::env::temp_dir().join(format!(
         "loadline-conformance-{}-{}-{}",
@@ -77,34 +75,7 @@ pub fn check_kind<K: StoreKind>(config: &K::Config) -> Vec<String> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     ));
-    let persists = if caps.persistent {
-        ", reopen persistence"
-    } else {
-        ""
-    };
-    if caps.log {
-        check_log_store(&open, &sub(&root, "log"));
-        checked.push(format!(
-            "log: dense offsets, independent streams, read-your-writes, max_bytes, reads past the tail, keys, trim, sync, concurrent appends{persists}"
-        ));
-    }
-    if caps.kv {
-        check_kv_store(&open, &sub(&root, "kv"));
-        checked.push(format!(
-            "key-value: get/put/overwrite, read-your-writes, delete, scan order and limit, put_batch, delete_batch{persists}"
-        ));
-    }
-    check_crash_requests(&open, &sub(&root, "crash-requests"));
-    checked.push(format!(
-        "crash phase: only {} operations asked of it; missing ones answer \"not supported\"",
-        match (caps.log, caps.kv) {
-            (true, true) => "log and key-value",
-            (true, false) => "log",
-            (false, true) => "key-value",
-            (false, false) => "no",
-        }
-    ));
-    let cycles: u64 = std::env::var(KILL_CYCLES_ENV)
+    let kill_cycles: u64 = std::env::var(KILL_CYCLES_ENV)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
@@ -114,7 +85,7 @@ pub fn check_kind<K: StoreKind>(config: &K::Config) -> Vec<String> {
         .name()
         .filter(|n| *n != "main")
         .map(str::to_owned);
-    let spawner = |dir: &Path, kv: bool| {
+    let spawn = |dir: &Path, kv: bool| {
         let mut cmd = std::process::Command::new(&exe);
         if let Some(t) = &test {
             cmd.args([
@@ -132,36 +103,31 @@ pub fn check_kind<K: StoreKind>(config: &K::Config) -> Vec<String> {
             .spawn()
             .expect("spawn the kill -9 child")
     };
-    if caps.kv && caps.persistent && caps.crash_durable {
-        let dir = sub(&root, "kv-kill9");
-        let acks = check_kv_kill9_durability(&open, &dir, cycles, &|| spawner(&dir, true));
-        checked.push(format!(
-            "kill -9 durability of puts and deletes: {cycles} cycles, {acks} acknowledged writes, each key's last acknowledged write intact"
-        ));
+    let sim_dir = Path::new("/conformance");
+    let open_simulated = |fs: &crate::store::SimFs| K::open_simulated(config, fs, sim_dir);
+    let suite = Suite {
+        open: &open,
+        open_simulated: &open_simulated,
+        capabilities: caps,
+        kill_cycles,
+        spawn: &spawn,
+    };
+    let results = run_suite(&suite, &root);
+    let _ = std::fs::remove_dir_all(&root);
+    if let Some(failed) = results.iter().find(|r| !r.passed()) {
+        panic!("{}", failed.failure.as_deref().unwrap_or_default());
     }
-    if caps.log && caps.persistent && caps.crash_durable {
-        let dir = sub(&root, "kill9");
-        check_kill9_durability(&open, &dir, cycles, &|| spawner(&dir, false));
-        checked.push(format!(
-            "kill -9 durability of appends: {cycles} cycles, every acknowledged record intact, no holes"
-        ));
-    }
+    let mut checked: Vec<String> = results
+        .iter()
+        .filter(|r| r.name != "open")
+        .map(|r| format!("{}: {}", r.name, r.detail))
+        .collect();
     if !caps.crash_durable || !caps.persistent {
         checked.push(
             "kill -9 durability: not checked (the kind claims no `persistent` + `crash_durable`)"
                 .to_owned(),
         );
     }
-    if caps.log && caps.power_loss {
-        let sim_dir = Path::new("/conformance");
-        let open_sim = |fs: &crate::store::SimFs| K::open_simulated(config, fs, sim_dir);
-        let sweep = check_power_loss(&open_sim, 0..POWER_LOSS_TRIALS, false);
-        checked.push(format!(
-            "power loss with reordered writeback: {} simulated disks, {} power losses, {} synced records checked intact",
-            sweep.trials, sweep.power_losses, sweep.durable_checked
-        ));
-    }
-    let _ = std::fs::remove_dir_all(&root);
     print_checked(K::NAME, &checked);
     checked
 }

@@ -33,11 +33,13 @@
 //! | file | owns |
 //! |---|---|
 //! | `kind` | [`check_kind`]: every check a kind's capabilities call for, in one call |
+//! | `checks` | [`run_suite`]: those checks one by one, each failure its own [`CheckResult`] (what `loadline conform` reports) |
 //! | `log` | the log suite ([`check_log_store`]) |
 //! | `kv` | the key-value suite ([`check_kv_store`]) |
 //! | `crash` | kill -9 durability (log and key-value) and crash-phase requests |
 //! | `support` | what the checks share: records, reads, fills |
 
+mod checks;
 mod crash;
 mod kind;
 mod kv;
@@ -45,6 +47,7 @@ mod log;
 mod support;
 
 pub use super::power_loss::{PowerLossSweep, SimOpenFn, body, check_power_loss};
+pub use checks::{CheckResult, Suite, run_check, run_suite};
 pub use crash::{
     check_crash_requests, check_kill9_durability, check_kv_kill9_durability, crash_child_kv_writer,
     crash_child_writer,

@@ -10,15 +10,46 @@
 //! the same command on the same directory.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use super::plugin::Plugin;
 use super::protocol::Capability;
+use super::rules::{Plugged, check_rules};
 use super::session::ExternalSession;
-use crate::store::api::{Capabilities, Session, StatDesc, Store, StoreError, StoreStats};
+
+use crate::store::api::{
+    Capabilities, RatioStat, Session, StatDesc, StatUnit, Store, StoreError, StoreStats,
+};
+use crate::store::conformance::CheckResult;
 use crate::store::kind::{Problem, StoreKind, Workload};
 
 /// The `external` store kind.
 pub struct ExternalKind;
+
+/// The statistics of an `external` target: what its plug-in's replies
+/// said (the plug-in is never asked for more).
+const STATS: &[StatDesc] = &[
+    StatDesc {
+        name: "requests",
+        unit: StatUnit::Count,
+        help: "requests the plug-in answered (not `hello` and `close`)",
+    },
+    StatDesc {
+        name: "timed_requests",
+        unit: StatUnit::Count,
+        help: "replies that carried the store's own service time (`service_ns`)",
+    },
+    StatDesc {
+        name: "service_ns",
+        unit: StatUnit::Nanos,
+        help: "the store's own service time, summed over the timed replies (as the plug-in measured it)",
+    },
+    StatDesc {
+        name: "service_ns_per_request",
+        unit: StatUnit::Nanos,
+        help: "service_ns / timed_requests: the store's mean service time per request; an actor's mean latency minus it is the protocol's overhead per op",
+    },
+];
 
 /// Options of the `external` store: the plug-in's command, its options and
 /// what it can do.
@@ -95,7 +126,15 @@ impl StoreKind for ExternalKind {
     }
 
     fn statistics() -> &'static [StatDesc] {
-        &[]
+        STATS
+    }
+
+    fn ratios() -> &'static [RatioStat] {
+        &[RatioStat {
+            name: "service_ns_per_request",
+            numerator: &["service_ns"],
+            denominator: &["timed_requests"],
+        }]
     }
 
     fn describe(config: &ExternalConfig) -> String {
@@ -104,6 +143,18 @@ impl StoreKind for ExternalKind {
 
     fn open(config: &ExternalConfig, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
         Ok(Box::new(ExternalStore::open(config, dir)?))
+    }
+
+    /// The protocol rules (`docs/src/external-protocol.md`): handshake, ids echoed,
+    /// pipelined requests in any order, `unsupported`, `close`, clean
+    /// stdout.
+    fn conformance_rules(config: &ExternalConfig, dir: &Path) -> Vec<CheckResult> {
+        let plugged = Plugged {
+            command: &config.command,
+            options: &config.options,
+            claimed: &config.capabilities,
+        };
+        check_rules(&plugged, dir)
     }
 }
 
@@ -159,7 +210,23 @@ impl Store for ExternalStore {
     }
 
     fn stats(&self) -> StoreStats {
-        StoreStats::default()
+        let c = &self.plugin.counts;
+        let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+        let (requests, timed, service) =
+            (get(&c.requests), get(&c.timed_requests), get(&c.service_ns));
+        let per_request = if timed > 0.0 { service / timed } else { 0.0 };
+        StoreStats {
+            values: [
+                ("requests", requests),
+                ("timed_requests", timed),
+                ("service_ns", service),
+                ("service_ns_per_request", per_request),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+            appendix: None,
+        }
     }
 
     fn close(mut self: Box<Self>) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, ChildStdout, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -35,6 +36,18 @@ struct Lines {
     next_id: u64,
 }
 
+/// Counts of the data-path replies since the plug-in started (not
+/// `hello` and `close`).
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Replies.
+    pub(crate) requests: AtomicU64,
+    /// Replies that carried `service_ns`.
+    pub(crate) timed_requests: AtomicU64,
+    /// The sum of their `service_ns`.
+    pub(crate) service_ns: AtomicU64,
+}
+
 /// A running plug-in.
 pub(crate) struct Plugin {
     child: Tied,
@@ -42,6 +55,8 @@ pub(crate) struct Plugin {
     dir: PathBuf,
     /// The capabilities its `hello` reply offered.
     pub(crate) capabilities: Vec<Capability>,
+    /// What its replies said about themselves.
+    pub(crate) counts: Counts,
 }
 
 fn protocol(op: &'static str, detail: String) -> StoreError {
@@ -100,6 +115,7 @@ impl Plugin {
             }),
             dir: dir.to_owned(),
             capabilities: Vec::new(),
+            counts: Counts::default(),
         };
         let hello: HelloReply = plugin
             .call(Op::Hello {
@@ -164,6 +180,13 @@ impl Plugin {
                 name,
                 format!("reply to id {} when {id} was asked", reply.id),
             ));
+        }
+        if !matches!(name, "hello" | "close") {
+            self.counts.requests.fetch_add(1, Ordering::Relaxed);
+            if let Some(ns) = reply.service_ns {
+                self.counts.timed_requests.fetch_add(1, Ordering::Relaxed);
+                self.counts.service_ns.fetch_add(ns, Ordering::Relaxed);
+            }
         }
         match (reply.ok, reply.error) {
             (_, Some(e)) => Err(match e.kind {

@@ -213,6 +213,11 @@ pub struct Reply {
     /// Why the request failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<WireError>,
+    /// Optional: the nanoseconds the store spent on the request, measured
+    /// by the plug-in from parsing the request to writing the reply.
+    /// loadline sums it into the target's `service_ns` statistic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_ns: Option<u64>,
 }
 
 /// A failed request.

@@ -116,6 +116,49 @@ fn stray_output_and_wrong_ids_and_error_replies_are_errors() {
     drop(store);
 }
 
+/// The reference plug-in times every request; its replies' `service_ns`
+/// are summed into the target's statistics, `hello` and `close` left out.
+#[test]
+fn replies_service_times_are_the_targets_statistics() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let store = ExternalKind::open(&python(), root.path()).expect("open");
+    let mut s = store.session().expect("session");
+    for i in 0..10u8 {
+        s.put(&[i], b"v").expect("put");
+    }
+    let stats = store.stats().values;
+    assert_eq!(stats["requests"], 10.0, "{stats:?}");
+    assert_eq!(stats["timed_requests"], 10.0, "{stats:?}");
+    assert!(stats["service_ns"] > 0.0, "{stats:?}");
+    assert_eq!(
+        stats["service_ns_per_request"],
+        stats["service_ns"] / 10.0,
+        "{stats:?}"
+    );
+    drop(s);
+    store.close().expect("close");
+}
+
+/// A version 1 plug-in that sends no `service_ns` still works: its
+/// requests count, none is timed.
+#[test]
+fn replies_without_service_time_count_untimed() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let script = format!("{HELLO_OK}; read l; echo '{{\"id\":1,\"ok\":{{}}}}'; sleep 5");
+    let store = ExternalKind::open(&sh(&script, vec![Capability::Log]), root.path()).expect("open");
+    store.session().expect("session").sync().expect("sync");
+    let stats = store.stats().values;
+    assert_eq!(
+        (
+            stats["requests"],
+            stats["timed_requests"],
+            stats["service_ns_per_request"]
+        ),
+        (1.0, 0.0, 0.0),
+        "{stats:?}"
+    );
+}
+
 #[test]
 fn a_started_plugin_ends_on_close_and_keeps_its_data_for_the_next() {
     let root = tempfile::tempdir().expect("temp dir");
@@ -138,4 +181,95 @@ fn a_started_plugin_ends_on_close_and_keeps_its_data_for_the_next() {
         "the restarted plug-in has the data"
     );
     store.close().expect("close");
+}
+
+/// A log-only plug-in for the protocol rules: `bounds` of empty streams,
+/// the eight pipelined requests (ids 100..108) answered in reverse order,
+/// every other op `unsupported` — or, with `engine` as its argument,
+/// an `engine` error instead (a broken rule).
+const FAKE: &str = r#"
+import json, sys
+held = []
+for line in sys.stdin:
+    req = json.loads(line)
+    op, i = req["op"], req["id"]
+    if op == "hello":
+        reply = {"id": i, "ok": {"version": 1, "capabilities": ["log"]}}
+    elif op == "bounds":
+        reply = {"id": i, "ok": {"trim_point": 0, "tail": 0}}
+    elif op == "close":
+        reply = {"id": i, "ok": {}}
+    else:
+        kind = sys.argv[1] if len(sys.argv) > 1 else "unsupported"
+        reply = {"id": i, "error": {"kind": kind, "message": "no " + op}}
+    if 100 <= i < 108:
+        held.append(reply)
+        if len(held) < 8:
+            continue
+        out = reversed(held)
+    else:
+        out = [reply]
+    for r in out:
+        sys.stdout.write(json.dumps(r) + "\n")
+    sys.stdout.flush()
+    if op == "close":
+        break
+"#;
+
+fn fake(args: &[&str]) -> ExternalConfig {
+    let mut command = vec!["python3".to_owned(), "-c".to_owned(), FAKE.to_owned()];
+    command.extend(args.iter().map(|a| (*a).to_owned()));
+    ExternalConfig {
+        command,
+        ..ExternalConfig::default()
+    }
+}
+
+fn failures(config: &ExternalConfig) -> Vec<(String, String)> {
+    let root = tempfile::tempdir().expect("temp dir");
+    let results = ExternalKind::conformance_rules(config, root.path());
+    assert!(results.len() >= 6, "every rule ran: {results:?}");
+    results
+        .into_iter()
+        .filter_map(|r| r.failure.map(|f| (r.name, f)))
+        .collect()
+}
+
+#[test]
+fn the_rules_accept_replies_out_of_order_and_unsupported_for_a_missing_family() {
+    assert_eq!(failures(&fake(&[])), Vec::new());
+}
+
+#[test]
+fn an_engine_error_for_an_op_the_plugin_lacks_breaks_the_unsupported_rule() {
+    let f = failures(&fake(&["engine"]));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, "protocol: unsupported");
+    assert!(
+        f[0].1.starts_with("unsupported: `loadline_conform_unknown_op` must answer an error of kind `unsupported`; it answered {\"id\":200,\"error\":{\"kind\":\"engine\""),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn stray_stdout_and_a_wrong_id_each_break_their_rule() {
+    let stray = failures(&sh(
+        &format!(
+            "echo banner; {HELLO_OK}; while read l; do echo '{{\"id\":300,\"ok\":{{}}}}'; done"
+        ),
+        vec![Capability::Log],
+    ));
+    let names: Vec<&str> = stray.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"protocol: clean stdout"), "{stray:?}");
+    assert!(names.contains(&"protocol: ids echoed"), "{stray:?}");
+    let clean = stray.iter().find(|(n, _)| n == "protocol: clean stdout");
+    assert!(
+        clean.is_some_and(|(_, f)| f.contains("the first: `banner`")),
+        "{stray:?}"
+    );
+    let ids = stray.iter().find(|(n, _)| n == "protocol: ids echoed");
+    assert!(
+        ids.is_some_and(|(_, f)| f == "ids echoed: the reply to `bounds` with id 7 carried id 300"),
+        "{stray:?}"
+    );
 }
