@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// loadline version with the git revision it was built from.
-pub const VERSION: &str = concat!(
+pub(crate) const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (",
     env!("LOADLINE_GIT_REV"),
@@ -16,7 +16,7 @@ pub const VERSION: &str = concat!(
 /// A declarative, scenario-file test runner for storage workloads.
 #[derive(Debug, Parser)]
 #[command(name = "loadline", version = VERSION, about, long_about = None, after_help = EXIT_CODES)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -35,7 +35,7 @@ const EXIT_CODES: &str = "Exit codes:
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check scenario files without running them.
     #[command(
         after_help = "Example:\n  loadline validate scenarios/*.yaml\n  loadline validate --format json my.yaml"
@@ -98,7 +98,7 @@ pub enum Command {
 
 /// How diagnostics are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
+pub(crate) enum Format {
     /// For people: source line, caret, suggestion.
     #[default]
     Human,
@@ -108,7 +108,7 @@ pub enum Format {
 
 /// `loadline validate`
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// Scenario files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -125,7 +125,7 @@ pub struct ValidateArgs {
 
 /// `loadline new-store`
 #[derive(Debug, Args)]
-pub struct NewStoreArgs {
+pub(crate) struct NewStoreArgs {
     /// The kind's name as scenarios write it (`targets: { t: { NAME: {} } }`):
     /// lowercase letters, digits and `_`, starting with a letter.
     pub name: String,
@@ -140,7 +140,7 @@ pub struct NewStoreArgs {
 
 /// `loadline explain`
 #[derive(Debug, Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// Scenario file.
     pub file: PathBuf,
     /// Override a field before explaining: `path=value` (repeatable).
@@ -153,7 +153,7 @@ pub struct ExplainArgs {
 
 /// `loadline run`
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Scenario files, run one after another.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -242,7 +242,7 @@ pub struct RunArgs {
 
 /// `loadline merge`
 #[derive(Debug, Args)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// Run directories (or their `run.json` files) to merge: the shards of
     /// one run, or repeated runs of one scenario (their rounds add up).
     #[arg(required = true)]
@@ -260,7 +260,7 @@ pub struct MergeArgs {
 
 /// How `compare` (and `run --baseline`) judge a change.
 #[derive(Debug, Clone, Args)]
-pub struct JudgeArgs {
+pub(crate) struct JudgeArgs {
     /// The minimum effect: a change within this is no change. `10%`
     /// overrides the scenario's `gate.threshold` (default 10%); per metric
     /// name or path, `p99=20%`, `write.append.p99=5%`, `max=off` (repeatable).
@@ -279,7 +279,7 @@ pub struct JudgeArgs {
 
 /// `--rounds`: a number of pairs, or `auto`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rounds {
+pub(crate) enum Rounds {
     /// Exactly this many pairs.
     Fixed(u32),
     /// From [`AB_MIN_ROUNDS`] pairs, one more while the verdict is
@@ -289,7 +289,7 @@ pub enum Rounds {
 
 /// Pairs `ab` runs before it first judges (`--rounds auto`), and its
 /// default: the fewest with which the paired test can reach p = 1/32.
-pub const AB_MIN_ROUNDS: u32 = 5;
+pub(crate) const AB_MIN_ROUNDS: u32 = 5;
 
 fn parse_rounds(text: &str) -> Result<Rounds, String> {
     if text == "auto" {
@@ -305,7 +305,7 @@ fn parse_rounds(text: &str) -> Result<Rounds, String> {
 
 /// `loadline ab`
 #[derive(Debug, Args)]
-pub struct AbArgs {
+pub(crate) struct AbArgs {
     /// The scenario of the base side (and of the new side, unless
     /// NEW_SCENARIO is given).
     pub scenario: PathBuf,
@@ -348,7 +348,7 @@ pub struct AbArgs {
 
 /// `loadline compare`
 #[derive(Debug, Args)]
-pub struct CompareArgs {
+pub(crate) struct CompareArgs {
     /// The base run: a run directory, its run.json, or a saved baseline's name.
     pub base: String,
     /// The new run: a run directory, its run.json, or a saved baseline's name.
@@ -375,7 +375,7 @@ fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
 
 /// `loadline schema`
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// Write `schemas/scenario.schema.json` (and the draft-07 copy) under this directory instead of printing.
     #[arg(long, value_name = "ROOT", num_args = 0..=1, default_missing_value = ".")]
     pub write: Option<PathBuf>,
@@ -386,14 +386,14 @@ pub struct SchemaArgs {
 
 /// `loadline completions`
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
 }
 
 /// `loadline payload …`
 #[derive(Debug, Subcommand)]
-pub enum PayloadCommand {
+pub(crate) enum PayloadCommand {
     /// Write a recorded payload file that scenarios reference with `file:`.
     #[command(
         after_help = "Example:\n  loadline payload generate --out payloads.bin --size 1KiB --batch 10 --batches 2048 --entropy 0.8 --keys none --seed 42"
@@ -406,7 +406,7 @@ pub enum PayloadCommand {
 
 /// `loadline payload generate`
 #[derive(Debug, Args)]
-pub struct PayloadGenerateArgs {
+pub(crate) struct PayloadGenerateArgs {
     /// The file to write (replaced atomically).
     #[arg(long)]
     pub out: PathBuf,
@@ -432,7 +432,7 @@ pub struct PayloadGenerateArgs {
 
 /// Key styles on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KeysArg {
+pub(crate) enum KeysArg {
     /// No keys.
     None,
     /// One key per record.
@@ -445,14 +445,14 @@ pub enum KeysArg {
 
 /// `loadline payload inspect`
 #[derive(Debug, Args)]
-pub struct PayloadInspectArgs {
+pub(crate) struct PayloadInspectArgs {
     /// The payload file.
     pub file: PathBuf,
 }
 
 /// `loadline conform`
 #[derive(Debug, Args)]
-pub struct ConformArgs {
+pub(crate) struct ConformArgs {
     /// The scenario file declaring the targets.
     pub file: PathBuf,
     /// Check only this target (default: every target).
@@ -468,7 +468,7 @@ pub struct ConformArgs {
 
 /// `loadline __crash-child` (internal; see `engine::crash`)
 #[derive(Debug, Args)]
-pub struct CrashChildArgs {
+pub(crate) struct CrashChildArgs {
     /// The scenario file (resolves payload files); its resolved document
     /// comes on stdin as `<length>\n<json>`.
     #[arg(long)]

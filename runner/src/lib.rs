@@ -64,6 +64,8 @@
 //! check (scenario loading, the generated schemas, run.json's types); it
 //! is not API and may change at any time.
 
+#![warn(unreachable_pub)]
+
 mod app;
 pub mod store;
 pub mod units;

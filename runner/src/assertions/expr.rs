@@ -128,7 +128,7 @@ pub struct Scope {
 
 /// The parts of an assertion before its metric is resolved.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawAssertion {
+pub(crate) struct RawAssertion {
     /// The metric path.
     pub metric: String,
     /// Byte offset of the metric in the text.
@@ -143,7 +143,7 @@ pub struct RawAssertion {
 
 /// A problem with an assertion: a message and the byte range it concerns.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AssertionError {
+pub(crate) struct AssertionError {
     /// What is wrong.
     pub message: String,
     /// Byte offset of the offending part in the assertion text.
@@ -166,7 +166,7 @@ const OPERATORS: &[(&str, CmpOp)] = &[
 ];
 
 /// Splits `text` into metric, operator and value.
-pub fn parse(text: &str) -> Result<RawAssertion, AssertionError> {
+pub(crate) fn parse(text: &str) -> Result<RawAssertion, AssertionError> {
     let shape = || Some("`<metric> <op> <value>`, e.g. `write.append.p99 < 10ms`".to_owned());
     let op_at = text.find(['<', '>', '=', '!']);
     let Some(op_at) = op_at else {
@@ -301,7 +301,7 @@ fn slope_example(series: MetricUnit) -> &'static str {
 }
 
 /// Parses a threshold written for a metric of `unit`, into the base unit.
-pub fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
+pub(crate) fn parse_threshold(value: &str, unit: MetricUnit) -> Result<f64, String> {
     let v = value.trim();
     if let Some(x) = decimal_threshold(v, unit) {
         return Ok(x);

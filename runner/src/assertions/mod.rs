@@ -10,6 +10,6 @@
 //! `results::judge`'s.
 
 mod expr;
-pub mod relation;
+pub(crate) mod relation;
 
-pub use expr::*;
+pub(crate) use expr::*;

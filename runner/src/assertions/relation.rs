@@ -20,7 +20,7 @@ use super::expr::AssertionError;
 
 /// A word of the text with its byte offset.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Word {
+pub(crate) struct Word {
     /// The word.
     pub text: String,
     /// Byte offset in the assertion text.
@@ -35,7 +35,7 @@ impl Word {
 
 /// `key=value` (or `key=a|b`) in a variant reference or a `where` clause.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawSetting {
+pub(crate) struct RawSetting {
     /// The matrix key as written (its last part, as in variant labels, or the whole path).
     pub key: Word,
     /// The accepted values (one in a reference; alternatives in a scope).
@@ -44,7 +44,7 @@ pub struct RawSetting {
 
 /// The cell a reference points at, as written.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct RawCell {
+pub(crate) struct RawCell {
     /// `baseline`.
     pub baseline: bool,
     /// `target NAME`.
@@ -55,14 +55,14 @@ pub struct RawCell {
 
 impl RawCell {
     /// True when the reference names no other cell (same target and variant).
-    pub fn is_same(&self) -> bool {
+    pub(crate) fn is_same(&self) -> bool {
         !self.baseline && self.target.is_none() && self.variant.is_empty()
     }
 }
 
 /// The right side as written.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RawRight {
+pub(crate) enum RawRight {
     /// A constant in the metric's unit.
     Value {
         /// The value text.
@@ -85,7 +85,7 @@ pub enum RawRight {
 
 /// Scope clauses as written.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct RawScope {
+pub(crate) struct RawScope {
     /// `on NAME, …`: only these targets.
     pub targets: Vec<Word>,
     /// `where key=value, …`: only variants with these settings.
@@ -94,7 +94,7 @@ pub struct RawScope {
 
 /// The right side and scope of an assertion.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawTail {
+pub(crate) struct RawTail {
     /// The right side.
     pub right: RawRight,
     /// Its scope.
@@ -337,7 +337,7 @@ fn scope(ws: &[Word]) -> Result<RawScope, AssertionError> {
 
 /// Parses what follows the operator (`text[at..]`): the right side and the
 /// scope clauses.
-pub fn parse_tail(text: &str, at: usize) -> Result<RawTail, AssertionError> {
+pub(crate) fn parse_tail(text: &str, at: usize) -> Result<RawTail, AssertionError> {
     let ws = words(text, at);
     let split = ws
         .iter()

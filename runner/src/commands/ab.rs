@@ -96,7 +96,7 @@ fn stack(runs: &[RunReport]) -> Result<RunReport, CliError> {
 }
 
 /// `loadline ab`.
-pub fn ab(args: &AbArgs) -> Result<Exit, CliError> {
+pub(crate) fn ab(args: &AbArgs) -> Result<Exit, CliError> {
     let mut opts = super::compare::options(&args.judge)?;
     opts.design = Design::Paired;
     opts.any_scenario = args.new_scenario.is_some();

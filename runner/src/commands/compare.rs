@@ -65,7 +65,7 @@ pub(crate) fn report(
 }
 
 /// `loadline compare`.
-pub fn compare(args: &CompareArgs) -> Result<Exit, CliError> {
+pub(crate) fn compare(args: &CompareArgs) -> Result<Exit, CliError> {
     let opts = options(&args.judge)?;
     let store = BaselineStore::new(Some(&args.judge.baselines_dir));
     let (base_from, base) = resolve(&store, &args.base)?;

@@ -28,7 +28,7 @@ const JUNIT_XML: &str = "junit.xml";
 
 /// Checks the scenario's targets; exit 0 when every check passed, 1 when
 /// one failed.
-pub fn conform(args: &ConformArgs, loader: &Loader) -> Result<Exit, CliError> {
+pub(crate) fn conform(args: &ConformArgs, loader: &Loader) -> Result<Exit, CliError> {
     let loaded = loader
         .load_file(&args.file, &[])
         .map_err(CliError::Invalid)?;

@@ -33,7 +33,7 @@ pub(crate) fn with_profile(overrides: &[String], profile: Option<&str>) -> Vec<S
 }
 
 /// Prints an error chain line from `main`, safe under Actions.
-pub fn eprint_error(msg: &str) {
+pub(crate) fn eprint_error(msg: &str) {
     eprint_line(msg);
 }
 

@@ -14,7 +14,7 @@ use crate::engine::crash;
 use crate::scenario::{Loader, load::Source};
 
 /// Runs the crash child; returns only on error (or when the parent is gone).
-pub fn crash_child(args: &CrashChildArgs, loader: &Loader) -> Result<Exit, CliError> {
+pub(crate) fn crash_child(args: &CrashChildArgs, loader: &Loader) -> Result<Exit, CliError> {
     let io_err = |source| CliError::Io {
         op: "read",
         path: "stdin".into(),

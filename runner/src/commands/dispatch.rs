@@ -11,7 +11,7 @@ use crate::scenario::Loader;
 
 /// Runs the parsed command line with the store kinds `loader` knows;
 /// returns the exit code. `name` is the binary's (for completions).
-pub fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, CliError> {
+pub(crate) fn dispatch(cli: Cli, loader: &Loader, name: &'static str) -> Result<Exit, CliError> {
     match cli.command {
         Command::Validate(args) => validate(&args, loader),
         Command::Explain(args) => explain(&args, loader),

@@ -16,7 +16,7 @@ use crate::workload::PayloadFileError;
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// Every assertion passed (or the command succeeded).
     Ok = 0,
     /// At least one assertion failed (`compare`: a regression).
@@ -36,7 +36,7 @@ pub enum Exit {
 
 impl Exit {
     /// The exit code of a run stopped by `signal` (128 + its number).
-    pub fn stopped_by(signal: crate::engine::signals::StopSignal) -> Exit {
+    pub(crate) fn stopped_by(signal: crate::engine::signals::StopSignal) -> Exit {
         use crate::engine::signals::StopSignal;
         match signal {
             StopSignal::Interrupt => Exit::Interrupted,
@@ -46,14 +46,14 @@ impl Exit {
     }
 
     /// True for the codes of a run stopped by a signal.
-    pub fn is_stopped(self) -> bool {
+    pub(crate) fn is_stopped(self) -> bool {
         matches!(self, Exit::Interrupted | Exit::Terminated | Exit::Hangup)
     }
 }
 
 /// A failure of a command, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     /// One or more scenario files are invalid (already printed).
     #[error("invalid scenario")]
     Invalid(Diagnostics),
@@ -106,7 +106,7 @@ pub enum CliError {
 
 impl CliError {
     /// The exit code for this error.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             CliError::Invalid(_)
             | CliError::Usage(_)

@@ -12,7 +12,7 @@ use crate::scenario::model::{Actor, KeyConfig, OpPlan, PayloadSource, Phase, Sce
 use crate::units::{format_count, format_duration, format_size};
 
 /// Prints the plan of one scenario file.
-pub fn explain(args: &ExplainArgs, loader: &Loader) -> Result<Exit, CliError> {
+pub(crate) fn explain(args: &ExplainArgs, loader: &Loader) -> Result<Exit, CliError> {
     let loaded = loader
         .load_file(
             &args.file,
@@ -94,7 +94,7 @@ pub fn explain(args: &ExplainArgs, loader: &Loader) -> Result<Exit, CliError> {
 }
 
 /// Appends the plan of one variant to `out`.
-pub fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
+pub(crate) fn explain_variant(out: &mut String, s: &Scenario, labelled: bool) {
     if labelled {
         let _ = writeln!(out, "\nvariant {}", s.variant.label);
     }

@@ -13,7 +13,7 @@ use crate::results::merge;
 use crate::scenario::Loader;
 
 /// Runs `loadline merge`.
-pub fn merge(args: &MergeArgs, loader: &Loader) -> Result<Exit, CliError> {
+pub(crate) fn merge(args: &MergeArgs, loader: &Loader) -> Result<Exit, CliError> {
     if let Some(t) = &args.template {
         report::check_template(t).map_err(|e| CliError::Usage(format!("--template: {e}")))?;
     }

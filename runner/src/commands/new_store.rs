@@ -53,7 +53,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Writes the crate and says what to run next.
-pub fn new_store(args: &NewStoreArgs) -> Result<Exit, CliError> {
+pub(crate) fn new_store(args: &NewStoreArgs) -> Result<Exit, CliError> {
     if !valid_name(&args.name) {
         return Err(CliError::Usage(format!(
             "new-store: `{}` is not a kind name: lowercase letters, digits and `_`, starting with a letter",

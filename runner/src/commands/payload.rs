@@ -6,7 +6,7 @@ use crate::scenario::units::parse_size;
 use crate::workload::{self, KeyStyle, PayloadParams, PayloadParamsError, SizeDist};
 
 /// Runs a `payload` subcommand.
-pub fn payload(cmd: &PayloadCommand) -> Result<Exit, CliError> {
+pub(crate) fn payload(cmd: &PayloadCommand) -> Result<Exit, CliError> {
     match cmd {
         PayloadCommand::Generate(args) => generate(args),
         PayloadCommand::Inspect(args) => {
@@ -18,7 +18,7 @@ pub fn payload(cmd: &PayloadCommand) -> Result<Exit, CliError> {
 }
 
 /// Parses `--size`: `1KiB`, `uniform:64B..4KiB`, `normal:1KiB,256B`, `weighted:64B=70,4KiB=30`.
-pub fn parse_size_dist(text: &str) -> Result<SizeDist, String> {
+pub(crate) fn parse_size_dist(text: &str) -> Result<SizeDist, String> {
     let size = |s: &str| parse_size(s.trim());
     match text.split_once(':') {
         None => size(text).map(SizeDist::Fixed),

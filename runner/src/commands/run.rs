@@ -24,7 +24,7 @@ use crate::scenario::model::Scenario;
 use crate::scenario::{Loaded, Loader};
 
 /// Runs every file; returns the most serious outcome.
-pub fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
+pub(crate) fn run(args: &RunArgs, loader: &Loader) -> Result<Exit, CliError> {
     // Validate everything before any I/O.
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut diags = Vec::new();
@@ -309,7 +309,7 @@ fn output_dir(args: &RunArgs, name: &str, many: bool) -> PathBuf {
 }
 
 /// `2026-11-21T10:42:07Z` (or `20261121T104207Z` for directory names).
-pub fn utc_stamp(t: SystemTime, compact: bool) -> String {
+pub(crate) fn utc_stamp(t: SystemTime, compact: bool) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian.

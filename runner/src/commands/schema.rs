@@ -15,7 +15,7 @@ use crate::store::external::protocol::{self, PROTOCOL_SCHEMA_PATH};
 /// schemas (2020-12 and draft-07), the `run.json` schema, the `external`
 /// protocol's schema and the scenario reference rendered from the schema
 /// (the book's chapter) under `--write ROOT`.
-pub fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
+pub(crate) fn schema(args: &SchemaArgs, loader: &Loader) -> Result<Exit, CliError> {
     let registry = loader.registry();
     match &args.write {
         None => {

@@ -7,7 +7,7 @@ use crate::cli::{Format, ValidateArgs};
 use crate::scenario::{Loader, diagnostic::Diagnostics};
 
 /// Validates each file; prints one line per valid file, diagnostics for the rest.
-pub fn validate(args: &ValidateArgs, loader: &Loader) -> Result<Exit, CliError> {
+pub(crate) fn validate(args: &ValidateArgs, loader: &Loader) -> Result<Exit, CliError> {
     let mut all = Vec::new();
     let mut lines = Vec::new();
     let mut invalid = false;

@@ -50,7 +50,7 @@ impl CellKey {
 
 /// One cell of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MetricCell {
+pub(crate) struct MetricCell {
     /// What it is.
     pub key: CellKey,
     /// Unit of the values.
@@ -64,7 +64,7 @@ pub struct MetricCell {
 /// Every measured cell of `report`, in the order of `results.csv`; with
 /// `--repeat` (or merged runs) each cell holds every round's value, as the
 /// target's `spread` keeps them, otherwise its one value.
-pub fn cells(report: &RunReport) -> Vec<MetricCell> {
+pub(crate) fn cells(report: &RunReport) -> Vec<MetricCell> {
     let mut out = Vec::new();
     for v in &report.variants {
         for t in &v.targets {

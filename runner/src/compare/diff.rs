@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::cells::{CellKey, MetricCell, cells};
 use super::gate::{self, Gate};
 use super::judge::{Gated, judge};
-pub use super::judge::{Interval, Status};
+pub(crate) use super::judge::{Interval, Status};
 use super::stats::{self, Design};
 use crate::metrics::catalog::{Better, MetricUnit};
 use crate::metrics::report::{RunReport, RunStatus};
@@ -29,7 +29,7 @@ use crate::metrics::report::{RunReport, RunStatus};
 /// `--threshold` values: the minimum effect, overriding the gate's, by
 /// default and by metric name (`p99`) or path (`write.append.p99`).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Thresholds {
+pub(crate) struct Thresholds {
     /// For cells no override names, as a fraction (0.10 = 10 %); `None`:
     /// the gate's.
     pub default: Option<f64>,
@@ -58,7 +58,7 @@ impl Thresholds {
     /// Parses `--threshold` values: `10%` sets the default, `p99=20%` or
     /// `write.append.p99=5%` overrides it, `max=off` never judges it (the
     /// last of each wins).
-    pub fn parse(args: &[String]) -> Result<Thresholds, String> {
+    pub(crate) fn parse(args: &[String]) -> Result<Thresholds, String> {
         let mut t = Thresholds::default();
         for a in args {
             match a.split_once('=') {
@@ -82,7 +82,7 @@ impl Thresholds {
 
     /// The threshold of `key`: an override naming its path, else its
     /// metric, else the default, else `gate`'s.
-    pub fn of(&self, key: &CellKey, gate: f64) -> f64 {
+    pub(crate) fn of(&self, key: &CellKey, gate: f64) -> f64 {
         let path = key.path();
         self.overrides
             .iter()
@@ -94,7 +94,7 @@ impl Thresholds {
 
 /// How to compare.
 #[derive(Debug, Clone)]
-pub struct CompareOptions {
+pub(crate) struct CompareOptions {
     /// The thresholds.
     pub thresholds: Thresholds,
     /// `--metric`: judge these (names or paths) instead of the gate's
@@ -119,7 +119,7 @@ impl Default for CompareOptions {
 
 /// Two runs that cannot be matched cell by cell at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Unmatched {
+pub(crate) enum Unmatched {
     /// Runs of two scenarios.
     #[error(
         "the runs are of different scenarios: `{base}` (base) and `{new}` (new); compare runs of one scenario"
@@ -158,7 +158,7 @@ fn list(names: &[String]) -> String {
 
 /// One cell in both runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     /// The cell.
     pub key: CellKey,
     /// Unit of both values.
@@ -192,7 +192,7 @@ pub struct Change {
 /// The verdict of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Every gated cell unchanged, improved or unjudgeable.
     Pass,
     /// No regression, but some gated cells could not be decided.
@@ -203,7 +203,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// `PASS`, `INCONCLUSIVE`, `REGRESSION`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
             Verdict::Inconclusive => "INCONCLUSIVE",
@@ -214,7 +214,7 @@ impl Verdict {
 
 /// Two runs compared.
 #[derive(Debug, Clone, Serialize)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     /// The base run's scenario name.
     pub base_scenario: String,
     /// The new run's scenario name.
@@ -236,19 +236,19 @@ pub struct Comparison {
 impl Comparison {
     #[cfg(test)]
     /// The regressed cells.
-    pub fn regressions(&self) -> impl Iterator<Item = &Change> {
+    pub(crate) fn regressions(&self) -> impl Iterator<Item = &Change> {
         self.changes
             .iter()
             .filter(|c| c.status == Status::Regression)
     }
 
     /// How many cells have `status`.
-    pub fn count(&self, status: Status) -> usize {
+    pub(crate) fn count(&self, status: Status) -> usize {
         self.changes.iter().filter(|c| c.status == status).count()
     }
 
     /// The cells the gate judged (unjudgeable ones excluded).
-    pub fn gated(&self) -> usize {
+    pub(crate) fn gated(&self) -> usize {
         self.changes
             .iter()
             .filter(|c| {
@@ -264,7 +264,7 @@ impl Comparison {
     }
 
     /// The verdict over every gated cell.
-    pub fn verdict(&self) -> Verdict {
+    pub(crate) fn verdict(&self) -> Verdict {
         if self.count(Status::Regression) > 0 {
             Verdict::Regression
         } else if self.count(Status::Inconclusive) > 0 {
@@ -319,7 +319,7 @@ fn targets_per_variant(r: &RunReport) -> impl Iterator<Item = (&str, usize)> {
 
 /// Compares `new` with `base`, cell by cell; `Err` when they cannot be
 /// matched at all.
-pub fn compare(
+pub(crate) fn compare(
     base: &RunReport,
     new: &RunReport,
     opts: &CompareOptions,

@@ -17,14 +17,14 @@ use crate::metrics::report::RunReport;
 use crate::units::Percent;
 
 /// Metrics judged on every actor when a scenario names none.
-pub const DEFAULT_METRICS: &[&str] = &[
+pub(crate) const DEFAULT_METRICS: &[&str] = &[
     actor_metric::named("records_per_s").name,
     actor_metric::named("p50").name,
     actor_metric::named("p99").name,
 ];
 
 /// The default minimum effect: a change within ±10 % is no change.
-pub const DEFAULT_THRESHOLD: f64 = 0.10;
+pub(crate) const DEFAULT_THRESHOLD: f64 = 0.10;
 
 fn default_metrics() -> Vec<String> {
     DEFAULT_METRICS.iter().map(|m| (*m).to_owned()).collect()
@@ -175,7 +175,7 @@ impl Gate {
 /// Why a cell the gate names cannot be judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Unjudgeable {
+pub(crate) enum Unjudgeable {
     /// A percentile of fewer operations (or crash cycles) than it needs.
     TooFew {
         /// The fewest in any round on either side.
@@ -214,7 +214,7 @@ impl std::fmt::Display for Unjudgeable {
 
 /// Observations a percentile needs to be more than the maximum: `p99` of
 /// fewer than 100 operations is the largest one.
-pub fn percentile_needs(metric: &str) -> Option<u64> {
+pub(crate) fn percentile_needs(metric: &str) -> Option<u64> {
     let last = metric.rsplit('.').next().unwrap_or(metric);
     match last {
         "p50" => Some(2),
@@ -227,7 +227,7 @@ pub fn percentile_needs(metric: &str) -> Option<u64> {
 }
 
 /// The rounds of the cells a judgement looks at, on both sides.
-pub trait Rounds {
+pub(crate) trait Rounds {
     /// The base and new rounds of `key`, when both runs have it.
     fn both(&self, key: &CellKey) -> Option<(&[f64], &[f64])>;
     /// Every cell of the same variant and target as `key` (either side).
@@ -237,7 +237,7 @@ pub trait Rounds {
 }
 
 /// Why the gated cell `key` cannot be judged, if it cannot.
-pub fn unjudgeable(key: &CellKey, rounds: &dyn Rounds) -> Option<Unjudgeable> {
+pub(crate) fn unjudgeable(key: &CellKey, rounds: &dyn Rounds) -> Option<Unjudgeable> {
     if key.actor == "process"
         && catalog::PROCESS_WIDE.contains(&key.metric.as_str())
         && rounds.targets(key) > 1

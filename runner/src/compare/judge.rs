@@ -17,7 +17,7 @@ use crate::metrics::catalog::Better;
 /// What happened to a cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     /// Worse beyond the threshold, a discovery over all gated cells.
     Regression,
     /// Better beyond the threshold, a discovery over all gated cells.
@@ -35,7 +35,7 @@ pub enum Status {
 
 impl Status {
     /// `regression`, `improvement`, … as the CSV writes it.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Status::Regression => "regression",
             Status::Improvement => "improvement",
@@ -49,7 +49,7 @@ impl Status {
 
 /// A distribution-free interval of the change, relative to the base median.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Interval {
+pub(crate) struct Interval {
     /// Lower end, as a fraction of the base median (−0.05 = 5 % less).
     pub lo: f64,
     /// Upper end.
@@ -82,7 +82,7 @@ fn one_sided(design: Design, base: &[f64], new: &[f64], t: f64, stream: &str) ->
 }
 
 /// A gated cell to judge.
-pub struct Gated<'a> {
+pub(crate) struct Gated<'a> {
     /// Base rounds.
     pub base: &'a [f64],
     /// New rounds.
@@ -97,7 +97,7 @@ pub struct Gated<'a> {
 
 /// The judgement of one gated cell.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Judged {
+pub(crate) struct Judged {
     /// Regression, improvement, unchanged or inconclusive.
     pub status: Status,
     /// One-sided p-value of a change beyond the threshold: worse for a
@@ -140,7 +140,7 @@ fn change_interval(design: Design, base: &[f64], new: &[f64]) -> Option<Interval
 /// then unchanged (interval within the threshold) or inconclusive for the
 /// cells that are not discoveries. A paired design with unequal round
 /// counts judges that cell as independent rounds.
-pub fn judge(design: Design, cells: &[Gated<'_>]) -> Vec<Judged> {
+pub(crate) fn judge(design: Design, cells: &[Gated<'_>]) -> Vec<Judged> {
     let mut sides = Vec::with_capacity(cells.len());
     let mut out: Vec<Judged> = cells
         .iter()

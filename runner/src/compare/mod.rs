@@ -10,15 +10,15 @@
 //!
 //! It does not write files or print (see `report::compare`).
 
-pub mod cells;
-pub mod diff;
-pub mod gate;
-pub mod judge;
-pub mod source;
-pub mod stats;
+pub(crate) mod cells;
+pub(crate) mod diff;
+pub(crate) mod gate;
+pub(crate) mod judge;
+pub(crate) mod source;
+pub(crate) mod stats;
 
-pub use cells::{CellKey, cells};
-pub use diff::{CompareOptions, Comparison, Thresholds, Verdict, compare};
-pub use gate::{Gate, GateSpec};
-pub use source::{BaselineStore, SourceError};
-pub use stats::Design;
+pub(crate) use cells::{CellKey, cells};
+pub(crate) use diff::{CompareOptions, Comparison, Thresholds, Verdict, compare};
+pub(crate) use gate::{Gate, GateSpec};
+pub(crate) use source::{BaselineStore, SourceError};
+pub(crate) use stats::Design;

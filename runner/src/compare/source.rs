@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use crate::metrics::report::{ReadError, RunReport};
 
 /// The default baselines directory, relative to the working directory.
-pub const DEFAULT_BASELINES_DIR: &str = ".loadline/baselines";
+pub(crate) const DEFAULT_BASELINES_DIR: &str = ".loadline/baselines";
 
 /// A run or baseline could not be found, read or saved.
 #[derive(Debug, thiserror::Error)]
-pub enum SourceError {
+pub(crate) enum SourceError {
     /// Neither a run directory, a `run.json`, nor a saved baseline.
     #[error(
         "{arg}: not a run directory, a run.json or a baseline saved in {} (saved: {})",
@@ -61,7 +61,7 @@ pub enum SourceError {
 
 /// Reads a run: `path` is a run directory (its `run.json` is read) or a
 /// `run.json` file.
-pub fn read_run(path: &Path) -> Result<RunReport, SourceError> {
+pub(crate) fn read_run(path: &Path) -> Result<RunReport, SourceError> {
     if path.is_dir() {
         let file = path.join("run.json");
         if !file.is_file() {
@@ -76,7 +76,7 @@ pub fn read_run(path: &Path) -> Result<RunReport, SourceError> {
 
 /// A directory of named baselines.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaselineStore {
+pub(crate) struct BaselineStore {
     /// The directory (`<dir>/<name>/run.json`).
     pub dir: PathBuf,
 }
@@ -91,19 +91,19 @@ fn valid_name(name: &str) -> bool {
 
 impl BaselineStore {
     /// The store in `dir` (default [`DEFAULT_BASELINES_DIR`]).
-    pub fn new(dir: Option<&Path>) -> BaselineStore {
+    pub(crate) fn new(dir: Option<&Path>) -> BaselineStore {
         BaselineStore {
             dir: dir.map_or_else(|| PathBuf::from(DEFAULT_BASELINES_DIR), Path::to_path_buf),
         }
     }
 
     /// The `run.json` of baseline `name`.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name).join("run.json")
     }
 
     /// The names of the saved baselines, sorted.
-    pub fn saved(&self) -> Vec<String> {
+    pub(crate) fn saved(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
             .into_iter()
             .flatten()
@@ -117,7 +117,7 @@ impl BaselineStore {
 
     /// Finds `arg`: an existing run directory or `run.json` first, else a
     /// saved baseline of that name. Returns where it was read and the run.
-    pub fn resolve(&self, arg: &str) -> Result<(PathBuf, RunReport), SourceError> {
+    pub(crate) fn resolve(&self, arg: &str) -> Result<(PathBuf, RunReport), SourceError> {
         let path = Path::new(arg);
         if path.exists() {
             return Ok((path.to_path_buf(), read_run(path)?));
@@ -138,7 +138,7 @@ impl BaselineStore {
 
     /// Saves the `run.json` at `run_json` as baseline `name` (replacing
     /// one of that name atomically); returns where it went.
-    pub fn save(&self, name: &str, run_json: &Path) -> Result<PathBuf, SourceError> {
+    pub(crate) fn save(&self, name: &str, run_json: &Path) -> Result<PathBuf, SourceError> {
         if !valid_name(name) {
             return Err(SourceError::BadName {
                 name: name.to_owned(),
@@ -172,7 +172,7 @@ impl BaselineStore {
 
     /// Checks a name before a run, so a bad `--save-baseline` fails before
     /// anything runs.
-    pub fn check_name(name: &str) -> Result<(), SourceError> {
+    pub(crate) fn check_name(name: &str) -> Result<(), SourceError> {
         if valid_name(name) {
             Ok(())
         } else {

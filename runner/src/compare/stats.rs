@@ -32,22 +32,22 @@ use crate::workload as rng;
 /// one-sided level of each end of an interval (so intervals are 90 %).
 /// Under identical code every gated cell's null holds, and then the
 /// Benjamini–Hochberg step-up bounds the chance of *any* alarm by it.
-pub const ALPHA: f64 = 0.05;
+pub(crate) const ALPHA: f64 = 0.05;
 
 /// Relabellings (or sign patterns) enumerated exactly up to this many;
 /// beyond, [`DRAWS`] random ones from a seeded stream.
-pub const EXACT_LIMIT: f64 = 50_000.0;
+pub(crate) const EXACT_LIMIT: f64 = 50_000.0;
 
 /// Random relabellings drawn when exact enumeration is too large.
-pub const DRAWS: usize = 20_000;
+pub(crate) const DRAWS: usize = 20_000;
 
 /// Seed of every randomization stream (fixed: a comparison is reproducible).
-pub const SEED: u64 = 0x10AD_11E0_C0DE_5EED;
+pub(crate) const SEED: u64 = 0x10AD_11E0_C0DE_5EED;
 
 /// How the rounds of the two sides relate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Design {
+pub(crate) enum Design {
     /// Two runs, each with its own rounds (`compare`).
     Independent,
     /// Round *i* of base and new ran back to back (`ab`): judged as pairs.
@@ -56,7 +56,7 @@ pub enum Design {
 
 /// The median of `values` (the mean of the middle two for an even count);
 /// `None` when empty.
-pub fn median(values: &[f64]) -> Option<f64> {
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -78,7 +78,7 @@ fn choose(n: usize, k: usize) -> f64 {
 /// The smallest one-sided p-value the design can give with `base` and
 /// `new` rounds (`new` is ignored when paired: the pairs are
 /// `min(base, new)`): no test of so few rounds can be more certain.
-pub fn min_p(design: Design, base: usize, new: usize) -> f64 {
+pub(crate) fn min_p(design: Design, base: usize, new: usize) -> f64 {
     match design {
         Design::Independent if base == 0 || new == 0 => 1.0,
         Design::Independent => 1.0 / choose(base + new, new),
@@ -111,7 +111,7 @@ fn midranks(values: &[f64]) -> Vec<f64> {
 /// sum of the `new` label is at least the observed one. `stream` names
 /// the random stream used when there are too many relabellings to count.
 /// 1 when a side is empty.
-pub fn rank_sum_p(base: &[f64], new: &[f64], stream: &str) -> f64 {
+pub(crate) fn rank_sum_p(base: &[f64], new: &[f64], stream: &str) -> f64 {
     let (n, m) = (base.len(), new.len());
     if n == 0 || m == 0 {
         return 1.0;
@@ -158,7 +158,7 @@ pub fn rank_sum_p(base: &[f64], new: &[f64], stream: &str) -> f64 {
 /// the share of the sign patterns of the Wilcoxon signed ranks (zeros
 /// keep rank and add nothing, after Pratt) whose positive rank sum is at
 /// least the observed one. 1 when `d` is empty.
-pub fn signed_rank_p(d: &[f64], stream: &str) -> f64 {
+pub(crate) fn signed_rank_p(d: &[f64], stream: &str) -> f64 {
     let n = d.len();
     if n == 0 {
         return 1.0;
@@ -262,7 +262,7 @@ fn order_statistic(counts: &[f64]) -> Option<(usize, f64)> {
 /// A distribution-free interval of the shift `new − base` with its
 /// confidence (at least 90 %), or `None` with too few rounds (fewer than
 /// 3 against 3, or 5 pairs). Exists whatever the values, zeros included.
-pub fn shift_interval(design: Design, base: &[f64], new: &[f64]) -> Option<(f64, f64, f64)> {
+pub(crate) fn shift_interval(design: Design, base: &[f64], new: &[f64]) -> Option<(f64, f64, f64)> {
     let mut diffs: Vec<f64> = Vec::new();
     let counts = match design {
         Design::Independent => {
@@ -302,7 +302,7 @@ pub fn shift_interval(design: Design, base: &[f64], new: &[f64]) -> Option<(f64,
 /// Under independent (or positively dependent) tests it bounds the
 /// expected share of false discoveries by `q`; when nothing changed at
 /// all, that is the chance of any alarm.
-pub fn benjamini_hochberg(p: &[f64], q: f64) -> Vec<bool> {
+pub(crate) fn benjamini_hochberg(p: &[f64], q: f64) -> Vec<bool> {
     let m = p.len();
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));

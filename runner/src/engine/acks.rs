@@ -27,7 +27,7 @@ use crate::store::{
 
 /// One acknowledged record: where it is and the CRC32C of its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ack {
+pub(crate) struct Ack {
     /// Stream id.
     pub stream: u64,
     /// Offset inside the stream.
@@ -38,7 +38,7 @@ pub struct Ack {
 
 /// One step of a key-value write, in the order the writers took them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KvEvent {
+pub(crate) enum KvEvent {
     /// Write `id` is about to be sent to the store: `key` set to a value
     /// with CRC32C `value`, or removed (`None`).
     Begin {
@@ -60,7 +60,7 @@ pub enum KvEvent {
 
 /// One message of the child → parent protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
+pub(crate) enum Message {
     /// The store is open and the writers are starting: the crash clock starts.
     Ready,
     /// A record was acknowledged.
@@ -77,7 +77,7 @@ pub enum Message {
 /// is (stream, offset, CRC); a begun put or delete is (id, key length,
 /// value CRC) followed by the key's bytes; an acknowledged write is
 /// (first id, count, 0).
-pub const MESSAGE_LEN: usize = 21;
+pub(crate) const MESSAGE_LEN: usize = 21;
 
 /// The longest key a begun write may carry on the wire (a guard against
 /// reading garbage as a length).
@@ -85,7 +85,7 @@ const MAX_KEY_LEN: u64 = 1 << 20;
 
 impl Message {
     /// Appends the encoding of `self` to `out`.
-    pub fn encode(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         let (tag, a, b, c, key): (u8, u64, u64, u32, &[u8]) = match self {
             Message::Ready => (b'R', 0, 0, 0, &[]),
             Message::Done => (b'D', 0, 0, 0, &[]),
@@ -108,7 +108,7 @@ impl Message {
 
     /// Reads the next whole message; `Ok(None)` at end of stream, including
     /// a message cut short by the writer's death (it was never complete).
-    pub fn read_from(r: &mut impl Read) -> io::Result<Option<Message>> {
+    pub(crate) fn read_from(r: &mut impl Read) -> io::Result<Option<Message>> {
         let mut buf = [0u8; MESSAGE_LEN];
         if !read_full(r, &mut buf)? {
             return Ok(None);
@@ -168,7 +168,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
 /// What an in-process crash cycle's writers left: appended records'
 /// acknowledgements and key-value writes' events, in order.
 #[derive(Debug, Default)]
-pub struct Captured {
+pub(crate) struct Captured {
     /// Acknowledged appended records.
     pub acks: Vec<Ack>,
     /// Key-value writes, begun and acknowledged.
@@ -176,7 +176,7 @@ pub struct Captured {
 }
 
 /// Where acknowledgements go.
-pub enum AckSink {
+pub(crate) enum AckSink {
     /// Kept in memory (in-process crash and power-loss phases).
     Buffer(Mutex<Captured>),
     /// Written to a pipe and flushed after every append (the crash child).
@@ -184,7 +184,7 @@ pub enum AckSink {
 }
 
 /// Shared state of an [`AckingStore`] and its sessions.
-pub struct AckState {
+pub(crate) struct AckState {
     sink: AckSink,
     /// Writes acknowledged so far: appended records, keys put or deleted.
     pub count: AtomicU64,
@@ -206,7 +206,7 @@ fn pipe_err(op: &'static str) -> impl FnOnce(io::Error) -> StoreError {
 
 impl AckState {
     /// A new state writing to `sink`.
-    pub fn new(sink: AckSink) -> Arc<AckState> {
+    pub(crate) fn new(sink: AckSink) -> Arc<AckState> {
         Arc::new(AckState {
             sink,
             count: AtomicU64::new(0),
@@ -216,12 +216,12 @@ impl AckState {
     }
 
     /// An empty buffer sink's state (in-process cycles).
-    pub fn buffered() -> Arc<AckState> {
+    pub(crate) fn buffered() -> Arc<AckState> {
         AckState::new(AckSink::Buffer(Mutex::new(Captured::default())))
     }
 
     /// Sends one protocol message to a pipe sink (no-op for a buffer).
-    pub fn send(&self, m: &Message) -> io::Result<()> {
+    pub(crate) fn send(&self, m: &Message) -> io::Result<()> {
         if let AckSink::Pipe(w) = &self.sink {
             let mut buf = Vec::with_capacity(MESSAGE_LEN);
             m.encode(&mut buf);
@@ -233,7 +233,7 @@ impl AckState {
     }
 
     /// Takes what the buffer holds (empty for a pipe sink).
-    pub fn take(&self) -> Captured {
+    pub(crate) fn take(&self) -> Captured {
         match &self.sink {
             AckSink::Buffer(b) => {
                 std::mem::take(&mut *b.lock().unwrap_or_else(PoisonError::into_inner))
@@ -330,14 +330,14 @@ impl AckState {
 /// every append the inner store acknowledged, and every put and delete as
 /// it begins and when it is acknowledged. Closing it does not close the
 /// inner store.
-pub struct AckingStore<'a> {
+pub(crate) struct AckingStore<'a> {
     inner: &'a dyn Store,
     state: Arc<AckState>,
 }
 
 impl<'a> AckingStore<'a> {
     /// Wraps `inner`, recording into `state`.
-    pub fn new(inner: &'a dyn Store, state: Arc<AckState>) -> Self {
+    pub(crate) fn new(inner: &'a dyn Store, state: Arc<AckState>) -> Self {
         AckingStore { inner, state }
     }
 }

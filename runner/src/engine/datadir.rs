@@ -20,13 +20,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Marker (and lock) file in every data directory loadline created.
-pub const MARKER: &str = ".loadline-data";
+pub(crate) const MARKER: &str = ".loadline-data";
 /// Lock file in a run's output directory.
-pub const OUT_LOCK: &str = ".loadline-lock";
+pub(crate) const OUT_LOCK: &str = ".loadline-lock";
 
 /// A data or output directory that could not be claimed, cleared or removed.
 #[derive(Debug, thiserror::Error)]
-pub enum DirError {
+pub(crate) enum DirError {
     /// A file-system operation failed.
     #[error("{}: {op}: {source}", path.display())]
     Io {
@@ -95,7 +95,7 @@ pub enum DirError {
 
 /// What a run does with a data directory that already holds loadline data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reuse {
+pub(crate) enum Reuse {
     /// Delete its contents: every target starts from an empty directory.
     Fresh,
     /// Open what is there (`--reuse-data`).
@@ -104,7 +104,7 @@ pub enum Reuse {
 
 /// A locked data directory owned by this run.
 #[derive(Debug)]
-pub struct OwnedDir {
+pub(crate) struct OwnedDir {
     path: PathBuf,
     /// The open marker file: holding it holds the lock.
     _lock: File,
@@ -115,7 +115,7 @@ impl OwnedDir {
     /// loadline's marker), locks it, and, under [`Reuse::Fresh`], deletes
     /// what an earlier run left in it. `kind` is the target's store kind,
     /// recorded in the marker and checked under [`Reuse::Existing`].
-    pub fn claim(path: &Path, kind: &str, reuse: Reuse) -> Result<OwnedDir, DirError> {
+    pub(crate) fn claim(path: &Path, kind: &str, reuse: Reuse) -> Result<OwnedDir, DirError> {
         let io = |op, source| DirError::Io {
             path: path.to_path_buf(),
             op,
@@ -180,12 +180,12 @@ impl OwnedDir {
     }
 
     /// The directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Deletes everything in the directory but its marker.
-    pub fn clear(&self) -> Result<(), DirError> {
+    pub(crate) fn clear(&self) -> Result<(), DirError> {
         let entries = fs::read_dir(&self.path).map_err(|source| DirError::Io {
             path: self.path.clone(),
             op: "list",
@@ -217,7 +217,7 @@ impl OwnedDir {
     }
 
     /// Deletes the directory with everything in it, releasing the lock.
-    pub fn remove(self) -> Result<(), DirError> {
+    pub(crate) fn remove(self) -> Result<(), DirError> {
         self.clear()?;
         let marker = self.path.join(MARKER);
         fs::remove_file(&marker).map_err(|source| DirError::Io {
@@ -239,7 +239,7 @@ impl OwnedDir {
 /// the lock file is removed when it ends, so a finished run directory holds
 /// its results only.
 #[derive(Debug)]
-pub struct OutLock {
+pub(crate) struct OutLock {
     path: PathBuf,
     _file: File,
 }
@@ -254,7 +254,7 @@ impl Drop for OutLock {
 
 impl OutLock {
     /// Creates `dir` if needed and locks it for this run.
-    pub fn acquire(dir: &Path) -> Result<OutLock, DirError> {
+    pub(crate) fn acquire(dir: &Path) -> Result<OutLock, DirError> {
         match fs::metadata(dir) {
             Ok(m) if !m.is_dir() => {
                 return Err(DirError::NotADirectory {

@@ -6,7 +6,7 @@ use crate::store::StoreError;
 
 /// A failure that stops the run; finished phases stay in the report.
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub(crate) enum EngineError {
     /// A store operation failed.
     #[error("target `{target}`, {}: {source}", during(phase))]
     Store {

@@ -19,7 +19,7 @@ use crate::metrics::progress::Progress;
 
 /// How a run ended, as the engine saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// Every planned round, variant, target and phase ran.
     Complete,
     /// A stop signal (Ctrl-C, SIGTERM, SIGHUP) ended it; finished phases count.
@@ -31,7 +31,7 @@ pub enum Ending {
 /// One step of a run. `variant` is the index of the matrix variant in the
 /// list the engine was given; `target` a target name of that variant.
 #[derive(Debug)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// Round `round` (0-based) of `--repeat` begins; `order` is the target
     /// order of this round (rotated by one per round).
     RoundStarted {
@@ -142,7 +142,7 @@ pub enum Event<'a> {
 
 /// The open store of a running phase, as events share it.
 #[derive(Clone)]
-pub struct SharedStore(pub Arc<Box<dyn Store>>);
+pub(crate) struct SharedStore(pub Arc<Box<dyn Store>>);
 
 impl std::fmt::Debug for SharedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,7 +151,7 @@ impl std::fmt::Debug for SharedStore {
 }
 
 /// A subscriber to the engine's events.
-pub trait Observer {
+pub(crate) trait Observer {
     /// Takes one event. Only an error on [`Event::PhaseFinished`] stops
     /// the run; the engine ignores the others' (an observer keeps what it
     /// must report itself).
@@ -159,4 +159,4 @@ pub trait Observer {
 }
 
 /// Why an observer could not take an event (its own error type).
-pub type ObserverError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type ObserverError = Box<dyn std::error::Error + Send + Sync>;

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 /// A start line for `parties` threads that can be opened before all arrive.
 #[derive(Debug)]
-pub struct StartGate {
+pub(crate) struct StartGate {
     parties: usize,
     state: Mutex<GateState>,
     opened: Condvar,
@@ -28,7 +28,7 @@ struct GateState {
 
 impl StartGate {
     /// A closed gate that opens when `parties` threads have called [`wait`](Self::wait).
-    pub fn new(parties: usize) -> Self {
+    pub(crate) fn new(parties: usize) -> Self {
         StartGate {
             parties,
             state: Mutex::new(GateState::default()),
@@ -39,7 +39,7 @@ impl StartGate {
     /// Arrives at the gate and blocks until it is open; returns the instant
     /// it opened, the same for every party (the phase's time zero, from
     /// which interval boundaries are counted).
-    pub fn wait(&self) -> Instant {
+    pub(crate) fn wait(&self) -> Instant {
         // A poisoned lock only means another party panicked while holding
         // it; the counters are still meaningful, so carry on.
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -57,7 +57,7 @@ impl StartGate {
     }
 
     /// Opens the gate now, releasing every party waiting or yet to come.
-    pub fn open(&self) {
+    pub(crate) fn open(&self) {
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         s.opened_at.get_or_insert_with(Instant::now);
         self.opened.notify_all();

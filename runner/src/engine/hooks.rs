@@ -26,7 +26,7 @@ const STDERR_QUOTED: usize = 2000;
 /// The hooks of a run's crash phases (`restart: crash` on a persistent
 /// store, where a child process writes and is killed). Empty by default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CrashHooks {
+pub(crate) struct CrashHooks {
     /// `--crash-hook`: run at each cycle's crash moment while the writers
     /// still write, before loadline's SIGKILL. It may crash the file system
     /// under them (their death during the hook is the expected crash).
@@ -39,7 +39,7 @@ pub struct CrashHooks {
 
 impl CrashHooks {
     /// `--crash-hook` and `--after-crash-hook` as given.
-    pub fn new(crash: &Option<String>, after_crash: &Option<String>) -> CrashHooks {
+    pub(crate) fn new(crash: &Option<String>, after_crash: &Option<String>) -> CrashHooks {
         CrashHooks {
             crash: crash.clone(),
             after_crash: after_crash.clone(),
@@ -49,7 +49,7 @@ impl CrashHooks {
 
 /// Which hook runs; `LOADLINE_HOOK` in its environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookPoint {
+pub(crate) enum HookPoint {
     /// `--crash-hook`.
     Crash,
     /// `--after-crash-hook`.
@@ -58,7 +58,7 @@ pub enum HookPoint {
 
 impl HookPoint {
     /// The option's name without dashes, as `LOADLINE_HOOK` holds it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             HookPoint::Crash => "crash-hook",
             HookPoint::AfterCrash => "after-crash-hook",
@@ -68,7 +68,7 @@ impl HookPoint {
 
 /// What a hook is told, through environment variables.
 #[derive(Debug, Clone, Copy)]
-pub struct HookContext<'a> {
+pub(crate) struct HookContext<'a> {
     /// `LOADLINE_TARGET`: the target's name.
     pub target: &'a str,
     /// `LOADLINE_PHASE`: the phase's name.
@@ -85,7 +85,7 @@ pub struct HookContext<'a> {
 
 /// A hook that could not run or did not succeed.
 #[derive(Debug, thiserror::Error)]
-pub enum HookError {
+pub(crate) enum HookError {
     /// `sh` could not be started, or the hook's output could not be read.
     #[error("--{} `{command}` could not be run: {source}", point.name())]
     Spawn {
@@ -122,7 +122,7 @@ fn quoted(stderr: &str) -> String {
 /// Runs `command` with `sh -c` and waits for it. `Ok(true)` when it
 /// succeeded; `Ok(false)` when `interrupt` was set meanwhile (the hook's
 /// process group is then killed and reaped, and nothing is judged).
-pub fn run(
+pub(crate) fn run(
     point: HookPoint,
     command: &str,
     ctx: &HookContext<'_>,

@@ -12,32 +12,32 @@
 //! [`EngineError::Thread`], never a panic or a hang. The engine never
 //! formats text; outputs subscribe through [`Observer`].
 
-pub mod acks;
+pub(crate) mod acks;
 mod cache;
-pub mod crash;
-pub mod datadir;
+pub(crate) mod crash;
+pub(crate) mod datadir;
 mod drive;
 mod error;
-pub mod events;
-pub mod gate;
-pub mod hooks;
+pub(crate) mod events;
+pub(crate) mod gate;
+pub(crate) mod hooks;
 mod options;
-pub mod phase;
-pub mod pools;
+pub(crate) mod phase;
+pub(crate) mod pools;
 mod run;
-pub mod schedule;
-pub mod select;
+pub(crate) mod schedule;
+pub(crate) mod select;
 mod settle;
-pub mod signals;
-pub mod soak;
+pub(crate) mod signals;
+pub(crate) mod soak;
 mod target;
-pub mod verify;
-pub mod verify_kv;
-pub mod worker;
+pub(crate) mod verify;
+pub(crate) mod verify_kv;
+pub(crate) mod worker;
 
 pub(crate) use datadir::file_name_part;
-pub use error::EngineError;
-pub use events::{Ending, Event, Observer, ObserverError};
-pub use options::RunOptions;
-pub use run::run;
-pub use select::CellFilter;
+pub(crate) use error::EngineError;
+pub(crate) use events::{Ending, Event, Observer, ObserverError};
+pub(crate) use options::RunOptions;
+pub(crate) use run::run;
+pub(crate) use select::CellFilter;

@@ -10,7 +10,7 @@ use super::select::CellFilter;
 
 /// How to run.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Seed of every random stream.
     pub seed: u64,
     /// Where target data directories are created.
@@ -37,7 +37,7 @@ pub struct RunOptions {
 impl RunOptions {
     /// True when the target called `target` of variant `variant` is to run
     /// (`--target` and `--shard` select it).
-    pub fn selects(&self, variant: usize, target: &str) -> bool {
+    pub(crate) fn selects(&self, variant: usize, target: &str) -> bool {
         self.filter.selects(variant, target)
     }
 }

@@ -24,7 +24,7 @@ use crate::store::{Store, StoreError};
 use crate::workload::{self, KeyDist, KeyGen, KeyParams, StreamId};
 
 /// Everything one phase run needs.
-pub struct PhaseRun<'a> {
+pub(crate) struct PhaseRun<'a> {
     /// The seed of the run.
     pub seed: u64,
     /// Target name (part of every random stream's identity).
@@ -52,7 +52,7 @@ pub struct PhaseRun<'a> {
 }
 
 /// Number of worker threads a phase starts.
-pub fn worker_count(phase: &Phase) -> usize {
+pub(crate) fn worker_count(phase: &Phase) -> usize {
     phase.actors.iter().map(|a| a.workers).sum()
 }
 
@@ -163,7 +163,7 @@ fn worker_op<'a>(
 #[error(
     "cannot start thread {thread} ({started} of the {planned} threads it needed were running; a process or thread limit such as `ulimit -u`?): {source}"
 )]
-pub struct SpawnError {
+pub(crate) struct SpawnError {
     /// The thread's name, e.g. `loadline-append-44`.
     pub thread: String,
     /// Threads of the same batch already running when it failed.
@@ -177,7 +177,7 @@ pub struct SpawnError {
 
 /// Why a phase stopped without a report.
 #[derive(Debug, thiserror::Error)]
-pub enum PhaseError {
+pub(crate) enum PhaseError {
     /// A store operation failed (the first worker error).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -190,7 +190,7 @@ pub enum PhaseError {
 impl PhaseError {
     /// The error as a store-layer error, for the crash phase's code, which
     /// reports every failure as one.
-    pub fn into_store_error(self) -> StoreError {
+    pub(crate) fn into_store_error(self) -> StoreError {
         match self {
             PhaseError::Store(e) => e,
             PhaseError::Spawn(e) => StoreError::Io {
@@ -204,7 +204,7 @@ impl PhaseError {
 
 /// Runs the phase's actors to completion; returns the phase report (or the
 /// first error, with the partial report discarded).
-pub fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
+pub(crate) fn run(run: &PhaseRun<'_>) -> Result<PhaseReport, PhaseError> {
     let phase = run.phase;
     let drivers = Drivers::of(phase);
     run.control
@@ -568,7 +568,7 @@ impl Sampler<'_, '_> {
 }
 
 /// Drivers decide when a phase ends: writers, or readers when there is no writer.
-pub fn is_driver(phase: &Phase, actor: &Actor) -> bool {
+pub(crate) fn is_driver(phase: &Phase, actor: &Actor) -> bool {
     let has_writers = phase.actors.iter().any(Actor::is_writer);
     if has_writers {
         actor.is_writer()

@@ -12,13 +12,13 @@ use crate::workload::{self, KeyStyle, PayloadFile, PayloadParams, PayloadPool, P
 
 /// Pools by payload name and batch size.
 #[derive(Default)]
-pub struct Pools {
+pub(crate) struct Pools {
     map: HashMap<(String, usize), Arc<PayloadSource>>,
 }
 
 /// A payload that could not be prepared.
 #[derive(Debug, thiserror::Error)]
-pub enum PoolError {
+pub(crate) enum PoolError {
     /// Generation parameters were rejected.
     #[error("payload `{name}`: {detail}")]
     Params {
@@ -50,7 +50,7 @@ fn key_style(k: SpecKeyStyle) -> KeyStyle {
 impl Pools {
     /// Generates every (payload, batch) pool the scenario's actors use
     /// (or the restricted `phases`), and reports their compressibility.
-    pub fn prepare(
+    pub(crate) fn prepare(
         scenario: &Scenario,
         seed: u64,
         phases: &[&str],
@@ -114,7 +114,7 @@ impl Pools {
     }
 
     /// The pool of `payload` for batches of `batch` records (puts use 1).
-    pub fn get(&self, payload: &str, batch: usize) -> Option<&PayloadSource> {
+    pub(crate) fn get(&self, payload: &str, batch: usize) -> Option<&PayloadSource> {
         self.map.get(&(payload.to_owned(), batch)).map(Arc::as_ref)
     }
 }

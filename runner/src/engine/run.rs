@@ -20,7 +20,7 @@ use crate::scenario::model::{Scenario, Target};
 /// `round` runs them: the file order rotated left by `round`, so each
 /// target is first once every `targets` rounds and a noisy minute falls
 /// on every target in turn.
-pub fn round_order(
+pub(crate) fn round_order(
     scenario: &Scenario,
     round: usize,
     selected: impl Fn(&Target) -> bool,
@@ -70,7 +70,7 @@ fn release(owned: datadir::OwnedDir, opts: &RunOptions) -> Result<(), EngineErro
 /// Runs `variants` (the matrix expansion of one scenario), `opts.repeat`
 /// rounds, telling `observer` every step; returns the error that stopped
 /// the run, if any (after [`Event::RunFinished`] said so).
-pub async fn run(
+pub(crate) async fn run(
     variants: &[Scenario],
     opts: &RunOptions,
     observer: &mut dyn Observer,

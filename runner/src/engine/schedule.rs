@@ -16,7 +16,7 @@ const SPIN_BELOW: Duration = Duration::from_micros(100);
 
 /// Intended start times at a fixed rate.
 #[derive(Debug, Clone)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     start: Instant,
     interval_ns: f64,
     next: u64,
@@ -24,7 +24,7 @@ pub struct Pacer {
 
 impl Pacer {
     /// A pacer at `per_second` operations per second from `start`.
-    pub fn new(per_second: f64, start: Instant) -> Self {
+    pub(crate) fn new(per_second: f64, start: Instant) -> Self {
         Pacer {
             start,
             interval_ns: 1e9 / per_second.max(1e-9),
@@ -33,14 +33,14 @@ impl Pacer {
     }
 
     /// The intended start of the next operation.
-    pub fn next_start(&mut self) -> Instant {
+    pub(crate) fn next_start(&mut self) -> Instant {
         let offset = (self.next as f64 * self.interval_ns) as u64;
         self.next += 1;
         self.start + Duration::from_nanos(offset)
     }
 
     /// Waits until `at` (or until `stop` is set); returns the time it woke.
-    pub fn wait_until(&self, at: Instant, stop: &AtomicBool) -> Instant {
+    pub(crate) fn wait_until(&self, at: Instant, stop: &AtomicBool) -> Instant {
         loop {
             let now = Instant::now();
             if now >= at || stop.load(Ordering::Relaxed) {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 /// The phases, targets and (variant, target) cells a run selects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CellFilter {
+pub(crate) struct CellFilter {
     /// `--phase`: only these phases (empty: every phase).
     pub phases: Vec<String>,
     /// `--target`: only these targets (empty: every target).
@@ -17,7 +17,7 @@ pub struct CellFilter {
 
 impl CellFilter {
     /// True when target `target` of variant `variant` is selected.
-    pub fn selects(&self, variant: usize, target: &str) -> bool {
+    pub(crate) fn selects(&self, variant: usize, target: &str) -> bool {
         (self.targets.is_empty() || self.targets.iter().any(|t| t == target))
             && self
                 .cells
@@ -26,7 +26,7 @@ impl CellFilter {
     }
 
     /// True when phase `phase` is selected.
-    pub fn selects_phase(&self, phase: &str) -> bool {
+    pub(crate) fn selects_phase(&self, phase: &str) -> bool {
         self.phases.is_empty() || self.phases.iter().any(|p| p == phase)
     }
 }

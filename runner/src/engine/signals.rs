@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 /// A signal that stops a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopSignal {
+pub(crate) enum StopSignal {
     /// SIGINT: Ctrl-C in a terminal.
     Interrupt,
     /// SIGTERM: `timeout`, `docker stop`, `kill`, systemd, CI cancellation.
@@ -34,7 +34,7 @@ impl StopSignal {
     ];
 
     /// `SIGINT`, `SIGTERM` or `SIGHUP`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             StopSignal::Interrupt => "SIGINT",
             StopSignal::Terminate => "SIGTERM",
@@ -43,7 +43,7 @@ impl StopSignal {
     }
 
     /// The signal's number on Linux (2, 15, 1).
-    pub fn number(self) -> i32 {
+    pub(crate) fn number(self) -> i32 {
         match self {
             StopSignal::Interrupt => 2,
             StopSignal::Terminate => 15,
@@ -54,7 +54,7 @@ impl StopSignal {
     /// The exit code of a run it stopped: 128 + the signal number (130,
     /// 143, 129), what a shell reports for a process the signal killed and
     /// what `docker stop`, `timeout --preserve-status` and CI runners show.
-    pub fn exit_code(self) -> i32 {
+    pub(crate) fn exit_code(self) -> i32 {
         128 + self.number()
     }
 
@@ -84,14 +84,14 @@ impl StopSignal {
 /// The stop state of a run: the interrupt flag the engine polls and the
 /// first signal that set it.
 #[derive(Debug)]
-pub struct StopSignals {
+pub(crate) struct StopSignals {
     interrupt: Arc<AtomicBool>,
     first: AtomicU8,
 }
 
 impl StopSignals {
     /// A state with no signal received, setting `interrupt` when one is.
-    pub fn new(interrupt: Arc<AtomicBool>) -> Self {
+    pub(crate) fn new(interrupt: Arc<AtomicBool>) -> Self {
         StopSignals {
             interrupt,
             first: AtomicU8::new(0),
@@ -99,18 +99,18 @@ impl StopSignals {
     }
 
     /// The flag the engine polls (`RunOptions::interrupt`).
-    pub fn interrupt(&self) -> Arc<AtomicBool> {
+    pub(crate) fn interrupt(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.interrupt)
     }
 
     /// The first stop signal received, if any.
-    pub fn first(&self) -> Option<StopSignal> {
+    pub(crate) fn first(&self) -> Option<StopSignal> {
         StopSignal::from_code(self.first.load(Ordering::Acquire))
     }
 
     /// Records `signal`; true when it is the first (the run stops
     /// gracefully), false for a later one (the caller ends the process).
-    pub fn record(&self, signal: StopSignal) -> bool {
+    pub(crate) fn record(&self, signal: StopSignal) -> bool {
         let first = self
             .first
             .compare_exchange(0, signal.code(), Ordering::AcqRel, Ordering::Acquire)
@@ -122,7 +122,7 @@ impl StopSignals {
 
 /// What the caller does when a stop signal arrives: `first` is true for
 /// the first one. Runs on the runtime's thread.
-pub type OnSignal = Arc<dyn Fn(StopSignal, bool) + Send + Sync>;
+pub(crate) type OnSignal = Arc<dyn Fn(StopSignal, bool) + Send + Sync>;
 
 /// Subscribes to SIGINT, SIGTERM and SIGHUP on `runtime`; every arrival is
 /// recorded in `state` and reported to `on_signal`. Call before the run
@@ -132,7 +132,7 @@ pub type OnSignal = Arc<dyn Fn(StopSignal, bool) + Send + Sync>;
 /// # Errors
 /// The OS refused a signal subscription (the error names none; it is rare
 /// enough that the run is refused rather than run unprotected).
-pub fn watch(
+pub(crate) fn watch(
     runtime: &tokio::runtime::Runtime,
     state: Arc<StopSignals>,
     on_signal: OnSignal,

@@ -17,11 +17,11 @@ use crate::metrics::series::LISTED_MIN_INTERVALS;
 use crate::scenario::model::Phase;
 
 /// The `ended_by` of a phase a stop signal ended and that was kept.
-pub const ENDED_BY_INTERRUPT: &str = "interrupted";
+pub(crate) const ENDED_BY_INTERRUPT: &str = "interrupted";
 
 /// Passes every batch waiting in `rx` to `observer` as
 /// [`Event::Intervals`] (never blocks).
-pub fn forward(
+pub(crate) fn forward(
     rx: &Receiver<IntervalBatch>,
     target: &str,
     phase: &Phase,
@@ -42,7 +42,7 @@ pub fn forward(
 /// its trends to be listed and judged), marking it
 /// [`ENDED_BY_INTERRUPT`]; `None` (discarded, as before soak mode) for a
 /// shorter one, whose totals would only mislead.
-pub fn keep_interrupted(mut report: PhaseReport) -> Option<PhaseReport> {
+pub(crate) fn keep_interrupted(mut report: PhaseReport) -> Option<PhaseReport> {
     let long = !report.actors.is_empty()
         && report
             .actors

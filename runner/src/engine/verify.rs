@@ -22,13 +22,13 @@ const READ_BYTES: usize = 4 << 20;
 /// What a stream is known to hold: the CRC32C of each record by offset
 /// (`None` below the trim point or where nothing is known).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Known {
+pub(crate) struct Known {
     streams: BTreeMap<u64, Vec<Option<u32>>>,
 }
 
 /// Counts of one verification (or their sums over cycles).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
+pub(crate) struct Tally {
     /// Records acknowledged in the cycle that read back intact.
     pub recovered: u64,
     /// Known records (acknowledged, or survivors of earlier cycles) missing.
@@ -48,7 +48,7 @@ pub struct Tally {
 
 impl Tally {
     /// Adds `other` to `self`.
-    pub fn add(&mut self, other: &Tally) {
+    pub(crate) fn add(&mut self, other: &Tally) {
         self.recovered += other.recovered;
         self.lost += other.lost;
         self.corrupt += other.corrupt;
@@ -61,12 +61,12 @@ impl Tally {
 
 impl Known {
     /// Streams with known records.
-    pub fn streams(&self) -> impl Iterator<Item = u64> + '_ {
+    pub(crate) fn streams(&self) -> impl Iterator<Item = u64> + '_ {
         self.streams.keys().copied()
     }
 
     /// Known records in total.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.streams
             .values()
             .map(|v| v.iter().filter(|c| c.is_some()).count() as u64)
@@ -74,7 +74,7 @@ impl Known {
     }
 
     /// True when the record at (`stream`, `offset`) is known.
-    pub fn contains(&self, stream: u64, offset: u64) -> bool {
+    pub(crate) fn contains(&self, stream: u64, offset: u64) -> bool {
         self.streams
             .get(&stream)
             .and_then(|v| v.get(offset as usize))
@@ -126,7 +126,7 @@ fn read_stream(store: &dyn Store, stream: u64) -> Result<Readback, StoreError> {
 /// Reads `streams` (plus every stream `known` or `acks` mention) back from
 /// `store` and checks them; returns the counts and the new known state
 /// (what survived).
-pub fn verify(
+pub(crate) fn verify(
     store: &dyn Store,
     streams: impl IntoIterator<Item = u64>,
     known: &Known,

@@ -30,7 +30,7 @@ use crate::store::{Store, StoreError};
 
 /// Which op a key's last acknowledged write was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteKind {
+pub(crate) enum WriteKind {
     /// A `put`.
     Put,
     /// A `delete`.
@@ -39,7 +39,7 @@ pub enum WriteKind {
 
 /// Counts for one kind of write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KindTally {
+pub(crate) struct KindTally {
     /// Writes acknowledged (every one, also those later overwritten).
     pub acknowledged: u64,
     /// Keys whose last acknowledged write read back intact.
@@ -62,14 +62,14 @@ impl KindTally {
     }
 
     /// Keys judged: recovered, lost, corrupt or indeterminate.
-    pub fn judged(&self) -> u64 {
+    pub(crate) fn judged(&self) -> u64 {
         self.recovered + self.lost + self.corrupt + self.indeterminate
     }
 }
 
 /// Counts of one key-value verification (or their sums over cycles).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KvTally {
+pub(crate) struct KvTally {
     /// Keys whose last acknowledged write was a put.
     pub puts: KindTally,
     /// Keys whose last acknowledged write was a delete.
@@ -80,7 +80,7 @@ pub struct KvTally {
 
 impl KvTally {
     /// Adds `other` to `self`.
-    pub fn add(&mut self, other: &KvTally) {
+    pub(crate) fn add(&mut self, other: &KvTally) {
         self.puts.add(&other.puts);
         self.deletes.add(&other.deletes);
         self.rechecked += other.rechecked;
@@ -97,19 +97,19 @@ impl KvTally {
 /// What each checked key held after the last verification: the CRC32C of
 /// its value, or `None` when absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KvKnown {
+pub(crate) struct KvKnown {
     keys: BTreeMap<Vec<u8>, Option<u32>>,
 }
 
 impl KvKnown {
     #[cfg(test)]
     /// Keys known.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// True when no key is known.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 }
@@ -126,7 +126,7 @@ struct Write {
 /// judges each. `fresh`: keys not in `known` were absent before (no earlier
 /// phase wrote key-value data). Returns the counts and what each key holds
 /// now (the next cycle's `known`).
-pub fn verify(
+pub(crate) fn verify(
     store: &dyn Store,
     known: &KvKnown,
     events: &[KvEvent],

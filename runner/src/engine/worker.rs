@@ -31,7 +31,7 @@ use crate::workload::{KeyGen, PayloadView, WorkloadRng};
 
 /// State shared by all workers of one phase on one target.
 #[derive(Debug, Default)]
-pub struct Control {
+pub(crate) struct Control {
     /// Set when the phase must end now (deadline, interrupt, error).
     pub stop: AtomicBool,
     /// Driving workers still running; background actors stop at zero.
@@ -47,7 +47,7 @@ pub struct Control {
 const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 /// What one worker does.
-pub struct WorkerPlan<'a> {
+pub(crate) struct WorkerPlan<'a> {
     /// The op, with what it needs to run.
     pub op: WorkerOp<'a>,
     /// This worker's index within its actor.
@@ -69,7 +69,7 @@ pub struct WorkerPlan<'a> {
 /// A worker's op: the actor's [`OpPlan`](crate::scenario::model::OpPlan)
 /// with its payload pool and key generator made, so running it needs no
 /// check (a writer always has its payload, a key-value op its keys).
-pub enum WorkerOp<'a> {
+pub(crate) enum WorkerOp<'a> {
     /// Append batches from the payload view.
     Append {
         /// Streams of the actor.
@@ -162,7 +162,7 @@ impl WorkerOp<'_> {
 }
 
 /// A worker's result: its measurements and, if it stopped on one, the error.
-pub struct WorkerResult {
+pub(crate) struct WorkerResult {
     /// Measurements.
     pub recorder: Recorder,
     /// The error that stopped the worker.
@@ -170,7 +170,7 @@ pub struct WorkerResult {
 }
 
 /// Runs one worker to completion.
-pub fn run(
+pub(crate) fn run(
     mut plan: WorkerPlan<'_>,
     mut session: Box<dyn Session>,
     ctl: &Control,

@@ -23,7 +23,7 @@ use super::unit::{Better, MetricUnit, same_name, split_trend};
 
 /// One per-actor metric.
 #[derive(Debug, Clone, Copy)]
-pub struct ActorMetric {
+pub(crate) struct ActorMetric {
     /// Its name under `<phase>.<actor>.` and in `results.csv`.
     pub name: &'static str,
     /// The unit of its value.
@@ -40,7 +40,7 @@ pub struct ActorMetric {
 
 /// Where a per-actor metric's value lives in an [`ActorReport`].
 #[derive(Debug, Clone, Copy)]
-pub enum Value {
+pub(crate) enum Value {
     /// A field of the report: read, and set to the rounds' median by fold.
     Field {
         /// Reads it (`None` when the actor does not measure it).
@@ -63,7 +63,7 @@ pub enum Value {
 
 /// A per-actor metric's value in one timeline interval.
 #[derive(Debug, Clone, Copy)]
-pub struct Series {
+pub(crate) struct Series {
     /// Its value in an interval; `None` when the interval has none (no
     /// operation, no latency).
     pub value: fn(&IntervalReport) -> Option<f64>,
@@ -74,7 +74,7 @@ pub struct Series {
 
 /// A metric only some ops measure.
 #[derive(Debug, Clone, Copy)]
-pub struct OnlyFor {
+pub(crate) struct OnlyFor {
     /// The op (`get`).
     pub op: &'static str,
     /// What the metric counts, for the error on another op's actor.
@@ -126,7 +126,7 @@ macro_rules! interval_latency {
 }
 
 /// Every per-actor metric, in the order of `results.csv`.
-pub const ACTOR_METRICS: &[ActorMetric] = &[
+pub(crate) const ACTOR_METRICS: &[ActorMetric] = &[
     ActorMetric {
         name: "count",
         unit: MetricUnit::Count,
@@ -291,7 +291,7 @@ pub const ACTOR_METRICS: &[ActorMetric] = &[
 
 /// The row called `name`, for a pick named in code: a name no row has
 /// fails the build (in a `const`) or panics.
-pub const fn named(name: &str) -> &'static ActorMetric {
+pub(crate) const fn named(name: &str) -> &'static ActorMetric {
     let mut i = 0;
     while i < ACTOR_METRICS.len() {
         if same_name(ACTOR_METRICS[i].name, name) {
@@ -303,18 +303,18 @@ pub const fn named(name: &str) -> &'static ActorMetric {
 }
 
 /// The row called `name` (`p99`, `records`); `None` for another name.
-pub fn find(name: &str) -> Option<&'static ActorMetric> {
+pub(crate) fn find(name: &str) -> Option<&'static ActorMetric> {
     ACTOR_METRICS.iter().find(|m| m.name == name)
 }
 
 /// Every row's name, in table order (for "one of …" and did-you-mean).
-pub fn names() -> Vec<&'static str> {
+pub(crate) fn names() -> Vec<&'static str> {
     ACTOR_METRICS.iter().map(|m| m.name).collect()
 }
 
 /// The latency statistics (`mean`, `p50` … `max`): the rows that also
 /// exist as `service.<name>` and `per_record.<name>`.
-pub fn latencies() -> impl Iterator<Item = &'static ActorMetric> {
+pub(crate) fn latencies() -> impl Iterator<Item = &'static ActorMetric> {
     ACTOR_METRICS
         .iter()
         .filter(|m| matches!(m.value, Value::Latency { .. }))
@@ -322,7 +322,7 @@ pub fn latencies() -> impl Iterator<Item = &'static ActorMetric> {
 
 /// The rows that are timeline series whose trends are listed among
 /// measured metrics (`records_per_s`, `p99`).
-pub fn listed_series() -> impl Iterator<Item = &'static ActorMetric> {
+pub(crate) fn listed_series() -> impl Iterator<Item = &'static ActorMetric> {
     ACTOR_METRICS
         .iter()
         .filter(|m| m.series.is_some_and(|s| s.listed))
@@ -330,7 +330,7 @@ pub fn listed_series() -> impl Iterator<Item = &'static ActorMetric> {
 
 impl ActorMetric {
     /// Its value in `a`; `None` when `a` does not measure it.
-    pub fn get(&self, a: &ActorReport) -> Option<f64> {
+    pub(crate) fn get(&self, a: &ActorReport) -> Option<f64> {
         match self.value {
             Value::Field { get, .. } | Value::Derived(get) => get(a),
             Value::Latency { get, .. } => Some(get(&a.latency)),
@@ -338,7 +338,7 @@ impl ActorMetric {
     }
 
     /// Sets it in `a` (a derived metric follows its fields instead).
-    pub fn set(&self, a: &mut ActorReport, v: f64) {
+    pub(crate) fn set(&self, a: &mut ActorReport, v: f64) {
         match self.value {
             Value::Field { set, .. } => set(a, v),
             Value::Derived(_) => {}
@@ -348,7 +348,7 @@ impl ActorMetric {
 
     /// `service.<name>`: a latency statistic of the service time (open
     /// loop only); `None` for other rows.
-    pub fn service(&self, a: &ActorReport) -> Option<f64> {
+    pub(crate) fn service(&self, a: &ActorReport) -> Option<f64> {
         match self.value {
             Value::Latency { get, .. } => a.service.as_ref().map(get),
             _ => None,
@@ -356,7 +356,7 @@ impl ActorMetric {
     }
 
     /// Sets `service.<name>` (when `a` measures service time).
-    pub fn set_service(&self, a: &mut ActorReport, v: f64) {
+    pub(crate) fn set_service(&self, a: &mut ActorReport, v: f64) {
         if let (Value::Latency { set, .. }, Some(l)) = (self.value, &mut a.service) {
             set(l, v);
         }
@@ -365,7 +365,7 @@ impl ActorMetric {
     /// `per_record.<name>`: each op's latency shared by the records it
     /// carried (batches of 10 at 8 µs are 0.8 µs a record), the op
     /// statistic times ops / records; `None` for other rows or no records.
-    pub fn per_record(&self, a: &ActorReport) -> Option<f64> {
+    pub(crate) fn per_record(&self, a: &ActorReport) -> Option<f64> {
         match self.value {
             Value::Latency { get, .. } if a.records > 0 => {
                 Some(get(&a.latency) * a.count as f64 / a.records as f64)
@@ -377,7 +377,7 @@ impl ActorMetric {
 
 /// The unit of a per-actor metric name (`p99`, `service.p99`,
 /// `per_record.p99`, `records`, `p99.slope`); `None` for other names.
-pub fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
+pub(crate) fn actor_metric_unit(name: &str) -> Option<MetricUnit> {
     if let Some((series, kind)) = split_trend(name) {
         return find(series)
             .filter(|m| m.series.is_some())

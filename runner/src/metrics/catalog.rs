@@ -14,14 +14,14 @@ use serde::Serialize;
 
 use super::actor_metric;
 use super::phase_metric::PHASE_METRICS;
-pub use super::unit::{Better, MetricUnit, TRENDS, TrendKind, split_trend};
+pub(crate) use super::unit::{Better, MetricUnit, TRENDS, TrendKind, split_trend};
 
 /// Which way metric `name` (the last part of its path: `p99`,
 /// `records_per_s`, `service.p99`, a store statistic) of `unit` improves;
 /// `None` when the workload, not the store, sets it (records, bytes,
 /// cycles). A name of a per-actor metric in its unit goes the way its
 /// [`ActorMetric`](super::actor_metric::ActorMetric) row says.
-pub fn better(name: &str, unit: MetricUnit) -> Option<Better> {
+pub(crate) fn better(name: &str, unit: MetricUnit) -> Option<Better> {
     if let Some((series, kind)) = split_trend(name) {
         let base = unit.slope_of().unwrap_or(unit);
         let of_series = better(series, base).or_else(|| {
@@ -64,7 +64,7 @@ fn last_part(name: &str) -> &str {
 }
 
 /// Process memory measures: their slope is a leak.
-pub const MEMORY_METRICS: &[&str] = &[
+pub(crate) const MEMORY_METRICS: &[&str] = &[
     "rss",
     "peak_rss",
     "allocated",
@@ -77,7 +77,7 @@ pub const MEMORY_METRICS: &[&str] = &[
 /// Process metrics, under `target.process.` (over the target's phases,
 /// warmup included: CPU and disk bytes; RSS and jemalloc at the end of its
 /// last phase; `peak_rss` is the process's high-water mark).
-pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
+pub(crate) const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
     ("cpu_user", MetricUnit::Nanos),
     ("cpu_sys", MetricUnit::Nanos),
     ("peak_rss", MetricUnit::Bytes),
@@ -97,7 +97,7 @@ pub const PROCESS_METRICS: &[(&str, MetricUnit)] = &[
 /// they depend on the (rotated) target order and are not a target's
 /// measurement. CPU time and disk bytes are counted over the target's own
 /// phases and are.
-pub const PROCESS_WIDE: &[&str] = &[
+pub(crate) const PROCESS_WIDE: &[&str] = &[
     "peak_rss",
     "rss",
     "allocated",
@@ -109,7 +109,7 @@ pub const PROCESS_WIDE: &[&str] = &[
 
 /// Process metrics of one phase, under `<phase>.process.`: CPU over the
 /// phase, utilisation (cores busy), RSS and jemalloc at its end.
-pub const PHASE_PROCESS_METRICS: &[(&str, MetricUnit)] = &[
+pub(crate) const PHASE_PROCESS_METRICS: &[(&str, MetricUnit)] = &[
     ("cpu_user", MetricUnit::Nanos),
     ("cpu_sys", MetricUnit::Nanos),
     ("cpu_utilisation", MetricUnit::Ratio),
@@ -122,7 +122,7 @@ pub const PHASE_PROCESS_METRICS: &[(&str, MetricUnit)] = &[
 ];
 
 /// Converts a store statistic's unit.
-pub fn stat_unit(unit: crate::store::StatUnit) -> MetricUnit {
+pub(crate) fn stat_unit(unit: crate::store::StatUnit) -> MetricUnit {
     use crate::store::StatUnit;
     match unit {
         StatUnit::Count => MetricUnit::Count,

@@ -20,7 +20,7 @@ use crate::store::{StatUnit, Store, StoreSeries};
 
 /// Who a series is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Labels {
+pub(crate) struct Labels {
     /// Matrix variant label (empty without a matrix).
     pub variant: String,
     /// Target name.
@@ -33,7 +33,7 @@ pub struct Labels {
 
 /// One actor's figures so far.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ActorFigures {
+pub(crate) struct ActorFigures {
     /// Operations completed.
     pub ops: u64,
     /// Records processed.
@@ -49,7 +49,7 @@ pub struct ActorFigures {
 /// What the endpoint needs of a phase that starts: its name, its actors
 /// in the order of the progress slots, and its goal (for progress).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PhaseShape {
+pub(crate) struct PhaseShape {
     /// Phase name.
     pub name: String,
     /// (actor name, workers) in the order of the progress slots.
@@ -85,7 +85,7 @@ struct State {
 
 /// What a scrape sees.
 #[derive(Debug, Default)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// The scenario's name (a label of every series).
     pub scenario: String,
     /// Every actor of every finished phase and of the running one.
@@ -110,7 +110,7 @@ pub struct Snapshot {
 }
 
 /// The live state of one run (one scenario file).
-pub struct Live {
+pub(crate) struct Live {
     scenario: Mutex<String>,
     state: Mutex<State>,
     /// Store statistics' units by name, of the running target's kind, and
@@ -136,7 +136,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Live {
     /// An empty live state for scenario `scenario`.
-    pub fn new(scenario: &str) -> Self {
+    pub(crate) fn new(scenario: &str) -> Self {
         Live {
             scenario: Mutex::new(scenario.to_owned()),
             state: Mutex::new(State::default()),
@@ -146,13 +146,13 @@ impl Live {
 
     /// Names the scenario now running (one endpoint serves every file of
     /// a `loadline run a.yaml b.yaml`).
-    pub fn set_scenario(&self, scenario: &str) {
+    pub(crate) fn set_scenario(&self, scenario: &str) {
         *lock(&self.scenario) = scenario.to_owned();
     }
 
     /// A phase starts on a target: its workers publish into `progress`
     /// (slots in actor order), and scrapes read `store`.
-    pub fn phase_started(
+    pub(crate) fn phase_started(
         &self,
         variant: &str,
         target: &str,
@@ -183,13 +183,13 @@ impl Live {
     /// The running phase's workers are done: its store is let go at once
     /// (waiting for a scrape that is reading it), so the engine can close
     /// or restart it. Its figures stay until [`phase_finished`](Self::phase_finished).
-    pub fn phase_ended(&self) {
+    pub(crate) fn phase_ended(&self) {
         lock(&self.state).current = None;
     }
 
     /// Intervals of the running phase finished: `actors` names the batch's
     /// actor indices (the phase's actors in order).
-    pub fn intervals(&self, actors: &[String], batch: &IntervalBatch) {
+    pub(crate) fn intervals(&self, actors: &[String], batch: &IntervalBatch) {
         let mut s = lock(&self.state);
         for (ai, i) in &batch.actors {
             if let Some(name) = actors.get(*ai) {
@@ -204,13 +204,13 @@ impl Live {
     /// Sets the units of the running target's store statistics, each with
     /// true for a counter (it only grows while the store is open) and
     /// false for a level.
-    pub fn set_units(&self, units: BTreeMap<String, (StatUnit, bool)>) {
+    pub(crate) fn set_units(&self, units: BTreeMap<String, (StatUnit, bool)>) {
         *lock(&self.units) = units;
     }
 
     /// A phase finished with `report`: its actors' totals and store
     /// changes stay on the endpoint; the store is let go.
-    pub fn phase_finished(&self, variant: &str, target: &str, report: &PhaseReport) {
+    pub(crate) fn phase_finished(&self, variant: &str, target: &str, report: &PhaseReport) {
         let mut s = lock(&self.state);
         s.current = None;
         s.phases_finished += 1;
@@ -244,7 +244,7 @@ impl Live {
     }
 
     /// What the endpoint shows now.
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         let scenario = lock(&self.scenario).clone();
         let units = lock(&self.units).clone();
         let s = lock(&self.state);

@@ -20,7 +20,7 @@ use super::trend::{self, Point};
 
 /// One live trend value.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LiveTrend {
+pub(crate) struct LiveTrend {
     /// The actor (empty for a process series).
     pub actor: String,
     /// The series: `records_per_s`, `p99`, `process.rss`.
@@ -33,19 +33,19 @@ pub struct LiveTrend {
 
 /// The running phase's series so far.
 #[derive(Debug, Default)]
-pub struct LiveTrends {
+pub(crate) struct LiveTrends {
     /// (actor, series) → points; the actor is empty for process series.
     points: BTreeMap<(String, String), Vec<Point>>,
 }
 
 impl LiveTrends {
     /// Forgets the last phase's series (a phase starts).
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.points.clear();
     }
 
     /// Adds a finished interval of `actor`.
-    pub fn add_interval(&mut self, actor: &str, i: &IntervalReport) {
+    pub(crate) fn add_interval(&mut self, actor: &str, i: &IntervalReport) {
         if i.duration_s <= 0.0 {
             return;
         }
@@ -58,7 +58,7 @@ impl LiveTrends {
     }
 
     /// Adds a store and process sample of the phase.
-    pub fn add_sample(&mut self, s: &PhaseSample) {
+    pub(crate) fn add_sample(&mut self, s: &PhaseSample) {
         if s.duration_s <= 0.0 {
             return;
         }
@@ -78,7 +78,7 @@ impl LiveTrends {
     }
 
     /// Every trend that has a value so far.
-    pub fn values(&self) -> Vec<LiveTrend> {
+    pub(crate) fn values(&self) -> Vec<LiveTrend> {
         let mut out = Vec::new();
         for ((actor, series), points) in &self.points {
             let name = series.strip_prefix("process.").unwrap_or(series);

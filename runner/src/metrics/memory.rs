@@ -13,7 +13,7 @@ use super::report::MemoryStats;
 /// jemalloc's statistics now, or `None` when this build has no jemalloc
 /// (or a statistic cannot be read).
 #[cfg(feature = "jemalloc")]
-pub fn sample() -> Option<MemoryStats> {
+pub(crate) fn sample() -> Option<MemoryStats> {
     use tikv_jemalloc_ctl::{epoch, stats};
     epoch::advance().ok()?;
     Some(MemoryStats {

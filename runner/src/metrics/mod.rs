@@ -1,24 +1,24 @@
 //! Measurement: per-worker HDR recorders, counters, process and store
 //! statistics, the metric catalog and the serializable `RunReport`.
 
-pub mod actor_metric;
-pub mod catalog;
-pub mod live;
-pub mod live_trends;
-pub mod memory;
-pub mod phase_metric;
+pub(crate) mod actor_metric;
+pub(crate) mod catalog;
+pub(crate) mod live;
+pub(crate) mod live_trends;
+pub(crate) mod memory;
+pub(crate) mod phase_metric;
 mod phase_report;
-pub mod process;
-pub mod progress;
-pub mod provenance;
-pub mod recorder;
-pub mod report;
-pub mod rollup;
-pub mod samples;
-pub mod series;
-pub mod store_stats;
+pub(crate) mod process;
+pub(crate) mod progress;
+pub(crate) mod provenance;
+pub(crate) mod recorder;
+pub(crate) mod report;
+pub(crate) mod rollup;
+pub(crate) mod samples;
+pub(crate) mod series;
+pub(crate) mod store_stats;
 mod target_report;
-pub mod timeline;
-pub mod trend;
-pub mod unit;
-pub mod verdict;
+pub(crate) mod timeline;
+pub(crate) mod trend;
+pub(crate) mod unit;
+pub(crate) mod verdict;

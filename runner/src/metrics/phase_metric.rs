@@ -21,7 +21,7 @@ use super::unit::{Better, MetricUnit, same_name};
 
 /// Which phases report a phase metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Every measured phase.
     Every,
     /// Phases with `settle`.
@@ -38,7 +38,7 @@ pub enum Scope {
 
 /// What a phase is, as far as its metrics go.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PhaseSetup {
+pub(crate) struct PhaseSetup {
     /// It has `settle`.
     pub settles: bool,
     /// It has a `restart`.
@@ -53,7 +53,7 @@ pub struct PhaseSetup {
 
 impl Scope {
     /// A phase of `shape` reports the metrics of this scope.
-    pub fn applies(self, shape: &PhaseSetup) -> bool {
+    pub(crate) fn applies(self, shape: &PhaseSetup) -> bool {
         match self {
             Scope::Every => true,
             Scope::Settle => shape.settles,
@@ -67,7 +67,7 @@ impl Scope {
 
 /// One phase-level metric.
 #[derive(Debug, Clone, Copy)]
-pub struct PhaseMetric {
+pub(crate) struct PhaseMetric {
     /// Its name under `<phase>.` and in `results.csv`.
     pub name: &'static str,
     /// The unit of its value.
@@ -138,7 +138,7 @@ const LOWER: Option<Better> = Some(Better::Lower);
 /// together (a key counts once per cycle, under its last acknowledged
 /// write), then per kind (`_puts`, `_deletes`): writes acknowledged, keys
 /// verified, and of those recovered, lost, corrupt and indeterminate.
-pub const PHASE_METRICS: &[PhaseMetric] = &[
+pub(crate) const PHASE_METRICS: &[PhaseMetric] = &[
     row("duration", Nanos, LOWER, Every),
     row("settle.wait", Nanos, LOWER, Settle),
     row("settle.timed_out", Count, LOWER, Settle),
@@ -192,7 +192,7 @@ pub const PHASE_METRICS: &[PhaseMetric] = &[
 
 /// The row called `name`, for a pick named in code: a name no row has
 /// fails the build (in a `const`) or panics.
-pub const fn named(name: &str) -> &'static PhaseMetric {
+pub(crate) const fn named(name: &str) -> &'static PhaseMetric {
     let mut i = 0;
     while i < PHASE_METRICS.len() {
         if same_name(PHASE_METRICS[i].name, name) {
@@ -204,31 +204,31 @@ pub const fn named(name: &str) -> &'static PhaseMetric {
 }
 
 /// The row called `name`; `None` for another name.
-pub fn find(name: &str) -> Option<&'static PhaseMetric> {
+pub(crate) fn find(name: &str) -> Option<&'static PhaseMetric> {
     PHASE_METRICS.iter().find(|m| m.name == name)
 }
 
 /// The rows of `scope`, in table order.
-pub fn of_scope(scope: Scope) -> impl Iterator<Item = &'static PhaseMetric> {
+pub(crate) fn of_scope(scope: Scope) -> impl Iterator<Item = &'static PhaseMetric> {
     PHASE_METRICS.iter().filter(move |m| m.scope == scope)
 }
 
 /// The unit of a phase metric name; `None` for names no phase reports.
-pub fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
+pub(crate) fn phase_metric_unit(name: &str) -> Option<MetricUnit> {
     find(name).map(|m| m.unit)
 }
 
 /// The count that says whether verification metric `name` has anything
 /// to judge (`verified_records`, `verified_puts`, `verified_deletes`);
 /// `None` for metrics that are not verdicts on verified writes.
-pub fn judged_by(name: &str) -> Option<String> {
+pub(crate) fn judged_by(name: &str) -> Option<String> {
     find(name)?.judged_by.map(str::to_owned)
 }
 
 /// True when `name` is the first part of a phase-level metric (`duration`,
 /// `reopen`, `lost_records`, …), `store` or `process`: an actor of that
 /// name would shadow it in metric paths (`<phase>.<actor>.<metric>`).
-pub fn is_phase_metric_word(name: &str) -> bool {
+pub(crate) fn is_phase_metric_word(name: &str) -> bool {
     name == "store"
         || name == "process"
         || PHASE_METRICS

@@ -12,7 +12,7 @@ use super::report::{Environment, PhaseProcess, ProcessStats};
 
 /// A point-in-time sample of this process's counters.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Sample {
+pub(crate) struct Sample {
     cpu_user_ns: u64,
     cpu_sys_ns: u64,
     read_bytes: u64,
@@ -20,7 +20,7 @@ pub struct Sample {
 }
 
 /// Samples this process's CPU time (`getrusage`) and `/proc/self/io`.
-pub fn sample() -> Sample {
+pub(crate) fn sample() -> Sample {
     let mut s = Sample::default();
     if let Some((user, sys)) = cpu_times() {
         s.cpu_user_ns = user;
@@ -70,13 +70,13 @@ fn cpu_times() -> Option<(u64, u64)> {
 }
 
 /// Resident set size of this process now (`VmRSS`), bytes.
-pub fn rss() -> u64 {
+pub(crate) fn rss() -> u64 {
     status_kib("/proc/self/status", "VmRSS:") * 1024
 }
 
 /// Process statistics between two samples `wall_ns` apart, with RSS and
 /// jemalloc's figures now.
-pub fn phase_delta(before: Sample, after: Sample, wall_ns: u64) -> PhaseProcess {
+pub(crate) fn phase_delta(before: Sample, after: Sample, wall_ns: u64) -> PhaseProcess {
     let (user, sys) = (
         after.cpu_user_ns.saturating_sub(before.cpu_user_ns),
         after.cpu_sys_ns.saturating_sub(before.cpu_sys_ns),
@@ -95,7 +95,7 @@ pub fn phase_delta(before: Sample, after: Sample, wall_ns: u64) -> PhaseProcess 
 }
 
 /// Peak resident set size of this process (`VmHWM`), bytes.
-pub fn peak_rss() -> u64 {
+pub(crate) fn peak_rss() -> u64 {
     status_kib("/proc/self/status", "VmHWM:") * 1024
 }
 
@@ -112,7 +112,7 @@ fn status_kib(file: &str, key: &str) -> u64 {
 }
 
 /// The difference between two samples, plus the current peak RSS.
-pub fn delta(before: Sample, after: Sample) -> ProcessStats {
+pub(crate) fn delta(before: Sample, after: Sample) -> ProcessStats {
     ProcessStats {
         cpu_user_ns: after.cpu_user_ns.saturating_sub(before.cpu_user_ns),
         cpu_sys_ns: after.cpu_sys_ns.saturating_sub(before.cpu_sys_ns),
@@ -131,7 +131,7 @@ fn read_trim(path: &str) -> String {
 }
 
 /// The filesystem type holding `dir`, from the longest matching mount point.
-pub fn filesystem_of(dir: &Path) -> String {
+pub(crate) fn filesystem_of(dir: &Path) -> String {
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     let mut best: Option<(usize, String)> = None;
@@ -149,7 +149,7 @@ pub fn filesystem_of(dir: &Path) -> String {
 }
 
 /// The environment of this run.
-pub fn environment(data_dir: &Path) -> Environment {
+pub(crate) fn environment(data_dir: &Path) -> Environment {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
         .lines()

@@ -11,7 +11,7 @@ use super::recorder::{IntervalSample, Recorder};
 /// while it runs: records done, published per op as before; the rest a
 /// few times a second and at each interval boundary (never per operation).
 #[derive(Debug, Default)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// Records processed so far.
     pub records: AtomicU64,
     /// The worker's recent p99 latency (its current interval's), ns (0

@@ -17,7 +17,7 @@ use super::report::ScenarioSource;
 
 /// The source facts of the scenario file `path`, whose bytes are `bytes`
 /// (as read, before `--set` overrides and profiles).
-pub fn scenario_source(path: &Path, bytes: &[u8]) -> ScenarioSource {
+pub(crate) fn scenario_source(path: &Path, bytes: &[u8]) -> ScenarioSource {
     let sha256 = Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

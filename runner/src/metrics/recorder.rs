@@ -120,7 +120,7 @@ pub struct Recorder {
 
 /// An open-loop operation is late when it starts this long after its
 /// intended start (1 ms): past the scheduler noise of a busy machine.
-pub const LATE_AFTER_NS: u64 = 1_000_000;
+pub(crate) const LATE_AFTER_NS: u64 = 1_000_000;
 
 impl Recorder {
     /// A recorder without intervals; `open_loop` adds the service-time
@@ -279,7 +279,7 @@ impl Recorder {
 }
 
 /// Percentiles of a histogram.
-pub fn latency(h: &Histogram<u64>) -> Latency {
+pub(crate) fn latency(h: &Histogram<u64>) -> Latency {
     if h.is_empty() {
         return Latency::default();
     }
@@ -298,7 +298,7 @@ pub fn latency(h: &Histogram<u64>) -> Latency {
 /// base64: what `run.json` stores, and what stock decoders read (Python
 /// `hdrhistogram`'s `HdrHistogram.decode`, HdrHistogram Java's
 /// `decodeFromCompressedByteBuffer`, hdr-histogram-js's `decodeFromCompressedBase64`).
-pub fn encode(h: &Histogram<u64>) -> String {
+pub(crate) fn encode(h: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
     match V2DeflateSerializer::new().serialize(h, &mut bytes) {
         Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -318,7 +318,7 @@ pub fn decode(text: &str) -> Option<Histogram<u64>> {
 
 /// What the actor was, for its report.
 #[derive(Debug, Clone)]
-pub struct ActorInfo {
+pub(crate) struct ActorInfo {
     /// Actor name.
     pub name: String,
     /// Op name.
@@ -330,7 +330,7 @@ pub struct ActorInfo {
 }
 
 /// Turns an actor's merged recorder into its report, over `duration_ns`.
-pub fn actor_report(info: &ActorInfo, r: &Recorder, duration_ns: u64) -> ActorReport {
+pub(crate) fn actor_report(info: &ActorInfo, r: &Recorder, duration_ns: u64) -> ActorReport {
     let secs = (duration_ns as f64 / 1e9).max(1e-9);
     ActorReport {
         name: info.name.clone(),

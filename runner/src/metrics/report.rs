@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::verdict::AssertionResult;
 
-pub use super::phase_report::{ActorReport, Latency, PhaseReport, PhaseStats};
-pub use super::samples::{IntervalReport, MemoryStats, PhaseProcess, PhaseSample};
-pub use super::target_report::{ProcessStats, Spread, TargetReport};
+pub(crate) use super::phase_report::{ActorReport, Latency, PhaseReport, PhaseStats};
+pub(crate) use super::samples::{IntervalReport, MemoryStats, PhaseProcess, PhaseSample};
+pub(crate) use super::target_report::{ProcessStats, Spread, TargetReport};
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -32,7 +32,7 @@ pub enum RunStatus {
 /// The version of the `run.json` format this build writes and reads.
 /// Bumped on any change a reader must know about; `schemas/run.schema.json`
 /// is generated from these types.
-pub const RUN_FORMAT_VERSION: u32 = 1;
+pub(crate) const RUN_FORMAT_VERSION: u32 = 1;
 
 /// Where `loadline schema --write` puts the schema of `run.json`.
 pub const RUN_SCHEMA_PATH: &str = "schemas/run.schema.json";

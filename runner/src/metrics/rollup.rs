@@ -27,7 +27,7 @@ use super::timeline::interval_report;
 /// (actor index, report) and the store and process samples of its
 /// intervals, each in order. The phase thread sends one per boundary.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct IntervalBatch {
+pub(crate) struct IntervalBatch {
     /// Complete actor intervals: (index of the actor in the phase, report).
     pub actors: Vec<(usize, IntervalReport)>,
     /// Store and process samples of the intervals that ended.
@@ -50,7 +50,7 @@ struct ActorRollup {
 
 /// The running phase's timeline, rolled up interval by interval.
 #[derive(Debug)]
-pub struct Rollup {
+pub(crate) struct Rollup {
     every_ns: u64,
     actors: Vec<ActorRollup>,
 }
@@ -58,7 +58,7 @@ pub struct Rollup {
 impl Rollup {
     /// A rollup of actors with `workers[i]` workers each (progress slots in
     /// actor order) and intervals `every` long.
-    pub fn new(workers: &[usize], every: Duration) -> Self {
+    pub(crate) fn new(workers: &[usize], every: Duration) -> Self {
         let mut at = 0;
         let actors = workers
             .iter()
@@ -82,7 +82,7 @@ impl Rollup {
     /// index, report), oldest first per actor. An actor whose workers are
     /// all done keeps its last interval for [`finish`](Self::finish), which
     /// knows where the phase ended.
-    pub fn collect(&mut self, progress: &[Progress]) -> Vec<(usize, IntervalReport)> {
+    pub(crate) fn collect(&mut self, progress: &[Progress]) -> Vec<(usize, IntervalReport)> {
         let mut out = Vec::new();
         for (ai, a) in self.actors.iter_mut().enumerate() {
             // The bound first: a worker hands its intervals over before it
@@ -114,7 +114,7 @@ impl Rollup {
     /// The reports of the intervals still to come at the end of a phase
     /// `span_ns` long (every worker done and its intervals handed over),
     /// as (actor index, report), and each actor's whole timeline.
-    pub fn finish(
+    pub(crate) fn finish(
         mut self,
         progress: &[Progress],
         span_ns: u64,

@@ -21,21 +21,23 @@ use super::trend::{self, Point};
 
 /// An interval shorter than this share of the phase's interval is left
 /// out of a series.
-pub const MIN_INTERVAL_SHARE: f64 = 0.5;
+pub(crate) const MIN_INTERVAL_SHARE: f64 = 0.5;
 
 /// Trends are listed among a run's measured metrics (`results.csv`,
 /// `run.json`, compare) only for phases of at least this many full
 /// intervals: a slope over a handful of points is noise. Assertions may
 /// still name a trend of a shorter phase (from 3 points on).
-pub const LISTED_MIN_INTERVALS: usize = 10;
+pub(crate) const LISTED_MIN_INTERVALS: usize = 10;
 
 /// The process series whose trends are listed (as `process.<series>.<trend>`).
-pub const LISTED_PROCESS_SERIES: &[&str] = &["rss"];
+pub(crate) const LISTED_PROCESS_SERIES: &[&str] = &["rss"];
 
 /// The trends of an actor listed among its measured metrics, with units:
 /// every trend of the listed series ([`actor_metric::listed_series`]) once the actor's timeline has
 /// [`LISTED_MIN_INTERVALS`] full intervals, none before.
-pub fn listed_actor_trends(timeline: &[IntervalReport]) -> Vec<(String, catalog::MetricUnit)> {
+pub(crate) fn listed_actor_trends(
+    timeline: &[IntervalReport],
+) -> Vec<(String, catalog::MetricUnit)> {
     if full(timeline, |i| i.duration_s).count() < LISTED_MIN_INTERVALS {
         return Vec::new();
     }
@@ -51,7 +53,7 @@ pub fn listed_actor_trends(timeline: &[IntervalReport]) -> Vec<(String, catalog:
 /// The process trends of a phase listed among its measured metrics
 /// (`process.rss.slope`, `process.rss.worst`), with units, under the same
 /// rule as [`listed_actor_trends`].
-pub fn listed_phase_trends(samples: &[PhaseSample]) -> Vec<(String, catalog::MetricUnit)> {
+pub(crate) fn listed_phase_trends(samples: &[PhaseSample]) -> Vec<(String, catalog::MetricUnit)> {
     if full(samples, |s| s.duration_s).count() < LISTED_MIN_INTERVALS {
         return Vec::new();
     }
@@ -88,7 +90,7 @@ fn full<'a, T>(
 
 /// Series `series` of an actor (a per-actor metric with a
 /// [`series`](actor_metric::ActorMetric::series)); `None` for another name.
-pub fn actor_points(timeline: &[IntervalReport], series: &str) -> Option<Vec<Point>> {
+pub(crate) fn actor_points(timeline: &[IntervalReport], series: &str) -> Option<Vec<Point>> {
     let of = actor_metric::find(series)?.series?;
     Some(
         full(timeline, |i| i.duration_s)
@@ -104,7 +106,7 @@ pub fn actor_points(timeline: &[IntervalReport], series: &str) -> Option<Vec<Poi
 
 /// Series `metric` (`store.<stat>` or `process.<metric>`) of a phase;
 /// `None` when the phase has no such series.
-pub fn phase_points(samples: &[PhaseSample], metric: &str) -> Option<Vec<Point>> {
+pub(crate) fn phase_points(samples: &[PhaseSample], metric: &str) -> Option<Vec<Point>> {
     enum Of<'a> {
         Store(&'a str),
         Process(&'a str),
@@ -131,7 +133,7 @@ pub fn phase_points(samples: &[PhaseSample], metric: &str) -> Option<Vec<Point>>
 
 /// The trend `name` (`p99.slope`) of an actor; `None` when `name` is not
 /// a trend of one of its series or the series is too short for it.
-pub fn actor_trend(timeline: &[IntervalReport], name: &str) -> Option<f64> {
+pub(crate) fn actor_trend(timeline: &[IntervalReport], name: &str) -> Option<f64> {
     let (series, kind) = catalog::split_trend(name)?;
     let points = actor_points(timeline, series)?;
     let better = actor_metric::find(series)?.better;
@@ -140,7 +142,7 @@ pub fn actor_trend(timeline: &[IntervalReport], name: &str) -> Option<f64> {
 
 /// The trend `metric` (`process.rss.slope`, `store.stall_micros.worst`)
 /// of a phase, with `unit` the series' unit.
-pub fn phase_trend(
+pub(crate) fn phase_trend(
     samples: &[PhaseSample],
     metric: &str,
     unit: catalog::MetricUnit,

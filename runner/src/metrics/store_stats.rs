@@ -20,7 +20,7 @@ use crate::store::{RatioStat, StoreStats, TargetKind};
 /// Ratios the kind computes from its counters (`ratios`) are then
 /// recomputed from the counters' changes: a phase's write amplification is
 /// that of the phase's own writes, not the store's since it was opened.
-pub fn change(
+pub(crate) fn change(
     is_level: &dyn Fn(&str) -> bool,
     ratios: &[RatioStat],
     before: &StoreStats,
@@ -58,7 +58,7 @@ fn rederive(ratios: &[RatioStat], values: &mut BTreeMap<String, f64>) {
 }
 
 /// [`change`] with the levels and ratios of `kind`.
-pub fn phase_change(
+pub(crate) fn phase_change(
     kind: &TargetKind,
     before: &StoreStats,
     after: &StoreStats,
@@ -72,7 +72,11 @@ pub fn phase_change(
 /// amplification is that of its measured phases together, also when a
 /// crash phase reopened the store), every other level as in `last` (the
 /// store's state at the end), and `last`'s appendix.
-pub fn target_totals(kind: &TargetKind, phases: &[PhaseReport], last: &StoreStats) -> StoreStats {
+pub(crate) fn target_totals(
+    kind: &TargetKind,
+    phases: &[PhaseReport],
+    last: &StoreStats,
+) -> StoreStats {
     let mut values = BTreeMap::new();
     for (name, now) in &last.values {
         let v = if kind.is_level(name) {

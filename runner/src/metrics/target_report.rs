@@ -59,7 +59,7 @@ impl Spread {
 }
 
 /// True when the metric at `path` is a maximum (its last part is `max`).
-pub fn is_maximum(path: &str) -> bool {
+pub(crate) fn is_maximum(path: &str) -> bool {
     path.rsplit('.').next() == Some("max")
 }
 
@@ -337,7 +337,7 @@ impl MetricValue {
 }
 
 /// The assertion path of `metric` (the key of [`TargetReport::spread`]).
-pub fn metric_path(metric: &MetricRef) -> String {
+pub(crate) fn metric_path(metric: &MetricRef) -> String {
     match metric {
         MetricRef::Actor {
             phase,

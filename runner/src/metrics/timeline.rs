@@ -14,7 +14,7 @@ use super::report::IntervalReport;
 /// worker's samples (any order): the reference the streaming rollup is
 /// tested against.
 #[cfg(test)]
-pub fn actor_timeline(
+pub(crate) fn actor_timeline(
     samples: &[IntervalSample],
     every: std::time::Duration,
     span_ns: u64,
@@ -51,7 +51,7 @@ pub fn actor_timeline(
 /// Interval `index` of a phase `span_ns` long cut every `every_ns`, from
 /// the merged sample `s` of its workers (a default sample for an interval
 /// without operations).
-pub fn interval_report(
+pub(crate) fn interval_report(
     s: &IntervalSample,
     index: u64,
     every_ns: u64,

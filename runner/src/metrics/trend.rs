@@ -27,7 +27,7 @@ use super::catalog::{Better, TrendKind};
 
 /// This trend of `points`: `better` is the series' direction (which end is
 /// the worst interval), `sawtooth` fits a slope to per-window minima.
-pub fn summarize(
+pub(crate) fn summarize(
     kind: TrendKind,
     points: &[Point],
     better: Option<Better>,
@@ -47,7 +47,7 @@ pub fn summarize(
 /// One point of a series: the middle of its interval, seconds from the
 /// phase start, and the interval's value.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
+pub(crate) struct Point {
     /// Seconds from the phase start (the interval's middle).
     pub t_s: f64,
     /// The interval's value.
@@ -56,7 +56,7 @@ pub struct Point {
 
 /// A fitted slope, per minute, with its 95 % confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Slope {
+pub(crate) struct Slope {
     /// Least-squares slope, the series' unit per minute.
     pub per_min: f64,
     /// Lower end of the 95 % interval, per minute.
@@ -69,23 +69,23 @@ pub struct Slope {
 
 /// Fewest points a slope is fitted to: two points always lie on a line,
 /// and three give one degree of freedom for its interval.
-pub const MIN_POINTS: usize = 3;
+pub(crate) const MIN_POINTS: usize = 3;
 
 /// The default window of [`drift`] and [`slope_of_minima`]: a tenth of the
 /// intervals, at least [`MIN_WINDOW`].
-pub const WINDOW_SHARE: f64 = 0.1;
+pub(crate) const WINDOW_SHARE: f64 = 0.1;
 
 /// The smallest window, in intervals.
-pub const MIN_WINDOW: usize = 2;
+pub(crate) const MIN_WINDOW: usize = 2;
 
 /// The window, in intervals, of a series of `n` points.
-pub fn window(n: usize) -> usize {
+pub(crate) fn window(n: usize) -> usize {
     ((n as f64 * WINDOW_SHARE).round() as usize).max(MIN_WINDOW)
 }
 
 /// The least-squares slope of `points` per minute and its 95 % interval;
 /// `None` below [`MIN_POINTS`] points or when every point has one time.
-pub fn slope(points: &[Point]) -> Option<Slope> {
+pub(crate) fn slope(points: &[Point]) -> Option<Slope> {
     let finite: Vec<Point> = points
         .iter()
         .copied()
@@ -127,14 +127,14 @@ pub fn slope(points: &[Point]) -> Option<Slope> {
 /// points, each minimum at its own time; a last window under half full is
 /// left out); `None` with fewer
 /// than [`MIN_POINTS`] windows.
-pub fn slope_of_minima(points: &[Point], window: usize) -> Option<Slope> {
+pub(crate) fn slope_of_minima(points: &[Point], window: usize) -> Option<Slope> {
     slope(&window_minima(points, window))
 }
 
 /// The minimum of each window of `window` consecutive points, at its own
 /// time (a last window under half full is left out): what
 /// [`slope_of_minima`] fits, and what a chart draws its line through.
-pub fn window_minima(points: &[Point], window: usize) -> Vec<Point> {
+pub(crate) fn window_minima(points: &[Point], window: usize) -> Vec<Point> {
     points
         .chunks(window.max(1))
         .filter(|w| w.len() * 2 >= window.max(1))
@@ -150,7 +150,7 @@ pub fn window_minima(points: &[Point], window: usize) -> Vec<Point> {
 /// The last window's mean against the first's, as a fraction
 /// (`(last − first) / first`); `None` when the series has fewer than two
 /// windows or the first window's mean is 0.
-pub fn drift(points: &[Point], window: usize) -> Option<f64> {
+pub(crate) fn drift(points: &[Point], window: usize) -> Option<f64> {
     let values: Vec<f64> = finite_values(points);
     let w = window.max(1);
     if values.len() < 2 * w {
@@ -163,7 +163,7 @@ pub fn drift(points: &[Point], window: usize) -> Option<f64> {
 
 /// Standard deviation over mean across the points (sample standard
 /// deviation); `None` below two points or with a mean of 0.
-pub fn cv(points: &[Point]) -> Option<f64> {
+pub(crate) fn cv(points: &[Point]) -> Option<f64> {
     let values = finite_values(points);
     if values.len() < 2 {
         return None;
@@ -178,7 +178,7 @@ pub fn cv(points: &[Point]) -> Option<f64> {
 
 /// The worst point: the highest where lower is better, the lowest where
 /// higher is better; `None` for an empty series.
-pub fn worst(points: &[Point], better: Better) -> Option<f64> {
+pub(crate) fn worst(points: &[Point], better: Better) -> Option<f64> {
     let values = finite_values(points).into_iter();
     match better {
         Better::Lower => values.max_by(f64::total_cmp),
@@ -200,7 +200,7 @@ fn mean(values: &[f64]) -> f64 {
 
 /// The standard normal quantile (Acklam's rational approximation,
 /// relative error below 1.2e-9).
-pub fn normal_quantile(p: f64) -> f64 {
+pub(crate) fn normal_quantile(p: f64) -> f64 {
     const A: [f64; 6] = [
         -3.969_683_028_665_376e1,
         2.209_460_984_245_205e2,
@@ -254,7 +254,7 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// Student's t quantile with `dof` degrees of freedom: exact for 1 and 2,
 /// else the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5; within
 /// 0.2 % of the tables from 3 degrees of freedom).
-pub fn student_t_quantile(p: f64, dof: usize) -> f64 {
+pub(crate) fn student_t_quantile(p: f64, dof: usize) -> f64 {
     let v = dof.max(1) as f64;
     match dof {
         0 | 1 => (std::f64::consts::PI * (p - 0.5)).tan(),

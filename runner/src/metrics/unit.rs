@@ -44,7 +44,7 @@ pub enum MetricUnit {
 }
 
 /// Every unit, in declaration order (for lookups by label).
-pub const METRIC_UNITS: &[MetricUnit] = &[
+pub(crate) const METRIC_UNITS: &[MetricUnit] = &[
     MetricUnit::Nanos,
     MetricUnit::Micros,
     MetricUnit::Bytes,
@@ -123,7 +123,7 @@ impl MetricUnit {
 /// Which way a metric improves: what `compare` calls a regression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Better {
+pub(crate) enum Better {
     /// Latency, durations, CPU time, errors, losses: less is better.
     Lower,
     /// Throughput: more is better.
@@ -132,7 +132,7 @@ pub enum Better {
 
 /// A trend of a series, written as a metric suffix (`p99.slope`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrendKind {
+pub(crate) enum TrendKind {
     /// `.slope`: least-squares slope per minute (`trend::slope`; for memory,
     /// of the per-window minima: `trend::slope_of_minima`).
     Slope,
@@ -145,7 +145,7 @@ pub enum TrendKind {
 }
 
 /// Every trend and its suffix.
-pub const TRENDS: &[(&str, TrendKind)] = &[
+pub(crate) const TRENDS: &[(&str, TrendKind)] = &[
     ("slope", TrendKind::Slope),
     ("drift", TrendKind::Drift),
     ("cv", TrendKind::Cv),
@@ -154,7 +154,7 @@ pub const TRENDS: &[(&str, TrendKind)] = &[
 
 impl TrendKind {
     /// Its suffix (`slope`).
-    pub fn suffix(self) -> &'static str {
+    pub(crate) fn suffix(self) -> &'static str {
         TRENDS
             .iter()
             .find(|(_, k)| *k == self)
@@ -163,7 +163,7 @@ impl TrendKind {
 
     /// The unit of this trend of a series in `series`: a slope per minute,
     /// drift and variation as ratios, the worst interval as the series.
-    pub fn unit(self, series: MetricUnit) -> MetricUnit {
+    pub(crate) fn unit(self, series: MetricUnit) -> MetricUnit {
         match self {
             TrendKind::Slope => series.per_minute(),
             TrendKind::Drift | TrendKind::Cv => MetricUnit::Ratio,
@@ -174,7 +174,7 @@ impl TrendKind {
 
 /// `a == b` for a `const fn` (the tables' `named` lookups, which turn a
 /// misspelt metric pick into a build error).
-pub const fn same_name(a: &str, b: &str) -> bool {
+pub(crate) const fn same_name(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
@@ -190,7 +190,7 @@ pub const fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// `p99.slope` → (`p99`, slope); `None` for a name without a trend suffix.
-pub fn split_trend(name: &str) -> Option<(&str, TrendKind)> {
+pub(crate) fn split_trend(name: &str) -> Option<(&str, TrendKind)> {
     let (series, suffix) = name.rsplit_once('.')?;
     TRENDS
         .iter()

@@ -29,7 +29,7 @@ use super::ReportError;
 
 /// One output file of a generation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputFile {
+pub(crate) struct OutputFile {
     /// Where it goes.
     pub path: PathBuf,
     /// Its whole contents.

@@ -25,11 +25,11 @@ use crate::metrics::report::RunReport;
 use crate::metrics::{actor_metric, phase_metric};
 
 /// The file name.
-pub const BENCHER_JSON: &str = "bencher.json";
+pub(crate) const BENCHER_JSON: &str = "bencher.json";
 
 /// One measure's metric.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Metric {
+pub(crate) struct Metric {
     /// The median of the rounds.
     pub value: f64,
     /// The smallest round (absent with one round).
@@ -60,7 +60,7 @@ const PHASE_MEASURES: &[(&str, &str)] = &[
 ];
 
 /// The BMF document: benchmark → measure → metric.
-pub fn bencher(report: &RunReport) -> BTreeMap<String, BTreeMap<&'static str, Metric>> {
+pub(crate) fn bencher(report: &RunReport) -> BTreeMap<String, BTreeMap<&'static str, Metric>> {
     let mut out: BTreeMap<String, BTreeMap<&'static str, Metric>> = BTreeMap::new();
     for cell in crate::compare::cells(report) {
         let k = &cell.key;
@@ -111,13 +111,13 @@ pub fn bencher(report: &RunReport) -> BTreeMap<String, BTreeMap<&'static str, Me
 
 /// `bencher.json` in a run directory.
 #[derive(Debug)]
-pub struct BencherOutput {
+pub(crate) struct BencherOutput {
     path: PathBuf,
 }
 
 impl BencherOutput {
     /// `out_dir/bencher.json`.
-    pub fn new(out_dir: &Path) -> Self {
+    pub(crate) fn new(out_dir: &Path) -> Self {
         BencherOutput {
             path: out_dir.join(BENCHER_JSON),
         }

@@ -15,22 +15,22 @@ use std::path::{Path, PathBuf};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::compare_text::{by_target, cell_name, change_text, interval_text, p_text};
-pub use super::compare_text::{method, one_side_lines, summary_line};
+pub(crate) use super::compare_text::{method, one_side_lines, summary_line};
 use super::format::{metric, pct};
 use super::{OutputFile, ReportError};
 use crate::compare::diff::{Change, Comparison, Status, Verdict};
 
 /// `compare.md`.
-pub const COMPARE_MD: &str = "compare.md";
+pub(crate) const COMPARE_MD: &str = "compare.md";
 /// `compare.csv`.
-pub const COMPARE_CSV: &str = "compare.csv";
+pub(crate) const COMPARE_CSV: &str = "compare.csv";
 
 /// Inconclusive cells the console names before "… and N more".
 const CONSOLE_INCONCLUSIVE: usize = 10;
 
 /// Which runs were compared, as the outputs name them.
 #[derive(Debug, Clone)]
-pub struct Sides {
+pub(crate) struct Sides {
     /// Where the base run was read (or how it was made).
     pub base: String,
     /// Where the new run was read (or how it was made).
@@ -56,7 +56,7 @@ fn line(s: &mut String, mark: &str, ch: &Change, with_target: bool) {
 }
 
 /// The console report. Ends with a newline.
-pub fn console(c: &Comparison, sides: &Sides) -> String {
+pub(crate) fn console(c: &Comparison, sides: &Sides) -> String {
     let mut s = format!("compare: base {} → new {}\n", sides.base, sides.new);
     let _ = writeln!(s, "{}", summary_line(c));
     for (title, status, mark) in [
@@ -173,7 +173,7 @@ fn md_table(s: &mut String, rows: &[&Change], target_column: bool) {
 }
 
 /// `compare.md` (and the step summary).
-pub fn markdown(c: &Comparison, sides: &Sides) -> String {
+pub(crate) fn markdown(c: &Comparison, sides: &Sides) -> String {
     let verdict = c.verdict();
     let icon = match verdict {
         Verdict::Pass => "✅",
@@ -253,7 +253,7 @@ fn number(x: f64) -> String {
 }
 
 /// `compare.csv`: every cell in both runs, then the cells of one side.
-pub fn csv(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn csv(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
     let err = |source| ReportError::Csv {
         path: path.to_owned(),
         source,
@@ -350,7 +350,7 @@ fn detail(ch: &Change) -> String {
 
 /// `junit.xml`: one test case per gated cell — a regression fails, an
 /// unjudgeable cell is skipped with its reason.
-pub fn junit(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn junit(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
     let mut report = Report::new(format!("loadline compare {}", c.new_scenario));
     let mut suite = TestSuite::new("compare");
     for ch in c.changes.iter().filter(|ch| ch.status != Status::NotGated) {
@@ -387,7 +387,11 @@ pub fn junit(c: &Comparison, path: &Path) -> Result<Vec<u8>, ReportError> {
 }
 
 /// The files `--out DIR` writes.
-pub fn files(c: &Comparison, sides: &Sides, dir: &Path) -> Result<Vec<OutputFile>, ReportError> {
+pub(crate) fn files(
+    c: &Comparison,
+    sides: &Sides,
+    dir: &Path,
+) -> Result<Vec<OutputFile>, ReportError> {
     let md = dir.join(COMPARE_MD);
     let csv_path = dir.join(COMPARE_CSV);
     let junit_path = dir.join(super::junit::JUNIT_XML);
@@ -408,7 +412,7 @@ pub fn files(c: &Comparison, sides: &Sides, dir: &Path) -> Result<Vec<OutputFile
 }
 
 /// Writes `files` (each to a temporary name, then renamed into place).
-pub fn write_files(files: &[OutputFile]) -> Result<Vec<PathBuf>, ReportError> {
+pub(crate) fn write_files(files: &[OutputFile]) -> Result<Vec<PathBuf>, ReportError> {
     let mut written = Vec::new();
     for f in files {
         if let Some(parent) = f.path.parent() {
@@ -435,7 +439,7 @@ pub fn write_files(files: &[OutputFile]) -> Result<Vec<PathBuf>, ReportError> {
 }
 
 /// `::error` lines for each regression, in the console's order.
-pub fn annotations(c: &Comparison) -> Vec<String> {
+pub(crate) fn annotations(c: &Comparison) -> Vec<String> {
     use super::github::{escape_data, escape_property};
     by_target(c, Status::Regression)
         .into_iter()
@@ -458,7 +462,11 @@ pub fn annotations(c: &Comparison) -> Vec<String> {
 }
 
 /// Appends `compare.md` (cut to the step summary limit) to `path`.
-pub fn append_step_summary(path: &Path, c: &Comparison, sides: &Sides) -> Result<(), ReportError> {
+pub(crate) fn append_step_summary(
+    path: &Path,
+    c: &Comparison,
+    sides: &Sides,
+) -> Result<(), ReportError> {
     use std::io::Write;
     let mut text = markdown(c, sides);
     if text.len() > super::github::SUMMARY_LIMIT {

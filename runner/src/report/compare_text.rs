@@ -138,7 +138,7 @@ pub(crate) fn one_side(keys: &[CellKey]) -> Vec<String> {
 }
 
 /// `only in new: …` lines, one per side that has any.
-pub fn one_side_lines(c: &Comparison) -> Vec<String> {
+pub(crate) fn one_side_lines(c: &Comparison) -> Vec<String> {
     let mut out = Vec::new();
     for (side, keys) in [("base", &c.only_in_base), ("new", &c.only_in_new)] {
         if !keys.is_empty() {
@@ -149,7 +149,7 @@ pub fn one_side_lines(c: &Comparison) -> Vec<String> {
 }
 
 /// The verdict line: `REGRESSION — 3 regressions, …`.
-pub fn summary_line(c: &Comparison) -> String {
+pub(crate) fn summary_line(c: &Comparison) -> String {
     format!(
         "{} — {} regression(s), {} improvement(s) among {} gated cells ({} unchanged, {} inconclusive); {} unjudgeable, {} not gated, {} on one side only",
         c.verdict().label(),
@@ -165,7 +165,7 @@ pub fn summary_line(c: &Comparison) -> String {
 }
 
 /// The statistics used, in a sentence.
-pub fn method(c: &Comparison) -> String {
+pub(crate) fn method(c: &Comparison) -> String {
     let test = match c.design {
         Design::Independent => {
             "an exact one-sided Wilcoxon rank-sum test of the new rounds against the base rounds scaled by 1 ± the threshold"

@@ -14,7 +14,7 @@ use crate::store::conformance::CheckResult;
 
 /// One target's checks.
 #[derive(Debug, Clone)]
-pub struct ConformedTarget {
+pub(crate) struct ConformedTarget {
     /// The target's name in the scenario.
     pub name: String,
     /// Its store kind, described (`external: plug-in …`).
@@ -25,7 +25,7 @@ pub struct ConformedTarget {
 
 /// The console lines of `target`'s checks: `✓ name — detail` or
 /// `✗ name — failure`, then a count. Ends with a newline.
-pub fn console(target: &ConformedTarget) -> String {
+pub(crate) fn console(target: &ConformedTarget) -> String {
     let mut s = String::new();
     for r in &target.results {
         match &r.failure {
@@ -54,7 +54,7 @@ pub fn console(target: &ConformedTarget) -> String {
 /// # Errors
 ///
 /// [`ReportError::Junit`] when serializing fails.
-pub fn junit_xml(
+pub(crate) fn junit_xml(
     file: &str,
     targets: &[ConformedTarget],
     path: &Path,

@@ -69,7 +69,7 @@ fn where_ran(variant: &str, target: &str, phase: &str) -> String {
 /// The line printed when `phase` ends on `target`: its duration and why
 /// it ended, then per actor records/s, p50, p99 and errors (or, for a
 /// crash phase, its recovery metrics).
-pub fn phase_line(variant: &str, target: &str, phase: &PhaseReport) -> String {
+pub(crate) fn phase_line(variant: &str, target: &str, phase: &PhaseReport) -> String {
     let mut s = format!(
         "{}{}: {} (ended by {})",
         where_ran(variant, target, &phase.name),
@@ -155,7 +155,7 @@ fn phase_names(targets: &[TargetReport]) -> Vec<&str> {
 /// The end-of-run table of each measured phase across targets: one row
 /// per actor (and its service time) per target; crash and restart phases
 /// get their recovery metrics.
-pub fn phase_tables(report: &RunReport) -> String {
+pub(crate) fn phase_tables(report: &RunReport) -> String {
     let mut s = String::new();
     for v in &report.variants {
         for name in phase_names(&v.targets) {
@@ -312,7 +312,7 @@ fn rounds_range(v: &crate::metrics::report::VariantReport, r: &AssertionResult) 
 
 /// `PASS: 3 passed` / `FAIL: 2 passed, 1 failed`: the one line a quiet
 /// run prints (`run -q`), and the line the summary ends its verdict on.
-pub fn verdict_line(report: &RunReport) -> String {
+pub(crate) fn verdict_line(report: &RunReport) -> String {
     let counts = Counts::of(report);
     let detail = if counts.total == 0 {
         "no assertions".to_owned()
@@ -324,7 +324,7 @@ pub fn verdict_line(report: &RunReport) -> String {
 
 /// The summary of `report`, whose files are in `out_dir`. Ends with a
 /// newline.
-pub fn summary(report: &RunReport, out_dir: &Path) -> String {
+pub(crate) fn summary(report: &RunReport, out_dir: &Path) -> String {
     let mut s = phase_tables(report);
     if !s.is_empty() {
         s.push('\n');

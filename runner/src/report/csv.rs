@@ -16,9 +16,9 @@ use crate::metrics::report::RunReport;
 use crate::metrics::verdict::Verdict;
 
 /// The file name of the metrics table.
-pub const RESULTS_CSV: &str = "results.csv";
+pub(crate) const RESULTS_CSV: &str = "results.csv";
 /// The file name of the assertion table.
-pub const ASSERTIONS_CSV: &str = "assertions.csv";
+pub(crate) const ASSERTIONS_CSV: &str = "assertions.csv";
 
 /// A number as CSV text: whole numbers without a trailing `.0` (counts and
 /// nanoseconds read as integers), others as Rust prints them (shortest
@@ -163,7 +163,7 @@ fn results_csv_with_rounds(report: &RunReport, path: &Path) -> Result<Vec<u8>, R
 /// The contents of `results.csv` for `report`: one row per metric with
 /// its value and unit; with rounds, the value is the median and the
 /// columns `min`, `max`, `ci_low`, `ci_high`, `ci_level`, `rounds` follow.
-pub fn results_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn results_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
     if report.repeat.is_some() {
         return results_csv_with_rounds(report, path);
     }
@@ -188,7 +188,7 @@ pub fn results_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportErr
 }
 
 /// The contents of `assertions.csv` for `report`.
-pub fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
     let run_id = report.run_id();
     let paths: Vec<String> = report
         .variants
@@ -243,14 +243,14 @@ pub fn assertions_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, Report
 
 /// `results.csv` and `assertions.csv` in a directory.
 #[derive(Debug)]
-pub struct CsvOutput {
+pub(crate) struct CsvOutput {
     results: PathBuf,
     assertions: PathBuf,
 }
 
 impl CsvOutput {
     /// The tables of `out_dir`.
-    pub fn new(out_dir: &Path) -> Self {
+    pub(crate) fn new(out_dir: &Path) -> Self {
         CsvOutput {
             results: out_dir.join(RESULTS_CSV),
             assertions: out_dir.join(ASSERTIONS_CSV),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// A report could not be written (or a custom template not loaded).
 #[derive(Debug, thiserror::Error)]
-pub enum ReportError {
+pub(crate) enum ReportError {
     /// Creating, writing or renaming an output file failed.
     #[error("cannot {op} {}: {source}", path.display())]
     Write {

@@ -2,12 +2,12 @@
 //! [`MetricUnit`] and the plain number formatters of `units::human`,
 //! which every human-readable output uses (re-exported here).
 
-pub use crate::units::human::*;
+pub(crate) use crate::units::human::*;
 
 use crate::metrics::catalog::MetricUnit;
 
 /// A value in `unit` (as stored in a `RunReport`) in its human form.
-pub fn metric(value: f64, unit: MetricUnit) -> String {
+pub(crate) fn metric(value: f64, unit: MetricUnit) -> String {
     match unit {
         MetricUnit::Nanos => duration_ns(value),
         MetricUnit::Micros => duration_ns(value * 1000.0),
@@ -32,7 +32,7 @@ pub fn metric(value: f64, unit: MetricUnit) -> String {
 
 /// The unit called `name`, either as serialized in JSON (`nanos`,
 /// `per_second`) or as in the CSV unit column (`ns`, `per_s`).
-pub fn unit_named(name: &str) -> Option<MetricUnit> {
+pub(crate) fn unit_named(name: &str) -> Option<MetricUnit> {
     Some(match name {
         "nanos" | "ns" => MetricUnit::Nanos,
         "micros" | "us" => MetricUnit::Micros,

@@ -29,7 +29,7 @@ use crate::metrics::report::RunReport;
 
 /// When to write a generation after a phase (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     /// Phases in the last generation written.
     written_phases: usize,
     /// How long writing it took.
@@ -46,7 +46,7 @@ const TIME_FACTOR: u32 = 20;
 
 impl Schedule {
     /// No generation written yet: the first phase is always written.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Schedule {
             written_phases: 0,
             write_took: Duration::ZERO,
@@ -55,7 +55,7 @@ impl Schedule {
 
     /// True when a generation should be written now that `phases` phases
     /// have finished, `since_last` after the last generation was written.
-    pub fn due(&self, phases: usize, since_last: Duration) -> bool {
+    pub(crate) fn due(&self, phases: usize, since_last: Duration) -> bool {
         let new = phases.saturating_sub(self.written_phases);
         if new == 0 {
             return false;
@@ -65,7 +65,7 @@ impl Schedule {
     }
 
     /// Records a generation of `phases` phases that took `took` to write.
-    pub fn written(&mut self, phases: usize, took: Duration) {
+    pub(crate) fn written(&mut self, phases: usize, took: Duration) {
         self.written_phases = phases;
         self.write_took = took;
     }
@@ -89,7 +89,7 @@ fn finished_phases(report: &RunReport) -> usize {
 
 /// What the output files have cost so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WriteStats {
+pub(crate) struct WriteStats {
     /// Generations written.
     pub generations: u64,
     /// Bytes written over all generations.
@@ -99,7 +99,7 @@ pub struct WriteStats {
 /// Every file output of a run directory, written as generations. The one
 /// [`Reporter`] for the run directory: a write failure is reported once
 /// per generation, not once per file.
-pub struct OutputFiles {
+pub(crate) struct OutputFiles {
     dir: PathBuf,
     formats: Vec<Box<dyn FileFormat>>,
     schedule: Schedule,
@@ -122,7 +122,7 @@ impl std::fmt::Debug for OutputFiles {
 impl OutputFiles {
     /// Writes `formats` into `dir`; within a generation, files are renamed
     /// in the order the formats give them (put `run.json` last).
-    pub fn new(dir: &Path, formats: Vec<Box<dyn FileFormat>>) -> Self {
+    pub(crate) fn new(dir: &Path, formats: Vec<Box<dyn FileFormat>>) -> Self {
         OutputFiles {
             dir: dir.to_path_buf(),
             formats,
@@ -136,13 +136,13 @@ impl OutputFiles {
     /// True when a generation is due after `finished_phases` phases (what
     /// [`Reporter::phase_finished`] decides), so a caller can assemble the
     /// report only when it will be written.
-    pub fn due(&self, finished_phases: usize) -> bool {
+    pub(crate) fn due(&self, finished_phases: usize) -> bool {
         let since = self.last_write.map_or(Duration::MAX, |t| t.elapsed());
         self.schedule.due(finished_phases, since)
     }
 
     /// Generations and bytes written so far.
-    pub fn stats(&self) -> WriteStats {
+    pub(crate) fn stats(&self) -> WriteStats {
         self.stats
     }
 

@@ -19,12 +19,12 @@ use crate::scenario::diagnostic::{Diagnostic, Severity};
 
 /// The step summary is limited to 1 MiB per step; stay far below it so
 /// other steps' summaries still fit.
-pub const SUMMARY_LIMIT: usize = 256 * 1024;
+pub(crate) const SUMMARY_LIMIT: usize = 256 * 1024;
 
 /// The summary (verdict and assertion tables) of `report` as Markdown,
 /// rendered from the built-in template's `summary` block and cut at a line
 /// boundary to at most [`SUMMARY_LIMIT`] bytes.
-pub fn step_summary(report: &RunReport) -> Result<String, ReportError> {
+pub(crate) fn step_summary(report: &RunReport) -> Result<String, ReportError> {
     let template = MarkdownTemplate::builtin()?;
     let mut text = template.render_summary(report, Path::new("$GITHUB_STEP_SUMMARY"))?;
     if text.len() > SUMMARY_LIMIT {
@@ -44,7 +44,7 @@ pub fn step_summary(report: &RunReport) -> Result<String, ReportError> {
 }
 
 /// A GitHub Actions workflow command that annotates the diagnostic's line.
-pub fn diagnostic_annotation(d: &Diagnostic) -> String {
+pub(crate) fn diagnostic_annotation(d: &Diagnostic) -> String {
     let level = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -64,7 +64,7 @@ pub fn diagnostic_annotation(d: &Diagnostic) -> String {
 }
 
 /// Appends the step summary of `report` to `path`.
-pub fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), ReportError> {
+pub(crate) fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), ReportError> {
     let text = step_summary(report)?;
     let err = |source| ReportError::Write {
         op: "append to",
@@ -80,7 +80,7 @@ pub fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), Report
 }
 
 /// True when running under GitHub Actions (`GITHUB_ACTIONS=true`).
-pub fn under_actions() -> bool {
+pub(crate) fn under_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
@@ -92,7 +92,7 @@ pub fn under_actions() -> bool {
 /// become a command: such lines get a zero-width space (U+200B) before the
 /// `::`, and `##[` becomes `#\u{200B}#[`. Nothing changes for other lines.
 /// loadline's own annotations are printed without this.
-pub fn neutralize(text: &str) -> String {
+pub(crate) fn neutralize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     // The runner splits lines at CR as well as LF.
     for line in text.split_inclusive(['\n', '\r']) {
@@ -121,7 +121,7 @@ pub(crate) fn escape_property(s: &str) -> String {
 
 /// One `::error` line per failed assertion per target, plus one for an
 /// error that stopped the run, naming the scenario file.
-pub fn annotations(report: &RunReport) -> Vec<String> {
+pub(crate) fn annotations(report: &RunReport) -> Vec<String> {
     let file = if report.file.is_empty() {
         String::new()
     } else {
@@ -165,7 +165,7 @@ pub fn annotations(report: &RunReport) -> Vec<String> {
 
 /// [`annotations`] when running under GitHub Actions (`GITHUB_ACTIONS=true`),
 /// else nothing.
-pub fn annotations_from_env(report: &RunReport) -> Vec<String> {
+pub(crate) fn annotations_from_env(report: &RunReport) -> Vec<String> {
     if under_actions() {
         annotations(report)
     } else {
@@ -176,19 +176,19 @@ pub fn annotations_from_env(report: &RunReport) -> Vec<String> {
 /// Appends the step summary when the run finishes (nothing per phase: the
 /// file is append-only).
 #[derive(Debug)]
-pub struct StepSummaryReporter {
+pub(crate) struct StepSummaryReporter {
     path: PathBuf,
 }
 
 impl StepSummaryReporter {
     /// A reporter appending to `path`.
-    pub fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         StepSummaryReporter { path }
     }
 
     /// A reporter appending to `$GITHUB_STEP_SUMMARY`, when it is set and
     /// not empty.
-    pub fn from_env() -> Option<Self> {
+    pub(crate) fn from_env() -> Option<Self> {
         std::env::var_os("GITHUB_STEP_SUMMARY")
             .filter(|p| !p.is_empty())
             .map(|p| Self::new(PathBuf::from(p)))

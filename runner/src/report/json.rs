@@ -7,10 +7,10 @@ use super::{FileFormat, OutputFile, ReportError};
 use crate::metrics::report::RunReport;
 
 /// The file name of the JSON report.
-pub const RUN_JSON: &str = "run.json";
+pub(crate) const RUN_JSON: &str = "run.json";
 
 /// The contents of `run.json` for `report`.
-pub fn run_json(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn run_json(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
     let mut bytes = serde_json::to_vec_pretty(report).map_err(|source| ReportError::Json {
         path: path.to_owned(),
         source,
@@ -21,13 +21,13 @@ pub fn run_json(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError>
 
 /// `run.json` in a directory.
 #[derive(Debug)]
-pub struct JsonOutput {
+pub(crate) struct JsonOutput {
     path: PathBuf,
 }
 
 impl JsonOutput {
     /// `out_dir/run.json`.
-    pub fn new(out_dir: &Path) -> Self {
+    pub(crate) fn new(out_dir: &Path) -> Self {
         JsonOutput {
             path: out_dir.join(RUN_JSON),
         }

@@ -17,7 +17,7 @@ use crate::metrics::report::{RunReport, RunStatus};
 use crate::metrics::verdict::Verdict;
 
 /// The file name of the JUnit report.
-pub const JUNIT_XML: &str = "junit.xml";
+pub(crate) const JUNIT_XML: &str = "junit.xml";
 
 fn error_case(name: &str, message: &str) -> TestCase {
     let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -26,7 +26,7 @@ fn error_case(name: &str, message: &str) -> TestCase {
 }
 
 /// The JUnit report for `report`.
-pub fn junit_report(report: &RunReport) -> Report {
+pub(crate) fn junit_report(report: &RunReport) -> Report {
     let mut junit = Report::new(format!("loadline {}", report.scenario));
     let mut run_error_placed = false;
     for v in &report.variants {
@@ -249,13 +249,13 @@ fn timestamp(text: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
 
 /// `junit.xml` in a directory.
 #[derive(Debug)]
-pub struct JunitOutput {
+pub(crate) struct JunitOutput {
     path: PathBuf,
 }
 
 impl JunitOutput {
     /// `out_dir/junit.xml`.
-    pub fn new(out_dir: &Path) -> Self {
+    pub(crate) fn new(out_dir: &Path) -> Self {
         JunitOutput {
             path: out_dir.join(JUNIT_XML),
         }
@@ -263,7 +263,7 @@ impl JunitOutput {
 }
 
 /// The contents of `junit.xml` for `report`.
-pub fn junit_xml(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn junit_xml(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
     let mut out = Vec::new();
     junit_report(report)
         .serialize(&mut out)

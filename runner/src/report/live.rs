@@ -10,7 +10,7 @@ use crate::metrics::live::{Live, PhaseShape};
 
 /// Feeds the endpoint's [`Live`] state from the engine's events.
 #[derive(Debug)]
-pub struct LiveObserver {
+pub(crate) struct LiveObserver {
     live: Arc<Live>,
     /// The running phase's variant label (phase-finished events carry
     /// only the variant's index).
@@ -19,7 +19,7 @@ pub struct LiveObserver {
 
 impl LiveObserver {
     /// A subscriber telling `live` of every phase.
-    pub fn new(live: Arc<Live>) -> Self {
+    pub(crate) fn new(live: Arc<Live>) -> Self {
         LiveObserver {
             live,
             label: String::new(),

@@ -23,18 +23,18 @@ mod phase;
 mod side;
 mod variant;
 
-pub use context::Context;
+pub(crate) use context::Context;
 
 /// The file name of the Markdown report.
-pub const REPORT_MD: &str = "report.md";
+pub(crate) const REPORT_MD: &str = "report.md";
 /// The name of the built-in template (as errors show it).
-pub const BUILTIN_TEMPLATE_NAME: &str = "report.md.j2";
+pub(crate) const BUILTIN_TEMPLATE_NAME: &str = "report.md.j2";
 /// The built-in template, `reports/templates/report.md.j2`.
-pub const BUILTIN_TEMPLATE: &str = include_str!("../../../reports/templates/report.md.j2");
+pub(crate) const BUILTIN_TEMPLATE: &str = include_str!("../../../reports/templates/report.md.j2");
 
 /// The block of the template holding the verdict and the assertion table;
 /// it is what goes to `$GITHUB_STEP_SUMMARY`.
-pub const SUMMARY_BLOCK: &str = "summary";
+pub(crate) const SUMMARY_BLOCK: &str = "summary";
 
 fn opt(f: fn(f64) -> String) -> impl Fn(Option<f64>) -> String + Send + Sync + 'static {
     move |v| v.map_or_else(|| "–".to_owned(), |v| glued(&f(v)))
@@ -80,14 +80,14 @@ fn add_filters(env: &mut Environment<'static>) {
 
 /// A compiled report template: the built-in one or a `--template` file.
 #[derive(Debug)]
-pub struct MarkdownTemplate {
+pub(crate) struct MarkdownTemplate {
     env: Environment<'static>,
     name: String,
 }
 
 impl MarkdownTemplate {
     /// The built-in template.
-    pub fn builtin() -> Result<Self, ReportError> {
+    pub(crate) fn builtin() -> Result<Self, ReportError> {
         Self::from_source(
             BUILTIN_TEMPLATE_NAME.to_owned(),
             BUILTIN_TEMPLATE.to_owned(),
@@ -96,7 +96,7 @@ impl MarkdownTemplate {
 
     /// The template in `path` (`--template`), read and compiled now so that
     /// a syntax error is reported before anything runs.
-    pub fn from_file(path: &Path) -> Result<Self, ReportError> {
+    pub(crate) fn from_file(path: &Path) -> Result<Self, ReportError> {
         let source = std::fs::read_to_string(path).map_err(|source| ReportError::ReadTemplate {
             path: path.to_owned(),
             source,
@@ -105,7 +105,7 @@ impl MarkdownTemplate {
     }
 
     /// A template named `name` with `source`.
-    pub fn from_source(name: String, source: String) -> Result<Self, ReportError> {
+    pub(crate) fn from_source(name: String, source: String) -> Result<Self, ReportError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_trim_blocks(true);
@@ -131,14 +131,18 @@ impl MarkdownTemplate {
     }
 
     /// Renders the whole report; `path` names the output in errors.
-    pub fn render(&self, report: &RunReport, path: &Path) -> Result<String, ReportError> {
+    pub(crate) fn render(&self, report: &RunReport, path: &Path) -> Result<String, ReportError> {
         let ctx = Context::new(report, path)?;
         let tmpl = self.env.get_template(&self.name).map_err(self.err(path))?;
         tmpl.render(&ctx).map_err(self.err(path))
     }
 
     /// Renders only the `summary` block (verdict and assertion table).
-    pub fn render_summary(&self, report: &RunReport, path: &Path) -> Result<String, ReportError> {
+    pub(crate) fn render_summary(
+        &self,
+        report: &RunReport,
+        path: &Path,
+    ) -> Result<String, ReportError> {
         let ctx = Context::new(report, path)?;
         let tmpl = self.env.get_template(&self.name).map_err(self.err(path))?;
         // Renders the whole template into a sink, then its summary block alone.
@@ -153,14 +157,14 @@ impl MarkdownTemplate {
 
 /// `report.md` in a directory.
 #[derive(Debug)]
-pub struct MarkdownOutput {
+pub(crate) struct MarkdownOutput {
     path: PathBuf,
     template: MarkdownTemplate,
 }
 
 impl MarkdownOutput {
     /// `out_dir/report.md`, rendered with `template`.
-    pub fn new(out_dir: &Path, template: MarkdownTemplate) -> Self {
+    pub(crate) fn new(out_dir: &Path, template: MarkdownTemplate) -> Self {
         MarkdownOutput {
             path: out_dir.join(REPORT_MD),
             template,

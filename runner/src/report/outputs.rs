@@ -12,7 +12,7 @@ use super::{bencher, charts, csv, fixture, json, junit, markdown, timeline};
 use crate::metrics::report::RunReport;
 
 /// An output fed with the report as the run progresses.
-pub trait Reporter {
+pub(crate) trait Reporter {
     /// Called after each phase on each target with the report so far
     /// (status `running`).
     fn phase_finished(&mut self, report: &RunReport) -> Result<(), ReportError>;
@@ -22,14 +22,14 @@ pub trait Reporter {
 
 /// One file format of the run directory: renders its whole file(s) from
 /// the report; [`OutputFiles`] decides when and writes them.
-pub trait FileFormat {
+pub(crate) trait FileFormat {
     /// The files of this format for `report`.
     fn render(&self, report: &RunReport) -> Result<Vec<OutputFile>, ReportError>;
 }
 
 /// The file outputs of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileOutput {
+pub(crate) enum FileOutput {
     /// `results.csv` and `assertions.csv`.
     Csv,
     /// `run.json`.
@@ -49,7 +49,7 @@ pub enum FileOutput {
 impl FileOutput {
     /// Every file output, in the order a generation renames them:
     /// `run.json`, which holds everything, last — it is the commit point.
-    pub const ALL: &[FileOutput] = &[
+    pub(crate) const ALL: &[FileOutput] = &[
         FileOutput::Csv,
         FileOutput::Junit,
         FileOutput::Markdown,
@@ -65,7 +65,7 @@ impl FileOutput {
 /// every kind of phase and verdict, a matrix) under strict undefined
 /// behaviour, so a typo in a variable name is found now, not after the
 /// benchmark.
-pub fn check_template(path: &Path) -> Result<(), ReportError> {
+pub(crate) fn check_template(path: &Path) -> Result<(), ReportError> {
     let template = markdown::MarkdownTemplate::from_file(path)?;
     for variants in [1, 2] {
         template.render(&fixture::run_report(variants), Path::new("report.md"))?;
@@ -76,7 +76,10 @@ pub fn check_template(path: &Path) -> Result<(), ReportError> {
 /// Every file output of `out_dir`, `report.md` from `template` when given
 /// (else the built-in template). A template that cannot be read or does
 /// not compile is an error here, before any phase runs.
-pub fn file_outputs(out_dir: &Path, template: Option<&Path>) -> Result<OutputFiles, ReportError> {
+pub(crate) fn file_outputs(
+    out_dir: &Path,
+    template: Option<&Path>,
+) -> Result<OutputFiles, ReportError> {
     let formats = FileOutput::ALL
         .iter()
         .map(|output| -> Result<Box<dyn FileFormat>, ReportError> {

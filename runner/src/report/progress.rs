@@ -27,7 +27,7 @@ use crate::scenario::model::Phase;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Nothing (`--quiet`).
     Hidden,
     /// Bars (stderr is a terminal and not under CI).
@@ -39,7 +39,7 @@ pub enum Mode {
 impl Mode {
     /// The mode for this process: hidden when `quiet`, bars on a terminal
     /// outside CI, lines otherwise.
-    pub fn detect(quiet: bool) -> Mode {
+    pub(crate) fn detect(quiet: bool) -> Mode {
         if quiet {
             Mode::Hidden
         } else if std::env::var_os("CI").is_none()
@@ -53,12 +53,12 @@ impl Mode {
 }
 
 /// Off a terminal, a phase that runs longer than this gets a line this often.
-pub const LINE_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const LINE_EVERY: Duration = Duration::from_secs(10);
 
 /// What ends a phase: records written (by its writers), a duration, or
 /// both — whichever comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Goal {
+pub(crate) struct Goal {
     /// Records of the driving actors.
     pub records: Option<u64>,
     /// Wall-clock limit.
@@ -70,7 +70,7 @@ impl Goal {
     /// with `records` done by the driving actors: the larger fraction and
     /// the shorter estimate of the two ends. `None` when neither is set
     /// (or nothing is known yet).
-    pub fn progress(&self, records: u64, elapsed: Duration) -> Option<(f64, Duration)> {
+    pub(crate) fn progress(&self, records: u64, elapsed: Duration) -> Option<(f64, Duration)> {
         let by_time = self.duration.filter(|d| !d.is_zero()).map(|d| {
             (
                 (elapsed.as_secs_f64() / d.as_secs_f64()).min(1.0),
@@ -120,7 +120,7 @@ fn read(all: &[Slot], slots: std::ops::Range<usize>) -> (u64, u64) {
 }
 
 /// `12 s`, `3 m 05 s`: a short, coarse duration for ETAs and elapsed time.
-pub fn short_duration(d: Duration) -> String {
+pub(crate) fn short_duration(d: Duration) -> String {
     let s = d.as_secs_f64().round() as u64;
     if s < 60 {
         format!("{s} s")
@@ -132,13 +132,13 @@ pub fn short_duration(d: Duration) -> String {
 }
 
 /// What one actor has done so far: name, records, p99 in ns (0: none yet).
-pub type ActorSoFar<'a> = (&'a str, u64, u64);
+pub(crate) type ActorSoFar<'a> = (&'a str, u64, u64);
 
 /// The line printed every [`LINE_EVERY`] of a long phase off a terminal:
 /// elapsed time, how far the phase is and the time left (from `driven`,
 /// the records of the actors that end it), then records, rate and p99 so
 /// far per actor.
-pub fn interval_line(
+pub(crate) fn interval_line(
     label: &str,
     goal: Goal,
     elapsed: Duration,
@@ -204,10 +204,10 @@ impl Running {
 }
 
 /// Where progress lines go: one call per line, without the newline.
-pub type LineSink = Box<dyn FnMut(&str) + Send>;
+pub(crate) type LineSink = Box<dyn FnMut(&str) + Send>;
 
 /// Live progress of a run: see the module docs.
-pub struct LiveProgress {
+pub(crate) struct LiveProgress {
     mode: Mode,
     every: Duration,
     out: LineSink,
@@ -228,7 +228,7 @@ impl std::fmt::Debug for LiveProgress {
 
 impl LiveProgress {
     /// Progress in `mode`; lines go to `out` (one call per line, no newline).
-    pub fn new(mode: Mode, out: LineSink) -> Self {
+    pub(crate) fn new(mode: Mode, out: LineSink) -> Self {
         LiveProgress {
             mode,
             every: LINE_EVERY,
@@ -240,7 +240,11 @@ impl LiveProgress {
     }
 
     /// Intervals of the running phase finished (`actors`: its actor names).
-    pub fn intervals(&mut self, actors: &[String], batch: &crate::metrics::rollup::IntervalBatch) {
+    pub(crate) fn intervals(
+        &mut self,
+        actors: &[String],
+        batch: &crate::metrics::rollup::IntervalBatch,
+    ) {
         for (ai, i) in &batch.actors {
             if let Some(name) = actors.get(*ai) {
                 self.trends.0.add_interval(name, i);
@@ -254,7 +258,7 @@ impl LiveProgress {
 
     /// A phase starts on `target` (of matrix variant `variant`); `slots`
     /// are its workers' counters, actor after actor.
-    pub fn phase_started(
+    pub(crate) fn phase_started(
         &mut self,
         variant: &str,
         target: &str,
@@ -338,7 +342,7 @@ impl LiveProgress {
     }
 
     /// Called a few times a second while a phase runs.
-    pub fn tick(&mut self) {
+    pub(crate) fn tick(&mut self) {
         self.tick_at(Instant::now());
     }
 
@@ -396,7 +400,7 @@ impl LiveProgress {
     }
 
     /// Phase `phase` of `target` ended: the bars go and its line is printed.
-    pub fn phase_finished(&mut self, target: &str, phase: &PhaseReport) {
+    pub(crate) fn phase_finished(&mut self, target: &str, phase: &PhaseReport) {
         self.clear_bars();
         let variant = self.running.take().map(|r| r.variant).unwrap_or_default();
         if self.mode == Mode::Hidden {
@@ -407,7 +411,7 @@ impl LiveProgress {
     }
 
     /// The run ended (or the phase failed): the bars go.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.clear_bars();
         self.running = None;
     }

@@ -20,7 +20,7 @@ const SHOWN: [(&str, &str, MetricUnit); 3] = [
 /// ` · trends: writer p99 +12 µs/min, writer records/s drift -0.1%, RSS
 /// +200 KiB/min`, or nothing before the phase has [`LISTED_MIN_INTERVALS`]
 /// intervals (a slope over a handful of points is noise).
-pub fn suffix(trends: &[LiveTrend], intervals: usize) -> String {
+pub(crate) fn suffix(trends: &[LiveTrend], intervals: usize) -> String {
     if intervals < LISTED_MIN_INTERVALS {
         return String::new();
     }

@@ -27,11 +27,11 @@ use crate::store::StatUnit;
 
 /// The content type of the OpenMetrics text format `prometheus-client`
 /// writes, served to clients that accept it (Prometheus does).
-pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The content type of the classic Prometheus text format (0.0.4), served
 /// to every other client (`curl`, `promtool check metrics`).
-pub const TEXT_004: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const TEXT_004: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Upper bounds of the latency histogram's buckets, seconds (1 µs … 10 s,
 /// 1-2-5 steps; `+Inf` follows).
@@ -42,7 +42,7 @@ const LATENCY_BOUNDS_S: &[f64] = &[
 
 /// The endpoint could not be started.
 #[derive(Debug, thiserror::Error)]
-pub enum ServeError {
+pub(crate) enum ServeError {
     /// The address could not be bound (in use, not local, no permission).
     #[error("--metrics-addr {addr}: cannot listen on {addr}: {source}")]
     Bind {
@@ -65,7 +65,7 @@ pub enum ServeError {
 
 /// A running endpoint; stops when dropped.
 #[derive(Debug)]
-pub struct MetricsServer {
+pub(crate) struct MetricsServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -73,7 +73,7 @@ pub struct MetricsServer {
 
 impl MetricsServer {
     /// Binds `addr` and serves `live` on a thread of its own.
-    pub fn start(addr: SocketAddr, live: Arc<Live>) -> Result<MetricsServer, ServeError> {
+    pub(crate) fn start(addr: SocketAddr, live: Arc<Live>) -> Result<MetricsServer, ServeError> {
         let listener =
             TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
         let bound = listener
@@ -96,7 +96,7 @@ impl MetricsServer {
     }
 
     /// The address served (the bound port when `:0` was asked for).
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 }
@@ -285,7 +285,7 @@ fn metric_name(stat: &str) -> String {
 }
 
 /// The snapshot in the text format, every name prefixed `loadline_`.
-pub fn render(snap: &Snapshot) -> String {
+pub(crate) fn render(snap: &Snapshot) -> String {
     let mut reg = Registry::with_prefix("loadline");
     let scenario = snap.scenario.as_str();
     let actor_counter = |f: &dyn Fn(&crate::metrics::live::ActorFigures) -> f64| Family {
@@ -483,7 +483,7 @@ pub fn render(snap: &Snapshot) -> String {
 /// counter family is named with its `_total` suffix there (OpenMetrics
 /// names the family without it), and `# UNIT` and `# EOF` do not exist.
 /// Samples, gauges and histograms are written the same in both.
-pub fn to_text_004(openmetrics: &str) -> String {
+pub(crate) fn to_text_004(openmetrics: &str) -> String {
     let counters: std::collections::BTreeSet<&str> = openmetrics
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))

@@ -15,7 +15,7 @@ const SHOWN: [&ActorMetric; 3] = [named("records_per_s"), named("p50"), named("p
 
 /// The rounds section of `report.md`.
 #[derive(Debug, Serialize)]
-pub struct RoundsView {
+pub(crate) struct RoundsView {
     /// Rounds asked for.
     pub planned: u32,
     /// Rounds that ran to their end.
@@ -26,7 +26,7 @@ pub struct RoundsView {
 
 /// One metric of one target over the rounds.
 #[derive(Debug, Serialize)]
-pub struct RoundRow {
+pub(crate) struct RoundRow {
     /// Variant label (empty without a matrix).
     pub variant: String,
     /// Target name.
@@ -43,18 +43,18 @@ pub struct RoundRow {
 
 /// The spread of the metric `path` on `target` (the median the assertion
 /// on it judged, with its range), when the run had rounds.
-pub fn spread_of<'a>(target: &'a TargetReport, path: &str) -> Option<&'a Spread> {
+pub(crate) fn spread_of<'a>(target: &'a TargetReport, path: &str) -> Option<&'a Spread> {
     target.spread.get(path)
 }
 
 /// The metric path an assertion text names (`write.append.p99 < 1ms` →
 /// `write.append.p99`).
-pub fn assertion_path(text: &str) -> Option<String> {
+pub(crate) fn assertion_path(text: &str) -> Option<String> {
     crate::assertions::parse(text).ok().map(|a| a.metric)
 }
 
 /// The rounds view of `report`; `None` for a single round.
-pub fn view(report: &RunReport) -> Option<RoundsView> {
+pub(crate) fn view(report: &RunReport) -> Option<RoundsView> {
     let repeat = report.repeat.as_ref()?;
     let mut rows = Vec::new();
     for v in &report.variants {

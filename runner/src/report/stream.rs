@@ -18,11 +18,11 @@ use crate::engine::{Event, Observer, ObserverError};
 use crate::metrics::catalog::{MetricUnit, stat_unit};
 
 /// The streamed timeline's file name.
-pub const PARTIAL_CSV: &str = "timeline.partial.csv";
+pub(crate) const PARTIAL_CSV: &str = "timeline.partial.csv";
 
 /// Appends finished intervals to `timeline.partial.csv`.
 #[derive(Debug)]
-pub struct IntervalStream {
+pub(crate) struct IntervalStream {
     path: PathBuf,
     /// The run's id, the first column of every row.
     run_id: String,
@@ -38,7 +38,7 @@ pub struct IntervalStream {
 impl IntervalStream {
     /// A stream into `dir` (created on the first interval) of the run
     /// `run_id` (`RunReport::run_id`).
-    pub fn new(dir: &Path, run_id: String) -> Self {
+    pub(crate) fn new(dir: &Path, run_id: String) -> Self {
         IntervalStream {
             path: dir.join(PARTIAL_CSV),
             run_id,
@@ -51,12 +51,12 @@ impl IntervalStream {
     }
 
     /// The first write error, if any.
-    pub fn error(&self) -> Option<&str> {
+    pub(crate) fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
 
     /// The final `timeline.csv` is written: the partial file goes.
-    pub fn remove(&mut self) {
+    pub(crate) fn remove(&mut self) {
         if self.out.take().is_some() {
             let _ = std::fs::remove_file(&self.path);
         }

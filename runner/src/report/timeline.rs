@@ -33,7 +33,7 @@ use crate::metrics::recorder::decode;
 use crate::metrics::report::{ActorReport, IntervalReport, PhaseSample, RunReport};
 
 /// The file name of the timeline table.
-pub const TIMELINE_CSV: &str = "timeline.csv";
+pub(crate) const TIMELINE_CSV: &str = "timeline.csv";
 
 /// One row of `timeline.csv`.
 #[derive(Serialize)]
@@ -149,7 +149,7 @@ pub(crate) const HEADER: [&str; 9] = [
 ];
 
 /// `timeline.csv` as bytes (`path` names it in errors).
-pub fn timeline_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn timeline_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportError> {
     let csv_err = |source| ReportError::Csv {
         path: path.to_path_buf(),
         source,
@@ -165,7 +165,7 @@ pub fn timeline_csv(report: &RunReport, path: &Path) -> Result<Vec<u8>, ReportEr
 }
 
 /// The `.hlog` file name of an actor in a phase on a target.
-pub fn hlog_name(variant: &str, target: &str, phase: &str, actor: &str) -> String {
+pub(crate) fn hlog_name(variant: &str, target: &str, phase: &str, actor: &str) -> String {
     let mut parts = Vec::new();
     if !variant.is_empty() {
         parts.push(file_name_part(variant));
@@ -177,7 +177,7 @@ pub fn hlog_name(variant: &str, target: &str, phase: &str, actor: &str) -> Strin
 }
 
 /// One actor's interval log.
-pub fn hlog(
+pub(crate) fn hlog(
     report: &RunReport,
     labels: (&str, &str, &str),
     actor: &ActorReport,
@@ -229,13 +229,13 @@ pub fn hlog(
 
 /// The timeline outputs of a run directory.
 #[derive(Debug)]
-pub struct TimelineOutput {
+pub(crate) struct TimelineOutput {
     dir: PathBuf,
 }
 
 impl TimelineOutput {
     /// Writes `timeline.csv` and the `.hlog` files into `dir`.
-    pub fn new(dir: &Path) -> Self {
+    pub(crate) fn new(dir: &Path) -> Self {
         TimelineOutput {
             dir: dir.to_path_buf(),
         }

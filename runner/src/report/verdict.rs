@@ -9,7 +9,7 @@ use crate::metrics::verdict::{AssertionResult, Verdict};
 /// The one-word outcome of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RunVerdict {
+pub(crate) enum RunVerdict {
     /// Every phase ran and no assertion failed.
     Pass,
     /// Every phase ran and at least one assertion failed.
@@ -25,7 +25,7 @@ pub enum RunVerdict {
 impl RunVerdict {
     /// The verdict of `report`: its status first (an interrupted or failed
     /// run is never reported as passing), then its assertions.
-    pub fn of(report: &RunReport) -> Self {
+    pub(crate) fn of(report: &RunReport) -> Self {
         match report.status {
             RunStatus::Running => RunVerdict::Running,
             RunStatus::Interrupted => RunVerdict::Interrupted,
@@ -36,7 +36,7 @@ impl RunVerdict {
     }
 
     /// The verdict as printed: `PASS`, `FAIL`, `INTERRUPTED`, `ERROR`, `RUNNING`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             RunVerdict::Pass => "PASS",
             RunVerdict::Fail => "FAIL",
@@ -50,7 +50,7 @@ impl RunVerdict {
 /// How many assertion results had each verdict, over every variant and
 /// target.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Results that held.
     pub passed: usize,
     /// Results that did not hold.
@@ -68,12 +68,12 @@ pub struct Counts {
 
 impl Counts {
     /// Counts the assertion results of every variant of `report`.
-    pub fn of(report: &RunReport) -> Self {
+    pub(crate) fn of(report: &RunReport) -> Self {
         Self::of_results(report.variants.iter().flat_map(|v| &v.assertions))
     }
 
     /// Counts `results`.
-    pub fn of_results<'a>(results: impl IntoIterator<Item = &'a AssertionResult>) -> Self {
+    pub(crate) fn of_results<'a>(results: impl IntoIterator<Item = &'a AssertionResult>) -> Self {
         let mut c = Counts::default();
         for r in results {
             c.total += 1;
@@ -90,7 +90,7 @@ impl Counts {
 
     /// `2 passed, 1 failed, 1 not applicable` (zero parts left out except
     /// `passed`).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = vec![format!("{} passed", self.passed)];
         if self.failed > 0 {
             parts.push(format!("{} failed", self.failed));
@@ -110,7 +110,7 @@ impl Counts {
 
 /// `observed 8.20 ms vs threshold 10.0 ms (+18.0%)`, or `not applicable on
 /// this target` — the one sentence every output uses for a result.
-pub fn describe_result(r: &AssertionResult) -> String {
+pub(crate) fn describe_result(r: &AssertionResult) -> String {
     use super::format::{margin, metric};
     if r.verdict == Verdict::NotRun {
         return "not run: the run stopped before this was measured".to_owned();

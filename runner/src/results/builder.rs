@@ -35,7 +35,7 @@ struct Round {
 
 /// Assembles the report of a run from its events.
 #[derive(Debug)]
-pub struct ReportBuilder {
+pub(crate) struct ReportBuilder {
     /// Top-level fields (version, seed, environment …); `variants` empty.
     header: RunReport,
     scenarios: Vec<Scenario>,
@@ -50,7 +50,7 @@ pub struct ReportBuilder {
 
 /// Which cells and phases a run planned, for judging assertions.
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// `--phase`, `--target` and `--shard`.
     pub filter: CellFilter,
     /// Rounds planned.
@@ -61,7 +61,7 @@ pub struct Selection {
 
 impl Selection {
     /// The selection `opts` runs, judged against `baseline`.
-    pub fn of(opts: &RunOptions, baseline: Option<std::sync::Arc<RunReport>>) -> Self {
+    pub(crate) fn of(opts: &RunOptions, baseline: Option<std::sync::Arc<RunReport>>) -> Self {
         Selection {
             filter: opts.filter.clone(),
             repeat: opts.repeat.max(1),
@@ -70,7 +70,7 @@ impl Selection {
     }
 
     /// True when the run was to measure `target` of variant `variant`.
-    pub fn selects(&self, variant: usize, target: &str) -> bool {
+    pub(crate) fn selects(&self, variant: usize, target: &str) -> bool {
         self.filter.selects(variant, target)
     }
 }
@@ -78,7 +78,7 @@ impl Selection {
 impl ReportBuilder {
     /// A builder for a run of `scenarios` (the variants of one file)
     /// selected by `opts`; `header` carries the top-level fields.
-    pub fn new(header: RunReport, scenarios: &[Scenario], opts: Selection) -> Self {
+    pub(crate) fn new(header: RunReport, scenarios: &[Scenario], opts: Selection) -> Self {
         ReportBuilder {
             header,
             scenarios: scenarios.to_vec(),
@@ -93,7 +93,7 @@ impl ReportBuilder {
     /// Adds a finished measurement of some cells as one more round: the
     /// variants of another report of the same scenario (a shard, or a
     /// repeated run, for `merge`), matched by variant index and target name.
-    pub fn add_round(&mut self, variants: &[VariantReport]) {
+    pub(crate) fn add_round(&mut self, variants: &[VariantReport]) {
         let mut round = Round::default();
         for (vi, scenario) in self.scenarios.iter().enumerate() {
             let Some(v) = variants.get(vi) else {
@@ -120,7 +120,7 @@ impl ReportBuilder {
 
     /// Phases the report holds so far (each cell's phase once, however
     /// many rounds ran it).
-    pub fn finished_phases(&self) -> usize {
+    pub(crate) fn finished_phases(&self) -> usize {
         self.distinct.len()
     }
 
@@ -165,7 +165,7 @@ impl ReportBuilder {
 
     /// The report so far: rounds folded, assertions judged on the variants
     /// that finished (on every variant once the run is over).
-    pub fn report(&self) -> RunReport {
+    pub(crate) fn report(&self) -> RunReport {
         let finished = self.ending.is_some();
         let mut report = self.header.clone();
         for (vi, scenario) in self.scenarios.iter().enumerate() {
@@ -239,7 +239,7 @@ impl ReportBuilder {
 
 impl ReportBuilder {
     /// The run is over: [`ReportBuilder::report`] now judges every variant.
-    pub fn finish(&mut self, ending: Ending, error: Option<String>) {
+    pub(crate) fn finish(&mut self, ending: Ending, error: Option<String>) {
         self.ending = Some((ending, error));
     }
 }
@@ -354,7 +354,7 @@ fn totals(
 /// [`crate::results::judge::evaluate_run`], the one place assertions are
 /// judged (not-run rules included); with rounds, every metric is the
 /// median of the rounds.
-pub fn judge(report: &mut RunReport, scenarios: &[Scenario], sel: &Selection) {
+pub(crate) fn judge(report: &mut RunReport, scenarios: &[Scenario], sel: &Selection) {
     crate::results::judge::evaluate_run(scenarios, &sel.filter, report, sel.baseline.as_deref());
 }
 

@@ -53,7 +53,7 @@ fn merge_histograms<'a>(encoded: impl Iterator<Item = &'a str>) -> Option<String
 }
 
 /// Folds the measurements of one cell (in round order) into one report.
-pub fn fold_targets(parts: &[&TargetReport]) -> Option<TargetReport> {
+pub(crate) fn fold_targets(parts: &[&TargetReport]) -> Option<TargetReport> {
     let (first, rest) = parts.split_first()?;
     if rest.is_empty() {
         return Some((*first).clone());

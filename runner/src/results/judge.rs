@@ -38,7 +38,7 @@ enum Measure {
 /// not run on the target, is judged as before: its metric is absent
 /// ([`Verdict::NotApplicable`](Verdict::NotApplicable)). An assertion that refers to another
 /// target or variant is not checked on the very cell it refers to.
-pub fn evaluate_run(
+pub(crate) fn evaluate_run(
     variants: &[Scenario],
     plan: &CellFilter,
     report: &mut RunReport,
@@ -315,7 +315,7 @@ fn judge_variant(
 }
 
 /// Evaluates `assertion` against an observed value and its constant threshold.
-pub fn evaluate(
+pub(crate) fn evaluate(
     assertion: &Assertion,
     observed: Option<f64>,
     target: &str,
@@ -326,7 +326,7 @@ pub fn evaluate(
 
 /// Evaluates `assertion`'s operator on `observed` against `threshold`
 /// (the constant, or a relational assertion's factor × right side).
-pub fn evaluate_against(
+pub(crate) fn evaluate_against(
     assertion: &Assertion,
     observed: Option<f64>,
     threshold: f64,
@@ -367,7 +367,7 @@ pub fn evaluate_against(
 
 /// `assertion` on `target` when what it measures never finished: verdict
 /// [`Verdict::NotRun`], nothing observed.
-pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionResult {
+pub(crate) fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionResult {
     AssertionResult {
         assertion: assertion.text.clone(),
         target: target.to_owned(),
@@ -385,7 +385,7 @@ pub fn not_run(assertion: &Assertion, target: &str, variant: &str) -> AssertionR
 
 /// `assertion` on `target` when what it measures covered nothing:
 /// verdict [`Verdict::NotJudged`] with `reason`, the value kept.
-pub fn not_judged(
+pub(crate) fn not_judged(
     assertion: &Assertion,
     observed: Option<f64>,
     target: &str,

@@ -26,7 +26,7 @@ use crate::engine::CellFilter;
 
 /// Why the inputs cannot be merged.
 #[derive(Debug, thiserror::Error)]
-pub enum MergeError {
+pub(crate) enum MergeError {
     /// Nothing to merge.
     #[error("nothing to merge: give one or more run directories")]
     Empty,
@@ -143,7 +143,10 @@ fn check(
 
 /// Merges `inputs` (each a `run.json` path and its report, in the order
 /// given); the store kinds of `loader` rebuild the scenario for judging.
-pub fn merge(inputs: &[(PathBuf, RunReport)], loader: &Loader) -> Result<RunReport, MergeError> {
+pub(crate) fn merge(
+    inputs: &[(PathBuf, RunReport)],
+    loader: &Loader,
+) -> Result<RunReport, MergeError> {
     let ((first_path, first), _) = inputs.split_first().ok_or(MergeError::Empty)?;
     for (path, r) in &inputs[1..] {
         check_belongs(first_path, first, path, r)?;

@@ -5,10 +5,10 @@
 //! It owns how a report is put together, not how it is measured (the
 //! engine and `metrics`) or written (`report`).
 
-pub mod builder;
-pub mod fold;
-pub mod judge;
-pub mod merge;
-pub mod shard;
-pub mod stack;
-pub mod stats;
+pub(crate) mod builder;
+pub(crate) mod fold;
+pub(crate) mod judge;
+pub(crate) mod merge;
+pub(crate) mod shard;
+pub(crate) mod stack;
+pub(crate) mod stats;

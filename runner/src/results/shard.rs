@@ -16,14 +16,14 @@ use crate::scenario::model::{RestartKind, Scenario, Target};
 
 /// Records per second assumed for a phase that ends on `records` alone
 /// (only the ratio between cells matters).
-pub const NOMINAL_RECORDS_PER_S: f64 = 1_000_000.0;
+pub(crate) const NOMINAL_RECORDS_PER_S: f64 = 1_000_000.0;
 
 /// Bytes per second assumed for a crash phase's `prepare` fill.
-pub const NOMINAL_PREPARE_BYTES_PER_S: f64 = 200.0 * 1024.0 * 1024.0;
+pub(crate) const NOMINAL_PREPARE_BYTES_PER_S: f64 = 200.0 * 1024.0 * 1024.0;
 
 /// Shard I of N, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShardSpec {
+pub(crate) struct ShardSpec {
     /// This shard, 1..=count.
     pub index: u32,
     /// Number of shards.
@@ -33,7 +33,7 @@ pub struct ShardSpec {
 /// A `--shard` that is not `I/N` with 1 ≤ I ≤ N.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("--shard {text}: {reason}")]
-pub struct ShardSpecError {
+pub(crate) struct ShardSpecError {
     /// What was given.
     pub text: String,
     /// What is wrong.
@@ -77,7 +77,7 @@ impl std::fmt::Display for ShardSpec {
 
 /// A cell's name key, independent of the order of the file: the
 /// variant's settings sorted, then the target name.
-pub fn cell_key(scenario: &Scenario, target: &str) -> String {
+pub(crate) fn cell_key(scenario: &Scenario, target: &str) -> String {
     let mut settings: Vec<String> = scenario
         .variant
         .settings
@@ -93,7 +93,7 @@ pub fn cell_key(scenario: &Scenario, target: &str) -> String {
 /// or `records` at that rate; a crash phase costs its cycles times the end
 /// of its `after` window (1 s without one) plus its `prepare` fill; every
 /// phase at least 10 ms. An estimate for balancing, not a prediction.
-pub fn expected_work(scenario: &Scenario, target: &Target) -> f64 {
+pub(crate) fn expected_work(scenario: &Scenario, target: &Target) -> f64 {
     let mut total = 0.0;
     for ph in scenario.phases.iter().filter(|p| p.runs_on(&target.name)) {
         let by_records = ph.records.map(|r| r as f64 / NOMINAL_RECORDS_PER_S);
@@ -120,7 +120,7 @@ pub fn expected_work(scenario: &Scenario, target: &Target) -> f64 {
 
 /// The cells (variant index, target name) shard `spec` runs, of the cells
 /// `selects` admits (`--target`).
-pub fn assign(
+pub(crate) fn assign(
     variants: &[Scenario],
     spec: ShardSpec,
     selects: impl Fn(&str) -> bool,

@@ -13,7 +13,7 @@ use crate::metrics::report::RunReport;
 
 /// The first round's report with every cell's value in each round (a cell
 /// missing from a round has fewer values); `None` without rounds.
-pub fn stack(rounds: &[RunReport]) -> Option<RunReport> {
+pub(crate) fn stack(rounds: &[RunReport]) -> Option<RunReport> {
     let mut out = rounds.first()?.clone();
     let mut values: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
     for r in rounds {

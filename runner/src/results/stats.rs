@@ -12,11 +12,11 @@
 use crate::metrics::report::Spread;
 
 /// The confidence the interval aims for.
-pub const CI_TARGET: f64 = 0.95;
+pub(crate) const CI_TARGET: f64 = 0.95;
 
 /// The median of `values` (mean of the middle two for an even count);
 /// `None` when empty.
-pub fn median(values: &[f64]) -> Option<f64> {
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
     let v = sorted(values);
     let n = v.len();
     if n == 0 {
@@ -48,7 +48,7 @@ fn binomial_cdf_half(n: usize, k: usize) -> f64 {
 
 /// The confidence interval of the median of `values` as (low, high,
 /// confidence); see the module docs.
-pub fn median_ci(values: &[f64]) -> Option<(f64, f64, f64)> {
+pub(crate) fn median_ci(values: &[f64]) -> Option<(f64, f64, f64)> {
     let v = sorted(values);
     let n = v.len();
     if n == 0 {
@@ -64,7 +64,7 @@ pub fn median_ci(values: &[f64]) -> Option<(f64, f64, f64)> {
 }
 
 /// The spread of `values` (one per round); `None` when empty.
-pub fn spread(values: Vec<f64>) -> Option<Spread> {
+pub(crate) fn spread(values: Vec<f64>) -> Option<Spread> {
     let median = median(&values)?;
     let (ci_low, ci_high, ci_level) = median_ci(&values)?;
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);

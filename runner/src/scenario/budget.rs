@@ -14,7 +14,7 @@ use super::model::{Payload, PayloadSource, Phase, RestartKind};
 /// puts their batch (a put of batch N sets N keys in one operation), and
 /// `prepare` batches of one.
 /// `only`, when not empty, restricts to those phases.
-pub fn pool_batches(phases: &[Phase], only: &[&str]) -> Vec<(String, usize)> {
+pub(crate) fn pool_batches(phases: &[Phase], only: &[&str]) -> Vec<(String, usize)> {
     let mut wanted: Vec<(String, usize)> = Vec::new();
     let mut want = |p: &str, batch: usize| {
         if !wanted.iter().any(|(n, b)| n == p && *b == batch) {
@@ -41,7 +41,7 @@ pub fn pool_batches(phases: &[Phase], only: &[&str]) -> Vec<(String, usize)> {
 
 /// Expected bytes of one generated pool: `pool` batches of `batch` records
 /// of the mean size (recorded files are memory-mapped, not allocated).
-pub fn pool_bytes(payload: &Payload, batch: usize) -> u64 {
+pub(crate) fn pool_bytes(payload: &Payload, batch: usize) -> u64 {
     match &payload.source {
         PayloadSource::Generated { size, pool, .. } => {
             (*pool as f64 * batch as f64 * size.mean()).min(u64::MAX as f64) as u64
@@ -53,7 +53,7 @@ pub fn pool_bytes(payload: &Payload, batch: usize) -> u64 {
 /// One up-front allocation: what it is, the YAML pointer that causes it,
 /// and its size in bytes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Allocation {
+pub(crate) struct Allocation {
     /// For messages: ``payload `small` (batches of 10)``.
     pub what: String,
     /// JSON pointer of the field that sets its size.
@@ -63,7 +63,7 @@ pub struct Allocation {
 }
 
 /// Every up-front allocation of one variant.
-pub fn allocations(payloads: &[Payload], phases: &[Phase]) -> Vec<Allocation> {
+pub(crate) fn allocations(payloads: &[Payload], phases: &[Phase]) -> Vec<Allocation> {
     let mut out = Vec::new();
     for (name, batch) in pool_batches(phases, &[]) {
         let Some(p) = payloads.iter().find(|p| p.name == name) else {
@@ -99,7 +99,7 @@ pub fn allocations(payloads: &[Payload], phases: &[Phase]) -> Vec<Allocation> {
 /// Memory the machine has for a run: `MemAvailable` from `/proc/meminfo`
 /// (free memory plus what the kernel can reclaim), or `None` where that
 /// cannot be read (then nothing is refused).
-pub fn available_memory() -> Option<u64> {
+pub(crate) fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     parse_meminfo(&text, "MemAvailable")
 }

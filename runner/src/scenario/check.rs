@@ -20,7 +20,7 @@ use super::units;
 
 /// Checks `doc` against the scenario schema (`schema`, compiled as
 /// `validator`); returns every problem found.
-pub fn check(
+pub(crate) fn check(
     src: &Source,
     doc: &Value,
     index: &LocIndex,

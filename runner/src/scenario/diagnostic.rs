@@ -108,10 +108,10 @@ impl Diagnostic {
     }
 }
 
-pub use crate::store::did_you_mean;
+pub(crate) use crate::store::did_you_mean;
 
 /// Formats a list of names as "`a`, `b` or `c`".
-pub fn one_of<S: AsRef<str>>(names: &[S]) -> String {
+pub(crate) fn one_of<S: AsRef<str>>(names: &[S]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
     match quoted.len() {
         0 => String::new(),

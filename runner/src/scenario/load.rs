@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use super::diagnostic::{Diagnostic, Severity};
 
 /// Deepest nesting accepted; scenarios need about 6 levels.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Most nodes a document may expand to through aliases.
-pub const MAX_NODES: usize = 100_000;
+pub(crate) const MAX_NODES: usize = 100_000;
 /// Largest scenario file accepted.
-pub const MAX_BYTES: usize = 8 << 20;
+pub(crate) const MAX_BYTES: usize = 8 << 20;
 
 /// A scenario file's name (as the user gave it) and text.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub struct Span {
 
 /// Where one node of the document is: its key (for map entries) and value.
 #[derive(Debug, Clone)]
-pub struct Located {
+pub(crate) struct Located {
     /// The key of a map entry.
     pub key: Option<Span>,
     /// The value.
@@ -49,14 +49,14 @@ pub struct Located {
 
 /// JSON pointer → location of every node of the document.
 #[derive(Debug, Clone, Default)]
-pub struct LocIndex {
+pub(crate) struct LocIndex {
     pub(super) nodes: HashMap<String, Located>,
 }
 
 impl LocIndex {
     /// The node at `pointer`, or the nearest ancestor that has a location
     /// (nodes produced by an alias are located at the alias).
-    pub fn find(&self, pointer: &str) -> Option<&Located> {
+    pub(crate) fn find(&self, pointer: &str) -> Option<&Located> {
         let mut p = pointer;
         loop {
             if let Some(l) = self.nodes.get(p) {
@@ -70,12 +70,12 @@ impl LocIndex {
     }
 
     /// The node at exactly `pointer`.
-    pub fn get(&self, pointer: &str) -> Option<&Located> {
+    pub(crate) fn get(&self, pointer: &str) -> Option<&Located> {
         self.nodes.get(pointer)
     }
 
     /// Keys of the mapping at `pointer` (unescaped), sorted.
-    pub fn child_keys(&self, pointer: &str) -> Vec<String> {
+    pub(crate) fn child_keys(&self, pointer: &str) -> Vec<String> {
         let prefix = format!("{pointer}/");
         let mut keys: Vec<String> = self
             .nodes
@@ -90,7 +90,7 @@ impl LocIndex {
 
     /// Makes `pointer` and everything below it resolve to `to` (used when a
     /// matrix value or an override replaces a subtree).
-    pub fn redirect(&mut self, pointer: &str, to: Located) {
+    pub(crate) fn redirect(&mut self, pointer: &str, to: Located) {
         let prefix = format!("{pointer}/");
         self.nodes
             .retain(|k, _| k != pointer && !k.starts_with(&prefix));
@@ -99,12 +99,12 @@ impl LocIndex {
 }
 
 /// Escapes one JSON pointer segment (RFC 6901).
-pub fn escape_segment(s: &str) -> String {
+pub(crate) fn escape_segment(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
 /// Turns a JSON pointer into a human path when no index entry exists.
-pub fn human_path(pointer: &str) -> String {
+pub(crate) fn human_path(pointer: &str) -> String {
     let mut out = String::new();
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");
@@ -149,7 +149,7 @@ impl Source {
 }
 
 /// Decodes file bytes, pointing at the first invalid byte.
-pub fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<Diagnostic>> {
+pub(crate) fn decode(name: &str, bytes: Vec<u8>) -> Result<Source, Box<Diagnostic>> {
     if bytes.len() > MAX_BYTES {
         let src = Source {
             name: name.to_owned(),

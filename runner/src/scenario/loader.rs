@@ -47,7 +47,7 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// The scenario format of one binary: its store kinds, the JSON Schema
 /// generated for them and the compiled validator. Built once per process.
-pub struct Loader {
+pub(crate) struct Loader {
     registry: Registry,
     schema: Value,
     validator: jsonschema::Validator,
@@ -63,7 +63,7 @@ impl std::fmt::Debug for Loader {
 
 impl Loader {
     /// A loader for the kinds of `registry`.
-    pub fn new(registry: Registry) -> Loader {
+    pub(crate) fn new(registry: Registry) -> Loader {
         let schema = schema::scenario_schema_for(&registry);
         let validator = schema::compile(&schema);
         Loader {
@@ -74,24 +74,28 @@ impl Loader {
     }
 
     /// The loader of plain `loadline`: the built-in kinds.
-    pub fn builtin() -> &'static Loader {
+    pub(crate) fn builtin() -> &'static Loader {
         static BUILTIN: std::sync::OnceLock<Loader> = std::sync::OnceLock::new();
         BUILTIN.get_or_init(|| Loader::new(Registry::builtin()))
     }
 
     /// The store kinds this loader knows.
-    pub fn registry(&self) -> &Registry {
+    pub(crate) fn registry(&self) -> &Registry {
         &self.registry
     }
 
     /// The scenario schema (draft 2020-12) for these kinds.
-    pub fn schema(&self) -> &Value {
+    pub(crate) fn schema(&self) -> &Value {
         &self.schema
     }
 
     /// Reads and validates a scenario file. `overrides` are `--set
     /// path=value` pairs applied before validation.
-    pub fn load_file(&self, path: &Path, overrides: &[String]) -> Result<Loaded, Diagnostics> {
+    pub(crate) fn load_file(
+        &self,
+        path: &Path,
+        overrides: &[String],
+    ) -> Result<Loaded, Diagnostics> {
         let name = path.display().to_string();
         let bytes = read_capped(path).map_err(|e| {
             Diagnostics(vec![Diagnostic {
@@ -113,7 +117,7 @@ impl Loader {
     }
 
     /// Validates scenario text already in memory (`path` resolves payload files).
-    pub fn load_source(
+    pub(crate) fn load_source(
         &self,
         source: Source,
         path: &Path,

@@ -12,12 +12,12 @@ use serde_json::Value;
 use super::load::escape_segment;
 
 /// Most variants a matrix may expand to.
-pub const MAX_VARIANTS: usize = 256;
+pub(crate) const MAX_VARIANTS: usize = 256;
 
 /// Resolves a dotted field path to a JSON pointer inside `doc`. Every part
 /// but the last must exist; list items are addressed by index or, for
 /// items with a `name`, by name.
-pub fn resolve(doc: &Value, path: &str) -> Result<String, String> {
+pub(crate) fn resolve(doc: &Value, path: &str) -> Result<String, String> {
     let parts: Vec<&str> = path.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
         return Err(format!(
@@ -93,7 +93,7 @@ pub fn resolve(doc: &Value, path: &str) -> Result<String, String> {
 }
 
 /// Sets the value at `pointer` (its parent must exist).
-pub fn set(doc: &mut Value, pointer: &str, value: Value) {
+pub(crate) fn set(doc: &mut Value, pointer: &str, value: Value) {
     let (parent, last) = pointer.rsplit_once('/').unwrap_or(("", pointer));
     let key = last.replace("~1", "/").replace("~0", "~");
     match doc.pointer_mut(parent) {
@@ -110,10 +110,10 @@ pub fn set(doc: &mut Value, pointer: &str, value: Value) {
 }
 
 /// One combination of matrix values: `(key, pointer, value index, value)`.
-pub type Combination = Vec<(String, String, usize, Value)>;
+pub(crate) type Combination = Vec<(String, String, usize, Value)>;
 
 /// The cartesian product of the matrix, in file order (the last key varies fastest).
-pub fn combinations(dims: &[(String, String, Vec<Value>)]) -> Vec<Combination> {
+pub(crate) fn combinations(dims: &[(String, String, Vec<Value>)]) -> Vec<Combination> {
     let mut out: Vec<Combination> = vec![Vec::new()];
     for (key, pointer, values) in dims {
         let mut next = Vec::with_capacity(out.len() * values.len());
@@ -130,7 +130,7 @@ pub fn combinations(dims: &[(String, String, Vec<Value>)]) -> Vec<Combination> {
 }
 
 /// A short label for a combination: the last part of each key and its value.
-pub fn label(combo: &Combination) -> String {
+pub(crate) fn label(combo: &Combination) -> String {
     let short = |k: &str| k.rsplit('.').next().unwrap_or(k).to_owned();
     let mut names: Vec<String> = combo.iter().map(|(k, ..)| short(k)).collect();
     let unique = names.iter().collect::<std::collections::HashSet<_>>().len() == names.len();

@@ -5,25 +5,26 @@
 //! The pipeline ([`load_file`], [`Loader`]) is in `loader`; the wire types
 //! in `spec`, the checked ones in `model`.
 
-pub mod budget;
+pub(crate) mod budget;
 mod check;
 mod check_messages;
-pub mod diagnostic;
-pub mod load;
+pub(crate) mod diagnostic;
+pub(crate) mod load;
 mod loader;
-pub mod matrix;
-pub mod model;
+pub(crate) mod matrix;
+pub(crate) mod model;
 mod overrides;
 mod repair;
-pub mod schema;
-pub mod schema_doc;
-pub mod spec;
+pub(crate) mod schema;
+pub(crate) mod schema_doc;
+pub(crate) mod spec;
 mod spec_settle;
 mod validate;
-pub mod yaml;
+pub(crate) mod yaml;
 
-pub use crate::units;
+pub(crate) use crate::units;
 
 #[cfg(test)]
 pub(crate) use loader::test_variants;
-pub use loader::{Loaded, Loader, load_file, load_source};
+pub(crate) use loader::{Loaded, Loader};
+pub use loader::{load_file, load_source};

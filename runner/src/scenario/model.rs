@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use super::spec::{
+pub(crate) use super::spec::{
     KeyDistributionSpec as KeyDistribution, KeyStyleSpec as KeyStyle, OpSpec as Op,
     ReadFromSpec as ReadFrom, RestartSpec as RestartKind,
 };
 use crate::assertions::Assertion;
 /// A target's store kind with its checked config (the kind owns both).
-pub use crate::store::TargetKind;
-pub use crate::workload::SizeDist;
+pub(crate) use crate::store::TargetKind;
+pub(crate) use crate::workload::SizeDist;
 
 /// One runnable variant of a scenario (a scenario without a matrix has one).
 #[derive(Debug, Clone, Serialize)]
@@ -139,7 +139,7 @@ pub struct Settle {
 /// The timeout of `settle: {}`: long enough for a compaction backlog of a
 /// few GiB on a disk of a few hundred MB/s, short enough that a store that
 /// never settles (automatic compactions off) fails a CI job in minutes.
-pub const DEFAULT_SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl From<&crate::scenario::spec::SettleSpec> for Settle {
     fn from(s: &crate::scenario::spec::SettleSpec) -> Self {
@@ -158,18 +158,18 @@ impl Phase {
 }
 
 /// The timeline interval when neither the scenario nor the phase names one.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The most intervals a long phase's default timeline has: 600 points fit
 /// a slope well and a chart's width, and keep a soak's in-memory timeline
 /// (one compact report per interval and actor) and `timeline.csv` small.
-pub const LONG_PHASE_POINTS: u64 = 600;
+pub(crate) const LONG_PHASE_POINTS: u64 = 600;
 
 /// The default timeline interval of a phase lasting `duration`:
 /// [`DEFAULT_INTERVAL`] up to 10 minutes, then whole seconds giving at
 /// most [`LONG_PHASE_POINTS`] intervals (3 s for 30 minutes, 6 s for an
 /// hour, 12 s for two). An `interval:` or `--interval` overrides it.
-pub fn default_interval(duration: Option<Duration>) -> Duration {
+pub(crate) fn default_interval(duration: Option<Duration>) -> Duration {
     match duration {
         Some(d) if d > DEFAULT_INTERVAL * LONG_PHASE_POINTS as u32 => {
             Duration::from_secs(d.as_secs().div_ceil(LONG_PHASE_POINTS))

@@ -71,7 +71,7 @@ fn describe_optional_branches(value: &mut Value) {
 }
 
 /// The scenario schema for the kinds of `registry`, JSON Schema draft 2020-12.
-pub fn scenario_schema_for(registry: &Registry) -> Value {
+pub(crate) fn scenario_schema_for(registry: &Registry) -> Value {
     generate(
         SchemaSettings::draft2020_12(),
         "https://loadline.dev/schemas/scenario.schema.json",
@@ -81,7 +81,7 @@ pub fn scenario_schema_for(registry: &Registry) -> Value {
 
 /// The scenario schema for the kinds of `registry`, JSON Schema draft-07
 /// (for older editors).
-pub fn scenario_schema_draft07_for(registry: &Registry) -> Value {
+pub(crate) fn scenario_schema_draft07_for(registry: &Registry) -> Value {
     generate(
         SchemaSettings::draft07(),
         "https://loadline.dev/schemas/scenario.draft07.schema.json",

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-pub use super::spec_settle::{OnTimeoutSpec, SettleSpec};
+pub(crate) use super::spec_settle::{OnTimeoutSpec, SettleSpec};
 use super::units::{ByteSize, Count, HumanDuration, Rate};
 
 /// A loadline scenario: targets (the stores under test), payloads (what gets

@@ -461,7 +461,7 @@ fn unclosed_opener(text: &str, line: usize, col: usize) -> Option<(usize, usize,
 /// Parses `src` into a JSON value and a location index. Structural problems
 /// (syntax, duplicate keys, limits) are returned as diagnostics; only the
 /// first syntax error can be reported, since the parser cannot recover.
-pub fn parse(src: &Source) -> Result<(Value, LocIndex), Vec<Diagnostic>> {
+pub(crate) fn parse(src: &Source) -> Result<(Value, LocIndex), Vec<Diagnostic>> {
     let mut b = Builder {
         src,
         index: LocIndex::default(),

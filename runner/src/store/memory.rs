@@ -84,7 +84,7 @@ const CAPABILITIES: Capabilities = Capabilities {
 };
 
 /// Statistics the memory store reports under `target.store.*`.
-pub const STATS: &[StatDesc] = &[
+pub(crate) const STATS: &[StatDesc] = &[
     StatDesc {
         name: "appends",
         unit: StatUnit::Count,

@@ -21,7 +21,7 @@ fn sig3(x: f64) -> String {
 }
 
 /// `x` rounded to three significant digits (for chart values).
-pub fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
@@ -49,13 +49,13 @@ fn scaled(x: f64, step: f64, units: &[&str], digits: fn(f64) -> String) -> Strin
 
 /// A duration in nanoseconds as `850 ns`, `1.23 ms`, `12.3 s` (three
 /// significant digits; seconds are the largest unit).
-pub fn duration_ns(ns: f64) -> String {
+pub(crate) fn duration_ns(ns: f64) -> String {
     scaled(ns, 1000.0, &["ns", "µs", "ms", "s"], sig3)
 }
 
 /// A size in bytes as `512 B`, `4.0 MiB`, `1.5 GiB` (binary units, one
 /// decimal below 100).
-pub fn size(bytes: f64) -> String {
+pub(crate) fn size(bytes: f64) -> String {
     let one_decimal = |x: f64| {
         if x.abs() >= 100.0 {
             format!("{x:.0}")
@@ -77,17 +77,17 @@ pub fn size(bytes: f64) -> String {
 }
 
 /// Bytes per second as `24.4 MiB/s`.
-pub fn bytes_rate(bytes_per_s: f64) -> String {
+pub(crate) fn bytes_rate(bytes_per_s: f64) -> String {
     format!("{}/s", size(bytes_per_s))
 }
 
 /// Operations or records per second as `850/s`, `49.9 k/s`, `1.23 M/s`.
-pub fn rate(per_s: f64) -> String {
+pub(crate) fn rate(per_s: f64) -> String {
     scaled(per_s, 1000.0, &["/s", "k/s", "M/s", "G/s"], sig3)
 }
 
 /// A count with thousands separators: `5,000,000`.
-pub fn count(n: f64) -> String {
+pub(crate) fn count(n: f64) -> String {
     if n.fract() != 0.0 || !n.is_finite() {
         return sig3(n);
     }
@@ -103,7 +103,7 @@ pub fn count(n: f64) -> String {
 }
 
 /// A fraction as a percentage: `0.183` → `18.3%`.
-pub fn pct(fraction: f64) -> String {
+pub(crate) fn pct(fraction: f64) -> String {
     format!("{:.1}%", fraction * 100.0)
 }
 
@@ -113,7 +113,7 @@ pub fn pct(fraction: f64) -> String {
 /// observed value is then `1 + |margin|` times the threshold (passing a
 /// `>`/`>=` by that much, or failing a `<`/`<=`; the verdict beside it
 /// says which).
-pub fn margin(fraction: f64) -> String {
+pub(crate) fn margin(fraction: f64) -> String {
     let p = fraction * 100.0;
     if fraction.abs() >= 9.0 && fraction.is_finite() {
         format!("{}× the threshold", sig3(1.0 + fraction.abs()))
@@ -125,13 +125,13 @@ pub fn margin(fraction: f64) -> String {
 }
 
 /// A relational assertion's factor: `2`, `1.1`, `0.25` (no trailing zeros).
-pub fn factor(x: f64) -> String {
+pub(crate) fn factor(x: f64) -> String {
     let s = format!("{x:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// A dimensionless ratio with two decimals: `0.42`.
-pub fn ratio(x: f64) -> String {
+pub(crate) fn ratio(x: f64) -> String {
     format!("{x:.2}")
 }
 

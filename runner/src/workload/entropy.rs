@@ -24,14 +24,14 @@ use serde::Serialize;
 use super::payload::PayloadView;
 
 /// The largest sample compressed, in bytes.
-pub const SAMPLE_LIMIT: usize = 4 << 20;
+pub(crate) const SAMPLE_LIMIT: usize = 4 << 20;
 
 /// Relative disagreement beyond which [`entropy_warning`] warns.
-pub const TOLERANCE: f64 = 0.10;
+pub(crate) const TOLERANCE: f64 = 0.10;
 
 /// Absolute slack (in compressed fraction) added to the tolerance, so that
 /// entropy near 0 is not judged on a compressor's framing bytes.
-pub const ABSOLUTE_SLACK: f64 = 0.01;
+pub(crate) const ABSOLUTE_SLACK: f64 = 0.01;
 
 /// Records larger than this are sampled in pieces rather than whole.
 const LARGE: usize = 64 << 10;
@@ -45,7 +45,7 @@ const ZSTD_LEVEL: i32 = 3;
 
 /// Requested entropy versus achieved compression on a sample of a payload.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Compressibility {
+pub(crate) struct Compressibility {
     /// The payload's `entropy`, which is also the expected compressed fraction.
     pub requested_entropy: f64,
     /// zstd (level 3) compressed size / sample size.
@@ -59,7 +59,7 @@ pub struct Compressibility {
 /// zstd failed to compress the sample (it only fails on internal errors).
 #[derive(Debug, thiserror::Error)]
 #[error("zstd could not compress the payload sample: {0}")]
-pub struct CompressError(#[source] pub std::io::Error);
+pub(crate) struct CompressError(#[source] pub std::io::Error);
 
 /// Compresses a sample of up to [`SAMPLE_LIMIT`] bytes of `view`'s bodies
 /// with zstd and lz4.
@@ -72,7 +72,7 @@ pub struct CompressError(#[source] pub std::io::Error);
 ///
 /// # Errors
 /// zstd reports an internal failure.
-pub fn compressibility(
+pub(crate) fn compressibility(
     view: &PayloadView<'_>,
     requested_entropy: f64,
 ) -> Result<Compressibility, CompressError> {
@@ -99,7 +99,7 @@ pub fn compressibility(
 /// A one-line warning when zstd's compressed fraction differs from the
 /// requested entropy by more than [`TOLERANCE`] of the entropy plus
 /// [`ABSOLUTE_SLACK`]; `None` when they agree or nothing was sampled.
-pub fn entropy_warning(c: &Compressibility) -> Option<String> {
+pub(crate) fn entropy_warning(c: &Compressibility) -> Option<String> {
     if c.sample_bytes == 0 {
         return None;
     }

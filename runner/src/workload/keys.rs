@@ -26,11 +26,11 @@
 use rand::Rng;
 
 /// YCSB's default zipfian constant, also used by [`KeyDist::Latest`].
-pub const YCSB_ZIPFIAN_THETA: f64 = 0.99;
+pub(crate) const YCSB_ZIPFIAN_THETA: f64 = 0.99;
 
 /// How key indices in `0..keyspace` are chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum KeyDist {
+pub(crate) enum KeyDist {
     /// 0, 1, 2, … wrapping at the key space (YCSB's counter, used for loads).
     /// With [`KeyGen::partition`], worker `p` of `n` takes `p, p+n, p+2n, …`.
     Sequential,
@@ -67,7 +67,7 @@ pub enum KeyDist {
 
 /// The key space an actor works on.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct KeyParams {
+pub(crate) struct KeyParams {
     /// How indices are chosen.
     pub dist: KeyDist,
     /// Number of distinct keys (indices `0..keyspace`).
@@ -78,7 +78,7 @@ pub struct KeyParams {
 
 /// Key parameters that cannot generate keys.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum KeyParamsError {
+pub(crate) enum KeyParamsError {
     /// The key space holds no key.
     #[error("key space must hold at least one key")]
     EmptyKeyspace,
@@ -111,7 +111,7 @@ pub enum KeyParamsError {
 /// after an O(1)-ish setup (exact ζ up to 10 000 terms, Euler–Maclaurin for
 /// the tail, so a billion-key space is set up instantly).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Zipfian {
+pub(crate) struct Zipfian {
     items: u64,
     theta: f64,
     alpha: f64,
@@ -122,7 +122,7 @@ pub struct Zipfian {
 
 impl Zipfian {
     /// A generator over `items` ranks (at least 1) with skew `theta` in (0, 1).
-    pub fn new(items: u64, theta: f64) -> Self {
+    pub(crate) fn new(items: u64, theta: f64) -> Self {
         let items = items.max(1);
         let zetan = zeta(items, theta);
         let zeta2 = zeta(2, theta);
@@ -143,7 +143,7 @@ impl Zipfian {
     }
 
     /// Draws a rank in `0..items`; rank 0 is the most popular.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+    pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let u: f64 = rng.random();
         let uz = u * self.zetan;
         if uz < 1.0 {
@@ -160,7 +160,7 @@ impl Zipfian {
 /// ζ(n, θ) = Σ_{i=1..n} i^-θ: exact for the first 10 000 terms, then the
 /// Euler–Maclaurin formula (integral, end-point and first derivative terms),
 /// whose error there is below 1e-15 relative.
-pub fn zeta(n: u64, theta: f64) -> f64 {
+pub(crate) fn zeta(n: u64, theta: f64) -> f64 {
     const EXACT: u64 = 10_000;
     let m = n.min(EXACT);
     let mut sum = 0.0;
@@ -190,7 +190,7 @@ enum Sampler {
 /// Chooses key indices and writes keys into a reusable buffer: one per
 /// worker, no allocation per operation.
 #[derive(Debug, Clone)]
-pub struct KeyGen {
+pub(crate) struct KeyGen {
     sampler: Sampler,
     keyspace: u64,
     buf: Vec<u8>,
@@ -206,7 +206,7 @@ impl KeyParams {
     /// # Errors
     /// An empty key space, keys too short for it, a theta outside (0, 1) or a
     /// hotspot fraction outside [0, 1].
-    pub fn validate(&self) -> Result<(), KeyParamsError> {
+    pub(crate) fn validate(&self) -> Result<(), KeyParamsError> {
         if self.keyspace == 0 {
             return Err(KeyParamsError::EmptyKeyspace);
         }
@@ -246,7 +246,7 @@ impl KeyGen {
     ///
     /// # Errors
     /// As [`KeyParams::validate`].
-    pub fn new(params: &KeyParams) -> Result<Self, KeyParamsError> {
+    pub(crate) fn new(params: &KeyParams) -> Result<Self, KeyParamsError> {
         params.validate()?;
         let n = params.keyspace;
         let sampler = match params.dist {
@@ -279,7 +279,7 @@ impl KeyGen {
     /// Makes a `Sequential` generator the `part`-th of `parts` (from 0):
     /// it yields `part, part + parts, …` so workers load disjoint keys.
     /// Other distributions ignore it.
-    pub fn partition(mut self, part: u64, parts: u64) -> Self {
+    pub(crate) fn partition(mut self, part: u64, parts: u64) -> Self {
         let parts = parts.max(1);
         self.seq_start = part % parts % self.keyspace;
         self.seq_stride = parts;
@@ -289,12 +289,12 @@ impl KeyGen {
 
     /// Moves the head of the `Latest` distribution to `index` (call it after
     /// writing a new key). Indices are taken modulo the key space.
-    pub fn set_latest(&mut self, index: u64) {
+    pub(crate) fn set_latest(&mut self, index: u64) {
         self.latest = index % self.keyspace;
     }
 
     /// Draws the next key index, in `0..keyspace`.
-    pub fn next_index<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
+    pub(crate) fn next_index<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
         let n = self.keyspace;
         match &self.sampler {
             Sampler::Sequential => {
@@ -333,20 +333,20 @@ impl KeyGen {
 
     /// Writes the key for `index` into the generator's buffer and returns it
     /// (`key_len` bytes, valid until the next call).
-    pub fn key(&mut self, index: u64) -> &[u8] {
+    pub(crate) fn key(&mut self, index: u64) -> &[u8] {
         write_key(index, &mut self.buf);
         &self.buf
     }
 
     /// Draws an index and returns its key.
-    pub fn next_key<R: Rng + ?Sized>(&mut self, rng: &mut R) -> &[u8] {
+    pub(crate) fn next_key<R: Rng + ?Sized>(&mut self, rng: &mut R) -> &[u8] {
         let index = self.next_index(rng);
         self.key(index)
     }
 
     #[cfg(test)]
     /// Size of the key space.
-    pub fn keyspace(&self) -> u64 {
+    pub(crate) fn keyspace(&self) -> u64 {
         self.keyspace
     }
 }
@@ -354,7 +354,7 @@ impl KeyGen {
 /// Writes `index` as zero-padded decimal filling all of `out` (see the
 /// module docs). If `out` is shorter than the digits, the lowest digits are
 /// kept (validation prevents that case).
-pub fn write_key(mut index: u64, out: &mut [u8]) {
+pub(crate) fn write_key(mut index: u64, out: &mut [u8]) {
     for b in out.iter_mut().rev() {
         *b = b'0' + (index % 10) as u8;
         index /= 10;

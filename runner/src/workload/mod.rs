@@ -15,10 +15,10 @@ mod rng;
 mod size;
 mod source;
 
-pub use entropy::entropy_warning;
-pub use file::{PayloadFile, PayloadFileError, generate, inspect};
-pub use keys::{KeyDist, KeyGen, KeyParams};
-pub use payload::{KeyStyle, PayloadParams, PayloadParamsError, PayloadPool, PayloadView};
-pub use rng::{StreamId, WorkloadRng, bootstrap_stream, pool_stream, stream, substream};
-pub use size::SizeDist;
-pub use source::PayloadSource;
+pub(crate) use entropy::entropy_warning;
+pub(crate) use file::{PayloadFile, PayloadFileError, generate, inspect};
+pub(crate) use keys::{KeyDist, KeyGen, KeyParams};
+pub(crate) use payload::{KeyStyle, PayloadParams, PayloadParamsError, PayloadPool, PayloadView};
+pub(crate) use rng::{StreamId, WorkloadRng, bootstrap_stream, pool_stream, stream, substream};
+pub(crate) use size::SizeDist;
+pub(crate) use source::PayloadSource;

@@ -32,7 +32,7 @@ use crate::store::{Keys, Record};
 
 /// Which keys each log record carries (as in logserver-bench).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum KeyStyle {
+pub(crate) enum KeyStyle {
     /// No key ([`Keys::None`]).
     #[default]
     None,
@@ -46,7 +46,7 @@ pub enum KeyStyle {
 
 impl KeyStyle {
     /// Draws the keys of one record.
-    pub fn sample<R: Rng + ?Sized>(self, rng: &mut R) -> Keys {
+    pub(crate) fn sample<R: Rng + ?Sized>(self, rng: &mut R) -> Keys {
         match self {
             KeyStyle::None => Keys::None,
             KeyStyle::Single => Keys::Single(rng.random()),
@@ -59,7 +59,7 @@ impl KeyStyle {
     }
 
     /// The scenario spelling: `none`, `single`, `pair` or `range`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             KeyStyle::None => "none",
             KeyStyle::Single => "single",
@@ -72,7 +72,7 @@ impl KeyStyle {
 /// What a payload looks like: the engine maps a validated scenario payload
 /// (plus the actor's batch size) onto this.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PayloadParams {
+pub(crate) struct PayloadParams {
     /// Body size distribution.
     pub size: SizeDist,
     /// Fraction of each body that is random, `0.0..=1.0`; the rest is zeros.
@@ -87,7 +87,7 @@ pub struct PayloadParams {
 
 /// Payload parameters that cannot make a pool.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum PayloadParamsError {
+pub(crate) enum PayloadParamsError {
     /// The size distribution is unusable.
     #[error("invalid record size: {0}")]
     Size(#[from] SizeDistError),
@@ -116,7 +116,7 @@ impl PayloadParams {
     /// # Errors
     /// An unusable size distribution, entropy outside `0..=1`, an empty
     /// batch or pool, or a record count that overflows.
-    pub fn validate(&self) -> Result<(), PayloadParamsError> {
+    pub(crate) fn validate(&self) -> Result<(), PayloadParamsError> {
         self.size.validate()?;
         if !(0.0..=1.0).contains(&self.entropy) {
             return Err(PayloadParamsError::Entropy(self.entropy));
@@ -145,7 +145,7 @@ impl PayloadParams {
     /// Expected memory of a pool with these parameters, in bytes (mean body
     /// size × records, plus the span table and one view), for `explain`
     /// before anything is generated.
-    pub fn estimated_memory_bytes(&self) -> f64 {
+    pub(crate) fn estimated_memory_bytes(&self) -> f64 {
         let records = self.batch as f64 * self.pool as f64;
         records * (self.size.mean() + PER_RECORD_OVERHEAD as f64)
     }
@@ -172,7 +172,7 @@ pub(crate) fn random_prefix(len: usize, entropy: f64) -> usize {
 
 /// A generated pool of `pool` batches of `batch` records.
 #[derive(Debug, Clone)]
-pub struct PayloadPool {
+pub(crate) struct PayloadPool {
     params: PayloadParams,
     data: Box<[u8]>,
     spans: Vec<Span>,
@@ -185,7 +185,7 @@ impl PayloadPool {
     ///
     /// # Errors
     /// Invalid parameters (see [`PayloadParams::validate`]).
-    pub fn generate<R: Rng + ?Sized>(
+    pub(crate) fn generate<R: Rng + ?Sized>(
         params: &PayloadParams,
         rng: &mut R,
     ) -> Result<Self, PayloadParamsError> {
@@ -224,36 +224,36 @@ impl PayloadPool {
     }
 
     /// The parameters the pool was generated from.
-    pub fn params(&self) -> &PayloadParams {
+    pub(crate) fn params(&self) -> &PayloadParams {
         &self.params
     }
 
     /// Ready-made record slices over this pool.
-    pub fn view(&self) -> PayloadView<'_> {
+    pub(crate) fn view(&self) -> PayloadView<'_> {
         PayloadView::from_spans(&self.data, &self.spans, self.params.batch)
     }
 
     #[cfg(test)]
     /// Records per batch.
-    pub fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         self.params.batch
     }
 
     #[cfg(test)]
     /// Number of batches.
-    pub fn batch_count(&self) -> usize {
+    pub(crate) fn batch_count(&self) -> usize {
         self.spans.len() / self.params.batch.max(1)
     }
 
     #[cfg(test)]
     /// Total body bytes.
-    pub fn body_bytes(&self) -> usize {
+    pub(crate) fn body_bytes(&self) -> usize {
         self.data.len()
     }
 
     /// Heap bytes the pool holds (bodies and span table), plus what one
     /// [`PayloadView`] of it takes: the figure `explain` reports.
-    pub fn memory_bytes(&self) -> usize {
+    pub(crate) fn memory_bytes(&self) -> usize {
         self.data.len() + self.spans.len() * PER_RECORD_OVERHEAD
     }
 }
@@ -261,7 +261,7 @@ impl PayloadPool {
 /// Every record of a pool or recorded file as ready `Record`s, grouped in
 /// batches. Cheap to index; building it allocates once.
 #[derive(Debug, Clone)]
-pub struct PayloadView<'a> {
+pub(crate) struct PayloadView<'a> {
     records: Vec<Record<'a>>,
     batch: usize,
 }
@@ -285,7 +285,7 @@ impl<'a> PayloadView<'a> {
 
     /// Batch `i`, cycling: batch `i % batch_count()`. Does no allocation and
     /// no RNG work. Empty only when the view holds no batch.
-    pub fn batch(&self, i: usize) -> &[Record<'a>] {
+    pub(crate) fn batch(&self, i: usize) -> &[Record<'a>] {
         let count = self.batch_count();
         if count == 0 {
             return &[];
@@ -295,22 +295,22 @@ impl<'a> PayloadView<'a> {
     }
 
     /// Records per batch.
-    pub fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         self.batch
     }
 
     /// Number of distinct batches.
-    pub fn batch_count(&self) -> usize {
+    pub(crate) fn batch_count(&self) -> usize {
         self.records.len() / self.batch
     }
 
     /// All records, in order.
-    pub fn records(&self) -> &[Record<'a>] {
+    pub(crate) fn records(&self) -> &[Record<'a>] {
         &self.records
     }
 
     /// Total body bytes of one cycle through the batches.
-    pub fn body_bytes(&self) -> usize {
+    pub(crate) fn body_bytes(&self) -> usize {
         self.records.iter().map(|r| r.body.len()).sum()
     }
 }

@@ -28,15 +28,15 @@
 //! `payload` for that.
 
 use rand::SeedableRng;
-pub use rand_chacha::ChaCha8Rng;
+pub(crate) use rand_chacha::ChaCha8Rng;
 
 /// The RNG type every workload stream uses.
-pub type WorkloadRng = ChaCha8Rng;
+pub(crate) type WorkloadRng = ChaCha8Rng;
 
 /// Identifies one worker's random stream: the same id always yields the same
 /// stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct StreamId<'a> {
+pub(crate) struct StreamId<'a> {
     /// The scenario seed.
     pub seed: u64,
     /// The target (store under test) name.
@@ -51,7 +51,7 @@ pub struct StreamId<'a> {
 
 /// The random stream of one worker: sizes, keys and op choices it draws come
 /// from here.
-pub fn stream(id: &StreamId<'_>) -> WorkloadRng {
+pub(crate) fn stream(id: &StreamId<'_>) -> WorkloadRng {
     substream(id, "")
 }
 
@@ -59,7 +59,7 @@ pub fn stream(id: &StreamId<'_>) -> WorkloadRng {
 /// `purpose` (e.g. `"schedule"` for open-loop arrival jitter), so adding a
 /// new use of randomness does not shift the draws of existing ones.
 /// `substream(id, "")` is [`stream`]`(id)`.
-pub fn substream(id: &StreamId<'_>, purpose: &str) -> WorkloadRng {
+pub(crate) fn substream(id: &StreamId<'_>, purpose: &str) -> WorkloadRng {
     derive(
         id.seed,
         b"worker",
@@ -76,20 +76,20 @@ pub fn substream(id: &StreamId<'_>, purpose: &str) -> WorkloadRng {
 /// The stream that generates the pool of the payload named `payload`.
 /// It depends on the seed and the payload name only, so every target (and
 /// every phase) using that payload gets the same bytes.
-pub fn pool_stream(seed: u64, payload: &str) -> WorkloadRng {
+pub(crate) fn pool_stream(seed: u64, payload: &str) -> WorkloadRng {
     derive(seed, b"pool", &[payload.as_bytes()])
 }
 
 /// The stream that `loadline payload generate` uses for a recorded payload
 /// file with the given seed.
-pub fn file_stream(seed: u64) -> WorkloadRng {
+pub(crate) fn file_stream(seed: u64) -> WorkloadRng {
     derive(seed, b"file", &[])
 }
 
 /// The stream `compare` resamples a cell's rounds with (bootstrap): it
 /// depends on the seed and the cell's name only, so a comparison of the
 /// same two runs gives the same confidence intervals every time.
-pub fn bootstrap_stream(seed: u64, cell: &str) -> WorkloadRng {
+pub(crate) fn bootstrap_stream(seed: u64, cell: &str) -> WorkloadRng {
     derive(seed, b"bootstrap", &[cell.as_bytes()])
 }
 

@@ -10,7 +10,7 @@ use super::payload::{PayloadPool, PayloadView};
 
 /// Where an actor's batches come from.
 #[derive(Debug)]
-pub enum PayloadSource {
+pub(crate) enum PayloadSource {
     /// Generated in memory before the phase.
     Pool(PayloadPool),
     /// A recorded payload file, memory-mapped.
@@ -20,7 +20,7 @@ pub enum PayloadSource {
 impl PayloadSource {
     /// Ready-made record slices; build once per phase or per worker thread,
     /// then call [`PayloadView::batch`] on the hot path.
-    pub fn view(&self) -> PayloadView<'_> {
+    pub(crate) fn view(&self) -> PayloadView<'_> {
         match self {
             PayloadSource::Pool(p) => p.view(),
             PayloadSource::File(f) => f.view(),
@@ -29,7 +29,7 @@ impl PayloadSource {
 
     #[cfg(test)]
     /// Records per batch (validation compares it with the actor's `batch`).
-    pub fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         match self {
             PayloadSource::Pool(p) => p.batch_size(),
             PayloadSource::File(f) => f.batch_size(),
@@ -38,7 +38,7 @@ impl PayloadSource {
 
     #[cfg(test)]
     /// Number of distinct batches cycled.
-    pub fn batch_count(&self) -> usize {
+    pub(crate) fn batch_count(&self) -> usize {
         match self {
             PayloadSource::Pool(p) => p.batch_count(),
             PayloadSource::File(f) => f.batch_count(),
@@ -46,7 +46,7 @@ impl PayloadSource {
     }
 
     /// The entropy the payload was generated with.
-    pub fn entropy(&self) -> f64 {
+    pub(crate) fn entropy(&self) -> f64 {
         match self {
             PayloadSource::Pool(p) => p.params().entropy,
             PayloadSource::File(f) => f.header().entropy,
@@ -55,7 +55,7 @@ impl PayloadSource {
 
     /// Bytes the source costs: see [`PayloadPool::memory_bytes`] and
     /// [`PayloadFile::memory_bytes`].
-    pub fn memory_bytes(&self) -> usize {
+    pub(crate) fn memory_bytes(&self) -> usize {
         match self {
             PayloadSource::Pool(p) => p.memory_bytes(),
             PayloadSource::File(f) => f.memory_bytes(),
@@ -66,7 +66,7 @@ impl PayloadSource {
     ///
     /// # Errors
     /// zstd reports an internal failure.
-    pub fn compressibility(&self) -> Result<Compressibility, CompressError> {
+    pub(crate) fn compressibility(&self) -> Result<Compressibility, CompressError> {
         compressibility(&self.view(), self.entropy())
     }
 }

@@ -22,7 +22,7 @@ use crate::scenario::model::{Phase, Scenario, Target};
 use crate::store::{self, StoreError};
 
 /// The hidden subcommand a crash child runs.
-pub const CHILD_SUBCOMMAND: &str = "__crash-child";
+pub(crate) const CHILD_SUBCOMMAND: &str = "__crash-child";
 
 /// How the parent polls while writers run (interrupt, deadline).
 const POLL: Duration = Duration::from_millis(20);
@@ -279,7 +279,7 @@ pub(super) fn child_cycle(run: &CrashRun<'_>, cycle: u64) -> Result<Option<Crash
 /// The crash child's work, inside `loadline __crash-child`: opens the store
 /// in `dir`, runs the phase's actors with every acknowledgement streamed to
 /// `out`, then waits to be killed. Returns only on error.
-pub fn child_main(
+pub(crate) fn child_main(
     scenario: &Scenario,
     target: &Target,
     phase: &Phase,

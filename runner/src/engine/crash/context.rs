@@ -21,7 +21,7 @@ use crate::workload::{self, StreamId};
 pub(super) const NO_TIMELINE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Everything one crash phase needs.
-pub struct CrashRun<'a> {
+pub(crate) struct CrashRun<'a> {
     /// The variant (its resolved document is sent to the child).
     pub scenario: &'a Scenario,
     /// The target.
@@ -71,7 +71,7 @@ pub(super) fn hook_err(e: HookError) -> StoreError {
 }
 
 /// The crash moment of `cycle`, drawn from the seed within `after`.
-pub fn crash_delay(
+pub(crate) fn crash_delay(
     seed: u64,
     target: &str,
     phase: &str,
@@ -96,7 +96,7 @@ pub fn crash_delay(
 }
 
 /// Stream ids any actor of the scenario writes: `0..max(streams)`.
-pub fn stream_ids(scenario: &Scenario) -> std::ops::Range<u64> {
+pub(crate) fn stream_ids(scenario: &Scenario) -> std::ops::Range<u64> {
     let n = scenario
         .phases
         .iter()

@@ -49,7 +49,7 @@ mod in_process;
 mod process;
 mod run;
 
-pub use child::child_main;
-pub use context::CrashRun;
-pub use process::ChildCommand;
-pub use run::run;
+pub(crate) use child::child_main;
+pub(crate) use context::CrashRun;
+pub(crate) use process::ChildCommand;
+pub(crate) use run::run;

@@ -8,7 +8,7 @@ use crate::store::StoreError;
 
 /// The program a crash child runs: loadline itself, or (in tests) a stand-in.
 #[derive(Debug, Clone)]
-pub struct ChildCommand {
+pub(crate) struct ChildCommand {
     /// The executable.
     pub program: PathBuf,
     /// Arguments put before the child's own (`__crash-child --file …`).
@@ -19,7 +19,7 @@ impl ChildCommand {
     /// This executable: `/proc/self/exe` where it exists, which names the
     /// running image even after its file was replaced or deleted (a
     /// rebuild during a long run), else `std::env::current_exe`.
-    pub fn current_exe() -> Result<ChildCommand, StoreError> {
+    pub(crate) fn current_exe() -> Result<ChildCommand, StoreError> {
         let proc_self = PathBuf::from("/proc/self/exe");
         if proc_self.exists() {
             return Ok(ChildCommand {
@@ -42,7 +42,7 @@ impl ChildCommand {
 /// Kills and reaps its child when dropped, so no path — error, panic or
 /// interrupt — leaves a zombie or an orphan writing to the store.
 #[derive(Debug)]
-pub struct ChildGuard {
+pub(crate) struct ChildGuard {
     child: Child,
     stdin: Option<ChildStdin>,
 }
@@ -50,7 +50,7 @@ pub struct ChildGuard {
 impl ChildGuard {
     /// Guards `child`, keeping its stdin open (the child exits when it
     /// closes, so it cannot outlive a parent that dies without unwinding).
-    pub fn new(mut child: Child) -> ChildGuard {
+    pub(crate) fn new(mut child: Child) -> ChildGuard {
         let stdin = child.stdin.take();
         ChildGuard { child, stdin }
     }
@@ -61,12 +61,12 @@ impl ChildGuard {
     }
 
     /// The child's process id.
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.child.id()
     }
 
     /// SIGKILLs the child (a no-op if it already exited) and reaps it.
-    pub fn kill(&mut self) -> std::io::Result<ExitStatus> {
+    pub(crate) fn kill(&mut self) -> std::io::Result<ExitStatus> {
         let _ = self.child.kill();
         self.stdin = None;
         self.child.wait()

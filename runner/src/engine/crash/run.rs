@@ -32,13 +32,13 @@ enum Mode {
 /// What a crash phase returns: the phase report (`None` when interrupted)
 /// or the error that stopped it, and the store to continue with (`None`
 /// only when it could not be reopened).
-pub type CrashOutcome = (
+pub(crate) type CrashOutcome = (
     Result<Option<PhaseReport>, StoreError>,
     Option<Box<dyn Store>>,
 );
 
 /// Runs a crash or power-loss phase on `store` (the target's open store).
-pub fn run(run: &CrashRun<'_>, store: Box<dyn Store>) -> CrashOutcome {
+pub(crate) fn run(run: &CrashRun<'_>, store: Box<dyn Store>) -> CrashOutcome {
     let started = Instant::now();
     match run.restart.kind {
         RestartKind::PowerLoss => {

@@ -8,11 +8,11 @@
 
 mod label;
 mod output;
-pub mod plan;
+pub(crate) mod plan;
 pub(crate) mod plot;
 mod process;
 mod sweep;
 mod trend_line;
 
-pub use output::ChartsOutput;
-pub use plan::{ChartKind, ChartSpec, MAX_CHARTS, plan};
+pub(crate) use output::ChartsOutput;
+pub(crate) use plan::{ChartKind, ChartSpec, MAX_CHARTS, plan};

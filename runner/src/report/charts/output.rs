@@ -10,13 +10,13 @@ use crate::report::{FileFormat, OutputFile, ReportError};
 
 /// The charts of a run directory.
 #[derive(Debug)]
-pub struct ChartsOutput {
+pub(crate) struct ChartsOutput {
     dir: PathBuf,
 }
 
 impl ChartsOutput {
     /// Charts in `out_dir`.
-    pub fn new(out_dir: &Path) -> Self {
+    pub(crate) fn new(out_dir: &Path) -> Self {
         ChartsOutput {
             dir: out_dir.to_owned(),
         }

@@ -28,11 +28,11 @@ use crate::report::format;
 /// At most this many charts per report: a scenario of thousands of phases
 /// would otherwise write thousands of SVGs with every generation. The
 /// report says how many were left out.
-pub const MAX_CHARTS: usize = 64;
+pub(crate) const MAX_CHARTS: usize = 64;
 
 /// One chart of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChartSpec {
+pub(crate) struct ChartSpec {
     /// File name, beside `report.md`.
     pub file: String,
     /// What it shows (the image's alt text).
@@ -47,7 +47,7 @@ pub struct ChartSpec {
 
 /// The kinds of chart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChartKind {
+pub(crate) enum ChartKind {
     /// Latency by percentile of one actor.
     Spectrum {
         /// Actor name.
@@ -71,7 +71,7 @@ pub enum ChartKind {
 /// The charts of `report`, and how many phase and actor pairs got none
 /// because the report already had [`MAX_CHARTS`] (sweeps first, then each
 /// pair's charts, all or none).
-pub fn plan(report: &RunReport) -> (Vec<ChartSpec>, usize) {
+pub(crate) fn plan(report: &RunReport) -> (Vec<ChartSpec>, usize) {
     // From the settings, not the number of variants so far: a report
     // written after the first variant's phases must name files as the
     // final one does, or the first generation's files would be left over.
@@ -242,7 +242,7 @@ fn actor_runs<'a>(v: &'a VariantReport, phase: &str, actor: &str) -> Vec<(usize,
 
 /// One interval of an actor's timeline.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct IntervalPoint {
+pub(crate) struct IntervalPoint {
     /// Start of the interval, seconds from the phase start (`t_s` of
     /// `timeline.csv`).
     pub t_s: f64,
@@ -267,7 +267,7 @@ pub struct IntervalPoint {
 /// it looked like a stall (its counts stay in `timeline.csv`). An interval
 /// in which no op completed has no p99 (NaN): the latency line breaks
 /// there rather than dropping to the axis floor.
-pub fn actor_timeline(actor: &ActorReport) -> Option<Vec<IntervalPoint>> {
+pub(crate) fn actor_timeline(actor: &ActorReport) -> Option<Vec<IntervalPoint>> {
     let full = actor
         .timeline
         .iter()

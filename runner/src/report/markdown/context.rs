@@ -15,7 +15,7 @@ use crate::report::verdict::{Counts, RunVerdict};
 
 /// What a template sees.
 #[derive(Debug, Serialize)]
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The whole report, for custom templates.
     pub report: &'a RunReport,
     /// `PASS`, `FAIL`, `INTERRUPTED`, `ERROR` or `RUNNING`.
@@ -43,7 +43,7 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     /// The context of `report`; `path` names the output in errors.
-    pub fn new(report: &'a RunReport, path: &Path) -> Result<Self, ReportError> {
+    pub(crate) fn new(report: &'a RunReport, path: &Path) -> Result<Self, ReportError> {
         let (specs, charts_omitted) = charts::plan(report);
         let sweeps = specs
             .iter()

@@ -9,7 +9,7 @@ use crate::report::charts::ChartSpec;
 
 /// One measured phase across targets.
 #[derive(Debug, Serialize)]
-pub struct PhaseView {
+pub(crate) struct PhaseView {
     /// Phase name.
     pub name: String,
     /// Per target: name, duration in ns, why it ended.
@@ -35,7 +35,7 @@ pub struct PhaseView {
 
 /// A phase on one target.
 #[derive(Debug, Serialize)]
-pub struct PhaseRun {
+pub(crate) struct PhaseRun {
     /// Target name.
     pub target: String,
     /// Wall-clock duration, ns.
@@ -48,7 +48,7 @@ pub struct PhaseRun {
 
 /// One actor on one target (or its service time).
 #[derive(Debug, Serialize)]
-pub struct ActorRow {
+pub(crate) struct ActorRow {
     /// Actor name.
     pub actor: String,
     /// Target name.
@@ -76,7 +76,7 @@ pub struct ActorRow {
 
 /// A named value per target, with its unit.
 #[derive(Debug, Serialize)]
-pub struct StatRow {
+pub(crate) struct StatRow {
     /// Name.
     pub name: String,
     /// Unit of the values.
@@ -247,7 +247,7 @@ pub(super) fn phase_view(
 
 /// A chart file beside `report.md`.
 #[derive(Debug, Clone, Serialize)]
-pub struct ChartLink {
+pub(crate) struct ChartLink {
     /// What it shows (alt text).
     pub title: String,
     /// File name, relative to `report.md`.

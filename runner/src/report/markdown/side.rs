@@ -8,7 +8,7 @@ use crate::metrics::report::RunReport;
 
 /// One phase and actor across the variants of a matrix.
 #[derive(Debug, Serialize)]
-pub struct SideBySide {
+pub(crate) struct SideBySide {
     /// Phase name.
     pub phase: String,
     /// Actor name.
@@ -21,7 +21,7 @@ pub struct SideBySide {
 
 /// One variant's row of a [`SideBySide`] table.
 #[derive(Debug, Serialize)]
-pub struct SideRow {
+pub(crate) struct SideRow {
     /// The variant's label.
     pub variant: String,
     /// One cell per target (`None` where it did not run).
@@ -30,7 +30,7 @@ pub struct SideRow {
 
 /// Throughput and tail latency of one actor on one target in one variant.
 #[derive(Debug, Serialize)]
-pub struct SideCell {
+pub(crate) struct SideCell {
     /// Records per second.
     pub records_per_s: f64,
     /// p99 latency, ns.

@@ -16,7 +16,7 @@ use crate::report::{ReportError, format};
 
 /// One variant, arranged for tables.
 #[derive(Debug, Serialize)]
-pub struct VariantView<'a> {
+pub(crate) struct VariantView<'a> {
     /// Variant label (empty without a matrix).
     pub label: &'a str,
     /// `key = value` of each matrix dimension.
@@ -53,7 +53,7 @@ pub struct VariantView<'a> {
 
 /// A target's heading data.
 #[derive(Debug, Serialize)]
-pub struct TargetHead<'a> {
+pub(crate) struct TargetHead<'a> {
     /// Target name.
     pub name: &'a str,
     /// Store kind.
@@ -66,7 +66,7 @@ pub struct TargetHead<'a> {
 
 /// One assertion across targets.
 #[derive(Debug, Serialize)]
-pub struct AssertionRow {
+pub(crate) struct AssertionRow {
     /// The text as written.
     pub text: String,
     /// One cell per target, in target order.
@@ -75,7 +75,7 @@ pub struct AssertionRow {
 
 /// One assertion on one target.
 #[derive(Debug, Serialize)]
-pub struct AssertionCell {
+pub(crate) struct AssertionCell {
     /// The verdict (`pass`, `fail`, `not_applicable`, `not_run`,
     /// `not_judged`).
     pub verdict: Verdict,

@@ -26,5 +26,5 @@ mod tests;
 
 pub use kind::{Compression, RocksdbConfig, RocksdbKind, RocksdbSettings};
 pub use options::check_raw_options;
-pub use stats::STATS;
+pub(crate) use stats::STATS;
 pub use store::RocksdbStore;

@@ -18,7 +18,7 @@ use crate::store::api::{StatDesc, StatUnit, StoreSeries, StoreStats};
 const LEVELS: usize = 7;
 
 /// Statistics the RocksDB store reports under `target.store.*`.
-pub const STATS: &[StatDesc] = &[
+pub(crate) const STATS: &[StatDesc] = &[
     StatDesc {
         name: "stall_micros",
         unit: StatUnit::Micros,
@@ -142,7 +142,7 @@ pub const STATS: &[StatDesc] = &[
 ];
 
 /// The ratios of [`STATS`] and the counters they are computed from.
-pub const RATIO_STATS: &[crate::store::RatioStat] = &[
+pub(crate) const RATIO_STATS: &[crate::store::RatioStat] = &[
     crate::store::RatioStat {
         name: "write_amplification",
         numerator: &["flush_bytes", "compaction_write_bytes"],
@@ -157,7 +157,7 @@ pub const RATIO_STATS: &[crate::store::RatioStat] = &[
 
 /// The statistics of [`STATS`] that are levels (values at a moment), not
 /// counters: a phase reports their value at its end.
-pub const LEVEL_STATS: &[&str] = &[
+pub(crate) const LEVEL_STATS: &[&str] = &[
     "live_sst_bytes",
     "pending_compaction_bytes",
     "memtable_bytes",

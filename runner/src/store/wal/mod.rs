@@ -41,7 +41,7 @@ mod writeback;
 mod writer;
 
 pub use kind::{WalConfig, WalKind, WalRecoveryMode, WalSyncPolicy};
-pub use stats::STATS;
+pub(crate) use stats::STATS;
 pub(crate) use store::Shared;
 pub use store::WalStore;
 pub use writer::{MIN_SEGMENT_SIZE, RecoveryMode, WalOptions, WalSync};

@@ -12,14 +12,14 @@ use crate::store::api::{StatDesc, StatUnit, StoreStats};
 
 /// The WAL's ratio, recomputed by loadline from its counters over each
 /// phase and a target's measured phases (see `RatioStat`).
-pub const RATIOS: &[crate::store::RatioStat] = &[crate::store::RatioStat {
+pub(crate) const RATIOS: &[crate::store::RatioStat] = &[crate::store::RatioStat {
     name: "group_commit_records",
     numerator: &["commit_records"],
     denominator: &["commit_fsyncs"],
 }];
 
 /// Statistics the WAL reports under `target.store.*`.
-pub const STATS: &[StatDesc] = &[
+pub(crate) const STATS: &[StatDesc] = &[
     StatDesc {
         name: "appends",
         unit: StatUnit::Count,

@@ -8,10 +8,10 @@ use super::super::payload::{KeyStyle, PayloadParamsError};
 use super::super::size::SizeDist;
 
 /// The first 8 bytes of every payload file.
-pub const MAGIC: [u8; 8] = *b"LLPAYLD\0";
+pub(crate) const MAGIC: [u8; 8] = *b"LLPAYLD\0";
 
 /// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// Bytes of the header before the weighted entries.
 pub(super) const FIXED_HEADER: usize = 104;
@@ -28,7 +28,7 @@ pub(super) const MIN_RECORD: usize = 9;
 /// Everything that can go wrong reading or writing a payload file. Messages
 /// are lowercase and name the file.
 #[derive(Debug, thiserror::Error)]
-pub enum PayloadFileError {
+pub(crate) enum PayloadFileError {
     /// The file does not exist.
     #[error("payload file {path} not found")]
     NotFound {
@@ -132,7 +132,7 @@ pub enum PayloadFileError {
 
 /// The header of a payload file: how it was generated.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PayloadHeader {
+pub(crate) struct PayloadHeader {
     /// Format version.
     pub version: u32,
     /// Seed of the generating stream ([`file_stream`](crate::workload::file_stream)).
@@ -156,7 +156,7 @@ pub struct PayloadHeader {
 impl PayloadHeader {
     #[cfg(test)]
     /// The parameters the file was generated with (`pool` = batch count).
-    pub fn params(&self) -> super::super::payload::PayloadParams {
+    pub(crate) fn params(&self) -> super::super::payload::PayloadParams {
         super::super::payload::PayloadParams {
             size: self.size.clone(),
             entropy: self.entropy,

@@ -13,7 +13,7 @@ use super::map::PayloadFile;
 ///
 /// # Errors
 /// As [`PayloadFile::open`], or a compression failure.
-pub fn inspect(path: &Path) -> Result<String, PayloadFileError> {
+pub(crate) fn inspect(path: &Path) -> Result<String, PayloadFileError> {
     let file = PayloadFile::open(path)?;
     let h = file.header();
     let view = file.view();

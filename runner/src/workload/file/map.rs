@@ -18,7 +18,7 @@ use crate::store::Record;
 /// A payload file opened, checked and mapped. Bodies are read in place from
 /// the map: [`PayloadFile::view`] borrows them.
 #[derive(Debug)]
-pub struct PayloadFile {
+pub(crate) struct PayloadFile {
     header: PayloadHeader,
     pub(super) map: Mmap,
     spans: Vec<Span>,
@@ -31,7 +31,7 @@ impl PayloadFile {
     /// # Errors
     /// A missing, empty, truncated, foreign, unsupported or corrupt file, or
     /// an I/O failure; each names the path.
-    pub fn open(path: &Path) -> Result<Self, PayloadFileError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, PayloadFileError> {
         let p = || path.to_owned();
         let mut file = File::open(path).map_err(|source| match source.kind() {
             io::ErrorKind::NotFound => PayloadFileError::NotFound { path: p() },
@@ -87,29 +87,29 @@ impl PayloadFile {
     }
 
     /// The file's header.
-    pub fn header(&self) -> &PayloadHeader {
+    pub(crate) fn header(&self) -> &PayloadHeader {
         &self.header
     }
 
     /// Ready-made record slices borrowing the mapped bodies.
-    pub fn view(&self) -> PayloadView<'_> {
+    pub(crate) fn view(&self) -> PayloadView<'_> {
         PayloadView::from_spans(&self.map, &self.spans, self.header.batch_size)
     }
 
     /// Records per batch.
-    pub fn batch_size(&self) -> usize {
+    pub(crate) fn batch_size(&self) -> usize {
         self.header.batch_size
     }
 
     #[cfg(test)]
     /// Number of batches.
-    pub fn batch_count(&self) -> usize {
+    pub(crate) fn batch_count(&self) -> usize {
         self.header.batch_count
     }
 
     /// Bytes this file costs when cycled: the mapped length (paged in as it
     /// is read) plus the span table and one view.
-    pub fn memory_bytes(&self) -> usize {
+    pub(crate) fn memory_bytes(&self) -> usize {
         self.map.len() + self.spans.len() * (size_of::<Span>() + size_of::<Record<'static>>())
     }
 }

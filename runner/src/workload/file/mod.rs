@@ -46,7 +46,7 @@ mod map;
 mod tests;
 mod write;
 
-pub use format::PayloadFileError;
-pub use inspect::inspect;
-pub use map::PayloadFile;
-pub use write::generate;
+pub(crate) use format::PayloadFileError;
+pub(crate) use inspect::inspect;
+pub(crate) use map::PayloadFile;
+pub(crate) use write::generate;

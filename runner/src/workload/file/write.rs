@@ -34,7 +34,7 @@ fn record_prefix(r: &Record<'_>) -> ([u8; MIN_RECORD + 16], usize) {
 ///
 /// # Errors
 /// Invalid parameters, or an I/O failure naming the path.
-pub fn generate(
+pub(crate) fn generate(
     path: &Path,
     params: &PayloadParams,
     seed: u64,
@@ -54,7 +54,7 @@ pub fn generate(
 ///
 /// # Errors
 /// An I/O failure naming the path.
-pub fn write_pool(
+pub(crate) fn write_pool(
     path: &Path,
     pool: &PayloadPool,
     seed: u64,
