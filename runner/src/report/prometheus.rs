@@ -288,6 +288,18 @@ fn metric_name(stat: &str) -> String {
 pub(crate) fn render(snap: &Snapshot) -> String {
     let mut reg = Registry::with_prefix("loadline");
     let scenario = snap.scenario.as_str();
+    actor_families(&mut reg, snap, scenario);
+    store_families(&mut reg, snap, scenario);
+    phase_families(&mut reg, snap, scenario);
+    process_families(&mut reg, scenario);
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut out, &reg);
+    out
+}
+
+/// Per actor: operations, records, payload bytes, errors and latency.
+fn actor_families(reg: &mut Registry, snap: &Snapshot, scenario: &str) {
     let actor_counter = |f: &dyn Fn(&crate::metrics::live::ActorFigures) -> f64| Family {
         kind: MetricType::Counter,
         rows: snap
@@ -330,6 +342,10 @@ pub(crate) fn render(snap: &Snapshot) -> String {
                 .collect(),
         },
     );
+}
+
+/// The running phase's store: its statistics, then what else it offers.
+fn store_families(reg: &mut Registry, snap: &Snapshot, scenario: &str) {
     // Store statistics of the running phase's store, one family each.
     // A counter (it only grows while the store is open) is a Prometheus
     // counter, served as `…_total`, so `rate()` reads it and handles the
@@ -399,6 +415,11 @@ pub(crate) fn render(snap: &Snapshot) -> String {
             },
         );
     }
+}
+
+/// Phases: the finished phases' store changes, the running phase's
+/// progress, how many finished, and the trends so far.
+fn phase_families(reg: &mut Registry, snap: &Snapshot, scenario: &str) {
     reg.register(
         "phase_store_change",
         "Change of a store statistic over a finished phase (counters), or its value at the phase's end (levels); label `stat`",
@@ -472,11 +493,6 @@ pub(crate) fn render(snap: &Snapshot) -> String {
                 .collect(),
         },
     );
-    process_families(&mut reg, scenario);
-    let mut out = String::new();
-    // Writing into a String cannot fail.
-    let _ = prometheus_client::encoding::text::encode(&mut out, &reg);
-    out
 }
 
 /// OpenMetrics text as the classic Prometheus text format (0.0.4): a

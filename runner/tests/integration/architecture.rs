@@ -103,7 +103,6 @@ const KNOWN_LONG_FUNCTIONS: &[&str] = &[
     "engine/crash/run.rs:cycles",
     "report/charts/plot.rs:draw",
     "report/markdown/variant.rs:variant_view",
-    "report/prometheus.rs:render",
 ];
 
 /// `mod.rs` files that still carry logic (issue 24, item 9).
