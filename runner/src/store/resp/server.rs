@@ -79,6 +79,7 @@ impl Server {
     ) -> Result<Server, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
         sweep(dir, config);
+        wait_port_free(address, PORT_WAIT);
         let Some((program, args)) = config.command.split_first() else {
             return Err(failed("`server.command` is empty".to_owned()));
         };
@@ -173,6 +174,29 @@ impl Server {
     }
 }
 
+/// The longest wait for a loopback port a dying server still holds.
+const PORT_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits until nothing listens on `address` when it is a loopback
+/// address, at most `limit`: a server SIGKILLed a moment ago may hold its
+/// listening socket for a while after its process looks gone, and a new
+/// server on the same port would exit with "Address already in use".
+/// Past `limit` the server is started anyway and its own error is shown.
+fn wait_port_free(address: &str, limit: Duration) {
+    let Ok(addr) = address.parse::<std::net::SocketAddr>() else {
+        return;
+    };
+    if !addr.ip().is_loopback() {
+        return;
+    }
+    let deadline = Instant::now() + limit;
+    // `bind` sets SO_REUSEADDR: TIME_WAIT connections do not count, a
+    // listener does.
+    while std::net::TcpListener::bind(addr).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// True while `pid` runs (exists and is not a zombie) the program of
 /// `config` (so a reused pid is left alone).
 fn running(pid: u32, config: &ServerConfig) -> bool {
@@ -184,6 +208,11 @@ fn running(pid: u32, config: &ServerConfig) -> bool {
         return false;
     }
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if cmdline.is_empty() {
+        // Dying: the kernel has released its memory (so no command line)
+        // but not yet its files, the listening socket among them.
+        return true;
+    }
     let first = cmdline.split(|&b| b == 0).next().unwrap_or_default();
     let program = config
         .command
@@ -213,4 +242,48 @@ fn sweep(dir: &Path, config: &ServerConfig) {
         std::thread::sleep(Duration::from_millis(2));
     }
     let _ = std::fs::remove_file(dir.join(PID_FILE));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_loopback_port_is_waited_for_until_its_listener_closes() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = held.local_addr().expect("addr").to_string();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(held);
+        });
+        let start = Instant::now();
+        wait_port_free(&address, Duration::from_secs(30));
+        let waited = start.elapsed();
+        release.join().expect("release");
+        assert!(
+            waited >= Duration::from_millis(150),
+            "returned while held: {waited:?}"
+        );
+        assert!(std::net::TcpListener::bind(address.as_str()).is_ok());
+    }
+
+    #[test]
+    fn a_port_never_freed_is_waited_for_at_most_the_limit() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = held.local_addr().expect("addr").to_string();
+        let start = Instant::now();
+        wait_port_free(&address, Duration::from_millis(100));
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        drop(held);
+    }
+
+    #[test]
+    fn a_remote_or_named_address_is_not_waited_for() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = held.local_addr().expect("addr").port();
+        let start = Instant::now();
+        wait_port_free(&format!("localhost:{port}"), Duration::from_secs(30));
+        wait_port_free(&format!("192.0.2.1:{port}"), Duration::from_secs(30));
+        assert!(start.elapsed() < Duration::from_secs(30));
+    }
 }
