@@ -23,6 +23,9 @@ pub(crate) mod gate;
 pub(crate) mod hooks;
 mod options;
 pub(crate) mod phase;
+mod pipelined;
+#[cfg(test)]
+mod pipelined_tests;
 pub(crate) mod pools;
 mod run;
 pub(crate) mod schedule;

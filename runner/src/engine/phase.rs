@@ -355,6 +355,7 @@ fn plan_workers<'a>(run: &PhaseRun<'a>, drivers: &Drivers) -> Result<Vec<Planned
                     rate: actor.rate.map(|r| r / actor.workers as f64),
                     rng: workload::stream(&id),
                     interval: run.interval,
+                    in_flight: actor.in_flight,
                 },
                 run.store.session()?,
             ));

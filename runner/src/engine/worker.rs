@@ -44,7 +44,7 @@ pub(crate) struct Control {
 }
 
 /// How often a worker publishes its p99 for the progress display.
-const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+pub(super) const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 /// What one worker does.
 pub(crate) struct WorkerPlan<'a> {
@@ -64,6 +64,9 @@ pub(crate) struct WorkerPlan<'a> {
     pub rng: WorkloadRng,
     /// Length of a timeline interval.
     pub interval: Duration,
+    /// Requests kept in flight (above 1: the pipelined loop, see
+    /// `pipelined`).
+    pub in_flight: usize,
 }
 
 /// A worker's op: the actor's [`OpPlan`](crate::scenario::model::OpPlan)
@@ -133,7 +136,7 @@ pub(crate) enum WorkerOp<'a> {
 
 impl WorkerOp<'_> {
     /// Log streams the op spreads over (1 for ops without streams).
-    fn streams(&self) -> u64 {
+    pub(super) fn streams(&self) -> u64 {
         match self {
             WorkerOp::Append { streams, .. }
             | WorkerOp::Read { streams, .. }
@@ -180,8 +183,18 @@ pub(crate) fn run(
     let mut state = OpState::new(&plan);
     let start = gate.wait();
     let mut rec = Recorder::with_intervals(plan.rate.is_some(), start, plan.interval);
+    // The one decision per worker: the synchronous loop is untouched by
+    // pipelining.
     let result = match plan.op.period() {
         Some(every) => periodic(&plan, every, session.as_mut(), ctl, &mut rec, progress),
+        None if plan.in_flight > 1 => super::pipelined::op_loop(
+            &mut plan,
+            session.as_mut(),
+            ctl,
+            &mut rec,
+            &mut state,
+            progress,
+        ),
         None => op_loop(
             &mut plan,
             session.as_mut(),
@@ -215,11 +228,11 @@ pub(crate) fn run(
 }
 
 /// Per-op mutable state kept out of the plan.
-struct OpState {
+pub(super) struct OpState {
     /// Next batch index (appends, puts).
-    batch: usize,
+    pub(super) batch: usize,
     /// Op counter (stream choice).
-    i: u64,
+    pub(super) i: u64,
     /// Readers: next offset per stream (`None` until positioned).
     positions: Vec<Option<u64>>,
     buf: ReadBuf,
@@ -227,10 +240,10 @@ struct OpState {
     /// Readers without writers: streams found exhausted.
     exhausted: Vec<bool>,
     /// Gets that found their key.
-    hits: u64,
+    pub(super) hits: u64,
     /// Batched puts: the batch's keys, back to back, and each key's range.
-    keys: Vec<u8>,
-    key_ranges: Vec<std::ops::Range<usize>>,
+    pub(super) keys: Vec<u8>,
+    pub(super) key_ranges: Vec<std::ops::Range<usize>>,
 }
 
 impl OpState {
@@ -265,7 +278,7 @@ fn visits(plan: &WorkerPlan<'_>, slot: usize) -> bool {
     slot as u64 % a == plan.index as u64 % a
 }
 
-fn background_done(plan: &WorkerPlan<'_>, ctl: &Control) -> bool {
+pub(super) fn background_done(plan: &WorkerPlan<'_>, ctl: &Control) -> bool {
     !plan.driver && ctl.drivers_left.load(Ordering::Acquire) == 0
 }
 

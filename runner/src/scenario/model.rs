@@ -205,6 +205,8 @@ pub struct Actor {
     /// Operations per second for the whole actor (open loop); always
     /// `None` for the periodic ops, which run `every` period instead.
     pub rate: Option<f64>,
+    /// Requests each worker keeps in flight (1: one operation at a time).
+    pub in_flight: usize,
     /// The op and its options.
     pub plan: OpPlan,
 }

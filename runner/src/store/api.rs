@@ -28,6 +28,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::pipeline::Pipeline;
+
 /// The position of a record inside its stream: dense, starting at 0.
 pub type Offset = u64;
 
@@ -163,6 +165,11 @@ pub struct Capabilities {
     /// The largest batch one append accepts, in body and key bytes, when
     /// the store has such a limit (the WAL: what a segment holds).
     pub max_batch_bytes: Option<u64>,
+    /// The most requests one session keeps in flight through its
+    /// [`Session::pipeline`] (an actor's `in_flight`); 1 for a store whose
+    /// sessions finish each call before returning (every in-process kind:
+    /// more concurrency there is more `workers`).
+    pub max_in_flight: u32,
 }
 
 impl Capabilities {
@@ -174,6 +181,7 @@ impl Capabilities {
         crash_durable: false,
         power_loss: false,
         max_batch_bytes: None,
+        max_in_flight: 1,
     };
 }
 
@@ -457,5 +465,14 @@ pub trait Session: Send {
         _out: &mut ReadBuf,
     ) -> Result<usize, StoreError> {
         Err(unsupported("scan"))
+    }
+
+    /// The session's split submit/complete interface, for actors that
+    /// keep several requests in flight (`in_flight` above 1): asked once
+    /// per worker, before its first operation. Default: `None`, a session
+    /// whose calls finish before they return. A kind returning one sets
+    /// [`Capabilities::max_in_flight`] above 1.
+    fn pipeline(&mut self) -> Option<&mut dyn Pipeline> {
+        None
     }
 }

@@ -61,12 +61,102 @@ pub(super) fn actor(
         .as_ref()
         .map_or_else(KeyConfig::default, |k| keys(ctx, &format!("{ptr}/keys"), k));
     let plan = plan(a, &n, batch as usize, payload, keys);
+    let in_flight = in_flight(ctx, ptr, a, targets);
     Some(Actor {
         name,
         workers: n.workers as usize,
         rate: a.rate.map(|r| r.0),
+        in_flight,
         plan,
     })
+}
+
+/// The most requests an actor may keep in flight per worker.
+const MAX_IN_FLIGHT: u64 = 1024;
+
+/// True for the ops a worker can keep several of in flight: each request
+/// is complete without an earlier reply. A reader needs the offset the
+/// last read returned, a trimmer the bounds it read, a sync everything
+/// before it; a scan is several round trips on some stores.
+pub(super) fn pipelines(op: Op) -> bool {
+    match op {
+        Op::Append | Op::Put | Op::Get | Op::Delete => true,
+        Op::Read | Op::Trim | Op::Sync | Op::Scan => false,
+    }
+}
+
+/// The actor's `in_flight` (default 1), checked: in range, on an op that
+/// does not wait for the previous reply, and on targets whose sessions
+/// keep requests in flight.
+fn in_flight(ctx: &mut Ctx<'_>, ptr: &str, a: &ActorSpec, targets: &[Target]) -> usize {
+    let fptr = format!("{ptr}/in_flight");
+    let n = a.in_flight.map_or(1, |c| c.0);
+    if n == 0 {
+        let d = ctx.error(&fptr, "`in_flight` must be at least 1");
+        d.found = Some("0".to_owned());
+        return 1;
+    }
+    if n > MAX_IN_FLIGHT {
+        let d = ctx.error(&fptr, "`in_flight` is too large");
+        d.expected = Some(format!("at most {MAX_IN_FLIGHT} requests per worker"));
+        d.found = Some(n.to_string());
+        return 1;
+    }
+    if n == 1 {
+        return 1;
+    }
+    if !pipelines(a.op) {
+        let why = match a.op {
+            Op::Read => "each read starts where the previous one ended",
+            Op::Trim => "a trim reads the bounds before it trims",
+            Op::Sync => "a sync waits for everything before it",
+            Op::Scan => "a scan takes several round trips on some stores",
+            Op::Append | Op::Put | Op::Get | Op::Delete => "",
+        };
+        let d = ctx.error(
+            &fptr,
+            format!("`{}` cannot keep requests in flight: {why}", op_name(a.op)),
+        );
+        d.expected =
+            Some("`in_flight` above 1 only on `append`, `put`, `get` and `delete`".to_owned());
+        d.help = Some("leave `in_flight` out, and add `workers` for more concurrency".to_owned());
+        return 1;
+    }
+    for t in targets {
+        let max = u64::from(t.kind.capabilities().max_in_flight);
+        if n > max {
+            let kinds = ctx.registry.names_where(|c| c.max_in_flight > 1);
+            let d = ctx.error(
+                &fptr,
+                if max <= 1 {
+                    format!(
+                        "target `{}` ({}) cannot keep requests in flight: its sessions finish each call before returning",
+                        t.name,
+                        t.kind.name()
+                    )
+                } else {
+                    format!(
+                        "target `{}` ({}) keeps at most {max} requests in flight per session",
+                        t.name,
+                        t.kind.name()
+                    )
+                },
+            );
+            d.expected = Some(if max <= 1 {
+                format!(
+                    "`in_flight` above 1 only on targets of kind {}",
+                    one_of(&kinds)
+                )
+            } else {
+                format!("`in_flight` at most {max}")
+            });
+            d.found = Some(format!("`in_flight: {n}`"));
+            d.help = Some(format!(
+                "use `workers: {n}` instead: concurrency on an in-process store is more threads"
+            ));
+        }
+    }
+    n as usize
 }
 
 /// The op's [`OpPlan`], defaults filled in. A writer whose payload is

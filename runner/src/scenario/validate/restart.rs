@@ -40,6 +40,7 @@ pub(super) fn restart(
     let crashy = matches!(kind, RestartKind::Crash | RestartKind::PowerLoss);
     crash_moment(ctx, ptr, ph, crashy);
     crash_writer(ctx, ptr, ph, crashy);
+    crash_in_flight(ctx, ptr, ph, kind);
     prepare_targets(ctx, ptr, ph, targets);
     target_capabilities(ctx, ptr, ph, kind, targets);
     let repeat = ph.repeat.map_or(1, |c| c.0);
@@ -148,6 +149,32 @@ fn crash_writer(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, crashy: bool) {
             "`after_records` counts acknowledged writes, and this phase has no writer",
         );
         d.help = Some("crash after a time with `after: 2s..5s` instead".to_owned());
+    }
+}
+
+/// A crash phase's actors run one request at a time: the verifier reads
+/// the writers' acknowledgements as a history with one write outstanding
+/// per worker (see `engine::acks`), and the writers run through a
+/// recording wrapper that has no pipeline.
+fn crash_in_flight(ctx: &mut Ctx<'_>, ptr: &str, ph: &PhaseSpec, kind: RestartKind) {
+    if !matches!(kind, RestartKind::Crash | RestartKind::PowerLoss) {
+        return;
+    }
+    for (i, a) in ph.actors.iter().enumerate() {
+        if let Some(n) = a.in_flight.filter(|n| n.0 > 1) {
+            let d = ctx.error(
+                &format!("{ptr}/actors/{i}/in_flight"),
+                format!(
+                    "a `restart: {}` phase runs one request at a time per worker: its acknowledged writes are recorded one call after another",
+                    if matches!(kind, RestartKind::Crash) { "crash" } else { "power-loss" }
+                ),
+            );
+            d.found = Some(format!("`in_flight: {}`", n.0));
+            d.help = Some(format!(
+                "leave `in_flight` out here and use `workers: {}` for as many writes in flight; measure pipelined throughput in a phase without a restart",
+                n.0
+            ));
+        }
     }
 }
 

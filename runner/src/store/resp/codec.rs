@@ -61,6 +61,16 @@ pub(crate) fn bulk(out: &mut Vec<u8>, arg: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Appends one bulk string argument made of `parts` back to back (a key
+/// and its prefixes, without copying them together first).
+pub(crate) fn bulk_parts(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    header(out, b'$', parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 fn header(out: &mut Vec<u8>, tag: u8, n: usize) {
     out.push(tag);
     // Writing to a Vec cannot fail.

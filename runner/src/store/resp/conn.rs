@@ -89,23 +89,69 @@ impl Conn {
     pub(crate) fn reply(&mut self) -> Result<Frame, StoreError> {
         self.flush()?;
         loop {
-            match codec::parse(&self.input[self.start..]) {
-                Ok(Some((frame, used))) => {
-                    self.start += used;
-                    if self.start == self.input.len() {
-                        self.input.clear();
-                        self.start = 0;
-                    }
-                    return Ok(frame);
-                }
-                Ok(None) => self.fill()?,
-                Err(e) => {
-                    return Err(StoreError::Engine {
-                        op: "read reply",
-                        detail: format!("{}: {e}", self.address),
-                    });
-                }
+            if let Some(frame) = self.parsed()? {
+                return Ok(frame);
             }
+            self.fill()?;
+        }
+    }
+
+    /// The next reply if it has arrived, without waiting: flushes, parses
+    /// what is buffered, and reads what the socket holds without
+    /// blocking; `None` when the reply is not complete yet.
+    ///
+    /// # Errors
+    ///
+    /// As [`reply`](Self::reply).
+    pub(crate) fn try_reply(&mut self) -> Result<Option<Frame>, StoreError> {
+        self.flush()?;
+        if let Some(frame) = self.parsed()? {
+            return Ok(Some(frame));
+        }
+        self.socket
+            .set_nonblocking(true)
+            .map_err(|e| io("set O_NONBLOCK", &self.address, e))?;
+        let filled = self.fill();
+        self.socket
+            .set_nonblocking(false)
+            .map_err(|e| io("clear O_NONBLOCK", &self.address, e))?;
+        match filled {
+            Ok(()) => self.parsed(),
+            Err(StoreError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::WouldBlock =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Bytes buffered and not yet sent.
+    pub(crate) fn buffered(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The server's address, for messages.
+    pub(crate) fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The next complete reply among the bytes already read.
+    fn parsed(&mut self) -> Result<Option<Frame>, StoreError> {
+        match codec::parse(&self.input[self.start..]) {
+            Ok(Some((frame, used))) => {
+                self.start += used;
+                if self.start == self.input.len() {
+                    self.input.clear();
+                    self.start = 0;
+                }
+                Ok(Some(frame))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(StoreError::Engine {
+                op: "read reply",
+                detail: format!("{}: {e}", self.address),
+            }),
         }
     }
 

@@ -79,6 +79,9 @@ const CAPABILITIES: Capabilities = Capabilities {
     kv: true,
     persistent: true,
     crash_durable: true,
+    // Requests in flight on a session's connection: the server answers
+    // them in order (`pipeline`). No limit of its own beyond validation's.
+    max_in_flight: u32::MAX,
     ..Capabilities::NONE
 };
 

@@ -7,6 +7,7 @@ mod codec;
 mod conn;
 mod info;
 mod kind;
+mod pipeline;
 mod server;
 mod session;
 

@@ -17,9 +17,13 @@
 //! Every key starts with the target's prefix. This file never reads the
 //! clock: the engine's worker times each call.
 
-use super::codec::{self, Frame};
+use std::collections::VecDeque;
+
+use super::codec::Frame;
 use super::conn::{Conn, unexpected};
+use super::pipeline::Waiting;
 use crate::store::api::{Keys, LogBounds, Offset, ReadBuf, Record, Session, StoreError};
+use crate::store::{Outcome, Pipeline, Request};
 
 /// Most entries one `XRANGE` asks for.
 const MAX_RANGE: usize = 4096;
@@ -28,11 +32,16 @@ const SCAN_COUNT: &[u8] = b"1000";
 
 /// A session: one connection and the key prefix.
 pub(crate) struct RespSession {
-    conn: Conn,
-    prefix: Vec<u8>,
-    key: Vec<u8>,
+    pub(super) conn: Conn,
+    pub(super) prefix: Vec<u8>,
+    pub(super) key: Vec<u8>,
     /// Mean body size seen by reads, to size the next `XRANGE`.
     mean_body: usize,
+    /// Requests whose replies are still to read, oldest first (see
+    /// `pipeline`).
+    pub(super) waiting: VecDeque<Waiting>,
+    /// The value of the last `GET` that found one.
+    pub(super) value: Vec<u8>,
 }
 
 impl RespSession {
@@ -42,17 +51,19 @@ impl RespSession {
             prefix: prefix.as_bytes().to_vec(),
             key: Vec::with_capacity(64),
             mean_body: 256,
+            waiting: VecDeque::new(),
+            value: Vec::new(),
         }
     }
 
-    fn stream_key(&mut self, stream: u64) {
+    pub(super) fn stream_key(&mut self, stream: u64) {
         self.key.clear();
         self.key.extend_from_slice(&self.prefix);
         self.key.extend_from_slice(b"log:");
         self.key.extend_from_slice(stream.to_string().as_bytes());
     }
 
-    fn kv_key(&mut self, key: &[u8]) {
+    pub(super) fn kv_key(&mut self, key: &[u8]) {
         self.key.clear();
         self.key.extend_from_slice(&self.prefix);
         self.key.extend_from_slice(b"kv:");
@@ -81,7 +92,7 @@ fn entry_id(o: Offset) -> String {
 }
 
 /// The offset of an entry id `0-<seq>`.
-fn offset_of(id: &[u8], op: &'static str) -> Result<Offset, StoreError> {
+pub(super) fn offset_of(id: &[u8], op: &'static str) -> Result<Offset, StoreError> {
     std::str::from_utf8(id)
         .ok()
         .and_then(|s| s.strip_prefix("0-"))
@@ -97,7 +108,7 @@ fn offset_of(id: &[u8], op: &'static str) -> Result<Offset, StoreError> {
 }
 
 /// A record's keys as stored in its entry's `k` field (absent for none).
-fn encode_keys(keys: Keys, out: &mut [u8; 17]) -> usize {
+pub(super) fn encode_keys(keys: Keys, out: &mut [u8; 17]) -> usize {
     let (tag, a, b) = match keys {
         Keys::None => return 0,
         Keys::Single(a) => (1, a, None),
@@ -149,52 +160,9 @@ impl Session for RespSession {
         if batch.is_empty() {
             return Ok(self.bounds(stream)?.tail);
         }
-        self.stream_key(stream);
-        let many = batch.len() > 1;
-        if many {
-            self.conn.command(&[b"MULTI"]);
-        }
-        let mut kbuf = [0u8; 17];
-        for r in batch {
-            let klen = encode_keys(r.keys, &mut kbuf);
-            let out = self.conn.out();
-            codec::array(out, if klen == 0 { 5 } else { 7 });
-            codec::bulk(out, b"XADD");
-            codec::bulk(out, &self.key);
-            codec::bulk(out, b"0-*");
-            codec::bulk(out, b"b");
-            codec::bulk(out, r.body);
-            if klen > 0 {
-                codec::bulk(out, b"k");
-                codec::bulk(out, &kbuf[..klen]);
-            }
-        }
-        if !many {
-            return match self.conn.ok_reply("append (XADD)")? {
-                Frame::Bulk(Some(id)) => offset_of(&id, "append (XADD)"),
-                f => Err(unexpected("append (XADD)", &f)),
-            };
-        }
-        self.conn.command(&[b"EXEC"]);
-        // MULTI's +OK and one +QUEUED per record, then EXEC's array.
-        let queued = self.drain(batch.len() + 1, "append (MULTI)");
-        let exec = self.conn.ok_reply("append (EXEC)");
-        queued?;
-        match exec? {
-            Frame::Array(Some(ids)) if ids.len() == batch.len() => {
-                let first = match &ids[0] {
-                    Frame::Bulk(Some(id)) => offset_of(id, "append (XADD)")?,
-                    Frame::Error(e) => {
-                        return Err(StoreError::Engine {
-                            op: "append (XADD)",
-                            detail: e.clone(),
-                        });
-                    }
-                    f => return Err(unexpected("append (EXEC)", f)),
-                };
-                Ok(first)
-            }
-            f => Err(unexpected("append (EXEC)", &f)),
+        match self.round_trip(Request::Append { stream, batch })? {
+            Outcome::Appended(first) => Ok(first),
+            o => Err(mismatch("append", o)),
         }
     }
 
@@ -320,11 +288,7 @@ impl Session for RespSession {
     }
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.kv_key(key);
-        let k = std::mem::take(&mut self.key);
-        self.conn.command(&[b"SET", &k, value]);
-        self.key = k;
-        self.drain(1, "put (SET)")
+        self.round_trip(Request::Put { key, value }).map(|_| ())
     }
 
     fn put_batch(
@@ -333,36 +297,27 @@ impl Session for RespSession {
         key_ranges: &[std::ops::Range<usize>],
         values: &[Record<'_>],
     ) -> Result<(), StoreError> {
-        for (k, v) in key_ranges.iter().zip(values) {
-            self.kv_key(&keys[k.clone()]);
-            let key = std::mem::take(&mut self.key);
-            self.conn.command(&[b"SET", &key, v.body]);
-            self.key = key;
-        }
-        self.drain(key_ranges.len().min(values.len()), "put (SET)")
+        self.round_trip(Request::PutBatch {
+            keys,
+            key_ranges,
+            values,
+        })
+        .map(|_| ())
     }
 
     fn get(&mut self, key: &[u8], out: &mut Vec<u8>) -> Result<bool, StoreError> {
-        self.kv_key(key);
-        let k = std::mem::take(&mut self.key);
-        self.conn.command(&[b"GET", &k]);
-        self.key = k;
-        match self.conn.ok_reply("get (GET)")? {
-            Frame::Bulk(Some(v)) => {
-                *out = v;
+        match self.round_trip(Request::Get { key })? {
+            Outcome::Got(Some(_)) => {
+                std::mem::swap(out, &mut self.value);
                 Ok(true)
             }
-            Frame::Bulk(None) => Ok(false),
-            f => Err(unexpected("get (GET)", &f)),
+            Outcome::Got(None) => Ok(false),
+            o => Err(mismatch("get", o)),
         }
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), StoreError> {
-        self.kv_key(key);
-        let k = std::mem::take(&mut self.key);
-        self.conn.command(&[b"DEL", &k]);
-        self.key = k;
-        self.drain(1, "delete (DEL)")
+        self.round_trip(Request::Delete { key }).map(|_| ())
     }
 
     fn delete_batch(
@@ -373,17 +328,12 @@ impl Session for RespSession {
         if key_ranges.is_empty() {
             return Ok(());
         }
-        let full: Vec<Vec<u8>> = key_ranges
-            .iter()
-            .map(|k| {
-                self.kv_key(&keys[k.clone()]);
-                self.key.clone()
-            })
-            .collect();
-        let mut args: Vec<&[u8]> = Vec::with_capacity(full.len() + 1);
-        args.push(b"DEL");
-        args.extend(full.iter().map(Vec::as_slice));
-        self.conn.call(&args, "delete (DEL)").map(|_| ())
+        self.round_trip(Request::DeleteBatch { keys, key_ranges })
+            .map(|_| ())
+    }
+
+    fn pipeline(&mut self) -> Option<&mut dyn Pipeline> {
+        Some(self)
     }
 
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
@@ -438,6 +388,14 @@ impl Session for RespSession {
             }
         }
         Ok(out.len())
+    }
+}
+
+/// The error for an outcome of another kind of request than asked.
+fn mismatch(op: &'static str, o: Outcome) -> StoreError {
+    StoreError::Invalid {
+        op,
+        detail: format!("the reply was read as {o:?}"),
     }
 }
 

@@ -262,3 +262,172 @@ fn a_server_that_cannot_start_is_an_error_naming_its_log() {
         "{err}"
     );
 }
+
+/// Requests in flight on one connection (`in_flight`): tags come back in
+/// submission order with the outcome each synchronous call would have
+/// returned, and a request the server refuses fails alone — the
+/// connection stays in step for the next.
+#[test]
+fn pipelined_requests_complete_in_order_with_their_outcomes() {
+    use crate::store::{Outcome, Request};
+    let server = TestServer::start(&[]);
+    let root = tempfile::tempdir().expect("temp dir");
+    let store = RespStore::open(&config(&server.address, "pipe:"), root.path()).expect("open");
+    let mut s = store.session().expect("session");
+    let p = s.pipeline().expect("resp sessions pipeline");
+    let body = |i: u64| format!("value-{i}").into_bytes();
+    let bodies: Vec<Vec<u8>> = (0..6).map(body).collect();
+    let records: Vec<crate::store::Record<'_>> = bodies
+        .iter()
+        .map(|b| crate::store::Record {
+            keys: Keys::Single(7),
+            body: b,
+        })
+        .collect();
+    let mut tag = 0;
+    let mut expect = Vec::new();
+    let mut submit = |p: &mut dyn crate::store::Pipeline, r: Request<'_>, o: Option<Outcome>| {
+        p.submit(tag, r).expect("submit");
+        expect.push((tag, o));
+        tag += 1;
+    };
+    for i in 0..20u64 {
+        submit(
+            p,
+            Request::Put {
+                key: &i.to_le_bytes(),
+                value: &body(i),
+            },
+            Some(Outcome::Done),
+        );
+    }
+    for i in 0..25u64 {
+        let len = (i < 20).then(|| body(i).len());
+        submit(
+            p,
+            Request::Get {
+                key: &i.to_le_bytes(),
+            },
+            Some(Outcome::Got(len)),
+        );
+    }
+    submit(
+        p,
+        Request::Append {
+            stream: 3,
+            batch: &records[..1],
+        },
+        Some(Outcome::Appended(0)),
+    );
+    submit(
+        p,
+        Request::Append {
+            stream: 3,
+            batch: &records[1..],
+        },
+        Some(Outcome::Appended(1)),
+    );
+    submit(
+        p,
+        Request::Append {
+            stream: 3,
+            batch: &records[..2],
+        },
+        Some(Outcome::Appended(6)),
+    );
+    submit(
+        p,
+        Request::Put {
+            key: b"x",
+            value: b"v",
+        },
+        Some(Outcome::Done),
+    );
+    let mut keys = Vec::new();
+    let mut ranges = Vec::new();
+    for i in 0..10u64 {
+        let at = keys.len();
+        keys.extend_from_slice(&i.to_le_bytes());
+        ranges.push(at..keys.len());
+    }
+    submit(
+        p,
+        Request::DeleteBatch {
+            keys: &keys,
+            key_ranges: &ranges,
+        },
+        Some(Outcome::Done),
+    );
+    submit(
+        p,
+        Request::Get {
+            key: &3u64.to_le_bytes(),
+        },
+        Some(Outcome::Got(None)),
+    );
+    submit(
+        p,
+        Request::Get {
+            key: &15u64.to_le_bytes(),
+        },
+        Some(Outcome::Got(Some(8))),
+    );
+    for (tag, want) in expect {
+        // Half the completions asked for without waiting.
+        let got = if tag % 2 == 0 {
+            loop {
+                if let Some(c) = p.complete(false).expect("complete") {
+                    break c;
+                }
+                std::thread::yield_now();
+            }
+        } else {
+            p.complete(true).expect("complete").expect("one in flight")
+        };
+        assert_eq!(got, (tag, want.expect("an outcome")), "tag {tag}");
+    }
+    // An error reply fails its own request only.
+    let mut conn_key = b"pipe:log:9".to_vec();
+    let raw = super::conn::Conn::connect(&server.address, 0).map(|mut c| {
+        c.call(&[b"SET", &conn_key, b"not a stream"], "set")
+            .map(|_| ())
+    });
+    assert!(matches!(raw, Ok(Ok(()))));
+    conn_key.clear();
+    p.submit(
+        100,
+        Request::Append {
+            stream: 9,
+            batch: &records[..1],
+        },
+    )
+    .expect("submit");
+    p.submit(
+        101,
+        Request::Append {
+            stream: 9,
+            batch: &records[..3],
+        },
+    )
+    .expect("submit");
+    p.submit(
+        102,
+        Request::Get {
+            key: &15u64.to_le_bytes(),
+        },
+    )
+    .expect("submit");
+    let e = p.complete(true).expect_err("XADD to a string");
+    assert!(
+        matches!(&e, StoreError::Engine { detail, .. } if detail.contains("WRONGTYPE")),
+        "{e}"
+    );
+    let e = p.complete(true).expect_err("MULTI of XADDs to a string");
+    assert!(matches!(&e, StoreError::Engine { .. }), "{e}");
+    assert_eq!(
+        p.complete(true).expect("in step"),
+        Some((102, Outcome::Got(Some(8))))
+    );
+    drop(s);
+    store.close().expect("close");
+}
