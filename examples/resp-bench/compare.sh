@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # loadline's `resp` target against redis-benchmark (Debian's redis-tools),
 # interleaved on one redis-server: SET, then GET, of random keys, the same
-# connections and one request in flight per connection (-P 1), ROUNDS
+# connections and the same requests in flight per connection (PIPELINE:
+# redis-benchmark -P N, loadline `in_flight: N`; default 1), ROUNDS
 # rounds alternating which client goes first. Prints each round's
 # throughputs and the ratio loadline / redis-benchmark per command, then
 # the median and range of the ratios. With two or more CPUs the server is
@@ -9,7 +10,7 @@
 # (CLIENT_CPUS, default 1), so each client gets the same CPU budget:
 # redis-benchmark is one thread, loadline one per connection.
 #
-#   examples/resp-bench/compare.sh [ROUNDS] [RECORDS] [CONNECTIONS] [VALUE_BYTES]
+#   examples/resp-bench/compare.sh [ROUNDS] [RECORDS] [CONNECTIONS] [VALUE_BYTES] [PIPELINE]
 #
 # Needs redis-server and redis-benchmark (apt-get install redis-server
 # redis-tools) and a built loadline (LOADLINE, default
@@ -21,6 +22,7 @@ rounds=${1:-5}
 records=${2:-100000}
 conns=${3:-4}
 size=${4:-64}
+pipeline=${5:-1}
 port=${PORT:-6391}
 target_dir=${CARGO_TARGET_DIR:-target}
 loadline=${LOADLINE:-$target_dir/release/loadline}
@@ -48,7 +50,7 @@ done
 # redis-benchmark: requests per second of one command.
 bench() {
     "${pin_client[@]}" redis-benchmark -h 127.0.0.1 -p "$port" -t "$1" -n "$records" -c "$conns" \
-        -P 1 -d "$size" -r "$records" --csv -q |
+        -P "$pipeline" -d "$size" -r "$records" --csv -q |
         awk -F'","' 'NR > 1 { gsub(/"/, "", $2); print $2; exit }'
 }
 
@@ -60,11 +62,12 @@ ours() {
         --set "phases.set.records=$records" --set "phases.get.records=$records" \
         --set "phases.set.actors.0.workers=$conns" --set "phases.get.actors.0.workers=$conns" \
         --set "phases.set.actors.0.keys.space=$records" --set "phases.get.actors.0.keys.space=$records" \
+        --set "phases.set.actors.0.in_flight=$pipeline" --set "phases.get.actors.0.in_flight=$pipeline" \
         --set "payloads.value.size=${size}B" >/dev/null
     awk -F, '$6 == "records_per_s" && $5 == "put" { s = $7 } $6 == "records_per_s" && $5 == "get" { g = $7 } END { print s, g }' "$out/results.csv"
 }
 
-echo "redis-server $(redis-server --version | grep -o 'v=[^ ]*'), $records requests per command, $conns connections, -P 1, ${size} B values, $rounds rounds${pin_client:+, server on CPU ${SERVER_CPUS:-0}, clients on CPU ${CLIENT_CPUS:-1}}"
+echo "redis-server $(redis-server --version | grep -o 'v=[^ ]*'), $records requests per command, $conns connections, -P $pipeline (in_flight: $pipeline), ${size} B values, $rounds rounds${pin_client:+, server on CPU ${SERVER_CPUS:-0}, clients on CPU ${CLIENT_CPUS:-1}}"
 printf '%-6s %-8s %14s %14s %8s\n' round command redis-benchmark loadline ratio
 ratios_set=() ratios_get=()
 for r in $(seq "$rounds"); do

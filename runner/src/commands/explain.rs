@@ -319,6 +319,9 @@ fn describe_actor(s: &Scenario, ph: &Phase, a: &Actor, writer_workers: usize) ->
         None if !a.is_periodic() => parts.push("closed loop".to_owned()),
         None => {}
     }
+    if a.in_flight > 1 {
+        parts.push(format!("{} requests in flight per worker", a.in_flight));
+    }
     if let Some((records, bytes)) = expected(s, ph, a, writer_workers) {
         parts.push(format!(
             "expects {} records{}",

@@ -121,6 +121,9 @@ impl StoreKind for ExternalKind {
             kv: has(Capability::Kv),
             persistent: has(Capability::Persistent),
             crash_durable: has(Capability::CrashDurable),
+            // The protocol requires plug-ins to serve pipelined requests
+            // (replies in any order): each session keeps its own in flight.
+            max_in_flight: u32::MAX,
             ..Capabilities::NONE
         }
     }

@@ -3,16 +3,23 @@
 //! loadline's writer process SIGKILLs it too), its stdin and stdout, the
 //! `hello` handshake, and request/reply calls with ids checked.
 //!
-//! Requests go one at a time (a mutex around the pipes, held by
-//! [`Plugin::call`]): sessions of one target share the plug-in. Its stderr
-//! goes to `plugin.log` in the target's directory. It owns the process
-//! and the line exchange, not what the operations mean.
+//! Sessions of one target share the plug-in, and each may have several
+//! requests in flight: [`Plugin::send`] writes a request line (under a
+//! mutex, whole lines only) and registers its id; one reader thread reads
+//! every reply line and files it under its id; [`Plugin::wait`] hands a
+//! session the reply to one of its ids, in whatever order they came. A
+//! line that is not a reply, or a reply to an id nobody asked, is filed
+//! as an error under the oldest id in flight (the request most likely to
+//! have caused it). [`Plugin::call`] is a send and a wait for that one id.
+//! Its stderr goes to `plugin.log` in the target's directory. It owns the
+//! process and the line exchange, not what the operations mean.
 
+use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, ChildStdout, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -28,12 +35,39 @@ const PID_FILE: &str = "plugin.pid";
 /// How long a plug-in may take to exit after `close`.
 const CLOSE_WAIT: Duration = Duration::from_secs(30);
 
-/// The pipes and the next request id.
-struct Lines {
+/// The plug-in's stdin and the next request id.
+struct Writer {
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    line: String,
     next_id: u64,
+}
+
+/// A reply as filed by the reader thread: the reply, or why the line
+/// filed under that id is not one.
+pub(crate) type Filed = Result<Reply, String>;
+
+/// What the reader thread shares with the waiting sessions.
+#[derive(Default)]
+struct Inbox {
+    /// Ids sent and not yet answered.
+    in_flight: BTreeSet<u64>,
+    /// Answers not yet collected, by id.
+    replies: HashMap<u64, Filed>,
+    /// Set when the plug-in's stdout ended or failed: every later wait
+    /// without a filed reply fails with it.
+    broken: Option<String>,
+}
+
+/// The inbox and the condition signalled on every filed reply.
+#[derive(Default)]
+struct Shared {
+    inbox: Mutex<Inbox>,
+    filed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Counts of the data-path replies since the plug-in started (not
@@ -51,7 +85,8 @@ pub(crate) struct Counts {
 /// A running plug-in.
 pub(crate) struct Plugin {
     child: Tied,
-    lines: Mutex<Lines>,
+    writer: Mutex<Writer>,
+    shared: Arc<Shared>,
     dir: PathBuf,
     /// The capabilities its `hello` reply offered.
     pub(crate) capabilities: Vec<Capability>,
@@ -105,14 +140,16 @@ impl Plugin {
         let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
             return Err(protocol("start plug-in", "no pipes".to_owned()));
         };
+        let shared = Arc::new(Shared::default());
+        let reader = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("loadline-plugin-reader".to_owned())
+            .spawn(move || read_replies(stdout, &reader))
+            .map_err(|e| io("spawn reader thread", dir, e))?;
         let mut plugin = Plugin {
             child,
-            lines: Mutex::new(Lines {
-                stdin,
-                stdout: BufReader::new(stdout),
-                line: String::new(),
-                next_id: 0,
-            }),
+            writer: Mutex::new(Writer { stdin, next_id: 0 }),
+            shared,
             dir: dir.to_owned(),
             capabilities: Vec::new(),
             counts: Counts::default(),
@@ -141,46 +178,90 @@ impl Plugin {
     ///
     /// # Errors
     ///
-    /// The reply's error (`unsupported` → [`StoreError::Unsupported`],
-    /// `invalid` → [`StoreError::Invalid`], `engine` →
-    /// [`StoreError::Engine`]); [`StoreError::Engine`] for a broken pipe,
-    /// a line that is not a reply, or a reply to another id.
+    /// As [`send`](Self::send), [`wait`](Self::wait) and
+    /// [`decode`](Self::decode).
     pub(crate) fn call<T: DeserializeOwned>(&self, op: Op) -> Result<T, StoreError> {
         let name = op_name(&op);
-        let mut guard = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
-        let l = &mut *guard;
-        let id = l.next_id;
-        l.next_id += 1;
+        let id = self.send(op)?;
+        match self.wait(|i| i == id, true) {
+            Ok(Some((_, filed))) => self.decode(name, filed),
+            Ok(None) => Err(protocol(name, "no reply".to_owned())),
+            Err(broken) => Err(protocol(name, broken)),
+        }
+    }
+
+    /// Writes `op` as one request line; returns its id. The id is in
+    /// flight before the line is written, so its reply is always filed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`] when the line cannot be encoded or written
+    /// (the plug-in is gone).
+    pub(crate) fn send(&self, op: Op) -> Result<u64, StoreError> {
+        let name = op_name(&op);
+        let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = w.next_id;
+        w.next_id += 1;
         let mut text = serde_json::to_vec(&Request { id, op })
             .map_err(|e| protocol(name, format!("encode: {e}")))?;
         text.push(b'\n');
-        l.stdin
-            .write_all(&text)
-            .and_then(|()| l.stdin.flush())
-            .map_err(|e| protocol(name, format!("write to the plug-in: {e}")))?;
-        l.line.clear();
-        let n = l
-            .stdout
-            .read_line(&mut l.line)
-            .map_err(|e| protocol(name, format!("read from the plug-in: {e}")))?;
-        if n == 0 {
-            return Err(protocol(
-                name,
-                "the plug-in closed its stdout (exited?)".to_owned(),
-            ));
+        self.shared.lock().in_flight.insert(id);
+        let written = w.stdin.write_all(&text).and_then(|()| w.stdin.flush());
+        if let Err(e) = written {
+            self.shared.lock().in_flight.remove(&id);
+            return Err(protocol(name, format!("write to the plug-in: {e}")));
         }
-        let reply: Reply = serde_json::from_str(&l.line).map_err(|e| {
-            protocol(
-                name,
-                format!("not a reply line ({e}): {}", l.line.trim_end()),
-            )
-        })?;
-        if reply.id != id {
-            return Err(protocol(
-                name,
-                format!("reply to id {} when {id} was asked", reply.id),
-            ));
+        Ok(id)
+    }
+
+    /// The filed reply to one of the ids `mine` accepts: waits for one
+    /// with `block`, else returns `Ok(None)` when none is filed yet.
+    ///
+    /// # Errors
+    ///
+    /// Why the plug-in's stdout ended (it exited, or a read failed) when
+    /// no reply of `mine` is filed.
+    pub(crate) fn wait(
+        &self,
+        mine: impl Fn(u64) -> bool,
+        block: bool,
+    ) -> Result<Option<(u64, Filed)>, String> {
+        let mut inbox = self.shared.lock();
+        loop {
+            // Oldest first, when several are filed.
+            if let Some(id) = inbox.replies.keys().copied().filter(|id| mine(*id)).min() {
+                let filed = inbox.replies.remove(&id);
+                return Ok(filed.map(|f| (id, f)));
+            }
+            if let Some(broken) = &inbox.broken {
+                return Err(broken.clone());
+            }
+            if !block {
+                return Ok(None);
+            }
+            inbox = self
+                .shared
+                .filed
+                .wait(inbox)
+                .unwrap_or_else(PoisonError::into_inner);
         }
+    }
+
+    /// Decodes a filed reply to an `op` request: its `ok` as `T`, or its
+    /// error. Counts the data-path replies (not `hello` and `close`).
+    ///
+    /// # Errors
+    ///
+    /// The reply's error (`unsupported` → [`StoreError::Unsupported`],
+    /// `invalid` → [`StoreError::Invalid`], `engine` →
+    /// [`StoreError::Engine`]); [`StoreError::Engine`] for a line that was
+    /// not a reply, a reply to another id, or an `ok` of the wrong shape.
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        name: &'static str,
+        filed: Filed,
+    ) -> Result<T, StoreError> {
+        let reply = filed.map_err(|detail| protocol(name, detail))?;
         if !matches!(name, "hello" | "close") {
             self.counts.requests.fetch_add(1, Ordering::Relaxed);
             if let Some(ns) = reply.service_ns {
@@ -250,8 +331,56 @@ impl Plugin {
     }
 }
 
+/// The reader thread: files every line of the plug-in's stdout under
+/// the id it answers until stdout ends, then marks the inbox broken.
+fn read_replies(stdout: ChildStdout, shared: &Shared) {
+    let mut stdout = BufReader::new(stdout);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = stdout.read_line(&mut line);
+        let mut inbox = shared.lock();
+        match read {
+            Ok(0) => {
+                inbox.broken = Some("the plug-in closed its stdout (exited?)".to_owned());
+            }
+            Err(e) => inbox.broken = Some(format!("read from the plug-in: {e}")),
+            Ok(_) => {
+                let (id, filed) = match serde_json::from_str::<Reply>(&line) {
+                    Ok(reply) if inbox.in_flight.remove(&reply.id) => (Some(reply.id), Ok(reply)),
+                    Ok(reply) => {
+                        let oldest = inbox.in_flight.pop_first();
+                        let detail = match oldest {
+                            Some(asked) => {
+                                format!("reply to id {} when {asked} was asked", reply.id)
+                            }
+                            None => String::new(),
+                        };
+                        (oldest, Err(detail))
+                    }
+                    Err(e) => (
+                        inbox.in_flight.pop_first(),
+                        Err(format!("not a reply line ({e}): {}", line.trim_end())),
+                    ),
+                };
+                // A line with nothing in flight to blame is dropped: no
+                // request is waiting for it.
+                if let Some(id) = id {
+                    inbox.replies.insert(id, filed);
+                }
+            }
+        }
+        let done = inbox.broken.is_some();
+        drop(inbox);
+        shared.filed.notify_all();
+        if done {
+            return;
+        }
+    }
+}
+
 /// The name of `op` in messages.
-fn op_name(op: &Op) -> &'static str {
+pub(crate) fn op_name(op: &Op) -> &'static str {
     match op {
         Op::Hello { .. } => "hello",
         Op::Append { .. } => "append",

@@ -1,24 +1,54 @@
 //! A worker's session on an `external` plug-in: each [`Session`] call as
-//! one request and its reply ([`super::protocol`]). Bodies, keys and
-//! values go base64-encoded inside the JSON lines. It never reads the
-//! clock: the engine's worker times each call.
+//! one request and its reply ([`super::protocol`]), and the session's
+//! [`Pipeline`]: several requests in flight, their replies taken in
+//! whatever order the plug-in sends them. A put or delete batch is one
+//! request per key (the protocol has no batch of them), completed when
+//! every one is answered. Bodies, keys and values go base64-encoded
+//! inside the JSON lines. It never reads the clock: the engine's worker
+//! times each call.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::plugin::Plugin;
+use super::plugin::{Plugin, op_name};
 use super::protocol::{
     AppendReply, BoundsReply, Bytes, GetReply, Op, ReadReply, ScanReply, WireKeys, WireRecord,
 };
 use crate::store::api::{Keys, LogBounds, Offset, ReadBuf, Record, Session, StoreError};
+use crate::store::{Outcome, Pipeline, Request};
 
-/// A session: the shared plug-in.
+/// A request of the pipeline: its tag, requests (ids) still unanswered,
+/// the first error among the answers, and its outcome so far.
+struct Submitted {
+    left: usize,
+    error: Option<StoreError>,
+    outcome: Outcome,
+}
+
+/// A session: the shared plug-in, and the pipeline's requests in flight.
 pub(crate) struct ExternalSession {
     plugin: Arc<Plugin>,
+    /// Pipeline: id in flight → its request's tag and op name.
+    ids: HashMap<u64, (u64, &'static str)>,
+    /// Pipeline: tag → its request.
+    tags: HashMap<u64, Submitted>,
 }
 
 impl ExternalSession {
     pub(crate) fn new(plugin: Arc<Plugin>) -> ExternalSession {
-        ExternalSession { plugin }
+        ExternalSession {
+            plugin,
+            ids: HashMap::new(),
+            tags: HashMap::new(),
+        }
+    }
+
+    /// Sends `op` as part of the request tagged `tag`.
+    fn send(&mut self, tag: u64, op: Op) -> Result<(), StoreError> {
+        let name = op_name(&op);
+        let id = self.plugin.send(op)?;
+        self.ids.insert(id, (tag, name));
+        Ok(())
     }
 
     /// A call whose `ok` carries nothing.
@@ -104,6 +134,10 @@ impl Session for ExternalSession {
         })
     }
 
+    fn pipeline(&mut self) -> Option<&mut dyn Pipeline> {
+        Some(self)
+    }
+
     fn scan(&mut self, start: &[u8], limit: usize, out: &mut ReadBuf) -> Result<usize, StoreError> {
         out.clear();
         let r: ScanReply = self.plugin.call(Op::Scan {
@@ -115,5 +149,158 @@ impl Session for ExternalSession {
             out.push(i as Offset, Keys::None, &v.0);
         }
         Ok(n)
+    }
+}
+
+/// An append's records on the wire.
+fn wire_records(batch: &[Record<'_>]) -> Vec<WireRecord> {
+    batch
+        .iter()
+        .map(|r| WireRecord {
+            offset: None,
+            keys: WireKeys::of(r.keys),
+            body: Bytes(r.body.to_vec()),
+        })
+        .collect()
+}
+
+impl Pipeline for ExternalSession {
+    fn submit(&mut self, tag: u64, request: Request<'_>) -> Result<(), StoreError> {
+        let (left, outcome) = match request {
+            Request::Append { stream, batch } => {
+                let records = wire_records(batch);
+                self.send(tag, Op::Append { stream, records })?;
+                (1, Outcome::Appended(0))
+            }
+            Request::Put { key, value } => {
+                self.send(
+                    tag,
+                    Op::Put {
+                        key: Bytes(key.to_vec()),
+                        value: Bytes(value.to_vec()),
+                    },
+                )?;
+                (1, Outcome::Done)
+            }
+            Request::PutBatch {
+                keys,
+                key_ranges,
+                values,
+            } => {
+                let mut n = 0;
+                for (k, v) in key_ranges.iter().zip(values) {
+                    self.send(
+                        tag,
+                        Op::Put {
+                            key: Bytes(keys[k.clone()].to_vec()),
+                            value: Bytes(v.body.to_vec()),
+                        },
+                    )?;
+                    n += 1;
+                }
+                (n, Outcome::Done)
+            }
+            Request::Get { key } => {
+                self.send(
+                    tag,
+                    Op::Get {
+                        key: Bytes(key.to_vec()),
+                    },
+                )?;
+                (1, Outcome::Got(None))
+            }
+            Request::Delete { key } => {
+                self.send(
+                    tag,
+                    Op::Delete {
+                        key: Bytes(key.to_vec()),
+                    },
+                )?;
+                (1, Outcome::Done)
+            }
+            Request::DeleteBatch { keys, key_ranges } => {
+                for k in key_ranges {
+                    self.send(
+                        tag,
+                        Op::Delete {
+                            key: Bytes(keys[k.clone()].to_vec()),
+                        },
+                    )?;
+                }
+                (key_ranges.len(), Outcome::Done)
+            }
+        };
+        if left == 0 {
+            return Err(StoreError::Invalid {
+                op: "submit",
+                detail: "an empty batch".to_owned(),
+            });
+        }
+        self.tags.insert(
+            tag,
+            Submitted {
+                left,
+                error: None,
+                outcome,
+            },
+        );
+        Ok(())
+    }
+
+    fn complete(&mut self, wait: bool) -> Result<Option<(u64, Outcome)>, StoreError> {
+        loop {
+            let ids = &self.ids;
+            let filed = match self.plugin.wait(|id| ids.contains_key(&id), wait) {
+                Ok(Some(f)) => f,
+                Ok(None) => return Ok(None),
+                Err(broken) => {
+                    let name = self.ids.values().next().map_or("complete", |v| v.1);
+                    return Err(StoreError::Engine {
+                        op: name,
+                        detail: broken,
+                    });
+                }
+            };
+            let (id, reply) = filed;
+            let Some((tag, name)) = self.ids.remove(&id) else {
+                continue;
+            };
+            let Some(sub) = self.tags.get_mut(&tag) else {
+                continue;
+            };
+            sub.left -= 1;
+            let result = match name {
+                "append" => self
+                    .plugin
+                    .decode::<AppendReply>(name, reply)
+                    .map(|r| Outcome::Appended(r.first)),
+                "get" => self
+                    .plugin
+                    .decode::<GetReply>(name, reply)
+                    .map(|r| Outcome::Got(r.value.map(|v| v.0.len()))),
+                _ => self
+                    .plugin
+                    .decode::<serde_json::Value>(name, reply)
+                    .map(|_| Outcome::Done),
+            };
+            match result {
+                Ok(o) => sub.outcome = o,
+                Err(e) => {
+                    if sub.error.is_none() {
+                        sub.error = Some(e);
+                    }
+                }
+            }
+            if sub.left > 0 {
+                continue;
+            }
+            let Some(done) = self.tags.remove(&tag) else {
+                continue;
+            };
+            return match done.error {
+                Some(e) => Err(e),
+                None => Ok(Some((tag, done.outcome))),
+            };
+        }
     }
 }

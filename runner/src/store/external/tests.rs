@@ -273,3 +273,127 @@ fn stray_stdout_and_a_wrong_id_each_break_their_rule() {
         "{stray:?}"
     );
 }
+
+/// A session's pipeline (`in_flight`): requests sent together, replies
+/// taken in the order the plug-in sends them (here reversed), a put
+/// batch completed only when each of its puts is answered, and an error
+/// reply failing its own request only.
+#[test]
+fn pipelined_requests_take_replies_out_of_order() {
+    use crate::store::{Outcome, Record, Request};
+    let root = tempfile::tempdir().expect("temp dir");
+    // Replies out of order: id 3 alone first, then (after the next
+    // request arrives) the rest newest first.
+    let script = r#"read l; echo '{"id":0,"ok":{"version":1,"capabilities":["log","kv"]}}'
+        read a; read b; read c
+        echo '{"id":3,"ok":{"value":"AAEC"}}'
+        read d; read e
+        echo '{"id":5,"ok":{}}'; echo '{"id":4,"ok":{}}'
+        echo '{"id":2,"ok":{"first":5}}'; echo '{"id":1,"ok":{}}'
+        read f; read g
+        echo '{"id":6,"error":{"kind":"engine","message":"disk full"}}'; echo '{"id":7,"ok":{"value":null}}'
+        read h"#;
+    let store = ExternalKind::open(
+        &sh(script, vec![Capability::Log, Capability::Kv]),
+        root.path(),
+    )
+    .expect("open");
+    let mut s = store.session().expect("session");
+    let p = s.pipeline().expect("external sessions pipeline");
+    let body = [Record {
+        keys: crate::store::Keys::None,
+        body: b"x",
+    }];
+    p.submit(
+        10,
+        Request::Put {
+            key: b"k",
+            value: b"v",
+        },
+    )
+    .expect("id 1");
+    p.submit(
+        11,
+        Request::Append {
+            stream: 0,
+            batch: &body,
+        },
+    )
+    .expect("id 2");
+    p.submit(12, Request::Get { key: b"k" }).expect("id 3");
+    assert_eq!(
+        p.complete(true).expect("complete"),
+        Some((12, Outcome::Got(Some(3)))),
+        "the third request's reply came first"
+    );
+    let values = [body[0], body[0]];
+    p.submit(
+        13,
+        Request::PutBatch {
+            keys: b"ab",
+            key_ranges: &[0..1, 1..2],
+            values: &values,
+        },
+    )
+    .expect("ids 4 and 5");
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(p.complete(true).expect("complete").expect("in flight"));
+    }
+    got.sort_unstable_by_key(|c| c.0);
+    assert_eq!(
+        got,
+        vec![
+            (10, Outcome::Done),
+            (11, Outcome::Appended(5)),
+            (13, Outcome::Done),
+        ]
+    );
+    p.submit(20, Request::Delete { key: b"k" }).expect("id 6");
+    p.submit(21, Request::Get { key: b"z" }).expect("id 7");
+    let e = p.complete(true).expect_err("disk full");
+    assert!(
+        matches!(&e, StoreError::Engine { op: "delete", detail } if detail == "disk full"),
+        "{e}"
+    );
+    assert_eq!(
+        p.complete(true).expect("ok"),
+        Some((21, Outcome::Got(None)))
+    );
+    drop(s);
+    drop(store);
+}
+
+/// The Python reference plug-in under a pipelined actor: every write is
+/// acknowledged and reads back.
+#[test]
+fn the_python_plugin_serves_a_pipeline() {
+    use crate::store::{Outcome, Request};
+    let root = tempfile::tempdir().expect("temp dir");
+    let store = ExternalKind::open(&python(), root.path()).expect("open");
+    let mut s = store.session().expect("session");
+    let p = s.pipeline().expect("pipeline");
+    for i in 0..64u64 {
+        p.submit(
+            i,
+            Request::Put {
+                key: &i.to_le_bytes(),
+                value: &[i as u8; 3],
+            },
+        )
+        .expect("submit");
+    }
+    let mut tags: Vec<u64> = (0..64)
+        .map(|_| match p.complete(true).expect("complete") {
+            Some((t, Outcome::Done)) => t,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    tags.sort_unstable();
+    assert_eq!(tags, (0..64).collect::<Vec<_>>());
+    let mut out = Vec::new();
+    assert!(s.get(&9u64.to_le_bytes(), &mut out).expect("get"));
+    assert_eq!(out, vec![9u8; 3]);
+    drop(s);
+    store.close().expect("close");
+}

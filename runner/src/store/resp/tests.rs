@@ -429,5 +429,5 @@ fn pipelined_requests_complete_in_order_with_their_outcomes() {
         Some((102, Outcome::Got(Some(8))))
     );
     drop(s);
-    store.close().expect("close");
+    Box::new(store).close().expect("close");
 }
