@@ -12,6 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::gate::StartGate;
+use super::pipelined;
 use super::pools::Pools;
 use super::worker::{self, Control, WorkerOp, WorkerPlan, WorkerResult};
 use crate::metrics::process;
@@ -422,11 +423,19 @@ fn run_workers(
             let gate = &gate;
             let progress = &run.progress[slot];
             let name = format!("loadline-{}-{}", phase.actors[ai].name, plan.index);
-            let handle = std::thread::Builder::new()
-                .name(name.clone())
-                .spawn_scoped(scope, move || {
-                    worker::run(plan, session, control, gate, progress)
-                });
+            let handle =
+                std::thread::Builder::new()
+                    .name(name.clone())
+                    .spawn_scoped(scope, move || {
+                        // The one decision per worker: the synchronous loop
+                        // is untouched by pipelining.
+                        let op_loop: worker::OpLoop = if plan.in_flight > 1 {
+                            pipelined::op_loop
+                        } else {
+                            worker::op_loop
+                        };
+                        worker::run(plan, session, control, gate, progress, op_loop)
+                    });
             match handle {
                 Ok(h) => handles.push((ai, h)),
                 Err(e) => {

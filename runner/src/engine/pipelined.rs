@@ -60,7 +60,7 @@ struct Slot {
 /// The first store error (the worker stops there, as the synchronous loop
 /// does); [`StoreError::Invalid`] when the session offers no pipeline
 /// (validation refuses such scenarios first).
-pub(super) fn op_loop(
+pub(crate) fn op_loop(
     plan: &mut WorkerPlan<'_>,
     session: &mut dyn Session,
     ctl: &Control,

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::gate::StartGate;
-use super::worker::{Control, WorkerOp, WorkerPlan, WorkerResult, run};
+use super::pipelined::op_loop;
+use super::worker::{Control, WorkerOp, WorkerPlan, WorkerResult};
 use crate::metrics::progress::Progress;
 use crate::store::{Outcome, Pipeline, Request, Session, StoreError};
 use crate::workload::{KeyDist, KeyGen, KeyParams, StreamId, stream};
@@ -152,6 +153,18 @@ fn plan(
     }
 }
 
+/// Runs one worker of `plan` on `session` through the pipelined loop.
+fn run(plan: WorkerPlan<'_>, session: Box<dyn Session>, ctl: &Control) -> WorkerResult {
+    super::worker::run(
+        plan,
+        session,
+        ctl,
+        &StartGate::new(1),
+        &Progress::default(),
+        op_loop,
+    )
+}
+
 /// Runs `plan` against a fake; returns the result, the control and
 /// what the fake saw.
 fn go(
@@ -170,13 +183,7 @@ fn go(
         fail_at,
         seen: Arc::clone(&seen),
     }));
-    let result = run(
-        plan,
-        session,
-        &ctl,
-        &StartGate::new(1),
-        &Progress::default(),
-    );
+    let result = run(plan, session, &ctl);
     let seen = std::mem::take(&mut *seen.lock().expect("lock"));
     (result, ctl, seen)
 }
@@ -296,7 +303,7 @@ fn a_stop_ends_submitting_and_drains_what_is_in_flight() {
     let mut p = plan(WorkerOp::Get { keys: keys() }, 0, None, 16);
     p.quota = None;
     let r = std::thread::scope(|s| {
-        let h = s.spawn(|| run(p, session, &ctl, &StartGate::new(1), &Progress::default()));
+        let h = s.spawn(|| run(p, session, &ctl));
         std::thread::sleep(Duration::from_millis(30));
         ctl.stop.store(true, Ordering::Release);
         h.join().expect("worker")
@@ -313,13 +320,7 @@ fn a_session_without_a_pipeline_is_an_error_not_a_silent_fallback() {
     let ctl = Control::default();
     ctl.drivers_left.store(1, Ordering::Release);
     let p = plan(WorkerOp::Get { keys: keys() }, 10, None, 2);
-    let r = run(
-        p,
-        Box::new(Plain),
-        &ctl,
-        &StartGate::new(1),
-        &Progress::default(),
-    );
+    let r = run(p, Box::new(Plain), &ctl);
     assert!(
         matches!(
             &r.error,

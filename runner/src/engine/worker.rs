@@ -172,29 +172,33 @@ pub(crate) struct WorkerResult {
     pub error: Option<StoreError>,
 }
 
-/// Runs one worker to completion.
+/// The loop a worker of a back-to-back op runs: [`op_loop`] (one
+/// operation at a time), or the pipelined one of an actor with
+/// `in_flight` above 1 (`engine::pipelined`), chosen once per worker.
+pub(crate) type OpLoop = fn(
+    &mut WorkerPlan<'_>,
+    &mut dyn Session,
+    &Control,
+    &mut Recorder,
+    &mut OpState,
+    &Progress,
+) -> Result<(), StoreError>;
+
+/// Runs one worker to completion; a back-to-back op runs in `op_loop`
+/// (the periodic ones in their own loop).
 pub(crate) fn run(
     mut plan: WorkerPlan<'_>,
     mut session: Box<dyn Session>,
     ctl: &Control,
     gate: &StartGate,
     progress: &Progress,
+    op_loop: OpLoop,
 ) -> WorkerResult {
     let mut state = OpState::new(&plan);
     let start = gate.wait();
     let mut rec = Recorder::with_intervals(plan.rate.is_some(), start, plan.interval);
-    // The one decision per worker: the synchronous loop is untouched by
-    // pipelining.
     let result = match plan.op.period() {
         Some(every) => periodic(&plan, every, session.as_mut(), ctl, &mut rec, progress),
-        None if plan.in_flight > 1 => super::pipelined::op_loop(
-            &mut plan,
-            session.as_mut(),
-            ctl,
-            &mut rec,
-            &mut state,
-            progress,
-        ),
         None => op_loop(
             &mut plan,
             session.as_mut(),
@@ -228,7 +232,7 @@ pub(crate) fn run(
 }
 
 /// Per-op mutable state kept out of the plan.
-pub(super) struct OpState {
+pub(crate) struct OpState {
     /// Next batch index (appends, puts).
     pub(super) batch: usize,
     /// Op counter (stream choice).
@@ -282,7 +286,8 @@ pub(super) fn background_done(plan: &WorkerPlan<'_>, ctl: &Control) -> bool {
     !plan.driver && ctl.drivers_left.load(Ordering::Acquire) == 0
 }
 
-fn op_loop(
+/// The synchronous loop: one operation at a time, timed around the call.
+pub(crate) fn op_loop(
     plan: &mut WorkerPlan<'_>,
     session: &mut dyn Session,
     ctl: &Control,

@@ -569,12 +569,10 @@ pub struct ActorSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<Rate>,
     /// Requests each worker keeps in flight (`put`, `get`, `delete`,
-    /// `append` on targets whose sessions pipeline: `resp`, `external`).
-    /// The worker submits up to this many before waiting for a reply, as
-    /// `redis-benchmark -P N` does; each operation's latency still runs
-    /// from its (intended) start to its own reply. Default `1`: one
-    /// operation at a time. In-process stores finish each call before it
-    /// returns: use more `workers` there.
+    /// `append` on `resp` and `external` targets): it submits up to this
+    /// many before waiting for a reply, as `redis-benchmark -P N` does;
+    /// each operation's latency still runs from its (intended) start to
+    /// its own reply. Default `1`. In-process stores: use `workers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_flight: Option<Count>,
     /// Readers: where to start. Default `tail`.

@@ -21,14 +21,17 @@
 //! - [`Session::trim`] makes every record below `up_to` invisible forever
 //!   (also after a reopen). Trim points only move forward and are clamped to
 //!   the tail.
+//! - [`Session::pipeline`] is the optional split of a call into
+//!   [`Pipeline::submit`] and [`Pipeline::complete`] (like fio's
+//!   `queue`/`getevents`), for out-of-process stores that keep several
+//!   requests in flight per session (an actor's `in_flight`); the engine
+//!   keeps the timing. In-process kinds do not offer it.
 //! - Log operations work only where [`Capabilities::log`] is true,
 //!   key-value operations only where [`Capabilities::kv`] is true; the
 //!   other family's methods keep their "not supported" defaults.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-use super::pipeline::Pipeline;
 
 /// The position of a record inside its stream: dense, starting at 0.
 pub type Offset = u64;
@@ -475,4 +478,102 @@ pub trait Session: Send {
     fn pipeline(&mut self) -> Option<&mut dyn Pipeline> {
         None
     }
+}
+
+// Requests in flight: the optional split submit/complete interface of a
+// session (`Session::pipeline`), for out-of-process stores.
+
+/// One operation handed to [`Pipeline::submit`]: the data-path calls that
+/// do not depend on an earlier reply. Borrowed data is copied (encoded)
+/// by `submit`, so the caller may reuse its buffers at once.
+#[derive(Debug, Clone, Copy)]
+pub enum Request<'a> {
+    /// [`Session::append`](Session::append): a batch to a stream.
+    Append {
+        /// The stream.
+        stream: u64,
+        /// The records, appended atomically.
+        batch: &'a [Record<'a>],
+    },
+    /// [`Session::put`](Session::put).
+    Put {
+        /// The key.
+        key: &'a [u8],
+        /// The value.
+        value: &'a [u8],
+    },
+    /// [`Session::put_batch`](Session::put_batch): key `i` is
+    /// `keys[key_ranges[i]]`, its value `values[i].body`.
+    PutBatch {
+        /// The keys, back to back.
+        keys: &'a [u8],
+        /// Each key's range in `keys`.
+        key_ranges: &'a [std::ops::Range<usize>],
+        /// The values.
+        values: &'a [Record<'a>],
+    },
+    /// [`Session::get`](Session::get).
+    Get {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// [`Session::delete`](Session::delete).
+    Delete {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// [`Session::delete_batch`](Session::delete_batch).
+    DeleteBatch {
+        /// The keys, back to back.
+        keys: &'a [u8],
+        /// Each key's range in `keys`.
+        key_ranges: &'a [std::ops::Range<usize>],
+    },
+}
+
+/// What a completed [`Request`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An append: the offset of the batch's first record.
+    Appended(Offset),
+    /// A put, put batch, delete or delete batch was acknowledged.
+    Done,
+    /// A get: the value's length in bytes, `None` when the key is absent.
+    Got(Option<usize>),
+}
+
+/// A session's split submit/complete interface (see the module docs).
+///
+/// Contract:
+/// - [`submit`](Self::submit) may buffer the request; it must reach the
+///   store no later than the next [`complete`](Self::complete) that
+///   waits, so a caller waiting for a completion never waits for a
+///   request still in a buffer.
+/// - Every submitted request completes exactly once, with the tag it was
+///   submitted with. Completions may come in any order.
+/// - A request's outcome is what the synchronous [`Session`]
+///   call would have returned; an acknowledged write is durable as the
+///   target's sync policy promises, as there.
+/// - After an error the session may be unusable; the engine stops the
+///   worker at the first one.
+pub trait Pipeline {
+    /// Hands `request` over, tagged `tag` (any value; the engine uses a
+    /// slot index). Returns once its bytes are copied.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the request cannot be sent (the connection or
+    /// the plug-in is gone) or is invalid for this store.
+    fn submit(&mut self, tag: u64, request: Request<'_>) -> Result<(), StoreError>;
+
+    /// The tag and outcome of one finished request. With `wait` it blocks
+    /// until one has finished (flushing buffered requests first); without,
+    /// it returns `Ok(None)` at once when none has finished yet. Never
+    /// called with nothing in flight.
+    ///
+    /// # Errors
+    ///
+    /// The store's error for a request (a server error reply, an
+    /// `unsupported` answer), or a broken connection.
+    fn complete(&mut self, wait: bool) -> Result<Option<(u64, Outcome)>, StoreError>;
 }

@@ -22,7 +22,6 @@ mod kind;
 pub mod layout;
 mod memory;
 pub mod ordered_log;
-mod pipeline;
 mod power_loss;
 mod registry;
 mod resp;
@@ -38,7 +37,6 @@ pub use fs::SimFs;
 pub(crate) use kind::ProblemAt;
 pub use kind::{AppendPlan, ConfigError, Problem, StoreKind, Workload};
 pub use memory::{MemoryConfig, MemoryKind, MemoryStore};
-pub use pipeline::{Outcome, Pipeline, Request};
 pub use registry::{
     DuplicateKind, Registry, TargetKind, did_you_mean, missing_feature, open, stat_desc,
 };

@@ -79,35 +79,43 @@ impl Conn {
         r.map_err(|e| io("write", &self.address, e))
     }
 
-    /// The next reply (flushing first if commands are buffered). A server
-    /// error is returned as [`Frame::Error`], for the caller to judge.
+    /// The next reply: one already read, else (after sending what is
+    /// buffered) the next from the socket. A server error is returned as
+    /// [`Frame::Error`], for the caller to judge.
     ///
     /// # Errors
     ///
     /// [`StoreError::Io`] when the socket fails or closes;
     /// [`StoreError::Engine`] when the bytes are not RESP2.
     pub(crate) fn reply(&mut self) -> Result<Frame, StoreError> {
+        // A reply already read is returned without sending what is
+        // buffered: pipelined commands then go out together, once the
+        // replies read so far are used up (as `redis-benchmark -P`
+        // writes its pipeline in one go).
+        if let Some(frame) = self.parsed()? {
+            return Ok(frame);
+        }
         self.flush()?;
         loop {
+            self.fill()?;
             if let Some(frame) = self.parsed()? {
                 return Ok(frame);
             }
-            self.fill()?;
         }
     }
 
-    /// The next reply if it has arrived, without waiting: flushes, parses
-    /// what is buffered, and reads what the socket holds without
-    /// blocking; `None` when the reply is not complete yet.
+    /// The next reply if it has arrived, without waiting: one already
+    /// read, else (after sending what is buffered) what the socket holds,
+    /// read without blocking; `None` when the reply is not complete yet.
     ///
     /// # Errors
     ///
     /// As [`reply`](Self::reply).
     pub(crate) fn try_reply(&mut self) -> Result<Option<Frame>, StoreError> {
-        self.flush()?;
         if let Some(frame) = self.parsed()? {
             return Ok(Some(frame));
         }
+        self.flush()?;
         self.socket
             .set_nonblocking(true)
             .map_err(|e| io("set O_NONBLOCK", &self.address, e))?;

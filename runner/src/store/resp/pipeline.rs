@@ -23,37 +23,12 @@
 
 use super::codec::{self, Frame};
 use super::conn::unexpected;
-use super::session::{RespSession, encode_keys, offset_of};
+use super::session::{Last, RespSession, Waiting, encode_keys, offset_of};
 use crate::store::api::{Record, StoreError};
 use crate::store::{Outcome, Pipeline, Request};
 
 /// Buffered command bytes beyond which a submit sends them at once.
 const FLUSH_AT: usize = 64 * 1024;
-
-/// What a request's last reply means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Last {
-    /// An `XADD`'s entry id.
-    Id,
-    /// `EXEC`'s array of `n` entry ids.
-    Exec(usize),
-    /// An acknowledgement (`+OK`, a count).
-    Ack,
-    /// A `GET`'s value.
-    Value,
-}
-
-/// A request waiting for its replies.
-#[derive(Debug)]
-pub(super) struct Waiting {
-    tag: u64,
-    op: &'static str,
-    /// Replies still to read.
-    left: usize,
-    last: Last,
-    /// The first error among its replies.
-    error: Option<StoreError>,
-}
 
 impl RespSession {
     /// Encodes `batch` as `XADD`s to `stream` (in `MULTI`/`EXEC` when it

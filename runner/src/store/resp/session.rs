@@ -21,7 +21,6 @@ use std::collections::VecDeque;
 
 use super::codec::Frame;
 use super::conn::{Conn, unexpected};
-use super::pipeline::Waiting;
 use crate::store::api::{Keys, LogBounds, Offset, ReadBuf, Record, Session, StoreError};
 use crate::store::{Outcome, Pipeline, Request};
 
@@ -84,6 +83,31 @@ impl RespSession {
         }
         first
     }
+}
+
+/// What a request's last reply means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Last {
+    /// An `XADD`'s entry id.
+    Id,
+    /// `EXEC`'s array of `n` entry ids.
+    Exec(usize),
+    /// An acknowledgement (`+OK`, a count).
+    Ack,
+    /// A `GET`'s value.
+    Value,
+}
+
+/// A request of the pipeline (`pipeline`) waiting for its replies.
+#[derive(Debug)]
+pub(super) struct Waiting {
+    pub(super) tag: u64,
+    pub(super) op: &'static str,
+    /// Replies still to read.
+    pub(super) left: usize,
+    pub(super) last: Last,
+    /// The first error among its replies.
+    pub(super) error: Option<StoreError>,
 }
 
 /// Entry id of offset `o`: `0-(o+1)`.
