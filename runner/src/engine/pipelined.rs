@@ -89,7 +89,7 @@ pub(crate) fn op_loop(
         let open = !free.is_empty()
             && !ctl.stop.load(Ordering::Relaxed)
             && !background_done(plan, ctl)
-            && !plan.quota.is_some_and(|q| submitted_records >= q);
+            && plan.quota.is_none_or(|q| submitted_records < q);
         let busy = free.len() < window;
         if open {
             match &mut pacer {

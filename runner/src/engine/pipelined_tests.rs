@@ -47,7 +47,7 @@ impl Pipeline for Fake {
                 assert_eq!(key.len(), 16);
                 seen.keys += 1;
                 // Every other get finds a 10-byte value.
-                Some(seen.submitted % 2 == 0)
+                Some(seen.submitted.is_multiple_of(2))
             }
             Request::DeleteBatch { key_ranges, .. } => {
                 seen.keys += key_ranges.len() as u64;

@@ -217,8 +217,7 @@ impl Pipeline for RespSession {
                 self.wait(tag, "get (GET)", 1, Last::Value);
             }
             Request::Delete { key } => {
-                let range = [0..key.len()];
-                self.del(key, &range);
+                self.del(key, std::slice::from_ref(&(0..key.len())));
                 self.wait(tag, "delete (DEL)", 1, Last::Ack);
             }
             Request::DeleteBatch { keys, key_ranges } => {
