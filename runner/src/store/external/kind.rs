@@ -8,12 +8,17 @@
 //! writer process opens the store and so starts the plug-in, tied to it:
 //! the SIGKILL of the writers SIGKILLs the plug-in, and the reopen starts
 //! the same command on the same directory.
+//!
+//! Right after `hello`, opening times a hundred `noop` requests: their
+//! median round trip is the protocol's floor (`noop_round_trip_ns`), which
+//! the report sets beside each actor's latency and the store's own
+//! per-op service time.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use super::plugin::Plugin;
-use super::protocol::Capability;
+use super::plugin::{COUNTED_OPS, Plugin};
+use super::protocol::{Capability, Op};
 use super::rules::{Plugged, check_rules};
 use super::session::ExternalSession;
 
@@ -27,29 +32,91 @@ use crate::store::kind::{Problem, StoreKind, Workload};
 pub struct ExternalKind;
 
 /// The statistics of an `external` target: what its plug-in's replies
-/// said (the plug-in is never asked for more).
-const STATS: &[StatDesc] = &[
-    StatDesc {
-        name: "requests",
-        unit: StatUnit::Count,
-        help: "requests the plug-in answered (not `hello` and `close`)",
-    },
-    StatDesc {
-        name: "timed_requests",
-        unit: StatUnit::Count,
-        help: "replies that carried the store's own service time (`service_ns`)",
-    },
-    StatDesc {
-        name: "service_ns",
-        unit: StatUnit::Nanos,
-        help: "the store's own service time, summed over the timed replies (as the plug-in measured it)",
-    },
-    StatDesc {
-        name: "service_ns_per_request",
-        unit: StatUnit::Nanos,
-        help: "service_ns / timed_requests: the store's mean service time per request; an actor's mean latency minus it is the protocol's overhead per op",
-    },
-];
+/// said, per op too, and the protocol's floor measured at open (the
+/// plug-in is never asked for more). The `<op>_` rows follow
+/// [`COUNTED_OPS`]: a test keeps the two lists in step.
+macro_rules! stats_table {
+    ($($op:literal),*) => {
+        [
+            StatDesc {
+                name: "requests",
+                unit: StatUnit::Count,
+                help: "requests the plug-in answered (not `hello`, `noop` and `close`)",
+            },
+            StatDesc {
+                name: "timed_requests",
+                unit: StatUnit::Count,
+                help: "replies that carried the store's own service time (`service_ns`)",
+            },
+            StatDesc {
+                name: "service_ns",
+                unit: StatUnit::Nanos,
+                help: "the store's own service time, summed over the timed replies (as the plug-in measured it)",
+            },
+            StatDesc {
+                name: "service_ns_per_request",
+                unit: StatUnit::Nanos,
+                help: "service_ns / timed_requests: the store's mean service time per request",
+            },
+            StatDesc {
+                name: NOOP_STAT,
+                unit: StatUnit::Nanos,
+                help: "the protocol's floor: the median round trip of a `noop` request, timed at open (absent when the plug-in answers `noop` with `unsupported`)",
+            },
+            $(
+                StatDesc {
+                    name: concat!($op, "_timed_requests"),
+                    unit: StatUnit::Count,
+                    help: concat!("`", $op, "` replies that carried `service_ns`"),
+                },
+                StatDesc {
+                    name: concat!($op, "_service_ns"),
+                    unit: StatUnit::Nanos,
+                    help: concat!("the store's own service time of `", $op, "` requests, summed"),
+                },
+                StatDesc {
+                    name: concat!($op, "_service_ns_per_request"),
+                    unit: StatUnit::Nanos,
+                    help: concat!("the store's mean service time of a `", $op, "` request; the report subtracts it from the actor's mean latency: the protocol's overhead per op"),
+                },
+            )*
+        ]
+    };
+}
+
+/// The ratio statistics: the mean service time overall and per op.
+macro_rules! ratios_table {
+    ($($op:literal),*) => {
+        [
+            RatioStat {
+                name: "service_ns_per_request",
+                numerator: &["service_ns"],
+                denominator: &["timed_requests"],
+            },
+            $(
+                RatioStat {
+                    name: concat!($op, "_service_ns_per_request"),
+                    numerator: &[concat!($op, "_service_ns")],
+                    denominator: &[concat!($op, "_timed_requests")],
+                },
+            )*
+        ]
+    };
+}
+
+const STATS: &[StatDesc] = &stats_table!(
+    "append", "read", "trim", "sync", "bounds", "put", "get", "delete", "scan"
+);
+
+const RATIOS: &[RatioStat] = &ratios_table!(
+    "append", "read", "trim", "sync", "bounds", "put", "get", "delete", "scan"
+);
+
+/// The statistic of the protocol's floor.
+pub(crate) const NOOP_STAT: &str = "noop_round_trip_ns";
+
+/// `noop` requests timed at open for [`NOOP_STAT`].
+const CALIBRATION_NOOPS: usize = 100;
 
 /// Options of the `external` store: the plug-in's command, its options and
 /// what it can do.
@@ -129,12 +196,12 @@ impl StoreKind for ExternalKind {
         STATS
     }
 
+    fn levels() -> &'static [&'static str] {
+        &[NOOP_STAT]
+    }
+
     fn ratios() -> &'static [RatioStat] {
-        &[RatioStat {
-            name: "service_ns_per_request",
-            numerator: &["service_ns"],
-            denominator: &["timed_requests"],
-        }]
+        RATIOS
     }
 
     fn describe(config: &ExternalConfig) -> String {
@@ -162,6 +229,8 @@ impl StoreKind for ExternalKind {
 pub struct ExternalStore {
     plugin: std::sync::Arc<Plugin>,
     capabilities: Capabilities,
+    /// The median `noop` round trip measured at open, ns.
+    floor_ns: Option<u64>,
     closed: bool,
 }
 
@@ -192,12 +261,45 @@ impl ExternalStore {
                 ),
             });
         }
+        let floor_ns = match calibrate(&plugin) {
+            Ok(floor) => floor,
+            Err(e) => {
+                plugin.kill();
+                return Err(e);
+            }
+        };
         Ok(ExternalStore {
             plugin: std::sync::Arc::new(plugin),
             capabilities: ExternalKind::capabilities(config),
+            floor_ns,
             closed: false,
         })
     }
+}
+
+/// The protocol's floor: the median round trip of [`CALIBRATION_NOOPS`]
+/// `noop` requests, one after another, or `None` when the plug-in
+/// answers `noop` with `unsupported`. The one clock read of this kind
+/// outside the worker: it happens once, at open, before any measured
+/// operation (a crash phase's reopen time includes it: about a
+/// hundred round trips, under a millisecond for a compiled plug-in).
+///
+/// # Errors
+///
+/// Any other failure of a `noop`.
+fn calibrate(plugin: &Plugin) -> Result<Option<u64>, StoreError> {
+    let mut times = Vec::with_capacity(CALIBRATION_NOOPS);
+    for _ in 0..CALIBRATION_NOOPS {
+        let start = std::time::Instant::now();
+        match plugin.call::<serde_json::Value>(Op::Noop) {
+            Ok(_) => {}
+            Err(StoreError::Unsupported { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        times.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+    }
+    times.sort_unstable();
+    Ok(times.get(times.len() / 2).copied())
 }
 
 impl Store for ExternalStore {
@@ -214,17 +316,30 @@ impl Store for ExternalStore {
         let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
         let (requests, timed, service) =
             (get(&c.requests), get(&c.timed_requests), get(&c.service_ns));
-        let per_request = if timed > 0.0 { service / timed } else { 0.0 };
+        let ratio = |n: f64, d: f64| if d > 0.0 { n / d } else { 0.0 };
+        let mut values: std::collections::BTreeMap<String, f64> = [
+            ("requests", requests),
+            ("timed_requests", timed),
+            ("service_ns", service),
+            ("service_ns_per_request", ratio(service, timed)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (op, counts) in COUNTED_OPS.iter().zip(&c.per_op) {
+            let (timed, service) = (get(&counts.timed), get(&counts.service_ns));
+            values.insert(format!("{op}_timed_requests"), timed);
+            values.insert(format!("{op}_service_ns"), service);
+            values.insert(
+                format!("{op}_service_ns_per_request"),
+                ratio(service, timed),
+            );
+        }
+        if let Some(floor) = self.floor_ns {
+            values.insert(NOOP_STAT.to_owned(), floor as f64);
+        }
         StoreStats {
-            values: [
-                ("requests", requests),
-                ("timed_requests", timed),
-                ("service_ns", service),
-                ("service_ns_per_request", per_request),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
+            values,
             appendix: None,
         }
     }
