@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::metrics::catalog::MetricUnit;
 use crate::metrics::report::{Latency, PhaseReport, TargetReport};
 use crate::report::charts::ChartSpec;
+use crate::store::service_time::{NOOP_STAT, SERVICE_SUFFIX, TIMED_SUFFIX};
 
 /// One measured phase across targets.
 #[derive(Debug, Serialize)]
@@ -112,11 +113,10 @@ pub(crate) struct OverheadRow {
 }
 
 /// The overhead rows of a phase: per actor and target whose phase
-/// statistics have the store's service time of the actor's op
-/// (`<op>_service_ns`, `<op>_timed_requests`, and `noop_round_trip_ns`
-/// for the floor — the names the `external` kind reports; any kind
-/// reporting them gets the table). Actors of one op share its service
-/// time in proportion to their ops.
+/// statistics have the store's own time of the actor's op (the names of
+/// [`crate::store::service_time`]: `<op>_service_ns`,
+/// `<op>_timed_requests`, and `noop_round_trip_ns` for the floor). Actors
+/// of one op share its time in proportion to their ops.
 fn overhead_rows(phases: &[(String, Option<&PhaseReport>)]) -> Vec<OverheadRow> {
     let mut rows = Vec::new();
     for (target, p) in phases {
@@ -124,8 +124,8 @@ fn overhead_rows(phases: &[(String, Option<&PhaseReport>)]) -> Vec<OverheadRow> 
         let store = &p.stats.store;
         for a in &p.actors {
             let (Some(&service), Some(&timed)) = (
-                store.get(&format!("{}_service_ns", a.op)),
-                store.get(&format!("{}_timed_requests", a.op)),
+                store.get(&format!("{}{SERVICE_SUFFIX}", a.op)),
+                store.get(&format!("{}{TIMED_SUFFIX}", a.op)),
             ) else {
                 continue;
             };
@@ -152,7 +152,7 @@ fn overhead_rows(phases: &[(String, Option<&PhaseReport>)]) -> Vec<OverheadRow> 
                 latency_ns,
                 requests_per_op: timed / ops as f64,
                 service_ns,
-                floor_ns: store.get("noop_round_trip_ns").copied(),
+                floor_ns: store.get(NOOP_STAT).copied(),
                 overhead_ns,
                 share,
                 warn: share > OVERHEAD_WARNING,

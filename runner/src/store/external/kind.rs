@@ -27,96 +27,54 @@ use crate::store::api::{
 };
 use crate::store::conformance::CheckResult;
 use crate::store::kind::{Problem, StoreKind, Workload};
+use crate::store::service_time;
 
 /// The `external` store kind.
 pub struct ExternalKind;
 
 /// The statistics of an `external` target: what its plug-in's replies
 /// said, per op too, and the protocol's floor measured at open (the
-/// plug-in is never asked for more). The `<op>_` rows follow
+/// plug-in is never asked for more). The per-op rows follow
 /// [`COUNTED_OPS`]: a test keeps the two lists in step.
-macro_rules! stats_table {
-    ($($op:literal),*) => {
-        [
-            StatDesc {
-                name: "requests",
-                unit: StatUnit::Count,
-                help: "requests the plug-in answered (not `hello`, `noop` and `close`)",
-            },
-            StatDesc {
-                name: "timed_requests",
-                unit: StatUnit::Count,
-                help: "replies that carried the store's own service time (`service_ns`)",
-            },
-            StatDesc {
-                name: "service_ns",
-                unit: StatUnit::Nanos,
-                help: "the store's own service time, summed over the timed replies (as the plug-in measured it)",
-            },
-            StatDesc {
-                name: "service_ns_per_request",
-                unit: StatUnit::Nanos,
-                help: "service_ns / timed_requests: the store's mean service time per request",
-            },
-            StatDesc {
-                name: NOOP_STAT,
-                unit: StatUnit::Nanos,
-                help: "the protocol's floor: the median round trip of a `noop` request, timed at open (absent when the plug-in answers `noop` with `unsupported`)",
-            },
-            $(
-                StatDesc {
-                    name: concat!($op, "_timed_requests"),
-                    unit: StatUnit::Count,
-                    help: concat!("`", $op, "` replies that carried `service_ns`"),
-                },
-                StatDesc {
-                    name: concat!($op, "_service_ns"),
-                    unit: StatUnit::Nanos,
-                    help: concat!("the store's own service time of `", $op, "` requests, summed"),
-                },
-                StatDesc {
-                    name: concat!($op, "_service_ns_per_request"),
-                    unit: StatUnit::Nanos,
-                    help: concat!("the store's mean service time of a `", $op, "` request; the report subtracts it from the actor's mean latency: the protocol's overhead per op"),
-                },
-            )*
-        ]
-    };
-}
+const STATS: &[StatDesc] = &service_time::op_service_stats!(
+    "its replies' `service_ns`";
+    StatDesc {
+        name: "requests",
+        unit: StatUnit::Count,
+        help: "requests the plug-in answered (not `hello`, `noop` and `close`)",
+    },
+    StatDesc {
+        name: "timed_requests",
+        unit: StatUnit::Count,
+        help: "replies that carried the store's own service time (`service_ns`)",
+    },
+    StatDesc {
+        name: "service_ns",
+        unit: StatUnit::Nanos,
+        help: "the store's own service time, summed over the timed replies (as the plug-in measured it)",
+    },
+    StatDesc {
+        name: "service_ns_per_request",
+        unit: StatUnit::Nanos,
+        help: "service_ns / timed_requests: the store's mean service time per request",
+    },
+    service_time::floor_desc(
+        "the protocol's floor: the median round trip of a `noop` request, timed at open (absent when the plug-in answers `noop` with `unsupported`)"
+    ),
+    ;
+    "append", "read", "trim", "sync", "bounds", "put", "get", "delete", "scan"
+);
 
 /// The ratio statistics: the mean service time overall and per op.
-macro_rules! ratios_table {
-    ($($op:literal),*) => {
-        [
-            RatioStat {
-                name: "service_ns_per_request",
-                numerator: &["service_ns"],
-                denominator: &["timed_requests"],
-            },
-            $(
-                RatioStat {
-                    name: concat!($op, "_service_ns_per_request"),
-                    numerator: &[concat!($op, "_service_ns")],
-                    denominator: &[concat!($op, "_timed_requests")],
-                },
-            )*
-        ]
-    };
-}
-
-const STATS: &[StatDesc] = &stats_table!(
+const RATIOS: &[RatioStat] = &service_time::op_service_ratios!(
+    RatioStat {
+        name: "service_ns_per_request",
+        numerator: &["service_ns"],
+        denominator: &["timed_requests"],
+    },
+    ;
     "append", "read", "trim", "sync", "bounds", "put", "get", "delete", "scan"
 );
-
-const RATIOS: &[RatioStat] = &ratios_table!(
-    "append", "read", "trim", "sync", "bounds", "put", "get", "delete", "scan"
-);
-
-/// The statistic of the protocol's floor.
-pub(crate) const NOOP_STAT: &str = "noop_round_trip_ns";
-
-/// `noop` requests timed at open for [`NOOP_STAT`].
-const CALIBRATION_NOOPS: usize = 100;
 
 /// Options of the `external` store: the plug-in's command, its options and
 /// what it can do.
@@ -197,7 +155,7 @@ impl StoreKind for ExternalKind {
     }
 
     fn levels() -> &'static [&'static str] {
-        &[NOOP_STAT]
+        &[service_time::NOOP_STAT]
     }
 
     fn ratios() -> &'static [RatioStat] {
@@ -277,29 +235,20 @@ impl ExternalStore {
     }
 }
 
-/// The protocol's floor: the median round trip of [`CALIBRATION_NOOPS`]
-/// `noop` requests, one after another, or `None` when the plug-in
-/// answers `noop` with `unsupported`. The one clock read of this kind
-/// outside the worker: it happens once, at open, before any measured
-/// operation (a crash phase's reopen time includes it: about a
-/// hundred round trips, under a millisecond for a compiled plug-in).
+/// The protocol's floor: the median round trip of `noop` requests, or
+/// `None` when the plug-in answers `noop` with `unsupported` (a crash
+/// phase's reopen time includes it: a hundred round trips, under a
+/// millisecond for a compiled plug-in).
 ///
 /// # Errors
 ///
 /// Any other failure of a `noop`.
 fn calibrate(plugin: &Plugin) -> Result<Option<u64>, StoreError> {
-    let mut times = Vec::with_capacity(CALIBRATION_NOOPS);
-    for _ in 0..CALIBRATION_NOOPS {
-        let start = std::time::Instant::now();
-        match plugin.call::<serde_json::Value>(Op::Noop) {
-            Ok(_) => {}
-            Err(StoreError::Unsupported { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        times.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
-    }
-    times.sort_unstable();
-    Ok(times.get(times.len() / 2).copied())
+    service_time::floor(|| match plugin.call::<serde_json::Value>(Op::Noop) {
+        Ok(_) => Ok(true),
+        Err(StoreError::Unsupported { .. }) => Ok(false),
+        Err(e) => Err(e),
+    })
 }
 
 impl Store for ExternalStore {
@@ -327,16 +276,10 @@ impl Store for ExternalStore {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         for (op, counts) in COUNTED_OPS.iter().zip(&c.per_op) {
-            let (timed, service) = (get(&counts.timed), get(&counts.service_ns));
-            values.insert(format!("{op}_timed_requests"), timed);
-            values.insert(format!("{op}_service_ns"), service);
-            values.insert(
-                format!("{op}_service_ns_per_request"),
-                ratio(service, timed),
-            );
+            service_time::insert_op(&mut values, op, get(&counts.timed), get(&counts.service_ns));
         }
         if let Some(floor) = self.floor_ns {
-            values.insert(NOOP_STAT.to_owned(), floor as f64);
+            values.insert(service_time::NOOP_STAT.to_owned(), floor as f64);
         }
         StoreStats {
             values,

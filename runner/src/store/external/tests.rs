@@ -162,7 +162,7 @@ fn replies_without_service_time_count_untimed() {
         "{stats:?}"
     );
     assert!(
-        !stats.contains_key(super::kind::NOOP_STAT),
+        !stats.contains_key(crate::store::service_time::NOOP_STAT),
         "no floor from a plug-in without `noop`: {stats:?}"
     );
 }
@@ -183,7 +183,10 @@ fn the_floor_is_measured_at_open_and_service_time_is_counted_per_op() {
         s.get(&[i], &mut v).expect("get");
     }
     let stats = store.stats().values;
-    assert!(stats[super::kind::NOOP_STAT] > 0.0, "{stats:?}");
+    assert!(
+        stats[crate::store::service_time::NOOP_STAT] > 0.0,
+        "{stats:?}"
+    );
     assert_eq!(stats["requests"], 10.0, "noops are not requests: {stats:?}");
     assert_eq!(
         (
