@@ -15,7 +15,9 @@
 #               testing aid): exit 1 with a regression on `mem` is a detection.
 # Each experiment's exit codes and wall time go to OUT/results.csv, and a
 # summary to stdout. Environment: LOADLINE (binary, default
-# target/release/loadline), SCENARIO, ROUNDS (5), PAIRS (10), DELAY
+# target/release/loadline), SCENARIO, ROUNDS (5), PAIRS (`auto`, as
+# examples/ci/ab.yml: pairs are added while the verdict is inconclusive,
+# up to MAX_PAIRS, 12; a number runs that many), DELAY
 # (the slowdown, default 1us), SETS (extra --set options for every run,
 # e.g. to shorten the scenario), EXPERIMENTS (which of the three, default
 # "compare-aa ab-aa ab-slow").
@@ -31,7 +33,10 @@ OUT="${2:-reports/gate-error-rates}"
 LOADLINE="${LOADLINE:-target/release/loadline}"
 SCENARIO="${SCENARIO:-scenarios/quickstart.yaml}"
 ROUNDS="${ROUNDS:-5}"
-PAIRS="${PAIRS:-10}"
+PAIRS="${PAIRS:-auto}"
+MAX_PAIRS="${MAX_PAIRS:-12}"
+pairs=(--rounds "$PAIRS")
+[ "$PAIRS" = auto ] && pairs+=(--max-rounds "$MAX_PAIRS")
 DELAY="${DELAY:-1us}"
 read -r -a SETS <<< "${SETS:-}"
 
@@ -39,7 +44,8 @@ EXPERIMENTS="${EXPERIMENTS:-compare-aa ab-aa ab-slow}"
 
 mkdir -p "$OUT"
 csv="$OUT/results.csv"
-[ -f "$csv" ] || echo "experiment,repetition,exit,seconds,regressions_on_mem" > "$csv"
+[ -f "$csv" ] || echo "experiment,repetition,exit,seconds,regressions_on_mem,pairs" > "$csv"
+echo "$(date -u +%FT%TZ) $LOADLINE SCENARIO=$SCENARIO ROUNDS=$ROUNDS PAIRS=$PAIRS MAX_PAIRS=$MAX_PAIRS DELAY=$DELAY SETS=${SETS[*]}" >> "$OUT/config.txt"
 
 # True when experiment $1's repetition $2 is to run: asked for, not yet in
 # results.csv.
@@ -61,7 +67,11 @@ record() {
         [ -f "$f" ] || f="$dir/compare.csv"
         mem=$(grep -c '^[^,]*,mem,.*,regression,' "$f" || true)
     fi
-    echo "$experiment,$i,$code,$(echo "$end - $start" | bc),$mem" >> "$csv"
+    local pairs_run=""
+    if [ -d "$dir/rounds" ]; then
+        pairs_run=$(( $(find "$dir/rounds" -mindepth 1 -maxdepth 1 -type d | wc -l) / 2 ))
+    fi
+    echo "$experiment,$i,$code,$(echo "$end - $start" | bc),$mem,$pairs_run" >> "$csv"
     echo "$experiment $i: exit $code ($(echo "$end - $start" | bc | cut -d. -f1) s)"
 }
 
@@ -78,19 +88,19 @@ for i in $(seq 1 "$N"); do
     d="$OUT/ab-aa-$i"
     if todo ab-aa "$i"; then
         rm -rf "$d"
-        record ab-aa "$i" "$d" "$LOADLINE" ab "$SCENARIO" "${SETS[@]}" --rounds "$PAIRS" --out "$d" --quiet
+        record ab-aa "$i" "$d" "$LOADLINE" ab "$SCENARIO" "${SETS[@]}" --quiet "${pairs[@]}" --out "$d"
     fi
 
     d="$OUT/ab-slow-$i"
     if todo ab-slow "$i"; then
         rm -rf "$d"
-        record ab-slow "$i" "$d" "$LOADLINE" ab "$SCENARIO" "${SETS[@]}" --rounds "$PAIRS" --out "$d" --quiet \
+        record ab-slow "$i" "$d" "$LOADLINE" ab "$SCENARIO" "${SETS[@]}" --quiet "${pairs[@]}" --out "$d" \
             --new-set "targets.mem.memory.delay=$DELAY"
     fi
 done
 
 echo
-echo "results.csv: every repetition gathered in $OUT; scenario $SCENARIO; compare of --repeat $ROUNDS runs; ab of $PAIRS pairs; slowdown $DELAY per memory-store operation"
+echo "results.csv: every repetition gathered in $OUT; scenario $SCENARIO; compare of --repeat $ROUNDS runs; ab of ${pairs[*]} pairs; slowdown $DELAY per memory-store operation"
 awk -F, 'NR > 1 {
     n[$1]++; t[$1] += $4
     if ($3 == 1) fail[$1]++

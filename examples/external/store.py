@@ -167,7 +167,7 @@ def main():
                 store = Store(req["dir"], req["options"])
                 caps = ["log", "kv", "persistent", "crash_durable"]
                 reply["ok"] = {"version": 1, "capabilities": caps}
-            elif req["op"] == "close":
+            elif req["op"] in ("close", "noop"):
                 reply["ok"] = {}
             else:
                 reply["ok"] = handle(store, req)

@@ -235,6 +235,52 @@ mod tests {
         assert!(md.contains("> The run stopped with an error: append on rocksdb-sync: io error."));
     }
 
+    /// Issue 26: a target whose store reports its own service time per op
+    /// gets the overhead table, the share computed per op (a batch's
+    /// requests counted), and the warning once the protocol takes more
+    /// than half; a target without those statistics gets none.
+    #[test]
+    fn an_op_with_the_stores_own_time_shows_where_its_latency_goes() {
+        let mut report = run_report(1);
+        let p = &mut report.variants[0].targets[0].phases[1];
+        let ops = p.actors[0].count as f64;
+        let mean = p.actors[0].latency.mean_ns;
+        let op = p.actors[0].op.clone();
+        for (name, value) in [
+            (format!("{op}_service_ns"), mean * 0.25 * ops),
+            (format!("{op}_timed_requests"), 4.0 * ops),
+            ("noop_round_trip_ns".to_owned(), 20_000.0),
+        ] {
+            p.stats.store.insert(name, value);
+        }
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        let table: Vec<&str> = md
+            .lines()
+            .skip_while(|l| !l.starts_with("Where the time of an op goes"))
+            .take(7)
+            .collect();
+        insta::assert_snapshot!(table.join("\n"));
+        assert!(md.contains("Over half of the latency is overhead"), "{md}");
+        assert_eq!(
+            md.matches("Where the time of an op goes").count(),
+            1,
+            "{md}"
+        );
+        let p = &mut report.variants[0].targets[0].phases[1];
+        p.stats
+            .store
+            .insert(format!("{op}_service_ns"), mean * 0.75 * ops);
+        let md = MarkdownTemplate::builtin()
+            .unwrap()
+            .render(&report, Path::new(REPORT_MD))
+            .unwrap();
+        assert!(md.contains("| 25.0% |"), "{md}");
+        assert!(!md.contains("Over half of the latency is overhead"), "{md}");
+    }
+
     /// Guards issue 29: a get's hits (and their share of its operations)
     /// have a column of their own; a phase without gets has none.
     #[test]

@@ -27,6 +27,7 @@ mod registry;
 mod resp;
 #[cfg(feature = "rocksdb")]
 mod rocksdb;
+pub(crate) mod service_time;
 mod tied;
 mod wal;
 

@@ -308,7 +308,7 @@ fn answer(store: &mut Option<Store>, req: &Value) -> (Value, bool) {
             )?);
             Ok(json!({"version": 1, "capabilities": ["log", "kv", "persistent", "crash_durable"]}))
         }),
-        ("close", _) => Ok(json!({})),
+        ("close" | "noop", _) => Ok(json!({})),
         (op, Some(s)) => s.handle(op, req),
         (_, None) => Err(Failure::Invalid(
             "the first request must be `hello`".to_owned(),

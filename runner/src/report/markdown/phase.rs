@@ -1,11 +1,13 @@
 //! One phase of a target as `report.md` tables it: the phase's runs,
-//! its actors' rows, and its non-zero store statistics.
+//! its actors' rows, where an out-of-process op's time goes (the store's
+//! own time against the protocol's), and its non-zero store statistics.
 
 use serde::Serialize;
 
 use crate::metrics::catalog::MetricUnit;
 use crate::metrics::report::{Latency, PhaseReport, TargetReport};
 use crate::report::charts::ChartSpec;
+use crate::store::service_time::{NOOP_STAT, SERVICE_SUFFIX, TIMED_SUFFIX};
 
 /// One measured phase across targets.
 #[derive(Debug, Serialize)]
@@ -25,6 +27,11 @@ pub(crate) struct PhaseView {
     /// The SVG charts of this phase (latency spectrum and timeline per
     /// actor), files beside `report.md`.
     pub charts: Vec<ChartLink>,
+    /// Where each op's time goes on targets whose store reports its own
+    /// service time per op (out-of-process kinds).
+    pub overhead: Vec<OverheadRow>,
+    /// Some overhead row is over [`OVERHEAD_WARNING`] of its latency.
+    pub overhead_warning: bool,
     /// Phase-level metrics (e.g. `lost_records`), one row each.
     pub metrics: Vec<StatRow>,
     /// What each crash record count in `metrics` counts (name, meaning),
@@ -72,6 +79,87 @@ pub(crate) struct ActorRow {
     pub hits: Option<u64>,
     /// Gets only: `hits` over operations.
     pub hit_ratio: Option<f64>,
+}
+
+/// The share of an op's latency spent outside the store above which the
+/// report warns: the figures then measure the protocol more than the
+/// store.
+pub(crate) const OVERHEAD_WARNING: f64 = 0.5;
+
+/// One actor on one target split into the store's own time and the rest:
+/// the protocol (pipes or network, encoding, the plug-in's loop).
+#[derive(Debug, Serialize)]
+pub(crate) struct OverheadRow {
+    /// Actor name.
+    pub actor: String,
+    /// Target name.
+    pub target: String,
+    /// Mean latency of an op, ns (its service time under a rate: the
+    /// queueing before its start is not the protocol's).
+    pub latency_ns: f64,
+    /// Requests the store answered per op (a batch of puts is several).
+    pub requests_per_op: f64,
+    /// The store's own time per op, as its replies said, ns.
+    pub service_ns: f64,
+    /// The protocol's floor, the round trip of a request the store spends
+    /// no time on, ns (absent when not measured).
+    pub floor_ns: Option<f64>,
+    /// `latency_ns − service_ns`.
+    pub overhead_ns: f64,
+    /// `overhead_ns / latency_ns`.
+    pub share: f64,
+    /// `share` is above [`OVERHEAD_WARNING`].
+    pub warn: bool,
+}
+
+/// The overhead rows of a phase: per actor and target whose phase
+/// statistics have the store's own time of the actor's op (the names of
+/// [`crate::store::service_time`]: `<op>_service_ns`,
+/// `<op>_timed_requests`, and `noop_round_trip_ns` for the floor). Actors
+/// of one op share its time in proportion to their ops.
+fn overhead_rows(phases: &[(String, Option<&PhaseReport>)]) -> Vec<OverheadRow> {
+    let mut rows = Vec::new();
+    for (target, p) in phases {
+        let Some(p) = p else { continue };
+        let store = &p.stats.store;
+        for a in &p.actors {
+            let (Some(&service), Some(&timed)) = (
+                store.get(&format!("{}{SERVICE_SUFFIX}", a.op)),
+                store.get(&format!("{}{TIMED_SUFFIX}", a.op)),
+            ) else {
+                continue;
+            };
+            let ops: u64 = p
+                .actors
+                .iter()
+                .filter(|b| b.op == a.op)
+                .map(|b| b.count)
+                .sum();
+            if timed <= 0.0 || ops == 0 || a.count == 0 {
+                continue;
+            }
+            let latency_ns = a.service.unwrap_or(a.latency).mean_ns;
+            let service_ns = service / ops as f64;
+            let overhead_ns = (latency_ns - service_ns).max(0.0);
+            let share = if latency_ns > 0.0 {
+                overhead_ns / latency_ns
+            } else {
+                0.0
+            };
+            rows.push(OverheadRow {
+                actor: a.name.clone(),
+                target: target.clone(),
+                latency_ns,
+                requests_per_op: timed / ops as f64,
+                service_ns,
+                floor_ns: store.get(NOOP_STAT).copied(),
+                overhead_ns,
+                share,
+                warn: share > OVERHEAD_WARNING,
+            });
+        }
+    }
+    rows
 }
 
 /// A named value per target, with its unit.
@@ -232,8 +320,11 @@ pub(super) fn phase_view(
         .filter(|d| metrics.iter().any(|m: &StatRow| m.name == d.name))
         .filter_map(|d| Some((d.name.to_owned(), d.meaning?)))
         .collect();
+    let overhead = overhead_rows(&phases);
     PhaseView {
         name: name.to_owned(),
+        overhead_warning: overhead.iter().any(|r| r.warn),
+        overhead,
         definitions,
         runs,
         has_errors: rows.iter().any(|r| r.errors.unwrap_or(0) > 0),

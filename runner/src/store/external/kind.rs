@@ -8,12 +8,17 @@
 //! writer process opens the store and so starts the plug-in, tied to it:
 //! the SIGKILL of the writers SIGKILLs the plug-in, and the reopen starts
 //! the same command on the same directory.
+//!
+//! Right after `hello`, opening times a hundred `noop` requests: their
+//! median round trip is the protocol's floor (`noop_round_trip_ns`), which
+//! the report sets beside each actor's latency and the store's own
+//! per-op service time.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use super::plugin::Plugin;
-use super::protocol::Capability;
+use super::plugin::{COUNTED_OPS, Plugin};
+use super::protocol::{Capability, Op};
 use super::rules::{Plugged, check_rules};
 use super::session::ExternalSession;
 
@@ -22,17 +27,21 @@ use crate::store::api::{
 };
 use crate::store::conformance::CheckResult;
 use crate::store::kind::{Problem, StoreKind, Workload};
+use crate::store::service_time;
 
 /// The `external` store kind.
 pub struct ExternalKind;
 
 /// The statistics of an `external` target: what its plug-in's replies
-/// said (the plug-in is never asked for more).
-const STATS: &[StatDesc] = &[
+/// said, per op too, and the protocol's floor measured at open (the
+/// plug-in is never asked for more). The per-op rows follow
+/// [`COUNTED_OPS`]: a test keeps the two lists in step.
+const STATS: &[StatDesc] = &service_time::op_service_stats!(
+    "its replies' `service_ns`";
     StatDesc {
         name: "requests",
         unit: StatUnit::Count,
-        help: "requests the plug-in answered (not `hello` and `close`)",
+        help: "requests the plug-in answered (not `hello`, `noop` and `close`)",
     },
     StatDesc {
         name: "timed_requests",
@@ -47,9 +56,25 @@ const STATS: &[StatDesc] = &[
     StatDesc {
         name: "service_ns_per_request",
         unit: StatUnit::Nanos,
-        help: "service_ns / timed_requests: the store's mean service time per request; an actor's mean latency minus it is the protocol's overhead per op",
+        help: "service_ns / timed_requests: the store's mean service time per request",
     },
-];
+    service_time::floor_desc(
+        "the protocol's floor: the median round trip of a `noop` request, timed at open (absent when the plug-in answers `noop` with `unsupported`)"
+    ),
+    ;
+    "append", "read", "trim", "sync", "bounds", "put", "get", "delete", "scan"
+);
+
+/// The ratio statistics: the mean service time overall and per op.
+const RATIOS: &[RatioStat] = &service_time::op_service_ratios!(
+    RatioStat {
+        name: "service_ns_per_request",
+        numerator: &["service_ns"],
+        denominator: &["timed_requests"],
+    },
+    ;
+    "append", "read", "trim", "sync", "bounds", "put", "get", "delete", "scan"
+);
 
 /// Options of the `external` store: the plug-in's command, its options and
 /// what it can do.
@@ -132,12 +157,12 @@ impl StoreKind for ExternalKind {
         STATS
     }
 
+    fn levels() -> &'static [&'static str] {
+        &[service_time::NOOP_STAT]
+    }
+
     fn ratios() -> &'static [RatioStat] {
-        &[RatioStat {
-            name: "service_ns_per_request",
-            numerator: &["service_ns"],
-            denominator: &["timed_requests"],
-        }]
+        RATIOS
     }
 
     fn describe(config: &ExternalConfig) -> String {
@@ -165,6 +190,8 @@ impl StoreKind for ExternalKind {
 pub struct ExternalStore {
     plugin: std::sync::Arc<Plugin>,
     capabilities: Capabilities,
+    /// The median `noop` round trip measured at open, ns.
+    floor_ns: Option<u64>,
     closed: bool,
 }
 
@@ -195,12 +222,36 @@ impl ExternalStore {
                 ),
             });
         }
+        let floor_ns = match calibrate(&plugin) {
+            Ok(floor) => floor,
+            Err(e) => {
+                plugin.kill();
+                return Err(e);
+            }
+        };
         Ok(ExternalStore {
             plugin: std::sync::Arc::new(plugin),
             capabilities: ExternalKind::capabilities(config),
+            floor_ns,
             closed: false,
         })
     }
+}
+
+/// The protocol's floor: the median round trip of `noop` requests, or
+/// `None` when the plug-in answers `noop` with `unsupported` (a crash
+/// phase's reopen time includes it: a hundred round trips, under a
+/// millisecond for a compiled plug-in).
+///
+/// # Errors
+///
+/// Any other failure of a `noop`.
+fn calibrate(plugin: &Plugin) -> Result<Option<u64>, StoreError> {
+    service_time::floor(|| match plugin.call::<serde_json::Value>(Op::Noop) {
+        Ok(_) => Ok(true),
+        Err(StoreError::Unsupported { .. }) => Ok(false),
+        Err(e) => Err(e),
+    })
 }
 
 impl Store for ExternalStore {
@@ -217,17 +268,24 @@ impl Store for ExternalStore {
         let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
         let (requests, timed, service) =
             (get(&c.requests), get(&c.timed_requests), get(&c.service_ns));
-        let per_request = if timed > 0.0 { service / timed } else { 0.0 };
+        let ratio = |n: f64, d: f64| if d > 0.0 { n / d } else { 0.0 };
+        let mut values: std::collections::BTreeMap<String, f64> = [
+            ("requests", requests),
+            ("timed_requests", timed),
+            ("service_ns", service),
+            ("service_ns_per_request", ratio(service, timed)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (op, counts) in COUNTED_OPS.iter().zip(&c.per_op) {
+            service_time::insert_op(&mut values, op, get(&counts.timed), get(&counts.service_ns));
+        }
+        if let Some(floor) = self.floor_ns {
+            values.insert(service_time::NOOP_STAT.to_owned(), floor as f64);
+        }
         StoreStats {
-            values: [
-                ("requests", requests),
-                ("timed_requests", timed),
-                ("service_ns", service),
-                ("service_ns_per_request", per_request),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
+            values,
             appendix: None,
         }
     }

@@ -70,8 +70,23 @@ impl Shared {
     }
 }
 
+/// The operations whose timed replies are also counted one by one, in
+/// the order of [`Counts::per_op`]: every data-path op.
+pub(crate) const COUNTED_OPS: [&str; 9] = [
+    "append", "read", "trim", "sync", "bounds", "put", "get", "delete", "scan",
+];
+
+/// Timed replies of one op and their summed `service_ns`.
+#[derive(Debug, Default)]
+pub(crate) struct OpCounts {
+    /// Replies of the op that carried `service_ns`.
+    pub(crate) timed: AtomicU64,
+    /// The sum of their `service_ns`.
+    pub(crate) service_ns: AtomicU64,
+}
+
 /// Counts of the data-path replies since the plug-in started (not
-/// `hello` and `close`).
+/// `hello`, `noop` and `close`).
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
     /// Replies.
@@ -80,6 +95,25 @@ pub(crate) struct Counts {
     pub(crate) timed_requests: AtomicU64,
     /// The sum of their `service_ns`.
     pub(crate) service_ns: AtomicU64,
+    /// The timed replies per op of [`COUNTED_OPS`].
+    pub(crate) per_op: [OpCounts; COUNTED_OPS.len()],
+}
+
+impl Counts {
+    /// Counts one reply of op `name` that carried `service_ns`, if any.
+    fn count(&self, name: &str, service_ns: Option<u64>) {
+        let Some(index) = COUNTED_OPS.iter().position(|&o| o == name) else {
+            return;
+        };
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(ns) = service_ns {
+            self.timed_requests.fetch_add(1, Ordering::Relaxed);
+            self.service_ns.fetch_add(ns, Ordering::Relaxed);
+            let op = &self.per_op[index];
+            op.timed.fetch_add(1, Ordering::Relaxed);
+            op.service_ns.fetch_add(ns, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A running plug-in.
@@ -248,7 +282,7 @@ impl Plugin {
     }
 
     /// Decodes a filed reply to an `op` request: its `ok` as `T`, or its
-    /// error. Counts the data-path replies (not `hello` and `close`).
+    /// error. Counts the data-path replies (not `hello`, `noop` and `close`).
     ///
     /// # Errors
     ///
@@ -262,13 +296,7 @@ impl Plugin {
         filed: Filed,
     ) -> Result<T, StoreError> {
         let reply = filed.map_err(|detail| protocol(name, detail))?;
-        if !matches!(name, "hello" | "close") {
-            self.counts.requests.fetch_add(1, Ordering::Relaxed);
-            if let Some(ns) = reply.service_ns {
-                self.counts.timed_requests.fetch_add(1, Ordering::Relaxed);
-                self.counts.service_ns.fetch_add(ns, Ordering::Relaxed);
-            }
-        }
+        self.counts.count(name, reply.service_ns);
         match (reply.ok, reply.error) {
             (_, Some(e)) => Err(match e.kind {
                 ErrorKind::Unsupported => StoreError::Unsupported {
@@ -392,6 +420,7 @@ pub(crate) fn op_name(op: &Op) -> &'static str {
         Op::Get { .. } => "get",
         Op::Delete { .. } => "delete",
         Op::Scan { .. } => "scan",
+        Op::Noop => "noop",
         Op::Close => "close",
     }
 }

@@ -196,6 +196,11 @@ pub enum Op {
         /// The most pairs.
         limit: u64,
     },
+    /// Do nothing and reply `{}` at once: loadline times a run of them
+    /// after `hello` to learn the protocol's floor, the round trip of a
+    /// request the store spends no time on. Optional: a plug-in may
+    /// answer `unsupported`, and the floor is then not reported.
+    Noop,
     /// Close the store and exit 0 after replying `{}`.
     Close,
 }

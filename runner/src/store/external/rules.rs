@@ -1,7 +1,7 @@
 //! The protocol rules `loadline conform` checks on an `external` plug-in,
 //! beyond the store semantics the conformance suite checks through it:
 //! the handshake, ids echoed, pipelined requests answered in any order,
-//! `unsupported` for what it lacks, `close`, and a clean stdout. Each rule
+//! `unsupported` for what it lacks, `noop`, `close`, and a clean stdout. Each rule
 //! is one [`CheckResult`] named `protocol: <rule>` whose failure says what
 //! was seen. The rules are the numbered ones of
 //! `docs/src/external-protocol.md`.
@@ -57,6 +57,7 @@ pub(crate) fn check_rules(config: &Plugged<'_>, dir: &Path) -> Vec<CheckResult> 
         results.push(run_check("protocol: unsupported", || {
             unsupported(&mut probe, log, kv)
         }));
+        results.push(run_check("protocol: noop", || noop(&mut probe)));
         results.push(run_check("protocol: close", || close(&mut probe)));
     }
     let stray = std::mem::take(&mut probe.stray);
@@ -264,6 +265,31 @@ fn unsupported(probe: &mut Probe, log: bool, kv: bool) -> String {
         "{} answered `unsupported`, then served on",
         names.join(", ")
     )
+}
+
+/// Rule 7: `noop` answers `{}` (the protocol's floor is then measured)
+/// or `unsupported` (then it is not); anything else is a broken rule.
+fn noop(probe: &mut Probe) -> String {
+    let rule = "noop";
+    send(probe, rule, &[json!({"id": 250, "op": "noop"})]);
+    let reply = next_reply(probe, rule, "noop");
+    assert!(
+        reply.id == 250,
+        "{rule}: the reply to `noop` (id 250) carried id {}",
+        reply.id
+    );
+    match (&reply.ok, &reply.error) {
+        (Some(ok), None) if ok.as_object().is_some_and(serde_json::Map::is_empty) => {
+            "answered `{}`: the protocol's floor is measured".to_owned()
+        }
+        (None, Some(e)) if e.kind == ErrorKind::Unsupported => {
+            "answered `unsupported`: the protocol's floor is not measured".to_owned()
+        }
+        _ => panic!(
+            "{rule}: `noop` must answer `{{}}` or an error of kind `unsupported`; it answered {}",
+            serde_json::to_string(&reply).unwrap_or_default()
+        ),
+    }
 }
 
 /// Rule 4: `close` answers `{}`, then the plug-in exits.

@@ -50,6 +50,10 @@ fn open_err(config: &ExternalConfig) -> StoreError {
 
 const HELLO_OK: &str = r#"read l; echo '{"id":0,"ok":{"version":1,"capabilities":["log"]}}'"#;
 
+/// [`HELLO_OK`], then the first calibration `noop` (id 1) answered
+/// `unsupported`, which ends the calibration: the next request has id 2.
+const HELLO_NOOP: &str = r#"read l; echo '{"id":0,"ok":{"version":1,"capabilities":["log"]}}'; read l; echo '{"id":1,"error":{"kind":"unsupported","message":"no noop"}}'"#;
+
 #[test]
 fn a_claimed_capability_the_plugin_lacks_is_refused_at_open() {
     let err = open_err(&sh(HELLO_OK, vec![Capability::Log, Capability::Kv]));
@@ -86,9 +90,9 @@ fn a_plugin_that_exits_is_an_error_naming_its_log() {
 fn stray_output_and_wrong_ids_and_error_replies_are_errors() {
     let root = tempfile::tempdir().expect("temp dir");
     let script = format!(
-        "{HELLO_OK}; read l; echo 'debug output'; read l; echo '{{\"id\":7,\"ok\":{{}}}}'; \
-         read l; echo '{{\"id\":3,\"error\":{{\"kind\":\"unsupported\",\"message\":\"no\"}}}}'; \
-         read l; echo '{{\"id\":4,\"ok\":{{}}}}'"
+        "{HELLO_NOOP}; read l; echo 'debug output'; read l; echo '{{\"id\":7,\"ok\":{{}}}}'; \
+         read l; echo '{{\"id\":4,\"error\":{{\"kind\":\"unsupported\",\"message\":\"no\"}}}}'; \
+         read l; echo '{{\"id\":5,\"ok\":{{}}}}'"
     );
     let store = ExternalKind::open(&sh(&script, vec![Capability::Log]), root.path()).expect("open");
     let mut s = store.session().expect("session");
@@ -99,7 +103,7 @@ fn stray_output_and_wrong_ids_and_error_replies_are_errors() {
     );
     let err = s.sync().expect_err("wrong id");
     assert!(
-        matches!(&err, StoreError::Engine { op: "sync", detail } if detail.contains("id 7 when 2")),
+        matches!(&err, StoreError::Engine { op: "sync", detail } if detail.contains("id 7 when 3")),
         "{err}"
     );
     let err = s.bounds(0).expect_err("unsupported");
@@ -144,7 +148,7 @@ fn replies_service_times_are_the_targets_statistics() {
 #[test]
 fn replies_without_service_time_count_untimed() {
     let root = tempfile::tempdir().expect("temp dir");
-    let script = format!("{HELLO_OK}; read l; echo '{{\"id\":1,\"ok\":{{}}}}'; sleep 5");
+    let script = format!("{HELLO_NOOP}; read l; echo '{{\"id\":2,\"ok\":{{}}}}'; sleep 5");
     let store = ExternalKind::open(&sh(&script, vec![Capability::Log]), root.path()).expect("open");
     store.session().expect("session").sync().expect("sync");
     let stats = store.stats().values;
@@ -156,6 +160,87 @@ fn replies_without_service_time_count_untimed() {
         ),
         (1.0, 0.0, 0.0),
         "{stats:?}"
+    );
+    assert!(
+        !stats.contains_key(crate::store::service_time::NOOP_STAT),
+        "no floor from a plug-in without `noop`: {stats:?}"
+    );
+}
+
+/// Opening times `noop`s: the floor is a positive round trip. Each op's
+/// timed replies and service time are counted apart, and the per-op
+/// ratios add up to the overall one.
+#[test]
+fn the_floor_is_measured_at_open_and_service_time_is_counted_per_op() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let store = ExternalKind::open(&python(), root.path()).expect("open");
+    let mut s = store.session().expect("session");
+    for i in 0..6u8 {
+        s.put(&[i], b"v").expect("put");
+    }
+    let mut v = Vec::new();
+    for i in 0..4u8 {
+        s.get(&[i], &mut v).expect("get");
+    }
+    let stats = store.stats().values;
+    assert!(
+        stats[crate::store::service_time::NOOP_STAT] > 0.0,
+        "{stats:?}"
+    );
+    assert_eq!(stats["requests"], 10.0, "noops are not requests: {stats:?}");
+    assert_eq!(
+        (
+            stats["put_timed_requests"],
+            stats["get_timed_requests"],
+            stats["append_timed_requests"]
+        ),
+        (6.0, 4.0, 0.0),
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats["put_service_ns"] + stats["get_service_ns"],
+        stats["service_ns"],
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats["get_service_ns_per_request"],
+        stats["get_service_ns"] / 4.0,
+        "{stats:?}"
+    );
+    drop(s);
+    store.close().expect("close");
+}
+
+/// Every op counted per op has its three statistics and its ratio
+/// declared, so `target.store.<op>_service_ns_per_request` validates.
+#[test]
+fn every_counted_op_has_its_statistics_declared() {
+    let names: Vec<&str> = ExternalKind::statistics().iter().map(|d| d.name).collect();
+    let ratios: Vec<&str> = ExternalKind::ratios().iter().map(|r| r.name).collect();
+    for op in super::plugin::COUNTED_OPS {
+        for stat in ["timed_requests", "service_ns", "service_ns_per_request"] {
+            let name = format!("{op}_{stat}");
+            assert!(names.contains(&name.as_str()), "{name} not declared");
+        }
+        let ratio = format!("{op}_service_ns_per_request");
+        assert!(ratios.contains(&ratio.as_str()), "{ratio} not a ratio");
+    }
+    assert_eq!(names.len(), 5 + 3 * super::plugin::COUNTED_OPS.len());
+}
+
+/// A `noop` answered with anything but `{}` or `unsupported` fails the
+/// open with the plug-in's answer.
+#[test]
+fn a_noop_answered_with_an_engine_error_fails_the_open() {
+    let err = open_err(&sh(
+        &format!(
+            r#"{HELLO_OK}; read l; echo '{{"id":1,"error":{{"kind":"engine","message":"boom"}}}}'"#
+        ),
+        vec![Capability::Log],
+    ));
+    assert!(
+        matches!(&err, StoreError::Engine { op: "noop", detail } if detail == "boom"),
+        "{err}"
     );
 }
 
@@ -197,7 +282,7 @@ for line in sys.stdin:
         reply = {"id": i, "ok": {"version": 1, "capabilities": ["log"]}}
     elif op == "bounds":
         reply = {"id": i, "ok": {"trim_point": 0, "tail": 0}}
-    elif op == "close":
+    elif op in ("close", "noop"):
         reply = {"id": i, "ok": {}}
     else:
         kind = sys.argv[1] if len(sys.argv) > 1 else "unsupported"

@@ -9,6 +9,11 @@
 //! the prefix, a directory seen before (a restart) keeps them. With
 //! `server`, opening starts the server and closing shuts it down
 //! ([`super::server`]).
+//!
+//! Opening times a hundred `PING`s (the protocol's floor,
+//! `noop_round_trip_ns`); the statistics add, per op, the server's own
+//! time from `INFO commandstats`, so `report.md` can tell the server's
+//! time from the network's and the client's.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -17,8 +22,9 @@ use super::conn::Conn;
 use super::info;
 use super::server::{Server, ServerConfig};
 use super::session::{RespSession, glob_escape};
-use crate::store::api::{Capabilities, StatDesc, Store, StoreError, StoreStats};
+use crate::store::api::{Capabilities, RatioStat, StatDesc, Store, StoreError, StoreStats};
 use crate::store::kind::{Problem, StoreKind, Workload};
+use crate::store::service_time;
 
 /// The `resp` store kind: [`RespStore`] under a target.
 #[derive(Debug, Clone, Copy, Default)]
@@ -136,6 +142,10 @@ impl StoreKind for RespKind {
         &info::LEVELS
     }
 
+    fn ratios() -> &'static [RatioStat] {
+        info::RATIOS
+    }
+
     fn describe(config: &RespConfig) -> String {
         let started = config
             .server
@@ -161,6 +171,8 @@ pub struct RespStore {
     admin: Mutex<Conn>,
     /// The server loadline started for the target, if it did.
     server: Option<Server>,
+    /// The median `PING` round trip measured at open, ns.
+    floor_ns: Option<u64>,
 }
 
 impl RespStore {
@@ -198,10 +210,13 @@ impl RespStore {
                 source,
             })?;
         }
+        // The protocol's floor, once, before anything is measured.
+        let floor_ns = service_time::floor(|| admin.call(&[b"PING"], "ping").map(|_| true))?;
         Ok(RespStore {
             config: config.clone(),
             admin: Mutex::new(admin),
             server,
+            floor_ns,
         })
     }
 }
@@ -263,12 +278,23 @@ impl Store for RespStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Statistics are best effort: a server that stopped answering
         // shows as missing values, and the ops' errors say why.
-        match admin.call(&[b"INFO"], "stats (INFO)") {
+        let mut stats = match admin.call(&[b"INFO"], "stats (INFO)") {
             Ok(super::codec::Frame::Bulk(Some(text))) => {
                 info::parse(&String::from_utf8_lossy(&text))
             }
-            _ => StoreStats::default(),
+            _ => return StoreStats::default(),
+        };
+        if let Ok(super::codec::Frame::Bulk(Some(text))) =
+            admin.call(&[b"INFO", b"commandstats"], "stats (INFO commandstats)")
+        {
+            info::parse_commandstats(&String::from_utf8_lossy(&text), &mut stats);
         }
+        if let Some(floor) = self.floor_ns {
+            stats
+                .values
+                .insert(service_time::NOOP_STAT.to_owned(), floor as f64);
+        }
+        stats
     }
 
     fn close(mut self: Box<Self>) -> Result<(), StoreError> {

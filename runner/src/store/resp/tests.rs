@@ -98,6 +98,36 @@ fn info_fields_become_store_statistics_that_count_the_work() {
     );
 }
 
+/// The server's own time per op comes from `INFO commandstats`: 200 puts
+/// of batch 1 and 5 gets are 200 `SET` and 5 `GET` calls; the `SET`s'
+/// summed time is positive (Redis counts whole microseconds per call:
+/// 200 calls make a zero sum implausible); the floor (`PING` round trips
+/// at open) is positive.
+#[test]
+fn commandstats_give_each_ops_server_time_and_open_measures_the_floor() {
+    let server = TestServer::start(&[]);
+    let root = tempfile::tempdir().expect("temp dir");
+    let store = RespKind::open(&config(&server.address, "svc:"), root.path()).expect("open");
+    let before = store.stats().values;
+    let mut s = store.session().expect("session");
+    let mut v = Vec::new();
+    for i in 0..200u8 {
+        s.put(&[i], b"value").expect("put");
+    }
+    for i in 0..5u8 {
+        s.get(&[i], &mut v).expect("get");
+    }
+    let after = store.stats().values;
+    let change = |name: &str| after[name] - before[name];
+    assert_eq!(change("put_timed_requests"), 200.0, "{after:?}");
+    assert_eq!(change("get_timed_requests"), 5.0, "{after:?}");
+    assert!(change("put_service_ns") > 0.0, "{after:?}");
+    assert!(
+        after[crate::store::service_time::NOOP_STAT] > 0.0,
+        "{after:?}"
+    );
+}
+
 /// A fresh target directory starts from nothing; the same directory again
 /// (a restart) keeps the data.
 #[test]
