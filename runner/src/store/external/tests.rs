@@ -367,16 +367,18 @@ fn stray_stdout_and_a_wrong_id_each_break_their_rule() {
 fn pipelined_requests_take_replies_out_of_order() {
     use crate::store::{Outcome, Record, Request};
     let root = tempfile::tempdir().expect("temp dir");
-    // Replies out of order: id 3 alone first, then (after the next
-    // request arrives) the rest newest first.
+    // Replies out of order: the get (id 4) alone first, then (after the
+    // next request arrives) the rest newest first.
+    // Id 1 is the first calibration `noop`, refused (so there is no more).
     let script = r#"read l; echo '{"id":0,"ok":{"version":1,"capabilities":["log","kv"]}}'
+        read l; echo '{"id":1,"error":{"kind":"unsupported","message":"no noop"}}'
         read a; read b; read c
-        echo '{"id":3,"ok":{"value":"AAEC"}}'
+        echo '{"id":4,"ok":{"value":"AAEC"}}'
         read d; read e
-        echo '{"id":5,"ok":{}}'; echo '{"id":4,"ok":{}}'
-        echo '{"id":2,"ok":{"first":5}}'; echo '{"id":1,"ok":{}}'
+        echo '{"id":6,"ok":{}}'; echo '{"id":5,"ok":{}}'
+        echo '{"id":3,"ok":{"first":5}}'; echo '{"id":2,"ok":{}}'
         read f; read g
-        echo '{"id":6,"error":{"kind":"engine","message":"disk full"}}'; echo '{"id":7,"ok":{"value":null}}'
+        echo '{"id":7,"error":{"kind":"engine","message":"disk full"}}'; echo '{"id":8,"ok":{"value":null}}'
         read h"#;
     let store = ExternalKind::open(
         &sh(script, vec![Capability::Log, Capability::Kv]),
@@ -396,7 +398,7 @@ fn pipelined_requests_take_replies_out_of_order() {
             value: b"v",
         },
     )
-    .expect("id 1");
+    .expect("id 2");
     p.submit(
         11,
         Request::Append {
@@ -404,8 +406,8 @@ fn pipelined_requests_take_replies_out_of_order() {
             batch: &body,
         },
     )
-    .expect("id 2");
-    p.submit(12, Request::Get { key: b"k" }).expect("id 3");
+    .expect("id 3");
+    p.submit(12, Request::Get { key: b"k" }).expect("id 4");
     assert_eq!(
         p.complete(true).expect("complete"),
         Some((12, Outcome::Got(Some(3)))),
@@ -420,7 +422,7 @@ fn pipelined_requests_take_replies_out_of_order() {
             values: &values,
         },
     )
-    .expect("ids 4 and 5");
+    .expect("ids 5 and 6");
     let mut got = Vec::new();
     for _ in 0..3 {
         got.push(p.complete(true).expect("complete").expect("in flight"));
@@ -434,8 +436,8 @@ fn pipelined_requests_take_replies_out_of_order() {
             (13, Outcome::Done),
         ]
     );
-    p.submit(20, Request::Delete { key: b"k" }).expect("id 6");
-    p.submit(21, Request::Get { key: b"z" }).expect("id 7");
+    p.submit(20, Request::Delete { key: b"k" }).expect("id 7");
+    p.submit(21, Request::Get { key: b"z" }).expect("id 8");
     let e = p.complete(true).expect_err("disk full");
     assert!(
         matches!(&e, StoreError::Engine { op: "delete", detail } if detail == "disk full"),
