@@ -23,9 +23,12 @@ pub(crate) struct Conn {
     address: String,
     /// Commands encoded and not yet written.
     out: Vec<u8>,
-    /// Bytes read and not yet parsed start at `start`.
+    /// Bytes read and not yet parsed are `input[start..end]`; the
+    /// vector's length is its usable size, so a read never zeroes it
+    /// first.
     input: Vec<u8>,
     start: usize,
+    end: usize,
 }
 
 impl Conn {
@@ -44,8 +47,9 @@ impl Conn {
             socket,
             address: address.to_owned(),
             out: Vec::with_capacity(READ_CHUNK),
-            input: Vec::with_capacity(READ_CHUNK),
+            input: vec![0; READ_CHUNK],
             start: 0,
+            end: 0,
         };
         if db != 0 {
             conn.call(&[b"SELECT", db.to_string().as_bytes()], "select")?;
@@ -146,12 +150,12 @@ impl Conn {
 
     /// The next complete reply among the bytes already read.
     fn parsed(&mut self) -> Result<Option<Frame>, StoreError> {
-        match codec::parse(&self.input[self.start..]) {
+        match codec::parse(&self.input[self.start..self.end]) {
             Ok(Some((frame, used))) => {
                 self.start += used;
-                if self.start == self.input.len() {
-                    self.input.clear();
+                if self.start == self.end {
                     self.start = 0;
+                    self.end = 0;
                 }
                 Ok(Some(frame))
             }
@@ -191,37 +195,36 @@ impl Conn {
 
     fn fill(&mut self) -> Result<(), StoreError> {
         if self.start > 0 {
-            self.input.drain(..self.start);
+            self.input.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let len = self.input.len();
-        self.input.resize(len + READ_CHUNK, 0);
+        if self.input.len() - self.end < READ_CHUNK / 2 {
+            // A reply larger than what is left: grow (zeroing only the
+            // new part, once).
+            let len = self.input.len();
+            self.input.resize(len + READ_CHUNK.max(len), 0);
+        }
         let n = loop {
-            match self.socket.read(&mut self.input[len..]) {
+            match self.socket.read(&mut self.input[self.end..]) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 r => break r,
             }
         };
         match n {
-            Ok(0) => {
-                self.input.truncate(len);
-                Err(io(
-                    "read",
-                    &self.address,
-                    std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection",
-                    ),
-                ))
-            }
+            Ok(0) => Err(io(
+                "read",
+                &self.address,
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection",
+                ),
+            )),
             Ok(n) => {
-                self.input.truncate(len + n);
+                self.end += n;
                 Ok(())
             }
-            Err(e) => {
-                self.input.truncate(len);
-                Err(io("read", &self.address, e))
-            }
+            Err(e) => Err(io("read", &self.address, e)),
         }
     }
 }

@@ -114,7 +114,13 @@ impl RespSession {
                     None => return Ok(None),
                 }
             };
-            let address = self.conn.address().to_owned();
+            let error = match &frame {
+                Frame::Error(e) => Some(StoreError::Engine {
+                    op,
+                    detail: format!("{}: {e}", self.conn.address()),
+                }),
+                _ => None,
+            };
             let front = self
                 .waiting
                 .front_mut()
@@ -123,13 +129,8 @@ impl RespSession {
                     detail: "no request in flight".to_owned(),
                 })?;
             front.left -= 1;
-            if let Frame::Error(e) = &frame
-                && front.error.is_none()
-            {
-                front.error = Some(StoreError::Engine {
-                    op,
-                    detail: format!("{address}: {e}"),
-                });
+            if front.error.is_none() {
+                front.error = error;
             }
             if front.left > 0 {
                 continue;
