@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::protocol::{Capability, ErrorKind, HelloReply, Op, Reply, Request, VERSION};
+use super::protocol::{Capability, ErrorKind, HelloReply, Op, Reply, Request, StatOffer, VERSION};
 use crate::store::api::StoreError;
 use crate::store::tied::{self, Tied};
 
@@ -89,6 +89,8 @@ pub(crate) struct Plugin {
     dir: PathBuf,
     /// The capabilities its `hello` reply offered.
     pub(crate) capabilities: Vec<Capability>,
+    /// The statistics its `hello` reply offered.
+    pub(crate) statistics: Vec<StatOffer>,
     /// What its replies said about themselves.
     pub(crate) counts: Counts,
 }
@@ -149,6 +151,7 @@ impl Plugin {
             }),
             dir: dir.to_owned(),
             capabilities: Vec::new(),
+            statistics: Vec::new(),
             counts: Counts::default(),
         };
         let hello: HelloReply = plugin
@@ -168,6 +171,7 @@ impl Plugin {
             ));
         }
         plugin.capabilities = hello.capabilities;
+        plugin.statistics = hello.statistics;
         Ok(plugin)
     }
 
@@ -291,6 +295,7 @@ fn op_name(op: &Op) -> &'static str {
         Op::Get { .. } => "get",
         Op::Delete { .. } => "delete",
         Op::Scan { .. } => "scan",
+        Op::Stats => "stats",
         Op::Noop => "noop",
         Op::Close => "close",
     }
