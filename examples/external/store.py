@@ -8,7 +8,9 @@ append-only files in the target's directory; every write reaches the file
 (the OS page cache) before it is acknowledged, so a SIGKILL of this
 process loses nothing acknowledged. Options: `fsync: true` also fsyncs
 each write (for power loss, which loadline cannot inject here). Every
-reply carries `service_ns`, the time spent on the request here.
+reply carries `service_ns`, the time spent on the request here; `hello`
+offers two statistics of its own, `file_bytes` and `kv_keys`, that
+`stats` reports.
 
 Run it from a scenario:
 
@@ -116,6 +118,12 @@ class Store:
     def bounds(self, stream):
         return {"trim_point": self.trims.get(stream, 0), "tail": len(self.logs.get(stream, []))}
 
+    def stats(self):
+        return {"values": {
+            "file_bytes": os.fstat(self.log_file).st_size + os.fstat(self.kv_file).st_size,
+            "kv_keys": len(self.kv),
+        }}
+
     def put(self, key, value):
         entry = {"key": key, "value": value}
         self.write(self.kv_file, [entry])
@@ -138,6 +146,13 @@ class Store:
         return {"values": [self.kv[k] for k in keys]}
 
 
+# The store's own statistics, offered in `hello` and reported by `stats`.
+STATISTICS = [
+    {"name": "file_bytes", "unit": "bytes", "level": True},
+    {"name": "kv_keys", "unit": "count", "level": True},
+]
+
+
 def handle(store, req):
     op = req["op"]
     if op == "append":
@@ -150,6 +165,8 @@ def handle(store, req):
         return store.sync()
     if op == "bounds":
         return store.bounds(req["stream"])
+    if op == "stats":
+        return store.stats()
     if op in ("put", "get", "delete", "scan"):
         args = [req[a] for a in ("key", "value", "start", "limit") if a in req]
         return getattr(store, op)(*args)
@@ -166,7 +183,7 @@ def main():
             if req["op"] == "hello":
                 store = Store(req["dir"], req["options"])
                 caps = ["log", "kv", "persistent", "crash_durable"]
-                reply["ok"] = {"version": 1, "capabilities": caps}
+                reply["ok"] = {"version": 1, "capabilities": caps, "statistics": STATISTICS}
             elif req["op"] in ("close", "noop"):
                 reply["ok"] = {}
             else:

@@ -235,6 +235,22 @@ pub struct StatDesc {
     pub help: &'static str,
 }
 
+/// A statistic a store of some kind declares from its config rather than
+/// in code (an `external` plug-in's own, named in the target's config so
+/// validation knows it before the plug-in runs): the text is owned. See
+/// [`StoreKind::declared_statistics`](super::StoreKind::declared_statistics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredStat {
+    /// Name under `target.store.`.
+    pub name: String,
+    /// Unit of the value.
+    pub unit: StatUnit,
+    /// One line for the report and the docs.
+    pub help: String,
+    /// A level (a value at a moment), not a counter.
+    pub level: bool,
+}
+
 /// A snapshot of a store's own statistics.
 #[derive(
     Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,

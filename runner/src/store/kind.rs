@@ -110,6 +110,16 @@ pub trait StoreKind: 'static {
     /// (`target.store.<name>` in assertions and reports).
     fn statistics() -> &'static [StatDesc];
 
+    /// Statistics a target adds to [`statistics`](Self::statistics) from
+    /// its config — a kind whose stores report statistics only the config
+    /// names (an `external` plug-in's own). Validation, reports and the
+    /// phase bookkeeping treat them like the kind's own; the store must
+    /// report them. Default: none.
+    fn declared_statistics(config: &Self::Config) -> Vec<super::api::DeclaredStat> {
+        let _ = config;
+        Vec::new()
+    }
+
     /// The statistics of [`statistics`](Self::statistics) that are *levels*
     /// (a value at a moment: files at level 0, pending compaction bytes,
     /// memtable size) rather than counters. A phase reports a counter's

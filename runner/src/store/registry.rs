@@ -34,11 +34,52 @@ trait Configured: Send + Sync + fmt::Debug {
     fn to_json(&self) -> Value;
 }
 
-struct WithConfig<K: StoreKind>(K::Config);
+struct WithConfig<K: StoreKind> {
+    config: K::Config,
+    /// The kind's statistics, and those the config declares.
+    statistics: &'static [StatDesc],
+    /// The kind's levels, and the declared statistics that are levels.
+    levels: &'static [&'static str],
+}
+
+impl<K: StoreKind> WithConfig<K> {
+    /// `config` with the statistics it declares added to the kind's. The
+    /// declared ones' text is leaked once per target: a scenario names a
+    /// handful, and the statistics are `'static` everywhere else.
+    fn new(config: K::Config) -> Self {
+        let declared = K::declared_statistics(&config);
+        if declared.is_empty() {
+            return WithConfig {
+                config,
+                statistics: K::statistics(),
+                levels: K::levels(),
+            };
+        }
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let mut statistics = K::statistics().to_vec();
+        let mut levels = K::levels().to_vec();
+        for d in declared {
+            let name = leak(d.name);
+            if d.level {
+                levels.push(name);
+            }
+            statistics.push(StatDesc {
+                name,
+                unit: d.unit,
+                help: leak(d.help),
+            });
+        }
+        WithConfig {
+            config,
+            statistics: Box::leak(statistics.into_boxed_slice()),
+            levels: Box::leak(levels.into_boxed_slice()),
+        }
+    }
+}
 
 impl<K: StoreKind> fmt::Debug for WithConfig<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple(K::NAME).field(&self.0).finish()
+        f.debug_tuple(K::NAME).field(&self.config).finish()
     }
 }
 
@@ -47,34 +88,34 @@ impl<K: StoreKind> Configured for WithConfig<K> {
         K::NAME
     }
     fn capabilities(&self) -> Capabilities {
-        K::capabilities(&self.0)
+        K::capabilities(&self.config)
     }
     fn statistics(&self) -> &'static [StatDesc] {
-        K::statistics()
+        self.statistics
     }
     fn levels(&self) -> &'static [&'static str] {
-        K::levels()
+        self.levels
     }
     fn ratios(&self) -> &'static [RatioStat] {
         K::ratios()
     }
     fn check(&self, workload: &Workload) -> Vec<Problem> {
-        K::check(&self.0, workload)
+        K::check(&self.config, workload)
     }
     fn describe(&self) -> String {
-        K::describe(&self.0)
+        K::describe(&self.config)
     }
     fn open(&self, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
-        K::open(&self.0, dir)
+        K::open(&self.config, dir)
     }
     fn open_simulated(&self, fs: &SimFs, dir: &Path) -> Result<Box<dyn Store>, StoreError> {
-        K::open_simulated(&self.0, fs, dir)
+        K::open_simulated(&self.config, fs, dir)
     }
     fn conformance_rules(&self, dir: &Path) -> Vec<CheckResult> {
-        K::conformance_rules(&self.0, dir)
+        K::conformance_rules(&self.config, dir)
     }
     fn to_json(&self) -> Value {
-        serde_json::to_value(&self.0).unwrap_or(Value::Null)
+        serde_json::to_value(&self.config).unwrap_or(Value::Null)
     }
 }
 
@@ -92,7 +133,7 @@ impl fmt::Debug for TargetKind {
 impl TargetKind {
     /// A target of kind `K` with `config`.
     pub fn new<K: StoreKind>(config: K::Config) -> TargetKind {
-        TargetKind(Arc::new(WithConfig::<K>(config)))
+        TargetKind(Arc::new(WithConfig::<K>::new(config)))
     }
 
     /// The kind's name as written in scenario files.

@@ -61,7 +61,7 @@ fn the_python_plugin_conforms_and_the_junit_file_lists_every_check() {
     let assert = conform(Path::new("scenarios/external.yaml"), dir.path()).success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     assert!(
-        stdout.contains("python: 13 of 13 checks passed\n"),
+        stdout.contains("python: 14 of 14 checks passed\n"),
         "{stdout}"
     );
     let xml = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
@@ -77,6 +77,7 @@ fn the_python_plugin_conforms_and_the_junit_file_lists_every_check() {
         "protocol: pipelined requests",
         "protocol: unsupported",
         "protocol: noop",
+        "protocol: statistics",
         "protocol: close",
         "protocol: clean stdout",
     ] {
@@ -187,9 +188,9 @@ fn the_rust_plugin_conforms() {
     let assert = conform(&scenario, &dir.path().join("out")).success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     assert!(
-        stdout.contains("rust: 13 of 13 checks passed\n"),
+        stdout.contains("rust: 14 of 14 checks passed\n"),
         "{stdout}"
     );
     let xml = std::fs::read_to_string(dir.path().join("out/junit.xml")).expect("junit.xml");
-    assert_eq!(testcases(&xml).len(), 13);
+    assert_eq!(testcases(&xml).len(), 14);
 }

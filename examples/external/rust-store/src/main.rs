@@ -271,6 +271,10 @@ impl Store {
                 Ok(self.kv.get(&key).map_or(json!({}), |v| json!({"value": v})))
             }
             "scan" => self.scan(req),
+            "stats" => {
+                let bytes = self.log_file.metadata()?.len() + self.kv_file.metadata()?.len();
+                Ok(json!({"values": {"file_bytes": bytes, "kv_keys": self.kv.len()}}))
+            }
             other => Err(Failure::Unsupported(format!("no op `{other}`"))),
         }
     }
@@ -306,7 +310,14 @@ fn answer(store: &mut Option<Store>, req: &Value) -> (Value, bool) {
                 dir,
                 req.get("options").unwrap_or(&Value::Null),
             )?);
-            Ok(json!({"version": 1, "capabilities": ["log", "kv", "persistent", "crash_durable"]}))
+            Ok(json!({
+                "version": 1,
+                "capabilities": ["log", "kv", "persistent", "crash_durable"],
+                "statistics": [
+                    {"name": "file_bytes", "unit": "bytes", "level": true},
+                    {"name": "kv_keys", "unit": "count", "level": true},
+                ],
+            }))
         }),
         ("close" | "noop", _) => Ok(json!({})),
         (op, Some(s)) => s.handle(op, req),

@@ -18,12 +18,13 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::plugin::{COUNTED_OPS, Plugin};
-use super::protocol::{Capability, Op};
+use super::protocol::{Capability, Op, StatOffer, StatsReply};
 use super::rules::{Plugged, check_rules};
 use super::session::ExternalSession;
 
 use crate::store::api::{
-    Capabilities, RatioStat, Session, StatDesc, StatUnit, Store, StoreError, StoreStats,
+    Capabilities, DeclaredStat, RatioStat, Session, StatDesc, StatUnit, Store, StoreError,
+    StoreStats,
 };
 use crate::store::conformance::CheckResult;
 use crate::store::kind::{Problem, StoreKind, Workload};
@@ -97,6 +98,31 @@ pub struct ExternalConfig {
     /// `[log]`.
     #[serde(default = "default_capabilities")]
     pub capabilities: Vec<Capability>,
+    /// The plug-in's own statistics this target uses (in assertions,
+    /// reports, the live endpoint): each `{name, unit, help?, level?}`.
+    /// Validation knows them from here before the plug-in runs; opening
+    /// fails when its `hello` does not offer each with the same unit, and
+    /// loadline asks their values with `stats`. Default: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<ExternalStat>,
+}
+
+/// A statistic of the plug-in's own, as a target's config declares it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ExternalStat {
+    /// Its name, `[a-z0-9_]+`: `target.store.<name>` in assertions.
+    pub name: String,
+    /// `count`, `bytes`, `nanos`, `micros` or `ratio`: how assertions read
+    /// thresholds (`< 1GiB`) and reports print values.
+    pub unit: StatUnit,
+    /// One line for the report.
+    #[serde(default)]
+    pub help: String,
+    /// A value at a moment (a phase reports its value at the end) rather
+    /// than a counter (a phase reports its change). Default: false.
+    #[serde(default)]
+    pub level: bool,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -113,6 +139,7 @@ impl Default for ExternalConfig {
             command: Vec::new(),
             options: empty_object(),
             capabilities: default_capabilities(),
+            statistics: Vec::new(),
         }
     }
 }
@@ -136,7 +163,25 @@ impl StoreKind for ExternalKind {
                     .expected("a mapping passed to the plug-in's `hello`"),
             );
         }
+        problems.extend(check_statistics(&config.statistics));
         problems
+    }
+
+    fn declared_statistics(config: &ExternalConfig) -> Vec<DeclaredStat> {
+        config
+            .statistics
+            .iter()
+            .map(|s| DeclaredStat {
+                name: s.name.clone(),
+                unit: s.unit,
+                help: if s.help.is_empty() {
+                    "a statistic of the plug-in's own (its `stats` reply)".to_owned()
+                } else {
+                    s.help.clone()
+                },
+                level: s.level,
+            })
+            .collect()
     }
 
     fn capabilities(config: &ExternalConfig) -> Capabilities {
@@ -186,12 +231,66 @@ impl StoreKind for ExternalKind {
     }
 }
 
+/// The problems of declared statistics: a name that is not `[a-z0-9_]+`,
+/// one of the kind's own, or given twice.
+fn check_statistics(stats: &[ExternalStat]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, s) in stats.iter().enumerate() {
+        let field = format!("statistics.{i}.name");
+        let valid = !s.name.is_empty()
+            && s.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            problems.push(
+                Problem::error(
+                    &field,
+                    format!("statistic name `{}` is not `[a-z0-9_]+`", s.name),
+                )
+                .expected("lowercase letters, digits and `_`, e.g. `log_bytes`"),
+            );
+        } else if STATS.iter().any(|d| d.name == s.name) {
+            problems.push(Problem::error(
+                &field,
+                format!(
+                    "`{}` is a statistic loadline reports for every `external` target",
+                    s.name
+                ),
+            ));
+        } else if stats[..i].iter().any(|o| o.name == s.name) {
+            problems.push(Problem::error(
+                &field,
+                format!("`{}` is declared twice", s.name),
+            ));
+        }
+    }
+    problems
+}
+
+/// The declared statistics `offered` lacks, or offers with another unit.
+fn unoffered(declared: &[ExternalStat], offered: &[StatOffer]) -> Vec<String> {
+    declared
+        .iter()
+        .filter_map(|d| match offered.iter().find(|o| o.name == d.name) {
+            None => Some(format!("`{}` (not offered)", d.name)),
+            Some(o) if o.unit != d.unit => Some(format!(
+                "`{}` (offered in {:?}, declared in {:?})",
+                d.name, o.unit, d.unit
+            )),
+            Some(_) => None,
+        })
+        .collect()
+}
+
 /// An open `external` target: the running plug-in.
 pub struct ExternalStore {
     plugin: std::sync::Arc<Plugin>,
     capabilities: Capabilities,
     /// The median `noop` round trip measured at open, ns.
     floor_ns: Option<u64>,
+    /// The plug-in's own statistics the target declares (asked with
+    /// `stats`).
+    declared: Vec<String>,
     closed: bool,
 }
 
@@ -229,7 +328,19 @@ impl ExternalStore {
                 return Err(e);
             }
         };
+        let unoffered = unoffered(&config.statistics, &plugin.statistics);
+        if !unoffered.is_empty() {
+            plugin.kill();
+            return Err(StoreError::Invalid {
+                op: "hello",
+                detail: format!(
+                    "the target declares statistics the plug-in does not offer: {}",
+                    unoffered.join(", ")
+                ),
+            });
+        }
         Ok(ExternalStore {
+            declared: config.statistics.iter().map(|s| s.name.clone()).collect(),
             plugin: std::sync::Arc::new(plugin),
             capabilities: ExternalKind::capabilities(config),
             floor_ns,
@@ -283,6 +394,17 @@ impl Store for ExternalStore {
         }
         if let Some(floor) = self.floor_ns {
             values.insert(service_time::NOOP_STAT.to_owned(), floor as f64);
+        }
+        if !self.declared.is_empty() {
+            // Best effort, like every store's statistics: a plug-in that
+            // fails `stats` shows missing values; its ops' errors say why.
+            if let Ok(reply) = self.plugin.call::<StatsReply>(Op::Stats) {
+                for name in &self.declared {
+                    if let Some(&v) = reply.values.get(name) {
+                        values.insert(name.clone(), v);
+                    }
+                }
+            }
         }
         StoreStats {
             values,

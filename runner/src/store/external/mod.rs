@@ -12,6 +12,6 @@ pub mod protocol;
 mod rules;
 mod session;
 
-pub use kind::{ExternalConfig, ExternalKind, ExternalStore};
+pub use kind::{ExternalConfig, ExternalKind, ExternalStat, ExternalStore};
 #[cfg(test)]
 mod tests;

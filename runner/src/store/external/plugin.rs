@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::protocol::{Capability, ErrorKind, HelloReply, Op, Reply, Request, VERSION};
+use super::protocol::{Capability, ErrorKind, HelloReply, Op, Reply, Request, StatOffer, VERSION};
 use crate::store::api::StoreError;
 use crate::store::tied::{self, Tied};
 
@@ -124,6 +124,8 @@ pub(crate) struct Plugin {
     dir: PathBuf,
     /// The capabilities its `hello` reply offered.
     pub(crate) capabilities: Vec<Capability>,
+    /// The statistics its `hello` reply offered.
+    pub(crate) statistics: Vec<StatOffer>,
     /// What its replies said about themselves.
     pub(crate) counts: Counts,
 }
@@ -186,6 +188,7 @@ impl Plugin {
             shared,
             dir: dir.to_owned(),
             capabilities: Vec::new(),
+            statistics: Vec::new(),
             counts: Counts::default(),
         };
         let hello: HelloReply = plugin
@@ -205,6 +208,7 @@ impl Plugin {
             ));
         }
         plugin.capabilities = hello.capabilities;
+        plugin.statistics = hello.statistics;
         Ok(plugin)
     }
 
@@ -420,6 +424,7 @@ pub(crate) fn op_name(op: &Op) -> &'static str {
         Op::Get { .. } => "get",
         Op::Delete { .. } => "delete",
         Op::Scan { .. } => "scan",
+        Op::Stats => "stats",
         Op::Noop => "noop",
         Op::Close => "close",
     }

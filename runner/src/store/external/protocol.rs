@@ -196,6 +196,10 @@ pub enum Op {
         /// The most pairs.
         limit: u64,
     },
+    /// The current values of the statistics `hello` offered. Reply
+    /// `{"values": {"<name>": number, ...}}`. Asked only of a plug-in that
+    /// offered some.
+    Stats,
     /// Do nothing and reply `{}` at once: loadline times a run of them
     /// after `hello` to learn the protocol's floor, the round trip of a
     /// request the store spends no time on. Optional: a plug-in may
@@ -255,6 +259,32 @@ pub struct HelloReply {
     pub version: u32,
     /// What the plug-in can do.
     pub capabilities: Vec<Capability>,
+    /// The store's own statistics, which `stats` reports (optional). A
+    /// target names those it asserts on in its config's `statistics`;
+    /// opening fails when one of them is not offered here with the same
+    /// unit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<StatOffer>,
+}
+
+/// A statistic a plug-in offers in its `hello` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StatOffer {
+    /// Its name, `[a-z0-9_]+` (`target.store.<name>` in assertions).
+    pub name: String,
+    /// `count`, `bytes`, `nanos`, `micros` or `ratio`.
+    pub unit: crate::store::api::StatUnit,
+    /// A value at a moment (a size, a queue length) rather than a counter
+    /// that only grows while the store is open.
+    #[serde(default)]
+    pub level: bool,
+}
+
+/// The `ok` of the reply to `stats`.
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+pub struct StatsReply {
+    /// The value of each statistic `hello` offered.
+    pub values: std::collections::BTreeMap<String, f64>,
 }
 
 /// The `ok` of the reply to `append`.
@@ -311,6 +341,7 @@ pub fn schema() -> serde_json::Value {
         ("bounds_ok", g.subschema_for::<BoundsReply>()),
         ("get_ok", g.subschema_for::<GetReply>()),
         ("scan_ok", g.subschema_for::<ScanReply>()),
+        ("stats_ok", g.subschema_for::<StatsReply>()),
     ] {
         defs.insert(name.to_owned(), s.to_value());
     }

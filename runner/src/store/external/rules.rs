@@ -1,7 +1,8 @@
 //! The protocol rules `loadline conform` checks on an `external` plug-in,
 //! beyond the store semantics the conformance suite checks through it:
 //! the handshake, ids echoed, pipelined requests answered in any order,
-//! `unsupported` for what it lacks, `noop`, `close`, and a clean stdout. Each rule
+//! `unsupported` for what it lacks, `noop`, `stats` for the statistics
+//! `hello` offered, `close`, and a clean stdout. Each rule
 //! is one [`CheckResult`] named `protocol: <rule>` whose failure says what
 //! was seen. The rules are the numbered ones of
 //! `docs/src/external-protocol.md`.
@@ -12,7 +13,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::probe::{Probe, REPLY_WAIT};
-use super::protocol::{Capability, ErrorKind, HelloReply, Reply, VERSION};
+use super::protocol::{Capability, ErrorKind, HelloReply, Reply, StatOffer, VERSION};
 use crate::store::conformance::{CheckResult, run_check};
 
 /// Requests the pipelining rule writes before reading a reply.
@@ -40,12 +41,13 @@ pub(crate) fn check_rules(config: &Plugged<'_>, dir: &Path) -> Vec<CheckResult> 
         }
     };
     let mut results = Vec::new();
-    let mut offered = Vec::new();
+    let mut hello = None;
     results.push(run_check("protocol: handshake", || {
-        offered = handshake(&mut probe, config, dir);
+        hello = Some(handshake(&mut probe, config, dir));
         format!("hello answered with version {VERSION} and the claimed capabilities")
     }));
-    if results[0].passed() {
+    if let Some(hello) = hello.filter(|_| results[0].passed()) {
+        let offered = &hello.capabilities;
         let has = |c| offered.contains(&c);
         let (log, kv) = (has(Capability::Log), has(Capability::Kv));
         results.push(run_check("protocol: ids echoed", || {
@@ -58,6 +60,9 @@ pub(crate) fn check_rules(config: &Plugged<'_>, dir: &Path) -> Vec<CheckResult> 
             unsupported(&mut probe, log, kv)
         }));
         results.push(run_check("protocol: noop", || noop(&mut probe)));
+        results.push(run_check("protocol: statistics", || {
+            statistics(&mut probe, &hello.statistics)
+        }));
         results.push(run_check("protocol: close", || close(&mut probe)));
     }
     let stray = std::mem::take(&mut probe.stray);
@@ -125,7 +130,7 @@ fn send(probe: &mut Probe, rule: &str, requests: &[Value]) {
 
 /// Rule 4: `hello` first, answered with loadline's version and every
 /// capability the target claims. Returns what the plug-in offered.
-fn handshake(probe: &mut Probe, config: &Plugged<'_>, dir: &Path) -> Vec<Capability> {
+fn handshake(probe: &mut Probe, config: &Plugged<'_>, dir: &Path) -> HelloReply {
     let rule = "handshake";
     send(
         probe,
@@ -159,7 +164,40 @@ fn handshake(probe: &mut Probe, config: &Plugged<'_>, dir: &Path) -> Vec<Capabil
         "{rule}: the target claims capabilities `hello` did not offer: {}",
         missing.join(", ")
     );
-    hello.capabilities
+    hello
+}
+
+/// Statistics: `stats` answers a number for every statistic `hello`
+/// offered (a plug-in offering none passes: they are optional).
+fn statistics(probe: &mut Probe, offered: &[StatOffer]) -> String {
+    let rule = "statistics";
+    if offered.is_empty() {
+        return "none offered in `hello` (optional)".to_owned();
+    }
+    send(probe, rule, &[json!({"id": 260, "op": "stats"})]);
+    let reply = next_reply(probe, rule, "stats");
+    assert!(
+        reply.id == 260,
+        "{rule}: the reply to `stats` (id 260) carried id {}",
+        reply.id
+    );
+    let ok = ok_of(rule, "stats", reply);
+    let values = ok
+        .get("values")
+        .and_then(Value::as_object)
+        .unwrap_or_else(|| panic!("{rule}: `stats`' ok has no `values` object: {ok}"));
+    for s in offered {
+        assert!(
+            values.get(&s.name).is_some_and(Value::is_number),
+            "{rule}: `stats` has no number for `{}`, which `hello` offered: {ok}",
+            s.name
+        );
+    }
+    let names: Vec<&str> = offered.iter().map(|s| s.name.as_str()).collect();
+    format!(
+        "`stats` answered every offered statistic: {}",
+        names.join(", ")
+    )
 }
 
 /// A request every plug-in answers with `ok`: `bounds` of a stream when

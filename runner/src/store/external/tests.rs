@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use super::protocol::Capability;
-use super::{ExternalConfig, ExternalKind};
-use crate::store::api::StoreError;
+use super::{ExternalConfig, ExternalKind, ExternalStat};
+use crate::store::api::{StatUnit, StoreError};
 use crate::store::conformance;
 use crate::store::kind::StoreKind;
 
@@ -483,4 +483,90 @@ fn the_python_plugin_serves_a_pipeline() {
     assert_eq!(out, vec![9u8; 3]);
     drop(s);
     store.close().expect("close");
+}
+
+fn declared(name: &str, unit: StatUnit) -> ExternalStat {
+    ExternalStat {
+        name: name.to_owned(),
+        unit,
+        help: String::new(),
+        level: true,
+    }
+}
+
+/// The reference plug-in offers `file_bytes` and `kv_keys`; a target
+/// declaring them gets their values from `stats` among its statistics,
+/// and a target (`TargetKind`) knows them — with their unit, as levels —
+/// before anything opens, for validation.
+#[test]
+fn declared_statistics_are_known_before_open_and_reported_after() {
+    let mut c = python();
+    c.statistics = vec![
+        declared("kv_keys", StatUnit::Count),
+        declared("file_bytes", StatUnit::Bytes),
+    ];
+    let kind = crate::store::TargetKind::new::<ExternalKind>(c.clone());
+    assert_eq!(
+        kind.stat("file_bytes").map(|d| d.unit),
+        Some(StatUnit::Bytes)
+    );
+    assert!(kind.is_level("kv_keys"));
+    assert!(kind.stat("requests").is_some(), "the kind's own stay");
+    let root = tempfile::tempdir().expect("temp dir");
+    let store = ExternalKind::open(&c, root.path()).expect("open");
+    let mut s = store.session().expect("session");
+    for i in 0..7u8 {
+        s.put(&[i], b"v").expect("put");
+    }
+    let stats = store.stats().values;
+    assert_eq!(stats["kv_keys"], 7.0, "{stats:?}");
+    assert!(stats["file_bytes"] > 0.0, "{stats:?}");
+    drop(s);
+    store.close().expect("close");
+    let plain = crate::store::TargetKind::new::<ExternalKind>(python());
+    assert!(plain.stat("kv_keys").is_none(), "undeclared: unknown");
+}
+
+/// A declared statistic the plug-in's `hello` does not offer, or offers
+/// in another unit, fails the open naming it.
+#[test]
+fn a_declared_statistic_the_plugin_does_not_offer_fails_the_open() {
+    let mut c = python();
+    c.statistics = vec![
+        declared("kv_keys", StatUnit::Bytes),
+        declared("compactions", StatUnit::Count),
+    ];
+    let err = open_err(&c);
+    assert!(
+        matches!(&err, StoreError::Invalid { op: "hello", detail }
+            if detail.contains("`kv_keys` (offered in Count, declared in Bytes)")
+                && detail.contains("`compactions` (not offered)")),
+        "{err}"
+    );
+}
+
+/// Declared names are checked with the config: `[a-z0-9_]+`, not one of
+/// the kind's own, not twice.
+#[test]
+fn declared_statistic_names_are_checked() {
+    let mut c = python();
+    c.statistics = vec![
+        declared("Bad-Name", StatUnit::Count),
+        declared("requests", StatUnit::Count),
+        declared("kv_keys", StatUnit::Count),
+        declared("kv_keys", StatUnit::Count),
+    ];
+    let problems: Vec<String> = ExternalKind::check(&c, &crate::store::Workload::default())
+        .iter()
+        .map(|p| p.message().to_owned())
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "statistic name `Bad-Name` is not `[a-z0-9_]+`",
+            "`requests` is a statistic loadline reports for every `external` target",
+            "`kv_keys` is declared twice",
+        ],
+        "{problems:?}"
+    );
 }
