@@ -286,17 +286,7 @@ fn submit(
                 )?;
                 return Ok((1, value.len() as u64));
             }
-            st.keys.clear();
-            st.key_ranges.clear();
-            let mut bytes = 0u64;
-            for r in records {
-                let index = keys.next_index(rng);
-                keys.set_latest(index);
-                let start = st.keys.len();
-                st.keys.extend_from_slice(keys.key(index));
-                st.key_ranges.push(start..st.keys.len());
-                bytes += r.body.len() as u64;
-            }
+            let bytes = st.fill_put_keys(keys, rng, records);
             pipe.submit(
                 tag,
                 Request::PutBatch {
@@ -327,13 +317,7 @@ fn submit(
                 )?;
                 return Ok((1, 0));
             }
-            st.keys.clear();
-            st.key_ranges.clear();
-            for _ in 0..batch {
-                let start = st.keys.len();
-                st.keys.extend_from_slice(keys.next_key(rng));
-                st.key_ranges.push(start..st.keys.len());
-            }
+            st.fill_delete_keys(keys, rng, batch);
             pipe.submit(
                 tag,
                 Request::DeleteBatch {

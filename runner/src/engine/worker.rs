@@ -251,6 +251,46 @@ pub(crate) struct OpState {
 }
 
 impl OpState {
+    /// A batch of puts' keys: one generated key per record (each becomes
+    /// the generator's latest), copied back to back into the reused
+    /// buffer (the generator's key slice is overwritten per key). Returns
+    /// the batch's body bytes.
+    pub(super) fn fill_put_keys<R: Rng + ?Sized>(
+        &mut self,
+        keys: &mut KeyGen,
+        rng: &mut R,
+        records: &[crate::store::Record<'_>],
+    ) -> u64 {
+        self.keys.clear();
+        self.key_ranges.clear();
+        let mut bytes = 0u64;
+        for r in records {
+            let index = keys.next_index(rng);
+            keys.set_latest(index);
+            let start = self.keys.len();
+            self.keys.extend_from_slice(keys.key(index));
+            self.key_ranges.push(start..self.keys.len());
+            bytes += r.body.len() as u64;
+        }
+        bytes
+    }
+
+    /// A batch of `n` deletes' keys, copied into the reused buffer.
+    pub(super) fn fill_delete_keys<R: Rng + ?Sized>(
+        &mut self,
+        keys: &mut KeyGen,
+        rng: &mut R,
+        n: usize,
+    ) {
+        self.keys.clear();
+        self.key_ranges.clear();
+        for _ in 0..n {
+            let start = self.keys.len();
+            self.keys.extend_from_slice(keys.next_key(rng));
+            self.key_ranges.push(start..self.keys.len());
+        }
+    }
+
     fn new(plan: &WorkerPlan<'_>) -> Self {
         let n = plan.op.streams() as usize;
         OpState {
@@ -440,19 +480,7 @@ fn one_op(
                 session.put(keys.key(index), body)?;
                 return Ok(Some((1, body.len() as u64)));
             }
-            // A batch of puts: one key per record, copied into a reused
-            // buffer (the generator's key slice is overwritten per key).
-            st.keys.clear();
-            st.key_ranges.clear();
-            let mut bytes = 0u64;
-            for r in records {
-                let index = keys.next_index(rng);
-                keys.set_latest(index);
-                let start = st.keys.len();
-                st.keys.extend_from_slice(keys.key(index));
-                st.key_ranges.push(start..st.keys.len());
-                bytes += r.body.len() as u64;
-            }
+            let bytes = st.fill_put_keys(keys, rng, records);
             session.put_batch(&st.keys, &st.key_ranges, records)?;
             Ok(Some((records.len() as u64, bytes)))
         }
@@ -469,14 +497,7 @@ fn one_op(
                 session.delete(key)?;
                 return Ok(Some((1, 0)));
             }
-            // A batch of deletes: the keys copied into a reused buffer.
-            st.keys.clear();
-            st.key_ranges.clear();
-            for _ in 0..batch {
-                let start = st.keys.len();
-                st.keys.extend_from_slice(keys.next_key(rng));
-                st.key_ranges.push(start..st.keys.len());
-            }
+            st.fill_delete_keys(keys, rng, batch);
             session.delete_batch(&st.keys, &st.key_ranges)?;
             Ok(Some((batch as u64, 0)))
         }
